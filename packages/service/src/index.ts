@@ -1,1 +1,17 @@
-export {};
+// What every daemon in this project shares: logging, time, signals, exit codes, configuration
+// reading, address text, and the local control socket.
+export { ExitCode, FatalError } from './exit-codes.js';
+export { systemMicroClock, manualMicroClock, type MicroClock } from './clock.js';
+export { createLogger, silentLogger, isLogLevel, LOG_LEVELS, type Logger } from './logger.js';
+export { waitForShutdown, onReopenSignal, type ShutdownSignal } from './signals.js';
+export {
+  listenControl,
+  callControl,
+  streamControl,
+  ControlError,
+  type ControlServer,
+  type ControlHandler,
+  type ControlParams,
+} from './control.js';
+export { ConfigError, ConfigReader, readJsonFile, parseDuration } from './config.js';
+export { formatIpv4, formatIpv6, formatEndpoint4, formatEndpoint6, parseIpv4 } from './addresses.js';

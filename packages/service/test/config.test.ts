@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+
+describe('config', () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  it('reads typed fields with defaults', () => {
+    const reader = new ConfigReader({ port: 62863, mode: 'full', verbose: true });
+    expect(reader.integer('port', { min: 1, max: 65535 })).toBe(62863);
+    expect(reader.oneOf('mode', ['off', 'announce', 'full'] as const, 'full')).toBe('full');
+    expect(reader.boolean('verbose', false)).toBe(true);
+    expect(reader.string('name', 'default')).toBe('default');
+    reader.done();
+  });
+
+  it('names the path of a bad nested value', () => {
+    const reader = new ConfigReader({ pool4: [{ address: '198.51.100.1' }, { address: 7 }] });
+    expect(() => reader.array('pool4', (value, where) => new ConfigReader(value, where).string('address'))).toThrow(
+      new ConfigError('pool4[1].address', 'expected a string'),
+    );
+  });
+
+  it('rejects unknown keys so typos are not ignored', () => {
+    const reader = new ConfigReader({ prot: 1 });
+    expect(() => reader.done()).toThrow('prot: unknown setting');
+  });
+
+  it('enforces integer ranges', () => {
+    expect(() => new ConfigReader({ port: 70000 }).integer('port', { max: 65535 })).toThrow('port: must be at most 65535');
+    expect(() => new ConfigReader({ port: 1.5 }).integer('port', {})).toThrow('port: expected an integer');
+  });
+
+  it('reports JSON syntax errors with line and column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nat64-config-'));
+    dirs.push(dir);
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{\n  "a": 1,\n  "b": ,\n}\n');
+    expect(() => readJsonFile(file)).toThrow(/bad\.json:3:8: invalid JSON near/);
+    expect(() => readJsonFile(join(dir, 'missing.json'))).toThrow(/missing\.json: cannot read/);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('5m', 'x')).toBe(300_000);
+    expect(parseDuration('2h4m', 'x')).toBe(7_440_000);
+    expect(parseDuration('250ms', 'x')).toBe(250);
+    expect(parseDuration('90', 'x')).toBe(90_000);
+    expect(parseDuration(6, 'x')).toBe(6000);
+    expect(() => parseDuration('5 minutes', 'timeouts.udp')).toThrow('timeouts.udp: "5 minutes" is not a duration');
+  });
+});
+
+describe('findJsonSyntaxError', () => {
+  it('agrees with JSON.parse about validity', async () => {
+    const { findJsonSyntaxError } = await import('../src/json-position.js');
+    const samples = ['{}', '[1, 2.5e3, -0, "a\\u00e9\\n"]', '{"a": {"b": [true, false, null]}}', '{"a": 1,}', '[1 2]', '{"a" 1}', '"\\x"', '01', '{"a": tru}', '', '  {"a": 1}  x'];
+    for (const sample of samples) {
+      let valid = true;
+      try {
+        JSON.parse(sample);
+      } catch {
+        valid = false;
+      }
+      expect(findJsonSyntaxError(sample) === -1, sample).toBe(valid);
+    }
+    expect(findJsonSyntaxError('{\n  "a": 1,\n  "b": ,\n}')).toBe(19);
+  });
+});
