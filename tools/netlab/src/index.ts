@@ -1,1 +1,3 @@
-export {};
+// Network-namespace labs for end-to-end tests, the demo and benchmarks.
+export { Lab, Namespace, sweepStaleLabs, labUnavailableReason, type LinkOptions, type RunResult } from './lab.js';
+export { waitFor, waitForLine } from './wait.js';
