@@ -1,1 +1,18 @@
-export {};
+// The authoritative connection table a receiver keeps, and the stores that make it durable.
+export { ConnTable, type ConnTableOptions } from './conn-table.js';
+export type { ConnStore } from './store.js';
+export { MemoryStore } from './memory-store.js';
+export { SqliteStore, type SqliteStoreOptions, type Durability } from './sqlite/sqlite-store.js';
+export { StoreError, type StoreErrorCode } from './errors.js';
+export { connKey, checkEntry, type ConnKey, type EntryProblem } from './entry.js';
+export { IpProtocol, DELETE_REASONS } from './constants.js';
+export type {
+  ConnEntry,
+  ConnEvent,
+  ConnOperation,
+  DeleteReason,
+  SideRecord,
+  StoredEntry,
+  HistoryRecord,
+  HistoryQuery,
+} from './types.js';

@@ -1,0 +1,48 @@
+// Numbers the connection table and its stores depend on: first those fixed by specifications,
+// then our own choices.
+
+/** IANA "Assigned Internet Protocol Numbers"; the only protocols stateful NAT64 tracks (RFC 6146 §3). */
+export const IpProtocol = {
+  /** RFC 792; ports are ICMP query identifiers (RFC 6146 §3.5.3). */
+  icmp: 1,
+  /** RFC 9293. */
+  tcp: 6,
+  /** RFC 768. */
+  udp: 17,
+} as const;
+
+/** Field ranges of the model: IPv4 addresses (RFC 791 §3.1), IPv6 addresses (RFC 8200 §3), ports (RFC 768, RFC 9293 §3.1). */
+export const FieldLimit = {
+  ipv4AddressMax: 0xffff_ffff,
+  ipv6AddressBytes: 16,
+  portMax: 0xffff,
+} as const;
+
+/** Why an entry left the table. `gateway` and `admin` arrive as delete operations; the table decides the rest. */
+export const DELETE_REASONS = ['gateway', 'replaced', 'idle', 'evicted', 'admin'] as const;
+
+/** Implementation: how the SQLite file identifies itself and which schema it holds. */
+export const SqliteFormat = {
+  /** PRAGMA application_id (file header offset 68): the bytes "N64C". */
+  applicationId: 0x4e36_3443,
+  /** PRAGMA user_version (file header offset 60): the newest schema this code reads and writes. */
+  schemaVersion: 1,
+  /** The first 16 bytes of every SQLite 3 database file ("SQLite format 3\0"). */
+  magic: 'SQLite format 3\u0000',
+  /** Length of the database file header. */
+  headerBytes: 100,
+  /** Appended to the database path for the single-writer lock file. */
+  lockSuffix: '-lock',
+} as const;
+
+/** Implementation defaults for SqliteStore. */
+export const SqliteDefault = {
+  busyTimeoutMs: 1000,
+  /** Page cache; the two history indexes of a million-row table need tens of MiB to stay in memory. */
+  cacheKiB: 64 * 1024,
+  /** Truncate the WAL back to this size after a checkpoint, so one burst does not keep a huge file. */
+  walSizeLimitBytes: 64 * 1024 * 1024,
+} as const;
+
+/** Implementation default shared by the stores: history() answers at most this many rows unless told. */
+export const HISTORY_LIMIT = 100;

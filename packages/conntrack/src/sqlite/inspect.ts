@@ -1,0 +1,83 @@
+// Decides whether a file may become or stay our store, before anything writes to it. Reads the raw
+// header first (no SQLite involved), then, if needed, looks inside through a read-only connection,
+// which sees committed WAL content and can neither write nor checkpoint the file. A refused file
+// is left byte for byte as it was.
+import { closeSync, openSync, readSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { SqliteFormat } from '../constants.js';
+import { StoreError } from '../errors.js';
+import { fromSqlite, sqliteCode } from './sqlite-errors.js';
+
+/** Schema version of an acceptable file; 0 for a missing, empty or blank SQLite file. */
+export function inspectDatabase(path: string): number {
+  const header = readHeader(path);
+  if (header === undefined || header.length === 0) return 0;
+  const magic = Buffer.from(SqliteFormat.magic, 'latin1');
+  if (header.length < SqliteFormat.headerBytes || !header.subarray(0, magic.length).equals(magic)) {
+    throw new StoreError('not-sqlite', `Refusing ${path}: not an SQLite database`, path);
+  }
+  const headerApplicationId = header.readUInt32BE(68);
+  if (headerApplicationId !== 0 && headerApplicationId !== SqliteFormat.applicationId) {
+    throw notOurs(path, `application_id 0x${headerApplicationId.toString(16)}`);
+  }
+  const { applicationId, version, objects } = readInside(path);
+  if (applicationId === SqliteFormat.applicationId) {
+    if (version > SqliteFormat.schemaVersion) {
+      throw new StoreError(
+        'newer-schema',
+        `Refusing ${path}: schema version ${version} is newer than ${SqliteFormat.schemaVersion}, the newest this program understands`,
+        path,
+      );
+    }
+    return version;
+  }
+  if (applicationId !== 0) throw notOurs(path, `application_id 0x${applicationId.toString(16)}`);
+  if (objects.length > 0) throw notOurs(path, `it holds tables of another program: ${objects.slice(0, 5).join(', ')}`);
+  if (version !== 0) throw notOurs(path, `user_version ${version} without our application_id`);
+  return 0;
+}
+
+function readHeader(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StoreError('io', `Cannot read ${path} (${(error as Error).message})`, path, { cause: error });
+  }
+  try {
+    const header = Buffer.alloc(SqliteFormat.headerBytes);
+    const read = readSync(fd, header, 0, header.length, 0);
+    return header.subarray(0, read);
+  } catch (error) {
+    throw new StoreError('io', `Cannot read ${path} (${(error as Error).message})`, path, { cause: error });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readInside(path: string): { applicationId: number; version: number; objects: string[] } {
+  let connection: Database.Database | undefined;
+  try {
+    connection = new Database(path, { readonly: true, fileMustExist: true });
+    return {
+      applicationId: connection.pragma('application_id', { simple: true }) as number,
+      version: connection.pragma('user_version', { simple: true }) as number,
+      objects: connection
+        .prepare<[], string>("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+        .pluck()
+        .all(),
+    };
+  } catch (error) {
+    if (sqliteCode(error) === 'SQLITE_NOTADB') {
+      throw new StoreError('not-sqlite', `Refusing ${path}: not an SQLite database`, path, { cause: error });
+    }
+    throw fromSqlite(error, path, 'inspect');
+  } finally {
+    connection?.close();
+  }
+}
+
+function notOurs(path: string, why: string): StoreError {
+  return new StoreError('not-ours', `Refusing ${path}: not a connection store (${why})`, path);
+}

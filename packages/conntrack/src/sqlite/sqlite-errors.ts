@@ -1,0 +1,27 @@
+// Translates errors from better-sqlite3 (SqliteError with an extended result code such as
+// "SQLITE_IOERR_WRITE") into StoreError codes callers can branch on.
+import { StoreError, type StoreErrorCode } from '../errors.js';
+
+const BY_PRIMARY_CODE: ReadonlyArray<readonly [prefix: string, code: StoreErrorCode]> = [
+  ['SQLITE_FULL', 'full'],
+  ['SQLITE_BUSY', 'busy'],
+  ['SQLITE_LOCKED', 'busy'],
+  ['SQLITE_READONLY', 'read-only'],
+  ['SQLITE_CORRUPT', 'corrupt'],
+  ['SQLITE_NOTADB', 'corrupt'],
+  ['SQLITE_CONSTRAINT', 'constraint'],
+];
+
+/** The result code of a SqliteError, or '' for anything else. */
+export function sqliteCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : '';
+}
+
+export function fromSqlite(error: unknown, path: string, doing: string): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = sqliteCode(error);
+  const kind = BY_PRIMARY_CODE.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`))?.[1] ?? 'io';
+  const detail = error instanceof Error ? error.message : String(error);
+  return new StoreError(kind, `Cannot ${doing} ${path} (${detail}${code ? `, ${code}` : ''})`, path, { cause: error });
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { EntrySlab } from '../src/entry-slab.js';
+import { tcp } from './helpers/entries.js';
+
+function order(slab: EntrySlab): number[] {
+  const slots: number[] = [];
+  for (let slot = slab.head; slot >= 0; slot = slab.next[slot]!) slots.push(slot);
+  const backwards: number[] = [];
+  for (let slot = slab.tail; slot >= 0; slot = slab.prev[slot]!) backwards.unshift(slot);
+  expect(backwards).toEqual(slots);
+  return slots;
+}
+
+describe('entry-slab', () => {
+  it('writes and reads back an entry, with a copy of the client address', () => {
+    const slab = new EntrySlab();
+    const slot = slab.allocate();
+    const entry = tcp(3719, 0x1234, { protocol: 17, createdAt: 1_552_903_588_491_727 });
+    slab.write(slot, entry, 5);
+    const read = slab.read(slot);
+    expect(read).toEqual(entry);
+    read.clientAddress[0] = 0;
+    expect(slab.read(slot).clientAddress[0]).toBe(0x20);
+    expect(slab.lastUsed[slot]).toBe(5);
+    expect(slab.sameClient(slot, entry)).toBe(true);
+    expect(slab.sameClient(slot, tcp(3719, 0x1235))).toBe(false);
+    expect(slab.sameClient(slot, { ...entry, clientPort: 1 })).toBe(false);
+  });
+
+  it('keeps entries and links when it grows', () => {
+    const slab = new EntrySlab();
+    const count = slab.slots * 2 + 3;
+    for (let i = 0; i < count; i++) {
+      const slot = slab.allocate();
+      expect(slot).toBe(i);
+      slab.write(slot, tcp(i), i);
+      slab.linkTail(slot);
+    }
+    expect(slab.slots).toBeGreaterThanOrEqual(count);
+    expect(order(slab)).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(slab.read(count - 1)).toEqual(tcp(count - 1));
+    expect(slab.read(0)).toEqual(tcp(0));
+  });
+
+  it('links, unlinks and relinks slots in LRU order and recycles released slots', () => {
+    const slab = new EntrySlab();
+    const [a, b, c] = [slab.allocate(), slab.allocate(), slab.allocate()] as [number, number, number];
+    for (const slot of [a, b, c]) slab.linkTail(slot);
+    slab.unlink(b);
+    expect(order(slab)).toEqual([a, c]);
+    slab.linkBetween(b, a, c);
+    expect(order(slab)).toEqual([a, b, c]);
+    slab.unlink(a);
+    slab.linkTail(a);
+    expect(order(slab)).toEqual([b, c, a]);
+    slab.unlink(c);
+    slab.release(c);
+    expect(slab.allocate()).toBe(c);
+  });
+});
