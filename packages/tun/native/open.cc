@@ -1,0 +1,86 @@
+// See open.h. The order of the steps matters: persistence is set last, so that a failure in an
+// earlier step closes the only descriptor and the kernel removes the device it just created.
+#include "open.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace tun {
+
+namespace {
+
+constexpr const char* kCloneDevice = "/dev/net/tun";
+
+OpenResult Fail(OpenResult result, const char* step, int error, int fd, int sock) {
+  if (sock >= 0) close(sock);
+  if (fd >= 0) close(fd);
+  result.fd = -1;
+  result.error = error;
+  result.step = step;
+  return result;
+}
+
+void SetName(struct ifreq* ifr, const std::string& name) {
+  memset(ifr, 0, sizeof(*ifr));
+  memcpy(ifr->ifr_name, name.data(), name.size() < IFNAMSIZ - 1 ? name.size() : IFNAMSIZ - 1);
+}
+
+}  // namespace
+
+OpenResult OpenQueue(const OpenRequest& request) {
+  OpenResult result;
+  // The TypeScript layer checks the length; this guard keeps the kernel from seeing a cut name.
+  if (request.name.size() >= IFNAMSIZ) return Fail(result, "TUNSETIFF", EINVAL, -1, -1);
+
+  int flags = O_RDWR | O_CLOEXEC | (request.non_blocking ? O_NONBLOCK : 0);
+  int fd = open(kCloneDevice, flags);
+  if (fd < 0) return Fail(result, "open", errno, -1, -1);
+
+  struct ifreq ifr;
+  SetName(&ifr, request.name);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (request.multi_queue ? IFF_MULTI_QUEUE : 0);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) return Fail(result, "TUNSETIFF", errno, fd, -1);
+  result.name.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+
+  // Interface ioctls go through any socket; an AF_INET datagram socket is the customary one.
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return Fail(result, "socket", errno, fd, -1);
+
+  if (request.mtu > 0) {
+    SetName(&ifr, result.name);
+    ifr.ifr_mtu = request.mtu;
+    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) return Fail(result, "SIOCSIFMTU", errno, fd, sock);
+  }
+  SetName(&ifr, result.name);
+  if (ioctl(sock, SIOCGIFMTU, &ifr) < 0) return Fail(result, "SIOCGIFMTU", errno, fd, sock);
+  result.mtu = ifr.ifr_mtu;
+
+  if (request.up) {
+    SetName(&ifr, result.name);
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return Fail(result, "SIOCGIFFLAGS", errno, fd, sock);
+    if (!(ifr.ifr_flags & IFF_UP)) {
+      ifr.ifr_flags |= IFF_UP;
+      if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) return Fail(result, "SIOCSIFFLAGS", errno, fd, sock);
+    }
+  }
+
+  SetName(&ifr, result.name);
+  if (ioctl(sock, SIOCGIFINDEX, &ifr) < 0) return Fail(result, "SIOCGIFINDEX", errno, fd, sock);
+  result.ifindex = ifr.ifr_ifindex;
+  close(sock);
+
+  if (request.persist >= 0 && ioctl(fd, TUNSETPERSIST, static_cast<unsigned long>(request.persist)) < 0) {
+    return Fail(result, "TUNSETPERSIST", errno, fd, -1);
+  }
+
+  result.fd = fd;
+  return result;
+}
+
+}  // namespace tun

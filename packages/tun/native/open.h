@@ -1,0 +1,30 @@
+// Opening one queue of a Linux TUN device (IFF_TUN | IFF_NO_PI) and the interface settings the
+// binding applies itself (MTU, up, persistence). Plain syscalls, no JavaScript.
+#pragma once
+
+#include <string>
+
+namespace tun {
+
+struct OpenRequest {
+  std::string name;          // an interface name or a pattern with %d; the kernel fills it in
+  bool multi_queue = false;  // IFF_MULTI_QUEUE: every open of the same name adds one queue
+  int persist = -1;          // TUNSETPERSIST: 1 set, 0 clear, -1 leave as it is
+  int mtu = 0;               // SIOCSIFMTU when > 0
+  bool up = false;           // SIOCSIFFLAGS |= IFF_UP
+  bool non_blocking = true;  // O_NONBLOCK on the queue's file descriptor
+};
+
+struct OpenResult {
+  int fd = -1;
+  std::string name;  // the name the kernel gave the device
+  int mtu = 0;
+  int ifindex = 0;
+  int error = 0;               // errno of the step that failed, 0 on success
+  const char* step = nullptr;  // which step failed, in the words of the TypeScript error hints
+};
+
+// Opens one queue. On failure nothing stays open and `error`/`step` say what went wrong.
+OpenResult OpenQueue(const OpenRequest& request);
+
+}  // namespace tun

@@ -1,0 +1,103 @@
+// The transmit half of TunQueue (see queue.h): one write(2) per packet, since TUN has no
+// batched write, with failures counted by class and never thrown.
+#include <errno.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "counters.h"
+#include "queue.h"
+#include "typed_array.h"
+
+namespace tun {
+
+bool TunQueue::WriteOne(const uint8_t* data, size_t length) {
+  for (;;) {
+    ssize_t n = write(fd_, data, length);
+    if (n >= 0) {
+      counters_[k_txPackets] += 1;
+      counters_[k_txBytes] += static_cast<double>(length);
+      return true;
+    }
+    switch (errno) {
+      case EINTR:
+        continue;
+      case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+      case EWOULDBLOCK:
+#endif
+      case ENOBUFS:
+      case ENOMEM:
+        counters_[k_txDropped] += 1;
+        return false;
+      case EINVAL:
+      case EMSGSIZE:
+        // The kernel refused this packet (IFF_NO_PI: the version nibble must be 4 or 6).
+        counters_[k_txRejected] += 1;
+        return false;
+      default:
+        counters_[k_txErrors] += 1;
+        return false;
+    }
+  }
+}
+
+Napi::Value TunQueue::WriteBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* buffer = nullptr;
+  uint32_t* offsets = nullptr;
+  uint32_t* lengths = nullptr;
+  size_t buffer_length = 0;
+  size_t offsets_length = 0;
+  size_t lengths_length = 0;
+  if (info.Length() < 4 || !GetTypedArray(env, info[0], napi_uint8_array, &buffer, &buffer_length) ||
+      !GetTypedArray(env, info[1], napi_uint32_array, &offsets, &offsets_length) ||
+      !GetTypedArray(env, info[2], napi_uint32_array, &lengths, &lengths_length) || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count) expected")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double count_value = info[3].As<Napi::Number>().DoubleValue();
+  if (!(count_value >= 0) || count_value > static_cast<double>(offsets_length) ||
+      count_value > static_cast<double>(lengths_length) || count_value != static_cast<uint32_t>(count_value)) {
+    Napi::RangeError::New(env, "count must be an integer within offsets.length and lengths.length")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t count = static_cast<uint32_t>(count_value);
+  // Check every packet before writing any, so a bad batch writes nothing.
+  for (uint32_t i = 0; i < count; ++i) {
+    if (static_cast<uint64_t>(offsets[i]) + lengths[i] > buffer_length) {
+      Napi::RangeError::New(env, "packet " + std::to_string(i) + " lies outside the buffer")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  uint32_t written = 0;
+  if (!closed_) {
+    for (uint32_t i = 0; i < count; ++i) written += WriteOne(buffer + offsets[i], lengths[i]) ? 1 : 0;
+  }
+  return Napi::Number::New(env, written);
+}
+
+Napi::Value TunQueue::WritePacket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* buffer = nullptr;
+  size_t buffer_length = 0;
+  if (info.Length() < 3 || !GetTypedArray(env, info[0], napi_uint8_array, &buffer, &buffer_length) ||
+      !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "writePacket(buffer: Uint8Array, offset, length) expected").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double offset = info[1].As<Napi::Number>().DoubleValue();
+  double length = info[2].As<Napi::Number>().DoubleValue();
+  if (!(offset >= 0) || !(length >= 0) || offset != static_cast<uint32_t>(offset) ||
+      length != static_cast<uint32_t>(length) || offset + length > static_cast<double>(buffer_length)) {
+    Napi::RangeError::New(env, "the packet lies outside the buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (closed_) return Napi::Boolean::New(env, false);
+  return Napi::Boolean::New(env, WriteOne(buffer + static_cast<size_t>(offset), static_cast<size_t>(length)));
+}
+
+}  // namespace tun

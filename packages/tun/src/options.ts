@@ -1,0 +1,79 @@
+// Options of openTun and FakeTun, checked completely before anything is opened.
+import { DEFAULTS, SPEC } from './constants.js';
+import { optionError } from './errors.js';
+
+/** How the receive buffer is laid out and drained; shared by the real and the fake device. */
+export interface RxOptions {
+  /** Slots in the receive buffer, the most packets per callback. Default 64. */
+  batchSize?: number;
+  /** Bytes per slot. Default: the MTU rounded up to 64. Larger packets count as rxTruncated. */
+  slotSize?: number;
+  /** Batches one wake-up may read before yielding to other I/O. Default 4. */
+  batchesPerWake?: number;
+}
+
+export interface TunOptions extends RxOptions {
+  /**
+   * The interface to create, or to attach to when it exists. A `%d` in it lets the kernel pick
+   * a free number (`tun%d`); TunDevice.name has the result.
+   */
+  name: string;
+  /** Sets the MTU (SIOCSIFMTU). Default: leave it (1500 for a new device). */
+  mtu?: number;
+  /** Brings the link up (SIOCSIFFLAGS). Addresses and routes are the caller's business (`ip`). */
+  up?: boolean;
+  /**
+   * IFF_MULTI_QUEUE: every open of the same name adds a queue, each with its own descriptor,
+   * and the kernel spreads flows over the queues. Must match how the device was created.
+   */
+  multiQueue?: boolean;
+  /** true makes the device outlive its descriptors, false undoes that; default leaves it as it is. */
+  persist?: boolean;
+}
+
+export interface RxShape {
+  batchSize: number;
+  slotSize: number;
+  batchesPerWake: number;
+}
+
+function checkInteger(label: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw optionError(`${label} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+export function checkRxOptions(options: RxOptions): void {
+  checkInteger('batchSize', options.batchSize, 1, DEFAULTS.MAX_BATCH_SIZE);
+  checkInteger('slotSize', options.slotSize, 1, SPEC.MAX_MTU);
+  checkInteger('batchesPerWake', options.batchesPerWake, 1, DEFAULTS.MAX_BATCHES_PER_WAKE);
+}
+
+export function checkMtu(mtu: number | undefined): void {
+  checkInteger('mtu', mtu, SPEC.MIN_MTU, SPEC.MAX_MTU);
+}
+
+export function checkTunOptions(options: TunOptions): void {
+  const { name } = options;
+  if (typeof name !== 'string' || name.length === 0) throw optionError('name must be a non-empty interface name');
+  const bytes = Buffer.byteLength(name);
+  if (bytes >= SPEC.IFNAMSIZ || name.includes('\0')) {
+    throw optionError(`name "${name}" must be at most ${SPEC.IFNAMSIZ - 1} bytes without NUL, it is ${bytes}`);
+  }
+  checkMtu(options.mtu);
+  checkRxOptions(options);
+}
+
+/** The slot size that holds any packet of this MTU: rounded up to whole cache lines. */
+export function defaultSlotSize(mtu: number): number {
+  return Math.ceil(mtu / DEFAULTS.SLOT_ALIGNMENT) * DEFAULTS.SLOT_ALIGNMENT;
+}
+
+export function resolveRxShape(options: RxOptions, mtu: number): RxShape {
+  return {
+    batchSize: options.batchSize ?? DEFAULTS.BATCH_SIZE,
+    slotSize: options.slotSize ?? defaultSlotSize(mtu),
+    batchesPerWake: options.batchesPerWake ?? DEFAULTS.BATCHES_PER_WAKE,
+  };
+}
