@@ -1,0 +1,52 @@
+// Big-endian field access and byte copying on plain Uint8Arrays, without allocating on the packet
+// path. Callers bounds-check before calling; these helpers do not.
+
+export function read16(buf: Uint8Array, offset: number): number {
+  return (buf[offset]! << 8) | buf[offset + 1]!;
+}
+
+export function read32(buf: Uint8Array, offset: number): number {
+  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
+}
+
+export function write16(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value >>> 8;
+  buf[offset + 1] = value;
+}
+
+export function write32(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value >>> 24;
+  buf[offset + 1] = value >>> 16;
+  buf[offset + 2] = value >>> 8;
+  buf[offset + 3] = value;
+}
+
+/** Below this many bytes a plain loop beats `set(subarray())`, which allocates a view. */
+const LOOP_COPY_MAX = 64;
+
+/**
+ * Copies src[start, end) to dst at `at`. Short runs are copied by hand so that small packets cost
+ * no allocation; longer runs go through the native copy (one short-lived view object).
+ */
+export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {
+  const n = end - start;
+  if (n <= LOOP_COPY_MAX) {
+    for (let i = 0; i < n; i++) dst[at + i] = src[start + i]!;
+    return;
+  }
+  dst.set(src.subarray(start, end), at);
+}
+
+/** Copies 16 bytes (an IPv6 address). */
+export function copy16(src: Uint8Array, start: number, dst: Uint8Array, at: number): void {
+  for (let i = 0; i < 16; i++) dst[at + i] = src[start + i]!;
+}
+
+/** Zero-fills dst[start, end). */
+export function zeroBytes(dst: Uint8Array, start: number, end: number): void {
+  if (end - start <= LOOP_COPY_MAX) {
+    for (let i = start; i < end; i++) dst[i] = 0;
+    return;
+  }
+  dst.fill(0, start, end);
+}

@@ -1,0 +1,120 @@
+// ICMPv6 error -> ICMPv4 error (RFC 7915 5.2, 5.3): type/code/parameter mapping, the quoted
+// IPv6 packet translated to IPv4 one level deep (TTL kept), cut to a 576-byte error with any
+// RFC 4884 extension kept whole, and a checksum exactly as valid as the one that arrived.
+
+import { copyBytes, read32, write16, write32, zeroBytes } from './bytes.js';
+import { checksum, fold, pseudoSum6, sumWords } from './checksum.js';
+import { DEST_UNREACH_6TO4, DF_THRESHOLD, HeaderSize, Icmp4Type, Icmp4UnreachCode, Icmp6Type, Icmp6ParamCode, IcmpErrorMax, IpProto, MinMtu, POINTER_6TO4, Rfc4884 } from './constants.js';
+import { tosFor } from './common.js';
+import { writeIpv4Header } from './headers.js';
+import { layoutIcmpError } from './icmp-layout.js';
+import type { PacketBatch } from './batch.js';
+import type { Mapping64 } from './mapping.js';
+import { DropReason, Verdict } from './reasons.js';
+import type { XlatState } from './state.js';
+import { transport64 } from './transport.js';
+import type { Ipv6View } from './view.js';
+
+const HEADERS = HeaderSize.ipv4 + HeaderSize.icmp;
+
+/** Translates the ICMPv6 error `v` (outer checks already passed) into `out`. */
+export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out: PacketBatch): Verdict {
+  const inner = v.inner;
+  if (inner === null || v.innerStatus !== 0) return s.drop(DropReason.icmpBadInner);
+  if (inner.isIcmpError) return s.drop(DropReason.icmpNestedError);
+  const buf = v.buf;
+  const l4 = v.l4Offset;
+  let type: number;
+  let code: number;
+  let rest = 0;
+  switch (v.icmpType) {
+    case Icmp6Type.destinationUnreachable: {
+      const mapped = DEST_UNREACH_6TO4[v.icmpCode];
+      if (mapped === undefined || mapped === null) return s.drop(DropReason.icmpCode);
+      [type, code] = mapped;
+      break;
+    }
+    case Icmp6Type.packetTooBig: {
+      // RFC 7915 5.2: minimum(MTU - 20, IPv4 next-hop MTU, IPv6 next-hop MTU - 20), 28 when the
+      // packet in error carries a Fragment header that translation removes.
+      const delta = inner.hasFragmentHeader ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
+      const mtu = Math.min(read32(buf, l4 + 4) - delta, s.config.ipv4NextHopMtu, s.config.ipv6NextHopMtu - delta);
+      type = Icmp4Type.destinationUnreachable;
+      code = Icmp4UnreachCode.fragmentationNeeded;
+      rest = Math.min(0xffff, Math.max(MinMtu.ipv4, mtu));
+      break;
+    }
+    case Icmp6Type.timeExceeded:
+      type = Icmp4Type.timeExceeded;
+      code = v.icmpCode;
+      break;
+    case Icmp6Type.parameterProblem:
+      if (v.icmpCode === Icmp6ParamCode.erroneousField) {
+        const pointer = read32(buf, l4 + 4);
+        const mappedPointer = pointer < POINTER_6TO4.length ? POINTER_6TO4[pointer]! : -1;
+        if (mappedPointer < 0) return s.drop(DropReason.icmpPointer);
+        type = Icmp4Type.parameterProblem;
+        code = 0;
+        rest = mappedPointer * 0x1000000;
+      } else if (v.icmpCode === Icmp6ParamCode.unrecognizedNextHeader) {
+        type = Icmp4Type.destinationUnreachable;
+        code = Icmp4UnreachCode.protocol;
+      } else {
+        return s.drop(DropReason.icmpCode);
+      }
+      break;
+    default:
+      return s.drop(DropReason.icmpType);
+  }
+
+  const innerHeaders = inner.l4Offset - inner.start;
+  const translated = inner.end - inner.start - innerHeaders + HeaderSize.ipv4;
+  const layout = s.layout;
+  layoutIcmpError(layout, translated, v.extensionEnd - v.innerEnd, IcmpErrorMax.ipv4, HEADERS, Rfc4884.unit4);
+  const total = HEADERS + layout.padded + layout.extension;
+  const at = out.reserve();
+  if (at < 0) return s.drop(DropReason.batchFull);
+
+  const o = out.buffer;
+  writeIpv4Header(o, at, tosFor(s, v.trafficClass), total, s.nextIpv4Id(), 0, v.hopLimit - 1, IpProto.icmp, m.src | 0, m.dst | 0);
+  const icmp = at + HeaderSize.ipv4;
+  o[icmp] = type;
+  o[icmp + 1] = code;
+  write16(o, icmp + 2, 0);
+  write32(o, icmp + 4, rest);
+  if (layout.extension > 0) o[icmp + Rfc4884.lengthByte4] = layout.padded / Rfc4884.unit4;
+
+  const q = icmp + HeaderSize.icmp;
+  writeQuotedIpv4Header(s, inner, m, o, q, innerHeaders);
+  const copied = layout.datagram - HeaderSize.ipv4;
+  copyBytes(buf, inner.l4Offset, inner.l4Offset + copied, o, q + HeaderSize.ipv4);
+  if (inner.isFirstFragment) {
+    transport64(inner, m.innerSrc | 0, m.innerDst | 0, m.innerSrcPort, m.innerDstPort, m.innerIcmpId, o, q + HeaderSize.ipv4, copied);
+  }
+  zeroBytes(o, q + layout.datagram, q + layout.padded);
+  if (layout.extension > 0) copyBytes(buf, v.innerEnd, v.extensionEnd, o, q + layout.padded);
+
+  // Keep the checksum exactly as (in)valid as it arrived: a fresh checksum is off by the same
+  // amount as the incoming message's sum was (RFC 1624 reasoning applied to the whole message).
+  const arrived = fold(sumWords(buf, l4, v.end, pseudoSum6(buf, v.srcOffset, buf, v.dstOffset, IpProto.icmpv6, v.end - l4)));
+  let sum = checksum(o, icmp, at + total);
+  if (arrived !== 0xffff) sum = fold(sum + arrived);
+  write16(o, icmp + 2, sum);
+  out.commit(total);
+  return Verdict.forward;
+}
+
+/** RFC 7915 5.3: the quoted IPv6 header as IPv4, declared length kept, TTL not decremented. */
+function writeQuotedIpv4Header(s: XlatState, inner: Ipv6View, m: Mapping64, o: Uint8Array, q: number, innerHeaders: number): void {
+  const totalLength = inner.totalLength - innerHeaders + HeaderSize.ipv4;
+  let id = 0;
+  let flagsAndOffset: number;
+  if (inner.hasFragmentHeader) {
+    id = inner.fragmentId & 0xffff;
+    flagsAndOffset = (inner.moreFragments ? 0x2000 : 0) | (inner.fragmentOffset >>> 3);
+  } else {
+    flagsAndOffset = totalLength > DF_THRESHOLD ? 0x4000 : 0;
+  }
+  const protocol = inner.protocol === IpProto.icmpv6 ? IpProto.icmp : inner.protocol;
+  writeIpv4Header(o, q, tosFor(s, inner.trafficClass), totalLength, id, flagsAndOffset, inner.hopLimit, protocol, m.innerSrc | 0, m.innerDst | 0);
+}
