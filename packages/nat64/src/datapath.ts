@@ -1,0 +1,206 @@
+// The packet path: outbound (IPv6 -> IPv4) and inbound (IPv4 -> IPv6) lookups that create state as RFC 6146
+// 3.5 says, and the lookup-only variants used to translate ICMP errors by their inner packet. A hit costs one
+// hash and a short chain walk; everything else is the slow path below it. Never throws: a miss is a verdict.
+
+import { PROTOCOL, TCP_FLAG, TCP_STATE, VERDICT } from './constants.js';
+import type { Core } from './core.js';
+import { COUNTER } from './counters.js';
+import { readU32 } from './hash.js';
+import { protocolSlot } from './pool4.js';
+
+/** RFC 6146 3.5.3: an ICMP query session is keyed by its identifier alone; the "server port" is always 0. */
+function serverPortKey(protocol: number, serverPort: number): number {
+  return protocol === PROTOCOL.ICMP ? 0 : serverPort;
+}
+
+export function outbound(
+  c: Core,
+  protocol: number,
+  clientAddress: Uint8Array,
+  offset: number,
+  clientPort: number,
+  serverAddress: number,
+  serverPort: number,
+  tcpFlags: number,
+): number {
+  const a0 = readU32(clientAddress, offset);
+  const a1 = readU32(clientAddress, offset + 4);
+  const a2 = readU32(clientAddress, offset + 8);
+  const a3 = readU32(clientAddress, offset + 12);
+  serverPort = serverPortKey(protocol, serverPort);
+  const h = c.sessions.findOut(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);
+  const now = c.clock();
+  if (h >= 0) {
+    c.refresh(h, true, tcpFlags, now);
+    return h;
+  }
+  return createOutbound(c, protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort, tcpFlags, now);
+}
+
+function createOutbound(
+  c: Core,
+  protocol: number,
+  a0: number,
+  a1: number,
+  a2: number,
+  a3: number,
+  clientPort: number,
+  serverAddress: number,
+  serverPort: number,
+  tcpFlags: number,
+  now: number,
+): number {
+  if (protocolSlot(protocol) < 0) return c.verdict(VERDICT.NO_SESSION, COUNTER.noSession);
+  const tcp = protocol === PROTOCOL.TCP;
+  // RFC 6146 3.5.2.2 CLOSED: only a V6 SYN opens a TCP session from the IPv6 side.
+  if (tcp && (tcpFlags & TCP_FLAG.SYN) === 0) return c.verdict(VERDICT.NO_SESSION, COUNTER.noSession);
+  let b = c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort);
+  let client = b >= 0 ? c.bibs.client[b]! : c.clients.find(a0, a1, a2, a3);
+  if (client >= 0 && c.clients.sessions[client]! >= c.maxSessionsPerClient) {
+    return c.verdict(VERDICT.CLIENT_LIMIT, COUNTER.clientLimit);
+  }
+  if (c.sessions.count >= c.maxSessions) {
+    if (!c.evictLeastRecentlyUsed()) return c.verdict(VERDICT.TABLE_FULL, COUNTER.tableFull);
+    // The eviction may have taken this client's BIB entry, or its record.
+    b = c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort);
+    client = b >= 0 ? c.bibs.client[b]! : c.clients.find(a0, a1, a2, a3);
+  }
+  // Endpoint-independent mapping (RFC 4787 REQ-1): an existing BIB entry serves every server.
+  if (b < 0) {
+    b = c.allocateBib(protocol, a0, a1, a2, a3, clientPort, client);
+    if (b < 0) return b;
+  }
+  let state: number = TCP_STATE.CLOSED;
+  if (tcp) {
+    state = TCP_STATE.V6_INIT;
+    const held = c.held.find(c.bibs.natAddress[b]!, c.bibs.natPort[b]!, serverAddress, serverPort);
+    if (held >= 0) {
+      // V4 INIT + V6 SYN: simultaneous open; the stored IPv4 SYN is discarded (RFC 6146 3.5.2.2).
+      c.held.take(held);
+      c.count(COUNTER.simultaneousOpens);
+      state = TCP_STATE.ESTABLISHED;
+    }
+  }
+  c.count(COUNTER.sessionsCreated);
+  return c.createSession(protocol, b, serverAddress, serverPort, state, 0, now);
+}
+
+export function inbound(
+  c: Core,
+  protocol: number,
+  serverAddress: number,
+  serverPort: number,
+  natAddress: number,
+  natPort: number,
+  tcpFlags: number,
+  packet: Uint8Array | undefined,
+  start: number,
+  end: number,
+): number {
+  serverPort = serverPortKey(protocol, serverPort);
+  const h = c.sessions.findIn(protocol, natAddress, natPort, serverAddress, serverPort);
+  const now = c.clock();
+  if (h >= 0) {
+    c.refresh(h, false, tcpFlags, now);
+    return h;
+  }
+  return createInbound(c, protocol, serverAddress, serverPort, natAddress, natPort, tcpFlags, packet, start, end, now);
+}
+
+function createInbound(
+  c: Core,
+  protocol: number,
+  serverAddress: number,
+  serverPort: number,
+  natAddress: number,
+  natPort: number,
+  tcpFlags: number,
+  packet: Uint8Array | undefined,
+  start: number,
+  end: number,
+  now: number,
+): number {
+  const tcp = protocol === PROTOCOL.TCP;
+  const syn = tcp && (tcpFlags & TCP_FLAG.SYN) !== 0;
+  let b = c.bibs.findByNat(protocol, natAddress, natPort);
+  if (b < 0) {
+    if (syn && !c.dropUnsolicitedTcp && c.pool.indexOf(natAddress) >= 0) {
+      return hold(c, natAddress, natPort, serverAddress, serverPort, packet, start, end, now);
+    }
+    return c.verdict(VERDICT.NO_BIB, COUNTER.noBib);
+  }
+  if (c.addressDependentFiltering && !c.hasSessionWith(b, serverAddress)) {
+    if (syn && !c.dropUnsolicitedTcp) return hold(c, natAddress, natPort, serverAddress, serverPort, packet, start, end, now);
+    return c.verdict(VERDICT.FILTERED, COUNTER.filtered);
+  }
+  if (tcp && !syn) return c.verdict(VERDICT.NO_SESSION, COUNTER.noSession);
+  if (syn && c.dropUnsolicitedTcp) return c.verdict(VERDICT.FILTERED, COUNTER.filtered);
+  if (c.clients.sessions[c.bibs.client[b]!]! >= c.maxSessionsPerClient) {
+    return c.verdict(VERDICT.CLIENT_LIMIT, COUNTER.clientLimit);
+  }
+  if (c.sessions.count >= c.maxSessions) {
+    if (!c.evictLeastRecentlyUsed()) return c.verdict(VERDICT.TABLE_FULL, COUNTER.tableFull);
+    // The eviction may have taken this BIB entry's last session, and so the entry.
+    b = c.bibs.findByNat(protocol, natAddress, natPort);
+    if (b < 0) return c.verdict(VERDICT.NO_BIB, COUNTER.noBib);
+  }
+  // RFC 6146 3.5.2.2 CLOSED, V4 SYN with a BIB entry and no filtering: V4 INIT, lifetime TCP_TRANS.
+  const state = tcp ? TCP_STATE.V4_INIT : TCP_STATE.CLOSED;
+  c.count(COUNTER.sessionsCreated);
+  return c.createSession(protocol, b, serverAddress, serverPort, state, 0, now);
+}
+
+function hold(
+  c: Core,
+  natAddress: number,
+  natPort: number,
+  serverAddress: number,
+  serverPort: number,
+  packet: Uint8Array | undefined,
+  start: number,
+  end: number,
+  now: number,
+): number {
+  // A retransmitted SYN keeps the first copy and its deadline.
+  if (c.held.find(natAddress, natPort, serverAddress, serverPort) >= 0) return c.verdict(VERDICT.HELD_SYN, COUNTER.heldSyns);
+  if (c.held.hold(natAddress, natPort, serverAddress, serverPort, packet, start, end, now) < 0) {
+    return c.verdict(VERDICT.HELD_SYN_LIMIT, COUNTER.heldSynLimit);
+  }
+  return c.verdict(VERDICT.HELD_SYN, COUNTER.heldSyns);
+}
+
+/** Outbound lookup that creates nothing and refreshes nothing (ICMP error inner packets). */
+export function lookupOutbound(
+  c: Core,
+  protocol: number,
+  clientAddress: Uint8Array,
+  offset: number,
+  clientPort: number,
+  serverAddress: number,
+  serverPort: number,
+): number {
+  const h = c.sessions.findOut(
+    protocol,
+    readU32(clientAddress, offset),
+    readU32(clientAddress, offset + 4),
+    readU32(clientAddress, offset + 8),
+    readU32(clientAddress, offset + 12),
+    clientPort,
+    serverAddress,
+    serverPortKey(protocol, serverPort),
+  );
+  return h >= 0 ? h : VERDICT.NO_SESSION;
+}
+
+/** Inbound lookup that creates nothing and refreshes nothing (ICMP error inner packets). */
+export function lookupInbound(
+  c: Core,
+  protocol: number,
+  serverAddress: number,
+  serverPort: number,
+  natAddress: number,
+  natPort: number,
+): number {
+  const h = c.sessions.findIn(protocol, natAddress, natPort, serverAddress, serverPortKey(protocol, serverPort));
+  return h >= 0 ? h : VERDICT.NO_SESSION;
+}

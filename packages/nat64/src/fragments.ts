@@ -1,0 +1,315 @@
+// Fragment tracking (RFC 6146 3.4, 3.5): only the first fragment carries the transport ports the tables need,
+// so the tracker remembers, per datagram (family, source, destination, identification, protocol), what the
+// first fragment mapped to (a session token) for the later fragments. Non-first fragments that arrive before
+// the first are held as copies, bounded in count and bytes, for FRAGMENT_MIN (RFC 6146 4) and handed back
+// when the first fragment arrives, or dropped and counted when the time runs out. Capacity is allocated up
+// front; when full, the oldest datagram is forgotten.
+
+import { randomBytes } from 'node:crypto';
+import { IMPL, SPEC, VERDICT } from './constants.js';
+import type { CounterSnapshot } from './counters.js';
+import { Nat64Error } from './errors.js';
+import { KeyedHash, readU32, SECRET_BYTES } from './hash.js';
+import { powerOfTwoAtLeast } from './grow.js';
+
+export interface FragmentTrackerOptions {
+  /** Current time in milliseconds. */
+  readonly clock: () => number;
+  /** Datagrams followed at once. */
+  readonly maxEntries?: number;
+  /** Out-of-order fragments held at once (copies). */
+  readonly maxHeldFragments?: number;
+  /** Bytes of held copies at most. */
+  readonly maxHeldBytes?: number;
+  /** Idle time after which a datagram is forgotten; at least FRAGMENT_MIN (2 s). */
+  readonly timeoutMs?: number;
+  readonly secret?: Uint8Array;
+}
+
+/** Address families as the tracker takes them. */
+export const FAMILY = { IPV4: 4, IPV6: 6 } as const;
+export type Family = (typeof FAMILY)[keyof typeof FAMILY];
+
+const PENDING = -1;
+const NO_FRAGMENTS: readonly Uint8Array[] = Object.freeze([]);
+
+const HELP = {
+  fragmentsHeld: 'non-first fragments held until their first fragment',
+  fragmentsReleased: 'held fragments handed back when their first fragment came',
+  fragmentsTimedOut: 'held fragments dropped: no first fragment within FRAGMENT_MIN, or forgotten when full',
+  fragmentsOverLimit: 'non-first fragments dropped because the held-fragment budget was spent',
+  datagramsForgotten: 'datagrams forgotten early because the tracker was full',
+} as const;
+type FragmentCounter = keyof typeof HELP;
+const C = Object.fromEntries(Object.keys(HELP).map((name, i) => [name, i])) as Readonly<Record<FragmentCounter, number>>;
+
+export class FragmentTracker {
+  private readonly hash: KeyedHash;
+  private readonly clock: () => number;
+  private readonly capacity: number;
+  private readonly maxHeld: number;
+  private readonly maxHeldBytes: number;
+  private readonly timeoutMs: number;
+  private readonly family: Uint8Array;
+  private readonly protocol: Uint8Array;
+  /** Source then destination, four words each (IPv4 uses the first word of each). */
+  private readonly words: Uint32Array;
+  private readonly identification: Uint32Array;
+  private readonly value: Float64Array;
+  private readonly lastSeen: Float64Array;
+  private readonly next: Int32Array;
+  private readonly fifoNext: Int32Array;
+  private readonly fifoPrev: Int32Array;
+  private readonly buckets: Int32Array;
+  private readonly held: (Uint8Array[] | undefined)[];
+  /** The key of the fragment being handled. */
+  private readonly key = new Uint32Array(8);
+  /** The key of an entry being removed (removal can happen while `key` is in use). */
+  private readonly removedKey = new Uint32Array(8);
+  private readonly counters = new Float64Array(Object.keys(HELP).length);
+  private freeHead = 0;
+  private head = -1;
+  private tail = -1;
+  private heldCount = 0;
+  private heldBytes = 0;
+  count = 0;
+
+  constructor(options: FragmentTrackerOptions) {
+    this.clock = options.clock;
+    this.hash = new KeyedHash(options.secret ?? randomBytes(SECRET_BYTES));
+    this.capacity = options.maxEntries ?? IMPL.DEFAULT_FRAGMENT_ENTRIES;
+    this.maxHeld = options.maxHeldFragments ?? IMPL.DEFAULT_HELD_FRAGMENTS;
+    this.maxHeldBytes = options.maxHeldBytes ?? IMPL.DEFAULT_HELD_FRAGMENT_BYTES;
+    this.timeoutMs = options.timeoutMs ?? SPEC.FRAGMENT_MIN_MS;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new Nat64Error('BAD_LIMIT', 'maxEntries must be a positive integer');
+    if (!Number.isInteger(this.maxHeld) || this.maxHeld < 0) throw new Nat64Error('BAD_LIMIT', 'maxHeldFragments must be an integer >= 0');
+    if (!(this.maxHeldBytes >= 0)) throw new Nat64Error('BAD_LIMIT', 'maxHeldBytes must be >= 0');
+    if (!(this.timeoutMs >= SPEC.FRAGMENT_MIN_MS)) {
+      throw new Nat64Error('BAD_TIMEOUT', `timeoutMs must be at least FRAGMENT_MIN (${SPEC.FRAGMENT_MIN_MS} ms)`);
+    }
+    const n = this.capacity;
+    this.family = new Uint8Array(n);
+    this.protocol = new Uint8Array(n);
+    this.words = new Uint32Array(n * 8);
+    this.identification = new Uint32Array(n);
+    this.value = new Float64Array(n);
+    this.lastSeen = new Float64Array(n);
+    this.next = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.next[i] = i + 1 < n ? i + 1 : -1;
+    this.fifoNext = new Int32Array(n).fill(-1);
+    this.fifoPrev = new Int32Array(n).fill(-1);
+    this.buckets = new Int32Array(powerOfTwoAtLeast(n)).fill(-1);
+    this.held = new Array<Uint8Array[] | undefined>(n).fill(undefined);
+  }
+
+  /**
+   * Records what the first fragment of a datagram mapped to (`value` >= 0, e.g. a session token) and returns
+   * the non-first fragments held for it (copies, to translate now), usually none. Addresses are read from
+   * `packet` at the offsets: 4 bytes each for IPv4, 16 for IPv6.
+   */
+  first(
+    family: Family,
+    packet: Uint8Array,
+    sourceOffset: number,
+    destinationOffset: number,
+    identification: number,
+    protocol: number,
+    value: number,
+  ): readonly Uint8Array[] {
+    const now = this.clock();
+    const bucket = this.readKey(family, packet, sourceOffset, destinationOffset, identification, protocol);
+    let i = this.find(bucket, family, identification, protocol);
+    if (i < 0) i = this.insert(bucket, family, identification, protocol);
+    this.value[i] = value;
+    this.touch(i, now);
+    const held = this.held[i];
+    if (held === undefined) return NO_FRAGMENTS;
+    this.held[i] = undefined;
+    this.heldCount -= held.length;
+    for (const fragment of held) this.heldBytes -= fragment.byteLength;
+    this.counters[C.fragmentsReleased]! += held.length;
+    return held;
+  }
+
+  /**
+   * For a non-first fragment: the value its first fragment recorded, or FRAGMENT_HELD when a copy of
+   * packet[start, end) was stored to wait for it, or FRAGMENT_LIMIT when it was dropped.
+   */
+  later(
+    family: Family,
+    packet: Uint8Array,
+    sourceOffset: number,
+    destinationOffset: number,
+    identification: number,
+    protocol: number,
+    start: number,
+    end: number,
+  ): number {
+    const now = this.clock();
+    const bucket = this.readKey(family, packet, sourceOffset, destinationOffset, identification, protocol);
+    let i = this.find(bucket, family, identification, protocol);
+    if (i >= 0 && this.value[i]! !== PENDING) {
+      this.touch(i, now);
+      return this.value[i]!;
+    }
+    const bytes = end - start;
+    if (this.heldCount >= this.maxHeld || this.heldBytes + bytes > this.maxHeldBytes) {
+      this.counters[C.fragmentsOverLimit]!++;
+      return VERDICT.FRAGMENT_LIMIT;
+    }
+    if (i < 0) {
+      i = this.insert(bucket, family, identification, protocol);
+      this.value[i] = PENDING;
+      this.touch(i, now);
+    }
+    // The deadline runs from the first fragment held, so a trickle cannot keep a datagram waiting forever.
+    const copy = packet.slice(start, end);
+    const held = this.held[i];
+    if (held === undefined) this.held[i] = [copy];
+    else held.push(copy);
+    this.heldCount++;
+    this.heldBytes += bytes;
+    this.counters[C.fragmentsHeld]!++;
+    return VERDICT.FRAGMENT_HELD;
+  }
+
+  /** Forgets datagrams idle for the timeout; returns how many held fragments were dropped with them. */
+  expire(now: number = this.clock()): number {
+    let dropped = 0;
+    while (this.head >= 0 && this.lastSeen[this.head]! + this.timeoutMs <= now) dropped += this.remove(this.head);
+    this.counters[C.fragmentsTimedOut]! += dropped;
+    return dropped;
+  }
+
+  counterSnapshot(): CounterSnapshot[] {
+    return (Object.keys(HELP) as (keyof typeof HELP)[]).map((name, i) => ({
+      name,
+      value: this.counters[i]!,
+      explanation: HELP[name],
+    }));
+  }
+
+  bytesAllocated(): number {
+    return (
+      this.heldBytes +
+      this.family.byteLength +
+      this.protocol.byteLength +
+      this.words.byteLength +
+      this.identification.byteLength +
+      this.value.byteLength +
+      this.lastSeen.byteLength +
+      this.next.byteLength +
+      this.fifoNext.byteLength +
+      this.fifoPrev.byteLength +
+      this.buckets.byteLength
+    );
+  }
+
+  /** Loads the key into the scratch words and returns its bucket. */
+  private readKey(family: number, packet: Uint8Array, src: number, dst: number, identification: number, protocol: number): number {
+    const key = this.key;
+    if (family === FAMILY.IPV6) {
+      key[0] = readU32(packet, src);
+      key[1] = readU32(packet, src + 4);
+      key[2] = readU32(packet, src + 8);
+      key[3] = readU32(packet, src + 12);
+      key[4] = readU32(packet, dst);
+      key[5] = readU32(packet, dst + 4);
+      key[6] = readU32(packet, dst + 8);
+      key[7] = readU32(packet, dst + 12);
+    } else {
+      key.fill(0);
+      key[0] = readU32(packet, src);
+      key[4] = readU32(packet, dst);
+    }
+    return this.hash.fragment(key, 8, identification, (family << 8) | protocol) & (this.buckets.length - 1);
+  }
+
+  private find(bucket: number, family: number, identification: number, protocol: number): number {
+    const key = this.key;
+    const words = this.words;
+    for (let i = this.buckets[bucket]!; i >= 0; i = this.next[i]!) {
+      if (this.identification[i] !== identification || this.family[i] !== family || this.protocol[i] !== protocol) continue;
+      const o = i * 8;
+      let same = true;
+      for (let k = 0; k < 8 && same; k++) same = words[o + k] === key[k];
+      if (same) return i;
+    }
+    return -1;
+  }
+
+  private insert(bucket: number, family: number, identification: number, protocol: number): number {
+    if (this.freeHead < 0) {
+      this.counters[C.datagramsForgotten]!++;
+      this.counters[C.fragmentsTimedOut]! += this.remove(this.head);
+    }
+    const i = this.freeHead;
+    this.freeHead = this.next[i]!;
+    this.family[i] = family;
+    this.protocol[i] = protocol;
+    this.identification[i] = identification;
+    this.words.set(this.key, i * 8);
+    this.next[i] = this.buckets[bucket]!;
+    this.buckets[bucket] = i;
+    this.fifoPrev[i] = -1;
+    this.fifoNext[i] = -1;
+    this.count++;
+    return i;
+  }
+
+  /** Moves entry i to the FIFO tail, seen at `now`. */
+  private touch(i: number, now: number): void {
+    if (this.tail === i) {
+      this.lastSeen[i] = now;
+      return;
+    }
+    if (this.fifoPrev[i]! >= 0 || this.head === i) this.unlinkFifo(i);
+    this.fifoPrev[i] = this.tail;
+    this.fifoNext[i] = -1;
+    if (this.tail >= 0) this.fifoNext[this.tail] = i;
+    else this.head = i;
+    this.tail = i;
+    this.lastSeen[i] = now;
+  }
+
+  private unlinkFifo(i: number): void {
+    const prev = this.fifoPrev[i]!;
+    const next = this.fifoNext[i]!;
+    if (prev >= 0) this.fifoNext[prev] = next;
+    else this.head = next;
+    if (next >= 0) this.fifoPrev[next] = prev;
+    else this.tail = prev;
+    this.fifoPrev[i] = -1;
+    this.fifoNext[i] = -1;
+  }
+
+  /** Frees entry i; returns how many held fragments it dropped. */
+  private remove(i: number): number {
+    const o = i * 8;
+    const key = this.removedKey;
+    for (let k = 0; k < 8; k++) key[k] = this.words[o + k]!;
+    const bucket =
+      this.hash.fragment(key, 8, this.identification[i]!, (this.family[i]! << 8) | this.protocol[i]!) & (this.buckets.length - 1);
+    let j = this.buckets[bucket]!;
+    if (j === i) {
+      this.buckets[bucket] = this.next[i]!;
+    } else {
+      while (this.next[j]! !== i) j = this.next[j]!;
+      this.next[j] = this.next[i]!;
+    }
+    this.unlinkFifo(i);
+    let dropped = 0;
+    const held = this.held[i];
+    if (held !== undefined) {
+      dropped = held.length;
+      this.heldCount -= dropped;
+      for (const fragment of held) this.heldBytes -= fragment.byteLength;
+      this.held[i] = undefined;
+    }
+    this.family[i] = 0;
+    this.next[i] = this.freeHead;
+    this.freeHead = i;
+    this.count--;
+    return dropped;
+  }
+}

@@ -1,0 +1,19 @@
+// Growing typed arrays by copying into a larger one. Tables double, so the copies cost O(1) amortised per
+// entry; a table sized up front (`initialCapacity`) never copies.
+
+type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+
+/** A copy of `array` with room for `length` elements; new elements hold `fill`. */
+export function grown<T extends Typed>(array: T, length: number, fill = 0): T {
+  const next = new (array.constructor as new (length: number) => T)(length);
+  next.set(array);
+  if (fill !== 0) next.fill(fill, array.length);
+  return next;
+}
+
+/** The smallest power of two that is at least `n` (and at least 16). */
+export function powerOfTwoAtLeast(n: number): number {
+  let size = 16;
+  while (size < n) size *= 2;
+  return size;
+}

@@ -1,0 +1,146 @@
+// Held SYNs (RFC 6146 3.5.2.2, CLOSED state): an unsolicited IPv4 SYN that finds no BIB entry, or that
+// address-dependent filtering refuses, is stored for TCP_INCOMING_SYN. An IPv6 SYN of the same connection in
+// that time (simultaneous open, hole punching) discards it; otherwise it is handed back so the caller can
+// send ICMP port unreachable for it. The RFC's V4 INIT session "with the IPv6 side left unspecified" is this
+// record: it lets no other segment through, which is the conservative reading. Bounded in count, allocated
+// up front; copies the packet (a rare path).
+
+import { PROTOCOL, SPEC } from './constants.js';
+import { powerOfTwoAtLeast } from './grow.js';
+import type { KeyedHash } from './hash.js';
+
+export class HeldSyns {
+  count = 0;
+  private readonly natAddress: Uint32Array;
+  private readonly natPort: Uint16Array;
+  private readonly serverAddress: Uint32Array;
+  private readonly serverPort: Uint16Array;
+  private readonly heldAt: Float64Array;
+  private readonly next: Int32Array;
+  private readonly fifoNext: Int32Array;
+  private readonly fifoPrev: Int32Array;
+  private readonly buckets: Int32Array;
+  private readonly packets: (Uint8Array | undefined)[];
+  private freeHead: number;
+  private head = -1;
+  private tail = -1;
+
+  constructor(
+    private readonly hash: KeyedHash,
+    readonly capacity: number,
+  ) {
+    this.natAddress = new Uint32Array(capacity);
+    this.natPort = new Uint16Array(capacity);
+    this.serverAddress = new Uint32Array(capacity);
+    this.serverPort = new Uint16Array(capacity);
+    this.heldAt = new Float64Array(capacity);
+    this.next = new Int32Array(capacity);
+    this.fifoNext = new Int32Array(capacity).fill(-1);
+    this.fifoPrev = new Int32Array(capacity).fill(-1);
+    this.buckets = new Int32Array(powerOfTwoAtLeast(capacity)).fill(-1);
+    this.packets = new Array<Uint8Array | undefined>(capacity).fill(undefined);
+    for (let i = 0; i < capacity; i++) this.next[i] = i + 1 < capacity ? i + 1 : -1;
+    this.freeHead = capacity > 0 ? 0 : -1;
+  }
+
+  /** The record for this IPv4 connection (NAT side, server side), or -1. */
+  find(natAddress: number, natPort: number, serverAddress: number, serverPort: number): number {
+    if (this.count === 0) return -1;
+    let i = this.buckets[this.bucket(natAddress, natPort, serverAddress, serverPort)]!;
+    while (i >= 0) {
+      if (
+        this.natPort[i] === natPort &&
+        this.serverPort[i] === serverPort &&
+        this.natAddress[i] === natAddress &&
+        this.serverAddress[i] === serverAddress
+      ) {
+        return i;
+      }
+      i = this.next[i]!;
+    }
+    return -1;
+  }
+
+  /** Stores a copy of packet[start, end) (at most an ICMP error's worth), or returns -1 when full. */
+  hold(
+    natAddress: number,
+    natPort: number,
+    serverAddress: number,
+    serverPort: number,
+    packet: Uint8Array | undefined,
+    start: number,
+    end: number,
+    now: number,
+  ): number {
+    const i = this.freeHead;
+    if (i < 0) return -1;
+    this.freeHead = this.next[i]!;
+    this.natAddress[i] = natAddress;
+    this.natPort[i] = natPort;
+    this.serverAddress[i] = serverAddress;
+    this.serverPort[i] = serverPort;
+    this.heldAt[i] = now;
+    this.packets[i] = packet ? packet.slice(start, Math.min(end, start + SPEC.ICMP_ERROR_MAX_BYTES)) : new Uint8Array(0);
+    const b = this.bucket(natAddress, natPort, serverAddress, serverPort);
+    this.next[i] = this.buckets[b]!;
+    this.buckets[b] = i;
+    this.fifoNext[i] = -1;
+    this.fifoPrev[i] = this.tail;
+    if (this.tail >= 0) this.fifoNext[this.tail] = i;
+    else this.head = i;
+    this.tail = i;
+    this.count++;
+    return i;
+  }
+
+  /** Removes a record and returns its packet copy. */
+  take(i: number): Uint8Array {
+    const b = this.bucket(this.natAddress[i]!, this.natPort[i]!, this.serverAddress[i]!, this.serverPort[i]!);
+    let j = this.buckets[b]!;
+    if (j === i) {
+      this.buckets[b] = this.next[i]!;
+    } else {
+      while (this.next[j]! !== i) j = this.next[j]!;
+      this.next[j] = this.next[i]!;
+    }
+    const prev = this.fifoPrev[i]!;
+    const next = this.fifoNext[i]!;
+    if (prev >= 0) this.fifoNext[prev] = next;
+    else this.head = next;
+    if (next >= 0) this.fifoPrev[next] = prev;
+    else this.tail = prev;
+    const packet = this.packets[i]!;
+    this.packets[i] = undefined;
+    this.next[i] = this.freeHead;
+    this.freeHead = i;
+    this.count--;
+    return packet;
+  }
+
+  /** Hands back (appends to `out`) the packets held for `timeoutMs` or longer at `now`. */
+  expire(now: number, timeoutMs: number, out: Uint8Array[]): void {
+    while (this.head >= 0 && this.heldAt[this.head]! + timeoutMs <= now) out.push(this.take(this.head));
+  }
+
+  /** Memory held, copies included. */
+  bytesAllocated(): number {
+    let copies = 0;
+    for (const packet of this.packets) copies += packet?.byteLength ?? 0;
+    return (
+      copies +
+      this.natAddress.byteLength +
+      this.natPort.byteLength +
+      this.serverAddress.byteLength +
+      this.serverPort.byteLength +
+      this.heldAt.byteLength +
+      this.next.byteLength +
+      this.fifoNext.byteLength +
+      this.fifoPrev.byteLength +
+      this.buckets.byteLength
+    );
+  }
+
+  private bucket(natAddress: number, natPort: number, serverAddress: number, serverPort: number): number {
+    return this.hash.session4(PROTOCOL.TCP, natAddress, natPort, serverAddress, serverPort) & (this.buckets.length - 1);
+  }
+}

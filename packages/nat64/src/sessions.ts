@@ -1,0 +1,281 @@
+// The session tables (RFC 6146 3.2): one entry per flow, a BIB entry plus the server transport address, with
+// the TCP state and the timer. Indexed twice in chained hash tables over typed arrays: outbound by (protocol,
+// client address, client port, server address, server port) and inbound by (protocol, NAT address, NAT port,
+// server address, server port). Neither key goes through the BIB index, so a later per-host mapping mode
+// (one NAT port toward different servers for different clients) needs no new index. Each entry is also on
+// its BIB entry's session list and on one timer list (timers.ts).
+
+import type { BibTable } from './bib.js';
+import type { ClientTable } from './clients.js';
+import { grown, powerOfTwoAtLeast } from './grow.js';
+import type { KeyedHash } from './hash.js';
+
+/** Session flag: handed off to its server's receiver; kept only as a cache. */
+export const SESSION_HANDED_OFF = 1;
+/** Session flag: TCP, entered TRANS through a RST (RFC 6146 3.5.2.2 ESTABLISHED), for the deletion reason. */
+export const SESSION_RST = 2;
+
+/** Timer lists: one per timer class, doubled for handed-off sessions so the LRU of those is a list head. */
+export const TIMER_LIST_COUNT = 8;
+export const HANDED_OFF_LIST_OFFSET = 4;
+
+export class SessionTable {
+  capacity: number;
+  count = 0;
+  highWater = 0;
+  /** IP protocol number; 0 marks a free slot. */
+  protocol: Uint8Array;
+  /** TCP state (TCP_STATE); CLOSED for UDP and ICMP. */
+  state: Uint8Array;
+  flags: Uint8Array;
+  /** The timer list this session is on. */
+  list: Uint8Array;
+  /** Incremented when the slot is freed, so a token (handle + generation) can tell reuse apart. */
+  generation: Uint16Array;
+  bib: Int32Array;
+  serverAddress: Uint32Array;
+  serverPort: Uint16Array;
+  /** Time of last use in milliseconds (the timer list is ordered by it). */
+  lastUse: Float64Array;
+  timerNext: Int32Array;
+  timerPrev: Int32Array;
+  /** Chain link of the outbound index, or free-list link. */
+  nextOut: Int32Array;
+  /** Chain link of the inbound index. */
+  nextIn: Int32Array;
+  /** Links of the BIB entry's session list. */
+  bibNext: Int32Array;
+  bibPrev: Int32Array;
+  bucketsOut: Int32Array;
+  bucketsIn: Int32Array;
+  readonly listHead = new Int32Array(TIMER_LIST_COUNT).fill(-1);
+  readonly listTail = new Int32Array(TIMER_LIST_COUNT).fill(-1);
+  /** Sessions per protocol number (index 1, 6, 17 used). */
+  readonly perProtocol = new Int32Array(18);
+  handedOff = 0;
+  private freeHead = -1;
+
+  constructor(
+    private readonly hash: KeyedHash,
+    private readonly clients: ClientTable,
+    private readonly bibs: BibTable,
+    initialCapacity: number,
+  ) {
+    const n = initialCapacity;
+    this.capacity = n;
+    this.protocol = new Uint8Array(n);
+    this.state = new Uint8Array(n);
+    this.flags = new Uint8Array(n);
+    this.list = new Uint8Array(n);
+    this.generation = new Uint16Array(n);
+    this.bib = new Int32Array(n);
+    this.serverAddress = new Uint32Array(n);
+    this.serverPort = new Uint16Array(n);
+    this.lastUse = new Float64Array(n);
+    this.timerNext = new Int32Array(n).fill(-1);
+    this.timerPrev = new Int32Array(n).fill(-1);
+    this.nextOut = new Int32Array(n).fill(-1);
+    this.nextIn = new Int32Array(n).fill(-1);
+    this.bibNext = new Int32Array(n).fill(-1);
+    this.bibPrev = new Int32Array(n).fill(-1);
+    const buckets = powerOfTwoAtLeast(n);
+    this.bucketsOut = new Int32Array(buckets).fill(-1);
+    this.bucketsIn = new Int32Array(buckets).fill(-1);
+  }
+
+  /** The session with this outbound key, or -1. */
+  findOut(
+    protocol: number,
+    a0: number,
+    a1: number,
+    a2: number,
+    a3: number,
+    clientPort: number,
+    serverAddress: number,
+    serverPort: number,
+  ): number {
+    const bibs = this.bibs;
+    const address = this.clients.address;
+    const h = this.hash.session6(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);
+    let i = this.bucketsOut[h & (this.bucketsOut.length - 1)]!;
+    while (i >= 0) {
+      if (this.serverPort[i] === serverPort && this.serverAddress[i] === serverAddress && this.protocol[i] === protocol) {
+        const b = this.bib[i]!;
+        if (bibs.clientPort[b] === clientPort) {
+          const o = bibs.client[b]! * 4;
+          if (address[o] === a0 && address[o + 1] === a1 && address[o + 2] === a2 && address[o + 3] === a3) return i;
+        }
+      }
+      i = this.nextOut[i]!;
+    }
+    return -1;
+  }
+
+  /** The session with this inbound key, or -1. */
+  findIn(protocol: number, natAddress: number, natPort: number, serverAddress: number, serverPort: number): number {
+    const bibs = this.bibs;
+    let i = this.bucketsIn[this.hash.session4(protocol, natAddress, natPort, serverAddress, serverPort) & (this.bucketsIn.length - 1)]!;
+    while (i >= 0) {
+      if (this.serverPort[i] === serverPort && this.serverAddress[i] === serverAddress && this.protocol[i] === protocol) {
+        const b = this.bib[i]!;
+        if (bibs.natPort[b] === natPort && bibs.natAddress[b] === natAddress) return i;
+      }
+      i = this.nextIn[i]!;
+    }
+    return -1;
+  }
+
+  /**
+   * Adds a session of BIB entry `bib` toward the server; the caller has checked that neither key is in use.
+   * It is on no timer list yet.
+   */
+  insert(protocol: number, bib: number, serverAddress: number, serverPort: number, state: number, flags: number): number {
+    let i = this.freeHead;
+    if (i >= 0) {
+      this.freeHead = this.nextOut[i]!;
+    } else {
+      if (this.highWater === this.capacity) this.grow();
+      i = this.highWater++;
+    }
+    this.protocol[i] = protocol;
+    this.state[i] = state;
+    this.flags[i] = flags;
+    this.bib[i] = bib;
+    this.serverAddress[i] = serverAddress;
+    this.serverPort[i] = serverPort;
+    this.timerNext[i] = -1;
+    this.timerPrev[i] = -1;
+    const head = this.bibs.sessionHead[bib]!;
+    this.bibPrev[i] = -1;
+    this.bibNext[i] = head;
+    if (head >= 0) this.bibPrev[head] = i;
+    this.bibs.sessionHead[bib] = i;
+    this.count++;
+    this.perProtocol[protocol]!++;
+    // A rehash links every live session, this one included.
+    if (this.count > this.bucketsOut.length) this.rehash(this.bucketsOut.length * 2);
+    else this.link(i);
+    return i;
+  }
+
+  /** Unlinks the session from both indexes and its BIB entry's list; the caller has taken it off its timer list. */
+  remove(i: number): void {
+    const out = this.outBucket(i);
+    let j = this.bucketsOut[out]!;
+    if (j === i) {
+      this.bucketsOut[out] = this.nextOut[i]!;
+    } else {
+      while (this.nextOut[j]! !== i) j = this.nextOut[j]!;
+      this.nextOut[j] = this.nextOut[i]!;
+    }
+    const inb = this.inBucket(i);
+    j = this.bucketsIn[inb]!;
+    if (j === i) {
+      this.bucketsIn[inb] = this.nextIn[i]!;
+    } else {
+      while (this.nextIn[j]! !== i) j = this.nextIn[j]!;
+      this.nextIn[j] = this.nextIn[i]!;
+    }
+    const prev = this.bibPrev[i]!;
+    const next = this.bibNext[i]!;
+    if (prev >= 0) this.bibNext[prev] = next;
+    else this.bibs.sessionHead[this.bib[i]!] = next;
+    if (next >= 0) this.bibPrev[next] = prev;
+    this.perProtocol[this.protocol[i]!]!--;
+    if ((this.flags[i]! & SESSION_HANDED_OFF) !== 0) this.handedOff--;
+    this.protocol[i] = 0;
+    this.flags[i] = 0;
+    this.generation[i] = (this.generation[i]! + 1) & 0xffff;
+    this.nextOut[i] = this.freeHead;
+    this.nextIn[i] = -1;
+    this.freeHead = i;
+    this.count--;
+  }
+
+  bytesAllocated(): number {
+    return (
+      this.protocol.byteLength +
+      this.state.byteLength +
+      this.flags.byteLength +
+      this.list.byteLength +
+      this.generation.byteLength +
+      this.bib.byteLength +
+      this.serverAddress.byteLength +
+      this.serverPort.byteLength +
+      this.lastUse.byteLength +
+      this.timerNext.byteLength +
+      this.timerPrev.byteLength +
+      this.nextOut.byteLength +
+      this.nextIn.byteLength +
+      this.bibNext.byteLength +
+      this.bibPrev.byteLength +
+      this.bucketsOut.byteLength +
+      this.bucketsIn.byteLength
+    );
+  }
+
+  private outBucket(i: number): number {
+    const bibs = this.bibs;
+    const address = this.clients.address;
+    const b = this.bib[i]!;
+    const o = bibs.client[b]! * 4;
+    const h = this.hash.session6(
+      this.protocol[i]!,
+      address[o]!,
+      address[o + 1]!,
+      address[o + 2]!,
+      address[o + 3]!,
+      bibs.clientPort[b]!,
+      this.serverAddress[i]!,
+      this.serverPort[i]!,
+    );
+    return h & (this.bucketsOut.length - 1);
+  }
+
+  private inBucket(i: number): number {
+    const b = this.bib[i]!;
+    const h = this.hash.session4(
+      this.protocol[i]!,
+      this.bibs.natAddress[b]!,
+      this.bibs.natPort[b]!,
+      this.serverAddress[i]!,
+      this.serverPort[i]!,
+    );
+    return h & (this.bucketsIn.length - 1);
+  }
+
+  private link(i: number): void {
+    const out = this.outBucket(i);
+    this.nextOut[i] = this.bucketsOut[out]!;
+    this.bucketsOut[out] = i;
+    const inb = this.inBucket(i);
+    this.nextIn[i] = this.bucketsIn[inb]!;
+    this.bucketsIn[inb] = i;
+  }
+
+  private grow(): void {
+    const n = this.capacity * 2;
+    this.protocol = grown(this.protocol, n);
+    this.state = grown(this.state, n);
+    this.flags = grown(this.flags, n);
+    this.list = grown(this.list, n);
+    this.generation = grown(this.generation, n);
+    this.bib = grown(this.bib, n);
+    this.serverAddress = grown(this.serverAddress, n);
+    this.serverPort = grown(this.serverPort, n);
+    this.lastUse = grown(this.lastUse, n);
+    this.timerNext = grown(this.timerNext, n, -1);
+    this.timerPrev = grown(this.timerPrev, n, -1);
+    this.nextOut = grown(this.nextOut, n, -1);
+    this.nextIn = grown(this.nextIn, n, -1);
+    this.bibNext = grown(this.bibNext, n, -1);
+    this.bibPrev = grown(this.bibPrev, n, -1);
+    this.capacity = n;
+  }
+
+  private rehash(size: number): void {
+    this.bucketsOut = new Int32Array(size).fill(-1);
+    this.bucketsIn = new Int32Array(size).fill(-1);
+    for (let i = 0; i < this.highWater; i++) if (this.protocol[i]! !== 0) this.link(i);
+  }
+}
