@@ -1,0 +1,65 @@
+// Big-endian integer access on plain Uint8Arrays and the range checks encoders run before writing.
+// Byte-wise access keeps hot paths free of DataView allocations and works on any Uint8Array view.
+// Callers check bounds first.
+
+export const TWO_POW_32 = 0x1_0000_0000;
+
+export function readU16(buf: Uint8Array, offset: number): number {
+  return (buf[offset]! << 8) | buf[offset + 1]!;
+}
+
+export function readU32(buf: Uint8Array, offset: number): number {
+  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
+}
+
+export function writeU16(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value >>> 8;
+  buf[offset + 1] = value;
+}
+
+export function writeU32(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value >>> 24;
+  buf[offset + 1] = value >>> 16;
+  buf[offset + 2] = value >>> 8;
+  buf[offset + 3] = value;
+}
+
+/** Joins a 64-bit field's words; exact only when high <= 0x1FFFFF, which callers check. */
+export function joinU64(high: number, low: number): number {
+  return high * TWO_POW_32 + low;
+}
+
+export function copyBytes(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, length: number): void {
+  for (let i = 0; i < length; i++) dst[dstOffset + i] = src[srcOffset + i]!;
+}
+
+export function checkUint(value: number, max: number, field: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${field} must be an integer in 0..${max}, got ${value}`);
+  }
+}
+
+export function checkBytes(value: Uint8Array, length: number, field: string): void {
+  if (!(value instanceof Uint8Array) || value.length !== length) {
+    throw new RangeError(`${field} must be a Uint8Array of ${length} bytes`);
+  }
+}
+
+export function checkRoom(buf: Uint8Array, offset: number, length: number, structure: string): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + length > buf.length) {
+    throw new RangeError(`${structure} needs ${length} bytes at offset ${offset} of a ${buf.length}-byte buffer`);
+  }
+}
+
+/** Bytes available to a decoder from `offset`, capped by an explicit `length`. */
+export function availableFrom(buf: Uint8Array, offset: number, length: number | undefined): number {
+  const rest = buf.length - offset;
+  if (!Number.isInteger(offset) || offset < 0 || rest < 0) {
+    throw new RangeError(`offset ${offset} lies outside a ${buf.length}-byte buffer`);
+  }
+  if (length === undefined) return rest;
+  if (!Number.isInteger(length) || length < 0 || length > rest) {
+    throw new RangeError(`length ${length} at offset ${offset} exceeds a ${buf.length}-byte buffer`);
+  }
+  return length;
+}

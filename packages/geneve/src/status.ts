@@ -1,0 +1,63 @@
+// What the packet-path decoder (decap.ts) decided, as one small integer: two accept verdicts,
+// then one drop reason per distinct cause, so a receiver counts drops in a flat array indexed by
+// status and names them from DECAP_STATUS_NAMES when it logs or reports.
+
+export const DecapStatus = {
+  /** Forward: a data packet whose inner IPv4 packet goes to the host stack. */
+  DATA: 0,
+  /** Accept: a control packet (O bit); its payload, possibly empty, is a handoff datagram. */
+  CONTROL: 1,
+  /** Drop: fewer than the 8 bytes of the fixed header (RFC 8926 §3.4). */
+  TRUNCATED: 2,
+  /** Drop: Ver is not 0 (RFC 8926 §3.4: MUST drop). */
+  BAD_VERSION: 3,
+  /** Drop: Opt Len reaches past the end of the packet (RFC 8926 §3.4). */
+  OPTIONS_TRUNCATED: 4,
+  /** Drop: an option's Length reaches past Opt Len (RFC 8926 §3.5: MUST silently drop). */
+  OPTION_OVERRUN: 5,
+  /** Drop: an option we do not understand has its critical bit set (RFC 8926 §3.5: MUST drop). */
+  UNKNOWN_CRITICAL: 6,
+  /** Drop: one of our options is too short or holds an undefined value (options §3, §4). */
+  MALFORMED_OPTION: 7,
+  /** Drop: one of our options appears twice (options §3, §4). */
+  DUPLICATE_OPTION: 8,
+  /** Drop: the VNI is not the one this receiver is configured for. */
+  VNI_MISMATCH: 9,
+  /** Drop: Protocol Type is not IPv4 in a data packet, or not ours in a control packet (options §5). */
+  BAD_PROTOCOL: 10,
+  /** Drop: the payload of a data packet does not start with an IPv4 header. */
+  BAD_INNER: 11,
+  /** Drop: authentication is required and the packet has no auth option (options §4). */
+  AUTH_MISSING: 12,
+  /** Drop: the auth option names a Key ID the receiver does not hold. */
+  AUTH_UNKNOWN_KEY: 13,
+  /** Drop: the tag does not verify. */
+  AUTH_FAILED: 14,
+} as const;
+export type DecapStatus = (typeof DecapStatus)[keyof typeof DecapStatus];
+
+/** Number of distinct statuses: the length of a per-status counter array. */
+export const DECAP_STATUS_COUNT = 15;
+
+/** Names for logs and counter reports, indexed by status. */
+export const DECAP_STATUS_NAMES: readonly string[] = [
+  'data',
+  'control',
+  'truncated',
+  'bad-version',
+  'options-truncated',
+  'option-overrun',
+  'unknown-critical',
+  'malformed-option',
+  'duplicate-option',
+  'vni-mismatch',
+  'bad-protocol',
+  'bad-inner',
+  'auth-missing',
+  'auth-unknown-key',
+  'auth-failed',
+];
+
+export function isDrop(status: DecapStatus): boolean {
+  return status > DecapStatus.CONTROL;
+}
