@@ -170,6 +170,12 @@ export class ConnTable {
     return this.store.history(query);
   }
 
+  /** Incarnations that ended at `at`, the time of one apply() call: its deletions. */
+  endedAt(at: number): HistoryRecord[] {
+    this.ensureOpen();
+    return this.store.endedAt(at);
+  }
+
   prune(before: number, limit?: number): number {
     this.ensureOpen();
     return this.store.prune(before, limit);

@@ -95,6 +95,11 @@ export class MemoryStore implements ConnStore {
     return matches.sort((a, b) => b.startedAt - a.startedAt);
   }
 
+  endedAt(at: number): HistoryRecord[] {
+    this.ensureOpen();
+    return this.data.rows.filter((row) => row.endedAt === at).map(copyRecord);
+  }
+
   prune(before: number, limit = Infinity): number {
     this.ensureOpen();
     let pruned = 0;

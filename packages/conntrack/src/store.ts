@@ -24,6 +24,8 @@ export interface ConnStore {
   listSide(prefix: string): Array<[name: string, value: Uint8Array]>;
   /** Incarnations of a NAT endpoint, newest start first (see HistoryQuery). */
   history(query: HistoryQuery): HistoryRecord[];
+  /** Incarnations that ended exactly at `at` (one commit's deletions), oldest start first. */
+  endedAt(at: number): HistoryRecord[];
   /** Deletes at most `limit` ended incarnations with endedAt < `before`; returns how many. Open ones stay. */
   prune(before: number, limit?: number): number;
   /** Releases the store; later calls throw StoreError `closed`. Idempotent. */

@@ -99,6 +99,18 @@ export function storeContract(makeHarness: () => StoreHarness): void {
   });
 
   describe('history and prune', () => {
+    it('lists the incarnations one commit ended, by the commit time', () => {
+      store.commit([created(tcp(1, 1), T0), created(tcp(2, 1), T0), created(tcp(3, 1), T0)], []);
+      store.commit([deleted(tcp(3, 1), T0 + 5), deleted(tcp(1, 1), T0 + 5), created(tcp(1, 2), T0 + 5)], []);
+      store.commit([deleted(tcp(2, 1), T0 + 9)], []);
+      expect(store.endedAt(T0 + 5).map((row) => [row.natPort, row.clientAddress[15], row.endReason])).toEqual([
+        [1, 1, 'gateway'],
+        [3, 1, 'gateway'],
+      ]);
+      expect(store.endedAt(T0 + 9).map((row) => row.natPort)).toEqual([2]);
+      expect(store.endedAt(T0 + 7)).toEqual([]);
+    });
+
     it('prunes only ended incarnations older than the bound, at most `limit`', () => {
       store.commit([created(tcp(1), T0), created(tcp(2), T0), created(tcp(3), T0)], []);
       store.commit([deleted(tcp(1), T0 + SECOND), deleted(tcp(2), T0 + 2 * SECOND)], []);

@@ -60,6 +60,7 @@ export class SqliteStore implements ConnStore {
   private readonly latestAt: Database.Statement<[number, number, number, number], HistoryRow>;
   private readonly recent: Database.Statement<[number, number, number], HistoryRow>;
   private readonly recentOf: Database.Statement<[number, number, number, number], HistoryRow>;
+  private readonly endedAtStatement: Database.Statement<[number], HistoryRow>;
   private readonly pruneEnded: Database.Statement<[number, number]>;
   private readonly transaction: (events: readonly ConnEvent[], side: readonly SideRecord[]) => void;
   private closed = false;
@@ -102,6 +103,9 @@ export class SqliteStore implements ConnStore {
         `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? AND protocol = ?
          ORDER BY started_at DESC, id DESC LIMIT ?`,
       )
+      .raw();
+    this.endedAtStatement = db
+      .prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`)
       .raw();
     this.pruneEnded = db.prepare<[number, number]>(
       'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)',
@@ -216,6 +220,11 @@ export class SqliteStore implements ConnStore {
       return held.sort((a, b) => b[8] - a[8] || b[11] - a[11]).slice(0, limit);
     });
     return rows.map(toRecord);
+  }
+
+  endedAt(at: number): HistoryRecord[] {
+    this.ensureOpen();
+    return this.guard('read', () => this.endedAtStatement.all(at)).map(toRecord);
   }
 
   prune(before: number, limit = Infinity): number {

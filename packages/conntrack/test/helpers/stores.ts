@@ -76,6 +76,9 @@ export class FailingStore implements ConnStore {
   history(...args: Parameters<ConnStore['history']>) {
     return this.inner.history(...args);
   }
+  endedAt(at: number) {
+    return this.inner.endedAt(at);
+  }
   prune(...args: Parameters<ConnStore['prune']>) {
     return this.inner.prune(...args);
   }
