@@ -115,6 +115,7 @@ export class ConnTable {
   /**
    * Deletes entries not created or touched for longer than the idle timeout, least recently used
    * first, at most `limit` per call (so a mass expiry can be spread over ticks), in one transaction.
+   * `side` is committed with the expiries; when nothing expires, nothing is written at all.
    */
   expireIdle(limit = Infinity, side: readonly SideRecord[] = []): ConnEvent[] {
     this.ensureOpen();
@@ -128,7 +129,7 @@ export class ConnTable {
         this.remove(slab.head, 'idle', at, events);
         expired++;
       }
-    });
+    }, true);
   }
 
   /** The entry held for a key, without marking it used. */
@@ -243,13 +244,13 @@ export class ConnTable {
     this.removed.push(slot);
   }
 
-  private transact(side: readonly SideRecord[], mutate: (events: ConnEvent[]) => void): ConnEvent[] {
+  private transact(side: readonly SideRecord[], mutate: (events: ConnEvent[]) => void, sideNeedsEvents = false): ConnEvent[] {
     const events: ConnEvent[] = [];
     this.undo.length = 0;
     this.removed.length = 0;
     try {
       mutate(events);
-      if (events.length > 0 || side.length > 0) this.store.commit(events, side);
+      if (events.length > 0 || (side.length > 0 && !sideNeedsEvents)) this.store.commit(events, side);
     } catch (error) {
       this.rollback();
       throw asStoreError(error, 'commit failed');

@@ -72,6 +72,12 @@ export class TableModel {
     return true;
   }
 
+  /** Whether expireIdle at `time` would end anything (it writes nothing when it would not). */
+  wouldExpire(time: number): boolean {
+    const first = this.held[0];
+    return first !== undefined && Math.max(time, this.lastAt) - first.lastUsed > this.idleTimeout;
+  }
+
   expireIdle(limit: number, time: number, fail: boolean): string[] {
     const at = this.now(time);
     if (fail) return [];
