@@ -67,7 +67,7 @@ export class SqliteStore implements ConnStore {
 
   private constructor(
     private readonly db: Database.Database,
-    private readonly lock: WriterLock,
+    private readonly lock: WriterLock | undefined,
     readonly path: string,
     readonly durability: Durability,
   ) {
@@ -160,6 +160,31 @@ export class SqliteStore implements ConnStore {
     }
   }
 
+  /**
+   * Opens an existing store for reading only, without the writer lock, so that tools (lookups,
+   * dumps) can read while the receiver writes. It sees every committed transaction; commit() and
+   * prune() fail with StoreError `read-only`. Throws `not-sqlite`, `not-ours`, `newer-schema`, or
+   * `invalid-argument` when there is no store at `path` or its schema is older than ours.
+   */
+  static openReadOnly(path: string, options: Pick<SqliteStoreOptions, 'busyTimeoutMs'> = {}): SqliteStore {
+    const version = inspectDatabase(path);
+    if (version !== SqliteFormat.schemaVersion) {
+      throw new StoreError(
+        'invalid-argument',
+        version === 0 ? `No connection store at ${path}` : `${path} has schema version ${version}; open it once for writing to migrate it`,
+        path,
+      );
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? SqliteDefault.busyTimeoutMs });
+      return new SqliteStore(db, undefined, path, 'normal');
+    } catch (error) {
+      db?.close();
+      throw fromSqlite(error, path, 'open');
+    }
+  }
+
   *loadCurrent(): Iterable<StoredEntry> {
     this.ensureOpen();
     let rows: IterableIterator<EntryRow>;
@@ -241,7 +266,7 @@ export class SqliteStore implements ConnStore {
     } catch (error) {
       throw fromSqlite(error, this.path, 'close');
     } finally {
-      this.lock.release();
+      this.lock?.release();
     }
   }
 
