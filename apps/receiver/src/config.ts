@@ -1,0 +1,142 @@
+// The receiver's configuration: embedded defaults, then a JSON file (--config), then flags, all
+// validated before any socket, file or database is opened. Every error names the setting.
+import { readFileSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
+import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import type { TimeZoneMode } from './conn-log.js';
+
+export const HANDOFF_PORT = 62863;
+
+export interface GatewayKey {
+  /** Gateways this key applies to. */
+  range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  key: Uint8Array;
+}
+
+export interface ReceiverConfig {
+  listen: string[];
+  port: number;
+  database: string;
+  durability: 'full' | 'normal';
+  connectionLog: string;
+  timeZone: TimeZoneMode;
+  /** Gateways accepted; empty accepts any (cookies still apply). */
+  allow: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+  keys: GatewayKey[];
+  authoritative: boolean;
+  capacity: number;
+  idleTimeoutMs: number;
+  retentionMs: number;
+  control: string;
+  logLevel: string;
+}
+
+export const DEFAULTS = {
+  listen: ['0.0.0.0', '::'],
+  port: HANDOFF_PORT,
+  database: '/var/lib/nat64-receiver/connections.db',
+  durability: 'full',
+  connectionLog: '-',
+  timeZone: 'utc',
+  allow: [],
+  keys: [],
+  authoritative: true,
+  capacity: 1_000_000,
+  idleTimeout: '24h',
+  retention: '90d',
+  control: '/run/nat64-receiver.sock',
+  logLevel: 'info',
+} as const;
+
+/** Settings as they come from the file and flags, before validation. */
+export type RawSettings = Record<string, unknown>;
+
+export function loadReceiverConfig(options: { file?: string; flags: RawSettings }): ReceiverConfig {
+  const fromFile = options.file === undefined ? {} : readJsonFile(options.file);
+  const where = options.file ?? '';
+  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+    throw new ConfigError(where, 'expected a JSON object of settings');
+  }
+  // Flags win over the file; both go through one reader so their errors look alike.
+  const merged: RawSettings = { ...(fromFile as RawSettings), ...definedOnly(options.flags) };
+  try {
+    return readSettings(new ConfigReader(merged, ''));
+  } catch (error) {
+    if (error instanceof ConfigError && where !== '') throw new ConfigError(`${where}: ${error.where}`, error.problem);
+    throw error;
+  }
+}
+
+function definedOnly(flags: RawSettings): RawSettings {
+  return Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined));
+}
+
+function readSettings(reader: ConfigReader): ReceiverConfig {
+  const listen = reader.array('listen', (value, where) => parseListenAddress(value, where), [...DEFAULTS.listen]);
+  if (listen.length === 0) throw new ConfigError('listen', 'needs at least one address');
+  const config: ReceiverConfig = {
+    listen,
+    port: reader.integer('port', { min: 0, max: 65535, fallback: DEFAULTS.port }),
+    database: reader.string('database', DEFAULTS.database),
+    durability: reader.oneOf('durability', ['full', 'normal'] as const, DEFAULTS.durability),
+    connectionLog: reader.string('connectionLog', DEFAULTS.connectionLog),
+    timeZone: reader.oneOf('timeZone', ['utc', 'local'] as const, DEFAULTS.timeZone),
+    allow: reader.array('allow', (value, where) => parseRange(value, where)),
+    keys: reader.array('keys', (value, where) => {
+      const entry = new ConfigReader(value, where);
+      const range = parseRange(entry.string('gateways', '0.0.0.0/0'), `${where}.gateways`);
+      const key = parseKey(entry.string('key'), `${where}.key`);
+      entry.done();
+      return { range, key };
+    }),
+    authoritative: reader.boolean('authoritative', DEFAULTS.authoritative),
+    capacity: reader.integer('capacity', { min: 1, max: 100_000_000, fallback: DEFAULTS.capacity }),
+    idleTimeoutMs: readDuration(reader, 'idleTimeout', DEFAULTS.idleTimeout),
+    retentionMs: readDuration(reader, 'retention', DEFAULTS.retention),
+    control: reader.string('control', DEFAULTS.control),
+    logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULTS.logLevel),
+  };
+  const keyFile = reader.optionalString('keyFile');
+  if (keyFile !== undefined) {
+    // One key for every gateway; more specific per-gateway keys from `keys` take precedence.
+    const key = readKeyFile(keyFile);
+    config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key }, { range: ipaddr.parseCIDR('::/0'), key });
+  }
+  reader.done();
+  return config;
+}
+
+function readDuration(reader: ConfigReader, key: string, fallback: string): number {
+  const value = reader.has(key) ? reader.string(key) : fallback;
+  return parseDuration(value, key);
+}
+
+function parseListenAddress(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !ipaddr.isValid(value)) throw new ConfigError(where, 'expected an IPv4 or IPv6 address');
+  return value;
+}
+
+function parseRange(value: unknown, where: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
+  if (typeof value !== 'string') throw new ConfigError(where, 'expected an address range such as 192.0.2.0/24');
+  try {
+    return value.includes('/') ? ipaddr.parseCIDR(value) : [ipaddr.parse(value), value.includes(':') ? 128 : 32];
+  } catch {
+    throw new ConfigError(where, `"${value}" is not an address or address range`);
+  }
+}
+
+function readKeyFile(file: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError('keyFile', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  return parseKey(text, `keyFile (${file})`);
+}
+
+/** A key as 32 to 128 hex digits (16 to 64 bytes). */
+function parseKey(value: string, where: string): Uint8Array {
+  if (!/^([0-9a-fA-F]{2}){16,64}$/.test(value)) throw new ConfigError(where, 'expected 32 to 128 hex digits (16 to 64 bytes)');
+  return Buffer.from(value, 'hex');
+}

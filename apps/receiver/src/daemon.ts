@@ -1,0 +1,187 @@
+// Assembles a running receiver from a validated config: store, connection log (with crash
+// recovery), cookie secret, table, engine, sockets, control socket and timers. `nat64-receiver run`
+// calls it and waits for a signal; tests call it directly.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import ipaddr from 'ipaddr.js';
+import { ConnTable, SqliteStore, type ConnStore } from '@nat64/conntrack';
+import { formatCounters, listenControl, systemMicroClock, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
+import { openConnectionLog, type ConnectionLog } from './conn-log.js';
+import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
+import { createReceiverCounters } from './counters.js';
+import { findMissingLines } from './log-recovery.js';
+import { PEER_SIDE_PREFIX, parseStoredPeers } from './peers.js';
+import { CommitClock, LAST_COMMIT_RECORD, Receiver, readCommitTime } from './receiver.js';
+import { openTransport, type Transport } from './transport.js';
+import type { ReceiverConfig } from './config.js';
+
+const COOKIE_SECRET_RECORD = 'cookie-secret';
+const TICK_MS = 1000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const MAX_PEERS = 100_000;
+
+export interface ReceiverDaemon {
+  readonly receiver: Receiver;
+  readonly transport: Transport;
+  readonly counters: ReturnType<typeof createReceiverCounters>;
+  /** Reopens the connection log file (SIGHUP). */
+  reopenLog(): void;
+  /** Commits what is pending, then closes sockets, control socket, store and log. */
+  close(): Promise<void>;
+}
+
+export async function startReceiver(config: ReceiverConfig, logger: Logger, clock: MicroClock = systemMicroClock()): Promise<ReceiverDaemon> {
+  const store = openStore(config);
+  let log: ConnectionLog | undefined;
+  let table: ConnTable | undefined;
+  let transport: Transport | undefined;
+  let control: ControlServer | undefined;
+  try {
+    log = openConnectionLog(config.connectionLog === '-' ? { fd: 1 } : { file: config.connectionLog }, config.timeZone);
+    recoverLog(store, log, logger);
+    const cookies = new CookieJar(cookieSecret(store));
+    const commitClock = new CommitClock(clock, readCommitTime(store.getSide(LAST_COMMIT_RECORD)));
+    const storedPeers = parseStoredPeers(store.listSide(PEER_SIDE_PREFIX));
+    table = ConnTable.open(store, {
+      capacity: config.capacity,
+      idleTimeout: Number.isFinite(config.idleTimeoutMs) && config.idleTimeoutMs > 0 ? config.idleTimeoutMs * 1000 : Infinity,
+      clock: commitClock.read,
+    });
+    const counters = createReceiverCounters();
+    const allows = addressFilter(config.allow);
+    const keyFor = keyLookup(config.keys);
+    let receiver: Receiver;
+    receiver = new Receiver(
+      {
+        table,
+        commitClock,
+        log,
+        cookies,
+        clock,
+        counters,
+        logger: logger.child({ component: 'receiver' }),
+        send: (bytes, port, address) => transport?.send(bytes, port, address),
+        scheduleFlush: () => setImmediate(() => receiver.flush()),
+        options: { authoritative: config.authoritative, allows, keyFor, maxPeers: MAX_PEERS },
+      },
+      storedPeers,
+    );
+    transport = await openTransport({
+      addresses: config.listen,
+      port: config.port,
+      onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port),
+      onSendError: (error) => {
+        counters.add('sendErrors');
+        logger.debug({ err: error }, 'send failed');
+      },
+    });
+    const openTable = table;
+    const openLog = log;
+    control = await listenControl(config.control, {
+      stats: (params) => ({ counters: counters.snapshot({ all: params.all === true }), entries: openTable.size, gateways: receiver.peerCount }),
+      statsText: (params) => formatCounters(counters.snapshot({ all: params.all === true }), params.explain === true),
+    });
+    const ticker = setInterval(() => receiver.tick(), TICK_MS);
+    let lastPrune = 0;
+    const pruner = setInterval(() => {
+      const now = clock();
+      if (now - lastPrune < PRUNE_EVERY_MS * 1000) return;
+      lastPrune = now;
+      try {
+        const pruned = openTable.prune(now - config.retentionMs * 1000, 100_000);
+        if (pruned > 0) logger.info({ pruned }, 'pruned history past the retention period');
+      } catch (error) {
+        logger.error({ err: error }, 'pruning history failed');
+      }
+    }, TICK_MS);
+    logger.info({ listen: transport.bound, database: config.database, entries: table.size, gateways: receiver.peerCount }, 'receiver started');
+    const openTransportHandle = transport;
+    const openControl = control;
+    return {
+      receiver,
+      transport,
+      counters,
+      reopenLog: () => openLog.reopen(),
+      async close() {
+        clearInterval(ticker);
+        clearInterval(pruner);
+        await openTransportHandle.close();
+        receiver.flush();
+        await openControl.close();
+        openTable.close();
+        openLog.close();
+        logger.info('receiver stopped');
+      },
+    };
+  } catch (error) {
+    await transport?.close();
+    await control?.close();
+    if (table) table.close();
+    else store.close();
+    log?.close();
+    throw error;
+  }
+}
+
+function openStore(config: ReceiverConfig): SqliteStore {
+  mkdirSync(dirname(config.database), { recursive: true, mode: 0o750 });
+  return SqliteStore.open(config.database, { durability: config.durability });
+}
+
+/** Writes the lines of a last commit that a crash kept out of the log. */
+function recoverLog(store: ConnStore, log: ConnectionLog, logger: Logger): void {
+  const missing = findMissingLines(store, log.lastLoggedAt(), log.zone);
+  if (!missing) return;
+  for (const line of missing.lines) log.append(line);
+  log.flush();
+  logger.warn({ lines: missing.lines.length }, 'wrote connection log lines of the last commit that a crash kept out of the log');
+}
+
+/** The cookie secret, made and stored on first start so cookies survive restarts. */
+function cookieSecret(store: ConnStore): Uint8Array {
+  const stored = store.getSide(COOKIE_SECRET_RECORD);
+  if (stored && stored.length === COOKIE_SECRET_BYTES) return stored;
+  const secret = newCookieSecret();
+  store.commit([], [[COOKIE_SECRET_RECORD, secret]]);
+  return secret;
+}
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+function addressFilter(ranges: Range[]): (address: string) => boolean {
+  if (ranges.length === 0) return () => true;
+  const verdicts = new Map<string, boolean>();
+  return (address) => {
+    let verdict = verdicts.get(address);
+    if (verdict === undefined) {
+      verdict = matchesAny(address, ranges);
+      if (verdicts.size > 65_536) verdicts.clear();
+      verdicts.set(address, verdict);
+    }
+    return verdict;
+  };
+}
+
+function keyLookup(keys: ReceiverConfig['keys']): (address: string) => Uint8Array | undefined {
+  if (keys.length === 0) return () => undefined;
+  // The most specific range wins.
+  const sorted = [...keys].sort((a, b) => b.range[1] - a.range[1]);
+  const found = new Map<string, Uint8Array | undefined>();
+  return (address) => {
+    if (found.has(address)) return found.get(address);
+    const key = sorted.find((entry) => matchesAny(address, [entry.range]))?.key;
+    if (found.size > 65_536) found.clear();
+    found.set(address, key);
+    return key;
+  };
+}
+
+function matchesAny(address: string, ranges: Range[]): boolean {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.process(address);
+  } catch {
+    return false;
+  }
+  return ranges.some(([network, bits]) => parsed.kind() === network.kind() && parsed.match(network, bits));
+}

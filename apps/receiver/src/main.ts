@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// nat64-receiver: the composition root. Parses the command line, loads and validates the whole
+// configuration, then runs the daemon or answers an admin's question, and exits with a code
+// that says what went wrong (sysexits.h).
+import { Command, Option } from 'commander';
+import { StoreError } from '@nat64/conntrack';
+import { callControl, ConfigError, ControlError, createLogger, ExitCode, onReopenSignal, waitForShutdown } from '@nat64/service';
+import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
+import { startReceiver } from './daemon.js';
+import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUMBERS, QueryError } from './queries.js';
+
+const program = new Command()
+  .name('nat64-receiver')
+  .description(
+    'Receives NAT64 handoff messages on UDP port 62863, keeps the authoritative table of the connections ' +
+      'NAT64 gateways made toward this host, and logs each one with the real IPv6 client.',
+  )
+  .showHelpAfterError()
+  .exitOverride();
+
+const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+
+program
+  .command('run')
+  .description('run the receiver daemon (foreground; for systemd)')
+  .option('-c, --config <file>', 'JSON config file; flags override it')
+  .option('--listen <addresses>', `addresses to listen on, comma-separated (default ${DEFAULTS.listen.join(',')})`, list)
+  .option('--port <port>', `UDP port (default ${HANDOFF_PORT})`, Number)
+  .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)
+  .addOption(new Option('--durability <level>', 'full: a stored entry survives power loss; normal: survives a crash of the receiver (default full)').choices(['full', 'normal']))
+  .option('--conn-log <file>', 'connection log file, reopened on SIGHUP; "-" for stdout (default -)')
+  .option('--local-time', 'connection log timestamps in local time instead of UTC')
+  .option('--allow <ranges>', 'accept gateways only from these addresses or CIDR ranges, comma-separated (default: any)', list)
+  .option('--key-file <file>', 'file holding a hex key (16-64 bytes) that every gateway must authenticate with')
+  .option('--no-authority', 'do not take authority: log entries but answer queries "not authoritative"')
+  .option('--capacity <entries>', `most entries held; the least recently used make room (default ${DEFAULTS.capacity})`, Number)
+  .option('--idle-timeout <duration>', `end entries unused for this long, e.g. 24h, 90m; 0 never (default ${DEFAULTS.idleTimeout})`)
+  .option('--retention <duration>', `keep ended entries in the history this long, e.g. 90d (default ${DEFAULTS.retention})`)
+  .option('--control <socket>', `control socket for "stats" (default ${DEFAULTS.control})`)
+  .addOption(new Option('--log-level <level>', 'operational log level (stderr, JSON)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: Record<string, unknown>) => {
+    const flags: RawSettings = {
+      listen: options.listen,
+      port: options.port,
+      database: options.db,
+      durability: options.durability,
+      connectionLog: options.connLog,
+      timeZone: options.localTime ? 'local' : undefined,
+      allow: options.allow,
+      keyFile: options.keyFile,
+      authoritative: options.authority === false ? false : undefined,
+      capacity: options.capacity,
+      idleTimeout: options.idleTimeout,
+      retention: options.retention,
+      control: options.control,
+      logLevel: options.logLevel,
+    };
+    const config = loadReceiverConfig({ ...(typeof options.config === 'string' ? { file: options.config } : {}), flags });
+    const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
+    const daemon = await startReceiver(config, logger);
+    const stopReopening = onReopenSignal(() => {
+      daemon.reopenLog();
+      logger.info('reopened the connection log');
+    });
+    const signal = await waitForShutdown();
+    logger.info({ signal }, 'shutting down');
+    stopReopening();
+    await daemon.close();
+    logger.flush();
+  });
+
+program
+  .command('lookup')
+  .description('which IPv6 client held a NAT address and port, now or at a given time (the question of an abuse report)')
+  .argument('<nat-endpoint>', 'NAT address and port as seen by this host, e.g. 192.0.2.7:3719')
+  .addOption(new Option('--proto <protocol>', 'only this protocol').choices(Object.keys(PROTOCOL_NUMBERS)))
+  .option('--at <time>', 'the moment asked about, e.g. "2019-03-18 10:30" or "2019-03-18 10:30:05.123456" (UTC unless --local-time)')
+  .option('--db <file>', `the receiver's database (default ${DEFAULTS.database})`)
+  .option('-c, --config <file>', "take the database path from the receiver's config file")
+  .option('--local-time', 'read and print times in local time instead of UTC')
+  .option('--limit <count>', 'most incarnations listed, newest first', Number, 20)
+  .option('--json', 'print JSON lines')
+  .action((endpoint: string, options: Record<string, unknown>) => {
+    const zone = options.localTime ? 'local' : 'utc';
+    const records = lookup({
+      database: databasePath(options),
+      endpoint,
+      zone,
+      limit: options.limit as number,
+      ...(options.proto ? { protocol: options.proto as keyof typeof PROTOCOL_NUMBERS } : {}),
+      ...(typeof options.at === 'string' ? { at: options.at } : {}),
+    });
+    for (const record of records) console.log(options.json ? JSON.stringify(historyRecordJson(record)) : formatHistoryRecord(record, zone));
+    if (records.length === 0) {
+      console.error(`no entry for ${endpoint}${options.at ? ` at ${String(options.at)}` : ''}`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('dump')
+  .description('print the current table in connection log format')
+  .option('--db <file>', `the receiver's database (default ${DEFAULTS.database})`)
+  .option('-c, --config <file>', "take the database path from the receiver's config file")
+  .option('--local-time', 'timestamps in local time instead of UTC')
+  .action((options: Record<string, unknown>) => {
+    for (const line of dumpLines(databasePath(options), options.localTime ? 'local' : 'utc')) process.stdout.write(`${line}\n`);
+  });
+
+program
+  .command('stats')
+  .description('counters of the running receiver')
+  .option('--control <socket>', `the daemon's control socket (default ${DEFAULTS.control})`, DEFAULTS.control)
+  .option('--explain', 'say what each counter means')
+  .option('--all', 'include counters that are zero')
+  .option('--json', 'print JSON')
+  .action(async (options: { control: string; explain?: boolean; all?: boolean; json?: boolean }) => {
+    if (options.json) {
+      console.log(JSON.stringify(await callControl(options.control, 'stats', { all: options.all === true })));
+      return;
+    }
+    console.log(await callControl(options.control, 'statsText', { all: options.all === true, explain: options.explain === true }));
+  });
+
+function databasePath(options: Record<string, unknown>): string {
+  if (typeof options.db === 'string') return options.db;
+  if (typeof options.config === 'string') return loadReceiverConfig({ file: options.config, flags: {} }).database;
+  return DEFAULTS.database;
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof ConfigError) return ExitCode.config;
+  if (error instanceof QueryError) return ExitCode.usage;
+  if (error instanceof ControlError) return ExitCode.unavailable;
+  if (error instanceof StoreError) {
+    if (error.code === 'locked' || error.code === 'busy') return ExitCode.unavailable;
+    if (error.code === 'not-sqlite' || error.code === 'not-ours' || error.code === 'newer-schema' || error.code === 'corrupt') return ExitCode.dataError;
+    if (error.code === 'invalid-argument') return ExitCode.noInput;
+    return ExitCode.ioError;
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL') return ExitCode.unavailable;
+  if (code === 'EACCES' || code === 'EPERM') return ExitCode.noPermission;
+  return ExitCode.software;
+}
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  const commanderCode = (error as { code?: string; exitCode?: number }).code;
+  if (typeof commanderCode === 'string' && commanderCode.startsWith('commander.')) {
+    process.exit(commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version' ? 0 : ExitCode.usage);
+  }
+  console.error(`nat64-receiver: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(exitCodeOf(error));
+}

@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnTable, MemoryStore, StoreError, type ConnStore } from '@nat64/conntrack';
+import { DatagramView, DecodeStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, inspectDatagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
+import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
+import { waitFor } from '@nat64/netlab';
+import { openConnectionLog } from '../src/conn-log.js';
+import { CookieJar, newCookieSecret } from '../src/cookies.js';
+import { RECEIVER_COUNTERS } from '../src/counters.js';
+import { CommitClock, Receiver } from '../src/receiver.js';
+import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
+
+const GATEWAY = '192.0.2.7';
+const NAT = 0xc0000207;
+const HOUR_US = 3_600_000_000;
+
+/** A store whose commits fail while `failing` is set. */
+class FlakyStore extends MemoryStore {
+  failing = false;
+  override commit(...args: Parameters<ConnStore['commit']>): void {
+    if (this.failing) throw new StoreError('full', 'injected: disk full');
+    super.commit(...args);
+  }
+}
+
+function entry(natPort: number, who: number): HandoffEntry {
+  const clientAddress = new Uint8Array(16);
+  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
+  clientAddress[15] = who;
+  return { protocol: Protocol.TCP, reason: 0, natAddress: NAT, natPort, clientAddress, clientPort: 1000 + who, serverAddress: 0xc633640a, serverPort: 80, time: 1 };
+}
+
+function harness(store: ConnStore = new MemoryStore()) {
+  const clock = manualMicroClock();
+  const commitClock = new CommitClock(clock, 0);
+  const table = ConnTable.open(store, { capacity: 3, idleTimeout: HOUR_US, clock: commitClock.read });
+  const lines: string[] = [];
+  const log = { ...openConnectionLog({ fd: 1 }, 'utc'), append: (line: string) => lines.push(line.slice(27)), flush: () => undefined };
+  const sent: HandoffMessage[] = [];
+  const view = new DatagramView();
+  const counters = new Counters(RECEIVER_COUNTERS);
+  const cookies = new CookieJar(newCookieSecret());
+  const receiver = new Receiver(
+    {
+      table,
+      commitClock,
+      log,
+      cookies,
+      clock,
+      counters,
+      logger: silentLogger(),
+      send: (bytes) => {
+        expect(inspectDatagram(bytes, 0, bytes.length, view)).toBe(DecodeStatus.OK);
+        sent.push(datagram.decode(bytes, 0, bytes.length));
+      },
+      scheduleFlush: () => undefined,
+      options: { authoritative: true, allows: () => true, keyFor: () => undefined, maxPeers: 10 },
+    },
+    [],
+  );
+  const epoch = 99n;
+  const cookie = cookies.cookieFor(GATEWAY, epoch);
+  const deliver = (message: Partial<HandoffMessage> & { type: number }) => {
+    const full = { version: HANDOFF_VERSION, flags: 0, epoch, cookie, sequence: 0, ...message } as HandoffMessage;
+    const bytes = Buffer.alloc(datagram.encodingLength(full));
+    datagram.encode(full, bytes, 0);
+    receiver.handleDatagram(bytes, GATEWAY, 62863);
+  };
+  return { receiver, clock, lines, sent, counters, deliver, table };
+}
+
+describe('receiver engine', () => {
+  it('acknowledges only after the store commits, and applies a retransmission once the store recovers', () => {
+    const store = new FlakyStore();
+    const { receiver, sent, lines, counters, deliver } = harness(store);
+    store.failing = true;
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    receiver.flush();
+    expect(sent).toEqual([]);
+    expect(lines).toEqual([]);
+    expect(counters.get('storeFailures')).toBe(1);
+    store.failing = false;
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    receiver.flush();
+    expect(sent.map((message) => [message.type, 'cumulative' in message ? message.cumulative : -1])).toEqual([[MessageType.ACK, 1]]);
+    expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001']);
+  });
+
+  it('ends idle entries, logs them, and tells the gateway with RELEASE until it acknowledges', () => {
+    const { receiver, clock, sent, lines, deliver } = harness();
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1), entry(11, 2)] });
+    receiver.flush();
+    sent.length = 0;
+    clock.advance(HOUR_US / 2);
+    deliver({ type: MessageType.QUERY, sequence: 5, protocol: Protocol.TCP, natPort: 11, natAddress: NAT, serverAddress: 0, serverPort: 0 } as Partial<HandoffMessage> & { type: number });
+    sent.length = 0;
+    clock.advance(HOUR_US / 2 + 1);
+    receiver.tick();
+    expect(lines.slice(3)).toEqual(['Deleted 192.0.2.7:10 [2001:db8::1]:1001']);
+    const release = sent.find((message) => message.type === MessageType.RELEASE);
+    expect(release).toMatchObject({ sequence: 1, entries: [{ natPort: 10, clientPort: 1001 }] });
+    // No ACK yet: retransmitted after the timeout, not before.
+    sent.length = 0;
+    clock.advance(500_000);
+    receiver.tick();
+    expect(sent).toEqual([]);
+    clock.advance(600_000);
+    receiver.tick();
+    expect(sent.map((message) => message.type)).toEqual([MessageType.RELEASE]);
+    deliver({ type: MessageType.ACK, cumulative: 1, blocks: [] });
+    sent.length = 0;
+    clock.advance(10_000_000);
+    receiver.tick();
+    expect(sent).toEqual([]);
+  });
+
+  it('evicts the least recently used entry when full, and releases it', () => {
+    const { receiver, sent, lines, deliver } = harness();
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(1, 1), entry(2, 2), entry(3, 3), entry(4, 4)] });
+    receiver.flush();
+    expect(lines).toContain('Deleted 192.0.2.7:1 [2001:db8::1]:1001');
+    receiver.tick();
+    expect(sent.find((message) => message.type === MessageType.RELEASE)).toMatchObject({ entries: [{ natPort: 1 }] });
+  });
+});
+
+describe('receiver RELEASE over UDP', () => {
+  const receivers: TestReceiver[] = [];
+  afterEach(async () => {
+    for (const receiver of receivers.splice(0)) await receiver.cleanup();
+  });
+
+  it('reaches the simulated gateway, which acknowledges it', async () => {
+    const clock = manualMicroClock(Date.now() * 1000);
+    const receiver = await startTestReceiver({ idleTimeout: '10m' }, clock);
+    receivers.push(receiver);
+    const gateway = await receiver.gateway(loopback(70));
+    await gateway.hello();
+    await gateway.send(MessageType.CREATED, [{ ...entry(10, 1), natAddress: loopback(70) }]);
+    clock.advance(11 * 60_000_000);
+    receiver.daemon.receiver.tick();
+    await waitFor('the RELEASE', () => gateway.released.length === 1);
+    expect(gateway.released[0]).toMatchObject({ natPort: 10, clientPort: 1001 });
+    await waitFor('its acknowledgement', () => receiver.daemon.counters.get('releasesAcknowledged') === 1);
+    expect(receiver.lines().at(-1)).toBe('Deleted 127.0.0.70:10 [2001:db8::1]:1001');
+  });
+});

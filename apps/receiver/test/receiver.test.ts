@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { runSeedScenario, seedExpectedLines } from '@nat64/handoff-sim';
+import { waitFor } from '@nat64/netlab';
+import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
+
+const SERVER = 0xc633640a; // 198.51.100.10
+
+function client(n: number): Uint8Array {
+  const bytes = new Uint8Array(16);
+  bytes.set([0x20, 0x01, 0x0d, 0xb8]);
+  bytes[15] = n;
+  return bytes;
+}
+
+function tcpEntry(natAddress: number, natPort: number, who: number, clientPort = 40_000 + who): HandoffEntry {
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress,
+    natPort,
+    clientAddress: client(who),
+    clientPort,
+    serverAddress: SERVER,
+    serverPort: 443,
+    time: Date.now() * 1000,
+  };
+}
+
+describe('receiver', () => {
+  const receivers: TestReceiver[] = [];
+  afterEach(async () => {
+    for (const receiver of receivers.splice(0)) await receiver.cleanup();
+  });
+  async function start(flags: Record<string, unknown> = {}): Promise<TestReceiver> {
+    const receiver = await startTestReceiver(flags);
+    receivers.push(receiver);
+    return receiver;
+  }
+
+  it('logs the seed scenario exactly, apart from timestamps', async () => {
+    const receiver = await start();
+    await runSeedScenario({ receiverAddress: '127.0.0.1', receiverPort: receiver.port, localPort: 0, serverAddress: SERVER, gateways: [loopback(7), loopback(9)] });
+    await waitFor('the last log line', () => receiver.rawLines().length === 8);
+    expect(receiver.lines()).toEqual(seedExpectedLines(['127.0.0.7', '127.0.0.9']));
+    for (const line of receiver.rawLines()) expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} /);
+  });
+
+  it('logs a port that passes to another client as Deleted then Created', async () => {
+    const receiver = await start();
+    const gateway = await receiver.gateway(loopback(20));
+    await gateway.hello();
+    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(20), 5000, 1), tcpEntry(loopback(20), 5000, 2)]);
+    expect(receiver.lines()).toEqual([
+      'Initialized 127.0.0.20',
+      'Created 127.0.0.20:5000 [2001:db8::1]:40001',
+      'Deleted 127.0.0.20:5000 [2001:db8::1]:40001',
+      'Created 127.0.0.20:5000 [2001:db8::2]:40002',
+    ]);
+  });
+
+  it('logs DELETED from the gateway, and ignores a DELETED for a client that no longer holds the port', async () => {
+    const receiver = await start();
+    const gateway = await receiver.gateway(loopback(21));
+    await gateway.hello();
+    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(21), 6000, 1), tcpEntry(loopback(21), 6001, 2)]);
+    await gateway.send(MessageType.DELETED, [tcpEntry(loopback(21), 6000, 1), tcpEntry(loopback(21), 6001, 9)]);
+    expect(receiver.lines().slice(3)).toEqual(['Deleted 127.0.0.21:6000 [2001:db8::1]:40001']);
+    expect(receiver.daemon.counters.get('deleted')).toBe(1);
+  });
+
+  it('answers queries from the table with an ANSWER no larger than the QUERY', async () => {
+    const receiver = await start();
+    const gateway = await receiver.gateway(loopback(22));
+    await gateway.hello();
+    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(22), 7000, 3)]);
+    const found = await gateway.query(Protocol.TCP, 7000, SERVER, 443);
+    expect(found.status).toBe(AnswerStatus.FOUND);
+    expect(found.entry?.clientAddress).toEqual(client(3));
+    expect(found.entry?.clientPort).toBe(40_003);
+    expect((await gateway.query(Protocol.TCP, 7001)).status).toBe(AnswerStatus.NOT_FOUND);
+    expect((await gateway.query(Protocol.UDP, 7000)).status).toBe(AnswerStatus.NOT_FOUND);
+  });
+
+  it('says it is not authoritative when told not to take authority', async () => {
+    const receiver = await start({ authoritative: false });
+    const gateway = await receiver.gateway(loopback(23));
+    expect((await gateway.hello()).authoritative).toBe(false);
+    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(23), 7000, 3)]);
+    expect((await gateway.query(Protocol.TCP, 7000)).status).toBe(AnswerStatus.NOT_AUTHORITATIVE);
+    expect(receiver.lines()).toContain('Created 127.0.0.23:7000 [2001:db8::3]:40003');
+  });
+
+  it('acknowledges a retransmitted message again without applying or logging it twice', async () => {
+    const receiver = await start();
+    const gateway = await receiver.gateway(loopback(24));
+    await gateway.hello();
+    const created = gateway.encode({
+      type: MessageType.CREATED,
+      version: HANDOFF_VERSION,
+      flags: 0,
+      epoch: gateway.epoch,
+      cookie: gateway.cookie,
+      sequence: 1,
+      entries: [tcpEntry(loopback(24), 8000, 1)],
+    });
+    gateway.sendRaw(created);
+    gateway.sendRaw(created);
+    await waitFor('two acknowledgements', () => receiver.daemon.counters.get('acksSent') >= 1 && receiver.daemon.counters.get('duplicates') === 1);
+    gateway.sendRaw(created);
+    await waitFor('the third copy', () => receiver.daemon.counters.get('duplicates') === 2);
+    expect(receiver.lines()).toEqual(['Initialized 127.0.0.24', 'Created 127.0.0.24:8000 [2001:db8::1]:40001']);
+  });
+
+  it('applies messages that arrive out of order in sequence order', async () => {
+    const receiver = await start();
+    const gateway = await receiver.gateway(loopback(25));
+    await gateway.hello();
+    const message = (sequence: number, type: typeof MessageType.CREATED | typeof MessageType.DELETED, entry: HandoffEntry) =>
+      gateway.encode({ type, version: HANDOFF_VERSION, flags: 0, epoch: gateway.epoch, cookie: gateway.cookie, sequence, entries: [entry] });
+    // DELETED (2) overtakes the CREATED (1) it undoes: applied in arrival order, the entry would stay.
+    gateway.sendRaw(message(2, MessageType.DELETED, tcpEntry(loopback(25), 9000, 1)));
+    await waitFor('the held message', () => receiver.daemon.counters.get('heldAhead') === 1);
+    gateway.sendRaw(message(1, MessageType.CREATED, tcpEntry(loopback(25), 9000, 1)));
+    await waitFor('both applied', () => receiver.daemon.counters.get('reliableApplied') === 2);
+    await waitFor('the log', () => receiver.lines().length === 3);
+    expect(receiver.lines()).toEqual(['Initialized 127.0.0.25', 'Created 127.0.0.25:9000 [2001:db8::1]:40001', 'Deleted 127.0.0.25:9000 [2001:db8::1]:40001']);
+  });
+
+  it('starts a new epoch of a restarted gateway with a new Initialized line and keeps the table', async () => {
+    const receiver = await start();
+    const first = await receiver.gateway(loopback(26));
+    await first.hello();
+    await first.send(MessageType.CREATED, [tcpEntry(loopback(26), 1000, 1)]);
+    await first.close();
+    const second = await receiver.gateway(loopback(26));
+    await second.hello();
+    expect((await second.query(Protocol.TCP, 1000)).status).toBe(AnswerStatus.FOUND);
+    expect(receiver.lines()).toEqual(['Initialized 127.0.0.26', 'Created 127.0.0.26:1000 [2001:db8::1]:40001', 'Initialized 127.0.0.26']);
+  });
+});
