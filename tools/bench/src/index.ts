@@ -1,1 +1,2 @@
-export {};
+export { runCodecBenchmark } from './codec.js';
+export { runReceiverBenchmark } from './receiver.js';

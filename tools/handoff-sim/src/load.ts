@@ -28,8 +28,10 @@ export interface LoadReport {
   retransmissions: number;
 }
 
-/** Entries are generated in chunks of this many and handed to the gateway client together. */
-const CHUNK = 2000;
+/** At saturation, entries are generated in chunks of this many and handed to the client together. */
+const SATURATION_CHUNK = 2000;
+/** At a set rate, chunks are paced every this many milliseconds, so latency is not a burst artefact. */
+const PACING_MS = 2;
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const gateways = await Promise.all(options.gateways.map((natAddress) => GatewayClient.open({ ...options, natAddress })));
@@ -44,12 +46,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         const total = Math.min(perGateway, options.count - index * perGateway);
         const generator = entryGenerator(gateway.natAddress, options, index);
         const pending: Promise<number[]>[] = [];
-        for (let sent = 0; sent < total; sent += CHUNK) {
-          const chunk = Array.from({ length: Math.min(CHUNK, total - sent) }, () => generator.next().value as HandoffEntry);
-          if (options.rate > 0) await pace(start, sent, options.rate / gateways.length);
+        const share = options.rate / gateways.length;
+        const chunkSize = options.rate > 0 ? Math.max(1, Math.round((share * PACING_MS) / 1000)) : SATURATION_CHUNK;
+        for (let sent = 0; sent < total; sent += chunkSize) {
+          const chunk = Array.from({ length: Math.min(chunkSize, total - sent) }, () => generator.next().value as HandoffEntry);
+          if (options.rate > 0) await pace(start, sent, share);
           pending.push(gateway.send(MessageType.CREATED, chunk));
-          // Keep a couple of chunks in flight so the window stays full while the next is built.
-          if (pending.length >= 4) record(await pending.shift()!);
+          // At saturation keep a few chunks in flight so the window stays full while the next is built.
+          if (options.rate === 0 && pending.length >= 4) record(await pending.shift()!);
+          else if (pending.length >= 4096) record(await pending.shift()!);
         }
         for (const chunk of pending) record(await chunk);
       }),

@@ -1,0 +1,95 @@
+// gateway-flood: a UDP load generator for the gateway benchmark. Sends small datagrams as fast as
+// sendmmsg(2) allows (or at a given rate) from several sockets (flows) to one destination, for a given
+// time, then prints one JSON line with what it sent. Compiled with gcc by the benchmark at run time.
+//
+// usage: gateway-flood DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FLOWS [PPS]
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+#define MAX_FLOWS 256
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 6) {
+    fprintf(stderr, "usage: %s DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FLOWS [PPS]\n", argv[0]);
+    return 64;
+  }
+  const char *address = argv[1];
+  int port = atoi(argv[2]);
+  size_t payload = (size_t)atoi(argv[3]);
+  double seconds = atof(argv[4]);
+  int flows = atoi(argv[5]);
+  double pps = argc > 6 ? atof(argv[6]) : 0;
+  if (flows < 1 || flows > MAX_FLOWS || payload > 1400) return 64;
+
+  struct sockaddr_storage dest;
+  socklen_t dest_length;
+  memset(&dest, 0, sizeof dest);
+  int family = strchr(address, ':') != NULL ? AF_INET6 : AF_INET;
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *d = (struct sockaddr_in6 *)&dest;
+    d->sin6_family = AF_INET6;
+    d->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, address, &d->sin6_addr) != 1) return 64;
+    dest_length = sizeof *d;
+  } else {
+    struct sockaddr_in *d = (struct sockaddr_in *)&dest;
+    d->sin_family = AF_INET;
+    d->sin_port = htons(port);
+    if (inet_pton(AF_INET, address, &d->sin_addr) != 1) return 64;
+    dest_length = sizeof *d;
+  }
+
+  int sockets[MAX_FLOWS];
+  for (int i = 0; i < flows; i++) {
+    sockets[i] = socket(family, SOCK_DGRAM, 0);
+    if (sockets[i] < 0 || connect(sockets[i], (struct sockaddr *)&dest, dest_length) < 0) {
+      perror("socket/connect");
+      return 71;
+    }
+  }
+
+  char data[1400];
+  memset(data, 0x5a, sizeof data);
+  struct iovec iov[BATCH];
+  struct mmsghdr messages[BATCH];
+  memset(messages, 0, sizeof messages);
+  for (int i = 0; i < BATCH; i++) {
+    iov[i].iov_base = data;
+    iov[i].iov_len = payload;
+    messages[i].msg_hdr.msg_iov = &iov[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+  }
+
+  unsigned long long sent = 0, failed = 0;
+  double start = now(), end = start + seconds, t = start;
+  int flow = 0;
+  while (t < end) {
+    if (pps > 0 && sent > (t - start) * pps) {
+      t = now();
+      continue;
+    }
+    int n = sendmmsg(sockets[flow], messages, BATCH, 0);
+    if (n > 0) sent += (unsigned long long)n;
+    else failed++;
+    flow = (flow + 1) % flows;
+    if ((sent & 1023) < BATCH) t = now();
+  }
+  double elapsed = now() - start;
+  printf("{\"sent\":%llu,\"failedCalls\":%llu,\"seconds\":%.6f}\n", sent, failed, elapsed);
+  return 0;
+}

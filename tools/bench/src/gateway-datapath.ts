@@ -1,0 +1,210 @@
+// Benchmark of the gateway's datapath on the namespace topology (gateway-lab.ts), with the real
+// nat64-gateway pinned to one core and the load on the other:
+//   - forwarded packets per second of 64-byte UDP packets at saturation, IPv6 -> IPv4 and IPv4 -> IPv6,
+//     sent by a small sendmmsg flooder (native/gateway-flood.c, compiled with gcc into a temp dir);
+//   - CPU per forwarded packet: the gateway process's own CPU time, and its core's busy time (which
+//     includes the kernel's forwarding of what the gateway writes);
+//   - TCP throughput with iperf3.
+// Each figure is measured over several runs (min / median / max); a table is printed and the JSON is
+// written to bench-results/. Not a test: run it as root with `node tools/bench/dist/gateway-datapath.js`.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labUnavailableReason, waitForLine } from '@nat64/netlab';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  REPO,
+  cpuBusySeconds,
+  createBenchTopology,
+  processCpuSeconds,
+  rxPackets,
+  startBenchGateway,
+  tunKernelCounters,
+  type BenchTopology,
+} from './gateway-lab.js';
+
+const GATEWAY_CPU = 1;
+const LOAD_CPU = 0;
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const FLOWS = 16;
+/** 64-byte packets on the input side: IPv6 40 + UDP 8 + 16, IPv4 20 + UDP 8 + 36. */
+const PAYLOAD_6 = 16;
+const PAYLOAD_4 = 36;
+const SINK_PORT = 9;
+
+interface Stat {
+  min: number;
+  median: number;
+  max: number;
+  runs: number[];
+}
+
+function stat(values: number[]): Stat {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)!, runs: values };
+}
+
+interface FloodRun {
+  offeredPps: number;
+  forwardedPps: number;
+  tunDroppedPps: number;
+  processNsPerPacket: number;
+  coreNsPerPacket: number;
+}
+
+function compileFlooder(dir: string): string {
+  const source = join(REPO, 'tools/bench/native/gateway-flood.c');
+  const binary = join(dir, 'gateway-flood');
+  execFileSync('gcc', ['-O2', '-Wall', '-o', binary, source]);
+  return binary;
+}
+
+async function flood(t: BenchTopology, gatewayPid: number, flooder: string, direction: '6to4' | '4to6'): Promise<FloodRun> {
+  const from = direction === '6to4' ? t.client : t.server;
+  const sink = direction === '6to4' ? { ns: t.server, device: t.serverLink[1] } : { ns: t.client, device: t.clientLink[0] };
+  const target = direction === '6to4' ? ADDRESSES.serverSinkSix : ADDRESSES.pool4;
+  const payload = direction === '6to4' ? PAYLOAD_6 : PAYLOAD_4;
+  const rx0 = rxPackets(sink.ns, sink.device);
+  const tun0 = tunKernelCounters(t.gateway, 'nat64');
+  const cpu0 = processCpuSeconds(gatewayPid);
+  const core0 = cpuBusySeconds(GATEWAY_CPU);
+  const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, target, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)], {
+    timeoutMs: (SECONDS + 10) * 1000,
+  });
+  // Let the last batches drain before reading the counters.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const rx = rxPackets(sink.ns, sink.device) - rx0;
+  const tun = tunKernelCounters(t.gateway, 'nat64');
+  const cpu = processCpuSeconds(gatewayPid) - cpu0;
+  const core = cpuBusySeconds(GATEWAY_CPU) - core0;
+  const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
+  return {
+    offeredPps: sent.sent / sent.seconds,
+    forwardedPps: rx / sent.seconds,
+    tunDroppedPps: (tun.txDropped - tun0.txDropped) / sent.seconds,
+    processNsPerPacket: (cpu * 1e9) / Math.max(1, rx),
+    coreNsPerPacket: (core * 1e9) / Math.max(1, rx),
+  };
+}
+
+async function iperfTcp(t: BenchTopology, gatewayPid: number): Promise<{ gbps: number; processNsPerPacket: number; coreCpuShare: number }> {
+  const cpu0 = processCpuSeconds(gatewayPid);
+  const core0 = cpuBusySeconds(GATEWAY_CPU);
+  const client = await t.client.run('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-c', ADDRESSES.serverSix, '-t', String(SECONDS), '-J'], {
+    timeoutMs: (SECONDS + 15) * 1000,
+  });
+  const report = JSON.parse(client.stdout) as { end: { sum_received: { bytes: number; seconds: number } } };
+  const received = report.end.sum_received;
+  const cpu = processCpuSeconds(gatewayPid) - cpu0;
+  const core = cpuBusySeconds(GATEWAY_CPU) - core0;
+  // Roughly one 1500-byte packet per 1448 bytes of payload, plus the ACKs going back.
+  const packets = received.bytes / 1448;
+  return { gbps: (received.bytes * 8) / received.seconds / 1e9, processNsPerPacket: (cpu * 1e9) / packets, coreCpuShare: core / received.seconds };
+}
+
+function pad(text: string, width: number): string {
+  return text.padEnd(width);
+}
+
+function row(name: string, s: Stat, unit: string, digits = 0): string {
+  const f = (v: number) => v.toFixed(digits);
+  return `${pad(name, 44)} ${pad(f(s.min), 10)} ${pad(f(s.median), 10)} ${pad(f(s.max), 10)} ${unit}`;
+}
+
+async function main(): Promise<void> {
+  const unavailable = labUnavailableReason(['gcc', 'iperf3', 'taskset']);
+  if (unavailable !== undefined) {
+    console.log(`gateway benchmark skipped: ${unavailable}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'n64-gw-bench-'));
+  const t = createBenchTopology();
+  try {
+    const flooder = compileFlooder(dir);
+    const config = join(dir, 'gateway.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        tun: { name: 'nat64' },
+        prefix: ADDRESSES.prefix,
+        pool4: [ADDRESSES.pool4],
+        // The IPv4 -> IPv6 flood reaches the client-side sink through this mapping.
+        staticBib: [{ protocol: 'udp', ipv6: `[${ADDRESSES.clientSink}]:${SINK_PORT}`, ipv4: `${ADDRESSES.pool4}:${SINK_PORT}` }],
+        logLevel: 'info',
+        statsInterval: '0s',
+      }),
+    );
+    const gateway = await startBenchGateway(t, GATEWAY_CPU, config, join(dir, 'control.sock'));
+    const iperfServer = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-s', '-B', ADDRESSES.server, '--forceflush']);
+    await waitForLine(iperfServer.stdout!, /Server listening/);
+
+    // Warm-up: sessions exist and the JIT has settled before anything is measured.
+    await flood(t, gateway.pid, flooder, '6to4');
+    const runs64: FloodRun[] = [];
+    const runs46: FloodRun[] = [];
+    const tcp: Awaited<ReturnType<typeof iperfTcp>>[] = [];
+    for (let i = 0; i < RUNS; i++) runs64.push(await flood(t, gateway.pid, flooder, '6to4'));
+    for (let i = 0; i < RUNS; i++) runs46.push(await flood(t, gateway.pid, flooder, '4to6'));
+    for (let i = 0; i < RUNS; i++) tcp.push(await iperfTcp(t, gateway.pid));
+    iperfServer.kill();
+    await gateway.stop();
+
+    const results = {
+      date: new Date().toISOString(),
+      node: process.version,
+      runs: RUNS,
+      secondsPerRun: SECONDS,
+      cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU },
+      udp64: {
+        offeredPps: stat(runs64.map((r) => r.offeredPps)),
+        forwardedPps: stat(runs64.map((r) => r.forwardedPps)),
+        tunDroppedPps: stat(runs64.map((r) => r.tunDroppedPps)),
+        processNsPerPacket: stat(runs64.map((r) => r.processNsPerPacket)),
+        coreNsPerPacket: stat(runs64.map((r) => r.coreNsPerPacket)),
+      },
+      udp46: {
+        offeredPps: stat(runs46.map((r) => r.offeredPps)),
+        forwardedPps: stat(runs46.map((r) => r.forwardedPps)),
+        tunDroppedPps: stat(runs46.map((r) => r.tunDroppedPps)),
+        processNsPerPacket: stat(runs46.map((r) => r.processNsPerPacket)),
+        coreNsPerPacket: stat(runs46.map((r) => r.coreNsPerPacket)),
+      },
+      tcp: {
+        gbps: stat(tcp.map((r) => r.gbps)),
+        processNsPerPacket: stat(tcp.map((r) => r.processNsPerPacket)),
+        gatewayCoreBusyShare: stat(tcp.map((r) => r.coreCpuShare)),
+      },
+    };
+    const lines = [
+      `nat64-gateway datapath, ${RUNS} runs of ${SECONDS} s, gateway on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}, ${process.version}`,
+      `${pad('', 44)} ${pad('min', 10)} ${pad('median', 10)} ${pad('max', 10)}`,
+      row('UDP 64 B IPv6->IPv4 offered', results.udp64.offeredPps, 'pkt/s'),
+      row('UDP 64 B IPv6->IPv4 forwarded', results.udp64.forwardedPps, 'pkt/s'),
+      row('  dropped at the TUN queue (gateway too slow)', results.udp64.tunDroppedPps, 'pkt/s'),
+      row('  gateway process CPU per packet', results.udp64.processNsPerPacket, 'ns'),
+      row('  gateway core busy time per packet', results.udp64.coreNsPerPacket, 'ns'),
+      row('UDP 64 B IPv4->IPv6 offered', results.udp46.offeredPps, 'pkt/s'),
+      row('UDP 64 B IPv4->IPv6 forwarded', results.udp46.forwardedPps, 'pkt/s'),
+      row('  dropped at the TUN queue (gateway too slow)', results.udp46.tunDroppedPps, 'pkt/s'),
+      row('  gateway process CPU per packet', results.udp46.processNsPerPacket, 'ns'),
+      row('  gateway core busy time per packet', results.udp46.coreNsPerPacket, 'ns'),
+      row('TCP (iperf3, IPv6 client -> IPv4 server)', results.tcp.gbps, 'Gbit/s', 2),
+      row('  gateway core busy share', results.tcp.gatewayCoreBusyShare, '', 2),
+    ];
+    console.log(lines.join('\n'));
+    const out = join(REPO, 'bench-results');
+    mkdirSync(out, { recursive: true });
+    const file = join(out, `gateway-datapath-${results.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`written to ${file}`);
+  } finally {
+    t.lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,111 @@
+// The benchmark's network-namespace topology around the real nat64-gateway, with blackhole targets:
+// addresses that the gateway namespace resolves to the neighbour's MAC statically and that the
+// neighbour, which does not forward, drops right after counting them on its interface. So a flood
+// costs the receiving side as little as possible and its interface counter says what got through.
+//
+//   client (IPv6 only)              gateway (TUN "nat64", nat64-gateway pinned to one core)        server (IPv4 only)
+//   2001:db8:1::2/64 ---veth--- 2001:db8:1::1/64         203.0.113.1/24 ---veth--- 203.0.113.2/24
+//   sink 2001:db8:1::99 (static neighbour, dropped)                        sink 203.0.113.99 (static neighbour, dropped)
+
+import { type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lab, waitForLine, type Namespace } from '@nat64/netlab';
+
+export const REPO = join(import.meta.dirname, '../../..');
+export const GATEWAY_MAIN = join(REPO, 'apps/gateway/dist/main.js');
+
+export const ADDRESSES = {
+  client: '2001:db8:1::2',
+  clientSink: '2001:db8:1::99',
+  gatewaySix: '2001:db8:1::1',
+  prefix: '2001:db8:64::/96',
+  pool4: '198.51.100.1',
+  gatewayFour: '203.0.113.1',
+  server: '203.0.113.2',
+  serverSink: '203.0.113.99',
+  /** 203.0.113.2 and 203.0.113.99 under the prefix. */
+  serverSix: '2001:db8:64::cb00:7102',
+  serverSinkSix: '2001:db8:64::cb00:7163',
+} as const;
+
+export interface BenchTopology {
+  readonly lab: Lab;
+  readonly client: Namespace;
+  readonly gateway: Namespace;
+  readonly server: Namespace;
+  /** Interface names: [client side, gateway side] and [gateway side, server side]. */
+  readonly clientLink: [string, string];
+  readonly serverLink: [string, string];
+}
+
+function mac(namespace: Namespace, device: string): string {
+  return namespace.exec('cat', [`/sys/class/net/${device}/address`]).trim();
+}
+
+export function createBenchTopology(): BenchTopology {
+  const lab = new Lab('bench');
+  const client = lab.addNamespace('cli');
+  const gateway = lab.addNamespace('gw');
+  const server = lab.addNamespace('srv');
+  const clientLink = lab.link(client, gateway, { addresses: [[`${ADDRESSES.client}/64`], [`${ADDRESSES.gatewaySix}/64`]] });
+  const serverLink = lab.link(gateway, server, { addresses: [[`${ADDRESSES.gatewayFour}/24`], [`${ADDRESSES.server}/24`]] });
+  client.ip('-6', 'route', 'add', ADDRESSES.prefix, 'via', ADDRESSES.gatewaySix);
+  server.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'via', ADDRESSES.gatewayFour);
+  gateway.sysctl('net.ipv4.conf.all.forwarding', 1);
+  gateway.sysctl('net.ipv6.conf.all.forwarding', 1);
+  gateway.ip('neigh', 'add', ADDRESSES.serverSink, 'lladdr', mac(server, serverLink[1]), 'dev', serverLink[0], 'nud', 'permanent');
+  gateway.ip('-6', 'neigh', 'add', ADDRESSES.clientSink, 'lladdr', mac(client, clientLink[0]), 'dev', clientLink[1], 'nud', 'permanent');
+  return { lab, client, gateway, server, clientLink, serverLink };
+}
+
+/** Packets an interface has received, read from sysfs inside its namespace. */
+export function rxPackets(namespace: Namespace, device: string): number {
+  return Number(namespace.exec('cat', [`/sys/class/net/${device}/statistics/rx_packets`]).trim());
+}
+
+/** A TUN interface's kernel-side counters: tx = handed to the reader, txDropped = reader too slow. */
+export function tunKernelCounters(namespace: Namespace, device: string): { tx: number; txDropped: number; rx: number } {
+  const read = (name: string) => Number(namespace.exec('cat', [`/sys/class/net/${device}/statistics/${name}`]).trim());
+  return { tx: read('tx_packets'), txDropped: read('tx_dropped'), rx: read('rx_packets') };
+}
+
+/** CPU seconds (user + system) a process has used. */
+export function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+/** Busy seconds of one CPU (everything but idle and iowait), softirq included. */
+export function cpuBusySeconds(cpu: number): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))!;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  void idle;
+  void iowait;
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
+}
+
+export interface BenchGateway {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts nat64-gateway pinned to `cpu` and routes the prefix and pool4 into its TUN. */
+export async function startBenchGateway(t: BenchTopology, cpu: number, configFile: string, control: string): Promise<BenchGateway> {
+  const child = t.gateway.spawn('taskset', ['-c', String(cpu), 'node', GATEWAY_MAIN, 'run', '--config', configFile, '--control', control]);
+  await waitForLine(child.stderr!, /nat64-gateway running/, 20_000);
+  child.stderr!.resume();
+  t.gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'nat64');
+  t.gateway.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'dev', 'nat64');
+  return {
+    child,
+    pid: child.pid!,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

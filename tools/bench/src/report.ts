@@ -1,0 +1,47 @@
+// How every benchmark reports: repeated rounds summarised as min/median/max, a short table on
+// stdout, and the full figures as JSON in bench-results/ at the repository root.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { arch, cpus, release } from 'node:os';
+
+export const REPOSITORY_ROOT = new URL('../../../', import.meta.url).pathname;
+
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0] ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
+}
+
+/** Formats a rate such as 12.3M/s or 456k/s. */
+export function rate(value: number): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
+  return value.toFixed(0);
+}
+
+export function printTable(title: string, header: string[], rows: string[][]): void {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  console.log(`\n${title}`);
+  console.log(line(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+export function machine(): Record<string, unknown> {
+  return { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, arch: arch(), kernel: release() };
+}
+
+/** Writes bench-results/<name>.json with the machine it ran on and when. */
+export function writeResults(name: string, results: unknown): string {
+  const dir = join(REPOSITORY_ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ name, at: new Date().toISOString(), machine: machine(), results }, null, 2)}\n`);
+  return file;
+}
