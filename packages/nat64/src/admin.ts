@@ -33,6 +33,9 @@ export function addStaticBib(c: Core, entry: StaticBibEntry): number {
     throw new Nat64Error('STATIC_BIB_REFUSED', 'the client transport address already has a BIB entry');
   }
   const slot = protocolSlot(protocol);
+  if (c.pool.isReserved(slot, natPort)) {
+    throw new Nat64Error('STATIC_BIB_REFUSED', `NAT port ${natPort} is reserved for the gateway itself`);
+  }
   if (c.pool.isUsed(slot, a, natPort)) {
     throw new Nat64Error('STATIC_BIB_REFUSED', `NAT port ${natPort} of ${natAddress} is already in use`);
   }

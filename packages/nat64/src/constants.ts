@@ -101,7 +101,7 @@ export const VERDICT = {
   TABLE_FULL: -8,
   /** Restore or static entry: the NAT address is not a pool4 address. */
   NOT_IN_POOL: -9,
-  /** Restore or static entry: the NAT transport address or the client is already mapped differently. */
+  /** Restore or static entry: the NAT transport address or the client is already mapped differently, or the port is reserved. */
   CONFLICT: -10,
   /** Restore: the entry is malformed (protocol, port, address or TCP state out of range). */
   INVALID: -11,

@@ -54,7 +54,7 @@ export class Core {
     const resolved = resolveOptions(options);
     this.clock = options.clock;
     this.hash = new KeyedHash(options.secret);
-    this.pool = new Pool4(options.pool4);
+    this.pool = new Pool4(options.pool4, (options.reservedPorts ?? []).map((r) => [r.protocol, r.port] as const));
     this.clients = new ClientTable(this.hash, resolved.initialCapacity);
     this.bibs = new BibTable(this.hash, this.clients, resolved.initialCapacity);
     this.sessions = new SessionTable(this.hash, this.clients, this.bibs, resolved.initialCapacity);
@@ -99,18 +99,44 @@ export class Core {
 
   /**
    * A new dynamic BIB entry for a client transport address that has none (RFC 6146 3.5.1.1), in the client's
-   * paired pool4 address if it has one, or a verdict.
+   * paired pool4 address if it has one, or a verdict. For TCP, `serverAddress`/`serverPort` name the server
+   * the opening SYN goes to: a SYN that server sent unsolicited and that is held gets its NAT port if free.
    */
-  allocateBib(protocol: number, a0: number, a1: number, a2: number, a3: number, clientPort: number, client: number): number {
+  allocateBib(
+    protocol: number,
+    a0: number,
+    a1: number,
+    a2: number,
+    a3: number,
+    clientPort: number,
+    client: number,
+    serverAddress = -1,
+    serverPort = -1,
+  ): number {
     const pool = this.pool;
     const slot = protocolSlot(protocol);
+    const paired = client >= 0 && this.clients.bibs[client]! > 0;
     let a = -1;
     let port = -1;
-    if (client >= 0 && this.clients.bibs[client]! > 0) {
+    if (protocol === PROTOCOL.TCP && this.held.count > 0 && serverAddress >= 0) {
+      // RFC 6146 3.5.2.2 simultaneous open: the IPv4 peer already aims at a NAT port; meet it there, so the
+      // held SYN is answered instead of timing out with a port unreachable.
+      const held = this.held;
+      for (let i = held.nextFromServer(-1, serverAddress, serverPort); i >= 0; i = held.nextFromServer(i, serverAddress, serverPort)) {
+        const candidate = pool.indexOf(held.natAddress[i]!);
+        if (candidate < 0 || (paired && candidate !== this.clients.pool[client]!)) continue;
+        if (pool.claim(slot, candidate, held.natPort[i]!)) {
+          a = candidate;
+          port = held.natPort[i]!;
+          break;
+        }
+      }
+    }
+    if (port < 0 && paired) {
       // Paired pooling (RFC 4787 REQ-2): while the client holds mappings, it stays on its address.
       a = this.clients.pool[client]!;
       port = pool.allocate(slot, a, clientPort, this.hash.portOffset(protocol, a0, a1, a2, a3, pool.addresses[a]!));
-    } else {
+    } else if (port < 0) {
       const n = pool.size;
       const start = this.hash.address6(a0, a1, a2, a3) % n;
       for (let k = 0; k < n && port < 0; k++) {

@@ -67,7 +67,7 @@ function createOutbound(
   }
   // Endpoint-independent mapping (RFC 4787 REQ-1): an existing BIB entry serves every server.
   if (b < 0) {
-    b = c.allocateBib(protocol, a0, a1, a2, a3, clientPort, client);
+    b = c.allocateBib(protocol, a0, a1, a2, a3, clientPort, client, serverAddress, serverPort);
     if (b < 0) return b;
   }
   let state: number = TCP_STATE.CLOSED;

@@ -163,7 +163,8 @@ export class FragmentTracker {
       this.touch(i, now);
     }
     // The deadline runs from the first fragment held, so a trickle cannot keep a datagram waiting forever.
-    const copy = packet.slice(start, end);
+    // A plain copy: a Node Buffer (a TUN receive buffer) would slice into a view.
+    const copy = new Uint8Array(packet.subarray(start, end));
     const held = this.held[i];
     if (held === undefined) this.held[i] = [copy];
     else held.push(copy);

@@ -59,6 +59,7 @@ export function restore(c: Core, entry: RestoreEntry): number {
   }
   const a = c.pool.indexOf(natAddress);
   if (a < 0) return c.verdict(VERDICT.NOT_IN_POOL, COUNTER.restoreNotInPool);
+  if (c.pool.isReserved(protocolSlot(protocol), natPort)) return c.verdict(VERDICT.CONFLICT, COUNTER.restoreConflicts);
   const serverPort = protocol === PROTOCOL.ICMP ? 0 : entry.serverPort;
   const bytes = entry.clientAddress;
   const a0 = readU32(bytes, offset);

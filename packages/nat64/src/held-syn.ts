@@ -11,8 +11,8 @@ import type { KeyedHash } from './hash.js';
 
 export class HeldSyns {
   count = 0;
-  private readonly natAddress: Uint32Array;
-  private readonly natPort: Uint16Array;
+  readonly natAddress: Uint32Array;
+  readonly natPort: Uint16Array;
   private readonly serverAddress: Uint32Array;
   private readonly serverPort: Uint16Array;
   private readonly heldAt: Float64Array;
@@ -61,6 +61,17 @@ export class HeldSyns {
     return -1;
   }
 
+  /**
+   * The next record after `after` (-1: from the oldest) held for a SYN from this server transport address,
+   * or -1. A scan of the store, bounded by its capacity; only opening a TCP mapping calls it.
+   */
+  nextFromServer(after: number, serverAddress: number, serverPort: number): number {
+    for (let i = after < 0 ? this.head : this.fifoNext[after]!; i >= 0; i = this.fifoNext[i]!) {
+      if (this.serverAddress[i] === serverAddress && this.serverPort[i] === serverPort) return i;
+    }
+    return -1;
+  }
+
   /** Stores a copy of packet[start, end) (at most an ICMP error's worth), or returns -1 when full. */
   hold(
     natAddress: number,
@@ -80,7 +91,8 @@ export class HeldSyns {
     this.serverAddress[i] = serverAddress;
     this.serverPort[i] = serverPort;
     this.heldAt[i] = now;
-    this.packets[i] = packet ? packet.slice(start, Math.min(end, start + SPEC.ICMP_ERROR_MAX_BYTES)) : new Uint8Array(0);
+    // A plain copy: a Node Buffer (a TUN receive buffer) would slice into a view.
+    this.packets[i] = packet ? new Uint8Array(packet.subarray(start, Math.min(end, start + SPEC.ICMP_ERROR_MAX_BYTES))) : new Uint8Array(0);
     const b = this.bucket(natAddress, natPort, serverAddress, serverPort);
     this.next[i] = this.buckets[b]!;
     this.buckets[b] = i;

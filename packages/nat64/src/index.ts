@@ -15,7 +15,7 @@ export {
   type DeleteReason,
 } from './constants.js';
 export { Nat64Error, type Nat64ErrorCode } from './errors.js';
-export type { Nat64Options, Nat64Listener, StaticBibEntry, Timeouts } from './options.js';
+export type { Nat64Options, Nat64Listener, ReservedPort, StaticBibEntry, Timeouts } from './options.js';
 export type { Pool4Entry, PortRange } from './pool4.js';
 export type { RestoreEntry } from './handoff.js';
 export type { SessionCursor, SessionFilter } from './cursor.js';

@@ -67,6 +67,22 @@ export interface Nat64Options {
   readonly secret?: Uint8Array;
   readonly staticBib?: readonly StaticBibEntry[];
   readonly listener?: Partial<Nat64Listener>;
+  /**
+   * Accept timeouts below the RFC 6146 section 4 minimums (down to 1 ms), for tests and labs that cannot wait
+   * two minutes for a UDP session to expire. Default false.
+   */
+  readonly allowShortTimeouts?: boolean;
+  /**
+   * Ports no dynamic or static BIB entry may take on any pool4 address, e.g. UDP ports the gateway itself
+   * listens on. They are never handed out and restores onto them are refused.
+   */
+  readonly reservedPorts?: readonly ReservedPort[];
+}
+
+/** A port of one protocol kept out of the NAT on every pool4 address. */
+export interface ReservedPort {
+  readonly protocol: Protocol;
+  readonly port: number;
 }
 
 export interface ResolvedOptions {
@@ -98,10 +114,11 @@ function timeout(name: string, value: number | undefined, fallback: number, min:
 export function resolveOptions(options: Nat64Options): ResolvedOptions {
   const t = options.timeouts ?? {};
   const timeouts = new Float64Array(TIMER_CLASS_COUNT);
-  timeouts[TIMER_CLASS.UDP] = timeout('timeouts.udp', t.udp, SPEC.UDP_DEFAULT_MS, SPEC.UDP_MIN_MS);
+  const short = options.allowShortTimeouts === true;
+  timeouts[TIMER_CLASS.UDP] = timeout('timeouts.udp', t.udp, SPEC.UDP_DEFAULT_MS, short ? 1 : SPEC.UDP_MIN_MS);
   timeouts[TIMER_CLASS.ICMP] = timeout('timeouts.icmp', t.icmp, SPEC.ICMP_DEFAULT_MS, 1);
-  timeouts[TIMER_CLASS.TCP_EST] = timeout('timeouts.tcpEstablished', t.tcpEstablished, SPEC.TCP_EST_MS, SPEC.TCP_EST_MS);
-  timeouts[TIMER_CLASS.TCP_TRANS] = timeout('timeouts.tcpTransitory', t.tcpTransitory, SPEC.TCP_TRANS_MS, SPEC.TCP_TRANS_MS);
+  timeouts[TIMER_CLASS.TCP_EST] = timeout('timeouts.tcpEstablished', t.tcpEstablished, SPEC.TCP_EST_MS, short ? 1 : SPEC.TCP_EST_MS);
+  timeouts[TIMER_CLASS.TCP_TRANS] = timeout('timeouts.tcpTransitory', t.tcpTransitory, SPEC.TCP_TRANS_MS, short ? 1 : SPEC.TCP_TRANS_MS);
   const filtering = options.filtering ?? 'endpoint-independent';
   if (filtering !== 'endpoint-independent' && filtering !== 'address-dependent') {
     throw new Nat64Error('BAD_LIMIT', `filtering must be endpoint-independent or address-dependent, got ${String(filtering)}`);

@@ -56,8 +56,11 @@ export class Pool4 {
   private readonly free: Int32Array;
   /** RFC 6056 algorithm 3's next_ephemeral, per (address, slot). */
   private readonly counter: Uint32Array;
+  /** Reserved ports, WORDS words per slot, the same on every address. */
+  private readonly reserved = new Uint32Array(SLOTS * WORDS);
 
-  constructor(entries: readonly Pool4Entry[]) {
+  /** `reserved`: [protocol, port] pairs kept out of every address (marked used for good). */
+  constructor(entries: readonly Pool4Entry[], reserved: readonly (readonly [protocol: number, port: number])[] = []) {
     if (entries.length === 0) throw new Nat64Error('BAD_POOL4', 'pool4 needs at least one address');
     if (entries.length > 0xffff) throw new Nat64Error('BAD_POOL4', 'pool4 holds at most 65535 addresses');
     const n = entries.length;
@@ -80,6 +83,28 @@ export class Pool4 {
       this.setRange(a, 1, entry.tcp ?? portDefault, 1);
       this.setRange(a, 2, entry.udp ?? portDefault, 1);
     });
+    for (const [protocol, port] of reserved) {
+      const slot = protocolSlot(protocol);
+      if (slot < 0 || !Number.isInteger(port) || port < 0 || port > SPEC.PORT_MAX) {
+        throw new Nat64Error('BAD_POOL4', `reserved port ${protocol}/${port} is not a TCP, UDP or ICMP port`);
+      }
+      if (this.isReserved(slot, port)) continue;
+      this.reserved[slot * WORDS + (port >>> 5)]! |= 1 << (port & 31);
+      for (let a = 0; a < n; a++) this.markUsed(slot, a, port);
+    }
+  }
+
+  /** Whether a port is reserved (on every address) and so never part of a BIB entry. */
+  isReserved(slot: number, port: number): boolean {
+    return (this.reserved[slot * WORDS + (port >>> 5)]! & (1 << (port & 31))) !== 0;
+  }
+
+  /** Marks one particular dynamic port used if it lies in the dynamic range and is free; false otherwise. */
+  claim(slot: number, a: number, port: number): boolean {
+    const k = a * SLOTS + slot;
+    if (port < this.min[k]! || port > this.max[k]! || this.isUsed(slot, a, port)) return false;
+    this.markUsed(slot, a, port);
+    return true;
   }
 
   get size(): number {
@@ -148,7 +173,8 @@ export class Pool4 {
       this.min.byteLength +
       this.max.byteLength +
       this.free.byteLength +
-      this.counter.byteLength
+      this.counter.byteLength +
+      this.reserved.byteLength
     );
   }
 

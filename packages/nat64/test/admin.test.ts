@@ -20,6 +20,12 @@ describe('admin', () => {
     expect(table.counters().find((c) => c.name === 'bibStatic')?.value).toBe(1);
   });
 
+  it('refuses a static entry on a reserved port', () => {
+    const { table } = newTable({ reservedPorts: [{ protocol: UDP, port: 62_863 }] });
+    expect(() => table.addStaticBib({ ...web, protocol: UDP, natPort: 62_863 })).toThrow(/reserved/);
+    expect(table.addStaticBib({ ...web, natPort: 62_863 })).toBeGreaterThanOrEqual(0);
+  });
+
   it('maps the static client\'s other ports on the same pool address', () => {
     const { table } = newTable({ staticBib: [web] });
     const h = table.outbound(UDP, client(80), 0, 5353, SERVER_2, 53);

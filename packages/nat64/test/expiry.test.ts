@@ -64,6 +64,18 @@ describe('expiry', () => {
     expect(make({ icmp: 0 })).toThrow(/icmp/);
   });
 
+  it('accepts timeouts below the RFC minimums only when told to', () => {
+    const { table, clock } = newTable({ allowShortTimeouts: true, timeouts: { udp: 2000, tcpEstablished: 5000, tcpTransitory: 1000 } });
+    table.outbound(UDP, client(1), 0, 1000, SERVER_1, 53);
+    clock.advance(1999);
+    table.expire();
+    expect(table.sessionCount).toBe(1);
+    clock.advance(1);
+    table.expire();
+    expect(table.sessionCount).toBe(0);
+    expect(() => newTable({ allowShortTimeouts: true, timeouts: { udp: 0 } })).toThrow(/timeouts.udp/);
+  });
+
   it('keeps the BIB entry while any session uses it and deletes it with the last', () => {
     const { table, clock, events } = newTable();
     const a = table.outbound(UDP, client(1), 0, 1000, SERVER_1, 53);

@@ -54,6 +54,15 @@ describe('fragments', () => {
     expect(counters).toMatchObject({ fragmentsHeld: 2, fragmentsReleased: 2, fragmentsTimedOut: 0 });
   });
 
+  it('holds a copy even of a Node Buffer, whose slice would be a view', () => {
+    const { fragments } = tracker();
+    const buffer = Buffer.from(ipv6Fragment(1, 0xbb));
+    expect(fragments.later(FAMILY.IPV6, buffer, 8, 24, 0x1234, 17, 0, buffer.length)).toBe(VERDICT.FRAGMENT_HELD);
+    buffer.fill(0);
+    const [held] = fragments.first(FAMILY.IPV6, ipv6Fragment(1, 0xaa), 8, 24, 0x1234, 17, 1);
+    expect(held).toEqual(ipv6Fragment(1, 0xbb));
+  });
+
   it('drops held fragments whose first fragment does not come within FRAGMENT_MIN', () => {
     const { fragments, clock } = tracker();
     fragments.later(FAMILY.IPV6, ipv6Fragment(1, 1), 8, 24, 7, 17, 48, 56);

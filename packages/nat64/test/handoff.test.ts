@@ -19,6 +19,12 @@ function entry(overrides: Partial<RestoreEntry> = {}): RestoreEntry {
 }
 
 describe('handoff', () => {
+  it('refuses to restore a session onto a reserved port', () => {
+    const { table } = newTable({ reservedPorts: [{ protocol: UDP, port: 6081 }] });
+    expect(table.restore(entry({ protocol: UDP, natPort: 6081 }))).toBe(VERDICT.CONFLICT);
+    expect(table.restore(entry({ natPort: 6081 }))).toBeGreaterThanOrEqual(0);
+  });
+
   it('evicts a handed-off session when its timer runs out instead of deleting it', () => {
     const { table, clock, events } = newTable();
     const h = table.outbound(UDP, client(1), 0, 1000, SERVER_1, 53);

@@ -30,6 +30,15 @@ describe('held-syn', () => {
     expect(table.sessionCount).toBe(0);
   });
 
+  it('keeps a copy even of a Node Buffer, whose slice would be a view', () => {
+    const { table, clock } = newTable();
+    const buffer = Buffer.from(synPacket());
+    table.inbound(TCP, SERVER_1, 443, NAT_1, 5000, SYN, buffer);
+    buffer.fill(0xff);
+    clock.advance(6_000);
+    expect(table.expire()[0]).toEqual(synPacket());
+  });
+
   it('copies only packet[start, end) and at most 576 bytes', () => {
     const { table, clock } = newTable();
     const buffer = synPacket(2000);
@@ -97,5 +106,28 @@ describe('held-syn', () => {
   it('holds nothing for an address outside pool4', () => {
     const { table } = newTable();
     expect(table.inbound(TCP, SERVER_1, 443, SERVER_2, 5000, SYN, synPacket())).toBe(VERDICT.NO_BIB);
+  });
+
+  it('gives an opening IPv6 SYN the NAT port a held SYN from that server aims at', () => {
+    // A wide range, so the hashed choice would almost never be 2600 by chance.
+    const { table } = newTable({ pool4: [{ address: NAT_1, tcp: { min: 1024, max: 65535 } }] });
+    expect(table.inbound(TCP, SERVER_1, 2601, NAT_1, 2600, SYN, synPacket())).toBe(VERDICT.HELD_SYN);
+    // A SYN toward another server port does not take it.
+    const other = table.outbound(TCP, client(1), 0, 7000, SERVER_1, 2602, SYN);
+    expect(table.natPort(other)).not.toBe(2600);
+    const h = table.outbound(TCP, client(1), 0, 2600, SERVER_1, 2601, SYN);
+    expect(table.natPort(h)).toBe(2600);
+    expect(table.tcpState(h)).toBe(TCP_STATE.ESTABLISHED);
+    expect(counter(table, 'heldSynsNow')).toBe(0);
+  });
+
+  it('does not take a held port that is already mapped', () => {
+    const { table } = newTable({ pool4: [{ address: NAT_1, tcp: { min: 1024, max: 65535 } }], filtering: 'address-dependent' });
+    const first = table.outbound(TCP, client(1), 0, 40_000, SERVER_2, 80, SYN);
+    const natPort = table.natPort(first);
+    // Address-dependent filtering holds this SYN although the port is mapped (to another client's server).
+    expect(table.inbound(TCP, SERVER_1, 443, NAT_1, natPort, SYN, synPacket())).toBe(VERDICT.HELD_SYN);
+    const h = table.outbound(TCP, client(2), 0, 40_000, SERVER_1, 443, SYN);
+    expect(table.natPort(h)).not.toBe(natPort);
   });
 });

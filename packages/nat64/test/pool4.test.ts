@@ -88,4 +88,26 @@ describe('pool4', () => {
     expect(() => new Pool4([{ address: NAT_1, icmp: { min: 9, max: 8 } }])).toThrow(/range/);
     expect(() => new Pool4([{ address: -1 }])).toThrow(/32-bit/);
   });
+
+  it('never hands out a reserved port and does not count it as free', () => {
+    const pool = new Pool4([{ address: NAT_1, udp: { min: 6080, max: 6082 } }], [[17, 6081]]);
+    expect(pool.isReserved(UDP, 6081)).toBe(true);
+    expect(pool.isReserved(TCP, 6081)).toBe(false);
+    // 6080 and 6082 are even, 6081 odd: only the two even ports are left.
+    expect(pool.available(UDP, 0, 40_000)).toBe(2);
+    const taken = [pool.allocate(UDP, 0, 40_001, 0), pool.allocate(UDP, 0, 40_001, 0), pool.allocate(UDP, 0, 40_001, 0)];
+    expect(taken.sort()).toEqual([-1, 6080, 6082]);
+    pool.markFree(UDP, 0, 6080);
+    expect(pool.isReserved(UDP, 6081)).toBe(true);
+    expect(() => new Pool4([{ address: NAT_1 }], [[47, 1]])).toThrow(/reserved/);
+  });
+
+  it('claims one particular port only inside the dynamic range and only when free', () => {
+    const pool = new Pool4([{ address: NAT_1, tcp: { min: 2000, max: 3000 } }], [[6, 2500]]);
+    expect(pool.claim(TCP, 0, 1999)).toBe(false);
+    expect(pool.claim(TCP, 0, 2500)).toBe(false);
+    expect(pool.claim(TCP, 0, 2600)).toBe(true);
+    expect(pool.isUsed(TCP, 0, 2600)).toBe(true);
+    expect(pool.claim(TCP, 0, 2600)).toBe(false);
+  });
 });

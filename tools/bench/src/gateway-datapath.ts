@@ -35,6 +35,11 @@ const FLOWS = 16;
 const PAYLOAD_6 = 16;
 const PAYLOAD_4 = 36;
 const SINK_PORT = 9;
+/**
+ * BENCH_RPS=1: let the load's core do the kernel's forwarding of what the gateway writes (Receive
+ * Packet Steering on the TUN device), as an operator can on a multi-core box. Off by default.
+ */
+const RPS = process.env['BENCH_RPS'] === '1';
 
 interface Stat {
   min: number;
@@ -49,6 +54,8 @@ function stat(values: number[]): Stat {
 }
 
 interface FloodRun {
+  /** Packets per read batch the gateway saw (its TUN counters). */
+  packetsPerBatch: number;
   offeredPps: number;
   forwardedPps: number;
   tunDroppedPps: number;
@@ -63,13 +70,33 @@ function compileFlooder(dir: string): string {
   return binary;
 }
 
-async function flood(t: BenchTopology, gatewayPid: number, flooder: string, direction: '6to4' | '4to6'): Promise<FloodRun> {
+/** The gateway's TUN read counters, through its control socket; zeros for TAYGA. */
+function readCounters(control: string | undefined): { packets: number; batches: number } {
+  if (control === undefined) return { packets: 0, batches: 0 };
+  const lines = JSON.parse(execFileSync('node', [GATEWAY_MAIN, 'stats', '--control', control, '--json', '--all'], { encoding: 'utf8' })) as {
+    group: string;
+    name: string;
+    value: number;
+  }[];
+  const value = (name: string) => lines.find((l) => l.group === 'tun' && l.name === name)?.value ?? 0;
+  return { packets: value('rxPackets'), batches: value('rxBatches') };
+}
+
+async function flood(
+  t: BenchTopology,
+  gatewayPid: number,
+  flooder: string,
+  direction: '6to4' | '4to6',
+  tun = 'nat64',
+  control?: string,
+): Promise<FloodRun> {
+  const reads0 = readCounters(control);
   const from = direction === '6to4' ? t.client : t.server;
   const sink = direction === '6to4' ? { ns: t.server, device: t.serverLink[1] } : { ns: t.client, device: t.clientLink[0] };
   const target = direction === '6to4' ? ADDRESSES.serverSinkSix : ADDRESSES.pool4;
   const payload = direction === '6to4' ? PAYLOAD_6 : PAYLOAD_4;
   const rx0 = rxPackets(sink.ns, sink.device);
-  const tun0 = tunKernelCounters(t.gateway, 'nat64');
+  const tun0 = tunKernelCounters(t.gateway, tun);
   const cpu0 = processCpuSeconds(gatewayPid);
   const core0 = cpuBusySeconds(GATEWAY_CPU);
   const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, target, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)], {
@@ -78,14 +105,16 @@ async function flood(t: BenchTopology, gatewayPid: number, flooder: string, dire
   // Let the last batches drain before reading the counters.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const rx = rxPackets(sink.ns, sink.device) - rx0;
-  const tun = tunKernelCounters(t.gateway, 'nat64');
+  const tunAfter = tunKernelCounters(t.gateway, tun);
   const cpu = processCpuSeconds(gatewayPid) - cpu0;
   const core = cpuBusySeconds(GATEWAY_CPU) - core0;
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
+  const reads = readCounters(control);
   return {
+    packetsPerBatch: (reads.packets - reads0.packets) / Math.max(1, reads.batches - reads0.batches),
     offeredPps: sent.sent / sent.seconds,
     forwardedPps: rx / sent.seconds,
-    tunDroppedPps: (tun.txDropped - tun0.txDropped) / sent.seconds,
+    tunDroppedPps: (tunAfter.txDropped - tun0.txDropped) / sent.seconds,
     processNsPerPacket: (cpu * 1e9) / Math.max(1, rx),
     coreNsPerPacket: (core * 1e9) / Math.max(1, rx),
   };
@@ -104,6 +133,46 @@ async function iperfTcp(t: BenchTopology, gatewayPid: number): Promise<{ gbps: n
   // Roughly one 1500-byte packet per 1448 bytes of payload, plus the ACKs going back.
   const packets = received.bytes / 1448;
   return { gbps: (received.bytes * 8) / received.seconds / 1e9, processNsPerPacket: (cpu * 1e9) / packets, coreCpuShare: core / received.seconds };
+}
+
+/**
+ * The same IPv6 -> IPv4 flood through TAYGA (stateless NAT64 over TUN, the usual reference) on the same
+ * topology and core, when it is installed: the figure to compare with. The client gets a dynamic IPv4
+ * address from 198.51.100.0/24.
+ */
+async function tayga(t: BenchTopology, dir: string, flooder: string): Promise<FloodRun[] | undefined> {
+  try {
+    execFileSync('sh', ['-c', 'command -v tayga'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  const config = join(dir, 'tayga.conf');
+  mkdirSync(join(dir, 'tayga'), { recursive: true });
+  writeFileSync(
+    config,
+    [`tun-device tayga64`, `ipv4-addr 198.51.100.254`, `prefix ${ADDRESSES.prefix}`, `dynamic-pool 198.51.100.0/25`, `data-dir ${join(dir, 'tayga')}`, ''].join('\n'),
+  );
+  t.gateway.exec('tayga', ['--config', config, '--mktun']);
+  t.gateway.ip('link', 'set', 'tayga64', 'up');
+  if (RPS) steer(t, 'tayga64');
+  t.gateway.ip('-6', 'route', 'replace', ADDRESSES.prefix, 'dev', 'tayga64');
+  t.gateway.ip('route', 'replace', '198.51.100.0/25', 'dev', 'tayga64');
+  t.server.ip('route', 'replace', '198.51.100.0/25', 'via', ADDRESSES.gatewayFour);
+  const child = t.gateway.spawn('taskset', ['-c', String(GATEWAY_CPU), 'tayga', '--config', config, '--nodetach']);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const runs: FloodRun[] = [];
+  try {
+    await flood(t, child.pid!, flooder, '6to4', 'tayga64');
+    for (let i = 0; i < RUNS; i++) runs.push(await flood(t, child.pid!, flooder, '6to4', 'tayga64'));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return runs;
+}
+
+/** Receive Packet Steering of a TUN device's received packets (what the translator writes) to the load's core. */
+function steer(t: BenchTopology, device: string): void {
+  t.gateway.exec('sh', ['-c', `echo ${(1 << LOAD_CPU).toString(16)} > /sys/class/net/${device}/queues/rx-0/rps_cpus`]);
 }
 
 function pad(text: string, width: number): string {
@@ -139,19 +208,22 @@ async function main(): Promise<void> {
       }),
     );
     const gateway = await startBenchGateway(t, GATEWAY_CPU, config, join(dir, 'control.sock'));
+    if (RPS) steer(t, 'nat64');
     const iperfServer = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-s', '-B', ADDRESSES.server, '--forceflush']);
     await waitForLine(iperfServer.stdout!, /Server listening/);
 
     // Warm-up: sessions exist and the JIT has settled before anything is measured.
-    await flood(t, gateway.pid, flooder, '6to4');
+    const control = join(dir, 'control.sock');
+    await flood(t, gateway.pid, flooder, '6to4', 'nat64', control);
     const runs64: FloodRun[] = [];
     const runs46: FloodRun[] = [];
     const tcp: Awaited<ReturnType<typeof iperfTcp>>[] = [];
-    for (let i = 0; i < RUNS; i++) runs64.push(await flood(t, gateway.pid, flooder, '6to4'));
-    for (let i = 0; i < RUNS; i++) runs46.push(await flood(t, gateway.pid, flooder, '4to6'));
+    for (let i = 0; i < RUNS; i++) runs64.push(await flood(t, gateway.pid, flooder, '6to4', 'nat64', control));
+    for (let i = 0; i < RUNS; i++) runs46.push(await flood(t, gateway.pid, flooder, '4to6', 'nat64', control));
     for (let i = 0; i < RUNS; i++) tcp.push(await iperfTcp(t, gateway.pid));
     iperfServer.kill();
     await gateway.stop();
+    const taygaRuns = await tayga(t, dir, flooder);
 
     const results = {
       date: new Date().toISOString(),
@@ -159,7 +231,9 @@ async function main(): Promise<void> {
       runs: RUNS,
       secondsPerRun: SECONDS,
       cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU },
+      receivePacketSteering: RPS,
       udp64: {
+        packetsPerBatch: stat(runs64.map((r) => r.packetsPerBatch)),
         offeredPps: stat(runs64.map((r) => r.offeredPps)),
         forwardedPps: stat(runs64.map((r) => r.forwardedPps)),
         tunDroppedPps: stat(runs64.map((r) => r.tunDroppedPps)),
@@ -167,12 +241,22 @@ async function main(): Promise<void> {
         coreNsPerPacket: stat(runs64.map((r) => r.coreNsPerPacket)),
       },
       udp46: {
+        packetsPerBatch: stat(runs46.map((r) => r.packetsPerBatch)),
         offeredPps: stat(runs46.map((r) => r.offeredPps)),
         forwardedPps: stat(runs46.map((r) => r.forwardedPps)),
         tunDroppedPps: stat(runs46.map((r) => r.tunDroppedPps)),
         processNsPerPacket: stat(runs46.map((r) => r.processNsPerPacket)),
         coreNsPerPacket: stat(runs46.map((r) => r.coreNsPerPacket)),
       },
+      tayga:
+        taygaRuns === undefined
+          ? null
+          : {
+              offeredPps: stat(taygaRuns.map((r) => r.offeredPps)),
+              forwardedPps: stat(taygaRuns.map((r) => r.forwardedPps)),
+              processNsPerPacket: stat(taygaRuns.map((r) => r.processNsPerPacket)),
+              coreNsPerPacket: stat(taygaRuns.map((r) => r.coreNsPerPacket)),
+            },
       tcp: {
         gbps: stat(tcp.map((r) => r.gbps)),
         processNsPerPacket: stat(tcp.map((r) => r.processNsPerPacket)),
@@ -180,18 +264,28 @@ async function main(): Promise<void> {
       },
     };
     const lines = [
-      `nat64-gateway datapath, ${RUNS} runs of ${SECONDS} s, gateway on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}, ${process.version}`,
+      `nat64-gateway datapath, ${RUNS} runs of ${SECONDS} s, gateway on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
       `${pad('', 44)} ${pad('min', 10)} ${pad('median', 10)} ${pad('max', 10)}`,
       row('UDP 64 B IPv6->IPv4 offered', results.udp64.offeredPps, 'pkt/s'),
       row('UDP 64 B IPv6->IPv4 forwarded', results.udp64.forwardedPps, 'pkt/s'),
       row('  dropped at the TUN queue (gateway too slow)', results.udp64.tunDroppedPps, 'pkt/s'),
       row('  gateway process CPU per packet', results.udp64.processNsPerPacket, 'ns'),
       row('  gateway core busy time per packet', results.udp64.coreNsPerPacket, 'ns'),
+      row('  packets per read batch', results.udp64.packetsPerBatch, '', 1),
       row('UDP 64 B IPv4->IPv6 offered', results.udp46.offeredPps, 'pkt/s'),
       row('UDP 64 B IPv4->IPv6 forwarded', results.udp46.forwardedPps, 'pkt/s'),
       row('  dropped at the TUN queue (gateway too slow)', results.udp46.tunDroppedPps, 'pkt/s'),
       row('  gateway process CPU per packet', results.udp46.processNsPerPacket, 'ns'),
       row('  gateway core busy time per packet', results.udp46.coreNsPerPacket, 'ns'),
+      row('  packets per read batch', results.udp46.packetsPerBatch, '', 1),
+      ...(results.tayga === null
+        ? ['TAYGA not installed: no reference figures']
+        : [
+            row('TAYGA UDP 64 B IPv6->IPv4 offered', results.tayga.offeredPps, 'pkt/s'),
+            row('TAYGA UDP 64 B IPv6->IPv4 forwarded', results.tayga.forwardedPps, 'pkt/s'),
+            row('  TAYGA process CPU per packet', results.tayga.processNsPerPacket, 'ns'),
+            row('  TAYGA core busy time per packet', results.tayga.coreNsPerPacket, 'ns'),
+          ]),
       row('TCP (iperf3, IPv6 client -> IPv4 server)', results.tcp.gbps, 'Gbit/s', 2),
       row('  gateway core busy share', results.tcp.gatewayCoreBusyShare, '', 2),
     ];

@@ -1,0 +1,43 @@
+// The `sessions` and `stats` commands: clients of the running gateway's control socket that print
+// what it answers, as text for people or JSON for scripts.
+
+import { callControl, formatCounters, streamControl } from '@nat64/service';
+import { formatSessions, type SessionRow } from './sessions.js';
+import type { StatLine } from './stats.js';
+
+export interface SessionsOptions {
+  control: string;
+  protocol?: string;
+  client?: string;
+  server?: string;
+  nat?: string;
+  json?: boolean;
+}
+
+export async function showSessions(options: SessionsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const params = { protocol: options.protocol, client: options.client, server: options.server, nat: options.nat };
+  const rows: SessionRow[] = [];
+  for await (const item of streamControl(options.control, 'sessions', params)) {
+    if (options.json === true) out.write(`${JSON.stringify(item)}\n`);
+    else rows.push(item as SessionRow);
+  }
+  if (options.json !== true) out.write(`${formatSessions(rows)}\n`);
+}
+
+export interface StatsOptions {
+  control: string;
+  explain?: boolean;
+  all?: boolean;
+  json?: boolean;
+}
+
+export async function showStats(options: StatsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const lines = (await callControl(options.control, 'stats')) as StatLine[];
+  const shown = options.all === true ? lines : lines.filter((line) => line.value !== 0);
+  if (options.json === true) {
+    out.write(`${JSON.stringify(shown)}\n`);
+    return;
+  }
+  const counters = shown.map((line) => ({ name: `${line.group}.${line.name}`, value: line.value, explanation: line.explanation }));
+  out.write(`${formatCounters(counters, options.explain === true)}\n`);
+}

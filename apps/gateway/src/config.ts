@@ -1,0 +1,206 @@
+// The gateway's configuration: embedded defaults, then a JSON file (--config), then flags, all
+// validated completely before the TUN device or any socket is opened. Every error names the
+// setting ("pool4[1].tcp: ...").
+import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import {
+  parseIpv4,
+  parseIpv6,
+  parsePool4,
+  parsePrefix,
+  parseStaticBib,
+  type Pool4Entry,
+  type PrefixSetting,
+  type StaticBibEntry,
+} from './config-fields.js';
+import { IMPL } from './engine/constants.js';
+
+export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';
+
+export interface GatewayConfig {
+  /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */
+  tun: { name: string; mtu: number; create: boolean; batchSize: number };
+  prefix: PrefixSetting;
+  /** RFC 6052 section 3.1: refuse non-global IPv4 addresses under the Well-Known Prefix (ignored for other prefixes). */
+  refuseNonGlobalUnderWkp: boolean;
+  pool4: Pool4Entry[];
+  staticBib: StaticBibEntry[];
+  filtering: 'endpoint-independent' | 'address-dependent';
+  /** RFC 6146 3.5.2.2: drop unsolicited IPv4 SYNs instead of holding them for a simultaneous open. */
+  dropUnsolicitedTcp: boolean;
+  timeoutsMs: { udp: number; tcpEstablished: number; tcpTransitory: number; icmp: number; fragment: number };
+  /** Accept timeouts below the RFC 6146 section 4 minimums (tests, labs); a warning is logged. */
+  allowShortTimeouts: boolean;
+  limits: { maxSessions: number; maxSessionsPerClient: number; maxHeldSyns: number; maxFragmentDatagrams: number };
+  translation: {
+    lowestIpv6Mtu: number;
+    /** MTU assumed toward each side; default: the TUN device's MTU. */
+    ipv4NextHopMtu: number;
+    ipv6NextHopMtu: number;
+    /** Source of ICMPv6 errors the gateway itself generates; default: the prefix form of ipv4Address. */
+    ipv6Address: Uint8Array | undefined;
+    /** Source of ICMPv4 errors the gateway itself generates; defaults to the first pool4 address. */
+    ipv4Address: number;
+    zeroizeTrafficClass: boolean;
+    amendUdpChecksumZero: boolean;
+    /** Translated ICMPv4 errors come from the reporting router's address (true) or the quoted destination's. */
+    icmpErrorsFromReporter: boolean;
+    icmpErrorRate: { perSecond: number; burst: number };
+  };
+  logSessions: boolean;
+  /** Counter summary at info level every so often; 0 turns it off. */
+  statsIntervalMs: number;
+  control: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export const DEFAULT_PREFIX = '64:ff9b::/96';
+export const DEFAULT_CONTROL = '/run/nat64-gateway.sock';
+
+export type RawSettings = Record<string, unknown>;
+
+/** Loads defaults, then `file` (if any), then `flags` (keys may be dotted: "timeouts.udp"). Throws ConfigError. */
+export function loadGatewayConfig(options: { file?: string | undefined; flags: RawSettings }): GatewayConfig {
+  const fromFile = options.file === undefined ? {} : readJsonFile(options.file);
+  const where = options.file ?? '';
+  if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+    throw new ConfigError(where, 'expected a JSON object of settings');
+  }
+  const merged = mergeFlags(fromFile as RawSettings, options.flags);
+  try {
+    return readSettings(new ConfigReader(merged, ''));
+  } catch (error) {
+    if (error instanceof ConfigError && where !== '') throw new ConfigError(`${where}: ${error.where}`, error.problem);
+    throw error;
+  }
+}
+
+/** Flags override the file, one nested key at a time ("timeouts.udp" overrides only that timeout). */
+function mergeFlags(file: RawSettings, flags: RawSettings): RawSettings {
+  const merged: RawSettings = structuredClone(file);
+  for (const [path, value] of Object.entries(flags)) {
+    if (value === undefined) continue;
+    const keys = path.split('.');
+    let target = merged;
+    for (const key of keys.slice(0, -1)) {
+      const next = target[key];
+      target = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (target[key] = {})) as RawSettings;
+    }
+    target[keys.at(-1)!] = value;
+  }
+  return merged;
+}
+
+function readSettings(reader: ConfigReader): GatewayConfig {
+  const tunReader = reader.object('tun');
+  const tun = {
+    name: tunReader.string('name', 'nat64'),
+    mtu: tunReader.integer('mtu', { min: 1280, max: 65535, fallback: 1500 }),
+    create: tunReader.boolean('create', true),
+    batchSize: tunReader.integer('batchSize', { min: 1, max: 1024, fallback: 64 }),
+  };
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun.name)) throw new ConfigError('tun.name', 'must be 1-15 letters, digits, "_", "-" or "."');
+  tunReader.done();
+
+  const prefix = parsePrefix(reader.string('prefix', DEFAULT_PREFIX), 'prefix');
+  const pool4 = reader.array('pool4', (value, where) => parsePool4(value, where));
+  if (pool4.length === 0) throw new ConfigError('pool4', 'needs at least one IPv4 address (the addresses IPv4 hosts see)');
+  const addresses = pool4.map((entry) => entry.address);
+  if (new Set(addresses).size !== addresses.length) throw new ConfigError('pool4', 'lists an address twice');
+
+  const timeouts = reader.object('timeouts');
+  const timeoutsMs = {
+    udp: readDuration(timeouts, 'udp', '5m'),
+    tcpEstablished: readDuration(timeouts, 'tcpEstablished', '2h4m'),
+    tcpTransitory: readDuration(timeouts, 'tcpTransitory', '4m'),
+    icmp: readDuration(timeouts, 'icmp', '60s'),
+    fragment: readDuration(timeouts, 'fragment', '2s'),
+  };
+  const allowShortTimeouts = timeouts.boolean('allowBelowMinimum', false);
+  timeouts.done();
+  checkTimeouts(timeoutsMs, allowShortTimeouts);
+
+  const limits = reader.object('limits');
+  const limitsValue = {
+    maxSessions: limits.integer('maxSessions', { min: 1, max: 64_000_000, fallback: 2_000_000 }),
+    maxSessionsPerClient: limits.integer('maxSessionsPerClient', { min: 1, max: 64_000_000, fallback: 16_384 }),
+    maxHeldSyns: limits.integer('maxHeldSyns', { min: 0, max: 1_000_000, fallback: 1024 }),
+    maxFragmentDatagrams: limits.integer('maxFragmentDatagrams', { min: 1, max: 1_000_000, fallback: 16_384 }),
+  };
+  limits.done();
+
+  const translation = reader.object('translation');
+  const ipv6Source = translation.optionalString('ipv6Address');
+  const ipv4Source = translation.optionalString('ipv4Address');
+  const rate = translation.object('icmpErrorRate');
+  const translationValue = {
+    lowestIpv6Mtu: translation.integer('lowestIpv6Mtu', { min: 1280, max: 65535, fallback: 1280 }),
+    ipv4NextHopMtu: translation.integer('ipv4NextHopMtu', { min: 68, max: 65535, fallback: tun.mtu }),
+    ipv6NextHopMtu: translation.integer('ipv6NextHopMtu', { min: 1280, max: 65535, fallback: tun.mtu }),
+    ipv6Address: ipv6Source === undefined ? undefined : parseIpv6(ipv6Source, 'translation.ipv6Address'),
+    ipv4Address: ipv4Source === undefined ? pool4[0]!.address : parseIpv4(ipv4Source, 'translation.ipv4Address'),
+    zeroizeTrafficClass: translation.boolean('zeroizeTrafficClass', false),
+    amendUdpChecksumZero: translation.boolean('amendUdpChecksumZero', false),
+    icmpErrorsFromReporter: translation.boolean('icmpErrorsFromReporter', true),
+    icmpErrorRate: {
+      perSecond: rate.integer('perSecond', { min: 0, max: 1_000_000, fallback: 1000 }),
+      burst: rate.integer('burst', { min: 0, max: 1_000_000, fallback: 100 }),
+    },
+  };
+  rate.done();
+  translation.done();
+
+  const config: GatewayConfig = {
+    tun,
+    prefix,
+    refuseNonGlobalUnderWkp: reader.boolean('refuseNonGlobalUnderWkp', true),
+    pool4,
+    staticBib: reader.array('staticBib', (value, where) => parseStaticBib(value, where, pool4, IMPL.RESERVED_UDP_PORTS)),
+    filtering: reader.oneOf('filtering', ['endpoint-independent', 'address-dependent'] as const, 'endpoint-independent'),
+    dropUnsolicitedTcp: reader.boolean('dropUnsolicitedTcp', false),
+    timeoutsMs,
+    allowShortTimeouts,
+    limits: limitsValue,
+    translation: translationValue,
+    logSessions: reader.boolean('logSessions', false),
+    statsIntervalMs: readDuration(reader, 'statsInterval', '5m'),
+    control: reader.string('control', DEFAULT_CONTROL),
+    logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  };
+  if (config.control === '') throw new ConfigError('control', 'must be a socket path');
+  reader.done();
+  return config;
+}
+
+/** RFC 6146 section 4 minimums, unless explicitly waived; never zero. */
+function checkTimeouts(t: GatewayConfig['timeoutsMs'], allowShort: boolean): void {
+  const minimums: [keyof GatewayConfig['timeoutsMs'], number, string][] = [
+    ['udp', 120_000, '2m (RFC 6146 section 4, UDP_MIN)'],
+    ['tcpEstablished', 7_440_000, '2h4m (RFC 6146 section 4, TCP_EST)'],
+    ['tcpTransitory', 240_000, '4m (RFC 6146 section 4, TCP_TRANS)'],
+  ];
+  for (const [name, value] of Object.entries(t)) {
+    if (value < 1) throw new ConfigError(`timeouts.${name}`, 'must be longer than zero');
+  }
+  if (t.fragment < 2000) throw new ConfigError('timeouts.fragment', 'must be at least 2s (RFC 6146 section 4, FRAGMENT_MIN)');
+  if (allowShort) return;
+  for (const [name, minimum, text] of minimums) {
+    if (t[name] < minimum) {
+      throw new ConfigError(`timeouts.${name}`, `must be at least ${text}; set timeouts.allowBelowMinimum to go lower in a lab`);
+    }
+  }
+}
+
+/** The settings below the RFC minimums, for the warning logged when they are allowed. */
+export function shortTimeouts(config: GatewayConfig): string[] {
+  const t = config.timeoutsMs;
+  const short: string[] = [];
+  if (t.udp < 120_000) short.push(`udp ${t.udp} ms`);
+  if (t.tcpEstablished < 7_440_000) short.push(`tcpEstablished ${t.tcpEstablished} ms`);
+  if (t.tcpTransitory < 240_000) short.push(`tcpTransitory ${t.tcpTransitory} ms`);
+  return short;
+}
+
+/** Durations are strings such as "90s", "5m", "2h4m", "250ms" (a bare number counts seconds). */
+function readDuration(reader: ConfigReader, key: string, fallback: string): number {
+  return parseDuration(reader.string(key, fallback), reader.path(key));
+}

@@ -1,0 +1,24 @@
+// The methods the running gateway answers on its control socket (JSON lines, @nat64/service):
+// `sessions` streams the session table, `stats` returns every counter, `status` a short summary.
+
+import type { ControlHandler } from '@nat64/service';
+import type { TunDevice } from '@nat64/tun';
+import type { GatewayConfig } from './config.js';
+import type { GatewayParts } from './gateway.js';
+import { listSessions, parseSessionFilter } from './sessions.js';
+import { collectStats } from './stats.js';
+
+export function controlHandlers(config: GatewayConfig, parts: GatewayParts, device: TunDevice): Record<string, ControlHandler> {
+  return {
+    sessions: (params) => listSessions(parts.table, parts.clock, parts.prefix, parseSessionFilter(params)),
+    stats: () => collectStats(parts, device.counters),
+    status: () => ({
+      tun: device.name,
+      mtu: device.mtu,
+      prefix: config.prefix.text,
+      sessions: parts.table.sessionCount,
+      bibEntries: parts.table.bibCount,
+      bytesAllocated: parts.table.bytesAllocated(),
+    }),
+  };
+}

@@ -1,0 +1,183 @@
+// The datapath of one TUN queue: receives batches from the device, handles every packet (outbound.ts,
+// inbound.ts) into one output batch and writes it back with one call. Everything it needs is passed
+// in (table, translator, fragment tracker, clock), so one instance per queue could run in its own
+// worker thread. It is also where the next phase plugs in: session events, local delivery on reserved
+// ports, injection of locally generated IPv4 packets, and a cache-miss hook.
+
+import type { Nat64Table } from '@nat64/nat64';
+import type { RxBatch, TunDevice } from '@nat64/tun';
+import { Ipv4View, ParseStatus, parseIpv4, parseIpv6 } from '@nat64/xlat';
+import { SPEC } from './constants.js';
+import { SessionEvents } from './events.js';
+import { handle4 } from './inbound.js';
+import { handle6 } from './outbound.js';
+import { GATEWAY_COUNTERS, GATEWAY_COUNTER_NAMES, GW } from './reasons.js';
+import { DatapathState, type DatapathOptions, type LocalHandler, type MissHandler, type PacketSink } from './state.js';
+
+export type { DatapathOptions, LocalHandler, MissHandler, PacketSink } from './state.js';
+
+const IP_VERSION_4 = SPEC.IP_VERSION_4;
+const IP_VERSION_6 = SPEC.IP_VERSION_6;
+
+/**
+ * One datapath instance. Contract: `handleBatch` (or the device callback installed by `attach`) takes
+ * every packet of a batch, never throws for a packet (each outcome is a counted verdict), allocates
+ * nothing on the forward path, reads the clock once, and writes the output with one writeBatch (more
+ * only when one batch produces more packets than the output batch holds). Not thread-safe: use one per
+ * queue.
+ */
+export class Engine {
+  /** Session events (created, deleted with reason, BIB changes) built on the table's listener. */
+  readonly events: SessionEvents;
+  private readonly s: DatapathState;
+  /** Checks injected packets; not nested, since an injected packet's ICMP quote is not looked at. */
+  private readonly scratch4 = new Ipv4View(false);
+
+  constructor(options: DatapathOptions) {
+    this.s = new DatapathState(options);
+    this.events = new SessionEvents(options.table);
+    options.table.setListener(this.events);
+  }
+
+  get table(): Nat64Table {
+    return this.s.table;
+  }
+
+  /** Starts handling the device's batches and writing the results back to it. */
+  attach(device: TunDevice, onError?: (error: Error) => void): void {
+    this.s.sink = device;
+    const rx = device.rx;
+    device.start((count) => this.handleBatch(rx, count), onError);
+  }
+
+  /** Where output goes when not attached to a device (tests, benchmarks). */
+  setSink(sink: PacketSink): void {
+    this.s.sink = sink;
+  }
+
+  /** Handles packets 0..count-1 of `rx` and writes the output. */
+  handleBatch(rx: RxBatch, count: number): void {
+    const s = this.s;
+    s.clock.tick();
+    s.inBatch = true;
+    const { buffer, slotSize, lengths } = rx;
+    for (let i = 0; i < count; i++) {
+      const offset = i * slotSize;
+      const version = buffer[offset]! >>> 4;
+      if (version === IP_VERSION_6) handle6(s, buffer, offset, lengths[i]!);
+      else if (version === IP_VERSION_4) handle4(s, buffer, offset, lengths[i]!, null, false);
+      else s.xlatDrops[ParseStatus.badVersion]!++;
+    }
+    s.flush();
+    s.inBatch = false;
+  }
+
+  /**
+   * Runs `task` as a batch of its own (one clock reading, output written at the end) unless a batch is
+   * under way, in which case its output joins that batch. Timers and hooks called from outside the
+   * device callback go through here.
+   */
+  run<T>(task: () => T): T {
+    const s = this.s;
+    if (s.inBatch) return task();
+    s.clock.tick();
+    s.inBatch = true;
+    try {
+      return task();
+    } finally {
+      s.flush();
+      s.inBatch = false;
+    }
+  }
+
+  /**
+   * Registers the handler for IPv4 UDP packets to a reserved port (SPEC.HANDOFF_PORT, SPEC.GENEVE_PORT)
+   * on any pool4 address. Dynamic allocation never hands those ports out. Returns the unregister function.
+   */
+  onLocal(port: number, handler: LocalHandler): () => void {
+    const s = this.s;
+    if (s.reserved[port] !== 1) throw new RangeError(`UDP port ${port} is not reserved for local delivery`);
+    if (s.localHandlers.has(port)) throw new Error(`UDP port ${port} already has a local handler`);
+    s.localHandlers.set(port, handler);
+    return () => {
+      if (s.localHandlers.get(port) === handler) s.localHandlers.delete(port);
+    };
+  }
+
+  /** Installs the cache-miss handler (one at most; null removes it). See MissHandler. */
+  onMiss(handler: MissHandler | null): void {
+    this.s.missHandler = handler;
+  }
+
+  /**
+   * Sends a locally generated IPv4 packet (source: a pool4 address) through the device: appended to the
+   * output batch under way, or written at once. Returns false (and counts) when it is not such a packet.
+   */
+  injectIpv4(buffer: Uint8Array, offset: number, length: number): boolean {
+    const s = this.s;
+    const v = this.scratch4;
+    if (length > s.out.maxPacketSize || parseIpv4(buffer, offset, length, v) !== ParseStatus.ok || !s.pool.has(v.src)) {
+      s.count(GW.injectRefused);
+      return false;
+    }
+    this.run(() => {
+      s.count(GW.injected);
+      s.appendCopy(buffer, offset, length);
+    });
+    return true;
+  }
+
+  /**
+   * Hands an IPv4 packet taken by the miss handler back to the inbound path (for instance once its
+   * session has been restored). It is translated if it now finds a session, otherwise refused or dropped
+   * as usual, without being offered to the handler again.
+   */
+  reinjectIpv4(buffer: Uint8Array, offset: number, length: number): void {
+    this.run(() => {
+      this.s.count(GW.reinjected);
+      handle4(this.s, buffer, offset, length, null, true);
+    });
+  }
+
+  /**
+   * Expires what is due (at most `budget` sessions) and answers held SYNs that ran out with ICMP port
+   * unreachable (RFC 6146 3.5.2.2): ICMPv4 3/3 to the IPv4 sender, or ICMPv6 1/4 to the IPv6 sender of a
+   * hairpinned SYN. Returns how many sessions the table dropped.
+   */
+  expire(budget: number): number {
+    const s = this.s;
+    return this.run(() => {
+      const before = s.table.sessionCount;
+      const syns = s.table.expire(s.clock.now, budget);
+      for (const syn of syns) this.answerHeldSyn(syn);
+      s.fragments.expire(s.clock.now);
+      return before - s.table.sessionCount;
+    });
+  }
+
+  private answerHeldSyn(copy: Uint8Array): void {
+    const s = this.s;
+    const version = copy.length > 0 ? copy[0]! >>> 4 : 0;
+    s.ensureRoom();
+    // The ICMP rate limit may still suppress the error (counted by the translator).
+    if (version === IP_VERSION_4 && parseIpv4(copy, 0, copy.length, s.v4) === ParseStatus.ok) {
+      s.translator.icmp4Error(s.v4, SPEC.ICMP4_UNREACH, SPEC.ICMP4_PORT_UNREACH, 0, s.out);
+      s.count(GW.heldSynsAnswered);
+    } else if (version === IP_VERSION_6 && parseIpv6(copy, 0, copy.length, s.v6) === ParseStatus.ok) {
+      s.translator.icmp6Error(s.v6, SPEC.ICMP6_UNREACH, SPEC.ICMP6_PORT_UNREACH, 0, s.out);
+      s.count(GW.heldSynsAnswered);
+    } else {
+      s.count(GW.heldSynsUnanswerable);
+    }
+  }
+
+  /** The gateway's own counters with their explanations. */
+  counters(): { name: string; value: number; explanation: string }[] {
+    return GATEWAY_COUNTER_NAMES.map((name) => ({ name, value: this.s.counters[GW[name]]!, explanation: GATEWAY_COUNTERS[name] }));
+  }
+
+  /** The live counter values, by GW index (for tests and summaries). */
+  get counterValues(): Float64Array {
+    return this.s.counters;
+  }
+}

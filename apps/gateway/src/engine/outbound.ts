@@ -1,0 +1,172 @@
+// IPv6 -> IPv4 (RFC 6146 3.4-3.7 for packets from the IPv6 side): parse once, check the addresses,
+// find or create the session, fill the mapping and translate into the output batch. Packets to a
+// pool4 address are hairpinned (RFC 6146 3.8): translated to IPv4, then through the inbound path.
+// ICMPv6 errors are translated by their quoted packet's session, found without creating state.
+
+import { FAMILY, PROTOCOL, VERDICT } from '@nat64/nat64';
+import { IpProto, ParseStatus, Verdict, XlatFlags, parseIpv6, type Ipv6View } from '@nat64/xlat';
+import { SPEC } from './constants.js';
+import { handle4 } from './inbound.js';
+import { GW } from './reasons.js';
+import type { DatapathState } from './state.js';
+
+const ECHO_REQUEST = SPEC.ICMP6_ECHO_REQUEST;
+const ECHO_REPLY = SPEC.ICMP6_ECHO_REPLY;
+
+/** Handles the IPv6 packet buf[offset, offset + length). Never throws; every outcome is counted. */
+export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number): void {
+  s.ensureRoom();
+  const v = s.v6;
+  const status = parseIpv6(buf, offset, length, v);
+  if (status !== ParseStatus.ok) {
+    s.xlatDrops[status]!++;
+    return;
+  }
+  const dst4 = s.prefix.extract(buf, v.dstOffset);
+  if (dst4 < 0) return s.count(GW.notPool6);
+  if (s.prefix.contains(buf, v.srcOffset)) return s.count(GW.sourceInPool6);
+  if (s.isRefusedAddress(dst4)) {
+    s.count(GW.nonGlobalDestination);
+    s.translator.icmp6Error(v, SPEC.ICMP6_UNREACH, SPEC.ICMP6_ADMIN_PROHIBITED, 0, s.out);
+    return;
+  }
+  // Refusals that need no state (hop limit, Routing header, extension after Fragment) come first, so a
+  // packet that cannot leave does not create a session.
+  if (v.hopLimit <= 1 || v.extensionAfterFragment || v.segmentsLeftPointer >= 0) return refuse(s, v);
+
+  const protocol = v.protocol;
+  if (protocol === IpProto.icmpv6) {
+    if (v.isFragment) return refuse(s, v);
+    if (v.isIcmpError) return icmpError(s, v, dst4);
+    if (v.icmpType !== ECHO_REQUEST && v.icmpType !== ECHO_REPLY) return refuse(s, v);
+    const h = s.table.outbound(PROTOCOL.ICMP, buf, v.srcOffset, v.icmpId, dst4, 0);
+    if (h < 0) return refused(s, v, h);
+    mapOut(s, h, dst4, 0);
+    return emit(s, v, dst4);
+  }
+  if (protocol !== IpProto.tcp && protocol !== IpProto.udp) return s.count(GW.unsupportedProtocol);
+  if (!v.isFirstFragment) return laterFragment(s, v, dst4);
+  const flags = protocol === IpProto.tcp ? buf[v.l4Offset + SPEC.TCP_FLAGS_OFFSET]! : 0;
+  const h = s.table.outbound(protocol, buf, v.srcOffset, v.srcPort, dst4, v.dstPort, flags);
+  if (h < 0) return refused(s, v, h);
+  mapOut(s, h, dst4, v.dstPort);
+  if (!v.moreFragments) return emit(s, v, dst4);
+  // A first fragment: remember its session for the rest of the datagram (RFC 6146 3.4).
+  const token = s.table.sessionToken(h);
+  const fragmentId = v.fragmentId;
+  const srcOffset = v.srcOffset;
+  const dstOffset = v.dstOffset;
+  emit(s, v, dst4);
+  const waiting = s.fragments.first(FAMILY.IPV6, buf, srcOffset, dstOffset, fragmentId, protocol, token);
+  for (const fragment of waiting) handle6(s, fragment, 0, fragment.length);
+}
+
+/** Fills the IPv6 -> IPv4 mapping from session `h`: the client's NAT transport address toward dst4. */
+function mapOut(s: DatapathState, h: number, dst4: number, dstPort: number): void {
+  const m = s.m64;
+  const natPort = s.table.natPort(h);
+  m.src = s.table.natAddress(h);
+  m.dst = dst4;
+  m.srcPort = natPort;
+  m.dstPort = dstPort;
+  m.icmpId = natPort;
+}
+
+/** A non-first fragment takes the session its first fragment found (RFC 6146 3.4), or waits for it. */
+function laterFragment(s: DatapathState, v: Ipv6View, dst4: number): void {
+  const token = s.fragments.later(FAMILY.IPV6, v.buf, v.srcOffset, v.dstOffset, v.fragmentId, v.protocol, v.start, v.end);
+  if (token === VERDICT.FRAGMENT_HELD) return s.count(GW.fragmentsHeld);
+  if (token === VERDICT.FRAGMENT_LIMIT) return s.count(GW.fragmentLimit);
+  const h = s.table.sessionFromToken(token);
+  if (h < 0) return s.count(GW.fragmentNoSession);
+  mapOut(s, h, dst4, 0);
+  emit(s, v, dst4);
+}
+
+/**
+ * An ICMPv6 error quotes a packet the NAT64 sent to the IPv6 side: from the server (under the prefix)
+ * to the client. Its session is looked up, never created (RFC 6146 3.5); the error then leaves from
+ * the session's NAT address, whoever on the IPv6 side reported it.
+ */
+function icmpError(s: DatapathState, v: Ipv6View, dst4: number): void {
+  const inner = v.inner!;
+  // The translator refuses these with their reasons (icmpBadInner, icmpNestedError).
+  if (v.innerStatus !== ParseStatus.ok || inner.isIcmpError) return refuse(s, v);
+  const server = s.prefix.extract(inner.buf, inner.srcOffset);
+  if (server < 0) return s.count(GW.icmpErrorNoSession);
+  let protocol: number;
+  let clientPort: number;
+  let serverPort: number;
+  if ((inner.protocol === IpProto.tcp || inner.protocol === IpProto.udp) && inner.hasPorts) {
+    protocol = inner.protocol;
+    clientPort = inner.dstPort;
+    serverPort = inner.srcPort;
+  } else if (inner.protocol === IpProto.icmpv6 && (inner.icmpType === ECHO_REQUEST || inner.icmpType === ECHO_REPLY)) {
+    protocol = PROTOCOL.ICMP;
+    clientPort = inner.icmpId;
+    serverPort = 0;
+  } else {
+    return s.count(GW.icmpErrorUnusable);
+  }
+  const h = s.table.lookupOutbound(protocol, inner.buf, inner.dstOffset, clientPort, server, serverPort);
+  if (h < 0) return s.count(GW.icmpErrorNoSession);
+  const m = s.m64;
+  const natAddress = s.table.natAddress(h);
+  const natPort = s.table.natPort(h);
+  m.src = natAddress;
+  m.dst = dst4;
+  m.innerSrc = server;
+  m.innerSrcPort = serverPort;
+  m.innerDst = natAddress;
+  m.innerDstPort = natPort;
+  m.innerIcmpId = natPort;
+  s.count(GW.icmpErrorsTranslated);
+  emit(s, v, dst4);
+}
+
+/** Translates with the mapping in s.m64, hairpinning when the IPv4 destination is a pool4 address. */
+function emit(s: DatapathState, v: Ipv6View, dst4: number): void {
+  if (s.pool.has(dst4)) return hairpin(s, v);
+  if (s.translator.toIpv4(v, s.m64, s.out) === Verdict.forward) s.count(GW.forwarded64);
+}
+
+/**
+ * RFC 6146 3.8: the IPv4 form of the packet goes through the inbound path as if it had arrived from
+ * outside, with the original IPv6 packet as its origin (for errors and held SYNs that must go back to
+ * the IPv6 sender).
+ */
+function hairpin(s: DatapathState, v: Ipv6View): void {
+  const batch = s.hairpin;
+  batch.reset();
+  const verdict = s.translator.toIpv4(v, s.m64, batch, XlatFlags.hairpin);
+  if (verdict !== Verdict.forward) {
+    // An ICMPv6 error for the sender, already in final form.
+    for (let i = 0; i < batch.count; i++) s.appendCopy(batch.buffer, batch.offsets[i]!, batch.lengths[i]!);
+    return;
+  }
+  s.count(GW.hairpinned);
+  for (let i = 0; i < batch.count; i++) handle4(s, batch.buffer, batch.offsets[i]!, batch.lengths[i]!, v, false);
+}
+
+/** Lets the translator refuse a packet it will not translate (its checks come before any mapping is used). */
+function refuse(s: DatapathState, v: Ipv6View): void {
+  s.translator.toIpv4(v, s.m64, s.out);
+}
+
+/** A verdict from the table instead of a session. */
+function refused(s: DatapathState, v: Ipv6View, verdict: number): void {
+  switch (verdict) {
+    case VERDICT.POOL_EXHAUSTED:
+      // RFC 6146 3.5.1.1: no transport address could be allocated.
+      s.count(GW.poolExhausted);
+      s.translator.icmp6Error(v, SPEC.ICMP6_UNREACH, SPEC.ICMP6_ADDRESS_UNREACH, 0, s.out);
+      return;
+    case VERDICT.CLIENT_LIMIT:
+      return s.count(GW.clientLimit);
+    case VERDICT.TABLE_FULL:
+      return s.count(GW.tableFull);
+    default:
+      // NO_SESSION: a TCP segment other than a SYN opens nothing (RFC 6146 3.5.2.2).
+      return s.count(GW.noSession);
+  }
+}

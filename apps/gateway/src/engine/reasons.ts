@@ -1,0 +1,47 @@
+// The gateway's own counters: what happened to packets where the engine (not the translator or the
+// tables) decided, each with a one-line explanation for `nat64-gateway stats --explain`. Values live in
+// one Float64Array bumped by constant index on the packet path.
+
+export const GATEWAY_COUNTERS = {
+  forwarded64: 'IPv6 packets translated to IPv4 and sent',
+  forwarded46: 'IPv4 packets translated to IPv6 and sent (a fragmented result counts once)',
+  hairpinned: 'IPv6 packets to a pool4 address translated twice and sent back to IPv6 (RFC 6146 3.8)',
+  icmpErrorsTranslated: 'ICMP errors translated by the session of the packet they quote',
+  notPool6: 'IPv6 packets whose destination is not an IPv4-embedded address under the prefix (a route points here wrongly)',
+  sourceInPool6: 'IPv6 packets whose source lies under the prefix (a loop or a spoofed source)',
+  nonGlobalDestination: 'IPv6 packets to a non-global IPv4 address under the Well-Known Prefix (RFC 6052 3.1), answered with ICMPv6 1/1',
+  nonGlobalSource: 'IPv4 packets from a non-global address, refused under the Well-Known Prefix (RFC 6052 3.1)',
+  notPool4: 'IPv4 packets whose destination is not a pool4 address',
+  unsupportedProtocol: 'packets that are neither TCP, UDP nor ICMP (RFC 6146 3: no state for other protocols)',
+  noBib: 'IPv4 packets for a NAT transport address without BIB entry; UDP answered with ICMPv4 3/3 (RFC 6146 3.5.1)',
+  filtered: 'IPv4 packets refused by address-dependent filtering; UDP and ICMP answered with ICMPv4 3/13 (RFC 6146 3.5.1)',
+  noSession: 'TCP segments other than a SYN without a session (RFC 6146 3.5.2.2)',
+  heldSyns: 'unsolicited IPv4 SYNs held for 6 seconds (RFC 6146 3.5.2.2)',
+  heldSynLimit: 'unsolicited IPv4 SYNs dropped: the held-SYN store is full',
+  heldSynsAnswered: 'held SYNs that ran out, answered with ICMP port unreachable',
+  heldSynsUnanswerable: 'held SYNs that ran out but could not be quoted (cut short when stored)',
+  poolExhausted: 'new mappings refused: no free pool4 port, answered with ICMPv6 1/3 (RFC 6146 3.5.1.1)',
+  clientLimit: 'new sessions refused: the client holds its maximum of sessions',
+  tableFull: 'new sessions refused: the session table is full',
+  icmpErrorNoSession: 'ICMP errors whose quoted packet matches no session (errors never create state, RFC 6146 3.5)',
+  icmpErrorUnusable: 'ICMP errors quoting a packet without ports or of a protocol the NAT does not track',
+  fragmentsHeld: 'non-first fragments held until their first fragment (RFC 6146 3.4)',
+  fragmentLimit: 'non-first fragments dropped: the held-fragment budget is spent',
+  fragmentNoSession: 'non-first fragments whose session has gone since their first fragment',
+  localDelivered: 'IPv4 UDP packets to a reserved pool4 port handed to a local handler',
+  localUnclaimed: 'IPv4 UDP packets to a reserved pool4 port no handler is registered for',
+  missTaken: 'IPv4 packets without a session taken by the cache-miss handler',
+  reinjected: 'packets re-injected by a hook',
+  injected: 'locally generated IPv4 packets sent from a pool4 address',
+  injectRefused: 'locally generated packets refused: not IPv4, too short, too long or not from a pool4 address',
+  outputFlushes: 'times the output batch filled up and was written before the input batch ended',
+} as const;
+
+export type GatewayCounterName = keyof typeof GATEWAY_COUNTERS;
+
+export const GATEWAY_COUNTER_NAMES = Object.keys(GATEWAY_COUNTERS) as GatewayCounterName[];
+
+/** Index of each counter in the values array. */
+export const GW = Object.freeze(
+  Object.fromEntries(GATEWAY_COUNTER_NAMES.map((name, index) => [name, index])) as Record<GatewayCounterName, number>,
+);

@@ -1,0 +1,151 @@
+// The mutable state of one datapath instance (one TUN queue): its dependencies, the reusable parsed
+// views and mappings, the output batches, the counters and the hooks. The packet handlers in
+// outbound.ts and inbound.ts are plain functions over it; Engine (engine.ts) is its public face.
+
+import type { FragmentTracker, Nat64Table } from '@nat64/nat64';
+import {
+  Ipv4View,
+  Ipv6View,
+  Mapping46,
+  Mapping64,
+  PacketBatch,
+  isNonGlobalIpv4,
+  type Rfc6052Prefix,
+  type Translator,
+} from '@nat64/xlat';
+import type { BatchClock } from './clock.js';
+import { IMPL, SPEC } from './constants.js';
+import { PoolSet } from './pool-set.js';
+import { GATEWAY_COUNTER_NAMES, GW } from './reasons.js';
+
+/** Where finished output batches go: a TunDevice, or anything with its writeBatch. */
+export interface PacketSink {
+  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+}
+
+/**
+ * Called for an IPv4 UDP packet addressed to a pool4 address on a reserved port (handoff 62863, Geneve
+ * 6081) instead of translating it. The view and its buffer are valid only during the call; copy what
+ * must outlive it. It may send packets with Engine.injectIpv4.
+ */
+export type LocalHandler = (packet: Ipv4View) => void;
+
+/**
+ * Offered an inbound IPv4 packet for which the table has no session (its verdict: NO_BIB, FILTERED or
+ * NO_SESSION) before the gateway drops or refuses it. Return true to take it: the gateway then does
+ * nothing more with it, and the handler may copy it and hand it back later with Engine.reinjectIpv4
+ * (a re-injected packet is not offered again). The view is valid only during the call.
+ */
+export type MissHandler = (packet: Ipv4View, verdict: number) => boolean;
+
+export interface DatapathOptions {
+  readonly table: Nat64Table;
+  readonly translator: Translator;
+  readonly fragments: FragmentTracker;
+  /** The RFC 6052 prefix (pool6). */
+  readonly prefix: Rfc6052Prefix;
+  readonly clock: BatchClock;
+  /** The pool4 addresses, as given to the table. */
+  readonly pool4: readonly number[];
+  /** RFC 6052 3.1: refuse non-global IPv4 addresses. The gateway sets it only for the Well-Known Prefix. */
+  readonly refuseNonGlobal: boolean;
+  /**
+   * Source of a translated ICMPv4 error: the IPv4-embedded address of the router that reported it (true,
+   * the default, Jool's source-icmpv6-errors-better) or of the destination of the packet it quotes.
+   */
+  readonly icmpErrorsFromReporter?: boolean;
+  /** UDP ports kept for local handlers on every pool4 address. Default IMPL.RESERVED_UDP_PORTS. */
+  readonly reservedUdpPorts?: readonly number[];
+  /** Largest packet the device hands over (its slot size): sizes the output slots. */
+  readonly maxInputSize: number;
+  /** Packets per input batch at most: sizes the output batch. */
+  readonly inputBatchSize: number;
+}
+
+export class DatapathState {
+  readonly table: Nat64Table;
+  readonly translator: Translator;
+  readonly fragments: FragmentTracker;
+  readonly prefix: Rfc6052Prefix;
+  readonly clock: BatchClock;
+  readonly pool: PoolSet;
+  readonly refuseNonGlobal: boolean;
+  readonly icmpErrorsFromReporter: boolean;
+  /** 1 at reserved UDP ports. */
+  readonly reserved = new Uint8Array(65536);
+  readonly localHandlers = new Map<number, LocalHandler>();
+  missHandler: MissHandler | null = null;
+  sink: PacketSink | null = null;
+
+  readonly counters = new Float64Array(GATEWAY_COUNTER_NAMES.length);
+  /** The translator's live drop counters; parse failures are counted there under the parser's reason. */
+  readonly xlatDrops: Float64Array;
+
+  readonly out: PacketBatch;
+  /** The IPv4 form of a hairpinned packet, before it goes through the inbound path. */
+  readonly hairpin: PacketBatch;
+  readonly v6 = new Ipv6View();
+  readonly v4 = new Ipv4View();
+  readonly m64 = new Mapping64();
+  readonly m46 = new Mapping46();
+  /** True while a batch (or a timer slice, or an injection) is being handled; output is written at its end. */
+  inBatch = false;
+
+  constructor(options: DatapathOptions) {
+    this.table = options.table;
+    this.translator = options.translator;
+    this.fragments = options.fragments;
+    this.prefix = options.prefix;
+    this.clock = options.clock;
+    this.pool = new PoolSet(options.pool4);
+    this.refuseNonGlobal = options.refuseNonGlobal;
+    this.icmpErrorsFromReporter = options.icmpErrorsFromReporter ?? true;
+    for (const port of options.reservedUdpPorts ?? IMPL.RESERVED_UDP_PORTS) this.reserved[port] = 1;
+    this.xlatDrops = this.translator.drops;
+    const maxPacketSize = Math.max(SPEC.IPV6_MIN_MTU, options.maxInputSize + IMPL.OUTPUT_GROWTH);
+    this.out = new PacketBatch({
+      capacity: options.inputBatchSize * IMPL.OUTPUT_SLOTS_PER_INPUT + IMPL.OUTPUT_RESERVE,
+      maxPacketSize,
+      headroom: IMPL.OUTPUT_HEADROOM,
+    });
+    this.hairpin = new PacketBatch({ capacity: IMPL.OUTPUT_RESERVE, maxPacketSize });
+  }
+
+  count(index: number): void {
+    this.counters[index]!++;
+  }
+
+  /** Writes the output batch out and empties it. */
+  flush(): void {
+    const out = this.out;
+    if (out.count === 0) return;
+    if (this.sink !== null) this.sink.writeBatch(out.buffer, out.offsets, out.lengths, out.count);
+    out.reset();
+  }
+
+  /** Keeps room for the worst case one packet can produce; writes early when the batch is nearly full. */
+  ensureRoom(): void {
+    if (this.out.free < IMPL.OUTPUT_RESERVE) {
+      this.counters[GW.outputFlushes]!++;
+      this.flush();
+    }
+  }
+
+  /** RFC 6052 3.1 under the Well-Known Prefix. */
+  isRefusedAddress(address: number): boolean {
+    return this.refuseNonGlobal && isNonGlobalIpv4(address);
+  }
+
+  /** Appends a packet already in wire form (an ICMP error the translator put elsewhere) to the output. */
+  appendCopy(buffer: Uint8Array, offset: number, length: number): void {
+    const out = this.out;
+    if (length > out.maxPacketSize) return;
+    let at = out.reserve();
+    if (at < 0) {
+      this.flush();
+      at = out.reserve();
+    }
+    out.buffer.set(buffer.subarray(offset, offset + length), at);
+    out.commit(length);
+  }
+}

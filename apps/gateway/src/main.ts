@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// nat64-gateway: the composition root. Parses the command line (commander), then runs the gateway
+// (run.ts) or asks a running one for its sessions or counters (client.ts). Exit codes follow
+// sysexits: 78 configuration, 77 permission, 69 unavailable, 64 usage.
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ControlError, ExitCode, FatalError } from '@nat64/service';
+import { showSessions, showStats } from './client.js';
+import { DEFAULT_CONTROL, DEFAULT_PREFIX } from './config.js';
+import { runGateway } from './run.js';
+
+function integer(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+interface RunFlags {
+  config?: string;
+  check?: boolean;
+  tun?: string;
+  tunMtu?: number;
+  attach?: boolean;
+  prefix?: string;
+  pool4?: string[];
+  refuseNonGlobal?: boolean;
+  filtering?: string;
+  dropUnsolicitedTcp?: boolean;
+  udpTimeout?: string;
+  tcpEstTimeout?: string;
+  tcpTransTimeout?: string;
+  icmpTimeout?: string;
+  allowShortTimeouts?: boolean;
+  maxSessions?: number;
+  maxSessionsPerClient?: number;
+  logSessions?: boolean;
+  logLevel?: string;
+  control?: string;
+}
+
+/** Flags as dotted configuration keys; unset flags leave the file's value (or the default). */
+function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
+  return {
+    'tun.name': flags.tun,
+    'tun.mtu': flags.tunMtu,
+    'tun.create': flags.attach === true ? false : undefined,
+    prefix: flags.prefix,
+    pool4: flags.pool4,
+    refuseNonGlobalUnderWkp: flags.refuseNonGlobal === false ? false : undefined,
+    filtering: flags.filtering,
+    dropUnsolicitedTcp: flags.dropUnsolicitedTcp,
+    'timeouts.udp': flags.udpTimeout,
+    'timeouts.tcpEstablished': flags.tcpEstTimeout,
+    'timeouts.tcpTransitory': flags.tcpTransTimeout,
+    'timeouts.icmp': flags.icmpTimeout,
+    'timeouts.allowBelowMinimum': flags.allowShortTimeouts,
+    'limits.maxSessions': flags.maxSessions,
+    'limits.maxSessionsPerClient': flags.maxSessionsPerClient,
+    logSessions: flags.logSessions,
+    logLevel: flags.logLevel,
+    control: flags.control,
+  };
+}
+
+function program(): Command {
+  const root = new Command('nat64-gateway')
+    .description('Stateful NAT64 (RFC 6146) over a TUN device: lets IPv6-only clients reach IPv4-only servers.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  root
+    .command('run')
+    .description(
+      'Run the gateway. Settings come from the defaults, then --config, then these flags. After it starts, route the ' +
+        'prefix and the pool4 addresses into the TUN device (ip -6 route add PREFIX dev TUN; ip route add POOL4/32 dev TUN).',
+    )
+    .option('-c, --config <file>', 'JSON configuration file (see contrib/gateway.example.json); flags override it')
+    .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
+    .option('--tun <name>', 'TUN interface to create (or attach to, with --attach); default nat64')
+    .option('--tun-mtu <bytes>', 'MTU to give the TUN device it creates (1280-65535); default 1500', integer)
+    .option('--attach', 'attach to an existing TUN interface and leave its MTU and link state alone')
+    .option('--prefix <prefix>', `RFC 6052 prefix (pool6), /32 /40 /48 /56 /64 or /96; default ${DEFAULT_PREFIX}`)
+    .option('--pool4 <addresses>', 'comma-separated IPv4 addresses IPv4 hosts see (ports per protocol: in --config)', list)
+    .option('--no-refuse-non-global', 'translate non-global IPv4 destinations even under the Well-Known Prefix (RFC 6052 3.1 says MUST NOT)')
+    .addOption(new Option('--filtering <mode>', 'inbound filtering (RFC 6146 3.5.1)').choices(['endpoint-independent', 'address-dependent']))
+    .option('--drop-unsolicited-tcp', 'drop unsolicited IPv4 SYNs instead of holding them 6 s for a simultaneous open')
+    .option('--udp-timeout <duration>', 'UDP session lifetime (e.g. 5m; at least 2m); default 5m')
+    .option('--tcp-est-timeout <duration>', 'established TCP session lifetime (at least 2h4m); default 2h4m')
+    .option('--tcp-trans-timeout <duration>', 'transitory TCP session lifetime (at least 4m); default 4m')
+    .option('--icmp-timeout <duration>', 'ICMP query session lifetime; default 60s')
+    .option('--allow-short-timeouts', 'accept timeouts below the RFC 6146 minimums (labs and tests only; logs a warning)')
+    .option('--max-sessions <count>', 'sessions at most, all protocols; default 2000000', integer)
+    .option('--max-sessions-per-client <count>', 'sessions one IPv6 client address may hold; default 16384', integer)
+    .option('--log-sessions', 'log every BIB entry and session created or deleted, at info level')
+    .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--control <path>', `control socket for the sessions and stats commands; default ${DEFAULT_CONTROL}`)
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true });
+    });
+
+  root
+    .command('sessions')
+    .description('List the running gateway\'s sessions, like jool session display: protocol, both sides, TCP state, time left.')
+    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .addOption(new Option('--protocol <protocol>', 'only this protocol').choices(['tcp', 'udp', 'icmp']))
+    .option('--client <ipv6>', 'only sessions of this IPv6 client address')
+    .option('--server <ipv4>', 'only sessions toward this IPv4 server address')
+    .option('--nat <ipv4>', 'only sessions on this pool4 address')
+    .option('--json', 'one JSON object per session instead of a table')
+    .action(async (flags: { control: string; protocol?: string; client?: string; server?: string; nat?: string; json?: boolean }) => {
+      await showSessions(flags);
+    });
+
+  root
+    .command('stats')
+    .description('Show the running gateway\'s counters (TUN device, gateway, translator drop reasons, tables, fragments), like jool stats display.')
+    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--explain', 'add a one-line explanation to every counter')
+    .option('--all', 'include counters that are zero')
+    .option('--json', 'print the counters as JSON')
+    .action(async (flags: { control: string; explain?: boolean; all?: boolean; json?: boolean }) => {
+      await showStats(flags);
+    });
+  return root;
+}
+
+async function main(): Promise<void> {
+  try {
+    await program().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    } else if (error instanceof FatalError) {
+      process.stderr.write(`nat64-gateway: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else if (error instanceof ControlError) {
+      process.stderr.write(`nat64-gateway: ${error.message}\n`);
+      process.exitCode = ExitCode.unavailable;
+    } else {
+      process.stderr.write(`nat64-gateway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = ExitCode.software;
+    }
+  }
+  // Everything was closed in an orderly way; leave no stray handle deciding when the process ends.
+  process.exit(process.exitCode ?? ExitCode.ok);
+}
+
+await main();

@@ -1,0 +1,117 @@
+// `nat64-gateway run`: the gateway's life from configuration to exit. The whole configuration is read
+// and validated (and the tables built) before the TUN device is opened; then the device, the engine,
+// the timers and the control socket start, and a SIGTERM stops reading, closes the device (which
+// removes an interface the gateway created) and exits 0.
+
+import { ConfigError, ExitCode, FatalError, createLogger, listenControl, waitForShutdown, type Logger } from '@nat64/service';
+import type { TunDevice } from '@nat64/tun';
+import { formatIpv4 } from '@nat64/xlat';
+import { loadGatewayConfig, shortTimeouts, type GatewayConfig, type RawSettings } from './config.js';
+import { controlHandlers } from './control.js';
+import { deviceMtu, openDevice, slotSizeFor } from './device.js';
+import { ExpiryTimer } from './engine/expiry.js';
+import { GW } from './engine/reasons.js';
+import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js';
+import { logSessionChanges } from './session-log.js';
+
+export interface RunOptions {
+  /** --config FILE */
+  readonly file?: string | undefined;
+  /** Settings from flags, by dotted key. */
+  readonly flags: RawSettings;
+  /** --check: validate and exit. */
+  readonly check?: boolean;
+}
+
+/** Loads and validates everything that can be checked without touching the system. */
+function prepare(options: RunOptions): { config: GatewayConfig; parts: GatewayParts; mtu: number } {
+  try {
+    const config = loadGatewayConfig({ file: options.file, flags: options.flags });
+    const mtu = deviceMtu(config.tun);
+    const parts = buildGateway(config, { maxInputSize: slotSizeFor(mtu), inputBatchSize: config.tun.batchSize });
+    return { config, parts, mtu };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new FatalError(`invalid configuration: ${error.message}`, ExitCode.config, { cause: error });
+    throw error;
+  }
+}
+
+/** Runs the gateway until SIGTERM or SIGINT; resolves with the exit code. */
+export async function runGateway(options: RunOptions): Promise<number> {
+  const { config, parts, mtu } = prepare(options);
+  if (options.check === true) {
+    process.stdout.write('configuration OK\n');
+    return ExitCode.ok;
+  }
+  const logger = createLogger({ name: 'nat64-gateway', level: config.logLevel });
+  const short = shortTimeouts(config);
+  if (short.length > 0) logger.warn({ timeouts: short }, 'session timeouts below the RFC 6146 minimums (timeouts.allowBelowMinimum): for labs only');
+  if (config.logSessions) logSessionChanges(parts.engine.events, logger.child({ component: 'sessions' }));
+
+  const device = openDevice(config.tun, mtu);
+  let failure: ((error: Error) => void) | undefined;
+  const failed = new Promise<Error>((resolve) => (failure = resolve));
+  parts.engine.attach(device, (error) => failure?.(error));
+  const expiry = new ExpiryTimer(parts.engine);
+  expiry.start();
+  let control;
+  try {
+    control = await listenControl(config.control, controlHandlers(config, parts, device));
+  } catch (error) {
+    device.close();
+    const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
+    throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
+  }
+  const summary = config.statsIntervalMs > 0 ? setInterval(() => logSummary(logger, parts, device), config.statsIntervalMs) : undefined;
+  summary?.unref();
+  logStart(logger, config, device);
+
+  const outcome = await Promise.race([waitForShutdown(), failed]);
+  clearInterval(summary);
+  expiry.stop();
+  // Closing stops reading at once; every batch was written when its callback returned.
+  device.close();
+  await control.close();
+  let code: number = ExitCode.ok;
+  if (outcome instanceof Error) {
+    logger.error({ err: outcome }, 'the TUN device failed; stopping');
+    code = ExitCode.osError;
+  } else {
+    logger.info({ signal: outcome, sessions: parts.table.sessionCount }, 'stopped');
+  }
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  return code;
+}
+
+function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): void {
+  const pool4 = config.pool4.map((entry) => formatIpv4(entry.address));
+  logger.info(
+    {
+      tun: device.name,
+      mtu: device.mtu,
+      prefix: config.prefix.text,
+      pool4,
+      refuseNonGlobal: refusesNonGlobal(config),
+      control: config.control,
+      routes: [`ip -6 route add ${config.prefix.text} dev ${device.name}`, ...pool4.map((a) => `ip route add ${a}/32 dev ${device.name}`)],
+    },
+    'nat64-gateway running; route the prefix and pool4 into the TUN device',
+  );
+}
+
+function logSummary(logger: Logger, parts: GatewayParts, device: TunDevice): void {
+  const c = parts.engine.counterValues;
+  logger.info(
+    {
+      sessions: parts.table.sessionCount,
+      bibEntries: parts.table.bibCount,
+      rxPackets: device.counters.rxPackets,
+      txPackets: device.counters.txPackets,
+      forwarded64: c[GW.forwarded64],
+      forwarded46: c[GW.forwarded46],
+      hairpinned: c[GW.hairpinned],
+      txDropped: device.counters.txDropped,
+    },
+    'counters',
+  );
+}

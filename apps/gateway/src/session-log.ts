@@ -1,0 +1,38 @@
+// Optional log of BIB and session changes (logSessions), at info level: one structured line per
+// change, the way an operator of Jool's `--log-bib` / `--log-sessions` would expect them.
+
+import { deleteReasonName, PROTOCOL, type Nat64Table } from '@nat64/nat64';
+import { formatEndpoint4, formatEndpoint6, type Logger } from '@nat64/service';
+import type { SessionEvents } from './engine/events.js';
+
+const NAMES: Record<number, string> = { [PROTOCOL.TCP]: 'tcp', [PROTOCOL.UDP]: 'udp', [PROTOCOL.ICMP]: 'icmp' };
+
+/** Subscribes a logger to the table's changes; returns the unsubscribe function. */
+export function logSessionChanges(events: SessionEvents, logger: Logger): () => void {
+  const address = new Uint8Array(16);
+  const session = (table: Nat64Table, h: number) => {
+    table.copyClientAddress(h, address, 0);
+    return {
+      protocol: NAMES[table.protocol(h)],
+      client: formatEndpoint6(address, table.clientPort(h)),
+      nat: formatEndpoint4(table.natAddress(h), table.natPort(h)),
+      server: formatEndpoint4(table.serverAddress(h), table.serverPort(h)),
+    };
+  };
+  const bib = (table: Nat64Table, b: number) => {
+    table.copyBibClientAddress(b, address, 0);
+    return {
+      protocol: NAMES[table.bibProtocol(b)],
+      client: formatEndpoint6(address, table.bibClientPort(b)),
+      nat: formatEndpoint4(table.bibNatAddress(b), table.bibNatPort(b)),
+      static: table.isStaticBib(b),
+    };
+  };
+  return events.subscribe({
+    sessionCreated: (table, h) => logger.info({ event: 'session-created', ...session(table, h) }, 'session created'),
+    sessionDeleted: (table, h, reason) =>
+      logger.info({ event: 'session-deleted', reason: deleteReasonName(reason), ...session(table, h) }, 'session deleted'),
+    bibCreated: (table, b) => logger.info({ event: 'bib-created', ...bib(table, b) }, 'BIB entry created'),
+    bibDeleted: (table, b, reason) => logger.info({ event: 'bib-deleted', reason: deleteReasonName(reason), ...bib(table, b) }, 'BIB entry deleted'),
+  });
+}

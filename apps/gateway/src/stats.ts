@@ -1,0 +1,53 @@
+// `nat64-gateway stats`: every counter the gateway keeps, by group, with a one-line explanation
+// each (like `jool stats display --explain`): the TUN device, the gateway's own decisions, the
+// translator's drop reasons, the NAT64 tables and the fragment tracker.
+
+import type { TunCounters } from '@nat64/tun';
+import { DROP_REASONS } from '@nat64/xlat';
+import type { GatewayParts } from './gateway.js';
+
+export interface StatLine {
+  group: 'tun' | 'gateway' | 'xlat' | 'table' | 'fragments';
+  name: string;
+  value: number;
+  explanation: string;
+}
+
+const TUN_HELP: Record<string, string> = {
+  rxPackets: 'packets read from the TUN device',
+  rxBytes: 'bytes read from the TUN device',
+  rxBatches: 'batches read (one callback each)',
+  rxWakeups: 'times the device woke the gateway up',
+  rxTruncated: 'packets larger than a receive slot, skipped',
+  rxErrors: 'read errors',
+  txPackets: 'packets written to the TUN device',
+  txBytes: 'bytes written to the TUN device',
+  txDropped: 'packets the kernel had no room for (EAGAIN, ENOBUFS, ENOMEM)',
+  txRejected: 'packets the kernel refused (EINVAL, EMSGSIZE)',
+  txErrors: 'other write errors',
+};
+
+/** Every counter now; `device` is absent in tests without a device. */
+export function collectStats(parts: GatewayParts, device?: TunCounters): StatLine[] {
+  const lines: StatLine[] = [];
+  if (device !== undefined) {
+    for (const [name, value] of Object.entries(device.snapshot())) {
+      lines.push({ group: 'tun', name, value, explanation: TUN_HELP[name] ?? '' });
+    }
+  }
+  for (const counter of parts.engine.counters()) lines.push({ group: 'gateway', ...counter });
+  const drops = parts.translator.drops;
+  DROP_REASONS.forEach(([name, explanation], code) => {
+    if (code !== 0) lines.push({ group: 'xlat', name, value: drops[code]!, explanation });
+  });
+  lines.push({ group: 'xlat', name: 'icmpErrorsSent', value: parts.translator.icmpErrorsSent, explanation: 'ICMP errors the gateway generated itself' });
+  lines.push({
+    group: 'xlat',
+    name: 'icmpErrorsSuppressed',
+    value: parts.translator.icmpErrorsSuppressed,
+    explanation: 'ICMP errors not generated because of the rate limit',
+  });
+  for (const counter of parts.table.counters()) lines.push({ group: 'table', ...counter });
+  for (const counter of parts.fragments.counterSnapshot()) lines.push({ group: 'fragments', ...counter });
+  return lines;
+}

@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@nat64/service';
+import { describe, expect, it } from 'vitest';
+import { loadGatewayConfig, shortTimeouts, type RawSettings } from '../src/config.js';
+
+const POOL = { pool4: ['198.51.100.1'] };
+
+function load(flags: RawSettings, file?: object): ReturnType<typeof loadGatewayConfig> {
+  if (file === undefined) return loadGatewayConfig({ flags });
+  const path = join(mkdtempSync(join(tmpdir(), 'gw-config-')), 'gateway.json');
+  writeFileSync(path, JSON.stringify(file));
+  return loadGatewayConfig({ file: path, flags });
+}
+
+function problem(flags: RawSettings, file?: object): string {
+  try {
+    load(flags, file);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('no error');
+}
+
+describe('config', () => {
+  it('fills every setting with its default', () => {
+    const config = load(POOL);
+    expect(config.tun).toEqual({ name: 'nat64', mtu: 1500, create: true, batchSize: 64 });
+    expect(config.prefix.text).toBe('64:ff9b::/96');
+    expect(config.refuseNonGlobalUnderWkp).toBe(true);
+    expect(config.pool4).toEqual([
+      { address: 0xc6336401, ports: { tcp: { first: 1024, last: 65535 }, udp: { first: 1024, last: 65535 }, icmp: { first: 0, last: 65535 } } },
+    ]);
+    expect(config.timeoutsMs).toEqual({ udp: 300_000, tcpEstablished: 7_440_000, tcpTransitory: 240_000, icmp: 60_000, fragment: 2000 });
+    expect(config.translation.ipv4Address).toBe(0xc6336401);
+    expect(config.translation.ipv4NextHopMtu).toBe(1500);
+    expect(config.translation.ipv6Address).toBeUndefined();
+    expect(config.control).toBe('/run/nat64-gateway.sock');
+  });
+
+  it('lets flags override the file one nested key at a time', () => {
+    const config = load(
+      { 'timeouts.udp': '10m', 'tun.name': 'nat64b', prefix: '2001:db8:64::/96' },
+      { pool4: ['198.51.100.1', { address: '198.51.100.2', udp: '2000-3000' }], timeouts: { icmp: '30s' }, tun: { mtu: 9000 } },
+    );
+    expect(config.timeoutsMs.udp).toBe(600_000);
+    expect(config.timeoutsMs.icmp).toBe(30_000);
+    expect(config.tun).toMatchObject({ name: 'nat64b', mtu: 9000 });
+    expect(config.translation.ipv6NextHopMtu).toBe(9000);
+    expect(config.pool4[1]!.ports.udp).toEqual({ first: 2000, last: 3000 });
+  });
+
+  it('names the file and the setting in every error', () => {
+    expect(problem({}, { pool4: ['198.51.100.1', { address: '198.51.100.2', tcp: '70000' }] })).toMatch(/gateway\.json: pool4\[1\]\.tcp: "70000" must lie within 1-65535/);
+    expect(problem({ ...POOL, prefix: '2001:db8::/33' })).toMatch(/^prefix: length \/33 is not allowed by RFC 6052/);
+    expect(problem({ ...POOL, prefix: '2001:db8::1/96' })).toMatch(/^prefix: has bits set beyond \/96/);
+    expect(problem({ ...POOL, prefix: '2001:db8:0:0:ff00::/96' })).toMatch(/bits 64-71 must be zero/);
+    expect(problem({ pool4: [] })).toMatch(/^pool4: needs at least one/);
+    expect(problem({ pool4: ['198.51.100.1', '198.51.100.1'] })).toMatch(/^pool4: lists an address twice/);
+    expect(problem({ ...POOL, tun: { nmae: 'x' } })).toMatch(/^tun\.nmae: unknown setting/);
+    expect(problem({ ...POOL, 'limits.maxSessions': 0 })).toMatch(/^limits\.maxSessions: must be at least 1/);
+    expect(problem({ ...POOL, staticBib: [{ protocol: 'udp', ipv6: '2001:db8::5:80', ipv4: '198.51.100.1:80' }] })).toMatch(/^staticBib\[0\]\.ipv6: .* is not an endpoint/);
+    expect(problem({ ...POOL, staticBib: [{ protocol: 'udp', ipv6: '[2001:db8::5]:80', ipv4: '198.51.100.9:80' }] })).toMatch(/^staticBib\[0\]\.ipv4: 198\.51\.100\.9 is not a pool4 address/);
+    expect(problem({ ...POOL, translation: { ipv6Address: 'fe80::1%eth0' } })).toMatch(/^translation\.ipv6Address: /);
+    expect(problem({ ...POOL, control: '' })).toMatch(/^control: /);
+  });
+
+  it('points at the line and column of a JSON syntax error', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'gw-config-')), 'broken.json');
+    writeFileSync(path, '{\n  "pool4": ["198.51.100.1",]\n}\n');
+    expect(() => loadGatewayConfig({ file: path, flags: {} })).toThrow(/broken\.json:2:\d+: invalid JSON/);
+  });
+
+  it('refuses timeouts below the RFC 6146 minimums unless explicitly allowed', () => {
+    expect(problem({ ...POOL, 'timeouts.udp': '2s' })).toMatch(/^timeouts\.udp: must be at least 2m .*allowBelowMinimum/);
+    expect(problem({ ...POOL, 'timeouts.tcpEstablished': '2h' })).toMatch(/^timeouts\.tcpEstablished: must be at least 2h4m/);
+    expect(problem({ ...POOL, 'timeouts.udp': 'soon' })).toMatch(/^timeouts\.udp: "soon" is not a duration/);
+    expect(problem({ ...POOL, 'timeouts.fragment': '1s' })).toMatch(/^timeouts\.fragment: must be at least 2s/);
+    const config = load({ ...POOL, 'timeouts.udp': '2s', 'timeouts.allowBelowMinimum': true });
+    expect(config.timeoutsMs.udp).toBe(2000);
+    expect(shortTimeouts(config)).toEqual(['udp 2000 ms']);
+    expect(shortTimeouts(load(POOL))).toEqual([]);
+  });
+
+  it('loads the example configuration shipped in contrib/', () => {
+    const config = loadGatewayConfig({ file: join(import.meta.dirname, '../contrib/gateway.example.json'), flags: { 'tun.create': false } });
+    expect(config.pool4).toHaveLength(2);
+    expect(config.staticBib).toHaveLength(2);
+    expect(config.tun.create).toBe(false);
+  });
+
+  it('keeps the reserved handoff and Geneve ports out of static UDP entries', () => {
+    expect(problem({ ...POOL, staticBib: [{ protocol: 'udp', ipv6: '[2001:db8::5]:1', ipv4: '198.51.100.1:62863' }] })).toMatch(
+      /^staticBib\[0\]\.ipv4: UDP port 62863 is reserved/,
+    );
+    expect(load({ ...POOL, staticBib: [{ protocol: 'tcp', ipv6: '[2001:db8::5]:1', ipv4: '198.51.100.1:62863' }] }).staticBib).toHaveLength(1);
+  });
+});

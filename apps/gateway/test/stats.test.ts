@@ -1,0 +1,30 @@
+import { FakeTun } from '@nat64/tun';
+import { describe, expect, it } from 'vitest';
+import { collectStats } from '../src/stats.js';
+import { ipv4, ipv6 } from './support/packets.js';
+import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from './support/gateway.js';
+
+describe('stats', () => {
+  it('reports the device, the gateway, the translator, the tables and the fragment tracker, each explained', () => {
+    const g = testGateway();
+    g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }), new Uint8Array([0x45, 0, 0]));
+    g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 9 }));
+    const lines = collectStats(g, g.tun.counters);
+    const value = (group: string, name: string) => lines.find((l) => l.group === group && l.name === name)?.value;
+    expect(value('tun', 'rxPackets')).toBe(3);
+    expect(value('gateway', 'forwarded64')).toBe(1);
+    expect(value('gateway', 'noBib')).toBe(1);
+    expect(value('xlat', 'truncated')).toBe(1);
+    expect(value('xlat', 'icmpErrorsSent')).toBe(1);
+    expect(value('table', 'sessionsCreated')).toBe(1);
+    expect(value('fragments', 'fragmentsHeld')).toBe(0);
+    expect(lines.every((line) => line.explanation.length > 10)).toBe(true);
+    expect(new Set(lines.map((l) => `${l.group}.${l.name}`)).size).toBe(lines.length);
+  });
+
+  it('leaves the device out when there is none', () => {
+    const g = testGateway();
+    expect(collectStats(g).some((l) => l.group === 'tun')).toBe(false);
+    expect(new FakeTun().counters.rxPackets).toBe(0);
+  });
+});
