@@ -68,7 +68,7 @@ export async function runCodecBenchmark(): Promise<Record<string, OpsResult>> {
   return results;
 }
 
-export async function main(): Promise<void> {
+async function main(): Promise<void> {
   const results = await runCodecBenchmark();
   printTable(
     'Codecs (one core)',
@@ -77,3 +77,5 @@ export async function main(): Promise<void> {
   );
   console.log(`\nwrote ${writeResults('codec', results)}`);
 }
+
+await main();

@@ -1,2 +1,2 @@
-export { runCodecBenchmark } from './codec.js';
-export { runReceiverBenchmark } from './receiver.js';
+// Benchmarks are scripts (see main.ts); nothing to import.
+export {};

@@ -1,11 +1,17 @@
 #!/usr/bin/env node
-// pnpm bench: every benchmark in turn, or the ones named (`pnpm bench codec receiver`).
-// Each prints a table and writes bench-results/<name>.json. Benchmarks print figures; they never
-// pass or fail on speed.
-import * as codec from './codec.js';
-import * as receiver from './receiver.js';
+// pnpm bench: every benchmark in turn, or the ones named (`pnpm bench codec receiver`). Each is a
+// script of its own (node tools/bench/dist/<name>.js) that prints a table and writes
+// bench-results/<name>.json; this runner only starts them one after the other, so they never
+// compete for the machine. Benchmarks print figures; they never pass or fail on speed.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 
-const BENCHMARKS: Record<string, { main(): Promise<void> }> = { codec, receiver };
+const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
+  codec: { flags: ['--expose-gc'], needsRoot: false },
+  receiver: { flags: [], needsRoot: false },
+  'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },
+  'gateway-datapath': { flags: [], needsRoot: true },
+};
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
@@ -14,4 +20,18 @@ for (const name of wanted) {
     process.exit(64);
   }
 }
-for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHMARKS)) await BENCHMARKS[name]!.main();
+let failed = 0;
+for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHMARKS)) {
+  const { flags, needsRoot } = BENCHMARKS[name]!;
+  if (needsRoot && process.getuid?.() !== 0) {
+    console.log(`\n${name}: skipped (needs root for network namespaces)`);
+    continue;
+  }
+  console.log(`\n=== ${name} ===`);
+  const result = spawnSync(process.execPath, [...flags, join(import.meta.dirname, `${name}.js`)], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`${name}: exited with ${result.status ?? result.signal}`);
+    failed++;
+  }
+}
+process.exitCode = failed > 0 ? 1 : 0;

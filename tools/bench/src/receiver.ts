@@ -66,7 +66,7 @@ export async function runReceiverBenchmark(): Promise<ReceiverResult[]> {
   return results;
 }
 
-export async function main(): Promise<void> {
+async function main(): Promise<void> {
   const results = await runReceiverBenchmark();
   printTable(
     'Receiver: durable CREATED entries through handoff-sim (4 gateways, 5% port reuse, SQLite, log file)',
@@ -83,3 +83,5 @@ export async function main(): Promise<void> {
   );
   console.log(`\nwrote ${writeResults('receiver', results)}`);
 }
+
+await main();
