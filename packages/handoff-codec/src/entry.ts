@@ -49,6 +49,9 @@ export function readEntry(buf: Uint8Array, offset: number, out: HandoffEntry): b
 }
 
 export function checkEntry(value: HandoffEntry, name = 'entry'): void {
+  // Senders check every entry they write: decide validity without building the messages, and
+  // only walk the fields with their names once something is wrong.
+  if (isValidEntry(value)) return;
   checkUint(value.protocol, 0xff, `${name}.protocol`);
   checkUint(value.reason, 0xff, `${name}.reason`);
   checkUint(value.natAddress, 0xffff_ffff, `${name}.natAddress`);
@@ -60,6 +63,26 @@ export function checkEntry(value: HandoffEntry, name = 'entry'): void {
   checkUint(value.serverAddress, 0xffff_ffff, `${name}.serverAddress`);
   checkUint(value.serverPort, 0xffff, `${name}.serverPort`);
   checkTime(value.time, `${name}.time`);
+}
+
+function isUint(value: number, max: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= max;
+}
+
+function isValidEntry(value: HandoffEntry): boolean {
+  return (
+    isUint(value.protocol, 0xff) &&
+    isUint(value.reason, 0xff) &&
+    isUint(value.natAddress, 0xffff_ffff) &&
+    isUint(value.natPort, 0xffff) &&
+    value.clientAddress instanceof Uint8Array &&
+    value.clientAddress.length === 16 &&
+    isUint(value.clientPort, 0xffff) &&
+    isUint(value.serverAddress, 0xffff_ffff) &&
+    isUint(value.serverPort, 0xffff) &&
+    Number.isSafeInteger(value.time) &&
+    value.time >= 0
+  );
 }
 
 /** Writes an entry already checked by checkEntry(). */
