@@ -1,0 +1,147 @@
+// The agent against the real receiver over UDP on loopback (topology in helpers/loopback.ts).
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeleteReason, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { manualMicroClock } from '@nat64/service';
+import { PeerState, QueryOutcome, QueryVerdict, type HandoffAgentEvents } from '@nat64/handoff-agent';
+import { LoopbackGateway, RECEIVER_HOST, loopback, startLoopbackReceiver, waitFor, type LoopbackReceiver } from './helpers/loopback.js';
+
+const KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
+
+function entry(natAddress: number, i: number): HandoffEntry {
+  const clientAddress = new Uint8Array(16);
+  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
+  clientAddress[15] = i + 1;
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress,
+    natPort: 40000 + i,
+    clientAddress,
+    clientPort: 50000 + i,
+    serverAddress: RECEIVER_HOST,
+    serverPort: 443,
+    time: Date.now() * 1000,
+  };
+}
+
+/** The receiver's log line for entry(…, i) of NAT address 127.0.0.n. */
+function line(kind: 'Created' | 'Deleted', n: number, i: number): string {
+  return `${kind} 127.0.0.${n}:${40000 + i} [2001:db8::${(i + 1).toString(16)}]:${50000 + i}`;
+}
+
+/** A gateway model: live mappings toward the receiver host, re-announced whenever the peer comes up. */
+class Mappings {
+  readonly live = new Map<number, HandoffEntry>();
+  handedOff = 0;
+  readonly released: HandoffEntry[] = [];
+  readonly answers: Array<{ token: number; outcome: QueryOutcome; entry: HandoffEntry | null }> = [];
+  ups = 0;
+  gateway!: LoopbackGateway;
+
+  readonly events: Partial<HandoffAgentEvents> = {
+    onPeerUp: (natAddress, host) => {
+      this.ups++;
+      for (const mapping of this.live.values()) this.gateway.agent.mappingCreated(natAddress, host, mapping);
+    },
+    onHandedOff: (_natAddress, _host, entries) => {
+      this.handedOff += entries.length;
+    },
+    onRelease: (_natAddress, _host, entries) => {
+      for (const released of entries) this.released.push({ ...released, clientAddress: released.clientAddress.slice() });
+    },
+    onAnswer: (token, outcome, found) => {
+      this.answers.push({ token, outcome, entry: found === null ? null : { ...found, clientAddress: found.clientAddress.slice() } });
+    },
+  };
+
+  create(natAddress: number, i: number): void {
+    const mapping = entry(natAddress, i);
+    this.live.set(i, mapping);
+    this.gateway.agent.mappingCreated(natAddress, RECEIVER_HOST, mapping);
+  }
+
+  delete(natAddress: number, i: number): void {
+    const mapping = this.live.get(i)!;
+    this.live.delete(i);
+    this.gateway.agent.mappingDeleted(natAddress, RECEIVER_HOST, mapping, DeleteReason.IDLE_TIMEOUT);
+  }
+}
+
+describe('HandoffAgent against the receiver over loopback UDP', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function setUp(n: number, receiverFlags: Record<string, unknown> = {}, key?: Uint8Array, clock?: ReturnType<typeof manualMicroClock>) {
+    const receiver = await startLoopbackReceiver(receiverFlags, clock);
+    cleanups.push(() => receiver.cleanup());
+    const mappings = new Mappings();
+    mappings.gateway = await LoopbackGateway.open([loopback(n)], receiver.port, { mode: 'full', events: mappings.events, ...(key ? { key } : {}) });
+    cleanups.push(() => mappings.gateway.close());
+    return { receiver, mappings, agent: mappings.gateway.agent };
+  }
+
+  async function handOff(receiver: LoopbackReceiver, mappings: Mappings, n: number, count: number): Promise<void> {
+    for (let i = 0; i < count; i++) mappings.create(loopback(n), i);
+    await waitFor('the peer to come up', () => mappings.ups === 1);
+    await waitFor('every hand-off', () => mappings.handedOff === count);
+    await waitFor('the log', () => receiver.lines().length === 1 + count);
+  }
+
+  it('logs created and deleted mappings exactly, and reports hand-offs once acknowledged', async () => {
+    const n = 31;
+    const { receiver, mappings, agent } = await setUp(n);
+    await handOff(receiver, mappings, n, 100);
+    expect(agent.peerState(loopback(n), RECEIVER_HOST)).toBe(PeerState.AUTHORITATIVE);
+    for (let i = 0; i < 100; i += 3) mappings.delete(loopback(n), i);
+    await waitFor('the deletions', () => receiver.lines().length === 1 + 100 + 34 && agent.peers()[0]!.inFlight === 0);
+    const deleted = Array.from({ length: 34 }, (_, k) => line('Deleted', n, 3 * k));
+    expect(receiver.lines()).toEqual([`Initialized 127.0.0.${n}`, ...Array.from({ length: 100 }, (_, i) => line('Created', n, i)), ...deleted]);
+    expect(mappings.handedOff).toBe(100);
+    expect(agent.counters.get('retransmissions')).toBe(0);
+    expect(agent.counters.get('stale') + agent.counters.get('authenticationFailed')).toBe(0);
+  });
+
+  it('finds a handed-off entry with a query, and learns that another port is free', async () => {
+    const n = 32;
+    const { receiver, mappings, agent } = await setUp(n);
+    await handOff(receiver, mappings, n, 10);
+    expect(agent.query(loopback(n), RECEIVER_HOST, Protocol.TCP, 40005, RECEIVER_HOST, 443, 1)).toBe(QueryVerdict.SENT);
+    expect(agent.query(loopback(n), RECEIVER_HOST, Protocol.TCP, 40050, RECEIVER_HOST, 443, 2)).toBe(QueryVerdict.SENT);
+    await waitFor('both answers', () => mappings.answers.length === 2);
+    const byToken = new Map(mappings.answers.map((answer) => [answer.token, answer]));
+    expect(byToken.get(1)).toMatchObject({ outcome: QueryOutcome.FOUND, entry: { natPort: 40005, clientPort: 50005, clientAddress: entry(0, 5).clientAddress } });
+    expect(byToken.get(2)).toEqual({ token: 2, outcome: QueryOutcome.NOT_FOUND, entry: null });
+  });
+
+  it('passes an idle RELEASE from the receiver to onRelease and acknowledges it', async () => {
+    const n = 33;
+    const clock = manualMicroClock(Date.now() * 1000);
+    const { receiver, mappings } = await setUp(n, { idleTimeout: '10m' }, undefined, clock);
+    await handOff(receiver, mappings, n, 3);
+    clock.advance(11 * 60_000_000);
+    receiver.daemon.receiver.tick();
+    await waitFor('the RELEASE', () => mappings.released.length === 3);
+    expect(mappings.released.map((released) => released.natPort).sort()).toEqual([40000, 40001, 40002]);
+    await waitFor('its acknowledgement', () => receiver.daemon.counters.get('releasesAcknowledged') >= 1);
+    expect(receiver.daemon.counters.get('releaseRetransmissions')).toBe(0);
+  });
+
+  it('works end to end with a shared key, and gets nowhere with the wrong one', async () => {
+    const n = 34;
+    const flags = { keys: [{ gateways: '127.0.0.0/8', key: KEY.toString('hex') }] };
+    const { receiver, mappings, agent } = await setUp(n, flags, KEY);
+    await handOff(receiver, mappings, n, 5);
+    agent.query(loopback(n), RECEIVER_HOST, Protocol.TCP, 40001, RECEIVER_HOST, 443, 9);
+    await waitFor('the answer', () => mappings.answers.length === 1);
+    expect(mappings.answers[0]).toMatchObject({ token: 9, outcome: QueryOutcome.FOUND });
+
+    const wrong = new Mappings();
+    wrong.gateway = await LoopbackGateway.open([loopback(35)], receiver.port, { mode: 'full', events: wrong.events, key: new Uint8Array(32).fill(7) });
+    cleanups.push(() => wrong.gateway.close());
+    wrong.create(loopback(35), 0);
+    await waitFor('the receiver to refuse it', () => receiver.daemon.counters.get('authenticationFailed') >= 1);
+    expect(wrong.gateway.agent.peerState(loopback(35), RECEIVER_HOST)).toBe(PeerState.SILENT);
+  });
+});
