@@ -2,17 +2,18 @@
 // one incarnation per key, bounded by a capacity with least-recently-used eviction and by an idle
 // timeout. Every change goes through one batch that changes memory and store together or not at all.
 //
-// Atomicity uses an undo log rather than plan-then-apply: operations in a batch interact (a create
-// may evict an entry created earlier in the same batch, a delete may end one just created), and
-// running them for real against the live structures keeps one code path for those cases. Each
-// mutation records what it changed; slots removed during the batch are not recycled until the
-// commit succeeds, so undoing in reverse order restores the exact slots, LRU order and timestamps.
-import { DELETE_REASONS } from './constants.js';
+// Atomicity uses an undo log (undo-log.ts) rather than plan-then-apply: operations in a batch
+// interact (a create may evict an entry created earlier in the same batch, a delete may end one just
+// created), and running them for real against the live structures keeps one code path for those
+// cases. A pipelined batch cannot be undone that way once later batches built on it, so a failed
+// background commit instead fails the table until recover() reloads it from the store.
+import { checkOperation, checkOptions, checkSide } from './checks.js';
 import { EntrySlab } from './entry-slab.js';
 import { checkEntry, entryKey, type ConnKey } from './entry.js';
 import { StoreError, asStoreError } from './errors.js';
 import { KeyIndex } from './key-index.js';
-import type { ConnStore } from './store.js';
+import { isPipelined, type ConnStore, type PipelinedConnStore } from './store.js';
+import { UndoLog } from './undo-log.js';
 import type {
   ConnEntry,
   ConnEvent,
@@ -32,30 +33,53 @@ export interface ConnTableOptions {
   clock: () => number;
 }
 
-const INSERTED = 0;
-const REMOVED = 1;
-const TOUCHED = 2;
-const UNDO_WIDTH = 5;
+/** What a pipelined mutation returns. */
+export interface PipelinedBatch {
+  /** The events, as the synchronous call returns them; they stand once `durable` resolves. */
+  events: ConnEvent[];
+  /** Resolves once the batch is stored durably; rejects with the StoreError that lost it. */
+  durable: Promise<void>;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const ignore = () => {};
 
 /**
  * The table a receiver keeps. Created with ConnTable.open(store, options), which loads the store's
- * open incarnations; it then owns the store and closes it in close().
+ * open incarnations; it then owns the store and closes it in close() or closeAsync().
  *
- * Contract of the mutating calls (apply, expireIdle): validate first (StoreError
- * `invalid-argument`, nothing changed), change memory, commit events plus side records to the
- * store in one transaction, return the events in the order they happened. If the commit throws,
- * memory is restored exactly and the StoreError propagates: the caller must not acknowledge.
- * All events of one call share one `at`, never earlier than the previous call's. A `created`
- * event carries the caller's entry object; a `deleted` event a fresh copy of the stored entry.
- * A call with no events and no side records does not touch the store.
+ * Every mutating call validates first (StoreError `invalid-argument`, nothing changed), changes
+ * memory, commits the events plus the side records to the store in one transaction, and returns
+ * the events in the order they happened. All events of one call share one `at`, never earlier than
+ * the previous call's. A `created` event carries the caller's entry object; a `deleted` event a
+ * fresh copy of the stored entry. A call with no events and no side records does not touch the store.
+ *
+ * - apply and expireIdle commit before they return (on a PipelinedConnStore they block until the
+ *   batch and everything queued before it is stored). If the commit fails, memory is restored
+ *   exactly and the StoreError propagates: the caller must not acknowledge.
+ * - applyPipelined and expireIdlePipelined return the events at once with a `durable` promise: the
+ *   caller acknowledges once it resolves. Batches become durable in call order. They throw only
+ *   before changing anything (`invalid-argument`, `closed`, `failed`). On a synchronous store the
+ *   commit happens before they return: a settled promise, and on failure memory restored exactly
+ *   and the promise rejected, the table usable as before. On a PipelinedConnStore the commit runs
+ *   in the background; if it fails, memory is ahead of the store: that batch's promise and those of
+ *   every batch after it reject with the StoreError, and the table is *failed*.
+ * - A failed table (`failure` says why) refuses every mutating call (the four above, touch, prune)
+ *   with StoreError `failed` (cause: the failure) until `await recover()` has rebuilt memory from
+ *   what the store durably holds. Reads keep answering from memory, which may be ahead of the store
+ *   until then. Nothing acknowledged is ever lost, nothing unacknowledged half-stored.
  */
 export class ConnTable {
   private readonly slab: EntrySlab;
   private readonly index: KeyIndex;
-  private readonly undo: number[] = [];
-  private readonly removed: number[] = [];
+  private readonly undo: UndoLog;
+  private readonly pipelined: PipelinedConnStore | undefined;
   private lastAt = 0;
   private closed = false;
+  /** Set while recover() runs. */
+  private recovering: Promise<void> | undefined;
+  /** Set when a reload left memory incomplete. */
+  private broken: StoreError | undefined;
 
   private constructor(
     private readonly store: ConnStore,
@@ -65,6 +89,8 @@ export class ConnTable {
     // nothing until it is used.
     this.slab = new EntrySlab();
     this.index = new KeyIndex();
+    this.undo = new UndoLog(this.slab, this.index);
+    this.pipelined = isPipelined(store) ? store : undefined;
   }
 
   /**
@@ -98,18 +124,22 @@ export class ConnTable {
     return this.slab.byteLength + this.index.byteLength;
   }
 
-  /** Applies a batch atomically (see the class contract) and returns its events. */
+  /** The failure that made the table refuse changes until recover(), or undefined while it works. */
+  get failure(): StoreError | undefined {
+    return this.broken ?? this.pipelined?.failure;
+  }
+
+  /** Applies a batch atomically and returns its events once they are stored (see the class contract). */
   apply(operations: readonly ConnOperation[], side: readonly SideRecord[] = []): ConnEvent[] {
-    this.ensureOpen();
-    for (let i = 0; i < operations.length; i++) checkOperation(operations[i]!, i);
-    checkSide(side);
-    const at = this.now();
-    return this.transact(side, (events) => {
-      for (const operation of operations) {
-        if (operation.op === 'create') this.create(operation.entry, at, events);
-        else this.delete(operation.entry, operation.reason, at, events);
-      }
-    });
+    const events = this.applyToMemory(operations, side);
+    this.commitNow(events, side, true);
+    return events;
+  }
+
+  /** Applies a batch to memory and commits it in the background (see the class contract). */
+  applyPipelined(operations: readonly ConnOperation[], side: readonly SideRecord[] = []): PipelinedBatch {
+    const events = this.applyToMemory(operations, side);
+    return { events, durable: this.commitLater(events, side, true) };
   }
 
   /**
@@ -118,18 +148,30 @@ export class ConnTable {
    * `side` is committed with the expiries; when nothing expires, nothing is written at all.
    */
   expireIdle(limit = Infinity, side: readonly SideRecord[] = []): ConnEvent[] {
-    this.ensureOpen();
-    checkSide(side);
-    const at = this.now();
-    const cutoff = at - this.options.idleTimeout;
-    return this.transact(side, (events) => {
-      const slab = this.slab;
-      let expired = 0;
-      while (expired < limit && slab.head >= 0 && slab.lastUsed[slab.head]! < cutoff) {
-        this.remove(slab.head, 'idle', at, events);
-        expired++;
-      }
-    }, true);
+    const events = this.expireInMemory(limit, side);
+    this.commitNow(events, side, false);
+    return events;
+  }
+
+  /** expireIdle() committed in the background, as applyPipelined() is. */
+  expireIdlePipelined(limit = Infinity, side: readonly SideRecord[] = []): PipelinedBatch {
+    const events = this.expireInMemory(limit, side);
+    return { events, durable: this.commitLater(events, side, false) };
+  }
+
+  /**
+   * Rebuilds memory from what the store durably holds: its open incarnations, used as of now as at
+   * open (side records live in the store only). On a PipelinedConnStore it first waits for
+   * everything queued and has the store leave its failed state. Mutating calls throw
+   * `failed` while it runs. Needed after a failure; harmless at any time. Rejects with the StoreError
+   * when the store cannot be reloaded: the table then stays failed, and recover() may be tried again.
+   */
+  recover(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    this.recovering ??= this.reload().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
   }
 
   /** The entry held for a key, without marking it used. */
@@ -141,7 +183,7 @@ export class ConnTable {
 
   /** Marks the entry for a key as used now (LRU and idle timeout). Memory only. */
   touch(key: ConnKey): boolean {
-    this.ensureOpen();
+    this.ensureWritable();
     const slot = key < 0 ? -1 : this.index.get(key);
     if (slot < 0) return false;
     this.slab.unlink(slot);
@@ -178,14 +220,23 @@ export class ConnTable {
   }
 
   prune(before: number, limit?: number): number {
-    this.ensureOpen();
+    this.ensureWritable();
     return this.store.prune(before, limit);
   }
 
+  /** Closes the store; on a PipelinedConnStore this blocks until the queued commits are stored. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.store.close();
+  }
+
+  /** Waits for the queued commits to settle, then closes the store (and ends its thread). */
+  async closeAsync(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pipelined) await this.pipelined.closeAsync();
+    else this.store.close();
   }
 
   private load(): void {
@@ -211,7 +262,7 @@ export class ConnTable {
     if (held >= 0) {
       if (slab.sameClient(held, entry)) {
         // A retransmitted create: nothing to store, but it shows the entry is in use.
-        this.undo.push(TOUCHED, held, slab.prev[held]!, slab.next[held]!, slab.lastUsed[held]!);
+        this.undo.touched(held);
         slab.unlink(held);
         slab.linkTail(held);
         slab.lastUsed[held] = at;
@@ -225,7 +276,7 @@ export class ConnTable {
     slab.write(slot, entry, at);
     slab.linkTail(slot);
     this.index.set(key, slot);
-    this.undo.push(INSERTED, slot, 0, 0, 0);
+    this.undo.inserted(slot);
     events.push({ kind: 'created', entry, at });
   }
 
@@ -238,53 +289,102 @@ export class ConnTable {
   private remove(slot: number, reason: DeleteReason, at: number, events: ConnEvent[]): void {
     const slab = this.slab;
     events.push({ kind: 'deleted', entry: slab.read(slot), at, reason });
-    this.undo.push(REMOVED, slot, slab.prev[slot]!, slab.next[slot]!, 0);
+    this.undo.removed(slot);
     slab.unlink(slot);
     this.index.delete(slab.key(slot));
-    this.removed.push(slot);
   }
 
-  private transact(side: readonly SideRecord[], mutate: (events: ConnEvent[]) => void, sideNeedsEvents = false): ConnEvent[] {
+  private applyToMemory(operations: readonly ConnOperation[], side: readonly SideRecord[]): ConnEvent[] {
+    this.ensureWritable();
+    for (let i = 0; i < operations.length; i++) checkOperation(operations[i]!, i);
+    checkSide(side);
+    const at = this.now();
+    return this.mutate((events) => {
+      for (const operation of operations) {
+        if (operation.op === 'create') this.create(operation.entry, at, events);
+        else this.delete(operation.entry, operation.reason, at, events);
+      }
+    });
+  }
+
+  private expireInMemory(limit: number, side: readonly SideRecord[]): ConnEvent[] {
+    this.ensureWritable();
+    checkSide(side);
+    const at = this.now();
+    const cutoff = at - this.options.idleTimeout;
+    return this.mutate((events) => {
+      const slab = this.slab;
+      let expired = 0;
+      while (expired < limit && slab.head >= 0 && slab.lastUsed[slab.head]! < cutoff) {
+        this.remove(slab.head, 'idle', at, events);
+        expired++;
+      }
+    });
+  }
+
+  /** Runs a batch's changes against memory, recording them in the undo log. */
+  private mutate(change: (events: ConnEvent[]) => void): ConnEvent[] {
     const events: ConnEvent[] = [];
-    this.undo.length = 0;
-    this.removed.length = 0;
+    this.undo.clear();
     try {
-      mutate(events);
-      if (events.length > 0 || (side.length > 0 && !sideNeedsEvents)) this.store.commit(events, side);
+      change(events);
     } catch (error) {
-      this.rollback();
-      throw asStoreError(error, 'commit failed');
+      this.undo.rollback();
+      throw asStoreError(error, 'apply failed');
     }
-    for (const slot of this.removed) this.slab.release(slot);
-    this.undo.length = 0;
-    this.removed.length = 0;
     return events;
   }
 
-  private rollback(): void {
-    const slab = this.slab;
-    const undo = this.undo;
-    for (let i = undo.length - UNDO_WIDTH; i >= 0; i -= UNDO_WIDTH) {
-      const slot = undo[i + 1]!;
-      switch (undo[i]) {
-        case INSERTED:
-          this.index.delete(slab.key(slot));
-          slab.unlink(slot);
-          slab.release(slot);
-          break;
-        case REMOVED:
-          slab.linkBetween(slot, undo[i + 2]!, undo[i + 3]!);
-          this.index.set(slab.key(slot), slot);
-          break;
-        case TOUCHED:
-          slab.unlink(slot);
-          slab.linkBetween(slot, undo[i + 2]!, undo[i + 3]!);
-          slab.lastUsed[slot] = undo[i + 4]!;
-          break;
+  /** Commits the batch `mutate` left in the undo log, or undoes it and throws. */
+  private commitNow(events: ConnEvent[], side: readonly SideRecord[], sideAlone: boolean): void {
+    if (events.length > 0 || (sideAlone && side.length > 0)) {
+      try {
+        this.store.commit(events, side);
+      } catch (error) {
+        this.undo.rollback();
+        throw asStoreError(error, 'commit failed');
       }
     }
-    undo.length = 0;
-    this.removed.length = 0;
+    this.undo.settle();
+  }
+
+  /** Queues the batch `mutate` left in the undo log; on a synchronous store, commits it now. */
+  private commitLater(events: ConnEvent[], side: readonly SideRecord[], sideAlone: boolean): Promise<void> {
+    const store = this.pipelined;
+    if (store === undefined || !(events.length > 0 || (sideAlone && side.length > 0))) {
+      try {
+        this.commitNow(events, side, sideAlone);
+      } catch (error) {
+        return rejected(error);
+      }
+      return RESOLVED;
+    }
+    let durable: Promise<void>;
+    try {
+      durable = store.commitPipelined(events, side);
+    } catch (error) {
+      // Nothing was queued, so this batch can still be undone.
+      this.undo.rollback();
+      return rejected(asStoreError(error, 'commit failed'));
+    }
+    this.undo.settle();
+    return durable;
+  }
+
+  private async reload(): Promise<void> {
+    await this.pipelined?.recover();
+    this.undo.clear();
+    this.slab.clear();
+    this.index.clear();
+    try {
+      this.load();
+    } catch (error) {
+      this.slab.clear();
+      this.index.clear();
+      this.broken = asStoreError(error, 'reload failed');
+      throw this.broken;
+    }
+    this.broken = undefined;
   }
 
   /** Receiver time, never earlier than before, so stored intervals of one key never overlap. */
@@ -295,34 +395,25 @@ export class ConnTable {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new StoreError('closed', 'connection table is closed');
+    if (this.closed) throw closedError();
   }
-}
 
-function checkOptions(options: ConnTableOptions): void {
-  if (!Number.isSafeInteger(options.capacity) || options.capacity < 1 || options.capacity > 0x7fff_ffff) {
-    throw new StoreError('invalid-argument', `capacity must be an integer from 1 to 2^31-1, got ${options.capacity}`);
-  }
-  if (!(options.idleTimeout >= 0)) {
-    throw new StoreError('invalid-argument', `idleTimeout must be a non-negative number of µs, got ${options.idleTimeout}`);
-  }
-  if (typeof options.clock !== 'function') throw new StoreError('invalid-argument', 'clock must be a function');
-}
-
-function checkOperation(operation: ConnOperation, index: number): void {
-  const problem = checkEntry(operation.entry);
-  if (problem !== undefined) {
-    throw new StoreError('invalid-argument', `operation ${index}: invalid entry (${problem})`);
-  }
-  if (operation.op === 'delete' ? !DELETE_REASONS.includes(operation.reason) : operation.op !== 'create') {
-    throw new StoreError('invalid-argument', `operation ${index}: unknown operation or delete reason`);
-  }
-}
-
-function checkSide(side: readonly SideRecord[]): void {
-  for (const [name, value] of side) {
-    if (typeof name !== 'string' || !(value === null || value instanceof Uint8Array)) {
-      throw new StoreError('invalid-argument', 'side records are [name: string, value: Uint8Array | null]');
+  private ensureWritable(): void {
+    this.ensureOpen();
+    if (this.recovering !== undefined) throw new StoreError('failed', 'connection table is being rebuilt from its store (recover())');
+    const failure = this.failure;
+    if (failure !== undefined) {
+      throw new StoreError('failed', `connection table failed and needs recover(): ${failure.message}`, failure.path, { cause: failure });
     }
   }
+}
+
+function closedError(): StoreError {
+  return new StoreError('closed', 'connection table is closed');
+}
+
+function rejected(error: unknown): Promise<void> {
+  const promise = Promise.reject(asStoreError(error, 'commit failed'));
+  promise.catch(ignore);
+  return promise;
 }

@@ -56,6 +56,14 @@ export class EntrySlab {
     return this.slots * BYTES_PER_SLOT;
   }
 
+  /** Forgets every entry and slot; the columns keep their size. */
+  clear(): void {
+    this.head = NONE;
+    this.tail = NONE;
+    this.freeHead = NONE;
+    this.highWater = 0;
+  }
+
   /** A free slot, not yet linked. Grows the columns when all are taken. */
   allocate(): number {
     if (this.freeHead !== NONE) {

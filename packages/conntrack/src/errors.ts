@@ -25,7 +25,12 @@ export type StoreErrorCode =
   /** Any other I/O failure. */
   | 'io'
   /** The store was used after close(). */
-  | 'closed';
+  | 'closed'
+  /**
+   * A background commit failed, so memory is ahead of the store: the table refuses changes until
+   * recover() has rebuilt memory from what the store durably holds. `cause` is that failure.
+   */
+  | 'failed';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

@@ -1,8 +1,9 @@
 // The authoritative connection table a receiver keeps, and the stores that make it durable.
-export { ConnTable, type ConnTableOptions } from './conn-table.js';
-export type { ConnStore } from './store.js';
+export { ConnTable, type ConnTableOptions, type PipelinedBatch } from './conn-table.js';
+export { isPipelined, type ConnStore, type PipelinedConnStore } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { SqliteStore, type SqliteStoreOptions, type Durability } from './sqlite/sqlite-store.js';
+export type { SqliteWorkerStore } from './sqlite/worker/worker-store.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export { connKey, checkEntry, type ConnKey, type EntryProblem } from './entry.js';
 export { IpProtocol, DELETE_REASONS } from './constants.js';

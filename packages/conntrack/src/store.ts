@@ -1,5 +1,7 @@
-// The persistence boundary of the connection table. Two implementations: MemoryStore for unit
-// tests and SqliteStore, the embedded default.
+// The persistence boundary of the connection table. Synchronous implementations: MemoryStore for
+// unit tests and SqliteStore, the embedded default; pipelined: SqliteWorkerStore, which commits on
+// a writer thread.
+import type { StoreError } from './errors.js';
 import type { ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from './types.js';
 
 /**
@@ -30,4 +32,42 @@ export interface ConnStore {
   prune(before: number, limit?: number): number;
   /** Releases the store; later calls throw StoreError `closed`. Idempotent. */
   close(): void;
+}
+
+/**
+ * A store that can also commit in the background, so that the caller's thread goes on while the
+ * last batch is written. Every ConnStore method still works and keeps its contract; those that
+ * answer synchronously first wait for the queued commits (reads see everything queued before them).
+ *
+ * Contract of the pipeline:
+ * - `commitPipelined` copies the batch before it returns and queues it. The promise resolves once
+ *   the batch (events and side records, one transaction) is stored as durably as the store's
+ *   durability setting promises. Batches are stored strictly in call order.
+ * - It throws only when it queued nothing: StoreError `closed`, or `invalid-argument` for a batch
+ *   that cannot be stored. Every other failure arrives through the promise.
+ * - If a queued commit fails, nothing of that batch is stored, and neither is anything of the
+ *   batches queued after it: their promises reject with the same StoreError. The store is then
+ *   *failed* (`failure` holds that error, set before any of the rejections is delivered): later
+ *   commits reject at once and prune() throws it, until recover(). Reads keep answering from what
+ *   is stored.
+ * - The promises never count as unhandled rejections: `failure` is the record of a failure.
+ */
+export interface PipelinedConnStore extends ConnStore {
+  commitPipelined(events: readonly ConnEvent[], side: readonly SideRecord[]): Promise<void>;
+  /** The failure that put the store in the failed state, or undefined while it works. */
+  readonly failure: StoreError | undefined;
+  /**
+   * Waits for everything queued, then leaves the failed state, reopening the connection to the file
+   * under the same writer lock (another process cannot slip in). Call it while nothing is being
+   * queued; afterwards loadCurrent() and the side records tell exactly what is durable. Rejects
+   * when the store cannot be reopened (it then stays failed) or is closed.
+   */
+  recover(): Promise<void>;
+  /** Waits for every queued commit to settle, then closes the store. Idempotent. */
+  closeAsync(): Promise<void>;
+}
+
+/** Whether a store commits in the background (see PipelinedConnStore). */
+export function isPipelined(store: ConnStore): store is PipelinedConnStore {
+  return typeof (store as Partial<PipelinedConnStore>).commitPipelined === 'function';
 }

@@ -1,5 +1,5 @@
 // The ConnStore contract, run against every implementation (memory-store.test.ts,
-// sqlite/sqlite-store.test.ts).
+// sqlite/sqlite-store.test.ts, sqlite/worker/worker-store.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DELETE_REASONS, StoreError, type ConnEvent, type ConnStore } from '@nat64/conntrack';
 import { NAT, SECOND, T0, tcp } from './helpers/entries.js';
@@ -12,12 +12,12 @@ export function storeContract(makeHarness: () => StoreHarness): void {
   let harness: StoreHarness;
   let store: ConnStore;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     harness = makeHarness();
-    store = harness.open();
+    store = await harness.open();
   });
-  afterEach(() => {
-    harness.cleanup();
+  afterEach(async () => {
+    await harness.cleanup();
   });
 
   describe('commit', () => {

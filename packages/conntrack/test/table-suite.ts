@@ -1,5 +1,5 @@
 // Table semantics every store must give the same way: conn-table.test.ts runs this suite against
-// MemoryStore and SqliteStore.
+// MemoryStore and SqliteStore, sqlite/worker/worker-store.test.ts against SqliteWorkerStore.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnTable, StoreError, connKey, type ConnTableOptions } from '@nat64/conntrack';
 import { NAT, SECOND, T0, create, del, manualClock, tcp } from './helpers/entries.js';
@@ -10,18 +10,18 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
   let harness: StoreHarness;
   let clock: ReturnType<typeof manualClock>;
   let table: ConnTable;
-  const open = (options: Partial<ConnTableOptions> = {}) =>
-    ConnTable.open(harness.open(), { capacity: 1000, idleTimeout: 300 * SECOND, clock, ...options });
-  const reopen = (options: Partial<ConnTableOptions> = {}) =>
-    ConnTable.open(harness.reopen(), { capacity: 1000, idleTimeout: 300 * SECOND, clock, ...options });
+  const open = async (options: Partial<ConnTableOptions> = {}) =>
+    ConnTable.open(await harness.open(), { capacity: 1000, idleTimeout: 300 * SECOND, clock, ...options });
+  const reopen = async (options: Partial<ConnTableOptions> = {}) =>
+    ConnTable.open(await harness.reopen(), { capacity: 1000, idleTimeout: 300 * SECOND, clock, ...options });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     harness = makeHarness();
     clock = manualClock();
-    table = open();
+    table = await open();
   });
-  afterEach(() => {
-    harness.cleanup();
+  afterEach(async () => {
+    await harness.cleanup();
   });
 
   describe('create', () => {
@@ -83,9 +83,9 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
   });
 
   describe('capacity and eviction', () => {
-    it('evicts the least recently used entry, in the same batch, before the create that needs room', () => {
+    it('evicts the least recently used entry, in the same batch, before the create that needs room', async () => {
       table.close();
-      table = reopen({ capacity: 3 });
+      table = await reopen({ capacity: 3 });
       table.apply([create(tcp(1)), create(tcp(2)), create(tcp(3))]);
       clock.advance(SECOND);
       const events = table.apply([create(tcp(4)), create(tcp(5))]);
@@ -93,26 +93,26 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
       expect(snapshot(table).map((entry) => entry.key)).toEqual([3, 4, 5].map((port) => `6/${NAT}:${port}`));
     });
 
-    it('moves a touched entry to the back of the eviction order', () => {
+    it('moves a touched entry to the back of the eviction order', async () => {
       table.close();
-      table = reopen({ capacity: 3 });
+      table = await reopen({ capacity: 3 });
       table.apply([create(tcp(1)), create(tcp(2)), create(tcp(3))]);
       expect(table.touch(connKey(6, NAT, 1))).toBe(true);
       expect(table.touch(connKey(6, NAT, 99))).toBe(false);
       expect(brief(table.apply([create(tcp(4))]))).toEqual(['deleted(evicted) 6/2 by 1', 'created 6/4 by 1']);
     });
 
-    it('counts a repeated create from the same client as use', () => {
+    it('counts a repeated create from the same client as use', async () => {
       table.close();
-      table = reopen({ capacity: 2 });
+      table = await reopen({ capacity: 2 });
       table.apply([create(tcp(1)), create(tcp(2))]);
       table.apply([create(tcp(1))]);
       expect(brief(table.apply([create(tcp(3))]))).toEqual(['deleted(evicted) 6/2 by 1', 'created 6/3 by 1']);
     });
 
-    it('never holds more entries than its capacity', () => {
+    it('never holds more entries than its capacity', async () => {
       table.close();
-      table = reopen({ capacity: 5 });
+      table = await reopen({ capacity: 5 });
       for (let batch = 0; batch < 10; batch++) {
         table.apply(Array.from({ length: 7 }, (_, i) => create(tcp(batch * 7 + i))));
         expect(table.size).toBe(5);
@@ -120,10 +120,10 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
       expect(snapshot(table).map((entry) => entry.key)).toEqual([65, 66, 67, 68, 69].map((port) => `6/${NAT}:${port}`));
     });
 
-    it('evicts down to a lowered capacity on the next create after a reopen', () => {
+    it('evicts down to a lowered capacity on the next create after a reopen', async () => {
       table.apply([create(tcp(1)), create(tcp(2)), create(tcp(3))]);
       table.close();
-      table = reopen({ capacity: 2 });
+      table = await reopen({ capacity: 2 });
       expect(table.size).toBe(3);
       expect(brief(table.apply([create(tcp(4))]))).toEqual([
         'deleted(evicted) 6/1 by 1',
@@ -159,11 +159,11 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
       expect(table.history({ natAddress: NAT, natPort: 5 })[0]?.endReason).toBe('idle');
     });
 
-    it('gives entries loaded at open a full idle timeout', () => {
+    it('gives entries loaded at open a full idle timeout', async () => {
       table.apply([create(tcp(1))]);
       clock.advance(299 * SECOND);
       table.close();
-      table = reopen();
+      table = await reopen();
       clock.advance(299 * SECOND);
       expect(table.expireIdle()).toEqual([]);
       clock.advance(2 * SECOND);
@@ -202,13 +202,13 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
   });
 
   describe('restart', () => {
-    it('reopens with the same entries, in the same eviction order, and the same side records', () => {
+    it('reopens with the same entries, in the same eviction order, and the same side records', async () => {
       table.apply([create(tcp(1)), create(tcp(2, 2)), create(tcp(3, 3, { protocol: 17 }))], [['w', new Uint8Array([1])]]);
       clock.advance(SECOND);
       table.apply([create(tcp(2, 4)), del(tcp(1))], [['w', new Uint8Array([2])]]);
       const before = snapshot(table);
       table.close();
-      table = reopen();
+      table = await reopen();
       expect(snapshot(table)).toEqual(before);
       expect(table.getSide('w')).toEqual(new Uint8Array([2]));
     });
@@ -278,9 +278,9 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
       expect(snapshot(table)).toEqual(before);
     });
 
-    it('leaves memory and store exactly as before when the commit fails, and works after', () => {
+    it('leaves memory and store exactly as before when the commit fails, and works after', async () => {
       table.close();
-      const failing = new FailingStore(harness.reopen());
+      const failing = new FailingStore(await harness.reopen());
       table = ConnTable.open(failing, { capacity: 4, idleTimeout: 300 * SECOND, clock });
       table.apply([1, 2, 3, 4].map((port) => create(tcp(port))), [['w', new Uint8Array([1])]]);
       table.touch(connKey(6, NAT, 1));
@@ -318,13 +318,13 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
       const after = snapshot(table);
       expect(after.map((entry) => entry.key)).toEqual([3, 5, 7, 8].map((port) => `6/${NAT}:${port}`));
       table.close();
-      table = reopen({ capacity: 4 });
+      table = await reopen({ capacity: 4 });
       expect(snapshot(table)).toEqual(after);
     });
 
-    it('restores the idle time of an entry a failed batch refreshed', () => {
+    it('restores the idle time of an entry a failed batch refreshed', async () => {
       table.close();
-      const failing = new FailingStore(harness.reopen());
+      const failing = new FailingStore(await harness.reopen());
       table = ConnTable.open(failing, { capacity: 10, idleTimeout: 100 * SECOND, clock });
       table.apply([create(tcp(1)), create(tcp(2))]);
       clock.advance(60 * SECOND);

@@ -1,129 +1,43 @@
 // The embedded default store: one SQLite file in WAL mode, written only through prepared
 // statements, one transaction per commit. Opening refuses files that are not ours (see inspect.ts),
-// takes the single-writer lock (see writer-lock.ts) and migrates older schemas forward.
+// takes the single-writer lock (see writer-lock.ts) and migrates older schemas forward
+// (connection.ts). Commits are encoded once (batch-codec.ts) and written from the bytes
+// (commit-writer.ts), the same path the worker-thread store (worker/) takes.
 import Database from 'better-sqlite3';
-import { HISTORY_LIMIT, IpProtocol, SqliteDefault, SqliteFormat } from '../constants.js';
+import { SqliteDefault, SqliteFormat } from '../constants.js';
 import { StoreError } from '../errors.js';
 import type { ConnStore } from '../store.js';
-import type {
-  ConnEvent,
-  DeleteReason,
-  HistoryQuery,
-  HistoryRecord,
-  SideRecord,
-  StoredEntry,
-} from '../types.js';
+import type { ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from '../types.js';
+import { encode, encodingLength } from './batch-codec.js';
+import { CommitWriter } from './commit-writer.js';
+import { connectionSettings, openWriter, type ConnectionSettings, type Durability, type SqliteStoreOptions } from './connection.js';
 import { inspectDatabase } from './inspect.js';
-import { MIGRATIONS } from './schema.js';
+import { Queries } from './queries.js';
 import { fromSqlite } from './sqlite-errors.js';
+import { SqliteWorkerStore } from './worker/worker-store.js';
 import { WriterLock } from './writer-lock.js';
 
-/**
- * What a returned commit survives.
- * - `full` (PRAGMA synchronous = FULL): the WAL is fsynced on every commit, so a commit survives a
- *   process crash, an OS crash and a power loss. Costs one fsync per commit.
- * - `normal` (PRAGMA synchronous = NORMAL): commits reach the WAL through the OS page cache and are
- *   fsynced at checkpoints only. A commit survives the process dying (kill -9 included: the kernel
- *   still writes the cache out) but an OS crash or power loss can lose the latest commits. The file
- *   never corrupts: it comes back at an earlier commit, entries and side records together.
- */
-export type Durability = 'full' | 'normal';
+export type { Durability, SqliteStoreOptions } from './connection.js';
 
-export interface SqliteStoreOptions {
-  /** Default `full`. */
-  durability?: Durability;
-  /** How long a commit waits for a write lock held by another connection, ms. Default 1000. */
-  busyTimeoutMs?: number;
-  /** SQLite page cache, KiB. Default 64 MiB. */
-  cacheKiB?: number;
-  /** Cap on the database size; a commit that would grow past it fails with StoreError `full`. */
-  maxBytes?: number;
-}
-
-const ENTRY_COLUMNS =
-  'protocol, nat_address, nat_port, client_address, client_port, server_address, server_port, created_at, started_at';
-const HISTORY_COLUMNS = `${ENTRY_COLUMNS}, ended_at, end_reason, id`;
-const PROTOCOLS: readonly number[] = Object.values(IpProtocol);
-
-type EntryRow = [number, number, number, Buffer, number, number, number, number, number];
-type HistoryRow = [...EntryRow, number | null, DeleteReason | null, number];
+const SCRATCH_BYTES = 64 * 1024;
 
 /** A ConnStore in an SQLite file. Open with SqliteStore.open(path, options); see ConnStore for the contract. */
 export class SqliteStore implements ConnStore {
-  private readonly insert: Database.Statement;
-  private readonly end: Database.Statement;
-  private readonly putSide: Database.Statement;
-  private readonly dropSide: Database.Statement;
-  private readonly readSide: Database.Statement<[string], Buffer>;
-  private readonly readSides: Database.Statement<{ prefix: string }, [string, Buffer]>;
-  private readonly current: Database.Statement<[], EntryRow>;
-  private readonly latestAt: Database.Statement<[number, number, number, number], HistoryRow>;
-  private readonly recent: Database.Statement<[number, number, number], HistoryRow>;
-  private readonly recentOf: Database.Statement<[number, number, number, number], HistoryRow>;
-  private readonly endedAtStatement: Database.Statement<[number], HistoryRow>;
-  private readonly pruneEnded: Database.Statement<[number, number]>;
-  private readonly transaction: (events: readonly ConnEvent[], side: readonly SideRecord[]) => void;
+  private writer: CommitWriter;
+  private queries: Queries;
+  /** Where commit() encodes its batch; grows to the largest batch seen. */
+  private scratch = new Uint8Array(SCRATCH_BYTES);
   private closed = false;
 
   private constructor(
-    private readonly db: Database.Database,
+    private db: Database.Database,
     private readonly lock: WriterLock | undefined,
     readonly path: string,
     readonly durability: Durability,
+    private readonly settings: ConnectionSettings | undefined,
   ) {
-    this.insert = db.prepare(`INSERT INTO conn_history (${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.end = db.prepare(
-      'UPDATE conn_history SET ended_at = ?, end_reason = ? WHERE protocol = ? AND nat_address = ? AND nat_port = ? AND ended_at IS NULL',
-    );
-    this.putSide = db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
-    this.dropSide = db.prepare('DELETE FROM side_record WHERE name = ?');
-    this.readSide = db.prepare<[string], Buffer>('SELECT value FROM side_record WHERE name = ?').pluck();
-    this.readSides = db
-      .prepare<{ prefix: string }, [string, Buffer]>(
-        'SELECT name, value FROM side_record WHERE substr(name, 1, length(:prefix)) = :prefix ORDER BY name',
-      )
-      .raw();
-    this.current = db
-      .prepare<[], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM conn_history WHERE ended_at IS NULL ORDER BY started_at, id`)
-      .raw();
-    // Incarnations of one key never overlap, so the one held at t is the latest started at or before t.
-    this.latestAt = db
-      .prepare<[number, number, number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? AND protocol = ? AND started_at <= ?
-         ORDER BY started_at DESC, id DESC LIMIT 1`,
-      )
-      .raw();
-    this.recent = db
-      .prepare<[number, number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
-      )
-      .raw();
-    this.recentOf = db
-      .prepare<[number, number, number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? AND protocol = ?
-         ORDER BY started_at DESC, id DESC LIMIT ?`,
-      )
-      .raw();
-    this.endedAtStatement = db
-      .prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`)
-      .raw();
-    this.pruneEnded = db.prepare<[number, number]>(
-      'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)',
-    );
-    this.transaction = db.transaction((events: readonly ConnEvent[], side: readonly SideRecord[]) => {
-      for (const event of events) {
-        const e = event.entry;
-        if (event.kind === 'created') {
-          this.insert.run(e.protocol, e.natAddress, e.natPort, e.clientAddress, e.clientPort, e.serverAddress, e.serverPort, e.createdAt, event.at);
-        } else {
-          this.end.run(event.at, event.reason, e.protocol, e.natAddress, e.natPort);
-        }
-      }
-      for (const [name, value] of side) {
-        if (value === null) this.dropSide.run(name);
-        else this.putSide.run(name, value);
-      }
-    }).immediate;
+    this.writer = new CommitWriter(db);
+    this.queries = new Queries(db);
   }
 
   /**
@@ -132,32 +46,24 @@ export class SqliteStore implements ConnStore {
    * `invalid-argument`, or the code of an I/O failure.
    */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-    const durability = options.durability ?? 'full';
-    const busyTimeoutMs = options.busyTimeoutMs ?? SqliteDefault.busyTimeoutMs;
-    const cacheKiB = options.cacheKiB ?? SqliteDefault.cacheKiB;
-    checkOptions(durability, busyTimeoutMs, cacheKiB, options.maxBytes);
+    const settings = connectionSettings(options);
     inspectDatabase(path);
     const lock = WriterLock.acquire(path);
-    let db: Database.Database | undefined;
     try {
-      db = new Database(path, { timeout: busyTimeoutMs });
-      if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') {
-        throw new StoreError('io', `Cannot open ${path} (WAL mode unavailable)`, path);
-      }
-      db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
-      db.pragma(`cache_size = ${-cacheKiB}`);
-      db.pragma(`journal_size_limit = ${SqliteDefault.walSizeLimitBytes}`);
-      if (options.maxBytes !== undefined) {
-        const pageSize = db.pragma('page_size', { simple: true }) as number;
-        db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
-      }
-      migrate(db, path);
-      return new SqliteStore(db, lock, path, durability);
+      return new SqliteStore(openWriter(path, settings), lock, path, settings.durability, settings);
     } catch (error) {
-      db?.close();
       lock.release();
       throw fromSqlite(error, path, 'open');
     }
+  }
+
+  /**
+   * Opens the store at `path` as open() does, but on a worker thread that owns the connection and
+   * the writer lock, so that commits run beside the caller's thread: see SqliteWorkerStore. Rejects
+   * with the StoreError open() would throw.
+   */
+  static openInWorker(path: string, options: SqliteStoreOptions = {}): Promise<SqliteWorkerStore> {
+    return SqliteWorkerStore.open(path, options);
   }
 
   /**
@@ -178,7 +84,7 @@ export class SqliteStore implements ConnStore {
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? SqliteDefault.busyTimeoutMs });
-      return new SqliteStore(db, undefined, path, 'normal');
+      return new SqliteStore(db, undefined, path, 'normal', undefined);
     } catch (error) {
       db?.close();
       throw fromSqlite(error, path, 'open');
@@ -187,75 +93,90 @@ export class SqliteStore implements ConnStore {
 
   *loadCurrent(): Iterable<StoredEntry> {
     this.ensureOpen();
-    let rows: IterableIterator<EntryRow>;
+    let rows: IterableIterator<StoredEntry>;
     try {
-      rows = this.current.iterate();
+      rows = this.queries.openIncarnations();
     } catch (error) {
       throw fromSqlite(error, this.path, 'read');
     }
     for (;;) {
-      let next: IteratorResult<EntryRow>;
+      let next: IteratorResult<StoredEntry>;
       try {
         next = rows.next();
       } catch (error) {
         throw fromSqlite(error, this.path, 'read');
       }
       if (next.done) return;
-      yield toEntry(next.value);
+      yield next.value;
     }
   }
 
   commit(events: readonly ConnEvent[], side: readonly SideRecord[]): void {
     this.ensureOpen();
+    const batch = { events, side };
+    const length = encodingLength(batch);
+    if (length > this.scratch.length) this.scratch = new Uint8Array(Math.max(length, this.scratch.length * 2));
+    encode(batch, this.scratch, 0);
+    this.commitEncoded(this.scratch.subarray(0, length));
+  }
+
+  /** commit() of a batch already encoded by batch-codec.ts. For the writer thread; not part of the public API. */
+  commitEncoded(bytes: Uint8Array): void {
+    this.ensureOpen();
     try {
-      this.transaction(events, side);
+      this.writer.write(bytes);
     } catch (error) {
       throw fromSqlite(error, this.path, 'commit to');
     }
   }
 
+  /**
+   * Closes and reopens the database connection, keeping the writer lock, so that no other process
+   * can take the file in between; clears whatever state a failed write left in the connection.
+   * For the writer thread's recovery; not part of the public API.
+   */
+  reconnect(): void {
+    this.ensureOpen();
+    if (this.settings === undefined) throw new StoreError('read-only', `store ${this.path} is open for reading only`, this.path);
+    try {
+      this.db.close();
+    } catch {
+      // A connection that cannot even close is what reconnecting replaces.
+    }
+    this.db = openWriter(this.path, this.settings);
+    this.writer = new CommitWriter(this.db);
+    this.queries = new Queries(this.db);
+  }
+
+  /** Copies WAL content back into the database file if no reader stops it (PRAGMA wal_checkpoint(PASSIVE)). */
+  checkpoint(): void {
+    this.ensureOpen();
+    this.guard('checkpoint', () => this.db.pragma('wal_checkpoint(PASSIVE)'));
+  }
+
   getSide(name: string): Uint8Array | null {
     this.ensureOpen();
-    const value = this.guard('read', () => this.readSide.get(name));
-    return value === undefined ? null : new Uint8Array(value);
+    return this.guard('read', () => this.queries.getSide(name));
   }
 
   listSide(prefix: string): Array<[name: string, value: Uint8Array]> {
     this.ensureOpen();
-    return this.guard('read', () => this.readSides.all({ prefix })).map(([name, value]) => [name, new Uint8Array(value)]);
+    return this.guard('read', () => this.queries.listSide(prefix));
   }
 
   history(query: HistoryQuery): HistoryRecord[] {
     this.ensureOpen();
-    const { natAddress, natPort, protocol, at } = query;
-    // SQLite reads a negative LIMIT as "no limit"; the contract says at most `limit`.
-    const limit = Math.max(0, query.limit ?? HISTORY_LIMIT);
-    const rows = this.guard('read', () => {
-      if (at === undefined) {
-        return protocol === undefined
-          ? this.recent.all(natAddress, natPort, limit)
-          : this.recentOf.all(natAddress, natPort, protocol, limit);
-      }
-      const held: HistoryRow[] = [];
-      for (const p of protocol === undefined ? PROTOCOLS : [protocol]) {
-        const row = this.latestAt.get(natAddress, natPort, p, at);
-        if (row !== undefined && (row[9] === null || at < row[9])) held.push(row);
-      }
-      // Newest first as in the other queries: by start, then by insertion.
-      return held.sort((a, b) => b[8] - a[8] || b[11] - a[11]).slice(0, limit);
-    });
-    return rows.map(toRecord);
+    return this.guard('read', () => this.queries.history(query));
   }
 
   endedAt(at: number): HistoryRecord[] {
     this.ensureOpen();
-    return this.guard('read', () => this.endedAtStatement.all(at)).map(toRecord);
+    return this.guard('read', () => this.queries.endedAt(at));
   }
 
   prune(before: number, limit = Infinity): number {
     this.ensureOpen();
-    // LIMIT -1 is SQLite for "no limit", so a negative `limit` must become 0, not -1.
-    return this.guard('prune', () => this.pruneEnded.run(before, Number.isFinite(limit) ? Math.max(0, limit) : -1).changes);
+    return this.guard('prune', () => this.queries.prune(before, limit));
   }
 
   close(): void {
@@ -281,46 +202,4 @@ export class SqliteStore implements ConnStore {
   private ensureOpen(): void {
     if (this.closed) throw new StoreError('closed', `store ${this.path} is closed`, this.path);
   }
-}
-
-/** Brings the schema to the current version in one transaction; re-checks the version under the lock. */
-function migrate(db: Database.Database, path: string): void {
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    const applicationId = db.pragma('application_id', { simple: true }) as number;
-    if (version > SqliteFormat.schemaVersion || (applicationId !== 0 && applicationId !== SqliteFormat.applicationId)) {
-      throw new StoreError('newer-schema', `Refusing ${path}: it changed while opening (schema version ${version})`, path);
-    }
-    for (let step = version; step < SqliteFormat.schemaVersion; step++) db.exec(MIGRATIONS[step]!);
-    if (applicationId === 0) db.pragma(`application_id = ${SqliteFormat.applicationId}`);
-    if (version !== SqliteFormat.schemaVersion) db.pragma(`user_version = ${SqliteFormat.schemaVersion}`);
-  }).immediate();
-}
-
-function checkOptions(durability: string, busyTimeoutMs: number, cacheKiB: number, maxBytes: number | undefined): void {
-  const fail = (what: string) => {
-    throw new StoreError('invalid-argument', `SqliteStore option ${what}`);
-  };
-  if (durability !== 'full' && durability !== 'normal') fail(`durability must be 'full' or 'normal', got ${durability}`);
-  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) fail(`busyTimeoutMs must be a non-negative integer`);
-  if (!Number.isSafeInteger(cacheKiB) || cacheKiB < 0) fail(`cacheKiB must be a non-negative integer`);
-  if (maxBytes !== undefined && !(maxBytes > 0)) fail(`maxBytes must be positive`);
-}
-
-function toEntry(row: EntryRow): StoredEntry {
-  return {
-    protocol: row[0],
-    natAddress: row[1],
-    natPort: row[2],
-    clientAddress: new Uint8Array(row[3]),
-    clientPort: row[4],
-    serverAddress: row[5],
-    serverPort: row[6],
-    createdAt: row[7],
-    startedAt: row[8],
-  };
-}
-
-function toRecord(row: HistoryRow): HistoryRecord {
-  return { ...toEntry(row as unknown as EntryRow), endedAt: row[9], endReason: row[10] };
 }

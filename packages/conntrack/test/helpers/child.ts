@@ -1,34 +1,9 @@
-// Runs test/fixtures/store-process.mjs, a SqliteStore in another process, for the lock and kill -9
-// tests. Node 20 cannot run TypeScript, so the child uses the built package: the helper refuses to
-// run it from a build older than the sources rather than test stale code.
+// Runs test/fixtures/store-process.mjs, a store in another process, for the lock, kill -9 and exit
+// tests. The child runs the built package (see build.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-
-const packageDir = join(import.meta.dirname, '..', '..');
-const buildInfo = join(packageDir, 'dist', '.tsbuildinfo');
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function checkBuild(): void {
-  let built: number;
-  try {
-    built = statSync(buildInfo).mtimeMs;
-  } catch {
-    throw new Error('packages/conntrack is not built: run `pnpm --filter @nat64/conntrack build` first');
-  }
-  if (newestSource(join(packageDir, 'src')) > built) {
-    throw new Error('packages/conntrack/dist is older than src: run `pnpm --filter @nat64/conntrack build` first');
-  }
-}
+import { checkBuild, packageDir } from './build.js';
 
 export interface StoreProcess {
   readonly child: ChildProcess;
@@ -38,16 +13,21 @@ export interface StoreProcess {
   readonly lines: string[];
   /** Sends SIGKILL and resolves once the process is gone. */
   kill(): Promise<void>;
+  /** Resolves with the exit code once the process has ended by itself (null if a signal ended it). */
+  readonly exited: Promise<number | null>;
 }
 
-export function startStoreProcess(mode: 'hold' | 'write', path: string, durability: 'full' | 'normal' = 'full'): StoreProcess {
+/** Modes of test/fixtures/store-process.mjs; see the comment at its top. */
+export type StoreProcessMode = 'hold' | 'write' | 'hold-worker' | 'pipeline' | 'close-and-exit' | 'forget-close';
+
+export function startStoreProcess(mode: StoreProcessMode, path: string, durability: 'full' | 'normal' = 'full'): StoreProcess {
   checkBuild();
   const child = spawn(process.execPath, [join(packageDir, 'test', 'fixtures', 'store-process.mjs'), mode, path, durability], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line);
     for (const waiter of waiters.splice(0)) {
@@ -58,6 +38,7 @@ export function startStoreProcess(mode: 'hold' | 'write', path: string, durabili
   return {
     child,
     lines,
+    exited,
     waitFor(pattern) {
       const seen = lines.find((line) => pattern.test(line));
       if (seen !== undefined) return Promise.resolve(seen);

@@ -88,6 +88,14 @@ export class TableModel {
     return events;
   }
 
+  /** What reopening does: held entries in start order (commit order on ties), all used at `time`. */
+  reload(time: number): void {
+    const at = this.now(time);
+    this.held = this.held
+      .sort((a, b) => a.row.startedAt - b.row.startedAt || this.rows.indexOf(a.row) - this.rows.indexOf(b.row))
+      .map((held) => ({ ...held, lastUsed: at }));
+  }
+
   private remove(index: number, reason: DeleteReason, at: number, events: string[]): void {
     const [gone] = this.held.splice(index, 1);
     gone!.row.endedAt = at;

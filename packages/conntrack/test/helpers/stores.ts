@@ -1,31 +1,39 @@
-// Store harnesses: the same tests run against MemoryStore and SqliteStore (a real file in a temp
-// directory, removed in cleanup), plus a wrapper that makes commits fail on demand.
+// Store harnesses: the same tests run against MemoryStore, SqliteStore and SqliteWorkerStore (real
+// files in a temp directory, removed in cleanup), plus a wrapper that makes commits fail on demand.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryStore, SqliteStore, StoreError, type ConnStore, type SqliteStoreOptions } from '@nat64/conntrack';
+import {
+  MemoryStore,
+  SqliteStore,
+  StoreError,
+  type ConnStore,
+  type SqliteStoreOptions,
+  type SqliteWorkerStore,
+} from '@nat64/conntrack';
+import { checkBuild } from './build.js';
 
 export interface StoreHarness {
   readonly name: string;
   /** The store of this harness, opened on first use. */
-  open(): ConnStore;
+  open(): Promise<ConnStore>;
   /** Closes the current handle and opens the same data again, as a restarted process would. */
-  reopen(): ConnStore;
-  cleanup(): void;
+  reopen(): Promise<ConnStore>;
+  cleanup(): Promise<void>;
 }
 
 export function memoryHarness(): StoreHarness {
   let store: MemoryStore | undefined;
   return {
     name: 'MemoryStore',
-    open: () => (store ??= new MemoryStore()),
-    reopen() {
+    open: async () => (store ??= new MemoryStore()),
+    async reopen() {
       const previous = store ?? new MemoryStore();
       previous.close();
       store = previous.reopen();
       return store;
     },
-    cleanup() {
+    async cleanup() {
       store?.close();
     },
   };
@@ -38,14 +46,36 @@ export function sqliteHarness(options: SqliteStoreOptions = {}): StoreHarness & 
   return {
     name: 'SqliteStore',
     path,
-    open: () => (store ??= SqliteStore.open(path, options)),
-    reopen() {
+    open: async () => (store ??= SqliteStore.open(path, options)),
+    async reopen() {
       store?.close();
       store = SqliteStore.open(path, options);
       return store;
     },
-    cleanup() {
+    async cleanup() {
       store?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A SqliteStore on a writer thread; reopen() ends the thread and starts a new one. */
+export function workerHarness(options: SqliteStoreOptions = {}): StoreHarness & { readonly path: string } {
+  checkBuild();
+  const dir = mkdtempSync(join(tmpdir(), 'conntrack-worker-'));
+  const path = join(dir, 'conntrack.db');
+  let store: SqliteWorkerStore | undefined;
+  return {
+    name: 'SqliteWorkerStore',
+    path,
+    open: async () => (store ??= await SqliteStore.openInWorker(path, options)),
+    async reopen() {
+      await store?.closeAsync();
+      store = await SqliteStore.openInWorker(path, options);
+      return store;
+    },
+    async cleanup() {
+      await store?.closeAsync();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -5,13 +5,15 @@ import { NAT, T0, tcp } from '../helpers/entries.js';
 import { sqliteHarness } from '../helpers/stores.js';
 
 describe('sqlite-store read-only', () => {
-  const cleanups: Array<() => void> = [];
-  afterEach(() => cleanups.splice(0).reverse().forEach((cleanup) => cleanup()));
+  const cleanups: Array<() => void | Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
 
-  it('reads what the writer commits while the writer holds its lock', () => {
+  it('reads what the writer commits while the writer holds its lock', async () => {
     const h = sqliteHarness();
     cleanups.push(() => h.cleanup());
-    const writer = h.open();
+    const writer = await h.open();
     writer.commit([{ kind: 'created', entry: tcp(1), at: T0 }], [['side', new Uint8Array([7])]]);
     const reader = SqliteStore.openReadOnly(h.path);
     cleanups.push(() => reader.close());
@@ -21,10 +23,10 @@ describe('sqlite-store read-only', () => {
     expect(reader.history({ natAddress: NAT, natPort: 1 })[0]?.endedAt).toBe(T0 + 5);
   });
 
-  it('refuses to write', () => {
+  it('refuses to write', async () => {
     const h = sqliteHarness();
     cleanups.push(() => h.cleanup());
-    h.open().close();
+    (await h.open()).close();
     const reader = SqliteStore.openReadOnly(h.path);
     cleanups.push(() => reader.close());
     expect(() => reader.commit([{ kind: 'created', entry: tcp(1), at: T0 }], [])).toThrow(expect.objectContaining({ code: 'read-only' }));

@@ -22,10 +22,10 @@ describe('sqlite-store', () => {
   };
 
   describe('file format', () => {
-    it('creates a WAL database carrying our application id and schema version in its header', () => {
+    it('creates a WAL database carrying our application id and schema version in its header', async () => {
       const h = harness();
-      h.open();
-      h.reopen().close();
+      await h.open();
+      (await h.reopen()).close();
       const header = readFileSync(h.path).subarray(0, 100);
       expect(header.subarray(0, 16)).toEqual(Buffer.from('SQLite format 3\0', 'latin1'));
       expect([header[18], header[19]]).toEqual([2, 2]); // file format read/write version 2 = WAL
@@ -33,16 +33,16 @@ describe('sqlite-store', () => {
       expect(header.subarray(68, 72)).toEqual(Buffer.from([0x4e, 0x36, 0x34, 0x43])); // application_id "N64C"
     });
 
-    it('initializes an empty file and a blank SQLite database', () => {
+    it('initializes an empty file and a blank SQLite database', async () => {
       const h = harness();
       writeFileSync(h.path, '');
-      h.open().commit([{ kind: 'created', entry: tcp(1), at: T0 }], []);
-      h.reopen().close();
+      (await h.open()).commit([{ kind: 'created', entry: tcp(1), at: T0 }], []);
+      (await h.reopen()).close();
       const blank = harness();
       new Database(blank.path).exec('VACUUM').close();
       expect(readFileSync(blank.path).length).toBeGreaterThan(0);
-      blank.open().commit([{ kind: 'created', entry: tcp(1), at: T0 }], []);
-      expect([...blank.reopen().loadCurrent()]).toHaveLength(1);
+      (await blank.open()).commit([{ kind: 'created', entry: tcp(1), at: T0 }], []);
+      expect([...(await blank.reopen()).loadCurrent()]).toHaveLength(1);
     });
 
     it('refuses invalid options', () => {
@@ -59,11 +59,11 @@ describe('sqlite-store', () => {
   });
 
   describe('durability', () => {
-    it('opens with normal durability and keeps commits across a reopen', () => {
+    it('opens with normal durability and keeps commits across a reopen', async () => {
       const h = harness({ durability: 'normal' });
-      expect((h.open() as SqliteStore).durability).toBe('normal');
-      h.open().commit([{ kind: 'created', entry: tcp(1), at: T0 }], [['w', new Uint8Array([1])]]);
-      const again = h.reopen();
+      expect(((await h.open()) as SqliteStore).durability).toBe('normal');
+      (await h.open()).commit([{ kind: 'created', entry: tcp(1), at: T0 }], [['w', new Uint8Array([1])]]);
+      const again = await h.reopen();
       expect([...again.loadCurrent()]).toHaveLength(1);
       expect(again.getSide('w')).toEqual(new Uint8Array([1]));
     });
@@ -78,7 +78,7 @@ describe('sqlite-store', () => {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
         await writer.kill();
         const acked = Math.max(...writer.lines.map((line) => Number(/^acked (\d+)$/.exec(line)?.[1] ?? -1)));
-        const table = ConnTable.open(h.open(), { capacity: 1_000_000, idleTimeout: Infinity, clock: manualClock() });
+        const table = ConnTable.open(await h.open(), { capacity: 1_000_000, idleTimeout: Infinity, clock: manualClock() });
         const stored = new DataView(table.getSide('batch')!.buffer).getUint32(0);
         // The process may have committed one batch after its last line reached us, never fewer.
         expect(stored).toBeGreaterThanOrEqual(acked);
@@ -91,10 +91,10 @@ describe('sqlite-store', () => {
   });
 
   describe('failed commits', () => {
-    it('fails with full when a commit would outgrow maxBytes, leaving memory and file as they were', () => {
+    it('fails with full when a commit would outgrow maxBytes, leaving memory and file as they were', async () => {
       const h = harness({ maxBytes: 64 * 1024 });
       const clock = manualClock();
-      let table = ConnTable.open(h.open(), { capacity: 100_000, idleTimeout: Infinity, clock });
+      let table = ConnTable.open(await h.open(), { capacity: 100_000, idleTimeout: Infinity, clock });
       let batch = 0;
       let failure: unknown;
       for (; batch < 100 && failure === undefined; batch++) {
@@ -122,9 +122,9 @@ describe('sqlite-store', () => {
       table.close();
     });
 
-    it('fails with busy while another connection holds the write lock, and commits once it is released', () => {
+    it('fails with busy while another connection holds the write lock, and commits once it is released', async () => {
       const h = harness({ busyTimeoutMs: 20 });
-      const table = ConnTable.open(h.open(), { capacity: 100, idleTimeout: Infinity, clock: manualClock() });
+      const table = ConnTable.open(await h.open(), { capacity: 100, idleTimeout: Infinity, clock: manualClock() });
       table.apply([create(tcp(1))]);
       const before = snapshot(table);
       const other = new Database(h.path);

@@ -1,0 +1,34 @@
+// Validation of what callers hand the table, before anything changes.
+import { DELETE_REASONS } from './constants.js';
+import { checkEntry } from './entry.js';
+import { StoreError } from './errors.js';
+import type { ConnTableOptions } from './conn-table.js';
+import type { ConnOperation, SideRecord } from './types.js';
+
+export function checkOptions(options: ConnTableOptions): void {
+  if (!Number.isSafeInteger(options.capacity) || options.capacity < 1 || options.capacity > 0x7fff_ffff) {
+    throw new StoreError('invalid-argument', `capacity must be an integer from 1 to 2^31-1, got ${options.capacity}`);
+  }
+  if (!(options.idleTimeout >= 0)) {
+    throw new StoreError('invalid-argument', `idleTimeout must be a non-negative number of µs, got ${options.idleTimeout}`);
+  }
+  if (typeof options.clock !== 'function') throw new StoreError('invalid-argument', 'clock must be a function');
+}
+
+export function checkOperation(operation: ConnOperation, index: number): void {
+  const problem = checkEntry(operation.entry);
+  if (problem !== undefined) {
+    throw new StoreError('invalid-argument', `operation ${index}: invalid entry (${problem})`);
+  }
+  if (operation.op === 'delete' ? !DELETE_REASONS.includes(operation.reason) : operation.op !== 'create') {
+    throw new StoreError('invalid-argument', `operation ${index}: unknown operation or delete reason`);
+  }
+}
+
+export function checkSide(side: readonly SideRecord[]): void {
+  for (const [name, value] of side) {
+    if (typeof name !== 'string' || !(value === null || value instanceof Uint8Array)) {
+      throw new StoreError('invalid-argument', 'side records are [name: string, value: Uint8Array | null]');
+    }
+  }
+}

@@ -1,0 +1,123 @@
+// Writes one encoded commit batch (batch-codec.ts) in one IMMEDIATE transaction, binding straight
+// from the bytes: each run of consecutive created events goes out as multi-row INSERTs of a few
+// fixed sizes (one statement step per 64 rows instead of per row), each deleted event as an UPDATE
+// ending the open incarnation of its key, then the side records. Events keep their order, so a
+// replacement's UPDATE always precedes the INSERT that reuses the key.
+import type Database from 'better-sqlite3';
+import { DELETE_REASONS, SqliteTuning } from '../constants.js';
+import { StoreError } from '../errors.js';
+import { BatchLayout, CREATED_KIND } from './batch-codec.js';
+
+export const ENTRY_COLUMNS =
+  'protocol, nat_address, nat_port, client_address, client_port, server_address, server_port, created_at, started_at';
+const COLUMN_COUNT = 9;
+
+interface InsertStatement {
+  rows: number;
+  statement: Database.Statement<unknown[]>;
+  /** Reused for every call: rows * 9 bound values. */
+  args: unknown[];
+}
+
+export class CommitWriter {
+  /** Largest first. */
+  private readonly inserts: InsertStatement[];
+  private readonly end: Database.Statement<unknown[]>;
+  private readonly putSide: Database.Statement<unknown[]>;
+  private readonly dropSide: Database.Statement<unknown[]>;
+  private readonly transaction: (bytes: Uint8Array) => void;
+  private readonly decoder = new TextDecoder();
+
+  constructor(db: Database.Database) {
+    this.inserts = [...SqliteTuning.insertRows]
+      .sort((a, b) => b - a)
+      .map((rows) => ({
+        rows,
+        statement: db.prepare(`INSERT INTO conn_history (${ENTRY_COLUMNS}) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`),
+        args: new Array<unknown>(rows * COLUMN_COUNT),
+      }));
+    this.end = db.prepare(
+      'UPDATE conn_history SET ended_at = ?, end_reason = ? WHERE protocol = ? AND nat_address = ? AND nat_port = ? AND ended_at IS NULL',
+    );
+    this.putSide = db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
+    this.dropSide = db.prepare('DELETE FROM side_record WHERE name = ?');
+    this.transaction = db.transaction((bytes: Uint8Array) => this.run(bytes)).immediate;
+  }
+
+  /** Stores the batch in `bytes` or nothing of it; throws what SQLite threw, or StoreError `corrupt` for bytes that are no batch. */
+  write(bytes: Uint8Array): void {
+    this.transaction(bytes);
+  }
+
+  private run(bytes: Uint8Array): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const eventCount = view.getUint32(0, true);
+    const sideCount = view.getUint32(4, true);
+    const eventsEnd = BatchLayout.headerBytes + eventCount * BatchLayout.eventBytes;
+    if (eventsEnd > bytes.length) throw malformed(0, 'events truncated');
+    let o: number = BatchLayout.headerBytes;
+    while (o < eventsEnd) {
+      const kind = bytes[o + BatchLayout.kind]!;
+      if (kind === CREATED_KIND) {
+        let runEnd = o + BatchLayout.eventBytes;
+        while (runEnd < eventsEnd && bytes[runEnd + BatchLayout.kind] === CREATED_KIND) runEnd += BatchLayout.eventBytes;
+        this.insertRun(view, bytes, o, (runEnd - o) / BatchLayout.eventBytes);
+        o = runEnd;
+      } else {
+        const reason = DELETE_REASONS[kind - 1];
+        if (reason === undefined) throw malformed(o + BatchLayout.kind, `unknown event kind ${kind}`);
+        this.end.run(
+          view.getFloat64(o + BatchLayout.at, true),
+          reason,
+          bytes[o + BatchLayout.protocol],
+          view.getUint32(o + BatchLayout.natAddress, true),
+          view.getUint16(o + BatchLayout.natPort, true),
+        );
+        o += BatchLayout.eventBytes;
+      }
+    }
+    for (let i = 0; i < sideCount; i++) {
+      if (o + 4 > bytes.length) throw malformed(o, 'side record truncated');
+      const nameLength = view.getUint32(o, true);
+      if (o + 8 + nameLength > bytes.length) throw malformed(o, 'side record truncated');
+      const name = this.decoder.decode(bytes.subarray(o + 4, o + 4 + nameLength));
+      o += 4 + nameLength;
+      const valueLength = view.getUint32(o, true);
+      o += 4;
+      if (valueLength === BatchLayout.nullValue) {
+        this.dropSide.run(name);
+      } else {
+        if (o + valueLength > bytes.length) throw malformed(o, 'side record value truncated');
+        this.putSide.run(name, bytes.subarray(o, o + valueLength));
+        o += valueLength;
+      }
+    }
+  }
+
+  /** Inserts `count` created events starting at `o`, largest statements first. */
+  private insertRun(view: DataView, bytes: Uint8Array, o: number, count: number): void {
+    for (const insert of this.inserts) {
+      while (count >= insert.rows) {
+        const args = insert.args;
+        let k = 0;
+        for (let row = 0; row < insert.rows; row++, o += BatchLayout.eventBytes) {
+          args[k++] = bytes[o + BatchLayout.protocol];
+          args[k++] = view.getUint32(o + BatchLayout.natAddress, true);
+          args[k++] = view.getUint16(o + BatchLayout.natPort, true);
+          args[k++] = bytes.subarray(o + BatchLayout.clientAddress, o + BatchLayout.eventBytes);
+          args[k++] = view.getUint16(o + BatchLayout.clientPort, true);
+          args[k++] = view.getUint32(o + BatchLayout.serverAddress, true);
+          args[k++] = view.getUint16(o + BatchLayout.serverPort, true);
+          args[k++] = view.getFloat64(o + BatchLayout.createdAt, true);
+          args[k++] = view.getFloat64(o + BatchLayout.at, true);
+        }
+        insert.statement.run(args);
+        count -= insert.rows;
+      }
+    }
+  }
+}
+
+function malformed(offset: number, why: string): StoreError {
+  return new StoreError('corrupt', `Cannot decode commit batch at offset ${offset} (${why})`);
+}

@@ -1,0 +1,117 @@
+// The reading side of a SqliteStore connection (plus prune, which deletes by a query): prepared
+// statements and the conversion of rows to the package's records.
+import type Database from 'better-sqlite3';
+import { HISTORY_LIMIT, IpProtocol } from '../constants.js';
+import type { DeleteReason, HistoryQuery, HistoryRecord, StoredEntry } from '../types.js';
+import { ENTRY_COLUMNS } from './commit-writer.js';
+
+const HISTORY_COLUMNS = `${ENTRY_COLUMNS}, ended_at, end_reason, id`;
+const PROTOCOLS: readonly number[] = Object.values(IpProtocol);
+
+type EntryRow = [number, number, number, Buffer, number, number, number, number, number];
+type HistoryRow = [...EntryRow, number | null, DeleteReason | null, number];
+
+export class Queries {
+  private readonly readSide: Database.Statement<[string], Buffer>;
+  private readonly readSides: Database.Statement<{ prefix: string }, [string, Buffer]>;
+  private readonly current: Database.Statement<[], EntryRow>;
+  private readonly latestAt: Database.Statement<[number, number, number, number], HistoryRow>;
+  private readonly recent: Database.Statement<[number, number, number], HistoryRow>;
+  private readonly recentOf: Database.Statement<[number, number, number, number], HistoryRow>;
+  private readonly endedAtStatement: Database.Statement<[number], HistoryRow>;
+  private readonly pruneEnded: Database.Statement<[number, number]>;
+
+  constructor(db: Database.Database) {
+    this.readSide = db.prepare<[string], Buffer>('SELECT value FROM side_record WHERE name = ?').pluck();
+    this.readSides = db
+      .prepare<{ prefix: string }, [string, Buffer]>(
+        'SELECT name, value FROM side_record WHERE substr(name, 1, length(:prefix)) = :prefix ORDER BY name',
+      )
+      .raw();
+    this.current = db
+      .prepare<[], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM conn_history WHERE ended_at IS NULL ORDER BY started_at, id`)
+      .raw();
+    // Incarnations of one key never overlap, so the one held at t is the latest started at or before t.
+    this.latestAt = db
+      .prepare<[number, number, number, number], HistoryRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? AND protocol = ? AND started_at <= ?
+         ORDER BY started_at DESC, id DESC LIMIT 1`,
+      )
+      .raw();
+    this.recent = db
+      .prepare<[number, number, number], HistoryRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
+      )
+      .raw();
+    this.recentOf = db
+      .prepare<[number, number, number, number], HistoryRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? AND protocol = ?
+         ORDER BY started_at DESC, id DESC LIMIT ?`,
+      )
+      .raw();
+    this.endedAtStatement = db
+      .prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`)
+      .raw();
+    this.pruneEnded = db.prepare<[number, number]>(
+      'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)',
+    );
+  }
+
+  /** The open incarnations, oldest start first, read lazily. */
+  *openIncarnations(): IterableIterator<StoredEntry> {
+    for (const row of this.current.iterate()) yield toEntry(row);
+  }
+
+  getSide(name: string): Uint8Array | null {
+    const value = this.readSide.get(name);
+    return value === undefined ? null : new Uint8Array(value);
+  }
+
+  listSide(prefix: string): Array<[name: string, value: Uint8Array]> {
+    return this.readSides.all({ prefix }).map(([name, value]) => [name, new Uint8Array(value)]);
+  }
+
+  history(query: HistoryQuery): HistoryRecord[] {
+    const { natAddress, natPort, protocol, at } = query;
+    // SQLite reads a negative LIMIT as "no limit"; the contract says at most `limit`.
+    const limit = Math.max(0, query.limit ?? HISTORY_LIMIT);
+    if (at === undefined) {
+      const rows = protocol === undefined ? this.recent.all(natAddress, natPort, limit) : this.recentOf.all(natAddress, natPort, protocol, limit);
+      return rows.map(toRecord);
+    }
+    const held: HistoryRow[] = [];
+    for (const p of protocol === undefined ? PROTOCOLS : [protocol]) {
+      const row = this.latestAt.get(natAddress, natPort, p, at);
+      if (row !== undefined && (row[9] === null || at < row[9])) held.push(row);
+    }
+    // Newest first as in the other queries: by start, then by insertion.
+    return held.sort((a, b) => b[8] - a[8] || b[11] - a[11]).slice(0, limit).map(toRecord);
+  }
+
+  endedAt(at: number): HistoryRecord[] {
+    return this.endedAtStatement.all(at).map(toRecord);
+  }
+
+  prune(before: number, limit: number): number {
+    // LIMIT -1 is SQLite for "no limit", so a negative `limit` must become 0, not -1.
+    return this.pruneEnded.run(before, Number.isFinite(limit) ? Math.max(0, limit) : -1).changes;
+  }
+}
+
+function toEntry(row: EntryRow): StoredEntry {
+  return {
+    protocol: row[0],
+    natAddress: row[1],
+    natPort: row[2],
+    clientAddress: new Uint8Array(row[3]),
+    clientPort: row[4],
+    serverAddress: row[5],
+    serverPort: row[6],
+    createdAt: row[7],
+    startedAt: row[8],
+  };
+}
+
+function toRecord(row: HistoryRow): HistoryRecord {
+  return { ...toEntry(row as unknown as EntryRow), endedAt: row[9], endReason: row[10] };
+}

@@ -1,0 +1,74 @@
+// What one batch changed in the table's memory, so that a batch whose commit fails can be undone
+// exactly: slots, LRU order and timestamps. Slots the batch removed are not recycled until the
+// batch is settled, so undoing in reverse order finds each one as it was. Numbers in one flat
+// array, five per record: no objects per change.
+import type { EntrySlab } from './entry-slab.js';
+import type { KeyIndex } from './key-index.js';
+
+const INSERTED = 0;
+const REMOVED = 1;
+const TOUCHED = 2;
+const WIDTH = 5;
+
+export class UndoLog {
+  private readonly records: number[] = [];
+  /** Slots removed by the batch, recycled by settle(). */
+  private readonly freed: number[] = [];
+
+  constructor(
+    private readonly slab: EntrySlab,
+    private readonly index: KeyIndex,
+  ) {}
+
+  inserted(slot: number): void {
+    this.records.push(INSERTED, slot, 0, 0, 0);
+  }
+
+  /** Call before unlinking the slot; it stays allocated until settle(). */
+  removed(slot: number): void {
+    this.records.push(REMOVED, slot, this.slab.prev[slot]!, this.slab.next[slot]!, 0);
+    this.freed.push(slot);
+  }
+
+  /** Call before moving the slot or changing its lastUsed. */
+  touched(slot: number): void {
+    const slab = this.slab;
+    this.records.push(TOUCHED, slot, slab.prev[slot]!, slab.next[slot]!, slab.lastUsed[slot]!);
+  }
+
+  /** The batch stands: recycles the slots it removed and forgets it. */
+  settle(): void {
+    for (const slot of this.freed) this.slab.release(slot);
+    this.clear();
+  }
+
+  /** Undoes the batch, newest change first, and forgets it. */
+  rollback(): void {
+    const { slab, index, records } = this;
+    for (let i = records.length - WIDTH; i >= 0; i -= WIDTH) {
+      const slot = records[i + 1]!;
+      switch (records[i]) {
+        case INSERTED:
+          index.delete(slab.key(slot));
+          slab.unlink(slot);
+          slab.release(slot);
+          break;
+        case REMOVED:
+          slab.linkBetween(slot, records[i + 2]!, records[i + 3]!);
+          index.set(slab.key(slot), slot);
+          break;
+        case TOUCHED:
+          slab.unlink(slot);
+          slab.linkBetween(slot, records[i + 2]!, records[i + 3]!);
+          slab.lastUsed[slot] = records[i + 4]!;
+          break;
+      }
+    }
+    this.clear();
+  }
+
+  clear(): void {
+    this.records.length = 0;
+    this.freed.length = 0;
+  }
+}
