@@ -11,7 +11,8 @@ import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
 import { createReceiverCounters } from './counters.js';
 import { findMissingLines } from './log-recovery.js';
 import { PEER_SIDE_PREFIX, parseStoredPeers } from './peers.js';
-import { CommitClock, LAST_COMMIT_RECORD, Receiver, readCommitTime } from './receiver.js';
+import { CommitClock, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
+import { Receiver } from './receiver.js';
 import { openTransport, type Transport } from './transport.js';
 import type { ReceiverConfig } from './config.js';
 
@@ -31,7 +32,7 @@ export interface ReceiverDaemon {
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, clock: MicroClock = systemMicroClock()): Promise<ReceiverDaemon> {
-  const store = openStore(config);
+  const store = await openStore(config);
   let log: ConnectionLog | undefined;
   let table: ConnTable | undefined;
   let transport: Transport | undefined;
@@ -40,7 +41,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
     log = openConnectionLog(config.connectionLog === '-' ? { fd: 1 } : { file: config.connectionLog }, config.timeZone);
     recoverLog(store, log, logger);
     const cookies = new CookieJar(cookieSecret(store));
-    const commitClock = new CommitClock(clock, readCommitTime(store.getSide(LAST_COMMIT_RECORD)));
+    const commitClock = new CommitClock(clock, Math.max(0, ...readUnloggedCommits(store.getSide(UNLOGGED_COMMITS_RECORD))));
     const storedPeers = parseStoredPeers(store.listSide(PEER_SIDE_PREFIX));
     table = ConnTable.open(store, {
       capacity: config.capacity,
@@ -61,7 +62,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
         counters,
         logger: logger.child({ component: 'receiver' }),
         send: (bytes, port, address) => transport?.send(bytes, port, address),
-        scheduleFlush: () => setImmediate(() => receiver.flush()),
+        scheduleFlush: () => setImmediate(() => void receiver.flush()),
         options: { authoritative: config.authoritative, allows, keyFor, maxPeers: MAX_PEERS },
       },
       storedPeers,
@@ -106,9 +107,10 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
         clearInterval(ticker);
         clearInterval(pruner);
         await openTransportHandle.close();
-        receiver.flush();
+        await receiver.flush();
+        await receiver.settle();
         await openControl.close();
-        openTable.close();
+        await openTable.closeAsync();
         openLog.close();
         logger.info('receiver stopped');
       },
@@ -116,25 +118,26 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
   } catch (error) {
     await transport?.close();
     await control?.close();
-    if (table) table.close();
+    if (table) await table.closeAsync();
     else store.close();
     log?.close();
     throw error;
   }
 }
 
-function openStore(config: ReceiverConfig): SqliteStore {
+/** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
+function openStore(config: ReceiverConfig): Promise<ConnStore> {
   mkdirSync(dirname(config.database), { recursive: true, mode: 0o750 });
-  return SqliteStore.open(config.database, { durability: config.durability });
+  return SqliteStore.openInWorker(config.database, { durability: config.durability });
 }
 
 /** Writes the lines of a last commit that a crash kept out of the log. */
 function recoverLog(store: ConnStore, log: ConnectionLog, logger: Logger): void {
   const missing = findMissingLines(store, log.lastLoggedAt(), log.zone);
-  if (!missing) return;
-  for (const line of missing.lines) log.append(line);
+  if (missing.length === 0) return;
+  for (const line of missing) log.append(line);
   log.flush();
-  logger.warn({ lines: missing.lines.length }, 'wrote connection log lines of the last commit that a crash kept out of the log');
+  logger.warn({ lines: missing.length }, 'wrote connection log lines of commits that a crash kept out of the log');
 }
 
 /** The cookie secret, made and stored on first start so cookies survive restarts. */

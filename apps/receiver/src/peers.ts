@@ -14,12 +14,10 @@ export class GatewayPeer {
   port = HANDOFF_PORT;
   /** Applied and stored: every reliable sequence up to this one. */
   cumulative: number;
-  /** Where the batch being built will leave `cumulative` if it commits. */
+  /** Every reliable sequence up to this one is applied or queued for a commit. */
   pendingCumulative: number;
   /** Reliable messages beyond a gap, by sequence, waiting for the gap to fill. */
   readonly held = new Map<number, Buffer>();
-  /** An ACK is owed after the next commit (new or duplicate messages arrived). */
-  ackDue = false;
   /** The "Initialized" line and side record are part of the batch being built. */
   initializing: boolean;
   readonly releases = new ReleaseQueue();
@@ -46,10 +44,11 @@ export class GatewayPeer {
     return sideName(this.address, this.epoch);
   }
 
-  sideRecord(): SideRecord {
+  /** This epoch's stored state once its messages up to `cumulative` are applied. */
+  sideRecord(cumulative: number): SideRecord {
     const bytes = new Uint8Array(SIDE_BYTES);
     const view = new DataView(bytes.buffer);
-    view.setUint32(0, this.pendingCumulative);
+    view.setUint32(0, cumulative);
     view.setUint32(4, this.releases.next);
     view.setFloat64(8, this.initializedAt);
     return [this.sideName, bytes];
@@ -111,6 +110,11 @@ export class PeerRegistry {
       return previous;
     }
     return undefined;
+  }
+
+  clear(): void {
+    this.byEpoch.clear();
+    this.newest.clear();
   }
 
   remove(peer: GatewayPeer): void {

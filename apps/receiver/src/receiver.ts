@@ -2,10 +2,10 @@
 // table, writes the connection log and answers gateways. No I/O of its own: the composition root
 // feeds it datagrams and gives it a send function, so tests drive it directly.
 //
-// Reliable messages are not applied one by one: handleDatagram() queues their entries into a
-// batch and flush() (scheduled once per event-loop turn) commits the whole batch in one store
-// transaction, then writes its log lines, then sends the ACKs. A gateway is therefore only ever
-// told "stored" about entries that are on disk, and the log never shows an entry the store lacks.
+// Reliable messages are not applied one by one: handleDatagram() queues them whole on the commit
+// pipeline (commit-pipeline.ts), which commits them in batches, then writes their log lines, then
+// sends the ACKs. A gateway is therefore only ever told "stored" about entries that are on disk,
+// and the log never shows an entry the store lacks.
 import {
   AnswerStatus,
   DecodeStatus,
@@ -18,21 +18,20 @@ import {
   DatagramView,
   type AckBlock,
 } from '@nat64/handoff-codec';
-import { checkEntry, connKey, StoreError, type ConnEntry, type ConnEvent, type ConnOperation, type ConnTable, type SideRecord } from '@nat64/conntrack';
+import { checkEntry, connKey, StoreError, type ConnEntry, type ConnOperation, type ConnTable } from '@nat64/conntrack';
+import { CommitPipeline, type CommitClock } from './commit-pipeline.js';
 import { formatIpv4, parseIpv4, type Counters, type Logger, type MicroClock } from '@nat64/service';
-import { entryLine, initializedLine, type ConnectionLog } from './conn-log.js';
+import type { ConnectionLog } from './conn-log.js';
 import type { CookieJar } from './cookies.js';
 import type { ReceiverCounterName } from './counters.js';
-import { GatewayPeer, PeerRegistry, removalRecord, type StoredPeer } from './peers.js';
-import { ack, answer, helloAck, type AnswerOutcome } from './replies.js';
+import { GatewayPeer, PEER_SIDE_PREFIX, PeerRegistry, parseStoredPeers, removalRecord, type StoredPeer } from './peers.js';
+import { answer, helloAck, type AnswerOutcome } from './replies.js';
 import { classifySequence } from './sequence.js';
 
-/** The side record holding the time of the last commit, to find unlogged lines after a crash. */
-export const LAST_COMMIT_RECORD = 'log/last-commit';
 /** Reliable messages a gateway may have outstanding (advertised in HELLO-ACK). */
 export const WINDOW = 1024;
-/** A batch bigger than this is committed at once rather than at the end of the event-loop turn. */
-const MAX_BATCH_OPERATIONS = 20_000;
+/** Entries waiting while a commit is in flight, at most; beyond it messages wait for retransmission. */
+const MAX_PENDING_OPERATIONS = 200_000;
 
 const STATUS_COUNTER: Record<number, ReceiverCounterName> = {
   [DecodeStatus.TRUNCATED]: 'truncated',
@@ -54,36 +53,6 @@ export interface ReceiverOptions {
   keyFor(address: string): Uint8Array | undefined;
   /** Gateway epochs known at once. */
   maxPeers: number;
-}
-
-/**
- * Receiver time for the table. Commits get strictly increasing times, and while a commit runs the
- * table reads exactly that time (every event of a commit carries it, which log recovery relies
- * on); otherwise the table reads the current time (for least-recently-used order and idleness).
- */
-export class CommitClock {
-  private committing: number | undefined;
-
-  constructor(
-    private readonly clock: MicroClock,
-    /** Time of the last commit of a previous run, from the store. */
-    private lastCommitAt: number,
-  ) {}
-
-  /** The table's clock. */
-  readonly read = (): number => this.committing ?? Math.max(this.clock(), this.lastCommitAt);
-
-  /** Starts a commit at a time strictly after the previous commit's, which read() returns until end(). */
-  begin(): number {
-    const at = Math.max(this.clock(), this.lastCommitAt + 1);
-    this.lastCommitAt = at;
-    this.committing = at;
-    return at;
-  }
-
-  end(): void {
-    this.committing = undefined;
-  }
 }
 
 export interface ReceiverDependencies {
@@ -108,11 +77,12 @@ export class Receiver {
   private readonly peers: PeerRegistry;
   private readonly counterValues: Float64Array;
   private readonly index: Readonly<Record<ReceiverCounterName, number>>;
-  private operations: ConnOperation[] = [];
-  private initialized: GatewayPeer[] = [];
-  private touched = new Set<GatewayPeer>();
-  private removals: SideRecord[] = [];
+  private readonly pipeline: CommitPipeline;
   private flushScheduled = false;
+  /** Gateways with RELEASEs queued or unacknowledged. */
+  private readonly releasing = new Set<GatewayPeer>();
+  /** Rebuilding the table from the store after a failed background commit. */
+  private recovering: Promise<void> | undefined;
 
   constructor(
     private readonly deps: ReceiverDependencies,
@@ -121,6 +91,21 @@ export class Receiver {
     this.peers = new PeerRegistry(deps.options.maxPeers);
     this.counterValues = deps.counters.values;
     this.index = deps.counters.index;
+    this.pipeline = new CommitPipeline({
+      table: deps.table,
+      commitClock: deps.commitClock,
+      log: deps.log,
+      send: deps.send,
+      count: (name, amount) => this.count(name, amount),
+      release: (entry) => this.release(entry),
+      committed: () => this.serviceReleases(),
+      failed: (error, peers, initialized) => this.storeFailed(error, peers, initialized),
+    });
+    this.restorePeers(storedPeers);
+  }
+
+  private restorePeers(storedPeers: StoredPeer[]): void {
+    const { deps } = this;
     // Older epochs of an address come first so that the newest one wins.
     for (const peer of [...storedPeers].sort((a, b) => a.initializedAt - b.initializedAt)) {
       const ipv4 = parseIpv4(peer.address);
@@ -137,7 +122,7 @@ export class Receiver {
       );
       restored.releases.next = peer.releaseNext;
       const superseded = this.peers.add(restored);
-      if (superseded) this.removals.push(removalRecord(superseded));
+      if (superseded) this.pipeline.removeRecord(removalRecord(superseded));
     }
   }
 
@@ -148,6 +133,10 @@ export class Receiver {
   handleDatagram(buf: Buffer, sourceAddress: string, port: number): void {
     const values = this.counterValues;
     values[this.index.datagramsReceived]!++;
+    if (this.recovering) {
+      values[this.index.storeUnavailable]!++;
+      return;
+    }
     const view = this.view;
     const status = inspectDatagram(buf, 0, buf.length, view);
     if (status !== DecodeStatus.OK) {
@@ -220,9 +209,8 @@ export class Receiver {
       }
       peer = new GatewayPeer(address, natAddress, epoch, view.cookie(), key, 0, 0, true);
       const superseded = this.peers.add(peer);
-      if (superseded) this.removals.push(removalRecord(superseded));
-      this.initialized.push(peer);
-      this.touched.add(peer);
+      if (superseded) this.pipeline.removeRecord(removalRecord(superseded));
+      this.pipeline.initialize(peer);
       this.schedule();
     }
     peer.port = port;
@@ -230,14 +218,17 @@ export class Receiver {
   }
 
   private onReliable(buf: Buffer, address: string, port: number, key: Uint8Array | undefined): void {
+    if (this.pipeline.backlog >= MAX_PENDING_OPERATIONS) {
+      this.count('backlogFull');
+      return;
+    }
     const peer = this.authenticatedPeer(address, port, key, true);
     if (!peer) return;
     const sequence = this.view.sequence;
     switch (classifySequence(peer.pendingCumulative, sequence, WINDOW)) {
       case 'duplicate':
         this.count('duplicates');
-        peer.ackDue = true;
-        this.touched.add(peer);
+        this.pipeline.acknowledge(peer);
         this.schedule();
         return;
       case 'beyond-window':
@@ -256,14 +247,14 @@ export class Receiver {
           inspectDatagram(next, 0, next.length, this.heldView);
           this.applyMessage(peer, this.heldView, next);
         }
-        if (this.operations.length >= MAX_BATCH_OPERATIONS) this.flush();
     }
   }
 
-  /** Queues the entries of the next reliable message of `peer`. */
+  /** Queues the entries of the next reliable message of `peer` for a commit. */
   private applyMessage(peer: GatewayPeer, view: DatagramView, buf: Buffer): void {
     const create = view.type === MessageType.CREATED;
     const entry = this.entry;
+    const operations: ConnOperation[] = [];
     for (let i = 0; i < view.count; i++) {
       const valid = readEntry(buf, view.entriesOffset + i * 40, entry);
       const conn: ConnEntry = {
@@ -280,12 +271,11 @@ export class Receiver {
         this.count('entriesRejected');
         continue;
       }
-      this.operations.push(create ? { op: 'create', entry: conn } : { op: 'delete', entry: conn, reason: 'gateway' });
+      operations.push(create ? { op: 'create', entry: conn } : { op: 'delete', entry: conn, reason: 'gateway' });
     }
     peer.pendingCumulative = view.sequence;
-    peer.ackDue = true;
+    this.pipeline.enqueue({ peer, sequence: view.sequence, operations });
     this.count('reliableApplied');
-    this.touched.add(peer);
     this.schedule();
   }
 
@@ -344,76 +334,47 @@ export class Receiver {
     this.deps.scheduleFlush();
   }
 
-  /** Commits the batch, logs it, acknowledges it. Safe to call at any time; does nothing when idle. */
-  flush(): void {
+  /** Starts the commits that are due; resolves when every commit started so far has finished. */
+  flush(): Promise<void> {
     this.flushScheduled = false;
-    const operations = this.operations;
-    const initialized = this.initialized;
-    const touched = this.touched;
-    const removals = this.removals;
-    this.operations = [];
-    this.initialized = [];
-    this.touched = new Set();
-    this.removals = [];
-    const changed =
-      operations.length > 0 || initialized.length > 0 || removals.length > 0 || [...touched].some((peer) => peer.pendingCumulative !== peer.cumulative);
-    if (changed) {
-      const at = this.deps.commitClock.begin();
-      for (const peer of initialized) peer.initializedAt = at;
-      const side: SideRecord[] = [...removals, ...[...touched].map((peer) => peer.sideRecord()), commitTimeRecord(at)];
-      let events: ConnEvent[];
-      try {
-        events = this.deps.table.apply(operations, side);
-      } catch (error) {
-        this.abandonBatch(error, touched, initialized);
-        return;
-      } finally {
-        this.deps.commitClock.end();
-      }
-      this.count('commits');
-      for (const peer of initialized) {
-        peer.initializing = false;
-        this.deps.log.append(initializedLine(at, peer.natAddress, this.deps.log.zone));
-        this.count('gatewaysInitialized');
-      }
-      this.logEvents(events);
-    }
-    for (const peer of touched) {
-      peer.cumulative = peer.pendingCumulative;
-      if (!peer.ackDue) continue;
-      peer.ackDue = false;
-      this.deps.send(ack({ epoch: peer.epoch, cookie: peer.cookie, key: peer.key }, peer.cumulative), peer.port, peer.address);
-      this.count('acksSent');
-    }
+    if (this.recovering) return this.recovering;
+    this.pipeline.pump();
+    return this.pipeline.settle();
   }
 
-  private abandonBatch(error: unknown, touched: Set<GatewayPeer>, initialized: GatewayPeer[]): void {
+  /**
+   * A commit failed: nothing of it is acknowledged, and everything queued behind it is dropped, so
+   * gateways retransmit from their last acknowledged message. When the table undid the batch itself
+   * (a synchronous store), only the gateways' progress goes back; when a background commit failed,
+   * memory is ahead of the disk, so the table and every gateway's progress are reloaded from what
+   * the store durably holds.
+   */
+  private storeFailed(error: unknown, _peers: ReadonlySet<GatewayPeer>, initialized: readonly GatewayPeer[]): void {
     this.count('storeFailures');
     this.deps.logger.error({ err: error, code: error instanceof StoreError ? error.code : undefined }, 'store commit failed; nothing acknowledged, gateways will retransmit');
-    for (const peer of touched) {
-      peer.pendingCumulative = peer.cumulative;
-      peer.ackDue = false;
+    this.pipeline.reset();
+    if (this.deps.table.failure) {
+      this.recovering ??= this.recover().finally(() => {
+        this.recovering = undefined;
+      });
+      return;
     }
     for (const peer of initialized) this.peers.remove(peer);
+    for (const peer of this.peers.values()) peer.pendingCumulative = peer.cumulative;
   }
 
-  private logEvents(events: readonly ConnEvent[]): void {
-    const { log } = this.deps;
-    for (const event of events) {
-      if (event.kind === 'created') {
-        log.append(entryLine(event.at, 'Created', event.entry, log.zone));
-        this.count('created');
-        continue;
-      }
-      log.append(entryLine(event.at, 'Deleted', event.entry, log.zone));
-      this.count('deleted');
-      if (event.reason === 'replaced') this.count('replaced');
-      if (event.reason === 'idle' || event.reason === 'evicted') {
-        this.count(event.reason === 'idle' ? 'expiredIdle' : 'evicted');
-        this.release(event.entry);
-      }
+  private async recover(): Promise<void> {
+    await this.pipeline.settle();
+    this.pipeline.reset();
+    try {
+      await this.deps.table.recover();
+      this.peers.clear();
+      this.releasing.clear();
+      this.restorePeers(parseStoredPeers(this.deps.table.listSide(PEER_SIDE_PREFIX)));
+      this.deps.logger.warn({ entries: this.deps.table.size }, 'reloaded the table from the store after a failed commit');
+    } catch (recoveryError) {
+      this.deps.logger.error({ err: recoveryError }, 'cannot reload the table from the store; retrying at the next tick');
     }
-    log.flush();
   }
 
   /** Tells the entry's gateway that this receiver ended it. */
@@ -425,30 +386,34 @@ export class Receiver {
     }
     const dropped = peer.releases.enqueue({ ...entry, reason: 0, time: entry.createdAt });
     if (dropped > 0) this.count('releasesAbandoned', dropped);
+    this.releasing.add(peer);
   }
 
   /**
-   * Periodic work: ends idle entries (at most `limit` per call), then sends and retransmits
-   * RELEASEs. The composition root calls it about once a second.
+   * Periodic work: retries a failed store, ends idle entries (at most `limit` per call, as a
+   * commit of its own when nothing else is in flight), then sends and retransmits RELEASEs.
+   * Called about once a second.
    */
   tick(limit = 10_000): void {
-    this.flush();
-    const at = this.deps.commitClock.begin();
-    try {
-      const expired = this.deps.table.expireIdle(limit, [commitTimeRecord(at)]);
-      if (expired.length > 0) {
-        this.count('commits');
-        this.logEvents(expired);
-      }
-    } catch (error) {
-      this.count('storeFailures');
-      this.deps.logger.error({ err: error }, 'idle expiry failed');
-    } finally {
-      this.deps.commitClock.end();
+    if (this.recovering) return;
+    if (this.deps.table.failure) {
+      this.recovering = this.recover().finally(() => {
+        this.recovering = undefined;
+      });
+      return;
     }
+    this.pipeline.expireIdle(limit);
+    this.serviceReleases();
+  }
+
+  /** Sends due RELEASE retransmissions and new RELEASEs the windows allow. */
+  private serviceReleases(): void {
     const nowMs = this.deps.clock() / 1000;
-    for (const peer of this.peers.values()) {
-      if (peer.releases.pending === 0) continue;
+    for (const peer of this.releasing) {
+      if (peer.releases.pending === 0) {
+        this.releasing.delete(peer);
+        continue;
+      }
       const outcome = peer.releases.service(nowMs, { epoch: peer.epoch, cookie: peer.cookie, key: peer.key }, (bytes) =>
         this.deps.send(bytes, peer.port, peer.address),
       );
@@ -458,18 +423,14 @@ export class Receiver {
     }
   }
 
+  /** Waits until every commit started so far has finished, and any reload after a failure. */
+  async settle(): Promise<void> {
+    await this.pipeline.settle();
+    while (this.recovering) await this.recovering;
+    await this.pipeline.settle();
+  }
+
   private count(name: ReceiverCounterName, amount = 1): void {
     this.counterValues[this.index[name]]! += amount;
   }
-}
-
-function commitTimeRecord(at: number): SideRecord {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, at);
-  return [LAST_COMMIT_RECORD, bytes];
-}
-
-export function readCommitTime(bytes: Uint8Array | null): number {
-  if (!bytes || bytes.length !== 8) return 0;
-  return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0);
 }

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnTable, MemoryStore, StoreError, type ConnStore } from '@nat64/conntrack';
+import { ConnTable, MemoryStore, StoreError, type ConnStore, type PipelinedConnStore } from '@nat64/conntrack';
 import { DatagramView, DecodeStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, inspectDatagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { waitFor } from '@nat64/netlab';
 import { openConnectionLog } from '../src/conn-log.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
 import { RECEIVER_COUNTERS } from '../src/counters.js';
-import { CommitClock, Receiver } from '../src/receiver.js';
+import { CommitClock } from '../src/commit-pipeline.js';
+import { Receiver } from '../src/receiver.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 
 const GATEWAY = '192.0.2.7';
@@ -19,6 +20,30 @@ class FlakyStore extends MemoryStore {
   override commit(...args: Parameters<ConnStore['commit']>): void {
     if (this.failing) throw new StoreError('full', 'injected: disk full');
     super.commit(...args);
+  }
+}
+
+/** A background-committing store that can lose a commit, as a disk failure in the writer thread would. */
+class FlakyPipelinedStore extends MemoryStore implements PipelinedConnStore {
+  failNext = false;
+  failure: StoreError | undefined;
+  commitPipelined(events: Parameters<ConnStore['commit']>[0], side: Parameters<ConnStore['commit']>[1]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.failNext) {
+      this.failNext = false;
+      this.failure = new StoreError('io', 'injected: write failed in the writer thread');
+      return Promise.reject(this.failure);
+    }
+    this.commit(events, side);
+    return Promise.resolve();
+  }
+  recover(): Promise<void> {
+    this.failure = undefined;
+    return Promise.resolve();
+  }
+  closeAsync(): Promise<void> {
+    this.close();
+    return Promise.resolve();
   }
 }
 
@@ -69,32 +94,53 @@ function harness(store: ConnStore = new MemoryStore()) {
 }
 
 describe('receiver engine', () => {
-  it('acknowledges only after the store commits, and applies a retransmission once the store recovers', () => {
+  it('acknowledges only after the store commits, and applies a retransmission once the store recovers', async () => {
     const store = new FlakyStore();
     const { receiver, sent, lines, counters, deliver } = harness(store);
     store.failing = true;
     deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
-    receiver.flush();
+    await receiver.flush();
     expect(sent).toEqual([]);
     expect(lines).toEqual([]);
     expect(counters.get('storeFailures')).toBe(1);
     store.failing = false;
     deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
-    receiver.flush();
+    await receiver.flush();
     expect(sent.map((message) => [message.type, 'cumulative' in message ? message.cumulative : -1])).toEqual([[MessageType.ACK, 1]]);
     expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001']);
   });
 
-  it('ends idle entries, logs them, and tells the gateway with RELEASE until it acknowledges', () => {
+  it('reloads the table and every gateway progress from the store when a background commit fails', async () => {
+    const store = new FlakyPipelinedStore();
+    const { receiver, sent, lines, counters, deliver, table } = harness(store);
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    await receiver.flush();
+    store.failNext = true;
+    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry(11, 2)] });
+    await receiver.flush();
+    expect(counters.get('storeFailures')).toBe(1);
+    await receiver.settle();
+    expect(table.failure).toBeUndefined();
+    // Memory is back to what is durable: entry 11 is gone, and message 2 is new again.
+    expect(table.size).toBe(1);
+    sent.length = 0;
+    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry(11, 2)] });
+    await receiver.flush();
+    expect(sent.map((message) => ('cumulative' in message ? message.cumulative : -1))).toEqual([2]);
+    expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001', 'Created 192.0.2.7:11 [2001:db8::2]:1002']);
+  });
+
+  it('ends idle entries, logs them, and tells the gateway with RELEASE until it acknowledges', async () => {
     const { receiver, clock, sent, lines, deliver } = harness();
     deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1), entry(11, 2)] });
-    receiver.flush();
+    await receiver.flush();
     sent.length = 0;
     clock.advance(HOUR_US / 2);
     deliver({ type: MessageType.QUERY, sequence: 5, protocol: Protocol.TCP, natPort: 11, natAddress: NAT, serverAddress: 0, serverPort: 0 } as Partial<HandoffMessage> & { type: number });
     sent.length = 0;
     clock.advance(HOUR_US / 2 + 1);
     receiver.tick();
+    await receiver.settle();
     expect(lines.slice(3)).toEqual(['Deleted 192.0.2.7:10 [2001:db8::1]:1001']);
     const release = sent.find((message) => message.type === MessageType.RELEASE);
     expect(release).toMatchObject({ sequence: 1, entries: [{ natPort: 10, clientPort: 1001 }] });
@@ -102,23 +148,27 @@ describe('receiver engine', () => {
     sent.length = 0;
     clock.advance(500_000);
     receiver.tick();
+    await receiver.settle();
     expect(sent).toEqual([]);
     clock.advance(600_000);
     receiver.tick();
+    await receiver.settle();
     expect(sent.map((message) => message.type)).toEqual([MessageType.RELEASE]);
     deliver({ type: MessageType.ACK, cumulative: 1, blocks: [] });
     sent.length = 0;
     clock.advance(10_000_000);
     receiver.tick();
+    await receiver.settle();
     expect(sent).toEqual([]);
   });
 
-  it('evicts the least recently used entry when full, and releases it', () => {
+  it('evicts the least recently used entry when full, and releases it', async () => {
     const { receiver, sent, lines, deliver } = harness();
     deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(1, 1), entry(2, 2), entry(3, 3), entry(4, 4)] });
-    receiver.flush();
+    await receiver.flush();
     expect(lines).toContain('Deleted 192.0.2.7:1 [2001:db8::1]:1001');
     receiver.tick();
+    await receiver.settle();
     expect(sent.find((message) => message.type === MessageType.RELEASE)).toMatchObject({ entries: [{ natPort: 1 }] });
   });
 });

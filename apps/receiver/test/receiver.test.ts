@@ -136,6 +136,7 @@ describe('receiver', () => {
     const second = await receiver.gateway(loopback(26));
     await second.hello();
     expect((await second.query(Protocol.TCP, 1000)).status).toBe(AnswerStatus.FOUND);
+    await waitFor('the second Initialized line', () => receiver.lines().length === 3);
     expect(receiver.lines()).toEqual(['Initialized 127.0.0.26', 'Created 127.0.0.26:1000 [2001:db8::1]:40001', 'Initialized 127.0.0.26']);
   });
 });

@@ -1,0 +1,260 @@
+// The receiver's path to disk: reliable messages queue here whole, are committed in batches of at
+// most MAX_COMMIT_OPERATIONS entries (never splitting a message), with up to MAX_IN_FLIGHT
+// commits in flight so the main thread prepares the next batch while the store's writer thread
+// stores the previous one. When a commit is durable, and only then, its log lines are written and
+// the gateways it covers are acknowledged, in commit order.
+//
+// Crash safety: every commit stores, with its entries and each gateway's progress, the times of
+// the commits that may still lack their log lines (those in flight, itself included); log
+// recovery rebuilds the lines of exactly those after a crash.
+import type { ConnEvent, ConnOperation, ConnTable, PipelinedBatch, SideRecord, ConnEntry } from '@nat64/conntrack';
+import { entryLine, initializedLine, type ConnectionLog } from './conn-log.js';
+import type { ReceiverCounterName } from './counters.js';
+import type { GatewayPeer } from './peers.js';
+import { ack } from './replies.js';
+
+/** Entries per commit, at most (a message is never split, so one big message may exceed it). */
+export const MAX_COMMIT_OPERATIONS = 4096;
+/** Commits in flight at once. */
+export const MAX_IN_FLIGHT = 4;
+/** The side record listing the commits whose log lines may be missing after a crash. */
+export const UNLOGGED_COMMITS_RECORD = 'log/unlogged-commits';
+
+export interface QueuedMessage {
+  peer: GatewayPeer;
+  sequence: number;
+  operations: ConnOperation[];
+}
+
+/**
+ * Receiver time for the table. Commits get strictly increasing times, and while a commit is being
+ * prepared the table reads exactly that time (every event of a commit carries it, which log
+ * recovery relies on); otherwise the table reads the current time (least-recently-used order and
+ * idleness).
+ */
+export class CommitClock {
+  private committing: number | undefined;
+
+  constructor(
+    private readonly clock: () => number,
+    /** Time of the last commit of a previous run, from the store. */
+    private lastCommitAt: number,
+  ) {}
+
+  readonly read = (): number => this.committing ?? Math.max(this.clock(), this.lastCommitAt);
+
+  /** Starts a commit at a time strictly after the previous commit's, which read() returns until end(). */
+  begin(): number {
+    const at = Math.max(this.clock(), this.lastCommitAt + 1);
+    this.lastCommitAt = at;
+    this.committing = at;
+    return at;
+  }
+
+  end(): void {
+    this.committing = undefined;
+  }
+}
+
+export interface CommitPipelineDependencies {
+  table: ConnTable;
+  commitClock: CommitClock;
+  log: ConnectionLog;
+  send(bytes: Buffer, port: number, address: string): void;
+  count(name: ReceiverCounterName, amount?: number): void;
+  /** An entry this receiver ended by its own policy (idle, evicted): tell its gateway. */
+  release(entry: ConnEntry): void;
+  /** A commit is durable, logged and acknowledged. */
+  committed(): void;
+  /** A commit failed; memory may be ahead of the disk. */
+  failed(error: unknown, peers: ReadonlySet<GatewayPeer>, initialized: readonly GatewayPeer[]): void;
+}
+
+export class CommitPipeline {
+  private queue: QueuedMessage[] = [];
+  private queuedOperations = 0;
+  private initialized: GatewayPeer[] = [];
+  private removals: SideRecord[] = [];
+  /** Gateways owed an ACK for duplicates, with nothing new to commit for them. */
+  private acknowledgeAgain = new Set<GatewayPeer>();
+  private inFlightTimes: number[] = [];
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: CommitPipelineDependencies) {}
+
+  /** Entries waiting for a commit. */
+  get backlog(): number {
+    return this.queuedOperations;
+  }
+
+  get busy(): boolean {
+    return this.inFlightTimes.length > 0;
+  }
+
+  enqueue(message: QueuedMessage): void {
+    this.queue.push(message);
+    this.queuedOperations += message.operations.length;
+  }
+
+  initialize(peer: GatewayPeer): void {
+    this.initialized.push(peer);
+  }
+
+  removeRecord(record: SideRecord): void {
+    this.removals.push(record);
+  }
+
+  acknowledge(peer: GatewayPeer): void {
+    this.acknowledgeAgain.add(peer);
+  }
+
+  /** Starts commits while there is work and room in flight. */
+  pump(): void {
+    while (this.inFlightTimes.length < MAX_IN_FLIGHT && (this.queue.length > 0 || this.initialized.length > 0 || this.removals.length > 0)) {
+      if (!this.startCommit()) return;
+    }
+    if (this.acknowledgeAgain.size > 0 && this.inFlightTimes.length === 0) {
+      for (const peer of this.acknowledgeAgain) this.sendAck(peer, peer.cumulative);
+      this.acknowledgeAgain.clear();
+    }
+  }
+
+  /** Ends idle entries as a commit of its own, when nothing else is in flight. */
+  expireIdle(limit: number): void {
+    if (this.inFlightTimes.length > 0) return;
+    const at = this.deps.commitClock.begin();
+    let batch: PipelinedBatch;
+    try {
+      batch = this.deps.table.expireIdlePipelined(limit, [this.unloggedRecord(at)]);
+    } catch (error) {
+      this.deps.failed(error, new Set(), []);
+      return;
+    } finally {
+      this.deps.commitClock.end();
+    }
+    if (batch.events.length === 0) return;
+    this.track(at, batch, () => this.logEvents(batch.events), (error) => this.deps.failed(error, new Set(), []));
+  }
+
+  /** Resolves when every commit started so far has finished (logged and acknowledged, or failed). */
+  settle(): Promise<void> {
+    return this.tail;
+  }
+
+  /** Drops everything queued (after a failure: the gateways retransmit). */
+  reset(): void {
+    this.queue = [];
+    this.queuedOperations = 0;
+    this.initialized = [];
+    this.removals = [];
+    this.acknowledgeAgain.clear();
+  }
+
+  private startCommit(): boolean {
+    const operations: ConnOperation[] = [];
+    const progress = new Map<GatewayPeer, number>();
+    let taken = 0;
+    while (taken < this.queue.length && (operations.length === 0 || operations.length + this.queue[taken]!.operations.length <= MAX_COMMIT_OPERATIONS)) {
+      const message = this.queue[taken++]!;
+      for (const operation of message.operations) operations.push(operation);
+      progress.set(message.peer, message.sequence);
+    }
+    this.queue = this.queue.slice(taken);
+    this.queuedOperations -= operations.length;
+    const initialized = this.initialized;
+    const removals = this.removals;
+    this.initialized = [];
+    this.removals = [];
+    const at = this.deps.commitClock.begin();
+    for (const peer of initialized) peer.initializedAt = at;
+    const peers = new Set<GatewayPeer>([...initialized, ...progress.keys()]);
+    const side: SideRecord[] = [...removals, ...[...peers].map((peer) => peer.sideRecord(progress.get(peer) ?? peer.cumulative)), this.unloggedRecord(at)];
+    let batch: PipelinedBatch;
+    try {
+      batch = this.deps.table.applyPipelined(operations, side);
+    } catch (error) {
+      this.deps.failed(error, peers, initialized);
+      return false;
+    } finally {
+      this.deps.commitClock.end();
+    }
+    const again = [...this.acknowledgeAgain].filter((peer) => !progress.has(peer));
+    this.acknowledgeAgain.clear();
+    this.track(
+      at,
+      batch,
+      () => {
+        for (const peer of initialized) {
+          peer.initializing = false;
+          this.deps.log.append(initializedLine(at, peer.natAddress, this.deps.log.zone));
+          this.deps.count('gatewaysInitialized');
+        }
+        this.logEvents(batch.events);
+        for (const [peer, sequence] of progress) {
+          peer.cumulative = sequence;
+          this.sendAck(peer, sequence);
+        }
+        for (const peer of again) this.sendAck(peer, peer.cumulative);
+      },
+      (error) => this.deps.failed(error, peers, initialized),
+    );
+    return true;
+  }
+
+  /** Runs `done` when the batch is durable (in commit order), or `failed`; then pumps again. */
+  private track(at: number, batch: PipelinedBatch, done: () => void, failed: (error: unknown) => void): void {
+    this.inFlightTimes.push(at);
+    const settled = batch.durable.then(
+      () => {
+        this.deps.count('commits');
+        done();
+        this.deps.committed();
+      },
+      (error: unknown) => failed(error),
+    );
+    this.tail = Promise.all([this.tail, settled]).then(() => undefined);
+    void settled.finally(() => {
+      this.inFlightTimes.splice(this.inFlightTimes.indexOf(at), 1);
+      this.pump();
+    });
+  }
+
+  private sendAck(peer: GatewayPeer, cumulative: number): void {
+    this.deps.send(ack({ epoch: peer.epoch, cookie: peer.cookie, key: peer.key }, cumulative), peer.port, peer.address);
+    this.deps.count('acksSent');
+  }
+
+  private logEvents(events: readonly ConnEvent[]): void {
+    const { log, count } = this.deps;
+    for (const event of events) {
+      if (event.kind === 'created') {
+        log.append(entryLine(event.at, 'Created', event.entry, log.zone));
+        count('created');
+        continue;
+      }
+      log.append(entryLine(event.at, 'Deleted', event.entry, log.zone));
+      count('deleted');
+      if (event.reason === 'replaced') count('replaced');
+      if (event.reason === 'idle' || event.reason === 'evicted') {
+        count(event.reason === 'idle' ? 'expiredIdle' : 'evicted');
+        this.deps.release(event.entry);
+      }
+    }
+    log.flush();
+  }
+
+  /** The commits that may lack log lines if the process dies now: those in flight, and this one. */
+  private unloggedRecord(at: number): SideRecord {
+    const times = [...this.inFlightTimes, at];
+    const bytes = new Uint8Array(times.length * 8);
+    const view = new DataView(bytes.buffer);
+    times.forEach((time, index) => view.setFloat64(index * 8, time));
+    return [UNLOGGED_COMMITS_RECORD, bytes];
+  }
+}
+
+export function readUnloggedCommits(bytes: Uint8Array | null): number[] {
+  if (!bytes || bytes.length % 8 !== 0) return [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from({ length: bytes.length / 8 }, (_, index) => view.getFloat64(index * 8));
+}

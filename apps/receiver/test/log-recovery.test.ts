@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore, type ConnEntry } from '@nat64/conntrack';
+import { UNLOGGED_COMMITS_RECORD } from '../src/commit-pipeline.js';
+import { findMissingLines } from '../src/log-recovery.js';
+
+const T = Date.UTC(2019, 2, 18, 15, 22, 2) * 1000;
+
+function entry(natPort: number, who: number): ConnEntry {
+  const clientAddress = new Uint8Array(16);
+  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
+  clientAddress[15] = who;
+  return { protocol: 6, natAddress: 0xc0000209, natPort, clientAddress, clientPort: 30000 + who, serverAddress: 0xc633640a, serverPort: 443, createdAt: 1 };
+}
+
+function times(...values: number[]): Uint8Array {
+  const bytes = new Uint8Array(values.length * 8);
+  values.forEach((value, index) => new DataView(bytes.buffer).setFloat64(index * 8, value));
+  return bytes;
+}
+
+function strip(lines: string[]): string[] {
+  return lines.map((line) => line.slice(27));
+}
+
+describe('log-recovery', () => {
+  it('rebuilds the lines of every commit the log does not reach, including one undone by a later commit', () => {
+    const store = new MemoryStore();
+    store.commit([{ kind: 'created', entry: entry(1, 1), at: T }], [[UNLOGGED_COMMITS_RECORD, times(T)]]);
+    // Two commits in flight when the process died: B ends what A started.
+    store.commit(
+      [
+        { kind: 'created', entry: entry(2, 2), at: T + 10 },
+        { kind: 'deleted', entry: entry(1, 1), at: T + 10, reason: 'replaced' },
+        { kind: 'created', entry: entry(1, 3), at: T + 10 },
+      ],
+      [[UNLOGGED_COMMITS_RECORD, times(T + 10)]],
+    );
+    store.commit([{ kind: 'deleted', entry: entry(2, 2), at: T + 20, reason: 'gateway' }], [[UNLOGGED_COMMITS_RECORD, times(T + 10, T + 20)]]);
+    expect(strip(findMissingLines(store, T, 'utc'))).toEqual([
+      'Deleted 192.0.2.9:1 [2001:db8::1]:30001',
+      'Created 192.0.2.9:1 [2001:db8::3]:30003',
+      'Created 192.0.2.9:2 [2001:db8::2]:30002',
+      'Deleted 192.0.2.9:2 [2001:db8::2]:30002',
+    ]);
+    expect(findMissingLines(store, T + 10, 'utc')[0]).toBe('2019-03-18 15:22:02.000020 Deleted 192.0.2.9:2 [2001:db8::2]:30002');
+    expect(findMissingLines(store, T + 20, 'utc')).toEqual([]);
+  });
+
+  it('finds nothing to do in a store that was never written', () => {
+    expect(findMissingLines(new MemoryStore(), undefined, 'utc')).toEqual([]);
+  });
+});
