@@ -96,6 +96,11 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     control: reader.string('control', DEFAULTS.control),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULTS.logLevel),
   };
+  const sharedKey = reader.optionalString('key');
+  if (sharedKey !== undefined) {
+    const key = parseKey(sharedKey, 'key');
+    config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key }, { range: ipaddr.parseCIDR('::/0'), key });
+  }
   const keyFile = reader.optionalString('keyFile');
   if (keyFile !== undefined) {
     // One key for every gateway; more specific per-gateway keys from `keys` take precedence.

@@ -31,6 +31,7 @@ program
   .option('--conn-log <file>', 'connection log file, reopened on SIGHUP; "-" for stdout (default -)')
   .option('--local-time', 'connection log timestamps in local time instead of UTC')
   .option('--allow <ranges>', 'accept gateways only from these addresses or CIDR ranges, comma-separated (default: any)', list)
+  .option('--key <hex>', 'a key (32-128 hex digits) every gateway must authenticate with; visible in ps, so prefer --key-file')
   .option('--key-file <file>', 'file holding a hex key (16-64 bytes) that every gateway must authenticate with')
   .option('--no-authority', 'do not take authority: log entries but answer queries "not authoritative"')
   .option('--capacity <entries>', `most entries held; the least recently used make room (default ${DEFAULTS.capacity})`, Number)
@@ -47,6 +48,7 @@ program
       connectionLog: options.connLog,
       timeZone: options.localTime ? 'local' : undefined,
       allow: options.allow,
+      key: options.key,
       keyFile: options.keyFile,
       authoritative: options.authority === false ? false : undefined,
       capacity: options.capacity,

@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadReceiverConfig } from '../src/config.js';
+
+describe('config', () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  function file(name: string, text: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-config-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  }
+
+  it('has defaults a server admin can start with', () => {
+    const config = loadReceiverConfig({ flags: {} });
+    expect(config).toMatchObject({ listen: ['0.0.0.0', '::'], port: 62863, durability: 'full', connectionLog: '-', timeZone: 'utc', authoritative: true, idleTimeoutMs: 86_400_000 });
+    expect(config.keys).toEqual([]);
+  });
+
+  it('lets flags override the file', () => {
+    const path = file('receiver.json', JSON.stringify({ port: 7000, capacity: 5, durability: 'normal' }));
+    const config = loadReceiverConfig({ file: path, flags: { port: 7001, capacity: undefined } });
+    expect([config.port, config.capacity, config.durability]).toEqual([7001, 5, 'normal']);
+  });
+
+  it('names the file and the setting in errors', () => {
+    const path = file('receiver.json', JSON.stringify({ allow: ['192.0.2.0/24', 'nonsense'] }));
+    expect(() => loadReceiverConfig({ file: path, flags: {} })).toThrow(`${path}: allow[1]: "nonsense" is not an address or address range`);
+    expect(() => loadReceiverConfig({ flags: { listn: ['127.0.0.1'] } })).toThrow('listn: unknown setting');
+    expect(() => loadReceiverConfig({ flags: { key: 'abcd' } })).toThrow('key: expected 32 to 128 hex digits');
+  });
+
+  it('reads one key for all gateways from a flag or a file, and per-range keys from the file', () => {
+    const hex = '00112233445566778899aabbccddeeff';
+    expect(loadReceiverConfig({ flags: { key: hex } }).keys).toHaveLength(2);
+    const keyFile = file('key', `${hex}\n`);
+    expect(Buffer.from(loadReceiverConfig({ flags: { keyFile } }).keys[0]!.key).toString('hex')).toBe(hex);
+    const path = file('receiver.json', JSON.stringify({ keys: [{ gateways: '192.0.2.0/24', key: hex }] }));
+    expect(loadReceiverConfig({ file: path, flags: {} }).keys[0]!.range[1]).toBe(24);
+  });
+});
