@@ -64,8 +64,9 @@ export class FakeTun implements TunDevice {
   /** Queues packets as if the kernel routed them into the device; copies them. Ignored after close. */
   inject(packets: Uint8Array | readonly Uint8Array[]): void {
     if (this.#closed) return;
-    if (packets instanceof Uint8Array) this.#pending.push(packets.slice());
-    else for (const packet of packets) this.#pending.push(packet.slice());
+    // Copies, even of Buffers, whose slice() is a view.
+    if (packets instanceof Uint8Array) this.#pending.push(Uint8Array.prototype.slice.call(packets));
+    else for (const packet of packets) this.#pending.push(Uint8Array.prototype.slice.call(packet));
     this.#schedule();
   }
 
@@ -167,7 +168,8 @@ export class FakeTun implements TunDevice {
       values[COUNTER.txRejected]! += 1;
       return false;
     }
-    this.written.push(buffer.slice(offset, offset + length));
+    // A copy even when the caller passes a Buffer, whose slice() is a view.
+    this.written.push(Uint8Array.prototype.slice.call(buffer, offset, offset + length));
     values[COUNTER.txPackets]! += 1;
     values[COUNTER.txBytes]! += length;
     return true;
