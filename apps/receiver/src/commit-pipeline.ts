@@ -7,10 +7,10 @@
 // Crash safety: every commit stores, with its entries and each gateway's progress, the times of
 // the commits that may still lack their log lines (those in flight, itself included); log
 // recovery rebuilds the lines of exactly those after a crash.
-import type { ConnEvent, ConnOperation, ConnTable, PipelinedBatch, SideRecord, ConnEntry } from '@nat64/conntrack';
+import { connKey, type ConnEvent, type ConnOperation, type ConnTable, type PipelinedBatch, type SideRecord, type ConnEntry } from '@nat64/conntrack';
 import { entryLine, initializedLine, type ConnectionLog } from './conn-log.js';
 import type { ReceiverCounterName } from './counters.js';
-import type { GatewayPeer } from './peers.js';
+import type { GatewayPeer, Via } from './peers.js';
 import { ack } from './replies.js';
 
 /** Entries per commit, at most (a message is never split, so one big message may exceed it). */
@@ -20,8 +20,9 @@ export const MAX_IN_FLIGHT = 4;
 /** The side record listing the commits whose log lines may be missing after a crash. */
 export const UNLOGGED_COMMITS_RECORD = 'log/unlogged-commits';
 
+/** A reliable message to apply whole, or (peer null) mapping events that nobody acknowledges. */
 export interface QueuedMessage {
-  peer: GatewayPeer;
+  peer: GatewayPeer | null;
   sequence: number;
   operations: ConnOperation[];
 }
@@ -60,7 +61,7 @@ export interface CommitPipelineDependencies {
   table: ConnTable;
   commitClock: CommitClock;
   log: ConnectionLog;
-  send(bytes: Buffer, port: number, address: string): void;
+  send(bytes: Buffer, port: number, address: string, via: Via, cookie: bigint): void;
   count(name: ReceiverCounterName, amount?: number): void;
   /** An entry this receiver ended by its own policy (idle, evicted): tell its gateway. */
   release(entry: ConnEntry): void;
@@ -78,6 +79,7 @@ export class CommitPipeline {
   /** Gateways owed an ACK for duplicates, with nothing new to commit for them. */
   private acknowledgeAgain = new Set<GatewayPeer>();
   private inFlightTimes: number[] = [];
+  private readonly pendingCreates = new Map<number, number>();
   private tail: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: CommitPipelineDependencies) {}
@@ -94,6 +96,19 @@ export class CommitPipeline {
   enqueue(message: QueuedMessage): void {
     this.queue.push(message);
     this.queuedOperations += message.operations.length;
+    if (message.peer === null) {
+      for (const operation of message.operations) {
+        if (operation.op === 'create') this.pendingCreates.set(keyOf(operation.entry), operation.entry.createdAt);
+      }
+    }
+  }
+
+  /**
+   * Whether a mapping event already queued a create of this incarnation (the gateway repeats
+   * Created on the first packets of a flow); cleared as commits start.
+   */
+  pendingCreate(key: number, time: number): boolean {
+    return this.pendingCreates.get(key) === time;
   }
 
   initialize(peer: GatewayPeer): void {
@@ -148,6 +163,7 @@ export class CommitPipeline {
     this.initialized = [];
     this.removals = [];
     this.acknowledgeAgain.clear();
+    this.pendingCreates.clear();
   }
 
   private startCommit(): boolean {
@@ -157,10 +173,11 @@ export class CommitPipeline {
     while (taken < this.queue.length && (operations.length === 0 || operations.length + this.queue[taken]!.operations.length <= MAX_COMMIT_OPERATIONS)) {
       const message = this.queue[taken++]!;
       for (const operation of message.operations) operations.push(operation);
-      progress.set(message.peer, message.sequence);
+      if (message.peer) progress.set(message.peer, message.sequence);
     }
     this.queue = this.queue.slice(taken);
     this.queuedOperations -= operations.length;
+    if (this.queue.length === 0) this.pendingCreates.clear();
     const initialized = this.initialized;
     const removals = this.removals;
     this.initialized = [];
@@ -220,7 +237,7 @@ export class CommitPipeline {
   }
 
   private sendAck(peer: GatewayPeer, cumulative: number): void {
-    this.deps.send(ack({ epoch: peer.epoch, cookie: peer.cookie, key: peer.key }, cumulative), peer.port, peer.address);
+    this.deps.send(ack({ epoch: peer.epoch, cookie: peer.cookie, key: peer.key }, cumulative), peer.port, peer.address, peer.via, peer.cookie);
     this.deps.count('acksSent');
   }
 
@@ -257,4 +274,8 @@ export function readUnloggedCommits(bytes: Uint8Array | null): number[] {
   if (!bytes || bytes.length % 8 !== 0) return [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Array.from({ length: bytes.length / 8 }, (_, index) => view.getFloat64(index * 8));
+}
+
+function keyOf(entry: ConnEntry): number {
+  return connKey(entry.protocol, entry.natAddress, entry.natPort);
 }

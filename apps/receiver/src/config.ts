@@ -11,11 +11,19 @@ export interface GatewayKey {
   /** Gateways this key applies to. */
   range: [ipaddr.IPv4 | ipaddr.IPv6, number];
   key: Uint8Array;
+  /** Key ID in Geneve authentication options (geneve-options section 4). */
+  keyId: number;
 }
+
+export type TransportChoice = 'handoff' | 'geneve' | 'both';
 
 export interface ReceiverConfig {
   listen: string[];
   port: number;
+  transport: TransportChoice;
+  genevePort: number;
+  geneveTun: string;
+  geneveOptionClass: number;
   database: string;
   durability: 'full' | 'normal';
   connectionLog: string;
@@ -34,6 +42,10 @@ export interface ReceiverConfig {
 export const DEFAULTS = {
   listen: ['0.0.0.0', '::'],
   port: HANDOFF_PORT,
+  transport: 'both',
+  genevePort: 6081,
+  geneveTun: 'nat64geneve',
+  geneveOptionClass: 0xff64,
   database: '/var/lib/nat64-receiver/connections.db',
   durability: 'full',
   connectionLog: '-',
@@ -77,6 +89,10 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
   const config: ReceiverConfig = {
     listen,
     port: reader.integer('port', { min: 0, max: 65535, fallback: DEFAULTS.port }),
+    transport: reader.oneOf('transport', ['handoff', 'geneve', 'both'] as const, DEFAULTS.transport),
+    genevePort: reader.integer('genevePort', { min: 0, max: 65535, fallback: DEFAULTS.genevePort }),
+    geneveTun: reader.string('geneveTun', DEFAULTS.geneveTun),
+    geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass }),
     database: reader.string('database', DEFAULTS.database),
     durability: reader.oneOf('durability', ['full', 'normal'] as const, DEFAULTS.durability),
     connectionLog: reader.string('connectionLog', DEFAULTS.connectionLog),
@@ -86,8 +102,9 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
       const entry = new ConfigReader(value, where);
       const range = parseRange(entry.string('gateways', '0.0.0.0/0'), `${where}.gateways`);
       const key = parseKey(entry.string('key'), `${where}.key`);
+      const keyId = entry.integer('keyId', { min: 0, max: 255, fallback: 1 });
       entry.done();
-      return { range, key };
+      return { range, key, keyId };
     }),
     authoritative: reader.boolean('authoritative', DEFAULTS.authoritative),
     capacity: reader.integer('capacity', { min: 1, max: 100_000_000, fallback: DEFAULTS.capacity }),
@@ -99,14 +116,15 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
   const sharedKey = reader.optionalString('key');
   if (sharedKey !== undefined) {
     const key = parseKey(sharedKey, 'key');
-    config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key }, { range: ipaddr.parseCIDR('::/0'), key });
+    config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key, keyId: 1 }, { range: ipaddr.parseCIDR('::/0'), key, keyId: 1 });
   }
   const keyFile = reader.optionalString('keyFile');
   if (keyFile !== undefined) {
     // One key for every gateway; more specific per-gateway keys from `keys` take precedence.
     const key = readKeyFile(keyFile);
-    config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key }, { range: ipaddr.parseCIDR('::/0'), key });
+    config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key, keyId: 1 }, { range: ipaddr.parseCIDR('::/0'), key, keyId: 1 });
   }
+  if (!/^[A-Za-z0-9_.%-]{1,15}$/.test(config.geneveTun)) throw new ConfigError('geneveTun', 'must be an interface name of 1-15 letters, digits, "_", "-", "." or "%d"');
   reader.done();
   return config;
 }

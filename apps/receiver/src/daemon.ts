@@ -5,7 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { ConnTable, SqliteStore, type ConnStore } from '@nat64/conntrack';
-import { formatCounters, listenControl, systemMicroClock, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
+import { Capability } from '@nat64/handoff-codec';
+import type { TunDevice } from '@nat64/tun';
+import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
 import { openConnectionLog, type ConnectionLog } from './conn-log.js';
 import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
 import { createReceiverCounters } from './counters.js';
@@ -14,6 +16,8 @@ import { PEER_SIDE_PREFIX, parseStoredPeers } from './peers.js';
 import { CommitClock, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
 import { Receiver } from './receiver.js';
 import { openTransport, type Transport } from './transport.js';
+import { GeneveEndpoint } from './geneve-endpoint.js';
+import { openHostStack } from './host-stack.js';
 import type { ReceiverConfig } from './config.js';
 
 const COOKIE_SECRET_RECORD = 'cookie-secret';
@@ -23,7 +27,10 @@ const MAX_PEERS = 100_000;
 
 export interface ReceiverDaemon {
   readonly receiver: Receiver;
-  readonly transport: Transport;
+  /** Handoff v1 on UDP 62863, unless the transport is geneve only. */
+  readonly transport: Transport | undefined;
+  /** Geneve on UDP 6081, when enabled and its TUN device could be opened. */
+  readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
   readonly counters: ReturnType<typeof createReceiverCounters>;
   /** Reopens the connection log file (SIGHUP). */
   reopenLog(): void;
@@ -31,11 +38,20 @@ export interface ReceiverDaemon {
   close(): Promise<void>;
 }
 
-export async function startReceiver(config: ReceiverConfig, logger: Logger, clock: MicroClock = systemMicroClock()): Promise<ReceiverDaemon> {
+export interface ReceiverEnvironment {
+  clock?: MicroClock;
+  /** Opens the device Geneve inner packets go through (tests pass an in-memory one). */
+  openDevice?: (name: string, logger: Logger) => TunDevice;
+}
+
+export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
+  const clock = environment.clock ?? systemMicroClock();
   const store = await openStore(config);
   let log: ConnectionLog | undefined;
   let table: ConnTable | undefined;
   let transport: Transport | undefined;
+  let geneveTransport: Transport | undefined;
+  let device: TunDevice | undefined;
   let control: ControlServer | undefined;
   try {
     log = openConnectionLog(config.connectionLog === '-' ? { fd: 1 } : { file: config.connectionLog }, config.timeZone);
@@ -51,6 +67,9 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
     const counters = createReceiverCounters();
     const allows = addressFilter(config.allow);
     const keyFor = keyLookup(config.keys);
+    const useHandoff = config.transport !== 'geneve';
+    device = config.transport === 'handoff' ? undefined : openGeneveDevice(config, logger, environment.openDevice ?? openHostStack);
+    let endpoint: GeneveEndpoint | undefined;
     let receiver: Receiver;
     receiver = new Receiver(
       {
@@ -61,21 +80,41 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
         clock,
         counters,
         logger: logger.child({ component: 'receiver' }),
-        send: (bytes, port, address) => transport?.send(bytes, port, address),
+        send: (bytes, port, address, via, cookie) => {
+          if (via === 'geneve') geneveTransport?.send(endpoint!.frame(bytes, address, cookie), port, address);
+          else transport?.send(bytes, port, address);
+        },
         scheduleFlush: () => setImmediate(() => void receiver.flush()),
-        options: { authoritative: config.authoritative, allows, keyFor, maxPeers: MAX_PEERS },
+        options: {
+          authoritative: config.authoritative,
+          allows,
+          keyFor: (address) => keyFor(address)?.secret,
+          maxPeers: MAX_PEERS,
+          capabilities: () => (useHandoff ? Capability.HANDOFF_V1 : 0) | (device ? Capability.GENEVE : 0),
+        },
       },
       storedPeers,
     );
-    transport = await openTransport({
-      addresses: config.listen,
-      port: config.port,
-      onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port),
-      onSendError: (error) => {
-        counters.add('sendErrors');
-        logger.debug({ err: error }, 'send failed');
-      },
-    });
+    const onSendError = (error: Error) => {
+      counters.add('sendErrors');
+      logger.debug({ err: error }, 'send failed');
+    };
+    if (useHandoff) {
+      transport = await openTransport({ addresses: config.listen, port: config.port, onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port), onSendError });
+    }
+    if (device) {
+      const geneveEndpoint = new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor });
+      endpoint = geneveEndpoint;
+      geneveTransport = await openTransport({
+        addresses: config.listen,
+        port: config.genevePort,
+        onDatagram: (bytes, address, port) => {
+          if (allows(address.startsWith('::ffff:') ? address.slice(7) : address)) geneveEndpoint.handleDatagram(bytes, address, port);
+          else counters.add('notAllowed');
+        },
+        onSendError,
+      });
+    }
     const openTable = table;
     const openLog = log;
     control = await listenControl(config.control, {
@@ -95,18 +134,24 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
         logger.error({ err: error }, 'pruning history failed');
       }
     }, TICK_MS);
-    logger.info({ listen: transport.bound, database: config.database, entries: table.size, gateways: receiver.peerCount }, 'receiver started');
-    const openTransportHandle = transport;
+    logger.info(
+      { listen: transport?.bound ?? [], geneve: geneveTransport?.bound ?? [], geneveDevice: device?.name, database: config.database, entries: table.size, gateways: receiver.peerCount },
+      'receiver started',
+    );
+    const openTransports = [transport, geneveTransport].filter((open): open is Transport => open !== undefined);
     const openControl = control;
+    const openDevice = device;
     return {
       receiver,
       transport,
+      geneve: geneveTransport && endpoint && device ? { transport: geneveTransport, endpoint, device } : undefined,
       counters,
       reopenLog: () => openLog.reopen(),
       async close() {
         clearInterval(ticker);
         clearInterval(pruner);
-        await openTransportHandle.close();
+        for (const open of openTransports) await open.close();
+        openDevice?.close();
         await receiver.flush();
         await receiver.settle();
         await openControl.close();
@@ -117,6 +162,8 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
     };
   } catch (error) {
     await transport?.close();
+    await geneveTransport?.close();
+    device?.close();
     await control?.close();
     if (table) await table.closeAsync();
     else store.close();
@@ -126,6 +173,22 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, cloc
 }
 
 /** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
+/**
+ * The TUN device Geneve inner packets go through. Without it (no CAP_NET_ADMIN, no /dev/net/tun)
+ * a receiver asked for Geneve alone cannot run; one asked for both runs with handoff messages only.
+ */
+function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: string, logger: Logger) => TunDevice): TunDevice | undefined {
+  try {
+    return open(config.geneveTun, logger);
+  } catch (error) {
+    if (config.transport === 'geneve') {
+      throw new FatalError(`cannot open the Geneve TUN device ${config.geneveTun}: ${(error as Error).message}`, ExitCode.noPermission, { cause: error });
+    }
+    logger.warn({ err: error }, `Geneve disabled: cannot open the TUN device ${config.geneveTun}; receiving handoff messages only`);
+    return undefined;
+  }
+}
+
 function openStore(config: ReceiverConfig): Promise<ConnStore> {
   mkdirSync(dirname(config.database), { recursive: true, mode: 0o750 });
   return SqliteStore.openInWorker(config.database, { durability: config.durability });
@@ -165,14 +228,15 @@ function addressFilter(ranges: Range[]): (address: string) => boolean {
   };
 }
 
-function keyLookup(keys: ReceiverConfig['keys']): (address: string) => Uint8Array | undefined {
+function keyLookup(keys: ReceiverConfig['keys']): (address: string) => { keyId: number; secret: Uint8Array } | undefined {
   if (keys.length === 0) return () => undefined;
   // The most specific range wins.
   const sorted = [...keys].sort((a, b) => b.range[1] - a.range[1]);
-  const found = new Map<string, Uint8Array | undefined>();
+  const found = new Map<string, { keyId: number; secret: Uint8Array } | undefined>();
   return (address) => {
     if (found.has(address)) return found.get(address);
-    const key = sorted.find((entry) => matchesAny(address, [entry.range]))?.key;
+    const entry = sorted.find((candidate) => matchesAny(address, [candidate.range]));
+    const key = entry ? { keyId: entry.keyId, secret: entry.key } : undefined;
     if (found.size > 65_536) found.clear();
     found.set(address, key);
     return key;

@@ -4,7 +4,7 @@
 // that says what went wrong (sysexits.h).
 import { Command, Option } from 'commander';
 import { StoreError } from '@nat64/conntrack';
-import { callControl, ConfigError, ControlError, createLogger, ExitCode, onReopenSignal, waitForShutdown } from '@nat64/service';
+import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, onReopenSignal, waitForShutdown } from '@nat64/service';
 import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
 import { startReceiver } from './daemon.js';
 import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUMBERS, QueryError } from './queries.js';
@@ -25,7 +25,10 @@ program
   .description('run the receiver daemon (foreground; for systemd)')
   .option('-c, --config <file>', 'JSON config file; flags override it')
   .option('--listen <addresses>', `addresses to listen on, comma-separated (default ${DEFAULTS.listen.join(',')})`, list)
-  .option('--port <port>', `UDP port (default ${HANDOFF_PORT})`, Number)
+  .option('--port <port>', `UDP port of handoff messages (default ${HANDOFF_PORT})`, Number)
+  .addOption(new Option('--transport <which>', 'handoff messages (UDP 62863), Geneve tunnels (UDP 6081, needs CAP_NET_ADMIN for its TUN device), or both (default both)').choices(['handoff', 'geneve', 'both']))
+  .option('--geneve-port <port>', `UDP port of Geneve (default ${DEFAULTS.genevePort})`, Number)
+  .option('--geneve-tun <name>', `TUN device that delivers Geneve inner packets to this host (default ${DEFAULTS.geneveTun})`)
   .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)
   .addOption(new Option('--durability <level>', 'full: a stored entry survives power loss; normal: survives a crash of the receiver (default full)').choices(['full', 'normal']))
   .option('--conn-log <file>', 'connection log file, reopened on SIGHUP; "-" for stdout (default -)')
@@ -43,6 +46,9 @@ program
     const flags: RawSettings = {
       listen: options.listen,
       port: options.port,
+      transport: options.transport,
+      genevePort: options.genevePort,
+      geneveTun: options.geneveTun,
       database: options.db,
       durability: options.durability,
       connectionLog: options.connLog,
@@ -131,6 +137,7 @@ function databasePath(options: Record<string, unknown>): string {
 }
 
 function exitCodeOf(error: unknown): number {
+  if (error instanceof FatalError) return error.exitCode;
   if (error instanceof ConfigError) return ExitCode.config;
   if (error instanceof QueryError) return ExitCode.usage;
   if (error instanceof ControlError) return ExitCode.unavailable;

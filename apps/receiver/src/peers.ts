@@ -6,12 +6,17 @@ import { HANDOFF_PORT } from '@nat64/handoff-codec';
 import type { SideRecord } from '@nat64/conntrack';
 import { ReleaseQueue } from './release.js';
 
+/** How a message reached the receiver: handoff v1 on UDP 62863, or inside a Geneve control packet on 6081. */
+export type Via = 'handoff' | 'geneve';
+
 const SIDE_PREFIX = 'gateway/';
 const SIDE_BYTES = 16;
 
 export class GatewayPeer {
   /** Port the gateway sends from; replies go there. */
   port = HANDOFF_PORT;
+  /** The transport the gateway last spoke on; replies use it. */
+  via: Via = 'handoff';
   /** Applied and stored: every reliable sequence up to this one. */
   cumulative: number;
   /** Every reliable sequence up to this one is applied or queued for a commit. */
@@ -29,7 +34,7 @@ export class GatewayPeer {
     readonly natAddress: number,
     readonly epoch: bigint,
     readonly cookie: bigint,
-    readonly key: Uint8Array | undefined,
+    public key: Uint8Array | undefined,
     cumulative: number,
     /** Receiver time of the "Initialized" line, µs. */
     public initializedAt: number,

@@ -6,6 +6,7 @@
 // pipeline (commit-pipeline.ts), which commits them in batches, then writes their log lines, then
 // sends the ACKs. A gateway is therefore only ever told "stored" about entries that are on disk,
 // and the log never shows an entry the store lacks.
+import { MappingEvent } from '@nat64/geneve';
 import {
   AnswerStatus,
   DecodeStatus,
@@ -24,12 +25,14 @@ import { formatIpv4, parseIpv4, type Counters, type Logger, type MicroClock } fr
 import type { ConnectionLog } from './conn-log.js';
 import type { CookieJar } from './cookies.js';
 import type { ReceiverCounterName } from './counters.js';
-import { GatewayPeer, PEER_SIDE_PREFIX, PeerRegistry, parseStoredPeers, removalRecord, type StoredPeer } from './peers.js';
+import { GatewayPeer, PEER_SIDE_PREFIX, type Via, PeerRegistry, parseStoredPeers, removalRecord, type StoredPeer } from './peers.js';
 import { answer, helloAck, type AnswerOutcome } from './replies.js';
 import { classifySequence } from './sequence.js';
 
 /** Reliable messages a gateway may have outstanding (advertised in HELLO-ACK). */
 export const WINDOW = 1024;
+/** Tombstones kept for Geneve mapping events, at most (memory only). */
+const MAX_TOMBSTONES = 1_000_000;
 /** Entries waiting while a commit is in flight, at most; beyond it messages wait for retransmission. */
 const MAX_PENDING_OPERATIONS = 200_000;
 
@@ -53,6 +56,8 @@ export interface ReceiverOptions {
   keyFor(address: string): Uint8Array | undefined;
   /** Gateway epochs known at once. */
   maxPeers: number;
+  /** Transports announced in HELLO-ACK (Capability bits). */
+  capabilities(): number;
 }
 
 export interface ReceiverDependencies {
@@ -61,8 +66,11 @@ export interface ReceiverDependencies {
   log: ConnectionLog;
   cookies: CookieJar;
   clock: MicroClock;
-  /** Sends a reply; must not throw (errors are the transport's to count). */
-  send(bytes: Buffer, port: number, address: string): void;
+  /**
+   * Sends a reply the way the gateway spoke (`via`; Geneve framing needs the cookie for the VNI).
+   * Must not throw: errors are the transport's to count.
+   */
+  send(bytes: Buffer, port: number, address: string, via: Via, cookie: bigint): void;
   counters: Counters<ReceiverCounterName>;
   logger: Logger;
   options: ReceiverOptions;
@@ -79,6 +87,8 @@ export class Receiver {
   private readonly index: Readonly<Record<ReceiverCounterName, number>>;
   private readonly pipeline: CommitPipeline;
   private flushScheduled = false;
+  /** Creation times of recently deleted mappings, by table key, oldest first (geneve-options 3.3). */
+  private readonly tombstones = new Map<number, number>();
   /** Gateways with RELEASEs queued or unacknowledged. */
   private readonly releasing = new Set<GatewayPeer>();
   /** Rebuilding the table from the store after a failed background commit. */
@@ -130,7 +140,8 @@ export class Receiver {
     return this.peers.size;
   }
 
-  handleDatagram(buf: Buffer, sourceAddress: string, port: number): void {
+  /** One handoff v1 datagram, from UDP 62863 or from the payload of a Geneve control packet. */
+  handleDatagram(buf: Buffer, sourceAddress: string, port: number, via: Via = 'handoff'): void {
     const values = this.counterValues;
     values[this.index.datagramsReceived]!++;
     if (this.recovering) {
@@ -149,27 +160,29 @@ export class Receiver {
       values[this.index.notAllowed]!++;
       return;
     }
-    const key = options.keyFor(address);
-    if (key ? !view.tagged || !verifyDatagram(buf, 0, buf.length, key) : view.tagged) {
+    // Inside Geneve, the tunnel's authentication option (required when a key is configured, and
+    // checked before we get here) covers the datagram: no second tag, in either direction.
+    const key = via === 'geneve' ? undefined : options.keyFor(address);
+    if (via === 'handoff' && (key ? !view.tagged || !verifyDatagram(buf, 0, buf.length, key) : view.tagged)) {
       values[this.index.authenticationFailed]!++;
       return;
     }
     switch (view.type) {
       case MessageType.HELLO:
-        return this.onHello(address, port, key);
+        return this.onHello(address, port, key, via);
       case MessageType.CREATED:
       case MessageType.DELETED:
-        return this.onReliable(buf, address, port, key);
+        return this.onReliable(buf, address, port, key, via);
       case MessageType.QUERY:
-        return this.onQuery(address, port, key);
+        return this.onQuery(address, port, key, via);
       case MessageType.ACK:
-        return this.onAck(buf, address, port);
+        return this.onAck(buf, address, port, via);
       default:
         values[this.index.unexpectedType]!++;
     }
   }
 
-  private onHello(address: string, port: number, key: Uint8Array | undefined): void {
+  private onHello(address: string, port: number, key: Uint8Array | undefined, via: Via): void {
     const view = this.view;
     if (parseIpv4(address) !== view.natAddress) {
       this.count('natAddressMismatch');
@@ -177,17 +190,18 @@ export class Receiver {
     }
     const epoch = view.epoch();
     const cookie = this.deps.cookies.cookieFor(address, epoch);
-    this.deps.send(helloAck({ epoch, cookie, key }, view.sequence, this.deps.options.authoritative, WINDOW), port, address);
+    const reply = helloAck({ epoch, cookie, key }, view.sequence, this.deps.options.authoritative, WINDOW, this.deps.options.capabilities());
+    this.deps.send(reply, port, address, via, cookie);
     this.count('helloAcksSent');
     // A HELLO that already carries our cookie starts the epoch (handoff-v1 section 6.2).
-    if (view.cookieHigh !== 0 || view.cookieLow !== 0) this.authenticatedPeer(address, port, key, true);
+    if (view.cookieHigh !== 0 || view.cookieLow !== 0) this.authenticatedPeer(address, port, key, true, via);
   }
 
   /**
    * The peer of the datagram in `this.view` when its cookie is ours, creating it (a new epoch)
    * when `mayStart`; undefined, counted, otherwise.
    */
-  private authenticatedPeer(address: string, port: number, key: Uint8Array | undefined, mayStart: boolean): GatewayPeer | undefined {
+  private authenticatedPeer(address: string, port: number, key: Uint8Array | undefined, mayStart: boolean, via: Via): GatewayPeer | undefined {
     const view = this.view;
     const epoch = view.epoch();
     if (!this.deps.cookies.verify(address, epoch, view.cookie())) {
@@ -214,15 +228,17 @@ export class Receiver {
       this.schedule();
     }
     peer.port = port;
+    peer.via = via;
+    peer.key = key;
     return peer;
   }
 
-  private onReliable(buf: Buffer, address: string, port: number, key: Uint8Array | undefined): void {
+  private onReliable(buf: Buffer, address: string, port: number, key: Uint8Array | undefined, via: Via): void {
     if (this.pipeline.backlog >= MAX_PENDING_OPERATIONS) {
       this.count('backlogFull');
       return;
     }
-    const peer = this.authenticatedPeer(address, port, key, true);
+    const peer = this.authenticatedPeer(address, port, key, true, via);
     if (!peer) return;
     const sequence = this.view.sequence;
     switch (classifySequence(peer.pendingCumulative, sequence, WINDOW)) {
@@ -279,8 +295,60 @@ export class Receiver {
     this.schedule();
   }
 
-  private onQuery(address: string, port: number, key: Uint8Array | undefined): void {
-    const peer = this.authenticatedPeer(address, port, key, true);
+  /**
+   * The gateway epoch a Geneve data packet from `address` belongs to: the newest epoch of that
+   * address that completed the HELLO exchange, provided the packet's VNI is that epoch's (the low 24
+   * bits of its cookie, geneve-options section 5), which ties data packets to the exchange.
+   */
+  geneveSender(address: string, vni: number): GatewayPeer | undefined {
+    const peer = this.peers.newestOf(address.startsWith('::ffff:') ? address.slice(7) : address);
+    return peer && !peer.initializing && geneveVni(peer.cookie) === vni ? peer : undefined;
+  }
+
+  /**
+   * A mapping event carried by a Geneve option (geneve-options section 3.3): Created or Refresh of
+   * an incarnation newer than what the table and its tombstones hold creates or replaces the entry,
+   * one it already holds is refreshed, an older one is stale; Deleted removes the incarnation it
+   * names and leaves a tombstone. Changes are committed like reliable messages, without ACKs.
+   */
+  mappingEvent(peer: GatewayPeer, event: number, entry: ConnEntry): void {
+    if (entry.natAddress !== peer.natAddress || checkEntry(entry) !== undefined) {
+      this.count('entriesRejected');
+      return;
+    }
+    const key = connKey(entry.protocol, entry.natAddress, entry.natPort);
+    const held = this.deps.table.get(key);
+    const time = entry.createdAt;
+    if ((held && held.createdAt > time) || (this.tombstones.get(key) ?? -1) >= time) {
+      this.count('staleMappingEvents');
+      return;
+    }
+    if (event === MappingEvent.DELETED) {
+      // It ends this incarnation, and an older one still held was replaced by it at the gateway.
+      // Deletions name the incarnation by its client, which may still be queued for a commit.
+      this.rememberTombstone(key, time);
+      const operations: ConnOperation[] = [{ op: 'delete', entry, reason: 'gateway' }];
+      if (held && !sameClient(held, entry)) operations.push({ op: 'delete', entry: held, reason: 'gateway' });
+      this.pipeline.enqueue({ peer: null, sequence: 0, operations });
+    } else if (held && held.createdAt === time && sameClient(held, entry)) {
+      this.deps.table.touch(key);
+      return;
+    } else {
+      if (this.pipeline.pendingCreate(key, time)) return;
+      this.pipeline.enqueue({ peer: null, sequence: 0, operations: [{ op: 'create', entry }] });
+    }
+    this.count('mappingEvents');
+    this.schedule();
+  }
+
+  private rememberTombstone(key: number, time: number): void {
+    this.tombstones.delete(key);
+    this.tombstones.set(key, time);
+    if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
+  }
+
+  private onQuery(address: string, port: number, key: Uint8Array | undefined, via: Via): void {
+    const peer = this.authenticatedPeer(address, port, key, true, via);
     if (!peer) return;
     const view = this.view;
     const context = { epoch: peer.epoch, cookie: peer.cookie, key };
@@ -306,11 +374,11 @@ export class Receiver {
         this.count('answersNotFound');
       }
     }
-    this.deps.send(answer(context, view.sequence, outcome), port, address);
+    this.deps.send(answer(context, view.sequence, outcome), port, address, via, peer.cookie);
     this.count('queriesAnswered');
   }
 
-  private onAck(buf: Buffer, address: string, port: number): void {
+  private onAck(buf: Buffer, address: string, port: number, via: Via): void {
     const view = this.view;
     if (!this.deps.cookies.verify(address, view.epoch(), view.cookie())) {
       this.count('badCookie');
@@ -319,6 +387,7 @@ export class Receiver {
     const peer = this.peers.get(address, view.epoch());
     if (!peer) return;
     peer.port = port;
+    peer.via = via;
     const blocks: AckBlock[] = [];
     for (let i = 0; i < view.count; i++) {
       const block = { start: 0, end: 0 };
@@ -415,7 +484,7 @@ export class Receiver {
         continue;
       }
       const outcome = peer.releases.service(nowMs, { epoch: peer.epoch, cookie: peer.cookie, key: peer.key }, (bytes) =>
-        this.deps.send(bytes, peer.port, peer.address),
+        this.deps.send(bytes, peer.port, peer.address, peer.via, peer.cookie),
       );
       this.count('releasesSent', outcome.sent);
       this.count('releaseRetransmissions', outcome.retransmitted);
@@ -433,4 +502,15 @@ export class Receiver {
   private count(name: ReceiverCounterName, amount = 1): void {
     this.counterValues[this.index[name]]! += amount;
   }
+}
+
+/** The VNI of a gateway epoch's Geneve packets: the low 24 bits of the receiver's cookie. */
+export function geneveVni(cookie: bigint): number {
+  return Number(cookie & 0xffffffn);
+}
+
+function sameClient(a: ConnEntry, b: ConnEntry): boolean {
+  if (a.clientPort !== b.clientPort) return false;
+  for (let i = 0; i < 16; i++) if (a.clientAddress[i] !== b.clientAddress[i]) return false;
+  return true;
 }

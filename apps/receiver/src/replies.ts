@@ -3,7 +3,6 @@
 // they use the codec's plain encoder into a fresh buffer that the socket then owns.
 import {
   AnswerStatus,
-  Capability,
   HANDOFF_VERSION,
   MessageType,
   ReceiverFlag,
@@ -28,7 +27,7 @@ export interface ReplyContext {
   key: Uint8Array | undefined;
 }
 
-export function helloAck(context: ReplyContext, sequence: number, authoritative: boolean, window: number): Buffer {
+export function helloAck(context: ReplyContext, sequence: number, authoritative: boolean, window: number, capabilities: number): Buffer {
   return encode(
     {
       type: MessageType.HELLO_ACK,
@@ -38,7 +37,7 @@ export function helloAck(context: ReplyContext, sequence: number, authoritative:
       cookie: context.cookie,
       sequence,
       receiverFlags: authoritative ? ReceiverFlag.AUTHORITATIVE : 0,
-      capabilities: Capability.HANDOFF_V1,
+      capabilities,
       window,
     },
     context.key,

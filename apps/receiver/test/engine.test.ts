@@ -73,12 +73,12 @@ function harness(store: ConnStore = new MemoryStore()) {
       clock,
       counters,
       logger: silentLogger(),
-      send: (bytes) => {
+      send: (bytes: Buffer) => {
         expect(inspectDatagram(bytes, 0, bytes.length, view)).toBe(DecodeStatus.OK);
         sent.push(datagram.decode(bytes, 0, bytes.length));
       },
       scheduleFlush: () => undefined,
-      options: { authoritative: true, allows: () => true, keyFor: () => undefined, maxPeers: 10 },
+      options: { authoritative: true, allows: () => true, keyFor: () => undefined, maxPeers: 10, capabilities: () => 1 },
     },
     [],
   );

@@ -29,6 +29,7 @@ export async function startTestReceiver(flags: Record<string, unknown> = {}, clo
     flags: {
       listen: ['127.0.0.1'],
       port: 0,
+      transport: 'handoff',
       database: join(dir, 'connections.db'),
       connectionLog: join(dir, 'connections.log'),
       control: join(dir, 'control.sock'),
@@ -36,8 +37,8 @@ export async function startTestReceiver(flags: Record<string, unknown> = {}, clo
       ...flags,
     },
   });
-  const daemon = await startReceiver(config, silentLogger(), ...(clock ? [clock] : []));
-  const port = Number(daemon.transport.bound[0]!.split(':').at(-1));
+  const daemon = await startReceiver(config, silentLogger(), clock ? { clock } : {});
+  const port = Number(daemon.transport!.bound[0]!.split(':').at(-1));
   const clients: GatewayClient[] = [];
   let stopped = false;
   const receiver: TestReceiver = {

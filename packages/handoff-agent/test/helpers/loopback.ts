@@ -36,6 +36,7 @@ export async function startLoopbackReceiver(flags: Record<string, unknown> = {},
       flags: {
         listen: ['127.0.0.1'],
         port: 0,
+        transport: 'handoff',
         database: join(dir, 'connections.db'),
         connectionLog: join(dir, 'connections.log'),
         control: join(dir, 'control.sock'),
@@ -43,10 +44,10 @@ export async function startLoopbackReceiver(flags: Record<string, unknown> = {},
         ...flags,
       },
     });
-    const daemon = await startReceiver(config, silentLogger(), ...(clock ? [clock] : []));
+    const daemon = await startReceiver(config, silentLogger(), clock ? { clock } : {});
     return {
       daemon,
-      port: Number(daemon.transport.bound[0]!.split(':').at(-1)),
+      port: Number(daemon.transport!.bound[0]!.split(':').at(-1)),
       lines: () =>
         existsSync(config.connectionLog)
           ? readFileSync(config.connectionLog, 'utf8')
