@@ -76,6 +76,12 @@ export const IMPL = {
   DEFAULT_HELD_FRAGMENT_BYTES: 1 << 20,
   /** Slots a session cursor examines per call at most, so enumeration never stalls the datapath for long. */
   CURSOR_SCAN_BUDGET: 65_536,
+  /**
+   * Places a session handed off (or taken back) moves back on its timer list at most. Acknowledgements from
+   * many receivers arrive out of creation order; past this the session's last use is raised instead, so each
+   * change costs O(1) and a lifetime only ever lengthens.
+   */
+  HANDOFF_SORT_STEPS: 16,
 } as const;
 
 /**

@@ -4,7 +4,7 @@
 
 import { BibTable, BIB_STATIC } from './bib.js';
 import { ClientTable } from './clients.js';
-import { DELETE_REASON, PROTOCOL, TCP_STATE, TIMER_CLASS, VERDICT, type DeleteReason } from './constants.js';
+import { DELETE_REASON, IMPL, PROTOCOL, TCP_STATE, TIMER_CLASS, VERDICT, type DeleteReason } from './constants.js';
 import { COUNTER, newCounterValues } from './counters.js';
 import { KeyedHash } from './hash.js';
 import { HeldSyns } from './held-syn.js';
@@ -244,7 +244,7 @@ export class Core {
       s.flags[h]! &= ~SESSION_HANDED_OFF;
       s.handedOff--;
     }
-    insertTimerSorted(s, listOf(classOf(s.list[h]!), s.flags[h]!), h, lastUse);
+    insertTimerSorted(s, listOf(classOf(s.list[h]!), s.flags[h]!), h, lastUse, IMPL.HANDOFF_SORT_STEPS);
   }
 
   /** Bytes allocated for all tables. */

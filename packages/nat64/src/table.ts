@@ -166,6 +166,19 @@ export class Nat64Table {
     return this.core.sessions.bib[h]!;
   }
 
+  /**
+   * The first session of BIB entry `b`, or -1; `nextSessionOfBib` gives the ones after it. Walk without
+   * deleting in between (marking sessions handed off or back is fine).
+   */
+  firstSessionOfBib(b: number): number {
+    return this.core.bibs.sessionHead[b]!;
+  }
+
+  /** The session after `h` on its BIB entry's list, or -1. */
+  nextSessionOfBib(h: number): number {
+    return this.core.sessions.bibNext[h]!;
+  }
+
   // BIB entry fields.
 
   bibProtocol(b: number): number {

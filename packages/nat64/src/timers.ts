@@ -61,11 +61,19 @@ export function touchTimer(s: SessionTable, list: number, i: number, now: number
 /**
  * Puts session `i` (on no list) on `list` at the place its `lastUse` sorts to, scanning from the tail. Used
  * when a session changes lists without being used (handed off or taken back), so its lifetime stays exact;
- * that happens right after the session was used, so the scan is short.
+ * that usually happens right after the session was used, so the scan is short. A session that sorts more
+ * than `maxSteps` places back goes there with its last use raised to its new neighbour's: its lifetime
+ * lengthens a little, never shortens, and the list stays in order at a bounded cost.
  */
-export function insertTimerSorted(s: SessionTable, list: number, i: number, lastUse: number): void {
+export function insertTimerSorted(s: SessionTable, list: number, i: number, lastUse: number, maxSteps = Infinity): void {
   let prev = s.listTail[list]!;
-  while (prev >= 0 && s.lastUse[prev]! > lastUse) prev = s.timerPrev[prev]!;
+  for (let steps = 0; prev >= 0 && s.lastUse[prev]! > lastUse; steps++) {
+    if (steps >= maxSteps) {
+      lastUse = s.lastUse[prev]!;
+      break;
+    }
+    prev = s.timerPrev[prev]!;
+  }
   const next = prev >= 0 ? s.timerNext[prev]! : s.listHead[list]!;
   s.list[i] = list;
   s.lastUse[i] = lastUse;

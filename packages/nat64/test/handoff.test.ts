@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL, TCP_FLAG, TCP_STATE, VERDICT, type RestoreEntry } from '@nat64/nat64';
+import { IMPL, PROTOCOL, TCP_FLAG, TCP_STATE, VERDICT, type RestoreEntry } from '@nat64/nat64';
 import { client, HOUR, MINUTE, NAT_1, NAT_2, newTable, SERVER_1, SERVER_2, v4 } from './support.js';
 
 const { TCP, UDP } = PROTOCOL;
@@ -19,6 +19,20 @@ function entry(overrides: Partial<RestoreEntry> = {}): RestoreEntry {
 }
 
 describe('handoff', () => {
+  it('walks the sessions of a BIB entry, and only those', () => {
+    const { table } = newTable();
+    const a = table.outbound(UDP, client(1), 0, 1000, SERVER_1, 53);
+    const b = table.outbound(UDP, client(1), 0, 1000, SERVER_2, 53);
+    table.outbound(UDP, client(2), 0, 1000, SERVER_1, 53);
+    const bib = table.bibOf(a);
+    const walked: number[] = [];
+    for (let h = table.firstSessionOfBib(bib); h >= 0; h = table.nextSessionOfBib(h)) walked.push(h);
+    expect(walked.sort()).toEqual([a, b].sort());
+    table.release(UDP, table.natAddress(a), table.natPort(a), SERVER_1);
+    expect(table.firstSessionOfBib(bib)).toBe(b);
+    expect(table.nextSessionOfBib(b)).toBe(-1);
+  });
+
   it('refuses to restore a session onto a reserved port', () => {
     const { table } = newTable({ reservedPorts: [{ protocol: UDP, port: 6081 }] });
     expect(table.restore(entry({ protocol: UDP, natPort: 6081 }))).toBe(VERDICT.CONFLICT);
@@ -63,6 +77,29 @@ describe('handoff', () => {
     clock.advance(5 * MINUTE);
     table.expire();
     expect(events.at(-2)).toMatch(/ TIMEOUT$/);
+  });
+
+  it('hands off sessions in any order at a bounded cost: lifetimes never shorten and expiry stays in order', () => {
+    const { table, clock } = newTable();
+    const handles: number[] = [];
+    const expiries: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      handles.push(table.outbound(UDP, client(1 + (i % 7)), 0, 1000 + i, SERVER_1, 53));
+      expiries.push(table.expiresAt(handles[i]!));
+      clock.advance(10);
+    }
+    // Newest first, as acknowledgements from a slow receiver may come after those of a fast one.
+    for (let i = handles.length - 1; i >= 0; i--) table.setHandedOff(handles[i]!, true);
+    const after = handles.map((h) => table.expiresAt(h));
+    after.forEach((expiry, i) => expect(expiry).toBeGreaterThanOrEqual(expiries[i]!));
+    // The last ones handed off sorted exactly (IMPL.HANDOFF_SORT_STEPS); the ones further back were raised.
+    expect(after.slice(-IMPL.HANDOFF_SORT_STEPS)).toEqual(expiries.slice(-IMPL.HANDOFF_SORT_STEPS));
+    expect(after[0]).toBeGreaterThan(expiries[0]!);
+    const cut = after[250]!;
+    clock.now = cut;
+    table.expire();
+    const left = handles.filter((_, i) => after[i]! > cut).length;
+    expect(table.sessionCount).toBe(left);
   });
 
   it('keeps exact lifetimes when an older session is handed off after a newer one', () => {
