@@ -133,6 +133,18 @@ export class HandoffAgent {
     core.count('peersEvicted');
   }
 
+  /**
+   * Starts the HELLO exchange toward `host` if the agent holds no peer for it, without an entry: for a
+   * gateway that meets a host it has no mapping toward, e.g. a cache miss after a restart, whose answer
+   * may come from a receiver that holds the mapping (§6.5). Returns the peer's state afterwards (UNKNOWN
+   * if the peer table is full of peers that answered, or the HELLO rate limit delays the HELLO).
+   */
+  probe(natAddress: number, host: number): PeerState {
+    const core = this.core;
+    const peer = core.peers.get(natAddress, host) ?? this.createPeer(natAddress, host, core.options.clock());
+    return peer?.state ?? PeerState.UNKNOWN;
+  }
+
   /** A UDP payload arrived from `host`:`hostPort` for `natAddress`:62863. `payload` is only read during the call. */
   receive(natAddress: number, host: number, hostPort: number, payload: Uint8Array): void {
     receive(this.core, natAddress, host, hostPort, payload);
@@ -204,6 +216,19 @@ export class HandoffAgent {
     if (peer.helloAt <= now) helloDue(core, peer, now);
     if (peer.queryAt <= now) queriesDue(core, peer, now);
     core.reschedule(peer);
+  }
+
+  /**
+   * When tick() next has work to do, on the agent's clock: the earliest HELLO, retransmission or query
+   * timer, or the flush delay of the oldest open datagram; Infinity when nothing waits. A gateway can
+   * sleep until then instead of ticking on a fixed interval. Calls after flush() or tick() see
+   * everything they changed.
+   */
+  nextDeadline(): number {
+    const core = this.core;
+    const timer = core.timers.peek()?.deadline ?? Infinity;
+    const open = core.opened.head;
+    return open === null ? timer : Math.min(timer, open.value.openedAt + core.options.flushDelayMs);
   }
 
   /** Every peer, for display (allocates; not for hot paths). */

@@ -186,7 +186,8 @@ export function retransmit(core: AgentCore, peer: Peer, now: number): void {
   }
   const maxRto = core.options.maxRtoMs;
   let next = Infinity;
-  let expired = false;
+  let oldestExpired = false;
+  let first = true;
   for (let sequence = stream.base; sequence !== stream.sendNext; sequence = (sequence + 1) >>> 0) {
     const message = stream.at(sequence)!;
     if (message.acked) continue;
@@ -195,14 +196,18 @@ export function retransmit(core: AgentCore, peer: Peer, now: number): void {
       message.rto = Math.min(message.rto * 2, maxRto);
       message.sentAt = now;
       message.deadline = now + message.rto;
-      expired = true;
+      if (first) oldestExpired = true;
       core.count('retransmissions');
       core.send(peer, message.bytes);
     }
+    first = false;
     if (message.deadline < next) next = message.deadline;
   }
   stream.rtxAt = next;
-  if (expired) peer.rto.backoff();
+  // RFC 6298 5.5 backs off once per expiry of the retransmission timer, which runs for the oldest
+  // outstanding message; the later messages of a window expire one after another (each has its own
+  // deadline) and would otherwise double the RTO to its maximum within one outage.
+  if (oldestExpired) peer.rto.backoff();
   const oldest = stream.inFlight > 0 ? stream.oldest : undefined;
   if (oldest === undefined) return;
   if (stream.armedSequence === stream.base) {

@@ -71,6 +71,36 @@ describe('agent', () => {
     });
   });
 
+  it('probes a host it holds no peer for with a HELLO, and leaves a known peer as it is', () => {
+    const h = new Harness();
+    expect(h.agent.probe(NAT, HOST2)).toBe(PeerState.SILENT);
+    const [hello] = h.take();
+    expect(hello).toMatchObject({ natAddress: NAT, host: HOST2, message: { type: MessageType.HELLO, cookie: 0n, natAddress: NAT } });
+    expect(h.agent.probe(NAT, HOST2)).toBe(PeerState.SILENT);
+    expect(h.take()).toEqual([]);
+    connect(h);
+    expect(h.agent.probe(NAT, HOST)).toBe(PeerState.AUTHORITATIVE);
+    expect(h.take()).toEqual([]);
+    expect(h.agent.counters.get('peersCreated')).toBe(2);
+  });
+
+  it('says when tick() next has work: the flush of an open datagram, then the next HELLO', () => {
+    const h = new Harness({ flushDelayMs: 5, helloRetryMs: 1000 });
+    expect(h.agent.nextDeadline()).toBe(Infinity);
+    const start = h.now;
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(0));
+    // The HELLO went out at once; the fire-and-forget CREATED waits for its datagram to fill.
+    expect(h.agent.nextDeadline()).toBe(start + 5);
+    h.now = start + 5;
+    h.agent.tick();
+    expect(h.takeType(MessageType.CREATED)).toHaveLength(1);
+    expect(h.agent.nextDeadline()).toBe(start + 1000);
+    h.now = start + 1000;
+    h.agent.tick();
+    expect(h.takeType(MessageType.HELLO)).toHaveLength(2);
+    expect(h.agent.nextDeadline()).toBeGreaterThan(start + 1000);
+  });
+
   it('does not create a peer for a deletion toward an unknown host', () => {
     const h = new Harness();
     h.agent.mappingDeleted(NAT, HOST, tcpEntry(0), 1);

@@ -111,6 +111,25 @@ describe('outbound', () => {
     expect(h.agent.counters.get('retransmissions')).toBe(5);
   });
 
+  it('backs off the RTO once per expiry of the oldest message, however many later messages expire (RFC 6298 5.5)', () => {
+    const h = new Harness({ keepaliveMs: 3_600_000 });
+    connect(h);
+    // Ten datagrams sent 10 ms apart, never acknowledged: each expires on its own deadline.
+    for (let i = 0; i < 10; i++) {
+      create(h, i * 36, 36);
+      h.advance(10, 10);
+    }
+    h.take();
+    h.advance(1_200, 5);
+    expect(h.agent.counters.get('retransmissions')).toBe(10);
+    expect(h.agent.peers()[0]!.rtoMs).toBe(2000);
+    create(h, 360, 36);
+    const [fresh] = h.takeType(MessageType.CREATED);
+    h.advance(2_100, 5);
+    const again = h.takeType(MessageType.CREATED).filter((sent) => sent.message.sequence === fresh!.message.sequence);
+    expect(again.map((sent) => sent.at - fresh!.at)).toEqual([2000]);
+  });
+
   it('caps the doubled timeout at maxRtoMs', () => {
     const h = new Harness({ keepaliveMs: 3_600_000, maxRtoMs: 4000 });
     connect(h);
