@@ -1,9 +1,10 @@
-// The `sessions` and `stats` commands: clients of the running gateway's control socket that print
-// what it answers, as text for people or JSON for scripts.
+// The `sessions`, `stats` and `hosts` commands: clients of the running gateway's control socket that
+// print what it answers, as text for people or JSON for scripts.
 
 import { callControl, formatCounters, streamControl } from '@nat64/service';
 import { formatSessions, type SessionRow } from './sessions.js';
 import type { StatLine } from './stats.js';
+import { formatHosts, type HostsAnswer } from './handoff/hosts.js';
 
 export interface SessionsOptions {
   control: string;
@@ -40,4 +41,14 @@ export async function showStats(options: StatsOptions, out: NodeJS.WritableStrea
   }
   const counters = shown.map((line) => ({ name: `${line.group}.${line.name}`, value: line.value, explanation: line.explanation }));
   out.write(`${formatCounters(counters, options.explain === true)}\n`);
+}
+
+export interface HostsOptions {
+  control: string;
+  json?: boolean;
+}
+
+export async function showHosts(options: HostsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const answer = (await callControl(options.control, 'hosts')) as HostsAnswer;
+  out.write(options.json === true ? `${JSON.stringify(answer)}\n` : `${formatHosts(answer)}\n`);
 }

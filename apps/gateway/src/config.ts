@@ -1,6 +1,7 @@
 // The gateway's configuration: embedded defaults, then a JSON file (--config), then flags, all
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
+import { readFileSync } from 'node:fs';
 import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
 import {
   parseIpv4,
@@ -13,6 +14,7 @@ import {
   type StaticBibEntry,
 } from './config-fields.js';
 import { IMPL } from './engine/constants.js';
+import { IMPL as IMPL_HANDOFF } from './handoff/constants.js';
 
 export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';
 
@@ -46,11 +48,27 @@ export interface GatewayConfig {
     icmpErrorsFromReporter: boolean;
     icmpErrorRate: { perSecond: number; burst: number };
   };
+  handoff: HandoffConfig;
   logSessions: boolean;
   /** Counter summary at info level every so often; 0 turns it off. */
   statsIntervalMs: number;
   control: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Handoff to the receivers on the IPv4 hosts (docs/protocol/handoff-v1.md). */
+export interface HandoffConfig {
+  /** off: a plain NAT64 that sends nothing; announce: report mappings, keep authority; full: hand authority to receivers that take it. */
+  mode: 'off' | 'announce' | 'full';
+  /** The shared authentication key (§6.7), read from `keyFile` when the configuration is loaded. */
+  key: Uint8Array | undefined;
+  keyFile: string | undefined;
+  /** Path MTU toward the hosts, which sizes CREATED/DELETED batches (§5.11); default translation.ipv4NextHopMtu. */
+  mtu: number;
+  /** Longest a mapping change waits for its datagram to fill (§5.11 recommends at most 10 ms in all). */
+  flushDelayMs: number;
+  /** Packets held while a QUERY asks for their session: per key, in all, and their bytes in all. */
+  missQueue: { packetsPerKey: number; packets: number; bytes: number };
 }
 
 export const DEFAULT_PREFIX = '64:ff9b::/96';
@@ -149,6 +167,8 @@ function readSettings(reader: ConfigReader): GatewayConfig {
   rate.done();
   translation.done();
 
+  const handoff = readHandoff(reader.object('handoff'), translationValue.ipv4NextHopMtu);
+
   const config: GatewayConfig = {
     tun,
     prefix,
@@ -161,6 +181,7 @@ function readSettings(reader: ConfigReader): GatewayConfig {
     allowShortTimeouts,
     limits: limitsValue,
     translation: translationValue,
+    handoff,
     logSessions: reader.boolean('logSessions', false),
     statsIntervalMs: readDuration(reader, 'statsInterval', '5m'),
     control: reader.string('control', DEFAULT_CONTROL),
@@ -169,6 +190,41 @@ function readSettings(reader: ConfigReader): GatewayConfig {
   if (config.control === '') throw new ConfigError('control', 'must be a socket path');
   reader.done();
   return config;
+}
+
+function readHandoff(reader: ConfigReader, ipv4NextHopMtu: number): HandoffConfig {
+  const keyFile = reader.optionalString('keyFile');
+  const queue = reader.object('missQueue');
+  const missQueue = {
+    packetsPerKey: queue.integer('packetsPerKey', { min: 1, max: 1024, fallback: IMPL_HANDOFF.MISS_PACKETS_PER_KEY }),
+    packets: queue.integer('packets', { min: 1, max: 1_000_000, fallback: IMPL_HANDOFF.MISS_PACKETS }),
+    bytes: queue.integer('bytes', { min: 1500, max: 1 << 30, fallback: IMPL_HANDOFF.MISS_BYTES }),
+  };
+  queue.done();
+  const handoff: HandoffConfig = {
+    mode: reader.oneOf('mode', ['off', 'announce', 'full'] as const, 'full'),
+    key: keyFile === undefined ? undefined : readKeyFile(keyFile, reader.path('keyFile')),
+    keyFile,
+    // An entry needs 28 + 32 + 40 octets of IPv4, UDP, header and body (§5.11).
+    mtu: reader.integer('mtu', { min: 576, max: 65535, fallback: Math.max(576, ipv4NextHopMtu) }),
+    flushDelayMs: Math.round(readDuration(reader, 'flushDelay', IMPL_HANDOFF.FLUSH_DELAY)),
+    missQueue,
+  };
+  if (handoff.flushDelayMs > 10) throw new ConfigError(reader.path('flushDelay'), 'must be at most 10ms (handoff v1 section 5.11)');
+  reader.done();
+  return handoff;
+}
+
+/** A key file holds 32 to 128 hex digits (16 to 64 bytes), like the receiver's --key-file. */
+function readKeyFile(file: string, where: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(where, `cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (!/^([0-9a-fA-F]{2}){16,64}$/.test(text)) throw new ConfigError(where, `${file} must hold 32 to 128 hex digits (16 to 64 bytes)`);
+  return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
 /** RFC 6146 section 4 minimums, unless explicitly waived; never zero. */

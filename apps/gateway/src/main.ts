@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // nat64-gateway: the composition root. Parses the command line (commander), then runs the gateway
-// (run.ts) or asks a running one for its sessions or counters (client.ts). Exit codes follow
-// sysexits: 78 configuration, 77 permission, 69 unavailable, 64 usage.
+// (run.ts) or asks a running one for its sessions, counters or handoff hosts (client.ts). Exit codes
+// follow sysexits: 78 configuration, 77 permission, 69 unavailable, 64 usage.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ControlError, ExitCode, FatalError } from '@nat64/service';
-import { showSessions, showStats } from './client.js';
+import { showHosts, showSessions, showStats } from './client.js';
 import { DEFAULT_CONTROL, DEFAULT_PREFIX } from './config.js';
 import { runGateway } from './run.js';
 
@@ -37,6 +37,8 @@ interface RunFlags {
   maxSessions?: number;
   maxSessionsPerClient?: number;
   logSessions?: boolean;
+  handoff?: string;
+  handoffKeyFile?: string;
   logLevel?: string;
   control?: string;
 }
@@ -60,6 +62,8 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'limits.maxSessions': flags.maxSessions,
     'limits.maxSessionsPerClient': flags.maxSessionsPerClient,
     logSessions: flags.logSessions,
+    'handoff.mode': flags.handoff,
+    'handoff.keyFile': flags.handoffKeyFile,
     logLevel: flags.logLevel,
     control: flags.control,
   };
@@ -95,6 +99,14 @@ function program(): Command {
     .option('--max-sessions <count>', 'sessions at most, all protocols; default 2000000', integer)
     .option('--max-sessions-per-client <count>', 'sessions one IPv6 client address may hold; default 16384', integer)
     .option('--log-sessions', 'log every BIB entry and session created or deleted, at info level')
+    .addOption(
+      new Option(
+        '--handoff <mode>',
+        'handoff to receivers on UDP 62863 of the IPv4 hosts: off (plain NAT64, sends nothing), announce (report mappings, keep ' +
+          'authority), full (hand authority to receivers that take it); default full',
+      ).choices(['off', 'announce', 'full']),
+    )
+    .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--control <path>', `control socket for the sessions and stats commands; default ${DEFAULT_CONTROL}`)
     .action(async (flags: RunFlags) => {
@@ -124,6 +136,18 @@ function program(): Command {
     .action(async (flags: { control: string; explain?: boolean; all?: boolean; json?: boolean }) => {
       await showStats(flags);
     });
+
+  root
+    .command('hosts')
+    .description(
+      'List the handoff peers of the running gateway, one per NAT address and IPv4 host: state (unknown, silent, port-closed, ' +
+        'acknowledging, authoritative), window, messages in flight, entries queued, RTO, entries handed off, when last heard.',
+    )
+    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--json', 'print the answer as JSON')
+    .action(async (flags: { control: string; json?: boolean }) => {
+      await showHosts(flags);
+    });
   return root;
 }
 
@@ -144,7 +168,10 @@ async function main(): Promise<void> {
       process.exitCode = ExitCode.software;
     }
   }
-  // Everything was closed in an orderly way; leave no stray handle deciding when the process ends.
+  // Everything was closed in an orderly way; leave no stray handle deciding when the process ends. Output
+  // to a pipe is written asynchronously, and process.exit() would drop what is still queued (a long
+  // `sessions --json` listing): let stdout drain first.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(process.exitCode ?? ExitCode.ok);
 }
 

@@ -1,7 +1,8 @@
 // `nat64-gateway run`: the gateway's life from configuration to exit. The whole configuration is read
 // and validated (and the tables built) before the TUN device is opened; then the device, the engine,
-// the timers and the control socket start, and a SIGTERM stops reading, closes the device (which
-// removes an interface the gateway created) and exits 0.
+// handoff (unless off), the timers and the control socket start, and a SIGTERM stops reading, closes
+// the device (which removes an interface the gateway created) and exits 0. Receivers keep what was
+// handed to them: the next start is a new epoch, and old flows come back through QUERY.
 
 import { ConfigError, ExitCode, FatalError, createLogger, listenControl, waitForShutdown, type Logger } from '@nat64/service';
 import type { TunDevice } from '@nat64/tun';
@@ -12,6 +13,7 @@ import { deviceMtu, openDevice, slotSizeFor } from './device.js';
 import { ExpiryTimer } from './engine/expiry.js';
 import { GW } from './engine/reasons.js';
 import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js';
+import { createHandoff, type Handoff } from './handoff/handoff.js';
 import { logSessionChanges } from './session-log.js';
 
 export interface RunOptions {
@@ -52,22 +54,28 @@ export async function runGateway(options: RunOptions): Promise<number> {
   let failure: ((error: Error) => void) | undefined;
   const failed = new Promise<Error>((resolve) => (failure = resolve));
   parts.engine.attach(device, (error) => failure?.(error));
+  // Started before the first batch can arrive (the device's callbacks come on a later turn), so no session is missed.
+  const handoff = createHandoff(parts, config.handoff, { logger: logger.child({ component: 'handoff' }) });
+  handoff?.start();
   const expiry = new ExpiryTimer(parts.engine);
   expiry.start();
   let control;
   try {
-    control = await listenControl(config.control, controlHandlers(config, parts, device));
+    control = await listenControl(config.control, controlHandlers(config, parts, device, handoff));
   } catch (error) {
+    handoff?.stop();
+    expiry.stop();
     device.close();
     const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
     throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
   }
-  const summary = config.statsIntervalMs > 0 ? setInterval(() => logSummary(logger, parts, device), config.statsIntervalMs) : undefined;
+  const summary = config.statsIntervalMs > 0 ? setInterval(() => logSummary(logger, parts, device, handoff), config.statsIntervalMs) : undefined;
   summary?.unref();
   logStart(logger, config, device);
 
   const outcome = await Promise.race([waitForShutdown(), failed]);
   clearInterval(summary);
+  handoff?.stop();
   expiry.stop();
   // Closing stops reading at once; every batch was written when its callback returned.
   device.close();
@@ -92,6 +100,7 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
       prefix: config.prefix.text,
       pool4,
       refuseNonGlobal: refusesNonGlobal(config),
+      handoff: config.handoff.mode,
       control: config.control,
       routes: [`ip -6 route add ${config.prefix.text} dev ${device.name}`, ...pool4.map((a) => `ip route add ${a}/32 dev ${device.name}`)],
     },
@@ -99,10 +108,20 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
   );
 }
 
-function logSummary(logger: Logger, parts: GatewayParts, device: TunDevice): void {
+function logSummary(logger: Logger, parts: GatewayParts, device: TunDevice, handoff: Handoff | null): void {
   const c = parts.engine.counterValues;
+  const h = handoff?.counters;
   logger.info(
     {
+      ...(handoff === null || h === undefined
+        ? {}
+        : {
+            handoffMappings: handoff.tracker.mappings.count,
+            handoffPeers: handoff.agent.peers().length,
+            handoffMappingsHandedOff: h.get('mappingsHandedOff'),
+            handoffMissesRestored: h.get('missesRestored'),
+            handoffDatagramsSent: h.get('datagramsSent'),
+          }),
       sessions: parts.table.sessionCount,
       bibEntries: parts.table.bibCount,
       rxPackets: device.counters.rxPackets,

@@ -1,13 +1,15 @@
 // `nat64-gateway stats`: every counter the gateway keeps, by group, with a one-line explanation
 // each (like `jool stats display --explain`): the TUN device, the gateway's own decisions, the
-// translator's drop reasons, the NAT64 tables and the fragment tracker.
+// translator's drop reasons, the NAT64 tables, the fragment tracker and, unless handoff is off, the
+// handoff glue and the handoff agent.
 
 import type { TunCounters } from '@nat64/tun';
 import { DROP_REASONS } from '@nat64/xlat';
 import type { GatewayParts } from './gateway.js';
+import type { Handoff } from './handoff/handoff.js';
 
 export interface StatLine {
-  group: 'tun' | 'gateway' | 'xlat' | 'table' | 'fragments';
+  group: 'tun' | 'gateway' | 'xlat' | 'table' | 'fragments' | 'handoff' | 'agent';
   name: string;
   value: number;
   explanation: string;
@@ -27,8 +29,8 @@ const TUN_HELP: Record<string, string> = {
   txErrors: 'other write errors',
 };
 
-/** Every counter now; `device` is absent in tests without a device. */
-export function collectStats(parts: GatewayParts, device?: TunCounters): StatLine[] {
+/** Every counter now; `device` is absent in tests without a device, `handoff` in mode off. */
+export function collectStats(parts: GatewayParts, device?: TunCounters, handoff?: Handoff | null): StatLine[] {
   const lines: StatLine[] = [];
   if (device !== undefined) {
     for (const [name, value] of Object.entries(device.snapshot())) {
@@ -49,5 +51,6 @@ export function collectStats(parts: GatewayParts, device?: TunCounters): StatLin
   });
   for (const counter of parts.table.counters()) lines.push({ group: 'table', ...counter });
   for (const counter of parts.fragments.counterSnapshot()) lines.push({ group: 'fragments', ...counter });
+  if (handoff) lines.push(...handoff.counterLines());
   return lines;
 }

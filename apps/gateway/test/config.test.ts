@@ -40,6 +40,38 @@ describe('config', () => {
     expect(config.control).toBe('/run/nat64-gateway.sock');
   });
 
+  it('hands off in full mode by default, with the IPv4 next-hop MTU and a flush delay within 10 ms', () => {
+    const config = load({ ...POOL, 'translation.ipv4NextHopMtu': 1400 });
+    expect(config.handoff).toEqual({
+      mode: 'full',
+      key: undefined,
+      keyFile: undefined,
+      mtu: 1400,
+      flushDelayMs: 4,
+      missQueue: { packetsPerKey: 16, packets: 4096, bytes: 4 * 1024 * 1024 },
+    });
+    expect(load({ ...POOL, 'handoff.mode': 'off' }).handoff.mode).toBe('off');
+  });
+
+  it('reads the handoff key from its file and refuses what is not a key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-key-'));
+    const good = join(dir, 'good.key');
+    writeFileSync(good, `${'00112233445566778899aabbccddeeff'}\n`);
+    expect(Buffer.from(load({ ...POOL, 'handoff.keyFile': good }).handoff.key!).toString('hex')).toBe('00112233445566778899aabbccddeeff');
+    const short = join(dir, 'short.key');
+    writeFileSync(short, '0011');
+    expect(problem({ ...POOL, 'handoff.keyFile': short })).toMatch(/^handoff\.keyFile: .*short\.key must hold 32 to 128 hex digits/);
+    expect(problem({ ...POOL, 'handoff.keyFile': join(dir, 'missing.key') })).toMatch(/^handoff\.keyFile: cannot read/);
+  });
+
+  it('refuses a bad handoff mode, a flush delay over 10 ms and unknown handoff settings', () => {
+    expect(problem({ ...POOL, 'handoff.mode': 'on' })).toMatch(/^handoff\.mode: /);
+    expect(problem({ ...POOL, 'handoff.flushDelay': '20ms' })).toMatch(/^handoff\.flushDelay: must be at most 10ms/);
+    expect(problem({ ...POOL, 'handoff.mtu': 500 })).toMatch(/^handoff\.mtu: /);
+    expect(problem({ ...POOL, 'handoff.missQueue.packetsPerKey': 0 })).toMatch(/^handoff\.missQueue\.packetsPerKey: /);
+    expect(problem({ ...POOL, 'handoff.port': 1 })).toMatch(/handoff/);
+  });
+
   it('lets flags override the file one nested key at a time', () => {
     const config = load(
       { 'timeouts.udp': '10m', 'tun.name': 'nat64b', prefix: '2001:db8:64::/96' },

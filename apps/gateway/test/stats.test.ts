@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { collectStats } from '../src/stats.js';
 import { ipv4, ipv6 } from './support/packets.js';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from './support/gateway.js';
+import { testHandoff } from './handoff/support.js';
 
 describe('stats', () => {
   it('reports the device, the gateway, the translator, the tables and the fragment tracker, each explained', () => {
@@ -20,6 +21,18 @@ describe('stats', () => {
     expect(value('fragments', 'fragmentsHeld')).toBe(0);
     expect(lines.every((line) => line.explanation.length > 10)).toBe(true);
     expect(new Set(lines.map((l) => `${l.group}.${l.name}`)).size).toBe(lines.length);
+  });
+
+  it('adds the handoff glue and the agent, explained, when handoff runs', () => {
+    const h = testHandoff();
+    h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));
+    const lines = collectStats(h.g, undefined, h.handoff);
+    const value = (group: string, name: string) => lines.find((l) => l.group === group && l.name === name)?.value;
+    expect(value('handoff', 'mappingsCreated')).toBe(1);
+    expect(value('handoff', 'datagramsSent')).toBeGreaterThanOrEqual(1);
+    expect(value('agent', 'helloSent')).toBe(1);
+    expect(lines.filter((l) => l.group === 'handoff' || l.group === 'agent').every((line) => line.explanation.length > 10)).toBe(true);
+    expect(collectStats(h.g, undefined, null).some((l) => l.group === 'handoff')).toBe(false);
   });
 
   it('leaves the device out when there is none', () => {

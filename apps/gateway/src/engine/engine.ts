@@ -12,9 +12,9 @@ import { SessionEvents } from './events.js';
 import { handle4 } from './inbound.js';
 import { handle6 } from './outbound.js';
 import { GATEWAY_COUNTERS, GATEWAY_COUNTER_NAMES, GW } from './reasons.js';
-import { DatapathState, type DatapathOptions, type LocalHandler, type MissHandler, type PacketSink } from './state.js';
+import { DatapathState, type DatapathOptions, type LocalErrorHandler, type LocalHandler, type MissHandler, type PacketSink } from './state.js';
 
-export type { DatapathOptions, LocalHandler, MissHandler, PacketSink } from './state.js';
+export type { DatapathOptions, LocalErrorHandler, LocalHandler, MissHandler, PacketSink } from './state.js';
 
 const IP_VERSION_4 = SPEC.IP_VERSION_4;
 const IP_VERSION_6 = SPEC.IP_VERSION_6;
@@ -68,6 +68,7 @@ export class Engine {
       else if (version === IP_VERSION_4) handle4(s, buffer, offset, lengths[i]!, null, false);
       else s.xlatDrops[ParseStatus.badVersion]!++;
     }
+    s.batchEnd();
     s.flush();
     s.inBatch = false;
   }
@@ -85,8 +86,12 @@ export class Engine {
     try {
       return task();
     } finally {
-      s.flush();
-      s.inBatch = false;
+      try {
+        s.batchEnd();
+      } finally {
+        s.flush();
+        s.inBatch = false;
+      }
     }
   }
 
@@ -101,6 +106,35 @@ export class Engine {
     s.localHandlers.set(port, handler);
     return () => {
       if (s.localHandlers.get(port) === handler) s.localHandlers.delete(port);
+    };
+  }
+
+  /**
+   * Registers the handler for ICMPv4 errors quoting a UDP datagram the gateway sent from reserved port
+   * `port` of a pool4 address (see LocalErrorHandler). Without one they are counted as matching no
+   * session. Returns the unregister function.
+   */
+  onLocalError(port: number, handler: LocalErrorHandler): () => void {
+    const s = this.s;
+    if (s.reserved[port] !== 1) throw new RangeError(`UDP port ${port} is not reserved for local delivery`);
+    if (s.localErrorHandlers.has(port)) throw new Error(`UDP port ${port} already has a local error handler`);
+    s.localErrorHandlers.set(port, handler);
+    return () => {
+      if (s.localErrorHandlers.get(port) === handler) s.localErrorHandlers.delete(port);
+    };
+  }
+
+  /**
+   * Registers `hook` to run at the end of every batch (a device batch or a run() task), after its last
+   * packet and before its output is written, so that what the hook sends (flushed handoff datagrams,
+   * re-injected packets) leaves with that batch. It may call injectIpv4, reinjectIpv4 and run(). Returns
+   * the unregister function.
+   */
+  onBatchEnd(hook: () => void): () => void {
+    const s = this.s;
+    s.batchEndHooks = [...s.batchEndHooks, hook];
+    return () => {
+      s.batchEndHooks = s.batchEndHooks.filter((h) => h !== hook);
     };
   }
 

@@ -114,6 +114,14 @@ function icmpError(s: DatapathState, v: Ipv4View, origin: Ipv6View | null): void
   const inner = v.inner!;
   if (v.innerStatus !== ParseStatus.ok || inner.isIcmpError) return refuse(s, v, flags);
   if (!s.pool.has(inner.src)) return s.count(GW.icmpErrorNoSession);
+  // About a datagram of the gateway's own (handoff, Geneve): no session holds reserved ports.
+  if (origin === null && inner.protocol === IpProto.udp && inner.hasPorts && s.reserved[inner.srcPort] === 1) {
+    const handler = s.localErrorHandlers.get(inner.srcPort);
+    if (handler !== undefined) {
+      s.count(GW.localErrors);
+      return handler(v);
+    }
+  }
   let protocol: number;
   let natPort: number;
   let serverPort: number;

@@ -30,6 +30,7 @@ export const GATEWAY_COUNTERS = {
   fragmentNoSession: 'non-first fragments whose session has gone since their first fragment',
   localDelivered: 'IPv4 UDP packets to a reserved pool4 port handed to a local handler',
   localUnclaimed: 'IPv4 UDP packets to a reserved pool4 port no handler is registered for',
+  localErrors: 'ICMPv4 errors about a datagram the gateway sent from a reserved port, handed to its local handler',
   missTaken: 'IPv4 packets without a session taken by the cache-miss handler',
   reinjected: 'packets re-injected by a hook',
   injected: 'locally generated IPv4 packets sent from a pool4 address',

@@ -31,6 +31,13 @@ export interface PacketSink {
 export type LocalHandler = (packet: Ipv4View) => void;
 
 /**
+ * Called for an ICMPv4 error addressed to a pool4 address whose quoted packet is a UDP datagram the
+ * gateway itself sent from a reserved port (`packet.inner.srcPort`), instead of translating it. The
+ * view is valid only during the call.
+ */
+export type LocalErrorHandler = (packet: Ipv4View) => void;
+
+/**
  * Offered an inbound IPv4 packet for which the table has no session (its verdict: NO_BIB, FILTERED or
  * NO_SESSION) before the gateway drops or refuses it. Return true to take it: the gateway then does
  * nothing more with it, and the handler may copy it and hand it back later with Engine.reinjectIpv4
@@ -74,6 +81,9 @@ export class DatapathState {
   /** 1 at reserved UDP ports. */
   readonly reserved = new Uint8Array(65536);
   readonly localHandlers = new Map<number, LocalHandler>();
+  readonly localErrorHandlers = new Map<number, LocalErrorHandler>();
+  /** Run when a batch ends, before its output is written (copied on change: a hook may remove itself). */
+  batchEndHooks: readonly (() => void)[] = [];
   missHandler: MissHandler | null = null;
   sink: PacketSink | null = null;
 
@@ -113,6 +123,12 @@ export class DatapathState {
 
   count(index: number): void {
     this.counters[index]!++;
+  }
+
+  /** Runs the batch-end hooks; what they send joins the batch's output. */
+  batchEnd(): void {
+    const hooks = this.batchEndHooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i]!();
   }
 
   /** Writes the output batch out and empties it. */

@@ -40,6 +40,46 @@ describe('engine', () => {
     expect(g.counter('poolExhausted')).toBe(1);
   });
 
+  it('hands an ICMP error quoting its own datagram from a reserved port to the local error handler', () => {
+    const g = testGateway();
+    const ours = ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: GATEWAY_SPEC.HANDOFF_PORT, dstPort: GATEWAY_SPEC.HANDOFF_PORT });
+    const unreachable = ipv4({ src: SERVER, dst: POOL4, protocol: 1, icmp: { type: 3, code: 3, rest: 0 }, payload: ours });
+    // Without a handler it matches no session, like any error about a packet the NAT did not send.
+    expect(g.send(unreachable)).toEqual([]);
+    expect(g.counter('icmpErrorNoSession')).toBe(1);
+    const seen: string[] = [];
+    g.engine.onLocalError(GATEWAY_SPEC.HANDOFF_PORT, (v) => seen.push(`${v.icmpType}/${v.icmpCode} ${formatIpv4(v.inner!.dst)}:${v.inner!.dstPort}`));
+    expect(g.send(unreachable)).toEqual([]);
+    expect(seen).toEqual([`3/3 ${SERVER}:${GATEWAY_SPEC.HANDOFF_PORT}`]);
+    expect(g.counter('localErrors')).toBe(1);
+    expect(() => g.engine.onLocalError(GATEWAY_SPEC.HANDOFF_PORT, () => {})).toThrow(/already/);
+    expect(() => g.engine.onLocalError(5000, () => {})).toThrow(/not reserved/);
+  });
+
+  it('runs batch-end hooks after the last packet of a batch, and what they inject leaves with the batch', () => {
+    const g = testGateway();
+    const order: string[] = [];
+    const extra = ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: GATEWAY_SPEC.HANDOFF_PORT, dstPort: GATEWAY_SPEC.HANDOFF_PORT });
+    g.engine.onLocal(GATEWAY_SPEC.HANDOFF_PORT, () => order.push('packet'));
+    const off = g.engine.onBatchEnd(() => {
+      order.push('end');
+      g.engine.injectIpv4(extra, 0, extra.length);
+    });
+    const calls: number[] = [];
+    g.engine.setSink({ writeBatch: (_b, _o, _l, count) => (calls.push(count), count) });
+    g.send(handoff(), ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }), handoff());
+    expect(order).toEqual(['packet', 'packet', 'end']);
+    // One write: the translated packet and the injected one together.
+    expect(calls).toEqual([2]);
+    // A task run outside a device batch is a batch too.
+    g.engine.run(() => order.push('task'));
+    expect(order.slice(-2)).toEqual(['task', 'end']);
+    expect(calls).toEqual([2, 1]);
+    off();
+    g.send(handoff());
+    expect(order.at(-1)).toBe('packet');
+  });
+
   it('sends what a local handler injects from a pool4 address, and refuses other sources', () => {
     const g = testGateway();
     const answer = ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: GATEWAY_SPEC.HANDOFF_PORT, dstPort: 40_000 });

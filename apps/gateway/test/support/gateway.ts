@@ -2,7 +2,7 @@
 // tests start from.
 
 import { FakeTun } from '@nat64/tun';
-import { loadGatewayConfig, type RawSettings } from '../../src/config.js';
+import { loadGatewayConfig, type GatewayConfig, type RawSettings } from '../../src/config.js';
 import { BatchClock } from '../../src/engine/clock.js';
 import { buildGateway, type GatewayParts } from '../../src/gateway.js';
 
@@ -17,6 +17,7 @@ export const SERVER6 = '2001:db8:64::cb00:7102';
 const SECRET = Uint8Array.from({ length: 64 }, (_, i) => (i * 29 + 3) & 0xff);
 
 export interface TestGateway extends GatewayParts {
+  config: GatewayConfig;
   tun: FakeTun;
   /** Moves the clock forward. */
   advance(ms: number): void;
@@ -35,6 +36,7 @@ export function testGateway(settings: RawSettings = {}): TestGateway {
   parts.engine.attach(tun);
   return {
     ...parts,
+    config,
     tun,
     advance: (ms) => {
       now += ms;

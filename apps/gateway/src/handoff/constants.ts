@@ -1,0 +1,43 @@
+// Numbers of the handoff glue: "specification" values of the packets it builds and reads (each
+// cites its source) and "implementation" values that are our own choices.
+
+/** Numbers fixed by specifications. */
+export const SPEC = {
+  /** RFC 791 section 3.1: version 4, IHL 5: a header of 20 octets without options. */
+  IPV4_VERSION_IHL: 0x45,
+  IPV4_HEADER_LENGTH: 20,
+  /** RFC 791 section 3.1: the Don't Fragment flag in the flags/fragment-offset word (handoff v1 section 4: SHOULD set DF). */
+  IPV4_DONT_FRAGMENT: 0x4000,
+  /** The default TTL IANA recommends (RFC 1700, "IP Time to Live Parameter"); Linux uses it too. */
+  IPV4_TTL: 64,
+  /** IANA protocol number of UDP (RFC 768). */
+  IPPROTO_UDP: 17,
+  /** RFC 768: the UDP header is 8 octets. */
+  UDP_HEADER_LENGTH: 8,
+  /** RFC 792: Destination Unreachable (type 3), port unreachable (code 3). */
+  ICMP4_UNREACH: 3,
+  ICMP4_PORT_UNREACH: 3,
+  /** RFC 792: Echo Reply; the only ICMP query a server sends back to a client's mapping. */
+  ICMP4_ECHO_REPLY: 0,
+} as const;
+
+/** Our own choices. */
+export const IMPL = {
+  /** How long a mapping change may wait for its datagram to fill; with TICK_MS the worst case stays under 10 ms (section 5.11). */
+  FLUSH_DELAY: '4ms',
+  /** The agent's timers (HELLO, retransmission, query timeouts, flush delay) run this often. */
+  TICK_MS: 4,
+  /** Packets held for one key (protocol, NAT address, port, host) while its QUERY is out. */
+  MISS_PACKETS_PER_KEY: 16,
+  /** Packets held in all while queries are out. */
+  MISS_PACKETS: 4096,
+  /** Bytes held in all while queries are out. */
+  MISS_BYTES: 4 * 1024 * 1024,
+  /**
+   * How long packets from a host never met wait for its HELLO-ACK before they are given back; a
+   * receiver on the LAN answers within milliseconds, and TCP retransmits what is given back anyway.
+   */
+  MISS_PROBE_WAIT_MS: 1000,
+  /** A warning about a failing handoff callback is logged at most this often; the rest are counted. */
+  ERROR_LOG_INTERVAL_MS: 60_000,
+} as const;

@@ -1,0 +1,230 @@
+// Handoff in the gateway: the composition of the agent (@nat64/handoff-agent, the protocol as pure
+// state) with the gateway's packet path (transport.ts), its session table (tracker.ts) and its cache
+// misses (misses.ts), plus the timer that runs the agent and the views `stats` and `hosts` show.
+// Built only in modes announce and full; mode off builds nothing and sends nothing.
+
+import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
+import { HANDOFF_PORT, Size } from '@nat64/handoff-codec';
+import { formatIpv4, type Counters, type Logger } from '@nat64/service';
+import { hostRows, type HostRow } from './hosts.js';
+import type { HandoffConfig } from '../config.js';
+import type { GatewayParts } from '../gateway.js';
+import { IMPL } from './constants.js';
+import { createHandoffCounters, HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
+import { MissQueue } from './misses.js';
+import { MappingTracker } from './tracker.js';
+import { HandoffTransport } from './transport.js';
+
+export interface HandoffCounterLine {
+  group: 'handoff' | 'agent';
+  name: string;
+  value: number;
+  explanation: string;
+}
+
+export interface HandoffOptions {
+  readonly logger: Logger;
+  /** The gateway's epoch; random by default (a new one at every start, section 6.2). */
+  readonly epoch?: bigint;
+  /** Wall-clock microseconds since 1970 for entry times; default from the engine's batch clock. */
+  readonly wallMicros?: () => number;
+  /** Agent settings tests shorten (RTO, HELLO retries); production uses the agent's defaults. */
+  readonly tuning?: Partial<Pick<HandoffAgentOptions, 'initialRtoMs' | 'minRtoMs' | 'helloRetryMs' | 'helloIntervalMs' | 'keepaliveMs' | 'queryRetries'>>;
+}
+
+/**
+ * Handoff of one gateway. Contract: start() wires it into the engine (session events, port 62863,
+ * ICMP errors, cache misses, batch ends) and starts its timer; stop() undoes all of it. Everything
+ * runs on the gateway's event loop; nothing here runs per forwarded packet.
+ */
+export class Handoff {
+  readonly agent: HandoffAgent;
+  readonly counters: Counters<HandoffCounterName>;
+  readonly tracker: MappingTracker;
+  readonly misses: MissQueue;
+  private readonly transport: HandoffTransport;
+  private readonly logger: Logger;
+  private readonly undo: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private lastErrorLog = -Infinity;
+
+  constructor(
+    private readonly parts: GatewayParts,
+    readonly config: HandoffConfig,
+    options: HandoffOptions,
+  ) {
+    if (config.mode === 'off') throw new RangeError('handoff mode off builds no Handoff');
+    const { engine, table, clock } = parts;
+    this.logger = options.logger;
+    this.counters = createHandoffCounters();
+    this.transport = new HandoffTransport(engine, this.counters, config.mtu - Size.IPV4_UDP_OVERHEAD, HANDOFF_PORT);
+    // The batch clock moves once per batch: the wall time in µs is worked out once per batch too.
+    let at = NaN;
+    let micros = 0;
+    const wallMicros =
+      options.wallMicros ??
+      (() => {
+        if (clock.now !== at) {
+          at = clock.now;
+          micros = Math.round((performance.timeOrigin + at) * 1000);
+        }
+        return micros;
+      });
+    this.agent = new HandoffAgent({
+      mode: config.mode,
+      clock: clock.read,
+      send: (natAddress, host, payload) => this.transport.send(natAddress, host, payload),
+      events: {
+        onPeerUp: (natAddress, host, state) => this.peerUp(natAddress, host, state),
+        onPeerDown: (natAddress, host, state) => this.peerDown(natAddress, host, state),
+        onHandedOff: (natAddress, host, entries) => this.tracker.handedOff(natAddress, host, entries),
+        onRelease: (natAddress, host, entries) => this.tracker.released(natAddress, host, entries),
+        onAnswer: (token, outcome, entry) => this.misses.answered(token, outcome, entry),
+      },
+      onError: (error) => this.failed(error),
+      mtu: config.mtu,
+      flushDelayMs: config.flushDelayMs,
+      ...(config.key === undefined ? {} : { key: config.key }),
+      ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
+      ...options.tuning,
+    });
+    this.tracker = new MappingTracker(table, this.agent, this.counters, wallMicros);
+    this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l) => engine.reinjectIpv4(b, o, l), config.missQueue, this.counters, clock.read);
+  }
+
+  /** `tickMs` 0 starts no timer (tests tick by hand: `engine.run(() => agent.tick())`). */
+  start(tickMs: number = IMPL.TICK_MS): void {
+    const engine = this.parts.engine;
+    const tracker = this.tracker;
+    const agent = this.agent;
+    // Everything below runs inside the packet path: a bug here costs a counter and a rate-limited
+    // warning (handoff.eventErrors), never a thrown packet. try/catch costs nothing in V8 when nothing throws.
+    this.undo.push(
+      engine.events.subscribe({
+        sessionCreated: (table, h) => {
+          try {
+            tracker.sessionCreated(table, h);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+        sessionDeleted: (table, h, reason) => {
+          try {
+            tracker.sessionDeleted(table, h, reason);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+      }),
+    );
+    this.undo.push(
+      this.transport.attach({
+        receive: (natAddress, host, hostPort, payload) => {
+          try {
+            agent.receive(natAddress, host, hostPort, payload);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+        portUnreachable: (natAddress, host) => {
+          try {
+            agent.portUnreachable(natAddress, host);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+      }),
+    );
+    this.undo.push(
+      engine.onBatchEnd(() => {
+        try {
+          tracker.batchEnd();
+          agent.flush();
+        } catch (error) {
+          this.failed(error);
+        }
+      }),
+    );
+    if (this.config.mode === 'full') {
+      const misses = this.misses;
+      engine.onMiss((v, verdict) => {
+        try {
+          return misses.miss(v, verdict);
+        } catch (error) {
+          this.failed(error);
+          return false;
+        }
+      });
+      this.undo.push(() => engine.onMiss(null));
+    }
+    // Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows.
+    if (tickMs > 0) {
+      this.timer = setInterval(() => {
+        try {
+          engine.run(() => this.tick());
+        } catch (error) {
+          this.failed(error);
+        }
+      }, tickMs);
+      this.timer.unref();
+    }
+    this.logger.info({ mode: this.config.mode, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
+  }
+
+  /** The agent's timers and the miss queue's waits; run inside engine.run(). */
+  tick(): void {
+    this.agent.tick();
+    this.misses.tick();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    for (const undo of this.undo.splice(0).reverse()) undo();
+    this.misses.clear();
+  }
+
+  /** Every peer for `hosts` (allocates; for the control socket). */
+  hosts(): HostRow[] {
+    return hostRows(this.agent.peers(), this.parts.clock.tick());
+  }
+
+  /** The glue's counters, then the agent's, with explanations. */
+  counterLines(): HandoffCounterLine[] {
+    const lines: HandoffCounterLine[] = [];
+    for (const name of Object.keys(HANDOFF_COUNTERS) as HandoffCounterName[]) {
+      lines.push({ group: 'handoff', name, value: this.counters.get(name), explanation: HANDOFF_COUNTERS[name] });
+    }
+    lines.push({ group: 'handoff', name: 'mappings', value: this.tracker.mappings.count, explanation: 'gauge: mappings (BIB entry and host) reported and live' });
+    lines.push({ group: 'handoff', name: 'missesHeld', value: this.misses.packets, explanation: 'gauge: packets held while their QUERY is out' });
+    for (const counter of this.agent.counters.snapshot({ all: true })) {
+      lines.push({ group: 'agent', ...counter });
+    }
+    lines.push({ group: 'agent', name: 'queuedEntries', value: this.agent.queuedEntries, explanation: 'gauge: entries waiting to be sent reliably, toward every peer' });
+    return lines;
+  }
+
+  private peerUp(natAddress: number, host: number, state: PeerState): void {
+    this.logger.info({ nat: formatIpv4(natAddress), host: formatIpv4(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver up');
+    this.tracker.peerUp(natAddress, host);
+    if (this.config.mode === 'full') this.misses.peerUp(natAddress, host, state);
+  }
+
+  private peerDown(natAddress: number, host: number, state: PeerState): void {
+    this.logger.info({ nat: formatIpv4(natAddress), host: formatIpv4(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver down: authority back to the gateway');
+    this.tracker.peerDown(natAddress, host);
+  }
+
+  private failed(error: unknown): void {
+    this.counters.add('eventErrors');
+    const now = this.parts.clock.now;
+    if (now - this.lastErrorLog < IMPL.ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLog = now;
+    this.logger.warn({ err: error }, 'a handoff callback failed (counted as handoff.eventErrors; logged at most once a minute)');
+  }
+}
+
+/** The handoff a configuration asks for, or null in mode off. */
+export function createHandoff(parts: GatewayParts, config: HandoffConfig, options: HandoffOptions): Handoff | null {
+  return config.mode === 'off' ? null : new Handoff(parts, config, options);
+}

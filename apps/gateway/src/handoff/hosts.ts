@@ -1,0 +1,84 @@
+// `nat64-gateway hosts`: the handoff peers (one per NAT address and IPv4 host) as the agent sees
+// them, and the text rendering the command prints.
+
+import type { PeerSummary } from '@nat64/handoff-agent';
+import { formatIpv4 } from '@nat64/service';
+
+/** One peer as `hosts` shows it. */
+export interface HostRow {
+  nat: string;
+  host: string;
+  /** unknown, silent, port-closed, acknowledging or authoritative. */
+  state: string;
+  /** The epoch toward this host, 16 hex digits. */
+  epoch: string;
+  /** Reliable messages the receiver lets us have outstanding. */
+  window: number;
+  /** Reliable messages sent and not yet acknowledged. */
+  inFlight: number;
+  /** Entries waiting to be sent reliably. */
+  queued: number;
+  rtoMs: number;
+  srttMs: number | null;
+  /** Entries this host acknowledged as authoritative. */
+  handedOff: number;
+  /** Queries outstanding. */
+  queries: number;
+  /** Milliseconds since the host's receiver was last heard; null if never. */
+  lastHeardMsAgo: number | null;
+}
+
+/** What the control socket answers to `hosts`. */
+export interface HostsAnswer {
+  mode: 'off' | 'announce' | 'full';
+  hosts: HostRow[];
+}
+
+/** Rows from the agent's peer summaries; `now` is the agent's clock. */
+export function hostRows(peers: readonly PeerSummary[], now: number): HostRow[] {
+  return peers.map((p) => ({
+    nat: formatIpv4(p.natAddress),
+    host: formatIpv4(p.host),
+    state: p.stateName,
+    epoch: p.epoch.toString(16).padStart(16, '0'),
+    window: p.window,
+    inFlight: p.inFlight,
+    queued: p.queued,
+    rtoMs: Math.round(p.rtoMs),
+    srttMs: p.srttMs === null ? null : Math.round(p.srttMs * 10) / 10,
+    handedOff: p.handedOff,
+    queries: p.queries,
+    lastHeardMsAgo: p.lastHeardAt === null ? null : Math.max(0, Math.round(now - p.lastHeardAt)),
+  }));
+}
+
+/** "1.2s ago", "3m4s ago", "never". */
+function ago(ms: number | null): string {
+  if (ms === null) return 'never';
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s ago`;
+  const seconds = Math.floor(ms / 1000);
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  return `${hours > 0 ? `${hours}h` : ''}${minutes}m${seconds % 60}s ago`;
+}
+
+/** The listing as an aligned table with a header, as the command prints it. */
+export function formatHosts(answer: HostsAnswer): string {
+  if (answer.mode === 'off') return 'handoff is off (mode "off"): no hosts';
+  const header = ['NAT ADDRESS', 'HOST', 'STATE', 'WINDOW', 'IN FLIGHT', 'QUEUED', 'RTO', 'HANDED OFF', 'LAST HEARD'];
+  const lines = answer.hosts.map((row) => [
+    row.nat,
+    row.host,
+    row.state,
+    String(row.window),
+    String(row.inFlight),
+    String(row.queued),
+    `${row.rtoMs}ms`,
+    String(row.handedOff),
+    ago(row.lastHeardMsAgo),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
+  const render = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const count = answer.hosts.length;
+  return [render(header), ...lines.map(render), `(${count} host${count === 1 ? '' : 's'}, mode ${answer.mode})`].join('\n');
+}

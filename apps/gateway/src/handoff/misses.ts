@@ -1,0 +1,246 @@
+// Cache misses toward authoritative hosts (handoff v1 section 6.5): an IPv4 packet from host H to a
+// NAT address and port that has no session is copied into a bounded queue for its key (protocol,
+// NAT address, NAT port, H), one QUERY asks H who owns the key, and the ANSWER decides: FOUND
+// restores the session (handed off) and the held packets are re-injected; NOT_FOUND,
+// NOT_AUTHORITATIVE or a timeout give them back to the NAT64 as the misses they are, so they get
+// exactly the answer a plain NAT64 gives (RFC 6146: UDP port unreachable, TCP and ICMP dropped).
+// A miss from a host the gateway has never met (after a restart, say) starts the HELLO exchange and
+// waits for it briefly: if the host's receiver turns out authoritative, the QUERY goes out then.
+
+import { type HandoffEntry } from '@nat64/handoff-codec';
+import { PeerState, QueryOutcome, QueryVerdict } from '@nat64/handoff-agent';
+import { PROTOCOL, type Nat64Table } from '@nat64/nat64';
+import type { Counters } from '@nat64/service';
+import { IpProto, type Ipv4View } from '@nat64/xlat';
+import type { HandoffCounterName } from './counters.js';
+import { IMPL, SPEC } from './constants.js';
+import type { MappingTracker } from './tracker.js';
+
+/** The agent calls the miss queue makes (HandoffAgent implements them). */
+export interface QueryAgent {
+  peerState(natAddress: number, host: number): PeerState;
+  probe(natAddress: number, host: number): PeerState;
+  query(natAddress: number, host: number, protocol: number, natPort: number, serverAddress: number, serverPort: number, token: number): QueryVerdict;
+}
+
+export interface MissLimits {
+  /** Packets held per key. */
+  readonly packetsPerKey: number;
+  /** Packets held in all. */
+  readonly packets: number;
+  /** Bytes held in all. */
+  readonly bytes: number;
+}
+
+/** The packets waiting for one QUERY (token > 0), or for the HELLO exchange before it (token 0). */
+interface Pending {
+  readonly key: string;
+  token: number;
+  readonly protocol: number;
+  readonly natAddress: number;
+  readonly natPort: number;
+  readonly host: number;
+  readonly packets: Uint8Array[];
+  /** The source port of each held packet (0 for ICMP): the session restored for it. */
+  readonly serverPorts: number[];
+}
+
+/**
+ * The miss handler and the queue behind it. Contract: `miss` is the engine's MissHandler (never throws,
+ * returns false for hosts that are not authoritative, so the NAT64 answers as usual); `answered` is the
+ * agent's onAnswer; `reinject` hands a packet back to the engine's inbound path (Engine.reinjectIpv4).
+ * Each held packet is a copy, bounded per key, in number and in bytes.
+ */
+export class MissQueue {
+  private readonly byKey = new Map<string, Pending>();
+  private readonly byToken = new Map<number, Pending>();
+  /** Keys waiting for a probed host's HELLO-ACK, by peer, with the time the probe started. */
+  private readonly waiting = new Map<string, { since: number; keys: Pending[] }>();
+  private nextToken = 1;
+  private heldPackets = 0;
+  private heldBytes = 0;
+
+  constructor(
+    private readonly agent: QueryAgent,
+    private readonly table: Nat64Table,
+    private readonly tracker: MappingTracker,
+    private readonly reinject: (buffer: Uint8Array, offset: number, length: number) => void,
+    private readonly limits: MissLimits,
+    private readonly counters: Counters<HandoffCounterName>,
+    private readonly clock: () => number,
+    private readonly waitMs: number = IMPL.MISS_PROBE_WAIT_MS,
+  ) {}
+
+  /** Packets held now. */
+  get packets(): number {
+    return this.heldPackets;
+  }
+
+  /** Keys with a QUERY out. */
+  get keys(): number {
+    return this.byKey.size;
+  }
+
+  /** The engine's MissHandler: takes packets from authoritative hosts (and unknown ones, probed), leaves the rest to the NAT64. */
+  miss(v: Ipv4View, _verdict: number): boolean {
+    const natAddress = v.dst;
+    const host = v.src;
+    const state = this.agent.peerState(natAddress, host);
+    const peerKey = `${natAddress}/${host}`;
+    const waiting = this.waiting.get(peerKey);
+    if (state !== PeerState.AUTHORITATIVE && state !== PeerState.UNKNOWN && waiting === undefined) return false;
+    let protocol: number;
+    let natPort: number;
+    let serverPort: number;
+    if (v.protocol === IpProto.tcp || v.protocol === IpProto.udp) {
+      protocol = v.protocol;
+      natPort = v.dstPort;
+      serverPort = v.srcPort;
+    } else if (v.protocol === IpProto.icmp && v.icmpType === SPEC.ICMP4_ECHO_REPLY) {
+      // Only a reply answers a client's echo mapping; a server's own echo request has no mapping to find.
+      protocol = PROTOCOL.ICMP;
+      natPort = v.icmpId;
+      serverPort = 0;
+    } else {
+      return false;
+    }
+    const length = v.end - v.start;
+    const limits = this.limits;
+    const key = `${protocol}/${natAddress}/${natPort}/${host}`;
+    const pending = this.byKey.get(key);
+    if (this.heldPackets >= limits.packets || this.heldBytes + length > limits.bytes || (pending !== undefined && pending.packets.length >= limits.packetsPerKey)) {
+      this.counters.add('missesDropped');
+      return true;
+    }
+    if (pending !== undefined) {
+      this.hold(pending, v, serverPort);
+      this.counters.add('missesJoined');
+      return true;
+    }
+    const created: Pending = { key, token: 0, protocol, natAddress, natPort, host, packets: [], serverPorts: [] };
+    if (state === PeerState.AUTHORITATIVE) {
+      const verdict = this.ask(created, serverPort);
+      if (verdict === QueryVerdict.NOT_AUTHORITATIVE) return false;
+      if (verdict !== QueryVerdict.SENT && verdict !== QueryVerdict.JOINED) {
+        this.counters.add('missesQueryRefused');
+        return true;
+      }
+      this.counters.add('missesQueried');
+    } else {
+      // A host never met (UNKNOWN), or one being probed for another key: wait for its HELLO-ACK.
+      let list = waiting;
+      if (list === undefined) {
+        if (this.agent.probe(natAddress, host) === PeerState.UNKNOWN) return false;
+        this.waiting.set(peerKey, (list = { since: this.clock(), keys: [] }));
+      }
+      list.keys.push(created);
+      this.counters.add('missesAwaitingHost');
+    }
+    this.byKey.set(key, created);
+    this.hold(created, v, serverPort);
+    return true;
+  }
+
+  /** A receiver came up: the keys waiting for it are asked about now, or given back if it holds no authority. */
+  peerUp(natAddress: number, host: number, state: PeerState): void {
+    const peerKey = `${natAddress}/${host}`;
+    const list = this.waiting.get(peerKey);
+    if (list === undefined) return;
+    this.waiting.delete(peerKey);
+    for (const pending of list.keys) {
+      const verdict = state === PeerState.AUTHORITATIVE ? this.ask(pending, pending.serverPorts[0]!) : QueryVerdict.NOT_AUTHORITATIVE;
+      if (verdict === QueryVerdict.SENT || verdict === QueryVerdict.JOINED) this.counters.add('missesQueried');
+      else this.giveBack(pending, 'missesNotFound');
+    }
+  }
+
+  /** Gives back the keys whose probed host stayed silent for the wait (call from the agent's timer). */
+  tick(): void {
+    if (this.waiting.size === 0) return;
+    const now = this.clock();
+    for (const [peerKey, list] of this.waiting) {
+      if (now - list.since < this.waitMs) continue;
+      this.waiting.delete(peerKey);
+      for (const pending of list.keys) this.giveBack(pending, 'missesTimedOut');
+    }
+  }
+
+  /** The agent's onAnswer. `entry` is valid during the call only. */
+  answered(token: number, outcome: QueryOutcome, entry: HandoffEntry | null): void {
+    const pending = this.byToken.get(token);
+    if (pending === undefined) return;
+    this.byToken.delete(token);
+    if (outcome === QueryOutcome.FOUND && entry !== null) {
+      this.restore(pending, entry);
+      this.giveBack(pending, 'missesRestored');
+    } else {
+      this.giveBack(pending, outcome === QueryOutcome.TIMED_OUT ? 'missesTimedOut' : 'missesNotFound');
+    }
+  }
+
+  /** Forgets every held packet (shutdown). */
+  clear(): void {
+    this.byKey.clear();
+    this.byToken.clear();
+    this.waiting.clear();
+    this.heldPackets = 0;
+    this.heldBytes = 0;
+  }
+
+  /** Sends the QUERY for a key; the first packet's source port is the "as seen from" of section 5.8. */
+  private ask(pending: Pending, serverPort: number): QueryVerdict {
+    const token = this.nextToken;
+    this.nextToken = token >= 0x7fff_ffff ? 1 : token + 1;
+    const verdict = this.agent.query(pending.natAddress, pending.host, pending.protocol, pending.natPort, pending.host, serverPort, token);
+    if (verdict === QueryVerdict.SENT || verdict === QueryVerdict.JOINED) {
+      pending.token = token;
+      this.byToken.set(token, pending);
+    }
+    return verdict;
+  }
+
+  /** Ends a key: each held packet goes through the inbound path once more, never to the miss handler. */
+  private giveBack(pending: Pending, counter: 'missesRestored' | 'missesNotFound' | 'missesTimedOut'): void {
+    this.byKey.delete(pending.key);
+    const count = pending.packets.length;
+    this.heldPackets -= count;
+    for (const packet of pending.packets) this.heldBytes -= packet.length;
+    this.counters.add(counter, count);
+    for (const packet of pending.packets) this.reinject(packet, 0, packet.length);
+  }
+
+  private hold(pending: Pending, v: Ipv4View, serverPort: number): void {
+    // A real copy: the receive buffer is a Buffer, whose slice() would only be a view into it.
+    const copy = new Uint8Array(v.end - v.start);
+    copy.set(v.buf.subarray(v.start, v.end));
+    pending.packets.push(copy);
+    pending.serverPorts.push(serverPort);
+    this.heldPackets++;
+    this.heldBytes += copy.length;
+  }
+
+  /** One handed-off session per server port the held packets came from (with endpoint-independent mapping, any port of H). */
+  private restore(pending: Pending, entry: HandoffEntry): void {
+    const table = this.table;
+    const done: number[] = [];
+    this.tracker.restoring = entry;
+    try {
+      for (const serverPort of pending.serverPorts) {
+        if (done.includes(serverPort)) continue;
+        done.push(serverPort);
+        const h = table.restore({
+          protocol: pending.protocol as 1 | 6 | 17,
+          clientAddress: entry.clientAddress,
+          clientPort: entry.clientPort,
+          natAddress: pending.natAddress,
+          natPort: pending.natPort,
+          serverAddress: pending.host,
+          serverPort,
+        });
+        if (h < 0) this.counters.add('restoreFailed');
+      }
+    } finally {
+      this.tracker.restoring = null;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// Handoff composed into a gateway on a FakeTun, against the fake receiver of support.ts: the modes,
+// authentication, the view `hosts` shows, and start/stop.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HANDOFF_PORT, MessageType } from '@nat64/handoff-codec';
+import { PeerState } from '@nat64/handoff-agent';
+import { PROTOCOL } from '@nat64/nat64';
+import { silentLogger } from '@nat64/service';
+import { describe, expect, it } from 'vitest';
+import { Handoff, createHandoff } from '../../src/handoff/handoff.js';
+import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
+import { ipv4, ipv6, read16 } from '../support/packets.js';
+import { FakeReceiver, converse, testHandoff, v4 } from './support.js';
+
+const udp = (srcPort: number, dstPort = 53) => ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort, dstPort });
+
+describe('handoff', () => {
+  it('hands a new mapping to an authoritative receiver: HELLO, CREATED, ACK, then its session is a cache', () => {
+    const h = testHandoff();
+    const receiver = new FakeReceiver(v4(SERVER));
+    const [translated] = h.send(udp(40_000));
+    expect(translated![0]! >> 4).toBe(4);
+    expect(h.outbox.map((s) => s.message.type)).toEqual([MessageType.HELLO]);
+    converse(h, [receiver]);
+    const natPort = read16(translated!, 20);
+    expect(receiver.log).toEqual([`Initialized ${POOL4}`, `Created ${POOL4}:${natPort} port 40000`]);
+    expect(h.g.table.isHandedOff(h.g.table.lookupInbound(PROTOCOL.UDP, v4(SERVER), 53, v4(POOL4), natPort))).toBe(true);
+    expect(h.handoff.agent.peerState(v4(POOL4), v4(SERVER))).toBe(PeerState.AUTHORITATIVE);
+  });
+
+  it('reports mappings but keeps authority in mode announce', () => {
+    const h = testHandoff({ handoff: { mode: 'announce' }, timeouts: { udp: '2s', allowBelowMinimum: true } });
+    const receiver = new FakeReceiver(v4(SERVER));
+    h.send(udp(40_000));
+    converse(h, [receiver]);
+    expect(receiver.log.filter((line) => line.startsWith('Created'))).toHaveLength(1);
+    expect(h.handoff.agent.peerState(v4(POOL4), v4(SERVER))).toBe(PeerState.ACKNOWLEDGING);
+    expect(h.g.table.counters().find((c) => c.name === 'sessionsHandedOff')?.value).toBe(0);
+    h.g.advance(3_000);
+    h.g.engine.expire(Infinity);
+    converse(h, [receiver]);
+    expect(receiver.log.at(-1)).toMatch(/^Deleted .* reason 1$/);
+    expect(h.g.table.counters().find((c) => c.name === 'sessionsTimedOut')?.value).toBe(1);
+  });
+
+  it('builds nothing in mode off, so the gateway sends nothing but translated packets', () => {
+    const g = testGateway({ handoff: { mode: 'off' } });
+    expect(createHandoff(g, g.config.handoff, { logger: silentLogger() })).toBeNull();
+    expect(() => new Handoff(g, g.config.handoff, { logger: silentLogger() })).toThrow(/off/);
+    const written = g.send(udp(40_000));
+    expect(written).toHaveLength(1);
+    expect(read16(written[0]!, 22)).toBe(53);
+  });
+
+  it('tags every datagram with the configured key and refuses untagged replies', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gw-handoff-key-')), 'handoff.key');
+    writeFileSync(file, '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
+    const h = testHandoff({ handoff: { keyFile: file } });
+    h.send(udp(40_000));
+    const [hello] = h.outbox;
+    expect(hello!.message.tag).toHaveLength(16);
+    converse(h, [new FakeReceiver(v4(SERVER))]);
+    expect(h.handoff.agent.counters.get('authenticationFailed')).toBeGreaterThanOrEqual(1);
+    expect(h.handoff.agent.peerState(v4(POOL4), v4(SERVER))).toBe(PeerState.SILENT);
+  });
+
+  it('lists its hosts: state, window, hand-offs and when each was last heard', () => {
+    const h = testHandoff();
+    h.send(udp(40_000), ipv6({ src: CLIENT, dst: '2001:db8:64::cb00:7109', protocol: 17, srcPort: 40_001, dstPort: 53 }));
+    converse(h, [new FakeReceiver(v4(SERVER))]);
+    const rows = h.handoff.hosts().sort((a, b) => a.host.localeCompare(b.host));
+    expect(rows).toEqual([
+      expect.objectContaining({ nat: POOL4, host: SERVER, state: 'authoritative', window: 64, inFlight: 0, handedOff: 1, lastHeardMsAgo: expect.any(Number) }),
+      expect.objectContaining({ nat: POOL4, host: '203.0.113.9', state: 'silent', handedOff: 0, lastHeardMsAgo: null }),
+    ]);
+  });
+
+  it('turns a failure in its hooks into a counter, never into a lost packet', () => {
+    const h = testHandoff();
+    h.handoff.tracker.sessionCreated = () => {
+      throw new Error('tracker bug');
+    };
+    h.handoff.misses.miss = () => {
+      throw new Error('miss bug');
+    };
+    expect(h.send(udp(40_000))).toHaveLength(1);
+    // A miss from the server, offered to the failing handler, still gets the NAT64's answer (port unreachable).
+    const [answer] = h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 5555 }));
+    expect([answer![9], answer![20], answer![21]]).toEqual([1, 3, 3]);
+    expect(h.handoff.counters.get('eventErrors')).toBe(2);
+  });
+
+  it('unhooks everything when stopped', () => {
+    const h = testHandoff();
+    h.handoff.stop();
+    h.send(udp(40_000));
+    expect(h.outbox).toEqual([]);
+    h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: HANDOFF_PORT, dstPort: HANDOFF_PORT }));
+    expect(h.g.counter('localUnclaimed')).toBe(1);
+    expect(h.handoff.counters.get('mappingsCreated')).toBe(0);
+  });
+});

@@ -1,0 +1,213 @@
+// The mapping tracker in a gateway on a FakeTun, against the fake receiver of support.ts: what it
+// reports for which session events, and what it does when receivers acknowledge, release, go and
+// come back.
+import { DeleteReason, MessageType, type HandoffEntry } from '@nat64/handoff-codec';
+import { PROTOCOL } from '@nat64/nat64';
+import { parseIpv6Address } from '@nat64/xlat';
+import { describe, expect, it } from 'vitest';
+import { CLIENT, POOL4, SERVER, SERVER6 } from '../support/gateway.js';
+import { TCP_ACK, TCP_SYN, ipv4, ipv6, read16 } from '../support/packets.js';
+import { FakeReceiver, TIME, converse, testHandoff, v4, type HandoffHarness, type Sent } from './support.js';
+
+const TCP_FIN = 0x01;
+const OTHER = '203.0.113.3';
+const OTHER6 = '2001:db8:64::cb00:7103';
+const SHORT = { timeouts: { udp: '2s', tcpEstablished: '10s', tcpTransitory: '4s', allowBelowMinimum: true } };
+
+function udp(h: HandoffHarness, clientPort: number, server6 = SERVER6, serverPort = 53): number {
+  const [out] = h.send(ipv6({ src: CLIENT, dst: server6, protocol: 17, srcPort: clientPort, dstPort: serverPort }));
+  return read16(out!, 20);
+}
+
+/** A TCP connection from the client through its handshake; returns the NAT port. */
+function tcpOpen(h: HandoffHarness, clientPort: number): number {
+  const [syn] = h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: clientPort, dstPort: 80, tcpFlags: TCP_SYN }));
+  const natPort = read16(syn!, 20);
+  h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_SYN | TCP_ACK }));
+  h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: clientPort, dstPort: 80, tcpFlags: TCP_ACK }));
+  return natPort;
+}
+
+function tcpClose(h: HandoffHarness, clientPort: number, natPort: number): void {
+  h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: clientPort, dstPort: 80, tcpFlags: TCP_FIN | TCP_ACK }));
+  h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_FIN | TCP_ACK }));
+  h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: clientPort, dstPort: 80, tcpFlags: TCP_ACK }));
+}
+
+/**
+ * Entries of the CREATED or DELETED messages among `sent` that carry the receiver's cookie (reliable
+ * ones: before the HELLO exchange the agent also sends fire-and-forget copies, which receivers drop).
+ */
+function entries(sent: readonly Sent[], type: number): HandoffEntry[] {
+  return sent.flatMap((s) => (s.message.type === type && s.message.cookie !== 0n && 'entries' in s.message ? [...s.message.entries] : []));
+}
+
+/** Talks with the receivers, recording every handoff datagram the gateway sent meanwhile. */
+function talk(h: HandoffHarness, receivers: FakeReceiver[]): Sent[] {
+  const seen: Sent[] = [];
+  const spy = receivers.map((r) => r.answer.bind(r));
+  receivers.forEach((r, i) => {
+    r.answer = (sent) => {
+      if (i === 0) seen.push(...sent);
+      return spy[i]!(sent);
+    };
+  });
+  converse(h, receivers);
+  receivers.forEach((r, i) => (r.answer = spy[i]!));
+  return seen;
+}
+
+function session(h: HandoffHarness, protocol: number, natPort: number, serverPort: number, server = SERVER): number {
+  return h.g.table.lookupInbound(protocol, v4(server), serverPort, v4(POOL4), natPort);
+}
+
+describe('MappingTracker', () => {
+  it('reports the first session of a mapping toward each host as CREATED, and later ones not at all', () => {
+    const h = testHandoff();
+    const server = new FakeReceiver(v4(SERVER));
+    const other = new FakeReceiver(v4(OTHER));
+    const natPort = udp(h, 40_000);
+    expect(udp(h, 40_000, SERVER6, 54)).toBe(natPort);
+    expect(udp(h, 40_000, OTHER6)).toBe(natPort);
+    const sent = talk(h, [server, other]);
+    const created = entries(sent, MessageType.CREATED);
+    expect(created).toEqual([
+      {
+        protocol: PROTOCOL.UDP,
+        reason: 0,
+        natAddress: v4(POOL4),
+        natPort,
+        clientAddress: parseIpv6Address(CLIENT),
+        clientPort: 40_000,
+        serverAddress: v4(SERVER),
+        serverPort: 53,
+        time: TIME,
+      },
+      expect.objectContaining({ natPort, serverAddress: v4(OTHER), serverPort: 53 }),
+    ]);
+    expect(server.log.filter((line) => line.startsWith('Created'))).toHaveLength(1);
+    expect(other.log.filter((line) => line.startsWith('Created'))).toHaveLength(1);
+    expect(h.handoff.counters.get('mappingsCreated')).toBe(2);
+  });
+
+  it('reports DELETED with the reason when the last session toward a host ends while the gateway holds authority', () => {
+    const h = testHandoff(SHORT);
+    const receiver = new FakeReceiver(v4(SERVER));
+    receiver.authoritative = false;
+    const natPort = udp(h, 40_000);
+    udp(h, 40_000, SERVER6, 54);
+    const tcpPort = tcpOpen(h, 41_000);
+    talk(h, [receiver]);
+    tcpClose(h, 41_000, tcpPort);
+    h.g.advance(5_000);
+    h.g.engine.expire(Infinity);
+    const deleted = entries(talk(h, [receiver]), MessageType.DELETED);
+    expect(deleted).toEqual([
+      expect.objectContaining({ protocol: PROTOCOL.UDP, natPort, clientPort: 40_000, serverPort: 53, time: TIME, reason: DeleteReason.IDLE_TIMEOUT }),
+      expect.objectContaining({ protocol: PROTOCOL.TCP, natPort: tcpPort, clientPort: 41_000, serverPort: 80, time: TIME, reason: DeleteReason.TCP_CLOSED }),
+    ]);
+    expect(receiver.held.size).toBe(0);
+    expect(h.handoff.tracker.mappings.count).toBe(0);
+  });
+
+  it('hands off the sessions of an acknowledged mapping, and sessions created on it later when their batch ends', () => {
+    const h = testHandoff();
+    const receiver = new FakeReceiver(v4(SERVER));
+    const natPort = udp(h, 40_000);
+    talk(h, [receiver]);
+    expect(h.g.table.isHandedOff(session(h, PROTOCOL.UDP, natPort, 53))).toBe(true);
+    udp(h, 40_000, SERVER6, 54);
+    expect(h.g.table.isHandedOff(session(h, PROTOCOL.UDP, natPort, 54))).toBe(true);
+    expect(h.handoff.counters.get('sessionsHandedOffLater')).toBe(1);
+    expect(entries(talk(h, [receiver]), MessageType.CREATED)).toEqual([]);
+  });
+
+  it('says nothing when a handed-off mapping leaves the cache, but reports a TCP connection that closed in it', () => {
+    const h = testHandoff(SHORT);
+    const receiver = new FakeReceiver(v4(SERVER));
+    udp(h, 40_000);
+    const open = tcpOpen(h, 41_000);
+    const closed = tcpOpen(h, 42_000);
+    talk(h, [receiver]);
+    tcpClose(h, 42_000, closed);
+    h.g.advance(11_000);
+    h.g.engine.expire(Infinity);
+    expect(h.g.table.sessionCount).toBe(0);
+    const deleted = entries(talk(h, [receiver]), MessageType.DELETED);
+    expect(deleted).toEqual([expect.objectContaining({ natPort: closed, reason: DeleteReason.TCP_CLOSED })]);
+    expect([...receiver.held.values()].map((e) => e.natPort).sort()).toEqual([open, expect.any(Number)].sort());
+    expect(h.handoff.counters.get('mappingsEvicted')).toBe(2);
+    expect(h.handoff.counters.get('mappingsClosedInCache')).toBe(1);
+  });
+
+  it('ends a mapping the receiver released without reporting it, and keeps one held by another client', () => {
+    const h = testHandoff();
+    const receiver = new FakeReceiver(v4(SERVER));
+    const natPort = udp(h, 40_000);
+    const kept = udp(h, 40_001);
+    talk(h, [receiver]);
+    const keptEntry = receiver.held.get(`17/${v4(POOL4)}/${kept}`)!;
+    // The receiver releases the first mapping, and an entry of the second whose owner it got wrong.
+    receiver.held.set(`17/${v4(POOL4)}/${kept}`, { ...keptEntry, clientPort: 999 });
+    h.send(receiver.release(v4(POOL4), [`17/${v4(POOL4)}/${natPort}`, `17/${v4(POOL4)}/${kept}`]));
+    expect(session(h, PROTOCOL.UDP, natPort, 53)).toBeLessThan(0);
+    expect(session(h, PROTOCOL.UDP, kept, 53)).toBeGreaterThanOrEqual(0);
+    const sent = talk(h, [receiver]);
+    expect(entries(sent, MessageType.DELETED)).toEqual([]);
+    expect(sent.some((s) => s.message.type === MessageType.ACK)).toBe(true);
+    expect(h.handoff.counters.get('releasesApplied')).toBe(1);
+    expect(h.handoff.counters.get('releasesStale')).toBe(1);
+    expect(h.handoff.counters.get('mappingsReleasedQuietly')).toBe(1);
+  });
+
+  it('takes authority back from a receiver that stops answering, and announces every live mapping when it returns', () => {
+    const h = testHandoff({}, { tuning: { helloRetryMs: 100, initialRtoMs: 100, minRtoMs: 50, keepaliveMs: 1000 } });
+    const receiver = new FakeReceiver(v4(SERVER));
+    const first = udp(h, 40_000);
+    const second = udp(h, 40_001);
+    talk(h, [receiver]);
+    const h1 = session(h, PROTOCOL.UDP, first, 53);
+    expect(h.g.table.isHandedOff(h1)).toBe(true);
+    receiver.answering = false;
+    for (let i = 0; i < 200 && h.handoff.agent.isAuthoritative(v4(POOL4), v4(SERVER)); i++) {
+      h.tick(200);
+      h.take();
+    }
+    expect(h.g.table.isHandedOff(h1)).toBe(false);
+    expect(h.handoff.counters.get('mappingsTakenBack')).toBe(2);
+    receiver.answering = true;
+    let created: HandoffEntry[] = [];
+    for (let i = 0; i < 100 && !h.handoff.agent.isAuthoritative(v4(POOL4), v4(SERVER)); i++) {
+      h.g.advance(1000);
+      created.push(...entries(talk(h, [receiver]), MessageType.CREATED));
+    }
+    created = [...created, ...entries(talk(h, [receiver]), MessageType.CREATED)];
+    expect(created.map((e) => e.natPort).sort()).toEqual([first, second].sort());
+    expect(created.every((e) => e.time === TIME)).toBe(true);
+    expect(h.g.table.isHandedOff(session(h, PROTOCOL.UDP, first, 53))).toBe(true);
+    // Both mappings predate the first HELLO-ACK too, so each peer-up announced both.
+    expect(h.handoff.counters.get('mappingsReannounced')).toBe(4);
+  });
+
+  it('counts an acknowledgement for a mapping that ended in the meantime, and hands nothing off', () => {
+    const h = testHandoff(SHORT);
+    const receiver = new FakeReceiver(v4(SERVER));
+    udp(h, 40_000);
+    talk(h, [receiver]);
+    udp(h, 40_001);
+    h.tick(10);
+    const created = h.take().handoff;
+    expect(created.map((s) => s.message.type)).toEqual([MessageType.CREATED]);
+    h.g.advance(3_000);
+    h.g.engine.expire(Infinity);
+    h.send(...receiver.answer(created));
+    expect(h.handoff.counters.get('handOffStale')).toBe(1);
+  });
+
+  it('reports no mapping toward a pool4 address (hairpinning)', () => {
+    const h = testHandoff();
+    h.send(ipv6({ src: CLIENT, dst: '2001:db8:64::c633:6401', protocol: 17, srcPort: 40_000, dstPort: 53 }));
+    expect(h.handoff.counters.get('mappingsCreated')).toBe(0);
+    expect(h.outbox).toEqual([]);
+  });
+});
