@@ -17,6 +17,7 @@ import {
   ADDRESSES,
   GATEWAY_MAIN,
   REPO,
+  compileNative,
   cpuBusySeconds,
   createBenchTopology,
   processCpuSeconds,
@@ -63,12 +64,6 @@ interface FloodRun {
   coreNsPerPacket: number;
 }
 
-function compileFlooder(dir: string): string {
-  const source = join(REPO, 'tools/bench/native/gateway-flood.c');
-  const binary = join(dir, 'gateway-flood');
-  execFileSync('gcc', ['-O2', '-Wall', '-o', binary, source]);
-  return binary;
-}
 
 /** The gateway's TUN read counters, through its control socket; zeros for TAYGA. */
 function readCounters(control: string | undefined): { packets: number; batches: number } {
@@ -193,7 +188,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'n64-gw-bench-'));
   const t = createBenchTopology();
   try {
-    const flooder = compileFlooder(dir);
+    const flooder = compileNative(dir, 'gateway-flood');
     const config = join(dir, 'gateway.json');
     writeFileSync(
       config,
@@ -203,6 +198,8 @@ async function main(): Promise<void> {
         pool4: [ADDRESSES.pool4],
         // The IPv4 -> IPv6 flood reaches the client-side sink through this mapping.
         staticBib: [{ protocol: 'udp', ipv6: `[${ADDRESSES.clientSink}]:${SINK_PORT}`, ipv4: `${ADDRESSES.pool4}:${SINK_PORT}` }],
+        // The plain NAT64, comparable with TAYGA; gateway-handoff.ts measures what handoff adds.
+        handoff: { mode: 'off' },
         logLevel: 'info',
         statsInterval: '0s',
       }),

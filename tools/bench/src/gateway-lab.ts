@@ -7,7 +7,7 @@
 //   2001:db8:1::2/64 ---veth--- 2001:db8:1::1/64         203.0.113.1/24 ---veth--- 203.0.113.2/24
 //   sink 2001:db8:1::99 (static neighbour, dropped)                        sink 203.0.113.99 (static neighbour, dropped)
 
-import { type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, waitForLine, type Namespace } from '@nat64/netlab';
@@ -92,13 +92,22 @@ export interface BenchGateway {
   stop(): Promise<void>;
 }
 
-/** Starts nat64-gateway pinned to `cpu` and routes the prefix and pool4 into its TUN. */
-export async function startBenchGateway(t: BenchTopology, cpu: number, configFile: string, control: string): Promise<BenchGateway> {
-  const child = t.gateway.spawn('taskset', ['-c', String(cpu), 'node', GATEWAY_MAIN, 'run', '--config', configFile, '--control', control]);
+/** Compiles tools/bench/native/NAME.c with gcc into `dir`; returns the binary's path. */
+export function compileNative(dir: string, name: string): string {
+  const binary = join(dir, name);
+  execFileSync('gcc', ['-O2', '-Wall', '-o', binary, join(REPO, 'tools/bench/native', `${name}.c`)]);
+  return binary;
+}
+
+/** Starts nat64-gateway pinned to `cpu` and routes the prefix and pool4 (`pool4Route`, default the one address) into its TUN. */
+export async function startBenchGateway(t: BenchTopology, cpu: number, configFile: string, control: string, pool4Route = `${ADDRESSES.pool4}/32`): Promise<BenchGateway> {
+  // BENCH_PROFILE=DIR: a V8 CPU profile of each gateway run, written to DIR when it stops.
+  const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
+  const child = t.gateway.spawn('taskset', ['-c', String(cpu), 'node', ...profile, GATEWAY_MAIN, 'run', '--config', configFile, '--control', control]);
   await waitForLine(child.stderr!, /nat64-gateway running/, 20_000);
   child.stderr!.resume();
   t.gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'nat64');
-  t.gateway.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'dev', 'nat64');
+  t.gateway.ip('route', 'add', pool4Route, 'dev', 'nat64');
   return {
     child,
     pid: child.pid!,

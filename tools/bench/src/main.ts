@@ -11,6 +11,7 @@ const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   receiver: { flags: [], needsRoot: false },
   'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },
   'gateway-datapath': { flags: [], needsRoot: true },
+  'gateway-handoff': { flags: [], needsRoot: true },
 };
 
 const wanted = process.argv.slice(2);

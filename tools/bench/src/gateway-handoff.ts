@@ -1,0 +1,285 @@
+// What handoff costs the gateway: the same loads through the real nat64-gateway on the namespace
+// topology (gateway-lab.ts), once with --handoff off and once with --handoff full and nat64-receiver
+// on the server, the gateway pinned to one core and the load on the other:
+//   - forwarded packets per second of 64-byte UDP at saturation over established sessions
+//     (native/gateway-flood.c), and the gateway's CPU per packet;
+//   - new sessions per second at saturation, every datagram from a transport address not seen before
+//     (native/gateway-sessions.c), and, at a steady rate both modes sustain, the gateway's CPU per
+//     session, counted until the receiver has acknowledged the handoff of the last one.
+// Each figure over several runs (min / median / max); a table with the relative cost is printed and
+// the JSON written to bench-results/gateway-handoff.json. Not a test: run it as root with
+// `node tools/bench/dist/gateway-handoff.js` (BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE change the
+// defaults; BENCH_VERBOSE=1 prints every session run; BENCH_PROFILE=DIR profiles the gateway).
+
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
+import { ADDRESSES, GATEWAY_MAIN, REPO, compileNative, createBenchTopology, processCpuSeconds, rxPackets, startBenchGateway, type BenchTopology } from './gateway-lab.js';
+import { printTable, rate, spread, writeResults, type Spread } from './report.js';
+
+const GATEWAY_CPU = 1;
+const LOAD_CPU = 0;
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
+const RECEIVER_MAIN = join(REPO, 'apps/receiver/dist/main.js');
+const FLOWS = 16;
+/** 64-byte packets on the input side: IPv6 40 + UDP 8 + 16. */
+const PAYLOAD_6 = 16;
+const SINK_PORT = 9;
+/** Source addresses of the new-session load; each stays on one pool4 address (paired pooling, RFC 4787 REQ-2). */
+const SOURCES = Array.from({ length: 32 }, (_, i) => `2001:db8:1::${(0x100 + i).toString(16)}`);
+/** pool4: 198.51.100.1-126, so that no pool4 address serves more source addresses than its ports allow. */
+const POOL4 = Array.from({ length: 126 }, (_, i) => `198.51.100.${i + 1}`);
+const POOL4_ROUTE = '198.51.100.0/25';
+/** Source ports each source address uses per session run: 32 x 2000 new sessions at most. */
+const PORTS_PER_RUN = 2000;
+/** The steady new-session rate at which CPU per session is compared (both modes sustain it here). */
+const STEADY_PPS = Number(process.env['BENCH_SESSION_RATE'] ?? 20_000);
+
+type Mode = 'off' | 'full';
+
+/** Every run of one mode, as measured. */
+interface ModeRuns {
+  forwardedPps: number[];
+  processNsPerPacket: number[];
+  sessionsPerSecond: number[];
+  /** Offered by the generator during the saturation runs (the receiver shares its core in mode full). */
+  offeredSessionsPerSecond: number[];
+  processUsPerSession: number[];
+  /** Full only: entries acknowledged by the receiver per session created, and how long the queue took to drain. */
+  handedOffPerSession: number[];
+  drainMs: number[];
+  queueOverflow: number;
+}
+
+function emptyRuns(): ModeRuns {
+  return { forwardedPps: [], processNsPerPacket: [], sessionsPerSecond: [], offeredSessionsPerSecond: [], processUsPerSession: [], handedOffPerSession: [], drainMs: [], queueOverflow: 0 };
+}
+
+/** Runs per gateway start: each mode is started twice, alternating, so drifting background load hits both alike. */
+const RUNS_PER_START = Math.max(1, Math.ceil(RUNS / 2));
+
+interface Counters {
+  [name: string]: number;
+}
+
+function counters(control: string): Counters {
+  const lines = JSON.parse(execFileSync('node', [GATEWAY_MAIN, 'stats', '--control', control, '--json', '--all'], { encoding: 'utf8' })) as {
+    group: string;
+    name: string;
+    value: number;
+  }[];
+  return Object.fromEntries(lines.map((l) => [`${l.group}.${l.name}`, l.value]));
+}
+
+function peer(control: string): Record<string, unknown> | undefined {
+  const answer = JSON.parse(execFileSync('node', [GATEWAY_MAIN, 'hosts', '--control', control, '--json'], { encoding: 'utf8' })) as { hosts: Record<string, unknown>[] };
+  return answer.hosts.find((row) => row['host'] === ADDRESSES.server);
+}
+
+/** User and system CPU seconds of a process. */
+function cpuSplit(pid: number): { user: number; system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** Until the receiver has acknowledged everything the gateway queued toward the server. */
+async function drained(control: string, timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    'the handoff queue to drain',
+    () => {
+      const p = peer(control);
+      return p !== undefined && p['state'] === 'authoritative' && p['inFlight'] === 0 && p['queued'] === 0;
+    },
+    timeoutMs,
+  );
+}
+
+/** A UDP socket on the server that takes the floods and drops them (a one-byte receive buffer, never read). */
+async function startSink(t: BenchTopology): Promise<ChildProcess> {
+  const script = [
+    'import socket, sys, time',
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)',
+    `s.bind(("${ADDRESSES.server}", ${SINK_PORT}))`,
+    'print("sinking", flush=True)',
+    'time.sleep(86400)',
+  ].join('\n');
+  const child = t.server.spawn('python3', ['-c', script]);
+  await waitForLine(child.stdout!, /^sinking$/);
+  return child;
+}
+
+async function floodRun(t: BenchTopology, pid: number, flooder: string): Promise<{ pps: number; nsPerPacket: number }> {
+  const rx0 = rxPackets(t.server, t.serverLink[1]);
+  const cpu0 = processCpuSeconds(pid);
+  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), flooder, ADDRESSES.serverSix, String(SINK_PORT), String(PAYLOAD_6), String(SECONDS), String(FLOWS)], {
+    timeoutMs: (SECONDS + 10) * 1000,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const rx = rxPackets(t.server, t.serverLink[1]) - rx0;
+  const cpu = processCpuSeconds(pid) - cpu0;
+  const sent = JSON.parse(result.stdout) as { seconds: number };
+  return { pps: rx / sent.seconds, nsPerPacket: (cpu * 1e9) / Math.max(1, rx) };
+}
+
+async function sessionRun(
+  t: BenchTopology,
+  pid: number,
+  generator: string,
+  control: string,
+  mode: Mode,
+  firstPort: number,
+  pps: number,
+): Promise<{ perSecond: number; offered: number; usPerSession: number; handedOffPerSession: number; drainMs: number }> {
+  const before = counters(control);
+  const cpu0 = processCpuSeconds(pid);
+  const split0 = cpuSplit(pid);
+  const args = [generator, ADDRESSES.serverSix, String(SINK_PORT), String(PAYLOAD_6), String(SECONDS), String(firstPort), String(firstPort + PORTS_PER_RUN - 1), String(pps), ...SOURCES];
+  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), ...args], { timeoutMs: (SECONDS + 10) * 1000 });
+  const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
+  const stopped = performance.now();
+  if (mode === 'full') await drained(control);
+  else await new Promise((resolve) => setTimeout(resolve, 300));
+  const drainMs = performance.now() - stopped;
+  const cpu = processCpuSeconds(pid) - cpu0;
+  const after = counters(control);
+  const created = after['table.sessionsCreated']! - before['table.sessionsCreated']!;
+  const handedOff = mode === 'full' ? after['agent.entriesHandedOff']! - before['agent.entriesHandedOff']! : 0;
+  if (process.env['BENCH_VERBOSE']) {
+    const d = (name: string) => after[name]! - before[name]!;
+    const split1 = cpuSplit(pid);
+    console.log(`${mode} pps=${pps} created=${created} cpu=${cpu.toFixed(3)} user=${(split1.user - split0.user).toFixed(2)} sys=${(split1.system - split0.system).toFixed(2)} rxBatches=${d('tun.rxBatches')} rxPackets=${d('tun.rxPackets')} rxWakeups=${d('tun.rxWakeups')} txPackets=${d('tun.txPackets')} drain=${drainMs.toFixed(0)}`);
+  }
+  return { perSecond: created / sent.seconds, offered: sent.sent / sent.seconds, usPerSession: (cpu * 1e6) / Math.max(1, created), handedOffPerSession: handedOff / Math.max(1, created), drainMs };
+}
+
+async function measure(t: BenchTopology, dir: string, flooder: string, generator: string, mode: Mode, into: ModeRuns): Promise<void> {
+  const config = join(dir, `gateway-${mode}.json`);
+  const control = join(dir, `gateway-${mode}.sock`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      tun: { name: 'nat64' },
+      prefix: ADDRESSES.prefix,
+      pool4: POOL4,
+      limits: { maxSessionsPerClient: 100_000 },
+      handoff: { mode },
+      // startBenchGateway waits for the "running" line, logged at info.
+      logLevel: 'info',
+      statsInterval: '0s',
+    }),
+  );
+  const gateway = await startBenchGateway(t, GATEWAY_CPU, config, control, POOL4_ROUTE);
+  try {
+    // Warm-up: the flows' sessions exist (and are handed off), the JIT has settled.
+    await floodRun(t, gateway.pid, flooder);
+    if (mode === 'full') await drained(control);
+    const floods: { pps: number; nsPerPacket: number }[] = [];
+    for (let i = 0; i < RUNS_PER_START; i++) floods.push(await floodRun(t, gateway.pid, flooder));
+    // Port ranges: a short warm-up, then a fresh range per run so every datagram makes a new session.
+    let port = 1024;
+    await sessionRun(t, gateway.pid, generator, control, mode, port, STEADY_PPS);
+    const saturated: Awaited<ReturnType<typeof sessionRun>>[] = [];
+    const steady: Awaited<ReturnType<typeof sessionRun>>[] = [];
+    for (let i = 0; i < RUNS_PER_START; i++) {
+      port += PORTS_PER_RUN;
+      saturated.push(await sessionRun(t, gateway.pid, generator, control, mode, port, 0));
+    }
+    for (let i = 0; i < RUNS_PER_START; i++) {
+      port += PORTS_PER_RUN;
+      steady.push(await sessionRun(t, gateway.pid, generator, control, mode, port, STEADY_PPS));
+    }
+    into.forwardedPps.push(...floods.map((f) => f.pps));
+    into.processNsPerPacket.push(...floods.map((f) => f.nsPerPacket));
+    into.sessionsPerSecond.push(...saturated.map((r) => r.perSecond));
+    into.offeredSessionsPerSecond.push(...saturated.map((r) => r.offered));
+    into.processUsPerSession.push(...steady.map((r) => r.usPerSession));
+    into.handedOffPerSession.push(...steady.map((r) => r.handedOffPerSession));
+    into.drainMs.push(...steady.map((r) => r.drainMs));
+    into.queueOverflow += counters(control)['agent.queueOverflow'] ?? 0;
+  } finally {
+    await gateway.stop();
+  }
+}
+
+/** Relative cost of `full` against `off`: positive when handoff is slower or uses more CPU. */
+function cost(off: number, full: number, higherIsBetter: boolean): string {
+  const change = higherIsBetter ? (off - full) / off : (full - off) / off;
+  return `${(change * 100).toFixed(1)} %`;
+}
+
+async function main(): Promise<void> {
+  const unavailable = labUnavailableReason(['gcc', 'taskset', 'python3']);
+  if (unavailable !== undefined) {
+    console.log(`gateway handoff benchmark skipped: ${unavailable}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'n64-gw-handoff-bench-'));
+  const t = createBenchTopology();
+  try {
+    const flooder = compileNative(dir, 'gateway-flood');
+    const generator = compileNative(dir, 'gateway-sessions');
+    for (const source of SOURCES) t.client.ip('-6', 'address', 'add', `${source}/64`, 'dev', t.clientLink[0], 'nodad');
+    t.server.ip('route', 'add', POOL4_ROUTE, 'via', ADDRESSES.gatewayFour);
+    const sink = await startSink(t);
+    const receiver = t.server.spawn('taskset', [
+      '-c',
+      String(LOAD_CPU),
+      'node',
+      RECEIVER_MAIN,
+      'run',
+      '--listen',
+      ADDRESSES.server,
+      '--db',
+      join(dir, 'receiver.db'),
+      '--conn-log',
+      join(dir, 'connections.log'),
+      '--control',
+      join(dir, 'receiver.sock'),
+    ]);
+    await waitForLine(receiver.stderr!, /receiver started/, 20_000);
+    receiver.stderr!.resume();
+    const runs: Record<Mode, ModeRuns> = { off: emptyRuns(), full: emptyRuns() };
+    for (const mode of ['off', 'full', 'full', 'off'] as const) await measure(t, dir, flooder, generator, mode, runs[mode]);
+    const summary = (r: ModeRuns) => ({
+      forwardedPps: spread(r.forwardedPps),
+      processNsPerPacket: spread(r.processNsPerPacket),
+      sessionsPerSecond: spread(r.sessionsPerSecond),
+      offeredSessionsPerSecond: spread(r.offeredSessionsPerSecond),
+      processUsPerSession: spread(r.processUsPerSession),
+      handedOffPerSession: spread(r.handedOffPerSession),
+      drainMs: spread(r.drainMs),
+      queueOverflow: r.queueOverflow,
+      runs: r,
+    });
+    const off = summary(runs.off);
+    const full = summary(runs.full);
+    receiver.kill('SIGTERM');
+    sink.kill();
+
+    const m = (s: Spread) => s.median;
+    printTable(
+      `nat64-gateway, handoff off against full (receiver on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and mode (two starts each, alternating), gateway on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}, medians`,
+      ['figure', 'off', 'full', 'cost'],
+      [
+        ['64 B UDP IPv6->IPv4 forwarded, established flows', `${rate(m(off.forwardedPps))}/s`, `${rate(m(full.forwardedPps))}/s`, cost(m(off.forwardedPps), m(full.forwardedPps), true)],
+        ['  gateway CPU per packet', `${m(off.processNsPerPacket).toFixed(0)} ns`, `${m(full.processNsPerPacket).toFixed(0)} ns`, cost(m(off.processNsPerPacket), m(full.processNsPerPacket), false)],
+        ['new UDP sessions per second, saturation', `${rate(m(off.sessionsPerSecond))}/s`, `${rate(m(full.sessionsPerSecond))}/s`, cost(m(off.sessionsPerSecond), m(full.sessionsPerSecond), true)],
+        ['  offered by the generator (shares its core with the receiver)', `${rate(m(off.offeredSessionsPerSecond))}/s`, `${rate(m(full.offeredSessionsPerSecond))}/s`, ''],
+        [`gateway CPU per new session at ${rate(STEADY_PPS)}/s (handoff acknowledged)`, `${m(off.processUsPerSession).toFixed(2)} us`, `${m(full.processUsPerSession).toFixed(2)} us`, cost(m(off.processUsPerSession), m(full.processUsPerSession), false)],
+        ['  entries acknowledged per session', '-', m(full.handedOffPerSession).toFixed(3), ''],
+        ['  drain after the load stopped', '-', `${m(full.drainMs).toFixed(0)} ms`, ''],
+      ],
+    );
+    const results = { runs: 2 * RUNS_PER_START, secondsPerRun: SECONDS, steadySessionRate: STEADY_PPS, cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU }, off, full };
+    console.log(`written to ${writeResults('gateway-handoff', results)}`);
+  } finally {
+    t.lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
