@@ -2,12 +2,13 @@
 // from a transport address not used before (raw IPv6 UDP sockets bound to several source addresses,
 // source ports counting up), so each one makes the NAT64 create a session and a BIB entry. Sends
 // with sendmmsg(2) as fast as it can (or at a given rate) for a given time, or until the ports run
-// out, then prints one JSON line with what it sent. Compiled with gcc by the benchmark at run time.
+// out, or until SIGTERM, then prints one JSON line with what it sent. Compiled with gcc by the benchmark at run time.
 //
 // usage: gateway-sessions DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FIRST-PORT LAST-PORT PPS SOURCE-ADDRESS...
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,13 @@
 #define BATCH 64
 #define MAX_SOURCES 64
 #define UDP_HEADER 8
+
+static volatile sig_atomic_t stopping = 0;
+
+static void stop(int signal) {
+  (void)signal;
+  stopping = 1;
+}
 
 static double now(void) {
   struct timespec ts;
@@ -91,7 +99,9 @@ int main(int argc, char **argv) {
   int count = 0;
   double start = now(), end = start + seconds, t = start;
   struct timespec pause = {0, 50000};
-  while (t < end && next_port <= last_port) {
+  // SIGTERM ends the run early, still with the report of what was sent.
+  signal(SIGTERM, stop);
+  while (t < end && next_port <= last_port && !stopping) {
     if (pps > 0 && sent >= (t - start) * pps) {
       // Ahead of the rate: sleep rather than spin, the receiver may need this core.
       nanosleep(&pause, NULL);

@@ -1,6 +1,8 @@
 // What handoff costs the gateway: the same loads through the real nat64-gateway on the namespace
-// topology (gateway-lab.ts), once with --handoff off and once with --handoff full and nat64-receiver
-// on the server, the gateway pinned to one core and the load on the other:
+// topology (gateway-lab.ts), with --handoff off, with --handoff full over handoff messages
+// (--transport handoff) and with --handoff full over Geneve (--transport geneve: every packet toward
+// the server encapsulated), nat64-receiver (--transport both) on the server, the gateway pinned to
+// one core and the load on the other:
 //   - forwarded packets per second of 64-byte UDP at saturation over established sessions
 //     (native/gateway-flood.c), and the gateway's CPU per packet;
 //   - new sessions per second at saturation, every datagram from a transport address not seen before
@@ -9,7 +11,8 @@
 // Each figure over several runs (min / median / max); a table with the relative cost is printed and
 // the JSON written to bench-results/gateway-handoff.json. Not a test: run it as root with
 // `node tools/bench/dist/gateway-handoff.js` (BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE change the
-// defaults; BENCH_VERBOSE=1 prints every session run; BENCH_PROFILE=DIR profiles the gateway).
+// defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_VERBOSE=1 prints every session run;
+// BENCH_PROFILE=DIR profiles the gateway).
 
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,11 +41,17 @@ const PORTS_PER_RUN = 2000;
 /** The steady new-session rate at which CPU per session is compared (both modes sustain it here). */
 const STEADY_PPS = Number(process.env['BENCH_SESSION_RATE'] ?? 20_000);
 
-type Mode = 'off' | 'full';
+/** off: plain NAT64; full: handoff messages (transport handoff); geneve: handoff full over Geneve (transport geneve). */
+type Mode = 'off' | 'full' | 'geneve';
+const MODES: readonly Mode[] = (process.env['BENCH_MODES'] ?? 'off,full,geneve').split(',').filter((m): m is Mode => m === 'off' || m === 'full' || m === 'geneve');
+/** Bytes of IPv6 payload for the large-packet flood: 1400-byte IPv6 packets (1380 IPv4, within the Geneve MTU). */
+const PAYLOAD_6_LARGE = 1400 - 48;
 
 /** Every run of one mode, as measured. */
 interface ModeRuns {
   forwardedPps: number[];
+  /** 1400-byte packets (IPv6 size) forwarded per second. */
+  forwardedPpsLarge: number[];
   processNsPerPacket: number[];
   sessionsPerSecond: number[];
   /** Offered by the generator during the saturation runs (the receiver shares its core in mode full). */
@@ -55,7 +64,7 @@ interface ModeRuns {
 }
 
 function emptyRuns(): ModeRuns {
-  return { forwardedPps: [], processNsPerPacket: [], sessionsPerSecond: [], offeredSessionsPerSecond: [], processUsPerSession: [], handedOffPerSession: [], drainMs: [], queueOverflow: 0 };
+  return { forwardedPps: [], forwardedPpsLarge: [], processNsPerPacket: [], sessionsPerSecond: [], offeredSessionsPerSecond: [], processUsPerSession: [], handedOffPerSession: [], drainMs: [], queueOverflow: 0 };
 }
 
 /** Runs per gateway start: each mode is started twice, alternating, so drifting background load hits both alike. */
@@ -112,10 +121,10 @@ async function startSink(t: BenchTopology): Promise<ChildProcess> {
   return child;
 }
 
-async function floodRun(t: BenchTopology, pid: number, flooder: string): Promise<{ pps: number; nsPerPacket: number }> {
+async function floodRun(t: BenchTopology, pid: number, flooder: string, payload = PAYLOAD_6): Promise<{ pps: number; nsPerPacket: number }> {
   const rx0 = rxPackets(t.server, t.serverLink[1]);
   const cpu0 = processCpuSeconds(pid);
-  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), flooder, ADDRESSES.serverSix, String(SINK_PORT), String(PAYLOAD_6), String(SECONDS), String(FLOWS)], {
+  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), flooder, ADDRESSES.serverSix, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)], {
     timeoutMs: (SECONDS + 10) * 1000,
   });
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -141,13 +150,14 @@ async function sessionRun(
   const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), ...args], { timeoutMs: (SECONDS + 10) * 1000 });
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
   const stopped = performance.now();
-  if (mode === 'full') await drained(control);
+  if (mode !== 'off') await drained(control);
   else await new Promise((resolve) => setTimeout(resolve, 300));
   const drainMs = performance.now() - stopped;
   const cpu = processCpuSeconds(pid) - cpu0;
   const after = counters(control);
   const created = after['table.sessionsCreated']! - before['table.sessionsCreated']!;
-  const handedOff = mode === 'full' ? after['agent.entriesHandedOff']! - before['agent.entriesHandedOff']! : 0;
+  const handedOffCounter = mode === 'full' ? 'agent.entriesHandedOff' : 'geneve.handedOffByGeneve';
+  const handedOff = mode === 'off' ? 0 : after[handedOffCounter]! - before[handedOffCounter]!;
   if (process.env['BENCH_VERBOSE']) {
     const d = (name: string) => after[name]! - before[name]!;
     const split1 = cpuSplit(pid);
@@ -166,7 +176,7 @@ async function measure(t: BenchTopology, dir: string, flooder: string, generator
       prefix: ADDRESSES.prefix,
       pool4: POOL4,
       limits: { maxSessionsPerClient: 100_000 },
-      handoff: { mode },
+      handoff: mode === 'off' ? { mode, transport: 'handoff' } : { mode: 'full', transport: mode === 'geneve' ? 'geneve' : 'handoff' },
       // startBenchGateway waits for the "running" line, logged at info.
       logLevel: 'info',
       statsInterval: '0s',
@@ -176,9 +186,11 @@ async function measure(t: BenchTopology, dir: string, flooder: string, generator
   try {
     // Warm-up: the flows' sessions exist (and are handed off), the JIT has settled.
     await floodRun(t, gateway.pid, flooder);
-    if (mode === 'full') await drained(control);
+    if (mode !== 'off') await drained(control);
+    if (mode === 'geneve' && peer(control)?.['transport'] !== 'geneve') throw new Error('the server is not reached through Geneve');
     const floods: { pps: number; nsPerPacket: number }[] = [];
     for (let i = 0; i < RUNS_PER_START; i++) floods.push(await floodRun(t, gateway.pid, flooder));
+    for (let i = 0; i < RUNS_PER_START; i++) into.forwardedPpsLarge.push((await floodRun(t, gateway.pid, flooder, PAYLOAD_6_LARGE)).pps);
     // Port ranges: a short warm-up, then a fresh range per run so every datagram makes a new session.
     let port = 1024;
     await sessionRun(t, gateway.pid, generator, control, mode, port, STEADY_PPS);
@@ -233,6 +245,8 @@ async function main(): Promise<void> {
       'run',
       '--listen',
       ADDRESSES.server,
+      '--transport',
+      'both',
       '--db',
       join(dir, 'receiver.db'),
       '--conn-log',
@@ -242,10 +256,11 @@ async function main(): Promise<void> {
     ]);
     await waitForLine(receiver.stderr!, /receiver started/, 20_000);
     receiver.stderr!.resume();
-    const runs: Record<Mode, ModeRuns> = { off: emptyRuns(), full: emptyRuns() };
-    for (const mode of ['off', 'full', 'full', 'off'] as const) await measure(t, dir, flooder, generator, mode, runs[mode]);
+    const runs: Record<Mode, ModeRuns> = { off: emptyRuns(), full: emptyRuns(), geneve: emptyRuns() };
+    for (const mode of [...MODES, ...[...MODES].reverse()]) await measure(t, dir, flooder, generator, mode, runs[mode]);
     const summary = (r: ModeRuns) => ({
       forwardedPps: spread(r.forwardedPps),
+      forwardedPpsLarge: spread(r.forwardedPpsLarge),
       processNsPerPacket: spread(r.processNsPerPacket),
       sessionsPerSecond: spread(r.sessionsPerSecond),
       offeredSessionsPerSecond: spread(r.offeredSessionsPerSecond),
@@ -255,26 +270,33 @@ async function main(): Promise<void> {
       queueOverflow: r.queueOverflow,
       runs: r,
     });
-    const off = summary(runs.off);
-    const full = summary(runs.full);
+    const summaries = Object.fromEntries(MODES.map((mode) => [mode, summary(runs[mode])])) as Partial<Record<Mode, ReturnType<typeof summary>>>;
     receiver.kill('SIGTERM');
     sink.kill();
 
-    const m = (s: Spread) => s.median;
+    const m = (s: Spread | undefined) => s?.median ?? NaN;
+    const off = summaries.off;
+    const full = summaries.full;
+    const geneve = summaries.geneve;
+    const cell = (s: Spread | undefined, unit: (x: number) => string) => (s === undefined ? '-' : unit(m(s)));
+    const pps = (x: number) => `${rate(x)}/s`;
+    const costs = (pick: (r: ReturnType<typeof summary>) => Spread, higherIsBetter: boolean) =>
+      [full, geneve].map((r) => (off === undefined || r === undefined ? '-' : cost(m(pick(off)), m(pick(r)), higherIsBetter))).join(' / ');
     printTable(
-      `nat64-gateway, handoff off against full (receiver on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and mode (two starts each, alternating), gateway on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}, medians`,
-      ['figure', 'off', 'full', 'cost'],
+      `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and mode (two starts each, alternating), gateway on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}, medians`,
+      ['figure', 'off', 'full (messages)', 'full (geneve)', 'cost vs off: messages / geneve'],
       [
-        ['64 B UDP IPv6->IPv4 forwarded, established flows', `${rate(m(off.forwardedPps))}/s`, `${rate(m(full.forwardedPps))}/s`, cost(m(off.forwardedPps), m(full.forwardedPps), true)],
-        ['  gateway CPU per packet', `${m(off.processNsPerPacket).toFixed(0)} ns`, `${m(full.processNsPerPacket).toFixed(0)} ns`, cost(m(off.processNsPerPacket), m(full.processNsPerPacket), false)],
-        ['new UDP sessions per second, saturation', `${rate(m(off.sessionsPerSecond))}/s`, `${rate(m(full.sessionsPerSecond))}/s`, cost(m(off.sessionsPerSecond), m(full.sessionsPerSecond), true)],
-        ['  offered by the generator (shares its core with the receiver)', `${rate(m(off.offeredSessionsPerSecond))}/s`, `${rate(m(full.offeredSessionsPerSecond))}/s`, ''],
-        [`gateway CPU per new session at ${rate(STEADY_PPS)}/s (handoff acknowledged)`, `${m(off.processUsPerSession).toFixed(2)} us`, `${m(full.processUsPerSession).toFixed(2)} us`, cost(m(off.processUsPerSession), m(full.processUsPerSession), false)],
-        ['  entries acknowledged per session', '-', m(full.handedOffPerSession).toFixed(3), ''],
-        ['  drain after the load stopped', '-', `${m(full.drainMs).toFixed(0)} ms`, ''],
+        ['64 B UDP IPv6->IPv4 forwarded, established flows', cell(off?.forwardedPps, pps), cell(full?.forwardedPps, pps), cell(geneve?.forwardedPps, pps), costs((r) => r.forwardedPps, true)],
+        ['1400 B UDP IPv6->IPv4 forwarded, established flows', cell(off?.forwardedPpsLarge, pps), cell(full?.forwardedPpsLarge, pps), cell(geneve?.forwardedPpsLarge, pps), costs((r) => r.forwardedPpsLarge, true)],
+        ['  gateway CPU per 64 B packet', cell(off?.processNsPerPacket, (x) => `${x.toFixed(0)} ns`), cell(full?.processNsPerPacket, (x) => `${x.toFixed(0)} ns`), cell(geneve?.processNsPerPacket, (x) => `${x.toFixed(0)} ns`), costs((r) => r.processNsPerPacket, false)],
+        ['new UDP sessions per second, saturation', cell(off?.sessionsPerSecond, pps), cell(full?.sessionsPerSecond, pps), cell(geneve?.sessionsPerSecond, pps), costs((r) => r.sessionsPerSecond, true)],
+        ['  offered by the generator (shares its core with the receiver)', cell(off?.offeredSessionsPerSecond, pps), cell(full?.offeredSessionsPerSecond, pps), cell(geneve?.offeredSessionsPerSecond, pps), ''],
+        [`gateway CPU per new session at ${rate(STEADY_PPS)}/s`, cell(off?.processUsPerSession, (x) => `${x.toFixed(2)} us`), cell(full?.processUsPerSession, (x) => `${x.toFixed(2)} us`), cell(geneve?.processUsPerSession, (x) => `${x.toFixed(2)} us`), costs((r) => r.processUsPerSession, false)],
+        ['  entries handed off per session', '-', cell(full?.handedOffPerSession, (x) => x.toFixed(3)), cell(geneve?.handedOffPerSession, (x) => x.toFixed(3)), ''],
+        ['  drain after the load stopped', '-', cell(full?.drainMs, (x) => `${x.toFixed(0)} ms`), cell(geneve?.drainMs, (x) => `${x.toFixed(0)} ms`), ''],
       ],
     );
-    const results = { runs: 2 * RUNS_PER_START, secondsPerRun: SECONDS, steadySessionRate: STEADY_PPS, cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU }, off, full };
+    const results = { runs: 2 * RUNS_PER_START, secondsPerRun: SECONDS, steadySessionRate: STEADY_PPS, cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU }, ...summaries };
     console.log(`written to ${writeResults('gateway-handoff', results)}`);
   } finally {
     t.lab.destroy();

@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },
   'gateway-datapath': { flags: [], needsRoot: true },
   'gateway-handoff': { flags: [], needsRoot: true },
+  'gateway-capacity': { flags: [], needsRoot: true },
 };
 
 const wanted = process.argv.slice(2);
