@@ -3,7 +3,8 @@
 // by each side, in chained hash tables over typed arrays. An entry also heads the list of its sessions.
 
 import type { ClientTable } from './clients.js';
-import { grown, powerOfTwoAtLeast } from './grow.js';
+import { ChainedIndex } from './chained-index.js';
+import { grown } from './grow.js';
 import type { KeyedHash } from './hash.js';
 
 /** Entry flag: configured, never expires (RFC 6146 3.5.1 "static"). */
@@ -25,12 +26,10 @@ export class BibTable {
   poolIndex: Uint16Array;
   /** First session of this entry (SessionTable index), or -1. */
   sessionHead: Int32Array;
-  /** Chain link of the IPv6-side index, or free-list link. */
-  nextByClient: Int32Array;
-  /** Chain link of the IPv4-side index. */
-  nextByNat: Int32Array;
-  bucketsByClient: Int32Array;
-  bucketsByNat: Int32Array;
+  /** The IPv6-side index (client transport address); its chain link is the free-list link of free slots. */
+  readonly byClient: ChainedIndex;
+  /** The IPv4-side index (NAT transport address). */
+  readonly byNat: ChainedIndex;
   private freeHead = -1;
 
   constructor(
@@ -47,33 +46,38 @@ export class BibTable {
     this.natPort = new Uint16Array(initialCapacity);
     this.poolIndex = new Uint16Array(initialCapacity);
     this.sessionHead = new Int32Array(initialCapacity).fill(-1);
-    this.nextByClient = new Int32Array(initialCapacity).fill(-1);
-    this.nextByNat = new Int32Array(initialCapacity).fill(-1);
-    const buckets = powerOfTwoAtLeast(initialCapacity);
-    this.bucketsByClient = new Int32Array(buckets).fill(-1);
-    this.bucketsByNat = new Int32Array(buckets).fill(-1);
+    this.byClient = new ChainedIndex(initialCapacity);
+    this.byNat = new ChainedIndex(initialCapacity);
   }
 
   /** The entry mapping this client transport address, or -1. */
   findByClient(protocol: number, a0: number, a1: number, a2: number, a3: number, port: number): number {
     const address = this.clients.address;
-    let i = this.bucketsByClient[this.hash.transport6(protocol, a0, a1, a2, a3, port) & (this.bucketsByClient.length - 1)]!;
+    const index = this.byClient;
+    const next = index.next;
+    const hashes = index.hashes;
+    const h = this.hash.transport6(protocol, a0, a1, a2, a3, port);
+    let i = index.head(h);
     while (i >= 0) {
-      if (this.clientPort[i] === port && this.protocol[i] === protocol) {
+      if (hashes[i] === h && this.clientPort[i] === port && this.protocol[i] === protocol) {
         const o = this.client[i]! * 4;
         if (address[o] === a0 && address[o + 1] === a1 && address[o + 2] === a2 && address[o + 3] === a3) return i;
       }
-      i = this.nextByClient[i]!;
+      i = next[i]!;
     }
     return -1;
   }
 
   /** The entry holding this NAT transport address, or -1. */
   findByNat(protocol: number, natAddress: number, natPort: number): number {
-    let i = this.bucketsByNat[this.hash.transport4(protocol, natAddress, natPort) & (this.bucketsByNat.length - 1)]!;
+    const index = this.byNat;
+    const next = index.next;
+    const hashes = index.hashes;
+    const h = this.hash.transport4(protocol, natAddress, natPort);
+    let i = index.head(h);
     while (i >= 0) {
-      if (this.natPort[i] === natPort && this.natAddress[i] === natAddress && this.protocol[i] === protocol) return i;
-      i = this.nextByNat[i]!;
+      if (hashes[i] === h && this.natPort[i] === natPort && this.natAddress[i] === natAddress && this.protocol[i] === protocol) return i;
+      i = next[i]!;
     }
     return -1;
   }
@@ -90,7 +94,7 @@ export class BibTable {
   ): number {
     let i = this.freeHead;
     if (i >= 0) {
-      this.freeHead = this.nextByClient[i]!;
+      this.freeHead = this.byClient.next[i]!;
     } else {
       if (this.highWater === this.capacity) this.grow();
       i = this.highWater++;
@@ -104,32 +108,18 @@ export class BibTable {
     this.poolIndex[i] = poolIndex;
     this.sessionHead[i] = -1;
     this.count++;
-    // A rehash links every live entry, this one included.
-    if (this.count > this.bucketsByClient.length) this.rehash(this.bucketsByClient.length * 2);
-    else this.link(i);
+    const address = this.clients.address;
+    const o = client * 4;
+    this.byClient.add(i, this.hash.transport6(protocol, address[o]!, address[o + 1]!, address[o + 2]!, address[o + 3]!, clientPort), this.count);
+    this.byNat.add(i, this.hash.transport4(protocol, natAddress, natPort), this.count);
     return i;
   }
 
   remove(i: number): void {
-    const byClient = this.clientBucket(i);
-    let j = this.bucketsByClient[byClient]!;
-    if (j === i) {
-      this.bucketsByClient[byClient] = this.nextByClient[i]!;
-    } else {
-      while (this.nextByClient[j]! !== i) j = this.nextByClient[j]!;
-      this.nextByClient[j] = this.nextByClient[i]!;
-    }
-    const byNat = this.natBucket(i);
-    j = this.bucketsByNat[byNat]!;
-    if (j === i) {
-      this.bucketsByNat[byNat] = this.nextByNat[i]!;
-    } else {
-      while (this.nextByNat[j]! !== i) j = this.nextByNat[j]!;
-      this.nextByNat[j] = this.nextByNat[i]!;
-    }
+    this.byClient.remove(i);
+    this.byNat.remove(i);
     this.protocol[i] = 0;
-    this.nextByClient[i] = this.freeHead;
-    this.nextByNat[i] = -1;
+    this.byClient.next[i] = this.freeHead;
     this.freeHead = i;
     this.count--;
   }
@@ -144,33 +134,9 @@ export class BibTable {
       this.natPort.byteLength +
       this.poolIndex.byteLength +
       this.sessionHead.byteLength +
-      this.nextByClient.byteLength +
-      this.nextByNat.byteLength +
-      this.bucketsByClient.byteLength +
-      this.bucketsByNat.byteLength
+      this.byClient.bytesAllocated() +
+      this.byNat.bytesAllocated()
     );
-  }
-
-  private clientBucket(i: number): number {
-    const address = this.clients.address;
-    const o = this.client[i]! * 4;
-    return (
-      this.hash.transport6(this.protocol[i]!, address[o]!, address[o + 1]!, address[o + 2]!, address[o + 3]!, this.clientPort[i]!) &
-      (this.bucketsByClient.length - 1)
-    );
-  }
-
-  private natBucket(i: number): number {
-    return this.hash.transport4(this.protocol[i]!, this.natAddress[i]!, this.natPort[i]!) & (this.bucketsByNat.length - 1);
-  }
-
-  private link(i: number): void {
-    const byClient = this.clientBucket(i);
-    this.nextByClient[i] = this.bucketsByClient[byClient]!;
-    this.bucketsByClient[byClient] = i;
-    const byNat = this.natBucket(i);
-    this.nextByNat[i] = this.bucketsByNat[byNat]!;
-    this.bucketsByNat[byNat] = i;
   }
 
   private grow(): void {
@@ -183,14 +149,8 @@ export class BibTable {
     this.natPort = grown(this.natPort, capacity);
     this.poolIndex = grown(this.poolIndex, capacity);
     this.sessionHead = grown(this.sessionHead, capacity, -1);
-    this.nextByClient = grown(this.nextByClient, capacity, -1);
-    this.nextByNat = grown(this.nextByNat, capacity, -1);
+    this.byClient.grow(capacity);
+    this.byNat.grow(capacity);
     this.capacity = capacity;
-  }
-
-  private rehash(size: number): void {
-    this.bucketsByClient = new Int32Array(size).fill(-1);
-    this.bucketsByNat = new Int32Array(size).fill(-1);
-    for (let i = 0; i < this.highWater; i++) if (this.protocol[i]! !== 0) this.link(i);
   }
 }

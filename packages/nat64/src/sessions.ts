@@ -7,7 +7,8 @@
 
 import type { BibTable } from './bib.js';
 import type { ClientTable } from './clients.js';
-import { grown, powerOfTwoAtLeast } from './grow.js';
+import { ChainedIndex } from './chained-index.js';
+import { grown } from './grow.js';
 import type { KeyedHash } from './hash.js';
 
 /** Session flag: handed off to its server's receiver; kept only as a cache. */
@@ -39,15 +40,13 @@ export class SessionTable {
   lastUse: Float64Array;
   timerNext: Int32Array;
   timerPrev: Int32Array;
-  /** Chain link of the outbound index, or free-list link. */
-  nextOut: Int32Array;
-  /** Chain link of the inbound index. */
-  nextIn: Int32Array;
+  /** The outbound index (client and server transport addresses); its chain link is the free-list link of free slots. */
+  readonly outIndex: ChainedIndex;
+  /** The inbound index (NAT and server transport addresses). */
+  readonly inIndex: ChainedIndex;
   /** Links of the BIB entry's session list. */
   bibNext: Int32Array;
   bibPrev: Int32Array;
-  bucketsOut: Int32Array;
-  bucketsIn: Int32Array;
   readonly listHead = new Int32Array(TIMER_LIST_COUNT).fill(-1);
   readonly listTail = new Int32Array(TIMER_LIST_COUNT).fill(-1);
   /** Sessions per protocol number (index 1, 6, 17 used). */
@@ -74,13 +73,10 @@ export class SessionTable {
     this.lastUse = new Float64Array(n);
     this.timerNext = new Int32Array(n).fill(-1);
     this.timerPrev = new Int32Array(n).fill(-1);
-    this.nextOut = new Int32Array(n).fill(-1);
-    this.nextIn = new Int32Array(n).fill(-1);
+    this.outIndex = new ChainedIndex(n);
+    this.inIndex = new ChainedIndex(n);
     this.bibNext = new Int32Array(n).fill(-1);
     this.bibPrev = new Int32Array(n).fill(-1);
-    const buckets = powerOfTwoAtLeast(n);
-    this.bucketsOut = new Int32Array(buckets).fill(-1);
-    this.bucketsIn = new Int32Array(buckets).fill(-1);
   }
 
   /** The session with this outbound key, or -1. */
@@ -97,16 +93,19 @@ export class SessionTable {
     const bibs = this.bibs;
     const address = this.clients.address;
     const h = this.hash.session6(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);
-    let i = this.bucketsOut[h & (this.bucketsOut.length - 1)]!;
+    const index = this.outIndex;
+    const next = index.next;
+    const hashes = index.hashes;
+    let i = index.head(h);
     while (i >= 0) {
-      if (this.serverPort[i] === serverPort && this.serverAddress[i] === serverAddress && this.protocol[i] === protocol) {
+      if (hashes[i] === h && this.serverPort[i] === serverPort && this.serverAddress[i] === serverAddress && this.protocol[i] === protocol) {
         const b = this.bib[i]!;
         if (bibs.clientPort[b] === clientPort) {
           const o = bibs.client[b]! * 4;
           if (address[o] === a0 && address[o + 1] === a1 && address[o + 2] === a2 && address[o + 3] === a3) return i;
         }
       }
-      i = this.nextOut[i]!;
+      i = next[i]!;
     }
     return -1;
   }
@@ -114,13 +113,17 @@ export class SessionTable {
   /** The session with this inbound key, or -1. */
   findIn(protocol: number, natAddress: number, natPort: number, serverAddress: number, serverPort: number): number {
     const bibs = this.bibs;
-    let i = this.bucketsIn[this.hash.session4(protocol, natAddress, natPort, serverAddress, serverPort) & (this.bucketsIn.length - 1)]!;
+    const index = this.inIndex;
+    const next = index.next;
+    const hashes = index.hashes;
+    const h = this.hash.session4(protocol, natAddress, natPort, serverAddress, serverPort);
+    let i = index.head(h);
     while (i >= 0) {
-      if (this.serverPort[i] === serverPort && this.serverAddress[i] === serverAddress && this.protocol[i] === protocol) {
+      if (hashes[i] === h && this.serverPort[i] === serverPort && this.serverAddress[i] === serverAddress && this.protocol[i] === protocol) {
         const b = this.bib[i]!;
         if (bibs.natPort[b] === natPort && bibs.natAddress[b] === natAddress) return i;
       }
-      i = this.nextIn[i]!;
+      i = next[i]!;
     }
     return -1;
   }
@@ -132,7 +135,7 @@ export class SessionTable {
   insert(protocol: number, bib: number, serverAddress: number, serverPort: number, state: number, flags: number): number {
     let i = this.freeHead;
     if (i >= 0) {
-      this.freeHead = this.nextOut[i]!;
+      this.freeHead = this.outIndex.next[i]!;
     } else {
       if (this.highWater === this.capacity) this.grow();
       i = this.highWater++;
@@ -152,30 +155,15 @@ export class SessionTable {
     this.bibs.sessionHead[bib] = i;
     this.count++;
     this.perProtocol[protocol]!++;
-    // A rehash links every live session, this one included.
-    if (this.count > this.bucketsOut.length) this.rehash(this.bucketsOut.length * 2);
-    else this.link(i);
+    this.outIndex.add(i, this.outHash(i), this.count);
+    this.inIndex.add(i, this.inHash(i), this.count);
     return i;
   }
 
   /** Unlinks the session from both indexes and its BIB entry's list; the caller has taken it off its timer list. */
   remove(i: number): void {
-    const out = this.outBucket(i);
-    let j = this.bucketsOut[out]!;
-    if (j === i) {
-      this.bucketsOut[out] = this.nextOut[i]!;
-    } else {
-      while (this.nextOut[j]! !== i) j = this.nextOut[j]!;
-      this.nextOut[j] = this.nextOut[i]!;
-    }
-    const inb = this.inBucket(i);
-    j = this.bucketsIn[inb]!;
-    if (j === i) {
-      this.bucketsIn[inb] = this.nextIn[i]!;
-    } else {
-      while (this.nextIn[j]! !== i) j = this.nextIn[j]!;
-      this.nextIn[j] = this.nextIn[i]!;
-    }
+    this.outIndex.remove(i);
+    this.inIndex.remove(i);
     const prev = this.bibPrev[i]!;
     const next = this.bibNext[i]!;
     if (prev >= 0) this.bibNext[prev] = next;
@@ -186,8 +174,7 @@ export class SessionTable {
     this.protocol[i] = 0;
     this.flags[i] = 0;
     this.generation[i] = (this.generation[i]! + 1) & 0xffff;
-    this.nextOut[i] = this.freeHead;
-    this.nextIn[i] = -1;
+    this.outIndex.next[i] = this.freeHead;
     this.freeHead = i;
     this.count--;
   }
@@ -205,21 +192,19 @@ export class SessionTable {
       this.lastUse.byteLength +
       this.timerNext.byteLength +
       this.timerPrev.byteLength +
-      this.nextOut.byteLength +
-      this.nextIn.byteLength +
       this.bibNext.byteLength +
       this.bibPrev.byteLength +
-      this.bucketsOut.byteLength +
-      this.bucketsIn.byteLength
+      this.outIndex.bytesAllocated() +
+      this.inIndex.bytesAllocated()
     );
   }
 
-  private outBucket(i: number): number {
+  private outHash(i: number): number {
     const bibs = this.bibs;
     const address = this.clients.address;
     const b = this.bib[i]!;
     const o = bibs.client[b]! * 4;
-    const h = this.hash.session6(
+    return this.hash.session6(
       this.protocol[i]!,
       address[o]!,
       address[o + 1]!,
@@ -229,28 +214,11 @@ export class SessionTable {
       this.serverAddress[i]!,
       this.serverPort[i]!,
     );
-    return h & (this.bucketsOut.length - 1);
   }
 
-  private inBucket(i: number): number {
+  private inHash(i: number): number {
     const b = this.bib[i]!;
-    const h = this.hash.session4(
-      this.protocol[i]!,
-      this.bibs.natAddress[b]!,
-      this.bibs.natPort[b]!,
-      this.serverAddress[i]!,
-      this.serverPort[i]!,
-    );
-    return h & (this.bucketsIn.length - 1);
-  }
-
-  private link(i: number): void {
-    const out = this.outBucket(i);
-    this.nextOut[i] = this.bucketsOut[out]!;
-    this.bucketsOut[out] = i;
-    const inb = this.inBucket(i);
-    this.nextIn[i] = this.bucketsIn[inb]!;
-    this.bucketsIn[inb] = i;
+    return this.hash.session4(this.protocol[i]!, this.bibs.natAddress[b]!, this.bibs.natPort[b]!, this.serverAddress[i]!, this.serverPort[i]!);
   }
 
   private grow(): void {
@@ -266,16 +234,10 @@ export class SessionTable {
     this.lastUse = grown(this.lastUse, n);
     this.timerNext = grown(this.timerNext, n, -1);
     this.timerPrev = grown(this.timerPrev, n, -1);
-    this.nextOut = grown(this.nextOut, n, -1);
-    this.nextIn = grown(this.nextIn, n, -1);
+    this.outIndex.grow(n);
+    this.inIndex.grow(n);
     this.bibNext = grown(this.bibNext, n, -1);
     this.bibPrev = grown(this.bibPrev, n, -1);
     this.capacity = n;
-  }
-
-  private rehash(size: number): void {
-    this.bucketsOut = new Int32Array(size).fill(-1);
-    this.bucketsIn = new Int32Array(size).fill(-1);
-    for (let i = 0; i < this.highWater; i++) if (this.protocol[i]! !== 0) this.link(i);
   }
 }
