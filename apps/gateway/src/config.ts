@@ -15,6 +15,7 @@ import {
 } from './config-fields.js';
 import { IMPL } from './engine/constants.js';
 import { IMPL as IMPL_HANDOFF } from './handoff/constants.js';
+import { GENEVE_OVERHEAD, IMPL as GENEVE_IMPL } from './geneve/constants.js';
 
 export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';
 
@@ -69,6 +70,29 @@ export interface HandoffConfig {
   flushDelayMs: number;
   /** Packets held while a QUERY asks for their session: per key, in all, and their bytes in all. */
   missQueue: { packetsPerKey: number; packets: number; bytes: number };
+  /**
+   * How the gateway reaches receivers (docs/migration.md): 'handoff' (default) messages on UDP 62863
+   * only; 'geneve' tunnels on UDP 6081 only (docs/protocol/geneve-options.md); 'auto' asks both ways
+   * and uses Geneve toward every host whose receiver announces it, handoff messages otherwise. The
+   * default stays 'handoff' so that upgrading changes nothing on the wire: receivers announce Geneve
+   * by default, and moving to it is the operator's step (docs/migration.md step 1).
+   */
+  transport: 'handoff' | 'geneve' | 'auto';
+  geneve: GeneveConfig;
+}
+
+/** The Geneve transport (docs/protocol/geneve-options.md), used unless handoff.transport is 'handoff'. */
+export interface GeneveConfig {
+  /** Option Class of the mapping and authentication options (section 2); default 0xFF64. */
+  optionClass: number;
+  /** Key ID of handoff.key in the authentication option (section 4); the receivers' default is 1. */
+  keyId: number;
+  /** Data packets of a new mapping that carry its Created option (section 3.2). */
+  createdPackets: number;
+  /** A live mapping's option is repeated (Refresh) on its next packet this often (section 3.2). */
+  refreshMs: number;
+  /** Seed of the outer UDP source port hash (section 6.1). */
+  flowHashSeed: number;
 }
 
 export const DEFAULT_PREFIX = '64:ff9b::/96';
@@ -85,7 +109,7 @@ export function loadGatewayConfig(options: { file?: string | undefined; flags: R
   }
   const merged = mergeFlags(fromFile as RawSettings, options.flags);
   try {
-    return readSettings(new ConfigReader(merged, ''));
+    return readSettings(new ConfigReader(merged, ''), merged);
   } catch (error) {
     if (error instanceof ConfigError && where !== '') throw new ConfigError(`${where}: ${error.where}`, error.problem);
     throw error;
@@ -108,7 +132,7 @@ function mergeFlags(file: RawSettings, flags: RawSettings): RawSettings {
   return merged;
 }
 
-function readSettings(reader: ConfigReader): GatewayConfig {
+function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
   const tunReader = reader.object('tun');
   const tun = {
     name: tunReader.string('name', 'nat64'),
@@ -146,13 +170,16 @@ function readSettings(reader: ConfigReader): GatewayConfig {
   };
   limits.done();
 
+  const transport = peekTransport(raw);
   const translation = reader.object('translation');
   const ipv6Source = translation.optionalString('ipv6Address');
   const ipv4Source = translation.optionalString('ipv4Address');
   const rate = translation.object('icmpErrorRate');
   const translationValue = {
     lowestIpv6Mtu: translation.integer('lowestIpv6Mtu', { min: 1280, max: 65535, fallback: 1280 }),
-    ipv4NextHopMtu: translation.integer('ipv4NextHopMtu', { min: 68, max: 65535, fallback: tun.mtu }),
+    // Geneve adds up to GENEVE_OVERHEAD bytes with DF set (geneve-options section 6): unless told
+    // otherwise, translated packets are kept that much smaller (RFC 7915 Packet Too Big toward the client).
+    ipv4NextHopMtu: translation.integer('ipv4NextHopMtu', { min: 68, max: 65535, fallback: transport === 'handoff' ? tun.mtu : tun.mtu - GENEVE_OVERHEAD }),
     ipv6NextHopMtu: translation.integer('ipv6NextHopMtu', { min: 1280, max: 65535, fallback: tun.mtu }),
     ipv6Address: ipv6Source === undefined ? undefined : parseIpv6(ipv6Source, 'translation.ipv6Address'),
     ipv4Address: ipv4Source === undefined ? pool4[0]!.address : parseIpv4(ipv4Source, 'translation.ipv4Address'),
@@ -209,10 +236,32 @@ function readHandoff(reader: ConfigReader, ipv4NextHopMtu: number): HandoffConfi
     mtu: reader.integer('mtu', { min: 576, max: 65535, fallback: Math.max(576, ipv4NextHopMtu) }),
     flushDelayMs: Math.round(readDuration(reader, 'flushDelay', IMPL_HANDOFF.FLUSH_DELAY)),
     missQueue,
+    transport: reader.oneOf('transport', ['handoff', 'geneve', 'auto'] as const, 'handoff'),
+    geneve: readGeneve(reader.object('geneve')),
   };
   if (handoff.flushDelayMs > 10) throw new ConfigError(reader.path('flushDelay'), 'must be at most 10ms (handoff v1 section 5.11)');
   reader.done();
   return handoff;
+}
+
+function readGeneve(reader: ConfigReader): GeneveConfig {
+  const geneve: GeneveConfig = {
+    optionClass: reader.integer('optionClass', { min: 0, max: 0xffff, fallback: GENEVE_IMPL.OPTION_CLASS }),
+    keyId: reader.integer('keyId', { min: 0, max: 255, fallback: GENEVE_IMPL.KEY_ID }),
+    createdPackets: reader.integer('createdPackets', { min: 1, max: 1000, fallback: GENEVE_IMPL.CREATED_PACKETS }),
+    refreshMs: Math.round(readDuration(reader, 'refresh', GENEVE_IMPL.REFRESH)),
+    flowHashSeed: reader.integer('flowHashSeed', { min: 0, max: 0xffff_ffff, fallback: 0 }),
+  };
+  if (geneve.refreshMs < 1000) throw new ConfigError(reader.path('refresh'), 'must be at least 1s');
+  reader.done();
+  return geneve;
+}
+
+/** handoff.transport, read ahead of the rest: it changes the default of translation.ipv4NextHopMtu. */
+function peekTransport(raw: RawSettings): 'handoff' | 'geneve' | 'auto' {
+  const value = raw['handoff'];
+  const transport = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['transport'] : undefined;
+  return transport === 'auto' || transport === 'geneve' ? transport : 'handoff';
 }
 
 /** A key file holds 32 to 128 hex digits (16 to 64 bytes), like the receiver's --key-file. */

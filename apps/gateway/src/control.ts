@@ -14,7 +14,7 @@ export function controlHandlers(config: GatewayConfig, parts: GatewayParts, devi
   return {
     sessions: (params) => listSessions(parts.table, parts.clock, parts.prefix, parseSessionFilter(params)),
     stats: () => collectStats(parts, device.counters, handoff),
-    hosts: () => ({ mode: config.handoff.mode, hosts: handoff?.hosts() ?? [] }),
+    hosts: () => ({ mode: config.handoff.mode, transport: config.handoff.transport, hosts: handoff?.hosts() ?? [] }),
     status: () => ({
       tun: device.name,
       mtu: device.mtu,
@@ -23,6 +23,7 @@ export function controlHandlers(config: GatewayConfig, parts: GatewayParts, devi
       bibEntries: parts.table.bibCount,
       bytesAllocated: parts.table.bytesAllocated(),
       handoff: config.handoff.mode,
+      transport: config.handoff.transport,
     }),
   };
 }

@@ -39,6 +39,7 @@ interface RunFlags {
   logSessions?: boolean;
   handoff?: string;
   handoffKeyFile?: string;
+  transport?: string;
   logLevel?: string;
   control?: string;
 }
@@ -64,6 +65,7 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     logSessions: flags.logSessions,
     'handoff.mode': flags.handoff,
     'handoff.keyFile': flags.handoffKeyFile,
+    'handoff.transport': flags.transport,
     logLevel: flags.logLevel,
     control: flags.control,
   };
@@ -105,6 +107,13 @@ function program(): Command {
         'handoff to receivers on UDP 62863 of the IPv4 hosts: off (plain NAT64, sends nothing), announce (report mappings, keep ' +
           'authority), full (hand authority to receivers that take it); default full',
       ).choices(['off', 'announce', 'full']),
+    )
+    .addOption(
+      new Option(
+        '--transport <which>',
+        'how receivers are reached: handoff (messages on UDP 62863), geneve (Geneve tunnels and control packets on UDP 6081), ' +
+          'auto (ask both ways; Geneve toward hosts whose receiver announces it, handoff messages otherwise); default handoff',
+      ).choices(['handoff', 'geneve', 'auto']),
     )
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))

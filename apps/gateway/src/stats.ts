@@ -9,7 +9,7 @@ import type { GatewayParts } from './gateway.js';
 import type { Handoff } from './handoff/handoff.js';
 
 export interface StatLine {
-  group: 'tun' | 'gateway' | 'xlat' | 'table' | 'fragments' | 'handoff' | 'agent';
+  group: 'tun' | 'gateway' | 'xlat' | 'table' | 'fragments' | 'handoff' | 'agent' | 'geneve';
   name: string;
   value: number;
   explanation: string;
@@ -51,6 +51,6 @@ export function collectStats(parts: GatewayParts, device?: TunCounters, handoff?
   });
   for (const counter of parts.table.counters()) lines.push({ group: 'table', ...counter });
   for (const counter of parts.fragments.counterSnapshot()) lines.push({ group: 'fragments', ...counter });
-  if (handoff) lines.push(...handoff.counterLines());
+  if (handoff) lines.push(...handoff.counterLines(), ...handoff.geneveCounterLines());
   return lines;
 }

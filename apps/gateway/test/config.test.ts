@@ -36,6 +36,9 @@ describe('config', () => {
     expect(config.timeoutsMs).toEqual({ udp: 300_000, tcpEstablished: 7_440_000, tcpTransitory: 240_000, icmp: 60_000, fragment: 2000 });
     expect(config.translation.ipv4Address).toBe(0xc6336401);
     expect(config.translation.ipv4NextHopMtu).toBe(1500);
+    // With Geneve possible, room for its 100 bytes (outer headers and both options).
+    expect(load({ ...POOL, 'handoff.transport': 'auto' }).translation.ipv4NextHopMtu).toBe(1400);
+    expect(load({ ...POOL, 'handoff.transport': 'geneve', 'translation.ipv4NextHopMtu': 1500 }).translation.ipv4NextHopMtu).toBe(1500);
     expect(config.translation.ipv6Address).toBeUndefined();
     expect(config.control).toBe('/run/nat64-gateway.sock');
   });
@@ -49,6 +52,8 @@ describe('config', () => {
       mtu: 1400,
       flushDelayMs: 4,
       missQueue: { packetsPerKey: 16, packets: 4096, bytes: 4 * 1024 * 1024 },
+      transport: 'handoff',
+      geneve: { optionClass: 0xff64, keyId: 1, createdPackets: 2, refreshMs: 60_000, flowHashSeed: 0 },
     });
     expect(load({ ...POOL, 'handoff.mode': 'off' }).handoff.mode).toBe('off');
   });

@@ -38,6 +38,8 @@ export interface PeerSummary {
   /** Every RELEASE up to this sequence number is applied. */
   releaseCumulative: number;
   queries: number;
+  /** Capabilities of the receiver's last accepted HELLO-ACK (Capability bits); -1 before the first. */
+  capabilities: number;
 }
 
 function checkAddress(value: number, name: string): void {
@@ -145,9 +147,29 @@ export class HandoffAgent {
     return peer?.state ?? PeerState.UNKNOWN;
   }
 
-  /** A UDP payload arrived from `host`:`hostPort` for `natAddress`:62863. `payload` is only read during the call. */
-  receive(natAddress: number, host: number, hostPort: number, payload: Uint8Array): void {
-    receive(this.core, natAddress, host, hostPort, payload);
+  /**
+   * A UDP payload arrived from `host`:`hostPort` for `natAddress`:62863. `payload` is only read during the
+   * call. `authenticated`: another layer verified it (a Geneve authentication option), so with a key
+   * configured an untagged datagram is accepted too.
+   */
+  receive(natAddress: number, host: number, hostPort: number, payload: Uint8Array, authenticated = false): void {
+    receive(this.core, natAddress, host, hostPort, payload, authenticated);
+  }
+
+  /**
+   * What the peer's receiver said in its last accepted HELLO-ACK: its Capability bits and the cookie
+   * of the current epoch; null before any (or after a new epoch). Allocation-free. Valid from inside
+   * onPeerUp on, so the gateway can pick a transport before it re-announces mappings.
+   */
+  peerCapabilities(natAddress: number, host: number): number {
+    const peer = this.core.peers.get(natAddress, host);
+    return peer === undefined || !peer.cookieKnown ? -1 : peer.capabilities;
+  }
+
+  /** The low 24 bits of the peer's cookie (the Geneve VNI, geneve-options section 5); -1 while no cookie is known. */
+  peerCookieLow24(natAddress: number, host: number): number {
+    const peer = this.core.peers.get(natAddress, host);
+    return peer === undefined || !peer.cookieKnown ? -1 : peer.cookieLow & 0xff_ffff;
   }
 
   /** An ICMP port unreachable came back for a datagram of ours to `host`. */
@@ -251,6 +273,7 @@ export class HandoffAgent {
         handedOff: peer.handedOff,
         releaseCumulative: peer.releases.cumulative,
         queries: peer.queries?.byId.size ?? 0,
+        capabilities: peer.capabilities,
       });
     }
     return summaries;

@@ -121,6 +121,8 @@ export function helloAckReceived(core: AgentCore, peer: Peer, now: number): void
   if (changed) core.count('cookieChanged');
   if (learned) peer.setCookie(view.cookieHigh, view.cookieLow);
   peer.stream.window = Math.min(Math.max(view.window, 1), options.maxWindow);
+  // Transports the receiver can use (§5.4): read by the gateway from onPeerUp on, to pick one.
+  peer.capabilities = view.capabilities;
   const authoritative = options.mode === 'full' && (view.receiverFlags & ReceiverFlag.AUTHORITATIVE) !== 0;
   const was = peer.state;
   const state = authoritative ? PeerState.AUTHORITATIVE : PeerState.ACKNOWLEDGING;

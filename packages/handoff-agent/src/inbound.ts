@@ -53,8 +53,12 @@ const ack: Ack = {
   blocks: ackBlocks,
 };
 
-/** receive() of the agent. */
-export function receive(core: AgentCore, natAddress: number, host: number, hostPort: number, payload: Uint8Array): void {
+/**
+ * receive() of the agent. `authenticated`: the transport already authenticated the datagram (a Geneve
+ * control packet whose authentication option verified, geneve-options section 5), so no tag of its own
+ * is required.
+ */
+export function receive(core: AgentCore, natAddress: number, host: number, hostPort: number, payload: Uint8Array, authenticated = false): void {
   core.count('datagramsReceived');
   if (hostPort !== core.options.receiverPort) {
     core.count('wrongPort');
@@ -72,7 +76,8 @@ export function receive(core: AgentCore, natAddress: number, host: number, hostP
     return;
   }
   const key = core.options.key;
-  if (key !== undefined ? !view.tagged || !verifyDatagram(payload, 0, payload.length, key) : view.tagged) {
+  const tagOk = key === undefined ? !view.tagged : authenticated ? !view.tagged || verifyDatagram(payload, 0, payload.length, key) : view.tagged && verifyDatagram(payload, 0, payload.length, key);
+  if (!tagOk) {
     core.count('authenticationFailed');
     return;
   }

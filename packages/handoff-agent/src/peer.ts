@@ -69,6 +69,8 @@ export class Peer implements Scheduled, Session {
   queryAt = Infinity;
 
   lastHeardAt = -1;
+  /** Capabilities of the last accepted HELLO-ACK (§5.4); -1 before the first. */
+  capabilities = -1;
   /** Entries reported handed off to this peer. */
   handedOff = 0;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageType, datagram } from '@nat64/handoff-codec';
+import { Capability, MessageType, datagram } from '@nat64/handoff-codec';
 import { HandoffAgent, PeerState } from '@nat64/handoff-agent';
 import { connect } from './helpers/connect.js';
 import { EPOCH, HOST, HOST2, NAT, NAT2, tcpEntry } from './helpers/entries.js';
@@ -68,6 +68,7 @@ describe('agent', () => {
       handedOff: 36,
       releaseCumulative: 0,
       queries: 0,
+      capabilities: Capability.HANDOFF_V1,
     });
   });
 

@@ -42,8 +42,11 @@ export const IMPL = {
   OUTPUT_SLOTS_PER_INPUT: 2,
   /** Free output slots kept before handling a packet; fewer and the batch is written out early. */
   OUTPUT_RESERVE: 16,
-  /** Bytes of headroom in front of every output packet, for encapsulation (Geneve) in the next phase. */
-  OUTPUT_HEADROOM: 64,
+  /**
+   * Bytes of headroom in front of every output packet, for Geneve encapsulation: outer IPv4 (20), UDP
+   * (8), Geneve (8), mapping option (40) and authentication option (24) make 100, rounded up to 8.
+   */
+  OUTPUT_HEADROOM: 104,
   /** Extra bytes an output packet may need beyond the input: IPv4 -> IPv6 header growth plus a Fragment header. */
   OUTPUT_GROWTH: 28,
   /** How often the timers run. */

@@ -12,9 +12,18 @@ import { SessionEvents } from './events.js';
 import { handle4 } from './inbound.js';
 import { handle6 } from './outbound.js';
 import { GATEWAY_COUNTERS, GATEWAY_COUNTER_NAMES, GW } from './reasons.js';
-import { DatapathState, type DatapathOptions, type LocalErrorHandler, type LocalHandler, type MissHandler, type PacketSink } from './state.js';
+import {
+  DatapathState,
+  type DatapathOptions,
+  type LocalErrorHandler,
+  type LocalHandler,
+  type MissHandler,
+  type OutputEncapsulator,
+  type PacketSink,
+  type TunnelErrorHandler,
+} from './state.js';
 
-export type { DatapathOptions, LocalErrorHandler, LocalHandler, MissHandler, PacketSink } from './state.js';
+export type { DatapathOptions, LocalErrorHandler, LocalHandler, MissHandler, OutputEncapsulator, PacketSink, TunnelErrorHandler } from './state.js';
 
 const IP_VERSION_4 = SPEC.IP_VERSION_4;
 const IP_VERSION_6 = SPEC.IP_VERSION_6;
@@ -135,6 +144,32 @@ export class Engine {
     s.batchEndHooks = [...s.batchEndHooks, hook];
     return () => {
       s.batchEndHooks = s.batchEndHooks.filter((h) => h !== hook);
+    };
+  }
+
+  /**
+   * Installs the tunnel encapsulator (one at most; null removes it): every translated IPv6 -> IPv4
+   * packet is offered to it. See OutputEncapsulator.
+   */
+  onOutput(encap: OutputEncapsulator | null): void {
+    this.s.encap = encap;
+  }
+
+  /** Bytes of headroom in front of every output packet: the most an OutputEncapsulator may write there. */
+  get outputHeadroom(): number {
+    return this.s.out.headroom;
+  }
+
+  /**
+   * Registers the handler for ICMPv4 errors that quote a UDP datagram from a pool4 address to `port`
+   * on a host and match no session (tunnel packets; see TunnelErrorHandler). Returns the unregister function.
+   */
+  onTunnelError(port: number, handler: TunnelErrorHandler): () => void {
+    const s = this.s;
+    if (s.tunnelErrorHandlers.has(port)) throw new Error(`UDP port ${port} already has a tunnel error handler`);
+    s.tunnelErrorHandlers.set(port, handler);
+    return () => {
+      if (s.tunnelErrorHandlers.get(port) === handler) s.tunnelErrorHandlers.delete(port);
     };
   }
 

@@ -137,7 +137,15 @@ function icmpError(s: DatapathState, v: Ipv4View, origin: Ipv6View | null): void
     return s.count(GW.icmpErrorUnusable);
   }
   const h = s.table.lookupInbound(protocol, inner.dst, serverPort, inner.src, natPort);
-  if (h < 0) return s.count(GW.icmpErrorNoSession);
+  if (h < 0) {
+    // No session: perhaps about one of our tunnel packets (Geneve data to the host's port 6081).
+    const tunnel = origin === null && protocol === IpProto.udp ? s.tunnelErrorHandlers.get(serverPort) : undefined;
+    if (tunnel !== undefined) {
+      s.count(GW.localErrors);
+      return tunnel(v);
+    }
+    return s.count(GW.icmpErrorNoSession);
+  }
   const m = s.m46;
   const clientPort = s.table.clientPort(h);
   // RFC 6052 3.1: a router with a non-global address cannot appear under the Well-Known Prefix; the

@@ -124,10 +124,22 @@ function icmpError(s: DatapathState, v: Ipv6View, dst4: number): void {
   emit(s, v, dst4);
 }
 
-/** Translates with the mapping in s.m64, hairpinning when the IPv4 destination is a pool4 address. */
+/**
+ * Translates with the mapping in s.m64, hairpinning when the IPv4 destination is a pool4 address; what
+ * leaves toward a tunnelled host is encapsulated in place (s.encap), in the output batch's headroom.
+ */
 function emit(s: DatapathState, v: Ipv6View, dst4: number): void {
   if (s.pool.has(dst4)) return hairpin(s, v);
-  if (s.translator.toIpv4(v, s.m64, s.out) === Verdict.forward) s.count(GW.forwarded64);
+  const out = s.out;
+  const from = out.count;
+  if (s.translator.toIpv4(v, s.m64, out) !== Verdict.forward) return;
+  s.count(GW.forwarded64);
+  const encap = s.encap;
+  if (encap !== null) {
+    const m = s.m64;
+    const icmp = v.protocol === IpProto.icmpv6;
+    encap.encapsulate(out, from, m.src, dst4, icmp ? PROTOCOL.ICMP : v.protocol, icmp ? m.icmpId : m.srcPort);
+  }
 }
 
 /**

@@ -45,6 +45,24 @@ export type LocalErrorHandler = (packet: Ipv4View) => void;
  */
 export type MissHandler = (packet: Ipv4View, verdict: number) => boolean;
 
+/**
+ * Wraps translated IPv6 -> IPv4 packets toward some hosts in a tunnel (Geneve) before they leave.
+ * Called once per translated packet with the output slots it filled, out.offsets[from..out.count);
+ * it may move each slot's offset back into the batch headroom and grow its length (writing outer
+ * headers there), and must not throw or allocate. `protocol` (6, 17 or 1) and `natPort` name the
+ * packet's mapping on the IPv4 side.
+ */
+export interface OutputEncapsulator {
+  encapsulate(out: PacketBatch, from: number, natAddress: number, host: number, protocol: number, natPort: number): void;
+}
+
+/**
+ * Offered an ICMPv4 error that quotes a UDP datagram from a pool4 address to port `port` of a host and
+ * matches no session: one of the gateway's tunnel packets (Geneve data leaves from hashed source ports,
+ * so only the destination port tells them apart). Valid only during the call.
+ */
+export type TunnelErrorHandler = (packet: Ipv4View) => void;
+
 export interface DatapathOptions {
   readonly table: Nat64Table;
   readonly translator: Translator;
@@ -85,6 +103,10 @@ export class DatapathState {
   /** Run when a batch ends, before its output is written (copied on change: a hook may remove itself). */
   batchEndHooks: readonly (() => void)[] = [];
   missHandler: MissHandler | null = null;
+  /** The tunnel toward some hosts (Geneve), or null: then translated packets leave as they are. */
+  encap: OutputEncapsulator | null = null;
+  /** ICMP errors about tunnel packets, by the quoted destination port. */
+  readonly tunnelErrorHandlers = new Map<number, TunnelErrorHandler>();
   sink: PacketSink | null = null;
 
   readonly counters = new Float64Array(GATEWAY_COUNTER_NAMES.length);

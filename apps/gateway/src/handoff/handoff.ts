@@ -14,6 +14,7 @@ import { createHandoffCounters, HANDOFF_COUNTERS, type HandoffCounterName } from
 import { MissQueue } from './misses.js';
 import { MappingTracker } from './tracker.js';
 import { HandoffTransport } from './transport.js';
+import { GeneveTransport, type GeneveCounterLine } from '../geneve/geneve.js';
 
 export interface HandoffCounterLine {
   group: 'handoff' | 'agent';
@@ -43,6 +44,8 @@ export class Handoff {
   readonly tracker: MappingTracker;
   readonly misses: MissQueue;
   private readonly transport: HandoffTransport;
+  /** The Geneve transport, unless handoff.transport is 'handoff'. */
+  readonly geneve: GeneveTransport | null;
   private readonly logger: Logger;
   private readonly undo: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -57,7 +60,23 @@ export class Handoff {
     const { engine, table, clock } = parts;
     this.logger = options.logger;
     this.counters = createHandoffCounters();
-    this.transport = new HandoffTransport(engine, this.counters, config.mtu - Size.IPV4_UDP_OVERHEAD, HANDOFF_PORT);
+    const maxDatagram = config.mtu - Size.IPV4_UDP_OVERHEAD;
+    this.transport = new HandoffTransport(engine, this.counters, maxDatagram, HANDOFF_PORT);
+    const transport = config.transport;
+    const geneve =
+      transport === 'handoff'
+        ? null
+        : new GeneveTransport({
+            mode: transport,
+            settings: config.geneve,
+            key: config.key,
+            maxDatagram,
+            engine,
+            clock: clock.read,
+            logger: this.logger,
+            sendHandoff: (natAddress, host, payload) => this.transport.send(natAddress, host, payload),
+          });
+    this.geneve = geneve;
     // The batch clock moves once per batch: the wall time in µs is worked out once per batch too.
     let at = NaN;
     let micros = 0;
@@ -73,7 +92,8 @@ export class Handoff {
     this.agent = new HandoffAgent({
       mode: config.mode,
       clock: clock.read,
-      send: (natAddress, host, payload) => this.transport.send(natAddress, host, payload),
+      send: geneve === null ? (natAddress, host, payload) => this.transport.send(natAddress, host, payload) : (natAddress, host, payload) => geneve.send(natAddress, host, payload),
+      capabilities: GeneveTransport.capabilities(transport),
       events: {
         onPeerUp: (natAddress, host, state) => this.peerUp(natAddress, host, state),
         onPeerDown: (natAddress, host, state) => this.peerDown(natAddress, host, state),
@@ -88,7 +108,8 @@ export class Handoff {
       ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
       ...options.tuning,
     });
-    this.tracker = new MappingTracker(table, this.agent, this.counters, wallMicros);
+    this.tracker = new MappingTracker(table, geneve ?? this.agent, this.counters, wallMicros);
+    geneve?.bind(this.agent, this.tracker);
     this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l) => engine.reinjectIpv4(b, o, l), config.missQueue, this.counters, clock.read);
   }
 
@@ -117,28 +138,39 @@ export class Handoff {
         },
       }),
     );
-    this.undo.push(
-      this.transport.attach({
-        receive: (natAddress, host, hostPort, payload) => {
-          try {
-            agent.receive(natAddress, host, hostPort, payload);
-          } catch (error) {
-            this.failed(error);
-          }
-        },
-        portUnreachable: (natAddress, host) => {
-          try {
-            agent.portUnreachable(natAddress, host);
-          } catch (error) {
-            this.failed(error);
-          }
-        },
-      }),
-    );
+    const geneve = this.geneve;
+    // Mode geneve listens on 6081 only: a packet to pool4:62863 is then counted as unclaimed.
+    if (this.config.transport !== 'geneve') {
+      this.undo.push(
+        this.transport.attach({
+          receive: (natAddress, host, hostPort, payload) => {
+            try {
+              agent.receive(natAddress, host, hostPort, payload);
+              geneve?.handoffReceived(natAddress, host);
+            } catch (error) {
+              this.failed(error);
+            }
+          },
+          portUnreachable: (natAddress, host) => {
+            try {
+              if (geneve === null) agent.portUnreachable(natAddress, host);
+              else geneve.handoffPortUnreachable(natAddress, host);
+            } catch (error) {
+              this.failed(error);
+            }
+          },
+        }),
+      );
+    }
+    if (geneve !== null) {
+      const off = geneve.start();
+      this.undo.push(off);
+    }
     this.undo.push(
       engine.onBatchEnd(() => {
         try {
           tracker.batchEnd();
+          geneve?.batchEnd();
           agent.flush();
         } catch (error) {
           this.failed(error);
@@ -168,13 +200,14 @@ export class Handoff {
       }, tickMs);
       this.timer.unref();
     }
-    this.logger.info({ mode: this.config.mode, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
+    this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
   }
 
   /** The agent's timers and the miss queue's waits; run inside engine.run(). */
   tick(): void {
     this.agent.tick();
     this.misses.tick();
+    this.geneve?.tick();
   }
 
   stop(): void {
@@ -186,7 +219,13 @@ export class Handoff {
 
   /** Every peer for `hosts` (allocates; for the control socket). */
   hosts(): HostRow[] {
-    return hostRows(this.agent.peers(), this.parts.clock.tick());
+    const geneve = this.geneve;
+    return hostRows(this.agent.peers(), this.parts.clock.tick(), (nat, host) => geneve?.transportOf(nat, host) ?? { transport: 'handoff', vni: null });
+  }
+
+  /** The Geneve transport's counters (none when handoff.transport is 'handoff'). */
+  geneveCounterLines(): GeneveCounterLine[] {
+    return this.geneve?.counterLines() ?? [];
   }
 
   /** The glue's counters, then the agent's, with explanations. */
@@ -205,8 +244,11 @@ export class Handoff {
   }
 
   private peerUp(natAddress: number, host: number, state: PeerState): void {
+    // The transport first, so that the mappings announced below take it.
+    this.geneve?.reconsider(natAddress, host, false);
     this.logger.info({ nat: formatIpv4(natAddress), host: formatIpv4(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver up');
-    this.tracker.peerUp(natAddress, host);
+    if (this.geneve === null) this.tracker.peerUp(natAddress, host);
+    else this.geneve.announce(natAddress, host);
     if (this.config.mode === 'full') this.misses.peerUp(natAddress, host, state);
   }
 

@@ -2,6 +2,7 @@
 // them, and the text rendering the command prints.
 
 import type { PeerSummary } from '@nat64/handoff-agent';
+import { Capability } from '@nat64/handoff-codec';
 import { formatIpv4 } from '@nat64/service';
 
 /** One peer as `hosts` shows it. */
@@ -26,16 +27,28 @@ export interface HostRow {
   queries: number;
   /** Milliseconds since the host's receiver was last heard; null if never. */
   lastHeardMsAgo: number | null;
+  /** How the gateway reaches the host: 'geneve' (a tunnel, or control packets) or 'handoff' messages. */
+  transport: 'geneve' | 'handoff';
+  /** The tunnel's VNI (low 24 bits of the receiver's cookie), null without a tunnel. */
+  vni: number | null;
+  /** Transports the receiver announced in its last HELLO-ACK (handoff, geneve); empty before one. */
+  announced: string[];
 }
 
 /** What the control socket answers to `hosts`. */
 export interface HostsAnswer {
   mode: 'off' | 'announce' | 'full';
+  /** handoff.transport; absent from gateways before it existed. */
+  transport?: 'handoff' | 'geneve' | 'auto';
   hosts: HostRow[];
 }
 
-/** Rows from the agent's peer summaries; `now` is the agent's clock. */
-export function hostRows(peers: readonly PeerSummary[], now: number): HostRow[] {
+/** Rows from the agent's peer summaries; `now` is the agent's clock, `transportOf` the Geneve transport's view. */
+export function hostRows(
+  peers: readonly PeerSummary[],
+  now: number,
+  transportOf: (natAddress: number, host: number) => { transport: 'geneve' | 'handoff'; vni: number | null } = () => ({ transport: 'handoff', vni: null }),
+): HostRow[] {
   return peers.map((p) => ({
     nat: formatIpv4(p.natAddress),
     host: formatIpv4(p.host),
@@ -49,6 +62,8 @@ export function hostRows(peers: readonly PeerSummary[], now: number): HostRow[] 
     handedOff: p.handedOff,
     queries: p.queries,
     lastHeardMsAgo: p.lastHeardAt === null ? null : Math.max(0, Math.round(now - p.lastHeardAt)),
+    ...transportOf(p.natAddress, p.host),
+    announced: p.capabilities < 0 ? [] : [...((p.capabilities & Capability.HANDOFF_V1) !== 0 ? ['handoff'] : []), ...((p.capabilities & Capability.GENEVE) !== 0 ? ['geneve'] : [])],
   }));
 }
 
@@ -65,11 +80,12 @@ function ago(ms: number | null): string {
 /** The listing as an aligned table with a header, as the command prints it. */
 export function formatHosts(answer: HostsAnswer): string {
   if (answer.mode === 'off') return 'handoff is off (mode "off"): no hosts';
-  const header = ['NAT ADDRESS', 'HOST', 'STATE', 'WINDOW', 'IN FLIGHT', 'QUEUED', 'RTO', 'HANDED OFF', 'LAST HEARD'];
+  const header = ['NAT ADDRESS', 'HOST', 'STATE', 'TRANSPORT', 'WINDOW', 'IN FLIGHT', 'QUEUED', 'RTO', 'HANDED OFF', 'LAST HEARD'];
   const lines = answer.hosts.map((row) => [
     row.nat,
     row.host,
     row.state,
+    row.vni === null ? row.transport : `${row.transport} vni ${row.vni}`,
     String(row.window),
     String(row.inFlight),
     String(row.queued),
@@ -80,5 +96,5 @@ export function formatHosts(answer: HostsAnswer): string {
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const render = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
   const count = answer.hosts.length;
-  return [render(header), ...lines.map(render), `(${count} host${count === 1 ? '' : 's'}, mode ${answer.mode})`].join('\n');
+  return [render(header), ...lines.map(render), `(${count} host${count === 1 ? '' : 's'}, mode ${answer.mode}${answer.transport === undefined ? '' : `, transport ${answer.transport}`})`].join('\n');
 }

@@ -192,8 +192,21 @@ export class MappingTracker implements SessionSubscriber {
     }
   }
 
+  /** Mappings handed off so far (the mappingsHandedOff counter). */
+  get handedOffCount(): number {
+    return this.values[this.index.mappingsHandedOff]!;
+  }
+
   /** A receiver came up (or became authoritative): every live mapping toward it is announced again. */
   peerUp(natAddress: number, host: number): void {
+    this.announce(natAddress, host);
+  }
+
+  /**
+   * Reports every live mapping toward `host` to the reporter as created, with its original creation
+   * time: after a receiver came up, or moved to another transport, or for a periodic Geneve Refresh.
+   */
+  announce(natAddress: number, host: number): void {
     const peer = this.mappings.peer(natAddress, host);
     if (peer === undefined) return;
     const table = this.table;

@@ -50,7 +50,9 @@ export function v4(text: string): number {
 }
 
 export function testHandoff(settings: RawSettings = {}, options: Partial<HandoffOptions> = {}): HandoffHarness {
-  const g = testGateway({ logLevel: 'silent', ...settings });
+  // These tests speak handoff messages; the Geneve transport has its own (test/geneve/).
+  const handoffSettings = typeof settings['handoff'] === 'object' && settings['handoff'] !== null ? (settings['handoff'] as RawSettings) : {};
+  const g = testGateway({ logLevel: 'silent', ...settings, handoff: { transport: 'handoff', ...handoffSettings } });
   const config = g.config.handoff;
   const handoff = new Handoff(g, config, {
     logger: silentLogger(),
