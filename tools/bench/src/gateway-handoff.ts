@@ -166,7 +166,12 @@ async function sessionRun(
   return { perSecond: created / sent.seconds, offered: sent.sent / sent.seconds, usPerSession: (cpu * 1e6) / Math.max(1, created), handedOffPerSession: handedOff / Math.max(1, created), drainMs };
 }
 
-async function measure(t: BenchTopology, dir: string, flooder: string, generator: string, mode: Mode, into: ModeRuns): Promise<void> {
+/**
+ * `pause(true)` stops the receiver (SIGSTOP) during the floods: over Geneve it would otherwise decapsulate
+ * every flood packet on the load's core and slow the generator, so the figure would measure the
+ * receiver. The floods are counted on the server's link, before any receiver.
+ */
+async function measure(t: BenchTopology, dir: string, flooder: string, generator: string, mode: Mode, into: ModeRuns, pause: (on: boolean) => void): Promise<void> {
   const config = join(dir, `gateway-${mode}.json`);
   const control = join(dir, `gateway-${mode}.sock`);
   writeFileSync(
@@ -189,8 +194,13 @@ async function measure(t: BenchTopology, dir: string, flooder: string, generator
     if (mode !== 'off') await drained(control);
     if (mode === 'geneve' && peer(control)?.['transport'] !== 'geneve') throw new Error('the server is not reached through Geneve');
     const floods: { pps: number; nsPerPacket: number }[] = [];
-    for (let i = 0; i < RUNS_PER_START; i++) floods.push(await floodRun(t, gateway.pid, flooder));
-    for (let i = 0; i < RUNS_PER_START; i++) into.forwardedPpsLarge.push((await floodRun(t, gateway.pid, flooder, PAYLOAD_6_LARGE)).pps);
+    pause(true);
+    try {
+      for (let i = 0; i < RUNS_PER_START; i++) floods.push(await floodRun(t, gateway.pid, flooder));
+      for (let i = 0; i < RUNS_PER_START; i++) into.forwardedPpsLarge.push((await floodRun(t, gateway.pid, flooder, PAYLOAD_6_LARGE)).pps);
+    } finally {
+      pause(false);
+    }
     // Port ranges: a short warm-up, then a fresh range per run so every datagram makes a new session.
     let port = 1024;
     await sessionRun(t, gateway.pid, generator, control, mode, port, STEADY_PPS);
@@ -257,7 +267,8 @@ async function main(): Promise<void> {
     await waitForLine(receiver.stderr!, /receiver started/, 20_000);
     receiver.stderr!.resume();
     const runs: Record<Mode, ModeRuns> = { off: emptyRuns(), full: emptyRuns(), geneve: emptyRuns() };
-    for (const mode of [...MODES, ...[...MODES].reverse()]) await measure(t, dir, flooder, generator, mode, runs[mode]);
+    const pause = (on: boolean) => receiver.kill(on ? 'SIGSTOP' : 'SIGCONT');
+    for (const mode of [...MODES, ...[...MODES].reverse()]) await measure(t, dir, flooder, generator, mode, runs[mode], pause);
     const summary = (r: ModeRuns) => ({
       forwardedPps: spread(r.forwardedPps),
       forwardedPpsLarge: spread(r.forwardedPpsLarge),
