@@ -128,7 +128,7 @@ const TAYGA: System = {
 /** Does this build of the gateway know handoff.transport (the Geneve transport, issue 5)? */
 function gatewayHasGeneve(dir: string): boolean {
   const config = join(dir, 'probe.json');
-  writeFileSync(config, JSON.stringify({ handoff: { mode: 'full', transport: 'geneve' } }));
+  writeFileSync(config, JSON.stringify({ pool4: [ADDRESSES.pool4], handoff: { mode: 'full', transport: 'geneve' } }));
   return spawnSync('node', [GATEWAY_MAIN, 'run', '--config', config, '--check'], { stdio: 'ignore' }).status === 0;
 }
 
@@ -209,12 +209,25 @@ interface SystemRuns {
   tcp: TcpRun[];
 }
 
-async function round(t: BenchTopology, dir: string, flooder: string, system: System, into: SystemRuns): Promise<void> {
+/**
+ * One round of one system. The receiver is stopped (SIGSTOP) during the floods, once the warm-up has
+ * handed the flows off: it shares the load's core, and over Geneve it would decapsulate every flood
+ * packet there and slow the flooder, so the figure would measure the server. The floods are counted
+ * on the server's link, before any receiver. TCP needs it running: over Geneve the server's stack
+ * gets its packets through the receiver.
+ */
+async function round(t: BenchTopology, dir: string, flooder: string, system: System, into: SystemRuns, pauseReceiver: (on: boolean) => void): Promise<void> {
   const running = await system.start(t, dir);
   try {
     // Warm-up: the flows' sessions exist (and are handed off), the JIT has settled.
     await flood(t, running, flooder, FLOODS[0]!);
-    for (const [i, f] of FLOODS.entries()) into.floods[i]!.push(await flood(t, running, flooder, f));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    pauseReceiver(true);
+    try {
+      for (const [i, f] of FLOODS.entries()) into.floods[i]!.push(await flood(t, running, flooder, f));
+    } finally {
+      pauseReceiver(false);
+    }
     into.tcp.push(await iperfTcp(t));
   } finally {
     await running.stop();
@@ -287,7 +300,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       for (const system of chosen) {
         console.log(`round ${i + 1}/${RUNS}: ${system.label}`);
-        await round(t, dir, flooder, system, runs.get(system)!);
+        await round(t, dir, flooder, system, runs.get(system)!, (on) => receiver.kill(on ? 'SIGSTOP' : 'SIGCONT'));
       }
     }
     const summaries = new Map([...runs].map(([s, r]) => [s, summarize(r)]));
