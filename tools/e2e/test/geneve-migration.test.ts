@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, GATEWAY_MAIN, gatewayUnbuiltReason, startGateway, type RunningGateway } from './support/gateway-lab.js';
-import { gatewayCounters, gatewayHosts, receiverCounters, receiverUnbuiltReason, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
-import { SECOND, createGeneveTopology, curlTo, startHttpServerIn, startReceiverIn, type GeneveTopology } from './support/geneve-lab.js';
+import { gatewayCounters, gatewayHosts, receiverCounters, receiverUnbuiltReason, startReceiverIn, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
+import { SECOND, createGeneveTopology, curlTo, startHttpServerIn, type GeneveTopology } from './support/geneve-lab.js';
 
 const unavailable = labUnavailableReason(['curl']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
 if (unavailable) console.log(`Geneve migration end-to-end tests skipped: ${unavailable}`);

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
-import { capture, curl, gatewayCounters, gatewayHosts, receiverCounters, receiverUnbuiltReason, startHttpServer, type Capture, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
-import { dissectGeneve, startReceiverIn } from './support/geneve-lab.js';
+import { capture, curl, gatewayCounters, gatewayHosts, receiverCounters, receiverUnbuiltReason, startHttpServer, startReceiverIn, type Capture, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
+import { dissectGeneve } from './support/geneve-lab.js';
 
 const unavailable = labUnavailableReason(['curl', 'tshark']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
 if (unavailable) console.log(`Geneve end-to-end tests skipped: ${unavailable}`);

@@ -11,11 +11,9 @@
 //
 // Documentation addresses only; everything lives in the lab's namespaces, removed on every path.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Lab, waitForLine, type Namespace } from '@nat64/netlab';
 import { ADDRESSES, type Topology } from './gateway-lab.js';
-import { RECEIVER_MAIN, type HttpServer, type RunningReceiver } from './handoff-lab.js';
+import type { HttpServer } from './handoff-lab.js';
 
 export const SECOND = {
   gatewayFour: '192.0.2.1',
@@ -49,39 +47,6 @@ export function createGeneveTopology(tag: string): GeneveTopology {
     lab.destroy();
     throw error;
   }
-}
-
-/** Starts nat64-receiver in `namespace` on `address`, with `--transport transport` and its files in `dir`. */
-export async function startReceiverIn(namespace: Namespace, address: string, dir: string, transport: 'handoff' | 'geneve' | 'both', extra: string[] = []): Promise<RunningReceiver> {
-  const connLog = join(dir, 'connections.log');
-  const database = join(dir, 'connections.db');
-  const control = join(dir, 'receiver.sock');
-  const args = [RECEIVER_MAIN, 'run', '--listen', address, '--transport', transport, '--db', database, '--conn-log', connLog, '--control', control, ...extra];
-  const child = namespace.spawn('node', args);
-  await waitForLine(child.stderr!, /receiver started/, 15_000);
-  child.stderr!.resume();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    connLog,
-    database,
-    control,
-    lines: () =>
-      existsSync(connLog)
-        ? readFileSync(connLog, 'utf8')
-            .split('\n')
-            .filter(Boolean)
-            .map((line) => line.slice(27))
-        : [],
-    kill: async () => {
-      child.kill('SIGKILL');
-      await exited;
-    },
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 /** An HTTP server on `address` that answers each request with the peer it saw, and records it. */

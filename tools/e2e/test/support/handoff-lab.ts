@@ -35,11 +35,23 @@ export interface RunningReceiver {
 }
 
 /** Starts nat64-receiver in the server namespace, on the server's address, with its files in `dir`. */
-export async function startReceiver(t: Topology, dir: string, extra: string[] = []): Promise<RunningReceiver> {
+export function startReceiver(t: Topology, dir: string, extra: string[] = []): Promise<RunningReceiver> {
+  return startReceiverIn(t.server, ADDRESSES.server, dir, undefined, extra);
+}
+
+/** Starts nat64-receiver in `namespace` listening on `address` (its default transport unless given), with its files in `dir`. */
+export async function startReceiverIn(
+  namespace: Namespace,
+  address: string,
+  dir: string,
+  transport?: 'handoff' | 'geneve' | 'both',
+  extra: string[] = [],
+): Promise<RunningReceiver> {
   const connLog = join(dir, 'connections.log');
   const database = join(dir, 'connections.db');
   const control = join(dir, 'receiver.sock');
-  const child = t.server.spawn('node', [RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, '--db', database, '--conn-log', connLog, '--control', control, ...extra]);
+  const args = [RECEIVER_MAIN, 'run', '--listen', address, ...(transport === undefined ? [] : ['--transport', transport])];
+  const child = namespace.spawn('node', [...args, '--db', database, '--conn-log', connLog, '--control', control, ...extra]);
   await waitForLine(child.stderr!, /receiver started/, 15_000);
   child.stderr!.resume();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
