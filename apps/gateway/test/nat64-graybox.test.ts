@@ -21,7 +21,9 @@ if (suite === undefined) console.log(missingSuiteNote(FILE));
 const SYN_HOLD_WAIT_MS = 8_100;
 
 describe.skipIf(suite === undefined)('nat64 conformance (Jool graybox, in process)', () => {
-  const s = suite!;
+  // vitest runs this body to collect the (skipped) tests even without the suite: build nothing then.
+  if (suite === undefined) return;
+  const s = suite;
   let now = 1_000_000;
   const clock = new BatchClock(() => now);
   const baseline = loadGatewayConfig({ flags: suiteSettings(s, undefined) });
@@ -77,7 +79,7 @@ describe.skipIf(suite === undefined)('nat64 conformance (Jool graybox, in proces
     return tun.takeWritten();
   }
 
-  for (const c of s?.cases ?? []) {
+  for (const c of s.cases) {
     it(c.id, () => {
       const packets = run(c);
       const result = compareExchange(c.expected, packets);
