@@ -1,6 +1,7 @@
 // @nat64/nat64: the stateful NAT64 tables (RFC 6146) the gateway asks for mappings. Pure state, no I/O.
 
 export { Nat64Table } from './table.js';
+export { ChainedIndex } from './chained-index.js';
 export {
   PROTOCOL,
   TCP_FLAG,

@@ -11,7 +11,7 @@
 // Each figure over several runs (min / median / max); a table with the relative cost is printed and
 // the JSON written to bench-results/gateway-handoff.json. Not a test: run it as root with
 // `node tools/bench/dist/gateway-handoff.js` (BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE change the
-// defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_VERBOSE=1 prints every session run;
+// defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_NAT_ADDRESSES the pool4 size (default 126); BENCH_VERBOSE=1 prints every session run;
 // BENCH_PROFILE=DIR profiles the gateway).
 
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -34,7 +34,7 @@ const SINK_PORT = 9;
 /** Source addresses of the new-session load; each stays on one pool4 address (paired pooling, RFC 4787 REQ-2). */
 const SOURCES = Array.from({ length: 32 }, (_, i) => `2001:db8:1::${(0x100 + i).toString(16)}`);
 /** pool4: 198.51.100.1-126, so that no pool4 address serves more source addresses than its ports allow. */
-const POOL4 = Array.from({ length: 126 }, (_, i) => `198.51.100.${i + 1}`);
+const POOL4 = Array.from({ length: Math.min(126, Number(process.env['BENCH_NAT_ADDRESSES'] ?? 126)) }, (_, i) => `198.51.100.${i + 1}`);
 const POOL4_ROUTE = '198.51.100.0/25';
 /** Source ports each source address uses per session run: 32 x 2000 new sessions at most. */
 const PORTS_PER_RUN = 2000;

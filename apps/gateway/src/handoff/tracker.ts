@@ -10,7 +10,7 @@ import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteRea
 import type { Counters } from '@nat64/service';
 import type { SessionSubscriber } from '../engine/events.js';
 import type { HandoffCounterName } from './counters.js';
-import { MappingTable, RECORD_HANDED_OFF, keyPort, keyProtocol, mappingKey } from './mapping-table.js';
+import { MappingTable, RECORD_HANDED_OFF } from './mapping-table.js';
 
 /** The agent calls the tracker makes (HandoffAgent implements them). */
 export interface MappingReporter {
@@ -105,23 +105,21 @@ export class MappingTracker implements SessionSubscriber {
     const natPort = table.natPort(h);
     const protocol = table.protocol(h);
     const m = this.mappings;
-    const peer = m.peerOrNew(natAddress, host);
-    const key = mappingKey(protocol, natPort);
-    const slot = peer.records.get(key);
+    const slot = m.find(natAddress, host, protocol, natPort);
     const restoring = this.restoring;
     const restored = restoring !== null && restoring.protocol === protocol && restoring.natAddress === natAddress && restoring.natPort === natPort;
-    if (slot !== undefined) {
+    if (slot >= 0) {
       m.live[slot]!++;
       if (!restored && (m.flags[slot]! & RECORD_HANDED_OFF) !== 0) this.pending.push(table.sessionToken(h));
       return;
     }
     if (restored) {
-      m.addTo(peer, key, restoring.serverPort, restoring.time, RECORD_HANDED_OFF);
+      m.add(natAddress, host, protocol, natPort, restoring.serverPort, restoring.time, RECORD_HANDED_OFF);
       this.values[this.index.mappingsRestored]!++;
       return;
     }
     const time = this.wallMicros();
-    m.addTo(peer, key, table.serverPort(h), time, 0);
+    m.add(natAddress, host, protocol, natPort, table.serverPort(h), time, 0);
     this.values[this.index.mappingsCreated]!++;
     this.reporter.mappingCreated(natAddress, host, this.fromSession(table, h, time));
   }
@@ -162,12 +160,11 @@ export class MappingTracker implements SessionSubscriber {
   /** An authoritative receiver acknowledged these CREATED entries: their sessions toward it become a cache. */
   handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): void {
     const m = this.mappings;
-    const records = m.peer(natAddress, host)?.records;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      const slot = records?.get(mappingKey(e.protocol, e.natPort));
+      const slot = m.find(natAddress, host, e.protocol, e.natPort);
       // Same incarnation only: the mapping may have ended, or ended and come back, since the CREATED.
-      if (slot === undefined || m.time[slot] !== e.time) {
+      if (slot < 0 || m.time[slot] !== e.time) {
         this.counters.add('handOffStale');
         continue;
       }
@@ -207,14 +204,12 @@ export class MappingTracker implements SessionSubscriber {
    * time: after a receiver came up, or moved to another transport, or for a periodic Geneve Refresh.
    */
   announce(natAddress: number, host: number): void {
-    const peer = this.mappings.peer(natAddress, host);
-    if (peer === undefined) return;
     const table = this.table;
     const m = this.mappings;
     const e = this.entry;
-    for (const [key, slot] of peer.records) {
-      const protocol = keyProtocol(key);
-      const natPort = keyPort(key);
+    for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
+      const protocol = m.protocol[slot]!;
+      const natPort = m.natPort[slot]!;
       const b = table.findBibByNat(protocol, natAddress, natPort);
       if (b < 0) continue;
       e.protocol = protocol;
@@ -233,13 +228,11 @@ export class MappingTracker implements SessionSubscriber {
 
   /** A receiver stopped being authoritative: the gateway holds its mappings toward it again. */
   peerDown(natAddress: number, host: number): void {
-    const peer = this.mappings.peer(natAddress, host);
-    if (peer === undefined) return;
     const m = this.mappings;
-    for (const [key, slot] of peer.records) {
+    for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
       if ((m.flags[slot]! & RECORD_HANDED_OFF) === 0) continue;
       m.flags[slot]! &= ~RECORD_HANDED_OFF;
-      this.mark(keyProtocol(key), natAddress, keyPort(key), host, false);
+      this.mark(m.protocol[slot]!, natAddress, m.natPort[slot]!, host, false);
       this.counters.add('mappingsTakenBack');
     }
   }
