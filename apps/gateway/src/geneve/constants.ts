@@ -37,6 +37,6 @@ export const IMPL = {
   REFRESH: '60s',
   /** Tunnels (NAT address, host) kept at most; a new one beyond it is not built (plain IPv4 instead). */
   MAX_TUNNELS: 65_536,
-  /** Mappings with an option due, per tunnel, at most: beyond it a new mapping waits for its Refresh. */
+  /** Mappings with an option due, per tunnel, at most: beyond it a new mapping goes as a reliable CREATED in a control packet. */
   MAX_DUE_PER_TUNNEL: 1 << 20,
 } as const;

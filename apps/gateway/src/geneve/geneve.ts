@@ -31,6 +31,8 @@ export interface GeneveTransportOptions {
   readonly logger: Logger;
   /** Sends a handoff datagram on UDP 62863 (mode auto, toward hosts without a tunnel). */
   readonly sendHandoff: (natAddress: number, host: number, payload: Uint8Array) => void;
+  /** Options due per tunnel at most (default IMPL.MAX_DUE_PER_TUNNEL; tests lower it). */
+  readonly maxDuePerTunnel?: number;
 }
 
 /** A counter line of `stats` (group geneve). */
@@ -85,6 +87,7 @@ export class GeneveTransport implements MappingReporter {
       optionClass: settings.optionClass,
       flowHashSeed: settings.flowHashSeed,
       auth: key === undefined ? undefined : { keyId: settings.keyId, secret: key },
+      ...(options.maxDuePerTunnel === undefined ? {} : { maxDue: options.maxDuePerTunnel }),
     };
     this.tunnels = new TunnelTable(tunnelSettings, this.counters);
     this.control = new GeneveControl(options.engine, tunnelSettings, this.counters, options.maxDatagram);
@@ -203,7 +206,11 @@ export class GeneveTransport implements MappingReporter {
     const tunnel = this.tunnels.get(natAddress, host);
     if (tunnel === undefined || this.reliably) return this.agent.mappingCreated(natAddress, host, entry);
     const refresh = this.refreshing;
-    this.tunnels.schedule(tunnel, this.toOption(entry, refresh ? MappingEvent.REFRESH : MappingEvent.CREATED), refresh ? 1 : this.options.settings.createdPackets);
+    const event = refresh ? MappingEvent.REFRESH : MappingEvent.CREATED;
+    if (this.tunnels.schedule(tunnel, this.toOption(entry, event), refresh ? 1 : this.options.settings.createdPackets)) return;
+    // Too many options waiting for packets on this tunnel (single-packet flows pile up): the mapping
+    // goes as a CREATED of the agent's reliable stream, inside a control packet, so it is still logged.
+    this.agent.mappingCreated(natAddress, host, entry);
   }
 
   mappingDeleted(natAddress: number, host: number, entry: HandoffEntry, reason: number): void {

@@ -50,6 +50,8 @@ export interface TunnelSettings {
   readonly flowHashSeed: number;
   /** The authentication option's key (options §4); absent: no authentication option. */
   readonly auth: { keyId: number; secret: Uint8Array } | undefined;
+  /** Mappings with an option due per tunnel at most; default IMPL.MAX_DUE_PER_TUNNEL (tests lower it). */
+  readonly maxDue?: number;
 }
 
 /**
@@ -132,7 +134,7 @@ export class TunnelTable implements OutputEncapsulator {
   schedule(tunnel: Tunnel, option: MappingOption, packets: number): boolean {
     const key = dueKey(option.protocol, option.natPort);
     const due = tunnel.due;
-    if (due.size >= IMPL.MAX_DUE_PER_TUNNEL && !due.has(key)) {
+    if (due.size >= (this.settings.maxDue ?? IMPL.MAX_DUE_PER_TUNNEL) && !due.has(key)) {
       this.counters.add('dueFull');
       return false;
     }

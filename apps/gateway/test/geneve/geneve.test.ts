@@ -42,7 +42,7 @@ class StubAgent {
   }
 }
 
-function setup(mode: 'geneve' | 'auto') {
+function setup(mode: 'geneve' | 'auto', maxDuePerTunnel?: number) {
   const g = testGateway({ logLevel: 'silent' });
   const handoffSent: Uint8Array[] = [];
   const agent = new StubAgent();
@@ -56,6 +56,7 @@ function setup(mode: 'geneve' | 'auto') {
     clock: g.clock.read,
     logger: silentLogger(),
     sendHandoff: (_nat, _host, payload) => handoffSent.push(payload.slice()),
+    ...(maxDuePerTunnel === undefined ? {} : { maxDuePerTunnel }),
   });
   geneve.bind(agent as unknown as HandoffAgent, { announce: (_n: number, host: number) => announced.push(host), handedOffCount: 0 } as unknown as MappingTracker);
   geneve.start();
@@ -116,6 +117,18 @@ describe('geneve', () => {
     expect(written()).toEqual([{ sport: 6081, dport: 6081, geneveVni: 0xabcdef, oam: true }]);
     expect(agent.calls).toEqual([]);
     expect(geneve.counters.get('deletedSent')).toBe(1);
+  });
+
+  it('sends a new mapping as a reliable CREATED inside a control packet when too many options already wait on the tunnel', () => {
+    const { geneve, agent } = setup('auto', 2);
+    agent.state = PeerState.AUTHORITATIVE;
+    agent.capabilities = Capability.GENEVE;
+    agent.cookieLow24 = 7;
+    geneve.reconsider(NAT, HOST, false);
+    for (const natPort of [40000, 40001, 40002]) geneve.mappingCreated(NAT, HOST, { ...ENTRY, natPort });
+    expect(geneve.tunnels.get(NAT, HOST)!.due.size).toBe(2);
+    expect(agent.calls).toEqual(['mappingCreated']);
+    expect(geneve.counters.get('dueFull')).toBe(1);
   });
 
   it('keeps a host on handoff messages when its receiver does not announce Geneve, and takes it back when it stops', () => {
