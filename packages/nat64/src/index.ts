@@ -2,6 +2,8 @@
 
 export { Nat64Table } from './table.js';
 export { ChainedIndex } from './chained-index.js';
+export { KeyedHash } from './hash.js';
+export { grown } from './grow.js';
 export {
   PROTOCOL,
   TCP_FLAG,

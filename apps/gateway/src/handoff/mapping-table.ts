@@ -5,8 +5,7 @@
 // allocated per record: a million records are a few typed arrays, not a million map entries for the
 // garbage collector to trace on every major collection.
 
-import { randomBytes } from 'node:crypto';
-import { ChainedIndex } from '@nat64/nat64';
+import { ChainedIndex, KeyedHash, grown } from '@nat64/nat64';
 
 /** Record flag: an authoritative receiver acknowledged it; its sessions are a cache. */
 export const RECORD_HANDED_OFF = 1;
@@ -15,21 +14,6 @@ export const RECORD_HANDED_OFF = 1;
 interface PeerRecords {
   head: number;
   count: number;
-}
-
-/** One murmur3 round: word `k` into state `h`. */
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function grown<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(array: T, capacity: number): T {
-  const next = new (array.constructor as new (n: number) => T)(capacity);
-  next.set(array);
-  return next;
 }
 
 /**
@@ -54,8 +38,8 @@ export class MappingTable {
   private readonly index: ChainedIndex;
   /** Peers by NAT address, then host: there are few of them, so maps are fine here. */
   private readonly peers = new Map<number, Map<number, PeerRecords>>();
-  /** Keys the hash, so that hosts a client picks cannot be aimed at one chain. */
-  private readonly seed: number;
+  /** Keyed, so that hosts a client picks cannot be aimed at one chain. */
+  private readonly keyed = new KeyedHash();
   private freeHead = -1;
   private highWater = 0;
 
@@ -71,7 +55,6 @@ export class MappingTable {
     this.peerNext = new Int32Array(initialCapacity).fill(-1);
     this.peerPrev = new Int32Array(initialCapacity).fill(-1);
     this.index = new ChainedIndex(initialCapacity);
-    this.seed = randomBytes(4).readUInt32LE(0);
   }
 
   /** The slot of a record, or -1. */
@@ -168,14 +151,8 @@ export class MappingTable {
     );
   }
 
-  /** A murmur3-style mix of the key with the table's seed. */
   private hash(natAddress: number, host: number, protocol: number, natPort: number): number {
-    let h = mix(mix(mix(this.seed, natAddress), host), (protocol << 16) | natPort);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    return (h ^ (h >>> 16)) >>> 0;
+    return this.keyed.session4(protocol, natAddress, natPort, host, 0);
   }
 
   private grow(): void {
@@ -188,11 +165,8 @@ export class MappingTable {
     this.host = grown(this.host, capacity);
     this.protocol = grown(this.protocol, capacity);
     this.natPort = grown(this.natPort, capacity);
-    const prev = this.peerPrev.length;
-    this.peerNext = grown(this.peerNext, capacity);
-    this.peerNext.fill(-1, prev);
-    this.peerPrev = grown(this.peerPrev, capacity);
-    this.peerPrev.fill(-1, prev);
+    this.peerNext = grown(this.peerNext, capacity, -1);
+    this.peerPrev = grown(this.peerPrev, capacity, -1);
     this.index.grow(capacity);
   }
 }
