@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitForLine } from '@nat64/netlab';
 import { callControl } from '@nat64/service';
-import { ADDRESSES, GATEWAY_MAIN, REPO, compileNative, createBenchTopology, startBenchGateway, type BenchTopology } from './gateway-lab.js';
+import { ADDRESSES, GATEWAY_MAIN, compileNative, createBenchTopology, dropAtServer, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
 import { ensureCommands } from './packages.js';
 import { printTable, rate, writeResults } from './report.js';
 
@@ -22,7 +22,6 @@ const LOAD_CPU = 0;
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 1_000_000);
 const SINK_PORT = 9;
 const PAYLOAD_6 = 16;
-const RECEIVER_MAIN = join(REPO, 'apps/receiver/dist/main.js');
 /** 64 source addresses x 64,000 source ports: room for four million new sessions. */
 const SOURCES = Array.from({ length: 64 }, (_, i) => `2001:db8:1::${(0x100 + i).toString(16)}`);
 const FIRST_PORT = 1024;
@@ -152,13 +151,9 @@ async function main(): Promise<void> {
     const generator = compileNative(dir, 'gateway-sessions');
     for (const source of SOURCES) t.client.ip('-6', 'address', 'add', `${source}/64`, 'dev', t.clientLink[0], 'nodad');
     t.server.ip('route', 'add', POOL4_ROUTE, 'via', ADDRESSES.gatewayFour);
-    // The datagrams die at the server's routing lookup, after its interface counted them.
-    t.server.ip('rule', 'add', 'pref', '1', 'to', ADDRESSES.server, 'ipproto', 'udp', 'dport', String(SINK_PORT), 'blackhole');
-    t.server.ip('rule', 'del', 'pref', '0', 'table', 'local');
-    t.server.ip('rule', 'add', 'pref', '10', 'table', 'local');
-    receiver = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'node', RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, '--db', join(dir, 'receiver.db'), '--conn-log', join(dir, 'connections.log'), '--control', join(dir, 'receiver.sock')]);
-    await waitForLine(receiver.stderr!, /receiver started/, 20_000);
-    receiver.stderr!.resume();
+    // The datagrams die as they arrive at the server, after its interface counted them.
+    dropAtServer(t, SINK_PORT);
+    receiver = await startBenchReceiver(t, LOAD_CPU, dir);
     const fills: Fill[] = [];
     for (const mode of ['off', 'full'] as const) {
       console.log(`filling the table to ${rate(SESSIONS)} sessions, handoff ${mode}`);

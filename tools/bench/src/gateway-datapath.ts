@@ -16,7 +16,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitForLine } from '@nat64/netlab';
-import { ADDRESSES, GATEWAY_MAIN, REPO, compileNative, cpuBusySeconds, createBenchTopology, processCpuSeconds, rxPackets, startBenchGateway, tunKernelCounters, type BenchTopology } from './gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  compileNative,
+  cpuBusySeconds,
+  createBenchTopology,
+  dropAtServer,
+  processCpuSeconds,
+  rxPackets,
+  startBenchGateway,
+  startBenchReceiver,
+  tunKernelCounters,
+  type BenchTopology,
+} from './gateway-lab.js';
 import { ensureCommands } from './packages.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
@@ -27,7 +40,6 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 const FLOWS = 16;
 const SINK_PORT = 9;
 const RPS = process.env['BENCH_RPS'] === '1';
-const RECEIVER_MAIN = join(REPO, 'apps/receiver/dist/main.js');
 /** TAYGA's own address, and its dynamic pool for the IPv6 clients (198.51.100.1 stays the static map). */
 const TAYGA_ADDRESS = '198.51.100.254';
 const TAYGA_POOL = '198.51.100.64/26';
@@ -269,32 +281,13 @@ async function main(): Promise<void> {
   try {
     const flooder = compileNative(dir, 'gateway-flood');
     const chosen = systems(dir).filter((s) => s !== TAYGA || !missing.includes('tayga'));
-    // The server drops the IPv6 -> IPv4 floods at its routing lookup, after its interface counted
-    // them: a blackhole rule ahead of the local table, for UDP to the sink port only.
-    t.server.ip('rule', 'add', 'pref', '1', 'to', ADDRESSES.server, 'ipproto', 'udp', 'dport', String(SINK_PORT), 'blackhole');
-    t.server.ip('rule', 'del', 'pref', '0', 'table', 'local');
-    t.server.ip('rule', 'add', 'pref', '10', 'table', 'local');
+    // The server drops the IPv6 -> IPv4 floods as they arrive, after its interface counted them.
+    dropAtServer(t, SINK_PORT);
     const iperfServer = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-s', '-B', ADDRESSES.server, '--forceflush']);
     children.push(iperfServer);
     await waitForLine(iperfServer.stdout!, /Server listening/);
-    const receiver = t.server.spawn('taskset', [
-      '-c',
-      String(LOAD_CPU),
-      'node',
-      RECEIVER_MAIN,
-      'run',
-      '--listen',
-      ADDRESSES.server,
-      '--db',
-      join(dir, 'receiver.db'),
-      '--conn-log',
-      join(dir, 'connections.log'),
-      '--control',
-      join(dir, 'receiver.sock'),
-    ]);
+    const receiver = await startBenchReceiver(t, LOAD_CPU, dir);
     children.push(receiver);
-    await waitForLine(receiver.stderr!, /receiver started/, 20_000);
-    receiver.stderr!.resume();
 
     const runs = new Map<System, SystemRuns>(chosen.map((s) => [s, { floods: FLOODS.map(() => []), tcp: [] }]));
     for (let i = 0; i < RUNS; i++) {

@@ -19,14 +19,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
-import { ADDRESSES, GATEWAY_MAIN, REPO, compileNative, createBenchTopology, processCpuSeconds, rxPackets, startBenchGateway, type BenchTopology } from './gateway-lab.js';
+import { ADDRESSES, GATEWAY_MAIN, compileNative, createBenchTopology, processCpuSeconds, rxPackets, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
 const GATEWAY_CPU = 1;
 const LOAD_CPU = 0;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
-const RECEIVER_MAIN = join(REPO, 'apps/receiver/dist/main.js');
 const FLOWS = 16;
 /** 64-byte packets on the input side: IPv6 40 + UDP 8 + 16. */
 const PAYLOAD_6 = 16;
@@ -247,25 +246,7 @@ async function main(): Promise<void> {
     for (const source of SOURCES) t.client.ip('-6', 'address', 'add', `${source}/64`, 'dev', t.clientLink[0], 'nodad');
     t.server.ip('route', 'add', POOL4_ROUTE, 'via', ADDRESSES.gatewayFour);
     const sink = await startSink(t);
-    const receiver = t.server.spawn('taskset', [
-      '-c',
-      String(LOAD_CPU),
-      'node',
-      RECEIVER_MAIN,
-      'run',
-      '--listen',
-      ADDRESSES.server,
-      '--transport',
-      'both',
-      '--db',
-      join(dir, 'receiver.db'),
-      '--conn-log',
-      join(dir, 'connections.log'),
-      '--control',
-      join(dir, 'receiver.sock'),
-    ]);
-    await waitForLine(receiver.stderr!, /receiver started/, 20_000);
-    receiver.stderr!.resume();
+    const receiver = await startBenchReceiver(t, LOAD_CPU, dir);
     const runs: Record<Mode, ModeRuns> = { off: emptyRuns(), full: emptyRuns(), geneve: emptyRuns() };
     const pause = (on: boolean) => receiver.kill(on ? 'SIGSTOP' : 'SIGCONT');
     for (const mode of [...MODES, ...[...MODES].reverse()]) await measure(t, dir, flooder, generator, mode, runs[mode], pause);

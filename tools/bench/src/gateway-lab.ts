@@ -14,6 +14,7 @@ import { Lab, waitForLine, type Namespace } from '@nat64/netlab';
 
 export const REPO = join(import.meta.dirname, '../../..');
 export const GATEWAY_MAIN = join(REPO, 'apps/gateway/dist/main.js');
+export const RECEIVER_MAIN = join(REPO, 'apps/receiver/dist/main.js');
 
 export const ADDRESSES = {
   client: '2001:db8:1::2',
@@ -117,4 +118,24 @@ export async function startBenchGateway(t: BenchTopology, cpu: number, configFil
       await exited;
     },
   };
+}
+
+/**
+ * Makes the server drop UDP to its own address and `port` at the routing lookup, after its interface
+ * counted the datagrams: a blackhole rule ahead of the local table, so a flood costs it next to nothing
+ * while everything else (the receiver's ports, TCP) is delivered as usual.
+ */
+export function dropAtServer(t: BenchTopology, port: number): void {
+  t.server.ip('rule', 'add', 'pref', '1', 'to', ADDRESSES.server, 'ipproto', 'udp', 'dport', String(port), 'blackhole');
+  t.server.ip('rule', 'del', 'pref', '0', 'table', 'local');
+  t.server.ip('rule', 'add', 'pref', '10', 'table', 'local');
+}
+
+/** Starts nat64-receiver on the server (its default transport, both), pinned to `cpu`, its files in `dir`. */
+export async function startBenchReceiver(t: BenchTopology, cpu: number, dir: string): Promise<ChildProcess> {
+  const files = ['--db', join(dir, 'receiver.db'), '--conn-log', join(dir, 'connections.log'), '--control', join(dir, 'receiver.sock')];
+  const child = t.server.spawn('taskset', ['-c', String(cpu), 'node', RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, ...files]);
+  await waitForLine(child.stderr!, /receiver started/, 20_000);
+  child.stderr!.resume();
+  return child;
 }
