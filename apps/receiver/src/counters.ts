@@ -45,7 +45,7 @@ export const RECEIVER_COUNTERS = {
   mappingEvents: 'Geneve mapping events that changed the table (Created, Deleted)',
   staleMappingEvents: 'Geneve mapping events older than what the table or a tombstone holds (ignored)',
   geneveReceived: 'Geneve packets received on UDP 6081',
-  geneveDropped: 'Geneve packets dropped: malformed, unknown critical option, failed authentication (by reason in geneveDrop*)',
+  geneveDropped: 'Geneve packets dropped: malformed, unknown critical option, failed authentication (by reason in geneveDrop.<reason>)',
   geneveUnknownSender: 'Geneve data packets from a gateway without an established epoch, or with another VNI (dropped)',
   geneveInnerRefused: 'Geneve data packets whose inner IPv4 packet is malformed or not from the gateway NAT address (dropped)',
   geneveDelivered: 'inner IPv4 packets written into the host stack through the TUN device',

@@ -117,9 +117,11 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     }
     const openTable = table;
     const openLog = log;
+    const openEndpoint = endpoint;
+    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? [])];
     control = await listenControl(config.control, {
-      stats: (params) => ({ counters: counters.snapshot({ all: params.all === true }), entries: openTable.size, gateways: receiver.peerCount }),
-      statsText: (params) => formatCounters(counters.snapshot({ all: params.all === true }), params.explain === true),
+      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount }),
+      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true),
     });
     const ticker = setInterval(() => receiver.tick(), TICK_MS);
     let lastPrune = 0;

@@ -17,7 +17,7 @@ import {
   type ReceivePolicy,
 } from '@nat64/geneve';
 import type { ConnEntry } from '@nat64/conntrack';
-import type { Counters } from '@nat64/service';
+import type { CounterSnapshot, Counters } from '@nat64/service';
 import type { ReceiverCounterName } from './counters.js';
 import { geneveVni, type Receiver } from './receiver.js';
 
@@ -96,6 +96,16 @@ export class GeneveEndpoint {
     }
     if (this.sink.writePacket(buf, inner, length)) this.counters.add('geneveDelivered');
     else this.counters.add('geneveDeliveryFailed');
+  }
+
+  /** The drops by reason, as counters named geneveDrop.<reason> (all of them with `all`, else the nonzero). */
+  dropCounters(all: boolean): CounterSnapshot[] {
+    const counters: CounterSnapshot[] = [];
+    DECAP_STATUS_NAMES.forEach((name, status) => {
+      const value = this.drops[status]!;
+      if (isDrop(status as DecapStatus) && (all || value > 0)) counters.push({ name: `geneveDrop.${name}`, value, explanation: `Geneve packets dropped: ${name}` });
+    });
+    return counters;
   }
 
   /** Frames a handoff v1 reply as a Geneve control packet for the gateway epoch with `cookie`. */
