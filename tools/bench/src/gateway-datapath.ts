@@ -8,7 +8,8 @@
 // core's busy time, which includes the kernel's forwarding of what it writes), and the ratio to TAYGA.
 // Every system runs once per round and the rounds repeat, so drift hits all alike; each figure is
 // reported as median (min-max). Not a test: run as root, `node tools/bench/dist/gateway-datapath.js`
-// (BENCH_RUNS rounds, BENCH_SECONDS per run, BENCH_SYSTEMS=off,full,tayga picks systems, BENCH_RPS=1
+// (BENCH_RUNS rounds, BENCH_SECONDS per run, BENCH_SYSTEMS=off,full,tayga picks systems, `unbatched` among
+// them adds handoff full with batches of one packet, BENCH_RPS=1
 // steers the TUN's received packets to the load core).
 
 import { spawnSync } from 'node:child_process';
@@ -71,7 +72,7 @@ interface System {
   start(t: BenchTopology, dir: string): Promise<Running>;
 }
 
-function ours(key: string, label: string, handoff: Record<string, unknown>): System {
+function ours(key: string, label: string, handoff: Record<string, unknown>, tun: Record<string, unknown> = {}): System {
   return {
     key,
     label,
@@ -80,7 +81,7 @@ function ours(key: string, label: string, handoff: Record<string, unknown>): Sys
       writeFileSync(
         config,
         JSON.stringify({
-          tun: { name: 'nat64' },
+          tun: { name: 'nat64', ...tun },
           prefix: ADDRESSES.prefix,
           pool4: [ADDRESSES.pool4],
           // The IPv4 -> IPv6 floods reach the client-side sink through this mapping.
@@ -153,7 +154,10 @@ function systems(dir: string): System[] {
     TAYGA,
   ];
   const wanted = process.env['BENCH_SYSTEMS']?.split(',');
-  return wanted === undefined ? all : all.filter((s) => wanted.includes(s.key));
+  if (wanted === undefined) return all;
+  // Only on request: handoff full with one packet per wake-up and per call into JavaScript, what the batches buy.
+  const unbatched = ours('unbatched', 'full, batch 1', { mode: 'full' }, { batchSize: 1 });
+  return [...all, unbatched].filter((s) => wanted.includes(s.key));
 }
 
 /** Receive Packet Steering of a TUN device's received packets (what the translator writes) to the load's core. */
