@@ -12,7 +12,7 @@ namespace tun {
 
 namespace {
 
-// open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking)
+// open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking, offload = false)
 //   -> { fd, name, mtu, ifindex }, or throws an Error carrying `errno` and `step`.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -28,6 +28,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   request.mtu = info[3].As<Napi::Number>().Int32Value();
   request.up = info[4].ToBoolean().Value();
   request.non_blocking = info[5].ToBoolean().Value();
+  request.offload = info.Length() > 6 && info[6].ToBoolean().Value();
 
   OpenResult result = OpenQueue(request);
   if (result.error != 0) {

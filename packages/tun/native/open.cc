@@ -44,8 +44,16 @@ OpenResult OpenQueue(const OpenRequest& request) {
 
   struct ifreq ifr;
   SetName(&ifr, request.name);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (request.multi_queue ? IFF_MULTI_QUEUE : 0);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (request.multi_queue ? IFF_MULTI_QUEUE : 0) | (request.offload ? IFF_VNET_HDR : 0);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) return Fail(result, "TUNSETIFF", errno, fd, -1);
+  if (request.offload) {
+    // Every packet both ways starts with a struct virtio_net_hdr; the kernel may hand us TCP
+    // segments of up to 64 KiB with a partial checksum, and takes the same from us.
+    int header_size = kVnetHeaderSize;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &header_size) < 0) return Fail(result, "TUNSETVNETHDRSZ", errno, fd, -1);
+    unsigned long offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) return Fail(result, "TUNSETOFFLOAD", errno, fd, -1);
+  }
   result.name.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
 
   // Interface ioctls go through any socket; an AF_INET datagram socket is the customary one.

@@ -6,6 +6,9 @@
 
 namespace tun {
 
+// sizeof(struct virtio_net_hdr): flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
+constexpr int kVnetHeaderSize = 10;
+
 struct OpenRequest {
   std::string name;          // an interface name or a pattern with %d; the kernel fills it in
   bool multi_queue = false;  // IFF_MULTI_QUEUE: every open of the same name adds one queue
@@ -13,6 +16,7 @@ struct OpenRequest {
   int mtu = 0;               // SIOCSIFMTU when > 0
   bool up = false;           // SIOCSIFFLAGS |= IFF_UP
   bool non_blocking = true;  // O_NONBLOCK on the queue's file descriptor
+  bool offload = false;      // IFF_VNET_HDR with checksum and TSO offloads (a virtio-net header per packet)
 };
 
 struct OpenResult {

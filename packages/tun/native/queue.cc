@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "open.h"
 #include "typed_array.h"
 
 namespace tun {
@@ -43,6 +44,7 @@ TunQueue::TunQueue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TunQueue>(
   }
   fd_ = info[0].As<Napi::Number>().Int32Value();
   counters_ref_ = Napi::Persistent(info[1]);
+  vnet_ = info.Length() > 2 && info[2].ToBoolean().Value();
 }
 
 TunQueue::~TunQueue() {
@@ -77,6 +79,16 @@ Napi::Value TunQueue::Start(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "the receive buffer must hold lengths.length slots of slotSize bytes")
         .ThrowAsJavaScriptException();
     return env.Undefined();
+  }
+  if (vnet_) {
+    size_t vnet_length = 0;
+    if (info.Length() < 7 || !GetTypedArray(env, info[6], napi_uint8_array, &rx_vnet_, &vnet_length) ||
+        vnet_length < batch_size * kVnetHeaderSize) {
+      Napi::TypeError::New(env, "start(..., vnetHeaders: Uint8Array of lengths.length * 10 bytes) expected")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    rx_vnet_ref_ = Napi::Persistent(info[6]);
   }
   rx_slot_size_ = slot_size;
   rx_batch_size_ = static_cast<uint32_t>(batch_size);
@@ -151,11 +163,14 @@ uint32_t TunQueue::ReadBatch(bool* drained, int* error) {
     // The kernel copies what fits and returns at most what we offered, so we offer one byte
     // more than the slot: a read longer than the slot is a packet that did not fit.
     uint8_t overflow;
-    struct iovec iov[2] = {
-        {rx_buffer_ + static_cast<size_t>(count) * rx_slot_size_, rx_slot_size_},
+    uint8_t* slot = rx_buffer_ + static_cast<size_t>(count) * rx_slot_size_;
+    struct iovec iov[3] = {
+        {rx_vnet_ + static_cast<size_t>(count) * kVnetHeaderSize, kVnetHeaderSize},
+        {slot, rx_slot_size_},
         {&overflow, 1},
     };
-    ssize_t n = readv(fd_, iov, 2);
+    ssize_t n = vnet_ ? readv(fd_, iov, 3) : readv(fd_, iov + 1, 2);
+    if (n >= 0 && vnet_) n = n < kVnetHeaderSize ? 0 : n - kVnetHeaderSize;
     if (n < 0) {
       int e = errno;
       if (e == EINTR) continue;
@@ -260,6 +275,8 @@ void TunQueue::ReleaseJavaScriptState() {
   on_batch_.Reset();
   on_error_.Reset();
   rx_buffer_ref_.Reset();
+  rx_vnet_ref_.Reset();
+  rx_vnet_ = nullptr;
   rx_lengths_ref_.Reset();
   rx_buffer_ = nullptr;
   rx_lengths_ = nullptr;

@@ -27,7 +27,8 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // new TunQueue(fd, counters: Float64Array): takes ownership of the descriptor.
+  // new TunQueue(fd, counters: Float64Array, vnetHeaders = false): takes ownership of the
+  // descriptor; vnetHeaders when it was opened with offload (a virtio-net header per packet).
   explicit TunQueue(const Napi::CallbackInfo& info);
   ~TunQueue() override;
 
@@ -49,7 +50,7 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
   uint32_t ReadBatch(bool* drained, int* error);
   bool Deliver(napi_value self, uint32_t count);
   void Fail(napi_value self, int error);
-  bool WriteOne(const uint8_t* data, size_t length);
+  bool WriteOne(const uint8_t* header, const uint8_t* data, size_t length);
   void StopPolling();
   // Stops polling and closes the descriptor; no JavaScript calls, so it is safe in teardown.
   void Shutdown();
@@ -62,6 +63,10 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
   double* counters_ = nullptr;
   Napi::Reference<Napi::Value> counters_ref_;
 
+  bool vnet_ = false;
+  // With vnet_: the virtio-net header of each received packet, kVnetHeaderSize bytes per slot.
+  uint8_t* rx_vnet_ = nullptr;
+  Napi::Reference<Napi::Value> rx_vnet_ref_;
   uint8_t* rx_buffer_ = nullptr;
   size_t rx_slot_size_ = 0;
   uint32_t* rx_lengths_ = nullptr;

@@ -9,6 +9,8 @@ export const SPEC = {
   MIN_MTU: 68,
   /** RFC 791 §3.1 and RFC 8200 §3: 16-bit length fields; also Linux's TUN maximum MTU. */
   MAX_MTU: 65535,
+  /** The largest IP packet: an IPv6 header and a payload of 65535 bytes (a TSO segment is at most 65536). */
+  MAX_PACKET: 40 + 65535,
   /** RFC 791 §3.1: the Version field of an IPv4 header. */
   IP_VERSION_4: 4,
   /** RFC 8200 §3: the Version field of an IPv6 header. */

@@ -18,6 +18,13 @@ export interface RxBatch {
   readonly batchSize: number;
   /** Per slot; only the first `count` entries of a batch are meaningful. */
   readonly lengths: Uint32Array;
+  /**
+   * With offload: the virtio-net header of packet i at `vnet[i * VNET_HEADER_SIZE]` (see vnet.ts);
+   * a packet with gso_type set is a TCP segment of up to 64 KiB that the kernel did not split, and
+   * one with VIRTIO_NET_HDR_F_NEEDS_CSUM carries only the pseudo-header sum in its checksum field.
+   * null without offload.
+   */
+  readonly vnet: Uint8Array | null;
 }
 
 /**
@@ -61,12 +68,18 @@ export interface TunDevice {
   /** The interface name the kernel assigned (a `%d` pattern filled in). */
   readonly name: string;
   readonly mtu: number;
+  /** Opened with offload: virtio-net headers on every packet, TSO both ways (TunOptions.offload). */
+  readonly offload: boolean;
   readonly rx: RxBatch;
   readonly counters: TunCounters;
   readonly closed: boolean;
   start(onBatch: OnBatch, onError?: OnError): void;
-  /** Writes packets i < count, each `buffer[offsets[i], offsets[i] + lengths[i])`, starting at its IP header. */
-  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /**
+   * Writes packets i < count, each `buffer[offsets[i], offsets[i] + lengths[i])`, starting at its IP
+   * header. With offload, `vnet` may give each packet's virtio-net header (`vnet[i * 10]`); without
+   * it every packet goes as complete (no GSO, checksums done). Ignored without offload.
+   */
+  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet?: Uint8Array): number;
   writePacket(buffer: Uint8Array, offset: number, length: number): boolean;
   /** Lets the process exit while the device is open (like socket.unref()). */
   unref(): void;

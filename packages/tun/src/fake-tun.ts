@@ -26,6 +26,7 @@ export interface FakeTunOptions extends RxOptions {
 export class FakeTun implements TunDevice {
   readonly name: string;
   readonly mtu: number;
+  readonly offload = false;
   readonly rx: RxBatch;
   readonly counters = new CounterArray();
   /** Copies of the packets written, oldest first. */

@@ -21,9 +21,10 @@ export function openTun(options: TunOptions): TunDevice {
   const native = loadNative();
   const persist = options.persist === undefined ? -1 : options.persist ? 1 : 0;
   const multiQueue = options.multiQueue ?? false;
+  const offload = options.offload ?? false;
   let opened: NativeOpened;
   try {
-    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true);
+    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload);
   } catch (error) {
     if (!isNativeOpenError(error)) throw error;
     const attempt = { name: options.name, multiQueue, mtu: options.mtu };
@@ -31,8 +32,8 @@ export function openTun(options: TunOptions): TunDevice {
   }
   try {
     const counters = new CounterArray();
-    const queue = new native.TunQueue(opened.fd, counters.values);
-    return new LinuxTun(opened, queue, counters, resolveRxShape(options, opened.mtu));
+    const queue = new native.TunQueue(opened.fd, counters.values, offload);
+    return new LinuxTun(opened, queue, counters, resolveRxShape(options, opened.mtu, offload), offload);
   } catch (error) {
     native.closeDescriptor(opened.fd);
     throw error;
@@ -42,6 +43,7 @@ export function openTun(options: TunOptions): TunDevice {
 class LinuxTun implements TunDevice {
   readonly name: string;
   readonly mtu: number;
+  readonly offload: boolean;
   readonly rx: RxBatch;
   readonly counters: CounterArray;
   readonly #queue: NativeQueue;
@@ -49,10 +51,11 @@ class LinuxTun implements TunDevice {
   #started = false;
   #closed = false;
 
-  constructor(opened: NativeOpened, queue: NativeQueue, counters: CounterArray, shape: RxShape) {
+  constructor(opened: NativeOpened, queue: NativeQueue, counters: CounterArray, shape: RxShape, offload: boolean) {
     this.name = opened.name;
     this.mtu = opened.mtu;
-    this.rx = allocateRxBatch(shape.batchSize, shape.slotSize);
+    this.offload = offload;
+    this.rx = allocateRxBatch(shape.batchSize, shape.slotSize, offload);
     this.#queue = queue;
     this.counters = counters;
     this.#batchesPerWake = shape.batchesPerWake;
@@ -65,17 +68,19 @@ class LinuxTun implements TunDevice {
   start(onBatch: OnBatch, onError?: OnError): void {
     if (this.#closed) throw stateError(this.name, 'start() after close()');
     if (this.#started) throw stateError(this.name, 'start() called twice');
-    const { buffer, slotSize, lengths } = this.rx;
-    this.#queue.start(buffer, slotSize, lengths, this.#batchesPerWake, onBatch, (errno) => {
+    const { buffer, slotSize, lengths, vnet } = this.rx;
+    const failed = (errno: number) => {
       const error = receiveFailure(this.name, errno);
       if (!onError) throw error;
       onError(error);
-    });
+    };
+    if (vnet === null) this.#queue.start(buffer, slotSize, lengths, this.#batchesPerWake, onBatch, failed);
+    else this.#queue.start(buffer, slotSize, lengths, this.#batchesPerWake, onBatch, failed, vnet);
     this.#started = true;
   }
 
-  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
-    return this.#queue.writeBatch(buffer, offsets, lengths, count);
+  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet?: Uint8Array): number {
+    return vnet === undefined ? this.#queue.writeBatch(buffer, offsets, lengths, count) : this.#queue.writeBatch(buffer, offsets, lengths, count, vnet);
   }
 
   writePacket(buffer: Uint8Array, offset: number, length: number): boolean {

@@ -26,8 +26,9 @@ export interface NativeQueue {
     batchesPerWake: number,
     onBatch: (count: number) => void,
     onError: (errno: number) => void,
+    vnet?: Uint8Array,
   ): void;
-  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet?: Uint8Array): number;
   writePacket(buffer: Uint8Array, offset: number, length: number): boolean;
   ref(): void;
   unref(): void;
@@ -37,9 +38,9 @@ export interface NativeQueue {
 export interface NativeBinding {
   readonly counterNames: readonly string[];
   /** persist: 1 set, 0 clear, -1 leave; mtu 0 leaves the MTU. Throws a NativeOpenError. */
-  open(name: string, multiQueue: boolean, persist: number, mtu: number, up: boolean, nonBlocking: boolean): NativeOpened;
+  open(name: string, multiQueue: boolean, persist: number, mtu: number, up: boolean, nonBlocking: boolean, offload?: boolean): NativeOpened;
   closeDescriptor(fd: number): void;
-  TunQueue: new (fd: number, counters: Float64Array) => NativeQueue;
+  TunQueue: new (fd: number, counters: Float64Array, vnetHeaders?: boolean) => NativeQueue;
 }
 
 export const ADDON_PATH = '../build/Release/tun.node';

@@ -2,6 +2,9 @@
 import { DEFAULTS, SPEC } from './constants.js';
 import { optionError } from './errors.js';
 
+/** Slots for offload, and the largest slot: any IP packet, rounded up to whole cache lines. */
+export const OFFLOAD_SLOT_SIZE = Math.ceil(SPEC.MAX_PACKET / DEFAULTS.SLOT_ALIGNMENT) * DEFAULTS.SLOT_ALIGNMENT;
+
 /** How the receive buffer is laid out and drained; shared by the real and the fake device. */
 export interface RxOptions {
   /** Slots in the receive buffer, the most packets per callback. Default 64. */
@@ -29,6 +32,14 @@ export interface TunOptions extends RxOptions {
   multiQueue?: boolean;
   /** true makes the device outlive its descriptors, false undoes that; default leaves it as it is. */
   persist?: boolean;
+  /**
+   * IFF_VNET_HDR with checksum and TSO offloads (TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6): the kernel hands
+   * over TCP segments of up to 64 KiB unsplit, with partial checksums, and takes the same back, so it
+   * routes and forwards one large packet where it would have handled dozens. Every packet then carries
+   * a virtio-net header (RxBatch.vnet, writeBatch's vnet). Must match how the device was created; the
+   * default slot size becomes 65536. Default false.
+   */
+  offload?: boolean;
 }
 
 export interface RxShape {
@@ -46,7 +57,7 @@ function checkInteger(label: string, value: number | undefined, min: number, max
 
 export function checkRxOptions(options: RxOptions): void {
   checkInteger('batchSize', options.batchSize, 1, DEFAULTS.MAX_BATCH_SIZE);
-  checkInteger('slotSize', options.slotSize, 1, SPEC.MAX_MTU);
+  checkInteger('slotSize', options.slotSize, 1, OFFLOAD_SLOT_SIZE);
   checkInteger('batchesPerWake', options.batchesPerWake, 1, DEFAULTS.MAX_BATCHES_PER_WAKE);
 }
 
@@ -70,10 +81,10 @@ export function defaultSlotSize(mtu: number): number {
   return Math.ceil(mtu / DEFAULTS.SLOT_ALIGNMENT) * DEFAULTS.SLOT_ALIGNMENT;
 }
 
-export function resolveRxShape(options: RxOptions, mtu: number): RxShape {
+export function resolveRxShape(options: RxOptions, mtu: number, offload = false): RxShape {
   return {
     batchSize: options.batchSize ?? DEFAULTS.BATCH_SIZE,
-    slotSize: options.slotSize ?? defaultSlotSize(mtu),
+    slotSize: options.slotSize ?? (offload ? OFFLOAD_SLOT_SIZE : defaultSlotSize(mtu)),
     batchesPerWake: options.batchesPerWake ?? DEFAULTS.BATCHES_PER_WAKE,
   };
 }

@@ -1,0 +1,40 @@
+// The virtio-net header (struct virtio_net_hdr, include/uapi/linux/virtio_net.h) that a TUN device
+// opened with offload puts in front of every packet, both ways. Little-endian on the hosts this
+// runs on (the legacy virtio byte order of x86 and arm64).
+//
+//   0 flags  1 gso_type  2-3 hdr_len  4-5 gso_size  6-7 csum_start  8-9 csum_offset
+
+export const VNET_HEADER_SIZE = 10;
+
+export const VnetFlag = {
+  /** The checksum at csum_start + csum_offset holds only the pseudo-header sum; the rest is to be added. */
+  NEEDS_CSUM: 1,
+  DATA_VALID: 2,
+} as const;
+
+export const VnetGso = {
+  NONE: 0,
+  TCPV4: 1,
+  TCPV6: 4,
+  UDP_L4: 5,
+  /** Or-ed into the type: the segments carry ECN's CWR the way TSO_ECN expects. */
+  ECN: 0x80,
+} as const;
+
+export const VnetOffset = {
+  FLAGS: 0,
+  GSO_TYPE: 1,
+  HDR_LEN: 2,
+  GSO_SIZE: 4,
+  CSUM_START: 6,
+  CSUM_OFFSET: 8,
+} as const;
+
+export function readVnetU16(headers: Uint8Array, at: number): number {
+  return headers[at]! | (headers[at + 1]! << 8);
+}
+
+export function writeVnetU16(headers: Uint8Array, at: number, value: number): void {
+  headers[at] = value & 0xff;
+  headers[at + 1] = (value >>> 8) & 0xff;
+}
