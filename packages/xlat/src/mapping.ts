@@ -49,4 +49,10 @@ export const XlatFlags = {
    * intermediate packet, so TTL is neither checked nor decremented a second time.
    */
   hairpin: 1,
+  /**
+   * A segmentation-offload packet (a TCP segment of up to 64 KiB that a TUN device with offload
+   * handed over unsplit): the kernel splits its output into segments that fit, so no next-hop MTU
+   * applies and nothing is fragmented.
+   */
+  segment: 2,
 } as const;

@@ -49,7 +49,9 @@ export function translate46(s: XlatState, v: Ipv4View, m: Mapping46, out: Packet
   const fragmentHeader = v.isFragment ? HeaderSize.fragment : 0;
   const length = HeaderSize.ipv6 + fragmentHeader + payload;
   const cfg = s.config;
-  if (v.dontFragment) {
+  if ((flags & XlatFlags.segment) !== 0) {
+    // Split by the kernel into segments that fit: no MTU check, no fragmentation.
+  } else if (v.dontFragment) {
     // RFC 7915 4.1: DF set and the next hop too small -> Fragmentation Needed; lowest-ipv6-mtu
     // does not apply to DF packets.
     if (length > cfg.ipv6NextHopMtu) {

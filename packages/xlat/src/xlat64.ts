@@ -37,7 +37,7 @@ export function translate64(s: XlatState, v: Ipv6View, m: Mapping64, out: Packet
   const total = HeaderSize.ipv4 + payload;
   // RFC 7915 5.1.1 / RFC 8200 5: IPv6 routers report Packet Too Big instead of fragmenting, but a
   // sender already at 1280 bytes cannot go lower: such packets leave DF-clear for IPv4 to split.
-  if ((flags & XlatFlags.hairpin) === 0 && total > s.config.ipv4NextHopMtu && v.totalLength > MinMtu.ipv6) {
+  if ((flags & (XlatFlags.hairpin | XlatFlags.segment)) === 0 && total > s.config.ipv4NextHopMtu && v.totalLength > MinMtu.ipv6) {
     const mtu = Math.max(MinMtu.ipv6, s.config.ipv4NextHopMtu + HeaderSize.ipv6 - HeaderSize.ipv4);
     return refuse6(s, v, DropReason.packetTooBig, Icmp6Type.packetTooBig, 0, mtu, out);
   }
