@@ -21,7 +21,8 @@ export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticB
 
 export interface GatewayConfig {
   /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */
-  tun: { name: string; mtu: number; create: boolean; batchSize: number };
+  /** offload: virtio-net headers and TSO through the device (engine/offload.ts); handoff transport only. */
+  tun: { name: string; mtu: number; create: boolean; batchSize: number; offload: boolean };
   prefix: PrefixSetting;
   /** RFC 6052 section 3.1: refuse non-global IPv4 addresses under the Well-Known Prefix (ignored for other prefixes). */
   refuseNonGlobalUnderWkp: boolean;
@@ -139,8 +140,13 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     mtu: tunReader.integer('mtu', { min: 1280, max: 65535, fallback: 1500 }),
     create: tunReader.boolean('create', true),
     batchSize: tunReader.integer('batchSize', { min: 1, max: 1024, fallback: 64 }),
+    offload: tunReader.boolean('offload', false),
   };
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun.name)) throw new ConfigError('tun.name', 'must be 1-15 letters, digits, "_", "-" or "."');
+  if (tun.offload && peekTransport(raw) !== 'handoff') {
+    // A 64 KiB segment cannot ride in a Geneve packet; the kernel would have to split it first.
+    throw new ConfigError('tun.offload', 'needs handoff.transport "handoff": Geneve packets cannot carry unsplit TCP segments');
+  }
   tunReader.done();
 
   const prefix = parsePrefix(reader.string('prefix', DEFAULT_PREFIX), 'prefix');

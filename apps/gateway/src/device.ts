@@ -7,10 +7,13 @@ import { ExitCode, FatalError } from '@nat64/service';
 import { TunError, openTun, type TunDevice } from '@nat64/tun';
 import type { GatewayConfig } from './config.js';
 
-/** Receive slots are the MTU rounded up to a cache line, as the device sizes them by default. */
-export function slotSizeFor(mtu: number): number {
-  return Math.ceil(mtu / 64) * 64;
+/** Receive slots are the MTU rounded up to a cache line, as the device sizes them by default; 64 KiB with offload. */
+export function slotSizeFor(mtu: number, offload = false): number {
+  return offload ? OFFLOAD_SLOT_SIZE : Math.ceil(mtu / 64) * 64;
 }
+
+/** With offload the device hands over TCP segments of up to 64 KiB: slots for any IP packet. */
+const OFFLOAD_SLOT_SIZE = 65600;
 
 /** The MTU the device will have: the configured one, or for an existing device the one it has. */
 export function deviceMtu(tun: GatewayConfig['tun']): number {
@@ -53,7 +56,8 @@ export function openDevice(tun: GatewayConfig['tun'], mtu: number): TunDevice {
       name: tun.name,
       ...(tun.create ? { mtu, up: true } : {}),
       batchSize: tun.batchSize,
-      slotSize: slotSizeFor(mtu),
+      slotSize: slotSizeFor(mtu, tun.offload),
+      offload: tun.offload,
     });
   } catch (error) {
     if (error instanceof TunError) throw new FatalError(error.message, exitCodeOf(error), { cause: error });

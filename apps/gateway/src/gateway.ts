@@ -126,6 +126,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions): Gate
       icmpErrorsFromReporter: config.translation.icmpErrorsFromReporter,
       maxInputSize: options.maxInputSize,
       inputBatchSize: options.inputBatchSize,
+      offload: config.tun.offload,
     });
     return { clock, prefix, table, translator, fragments, engine };
   } catch (error) {

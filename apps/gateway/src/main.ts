@@ -24,6 +24,7 @@ interface RunFlags {
   tun?: string;
   tunMtu?: number;
   attach?: boolean;
+  tunOffload?: boolean;
   prefix?: string;
   pool4?: string[];
   refuseNonGlobal?: boolean;
@@ -50,6 +51,7 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'tun.name': flags.tun,
     'tun.mtu': flags.tunMtu,
     'tun.create': flags.attach === true ? false : undefined,
+    'tun.offload': flags.tunOffload === true ? true : undefined,
     prefix: flags.prefix,
     pool4: flags.pool4,
     refuseNonGlobalUnderWkp: flags.refuseNonGlobal === false ? false : undefined,
@@ -88,6 +90,7 @@ function program(): Command {
     .option('--tun <name>', 'TUN interface to create (or attach to, with --attach); default nat64')
     .option('--tun-mtu <bytes>', 'MTU to give the TUN device it creates (1280-65535); default 1500', integer)
     .option('--attach', 'attach to an existing TUN interface and leave its MTU and link state alone')
+    .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload)')
     .option('--prefix <prefix>', `RFC 6052 prefix (pool6), /32 /40 /48 /56 /64 or /96; default ${DEFAULT_PREFIX}`)
     .option('--pool4 <addresses>', 'comma-separated IPv4 addresses IPv4 hosts see (ports per protocol: in --config)', list)
     .option('--no-refuse-non-global', 'translate non-global IPv4 destinations even under the Well-Known Prefix (RFC 6052 3.1 says MUST NOT)')

@@ -30,7 +30,7 @@ function prepare(options: RunOptions): { config: GatewayConfig; parts: GatewayPa
   try {
     const config = loadGatewayConfig({ file: options.file, flags: options.flags });
     const mtu = deviceMtu(config.tun);
-    const parts = buildGateway(config, { maxInputSize: slotSizeFor(mtu), inputBatchSize: config.tun.batchSize });
+    const parts = buildGateway(config, { maxInputSize: slotSizeFor(mtu, config.tun.offload), inputBatchSize: config.tun.batchSize });
     return { config, parts, mtu };
   } catch (error) {
     if (error instanceof ConfigError) throw new FatalError(`invalid configuration: ${error.message}`, ExitCode.config, { cause: error });

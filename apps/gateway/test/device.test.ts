@@ -5,16 +5,18 @@ import { deviceMtu, slotSizeFor } from '../src/device.js';
 describe('device', () => {
   it('sizes receive slots as the MTU rounded up to a cache line', () => {
     expect([slotSizeFor(1280), slotSizeFor(1500), slotSizeFor(9000)]).toEqual([1280, 1536, 9024]);
+    // With offload, any IP packet: a TCP segment of 64 KiB.
+    expect(slotSizeFor(1500, true)).toBeGreaterThanOrEqual(40 + 65535);
   });
 
   it('uses the configured MTU for a device it creates', () => {
-    expect(deviceMtu({ name: 'nat64', mtu: 9000, create: true, batchSize: 64 })).toBe(9000);
+    expect(deviceMtu({ name: 'nat64', mtu: 9000, create: true, batchSize: 64, offload: false })).toBe(9000);
   });
 
   it('refuses to attach to an interface that does not exist, as a configuration error', () => {
     let error: unknown;
     try {
-      deviceMtu({ name: 'n64-absent-if', mtu: 1500, create: false, batchSize: 64 });
+      deviceMtu({ name: 'n64-absent-if', mtu: 1500, create: false, batchSize: 64, offload: false });
     } catch (caught) {
       error = caught;
     }

@@ -69,13 +69,20 @@ export class Engine {
     const s = this.s;
     s.clock.tick();
     s.inBatch = true;
-    const { buffer, slotSize, lengths } = rx;
+    const { buffer, slotSize, lengths, vnet } = rx;
+    const offload = s.offload;
     for (let i = 0; i < count; i++) {
       const offset = i * slotSize;
+      const length = lengths[i]!;
+      if (offload !== null && vnet !== null && !offload.received(vnet, i, buffer, offset, length)) {
+        s.count(GW.offloadRefused);
+        continue;
+      }
       const version = buffer[offset]! >>> 4;
-      if (version === IP_VERSION_6) handle6(s, buffer, offset, lengths[i]!);
-      else if (version === IP_VERSION_4) handle4(s, buffer, offset, lengths[i]!, null, false);
+      if (version === IP_VERSION_6) handle6(s, buffer, offset, length);
+      else if (version === IP_VERSION_4) handle4(s, buffer, offset, length, null, false);
       else s.xlatDrops[ParseStatus.badVersion]!++;
+      offload?.done();
     }
     s.batchEnd();
     s.flush();

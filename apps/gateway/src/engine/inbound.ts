@@ -75,7 +75,16 @@ function mapIn(s: DatapathState, h: number, src4: number, srcPort: number): void
 }
 
 function emit(s: DatapathState, v: Ipv4View, flags: number): void {
-  if (s.translator.toIpv6(v, s.m46, s.out, flags) === Verdict.forward) s.count(GW.forwarded46);
+  const out = s.out;
+  const from = out.count;
+  const offload = s.offload;
+  const segment = offload === null ? 0 : offload.xlatFlags;
+  if (s.translator.toIpv6(v, s.m46, out, flags | segment) !== Verdict.forward) return;
+  s.count(GW.forwarded46);
+  if (segment !== 0) {
+    offload!.translated(out, from);
+    s.count(GW.offloaded);
+  }
 }
 
 function laterFragment(s: DatapathState, v: Ipv4View, flags: number): void {

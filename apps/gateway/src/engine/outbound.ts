@@ -132,8 +132,14 @@ function emit(s: DatapathState, v: Ipv6View, dst4: number): void {
   if (s.pool.has(dst4)) return hairpin(s, v);
   const out = s.out;
   const from = out.count;
-  if (s.translator.toIpv4(v, s.m64, out) !== Verdict.forward) return;
+  const offload = s.offload;
+  const segment = offload === null ? 0 : offload.xlatFlags;
+  if (s.translator.toIpv4(v, s.m64, out, segment) !== Verdict.forward) return;
   s.count(GW.forwarded64);
+  if (segment !== 0) {
+    offload!.translated(out, from);
+    s.count(GW.offloaded);
+  }
   const encap = s.encap;
   if (encap !== null) {
     const m = s.m64;

@@ -36,6 +36,8 @@ export const GATEWAY_COUNTERS = {
   injected: 'locally generated IPv4 packets sent from a pool4 address',
   injectRefused: 'locally generated packets refused: not IPv4, too short, too long or not from a pool4 address',
   outputFlushes: 'times the output batch filled up and was written before the input batch ended',
+  offloaded: 'TCP segments of up to 64 KiB translated whole (tun.offload), for the kernel to split',
+  offloadRefused: 'packets from the TUN device with offload information the gateway cannot honour (not TCP segmentation, or a checksum outside the packet)',
 } as const;
 
 export type GatewayCounterName = keyof typeof GATEWAY_COUNTERS;

@@ -16,11 +16,12 @@ import {
 import type { BatchClock } from './clock.js';
 import { IMPL, SPEC } from './constants.js';
 import { PoolSet } from './pool-set.js';
+import { Offload } from './offload.js';
 import { GATEWAY_COUNTER_NAMES, GW } from './reasons.js';
 
 /** Where finished output batches go: a TunDevice, or anything with its writeBatch. */
 export interface PacketSink {
-  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet?: Uint8Array): number;
 }
 
 /**
@@ -85,6 +86,8 @@ export interface DatapathOptions {
   readonly maxInputSize: number;
   /** Packets per input batch at most: sizes the output batch. */
   readonly inputBatchSize: number;
+  /** The device was opened with offload (virtio-net headers): see offload.ts. Default false. */
+  readonly offload?: boolean;
 }
 
 export class DatapathState {
@@ -114,6 +117,8 @@ export class DatapathState {
   readonly xlatDrops: Float64Array;
 
   readonly out: PacketBatch;
+  /** Checksum and segmentation offload through the device, or null without it. */
+  readonly offload: Offload | null;
   /** The IPv4 form of a hairpinned packet, before it goes through the inbound path. */
   readonly hairpin: PacketBatch;
   readonly v6 = new Ipv6View();
@@ -141,6 +146,7 @@ export class DatapathState {
       headroom: IMPL.OUTPUT_HEADROOM,
     });
     this.hairpin = new PacketBatch({ capacity: IMPL.OUTPUT_RESERVE, maxPacketSize });
+    this.offload = options.offload === true ? new Offload(this.out.capacity) : null;
   }
 
   count(index: number): void {
@@ -157,7 +163,12 @@ export class DatapathState {
   flush(): void {
     const out = this.out;
     if (out.count === 0) return;
-    if (this.sink !== null) this.sink.writeBatch(out.buffer, out.offsets, out.lengths, out.count);
+    const offload = this.offload;
+    if (this.sink !== null) {
+      if (offload === null) this.sink.writeBatch(out.buffer, out.offsets, out.lengths, out.count);
+      else this.sink.writeBatch(out.buffer, out.offsets, out.lengths, out.count, offload.out);
+    }
+    offload?.written(out.count);
     out.reset();
   }
 
