@@ -150,6 +150,7 @@ function systems(dir: string): System[] {
     ours('off', 'handoff off', { mode: 'off' }),
     ours('announce', 'announce', { mode: 'announce' }),
     ours('full', 'handoff full', { mode: 'full' }),
+    ours('offload', 'full, offload', { mode: 'full' }, { offload: true }),
     ...(gatewayHasGeneve(dir) ? [ours('geneve', 'full, Geneve', { mode: 'full', transport: 'geneve' })] : []),
     TAYGA,
   ];
@@ -302,18 +303,18 @@ async function main(): Promise<void> {
     }
     const summaries = new Map([...runs].map(([s, r]) => [s, summarize(r)]));
     const reference = chosen.includes(TAYGA) ? summaries.get(TAYGA) : undefined;
-    const full = chosen.find((s) => s.key === 'full');
-    const ratioOf = (get: (s: ReturnType<typeof summarize>) => number) =>
-      reference === undefined || full === undefined ? '-' : `${(get(summaries.get(full)!) / get(reference)).toFixed(2)}`;
-    const header = ['figure, median (min-max)', ...chosen.map((s) => s.label), ...(reference && full ? ['full / TAYGA'] : [])];
+    // Ratios to TAYGA for handoff full, with and without offload.
+    const compared = reference === undefined ? [] : chosen.filter((s) => s.key === 'full' || s.key === 'offload');
+    const ratios = (get: (s: ReturnType<typeof summarize>) => number) => compared.map((s) => (get(summaries.get(s)!) / get(reference!)).toFixed(2));
+    const header = ['figure, median (min-max)', ...chosen.map((s) => s.label), ...compared.map((s) => `${s.label} / TAYGA`)];
     const rows: string[][] = [];
     for (const [i, f] of FLOODS.entries()) {
-      rows.push([`${f.name}, pkt/s`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.forwardedPps, rate)), ...(reference && full ? [ratioOf((x) => x.floods[i]!.forwardedPps.median)] : [])]);
-      rows.push([`  process CPU per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.processNsPerPacket, (v) => v.toFixed(0))), ...(reference && full ? [ratioOf((x) => x.floods[i]!.processNsPerPacket.median)] : [])]);
-      rows.push([`  core busy per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.coreNsPerPacket, (v) => v.toFixed(0))), ...(reference && full ? [ratioOf((x) => x.floods[i]!.coreNsPerPacket.median)] : [])]);
+      rows.push([`${f.name}, pkt/s`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.forwardedPps, rate)), ...ratios((x) => x.floods[i]!.forwardedPps.median)]);
+      rows.push([`  process CPU per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.processNsPerPacket, (v) => v.toFixed(0))), ...ratios((x) => x.floods[i]!.processNsPerPacket.median)]);
+      rows.push([`  core busy per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.coreNsPerPacket, (v) => v.toFixed(0))), ...ratios((x) => x.floods[i]!.coreNsPerPacket.median)]);
     }
-    rows.push(['TCP iperf3 IPv6->IPv4, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcp.gbps, (v) => v.toFixed(2))), ...(reference && full ? [ratioOf((x) => x.tcp.gbps.median)] : [])]);
-    rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcp.coreBusyShare, (v) => v.toFixed(2))), ...(reference && full ? [''] : [])]);
+    rows.push(['TCP iperf3 IPv6->IPv4, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcp.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcp.gbps.median)]);
+    rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcp.coreBusyShare, (v) => v.toFixed(2))), ...compared.map(() => '')]);
     printTable(
       `NAT64 datapath side by side, ${RUNS} rounds of ${SECONDS} s per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
       header,
