@@ -1,21 +1,38 @@
 // Checksum and segmentation offload through a TUN device opened with `tun.offload` (virtio-net
-// headers, TSO both ways). A packet the kernel hands over with only its pseudo-header sum in the
-// checksum field (VIRTIO_NET_HDR_F_NEEDS_CSUM) and no segmentation is completed here, on arrival,
-// so the translator sees an ordinary packet. A TCP segment of up to 64 KiB (gso_type TCPV4/TCPV6)
-// is translated whole, without MTU checks; it leaves with the virtio-net header of its new IP
-// version and the new pseudo-header sum in its checksum field, and the kernel splits it into
-// segments that fit and completes their checksums, once for all of them.
+// headers, TSO both ways). Two kinds of packet arrive with offload information:
+//
+// - A TCP segment of up to 64 KiB (gso_type TCPV4/TCPV6) is translated whole, without MTU checks; it
+//   leaves with the virtio-net header of its new IP version, and the kernel splits it into segments
+//   that fit and completes their checksums, once for all of them.
+// - A packet whose checksum field holds only the pseudo-header sum (VIRTIO_NET_HDR_F_NEEDS_CSUM,
+//   from a sender on this host) leaves the same way, partial, when its translation fits in one
+//   packet; otherwise (it would be fragmented) its checksum is completed on arrival, so the
+//   translator sees an ordinary packet.
+//
+// Either way the translated packet's checksum field gets the new pseudo-header sum, which is all the
+// kernel expects there.
 
 import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writeVnetU16 } from '@nat64/tun';
 import { IpProto, XlatFlags, fold, pseudoSum4, pseudoSum6, sumWords, type PacketBatch } from '@nat64/xlat';
 
 const TCP_CHECKSUM = 16;
+const UDP_CHECKSUM = 6;
+const IPV4_HEADER = 20;
 const IPV6_HEADER = 40;
+const UDP_HEADER = 8;
+const IPV4_DONT_FRAGMENT = 0x40;
 const ECN = VnetGso.ECN;
+
+/** The translator's size limits, which decide whether a translation stays one packet. */
+export interface OffloadLimits {
+  readonly ipv4NextHopMtu: number;
+  readonly ipv6NextHopMtu: number;
+  readonly lowestIpv6Mtu: number;
+}
 
 /** The offload state of one datapath: the received packet's header, and the output batch's headers. */
 export class Offload {
-  /** The received packet's header offset in `rx`, or -1 when it asks for nothing (or there is no offload). */
+  /** The received packet's header offset in `rx` while it asks for a partial checksum on output, else -1. */
   at = -1;
   /** XlatFlags.segment while the packet being handled is a segmentation-offload packet, else 0. */
   xlatFlags = 0;
@@ -23,13 +40,16 @@ export class Offload {
   /** Virtio-net header of each output slot, zero (a complete packet) unless set by `translated`. */
   readonly out: Uint8Array;
 
-  constructor(outputSlots: number) {
+  constructor(
+    outputSlots: number,
+    private readonly limits: OffloadLimits,
+  ) {
     this.out = new Uint8Array(outputSlots * VNET_HEADER_SIZE);
   }
 
   /**
    * Looks at the header of received packet i, buf[offset, offset + length). Returns false when the
-   * packet cannot be handled (a segmentation type other than TCP, or a partial checksum out of the
+   * packet cannot be handled (a segmentation type other than TCP, or a checksum field outside the
    * packet); the caller drops and counts it.
    */
   received(rx: Uint8Array, i: number, buf: Uint8Array, offset: number, length: number): boolean {
@@ -38,20 +58,24 @@ export class Offload {
     const gso = rx[at + VnetOffset.GSO_TYPE]! & ~ECN;
     this.at = -1;
     this.xlatFlags = 0;
+    if ((flags & VnetFlag.NEEDS_CSUM) === 0) return gso === VnetGso.NONE;
     if (gso !== VnetGso.NONE) {
       if (gso !== VnetGso.TCPV4 && gso !== VnetGso.TCPV6) return false;
-      if ((flags & VnetFlag.NEEDS_CSUM) === 0) return false;
       this.rx = rx;
       this.at = at;
       this.xlatFlags = XlatFlags.segment;
       return true;
     }
-    if ((flags & VnetFlag.NEEDS_CSUM) === 0) return true;
-    // Complete the checksum as the kernel would have (skb_checksum_help): the field holds the
-    // pseudo-header sum, so summing from csum_start over the field gives the whole sum.
     const start = readVnetU16(rx, at + VnetOffset.CSUM_START);
     const field = start + readVnetU16(rx, at + VnetOffset.CSUM_OFFSET);
     if (field + 2 > length) return false;
+    if (this.staysWhole(buf, offset, length)) {
+      this.rx = rx;
+      this.at = at;
+      return true;
+    }
+    // Complete the checksum as the kernel would have (skb_checksum_help): the field holds the
+    // pseudo-header sum, so summing from csum_start over the field gives the whole sum.
     const value = ~fold(sumWords(buf, offset + start, offset + length)) & 0xffff;
     buf[offset + field] = value >>> 8;
     buf[offset + field + 1] = value & 0xff;
@@ -65,8 +89,8 @@ export class Offload {
   }
 
   /**
-   * The segmentation-offload packet being handled was translated into output slot `slot`: gives it
-   * the virtio-net header for its new IP version and puts its pseudo-header sum in place.
+   * The packet being handled, which asks for a partial checksum, was translated into output slot
+   * `slot`: gives it the virtio-net header for its new IP version and puts its pseudo-header sum in place.
    */
   translated(out: PacketBatch, slot: number): void {
     const rx = this.rx!;
@@ -74,39 +98,47 @@ export class Offload {
     const buf = out.buffer;
     const o = out.offsets[slot]!;
     const length = out.lengths[slot]!;
-    let l3: number;
-    let sum: number;
-    let protocol: number;
-    let gso: number;
-    if (buf[o]! >>> 4 === 4) {
-      l3 = (buf[o]! & 0x0f) * 4;
-      protocol = buf[o + 9]!;
-      sum = pseudoSum4(read32(buf, o + 12), read32(buf, o + 16), protocol, length - l3);
-      gso = VnetGso.TCPV4;
+    const four = buf[o]! >>> 4 === 4;
+    const l3 = four ? (buf[o]! & 0x0f) * 4 : IPV6_HEADER;
+    const protocol = four ? buf[o + 9]! : buf[o + 6]!;
+    let field: number;
+    let l4Header: number;
+    if (protocol === IpProto.tcp) {
+      field = TCP_CHECKSUM;
+      l4Header = (buf[o + l3 + 12]! >>> 4) * 4;
+    } else if (protocol === IpProto.udp) {
+      field = UDP_CHECKSUM;
+      l4Header = UDP_HEADER;
     } else {
-      l3 = IPV6_HEADER;
-      protocol = buf[o + 6]!;
-      sum = pseudoSum6(buf, o + 8, buf, o + 24, protocol, length - l3);
-      gso = VnetGso.TCPV6;
+      return;
     }
-    if (protocol !== IpProto.tcp) return;
+    const sum = four ? pseudoSum4(read32(buf, o + 12), read32(buf, o + 16), protocol, length - l3) : pseudoSum6(buf, o + 8, buf, o + 24, protocol, length - l3);
     const check = fold(sum);
-    const field = o + l3 + TCP_CHECKSUM;
-    buf[field] = check >>> 8;
-    buf[field + 1] = check & 0xff;
+    buf[o + l3 + field] = check >>> 8;
+    buf[o + l3 + field + 1] = check & 0xff;
     const h = slot * VNET_HEADER_SIZE;
     const headers = this.out;
+    const gso = rx[at + VnetOffset.GSO_TYPE]!;
     headers[h + VnetOffset.FLAGS] = VnetFlag.NEEDS_CSUM;
-    headers[h + VnetOffset.GSO_TYPE] = gso | (rx[at + VnetOffset.GSO_TYPE]! & ECN);
-    writeVnetU16(headers, h + VnetOffset.HDR_LEN, l3 + (buf[o + l3 + 12]! >>> 4) * 4);
+    headers[h + VnetOffset.GSO_TYPE] = (gso & ~ECN) === VnetGso.NONE ? VnetGso.NONE : (four ? VnetGso.TCPV4 : VnetGso.TCPV6) | (gso & ECN);
+    writeVnetU16(headers, h + VnetOffset.HDR_LEN, l3 + l4Header);
     writeVnetU16(headers, h + VnetOffset.GSO_SIZE, readVnetU16(rx, at + VnetOffset.GSO_SIZE));
     writeVnetU16(headers, h + VnetOffset.CSUM_START, l3);
-    writeVnetU16(headers, h + VnetOffset.CSUM_OFFSET, TCP_CHECKSUM);
+    writeVnetU16(headers, h + VnetOffset.CSUM_OFFSET, field);
   }
 
   /** After the output batch was written: its slots' headers go back to zero. */
   written(count: number): void {
     this.out.fill(0, 0, count * VNET_HEADER_SIZE);
+  }
+
+  /** Whether the translation of this packet will be one packet (RFC 7915: no fragmentation, no refusal for size). */
+  private staysWhole(buf: Uint8Array, offset: number, length: number): boolean {
+    const limits = this.limits;
+    if (buf[offset]! >>> 4 === 6) return length - IPV6_HEADER + IPV4_HEADER <= limits.ipv4NextHopMtu;
+    const grown = length - (buf[offset]! & 0x0f) * 4 + IPV6_HEADER;
+    const dontFragment = (buf[offset + 6]! & IPV4_DONT_FRAGMENT) !== 0;
+    return grown <= (dontFragment ? limits.ipv6NextHopMtu : Math.min(limits.lowestIpv6Mtu, limits.ipv6NextHopMtu));
   }
 }
 

@@ -146,7 +146,7 @@ export class DatapathState {
       headroom: IMPL.OUTPUT_HEADROOM,
     });
     this.hairpin = new PacketBatch({ capacity: IMPL.OUTPUT_RESERVE, maxPacketSize });
-    this.offload = options.offload === true ? new Offload(this.out.capacity) : null;
+    this.offload = options.offload === true ? new Offload(this.out.capacity, this.translator.config) : null;
   }
 
   count(index: number): void {
