@@ -150,6 +150,28 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
     expect(result.counters.rxTruncated).toBe(1);
   });
 
+  it('with offload, hands over the virtio-net header of each packet and takes headers with the replies', async () => {
+    const result = await runScenario<{
+      offload: boolean;
+      vnet: number;
+      slotSize: number;
+      datagram: { packet: string; header: number[] };
+      written: number;
+      writtenSingle: boolean;
+      replies: string[];
+    }>(namespace, 'offload');
+    expect(result.offload).toBe(true);
+    expect(result.vnet).toBe(64 * 10);
+    expect(result.slotSize).toBeGreaterThanOrEqual(40 + 65535);
+    // The packet starts at the IP header; its header says the checksum is left to complete from byte
+    // 20 (the UDP header), field at offset 6 (VIRTIO_NET_HDR_F_NEEDS_CSUM), no segmentation.
+    expect(version(hex(result.datagram.packet))).toBe(4);
+    expect(result.datagram.header).toEqual([1, 0, 0, 0, 0, 0, 20, 0, 6, 0]);
+    expect(result.written).toBe(2);
+    expect(result.writtenSingle).toBe(true);
+    expect(result.replies).toEqual(['partial reply', 'plain reply', 'single reply']);
+  });
+
   it('opens two queues of one multi-queue device and the kernel spreads flows over them', async () => {
     const result = await runScenario<Flows & { names: string[]; singleQueueError: OpenOutcome }>(namespace, 'multiQueue');
     expect(result.names).toEqual(['tunmq0', 'tunmq0']);
