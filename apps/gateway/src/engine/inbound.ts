@@ -81,10 +81,7 @@ function emit(s: DatapathState, v: Ipv4View, flags: number): void {
   const segment = offload === null ? 0 : offload.xlatFlags;
   if (s.translator.toIpv6(v, s.m46, out, flags | segment) !== Verdict.forward) return;
   s.count(GW.forwarded46);
-  if (offload !== null && offload.at >= 0) {
-    offload.translated(out, from);
-    if (segment !== 0) s.count(GW.offloaded);
-  }
+  if (offload !== null && offload.translated(out, from)) s.count(GW.offloaded);
 }
 
 function laterFragment(s: DatapathState, v: Ipv4View, flags: number): void {

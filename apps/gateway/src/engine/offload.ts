@@ -89,10 +89,17 @@ export class Offload {
   }
 
   /**
-   * The packet being handled, which asks for a partial checksum, was translated into output slot
-   * `slot`: gives it the virtio-net header for its new IP version and puts its pseudo-header sum in place.
+   * The packet being handled was translated into output slot `slot`. If it asked for a partial
+   * checksum, gives the translation the virtio-net header for its new IP version and its new
+   * pseudo-header sum. Returns whether it was a segmentation-offload packet (for the counters).
    */
-  translated(out: PacketBatch, slot: number): void {
+  translated(out: PacketBatch, slot: number): boolean {
+    if (this.at < 0) return false;
+    this.finish(out, slot);
+    return this.xlatFlags !== 0;
+  }
+
+  private finish(out: PacketBatch, slot: number): void {
     const rx = this.rx!;
     const at = this.at;
     const buf = out.buffer;
