@@ -11,9 +11,13 @@
 //
 // Documentation addresses only; everything lives in the lab's namespaces, removed on every path.
 
-import { Lab, waitForLine, type Namespace } from '@nat64/netlab';
-import { ADDRESSES, type Topology } from './gateway-lab.js';
-import type { HttpServer } from './handoff-lab.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lab, waitFor, waitForLine, type Namespace } from '@nat64/netlab';
+import { expect } from 'vitest';
+import { ADDRESSES, GATEWAY_MAIN, startGateway, type RunningGateway, type Topology } from './gateway-lab.js';
+import { gatewayHosts, startReceiverIn, type HttpServer, type RunningReceiver } from './handoff-lab.js';
 
 export const SECOND = {
   gatewayFour: '192.0.2.1',
@@ -117,4 +121,80 @@ export async function dissectGeneve(namespace: Namespace, file: string): Promise
         optionLengths: list(lengths),
       };
     });
+}
+
+/**
+ * The side-by-side lab: a handoff-message receiver on the server and a Geneve receiver on server2
+ * (`receiverArgs` added to both), an HTTP server on each, and the gateway in `--transport auto`
+ * started by startGateway (with `gatewayArgs`). stop() ends everything it started, on any path.
+ */
+export interface SideBySide {
+  readonly t: GeneveTopology;
+  readonly dir: string;
+  /** The gateway's control socket. */
+  readonly control: string;
+  handoffReceiver: RunningReceiver;
+  geneveReceiver: RunningReceiver;
+  /** HTTP on the server, then on server2. */
+  readonly servers: readonly HttpServer[];
+  gateway: RunningGateway | undefined;
+  startGateway(gatewayArgs?: string[]): Promise<RunningGateway>;
+  /** The gateway's row for a host in `nat64-gateway hosts`. */
+  hostRow(host: string): Promise<Record<string, string | number | null> | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function startSideBySide(tag: string, receiverArgs: string[] = []): Promise<SideBySide> {
+  const t = createGeneveTopology(tag);
+  const dir = mkdtempSync(join(tmpdir(), `n64-${tag}-`));
+  const started: { stop(): unknown }[] = [];
+  const lab: Partial<SideBySide> & { stop(): Promise<void> } = {
+    stop: async () => {
+      for (const one of [lab.gateway, lab.handoffReceiver, lab.geneveReceiver]) if (one !== undefined && one.child.exitCode === null) await one.stop();
+      for (const one of started) one.stop();
+      t.lab.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    mkdirSync(join(dir, 'one'));
+    mkdirSync(join(dir, 'two'));
+    const control = join(dir, 'gateway.sock');
+    writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ statsInterval: '0s' }));
+    lab.handoffReceiver = await startReceiverIn(t.server, ADDRESSES.server, join(dir, 'one'), 'handoff', receiverArgs);
+    lab.geneveReceiver = await startReceiverIn(t.server2, SECOND.server, join(dir, 'two'), 'geneve', receiverArgs);
+    const servers = [await startHttpServerIn(t.server, ADDRESSES.server), await startHttpServerIn(t.server2, SECOND.server)];
+    for (const server of servers) started.push({ stop: () => server.child.kill() });
+    return Object.assign(lab, {
+      t,
+      dir,
+      control,
+      servers,
+      gateway: undefined,
+      startGateway: async (gatewayArgs: string[] = []) => {
+        lab.gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--transport', 'auto', ...gatewayArgs]);
+        return lab.gateway;
+      },
+      hostRow: async (host: string) => (await gatewayHosts(GATEWAY_MAIN, control)).hosts.find((row) => row['host'] === host),
+    }) as SideBySide;
+  } catch (error) {
+    await lab.stop();
+    throw error;
+  }
+}
+
+/** curls both hosts; each receiver logs Initialized, then Created with the real client under the NAT port its server saw. */
+export async function expectBothLogTheirClients(lab: SideBySide): Promise<void> {
+  for (const [six, receiver, http] of [
+    [ADDRESSES.serverSix, lab.handoffReceiver, lab.servers[0]!],
+    [SECOND.serverSix, lab.geneveReceiver, lab.servers[1]!],
+  ] as const) {
+    const result = await curlTo(lab.t, six);
+    expect(result.code).toBe(0);
+    const seen = http.peers.at(-1)!;
+    expect(result.body).toBe(seen);
+    const port = seen.split(':')[1];
+    await waitFor(`the Created line on ${six}`, () => receiver.lines().includes(`Created ${ADDRESSES.pool4}:${port} [${ADDRESSES.client}]:${result.localPort}`));
+    expect(receiver.lines()[0]).toBe(`Initialized ${ADDRESSES.pool4}`);
+  }
 }
