@@ -7,12 +7,15 @@ import type { OnBatch, OnError, RxBatch, TunDevice } from './device.js';
 import { receiveFailure, stateError, type TunError } from './errors.js';
 import { checkMtu, checkRxOptions, resolveRxShape, type RxOptions } from './options.js';
 import { allocateRxBatch } from './rx-batch.js';
+import { VNET_HEADER_SIZE } from './vnet.js';
 
 export interface FakeTunOptions extends RxOptions {
   /** Default 'faketun0'. */
   name?: string;
   /** Default 1500. The fake does not enforce it; it only sizes the default slot. */
   mtu?: number;
+  /** Virtio-net headers with every packet, as TunOptions.offload: see injectWithHeader and writtenHeaders. */
+  offload?: boolean;
 }
 
 /**
@@ -26,14 +29,18 @@ export interface FakeTunOptions extends RxOptions {
 export class FakeTun implements TunDevice {
   readonly name: string;
   readonly mtu: number;
-  readonly offload = false;
+  readonly offload: boolean;
   readonly rx: RxBatch;
   readonly counters = new CounterArray();
   /** Copies of the packets written, oldest first. */
   readonly written: Uint8Array[] = [];
+  /** With offload: the virtio-net header written with each packet of `written`, at the same index. */
+  readonly writtenHeaders: Uint8Array[] = [];
   readonly #batchesPerWake: number;
   // A queue as an array and a read index: shift() would move the whole array per packet.
   #pending: Uint8Array[] = [];
+  /** With offload: the header of each pending packet (null: all zero). */
+  #pendingHeaders: (Uint8Array | null)[] = [];
   #head = 0;
   #onBatch: OnBatch | undefined;
   #onError: OnError | undefined;
@@ -48,8 +55,9 @@ export class FakeTun implements TunDevice {
     checkRxOptions(options);
     this.name = options.name ?? 'faketun0';
     this.mtu = options.mtu ?? DEFAULTS.MTU;
-    const shape = resolveRxShape(options, this.mtu);
-    this.rx = allocateRxBatch(shape.batchSize, shape.slotSize);
+    this.offload = options.offload ?? false;
+    const shape = resolveRxShape(options, this.mtu, this.offload);
+    this.rx = allocateRxBatch(shape.batchSize, shape.slotSize, this.offload);
     this.#batchesPerWake = shape.batchesPerWake;
   }
 
@@ -66,9 +74,24 @@ export class FakeTun implements TunDevice {
   inject(packets: Uint8Array | readonly Uint8Array[]): void {
     if (this.#closed) return;
     // Copies, even of Buffers, whose slice() is a view.
-    if (packets instanceof Uint8Array) this.#pending.push(Uint8Array.prototype.slice.call(packets));
-    else for (const packet of packets) this.#pending.push(Uint8Array.prototype.slice.call(packet));
+    if (packets instanceof Uint8Array) this.#queue(packets, null);
+    else for (const packet of packets) this.#queue(packet, null);
     this.#schedule();
+  }
+
+  /** With offload: queues one packet with its virtio-net header (10 bytes, see vnet.ts). */
+  injectWithHeader(packet: Uint8Array, header: ArrayLike<number>): void {
+    if (!this.offload) throw stateError(this.name, 'injectWithHeader() without offload');
+    if (header.length !== VNET_HEADER_SIZE) throw new RangeError(`a virtio-net header has ${VNET_HEADER_SIZE} bytes`);
+    if (this.#closed) return;
+    this.#queue(packet, Uint8Array.from(header));
+    this.#schedule();
+  }
+
+  #queue(packet: Uint8Array, header: Uint8Array | null): void {
+    // Copies, even of Buffers, whose slice() is a view.
+    this.#pending.push(Uint8Array.prototype.slice.call(packet));
+    this.#pendingHeaders.push(header);
   }
 
   /**
@@ -83,8 +106,9 @@ export class FakeTun implements TunDevice {
     return delivered;
   }
 
-  /** Removes and returns the packets written so far. */
+  /** Removes and returns the packets written so far (and their headers from writtenHeaders). */
   takeWritten(): Uint8Array[] {
+    this.writtenHeaders.splice(0, this.writtenHeaders.length);
     return this.written.splice(0, this.written.length);
   }
 
@@ -116,7 +140,7 @@ export class FakeTun implements TunDevice {
     this.#schedule();
   }
 
-  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
+  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet?: Uint8Array): number {
     if (!Number.isInteger(count) || count < 0 || count > offsets.length || count > lengths.length) {
       throw new RangeError('count must be an integer within offsets.length and lengths.length');
     }
@@ -126,7 +150,8 @@ export class FakeTun implements TunDevice {
     if (this.#closed) return 0;
     let written = 0;
     for (let i = 0; i < count; i++) {
-      if (this.#write(buffer, offsets[i]!, lengths[i]!)) written++;
+      const header = this.offload && vnet !== undefined ? vnet.subarray(i * VNET_HEADER_SIZE, (i + 1) * VNET_HEADER_SIZE) : null;
+      if (this.#write(buffer, offsets[i]!, lengths[i]!, header)) written++;
     }
     return written;
   }
@@ -136,7 +161,7 @@ export class FakeTun implements TunDevice {
     if (!inside || offset + length > buffer.length) {
       throw new RangeError('the packet lies outside the buffer');
     }
-    return !this.#closed && this.#write(buffer, offset, length);
+    return !this.#closed && this.#write(buffer, offset, length, null);
   }
 
   ref(): void {
@@ -153,12 +178,13 @@ export class FakeTun implements TunDevice {
     this.#closed = true;
     this.#clearSchedule();
     this.#pending = [];
+    this.#pendingHeaders = [];
     this.#head = 0;
     this.#onBatch = undefined;
     this.#onError = undefined;
   }
 
-  #write(buffer: Uint8Array, offset: number, length: number): boolean {
+  #write(buffer: Uint8Array, offset: number, length: number, header: Uint8Array | null): boolean {
     const values = this.counters.values;
     if (!this.#writable) {
       values[COUNTER.txDropped]! += 1;
@@ -171,6 +197,7 @@ export class FakeTun implements TunDevice {
     }
     // A copy even when the caller passes a Buffer, whose slice() is a view.
     this.written.push(Uint8Array.prototype.slice.call(buffer, offset, offset + length));
+    if (this.offload) this.writtenHeaders.push(header === null ? new Uint8Array(VNET_HEADER_SIZE) : Uint8Array.from(header));
     values[COUNTER.txPackets]! += 1;
     values[COUNTER.txBytes]! += length;
     return true;
@@ -180,13 +207,14 @@ export class FakeTun implements TunDevice {
   #deliverBatch(): number {
     const onBatch = this.#onBatch;
     if (!onBatch) return 0;
-    const { buffer, slotSize, batchSize, lengths } = this.rx;
+    const { buffer, slotSize, batchSize, lengths, vnet } = this.rx;
     const values = this.counters.values;
     let count = 0;
     let attempts = 0;
     let bytes = 0;
     // As in native code: oversized packets use up attempts, not slots.
     while (count < batchSize && attempts < batchSize && this.#head < this.#pending.length) {
+      const header = this.#pendingHeaders[this.#head]!;
       const packet = this.#pending[this.#head++]!;
       attempts++;
       if (packet.length > slotSize) {
@@ -194,11 +222,16 @@ export class FakeTun implements TunDevice {
         continue;
       }
       buffer.set(packet, count * slotSize);
+      if (vnet !== null) {
+        if (header === null) vnet.fill(0, count * VNET_HEADER_SIZE, (count + 1) * VNET_HEADER_SIZE);
+        else vnet.set(header, count * VNET_HEADER_SIZE);
+      }
       lengths[count++] = packet.length;
       bytes += packet.length;
     }
     if (this.#head === this.#pending.length) {
       this.#pending = [];
+      this.#pendingHeaders = [];
       this.#head = 0;
     }
     if (count === 0) return 0;

@@ -29,6 +29,25 @@ describe('fake-tun', () => {
     expect([...tun.rx.lengths.subarray(0, 2)]).toEqual([20, 40]);
   });
 
+  it('with offload, delivers each packet with its virtio-net header and records the headers written', () => {
+    const tun = new FakeTun({ offload: true });
+    expect(tun.offload).toBe(true);
+    expect(tun.rx.slotSize).toBeGreaterThanOrEqual(40 + 65535);
+    const seen: number[][] = [];
+    tun.start((count) => {
+      for (let i = 0; i < count; i++) seen.push([...tun.rx.vnet!.subarray(i * 10, i * 10 + 10)]);
+    });
+    tun.injectWithHeader(ipv4(1), [1, 1, 40, 0, 0xa8, 0x05, 20, 0, 16, 0]);
+    tun.inject(ipv6(2));
+    tun.flush();
+    expect(seen).toEqual([[1, 1, 40, 0, 0xa8, 0x05, 20, 0, 16, 0], new Array(10).fill(0)]);
+    const packet = ipv4(3);
+    const headers = Uint8Array.of(...new Array(10).fill(0), 1, 4, 60, 0, 0xa0, 0x05, 40, 0, 16, 0);
+    expect(tun.writeBatch(Buffer.concat([packet, packet]), Uint32Array.of(0, 20), Uint32Array.of(20, 20), 2, headers)).toBe(2);
+    expect(tun.writtenHeaders.map((h) => [...h])).toEqual([new Array(10).fill(0), [1, 4, 60, 0, 0xa0, 0x05, 40, 0, 16, 0]]);
+    expect(() => new FakeTun().injectWithHeader(ipv4(4), new Array(10).fill(0))).toThrow(/without offload/);
+  });
+
   it('splits what is pending into batches of at most batchSize, reusing one buffer', () => {
     const tun = new FakeTun({ batchSize: 3 });
     const counts: number[] = [];

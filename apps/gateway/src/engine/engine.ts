@@ -206,9 +206,26 @@ export class Engine {
   /**
    * Hands an IPv4 packet taken by the miss handler back to the inbound path (for instance once its
    * session has been restored). It is translated if it now finds a session, otherwise refused or dropped
-   * as usual, without being offered to the handler again.
+   * as usual, without being offered to the handler again. `vnet`: the header the miss handler was
+   * given with it, so that a TCP segment of up to 64 KiB or a partial checksum goes on as it came.
    */
-  reinjectIpv4(buffer: Uint8Array, offset: number, length: number): void {
+  reinjectIpv4(buffer: Uint8Array, offset: number, length: number, vnet: Uint8Array | null = null): void {
+    const offload = this.s.offload;
+    if (vnet !== null && offload !== null) {
+      // It may come while another received packet is being handled (an ANSWER restores its key): that
+      // packet's offload state is put back afterwards.
+      const interrupted = offload.save();
+      this.run(() => {
+        try {
+          if (!offload.received(vnet, 0, buffer, offset, length)) return this.s.count(GW.offloadRefused);
+          this.s.count(GW.reinjected);
+          handle4(this.s, buffer, offset, length, null, true);
+        } finally {
+          offload.restore(interrupted);
+        }
+      });
+      return;
+    }
     this.run(() => {
       this.s.count(GW.reinjected);
       handle4(this.s, buffer, offset, length, null, true);

@@ -176,7 +176,7 @@ function refuse(s: DatapathState, v: Ipv4View, flags: number): void {
 /** A verdict from the table instead of a session: offer it to the miss handler, then refuse or drop. */
 function missed(s: DatapathState, v: Ipv4View, verdict: number, origin: Ipv6View | null, reinjected: boolean): void {
   const offerable = verdict === VERDICT.NO_BIB || verdict === VERDICT.FILTERED || verdict === VERDICT.NO_SESSION;
-  if (offerable && origin === null && !reinjected && s.missHandler !== null && s.missHandler(v, verdict)) {
+  if (offerable && origin === null && !reinjected && s.missHandler !== null && s.missHandler(v, verdict, s.offload === null ? null : s.offload.header())) {
     return s.count(GW.missTaken);
   }
   switch (verdict) {

@@ -82,6 +82,22 @@ export class Offload {
     return true;
   }
 
+  /** The virtio-net header of the packet being handled when it asks for offload (a view, valid until done()), else null. */
+  header(): Uint8Array | null {
+    return this.at < 0 ? null : this.rx!.subarray(this.at, this.at + VNET_HEADER_SIZE);
+  }
+
+  /** The state of the packet being handled, for restore() after a packet handled in between. */
+  save(): { at: number; xlatFlags: number; rx: Uint8Array | null } {
+    return { at: this.at, xlatFlags: this.xlatFlags, rx: this.rx };
+  }
+
+  restore(saved: { at: number; xlatFlags: number; rx: Uint8Array | null }): void {
+    this.at = saved.at;
+    this.xlatFlags = saved.xlatFlags;
+    this.rx = saved.rx;
+  }
+
   /** The received packet is done with (also when it produced nothing). */
   done(): void {
     this.at = -1;

@@ -42,9 +42,11 @@ export type LocalErrorHandler = (packet: Ipv4View) => void;
  * Offered an inbound IPv4 packet for which the table has no session (its verdict: NO_BIB, FILTERED or
  * NO_SESSION) before the gateway drops or refuses it. Return true to take it: the gateway then does
  * nothing more with it, and the handler may copy it and hand it back later with Engine.reinjectIpv4
- * (a re-injected packet is not offered again). The view is valid only during the call.
+ * (a re-injected packet is not offered again). The view is valid only during the call, and so is
+ * `vnet`: the packet's virtio-net header when it asks for offload (tun.offload), to be handed back
+ * with it, else null.
  */
-export type MissHandler = (packet: Ipv4View, verdict: number) => boolean;
+export type MissHandler = (packet: Ipv4View, verdict: number, vnet: Uint8Array | null) => boolean;
 
 /**
  * Wraps translated IPv6 -> IPv4 packets toward some hosts in a tunnel (Geneve) before they leave.

@@ -110,7 +110,7 @@ export class Handoff {
     });
     this.tracker = new MappingTracker(table, geneve ?? this.agent, this.counters, wallMicros);
     geneve?.bind(this.agent, this.tracker);
-    this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l) => engine.reinjectIpv4(b, o, l), config.missQueue, this.counters, clock.read);
+    this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
   }
 
   /** `tickMs` 0 starts no timer (tests tick by hand: `engine.run(() => agent.tick())`). */
@@ -179,9 +179,9 @@ export class Handoff {
     );
     if (this.config.mode === 'full') {
       const misses = this.misses;
-      engine.onMiss((v, verdict) => {
+      engine.onMiss((v, verdict, vnet) => {
         try {
-          return misses.miss(v, verdict);
+          return misses.miss(v, verdict, vnet);
         } catch (error) {
           this.failed(error);
           return false;

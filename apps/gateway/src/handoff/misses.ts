@@ -41,6 +41,8 @@ interface Pending {
   readonly natPort: number;
   readonly host: number;
   readonly packets: Uint8Array[];
+  /** The virtio-net header of each held packet that came with one (tun.offload), else null. */
+  readonly headers: (Uint8Array | null)[];
   /** The source port of each held packet (0 for ICMP): the session restored for it. */
   readonly serverPorts: number[];
 }
@@ -64,7 +66,7 @@ export class MissQueue {
     private readonly agent: QueryAgent,
     private readonly table: Nat64Table,
     private readonly tracker: MappingTracker,
-    private readonly reinject: (buffer: Uint8Array, offset: number, length: number) => void,
+    private readonly reinject: (buffer: Uint8Array, offset: number, length: number, vnet: Uint8Array | null) => void,
     private readonly limits: MissLimits,
     private readonly counters: Counters<HandoffCounterName>,
     private readonly clock: () => number,
@@ -82,7 +84,7 @@ export class MissQueue {
   }
 
   /** The engine's MissHandler: takes packets from authoritative hosts (and unknown ones, probed), leaves the rest to the NAT64. */
-  miss(v: Ipv4View, _verdict: number): boolean {
+  miss(v: Ipv4View, _verdict: number, vnet: Uint8Array | null = null): boolean {
     const natAddress = v.dst;
     const host = v.src;
     const state = this.agent.peerState(natAddress, host);
@@ -113,11 +115,11 @@ export class MissQueue {
       return true;
     }
     if (pending !== undefined) {
-      this.hold(pending, v, serverPort);
+      this.hold(pending, v, serverPort, vnet);
       this.counters.add('missesJoined');
       return true;
     }
-    const created: Pending = { key, token: 0, protocol, natAddress, natPort, host, packets: [], serverPorts: [] };
+    const created: Pending = { key, token: 0, protocol, natAddress, natPort, host, packets: [], headers: [], serverPorts: [] };
     if (state === PeerState.AUTHORITATIVE) {
       const verdict = this.ask(created, serverPort);
       if (verdict === QueryVerdict.NOT_AUTHORITATIVE) return false;
@@ -137,7 +139,7 @@ export class MissQueue {
       this.counters.add('missesAwaitingHost');
     }
     this.byKey.set(key, created);
-    this.hold(created, v, serverPort);
+    this.hold(created, v, serverPort, vnet);
     return true;
   }
 
@@ -206,14 +208,15 @@ export class MissQueue {
     this.heldPackets -= count;
     for (const packet of pending.packets) this.heldBytes -= packet.length;
     this.counters.add(counter, count);
-    for (const packet of pending.packets) this.reinject(packet, 0, packet.length);
+    pending.packets.forEach((packet, i) => this.reinject(packet, 0, packet.length, pending.headers[i]!));
   }
 
-  private hold(pending: Pending, v: Ipv4View, serverPort: number): void {
+  private hold(pending: Pending, v: Ipv4View, serverPort: number, vnet: Uint8Array | null): void {
     // A real copy: the receive buffer is a Buffer, whose slice() would only be a view into it.
     const copy = new Uint8Array(v.end - v.start);
     copy.set(v.buf.subarray(v.start, v.end));
     pending.packets.push(copy);
+    pending.headers.push(vnet === null ? null : Uint8Array.from(vnet));
     pending.serverPorts.push(serverPort);
     this.heldPackets++;
     this.heldBytes += copy.length;

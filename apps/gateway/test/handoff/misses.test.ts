@@ -65,6 +65,30 @@ describe('MissQueue', () => {
     expect(receiver.log.filter((line) => line.startsWith('Created'))).toHaveLength(1);
   });
 
+  it('with tun.offload, hands a held 30 KiB TCP segment back with its offload header: it leaves whole', () => {
+    const h = testHandoff({ ...SHORT, 'tun.offload': true });
+    const receiver = new FakeReceiver(v4(SERVER));
+    const [syn] = h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 41_002, dstPort: 80, tcpFlags: TCP_SYN }));
+    const natPort = read16(syn!, 20);
+    h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_SYN | TCP_ACK }));
+    h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 41_002, dstPort: 80, tcpFlags: TCP_ACK }));
+    converse(h, [receiver]);
+    h.g.advance(11_000);
+    h.g.engine.expire(Infinity);
+    expect(h.g.table.sessionCount).toBe(0);
+
+    // A segment the kernel did not split (TSO): TCPv4, 1448 bytes per segment, checksum from byte 20 + 16.
+    const segment = ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_ACK, payload: new Uint8Array(30_000).fill(7), dontFragment: true });
+    h.g.tun.injectWithHeader(segment, [1, 1, 40, 0, 0xa8, 0x05, 20, 0, 16, 0]);
+    h.g.tun.flush();
+    expect(h.g.counter('missTaken')).toBe(1);
+    const delivered = converse(h, [receiver]);
+    // Whole, not refused with Fragmentation Needed: it went back through the offload path.
+    expect(delivered.map((p) => p.length)).toEqual([40 + 20 + 30_000]);
+    expect(h.g.counter('offloaded')).toBe(1);
+    expect(h.handoff.counters.get('missesRestored')).toBe(1);
+  });
+
   it('restores one session per server port the held packets came from', () => {
     const h = testHandoff(SHORT);
     const receiver = new FakeReceiver(v4(SERVER));

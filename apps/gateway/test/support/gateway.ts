@@ -31,8 +31,10 @@ export function testGateway(settings: RawSettings = {}): TestGateway {
   let now = 5_000_000;
   const clock = new BatchClock(() => now);
   const config = loadGatewayConfig({ flags: { prefix: PREFIX, pool4: [POOL4], logLevel: 'silent', ...settings } });
-  const parts = buildGateway(config, { clock, maxInputSize: 1536, inputBatchSize: 64, secret: SECRET });
-  const tun = new FakeTun({ mtu: 1500 });
+  // With tun.offload, as the real device: 64 KiB slots and virtio-net headers.
+  const offload = config.tun.offload;
+  const parts = buildGateway(config, { clock, maxInputSize: offload ? 65600 : 1536, inputBatchSize: 64, secret: SECRET });
+  const tun = new FakeTun({ mtu: 1500, offload });
   parts.engine.attach(tun);
   return {
     ...parts,
