@@ -22,6 +22,19 @@ function evictedUdp(h: HandoffHarness, receiver: FakeReceiver): number {
   return read16(out!, 20);
 }
 
+/** A TCP connection handed off to the server's receiver and then evicted from the cache; returns its NAT port. */
+function evictedTcp(h: HandoffHarness, receiver: FakeReceiver, clientPort: number): number {
+  const [syn] = h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: clientPort, dstPort: 80, tcpFlags: TCP_SYN }));
+  const natPort = read16(syn!, 20);
+  h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_SYN | TCP_ACK }));
+  h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: clientPort, dstPort: 80, tcpFlags: TCP_ACK }));
+  converse(h, [receiver]);
+  h.g.advance(11_000);
+  h.g.engine.expire(Infinity);
+  expect(h.g.table.sessionCount).toBe(0);
+  return natPort;
+}
+
 function fromServer(natPort: number, srcPort = 53): Uint8Array {
   return ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort, dstPort: natPort, payload: Uint8Array.of(1, 2, 3) });
 }
@@ -35,14 +48,7 @@ describe('MissQueue', () => {
   it('brings back an idle TCP connection the cache evicted when the server sends first, and the client can answer', () => {
     const h = testHandoff(SHORT);
     const receiver = new FakeReceiver(v4(SERVER));
-    const [syn] = h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 41_000, dstPort: 80, tcpFlags: TCP_SYN }));
-    const natPort = read16(syn!, 20);
-    h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_SYN | TCP_ACK }));
-    h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 41_000, dstPort: 80, tcpFlags: TCP_ACK }));
-    converse(h, [receiver]);
-    h.g.advance(11_000);
-    h.g.engine.expire(Infinity);
-    expect(h.g.table.sessionCount).toBe(0);
+    const natPort = evictedTcp(h, receiver, 41_000);
 
     const data = ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_ACK | PSH, payload: Uint8Array.of(0x68, 0x69) });
     expect(h.send(data)).toEqual([]);
@@ -68,14 +74,7 @@ describe('MissQueue', () => {
   it('with tun.offload, hands a held 30 KiB TCP segment back with its offload header: it leaves whole', () => {
     const h = testHandoff({ ...SHORT, 'tun.offload': true });
     const receiver = new FakeReceiver(v4(SERVER));
-    const [syn] = h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 41_002, dstPort: 80, tcpFlags: TCP_SYN }));
-    const natPort = read16(syn!, 20);
-    h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_SYN | TCP_ACK }));
-    h.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 41_002, dstPort: 80, tcpFlags: TCP_ACK }));
-    converse(h, [receiver]);
-    h.g.advance(11_000);
-    h.g.engine.expire(Infinity);
-    expect(h.g.table.sessionCount).toBe(0);
+    const natPort = evictedTcp(h, receiver, 41_002);
 
     // A segment the kernel did not split (TSO): TCPv4, 1448 bytes per segment, checksum from byte 20 + 16.
     const segment = ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_ACK, payload: new Uint8Array(30_000).fill(7), dontFragment: true });
