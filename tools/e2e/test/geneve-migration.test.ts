@@ -7,11 +7,11 @@
 //   2001:db8:1::2                  prefix 2001:db8:64::/96, pool4 198.51.100.1 <--veth--> server2 192.0.2.2  (receiver --transport geneve)
 
 import { join } from 'node:path';
-import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
+import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, GATEWAY_MAIN, gatewayUnbuiltReason } from './support/gateway-lab.js';
-import { gatewayCounters, receiverCounters, receiverUnbuiltReason, startReceiverIn } from './support/handoff-lab.js';
-import { SECOND, curlTo, expectBothLogTheirClients, startSideBySide, type SideBySide } from './support/geneve-lab.js';
+import { curlTo, gatewayCounters, receiverCounters, receiverUnbuiltReason, startConversation, startReceiverIn } from './support/handoff-lab.js';
+import { SECOND, expectBothLogTheirClients, startSideBySide, type SideBySide } from './support/geneve-lab.js';
 
 const unavailable = labUnavailableReason(['curl']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
 if (unavailable) console.log(`Geneve migration end-to-end tests skipped: ${unavailable}`);
@@ -40,31 +40,10 @@ describe.skipIf(unavailable)('geneve and handoff side by side (end to end)', () 
 
   it('keeps an open TCP connection working when its host moves from handoff messages to Geneve', async () => {
     const { t, control } = lab;
-    const server = t.server.spawn('node', [
-      '-e',
-      `require('net').createServer((s) => {
-         console.log('accepted ' + s.remotePort);
-         process.stdin.on('data', (d) => s.write(d));
-         s.on('data', (d) => console.log('server got ' + d));
-       }).listen(9000, '${ADDRESSES.server}', () => console.log('listening'));`,
-    ]);
-    await waitForLine(server.stdout!, /^listening$/);
-    const client = t.client.spawn('node', [
-      '-e',
-      `const s = require('net').connect(9000, '${ADDRESSES.serverSix}', () => console.log('connected ' + s.localPort));
-       s.on('data', (d) => { console.log('client got ' + d); s.write('re:' + d); });`,
-    ]);
+    const conversation = await startConversation(t);
+    const { natPort, clientPort } = conversation;
     try {
-      const natPort = (await waitForLine(server.stdout!, /^accepted \d+$/)).split(' ')[1];
-      const clientPort = (await waitForLine(client.stdout!, /^connected \d+$/)).split(' ')[1];
-      const exchange = async (word: string) => {
-        const clientGot = waitForLine(client.stdout!, new RegExp(`^client got ${word}$`), 10_000);
-        const serverGot = waitForLine(server.stdout!, new RegExp(`^server got re:${word}$`), 10_000);
-        server.stdin!.write(word);
-        await clientGot;
-        await serverGot;
-      };
-      await exchange('before');
+      await conversation.say('before');
       await waitFor('the Created line of the connection', () => lab.handoffReceiver.lines().includes(`Created ${ADDRESSES.pool4}:${natPort} [${ADDRESSES.client}]:${clientPort}`));
 
       // The admin restarts the receiver with the other flag, on the same database.
@@ -75,7 +54,7 @@ describe.skipIf(unavailable)('geneve and handoff side by side (end to end)', () 
       await waitFor('the host on Geneve', async () => (await lab.hostRow(ADDRESSES.server))?.['transport'] === 'geneve', 15_000);
       const before = await gatewayCounters(GATEWAY_MAIN, control);
 
-      await exchange('after');
+      await conversation.say('after');
       const after = await gatewayCounters(GATEWAY_MAIN, control);
       // The old connection's packets toward the host now travel in the tunnel.
       expect(after['geneve.packetsEncapsulated']! - before['geneve.packetsEncapsulated']!).toBeGreaterThanOrEqual(1);
@@ -84,8 +63,7 @@ describe.skipIf(unavailable)('geneve and handoff side by side (end to end)', () 
       // The log still knows the connection's client, and no Deleted came of the move.
       expect(lab.handoffReceiver.lines().some((line) => line.startsWith(`Deleted ${ADDRESSES.pool4}:${natPort} `))).toBe(false);
     } finally {
-      client.kill();
-      server.kill();
+      conversation.close();
     }
   });
 });

@@ -11,17 +11,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HANDOFF_PORT, HANDOFF_VERSION, MessageType, datagram } from '@nat64/handoff-codec';
-import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
+import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayCli, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
 import {
   curl,
+  curlAndExpectLogged,
   gatewayCounters,
-  gatewayHosts,
   receiverCli,
   receiverCounters,
   receiverUnbuiltReason,
   startHttpServer,
+  startConversation,
   startReceiver,
   waitForQuietPeer,
   type HttpServer,
@@ -76,60 +77,36 @@ describe.skipIf(unavailable)('handoff with a receiver (end to end)', () => {
   });
 
   it('logs the real IPv6 client and port of a curl, under the NAT port the HTTP server saw', async () => {
-    const result = await curl(t);
-    expect(result.code).toBe(0);
-    const seen = http.peers.at(-1)!;
-    expect(result.body).toBe(seen);
-    const [address, port] = seen.split(':');
-    expect(address).toBe(ADDRESSES.pool4);
-    const created = `Created ${ADDRESSES.pool4}:${port} [${ADDRESSES.client}]:${result.localPort}`;
-    await waitFor('the Created line', () => receiver.lines().includes(created));
-    expect(receiver.lines()[0]).toBe(`Initialized ${ADDRESSES.pool4}`);
+    const { result, natPort: port } = await curlAndExpectLogged(t, http, receiver);
     const lookup = await receiverCli(t, ['lookup', `${ADDRESSES.pool4}:${port}`, '--db', receiver.database, '--proto', 'tcp']);
     expect(lookup).toContain(`[${ADDRESSES.client}]:${result.localPort}`);
   });
 
   it('brings an idle TCP connection back after it left the gateway: the server speaks first, then the client answers', async () => {
-    const server = t.server.spawn('node', [
-      '-e',
-      `require('net').createServer((s) => {
-         console.log('accepted ' + s.remotePort);
-         process.stdin.on('data', (d) => s.write(d));
-         s.on('data', (d) => console.log('server got ' + d));
-       }).listen(9000, '${ADDRESSES.server}', () => console.log('listening'));`,
-    ]);
-    await waitForLine(server.stdout!, /^listening$/);
-    const client = t.client.spawn('node', [
-      '-e',
-      `const s = require('net').connect(9000, '${ADDRESSES.serverSix}', () => console.log('connected ' + s.localPort));
-       s.on('data', (d) => { console.log('client got ' + d); s.write('pong'); });`,
-    ]);
-    const natPort = (await waitForLine(server.stdout!, /^accepted \d+$/)).split(' ')[1];
-    await waitForLine(client.stdout!, /^connected \d+$/);
-    await waitFor('the hand-off of the connection', async () => (await gatewayCounters(GATEWAY_MAIN, control))['table.sessionsHandedOff']! >= 1);
-    // Idle past the cache lifetime: the gateway evicts the session (and its BIB entry) but says nothing.
-    await waitFor(
-      'the eviction',
-      async () => {
-        const sessions = await gatewayCli(['sessions', '--control', control, '--protocol', 'tcp', '--json']);
-        return !sessions.stdout.includes(`"${ADDRESSES.pool4}:${natPort}"`);
-      },
-      (CACHE_SECONDS + 5) * 1000,
-    );
-    const before = await gatewayCounters(GATEWAY_MAIN, control);
-    expect(receiver.lines().some((line) => line.startsWith(`Deleted ${ADDRESSES.pool4}:${natPort} `))).toBe(false);
-    const clientGot = waitForLine(client.stdout!, /^client got ping$/, 10_000);
-    const serverGot = waitForLine(server.stdout!, /^server got pong$/, 10_000);
-    server.stdin!.write('ping');
-    await clientGot;
-    await serverGot;
-    const after = await gatewayCounters(GATEWAY_MAIN, control);
-    expect(after['handoff.missesQueried']! - before['handoff.missesQueried']!).toBeGreaterThanOrEqual(1);
-    expect(after['handoff.missesRestored']! - before['handoff.missesRestored']!).toBeGreaterThanOrEqual(1);
-    expect(after['table.sessionsRestored']! - before['table.sessionsRestored']!).toBeGreaterThanOrEqual(1);
-    expect(after['agent.answersFound']! - before['agent.answersFound']!).toBeGreaterThanOrEqual(1);
-    client.kill();
-    server.kill();
+    const conversation = await startConversation(t);
+    const { natPort } = conversation;
+    try {
+      await waitFor('the hand-off of the connection', async () => (await gatewayCounters(GATEWAY_MAIN, control))['table.sessionsHandedOff']! >= 1);
+      // Idle past the cache lifetime: the gateway evicts the session (and its BIB entry) but says nothing.
+      await waitFor(
+        'the eviction',
+        async () => {
+          const sessions = await gatewayCli(['sessions', '--control', control, '--protocol', 'tcp', '--json']);
+          return !sessions.stdout.includes(`"${ADDRESSES.pool4}:${natPort}"`);
+        },
+        (CACHE_SECONDS + 5) * 1000,
+      );
+      const before = await gatewayCounters(GATEWAY_MAIN, control);
+      expect(receiver.lines().some((line) => line.startsWith(`Deleted ${ADDRESSES.pool4}:${natPort} `))).toBe(false);
+      await conversation.say('ping');
+      const after = await gatewayCounters(GATEWAY_MAIN, control);
+      expect(after['handoff.missesQueried']! - before['handoff.missesQueried']!).toBeGreaterThanOrEqual(1);
+      expect(after['handoff.missesRestored']! - before['handoff.missesRestored']!).toBeGreaterThanOrEqual(1);
+      expect(after['table.sessionsRestored']! - before['table.sessionsRestored']!).toBeGreaterThanOrEqual(1);
+      expect(after['agent.answersFound']! - before['agent.answersFound']!).toBeGreaterThanOrEqual(1);
+    } finally {
+      conversation.close();
+    }
   });
 
   it('loses no acknowledged entry when the receiver is killed -9 under traffic, and carries on once it is back', async () => {
@@ -179,38 +156,21 @@ describe.skipIf(unavailable)('handoff with a receiver (end to end)', () => {
   });
 
   it('starts a new epoch when the gateway restarts: the receiver initializes it again and old flows come back through QUERY', async () => {
-    const server = t.server.spawn('node', [
-      '-e',
-      `require('net').createServer((s) => {
-         console.log('accepted');
-         process.stdin.on('data', (d) => s.write(d));
-         s.on('data', (d) => console.log('server got ' + d));
-       }).listen(9001, '${ADDRESSES.server}', () => console.log('listening'));`,
-    ]);
-    await waitForLine(server.stdout!, /^listening$/);
-    const client = t.client.spawn('node', [
-      '-e',
-      `const s = require('net').connect(9001, '${ADDRESSES.serverSix}', () => console.log('connected'));
-       s.on('data', (d) => { console.log('client got ' + d); s.write('pong'); });`,
-    ]);
-    await waitForLine(server.stdout!, /^accepted$/);
-    await waitForLine(client.stdout!, /^connected$/);
-    const initialized = () => receiver.lines().filter((line) => line === `Initialized ${ADDRESSES.pool4}`).length;
-    const before = initialized();
-    await waitForQuietPeer(GATEWAY_MAIN, control, 'authoritative');
-    expect(await gateway.stop()).toBe(0);
-    gateway = await startGateway(t, gatewayArgs());
-    const clientGot = waitForLine(client.stdout!, /^client got ping$/, 15_000);
-    const serverGot = waitForLine(server.stdout!, /^server got pong$/, 15_000);
-    server.stdin!.write('ping');
-    await clientGot;
-    await serverGot;
-    expect(initialized()).toBe(before + 1);
-    const counters = await gatewayCounters(GATEWAY_MAIN, control);
-    expect(counters['handoff.missesAwaitingHost']).toBeGreaterThanOrEqual(1);
-    expect(counters['handoff.missesRestored']).toBeGreaterThanOrEqual(1);
-    client.kill();
-    server.kill();
+    const conversation = await startConversation(t, 9001);
+    try {
+      const initialized = () => receiver.lines().filter((line) => line === `Initialized ${ADDRESSES.pool4}`).length;
+      const before = initialized();
+      await waitForQuietPeer(GATEWAY_MAIN, control, 'authoritative');
+      expect(await gateway.stop()).toBe(0);
+      gateway = await startGateway(t, gatewayArgs());
+      await conversation.say('ping', 15_000);
+      expect(initialized()).toBe(before + 1);
+      const counters = await gatewayCounters(GATEWAY_MAIN, control);
+      expect(counters['handoff.missesAwaitingHost']).toBeGreaterThanOrEqual(1);
+      expect(counters['handoff.missesRestored']).toBeGreaterThanOrEqual(1);
+    } finally {
+      conversation.close();
+    }
   });
 
   it('leaves no log line for a CREATED forged from the server namespace without the HELLO exchange', async () => {

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, gatewayUnbuiltReason } from './support/gateway-lab.js';
-import { receiverCounters, receiverUnbuiltReason } from './support/handoff-lab.js';
-import { SECOND, curlTo, expectBothLogTheirClients, startSideBySide, type SideBySide } from './support/geneve-lab.js';
+import { curlTo, receiverCounters, receiverUnbuiltReason } from './support/handoff-lab.js';
+import { SECOND, expectBothLogTheirClients, startSideBySide, type SideBySide } from './support/geneve-lab.js';
 
 const unavailable = labUnavailableReason(['curl']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
 if (unavailable) console.log(`Shared-key end-to-end tests skipped: ${unavailable}`);

@@ -5,7 +5,7 @@
 // Refresh and hand-off of mappings whose Created rode on their packets. Nothing here runs per packet
 // except TunnelTable.encapsulate.
 
-import { Capability, HANDOFF_PORT, MessageType, type HandoffEntry } from '@nat64/handoff-codec';
+import { Capability, HANDOFF_PORT, MessageType, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DECAP_STATUS_NAMES, MappingEvent, type MappingOption } from '@nat64/geneve';
 import { PeerState, type HandoffAgent } from '@nat64/handoff-agent';
 import { formatIpv4, type Counters, type Logger } from '@nat64/service';
@@ -69,17 +69,7 @@ export class GeneveTransport implements MappingReporter {
     clientPort: 0,
     creationTimeUs: 0,
   };
-  private readonly entry: HandoffEntry = {
-    protocol: 0,
-    reason: 0,
-    natAddress: 0,
-    natPort: 0,
-    clientAddress: new Uint8Array(16),
-    clientPort: 0,
-    serverAddress: 0,
-    serverPort: 0,
-    time: 0,
-  };
+  private readonly entry: HandoffEntry = createEntry();
 
   constructor(private readonly options: GeneveTransportOptions) {
     const { settings, key } = options;

@@ -5,7 +5,7 @@
 // live mapping announced again) or going down (authority back to the gateway). Work happens per
 // session event and per message, never per packet.
 
-import { DeleteReason, type HandoffEntry } from '@nat64/handoff-codec';
+import { DeleteReason, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteReason, type Nat64Table } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
 import type { SessionSubscriber } from '../engine/events.js';
@@ -69,17 +69,7 @@ export class MappingTracker implements SessionSubscriber {
   restoring: HandoffEntry | null = null;
   /** Tokens of sessions created on a handed-off mapping, to hand off when the batch ends. */
   private pending: number[] = [];
-  private readonly entry: HandoffEntry = {
-    protocol: 0,
-    reason: 0,
-    natAddress: 0,
-    natPort: 0,
-    clientAddress: new Uint8Array(16),
-    clientPort: 0,
-    serverAddress: 0,
-    serverPort: 0,
-    time: 0,
-  };
+  private readonly entry: HandoffEntry = createEntry();
   private readonly scratch = new Uint8Array(16);
   /** Counter values and indexes, bumped directly on the per-session paths. */
   private readonly values: Float64Array;

@@ -14,10 +14,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, waitFor, waitForLine, type Namespace } from '@nat64/netlab';
-import { expect } from 'vitest';
+import { Lab, type Namespace } from '@nat64/netlab';
 import { ADDRESSES, GATEWAY_MAIN, startGateway, type RunningGateway, type Topology } from './gateway-lab.js';
-import { gatewayHosts, startReceiverIn, type HttpServer, type RunningReceiver } from './handoff-lab.js';
+import { curlAndExpectLogged, gatewayHosts, startHttpServerIn, startReceiverIn, type HttpServer, type RunningReceiver } from './handoff-lab.js';
 
 export const SECOND = {
   gatewayFour: '192.0.2.1',
@@ -51,31 +50,6 @@ export function createGeneveTopology(tag: string): GeneveTopology {
     lab.destroy();
     throw error;
   }
-}
-
-/** An HTTP server on `address` that answers each request with the peer it saw, and records it. */
-export async function startHttpServerIn(namespace: Namespace, address: string, port = 8080): Promise<HttpServer> {
-  const script = `
-    require('http').createServer((req, res) => {
-      const peer = req.socket.remoteAddress + ':' + req.socket.remotePort;
-      console.log('peer ' + peer);
-      res.end(peer + '\\n');
-    }).listen(${port}, '${address}', () => console.log('listening'));
-  `;
-  const child = namespace.spawn('node', ['-e', script]);
-  await waitForLine(child.stdout!, /^listening$/);
-  const peers: string[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line.startsWith('peer ')) peers.push(line.slice(5));
-  });
-  return { child, peers };
-}
-
-/** curl from the client to `serverSix` through the prefix: exit code, body and the client's port. */
-export async function curlTo(t: Topology, serverSix: string, port = 8080): Promise<{ code: number; body: string; localPort: number }> {
-  const result = await t.client.run('curl', ['-sS', '--max-time', '10', '-w', '\\n%{local_port}', `http://[${serverSix}]:${port}/`], { timeoutMs: 15_000 });
-  const lines = result.stdout.trimEnd().split('\n');
-  return { code: result.code, body: lines.slice(0, -1).join('\n').trim(), localPort: Number(lines.at(-1)) };
 }
 
 /** One dissected Geneve packet, as tshark's own Geneve dissector reads it. */
@@ -185,16 +159,6 @@ export async function startSideBySide(tag: string, receiverArgs: string[] = []):
 
 /** curls both hosts; each receiver logs Initialized, then Created with the real client under the NAT port its server saw. */
 export async function expectBothLogTheirClients(lab: SideBySide): Promise<void> {
-  for (const [six, receiver, http] of [
-    [ADDRESSES.serverSix, lab.handoffReceiver, lab.servers[0]!],
-    [SECOND.serverSix, lab.geneveReceiver, lab.servers[1]!],
-  ] as const) {
-    const result = await curlTo(lab.t, six);
-    expect(result.code).toBe(0);
-    const seen = http.peers.at(-1)!;
-    expect(result.body).toBe(seen);
-    const port = seen.split(':')[1];
-    await waitFor(`the Created line on ${six}`, () => receiver.lines().includes(`Created ${ADDRESSES.pool4}:${port} [${ADDRESSES.client}]:${result.localPort}`));
-    expect(receiver.lines()[0]).toBe(`Initialized ${ADDRESSES.pool4}`);
-  }
+  await curlAndExpectLogged(lab.t, lab.servers[0]!, lab.handoffReceiver, ADDRESSES.serverSix);
+  await curlAndExpectLogged(lab.t, lab.servers[1]!, lab.geneveReceiver, SECOND.serverSix);
 }

@@ -13,6 +13,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, waitForLine, type Namespace } from '@nat64/netlab';
+import { expect } from 'vitest';
 import { ADDRESSES, REPO, type Topology } from './gateway-lab.js';
 
 export const RECEIVER_MAIN = join(REPO, 'apps/receiver/dist/main.js');
@@ -98,15 +99,20 @@ export interface HttpServer {
 }
 
 /** An HTTP server on the server's address that answers each request with the peer it saw, and records it. */
-export async function startHttpServer(t: Topology, port = 8080): Promise<HttpServer> {
+export function startHttpServer(t: Topology, port = 8080): Promise<HttpServer> {
+  return startHttpServerIn(t.server, ADDRESSES.server, port);
+}
+
+/** The same HTTP server on `address` in `namespace`. */
+export async function startHttpServerIn(namespace: Namespace, address: string, port = 8080): Promise<HttpServer> {
   const script = `
     require('http').createServer((req, res) => {
       const peer = req.socket.remoteAddress + ':' + req.socket.remotePort;
       console.log('peer ' + peer);
       res.end(peer + '\\n');
-    }).listen(${port}, '${ADDRESSES.server}', () => console.log('listening'));
+    }).listen(${port}, '${address}', () => console.log('listening'));
   `;
-  const child = t.server.spawn('node', ['-e', script]);
+  const child = namespace.spawn('node', ['-e', script]);
   await waitForLine(child.stdout!, /^listening$/);
   const peers: string[] = [];
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -123,12 +129,84 @@ export interface Curl {
 }
 
 /** curl from the client to the server through the prefix. */
-export async function curl(t: Topology, port = 8080, extra: string[] = []): Promise<Curl> {
-  const result = await t.client.run('curl', ['-sS', '--max-time', '10', '-w', '\\n%{local_port}', ...extra, `http://[${ADDRESSES.serverSix}]:${port}/`], {
+export function curl(t: Topology, port = 8080, extra: string[] = []): Promise<Curl> {
+  return curlTo(t, ADDRESSES.serverSix, port, extra);
+}
+
+/** curl from the client to `serverSix`, an IPv4 host under the prefix. */
+export async function curlTo(t: Topology, serverSix: string, port = 8080, extra: string[] = []): Promise<Curl> {
+  const result = await t.client.run('curl', ['-sS', '--max-time', '10', '-w', '\\n%{local_port}', ...extra, `http://[${serverSix}]:${port}/`], {
     timeoutMs: 15_000,
   });
   const lines = result.stdout.trimEnd().split('\n');
   return { code: result.code, body: lines.slice(0, -1).join('\n').trim(), localPort: Number(lines.at(-1)) };
+}
+
+/**
+ * curls `serverSix` (the server by default), whose HTTP server is `http`: the body is the peer the
+ * server saw, from the NAT address, and `receiver` logs Initialized first, then Created with the real
+ * client under that NAT port. Returns the curl and the NAT port.
+ */
+export async function curlAndExpectLogged(t: Topology, http: HttpServer, receiver: RunningReceiver, serverSix: string = ADDRESSES.serverSix): Promise<{ result: Curl; natPort: string }> {
+  const result = await curlTo(t, serverSix);
+  expect(result.code).toBe(0);
+  const seen = http.peers.at(-1)!;
+  expect(result.body).toBe(seen);
+  const [address, natPort] = seen.split(':') as [string, string];
+  expect(address).toBe(ADDRESSES.pool4);
+  await waitFor(`the Created line on ${serverSix}`, () => receiver.lines().includes(`Created ${ADDRESSES.pool4}:${natPort} [${ADDRESSES.client}]:${result.localPort}`));
+  expect(receiver.lines()[0]).toBe(`Initialized ${ADDRESSES.pool4}`);
+  return { result, natPort };
+}
+
+/**
+ * A TCP connection from the client to the server (port `port`) through the gateway: say(word) makes
+ * the server send `word`, and resolves once the client got it and the server got the client's answer,
+ * "re:" + word.
+ */
+export interface Conversation {
+  /** The NAT port the server saw, and the client's own port. */
+  readonly natPort: string;
+  readonly clientPort: string;
+  say(word: string, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+export async function startConversation(t: Topology, port = 9000): Promise<Conversation> {
+  const server = t.server.spawn('node', [
+    '-e',
+    `require('net').createServer((s) => {
+       console.log('accepted ' + s.remotePort);
+       process.stdin.on('data', (d) => s.write(d));
+       s.on('data', (d) => console.log('server got ' + d));
+     }).listen(${port}, '${ADDRESSES.server}', () => console.log('listening'));`,
+  ]);
+  let client: ChildProcess | undefined;
+  const close = () => {
+    client?.kill();
+    server.kill();
+  };
+  try {
+    await waitForLine(server.stdout!, /^listening$/);
+    const spawned = (client = t.client.spawn('node', [
+      '-e',
+      `const s = require('net').connect(${port}, '${ADDRESSES.serverSix}', () => console.log('connected ' + s.localPort));
+       s.on('data', (d) => { console.log('client got ' + d); s.write('re:' + d); });`,
+    ]));
+    const natPort = (await waitForLine(server.stdout!, /^accepted \d+$/)).split(' ')[1]!;
+    const clientPort = (await waitForLine(spawned.stdout!, /^connected \d+$/)).split(' ')[1]!;
+    const say = async (word: string, timeoutMs = 10_000) => {
+      const clientGot = waitForLine(spawned.stdout!, new RegExp(`^client got ${word}$`), timeoutMs);
+      const serverGot = waitForLine(server.stdout!, new RegExp(`^server got re:${word}$`), timeoutMs);
+      server.stdin!.write(word);
+      await clientGot;
+      await serverGot;
+    };
+    return { natPort, clientPort, say, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
 }
 
 export interface Capture {
