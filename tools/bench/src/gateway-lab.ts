@@ -10,54 +10,36 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, waitForLine, type Namespace } from '@nat64/netlab';
+import { NAT64_ADDRESSES, createNat64Topology, waitForLine, type Namespace, type Nat64Topology } from '@nat64/netlab';
 
 export const REPO = join(import.meta.dirname, '../../..');
 export const GATEWAY_MAIN = join(REPO, 'apps/gateway/dist/main.js');
 export const RECEIVER_MAIN = join(REPO, 'apps/receiver/dist/main.js');
 
 export const ADDRESSES = {
-  client: '2001:db8:1::2',
+  ...NAT64_ADDRESSES,
   clientSink: '2001:db8:1::99',
-  gatewaySix: '2001:db8:1::1',
-  prefix: '2001:db8:64::/96',
-  pool4: '198.51.100.1',
-  gatewayFour: '203.0.113.1',
-  server: '203.0.113.2',
   serverSink: '203.0.113.99',
-  /** 203.0.113.2 and 203.0.113.99 under the prefix. */
-  serverSix: '2001:db8:64::cb00:7102',
+  /** 203.0.113.99 under the prefix. */
   serverSinkSix: '2001:db8:64::cb00:7163',
 } as const;
 
-export interface BenchTopology {
-  readonly lab: Lab;
-  readonly client: Namespace;
-  readonly gateway: Namespace;
-  readonly server: Namespace;
-  /** Interface names: [client side, gateway side] and [gateway side, server side]. */
-  readonly clientLink: [string, string];
-  readonly serverLink: [string, string];
-}
+export type BenchTopology = Nat64Topology;
 
 function mac(namespace: Namespace, device: string): string {
   return namespace.exec('cat', [`/sys/class/net/${device}/address`]).trim();
 }
 
 export function createBenchTopology(): BenchTopology {
-  const lab = new Lab('bench');
-  const client = lab.addNamespace('cli');
-  const gateway = lab.addNamespace('gw');
-  const server = lab.addNamespace('srv');
-  const clientLink = lab.link(client, gateway, { addresses: [[`${ADDRESSES.client}/64`], [`${ADDRESSES.gatewaySix}/64`]] });
-  const serverLink = lab.link(gateway, server, { addresses: [[`${ADDRESSES.gatewayFour}/24`], [`${ADDRESSES.server}/24`]] });
-  client.ip('-6', 'route', 'add', ADDRESSES.prefix, 'via', ADDRESSES.gatewaySix);
-  server.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'via', ADDRESSES.gatewayFour);
-  gateway.sysctl('net.ipv4.conf.all.forwarding', 1);
-  gateway.sysctl('net.ipv6.conf.all.forwarding', 1);
-  gateway.ip('neigh', 'add', ADDRESSES.serverSink, 'lladdr', mac(server, serverLink[1]), 'dev', serverLink[0], 'nud', 'permanent');
-  gateway.ip('-6', 'neigh', 'add', ADDRESSES.clientSink, 'lladdr', mac(client, clientLink[0]), 'dev', clientLink[1], 'nud', 'permanent');
-  return { lab, client, gateway, server, clientLink, serverLink };
+  const t = createNat64Topology('bench');
+  try {
+    t.gateway.ip('neigh', 'add', ADDRESSES.serverSink, 'lladdr', mac(t.server, t.serverLink[1]), 'dev', t.serverLink[0], 'nud', 'permanent');
+    t.gateway.ip('-6', 'neigh', 'add', ADDRESSES.clientSink, 'lladdr', mac(t.client, t.clientLink[0]), 'dev', t.clientLink[1], 'nud', 'permanent');
+    return t;
+  } catch (error) {
+    t.lab.destroy();
+    throw error;
+  }
 }
 
 /** Packets an interface has received, read from sysfs inside its namespace. */

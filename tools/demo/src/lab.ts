@@ -10,21 +10,15 @@
 
 import { execFile, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { Lab, waitForLine, type Namespace } from '@nat64/netlab';
+import { NAT64_ADDRESSES, createNat64Topology, waitForLine, type Lab, type Namespace } from '@nat64/netlab';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const GATEWAY = join(ROOT, 'apps/gateway/dist/main.js');
 export const RECEIVER = join(ROOT, 'apps/receiver/dist/main.js');
 
 export const ADDRESSES = {
+  ...NAT64_ADDRESSES,
   clients: ['2001:db8:1::2', '2001:db8:1::3', '2001:db8:1::4'],
-  gatewaySix: '2001:db8:1::1',
-  prefix: '2001:db8:64::/96',
-  pool4: '198.51.100.1',
-  gatewayFour: '203.0.113.1',
-  server: '203.0.113.2',
-  /** 203.0.113.2 under the prefix: what the IPv6-only client connects to. */
-  serverSix: '2001:db8:64::cb00:7102',
 } as const;
 
 export interface Hosts {
@@ -35,22 +29,7 @@ export interface Hosts {
 }
 
 export function createHosts(): Hosts {
-  const lab = new Lab('demo');
-  try {
-    const client = lab.addNamespace('cli');
-    const gateway = lab.addNamespace('gw');
-    const server = lab.addNamespace('srv');
-    lab.link(client, gateway, { addresses: [ADDRESSES.clients.map((a) => `${a}/64`), [`${ADDRESSES.gatewaySix}/64`]] });
-    lab.link(gateway, server, { addresses: [[`${ADDRESSES.gatewayFour}/24`], [`${ADDRESSES.server}/24`]] });
-    client.ip('-6', 'route', 'add', ADDRESSES.prefix, 'via', ADDRESSES.gatewaySix);
-    server.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'via', ADDRESSES.gatewayFour);
-    gateway.sysctl('net.ipv4.conf.all.forwarding', 1);
-    gateway.sysctl('net.ipv6.conf.all.forwarding', 1);
-    return { lab, client, gateway, server };
-  } catch (error) {
-    lab.destroy();
-    throw error;
-  }
+  return createNat64Topology('demo', ADDRESSES.clients);
 }
 
 /** Starts a long-running program and waits for the line that says it is ready (on stdout or stderr). */

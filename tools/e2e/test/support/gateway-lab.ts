@@ -13,28 +13,15 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, waitForLine, type Namespace } from '@nat64/netlab';
+import { NAT64_ADDRESSES, createNat64Topology, waitForLine, type Nat64Topology } from '@nat64/netlab';
 
 export const REPO = join(import.meta.dirname, '../../../..');
 export const GATEWAY_MAIN = join(REPO, 'apps/gateway/dist/main.js');
 
-export const ADDRESSES = {
-  client: '2001:db8:1::2',
-  gatewaySix: '2001:db8:1::1',
-  prefix: '2001:db8:64::/96',
-  pool4: '198.51.100.1',
-  gatewayFour: '203.0.113.1',
-  server: '203.0.113.2',
-  /** The server as the client reaches it, under the prefix. */
-  serverSix: '2001:db8:64::cb00:7102',
-} as const;
+export const ADDRESSES = NAT64_ADDRESSES;
 
-export interface Topology {
-  readonly lab: Lab;
-  readonly client: Namespace;
-  readonly gateway: Namespace;
-  readonly server: Namespace;
-}
+/** The three hosts (netlab's NAT64 topology); tests that need the link names take them from there. */
+export type Topology = Pick<Nat64Topology, 'lab' | 'client' | 'gateway' | 'server'>;
 
 /** Why the built gateway cannot be run (undefined when it can). */
 export function gatewayUnbuiltReason(): string | undefined {
@@ -43,22 +30,7 @@ export function gatewayUnbuiltReason(): string | undefined {
 
 /** Creates the three namespaces and their links; the TUN routes come once the gateway runs. */
 export function createTopology(tag: string): Topology {
-  const lab = new Lab(tag);
-  try {
-    const client = lab.addNamespace('cli');
-    const gateway = lab.addNamespace('gw');
-    const server = lab.addNamespace('srv');
-    lab.link(client, gateway, { addresses: [[`${ADDRESSES.client}/64`], [`${ADDRESSES.gatewaySix}/64`]] });
-    lab.link(gateway, server, { addresses: [[`${ADDRESSES.gatewayFour}/24`], [`${ADDRESSES.server}/24`]] });
-    client.ip('-6', 'route', 'add', ADDRESSES.prefix, 'via', ADDRESSES.gatewaySix);
-    server.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'via', ADDRESSES.gatewayFour);
-    gateway.sysctl('net.ipv4.conf.all.forwarding', 1);
-    gateway.sysctl('net.ipv6.conf.all.forwarding', 1);
-    return { lab, client, gateway, server };
-  } catch (error) {
-    lab.destroy();
-    throw error;
-  }
+  return createNat64Topology(tag);
 }
 
 export interface RunningGateway {

@@ -14,8 +14,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, type Namespace } from '@nat64/netlab';
-import { ADDRESSES, GATEWAY_MAIN, startGateway, type RunningGateway, type Topology } from './gateway-lab.js';
+import type { Namespace } from '@nat64/netlab';
+import { ADDRESSES, GATEWAY_MAIN, createTopology, startGateway, type RunningGateway, type Topology } from './gateway-lab.js';
 import { curlAndExpectLogged, gatewayHosts, startHttpServerIn, startReceiverIn, type HttpServer, type RunningReceiver } from './handoff-lab.js';
 
 export const SECOND = {
@@ -31,23 +31,14 @@ export interface GeneveTopology extends Topology {
 
 /** Four namespaces: client, gateway and two IPv4 hosts; the TUN routes come once the gateway runs. */
 export function createGeneveTopology(tag: string): GeneveTopology {
-  const lab = new Lab(tag);
+  const t = createTopology(tag);
   try {
-    const client = lab.addNamespace('cli');
-    const gateway = lab.addNamespace('gw');
-    const server = lab.addNamespace('srv');
-    const server2 = lab.addNamespace('sv2');
-    lab.link(client, gateway, { addresses: [[`${ADDRESSES.client}/64`], [`${ADDRESSES.gatewaySix}/64`]] });
-    lab.link(gateway, server, { addresses: [[`${ADDRESSES.gatewayFour}/24`], [`${ADDRESSES.server}/24`]] });
-    lab.link(gateway, server2, { addresses: [[`${SECOND.gatewayFour}/24`], [`${SECOND.server}/24`]] });
-    client.ip('-6', 'route', 'add', ADDRESSES.prefix, 'via', ADDRESSES.gatewaySix);
-    server.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'via', ADDRESSES.gatewayFour);
+    const server2 = t.lab.addNamespace('sv2');
+    t.lab.link(t.gateway, server2, { addresses: [[`${SECOND.gatewayFour}/24`], [`${SECOND.server}/24`]] });
     server2.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'via', SECOND.gatewayFour);
-    gateway.sysctl('net.ipv4.conf.all.forwarding', 1);
-    gateway.sysctl('net.ipv6.conf.all.forwarding', 1);
-    return { lab, client, gateway, server, server2 };
+    return { ...t, server2 };
   } catch (error) {
-    lab.destroy();
+    t.lab.destroy();
     throw error;
   }
 }
