@@ -8,10 +8,10 @@
 // `node tools/bench/dist/gateway-capacity.js` (BENCH_SESSIONS changes the million).
 
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labUnavailableReason, waitForLine } from '@nat64/netlab';
+import { labUnavailableReason } from '@nat64/netlab';
 import { callControl } from '@nat64/service';
 import { ADDRESSES, GATEWAY_MAIN, compileNative, createBenchTopology, dropAtServer, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
 import { ensureCommands } from './packages.js';
@@ -58,21 +58,9 @@ interface Fill {
 }
 
 async function fill(t: BenchTopology, dir: string, generator: string, mode: Mode): Promise<Fill> {
-  const config = join(dir, `gateway-${mode}.json`);
-  const control = join(dir, `gateway-${mode}.sock`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      tun: { name: 'nat64' },
-      prefix: ADDRESSES.prefix,
-      pool4: POOL4,
-      limits: { maxSessions: SESSIONS, maxSessionsPerClient: 100_000 },
-      handoff: { mode },
-      logLevel: 'info',
-      statsInterval: '0s',
-    }),
-  );
-  const gateway = await startBenchGateway(t, GATEWAY_CPU, config, control, POOL4_ROUTE);
+  const settings = { pool4: POOL4, limits: { maxSessions: SESSIONS, maxSessionsPerClient: 100_000 }, handoff: { mode } };
+  const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, mode, settings, POOL4_ROUTE);
+  const control = gateway.control;
   try {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const rss0 = residentBytes(gateway.pid);

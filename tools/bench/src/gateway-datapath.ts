@@ -77,21 +77,12 @@ function ours(key: string, label: string, handoff: Record<string, unknown>, tun:
     key,
     label,
     async start(t, dir) {
-      const config = join(dir, `gateway-${key}.json`);
-      writeFileSync(
-        config,
-        JSON.stringify({
-          tun: { name: 'nat64', ...tun },
-          prefix: ADDRESSES.prefix,
-          pool4: [ADDRESSES.pool4],
-          // The IPv4 -> IPv6 floods reach the client-side sink through this mapping.
-          staticBib: [{ protocol: 'udp', ipv6: `[${ADDRESSES.clientSink}]:${SINK_PORT}`, ipv4: `${ADDRESSES.pool4}:${SINK_PORT}` }],
-          handoff,
-          logLevel: 'info',
-          statsInterval: '0s',
-        }),
-      );
-      const gateway = await startBenchGateway(t, GATEWAY_CPU, config, join(dir, `gateway-${key}.sock`));
+      const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, key, {
+        tun: { name: 'nat64', ...tun },
+        // The IPv4 -> IPv6 floods reach the client-side sink through this mapping.
+        staticBib: [{ protocol: 'udp', ipv6: `[${ADDRESSES.clientSink}]:${SINK_PORT}`, ipv4: `${ADDRESSES.pool4}:${SINK_PORT}` }],
+        handoff,
+      });
       if (RPS) steer(t, 'nat64');
       return { pid: gateway.pid, tun: 'nat64', stop: () => gateway.stop() };
     },

@@ -15,7 +15,7 @@
 // BENCH_PROFILE=DIR profiles the gateway).
 
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
@@ -171,22 +171,13 @@ async function sessionRun(
  * receiver. The floods are counted on the server's link, before any receiver.
  */
 async function measure(t: BenchTopology, dir: string, flooder: string, generator: string, mode: Mode, into: ModeRuns, pause: (on: boolean) => void): Promise<void> {
-  const config = join(dir, `gateway-${mode}.json`);
-  const control = join(dir, `gateway-${mode}.sock`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      tun: { name: 'nat64' },
-      prefix: ADDRESSES.prefix,
-      pool4: POOL4,
-      limits: { maxSessionsPerClient: 100_000 },
-      handoff: mode === 'off' ? { mode, transport: 'handoff' } : { mode: 'full', transport: mode === 'geneve' ? 'geneve' : 'handoff' },
-      // startBenchGateway waits for the "running" line, logged at info.
-      logLevel: 'info',
-      statsInterval: '0s',
-    }),
-  );
-  const gateway = await startBenchGateway(t, GATEWAY_CPU, config, control, POOL4_ROUTE);
+  const settings = {
+    pool4: POOL4,
+    limits: { maxSessionsPerClient: 100_000 },
+    handoff: mode === 'off' ? { mode, transport: 'handoff' } : { mode: 'full', transport: mode === 'geneve' ? 'geneve' : 'handoff' },
+  };
+  const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, mode, settings, POOL4_ROUTE);
+  const control = gateway.control;
   try {
     // Warm-up: the flows' sessions exist (and are handed off), the JIT has settled.
     await floodRun(t, gateway.pid, flooder);

@@ -8,7 +8,7 @@
 //   sink 2001:db8:1::99 (static neighbour, dropped)                        sink 203.0.113.99 (static neighbour, dropped)
 
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NAT64_ADDRESSES, createNat64Topology, waitForLine, type Namespace, type Nat64Topology } from '@nat64/netlab';
 
@@ -72,6 +72,8 @@ export function cpuBusySeconds(cpu: number): number {
 export interface BenchGateway {
   readonly child: ChildProcess;
   readonly pid: number;
+  /** Its control socket, for `nat64-gateway stats` and `hosts`. */
+  readonly control: string;
   stop(): Promise<void>;
 }
 
@@ -82,8 +84,24 @@ export function compileNative(dir: string, name: string): string {
   return binary;
 }
 
-/** Starts nat64-gateway pinned to `cpu` and routes the prefix and pool4 (`pool4Route`, default the one address) into its TUN. */
-export async function startBenchGateway(t: BenchTopology, cpu: number, configFile: string, control: string, pool4Route = `${ADDRESSES.pool4}/32`): Promise<BenchGateway> {
+/**
+ * Starts nat64-gateway pinned to `cpu`, configured with `settings` over the benchmarks' defaults (TUN
+ * "nat64", the lab's prefix and pool4 address, logs at info, no periodic stats), its files in `dir`
+ * named after `key`; then routes the prefix and pool4 (`pool4Route`, default the one address) into its TUN.
+ */
+export async function startBenchGateway(
+  t: BenchTopology,
+  cpu: number,
+  dir: string,
+  key: string,
+  settings: Record<string, unknown>,
+  pool4Route = `${ADDRESSES.pool4}/32`,
+): Promise<BenchGateway> {
+  const configFile = join(dir, `gateway-${key}.json`);
+  const control = join(dir, `gateway-${key}.sock`);
+  // The "running" line this waits for is logged at info.
+  const defaults = { tun: { name: 'nat64' }, prefix: ADDRESSES.prefix, pool4: [ADDRESSES.pool4], logLevel: 'info', statsInterval: '0s' };
+  writeFileSync(configFile, JSON.stringify({ ...defaults, ...settings }));
   // BENCH_PROFILE=DIR: a V8 CPU profile of each gateway run, written to DIR when it stops.
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
   const child = t.gateway.spawn('taskset', ['-c', String(cpu), 'node', ...profile, GATEWAY_MAIN, 'run', '--config', configFile, '--control', control]);
@@ -94,6 +112,7 @@ export async function startBenchGateway(t: BenchTopology, cpu: number, configFil
   return {
     child,
     pid: child.pid!,
+    control,
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
