@@ -210,25 +210,22 @@ export class Engine {
    * given with it, so that a TCP segment of up to 64 KiB or a partial checksum goes on as it came.
    */
   reinjectIpv4(buffer: Uint8Array, offset: number, length: number, vnet: Uint8Array | null = null): void {
-    const offload = this.s.offload;
-    if (vnet !== null && offload !== null) {
-      // It may come while another received packet is being handled (an ANSWER restores its key): that
-      // packet's offload state is put back afterwards.
-      const interrupted = offload.save();
-      this.run(() => {
-        try {
-          if (!offload.received(vnet, 0, buffer, offset, length)) return this.s.count(GW.offloadRefused);
-          this.s.count(GW.reinjected);
-          handle4(this.s, buffer, offset, length, null, true);
-        } finally {
-          offload.restore(interrupted);
-        }
-      });
-      return;
-    }
+    const s = this.s;
+    const offload = s.offload;
+    // It may come while another received packet is being handled (an ANSWER restores its key): that
+    // packet's offload state is set aside meanwhile, and put back afterwards.
+    const interrupted = offload?.save();
     this.run(() => {
-      this.s.count(GW.reinjected);
-      handle4(this.s, buffer, offset, length, null, true);
+      try {
+        if (offload !== null) {
+          offload.done();
+          if (vnet !== null && !offload.received(vnet, 0, buffer, offset, length)) return s.count(GW.offloadRefused);
+        }
+        s.count(GW.reinjected);
+        handle4(s, buffer, offset, length, null, true);
+      } finally {
+        if (interrupted !== undefined) offload!.restore(interrupted);
+      }
     });
   }
 
