@@ -17,6 +17,7 @@ export const RECEIVER_COUNTERS = {
   natAddressMismatch: 'dropped: NAT address is not the source address of the datagram',
   unexpectedType: 'dropped: a message only gateways receive (HELLO-ACK, ANSWER, RELEASE)',
   peersFull: 'dropped: too many gateway epochs known at once',
+  supersededEpoch: 'dropped: a message of a gateway epoch that a later epoch of the same address replaced (replayed or delayed)',
   helloAcksSent: 'HELLO-ACK replies sent',
   gatewaysInitialized: 'gateway epochs started (an "Initialized" log line each)',
   reliableApplied: 'CREATED/DELETED messages stored and applied',

@@ -24,6 +24,7 @@ import { CommitPipeline, type CommitClock } from './commit-pipeline.js';
 import { formatIpv4, parseIpv4, type Counters, type Logger, type MicroClock } from '@nat64/service';
 import type { ConnectionLog } from './conn-log.js';
 import type { CookieJar } from './cookies.js';
+import { EPOCH_SIDE_PREFIX, EpochBook } from './epochs.js';
 import type { ReceiverCounterName } from './counters.js';
 import { GatewayPeer, PEER_SIDE_PREFIX, type Via, PeerRegistry, parseStoredPeers, removalRecord, type StoredPeer } from './peers.js';
 import { answer, helloAck, type AnswerOutcome } from './replies.js';
@@ -83,6 +84,7 @@ export class Receiver {
   private readonly heldView = new DatagramView();
   private readonly entry = createEntry();
   private readonly peers: PeerRegistry;
+  private readonly epochs: EpochBook;
   private readonly counterValues: Float64Array;
   private readonly index: Readonly<Record<ReceiverCounterName, number>>;
   private readonly pipeline: CommitPipeline;
@@ -99,6 +101,7 @@ export class Receiver {
     storedPeers: StoredPeer[],
   ) {
     this.peers = new PeerRegistry(deps.options.maxPeers);
+    this.epochs = new EpochBook(deps.options.maxPeers);
     this.counterValues = deps.counters.values;
     this.index = deps.counters.index;
     this.pipeline = new CommitPipeline({
@@ -111,6 +114,7 @@ export class Receiver {
       committed: () => this.serviceReleases(),
       failed: (error, peers, initialized) => this.storeFailed(error, peers, initialized),
     });
+    this.epochs.load(deps.table.listSide(EPOCH_SIDE_PREFIX));
     this.restorePeers(storedPeers);
   }
 
@@ -131,6 +135,12 @@ export class Receiver {
         false,
       );
       restored.releases.next = peer.releaseNext;
+      if (this.epochs.isDead(peer.address, peer.epoch)) {
+        this.pipeline.removeRecord(removalRecord(restored));
+        continue;
+      }
+      // A database of a version before the epoch records: the stored peers tell the order.
+      for (const record of this.epochs.start(peer.address, peer.epoch)) this.pipeline.storeRecord(record);
       const superseded = this.peers.add(restored);
       if (superseded) this.pipeline.removeRecord(removalRecord(superseded));
     }
@@ -189,6 +199,10 @@ export class Receiver {
       return;
     }
     const epoch = view.epoch();
+    if (this.epochs.isDead(address, epoch)) {
+      this.count('supersededEpoch');
+      return;
+    }
     const cookie = this.deps.cookies.cookieFor(address, epoch);
     const reply = helloAck({ epoch, cookie, key }, view.sequence, this.deps.options.authoritative, WINDOW, this.deps.options.capabilities());
     this.deps.send(reply, port, address, via, cookie);
@@ -210,6 +224,10 @@ export class Receiver {
     }
     let peer = this.peers.get(address, epoch);
     if (!peer) {
+      if (this.epochs.isDead(address, epoch)) {
+        this.count('supersededEpoch');
+        return undefined;
+      }
       if (!mayStart) return undefined;
       const natAddress = parseIpv4(address);
       if (natAddress < 0) {
@@ -222,6 +240,7 @@ export class Receiver {
         return undefined;
       }
       peer = new GatewayPeer(address, natAddress, epoch, view.cookie(), key, 0, 0, true);
+      for (const record of this.epochs.start(address, epoch)) this.pipeline.storeRecord(record);
       const superseded = this.peers.add(peer);
       if (superseded) this.pipeline.removeRecord(removalRecord(superseded));
       this.pipeline.initialize(peer);
@@ -385,7 +404,10 @@ export class Receiver {
       return;
     }
     const peer = this.peers.get(address, view.epoch());
-    if (!peer) return;
+    if (!peer) {
+      if (this.epochs.isDead(address, view.epoch())) this.count('supersededEpoch');
+      return;
+    }
     peer.port = port;
     peer.via = via;
     const blocks: AckBlock[] = [];
@@ -439,6 +461,7 @@ export class Receiver {
       await this.deps.table.recover();
       this.peers.clear();
       this.releasing.clear();
+      this.epochs.load(this.deps.table.listSide(EPOCH_SIDE_PREFIX));
       this.restorePeers(parseStoredPeers(this.deps.table.listSide(PEER_SIDE_PREFIX)));
       this.deps.logger.warn({ entries: this.deps.table.size }, 'reloaded the table from the store after a failed commit');
     } catch (recoveryError) {
