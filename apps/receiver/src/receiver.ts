@@ -27,6 +27,7 @@ import type { CookieJar } from './cookies.js';
 import { EPOCH_SIDE_PREFIX, EpochBook } from './epochs.js';
 import type { ReceiverCounterName } from './counters.js';
 import { GatewayPeer, PEER_SIDE_PREFIX, type Via, PeerRegistry, parseStoredPeers, removalRecord, type StoredPeer } from './peers.js';
+import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, ReplyLimits, type RateLimit } from './rate-limit.js';
 import { answer, helloAck, type AnswerOutcome } from './replies.js';
 import { classifySequence } from './sequence.js';
 
@@ -59,6 +60,10 @@ export interface ReceiverOptions {
   maxPeers: number;
   /** Transports announced in HELLO-ACK (Capability bits). */
   capabilities(): number;
+  /** HELLO-ACKs per gateway address (default DEFAULT_HELLO_LIMIT). */
+  helloLimit?: RateLimit;
+  /** ANSWERs per gateway address (default DEFAULT_QUERY_LIMIT). */
+  queryLimit?: RateLimit;
 }
 
 export interface ReceiverDependencies {
@@ -85,6 +90,7 @@ export class Receiver {
   private readonly entry = createEntry();
   private readonly peers: PeerRegistry;
   private readonly epochs: EpochBook;
+  private readonly limits: ReplyLimits;
   private readonly counterValues: Float64Array;
   private readonly index: Readonly<Record<ReceiverCounterName, number>>;
   private readonly pipeline: CommitPipeline;
@@ -102,6 +108,7 @@ export class Receiver {
   ) {
     this.peers = new PeerRegistry(deps.options.maxPeers);
     this.epochs = new EpochBook(deps.options.maxPeers);
+    this.limits = new ReplyLimits(deps.options.helloLimit ?? DEFAULT_HELLO_LIMIT, deps.options.queryLimit ?? DEFAULT_QUERY_LIMIT, deps.clock);
     this.counterValues = deps.counters.values;
     this.index = deps.counters.index;
     this.pipeline = new CommitPipeline({
@@ -204,6 +211,10 @@ export class Receiver {
       return;
     }
     const cookie = this.deps.cookies.cookieFor(address, epoch);
+    if (!this.limits.hello(address, view.cookie() === cookie)) {
+      this.count('helloRateLimited');
+      return;
+    }
     const reply = helloAck({ epoch, cookie, key }, view.sequence, this.deps.options.authoritative, WINDOW, this.deps.options.capabilities());
     this.deps.send(reply, port, address, via, cookie);
     this.count('helloAcksSent');
@@ -369,6 +380,10 @@ export class Receiver {
   private onQuery(address: string, port: number, key: Uint8Array | undefined, via: Via): void {
     const peer = this.authenticatedPeer(address, port, key, true, via);
     if (!peer) return;
+    if (!this.limits.query(address)) {
+      this.count('queryRateLimited');
+      return;
+    }
     const view = this.view;
     const context = { epoch: peer.epoch, cookie: peer.cookie, key };
     let outcome: AnswerOutcome;
