@@ -52,12 +52,13 @@ export class EpochBook {
 
   /**
    * `epoch` of `address` starts (the caller checked that it is not dead): the current one, if
-   * another, is superseded. Returns the side records to commit with the start (none when nothing
-   * changed): the address's record, and the removal of the address forgotten to stay in bounds.
+   * another, is superseded. Returns the side records to commit with the start: the address's
+   * record (also when `epoch` already was the current one: a start whose commit failed is started
+   * again), and the removal of the address forgotten to stay in bounds.
    */
   start(address: string, epoch: bigint): SideRecord[] {
     const known = this.byAddress.get(address);
-    if (known?.current === epoch) return [];
+    if (known?.current === epoch) return [[EPOCH_SIDE_PREFIX + address, encode(known)]];
     const epochs: AddressEpochs = known ? { current: epoch, dead: [known.current, ...known.dead].slice(0, DEAD_EPOCHS_KEPT) } : { current: epoch, dead: [] };
     this.byAddress.delete(address);
     this.byAddress.set(address, epochs);

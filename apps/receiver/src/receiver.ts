@@ -147,7 +147,9 @@ export class Receiver {
         continue;
       }
       // A database of a version before the epoch records: the stored peers tell the order.
-      for (const record of this.epochs.start(peer.address, peer.epoch)) this.pipeline.storeRecord(record);
+      if (this.epochs.currentOf(peer.address) !== peer.epoch) {
+        for (const record of this.epochs.start(peer.address, peer.epoch)) this.pipeline.storeRecord(record);
+      }
       const superseded = this.peers.add(restored);
       if (superseded) this.pipeline.removeRecord(removalRecord(superseded));
     }
@@ -246,7 +248,8 @@ export class Receiver {
         this.count('natAddressMismatch');
         return undefined;
       }
-      if (this.peers.size >= this.peers.limit) {
+      // A new epoch of a known address takes the place of the old one.
+      if (this.peers.size >= this.peers.limit && !this.peers.newestOf(address)) {
         this.count('peersFull');
         return undefined;
       }

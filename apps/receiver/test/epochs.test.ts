@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnTable, MemoryStore } from '@nat64/conntrack';
+import { ConnTable, MemoryStore, StoreError, type ConnStore } from '@nat64/conntrack';
 import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
@@ -153,9 +153,9 @@ describe('superseded gateway epochs', () => {
 describe('EpochBook', () => {
   it('supersedes the current epoch of an address when another one starts, and only of that address', () => {
     const book = new EpochBook(10);
-    expect(book.start('192.0.2.1', 1n)).toHaveLength(1);
+    const [record] = book.start('192.0.2.1', 1n);
     book.start('192.0.2.2', 1n);
-    expect(book.start('192.0.2.1', 1n)).toEqual([]);
+    expect(book.start('192.0.2.1', 1n)).toEqual([record]);
     book.start('192.0.2.1', 2n);
     expect(book.isDead('192.0.2.1', 1n)).toBe(true);
     expect(book.isDead('192.0.2.1', 2n)).toBe(false);
@@ -194,7 +194,16 @@ describe('superseded epochs on the memory store', () => {
   const GATEWAY = '192.0.2.7';
   const NAT = 0xc0000207;
 
-  function start(store: MemoryStore, cookies: CookieJar) {
+  /** A store whose commits fail while `failing` is set. */
+  class FlakyStore extends MemoryStore {
+    failing = false;
+    override commit(...args: Parameters<ConnStore['commit']>): void {
+      if (this.failing) throw new StoreError('full', 'injected: disk full');
+      super.commit(...args);
+    }
+  }
+
+  function start(store: MemoryStore, cookies: CookieJar, maxPeers = 10) {
     const clock = manualMicroClock();
     const commitClock = new CommitClock(clock, 0);
     const table = ConnTable.open(store, { capacity: 100, idleTimeout: Infinity, clock: commitClock.read });
@@ -213,7 +222,7 @@ describe('superseded epochs on the memory store', () => {
         logger: silentLogger(),
         send: (bytes: Buffer) => sent.push(bytes[1]!),
         scheduleFlush: () => undefined,
-        options: { authoritative: true, allows: () => true, keyFor: () => undefined, maxPeers: 10, capabilities: () => 1 },
+        options: { authoritative: true, allows: () => true, keyFor: () => undefined, maxPeers, capabilities: () => 1 },
       },
       parseStoredPeers(store.listSide(PEER_SIDE_PREFIX)),
     );
@@ -253,5 +262,34 @@ describe('superseded epochs on the memory store', () => {
     expect(second.sent).toEqual([]);
     await second.deliver(created(e2, c2, 2, 3));
     expect(second.sent).toEqual([MessageType.ACK]);
+  });
+
+  it('stores the supersession with the retried start when the first commit of the new epoch failed', async () => {
+    const store = new FlakyStore();
+    const cookies = new CookieJar(newCookieSecret());
+    const [e1, e2] = [11n, 22n];
+    const [c1, c2] = [cookies.cookieFor(GATEWAY, e1), cookies.cookieFor(GATEWAY, e2)];
+    const first = start(store, cookies);
+    await first.deliver(created(e1, c1, 1, 1));
+    store.failing = true;
+    await first.deliver(created(e2, c2, 1, 2));
+    expect(first.counters.get('storeFailures')).toBe(1);
+    store.failing = false;
+    await first.deliver(created(e2, c2, 1, 2));
+    expect(store.getSide(`${EPOCH_SIDE_PREFIX}${GATEWAY}`)).toEqual(Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 22, 0, 0, 0, 0, 0, 0, 0, 11]));
+    const second = start(store.reopen(), cookies);
+    await second.deliver(created(e1, c1, 2, 1));
+    expect(second.counters.get('supersededEpoch')).toBe(1);
+    expect(second.lines).toEqual([]);
+  });
+
+  it('starts the new epoch of a restarted gateway while it tracks as many gateways as it may', async () => {
+    const cookies = new CookieJar(newCookieSecret());
+    const receiver = start(new MemoryStore(), cookies, 1);
+    await receiver.deliver(created(11n, cookies.cookieFor(GATEWAY, 11n), 1, 1));
+    await receiver.deliver(created(22n, cookies.cookieFor(GATEWAY, 22n), 1, 2));
+    expect(receiver.counters.get('peersFull')).toBe(0);
+    expect(receiver.lines.filter((line) => line.startsWith('Initialized'))).toHaveLength(2);
+    expect(receiver.sent).toEqual([MessageType.ACK, MessageType.ACK]);
   });
 });
