@@ -14,7 +14,7 @@ export const DEAD_EPOCHS_KEPT = 256;
 interface AddressEpochs {
   current: bigint;
   /** Newest first. */
-  dead: bigint[];
+  dead: BigUint64Array;
 }
 
 export class EpochBook {
@@ -33,8 +33,8 @@ export class EpochBook {
     for (const [name, value] of records) {
       if (!name.startsWith(EPOCH_SIDE_PREFIX) || value.length < 8 || value.length % 8 !== 0) continue;
       const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-      const dead: bigint[] = [];
-      for (let offset = 8; offset < value.length && dead.length < DEAD_EPOCHS_KEPT; offset += 8) dead.push(view.getBigUint64(offset));
+      const dead = new BigUint64Array(Math.min(value.length / 8 - 1, DEAD_EPOCHS_KEPT));
+      for (let i = 0; i < dead.length; i++) dead[i] = view.getBigUint64(8 * (i + 1));
       this.byAddress.set(name.slice(EPOCH_SIDE_PREFIX.length), { current: view.getBigUint64(0), dead });
     }
   }
@@ -59,7 +59,12 @@ export class EpochBook {
   start(address: string, epoch: bigint): SideRecord[] {
     const known = this.byAddress.get(address);
     if (known?.current === epoch) return [[EPOCH_SIDE_PREFIX + address, encode(known)]];
-    const epochs: AddressEpochs = known ? { current: epoch, dead: [known.current, ...known.dead].slice(0, DEAD_EPOCHS_KEPT) } : { current: epoch, dead: [] };
+    const dead = new BigUint64Array(known ? Math.min(known.dead.length + 1, DEAD_EPOCHS_KEPT) : 0);
+    if (known) {
+      dead[0] = known.current;
+      dead.set(known.dead.subarray(0, dead.length - 1), 1);
+    }
+    const epochs: AddressEpochs = { current: epoch, dead };
     this.byAddress.delete(address);
     this.byAddress.set(address, epochs);
     const records: SideRecord[] = [[EPOCH_SIDE_PREFIX + address, encode(epochs)]];
