@@ -119,6 +119,11 @@ export class CommitPipeline {
     this.removals.push(record);
   }
 
+  /** Stores a side record of the receiver's own (e.g. an epoch change) with the next commit. */
+  storeRecord(record: SideRecord): void {
+    this.removals.push(record);
+  }
+
   acknowledge(peer: GatewayPeer): void {
     this.acknowledgeAgain.add(peer);
   }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
 import type { TimeZoneMode } from './conn-log.js';
+import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from './rate-limit.js';
 
 export const HANDOFF_PORT = 62863;
 
@@ -32,6 +33,10 @@ export interface ReceiverConfig {
   allow: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
   keys: GatewayKey[];
   authoritative: boolean;
+  /** HELLO-ACKs per gateway address. */
+  helloLimit: RateLimit;
+  /** ANSWERs per gateway address. */
+  queryLimit: RateLimit;
   capacity: number;
   idleTimeoutMs: number;
   retentionMs: number;
@@ -53,6 +58,10 @@ export const DEFAULTS = {
   allow: [],
   keys: [],
   authoritative: true,
+  helloRate: DEFAULT_HELLO_LIMIT.perSecond,
+  helloBurst: DEFAULT_HELLO_LIMIT.burst,
+  queryRate: DEFAULT_QUERY_LIMIT.perSecond,
+  queryBurst: DEFAULT_QUERY_LIMIT.burst,
   capacity: 1_000_000,
   idleTimeout: '24h',
   retention: '90d',
@@ -107,6 +116,8 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
       return { range, key, keyId };
     }),
     authoritative: reader.boolean('authoritative', DEFAULTS.authoritative),
+    helloLimit: readRateLimit(reader, 'hello', DEFAULTS.helloRate, DEFAULTS.helloBurst),
+    queryLimit: readRateLimit(reader, 'query', DEFAULTS.queryRate, DEFAULTS.queryBurst),
     capacity: reader.integer('capacity', { min: 1, max: 100_000_000, fallback: DEFAULTS.capacity }),
     idleTimeoutMs: readDuration(reader, 'idleTimeout', DEFAULTS.idleTimeout),
     retentionMs: readDuration(reader, 'retention', DEFAULTS.retention),
@@ -127,6 +138,14 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
   if (!/^[A-Za-z0-9_.%-]{1,15}$/.test(config.geneveTun)) throw new ConfigError('geneveTun', 'must be an interface name of 1-15 letters, digits, "_", "-", "." or "%d"');
   reader.done();
   return config;
+}
+
+/** `<name>Rate` (per second, 0 no limit) and `<name>Burst`. */
+function readRateLimit(reader: ConfigReader, name: string, rate: number, burst: number): RateLimit {
+  return {
+    perSecond: reader.integer(`${name}Rate`, { min: 0, max: 10_000_000, fallback: rate }),
+    burst: reader.integer(`${name}Burst`, { min: 1, max: 10_000_000, fallback: burst }),
+  };
 }
 
 function readDuration(reader: ConfigReader, key: string, fallback: string): number {

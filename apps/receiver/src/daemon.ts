@@ -91,6 +91,8 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
           keyFor: (address) => keyFor(address)?.secret,
           maxPeers: MAX_PEERS,
           capabilities: () => (useHandoff ? Capability.HANDOFF_V1 : 0) | (device ? Capability.GENEVE : 0),
+          helloLimit: config.helloLimit,
+          queryLimit: config.queryLimit,
         },
       },
       storedPeers,

@@ -37,6 +37,10 @@ program
   .option('--key <hex>', 'a key (32-128 hex digits) every gateway must authenticate with; visible in ps, so prefer --key-file')
   .option('--key-file <file>', 'file holding a hex key (16-64 bytes) that every gateway must authenticate with')
   .option('--no-authority', 'do not take authority: log entries but answer queries "not authoritative"')
+  .option('--hello-rate <per-second>', `HELLO-ACKs per second per gateway address; 0 no limit (default ${DEFAULTS.helloRate})`, Number)
+  .option('--hello-burst <count>', `HELLO-ACKs a gateway address may draw at once (default ${DEFAULTS.helloBurst})`, Number)
+  .option('--query-rate <per-second>', `ANSWERs per second per gateway address; 0 no limit (default ${DEFAULTS.queryRate})`, Number)
+  .option('--query-burst <count>', `ANSWERs a gateway address may draw at once (default ${DEFAULTS.queryBurst})`, Number)
   .option('--capacity <entries>', `most entries held; the least recently used make room (default ${DEFAULTS.capacity})`, Number)
   .option('--idle-timeout <duration>', `end entries unused for this long, e.g. 24h, 90m; 0 never (default ${DEFAULTS.idleTimeout})`)
   .option('--retention <duration>', `keep ended entries in the history this long, e.g. 90d (default ${DEFAULTS.retention})`)
@@ -57,6 +61,10 @@ program
       key: options.key,
       keyFile: options.keyFile,
       authoritative: options.authority === false ? false : undefined,
+      helloRate: options.helloRate,
+      helloBurst: options.helloBurst,
+      queryRate: options.queryRate,
+      queryBurst: options.queryBurst,
       capacity: options.capacity,
       idleTimeout: options.idleTimeout,
       retention: options.retention,

@@ -24,8 +24,10 @@ import { CommitPipeline, type CommitClock } from './commit-pipeline.js';
 import { formatIpv4, parseIpv4, type Counters, type Logger, type MicroClock } from '@nat64/service';
 import type { ConnectionLog } from './conn-log.js';
 import type { CookieJar } from './cookies.js';
+import { EPOCH_SIDE_PREFIX, EpochBook } from './epochs.js';
 import type { ReceiverCounterName } from './counters.js';
 import { GatewayPeer, PEER_SIDE_PREFIX, type Via, PeerRegistry, parseStoredPeers, removalRecord, type StoredPeer } from './peers.js';
+import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, ReplyLimits, type RateLimit } from './rate-limit.js';
 import { answer, helloAck, type AnswerOutcome } from './replies.js';
 import { classifySequence } from './sequence.js';
 
@@ -58,6 +60,10 @@ export interface ReceiverOptions {
   maxPeers: number;
   /** Transports announced in HELLO-ACK (Capability bits). */
   capabilities(): number;
+  /** HELLO-ACKs per gateway address (default DEFAULT_HELLO_LIMIT). */
+  helloLimit?: RateLimit;
+  /** ANSWERs per gateway address (default DEFAULT_QUERY_LIMIT). */
+  queryLimit?: RateLimit;
 }
 
 export interface ReceiverDependencies {
@@ -83,6 +89,8 @@ export class Receiver {
   private readonly heldView = new DatagramView();
   private readonly entry = createEntry();
   private readonly peers: PeerRegistry;
+  private readonly epochs: EpochBook;
+  private readonly limits: ReplyLimits;
   private readonly counterValues: Float64Array;
   private readonly index: Readonly<Record<ReceiverCounterName, number>>;
   private readonly pipeline: CommitPipeline;
@@ -99,6 +107,8 @@ export class Receiver {
     storedPeers: StoredPeer[],
   ) {
     this.peers = new PeerRegistry(deps.options.maxPeers);
+    this.epochs = new EpochBook(deps.options.maxPeers);
+    this.limits = new ReplyLimits(deps.options.helloLimit ?? DEFAULT_HELLO_LIMIT, deps.options.queryLimit ?? DEFAULT_QUERY_LIMIT, deps.clock);
     this.counterValues = deps.counters.values;
     this.index = deps.counters.index;
     this.pipeline = new CommitPipeline({
@@ -111,6 +121,7 @@ export class Receiver {
       committed: () => this.serviceReleases(),
       failed: (error, peers, initialized) => this.storeFailed(error, peers, initialized),
     });
+    this.epochs.load(deps.table.listSide(EPOCH_SIDE_PREFIX));
     this.restorePeers(storedPeers);
   }
 
@@ -131,6 +142,14 @@ export class Receiver {
         false,
       );
       restored.releases.next = peer.releaseNext;
+      if (this.epochs.isDead(peer.address, peer.epoch)) {
+        this.pipeline.removeRecord(removalRecord(restored));
+        continue;
+      }
+      // A database of a version before the epoch records: the stored peers tell the order.
+      if (this.epochs.currentOf(peer.address) !== peer.epoch) {
+        for (const record of this.epochs.start(peer.address, peer.epoch)) this.pipeline.storeRecord(record);
+      }
       const superseded = this.peers.add(restored);
       if (superseded) this.pipeline.removeRecord(removalRecord(superseded));
     }
@@ -189,7 +208,15 @@ export class Receiver {
       return;
     }
     const epoch = view.epoch();
+    if (this.epochs.isDead(address, epoch)) {
+      this.count('supersededEpoch');
+      return;
+    }
     const cookie = this.deps.cookies.cookieFor(address, epoch);
+    if (!this.limits.hello(address, view.cookie() === cookie)) {
+      this.count('helloRateLimited');
+      return;
+    }
     const reply = helloAck({ epoch, cookie, key }, view.sequence, this.deps.options.authoritative, WINDOW, this.deps.options.capabilities());
     this.deps.send(reply, port, address, via, cookie);
     this.count('helloAcksSent');
@@ -210,6 +237,10 @@ export class Receiver {
     }
     let peer = this.peers.get(address, epoch);
     if (!peer) {
+      if (this.epochs.isDead(address, epoch)) {
+        this.count('supersededEpoch');
+        return undefined;
+      }
       if (!mayStart) return undefined;
       const natAddress = parseIpv4(address);
       if (natAddress < 0) {
@@ -217,11 +248,13 @@ export class Receiver {
         this.count('natAddressMismatch');
         return undefined;
       }
-      if (this.peers.size >= this.peers.limit) {
+      // A new epoch of a known address takes the place of the old one.
+      if (this.peers.size >= this.peers.limit && !this.peers.newestOf(address)) {
         this.count('peersFull');
         return undefined;
       }
       peer = new GatewayPeer(address, natAddress, epoch, view.cookie(), key, 0, 0, true);
+      for (const record of this.epochs.start(address, epoch)) this.pipeline.storeRecord(record);
       const superseded = this.peers.add(peer);
       if (superseded) this.pipeline.removeRecord(removalRecord(superseded));
       this.pipeline.initialize(peer);
@@ -350,6 +383,10 @@ export class Receiver {
   private onQuery(address: string, port: number, key: Uint8Array | undefined, via: Via): void {
     const peer = this.authenticatedPeer(address, port, key, true, via);
     if (!peer) return;
+    if (!this.limits.query(address)) {
+      this.count('queryRateLimited');
+      return;
+    }
     const view = this.view;
     const context = { epoch: peer.epoch, cookie: peer.cookie, key };
     let outcome: AnswerOutcome;
@@ -385,7 +422,10 @@ export class Receiver {
       return;
     }
     const peer = this.peers.get(address, view.epoch());
-    if (!peer) return;
+    if (!peer) {
+      if (this.epochs.isDead(address, view.epoch())) this.count('supersededEpoch');
+      return;
+    }
     peer.port = port;
     peer.via = via;
     const blocks: AckBlock[] = [];
@@ -439,6 +479,7 @@ export class Receiver {
       await this.deps.table.recover();
       this.peers.clear();
       this.releasing.clear();
+      this.epochs.load(this.deps.table.listSide(EPOCH_SIDE_PREFIX));
       this.restorePeers(parseStoredPeers(this.deps.table.listSide(PEER_SIDE_PREFIX)));
       this.deps.logger.warn({ entries: this.deps.table.size }, 'reloaded the table from the store after a failed commit');
     } catch (recoveryError) {

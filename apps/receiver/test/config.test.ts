@@ -33,6 +33,17 @@ describe('config', () => {
     expect(() => loadReceiverConfig({ flags: { key: 'abcd' } })).toThrow('key: expected 32 to 128 hex digits');
   });
 
+  it('reads the reply rate limits from the file and flags, and refuses a burst below 1', () => {
+    expect(loadReceiverConfig({ flags: {} })).toMatchObject({ helloLimit: { perSecond: 5, burst: 20 }, queryLimit: { perSecond: 10_000, burst: 20_000 } });
+    const path = file('receiver.json', JSON.stringify({ helloRate: 1, helloBurst: 4, queryRate: 0 }));
+    const config = loadReceiverConfig({ file: path, flags: { queryBurst: 9, helloRate: undefined } });
+    expect([config.helloLimit, config.queryLimit]).toEqual([
+      { perSecond: 1, burst: 4 },
+      { perSecond: 0, burst: 9 },
+    ]);
+    expect(() => loadReceiverConfig({ flags: { helloBurst: 0 } })).toThrow('helloBurst: must be at least 1');
+  });
+
   it('reads one key for all gateways from a flag or a file, and per-range keys from the file', () => {
     const hex = '00112233445566778899aabbccddeeff';
     expect(loadReceiverConfig({ flags: { key: hex } }).keys).toHaveLength(2);
