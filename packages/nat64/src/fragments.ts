@@ -128,6 +128,18 @@ export class FragmentTracker {
    * covers in the datagram, [rangeStart, rangeEnd) (rangeEnd at most 65,536), it is checked against the
    * fragments seen so far: null means the datagram is discarded (RFC 5722) and the fragment must be dropped.
    */
+  first(family: Family, packet: Uint8Array, sourceOffset: number, destinationOffset: number, identification: number, protocol: number, value: number): readonly Uint8Array[];
+  first(
+    family: Family,
+    packet: Uint8Array,
+    sourceOffset: number,
+    destinationOffset: number,
+    identification: number,
+    protocol: number,
+    value: number,
+    rangeStart: number,
+    rangeEnd: number,
+  ): readonly Uint8Array[] | null;
   first(
     family: Family,
     packet: Uint8Array,

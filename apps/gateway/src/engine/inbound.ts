@@ -67,9 +67,8 @@ export function handle4(s: DatapathState, buf: Uint8Array, offset: number, lengt
   const fragmentId = v.fragmentId;
   const start = v.start;
   emit(s, v, flags);
-  // No byte range: IPv4 reassembly tolerates overlaps (RFC 791), so the tracker never discards these.
+  // No byte range: IPv4 reassembly tolerates overlaps (RFC 791), so IPv4 fragments are not checked for them.
   const waiting = s.fragments.first(FAMILY.IPV4, buf, start + SPEC.IPV4_SRC_OFFSET, start + SPEC.IPV4_DST_OFFSET, fragmentId, protocol, token);
-  if (waiting === null) return;
   for (const fragment of waiting) handle4(s, fragment, 0, fragment.length, null, true);
 }
 
