@@ -363,6 +363,8 @@ export class FragmentTracker {
     this.protocol[i] = protocol;
     this.identification[i] = identification;
     this.words.set(this.key, i * 8);
+    // A reused slot must not keep its last datagram's state (a discarded one would discard this one).
+    this.value[i] = PENDING;
     this.rangeCount[i] = 0;
     this.next[i] = this.buckets[bucket]!;
     this.buckets[bucket] = i;

@@ -215,6 +215,17 @@ describe('fragments', () => {
       expect(fragments.later(FAMILY.IPV6, ipv6Fragment(1, 0xbb), 8, 24, ID, 17, 0, 56)).toBe(9);
     });
 
+    it('gives a discarded datagram\'s slot to the next datagram clean once it is forgotten', () => {
+      const { fragments, clock } = tracker({ maxEntries: 1 });
+      expect(first(fragments, 1232)).toEqual([]);
+      expect(first(fragments, 1232)).toBeNull();
+      clock.advance(2_000);
+      fragments.expire();
+      const next = fragments.first(FAMILY.IPV6, ipv6Fragment(1, 0xaa), 8, 24, ID + 1, 17, 4, 0, 1232);
+      expect(next).toEqual([]);
+      expect(fragments.later(FAMILY.IPV6, ipv6Fragment(1, 0xbb), 8, 24, ID + 1, 17, 0, 56, 1232, 1300)).toBe(4);
+    });
+
     it('accepts the identification again once the discarded datagram is forgotten', () => {
       const { fragments, clock } = tracker();
       expect(later(fragments, 800, 1600)).toBe(VERDICT.FRAGMENT_HELD);
