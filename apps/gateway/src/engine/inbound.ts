@@ -1,7 +1,7 @@
 // IPv4 -> IPv6 (RFC 6146 3.4-3.7 for packets from the IPv4 side): parse once, check the destination is
-// a pool4 address and the source is not a martian, hand reserved UDP ports to local handlers, find or create the session (or let the
-// table hold an unsolicited SYN), fill the mapping and translate into the output batch. ICMPv4 errors
-// are translated by their quoted packet's session. Also the second half of hairpinning: then `origin`
+// a pool4 address and the source no martian, hand reserved UDP ports to local handlers, find or create
+// the session (or let the table hold an unsolicited SYN), fill the mapping and translate into the output
+// batch. ICMPv4 errors are translated by their quoted packet's session. Also the second half of hairpinning: then `origin`
 // is the IPv6 packet that started it, and errors and held SYNs refer to it.
 
 import { FAMILY, PROTOCOL, VERDICT } from '@nat64/nat64';

@@ -1,8 +1,8 @@
 // IPv6 -> IPv4 (RFC 6146 3.4-3.7 for packets from the IPv6 side): parse once, check the addresses and
-// the fragment (martians and RFC 8200 4.5 faults are dropped before any state is made), find or create
-// the session, fill the mapping and translate into the output batch. Packets to a
-// pool4 address are hairpinned (RFC 6146 3.8): translated to IPv4, then through the inbound path.
-// ICMPv6 errors are translated by their quoted packet's session, found without creating state.
+// the fragment (martians and RFC 8200 4.5 faults are refused before any state is made), find or create
+// the session, fill the mapping and translate into the output batch. Packets to a pool4 address are
+// hairpinned (RFC 6146 3.8): translated to IPv4, then through the inbound path. ICMPv6 errors are
+// translated by their quoted packet's session, found without creating state.
 
 import { FAMILY, PROTOCOL, VERDICT } from '@nat64/nat64';
 import {
