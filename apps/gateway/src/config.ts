@@ -190,7 +190,8 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     ipv6Address: ipv6Source === undefined ? undefined : parseIpv6(ipv6Source, 'translation.ipv6Address'),
     ipv4Address: ipv4Source === undefined ? pool4[0]!.address : parseIpv4(ipv4Source, 'translation.ipv4Address'),
     zeroizeTrafficClass: translation.boolean('zeroizeTrafficClass', false),
-    amendUdpChecksumZero: translation.boolean('amendUdpChecksumZero', false),
+    // RFC 6146 3.4: a stateful NAT64 MUST compute the checksum of an IPv4 UDP datagram without one.
+    amendUdpChecksumZero: translation.boolean('amendUdpChecksumZero', true),
     icmpErrorsFromReporter: translation.boolean('icmpErrorsFromReporter', true),
     icmpErrorRate: {
       perSecond: rate.integer('perSecond', { min: 0, max: 1_000_000, fallback: 1000 }),
