@@ -3,7 +3,7 @@
 // `status` a short summary.
 
 import type { ControlHandler } from '@nat64/service';
-import type { TunDevice } from '@nat64/tun';
+import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import type { GatewayConfig } from './config.js';
 import type { GatewayParts } from './gateway.js';
 import type { Handoff } from './handoff/handoff.js';
@@ -13,7 +13,7 @@ import { collectStats } from './stats.js';
 export function controlHandlers(config: GatewayConfig, parts: GatewayParts, device: TunDevice, handoff: Handoff | null): Record<string, ControlHandler> {
   return {
     sessions: (params) => listSessions(parts.table, parts.clock, parts.prefix, parseSessionFilter(params)),
-    stats: () => collectStats(parts, device.counters, handoff),
+    stats: () => collectStats(parts, device.counters, handoff, readInterfaceStatistics(device.name)),
     hosts: () => ({ mode: config.handoff.mode, transport: config.handoff.transport, hosts: handoff?.hosts() ?? [] }),
     status: () => ({
       tun: device.name,

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ControlError, ExitCode, FatalError } from '@nat64/service';
 import { showHosts, showSessions, showStats } from './client.js';
-import { DEFAULT_CONTROL, DEFAULT_PREFIX } from './config.js';
+import { DEFAULT_CONTROL, DEFAULT_PREFIX, DEFAULT_TX_QUEUE_LENGTH } from './config.js';
 import { runGateway } from './run.js';
 
 function integer(value: string): number {
@@ -25,6 +25,7 @@ interface RunFlags {
   tunMtu?: number;
   attach?: boolean;
   tunOffload?: boolean;
+  tunTxQueue?: number;
   prefix?: string;
   pool4?: string[];
   refuseNonGlobal?: boolean;
@@ -52,6 +53,7 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'tun.mtu': flags.tunMtu,
     'tun.create': flags.attach === true ? false : undefined,
     'tun.offload': flags.tunOffload === true ? true : undefined,
+    'tun.txQueueLength': flags.tunTxQueue,
     prefix: flags.prefix,
     pool4: flags.pool4,
     refuseNonGlobalUnderWkp: flags.refuseNonGlobal === false ? false : undefined,
@@ -90,6 +92,11 @@ function program(): Command {
     .option('--tun <name>', 'TUN interface to create (or attach to, with --attach); default nat64')
     .option('--tun-mtu <bytes>', 'MTU to give the TUN device it creates (1280-65535); default 1500', integer)
     .option('--attach', 'attach to an existing TUN interface and leave its MTU and link state alone')
+    .option(
+      '--tun-tx-queue <packets>',
+      `packets the kernel queues for the gateway to read (tun.txQueueLength; a full queue drops, counted as device.txDropped); default ${DEFAULT_TX_QUEUE_LENGTH} for a device it creates`,
+      integer,
+    )
     .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload)')
     .option('--prefix <prefix>', `RFC 6052 prefix (pool6), /32 /40 /48 /56 /64 or /96; default ${DEFAULT_PREFIX}`)
     .option('--pool4 <addresses>', 'comma-separated IPv4 addresses IPv4 hosts see (ports per protocol: in --config)', list)
