@@ -5,7 +5,7 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ControlError, ExitCode, FatalError } from '@nat64/service';
-import { showHosts, showSessions, showStats } from './client.js';
+import { reloadGateway, showHosts, showSessions, showStats } from './client.js';
 import { DEFAULT_CONTROL, DEFAULT_PREFIX, DEFAULT_TX_QUEUE_LENGTH } from './config.js';
 import { runGateway } from './run.js';
 
@@ -21,6 +21,7 @@ function list(value: string): string[] {
 interface RunFlags {
   config?: string;
   check?: boolean;
+  print?: boolean;
   tun?: string;
   tunMtu?: number;
   attach?: boolean;
@@ -89,6 +90,7 @@ function program(): Command {
     )
     .option('-c, --config <file>', 'JSON configuration file (see contrib/gateway.example.json); flags override it')
     .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
+    .option('--print', 'with --check: print the effective configuration (defaults, file and flags) as a JSON configuration file instead')
     .option('--tun <name>', 'TUN interface to create (or attach to, with --attach); default nat64')
     .option('--tun-mtu <bytes>', 'MTU to give the TUN device it creates (1280-65535); default 1500', integer)
     .option('--attach', 'attach to an existing TUN interface and leave its MTU and link state alone')
@@ -127,9 +129,9 @@ function program(): Command {
     )
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .option('--control <path>', `control socket for the sessions and stats commands; default ${DEFAULT_CONTROL}`)
+    .option('--control <path>', `control socket for the sessions, stats, hosts and reload commands; default ${DEFAULT_CONTROL}`)
     .action(async (flags: RunFlags) => {
-      process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true });
+      process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true, print: flags.print === true });
     });
 
   root
@@ -166,6 +168,17 @@ function program(): Command {
     .option('--json', 'print the answer as JSON')
     .action(async (flags: { control: string; json?: boolean }) => {
       await showHosts(flags);
+    });
+  root
+    .command('reload')
+    .description(
+      'Make the running gateway read its configuration again (as SIGHUP does): log level, timeouts, session limits, statsInterval, ' +
+        'logSessions and the handoff key change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
+    )
+    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--json', 'print the answer as JSON')
+    .action(async (flags: { control: string; json?: boolean }) => {
+      process.exitCode = await reloadGateway(flags);
     });
   return root;
 }
