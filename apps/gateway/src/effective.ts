@@ -3,6 +3,7 @@
 // setting by setting. Loading what it prints gives the same configuration; the handoff key itself
 // is never printed, only the file it comes from.
 
+import { formatDuration } from '@nat64/service';
 import { formatIpv4, formatIpv6 } from '@nat64/xlat';
 import type { GatewayConfig } from './config.js';
 
@@ -75,27 +76,6 @@ export function effectiveSettings(config: GatewayConfig): Settings {
     control: config.control,
     logLevel: config.logLevel,
   };
-}
-
-const UNITS: [string, number][] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1000],
-  ['ms', 1],
-];
-
-/** Milliseconds as the configuration writes durations: "2h4m", "90s" is "1m30s", "250ms", "0s". */
-export function formatDuration(ms: number): string {
-  let left = Math.round(ms);
-  let text = '';
-  for (const [unit, size] of UNITS) {
-    if (left >= size) {
-      text += `${Math.floor(left / size)}${unit}`;
-      left %= size;
-    }
-  }
-  return text === '' ? '0s' : text;
 }
 
 /** Settings as dotted paths to leaf values (arrays are leaves), for comparing two configurations. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
-import { effectiveSettings, flattenSettings, formatDuration } from '../src/effective.js';
+import { effectiveSettings, flattenSettings } from '../src/effective.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-effective-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,13 +43,5 @@ describe('effective', () => {
     expect(printed).not.toContain('abab');
     expect(effectiveSettings(config)['tun']).not.toHaveProperty('txQueueLength');
     expect(flattenSettings(effectiveSettings(config)).get('handoff.geneve.refresh')).toBe('"1m30s"');
-  });
-
-  it('writes durations the way the configuration reads them', () => {
-    expect(formatDuration(0)).toBe('0s');
-    expect(formatDuration(250)).toBe('250ms');
-    expect(formatDuration(7_440_000)).toBe('2h4m');
-    expect(formatDuration(90 * 86_400_000)).toBe('90d');
-    expect(formatDuration(61_001)).toBe('1m1s1ms');
   });
 });
