@@ -7,8 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { GatewayClient } from '@nat64/handoff-sim';
 import { waitFor } from '@nat64/netlab';
+import { loadReceiverConfig } from '../src/config.js';
+import { ReceiverReloader, ReceiverSettings } from '../src/reload.js';
 import { loopback } from './support/receiver.js';
 
 const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
@@ -94,6 +98,34 @@ describe('receiver reload', { timeout: 30_000 }, () => {
     child.kill('SIGTERM');
     expect(await new Promise((resolve) => child!.once('exit', resolve))).toBe(0);
     expect(readFileSync(join(dir, 'connections.log'), 'utf8')).toContain('Initialized 127.0.0.70');
+  });
+
+  it('swaps the gateways\' keys at once, read again from the key file, and never logs them', () => {
+    dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-keys-'));
+    const keyFile = join(dir, 'key');
+    const config = join(dir, 'receiver.json');
+    writeFileSync(keyFile, 'd4'.repeat(16));
+    writeFileSync(config, JSON.stringify({ keyFile, keys: [{ gateways: '192.0.2.0/24', key: 'e5'.repeat(20), keyId: 2 }] }));
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const source = { file: config, flags: {} };
+    const settings = new ReceiverSettings(loadReceiverConfig(source));
+    const reloader = new ReceiverReloader(source, loadReceiverConfig(source), settings, pino({ level: 'info' }, sink));
+    const hex = (key: Uint8Array | undefined) => Buffer.from(key ?? []).toString('hex');
+    expect(hex(settings.keyFor('198.51.100.7')?.secret)).toBe('d4'.repeat(16));
+    expect(settings.keyFor('192.0.2.9')).toMatchObject({ keyId: 2 });
+
+    writeFileSync(keyFile, 'f6'.repeat(32));
+    expect(reloader.reload('SIGHUP')).toEqual({ ok: true, applied: ['keys'], needsRestart: [] });
+    expect(hex(settings.keyFor('198.51.100.7')?.secret)).toBe('f6'.repeat(32));
+    expect(hex(settings.keyFor('192.0.2.9')?.secret)).toBe('e5'.repeat(20));
+    expect(lines.join('')).toContain('reloaded the configuration: applied keys');
+    expect(lines.join('')).not.toMatch(/d4d4|f6f6|e5e5/);
   });
 
   it('prints the effective configuration with run --check --print, keys hidden', async () => {
