@@ -80,15 +80,22 @@ program
     const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
     const settings = new ReceiverSettings(config);
     const reloader = new ReceiverReloader(source, config, settings, logger);
-    const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reloader.reload('control') } });
-    const stopReopening = onReopenSignal(() => {
+    // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
+    let state: 'starting' | 'running' | 'stopping' = 'starting';
+    onReopenSignal(() => {
+      if (state !== 'running') {
+        logger.warn(`SIGHUP while ${state}: ignored`);
+        return;
+      }
       daemon.reopenLog();
       logger.info('reopened the connection log');
       reloader.reload('SIGHUP');
     });
+    const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reloader.reload('control') } });
+    state = 'running';
     const signal = await waitForShutdown();
+    state = 'stopping';
     logger.info({ signal }, 'shutting down');
-    stopReopening();
     await daemon.close();
     logger.flush();
   });
