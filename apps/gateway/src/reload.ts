@@ -165,15 +165,8 @@ function comparable(config: GatewayConfig): Map<string, string> {
   const flat = flattenSettings(effectiveSettings(config));
   const key = config.handoff.key;
   // A digest, so the key is compared without being kept in a second place.
-  flat.set(KEY_PATH, key === undefined ? 'none' : createHash('sha256').update(unpadded(key)).digest('hex'));
+  flat.set(KEY_PATH, key === undefined ? 'none' : createHash('sha256').update(key).digest('hex'));
   return flat;
-}
-
-/** A key as loaded (the slot's padding removed), so the slot compares equal to its file. */
-function unpadded(key: Uint8Array): Uint8Array {
-  let end = key.length;
-  while (end > 16 && key[end - 1] === 0) end--;
-  return key.subarray(0, end);
 }
 
 /** Dotted paths of the settings that differ. */

@@ -44,7 +44,7 @@ program
   .option('--capacity <entries>', `most entries held; the least recently used make room (default ${DEFAULTS.capacity})`, Number)
   .option('--idle-timeout <duration>', `end entries unused for this long, e.g. 24h, 90m; 0 never (default ${DEFAULTS.idleTimeout})`)
   .option('--retention <duration>', `keep ended entries in the history this long, e.g. 90d (default ${DEFAULTS.retention})`)
-  .option('--control <socket>', `control socket for "stats" (default ${DEFAULTS.control})`)
+  .option('--control <socket>', `control socket for "stats" and "reload" (default ${DEFAULTS.control})`)
   .addOption(new Option('--log-level <level>', 'operational log level (stderr, JSON)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .action(async (options: Record<string, unknown>) => {
     const flags: RawSettings = {
