@@ -15,7 +15,7 @@ import {
 } from './config-fields.js';
 import { IMPL } from './engine/constants.js';
 import { IMPL as IMPL_HANDOFF } from './handoff/constants.js';
-import { GENEVE_OVERHEAD, IMPL as GENEVE_IMPL } from './geneve/constants.js';
+import { GENEVE_OVERHEAD, IMPL as GENEVE_IMPL } from './handoff/transports/geneve/constants.js';
 
 export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';
 

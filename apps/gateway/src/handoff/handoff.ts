@@ -13,8 +13,8 @@ import { IMPL } from './constants.js';
 import { createHandoffCounters, HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
 import { MissQueue } from './misses.js';
 import { MappingTracker } from './tracker.js';
-import { HandoffTransport } from './transport.js';
-import { GeneveTransport, type GeneveCounterLine } from '../geneve/geneve.js';
+import { HandoffTransport } from '../engine/local-socket.js';
+import { GeneveTransport, type GeneveCounterLine } from './transports/geneve/geneve.js';
 
 export interface HandoffCounterLine {
   group: 'handoff' | 'agent';

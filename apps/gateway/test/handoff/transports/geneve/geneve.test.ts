@@ -3,9 +3,9 @@ import { PeerState, type HandoffAgent } from '@nat64/handoff-agent';
 import { silentLogger } from '@nat64/service';
 import { parseIpv4Address } from '@nat64/xlat';
 import { describe, expect, it } from 'vitest';
-import { GeneveTransport } from '../../src/geneve/geneve.js';
-import type { MappingTracker } from '../../src/handoff/tracker.js';
-import { POOL4, SERVER, testGateway } from '../support/gateway.js';
+import { GeneveTransport } from '../../../../src/handoff/transports/geneve/geneve.js';
+import type { MappingTracker } from '../../../../src/handoff/tracker.js';
+import { POOL4, SERVER, testGateway } from '../../../support/gateway.js';
 
 const NAT = parseIpv4Address(POOL4);
 const HOST = parseIpv4Address(SERVER);

@@ -4,10 +4,10 @@ import { HANDOFF_PORT } from '@nat64/handoff-codec';
 import { Counters } from '@nat64/service';
 import { describe, expect, it } from 'vitest';
 import { HANDOFF_COUNTERS } from '../../src/handoff/counters.js';
-import { HandoffTransport, type HandoffReceiver } from '../../src/handoff/transport.js';
+import { HandoffTransport, type HandoffReceiver } from '../../src/engine/local-socket.js';
 import { POOL4, SERVER, testGateway } from '../support/gateway.js';
 import { checksumsValid4, ipv4 } from '../support/packets.js';
-import { v4 } from './support.js';
+import { v4 } from '../handoff/support.js';
 
 function setUp() {
   const g = testGateway();

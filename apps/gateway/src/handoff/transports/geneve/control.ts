@@ -18,9 +18,9 @@ import {
 } from '@nat64/geneve';
 import type { Counters } from '@nat64/service';
 import type { Ipv4View } from '@nat64/xlat';
-import type { Engine } from '../engine/engine.js';
-import { createHandoffCounters } from '../handoff/counters.js';
-import { HandoffTransport } from '../handoff/transport.js';
+import type { Engine } from '../../../engine/engine.js';
+import { createHandoffCounters } from '../../counters.js';
+import { HandoffTransport } from '../../../engine/local-socket.js';
 import type { GeneveCounterName } from './counters.js';
 import { SPEC } from './constants.js';
 import type { TunnelSettings } from './tunnels.js';

@@ -5,9 +5,9 @@
 
 import type { Counters } from '@nat64/service';
 import type { Ipv4View } from '@nat64/xlat';
-import type { Engine } from '../engine/engine.js';
-import type { HandoffCounterName } from './counters.js';
-import { SPEC } from './constants.js';
+import type { Engine } from './engine.js';
+import type { HandoffCounterName } from '../handoff/counters.js';
+import { SPEC } from '../handoff/constants.js';
 
 const IP = SPEC.IPV4_HEADER_LENGTH;
 const HEADERS = SPEC.IPV4_HEADER_LENGTH + SPEC.UDP_HEADER_LENGTH;

@@ -9,9 +9,9 @@ import { Capability, HANDOFF_PORT, MessageType, createEntry, type HandoffEntry }
 import { DECAP_STATUS_NAMES, MappingEvent, type MappingOption } from '@nat64/geneve';
 import { PeerState, type HandoffAgent } from '@nat64/handoff-agent';
 import { formatIpv4, type Counters, type Logger } from '@nat64/service';
-import type { GeneveConfig } from '../config.js';
-import type { Engine } from '../engine/engine.js';
-import type { MappingReporter, MappingTracker } from '../handoff/tracker.js';
+import type { GeneveConfig } from '../../../config.js';
+import type { Engine } from '../../../engine/engine.js';
+import type { MappingReporter, MappingTracker } from '../../tracker.js';
 import { createGeneveCounters, GENEVE_COUNTERS, type GeneveCounterName } from './counters.js';
 import { GeneveControl } from './control.js';
 import { TunnelTable } from './tunnels.js';
