@@ -219,9 +219,10 @@ export class Handoff {
     return hostRows(this.agent.peers(), this.parts.clock.tick(), (nat, host) => transport.hostTransport(nat, host));
   }
 
-  /** The glue's counters, the agent's, then the transport's, with explanations. */
+  /** The transport's counters in group handoff, the glue's, the agent's, then the transport's own groups, with explanations. */
   counterLines(): CounterLine[] {
-    const lines: CounterLine[] = [];
+    const fromTransport = this.transport.counterLines();
+    const lines = fromTransport.filter((line) => line.group === 'handoff');
     for (const name of Object.keys(HANDOFF_COUNTERS) as HandoffCounterName[]) {
       lines.push({ group: 'handoff', name, value: this.counters.get(name), explanation: HANDOFF_COUNTERS[name] });
     }
@@ -231,7 +232,7 @@ export class Handoff {
       lines.push({ group: 'agent', ...counter });
     }
     lines.push({ group: 'agent', name: 'queuedEntries', value: this.agent.queuedEntries, explanation: 'gauge: entries waiting to be sent reliably, toward every peer' });
-    lines.push(...this.transport.counterLines());
+    for (const line of fromTransport) if (line.group !== 'handoff') lines.push(line);
     return lines;
   }
 
