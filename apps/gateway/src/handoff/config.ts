@@ -1,17 +1,15 @@
 // Handoff's slice of the configuration, `handoff` (docs/protocol/handoff-v1.md), with its defaults and
 // the slices of its transports, and what the chosen transport asks of the translation settings
-// (read ahead of them by config.ts).
+// (read ahead of them by config.ts, from the transport's entry in transports/index.ts).
 
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseDuration, type ConfigReader } from '@nat64/service';
 import { IMPL } from './constants.js';
-import { GENEVE_OVERHEAD, readGeneveConfig, type GeneveConfig } from './transports/geneve/config.js';
+import { readGeneveConfig, type GeneveConfig } from './transports/geneve/config.js';
+import { TRANSPORTS, TRANSPORT_NAMES, type TransportKind, type TransportName } from './transports/index.js';
 
 export type { GeneveConfig } from './transports/geneve/config.js';
-
-/** The values of handoff.transport. */
-export const TRANSPORT_NAMES = ['handoff', 'geneve', 'auto'] as const;
-export type TransportName = (typeof TRANSPORT_NAMES)[number];
+export type { TransportName } from './transports/index.js';
 
 /** Handoff to the receivers on the IPv4 hosts (docs/protocol/handoff-v1.md). */
 export interface HandoffConfig {
@@ -38,27 +36,14 @@ export interface HandoffConfig {
 }
 
 /** What a transport asks of the rest of the configuration. */
-export interface TransportNeeds {
-  readonly transport: TransportName;
-  /** Bytes it may write in front of a translated IPv4 packet: translation.ipv4NextHopMtu defaults to the TUN MTU minus these. */
-  readonly overhead: number;
-  /** Why it cannot take TUN offload (64 KiB segments), or null when it can. */
-  readonly refusesOffload: string | null;
-}
-
-const GENEVE_NEEDS = { overhead: GENEVE_OVERHEAD, refusesOffload: 'Geneve packets cannot carry unsplit TCP segments' };
-const NEEDS: Record<TransportName, Omit<TransportNeeds, 'transport'>> = {
-  handoff: { overhead: 0, refusesOffload: null },
-  geneve: GENEVE_NEEDS,
-  auto: GENEVE_NEEDS,
-};
+export type TransportNeeds = Pick<TransportKind, 'overhead' | 'refusesOffload'>;
 
 /** handoff.transport, read ahead of the rest (a bad value is refused later, by readHandoffConfig), and what it needs. */
 export function transportNeeds(raw: Record<string, unknown>): TransportNeeds {
   const value = raw['handoff'];
   const named = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['transport'] : undefined;
   const transport = TRANSPORT_NAMES.find((name) => name === named) ?? 'handoff';
-  return { transport, ...NEEDS[transport] };
+  return TRANSPORTS[transport];
 }
 
 /** Reads `handoff`; `ipv4NextHopMtu` is the default of handoff.mtu. Throws ConfigError naming the setting. */

@@ -216,7 +216,8 @@ export class Handoff {
   /** Every peer for `hosts` (allocates; for the control socket). */
   hosts(): HostRow[] {
     const transport = this.transport;
-    return hostRows(this.agent.peers(), this.parts.clock.tick(), (nat, host) => transport.hostTransport(nat, host));
+    const rows = hostRows(this.agent.peers(), this.parts.clock.tick(), (nat, host) => transport.hostTransport(nat, host));
+    return transport.hostsWithoutPeer === undefined ? rows : [...rows, ...transport.hostsWithoutPeer()];
   }
 
   /** The transport's counters in group handoff, the glue's, the agent's, then the transport's own groups, with explanations. */

@@ -12,15 +12,18 @@
 // (b) The packet path. A transport that carries packets itself registers engine hooks in start() and
 //     removes them in stop(): `onOutput` (translated IPv4 packets toward a host, Geneve wraps them),
 //     `onLocal`/`onLocalError`/`onTunnelError` (its own ports on pool4 addresses, through a
-//     LocalSocket), or a hook ahead of the NAT64 table for packets it carries untranslated (a
-//     transport that bypasses translation per host and per new flow adds such a hook to the engine).
-//     Every per-host decision is the transport's: it keeps its own per-host state.
+//     LocalSocket), or a hook ahead of the NAT64 table for IPv6 packets it carries untranslated (a
+//     transport that bypasses translation adds such a hook to the engine, in the style of onMiss:
+//     offered the packet toward PREFIX::HOST, it takes it or leaves it to the NAT64; a flow that
+//     already has a session, `context.engine.table`, stays translated). Every per-host and per-flow
+//     decision is the transport's, from per-host state of its own.
 // (c) Life. Everything it owns (sockets, tables, engine hooks) is wired by start() and unwired by
 //     stop(); tick() runs on handoff's timer, batchEnd() at the end of every engine batch, both
 //     inside engine.run(). Nothing here may keep the process alive: handoff owns the timer.
 // (d) What operators see: hostTransport() fills the transport columns of `hosts` for each agent
-//     peer, counterLines() adds its counters to `stats` (in groups of its own, or 'handoff' for
-//     counters that were always shown there).
+//     peer, and hostsWithoutPeer() (optional) lists hosts it reaches that the agent has no peer for
+//     (a host carried without translation holds no mapping); counterLines() adds its counters to
+//     `stats` (in groups of its own, or 'handoff' for counters that were always shown there).
 //
 // Rules every transport follows: every method runs on the gateway's event loop; none throws for
 // anything a packet says (a bad packet is a counted drop; a bug inside an engine hook it registered
@@ -32,6 +35,7 @@ import type { PeerState } from '@nat64/handoff-agent';
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import type { Logger } from '@nat64/service';
 import type { Engine } from '../../engine/engine.js';
+import type { HostRow } from '../hosts.js';
 
 /** The agent calls a transport may make (HandoffAgent implements them). */
 export interface TransportAgent {
@@ -109,5 +113,7 @@ export interface HandoffTransport extends MappingReporter {
   tick(): void;
   batchEnd(): void;
   hostTransport(natAddress: number, host: number): HostTransport;
+  /** Rows of `hosts` for hosts the agent has no peer for; absent: none. */
+  hostsWithoutPeer?(): HostRow[];
   counterLines(): CounterLine[];
 }
