@@ -191,6 +191,17 @@ describe('geneve', () => {
     expect(geneve.hostTransport(NAT, HOST).transport).toBe('handoff');
   });
 
+  it('in mode auto, hands a datagram from 62863 to the agent through its fallback, then puts the host in a tunnel if it announced Geneve', () => {
+    const { geneve, agent, fallbackContexts, announced } = setup('auto');
+    agent.state = PeerState.AUTHORITATIVE;
+    agent.capabilities = Capability.HANDOFF_V1 | Capability.GENEVE;
+    agent.cookieLow24 = 9;
+    fallbackContexts[0]!.inbound.receive(NAT, HOST, 62863, datagramOf(MessageType.HELLO_ACK));
+    expect(agent.calls).toEqual(['receive']);
+    expect(geneve.hostTransport(NAT, HOST)).toEqual({ transport: 'geneve', vni: 9 });
+    expect(announced).toEqual([HOST]);
+  });
+
   it('in mode geneve, sends every message as a control packet and nothing on 62863', () => {
     const { geneve, handoffSent, written } = setup('geneve');
     geneve.send(NAT, HOST, datagramOf(MessageType.HELLO));
