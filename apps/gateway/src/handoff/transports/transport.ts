@@ -37,12 +37,16 @@ import type { Logger } from '@nat64/service';
 import type { Engine } from '../../engine/engine.js';
 import type { HostRow } from '../hosts.js';
 
-/** The agent calls a transport may make (HandoffAgent implements them). */
-export interface TransportAgent {
+/** Where what the hosts send goes (the agent, behind handoff's guard; or a transport composing another). */
+export interface HandoffInbound {
   /** A handoff datagram from a host's receiver; `authenticated`: it came inside a verified envelope. */
   receive(natAddress: number, host: number, hostPort: number, payload: Uint8Array, authenticated?: boolean): void;
   /** Nothing listens for handoff on the host (ICMP port unreachable about what we sent). */
   portUnreachable(natAddress: number, host: number): void;
+}
+
+/** The agent calls a transport may make besides its inbound (HandoffAgent implements them). */
+export interface TransportAgent {
   /** A mapping change as an entry of the agent's reliable stream (CREATED/DELETED datagrams). */
   mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void;
   mappingDeleted(natAddress: number, host: number, entry: HandoffEntry, reason: number): void;
@@ -76,7 +80,7 @@ export interface TransportContext {
   readonly logger: Logger;
   readonly agent: TransportAgent;
   /** Where received handoff datagrams and ICMP port unreachable go: the agent, or a transport that composes this one. */
-  readonly inbound: Pick<TransportAgent, 'receive' | 'portUnreachable'>;
+  readonly inbound: HandoffInbound;
   readonly mappings: LiveMappings;
   /** The largest handoff datagram the agent sends (handoff.mtu minus IPv4 and UDP headers). */
   readonly maxDatagram: number;
