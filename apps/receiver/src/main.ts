@@ -66,10 +66,7 @@ program
     const config = loadReceiverConfig({ ...(typeof options.config === 'string' ? { file: options.config } : {}), flags });
     const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
     const daemon = await startReceiver(config, logger);
-    const stopReopening = onReopenSignal(() => {
-      daemon.reopenLog();
-      logger.info('reopened the connection log');
-    });
+    const stopReopening = onReopenSignal(() => daemon.reopenLog());
     const signal = await waitForShutdown();
     logger.info({ signal }, 'shutting down');
     stopReopening();
