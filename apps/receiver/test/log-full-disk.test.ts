@@ -68,7 +68,7 @@ describe('connection log failures', () => {
     const logs = join(dir, 'logs');
     mkdirSync(logs);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', logs]);
-    cleanups.push(() => execFileSync('umount', [logs]));
+    cleanups.push(() => void execFileSync('umount', [logs]));
     return logs;
   }
   async function start(dir: string, log: string): Promise<ChildReceiver> {
