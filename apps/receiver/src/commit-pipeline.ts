@@ -266,6 +266,7 @@ export class CommitPipeline {
         return new Promise<void>((resolve) =>
           this.deps.log.afterWritten((written) => {
             if (written) {
+              this.releaseEnded(batch.events);
               acknowledge();
               this.deps.committed();
             }
@@ -298,12 +299,15 @@ export class CommitPipeline {
       }
       count('deleted');
       if (event.reason === 'replaced') count('replaced');
-      if (event.reason === 'idle' || event.reason === 'evicted') {
-        count(event.reason === 'idle' ? 'expiredIdle' : 'evicted');
-        this.deps.release(event.entry);
-      }
+      if (event.reason === 'idle') count('expiredIdle');
+      if (event.reason === 'evicted') count('evicted');
     }
     log.flush(at);
+  }
+
+  /** Tells the gateways about the entries this receiver ended by its own policy, once their lines are in the log. */
+  private releaseEnded(events: readonly ConnEvent[]): void {
+    for (const event of events) if (event.kind === 'deleted' && (event.reason === 'idle' || event.reason === 'evicted')) this.deps.release(event.entry);
   }
 
   /** The commits that may lack log lines if the process dies now: those in flight, those the log holds back, and this one. */
