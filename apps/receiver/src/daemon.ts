@@ -237,7 +237,7 @@ function recoverLog(store: ConnStore, log: ConnectionLog, logger: Logger): void 
     for (const line of commit.lines) log.append(line);
     log.flush(commit.at);
   }
-  logger.warn({ lines: missing.reduce((sum, commit) => sum + commit.lines.length, 0), commits: missing.length }, 'wrote connection log lines of commits that a crash kept out of the log');
+  logger.warn({ lines: missing.reduce((sum, commit) => sum + commit.lines.length, 0), commits: missing.length }, 'writing the connection log lines of commits that a crash kept out of the log');
 }
 
 /** The cookie secret, made and stored on first start so cookies survive restarts. */
