@@ -85,7 +85,7 @@ describe('receiver persistence', () => {
     expect(missing).toMatchObject({ code: 1, stderr: 'no entry for 127.0.0.61:1\n' });
     const { stdout: dump } = await run('node', [MAIN, 'dump', '--db', database]);
     expect(dump.split('\n').filter(Boolean).map((line) => line.slice(27))).toEqual(['Created 127.0.0.61:3719 [2001:db8::55]:50085']);
-  });
+  }, 20_000);
 
   it('reopens its connection log on SIGHUP, for logrotate', async () => {
     const { spawn } = await import('node:child_process');
