@@ -7,12 +7,13 @@ import { ConnTable, SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
 import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlHandler, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
-import { openConnectionLog, type ConnectionLog } from './conn-log.js';
+import type { ConnectionLog } from './conn-log.js';
+import { openConnectionLog } from './log-file.js';
 import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
 import { createReceiverCounters } from './counters.js';
 import { findMissingLines } from './log-recovery.js';
 import { PEER_SIDE_PREFIX, parseStoredPeers } from './peers.js';
-import { CommitClock, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
+import { CommitClock, LOGGED_THROUGH_RECORD, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
 import { Receiver } from './receiver.js';
 import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
@@ -24,6 +25,8 @@ const COOKIE_SECRET_RECORD = 'cookie-secret';
 const TICK_MS = 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const MAX_PEERS = 100_000;
+/** Mode of the directories the receiver creates for its database and its connection log. */
+const DIRECTORY_MODE = 0o750;
 
 export interface ReceiverDaemon {
   readonly receiver: Receiver;
@@ -32,7 +35,7 @@ export interface ReceiverDaemon {
   /** Geneve on UDP 6081, when enabled and its TUN device could be opened. */
   readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
   readonly counters: ReturnType<typeof createReceiverCounters>;
-  /** Reopens the connection log file (SIGHUP). */
+  /** Reopens the connection log file (SIGHUP); a failure is logged and retried, never thrown. */
   reopenLog(): void;
   /** Commits what is pending, then closes sockets, control socket, store and log. */
   close(): Promise<void>;
@@ -51,6 +54,7 @@ export interface ReceiverEnvironment {
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
   const clock = environment.clock ?? systemMicroClock();
   const store = await openStore(config);
+  const counters = createReceiverCounters();
   let log: ConnectionLog | undefined;
   let table: ConnTable | undefined;
   let transport: Transport | undefined;
@@ -58,17 +62,19 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   let device: TunDevice | undefined;
   let control: ControlServer | undefined;
   try {
-    log = openConnectionLog(config.connectionLog === '-' ? { fd: 1 } : { file: config.connectionLog }, config.timeZone);
+    log = openConnectionLogOf(config, logger, counters);
     recoverLog(store, log, logger);
     const cookies = new CookieJar(cookieSecret(store));
-    const commitClock = new CommitClock(clock, Math.max(0, ...readUnloggedCommits(store.getSide(UNLOGGED_COMMITS_RECORD))));
+    const commitClock = new CommitClock(
+      clock,
+      Math.max(0, ...readUnloggedCommits(store.getSide(UNLOGGED_COMMITS_RECORD)), ...readUnloggedCommits(store.getSide(LOGGED_THROUGH_RECORD))),
+    );
     const storedPeers = parseStoredPeers(store.listSide(PEER_SIDE_PREFIX));
     table = ConnTable.open(store, {
       capacity: config.capacity,
       idleTimeout: Number.isFinite(config.idleTimeoutMs) && config.idleTimeoutMs > 0 ? config.idleTimeoutMs * 1000 : Infinity,
       clock: commitClock.read,
     });
-    const counters = createReceiverCounters();
     const settings = environment.settings ?? new ReceiverSettings(config);
     const allows = (address: string) => settings.allows(address);
     const keyFor = (address: string) => settings.keyFor(address);
@@ -162,8 +168,11 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
         clearInterval(pruner);
         for (const open of openTransports) await open.close();
         openDevice?.close();
+        // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
+        openLog.finish();
         await receiver.flush();
         await receiver.settle();
+        await receiver.markLogged();
         await openControl.close();
         await openTable.closeAsync();
         openLog.close();
@@ -200,17 +209,43 @@ function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: s
 }
 
 function openStore(config: ReceiverConfig): Promise<ConnStore> {
-  mkdirSync(dirname(config.database), { recursive: true, mode: 0o750 });
+  mkdirSync(dirname(config.database), { recursive: true, mode: DIRECTORY_MODE });
   return SqliteStore.openInWorker(config.database, { durability: config.durability });
 }
 
-/** Writes the lines of a last commit that a crash kept out of the log. */
+/**
+ * The connection log, its directory created if missing. Write and reopen failures are logged once
+ * per outage and counted; lines and ACKs wait until a retry succeeds.
+ */
+function openConnectionLogOf(config: ReceiverConfig, logger: Logger, counters: ReturnType<typeof createReceiverCounters>): ConnectionLog {
+  const file = config.connectionLog;
+  if (file !== '-') mkdirSync(dirname(file), { recursive: true, mode: DIRECTORY_MODE });
+  const log = logger.child({ component: 'conn-log' });
+  return openConnectionLog(file === '-' ? { fd: 1 } : { file }, config.timeZone, {
+    stalled: (error, doing) => {
+      counters.add('logOutages');
+      log.error(
+        { err: error, code: error.code, file },
+        `cannot ${doing === 'write' ? 'write' : 'reopen'} the connection log; holding its lines and every ACK, retrying until it works`,
+      );
+    },
+    attemptFailed: () => counters.add('logWriteFailures'),
+    resumed: () => log.warn({ file }, 'the connection log takes lines again; held lines written, ACKs resume'),
+    reopened: () => log.info({ file }, 'reopened the connection log'),
+  });
+}
+
+/** Cuts a partial last line, then queues the lines of the commits that a crash kept out of the log. */
 function recoverLog(store: ConnStore, log: ConnectionLog, logger: Logger): void {
-  const missing = findMissingLines(store, log.lastLoggedAt(), log.zone);
+  const tail = log.prepareTail();
+  if (tail && tail.cutBytes > 0) logger.warn({ bytes: tail.cutBytes }, 'cut a partial last line off the connection log (a write a crash or a full disk interrupted)');
+  const missing = findMissingLines(store, tail, log.zone);
   if (missing.length === 0) return;
-  for (const line of missing) log.append(line);
-  log.flush();
-  logger.warn({ lines: missing.length }, 'wrote connection log lines of commits that a crash kept out of the log');
+  for (const commit of missing) {
+    for (const line of commit.lines) log.append(line);
+    log.flush(commit.at);
+  }
+  logger.warn({ lines: missing.reduce((sum, commit) => sum + commit.lines.length, 0), commits: missing.length }, 'writing the connection log lines of commits that a crash kept out of the log');
 }
 
 /** The cookie secret, made and stored on first start so cookies survive restarts. */

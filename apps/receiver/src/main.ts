@@ -35,7 +35,7 @@ program
   .option('--geneve-tun <name>', `TUN device that delivers Geneve inner packets to this host (default ${DEFAULTS.geneveTun})`)
   .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)
   .addOption(new Option('--durability <level>', 'full: a stored entry survives power loss; normal: survives a crash of the receiver (default full)').choices(['full', 'normal']))
-  .option('--conn-log <file>', 'connection log file, reopened on SIGHUP (which also reloads the configuration); "-" for stdout (default -)')
+  .option('--conn-log <file>', 'connection log file (created 0640), reopened on SIGHUP (which also reloads the configuration); a failed write or reopen holds lines and ACKs and is retried; "-" for stdout (default -)')
   .option('--local-time', 'connection log timestamps in local time instead of UTC')
   .option('--allow <ranges>', 'accept gateways only from these addresses or CIDR ranges, comma-separated (default: any)', list)
   .option('--key <hex>', 'a key (32-128 hex digits) every gateway must authenticate with; visible in ps, so prefer --key-file')
@@ -96,7 +96,6 @@ program
         return;
       }
       daemon.reopenLog();
-      logger.info('reopened the connection log');
       reloader.reload('SIGHUP');
     });
     const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reloader.reload('control') } });
