@@ -12,7 +12,7 @@ namespace tun {
 
 namespace {
 
-// open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking, offload = false)
+// open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking, offload = false, tap = false)
 //   -> { fd, name, mtu, ifindex }, or throws an Error carrying `errno` and `step`.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -29,6 +29,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   request.up = info[4].ToBoolean().Value();
   request.non_blocking = info[5].ToBoolean().Value();
   request.offload = info.Length() > 6 && info[6].ToBoolean().Value();
+  request.tap = info.Length() > 7 && info[7].ToBoolean().Value();
 
   OpenResult result = OpenQueue(request);
   if (result.error != 0) {

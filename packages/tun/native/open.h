@@ -1,4 +1,4 @@
-// Opening one queue of a Linux TUN device (IFF_TUN | IFF_NO_PI) and the interface settings the
+// Opening one queue of a Linux TUN device (IFF_TUN | IFF_NO_PI) or TAP device (IFF_TAP | IFF_NO_PI) and the interface settings the
 // binding applies itself (MTU, up, persistence). Plain syscalls, no JavaScript.
 #pragma once
 
@@ -17,6 +17,7 @@ struct OpenRequest {
   bool up = false;           // SIOCSIFFLAGS |= IFF_UP
   bool non_blocking = true;  // O_NONBLOCK on the queue's file descriptor
   bool offload = false;      // IFF_VNET_HDR with checksum and TSO offloads (a virtio-net header per packet)
+  bool tap = false;          // IFF_TAP: Ethernet frames instead of IP packets
 };
 
 struct OpenResult {

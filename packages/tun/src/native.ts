@@ -38,7 +38,7 @@ export interface NativeQueue {
 export interface NativeBinding {
   readonly counterNames: readonly string[];
   /** persist: 1 set, 0 clear, -1 leave; mtu 0 leaves the MTU. Throws a NativeOpenError. */
-  open(name: string, multiQueue: boolean, persist: number, mtu: number, up: boolean, nonBlocking: boolean, offload?: boolean): NativeOpened;
+  open(name: string, multiQueue: boolean, persist: number, mtu: number, up: boolean, nonBlocking: boolean, offload?: boolean, tap?: boolean): NativeOpened;
   closeDescriptor(fd: number): void;
   TunQueue: new (fd: number, counters: Float64Array, vnetHeaders?: boolean) => NativeQueue;
 }
