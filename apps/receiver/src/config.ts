@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
 import type { TimeZoneMode } from './conn-log.js';
+import { readBypassSettings, readTransports, type BypassSettings, type TransportName } from './bypass/settings.js';
 
 export const HANDOFF_PORT = 62863;
 
@@ -15,12 +16,14 @@ export interface GatewayKey {
   keyId: number;
 }
 
-export type TransportChoice = 'handoff' | 'geneve' | 'both';
+export type { TransportName } from './bypass/settings.js';
 
 export interface ReceiverConfig {
   listen: string[];
   port: number;
-  transport: TransportChoice;
+  /** Any of handoff (UDP 62863), geneve (our mapping transport) and bypass (NAT64 bypass), both on UDP 6081. */
+  transports: ReadonlySet<TransportName>;
+  bypass: BypassSettings;
   genevePort: number;
   geneveTun: string;
   geneveOptionClass: number;
@@ -42,7 +45,7 @@ export interface ReceiverConfig {
 export const DEFAULTS = {
   listen: ['0.0.0.0', '::'],
   port: HANDOFF_PORT,
-  transport: 'both',
+  transport: 'handoff,geneve',
   genevePort: 6081,
   geneveTun: 'nat64geneve',
   geneveOptionClass: 0xff64,
@@ -89,7 +92,8 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
   const config: ReceiverConfig = {
     listen,
     port: reader.integer('port', { min: 0, max: 65535, fallback: DEFAULTS.port }),
-    transport: reader.oneOf('transport', ['handoff', 'geneve', 'both'] as const, DEFAULTS.transport),
+    transports: readTransports(reader, DEFAULTS.transport),
+    bypass: readBypassSettings(reader),
     genevePort: reader.integer('genevePort', { min: 0, max: 65535, fallback: DEFAULTS.genevePort }),
     geneveTun: reader.string('geneveTun', DEFAULTS.geneveTun),
     geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass }),

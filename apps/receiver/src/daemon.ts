@@ -18,6 +18,8 @@ import { Receiver } from './receiver.js';
 import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
 import { openHostStack } from './host-stack.js';
+import { isBypassPacket } from '@nat64/geneve';
+import { startBypass, type BypassEnvironment, type BypassService } from './bypass/service.js';
 import type { ReceiverConfig } from './config.js';
 
 const COOKIE_SECRET_RECORD = 'cookie-secret';
@@ -31,6 +33,8 @@ export interface ReceiverDaemon {
   readonly transport: Transport | undefined;
   /** Geneve on UDP 6081, when enabled and its TUN device could be opened. */
   readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
+  /** NAT64 bypass, when enabled; it shares the Geneve socket. */
+  readonly bypass: BypassService | undefined;
   readonly counters: ReturnType<typeof createReceiverCounters>;
   /** Reopens the connection log file (SIGHUP). */
   reopenLog(): void;
@@ -42,6 +46,8 @@ export interface ReceiverEnvironment {
   clock?: MicroClock;
   /** Opens the device Geneve inner packets go through (tests pass an in-memory one). */
   openDevice?: (name: string, logger: Logger) => TunDevice;
+  /** How NAT64 bypass opens TAP devices and changes the host's routing (tests pass fakes). */
+  bypass?: BypassEnvironment;
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
@@ -52,6 +58,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   let transport: Transport | undefined;
   let geneveTransport: Transport | undefined;
   let device: TunDevice | undefined;
+  let bypass: BypassService | undefined;
   let control: ControlServer | undefined;
   try {
     log = openConnectionLog(config.connectionLog === '-' ? { fd: 1 } : { file: config.connectionLog }, config.timeZone);
@@ -67,8 +74,9 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const counters = createReceiverCounters();
     const allows = addressFilter(config.allow);
     const keyFor = keyLookup(config.keys);
-    const useHandoff = config.transport !== 'geneve';
-    device = config.transport === 'handoff' ? undefined : openGeneveDevice(config, logger, environment.openDevice ?? openHostStack);
+    const useHandoff = config.transports.has('handoff');
+    device = config.transports.has('geneve') ? openGeneveDevice(config, logger, environment.openDevice ?? openHostStack) : undefined;
+    bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), environment.bypass) : undefined;
     let endpoint: GeneveEndpoint | undefined;
     let receiver: Receiver;
     receiver = new Receiver(
@@ -102,15 +110,20 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     if (useHandoff) {
       transport = await openTransport({ addresses: config.listen, port: config.port, onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port), onSendError });
     }
-    if (device) {
-      const geneveEndpoint = new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor });
-      endpoint = geneveEndpoint;
+    const geneveEndpoint = device ? new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor }) : undefined;
+    endpoint = geneveEndpoint;
+    if (geneveEndpoint || bypass) {
+      // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
+      const bypassEndpoint = bypass;
       geneveTransport = await openTransport({
         addresses: config.listen,
         port: config.genevePort,
         onDatagram: (bytes, address, port) => {
-          if (allows(address.startsWith('::ffff:') ? address.slice(7) : address)) geneveEndpoint.handleDatagram(bytes, address, port);
-          else counters.add('notAllowed');
+          const source = address.startsWith('::ffff:') ? address.slice(7) : address;
+          if (!allows(source)) counters.add('notAllowed');
+          else if (bypassEndpoint && isBypassPacket(bytes, 0, bytes.length)) bypassEndpoint.handleDatagram(bytes, source);
+          else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes, address, port);
+          else bypassEndpoint?.refuseOther();
         },
         onSendError,
       });
@@ -118,10 +131,11 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const openTable = table;
     const openLog = log;
     const openEndpoint = endpoint;
-    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? [])];
+    const openBypass = bypass;
+    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? []), ...(openBypass?.counters(all) ?? [])];
     control = await listenControl(config.control, {
-      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount }),
-      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true),
+      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount, ...openBypass?.stats() }),
+      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
     });
     const ticker = setInterval(() => receiver.tick(), TICK_MS);
     let lastPrune = 0;
@@ -147,6 +161,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       receiver,
       transport,
       geneve: geneveTransport && endpoint && device ? { transport: geneveTransport, endpoint, device } : undefined,
+      bypass: openBypass,
       counters,
       reopenLog: () => openLog.reopen(),
       async close() {
@@ -154,6 +169,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
         clearInterval(pruner);
         for (const open of openTransports) await open.close();
         openDevice?.close();
+        openBypass?.close();
         await receiver.flush();
         await receiver.settle();
         await openControl.close();
@@ -166,6 +182,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     await transport?.close();
     await geneveTransport?.close();
     device?.close();
+    bypass?.close();
     await control?.close();
     if (table) await table.closeAsync();
     else store.close();
@@ -177,13 +194,13 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
 /** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
 /**
  * The TUN device Geneve inner packets go through. Without it (no CAP_NET_ADMIN, no /dev/net/tun)
- * a receiver asked for Geneve alone cannot run; one asked for both runs with handoff messages only.
+ * a receiver asked for Geneve without handoff cannot run; one asked for both runs with handoff messages only.
  */
 function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: string, logger: Logger) => TunDevice): TunDevice | undefined {
   try {
     return open(config.geneveTun, logger);
   } catch (error) {
-    if (config.transport === 'geneve') {
+    if (!config.transports.has('handoff')) {
       throw new FatalError(`cannot open the Geneve TUN device ${config.geneveTun}: ${(error as Error).message}`, ExitCode.noPermission, { cause: error });
     }
     logger.warn({ err: error }, `Geneve disabled: cannot open the TUN device ${config.geneveTun}; receiving handoff messages only`);
