@@ -5,6 +5,7 @@
 // answers: the Neighbor Advertisement that accepts the offer, then the replies to clients.
 // Tunnel events go to the connection log; the packet path counts, never throws, never logs
 // above debug.
+import { createHash } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import {
@@ -14,6 +15,7 @@ import {
   BypassView,
   Ndp,
   NdpStatus,
+  formatMac,
   NdpView,
   decapsulateBypass,
   inspectNeighborMessage,
@@ -184,7 +186,7 @@ export class BypassEndpoint {
     let index = 0;
     while (this.byIndex[index] !== undefined) index++;
     const name = `${settings.tap}${index}`;
-    const route: TunnelRoute = { device: name, address: formatIpv6(target), nextHop, table: settings.table + index };
+    const route: TunnelRoute = { device: name, mac: tunnelMac(gateway, vni, target), address: formatIpv6(target), nextHop, table: settings.table + index };
     let device: TunDevice;
     try {
       device = this.deps.openDevice(name, settings.mtu);
@@ -259,6 +261,17 @@ export class BypassEndpoint {
 
 export function formatVni(vni: number): string {
   return `0x${vni.toString(16).padStart(6, '0')}`;
+}
+
+/**
+ * The server's MAC on a tunnel: locally administered unicast, from a hash of what identifies the
+ * tunnel, so it is the same after a restart and the gateway's cached neighbor entry still reaches
+ * it (its unreachability probes are unicast to that MAC; bypass §6.3).
+ */
+export function tunnelMac(gateway: string, vni: number, target: Uint8Array): string {
+  const mac = createHash('sha256').update(`nat64 bypass server ${gateway} ${vni}`).update(target).digest().subarray(0, 6);
+  mac[0] = (mac[0]! & 0xfc) | 0x02;
+  return formatMac(mac);
 }
 
 function isUnspecified(buf: Uint8Array, offset: number): boolean {

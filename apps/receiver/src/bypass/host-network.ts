@@ -18,6 +18,8 @@ const IFF_TAP = 0x0002;
 
 export interface TunnelRoute {
   device: string;
+  /** The TAP device's MAC, stable for the tunnel so a gateway's neighbor cache outlives our restarts. */
+  mac: string;
   /** PREFIX::OWN-IPV4, as text. */
   address: string;
   /** The gateway's address on the tunnel link: the offer's IPv6 source. */
@@ -58,6 +60,7 @@ export const linuxHostNetwork: HostNetwork = {
     writeSysctl(route.device, 'accept_ra', '0');
     writeSysctl(route.device, 'autoconf', '0');
     ip(['-6', '-batch', '-'], [
+      `link set dev ${route.device} address ${route.mac}`,
       `addr add ${route.address}/128 dev ${route.device} nodad`,
       `route add default via ${route.nextHop} dev ${route.device} table ${route.table}`,
       `rule add from ${route.address} lookup ${route.table} pref ${route.table}`,
