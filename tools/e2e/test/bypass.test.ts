@@ -20,7 +20,7 @@ import type { ChildProcess } from 'node:child_process';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, REPO, createTopology, type Topology } from './support/gateway-lab.js';
-import { capture, curl, receiverCli, receiverCounters, receiverUnbuiltReason, startHttpServerIn, startReceiverIn, type Capture, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
+import { capture, curl, curlTo, receiverCli, receiverCounters, receiverUnbuiltReason, startHttpServerIn, startReceiverIn, type Capture, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
 import { dissectGeneve } from './support/geneve-lab.js';
 
 const PEER_MAIN = join(REPO, 'tools/bypass-peer/dist/main.js');
@@ -28,6 +28,9 @@ const PERSISTENT = '00'.repeat(16) + '11'.repeat(16);
 const TRANSIENT = '22'.repeat(32);
 const MESSAGE = 'NAT64 bypass test gateway, see RFC 8926';
 const SERVER_SIX_HEX = '20010db80064000000000000cb007102';
+/** A second gateway, at 203.0.113.9 with its own prefix. */
+const PREFIX_2 = '2001:db8:65::/96';
+const SERVER_SIX_2 = '2001:db8:65::cb00:7102';
 
 const unavailable =
   labUnavailableReason(['curl']) ?? receiverUnbuiltReason() ?? (existsSync(PEER_MAIN) ? undefined : `${PEER_MAIN} is missing: build with pnpm --filter @nat64/bypass-peer build`);
@@ -57,7 +60,9 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
   let tap: Capture | undefined;
   const events: PeerEvent[] = [];
   let vni = 0;
-  const receiverArgs = () => ['--transport', 'bypass', '--bypass-prefix', ADDRESSES.prefix, '--allow', '203.0.113.0/28'];
+  let peer2: ChildProcess | undefined;
+  const events2: PeerEvent[] = [];
+  const receiverArgs = () => ['--transport', 'bypass', '--bypass-prefix', `${ADDRESSES.prefix},${PREFIX_2}`, '--allow', '203.0.113.0/28'];
 
   beforeAll(async () => {
     t = createTopology('byp');
@@ -69,20 +74,14 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     await waitForLine(ipv4Only.stdout!, /^listening$/);
     if (hasTshark) tap = await capture(t.server, dir, 'bypass', 'udp port 6081');
     receiver = await startReceiverIn(t.server, ADDRESSES.server, dir, undefined, receiverArgs());
-    peer = t.gateway.spawn('node', [PEER_MAIN, 'bridge', '--server', ADDRESSES.server, '--local', ADDRESSES.gatewayFour, '--prefix', ADDRESSES.prefix, '--persistent-secret', PERSISTENT, '--transient-secret', TRANSIENT, '--message', MESSAGE]);
-    peer.stdout!.setEncoding('utf8');
-    let partial = '';
-    peer.stdout!.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) if (line) events.push(JSON.parse(line) as PeerEvent);
-    });
+    peer = startPeer(t, ADDRESSES.gatewayFour, ADDRESSES.prefix, 'bpgw', events);
     const identity = await waitFor('the peer to start', () => events.find((event) => event.event === 'identity'));
     vni = identity.vni!;
   });
 
   afterAll(async () => {
     peer?.kill();
+    peer2?.kill();
     if (tap !== undefined) await tap.stop().catch(() => undefined);
     if (receiver !== undefined && receiver.child.exitCode === null) await receiver.stop();
     http?.child.kill();
@@ -136,6 +135,25 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     expect(after['bypassTunnelsUp']).toBe(1);
   });
 
+  it('carries two gateways at once, each with its own prefix, tunnel and routing table, replies through the right one', async () => {
+    t.client.ip('-6', 'route', 'add', PREFIX_2, 'via', ADDRESSES.gatewaySix);
+    peer2 = startPeer(t, '203.0.113.9', PREFIX_2, 'bpgw2', events2);
+    await waitFor('the second tunnel', () => receiver.lines().some((line) => line.startsWith('Tunnel up 203.0.113.9')));
+    expect(receiver.lines().at(-1)).toMatch(new RegExp(`^Tunnel up 203\\.0\\.113\\.9 vni 0x[0-9a-f]{6} ${SERVER_SIX_2} dev nat64bp1$`));
+    const countTcp = (list: PeerEvent[]) => list.filter((event) => event.event === 'received' && event.nextHeader === 6).length;
+    const [first, second] = [countTcp(events), countTcp(events2)];
+    const viaSecond = await curlTo(t, SERVER_SIX_2);
+    expect(viaSecond.code).toBe(0);
+    expect(viaSecond.body).toBe(`${ADDRESSES.client}:${viaSecond.localPort}`);
+    expect(countTcp(events2)).toBeGreaterThan(second);
+    expect(countTcp(events)).toBe(first);
+    const viaFirst = await curl(t);
+    expect(viaFirst.code).toBe(0);
+    expect(countTcp(events)).toBeGreaterThan(first);
+    expect(t.server.ip('-6', 'rule', 'show')).toContain(`from ${SERVER_SIX_2} lookup 6401`);
+    peer2.kill();
+  });
+
   it('warns about services that listen on IPv4 only, at start and in stats, and lists the tunnel', async () => {
     const text = await receiverCli(t, ['stats', '--control', receiver.control]);
     expect(text).toContain(`tunnel ${ADDRESSES.gatewayFour} vni 0x${vni.toString(16).padStart(6, '0')} ${ADDRESSES.serverSix} dev nat64bp0 via fe80::1`);
@@ -149,7 +167,7 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     await captured.stop();
     const packets = await dissectGeneve(t.server, join(dir, 'bypass.pcapng'));
     const toServer = packets.filter((p) => p.src === ADDRESSES.gatewayFour && p.dst === ADDRESSES.server && p.vni === vni);
-    const fromServer = packets.filter((p) => p.src === ADDRESSES.server);
+    const fromServer = packets.filter((p) => p.src === ADDRESSES.server && p.dst === ADDRESSES.gatewayFour);
     expect(toServer.length).toBeGreaterThanOrEqual(4);
     for (const packet of toServer) expect(packet).toMatchObject({ protoType: 0x6558, oam: false, optionClasses: [0x0162], optionTypes: [0x00] });
     expect(fromServer.length).toBeGreaterThanOrEqual(3);
@@ -164,7 +182,8 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
 
   it('removes what it set up on exit, and what a crashed run left behind at the next start', async () => {
     await receiver.stop();
-    expect(receiver.lines().at(-1)).toBe(`Tunnel down ${ADDRESSES.gatewayFour} vni 0x${vni.toString(16).padStart(6, '0')} (receiver stopped)`);
+    expect(receiver.lines()).toContain(`Tunnel down ${ADDRESSES.gatewayFour} vni 0x${vni.toString(16).padStart(6, '0')} (receiver stopped)`);
+    expect(receiver.lines().at(-1)).toMatch(/^Tunnel down 203\.0\.113\.9 vni 0x[0-9a-f]{6} \(receiver stopped\)$/);
     expect(t.server.ip('link', 'show')).not.toContain('nat64bp');
     expect(t.server.ip('-6', 'rule', 'show')).not.toContain('lookup 6400');
 
@@ -172,7 +191,7 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     // As a gateway repeats its offers: the tunnel comes back with the same MAC, so the gateway's
     // cached neighbor entry still holds.
     peer.kill('SIGUSR1');
-    await waitFor('the tunnel back up', () => receiver.lines().filter((line) => line.startsWith('Tunnel up')).length === 2);
+    await waitFor('the tunnel back up', () => receiver.lines().filter((line) => line.startsWith(`Tunnel up ${ADDRESSES.gatewayFour} `)).length === 2);
     const again = await curl(t);
     expect(again.code).toBe(0);
     expect(t.server.ip('-6', 'rule', 'show')).toContain('lookup 6400');
@@ -182,6 +201,19 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     expect(t.server.ip('-6', 'rule', 'show')).not.toContain('lookup 6400');
   });
 });
+
+/** bypass-peer bridging a TAP device named `tap` for the gateway at `local`, its events pushed to `events`. */
+function startPeer(t: Topology, local: string, prefix: string, tap: string, events: PeerEvent[]): ChildProcess {
+  const peer = t.gateway.spawn('node', [PEER_MAIN, 'bridge', '--server', ADDRESSES.server, '--local', local, '--prefix', prefix, '--tap', tap, '--persistent-secret', PERSISTENT, '--transient-secret', TRANSIENT, '--message', MESSAGE]);
+  peer.stdout!.setEncoding('utf8');
+  let partial = '';
+  peer.stdout!.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) if (line) events.push(JSON.parse(line) as PeerEvent);
+  });
+  return peer;
+}
 
 function gatewayServerLink(t: Topology): string {
   const line = t.gateway.ip('-o', '-4', 'addr', 'show').split('\n').find((entry) => entry.includes(`${ADDRESSES.gatewayFour}/`));

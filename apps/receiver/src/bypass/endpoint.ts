@@ -153,7 +153,8 @@ export class BypassEndpoint {
     const message = utf8.decode(buf.subarray(view.messageOffset, view.messageOffset + view.messageLength));
     const nextHop = formatIpv6(buf, ndp.sourceOffset);
     if (existing !== undefined && existing.vni === view.vni && existing.target.every((byte, i) => byte === target[i])) {
-      if (existing.message !== message) {
+      // Solicitations for unreachability detection may carry an empty option: not a new message.
+      if (message !== '' && existing.message !== message) {
         existing.message = message;
         this.logOffer(gateway, message);
       }
