@@ -40,7 +40,7 @@ describe('bypass-decap', () => {
 
   it('drops another VNI', () => {
     const other = OFFER.slice();
-    other[6] ^= 1;
+    other[6] = other[6]! ^ 1;
     expect(run(other, server)).toBe(BypassStatus.VNI_MISMATCH);
     expect(view.failOffset).toBe(4);
     expect(run(other, anyVni)).toBe(BypassStatus.FRAME);

@@ -58,7 +58,7 @@ describe('ndp', () => {
       ['hop limit 254', (f) => (f[21] = 254), NdpStatus.BAD_HOP_LIMIT],
       ['echo request', (f) => (f[54] = 128), NdpStatus.NOT_NEIGHBOR],
       ['code 1', (f) => (f[55] = 1), NdpStatus.NOT_NEIGHBOR],
-      ['checksum', (f) => (f[57] ^= 1), NdpStatus.BAD_CHECKSUM],
+      ['checksum', (f) => (f[57] = f[57]! ^ 1), NdpStatus.BAD_CHECKSUM],
     ];
     for (const [, corrupt, status] of cases) {
       const frame = NS_FRAME.slice();
