@@ -12,8 +12,9 @@ import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUM
 const program = new Command()
   .name('nat64-receiver')
   .description(
-    'Receives NAT64 handoff messages on UDP port 62863, keeps the authoritative table of the connections ' +
-      'NAT64 gateways made toward this host, and logs each one with the real IPv6 client.',
+    'Lets IPv6-only clients of NAT64 gateways reach this IPv4 host natively through NAT64 bypass tunnels (UDP 6081), ' +
+      'and receives NAT64 handoff messages (UDP 62863) or our Geneve mapping transport, keeping the authoritative table of ' +
+      'the connections NAT64 gateways made toward this host and logging each one with the real IPv6 client.',
   )
   .showHelpAfterError()
   .exitOverride();
