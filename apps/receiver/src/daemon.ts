@@ -76,7 +76,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const keyFor = keyLookup(config.keys);
     const useHandoff = config.transports.has('handoff');
     device = config.transports.has('geneve') ? openGeneveDevice(config, logger, environment.openDevice ?? openHostStack) : undefined;
-    bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), environment.bypass) : undefined;
+    bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), () => geneveTransport?.sendQueueCount() ?? 0, environment.bypass) : undefined;
     let endpoint: GeneveEndpoint | undefined;
     let receiver: Receiver;
     receiver = new Receiver(

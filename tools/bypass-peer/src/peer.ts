@@ -57,6 +57,8 @@ export type PeerEvent =
     };
 
 const HEADROOM = 64;
+/** dgram may queue a send and read its buffer later: each frame gets its own slot of a ring. */
+const RING_SLOTS = 256;
 
 export class BypassPeer {
   private socket: Socket | undefined;
@@ -65,12 +67,15 @@ export class BypassPeer {
   private readonly view = new BypassView();
   private readonly ndp = new NdpView();
   private readonly out: Buffer;
+  private readonly slotSize: number;
+  private nextSlot = 0;
   readonly counts = new Map<string, number>();
 
   constructor(private readonly config: BypassPeerConfig) {
     this.offers = new BypassEncapsulator({ vni: config.vni, message: config.message });
     this.plain = new BypassEncapsulator({ vni: config.vni, message: '' });
-    this.out = Buffer.alloc(HEADROOM + config.device.rx.slotSize);
+    this.slotSize = HEADROOM + config.device.rx.slotSize;
+    this.out = Buffer.alloc(RING_SLOTS * this.slotSize);
   }
 
   async start(): Promise<void> {
@@ -87,7 +92,7 @@ export class BypassPeer {
 
   /** Sends an offer: a Neighbor Solicitation for the target, with the log message. */
   offer(): void {
-    const frameOffset = HEADROOM;
+    const frameOffset = this.takeSlot() + HEADROOM;
     const end = writeNeighborSolicitation(this.out, frameOffset, { sourceMac: this.config.mac, source: this.config.linkLocal, target: this.config.target });
     this.send(this.offers, frameOffset, end - frameOffset);
     this.config.onEvent({ event: 'offer' });
@@ -102,10 +107,17 @@ export class BypassPeer {
     const { buffer, slotSize, lengths } = this.config.device.rx;
     for (let i = 0; i < count; i++) {
       const length = lengths[i]!;
-      buffer.copy(this.out, HEADROOM, i * slotSize, i * slotSize + length);
-      const solicitation = length === NEIGHBOR_FRAME_LENGTH && this.out[HEADROOM + 54] === Ndp.NEIGHBOR_SOLICITATION;
-      this.send(solicitation ? this.offers : this.plain, HEADROOM, length);
+      const frameOffset = this.takeSlot() + HEADROOM;
+      buffer.copy(this.out, frameOffset, i * slotSize, i * slotSize + length);
+      const solicitation = length === NEIGHBOR_FRAME_LENGTH && this.out[frameOffset + 54] === Ndp.NEIGHBOR_SOLICITATION;
+      this.send(solicitation ? this.offers : this.plain, frameOffset, length);
     }
+  }
+
+  private takeSlot(): number {
+    const slot = this.nextSlot * this.slotSize;
+    this.nextSlot = (this.nextSlot + 1) % RING_SLOTS;
+    return slot;
   }
 
   private send(encapsulator: BypassEncapsulator, frameOffset: number, length: number): void {

@@ -15,6 +15,7 @@ export const BYPASS_COUNTERS = {
   bypassFramesInFailed: 'frames the TAP device refused',
   bypassFramesOut: 'frames from TAP devices sent to their gateway',
   bypassNotIpv6Out: 'frames from TAP devices dropped because they do not carry IPv6',
+  bypassSendQueueFull: 'frames from TAP devices dropped because the socket still held too many unsent packets',
 } as const;
 
 export type BypassCounterName = keyof typeof BYPASS_COUNTERS;

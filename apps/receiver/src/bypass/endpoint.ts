@@ -34,6 +34,8 @@ export interface BypassEndpointDeps {
   settings: BypassSettings;
   /** Sends a UDP payload from the receiver's Geneve socket. */
   send(packet: Buffer, port: number, address: string): void;
+  /** Sends queued in that socket (Transport.sendQueueCount). */
+  sendQueueCount(): number;
   /** Writes one connection log line now. */
   logLine(line: string): void;
   zone: TimeZoneMode;
@@ -207,6 +209,7 @@ export class BypassEndpoint {
     }
     const tunnel = new Tunnel({ gateway, vni, index, device, route, target, message }, {
       send: this.deps.send,
+      sendQueueCount: this.deps.sendQueueCount,
       counters: this.counters,
       onDeviceError: (failed, error) => {
         logger.error({ err: error, gateway: failed.gateway }, `bypass TAP device ${failed.device.name} failed`);

@@ -34,12 +34,14 @@ export function startBypass(
   log: ConnectionLog,
   clock: MicroClock,
   send: (packet: Buffer, port: number, address: string) => void,
+  sendQueueCount: () => number,
   environment: BypassEnvironment = {},
 ): BypassService {
   const openDevice = environment.openDevice ?? ((name: string, mtu: number) => openTap({ name, mtu, up: true }));
   const endpoint = new BypassEndpoint({
     settings: config.bypass,
     send,
+    sendQueueCount,
     logLine: (line) => {
       log.append(line);
       log.flush();

@@ -17,6 +17,8 @@ const HEADROOM = Geneve.HEADER_LENGTH;
 export interface TunnelDeps {
   /** Sends a Geneve packet to the gateway (the receiver's UDP 6081 socket). */
   send(packet: Buffer, port: number, address: string): void;
+  /** Sends queued in the socket, whose ring slots must not be reused yet. */
+  sendQueueCount(): number;
   counters: Counters<BypassCounterName>;
   /** The TAP device stopped working (deleted from outside): the tunnel must go. */
   onDeviceError(tunnel: Tunnel, error: TunError): void;
@@ -39,6 +41,7 @@ export class Tunnel {
   private nextSlot = 0;
   private readonly framesOut: number;
   private readonly notIpv6: number;
+  private readonly queueFull: number;
 
   constructor(
     init: { gateway: string; vni: number; index: number; device: TunDevice; route: TunnelRoute; target: Uint8Array; message: string },
@@ -57,6 +60,7 @@ export class Tunnel {
     this.ring = Buffer.alloc(RING_SLOTS * this.ringSlot);
     this.framesOut = deps.counters.index.bypassFramesOut;
     this.notIpv6 = deps.counters.index.bypassNotIpv6Out;
+    this.queueFull = deps.counters.index.bypassSendQueueFull;
   }
 
   start(): void {
@@ -78,6 +82,13 @@ export class Tunnel {
   private sendBatch(count: number): void {
     const { buffer, slotSize, lengths } = this.device.rx;
     const values = this.deps.counters.values;
+    // A send the kernel could not take at once stays queued in the socket and reads its ring slot
+    // later; past RING_SLOTS - count queued sends, this batch could overwrite one, so it is dropped
+    // (TCP retransmits) rather than sent corrupted.
+    if (this.deps.sendQueueCount() > RING_SLOTS - count) {
+      values[this.queueFull]! += count;
+      return;
+    }
     for (let i = 0; i < count; i++) {
       const offset = i * slotSize;
       const length = lengths[i]!;

@@ -80,9 +80,11 @@ function setUp(settings: Partial<BypassSettings> = {}) {
   const sent: { packet: Buffer; port: number; address: string }[] = [];
   const lines: string[] = [];
   const network = new FakeNetwork();
+  const queued = { count: 0 };
   const endpoint = new BypassEndpoint({
     settings: { ...BYPASS_DEFAULTS, prefixes: [ipaddr.IPv6.parse('64:ff9b::')], ...settings },
     send: (packet, port, address) => sent.push({ packet: Buffer.from(packet), port, address }),
+    sendQueueCount: () => queued.count,
     logLine: (line) => lines.push(line.slice(27)),
     zone: 'utc',
     clock: manualMicroClock(),
@@ -96,7 +98,7 @@ function setUp(settings: Partial<BypassSettings> = {}) {
     localIpv4: () => new Set([SERVER4]),
   });
   endpoint.start();
-  return { endpoint, devices, sent, lines, network };
+  return { endpoint, devices, sent, lines, network, queued };
 }
 
 function solicitation(options: { source?: Uint8Array; target?: Uint8Array } = {}): Buffer {
@@ -242,6 +244,18 @@ describe('bypass endpoint', () => {
     }
     expect(endpoint.counters.get('bypassFramesOut')).toBe(2);
     expect(endpoint.counters.get('bypassNotIpv6Out')).toBe(1);
+  });
+
+  it('drops a batch from the TAP rather than reuse send slots the socket may still read', () => {
+    const { endpoint, devices, sent, queued } = setUp();
+    endpoint.handleDatagram(encapsulate(solicitation()), '192.0.2.1');
+    queued.count = 255;
+    devices[0]!.inject(datagram(), datagram());
+    expect(sent).toHaveLength(0);
+    expect(endpoint.counters.get('bypassSendQueueFull')).toBe(2);
+    queued.count = 254;
+    devices[0]!.inject(datagram(), datagram());
+    expect(sent).toHaveLength(2);
   });
 
   it('takes every tunnel down on close, with a log line each', () => {
