@@ -33,8 +33,8 @@ export interface ReceiverDaemon {
   readonly transport: Transport | undefined;
   /** Geneve on UDP 6081, when enabled and its TUN device could be opened. */
   readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
-  /** NAT64 bypass, when enabled; it shares the Geneve socket. */
-  readonly bypass: BypassService | undefined;
+  /** NAT64 bypass on UDP 6081, when enabled; it shares the Geneve socket. */
+  readonly bypass: { transport: Transport; service: BypassService } | undefined;
   readonly counters: ReturnType<typeof createReceiverCounters>;
   /** Reopens the connection log file (SIGHUP). */
   reopenLog(): void;
@@ -161,7 +161,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       receiver,
       transport,
       geneve: geneveTransport && endpoint && device ? { transport: geneveTransport, endpoint, device } : undefined,
-      bypass: openBypass,
+      bypass: geneveTransport && openBypass ? { transport: geneveTransport, service: openBypass } : undefined,
       counters,
       reopenLog: () => openLog.reopen(),
       async close() {

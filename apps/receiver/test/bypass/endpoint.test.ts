@@ -2,9 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BypassEncapsulator, BypassStatus, BypassView, NEIGHBOR_FRAME_LENGTH, auditMirrorOption, decapsulateBypass, writeEthernetHeader, writeNeighborSolicitation } from '@nat64/geneve';
 import { manualMicroClock, silentLogger } from '@nat64/service';
-import type { OnBatch, RxBatch, TunCounters, TunDevice } from '@nat64/tun';
 import { BypassEndpoint, tunnelMac } from '../../src/bypass/endpoint.js';
-import type { HostNetwork, TunnelRoute } from '../../src/bypass/host-network.js';
+import { FakeNetwork, FakeTap } from './support.js';
 import { BYPASS_DEFAULTS, type BypassSettings } from '../../src/bypass/settings.js';
 import ipaddr from 'ipaddr.js';
 
@@ -13,67 +12,6 @@ const TARGET = Uint8Array.from(ipaddr.parse('64:ff9b::cb00:7105').toByteArray())
 const LINK_LOCAL = Uint8Array.from(ipaddr.parse('fe80::1').toByteArray());
 const GATEWAY_MAC = Uint8Array.from([0xb2, 0x55, 0xe1, 0x78, 0x1c, 0xb0]);
 const VNI = 0x48b25c;
-
-/** A TAP device in memory: frames written are kept, frames injected arrive as one batch. */
-class FakeTap implements TunDevice {
-  readonly offload = false;
-  readonly rx: RxBatch = { buffer: Buffer.alloc(4 * 1536), slotSize: 1536, batchSize: 4, lengths: new Uint32Array(4), vnet: null };
-  readonly counters = {} as TunCounters;
-  readonly written: Buffer[] = [];
-  closed = false;
-  private onBatch: OnBatch | undefined;
-
-  constructor(
-    readonly name: string,
-    readonly mtu: number,
-  ) {}
-
-  start(onBatch: OnBatch): void {
-    this.onBatch = onBatch;
-  }
-
-  inject(...frames: Uint8Array[]): void {
-    frames.forEach((frame, i) => {
-      this.rx.buffer.set(frame, i * this.rx.slotSize);
-      this.rx.lengths[i] = frame.length;
-    });
-    this.onBatch!(frames.length);
-  }
-
-  writeBatch(): number {
-    return 0;
-  }
-
-  writePacket(buffer: Uint8Array, offset: number, length: number): boolean {
-    this.written.push(Buffer.from(buffer.subarray(offset, offset + length)));
-    return true;
-  }
-
-  unref(): void {}
-  ref(): void {}
-  close(): void {
-    this.closed = true;
-  }
-}
-
-class FakeNetwork implements HostNetwork {
-  readonly calls: string[] = [];
-  failSetUp = false;
-  setUp(route: TunnelRoute): void {
-    this.calls.push(`up ${route.device} ${route.mac} ${route.address} via ${route.nextHop} table ${route.table}`);
-    if (this.failSetUp) throw new Error('ip failed');
-  }
-  moveNextHop(route: TunnelRoute): void {
-    this.calls.push(`move ${route.device} via ${route.nextHop}`);
-  }
-  tearDown(route: TunnelRoute): void {
-    this.calls.push(`down ${route.device} table ${route.table}`);
-  }
-  removeStale(): string[] {
-    this.calls.push('stale');
-    return [];
-  }
-}
 
 function setUp(settings: Partial<BypassSettings> = {}) {
   const devices: FakeTap[] = [];
