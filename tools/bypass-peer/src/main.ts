@@ -5,13 +5,14 @@
 //     --persistent-secret HEX --transient-secret HEX --message TEXT [--tap bpgw] [--mtu 1400]
 //       creates the TAP device with the derived MAC and fe80::1, routes PREFIX::SERVER into it,
 //       sends one offer, then bridges; prints one JSON event per line on stdout.
-//   bypass-peer forge --server S --local L --vni N [--no-option] [--count 1]
-//       sends an IPv6 UDP datagram in a bypass packet with the given VNI (forged-frame tests).
+//   bypass-peer forge --server S --local L --vni N [--no-option] [--audit] [--count 1]
+//       sends an IPv6 UDP datagram in a bypass packet with the given VNI (forged-frame tests), or
+//       with --audit as an audit mirror copy.
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { BypassEncapsulator, Geneve, deriveGatewayMac, deriveVni, formatMac, writeEthernetHeader } from '@nat64/geneve';
+import { BypassEncapsulator, Geneve, auditMirrorOption, deriveGatewayMac, deriveVni, formatMac, writeEthernetHeader } from '@nat64/geneve';
 import { openTap } from '@nat64/tun';
 import { BypassPeer } from './peer.js';
 
@@ -112,9 +113,18 @@ async function forge(values: Record<string, string | boolean | undefined>): Prom
   frame.set(target, 38);
   frame.writeUInt16BE(9, 54 + 2);
   frame.writeUInt16BE(8, 54 + 4);
-  const packet = Buffer.alloc(encapsulator.headerLength + frame.length);
+  let packet = Buffer.alloc(encapsulator.headerLength + frame.length);
   frame.copy(packet, encapsulator.headerLength);
   encapsulator.encapsulate(packet, encapsulator.headerLength, frame.length);
+  if (values.audit === true) {
+    // An audit mirror copy: the critical option after the others, C set, Opt Len grown to match.
+    const option = Buffer.alloc(auditMirrorOption.encodingLength({ message: 'mirrored for audit' }));
+    auditMirrorOption.encode({ message: 'mirrored for audit' }, option);
+    const optionsEnd = Geneve.HEADER_LENGTH + (packet[0]! & 0x3f) * 4;
+    packet = Buffer.concat([packet.subarray(0, optionsEnd), option, packet.subarray(optionsEnd)]);
+    packet[0] = (packet[0]! & 0xc0) | ((optionsEnd - Geneve.HEADER_LENGTH + option.length) / 4);
+    packet[1] = packet[1]! | 0x40;
+  }
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, String(values.local), () => resolve()));
   for (let i = 0; i < Number(values.count ?? 1); i++) {
@@ -136,6 +146,7 @@ const { positionals, values } = parseArgs({
     mtu: { type: 'string' },
     vni: { type: 'string' },
     'no-option': { type: 'boolean' },
+    audit: { type: 'boolean' },
     count: { type: 'string' },
   },
 });

@@ -69,6 +69,9 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     dir = mkdtempSync(join(tmpdir(), 'n64-bypass-e2e-'));
     t.gateway.ip('addr', 'add', '203.0.113.9/24', 'dev', gatewayServerLink(t));
     t.gateway.ip('addr', 'add', '203.0.113.20/24', 'dev', gatewayServerLink(t));
+    // An IPv4-only host in the strict sense: IPv6 disabled on every interface, and on new ones.
+    t.server.sysctl('net.ipv6.conf.all.disable_ipv6', 1);
+    t.server.sysctl('net.ipv6.conf.default.disable_ipv6', 1);
     http = await startHttpServerIn(t.server, '::', 8080);
     ipv4Only = t.server.spawn('node', ['-e', `require('net').createServer(() => {}).listen(9999, '${ADDRESSES.server}', () => console.log('listening'))`]);
     await waitForLine(ipv4Only.stdout!, /^listening$/);
@@ -101,6 +104,9 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     ]);
     expect(t.server.ip('-6', 'addr', 'show', 'dev', 'nat64bp0')).toContain(`${ADDRESSES.serverSix}/128`);
     expect(t.server.ip('-6', 'rule', 'show')).toContain(`from ${ADDRESSES.serverSix} lookup 6400`);
+    // IPv6 stays disabled everywhere but on the tunnel.
+    expect(t.server.exec('sysctl', ['-n', 'net.ipv6.conf.all.disable_ipv6']).trim()).toBe('1');
+    expect(t.server.exec('sysctl', ['-n', 'net.ipv6.conf.nat64bp0.disable_ipv6']).trim()).toBe('0');
   });
 
   it('carries a curl from the IPv6-only client, and the HTTP server sees the real client address and port', async () => {
@@ -117,12 +123,13 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     expect(counters['bypassFramesOut']).toBeGreaterThanOrEqual(3);
   });
 
-  it('drops and counts forged packets: a wrong VNI, an allowed source without a tunnel, a source outside --allow', async () => {
+  it('drops and counts forged packets: a wrong VNI, an allowed source without a tunnel, a source outside --allow; never forwards audit mirror copies', async () => {
     const before = await receiverCounters(t, receiver);
-    const forge = (local: string, forgedVni: number) =>
-      t.gateway.exec('node', [PEER_MAIN, 'forge', '--server', ADDRESSES.server, '--local', local, '--prefix', ADDRESSES.prefix, '--vni', String(forgedVni), '--count', '3']);
+    const forge = (local: string, forgedVni: number, ...extra: string[]) =>
+      t.gateway.exec('node', [PEER_MAIN, 'forge', '--server', ADDRESSES.server, '--local', local, '--prefix', ADDRESSES.prefix, '--vni', String(forgedVni), '--count', '3', ...extra]);
     forge(ADDRESSES.gatewayFour, vni ^ 1);
     forge('203.0.113.9', vni);
+    forge(ADDRESSES.gatewayFour, vni, '--audit');
     forge('203.0.113.20', vni);
     const after = await waitFor('the forged packets counted', async () => {
       const counters = await receiverCounters(t, receiver);
@@ -131,6 +138,7 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     expect(after['bypassVniMismatch']! - before['bypassVniMismatch']!).toBe(3);
     expect(after['bypassNoTunnel']! - before['bypassNoTunnel']!).toBe(3);
     expect(after['notAllowed']! - before['notAllowed']!).toBe(3);
+    expect(after['bypassAuditMirror']! - before['bypassAuditMirror']!).toBe(3);
     expect(after['bypassFramesIn']).toBe(before['bypassFramesIn']);
     expect(after['bypassTunnelsUp']).toBe(1);
   });
@@ -168,8 +176,12 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     const packets = await dissectGeneve(t.server, join(dir, 'bypass.pcapng'));
     const toServer = packets.filter((p) => p.src === ADDRESSES.gatewayFour && p.dst === ADDRESSES.server && p.vni === vni);
     const fromServer = packets.filter((p) => p.src === ADDRESSES.server && p.dst === ADDRESSES.gatewayFour);
-    expect(toServer.length).toBeGreaterThanOrEqual(4);
-    for (const packet of toServer) expect(packet).toMatchObject({ protoType: 0x6558, oam: false, optionClasses: [0x0162], optionTypes: [0x00] });
+    const mirrored = toServer.filter((p) => p.optionTypes.includes(0x81));
+    expect(mirrored).toHaveLength(3); // the forged audit mirror copies: the bypass option, then the audit mirror option
+    for (const packet of mirrored) expect(packet).toMatchObject({ optionClasses: [0x0162, 0x0162], optionTypes: [0x00, 0x81] });
+    const normal = toServer.filter((p) => !mirrored.includes(p));
+    expect(normal.length).toBeGreaterThanOrEqual(4);
+    for (const packet of normal) expect(packet).toMatchObject({ protoType: 0x6558, oam: false, optionClasses: [0x0162], optionTypes: [0x00] });
     expect(fromServer.length).toBeGreaterThanOrEqual(3);
     for (const packet of fromServer) expect(packet).toMatchObject({ vni, protoType: 0x6558, optionClasses: [] });
     // Inside: Ethernet, then the client's own IPv6 TCP packets, both ways.
