@@ -3,8 +3,10 @@
 // Ethernet frame that is neither copied nor read. The message is encoded once, at construction;
 // encapsulate() allocates nothing.
 import { checkUint, writeU16 } from './bytes.js';
-import { Bypass, Geneve, GeneveBits, ProtocolType } from './constants.js';
+import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType, Underlay } from './constants.js';
 import { encodeMessage, writeBypassOption } from './bypass-option.js';
+import { checkCommon, writeIpv4Outer, type OuterConfig } from './encap.js';
+import { flowHash6, sourcePortFromHash } from './flow-hash.js';
 
 export interface BypassEncapsulatorConfig {
   vni: number;
@@ -47,5 +49,46 @@ export class BypassEncapsulator {
     buf[start + 7] = 0;
     if (this.option !== null) writeBypassOption(buf, start + Geneve.HEADER_LENGTH, Bypass.OPTION_TYPE, this.option);
     return start;
+  }
+}
+
+export interface BypassIpv4EncapsulatorConfig extends BypassEncapsulatorConfig, OuterConfig {
+  /** The gateway's outer IPv4 address; it stays the same when the MAC changes (bypass §5.2). */
+  source: number;
+  /** Compute the UDP checksum (default true); false sends zero, as RFC 8926 §3.3 allows over IPv4. */
+  udpChecksum?: boolean;
+}
+
+/**
+ * Whole outer packets for a gateway that writes raw IPv4 into a TUN device: IPv4 (DF set), UDP to
+ * 6081 with a source port from the inner IPv6 flow (RFC 8926 §3.3), and the bypass header, in
+ * front of an Ethernet frame that is not moved. Allocates nothing per packet.
+ */
+export class BypassIpv4Encapsulator {
+  /** Bytes the caller must leave in front of every frame. */
+  readonly headroom: number;
+  private readonly geneve: BypassEncapsulator;
+  private readonly source: number;
+  private readonly seed: number;
+  private readonly ttl: number;
+  private readonly tos: number;
+  private readonly udpChecksum: boolean;
+
+  constructor(config: BypassIpv4EncapsulatorConfig) {
+    this.geneve = new BypassEncapsulator(config);
+    checkUint(config.source, 0xffff_ffff, 'source');
+    this.source = config.source;
+    ({ seed: this.seed, ttl: this.ttl, tos: this.tos } = checkCommon(config));
+    this.udpChecksum = config.udpChecksum ?? true;
+    this.headroom = Underlay.IPV4_HEADER_LENGTH + Underlay.UDP_HEADER_LENGTH + this.geneve.headerLength;
+  }
+
+  /** Encapsulates the frame at buf[frameOffset, +frameLength) toward `destination`; returns the outer packet's start. */
+  encapsulate(buf: Uint8Array, frameOffset: number, frameLength: number, destination: number): number {
+    if (frameOffset - this.headroom < 0) throw new RangeError(`a frame at offset ${frameOffset} leaves no room for ${this.headroom} bytes of outer headers`);
+    checkUint(destination, 0xffff_ffff, 'destination');
+    const hash = flowHash6(buf, frameOffset + Ethernet.HEADER_LENGTH, frameLength - Ethernet.HEADER_LENGTH, this.seed);
+    const start = this.geneve.encapsulate(buf, frameOffset, frameLength);
+    return writeIpv4Outer(buf, start, frameOffset + frameLength, this.source, destination, sourcePortFromHash(hash), this.ttl, this.tos, this.udpChecksum);
   }
 }

@@ -22,7 +22,7 @@ export { DecapStatus, DECAP_STATUS_COUNT, DECAP_STATUS_NAMES, isDrop } from './s
 export { GeneveView } from './view.js';
 export { createReceivePolicy, decapsulate } from './decap.js';
 export type { ReceivePolicy, ReceivePolicyConfig } from './decap.js';
-export { flowHash, sourcePortFromHash } from './flow-hash.js';
+export { flowHash, flowHash6, sourcePortFromHash } from './flow-hash.js';
 export { GeneveWriter } from './writer.js';
 export type { GeneveWriterConfig } from './writer.js';
 export { Ipv4Encapsulator, Ipv6Encapsulator } from './encap.js';
@@ -50,5 +50,5 @@ export type { AdvertisementParams, NeighborMessage, SolicitationParams } from '.
 export { BYPASS_STATUS_COUNT, BYPASS_STATUS_NAMES, BypassStatus, isBypassDrop } from './bypass-status.js';
 export { BypassView, decapsulateBypass, isBypassPacket } from './bypass-decap.js';
 export type { BypassDirection, BypassPolicy } from './bypass-decap.js';
-export { BypassEncapsulator } from './bypass-encap.js';
-export type { BypassEncapsulatorConfig } from './bypass-encap.js';
+export { BypassEncapsulator, BypassIpv4Encapsulator } from './bypass-encap.js';
+export type { BypassEncapsulatorConfig, BypassIpv4EncapsulatorConfig } from './bypass-encap.js';
