@@ -128,6 +128,8 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     const key = readKeyFile(keyFile);
     config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key, keyId: 1 }, { range: ipaddr.parseCIDR('::/0'), key, keyId: 1 });
   }
+  // A bypass tunnel lets its gateway inject IPv6 into this host's stack: never from anyone.
+  if (config.transports.has('bypass') && config.allow.length === 0) throw new ConfigError('allow', 'transport bypass needs the gateways that may open tunnels (--allow)');
   if (!/^[A-Za-z0-9_.%-]{1,15}$/.test(config.geneveTun)) throw new ConfigError('geneveTun', 'must be an interface name of 1-15 letters, digits, "_", "-", "." or "%d"');
   reader.done();
   return config;

@@ -41,7 +41,7 @@ describe('bypass in the daemon', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-bypass-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const config = loadReceiverConfig({
-      flags: { listen: ['127.0.0.1'], port: 0, genevePort: 0, transport, database: join(dir, 'c.db'), connectionLog: join(dir, 'c.log'), control: join(dir, 'c.sock'), logLevel: 'silent' },
+      flags: { listen: ['127.0.0.1'], port: 0, genevePort: 0, transport, allow: ['127.0.0.1'], database: join(dir, 'c.db'), connectionLog: join(dir, 'c.log'), control: join(dir, 'c.sock'), logLevel: 'silent' },
     });
     const taps: FakeTap[] = [];
     const network = new FakeNetwork();

@@ -17,16 +17,22 @@ describe('bypass settings', () => {
     const transports = (transport?: unknown) => [...loadReceiverConfig({ flags: { transport } }).transports].sort();
     expect(transports()).toEqual(['geneve', 'handoff']);
     expect(transports('both')).toEqual(['geneve', 'handoff']);
-    expect(transports('bypass')).toEqual(['bypass']);
-    expect(transports('handoff, bypass')).toEqual(['bypass', 'handoff']);
-    expect(transports('both,bypass')).toEqual(['bypass', 'geneve', 'handoff']);
-    expect(transports(['geneve', 'bypass'])).toEqual(['bypass', 'geneve']);
+    const withAllow = (transport: unknown) => [...loadReceiverConfig({ flags: { transport, allow: ['192.0.2.0/24'] } }).transports].sort();
+    expect(withAllow('bypass')).toEqual(['bypass']);
+    expect(withAllow('handoff, bypass')).toEqual(['bypass', 'handoff']);
+    expect(withAllow('both,bypass')).toEqual(['bypass', 'geneve', 'handoff']);
+    expect(withAllow(['geneve', 'bypass'])).toEqual(['bypass', 'geneve']);
   });
 
   it('names the setting when a transport is unknown or the list is empty', () => {
     expect(configError({ transport: 'handoff,tunnel' }).message).toMatch(/transport.*"tunnel" is not one of handoff, geneve, bypass/);
     expect(configError({ transport: ',' }).where).toBe('transport');
     expect(configError({ transport: 7 }).where).toBe('transport');
+  });
+
+  it('refuses bypass without --allow: a tunnel lets its gateway inject IPv6 into the host', () => {
+    expect(configError({ transport: 'bypass' })).toMatchObject({ where: 'allow' });
+    expect(configError({ transport: 'handoff,bypass' }).message).toContain('--allow');
   });
 
   it('has bypass defaults and takes prefixes, a device name and an MTU', () => {
