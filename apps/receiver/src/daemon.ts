@@ -18,6 +18,8 @@ import { Receiver } from './receiver.js';
 import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
 import { openHostStack } from './host-stack.js';
+import { isBypassPacket } from '@nat64/geneve';
+import { startBypass, type BypassEnvironment, type BypassService } from './bypass/service.js';
 import type { ReceiverConfig } from './config.js';
 import { ReceiverSettings } from './reload.js';
 
@@ -34,6 +36,8 @@ export interface ReceiverDaemon {
   readonly transport: Transport | undefined;
   /** Geneve on UDP 6081, when enabled and its TUN device could be opened. */
   readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
+  /** NAT64 bypass on UDP 6081, when enabled; it shares the Geneve socket. */
+  readonly bypass: { transport: Transport; service: BypassService } | undefined;
   readonly counters: ReturnType<typeof createReceiverCounters>;
   /** Reopens the connection log file (SIGHUP); a failure is logged and retried, never thrown. */
   reopenLog(): void;
@@ -49,6 +53,8 @@ export interface ReceiverEnvironment {
   settings?: ReceiverSettings;
   /** More control socket methods (`reload`). */
   controlHandlers?: Record<string, ControlHandler>;
+  /** How NAT64 bypass opens TAP devices and changes the host's routing (tests pass fakes). */
+  bypass?: BypassEnvironment;
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
@@ -60,6 +66,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   let transport: Transport | undefined;
   let geneveTransport: Transport | undefined;
   let device: TunDevice | undefined;
+  let bypass: BypassService | undefined;
   let control: ControlServer | undefined;
   try {
     log = openConnectionLogOf(config, logger, counters);
@@ -78,8 +85,9 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const settings = environment.settings ?? new ReceiverSettings(config);
     const allows = (address: string) => settings.allows(address);
     const keyFor = (address: string) => settings.keyFor(address);
-    const useHandoff = config.transport !== 'geneve';
-    device = config.transport === 'handoff' ? undefined : openGeneveDevice(config, logger, environment.openDevice ?? openHostStack);
+    const useHandoff = config.transports.has('handoff');
+    device = config.transports.has('geneve') ? openGeneveDevice(config, logger, environment.openDevice ?? openHostStack) : undefined;
+    bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), () => geneveTransport?.sendQueueCount() ?? 0, environment.bypass) : undefined;
     let endpoint: GeneveEndpoint | undefined;
     let receiver: Receiver;
     receiver = new Receiver(
@@ -115,15 +123,20 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     if (useHandoff) {
       transport = await openTransport({ addresses: config.listen, port: config.port, onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port), onSendError });
     }
-    if (device) {
-      const geneveEndpoint = new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor });
-      endpoint = geneveEndpoint;
+    const geneveEndpoint = device ? new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor }) : undefined;
+    endpoint = geneveEndpoint;
+    if (geneveEndpoint || bypass) {
+      // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
+      const bypassEndpoint = bypass;
       geneveTransport = await openTransport({
         addresses: config.listen,
         port: config.genevePort,
         onDatagram: (bytes, address, port) => {
-          if (allows(address.startsWith('::ffff:') ? address.slice(7) : address)) geneveEndpoint.handleDatagram(bytes, address, port);
-          else counters.add('notAllowed');
+          const source = address.startsWith('::ffff:') ? address.slice(7) : address;
+          if (!allows(source)) counters.add('notAllowed');
+          else if (bypassEndpoint && isBypassPacket(bytes, 0, bytes.length)) bypassEndpoint.handleDatagram(bytes, source);
+          else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes, address, port);
+          else bypassEndpoint?.refuseOther();
         },
         onSendError,
       });
@@ -131,10 +144,11 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const openTable = table;
     const openLog = log;
     const openEndpoint = endpoint;
-    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? [])];
+    const openBypass = bypass;
+    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? []), ...(openBypass?.counters(all) ?? [])];
     control = await listenControl(config.control, {
-      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount }),
-      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true),
+      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount, ...openBypass?.stats() }),
+      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
       ...environment.controlHandlers,
     });
     const ticker = setInterval(() => receiver.tick(), TICK_MS);
@@ -161,6 +175,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       receiver,
       transport,
       geneve: geneveTransport && endpoint && device ? { transport: geneveTransport, endpoint, device } : undefined,
+      bypass: geneveTransport && openBypass ? { transport: geneveTransport, service: openBypass } : undefined,
       counters,
       reopenLog: () => openLog.reopen(),
       async close() {
@@ -170,6 +185,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
         openDevice?.close();
         // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
         openLog.finish();
+        openBypass?.close();
         await receiver.flush();
         await receiver.settle();
         await receiver.markLogged();
@@ -183,6 +199,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     await transport?.close();
     await geneveTransport?.close();
     device?.close();
+    bypass?.close();
     await control?.close();
     if (table) await table.closeAsync();
     else store.close();
@@ -194,13 +211,13 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
 /** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
 /**
  * The TUN device Geneve inner packets go through. Without it (no CAP_NET_ADMIN, no /dev/net/tun)
- * a receiver asked for Geneve alone cannot run; one asked for both runs with handoff messages only.
+ * a receiver asked for Geneve without handoff cannot run; one asked for both runs with handoff messages only.
  */
 function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: string, logger: Logger) => TunDevice): TunDevice | undefined {
   try {
     return open(config.geneveTun, logger);
   } catch (error) {
-    if (config.transport === 'geneve') {
+    if (!config.transports.has('handoff')) {
       throw new FatalError(`cannot open the Geneve TUN device ${config.geneveTun}: ${(error as Error).message}`, ExitCode.noPermission, { cause: error });
     }
     logger.warn({ err: error }, `Geneve disabled: cannot open the TUN device ${config.geneveTun}; receiving handoff messages only`);
