@@ -137,9 +137,18 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       }
     }, TICK_MS);
     logger.info(
-      { listen: transport?.bound ?? [], geneve: geneveTransport?.bound ?? [], geneveDevice: device?.name, database: config.database, entries: table.size, gateways: receiver.peerCount },
+      {
+        listen: transport?.bound ?? [],
+        geneve: geneveTransport?.bound ?? [],
+        ipv4Through: transport?.ipv4Through ?? geneveTransport?.ipv4Through,
+        geneveDevice: device?.name,
+        database: config.database,
+        entries: table.size,
+        gateways: receiver.peerCount,
+      },
       'receiver started',
     );
+    warnIfIpv6Only(config.listen, transport ?? geneveTransport, logger);
     const openTransports = [transport, geneveTransport].filter((open): open is Transport => open !== undefined);
     const openControl = control;
     const openDevice = device;
@@ -174,7 +183,15 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   }
 }
 
-/** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
+/** Says so at start when no socket receives from IPv4 gateways (`::` alone on a host with net.ipv6.bindv6only=1). */
+function warnIfIpv6Only(listen: readonly string[], transport: Transport | undefined, logger: Logger): void {
+  if (transport === undefined || transport.ipv4Through !== undefined || listen.some((address) => !address.includes(':'))) return;
+  logger.warn(
+    { listen: transport.bound },
+    'listening on IPv6 only: IPv4 gateways cannot reach this receiver; add 0.0.0.0 to --listen ("::" alone serves IPv4 too, unless net.ipv6.bindv6only=1)',
+  );
+}
+
 /**
  * The TUN device Geneve inner packets go through. Without it (no CAP_NET_ADMIN, no /dev/net/tun)
  * a receiver asked for Geneve alone cannot run; one asked for both runs with handoff messages only.
@@ -191,6 +208,7 @@ function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: s
   }
 }
 
+/** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
 function openStore(config: ReceiverConfig): Promise<ConnStore> {
   mkdirSync(dirname(config.database), { recursive: true, mode: 0o750 });
   return SqliteStore.openInWorker(config.database, { durability: config.durability });

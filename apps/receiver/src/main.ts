@@ -24,7 +24,7 @@ program
   .command('run')
   .description('run the receiver daemon (foreground; for systemd)')
   .option('-c, --config <file>', 'JSON config file; flags override it')
-  .option('--listen <addresses>', `addresses to listen on, comma-separated (default ${DEFAULTS.listen.join(',')})`, list)
+  .option('--listen <addresses>', `addresses to listen on, comma-separated; "::" alone serves IPv4 gateways too (default ${DEFAULTS.listen.join(',')})`, list)
   .option('--port <port>', `UDP port of handoff messages (default ${HANDOFF_PORT})`, Number)
   .addOption(new Option('--transport <which>', 'handoff messages (UDP 62863), Geneve tunnels (UDP 6081, needs CAP_NET_ADMIN for its TUN device), or both (default both)').choices(['handoff', 'geneve', 'both']))
   .option('--geneve-port <port>', `UDP port of Geneve (default ${DEFAULTS.genevePort})`, Number)
