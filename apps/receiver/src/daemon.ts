@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { ConnTable, SqliteStore, type ConnStore } from '@nat64/conntrack';
+import { ConnTable, Retention, SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
 import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
@@ -22,7 +22,6 @@ import type { ReceiverConfig } from './config.js';
 
 const COOKIE_SECRET_RECORD = 'cookie-secret';
 const TICK_MS = 1000;
-const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const MAX_PEERS = 100_000;
 
 export interface ReceiverDaemon {
@@ -124,18 +123,9 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true),
     });
     const ticker = setInterval(() => receiver.tick(), TICK_MS);
-    let lastPrune = 0;
-    const pruner = setInterval(() => {
-      const now = clock();
-      if (now - lastPrune < PRUNE_EVERY_MS * 1000) return;
-      lastPrune = now;
-      try {
-        const pruned = openTable.prune(now - config.retentionMs * 1000, 100_000);
-        if (pruned > 0) logger.info({ pruned }, 'pruned history past the retention period');
-      } catch (error) {
-        logger.error({ err: error }, 'pruning history failed');
-      }
-    }, TICK_MS);
+    const retention = new Retention(openTable, { retention: config.retentionMs * 1000, clock });
+    const pruneHistory = historyPruner(retention, store, counters, logger);
+    const pruner = setInterval(pruneHistory, TICK_MS);
     logger.info(
       {
         listen: transport?.bound ?? [],
@@ -161,6 +151,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       async close() {
         clearInterval(ticker);
         clearInterval(pruner);
+        await retention.stop();
         for (const open of openTransports) await open.close();
         openDevice?.close();
         await receiver.flush();
@@ -181,6 +172,32 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     log?.close();
     throw error;
   }
+}
+
+/**
+ * One tick of retention: starts a pruning run unless one is still going. A run deletes everything
+ * past the retention period, one bounded transaction at a time between the commits.
+ */
+function historyPruner(retention: Retention, store: ConnStore, counters: ReturnType<typeof createReceiverCounters>, logger: Logger): () => void {
+  let failing = false;
+  let byCommitsSeen = store.prunedByCommits;
+  return () => {
+    if (retention.running) return;
+    retention.run().then(
+      ({ pruned, chunks }) => {
+        failing = false;
+        const byCommits = store.prunedByCommits - byCommitsSeen;
+        byCommitsSeen += byCommits;
+        if (pruned + byCommits === 0) return;
+        counters.add('historyPruned', pruned + byCommits);
+        logger.debug({ pruned, chunks, byCommits }, 'pruned history past the retention period');
+      },
+      (error: unknown) => {
+        if (!failing) logger.error({ err: error }, 'pruning history failed; retrying every tick');
+        failing = true;
+      },
+    );
+  };
 }
 
 /** Says so at start when no socket receives from IPv4 gateways (`::` alone on a host with net.ipv6.bindv6only=1). */
