@@ -37,9 +37,9 @@ const ignore = () => {};
  * gets `locked`).
  *
  * Pipelined commits follow PipelinedConnStore. The synchronous ConnStore methods (loadCurrent,
- * commit, getSide, listSide, history, endedAt, prune, close; not retain) block the calling thread until the
- * writer has served everything queued before them and then them: a read sees every batch queued
- * before it. Fine at startup and for occasional queries; on the hot path use commitPipelined.
+ * commit, getSide, listSide, history, endedAt, prune, close; not retain, which is queued) block the
+ * calling thread until the writer has served everything queued before them and then them: a read
+ * sees every batch queued before it. Fine at startup and for occasional queries; on the hot path use commitPipelined.
  *
  * The store keeps the process alive only while something is queued: once idle, it does not hold
  * the event loop open. closeAsync() keeps it open until the thread has ended.
