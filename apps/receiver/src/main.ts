@@ -29,7 +29,7 @@ program
   .option('-c, --config <file>', 'JSON config file; flags override it')
   .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
   .option('--print', 'with --check: print the effective configuration (defaults, file and flags) as JSON instead, keys hidden')
-  .option('--listen <addresses>', `addresses to listen on, comma-separated (default ${DEFAULTS.listen.join(',')})`, list)
+  .option('--listen <addresses>', `addresses to listen on, comma-separated; "::" alone serves IPv4 gateways too (default ${DEFAULTS.listen.join(',')})`, list)
   .option('--port <port>', `UDP port of handoff messages (default ${HANDOFF_PORT})`, Number)
   .option(
     '--transport <list>',
