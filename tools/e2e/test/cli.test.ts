@@ -25,6 +25,14 @@ describe('nat64-gateway and nat64-receiver on the command line', () => {
     expect(run(RECEIVER_MAIN, '--version')).toMatchObject({ status: 0, stdout: `${version('receiver')}\n` });
   });
 
+  it('are executable files that run by their #!/usr/bin/env node line', () => {
+    for (const main of [GATEWAY_MAIN, RECEIVER_MAIN]) {
+      expect(readFileSync(main, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+      const result = spawnSync(main, ['--version'], { encoding: 'utf8' });
+      expect(result.status, String(result.error)).toBe(0);
+    }
+  });
+
   it('answer a usage mistake with the error and a one-line hint, exit code 64', () => {
     expect(run(GATEWAY_MAIN, 'run', '--no-such-flag')).toEqual({
       status: 64,
