@@ -34,7 +34,7 @@ for argument in "$@"; do
   case "$argument" in
     --uninstall) uninstall=true ;;
     --purge) purge=true ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "install: unknown argument $argument (see --help)" >&2; exit 64 ;;
   esac
 done

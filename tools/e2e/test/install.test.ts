@@ -157,6 +157,13 @@ describe('tools/setup/install.sh', () => {
     expect(filesUnder()).toEqual([]);
   }, INSTALL_TIMEOUT);
 
+  it('explains itself with --help, from its header comment only', () => {
+    const result = spawnSync(INSTALL, ['--help'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout.startsWith('Installs nat64-gateway and nat64-receiver system-wide')).toBe(true);
+    expect(result.stdout.trimEnd().endsWith('it enables and starts nothing.')).toBe(true);
+  });
+
   it('refuses arguments it does not know', () => {
     const result = spawnSync(INSTALL, ['--uninstal'], { env: { ...process.env, DESTDIR: root }, encoding: 'utf8' });
     expect(result.status).toBe(64);
