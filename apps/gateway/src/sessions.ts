@@ -4,7 +4,8 @@
 
 import { PROTOCOL, tcpStateName, type Nat64Table, type SessionFilter } from '@nat64/nat64';
 import { formatEndpoint4, formatEndpoint6, formatIpv4, formatIpv6, parseIpv4, type ControlParams } from '@nat64/service';
-import { parseIpv6Address, type Rfc6052Prefix } from '@nat64/xlat';
+import type { Rfc6052Prefix } from '@nat64/xlat';
+import { ipv6TextToBytes } from '@nat64/wire';
 import type { BatchClock } from './engine/clock.js';
 
 export interface SessionRow {
@@ -46,7 +47,7 @@ export function parseSessionFilter(params: ControlParams): SessionFilter {
   }
   const client = text('client');
   if (client !== undefined) {
-    const bytes = parseIpv6Address(client);
+    const bytes = ipv6TextToBytes(client);
     if (bytes === null) throw new Error(`client "${client}" is not an IPv6 address`);
     filter.clientAddress = bytes;
   }

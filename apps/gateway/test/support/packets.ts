@@ -1,7 +1,7 @@
 // Test packets built field by field (RFC 791, RFC 8200, RFC 768, RFC 9293, RFC 792/4443) with valid
 // checksums, and readers for the fields the tests check. Addresses are text at this boundary only.
 
-import { parseIpv4Address, parseIpv6Address } from '@nat64/xlat';
+import { ipv4TextToUint32, ipv6TextToBytes } from '@nat64/wire';
 
 function words(bytes: Uint8Array, start: number, end: number, sum = 0): number {
   for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
@@ -14,13 +14,13 @@ export function fold(sum: number): number {
 }
 
 function v6(text: string): Uint8Array {
-  const bytes = parseIpv6Address(text);
+  const bytes = ipv6TextToBytes(text);
   if (bytes === null) throw new Error(`bad IPv6 address ${text}`);
   return bytes;
 }
 
 function v4(text: string): number {
-  const value = parseIpv4Address(text);
+  const value = ipv4TextToUint32(text);
   if (value < 0) throw new Error(`bad IPv4 address ${text}`);
   return value;
 }
