@@ -3,9 +3,9 @@
 // filter the control socket accepts and the text rendering the command prints.
 
 import { PROTOCOL, tcpStateName, type Nat64Table, type SessionFilter } from '@nat64/nat64';
-import { formatEndpoint4, formatEndpoint6, formatIpv4, formatIpv6, parseIpv4, type ControlParams } from '@nat64/service';
+import { formatEndpoint4, formatEndpoint6, type ControlParams } from '@nat64/service';
+import { bytesToIpv6Text, ipv4TextToUint32, ipv6TextToBytes, uint32ToIpv4Text } from '@nat64/wire';
 import type { Rfc6052Prefix } from '@nat64/xlat';
-import { ipv6TextToBytes } from '@nat64/wire';
 import type { BatchClock } from './engine/clock.js';
 
 export interface SessionRow {
@@ -54,7 +54,7 @@ export function parseSessionFilter(params: ControlParams): SessionFilter {
   for (const key of ['server', 'nat'] as const) {
     const value = text(key);
     if (value === undefined) continue;
-    const address = parseIpv4(value);
+    const address = ipv4TextToUint32(value);
     if (address < 0) throw new Error(`${key} "${value}" is not an IPv4 address`);
     if (key === 'server') filter.serverAddress = address;
     else filter.natAddress = address;
@@ -82,8 +82,8 @@ export async function* listSessions(table: Nat64Table, clock: BatchClock, prefix
         protocol: PROTOCOL_NAMES[protocol] ?? 'udp',
         client: formatEndpoint6(client, table.clientPort(h)),
         nat: formatEndpoint4(table.natAddress(h), table.natPort(h)),
-        server: icmp ? formatIpv4(table.serverAddress(h)) : formatEndpoint4(table.serverAddress(h), table.serverPort(h)),
-        serverIpv6: icmp ? formatIpv6(server6) : formatEndpoint6(server6, table.serverPort(h)),
+        server: icmp ? uint32ToIpv4Text(table.serverAddress(h)) : formatEndpoint4(table.serverAddress(h), table.serverPort(h)),
+        serverIpv6: icmp ? bytesToIpv6Text(server6) : formatEndpoint6(server6, table.serverPort(h)),
         state: protocol === PROTOCOL.TCP ? tcpStateName(table.tcpState(h)) : '-',
         expiresInMs: Math.max(0, Math.round(table.expiresAt(h) - now)),
         handedOff: table.isHandedOff(h),
