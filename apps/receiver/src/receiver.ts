@@ -21,7 +21,8 @@ import {
 } from '@nat64/handoff-codec';
 import { checkEntry, connKey, StoreError, type ConnEntry, type ConnOperation, type ConnTable } from '@nat64/conntrack';
 import { CommitPipeline, type CommitClock } from './commit-pipeline.js';
-import { formatIpv4, parseIpv4, type Counters, type Logger, type MicroClock } from '@nat64/service';
+import { type Counters, type Logger, type MicroClock } from '@nat64/service';
+import { ipv4TextToUint32, uint32ToIpv4Text } from '@nat64/wire';
 import type { ConnectionLog } from './conn-log.js';
 import type { CookieJar } from './cookies.js';
 import { EPOCH_SIDE_PREFIX, EpochBook } from './epochs.js';
@@ -129,7 +130,7 @@ export class Receiver {
     const { deps } = this;
     // Older epochs of an address come first so that the newest one wins.
     for (const peer of [...storedPeers].sort((a, b) => a.initializedAt - b.initializedAt)) {
-      const ipv4 = parseIpv4(peer.address);
+      const ipv4 = ipv4TextToUint32(peer.address);
       if (ipv4 < 0) continue;
       const restored = new GatewayPeer(
         peer.address,
@@ -203,7 +204,7 @@ export class Receiver {
 
   private onHello(address: string, port: number, key: Uint8Array | undefined, via: Via): void {
     const view = this.view;
-    if (parseIpv4(address) !== view.natAddress) {
+    if (ipv4TextToUint32(address) !== view.natAddress) {
       this.count('natAddressMismatch');
       return;
     }
@@ -242,7 +243,7 @@ export class Receiver {
         return undefined;
       }
       if (!mayStart) return undefined;
-      const natAddress = parseIpv4(address);
+      const natAddress = ipv4TextToUint32(address);
       if (natAddress < 0) {
         // Gateways send from their NAT IPv4 address (handoff-v1 section 4).
         this.count('natAddressMismatch');
@@ -489,7 +490,7 @@ export class Receiver {
 
   /** Tells the entry's gateway that this receiver ended it. */
   private release(entry: ConnEntry): void {
-    const peer = this.peers.newestOf(formatIpv4(entry.natAddress));
+    const peer = this.peers.newestOf(uint32ToIpv4Text(entry.natAddress));
     if (!peer) {
       this.count('releasesAbandoned');
       return;

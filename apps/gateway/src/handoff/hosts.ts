@@ -3,7 +3,7 @@
 
 import type { PeerSummary } from '@nat64/handoff-agent';
 import { Capability } from '@nat64/handoff-codec';
-import { formatIpv4 } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
 import type { HostTransport } from './transports/transport.js';
 
 /** One peer as `hosts` shows it. */
@@ -51,8 +51,8 @@ export function hostRows(
   transportOf: (natAddress: number, host: number) => HostTransport = () => ({ transport: 'handoff', vni: null }),
 ): HostRow[] {
   return peers.map((p) => ({
-    nat: formatIpv4(p.natAddress),
-    host: formatIpv4(p.host),
+    nat: uint32ToIpv4Text(p.natAddress),
+    host: uint32ToIpv4Text(p.host),
     state: p.stateName,
     epoch: p.epoch.toString(16).padStart(16, '0'),
     window: p.window,
