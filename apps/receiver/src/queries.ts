@@ -3,7 +3,7 @@
 // open the database read-only, so they work while the receiver runs.
 import { SqliteStore, type HistoryRecord, type StoredEntry } from '@nat64/conntrack';
 import { formatEndpoint4, formatEndpoint6, parseIpv4 } from '@nat64/service';
-import { entryLine, formatTimestamp, type TimeZoneMode } from './conn-log.js';
+import { entryLine, formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
 
 export const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, icmp: 1 } as const;
 const PROTOCOL_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };

@@ -4,10 +4,10 @@ import { DatagramView, DecodeStatus, HANDOFF_VERSION, MessageType, Protocol, dat
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { waitFor } from '@nat64/netlab';
 import { openConnectionLog } from '../src/log-file.js';
-import { CookieJar, newCookieSecret } from '../src/cookies.js';
-import { RECEIVER_COUNTERS } from '../src/counters.js';
-import { CommitClock } from '../src/commit-pipeline.js';
-import { Receiver } from '../src/receiver.js';
+import { CookieJar, newCookieSecret } from '@nat64/handoff-receiver';
+import { RECEIVER_COUNTERS } from '@nat64/handoff-receiver';
+import { CommitClock } from '@nat64/handoff-receiver';
+import { Receiver } from '@nat64/handoff-receiver';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 
 const GATEWAY = '192.0.2.7';

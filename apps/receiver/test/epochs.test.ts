@@ -4,12 +4,12 @@ import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type Ha
 import { waitFor } from '@nat64/netlab';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { openConnectionLog } from '../src/log-file.js';
-import { CookieJar, newCookieSecret } from '../src/cookies.js';
-import { CommitClock } from '../src/commit-pipeline.js';
-import { RECEIVER_COUNTERS } from '../src/counters.js';
-import { DEAD_EPOCHS_KEPT, EPOCH_SIDE_PREFIX, EpochBook } from '../src/epochs.js';
-import { PEER_SIDE_PREFIX, parseStoredPeers } from '../src/peers.js';
-import { Receiver } from '../src/receiver.js';
+import { CookieJar, newCookieSecret } from '@nat64/handoff-receiver';
+import { CommitClock } from '@nat64/handoff-receiver';
+import { RECEIVER_COUNTERS } from '@nat64/handoff-receiver';
+import { DEAD_EPOCHS_KEPT, EPOCH_SIDE_PREFIX, EpochBook } from '@nat64/handoff-receiver';
+import { PEER_SIDE_PREFIX, parseStoredPeers } from '@nat64/handoff-receiver';
+import { Receiver } from '@nat64/handoff-receiver';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 import { RawGateway } from './support/raw-gateway.js';
 

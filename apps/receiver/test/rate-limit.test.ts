@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
 import { manualMicroClock } from '@nat64/service';
-import { SourceRateLimiter } from '../src/rate-limit.js';
+import { SourceRateLimiter } from '@nat64/handoff-receiver';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 import { RawGateway } from './support/raw-gateway.js';
 
