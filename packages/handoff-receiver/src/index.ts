@@ -2,6 +2,8 @@
 // datagram, keeps the authoritative table (@nat64/conntrack), writes the connection log through
 // the commit pipeline and answers gateways. No sockets and no files of its own: the app feeds it
 // datagrams and gives it a send function, a store and a connection log.
+export { buildReceiver, type BuiltReceiver, type ReceiverParts } from './build.js';
+export { runReceiver, type RunningReceiver, type RunOptions } from './run.js';
 export { Receiver, WINDOW, geneveVni, type ReceiverDependencies, type ReceiverOptions } from './receiver.js';
 export { RECEIVER_COUNTERS, createReceiverCounters, type ReceiverCounterName } from './counters.js';
 export {
