@@ -1,4 +1,4 @@
-// The agent against the real receiver over UDP on loopback (topology in helpers/loopback.ts).
+// The agent against the real receiver over UDP on loopback (topology in support/loopback.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeleteReason, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { manualMicroClock } from '@nat64/service';
