@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
-import type { TimeZoneMode } from './conn-log.js';
-import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from './rate-limit.js';
+import type { TimeZoneMode } from '@nat64/handoff-receiver';
+import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';
 import { readBypassSettings, readTransports, type BypassSettings, type TransportName } from './bypass/settings.js';
 
 export { HANDOFF_PORT };

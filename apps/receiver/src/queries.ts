@@ -4,7 +4,7 @@
 import { SqliteStore, type HistoryRecord, type StoredEntry } from '@nat64/conntrack';
 import { formatEndpoint4, formatEndpoint6 } from '@nat64/service';
 import { ipv4TextToUint32 } from '@nat64/wire';
-import { entryLine, formatTimestamp, type TimeZoneMode } from './conn-log.js';
+import { entryLine, formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
 
 export const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, icmp: 1 } as const;
 const PROTOCOL_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };

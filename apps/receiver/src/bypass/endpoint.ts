@@ -25,7 +25,7 @@ import {
 import { type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
 import { bytesToIpv6Text } from '@nat64/wire';
 import type { TunDevice } from '@nat64/tun';
-import { formatTimestamp, type TimeZoneMode } from '../conn-log.js';
+import { formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
 import { createBypassCounters } from './counters.js';
 import type { HostNetwork, TunnelRoute } from './host-network.js';
 import type { BypassSettings } from './settings.js';

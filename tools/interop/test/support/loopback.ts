@@ -31,7 +31,7 @@ export interface LoopbackReceiver {
 }
 
 export async function startLoopbackReceiver(flags: Record<string, unknown> = {}, clock?: MicroClock): Promise<LoopbackReceiver> {
-  const dir = mkdtempSync(join(tmpdir(), 'nat64-handoff-agent-'));
+  const dir = mkdtempSync(join(tmpdir(), 'nat64-interop-'));
   try {
     const config = loadReceiverConfig({
       flags: {
