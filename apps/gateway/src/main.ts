@@ -44,6 +44,7 @@ interface RunFlags {
   handoff?: string;
   handoffKeyFile?: string;
   transport?: string;
+  bypassSecretFile?: string;
   logLevel?: string;
   control?: string;
 }
@@ -72,6 +73,7 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'handoff.mode': flags.handoff,
     'handoff.keyFile': flags.handoffKeyFile,
     'handoff.transport': flags.transport,
+    'handoff.bypass.secretFile': flags.bypassSecretFile,
     logLevel: flags.logLevel,
     control: flags.control,
   };
@@ -125,9 +127,12 @@ function program(): Command {
       new Option(
         '--transport <which>',
         'how receivers are reached: handoff (messages on UDP 62863), geneve (Geneve tunnels and control packets on UDP 6081), ' +
-          'auto (ask both ways; Geneve toward hosts whose receiver announces it, handoff messages otherwise); default handoff',
-      ).choices(['handoff', 'geneve', 'auto']),
+          'bypass (offer NAT64 bypass on UDP 6081 to every IPv4 host: untranslated IPv6 through a Geneve tunnel to hosts that accept, ' +
+          'translation for the others), auto (every way: bypass, then Geneve toward hosts whose receiver announces it, handoff ' +
+          'messages otherwise); default handoff',
+      ).choices(['handoff', 'geneve', 'auto', 'bypass']),
     )
+    .option('--bypass-secret-file <file>', 'file of the persistent secret the bypass VNIs are derived from, created 0600 on first start (handoff.bypass.secretFile); default /var/lib/nat64-gateway/bypass-secret')
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--control <path>', `control socket for the sessions, stats, hosts and reload commands; default ${DEFAULT_CONTROL}`)
