@@ -126,7 +126,7 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
       const found = await hostRow();
       return found?.['transport'] === 'bypass' ? found : undefined;
     }, 15_000);
-    const b = row['bypass'] as Record<string, unknown>;
+    const b = row['bypass'] as unknown as Record<string, unknown>;
     vni = row['vni'] as number;
     expect(b).toMatchObject({ state: 'bypass', vni });
     expect(b['mac']).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
@@ -233,7 +233,7 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
     expect(result.body).toMatch(TRANSLATED);
     const row = await hostRow();
     expect(row).toMatchObject({ transport: 'nat64' });
-    expect((row!['bypass'] as Record<string, unknown>)['state']).toBe('unreachable');
+    expect((row!['bypass'] as unknown as Record<string, unknown>)['state']).toBe('unreachable');
     const after = await gatewayCounters(GATEWAY_MAIN, control);
     expect(after['bypass.fallbacks']! - (before['bypass.fallbacks'] ?? 0)).toBe(1);
     expect(gateway.log.some((line) => line.includes('bypass: tunnel stopped answering'))).toBe(true);

@@ -8,7 +8,7 @@
 
 import { NEIGHBOR_FRAME_LENGTH, NdpStatus, NdpView, formatMac, inspectNeighborMessage, isBypassPacket, writeNeighborAdvertisement, writeNeighborSolicitation, Ndp } from '@nat64/geneve';
 import type { HandoffEntry } from '@nat64/handoff-codec';
-import { formatIpv4, formatIpv6, type Counters } from '@nat64/service';
+import { ExitCode, FatalError, formatIpv4, formatIpv6, type Counters } from '@nat64/service';
 import type { Ipv4View } from '@nat64/xlat';
 import ipaddr from 'ipaddr.js';
 import type { HostRow } from '../../hosts.js';
@@ -38,7 +38,9 @@ export class BypassTransport implements HandoffTransport {
   readonly datapath: BypassDatapath;
   readonly fallback: HandoffTransport | null;
   readonly settings: BypassConfig;
-  private readonly hostSettings: HostSettings;
+  /** Null when bypass is off: mode auto whose secret file could not be read or created (logged at start). */
+  private readonly hostSettings: HostSettings | null;
+  private readonly secretProblem: string | null;
   private readonly transient: TransientSecret;
   private readonly linkLocal: Uint8Array;
   private readonly control = new Uint8Array(HEADROOM + NEIGHBOR_FRAME_LENGTH);
@@ -52,7 +54,17 @@ export class BypassTransport implements HandoffTransport {
   ) {
     const settings = options.settings;
     this.settings = settings;
-    this.hostSettings = { persistentSecret: loadPersistentSecret(settings.secretFile), message: settings.message, flowHashSeed: settings.flowHashSeed };
+    let persistentSecret: Uint8Array | null = null;
+    let problem: string | null = null;
+    try {
+      persistentSecret = loadPersistentSecret(settings.secretFile);
+    } catch (error) {
+      // Mode bypass cannot run without it; mode auto goes on with its other transports.
+      if (options.fallback === null) throw new FatalError(`${(error as Error).message} (handoff.bypass.secretFile, --bypass-secret-file)`, ExitCode.cantCreate, { cause: error });
+      problem = (error as Error).message;
+    }
+    this.secretProblem = problem;
+    this.hostSettings = persistentSecret === null ? null : { persistentSecret, message: settings.message, flowHashSeed: settings.flowHashSeed };
     this.transient = new TransientSecret(context.clock());
     this.linkLocal = Uint8Array.from(ipaddr.IPv6.parse(settings.linkLocal).toByteArray());
     const mtu = Math.max(SPEC.IPV6_MIN_MTU, Math.min(settings.mtu, options.underlayMtu - SPEC.TUNNEL_OVERHEAD));
@@ -69,6 +81,11 @@ export class BypassTransport implements HandoffTransport {
     if (this.detach !== null) return;
     const engine = this.context.engine;
     this.fallback?.start();
+    if (this.hostSettings === null) {
+      this.detach = () => {};
+      this.context.logger.warn({ secretFile: this.settings.secretFile, problem: this.secretProblem }, 'bypass: off, no persistent secret (the other transports of mode auto go on)');
+      return;
+    }
     const offLocal = engine.interceptLocal(SPEC.GENEVE_PORT, (previous) => (v) => this.local(v, previous));
     const undo = [offLocal];
     if (this.fallback === null) {
@@ -117,6 +134,7 @@ export class BypassTransport implements HandoffTransport {
   // (a) Mapping events: every host with a translated flow gets offers; the fallback carries them on.
   mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void {
     this.fallback?.mappingCreated(natAddress, host, entry);
+    if (this.hostSettings === null) return;
     let t = this.datapath.hosts.get(host);
     const now = this.context.clock();
     if (t === undefined) {
