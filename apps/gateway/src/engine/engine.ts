@@ -230,9 +230,15 @@ export class Engine {
       s.count(GW.injectRefused);
       return false;
     }
-    this.run(() => {
+    // A hook calls it from inside a batch, per packet: no closure then.
+    if (s.inBatch) {
       s.count(GW.injected6);
       s.ensureRoom();
+      s.appendCopy(buffer, offset, length);
+      return true;
+    }
+    this.run(() => {
+      s.count(GW.injected6);
       s.appendCopy(buffer, offset, length);
     });
     return true;

@@ -35,7 +35,7 @@ import type { PeerState } from '@nat64/handoff-agent';
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import type { Logger } from '@nat64/service';
 import type { Engine } from '../../engine/engine.js';
-import type { HostRow } from '../hosts.js';
+import type { BypassRow, HostRow } from '../hosts.js';
 
 /** Where what the hosts send goes (the agent, behind handoff's guard; or a transport composing another). */
 export interface HandoffInbound {
@@ -96,6 +96,8 @@ export interface HostTransport {
   transport: string;
   /** The tunnel's VNI, null without a tunnel. */
   vni: number | null;
+  /** A host offered NAT64 bypass: its tunnel's details. */
+  bypass?: BypassRow;
 }
 
 /** A counter line of `stats`. */

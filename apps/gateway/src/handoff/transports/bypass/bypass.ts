@@ -11,7 +11,8 @@ import type { HandoffEntry } from '@nat64/handoff-codec';
 import { ExitCode, FatalError, formatIpv4, formatIpv6, type Counters } from '@nat64/service';
 import type { Ipv4View } from '@nat64/xlat';
 import ipaddr from 'ipaddr.js';
-import type { HostRow } from '../../hosts.js';
+import { PeerState } from '@nat64/handoff-agent';
+import type { BypassRow, HostRow } from '../../hosts.js';
 import type { CounterLine, HandoffTransport, HostTransport, TransportContext } from '../transport.js';
 import type { BypassConfig } from './config.js';
 import { BYPASS_COUNTERS, createBypassCounters, type BypassCounterName } from './counters.js';
@@ -287,18 +288,22 @@ export class BypassTransport implements HandoffTransport {
     this.counters.add(status === NdpStatus.SOLICITATION || status === NdpStatus.ADVERTISEMENT ? 'linkTraffic' : 'badNeighbor');
   }
 
-  /** 'bypass' with its VNI for an accepted host; otherwise the fallback's view, or plain translation. */
+  /** 'bypass' with its VNI for an accepted host (and the tunnel's details for any offered host); otherwise the fallback's view. */
   hostTransport(natAddress: number, host: number): HostTransport {
     const t = this.datapath.hosts.get(host);
-    if (t !== undefined && t.state === HostState.ACCEPTED) return { transport: 'bypass', vni: t.vni };
-    return this.fallback?.hostTransport(natAddress, host) ?? { transport: 'nat64', vni: null };
+    const view = t !== undefined && t.state === HostState.ACCEPTED ? { transport: 'bypass', vni: t.vni } : (this.fallback?.hostTransport(natAddress, host) ?? { transport: 'nat64', vni: null });
+    return t === undefined ? view : { ...view, bypass: this.details(t, this.context.clock()) };
   }
 
-  /** Every host offered bypass (the agent has no peer for them in mode bypass; in mode auto, for those it has none). */
+  /** Hosts offered bypass that the agent has no peer for (all of them in mode bypass, which sends no HELLO). */
   hostsWithoutPeer(): HostRow[] {
     const now = this.context.clock();
+    const agent = this.context.agent;
     const rows = this.fallback?.hostsWithoutPeer?.() ?? [];
-    for (const t of this.datapath.hosts.values()) rows.push(this.row(t, now));
+    for (const t of this.datapath.hosts.values()) {
+      if (this.fallback !== null && (agent.peerState(t.nat, t.host) !== PeerState.UNKNOWN || agent.peerCapabilities(t.nat, t.host) >= 0)) continue;
+      rows.push(this.row(t, now));
+    }
     return rows;
   }
 
@@ -320,20 +325,25 @@ export class BypassTransport implements HandoffTransport {
       transport: accepted ? 'bypass' : 'nat64',
       vni: t.vni,
       announced: [],
-      bypass: {
-        state: HOST_STATE_NAMES[t.state],
-        vni: t.vni,
-        mac: formatMac(t.mac),
-        serverMac: accepted || t.acceptedAt > -Infinity ? formatMac(t.serverMac) : null,
-        tunnelAgeMs: accepted ? Math.max(0, Math.round(now - t.acceptedAt)) : null,
-        mappings: t.mappings,
-        packetsOut: t.packetsOut,
-        bytesOut: t.bytesOut,
-        packetsIn: t.packetsIn,
-        bytesIn: t.bytesIn,
-        dropsIn: t.dropsIn,
-        fallbacks: t.fallbacks,
-      },
+      bypass: this.details(t, now),
+    };
+  }
+
+  private details(t: BypassHost, now: number): BypassRow {
+    const accepted = t.state === HostState.ACCEPTED;
+    return {
+      state: HOST_STATE_NAMES[t.state],
+      vni: t.vni,
+      mac: formatMac(t.mac),
+      serverMac: t.acceptedAt > -Infinity ? formatMac(t.serverMac) : null,
+      tunnelAgeMs: accepted ? Math.max(0, Math.round(now - t.acceptedAt)) : null,
+      mappings: t.mappings,
+      packetsOut: t.packetsOut,
+      bytesOut: t.bytesOut,
+      packetsIn: t.packetsIn,
+      bytesIn: t.bytesIn,
+      dropsIn: t.dropsIn,
+      fallbacks: t.fallbacks,
     };
   }
 

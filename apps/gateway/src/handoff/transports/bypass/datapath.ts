@@ -114,7 +114,7 @@ export class BypassDatapath implements BypassHook {
       return;
     }
     const view = this.view;
-    const status = decapsulateBypass(buf, offset, length, view, { vni: t.vni, direction: 'to-gateway' });
+    const status = decapsulateBypass(buf, offset, length, view, t.policy);
     if (status !== BypassStatus.FRAME) {
       this.drops[status]!++;
       t.dropsIn++;

@@ -2,7 +2,7 @@
 // its identifiers (VNI, the gateway's MAC toward it, the server's MAC once it answered), its encapsulators,
 // its neighbor unreachability state (bypass §6.3) and its counters. Pure state; no I/O.
 
-import { BypassIpv4Encapsulator, deriveGatewayMac, deriveVni } from '@nat64/geneve';
+import { BypassIpv4Encapsulator, deriveGatewayMac, deriveVni, type BypassPolicy } from '@nat64/geneve';
 
 /** Where a host is in the offer / acceptance / liveness cycle. */
 export const HostState = {
@@ -25,6 +25,8 @@ export interface HostSettings {
 export class BypassHost {
   state: HostState = HostState.OFFERED;
   readonly vni: number;
+  /** How packets from the host are checked (bypass §7): its VNI, no option. */
+  readonly policy: BypassPolicy;
   /** PREFIX::HOST, the target of the offers and the only source accepted from the tunnel. */
   readonly target = new Uint8Array(16);
   /** The gateway's MAC toward this host, and the previous one until `previousMacUntil`. */
@@ -62,6 +64,7 @@ export class BypassHost {
     now: number,
   ) {
     this.vni = deriveVni(settings.persistentSecret, host);
+    this.policy = { vni: this.vni, direction: 'to-gateway' };
     this.mac = deriveGatewayMac(transient, host);
     this.lastMappingAt = now;
     const common = { source: nat, vni: this.vni, flowHashSeed: settings.flowHashSeed };

@@ -10,6 +10,7 @@ import {
   decapsulateBypass,
   deriveVni,
   inspectNeighborMessage,
+  isBypassPacket,
   writeEthernetHeader,
   writeNeighborAdvertisement,
   writeNeighborSolicitation,
@@ -38,11 +39,11 @@ function bytes6(text: string): Uint8Array {
   return packet.slice(8, 24);
 }
 
-function setup(bypass: RawSettings = {}, secretDir?: string) {
+function setup(bypass: RawSettings = {}, secretDir?: string, mode = 'bypass') {
   const dir = secretDir ?? mkdtempSync(join(tmpdir(), 'n64-bypass-unit-'));
   if (secretDir === undefined) dirs.push(dir);
   const secretFile = join(dir, 'state', 'bypass-secret');
-  const g = testGateway({ logLevel: 'silent', handoff: { transport: 'bypass', bypass: { secretFile, offerInterval: '1s', reachableTime: '2s', ...bypass } } });
+  const g = testGateway({ logLevel: 'silent', handoff: { transport: mode, bypass: { secretFile, offerInterval: '1s', reachableTime: '2s', ...bypass } } });
   const handoff = new Handoff(g, g.config.handoff, { logger: silentLogger() });
   handoff.start(0);
   const transport = handoff.transport as BypassTransport;
@@ -57,7 +58,7 @@ function setup(bypass: RawSettings = {}, secretDir?: string) {
 /** The Geneve packets among `written`: their outer addresses, the decoded view and the frame. */
 function tunnelPackets(written: readonly Uint8Array[], vni: number) {
   return written
-    .filter((p) => p[0] === 0x45 && p[9] === 17 && ((p[22]! << 8) | p[23]!) === 6081)
+    .filter((p) => p[0] === 0x45 && p[9] === 17 && ((p[22]! << 8) | p[23]!) === 6081 && isBypassPacket(p, 28, p.length - 28))
     .map((p) => {
       const view = new BypassView();
       const status = decapsulateBypass(p, 28, p.length - 28, view, { vni, direction: 'to-server' });
@@ -271,6 +272,20 @@ describe('bypass transport', () => {
     expect(s.g.send(fromServer(reply(gatewayMac), vni))).toEqual([]);
     expect(s.g.send(fromServer(reply(newMac), vni))).toHaveLength(1);
     expect(s.counter('wrongMac')).toBe(1);
+  });
+
+  it('comes first in mode auto: an accepted host gets the tunnel, the Geneve transport keeps the other packets on 6081', () => {
+    const s = setup({}, undefined, 'auto');
+    const { vni } = accepted(s);
+    expect(s.handoff.hosts()).toContainEqual(expect.objectContaining({ host: SERVER, transport: 'bypass', vni }));
+    const out = tunnelPackets(s.g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 5000, dstPort: 53 })), vni);
+    expect(out).toHaveLength(1);
+    // A Geneve control packet (not bypass) to pool4:6081 still reaches the Geneve transport, which counts it.
+    const control = new Uint8Array(8);
+    control.set([0, 0x80, 0x88, 0xb5, 0, 0, 0, 0]);
+    s.g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 6081, dstPort: 6081, payload: control }));
+    expect(s.counter('notBypass')).toBe(0);
+    expect(s.handoff.counterLines().filter((l) => l.group === 'geneve' && l.value > 0).length).toBeGreaterThan(0);
   });
 
   it('costs nothing without the transport: the engine has no bypass hook in mode handoff', () => {
