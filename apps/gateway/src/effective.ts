@@ -80,6 +80,7 @@ export function effectiveSettings(config: GatewayConfig): Settings {
         macGrace: formatDuration(h.bypass.macGraceMs),
         mtu: h.bypass.mtu,
         flowHashSeed: h.bypass.flowHashSeed,
+        udpChecksum: h.bypass.udpChecksum,
       },
     },
     logSessions: config.logSessions,

@@ -64,6 +64,7 @@ describe('config', () => {
         macGraceMs: 600_000,
         mtu: 1400,
         flowHashSeed: 0,
+        udpChecksum: false,
       },
     });
     expect(load({ ...POOL, 'handoff.mode': 'off' }).handoff.mode).toBe('off');

@@ -65,7 +65,7 @@ export class BypassTransport implements HandoffTransport {
       problem = (error as Error).message;
     }
     this.secretProblem = problem;
-    this.hostSettings = persistentSecret === null ? null : { persistentSecret, message: settings.message, flowHashSeed: settings.flowHashSeed };
+    this.hostSettings = persistentSecret === null ? null : { persistentSecret, message: settings.message, flowHashSeed: settings.flowHashSeed, udpChecksum: settings.udpChecksum };
     this.transient = new TransientSecret(context.clock());
     this.linkLocal = Uint8Array.from(ipaddr.IPv6.parse(settings.linkLocal).toByteArray());
     const mtu = Math.max(SPEC.IPV6_MIN_MTU, Math.min(settings.mtu, options.underlayMtu - SPEC.TUNNEL_OVERHEAD));
@@ -282,7 +282,7 @@ export class BypassTransport implements HandoffTransport {
         flags: Ndp.FLAG_ROUTER | Ndp.FLAG_SOLICITED | Ndp.FLAG_OVERRIDE,
       });
       this.counters.add('advertisementsSent');
-      this.sendFrame(t, t.encap, frameAt, end - frameAt);
+      this.sendFrame(t, t.controlEncap, frameAt, end - frameAt);
       return;
     }
     this.counters.add(status === NdpStatus.SOLICITATION || status === NdpStatus.ADVERTISEMENT ? 'linkTraffic' : 'badNeighbor');
@@ -323,7 +323,7 @@ export class BypassTransport implements HandoffTransport {
       queries: 0,
       lastHeardMsAgo: t.lastHeardAt === -Infinity ? null : Math.max(0, Math.round(now - t.lastHeardAt)),
       transport: accepted ? 'bypass' : 'nat64',
-      vni: t.vni,
+      vni: accepted ? t.vni : null,
       announced: [],
       bypass: this.details(t, now),
     };

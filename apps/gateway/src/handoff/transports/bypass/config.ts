@@ -21,6 +21,11 @@ export interface BypassConfig {
   mtu: number;
   /** Seed of the outer UDP source port hash (bypass §4). */
   flowHashSeed: number;
+  /**
+   * Compute the outer UDP checksum of data packets (offers and advertisements always have one). Off by
+   * default: RFC 8926 §3.3 allows zero over IPv4, and the client's packet inside keeps its own checksums.
+   */
+  udpChecksum: boolean;
 }
 
 function duration(reader: ConfigReader, key: string, fallback: string, minMs: number): number {
@@ -41,6 +46,7 @@ export function readBypassConfig(reader: ConfigReader): BypassConfig {
     macGraceMs: duration(reader, 'macGrace', IMPL.MAC_GRACE, 0),
     mtu: reader.integer('mtu', { min: SPEC.IPV6_MIN_MTU, max: 65535 - SPEC.TUNNEL_OVERHEAD, fallback: IMPL.MTU }),
     flowHashSeed: reader.integer('flowHashSeed', { min: 0, max: 0xffff_ffff, fallback: 0 }),
+    udpChecksum: reader.boolean('udpChecksum', false),
   };
   if (Buffer.byteLength(bypass.message) > 124) throw new ConfigError(reader.path('message'), 'must be at most 124 bytes of UTF-8 (bypass §3.1)');
   if (!/^fe80:/i.test(bypass.linkLocal)) throw new ConfigError(reader.path('linkLocal'), 'must be a link-local IPv6 address (fe80::/64)');

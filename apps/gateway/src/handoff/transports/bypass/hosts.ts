@@ -20,6 +20,8 @@ export interface HostSettings {
   readonly persistentSecret: Uint8Array;
   readonly message: string;
   readonly flowHashSeed: number;
+  /** The outer UDP checksum on data packets (solicitations and advertisements always carry one). */
+  readonly udpChecksum: boolean;
 }
 
 export class BypassHost {
@@ -37,6 +39,8 @@ export class BypassHost {
   /** Data packets: an empty option. Solicitations: the log message (bypass §3.1). */
   readonly encap: BypassIpv4Encapsulator;
   readonly offerEncap: BypassIpv4Encapsulator;
+  /** Advertisements: the empty option, always with a UDP checksum. */
+  readonly controlEncap: BypassIpv4Encapsulator;
   /** Live mappings toward the host (translated flows), and when the last one was created. */
   mappings = 0;
   lastMappingAt: number;
@@ -68,7 +72,8 @@ export class BypassHost {
     this.mac = deriveGatewayMac(transient, host);
     this.lastMappingAt = now;
     const common = { source: nat, vni: this.vni, flowHashSeed: settings.flowHashSeed };
-    this.encap = new BypassIpv4Encapsulator({ ...common, message: '' });
+    this.encap = new BypassIpv4Encapsulator({ ...common, message: '', udpChecksum: settings.udpChecksum });
+    this.controlEncap = new BypassIpv4Encapsulator({ ...common, message: '' });
     this.offerEncap = new BypassIpv4Encapsulator({ ...common, message: settings.message });
   }
 

@@ -132,18 +132,18 @@ describe('bypass transport', () => {
     s.tick(1000);
     expect(tunnelPackets(s.g.tun.takeWritten(), vni)).toHaveLength(1);
     expect(s.counter('offersSent')).toBe(2);
-    expect(s.handoff.hosts()).toMatchObject([{ host: SERVER, state: 'offered', transport: 'nat64', bypass: { state: 'offered', vni } }]);
+    expect(s.handoff.hosts()).toMatchObject([{ host: SERVER, state: 'offered', transport: 'nat64', vni: null, bypass: { state: 'offered', vni } }]);
   });
 
   it('keeps the VNI across restarts: the persistent secret is read back, not made anew', () => {
     const first = setup();
     translatedSyn(first.g);
-    const before = first.handoff.hosts()[0]!.vni;
+    const before = first.handoff.hosts()[0]!.bypass!.vni;
     const secret = readFileSync(first.secretFile, 'utf8');
     const second = setup({}, first.dir);
     translatedSyn(second.g);
     expect(readFileSync(second.secretFile, 'utf8')).toBe(secret);
-    expect(second.handoff.hosts()[0]!.vni).toBe(before);
+    expect(second.handoff.hosts()[0]!.bypass!.vni).toBe(before);
   });
 
   it('sends new flows of an accepted host untranslated through the tunnel, hop limit decremented, without a session', () => {
