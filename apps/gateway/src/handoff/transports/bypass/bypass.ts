@@ -6,7 +6,7 @@
 // on. In mode auto it composes a fallback transport (Geneve mapping tunnels, then handoff messages)
 // that gets the mapping events and the agent's datagrams, and the Geneve packets that are not bypass.
 
-import { NEIGHBOR_FRAME_LENGTH, NdpStatus, NdpView, formatMac, inspectNeighborMessage, isBypassPacket, writeNeighborAdvertisement, writeNeighborSolicitation, Ndp } from '@nat64/geneve';
+import { BYPASS_STATUS_NAMES, NEIGHBOR_FRAME_LENGTH, NdpStatus, NdpView, formatMac, inspectNeighborMessage, isBypassPacket, writeNeighborAdvertisement, writeNeighborSolicitation, Ndp } from '@nat64/geneve';
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import { ExitCode, FatalError, formatIpv4, formatIpv6, type Counters } from '@nat64/service';
 import type { Ipv4View } from '@nat64/xlat';
@@ -20,7 +20,6 @@ import { IMPL, SPEC } from './constants.js';
 import { BypassDatapath } from './datapath.js';
 import { BypassHost, HOST_STATE_NAMES, HostState, type HostSettings } from './hosts.js';
 import { loadPersistentSecret, TransientSecret } from './secrets.js';
-import { BYPASS_STATUS_NAMES } from '@nat64/geneve';
 
 export interface BypassOptions {
   readonly settings: BypassConfig;
@@ -176,7 +175,7 @@ export class BypassTransport implements HandoffTransport {
     const s = this.settings;
     const rotate = now - this.transient.rotatedAt >= s.macRotationMs;
     if (rotate) {
-      this.transient.rotate(now, s.macGraceMs);
+      this.transient.rotate(now);
       this.counters.add('macRotations');
       this.context.logger.info({ hosts: this.datapath.hosts.size }, 'bypass: gateway MACs rotated (the old ones are accepted for the grace period)');
     }

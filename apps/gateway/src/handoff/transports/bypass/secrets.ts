@@ -1,6 +1,6 @@
 // The two secrets of bypass §5: the persistent one in a file (created 0600 on first start, in a 0700
 // directory, and kept, so VNIs survive restarts) and the transient one in memory, new at every start
-// and on a schedule, with the previous one remembered for a grace period.
+// and on a schedule.
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,20 +30,16 @@ export function loadPersistentSecret(file: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
-/** The transient secret: `current`, and `previous` until `previousUntil` (engine clock, ms). */
+/** The transient secret, and when it was made (engine clock, ms); each host keeps its previous MAC for the grace period. */
 export class TransientSecret {
   current: Uint8Array = Uint8Array.from(randomBytes(IMPL.SECRET_BYTES));
-  previous: Uint8Array | null = null;
-  previousUntil = -Infinity;
   rotatedAt: number;
 
   constructor(now: number) {
     this.rotatedAt = now;
   }
 
-  rotate(now: number, graceMs: number): void {
-    this.previous = this.current;
-    this.previousUntil = now + graceMs;
+  rotate(now: number): void {
     this.current = Uint8Array.from(randomBytes(IMPL.SECRET_BYTES));
     this.rotatedAt = now;
   }
