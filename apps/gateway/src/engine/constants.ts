@@ -32,6 +32,10 @@ export const SPEC = {
   ICMP6_ADMIN_PROHIBITED: 1,
   ICMP6_ADDRESS_UNREACH: 3,
   ICMP6_PORT_UNREACH: 4,
+  /** RFC 4443 section 3.2 and 3.3: Packet Too Big (its MTU in the parameter) and Time Exceeded, hop limit (code 0). */
+  ICMP6_PACKET_TOO_BIG: 2,
+  ICMP6_TIME_EXCEEDED: 3,
+  ICMP6_HOP_LIMIT_EXCEEDED: 0,
   /** RFC 4443 section 3.4: Parameter Problem, code 0 (erroneous header field encountered). */
   ICMP6_PARAMETER_PROBLEM: 4,
   ICMP6_ERRONEOUS_FIELD: 0,
