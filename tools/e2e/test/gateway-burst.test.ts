@@ -119,6 +119,9 @@ describe.skipIf(unavailable)('gateway burst of new UDP flows (end to end)', () =
     );
     server.kill();
     expect(received()).toBeLessThan(FLOWS);
-    expect(received() + counted['txDropped']!).toBe(FLOWS);
+    // Every lost datagram is counted. The kernel also queues a few packets of its own into the
+    // device (router solicitations, MLD reports), which a full queue drops and counts as well.
+    expect(counted['txDropped']!).toBeGreaterThanOrEqual(FLOWS - received());
+    expect(counted['txDropped']!).toBeLessThanOrEqual(FLOWS - received() + 4);
   });
 });
