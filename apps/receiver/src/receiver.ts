@@ -193,7 +193,9 @@ export class Receiver {
       case MessageType.DELETED:
         return this.onReliable(buf, address, port, key, via);
       case MessageType.QUERY:
-        return this.onQuery(address, port, key, via);
+        return this.onQuery(buf, address, port, key, via);
+      case MessageType.CLIENT_QUERY:
+        return this.onQuery(buf, address, port, key, via);
       case MessageType.ACK:
         return this.onAck(buf, address, port, via);
       default:
@@ -380,7 +382,8 @@ export class Receiver {
     if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
   }
 
-  private onQuery(address: string, port: number, key: Uint8Array | undefined, via: Via): void {
+  /** QUERY (by NAT side) and CLIENT-QUERY (by client side, handoff v1 section 5.12): one ANSWER each. */
+  private onQuery(buf: Buffer, address: string, port: number, key: Uint8Array | undefined, via: Via): void {
     const peer = this.authenticatedPeer(address, port, key, true, via);
     if (!peer) return;
     if (!this.limits.query(address)) {
@@ -388,6 +391,7 @@ export class Receiver {
       return;
     }
     const view = this.view;
+    const byClient = view.type === MessageType.CLIENT_QUERY;
     const context = { epoch: peer.epoch, cookie: peer.cookie, key };
     let outcome: AnswerOutcome;
     if (!this.deps.options.authoritative) {
@@ -397,10 +401,9 @@ export class Receiver {
         this.count('natAddressMismatch');
         return;
       }
-      const tableKey = connKey(view.protocol, view.natAddress, view.natPort);
-      const held = tableKey >= 0 ? this.deps.table.get(tableKey) : undefined;
+      const held = byClient ? this.heldByClient(buf) : this.heldByKey();
       if (held) {
-        this.deps.table.touch(tableKey);
+        this.deps.table.touch(connKey(held.protocol, held.natAddress, held.natPort));
         outcome = {
           status: AnswerStatus.FOUND,
           entry: { ...held, reason: 0, time: held.createdAt },
@@ -412,7 +415,19 @@ export class Receiver {
       }
     }
     this.deps.send(answer(context, view.sequence, outcome), port, address, via, peer.cookie);
-    this.count('queriesAnswered');
+    this.count(byClient ? 'clientQueriesAnswered' : 'queriesAnswered');
+  }
+
+  private heldByKey(): ConnEntry | undefined {
+    const view = this.view;
+    const tableKey = connKey(view.protocol, view.natAddress, view.natPort);
+    return tableKey >= 0 ? this.deps.table.get(tableKey) : undefined;
+  }
+
+  private heldByClient(buf: Buffer): ConnEntry | undefined {
+    const view = this.view;
+    const clientAddress = buf.subarray(view.clientAddressOffset, view.clientAddressOffset + 16);
+    return this.deps.table.findByClient(view.protocol, view.natAddress, clientAddress, view.clientPort);
   }
 
   private onAck(buf: Buffer, address: string, port: number, via: Via): void {
