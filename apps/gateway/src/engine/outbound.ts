@@ -13,8 +13,11 @@ import type { DatapathState } from './state.js';
 const ECHO_REQUEST = SPEC.ICMP6_ECHO_REQUEST;
 const ECHO_REPLY = SPEC.ICMP6_ECHO_REPLY;
 
-/** Handles the IPv6 packet buf[offset, offset + length). Never throws; every outcome is counted. */
-export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number): void {
+/**
+ * Handles the IPv6 packet buf[offset, offset + length). Never throws; every outcome is counted.
+ * `reinjected`: handed back by the client-miss handler, not offered again.
+ */
+export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number, reinjected = false): void {
   s.ensureRoom();
   const v = s.v6;
   const status = parseIpv6(buf, offset, length, v);
@@ -39,6 +42,7 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
     if (v.isFragment) return refuse(s, v);
     if (v.isIcmpError) return icmpError(s, v, dst4);
     if (v.icmpType !== ECHO_REQUEST && v.icmpType !== ECHO_REPLY) return refuse(s, v);
+    if (!reinjected && offerClientMiss(s, v, PROTOCOL.ICMP, v.icmpId, dst4, 0, false)) return;
     const h = s.table.outbound(PROTOCOL.ICMP, buf, v.srcOffset, v.icmpId, dst4, 0);
     if (h < 0) return refused(s, v, h);
     mapOut(s, h, dst4, 0);
@@ -47,8 +51,13 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
   if (protocol !== IpProto.tcp && protocol !== IpProto.udp) return s.count(GW.unsupportedProtocol);
   if (!v.isFirstFragment) return laterFragment(s, v, dst4);
   const flags = protocol === IpProto.tcp ? buf[v.l4Offset + SPEC.TCP_FLAGS_OFFSET]! : 0;
+  const whole = !v.moreFragments && !reinjected;
+  if (whole && protocol === IpProto.udp && offerClientMiss(s, v, protocol, v.srcPort, dst4, v.dstPort, false)) return;
   const h = s.table.outbound(protocol, buf, v.srcOffset, v.srcPort, dst4, v.dstPort, flags);
-  if (h < 0) return refused(s, v, h);
+  if (h < 0) {
+    if (whole && h === VERDICT.NO_SESSION && offerClientMiss(s, v, protocol, v.srcPort, dst4, v.dstPort, true)) return;
+    return refused(s, v, h);
+  }
   mapOut(s, h, dst4, v.dstPort);
   if (!v.moreFragments) return emit(s, v, dst4);
   // A first fragment: remember its session for the rest of the datagram (RFC 6146 3.4).
@@ -59,6 +68,15 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
   emit(s, v, dst4);
   const waiting = s.fragments.first(FAMILY.IPV6, buf, srcOffset, dstOffset, fragmentId, protocol, token);
   for (const fragment of waiting) handle6(s, fragment, 0, fragment.length);
+}
+
+/** Offers a packet to the client-miss handler, if one is installed; whether it took the packet. */
+function offerClientMiss(s: DatapathState, v: Ipv6View, protocol: number, clientPort: number, dst4: number, serverPort: number, noSession: boolean): boolean {
+  const handler = s.clientMissHandler;
+  if (handler === null || s.pool.has(dst4)) return false;
+  if (!handler(v, protocol, clientPort, dst4, serverPort, noSession, s.offload === null ? null : s.offload.header())) return false;
+  s.count(GW.clientMissTaken);
+  return true;
 }
 
 /** Fills the IPv6 -> IPv4 mapping from session `h`: the client's NAT transport address toward dst4. */

@@ -49,6 +49,26 @@ export type LocalErrorHandler = (packet: Ipv4View) => void;
 export type MissHandler = (packet: Ipv4View, verdict: number, vnet: Uint8Array | null) => boolean;
 
 /**
+ * Offered an outbound IPv6 packet (TCP, UDP or an ICMPv6 echo, unfragmented) that would start a new
+ * mapping or that found no session, before the table creates one or drops it: UDP datagrams and echoes
+ * before every new session (`noSession` false: the handler must answer fast, from memory, whether the
+ * flow is one handed off earlier), TCP segments other than a SYN when they found no session (`noSession`
+ * true: they would be dropped). `clientPort` is the source port or echo identifier, `server` and
+ * `serverPort` the IPv4 destination (0 for echoes). Return true to take the packet: the gateway then does
+ * nothing more with it, and the handler may copy it and hand it back later with Engine.reinjectIpv6 (a
+ * re-injected packet is not offered again). View and `vnet` are valid only during the call.
+ */
+export type ClientMissHandler = (
+  packet: Ipv6View,
+  protocol: number,
+  clientPort: number,
+  server: number,
+  serverPort: number,
+  noSession: boolean,
+  vnet: Uint8Array | null,
+) => boolean;
+
+/**
  * Wraps translated IPv6 -> IPv4 packets toward some hosts in a tunnel (Geneve) before they leave.
  * Called once per translated packet with the output slots it filled, out.offsets[from..out.count);
  * it may move each slot's offset back into the batch headroom and grow its length (writing outer
@@ -108,6 +128,7 @@ export class DatapathState {
   /** Run when a batch ends, before its output is written (copied on change: a hook may remove itself). */
   batchEndHooks: readonly (() => void)[] = [];
   missHandler: MissHandler | null = null;
+  clientMissHandler: ClientMissHandler | null = null;
   /** The tunnel toward some hosts (Geneve), or null: then translated packets leave as they are. */
   encap: OutputEncapsulator | null = null;
   /** ICMP errors about tunnel packets, by the quoted destination port. */

@@ -32,6 +32,17 @@ export const HANDOFF_COUNTERS = {
   missesNotFound: 'held packets given back to the NAT64 as misses after NOT_FOUND or NOT_AUTHORITATIVE (plain NAT64 answer)',
   missesTimedOut: 'held packets given back to the NAT64 as misses after their QUERY, or the HELLO before it, got no answer',
   restoreFailed: 'ANSWERs whose session could not be restored (port taken by another client, table full, ...)',
+  flowsEvictedRemembered: 'handed-off sessions evicted from the cache and remembered (handoff.evictedFlows) for their client to speak first',
+  clientMissesQueried: 'keys (protocol, client address and port, host) of client packets of evicted flows that a CLIENT-QUERY asked about',
+  clientMissesJoined: 'client packets held behind a CLIENT-QUERY already out for the same key',
+  clientMissesDropped: 'client packets dropped: the per-key, total or byte bound of the miss queue was reached',
+  clientMissesQueryRefused: 'client packets let through as new flows: too many queries outstanding toward the host or in total',
+  clientMissesRestored: 'held client packets re-injected after an ANSWER restored their session on its old NAT port',
+  clientMissesNotFound: 'held client packets given back to the NAT64 after NOT_FOUND or NOT_AUTHORITATIVE (new mapping, or TCP dropped)',
+  clientMissesTimedOut: 'held client packets given back to the NAT64 after their CLIENT-QUERY got no answer',
+  clientMissesNewMapping: 'held UDP or echo packets given a new mapping because their old NAT port had gone to another client',
+  clientRestoreConflicts: 'connections that could not come back: the receiver knew them, but their NAT port had gone to another client',
+  clientResetsSent: 'TCP RSTs sent to clients whose connection could not come back',
   eventErrors: 'handoff callbacks that threw (logged at most once a minute)',
 } as const;
 
