@@ -1,7 +1,8 @@
-// The `sessions`, `stats` and `hosts` commands: clients of the running gateway's control socket that
+// The `sessions`, `stats`, `hosts` and `reload` commands: clients of the running gateway's control socket that
 // print what it answers, as text for people or JSON for scripts.
 
-import { callControl, formatCounters, streamControl } from '@nat64/service';
+import { callControl, ExitCode, formatCounters, streamControl } from '@nat64/service';
+import type { ReloadOutcome } from './reload.js';
 import { formatSessions, type SessionRow } from './sessions.js';
 import type { StatLine } from './stats.js';
 import { formatHosts, type HostsAnswer } from './handoff/hosts.js';
@@ -51,4 +52,24 @@ export interface HostsOptions {
 export async function showHosts(options: HostsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const answer = (await callControl(options.control, 'hosts')) as HostsAnswer;
   out.write(options.json === true ? `${JSON.stringify(answer)}\n` : `${formatHosts(answer)}\n`);
+}
+
+export interface ReloadOptions {
+  control: string;
+  json?: boolean;
+}
+
+/** Asks for a reload; prints what was applied and what needs a restart. Returns the exit code. */
+export async function reloadGateway(options: ReloadOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const outcome = (await callControl(options.control, 'reload')) as ReloadOutcome;
+  if (options.json === true) out.write(`${JSON.stringify(outcome)}\n`);
+  else out.write(`${formatReload(outcome)}\n`);
+  return outcome.ok ? ExitCode.ok : ExitCode.config;
+}
+
+export function formatReload(outcome: ReloadOutcome): string {
+  if (!outcome.ok) return `reload refused, the running configuration stays: ${outcome.error ?? 'unknown reason'}`;
+  const lines = [`applied: ${outcome.applied.length > 0 ? outcome.applied.join(', ') : 'nothing changed'}`];
+  if (outcome.needsRestart.length > 0) lines.push(`needs a restart: ${outcome.needsRestart.join(', ')}`);
+  return lines.join('\n');
 }

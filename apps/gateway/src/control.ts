@@ -1,19 +1,27 @@
 // The methods the running gateway answers on its control socket (JSON lines, @nat64/service):
 // `sessions` streams the session table, `stats` returns every counter, `hosts` the handoff peers,
-// `status` a short summary.
+// `status` a short summary, `reload` reloads the configuration (reload.ts) and says what it did.
 
 import type { ControlHandler } from '@nat64/service';
-import type { TunDevice } from '@nat64/tun';
+import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import type { GatewayConfig } from './config.js';
 import type { GatewayParts } from './gateway.js';
 import type { Handoff } from './handoff/handoff.js';
+import type { ReloadOutcome } from './reload.js';
 import { listSessions, parseSessionFilter } from './sessions.js';
 import { collectStats } from './stats.js';
 
-export function controlHandlers(config: GatewayConfig, parts: GatewayParts, device: TunDevice, handoff: Handoff | null): Record<string, ControlHandler> {
+export function controlHandlers(
+  config: GatewayConfig,
+  parts: GatewayParts,
+  device: TunDevice,
+  handoff: Handoff | null,
+  reload: () => ReloadOutcome,
+): Record<string, ControlHandler> {
   return {
+    reload: () => reload(),
     sessions: (params) => listSessions(parts.table, parts.clock, parts.prefix, parseSessionFilter(params)),
-    stats: () => collectStats(parts, device.counters, handoff),
+    stats: () => collectStats(parts, device.counters, handoff, readInterfaceStatistics(device.name)),
     hosts: () => ({ mode: config.handoff.mode, transport: config.handoff.transport, hosts: handoff?.hosts() ?? [] }),
     status: () => ({
       tun: device.name,

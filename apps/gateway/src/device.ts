@@ -55,6 +55,7 @@ export function openDevice(tun: GatewayConfig['tun'], mtu: number): TunDevice {
     return openTun({
       name: tun.name,
       ...(tun.create ? { mtu, up: true } : {}),
+      ...(tun.txQueueLength === undefined ? {} : { txQueueLength: tun.txQueueLength }),
       batchSize: tun.batchSize,
       slotSize: slotSizeFor(mtu, tun.offload),
       offload: tun.offload,

@@ -5,8 +5,8 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ControlError, ExitCode, FatalError } from '@nat64/service';
-import { showHosts, showSessions, showStats } from './client.js';
-import { DEFAULT_CONTROL, DEFAULT_PREFIX } from './config.js';
+import { reloadGateway, showHosts, showSessions, showStats } from './client.js';
+import { DEFAULT_CONTROL, DEFAULT_PREFIX, DEFAULT_TX_QUEUE_LENGTH } from './config.js';
 import { runGateway } from './run.js';
 
 function integer(value: string): number {
@@ -21,10 +21,12 @@ function list(value: string): string[] {
 interface RunFlags {
   config?: string;
   check?: boolean;
+  print?: boolean;
   tun?: string;
   tunMtu?: number;
   attach?: boolean;
   tunOffload?: boolean;
+  tunTxQueue?: number;
   prefix?: string;
   pool4?: string[];
   refuseNonGlobal?: boolean;
@@ -52,6 +54,7 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'tun.mtu': flags.tunMtu,
     'tun.create': flags.attach === true ? false : undefined,
     'tun.offload': flags.tunOffload === true ? true : undefined,
+    'tun.txQueueLength': flags.tunTxQueue,
     prefix: flags.prefix,
     pool4: flags.pool4,
     refuseNonGlobalUnderWkp: flags.refuseNonGlobal === false ? false : undefined,
@@ -87,9 +90,15 @@ function program(): Command {
     )
     .option('-c, --config <file>', 'JSON configuration file (see contrib/gateway.example.json); flags override it')
     .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
+    .option('--print', 'with --check: print the effective configuration (defaults, file and flags) as a JSON configuration file instead')
     .option('--tun <name>', 'TUN interface to create (or attach to, with --attach); default nat64')
     .option('--tun-mtu <bytes>', 'MTU to give the TUN device it creates (1280-65535); default 1500', integer)
     .option('--attach', 'attach to an existing TUN interface and leave its MTU and link state alone')
+    .option(
+      '--tun-tx-queue <packets>',
+      `packets the kernel queues for the gateway to read (tun.txQueueLength; a full queue drops, counted as device.txDropped); default ${DEFAULT_TX_QUEUE_LENGTH} for a device it creates`,
+      integer,
+    )
     .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload)')
     .option('--prefix <prefix>', `RFC 6052 prefix (pool6), /32 /40 /48 /56 /64 or /96; default ${DEFAULT_PREFIX}`)
     .option('--pool4 <addresses>', 'comma-separated IPv4 addresses IPv4 hosts see (ports per protocol: in --config)', list)
@@ -120,9 +129,9 @@ function program(): Command {
     )
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .option('--control <path>', `control socket for the sessions and stats commands; default ${DEFAULT_CONTROL}`)
+    .option('--control <path>', `control socket for the sessions, stats, hosts and reload commands; default ${DEFAULT_CONTROL}`)
     .action(async (flags: RunFlags) => {
-      process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true });
+      process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true, print: flags.print === true });
     });
 
   root
@@ -159,6 +168,17 @@ function program(): Command {
     .option('--json', 'print the answer as JSON')
     .action(async (flags: { control: string; json?: boolean }) => {
       await showHosts(flags);
+    });
+  root
+    .command('reload')
+    .description(
+      'Make the running gateway read its configuration again (as SIGHUP does): log level, timeouts, session limits, statsInterval, ' +
+        'logSessions and the handoff key change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
+    )
+    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--json', 'print the answer as JSON')
+    .action(async (flags: { control: string; json?: boolean }) => {
+      process.exitCode = await reloadGateway(flags);
     });
   return root;
 }

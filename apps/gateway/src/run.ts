@@ -2,18 +2,21 @@
 // and validated (and the tables built) before the TUN device is opened; then the device, the engine,
 // handoff (unless off), the timers and the control socket start, and a SIGTERM stops reading, closes
 // the device (which removes an interface the gateway created) and exits 0. Receivers keep what was
-// handed to them: the next start is a new epoch, and old flows come back through QUERY.
+// handed to them: the next start is a new epoch, and old flows come back through QUERY. SIGHUP never
+// stops it: it reloads the configuration (reload.ts).
 
 import { ConfigError, ExitCode, FatalError, createLogger, listenControl, waitForShutdown, type Logger } from '@nat64/service';
-import type { TunDevice } from '@nat64/tun';
+import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { formatIpv4 } from '@nat64/xlat';
 import { loadGatewayConfig, shortTimeouts, type GatewayConfig, type RawSettings } from './config.js';
 import { controlHandlers } from './control.js';
 import { deviceMtu, openDevice, slotSizeFor } from './device.js';
+import { effectiveSettings } from './effective.js';
 import { ExpiryTimer } from './engine/expiry.js';
 import { GW } from './engine/reasons.js';
 import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js';
 import { createHandoff, type Handoff } from './handoff/handoff.js';
+import { Reloader, withKeySlot } from './reload.js';
 import { logSessionChanges } from './session-log.js';
 
 export interface RunOptions {
@@ -23,6 +26,8 @@ export interface RunOptions {
   readonly flags: RawSettings;
   /** --check: validate and exit. */
   readonly check?: boolean;
+  /** --print (with or without --check): validate, print the effective configuration as JSON and exit. */
+  readonly print?: boolean;
 }
 
 /** Loads and validates everything that can be checked without touching the system. */
@@ -41,27 +46,52 @@ function prepare(options: RunOptions): { config: GatewayConfig; parts: GatewayPa
 /** Runs the gateway until SIGTERM or SIGINT; resolves with the exit code. */
 export async function runGateway(options: RunOptions): Promise<number> {
   const { config, parts, mtu } = prepare(options);
+  if (options.print === true) {
+    process.stdout.write(`${JSON.stringify(effectiveSettings(config), null, 2)}\n`);
+    return ExitCode.ok;
+  }
   if (options.check === true) {
     process.stdout.write('configuration OK\n');
     return ExitCode.ok;
   }
   const logger = createLogger({ name: 'nat64-gateway', level: config.logLevel });
+  // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
+  let reloader: Reloader | 'starting' | 'stopping' = 'starting';
+  const onHangup = () => {
+    if (typeof reloader === 'string') logger.warn(`SIGHUP while ${reloader}: ignored`);
+    else reloader.reload('SIGHUP');
+  };
+  process.on('SIGHUP', onHangup);
   const short = shortTimeouts(config);
   if (short.length > 0) logger.warn({ timeouts: short }, 'session timeouts below the RFC 6146 minimums (timeouts.allowBelowMinimum): for labs only');
-  if (config.logSessions) logSessionChanges(parts.engine.events, logger.child({ component: 'sessions' }));
+  let stopLoggingSessions: (() => void) | undefined;
+  const setLogSessions = (on: boolean) => {
+    stopLoggingSessions?.();
+    stopLoggingSessions = on ? logSessionChanges(parts.engine.events, logger.child({ component: 'sessions' })) : undefined;
+  };
+  setLogSessions(config.logSessions);
 
   const device = openDevice(config.tun, mtu);
   let failure: ((error: Error) => void) | undefined;
   const failed = new Promise<Error>((resolve) => (failure = resolve));
   parts.engine.attach(device, (error) => failure?.(error));
   // Started before the first batch can arrive (the device's callbacks come on a later turn), so no session is missed.
-  const handoff = createHandoff(parts, config.handoff, { logger: logger.child({ component: 'handoff' }) });
+  const signing = withKeySlot(config);
+  const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }) });
   handoff?.start();
   const expiry = new ExpiryTimer(parts.engine);
   expiry.start();
+  let summary: NodeJS.Timeout | undefined;
+  const setStatsInterval = (ms: number) => {
+    clearInterval(summary);
+    summary = ms > 0 ? setInterval(() => logSummary(logger, parts, device, handoff), ms) : undefined;
+    summary?.unref();
+  };
+  const live = { logger, table: parts.table, handoffKey: signing.slot, setStatsInterval, setLogSessions };
+  const reloads = new Reloader({ file: options.file, flags: options.flags }, config, live);
   let control;
   try {
-    control = await listenControl(config.control, controlHandlers(config, parts, device, handoff));
+    control = await listenControl(config.control, controlHandlers(config, parts, device, handoff, () => reloads.reload('control')));
   } catch (error) {
     handoff?.stop();
     expiry.stop();
@@ -69,11 +99,12 @@ export async function runGateway(options: RunOptions): Promise<number> {
     const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
     throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
   }
-  const summary = config.statsIntervalMs > 0 ? setInterval(() => logSummary(logger, parts, device, handoff), config.statsIntervalMs) : undefined;
-  summary?.unref();
+  setStatsInterval(config.statsIntervalMs);
   logStart(logger, config, device);
+  reloader = reloads;
 
   const outcome = await Promise.race([waitForShutdown(), failed]);
+  reloader = 'stopping';
   clearInterval(summary);
   handoff?.stop();
   expiry.stop();
@@ -97,6 +128,7 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
     {
       tun: device.name,
       mtu: device.mtu,
+      txQueueLength: readInterfaceStatistics(device.name)?.txQueueLength,
       prefix: config.prefix.text,
       pool4,
       refuseNonGlobal: refusesNonGlobal(config),
@@ -110,18 +142,9 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
 
 function logSummary(logger: Logger, parts: GatewayParts, device: TunDevice, handoff: Handoff | null): void {
   const c = parts.engine.counterValues;
-  const h = handoff?.counters;
   logger.info(
     {
-      ...(handoff === null || h === undefined
-        ? {}
-        : {
-            handoffMappings: handoff.tracker.mappings.count,
-            handoffPeers: handoff.agent.peers().length,
-            handoffMappingsHandedOff: h.get('mappingsHandedOff'),
-            handoffMissesRestored: h.get('missesRestored'),
-            handoffDatagramsSent: h.get('datagramsSent'),
-          }),
+      ...handoff?.summary(),
       sessions: parts.table.sessionCount,
       bibEntries: parts.table.bibCount,
       rxPackets: device.counters.rxPackets,

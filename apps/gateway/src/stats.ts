@@ -1,15 +1,17 @@
 // `nat64-gateway stats`: every counter the gateway keeps, by group, with a one-line explanation
-// each (like `jool stats display --explain`): the TUN device, the gateway's own decisions, the
+// each (like `jool stats display --explain`): the TUN device (as the gateway and as the kernel
+// count it), the gateway's own decisions, the
 // translator's drop reasons, the NAT64 tables, the fragment tracker and, unless handoff is off, the
 // handoff glue and the handoff agent.
 
-import type { TunCounters } from '@nat64/tun';
+import type { InterfaceStatistics, TunCounters } from '@nat64/tun';
 import { DROP_REASONS } from '@nat64/xlat';
 import type { GatewayParts } from './gateway.js';
 import type { Handoff } from './handoff/handoff.js';
 
 export interface StatLine {
-  group: 'tun' | 'gateway' | 'xlat' | 'table' | 'fragments' | 'handoff' | 'agent' | 'geneve';
+  /** tun, device, gateway, xlat, table, fragments, then handoff, agent and the groups of handoff's transport (geneve, ...). */
+  group: string;
   name: string;
   value: number;
   explanation: string;
@@ -29,13 +31,26 @@ const TUN_HELP: Record<string, string> = {
   txErrors: 'other write errors',
 };
 
-/** Every counter now; `device` is absent in tests without a device, `handoff` in mode off. */
-export function collectStats(parts: GatewayParts, device?: TunCounters, handoff?: Handoff | null): StatLine[] {
+/** What the kernel counts for the device (/sys/class/net/DEV/statistics), as `ip -s link` shows it. */
+const DEVICE_HELP = {
+  txDropped: 'packets routed into the TUN device that the kernel dropped because its queue (tun.txQueueLength) was full',
+  rxDropped: 'packets the gateway wrote that the kernel dropped',
+} as const;
+
+/**
+ * Every counter now; `device` is absent in tests without a device, `handoff` in mode off, `kernel`
+ * when the device's statistics cannot be read.
+ */
+export function collectStats(parts: GatewayParts, device?: TunCounters, handoff?: Handoff | null, kernel?: InterfaceStatistics): StatLine[] {
   const lines: StatLine[] = [];
   if (device !== undefined) {
     for (const [name, value] of Object.entries(device.snapshot())) {
       lines.push({ group: 'tun', name, value, explanation: TUN_HELP[name] ?? '' });
     }
+  }
+  if (kernel !== undefined) {
+    lines.push({ group: 'device', name: 'txDropped', value: kernel.txDropped, explanation: DEVICE_HELP.txDropped });
+    lines.push({ group: 'device', name: 'rxDropped', value: kernel.rxDropped, explanation: DEVICE_HELP.rxDropped });
   }
   for (const counter of parts.engine.counters()) lines.push({ group: 'gateway', ...counter });
   const drops = parts.translator.drops;
@@ -51,6 +66,6 @@ export function collectStats(parts: GatewayParts, device?: TunCounters, handoff?
   });
   for (const counter of parts.table.counters()) lines.push({ group: 'table', ...counter });
   for (const counter of parts.fragments.counterSnapshot()) lines.push({ group: 'fragments', ...counter });
-  if (handoff) lines.push(...handoff.counterLines(), ...handoff.geneveCounterLines());
+  if (handoff) lines.push(...handoff.counterLines());
   return lines;
 }

@@ -27,7 +27,7 @@ function problem(flags: RawSettings, file?: object): string {
 describe('config', () => {
   it('fills every setting with its default', () => {
     const config = load(POOL);
-    expect(config.tun).toEqual({ name: 'nat64', mtu: 1500, create: true, batchSize: 64, offload: false });
+    expect(config.tun).toEqual({ name: 'nat64', mtu: 1500, create: true, batchSize: 64, offload: false, txQueueLength: 10_000 });
     expect(config.prefix.text).toBe('64:ff9b::/96');
     expect(config.refuseNonGlobalUnderWkp).toBe(true);
     expect(config.pool4).toEqual([
@@ -119,6 +119,13 @@ describe('config', () => {
     expect(config.timeoutsMs.udp).toBe(2000);
     expect(shortTimeouts(config)).toEqual(['udp 2000 ms']);
     expect(shortTimeouts(load(POOL))).toEqual([]);
+  });
+
+  it('sizes the queue of a device it creates, and leaves an attached one alone unless told', () => {
+    expect(load({ ...POOL, tun: { txQueueLength: 20_000 } }).tun.txQueueLength).toBe(20_000);
+    expect(load({ ...POOL, tun: { create: false } }).tun.txQueueLength).toBeUndefined();
+    expect(load({ ...POOL, tun: { create: false, txQueueLength: 4000 } }).tun.txQueueLength).toBe(4000);
+    expect(problem({ ...POOL, tun: { txQueueLength: 0 } })).toMatch(/^tun\.txQueueLength: must be at least 1/);
   });
 
   it('loads the example configuration shipped in contrib/', () => {

@@ -10,9 +10,11 @@ describe('stats', () => {
     const g = testGateway();
     g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }), new Uint8Array([0x45, 0, 0]));
     g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 9 }));
-    const lines = collectStats(g, g.tun.counters);
+    const lines = collectStats(g, g.tun.counters, null, { txQueueLength: 10_000, txDropped: 7, rxDropped: 2 });
     const value = (group: string, name: string) => lines.find((l) => l.group === group && l.name === name)?.value;
     expect(value('tun', 'rxPackets')).toBe(3);
+    expect(value('device', 'txDropped')).toBe(7);
+    expect(value('device', 'rxDropped')).toBe(2);
     expect(value('gateway', 'forwarded64')).toBe(1);
     expect(value('gateway', 'noBib')).toBe(1);
     expect(value('xlat', 'truncated')).toBe(1);

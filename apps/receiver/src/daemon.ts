@@ -3,11 +3,10 @@
 // calls it and waits for a signal; tests call it directly.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import ipaddr from 'ipaddr.js';
 import { ConnTable, SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
-import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
+import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlHandler, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
 import { openConnectionLog, type ConnectionLog } from './conn-log.js';
 import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
 import { createReceiverCounters } from './counters.js';
@@ -19,6 +18,7 @@ import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
 import { openHostStack } from './host-stack.js';
 import type { ReceiverConfig } from './config.js';
+import { ReceiverSettings } from './reload.js';
 
 const COOKIE_SECRET_RECORD = 'cookie-secret';
 const TICK_MS = 1000;
@@ -42,6 +42,10 @@ export interface ReceiverEnvironment {
   clock?: MicroClock;
   /** Opens the device Geneve inner packets go through (tests pass an in-memory one). */
   openDevice?: (name: string, logger: Logger) => TunDevice;
+  /** The settings a reload can change (reload.ts); made from `config` when absent. */
+  settings?: ReceiverSettings;
+  /** More control socket methods (`reload`). */
+  controlHandlers?: Record<string, ControlHandler>;
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
@@ -65,8 +69,9 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       clock: commitClock.read,
     });
     const counters = createReceiverCounters();
-    const allows = addressFilter(config.allow);
-    const keyFor = keyLookup(config.keys);
+    const settings = environment.settings ?? new ReceiverSettings(config);
+    const allows = (address: string) => settings.allows(address);
+    const keyFor = (address: string) => settings.keyFor(address);
     const useHandoff = config.transport !== 'geneve';
     device = config.transport === 'handoff' ? undefined : openGeneveDevice(config, logger, environment.openDevice ?? openHostStack);
     let endpoint: GeneveEndpoint | undefined;
@@ -124,6 +129,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     control = await listenControl(config.control, {
       stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount }),
       statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true),
+      ...environment.controlHandlers,
     });
     const ticker = setInterval(() => receiver.tick(), TICK_MS);
     let lastPrune = 0;
@@ -132,7 +138,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       if (now - lastPrune < PRUNE_EVERY_MS * 1000) return;
       lastPrune = now;
       try {
-        const pruned = openTable.prune(now - config.retentionMs * 1000, 100_000);
+        const pruned = openTable.prune(now - settings.retentionMs * 1000, 100_000);
         if (pruned > 0) logger.info({ pruned }, 'pruned history past the retention period');
       } catch (error) {
         logger.error({ err: error }, 'pruning history failed');
@@ -214,45 +220,4 @@ function cookieSecret(store: ConnStore): Uint8Array {
   const secret = newCookieSecret();
   store.commit([], [[COOKIE_SECRET_RECORD, secret]]);
   return secret;
-}
-
-type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
-function addressFilter(ranges: Range[]): (address: string) => boolean {
-  if (ranges.length === 0) return () => true;
-  const verdicts = new Map<string, boolean>();
-  return (address) => {
-    let verdict = verdicts.get(address);
-    if (verdict === undefined) {
-      verdict = matchesAny(address, ranges);
-      if (verdicts.size > 65_536) verdicts.clear();
-      verdicts.set(address, verdict);
-    }
-    return verdict;
-  };
-}
-
-function keyLookup(keys: ReceiverConfig['keys']): (address: string) => { keyId: number; secret: Uint8Array } | undefined {
-  if (keys.length === 0) return () => undefined;
-  // The most specific range wins.
-  const sorted = [...keys].sort((a, b) => b.range[1] - a.range[1]);
-  const found = new Map<string, { keyId: number; secret: Uint8Array } | undefined>();
-  return (address) => {
-    if (found.has(address)) return found.get(address);
-    const entry = sorted.find((candidate) => matchesAny(address, [candidate.range]));
-    const key = entry ? { keyId: entry.keyId, secret: entry.key } : undefined;
-    if (found.size > 65_536) found.clear();
-    found.set(address, key);
-    return key;
-  };
-}
-
-function matchesAny(address: string, ranges: Range[]): boolean {
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    parsed = ipaddr.process(address);
-  } catch {
-    return false;
-  }
-  return ranges.some(([network, bits]) => parsed.kind() === network.kind() && parsed.match(network, bits));
 }

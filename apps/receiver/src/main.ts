@@ -7,6 +7,8 @@ import { StoreError } from '@nat64/conntrack';
 import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, onReopenSignal, waitForShutdown } from '@nat64/service';
 import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
 import { startReceiver } from './daemon.js';
+import { effectiveSettings } from './effective.js';
+import { ReceiverReloader, ReceiverSettings, type ReloadOutcome } from './reload.js';
 import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUMBERS, QueryError } from './queries.js';
 
 const program = new Command()
@@ -24,6 +26,8 @@ program
   .command('run')
   .description('run the receiver daemon (foreground; for systemd)')
   .option('-c, --config <file>', 'JSON config file; flags override it')
+  .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
+  .option('--print', 'with --check: print the effective configuration (defaults, file and flags) as JSON instead, keys hidden')
   .option('--listen <addresses>', `addresses to listen on, comma-separated (default ${DEFAULTS.listen.join(',')})`, list)
   .option('--port <port>', `UDP port of handoff messages (default ${HANDOFF_PORT})`, Number)
   .addOption(new Option('--transport <which>', 'handoff messages (UDP 62863), Geneve tunnels (UDP 6081, needs CAP_NET_ADMIN for its TUN device), or both (default both)').choices(['handoff', 'geneve', 'both']))
@@ -31,7 +35,7 @@ program
   .option('--geneve-tun <name>', `TUN device that delivers Geneve inner packets to this host (default ${DEFAULTS.geneveTun})`)
   .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)
   .addOption(new Option('--durability <level>', 'full: a stored entry survives power loss; normal: survives a crash of the receiver (default full)').choices(['full', 'normal']))
-  .option('--conn-log <file>', 'connection log file, reopened on SIGHUP; "-" for stdout (default -)')
+  .option('--conn-log <file>', 'connection log file, reopened on SIGHUP (which also reloads the configuration); "-" for stdout (default -)')
   .option('--local-time', 'connection log timestamps in local time instead of UTC')
   .option('--allow <ranges>', 'accept gateways only from these addresses or CIDR ranges, comma-separated (default: any)', list)
   .option('--key <hex>', 'a key (32-128 hex digits) every gateway must authenticate with; visible in ps, so prefer --key-file')
@@ -44,7 +48,7 @@ program
   .option('--capacity <entries>', `most entries held; the least recently used make room (default ${DEFAULTS.capacity})`, Number)
   .option('--idle-timeout <duration>', `end entries unused for this long, e.g. 24h, 90m; 0 never (default ${DEFAULTS.idleTimeout})`)
   .option('--retention <duration>', `keep ended entries in the history this long, e.g. 90d (default ${DEFAULTS.retention})`)
-  .option('--control <socket>', `control socket for "stats" (default ${DEFAULTS.control})`)
+  .option('--control <socket>', `control socket for "stats" and "reload" (default ${DEFAULTS.control})`)
   .addOption(new Option('--log-level <level>', 'operational log level (stderr, JSON)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .action(async (options: Record<string, unknown>) => {
     const flags: RawSettings = {
@@ -71,16 +75,35 @@ program
       control: options.control,
       logLevel: options.logLevel,
     };
-    const config = loadReceiverConfig({ ...(typeof options.config === 'string' ? { file: options.config } : {}), flags });
+    const source = { ...(typeof options.config === 'string' ? { file: options.config } : {}), flags };
+    const config = loadReceiverConfig(source);
+    if (options.print === true) {
+      console.log(JSON.stringify(effectiveSettings(config), null, 2));
+      return;
+    }
+    if (options.check === true) {
+      console.log('configuration OK');
+      return;
+    }
     const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
-    const daemon = await startReceiver(config, logger);
-    const stopReopening = onReopenSignal(() => {
+    const settings = new ReceiverSettings(config);
+    const reloader = new ReceiverReloader(source, config, settings, logger);
+    // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
+    let state: 'starting' | 'running' | 'stopping' = 'starting';
+    onReopenSignal(() => {
+      if (state !== 'running') {
+        logger.warn(`SIGHUP while ${state}: ignored`);
+        return;
+      }
       daemon.reopenLog();
       logger.info('reopened the connection log');
+      reloader.reload('SIGHUP');
     });
+    const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reloader.reload('control') } });
+    state = 'running';
     const signal = await waitForShutdown();
+    state = 'stopping';
     logger.info({ signal }, 'shutting down');
-    stopReopening();
     await daemon.close();
     logger.flush();
   });
@@ -136,6 +159,25 @@ program
       return;
     }
     console.log(await callControl(options.control, 'statsText', { all: options.all === true, explain: options.explain === true }));
+  });
+
+program
+  .command('reload')
+  .description(
+    'make the running receiver read its configuration again (as SIGHUP does, without reopening the log): log level, allow, keys and ' +
+      'retention change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
+  )
+  .option('--control <socket>', `the daemon's control socket (default ${DEFAULTS.control})`, DEFAULTS.control)
+  .option('--json', 'print JSON')
+  .action(async (options: { control: string; json?: boolean }) => {
+    const outcome = (await callControl(options.control, 'reload')) as ReloadOutcome;
+    if (options.json) console.log(JSON.stringify(outcome));
+    else if (!outcome.ok) console.log(`reload refused, the running configuration stays: ${outcome.error ?? 'unknown reason'}`);
+    else {
+      console.log(`applied: ${outcome.applied.length > 0 ? outcome.applied.join(', ') : 'nothing changed'}`);
+      if (outcome.needsRestart.length > 0) console.log(`needs a restart: ${outcome.needsRestart.join(', ')}`);
+    }
+    if (!outcome.ok) process.exitCode = ExitCode.config;
   });
 
 function databasePath(options: Record<string, unknown>): string {

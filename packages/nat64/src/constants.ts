@@ -74,6 +74,12 @@ export const IMPL = {
   DEFAULT_HELD_FRAGMENTS: 1_024,
   /** Default maximum bytes of held fragment copies. */
   DEFAULT_HELD_FRAGMENT_BYTES: 1 << 20,
+  /**
+   * Separate pieces of one datagram the tracker follows to find overlaps (adjacent fragments merge into
+   * one piece, so only fragments arriving out of order use more than one); a datagram in more pieces is
+   * discarded. 16 costs 64 bytes per followed datagram.
+   */
+  FRAGMENT_PIECES: 16,
   /** Slots a session cursor examines per call at most, so enumeration never stalls the datapath for long. */
   CURSOR_SCAN_BUDGET: 65_536,
   /**
@@ -115,6 +121,8 @@ export const VERDICT = {
   FRAGMENT_HELD: -12,
   /** Fragment tracker: a non-first fragment was dropped because the held-fragment budget is spent. */
   FRAGMENT_LIMIT: -13,
+  /** Fragment tracker: the fragment's datagram is discarded whole, its fragments overlap (RFC 5722). */
+  FRAGMENT_OVERLAP: -14,
 } as const;
 export type Verdict = (typeof VERDICT)[keyof typeof VERDICT];
 

@@ -44,8 +44,9 @@ export class Core {
   readonly timeouts: Float64Array;
   readonly addressDependentFiltering: boolean;
   readonly dropUnsolicitedTcp: boolean;
-  readonly maxSessions: number;
-  readonly maxSessionsPerClient: number;
+  /** These two change with Nat64Table.reconfigure, like the timeouts (in place). */
+  maxSessions: number;
+  maxSessionsPerClient: number;
   /** Installed by the table once the configured static entries are in (see Nat64Table's constructor). */
   listener: Nat64Listener = completeListener(undefined);
   staticCount = 0;

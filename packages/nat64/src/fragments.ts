@@ -2,8 +2,10 @@
 // so the tracker remembers, per datagram (family, source, destination, identification, protocol), what the
 // first fragment mapped to (a session token) for the later fragments. Non-first fragments that arrive before
 // the first are held as copies, bounded in count and bytes, for FRAGMENT_MIN (RFC 6146 4) and handed back
-// when the first fragment arrives, or dropped and counted when the time runs out. Capacity is allocated up
-// front; when full, the oldest datagram is forgotten.
+// when the first fragment arrives, or dropped and counted when the time runs out. Given the byte range each
+// fragment covers, it also finds overlapping fragments and then discards the whole datagram, those still to
+// come included (RFC 5722, RFC 8200 4.5). Capacity is allocated up front; when full, the oldest datagram is
+// forgotten.
 
 import { randomBytes } from 'node:crypto';
 import { IMPL, SPEC, VERDICT } from './constants.js';
@@ -31,6 +33,15 @@ export const FAMILY = { IPV4: 4, IPV6: 6 } as const;
 export type Family = (typeof FAMILY)[keyof typeof FAMILY];
 
 const PENDING = -1;
+/** The datagram is being discarded: every fragment of it is dropped until it is forgotten. */
+const DISCARDED = -2;
+const PIECES = IMPL.FRAGMENT_PIECES;
+/** Ranges are kept in 8-byte units (RFC 8200 4.5: only the last fragment may end elsewhere). */
+const UNIT_SHIFT = 3;
+const MAX_UNITS = 0x10000 >>> UNIT_SHIFT;
+const RANGE_OK = 0;
+const RANGE_OVERLAP = 1;
+const RANGE_FULL = 2;
 const NO_FRAGMENTS: readonly Uint8Array[] = Object.freeze([]);
 
 const HELP = {
@@ -39,6 +50,9 @@ const HELP = {
   fragmentsTimedOut: 'held fragments dropped: no first fragment within FRAGMENT_MIN, or forgotten when full',
   fragmentsOverLimit: 'non-first fragments dropped because the held-fragment budget was spent',
   datagramsForgotten: 'datagrams forgotten early because the tracker was full',
+  datagramsOverlapping: 'datagrams discarded whole because two of their fragments overlap (RFC 5722)',
+  datagramsScattered: `datagrams discarded whole because they came in more than ${IMPL.FRAGMENT_PIECES} separate pieces at once, too many to check for overlaps`,
+  fragmentsDiscarded: 'fragments dropped with their discarded datagram: the one that overlapped, those held for it and those that came after',
 } as const;
 type FragmentCounter = keyof typeof HELP;
 const C = Object.fromEntries(Object.keys(HELP).map((name, i) => [name, i])) as Readonly<Record<FragmentCounter, number>>;
@@ -62,6 +76,9 @@ export class FragmentTracker {
   private readonly fifoPrev: Int32Array;
   private readonly buckets: Int32Array;
   private readonly held: (Uint8Array[] | undefined)[];
+  /** Per datagram, up to PIECES [start, end) ranges in 8-byte units of what its fragments covered so far. */
+  private readonly ranges: Uint16Array;
+  private readonly rangeCount: Uint8Array;
   /** The key of the fragment being handled. */
   private readonly key = new Uint32Array(8);
   /** The key of an entry being removed (removal can happen while `key` is in use). */
@@ -100,13 +117,18 @@ export class FragmentTracker {
     this.fifoPrev = new Int32Array(n).fill(-1);
     this.buckets = new Int32Array(powerOfTwoAtLeast(n)).fill(-1);
     this.held = new Array<Uint8Array[] | undefined>(n).fill(undefined);
+    this.ranges = new Uint16Array(n * PIECES * 2);
+    this.rangeCount = new Uint8Array(n);
   }
 
   /**
    * Records what the first fragment of a datagram mapped to (`value` >= 0, e.g. a session token) and returns
    * the non-first fragments held for it (copies, to translate now), usually none. Addresses are read from
-   * `packet` at the offsets: 4 bytes each for IPv4, 16 for IPv6.
+   * `packet` at the offsets: 4 bytes each for IPv4, 16 for IPv6. With the byte range the fragment's data
+   * covers in the datagram, [rangeStart, rangeEnd) (rangeEnd at most 65,536), it is checked against the
+   * fragments seen so far: null means the datagram is discarded (RFC 5722) and the fragment must be dropped.
    */
+  first(family: Family, packet: Uint8Array, sourceOffset: number, destinationOffset: number, identification: number, protocol: number, value: number): readonly Uint8Array[];
   first(
     family: Family,
     packet: Uint8Array,
@@ -115,13 +137,30 @@ export class FragmentTracker {
     identification: number,
     protocol: number,
     value: number,
-  ): readonly Uint8Array[] {
+    rangeStart: number,
+    rangeEnd: number,
+  ): readonly Uint8Array[] | null;
+  first(
+    family: Family,
+    packet: Uint8Array,
+    sourceOffset: number,
+    destinationOffset: number,
+    identification: number,
+    protocol: number,
+    value: number,
+    rangeStart = -1,
+    rangeEnd = -1,
+  ): readonly Uint8Array[] | null {
     const now = this.clock();
     const bucket = this.readKey(family, packet, sourceOffset, destinationOffset, identification, protocol);
     let i = this.find(bucket, family, identification, protocol);
     if (i < 0) i = this.insert(bucket, family, identification, protocol);
-    this.value[i] = value;
     this.touch(i, now);
+    if (this.value[i] === DISCARDED || (rangeStart >= 0 && !this.cover(i, rangeStart, rangeEnd))) {
+      this.counters[C.fragmentsDiscarded]!++;
+      return null;
+    }
+    this.value[i] = value;
     const held = this.held[i];
     if (held === undefined) return NO_FRAGMENTS;
     this.held[i] = undefined;
@@ -133,7 +172,9 @@ export class FragmentTracker {
 
   /**
    * For a non-first fragment: the value its first fragment recorded, or FRAGMENT_HELD when a copy of
-   * packet[start, end) was stored to wait for it, or FRAGMENT_LIMIT when it was dropped.
+   * packet[start, end) was stored to wait for it, or FRAGMENT_LIMIT when it was dropped. With the byte range
+   * its data covers (see `first`), FRAGMENT_OVERLAP when the datagram is discarded (RFC 5722). A fragment
+   * `first` handed back is not checked again: leave its range out.
    */
   later(
     family: Family,
@@ -144,12 +185,15 @@ export class FragmentTracker {
     protocol: number,
     start: number,
     end: number,
+    rangeStart = -1,
+    rangeEnd = -1,
   ): number {
     const now = this.clock();
     const bucket = this.readKey(family, packet, sourceOffset, destinationOffset, identification, protocol);
     let i = this.find(bucket, family, identification, protocol);
     if (i >= 0 && this.value[i]! !== PENDING) {
       this.touch(i, now);
+      if (this.value[i] === DISCARDED || (rangeStart >= 0 && !this.cover(i, rangeStart, rangeEnd))) return this.dropDiscarded();
       return this.value[i]!;
     }
     const bytes = end - start;
@@ -162,6 +206,7 @@ export class FragmentTracker {
       this.value[i] = PENDING;
       this.touch(i, now);
     }
+    if (rangeStart >= 0 && !this.cover(i, rangeStart, rangeEnd)) return this.dropDiscarded();
     // The deadline runs from the first fragment held, so a trickle cannot keep a datagram waiting forever.
     // A plain copy: a Node Buffer (a TUN receive buffer) would slice into a view.
     const copy = new Uint8Array(packet.subarray(start, end));
@@ -193,6 +238,8 @@ export class FragmentTracker {
   bytesAllocated(): number {
     return (
       this.heldBytes +
+      this.ranges.byteLength +
+      this.rangeCount.byteLength +
       this.family.byteLength +
       this.protocol.byteLength +
       this.words.byteLength +
@@ -204,6 +251,72 @@ export class FragmentTracker {
       this.fifoPrev.byteLength +
       this.buckets.byteLength
     );
+  }
+
+  /**
+   * Adds [start, end) (bytes) to what datagram i's fragments covered. Returns false, and discards the
+   * datagram, when it overlaps what was covered (RFC 5722; an exact duplicate counts as one, which RFC 8200
+   * 4.5 allows) or when the datagram is in more separate pieces than are followed.
+   */
+  private cover(i: number, start: number, end: number): boolean {
+    const result = this.addRange(i, start >>> UNIT_SHIFT, Math.min(MAX_UNITS, (end + 7) >>> UNIT_SHIFT));
+    if (result === RANGE_OK) return true;
+    this.counters[result === RANGE_OVERLAP ? C.datagramsOverlapping : C.datagramsScattered]!++;
+    this.discard(i);
+    return false;
+  }
+
+  /** Adds [s, e) (8-byte units) to datagram i's ranges, merging with the ones it touches. */
+  private addRange(i: number, s: number, e: number): number {
+    if (e <= s) return RANGE_OK;
+    const ranges = this.ranges;
+    const base = i * PIECES * 2;
+    const n = this.rangeCount[i]!;
+    let before = -1;
+    let after = -1;
+    for (let k = 0; k < n; k++) {
+      const a = ranges[base + 2 * k]!;
+      const b = ranges[base + 2 * k + 1]!;
+      if (s < b && a < e) return RANGE_OVERLAP;
+      if (b === s) before = k;
+      else if (a === e) after = k;
+    }
+    if (before >= 0 && after >= 0) {
+      // Fills the gap between two pieces: the first grows over the second, the last piece takes its slot.
+      ranges[base + 2 * before + 1] = ranges[base + 2 * after + 1]!;
+      const last = n - 1;
+      ranges[base + 2 * after] = ranges[base + 2 * last]!;
+      ranges[base + 2 * after + 1] = ranges[base + 2 * last + 1]!;
+      this.rangeCount[i] = last;
+    } else if (before >= 0) {
+      ranges[base + 2 * before + 1] = e;
+    } else if (after >= 0) {
+      ranges[base + 2 * after] = s;
+    } else {
+      if (n === PIECES) return RANGE_FULL;
+      ranges[base + 2 * n] = s;
+      ranges[base + 2 * n + 1] = e;
+      this.rangeCount[i] = n + 1;
+    }
+    return RANGE_OK;
+  }
+
+  private dropDiscarded(): number {
+    this.counters[C.fragmentsDiscarded]!++;
+    return VERDICT.FRAGMENT_OVERLAP;
+  }
+
+  /** Datagram i is discarded: its held fragments go, and every later fragment of it is dropped until it is forgotten. */
+  private discard(i: number): void {
+    const held = this.held[i];
+    if (held !== undefined) {
+      this.heldCount -= held.length;
+      for (const fragment of held) this.heldBytes -= fragment.byteLength;
+      this.counters[C.fragmentsDiscarded]! += held.length;
+      this.held[i] = undefined;
+    }
+    this.value[i] = DISCARDED;
+    this.rangeCount[i] = 0;
   }
 
   /** Loads the key into the scratch words and returns its bucket. */
@@ -250,6 +363,9 @@ export class FragmentTracker {
     this.protocol[i] = protocol;
     this.identification[i] = identification;
     this.words.set(this.key, i * 8);
+    // A reused slot must not keep its last datagram's state (a discarded one would discard this one).
+    this.value[i] = PENDING;
+    this.rangeCount[i] = 0;
     this.next[i] = this.buckets[bucket]!;
     this.buckets[bucket] = i;
     this.fifoPrev[i] = -1;

@@ -8,7 +8,7 @@
 
 import { addStaticBib, deleteSession, removeStaticBib } from './admin.js';
 import { BIB_STATIC } from './bib.js';
-import { VERDICT, type TcpState } from './constants.js';
+import { TIMER_CLASS, VERDICT, type TcpState } from './constants.js';
 import { Core } from './core.js';
 import { counterSnapshot, type CounterSnapshot } from './counters.js';
 import { SessionCursor, type SessionFilter } from './cursor.js';
@@ -16,11 +16,14 @@ import { inbound, lookupInbound, lookupOutbound, outbound } from './datapath.js'
 import { expire } from './expiry.js';
 import { release, restore, type RestoreEntry } from './handoff.js';
 import { readU32, writeU32 } from './hash.js';
-import { completeListener, type Nat64Listener, type Nat64Options, type StaticBibEntry } from './options.js';
+import { completeListener, resolveOptions, type Nat64Listener, type Nat64Options, type StaticBibEntry } from './options.js';
 import { SESSION_HANDED_OFF } from './sessions.js';
 import { classOf } from './timers.js';
 
 const TOKEN_SPLIT = 2 ** 32;
+
+/** What Nat64Table.reconfigure may change while the table runs. */
+export type Nat64RuntimeOptions = Pick<Nat64Options, 'timeouts' | 'allowShortTimeouts' | 'maxSessions' | 'maxSessionsPerClient'>;
 
 /**
  * Stateful NAT64 tables. Session handles and BIB handles are slot indexes: valid until the next call that
@@ -34,6 +37,33 @@ export class Nat64Table {
     this.core = new Core(options);
     for (const entry of options.staticBib ?? []) addStaticBib(this.core, entry);
     this.core.listener = completeListener(options.listener);
+  }
+
+  /**
+   * Changes what may change while the table runs; absent fields keep their current values. A new timeout
+   * applies to every session of its class at once (expiry is last use plus the class's timeout); a lower
+   * maxSessions deletes nothing by itself, it refuses (or evicts for) new sessions past it. A bad value
+   * throws a Nat64Error and changes nothing.
+   */
+  reconfigure(options: Nat64RuntimeOptions): void {
+    const c = this.core;
+    const current = {
+      udp: c.timeouts[TIMER_CLASS.UDP]!,
+      icmp: c.timeouts[TIMER_CLASS.ICMP]!,
+      tcpEstablished: c.timeouts[TIMER_CLASS.TCP_EST]!,
+      tcpTransitory: c.timeouts[TIMER_CLASS.TCP_TRANS]!,
+    };
+    const resolved = resolveOptions({
+      pool4: [],
+      clock: c.clock,
+      timeouts: { ...current, ...options.timeouts },
+      allowShortTimeouts: options.allowShortTimeouts ?? false,
+      maxSessions: options.maxSessions ?? c.maxSessions,
+      maxSessionsPerClient: options.maxSessionsPerClient ?? c.maxSessionsPerClient,
+    });
+    c.timeouts.set(resolved.timeouts);
+    c.maxSessions = resolved.maxSessions;
+    c.maxSessionsPerClient = resolved.maxSessionsPerClient;
   }
 
   /**

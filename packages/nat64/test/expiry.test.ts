@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Nat64Error, Nat64Table, PROTOCOL } from '@nat64/nat64';
+import { Nat64Error, Nat64Table, PROTOCOL, VERDICT } from '@nat64/nat64';
 import { client, HOUR, MINUTE, NAT_1, newTable, SERVER_1, SERVER_2, TestClock } from './support.js';
 
 const { UDP, ICMP } = PROTOCOL;
@@ -143,5 +143,44 @@ describe('expiry', () => {
     table.expire();
     expect(table.sessionCount).toBe(0);
     expect(table.bibCount).toBe(0);
+  });
+});
+
+describe('reconfigure', () => {
+  it('applies a new timeout to the sessions that already exist, and to new ones', () => {
+    const { table, clock } = newTable();
+    const old = table.outbound(UDP, client(1), 0, 1000, SERVER_1, 53);
+    clock.advance(MINUTE);
+    table.reconfigure({ timeouts: { udp: 10 * MINUTE } });
+    expect(table.expiresAt(old)).toBe(clock.now - MINUTE + 10 * MINUTE);
+    const fresh = table.outbound(UDP, client(2), 0, 1000, SERVER_1, 53);
+    expect(table.expiresAt(fresh)).toBe(clock.now + 10 * MINUTE);
+    clock.advance(9 * MINUTE - 1);
+    table.expire();
+    expect(table.sessionCount).toBe(2);
+    clock.advance(1);
+    table.expire();
+    expect(table.sessionCount).toBe(1);
+  });
+
+  it('refuses new sessions past a lowered maximum, keeping the ones it has', () => {
+    const { table } = newTable();
+    table.outbound(UDP, client(1), 0, 1000, SERVER_1, 53);
+    table.outbound(UDP, client(2), 0, 1000, SERVER_1, 53);
+    table.reconfigure({ maxSessions: 1 });
+    expect(table.sessionCount).toBe(2);
+    expect(table.outbound(UDP, client(3), 0, 1000, SERVER_1, 53)).toBe(VERDICT.TABLE_FULL);
+    table.reconfigure({ maxSessions: 3, maxSessionsPerClient: 1 });
+    expect(table.outbound(UDP, client(1), 0, 1001, SERVER_1, 53)).toBe(VERDICT.CLIENT_LIMIT);
+    expect(table.outbound(UDP, client(3), 0, 1000, SERVER_1, 53)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses a timeout below the RFC minimum unless allowed, changing nothing', () => {
+    const { table, clock } = newTable();
+    const h = table.outbound(UDP, client(1), 0, 1000, SERVER_1, 53);
+    expect(() => table.reconfigure({ timeouts: { udp: 1000 }, maxSessions: 5 })).toThrow(Nat64Error);
+    expect(table.expiresAt(h)).toBe(clock.now + 5 * MINUTE);
+    table.reconfigure({ timeouts: { udp: 1000 }, allowShortTimeouts: true });
+    expect(table.expiresAt(h)).toBe(clock.now + 1000);
   });
 });

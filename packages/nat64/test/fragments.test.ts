@@ -135,4 +135,104 @@ describe('fragments', () => {
   it('refuses a timeout below FRAGMENT_MIN', () => {
     expect(() => tracker({ timeoutMs: 1_999 })).toThrow(Nat64Error);
   });
+
+  describe('overlaps (RFC 5722)', () => {
+    const ID = 0x77;
+    const later = (f: FragmentTracker, start: number, end: number, src = 1) =>
+      f.later(FAMILY.IPV6, ipv6Fragment(src, 0xbb), 8, 24, ID, 17, 0, 56, start, end);
+    const first = (f: FragmentTracker, end: number, token = 9) => f.first(FAMILY.IPV6, ipv6Fragment(1, 0xaa), 8, 24, ID, 17, token, 0, end);
+    const counters = (f: FragmentTracker) => Object.fromEntries(f.counterSnapshot().map((c) => [c.name, c.value]));
+
+    it('passes fragments that cover the datagram once, in any order', () => {
+      const { fragments } = tracker();
+      expect(later(fragments, 2400, 2405)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(fragments, 1200, 2400)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(first(fragments, 1200)).toHaveLength(2);
+      expect(counters(fragments)).toMatchObject({ datagramsOverlapping: 0, fragmentsDiscarded: 0 });
+    });
+
+    it('discards the whole datagram when a fragment overlaps another: the held ones, itself and those after', () => {
+      const { fragments } = tracker();
+      expect(later(fragments, 1200, 2400)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(fragments, 2400, 3600)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(fragments, 2392, 2800)).toBe(VERDICT.FRAGMENT_OVERLAP);
+      expect(first(fragments, 1200)).toBeNull(); // the first fragment of a discarded datagram goes too
+      expect(later(fragments, 3600, 3700)).toBe(VERDICT.FRAGMENT_OVERLAP);
+      expect(counters(fragments)).toMatchObject({ datagramsOverlapping: 1, fragmentsDiscarded: 5, fragmentsHeld: 2, fragmentsReleased: 0 });
+      // The held copies were let go.
+      expect(fragments.later(FAMILY.IPV6, ipv6Fragment(2, 0xbb), 8, 24, ID, 17, 0, 1 << 20)).toBe(VERDICT.FRAGMENT_HELD);
+    });
+
+    it('discards a datagram whose later fragment overlaps the first, after the first went through', () => {
+      const { fragments } = tracker();
+      expect(first(fragments, 1232)).toEqual([]);
+      expect(later(fragments, 1232, 2000)).toBe(9);
+      expect(later(fragments, 8, 16)).toBe(VERDICT.FRAGMENT_OVERLAP);
+      expect(later(fragments, 2000, 2008)).toBe(VERDICT.FRAGMENT_OVERLAP);
+    });
+
+    it('treats a second first fragment, or an exact duplicate, as an overlap', () => {
+      const { fragments } = tracker();
+      expect(first(fragments, 1232)).toEqual([]);
+      expect(first(fragments, 1232, 10)).toBeNull();
+      const other = tracker().fragments;
+      expect(later(other, 800, 1600)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(other, 800, 1600)).toBe(VERDICT.FRAGMENT_OVERLAP);
+    });
+
+    it('keeps datagrams apart: an overlap in one leaves the others alone', () => {
+      const { fragments } = tracker();
+      expect(later(fragments, 800, 1600, 1)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(fragments, 800, 1600, 2)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(fragments, 1000, 1100, 1)).toBe(VERDICT.FRAGMENT_OVERLAP);
+      expect(later(fragments, 1600, 1700, 2)).toBe(VERDICT.FRAGMENT_HELD);
+    });
+
+    it('follows 16 separate pieces, merging those that meet, and discards a datagram in more', () => {
+      const { fragments } = tracker();
+      for (let k = 1; k <= 16; k++) expect(later(fragments, k * 160, k * 160 + 80)).toBe(VERDICT.FRAGMENT_HELD);
+      // Gaps filled merge pieces, so these fit again.
+      expect(later(fragments, 240, 320)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(fragments, 4000, 4080)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(fragments, 5000, 5080)).toBe(VERDICT.FRAGMENT_OVERLAP);
+      expect(counters(fragments)).toMatchObject({ datagramsScattered: 1, datagramsOverlapping: 0, fragmentsDiscarded: 19 });
+    });
+
+    it('follows a 64 KiB datagram in 1232-byte fragments, in order and reversed', () => {
+      for (const reversed of [false, true]) {
+        const { fragments } = tracker({ maxHeldFragments: 100, maxHeldBytes: 1 << 22 });
+        const starts = Array.from({ length: 53 }, (_, k) => k * 1232).filter((start) => start > 0);
+        if (reversed) starts.reverse();
+        for (const start of starts) expect(later(fragments, start, Math.min(start + 1232, 65_527))).toBe(VERDICT.FRAGMENT_HELD);
+        expect(first(fragments, 1232)).toHaveLength(52);
+      }
+    });
+
+    it('does not check a fragment handed back by the first fragment again', () => {
+      const { fragments } = tracker();
+      expect(later(fragments, 1232, 1300)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(first(fragments, 1232)).toHaveLength(1);
+      expect(fragments.later(FAMILY.IPV6, ipv6Fragment(1, 0xbb), 8, 24, ID, 17, 0, 56)).toBe(9);
+    });
+
+    it('gives a discarded datagram\'s slot to the next datagram clean once it is forgotten', () => {
+      const { fragments, clock } = tracker({ maxEntries: 1 });
+      expect(first(fragments, 1232)).toEqual([]);
+      expect(first(fragments, 1232)).toBeNull();
+      clock.advance(2_000);
+      fragments.expire();
+      const next = fragments.first(FAMILY.IPV6, ipv6Fragment(1, 0xaa), 8, 24, ID + 1, 17, 4, 0, 1232);
+      expect(next).toEqual([]);
+      expect(fragments.later(FAMILY.IPV6, ipv6Fragment(1, 0xbb), 8, 24, ID + 1, 17, 0, 56, 1232, 1300)).toBe(4);
+    });
+
+    it('accepts the identification again once the discarded datagram is forgotten', () => {
+      const { fragments, clock } = tracker();
+      expect(later(fragments, 800, 1600)).toBe(VERDICT.FRAGMENT_HELD);
+      expect(later(fragments, 800, 1600)).toBe(VERDICT.FRAGMENT_OVERLAP);
+      clock.advance(2_000);
+      fragments.expire();
+      expect(later(fragments, 800, 1600)).toBe(VERDICT.FRAGMENT_HELD);
+    });
+  });
 });

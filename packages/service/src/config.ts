@@ -146,3 +146,24 @@ export function parseDuration(text: string | number, where: string): number {
   }
   return total;
 }
+
+const DURATION_UNITS: readonly [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+  ['ms', 1],
+];
+
+/** Milliseconds the way parseDuration reads them back: "2h4m", 90 s as "1m30s", "250ms", "0s". */
+export function formatDuration(ms: number): string {
+  let left = Math.round(ms);
+  let text = '';
+  for (const [unit, size] of DURATION_UNITS) {
+    if (left >= size) {
+      text += `${Math.floor(left / size)}${unit}`;
+      left %= size;
+    }
+  }
+  return text === '' ? '0s' : text;
+}

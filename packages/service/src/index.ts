@@ -13,6 +13,6 @@ export {
   type ControlHandler,
   type ControlParams,
 } from './control.js';
-export { ConfigError, ConfigReader, readJsonFile, parseDuration } from './config.js';
+export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration } from './config.js';
 export { Counters, formatCounters, type CounterSnapshot } from './counters.js';
 export { formatIpv4, formatIpv6, formatEndpoint4, formatEndpoint6, parseIpv4 } from './addresses.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import { ConfigError, ConfigReader, formatDuration, parseDuration, readJsonFile } from '@nat64/service';
 
 describe('config', () => {
   const dirs: string[] = [];
@@ -67,5 +67,16 @@ describe('findJsonSyntaxError', () => {
       expect(findJsonSyntaxError(sample) === -1, sample).toBe(valid);
     }
     expect(findJsonSyntaxError('{\n  "a": 1,\n  "b": ,\n}')).toBe(19);
+  });
+});
+
+describe('formatDuration', () => {
+  it('writes durations that parseDuration reads back to the same milliseconds', () => {
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(250)).toBe('250ms');
+    expect(formatDuration(7_440_000)).toBe('2h4m');
+    expect(formatDuration(90 * 86_400_000)).toBe('90d');
+    expect(formatDuration(61_001)).toBe('1m1s1ms');
+    for (const ms of [0, 1, 999, 1000, 61_001, 7_440_000, 90 * 86_400_000 + 1]) expect(parseDuration(formatDuration(ms), 'x')).toBe(ms);
   });
 });

@@ -12,8 +12,8 @@ namespace tun {
 
 namespace {
 
-// open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking, offload = false)
-//   -> { fd, name, mtu, ifindex }, or throws an Error carrying `errno` and `step`.
+// open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking, offload = false,
+//      txQueueLength = 0 (leave)) -> { fd, name, mtu, txQueueLength, ifindex }, or throws an Error carrying `errno` and `step`.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6 || !info[0].IsString() || !info[2].IsNumber() || !info[3].IsNumber()) {
@@ -29,6 +29,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   request.up = info[4].ToBoolean().Value();
   request.non_blocking = info[5].ToBoolean().Value();
   request.offload = info.Length() > 6 && info[6].ToBoolean().Value();
+  request.tx_queue_length = info.Length() > 7 && info[7].IsNumber() ? info[7].As<Napi::Number>().Int32Value() : 0;
 
   OpenResult result = OpenQueue(request);
   if (result.error != 0) {
@@ -42,6 +43,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   opened.Set("fd", Napi::Number::New(env, result.fd));
   opened.Set("name", Napi::String::New(env, result.name));
   opened.Set("mtu", Napi::Number::New(env, result.mtu));
+  opened.Set("txQueueLength", Napi::Number::New(env, result.tx_queue_length));
   opened.Set("ifindex", Napi::Number::New(env, result.ifindex));
   return opened;
 }

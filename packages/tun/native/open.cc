@@ -69,6 +69,15 @@ OpenResult OpenQueue(const OpenRequest& request) {
   if (ioctl(sock, SIOCGIFMTU, &ifr) < 0) return Fail(result, "SIOCGIFMTU", errno, fd, sock);
   result.mtu = ifr.ifr_mtu;
 
+  if (request.tx_queue_length > 0) {
+    SetName(&ifr, result.name);
+    ifr.ifr_qlen = request.tx_queue_length;
+    if (ioctl(sock, SIOCSIFTXQLEN, &ifr) < 0) return Fail(result, "SIOCSIFTXQLEN", errno, fd, sock);
+  }
+  SetName(&ifr, result.name);
+  if (ioctl(sock, SIOCGIFTXQLEN, &ifr) < 0) return Fail(result, "SIOCGIFTXQLEN", errno, fd, sock);
+  result.tx_queue_length = ifr.ifr_qlen;
+
   if (request.up) {
     SetName(&ifr, result.name);
     if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return Fail(result, "SIOCGIFFLAGS", errno, fd, sock);

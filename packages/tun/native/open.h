@@ -1,5 +1,5 @@
 // Opening one queue of a Linux TUN device (IFF_TUN | IFF_NO_PI) and the interface settings the
-// binding applies itself (MTU, up, persistence). Plain syscalls, no JavaScript.
+// binding applies itself (MTU, queue length, up, persistence). Plain syscalls, no JavaScript.
 #pragma once
 
 #include <string>
@@ -15,6 +15,7 @@ struct OpenRequest {
   int persist = -1;          // TUNSETPERSIST: 1 set, 0 clear, -1 leave as it is
   int mtu = 0;               // SIOCSIFMTU when > 0
   bool up = false;           // SIOCSIFFLAGS |= IFF_UP
+  int tx_queue_length = 0;   // SIOCSIFTXQLEN when > 0: packets the kernel queues for us to read
   bool non_blocking = true;  // O_NONBLOCK on the queue's file descriptor
   bool offload = false;      // IFF_VNET_HDR with checksum and TSO offloads (a virtio-net header per packet)
 };
@@ -23,6 +24,7 @@ struct OpenResult {
   int fd = -1;
   std::string name;  // the name the kernel gave the device
   int mtu = 0;
+  int tx_queue_length = 0;
   int ifindex = 0;
   int error = 0;               // errno of the step that failed, 0 on success
   const char* step = nullptr;  // which step failed, in the words of the TypeScript error hints

@@ -36,6 +36,8 @@ export const DEFAULTS = {
   SLOT_ALIGNMENT: 64,
   /** The MTU of a FakeTun unless told otherwise; also the kernel's default for a new TUN device. */
   MTU: 1500,
+  /** Our bound on txQueueLength: each queued packet is a kernel buffer (the kernel's default is 500). */
+  MAX_TX_QUEUE_LENGTH: 1_000_000,
 } as const;
 
 /**

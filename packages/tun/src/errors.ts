@@ -37,6 +37,7 @@ export interface OpenAttempt {
   name: string;
   multiQueue: boolean;
   mtu?: number | undefined;
+  txQueueLength?: number | undefined;
 }
 
 const OPERATIONS: Readonly<Record<string, (attempt: OpenAttempt) => string>> = {
@@ -45,6 +46,8 @@ const OPERATIONS: Readonly<Record<string, (attempt: OpenAttempt) => string>> = {
   socket: () => 'socket(AF_INET) for interface ioctls',
   SIOCSIFMTU: (attempt) => `SIOCSIFMTU (set MTU ${attempt.mtu ?? '?'})`,
   SIOCGIFMTU: () => 'SIOCGIFMTU (read the MTU)',
+  SIOCSIFTXQLEN: (attempt) => `SIOCSIFTXQLEN (set the queue length to ${attempt.txQueueLength ?? '?'})`,
+  SIOCGIFTXQLEN: () => 'SIOCGIFTXQLEN (read the queue length)',
   SIOCGIFFLAGS: () => 'SIOCGIFFLAGS (read the link flags)',
   SIOCSIFFLAGS: () => 'SIOCSIFFLAGS (bring the link up)',
   SIOCGIFINDEX: () => 'SIOCGIFINDEX (read the interface index)',

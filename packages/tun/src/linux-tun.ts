@@ -24,10 +24,10 @@ export function openTun(options: TunOptions): TunDevice {
   const offload = options.offload ?? false;
   let opened: NativeOpened;
   try {
-    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload);
+    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload, options.txQueueLength ?? 0);
   } catch (error) {
     if (!isNativeOpenError(error)) throw error;
-    const attempt = { name: options.name, multiQueue, mtu: options.mtu };
+    const attempt = { name: options.name, multiQueue, mtu: options.mtu, txQueueLength: options.txQueueLength };
     throw openFailure(error.step, error.errno, attempt, probeInterface(options.name));
   }
   try {

@@ -9,6 +9,7 @@ export interface NativeOpened {
   fd: number;
   name: string;
   mtu: number;
+  txQueueLength: number;
   ifindex: number;
 }
 
@@ -37,8 +38,17 @@ export interface NativeQueue {
 
 export interface NativeBinding {
   readonly counterNames: readonly string[];
-  /** persist: 1 set, 0 clear, -1 leave; mtu 0 leaves the MTU. Throws a NativeOpenError. */
-  open(name: string, multiQueue: boolean, persist: number, mtu: number, up: boolean, nonBlocking: boolean, offload?: boolean): NativeOpened;
+  /** persist: 1 set, 0 clear, -1 leave; mtu and txQueueLength 0 leave them. Throws a NativeOpenError. */
+  open(
+    name: string,
+    multiQueue: boolean,
+    persist: number,
+    mtu: number,
+    up: boolean,
+    nonBlocking: boolean,
+    offload?: boolean,
+    txQueueLength?: number,
+  ): NativeOpened;
   closeDescriptor(fd: number): void;
   TunQueue: new (fd: number, counters: Float64Array, vnetHeaders?: boolean) => NativeQueue;
 }

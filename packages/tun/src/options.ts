@@ -23,6 +23,12 @@ export interface TunOptions extends RxOptions {
   name: string;
   /** Sets the MTU (SIOCSIFMTU). Default: leave it (1500 for a new device). */
   mtu?: number;
+  /**
+   * Packets the kernel queues for us to read (SIOCSIFTXQLEN, `ip link set DEV txqueuelen N`); when
+   * the queue is full it drops and counts them as the interface's tx_dropped. Default: leave it (500
+   * for a new device).
+   */
+  txQueueLength?: number;
   /** Brings the link up (SIOCSIFFLAGS). Addresses and routes are the caller's business (`ip`). */
   up?: boolean;
   /**
@@ -73,6 +79,7 @@ export function checkTunOptions(options: TunOptions): void {
     throw optionError(`name "${name}" must be at most ${SPEC.IFNAMSIZ - 1} bytes without NUL, it is ${bytes}`);
   }
   checkMtu(options.mtu);
+  checkInteger('txQueueLength', options.txQueueLength, 1, DEFAULTS.MAX_TX_QUEUE_LENGTH);
   checkRxOptions(options);
 }
 

@@ -1,6 +1,8 @@
 // Looks up what the current network namespace already has under an interface name, so that an
-// EINVAL from TUNSETIFF can say why ("lo exists and is not a TUN device"). Only read after a
-// failure, never on the packet path.
+// EINVAL from TUNSETIFF can say why ("lo exists and is not a TUN device"), and the kernel's own
+// statistics and queue length of a device. Read after a failure or when counters are asked for,
+// never on the packet path. /sys shows the namespace it was mounted in (`ip netns exec` mounts
+// the namespace's own).
 import { existsSync, readFileSync } from 'node:fs';
 import { SPEC } from './constants.js';
 import type { ExistingInterface } from './errors.js';
@@ -24,4 +26,27 @@ export function probeInterface(name: string, sysClassNet = '/sys/class/net'): Ex
   if (flags & SPEC.IFF_TAP) return { kind: 'tap', multiQueue };
   if (flags & SPEC.IFF_TUN) return { kind: 'tun', multiQueue };
   return { kind: 'other', multiQueue };
+}
+
+/**
+ * What the kernel counts for an interface (/sys/class/net/NAME/statistics). For a TUN device, tx is
+ * toward the program reading it: txDropped are packets routed into the device that found its queue
+ * (txQueueLength) full; rxDropped are packets the program wrote that the kernel dropped.
+ */
+export interface InterfaceStatistics {
+  txQueueLength: number;
+  txDropped: number;
+  rxDropped: number;
+}
+
+/** The interface's statistics, or undefined when it is gone (or /sys shows another namespace). */
+export function readInterfaceStatistics(name: string, sysClassNet = '/sys/class/net'): InterfaceStatistics | undefined {
+  if (name === '' || name.includes('/') || name === '.' || name === '..') return undefined;
+  const dir = `${sysClassNet}/${name}`;
+  try {
+    const read = (file: string) => Number(readFileSync(`${dir}/${file}`, 'utf8').trim());
+    return { txQueueLength: read('tx_queue_len'), txDropped: read('statistics/tx_dropped'), rxDropped: read('statistics/rx_dropped') };
+  } catch {
+    return undefined;
+  }
 }

@@ -243,6 +243,21 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
     expect(result.busy?.message).toContain('"tunbusy0" is single-queue and already open');
   });
 
+  it('sizes the queue the kernel keeps for the reader, and reports the packets it dropped when the queue was full', async () => {
+    interface Statistics {
+      txQueueLength: number;
+      txDropped: number;
+      rxDropped: number;
+    }
+    const result = await runScenario<{ sent: number; before: Statistics; queued: Statistics; read: number; absent: null }>(namespace, 'queueLength');
+    expect(result.before).toEqual({ txQueueLength: 16, txDropped: 0, rxDropped: 0 });
+    expect(result.queued.txQueueLength).toBe(16);
+    // Whatever did not fit was dropped and counted; the reader then got what was queued.
+    expect(result.queued.txDropped).toBeGreaterThanOrEqual(result.sent - 16);
+    expect(result.read + result.queued.txDropped).toBeGreaterThanOrEqual(result.sent);
+    expect(result.absent).toBeNull();
+  });
+
   it('explains that opening needs privileges', async () => {
     const result = await runScenario<OpenOutcome>(namespace, 'unprivileged', { unprivileged: true });
     // EACCES when /dev/net/tun is root-only, EPERM from TUNSETIFF when anyone may open it.

@@ -32,6 +32,9 @@ describe('options', () => {
     expect(codeOf(() => checkTunOptions({ name: 't', batchSize: 1025 }))).toBe('ERR_TUN_OPTION');
     expect(codeOf(() => checkTunOptions({ name: 't', slotSize: 0 }))).toBe('ERR_TUN_OPTION');
     expect(codeOf(() => checkTunOptions({ name: 't', batchesPerWake: 65 }))).toBe('ERR_TUN_OPTION');
+    expect(codeOf(() => checkTunOptions({ name: 't', txQueueLength: 10_000 }))).toBeUndefined();
+    expect(() => checkTunOptions({ name: 't', txQueueLength: 0 })).toThrow('txQueueLength must be an integer from 1 to 1000000, got 0');
+    expect(codeOf(() => checkTunOptions({ name: 't', txQueueLength: 1_000_001 }))).toBe('ERR_TUN_OPTION');
   });
 
   it('rejects bad options in openTun before touching the kernel', () => {

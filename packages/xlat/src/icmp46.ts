@@ -1,9 +1,9 @@
 // ICMPv4 error -> ICMPv6 error (RFC 7915 4.2, 4.3): type/code/parameter mapping, the quoted
 // IPv4 packet translated to IPv6 one level deep (hop limit kept), cut to a 1280-byte error with
-// any RFC 4884 extension kept whole, and a checksum exactly as valid as the one that arrived.
+// any RFC 4884 extension kept whole, and a fresh checksum (the parser verified the one that arrived).
 
 import { copyBytes, read16, write16, write32, zeroBytes } from './bytes.js';
-import { checksum, fold, pseudoSum6, sumWords } from './checksum.js';
+import { checksum, pseudoSum6 } from './checksum.js';
 import { DEST_UNREACH_4TO6, HeaderSize, Icmp4Type, Icmp6Type, IcmpErrorMax, IpProto, MinMtu, POINTER_4TO6, PROTOCOL_UNREACH_POINTER, Rfc4884 } from './constants.js';
 import { trafficClassFor } from './common.js';
 import { writeFragmentHeader, writeIpv6Header } from './headers.js';
@@ -101,11 +101,8 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
   zeroBytes(o, q + layout.datagram, q + layout.padded);
   if (layout.extension > 0) copyBytes(buf, v.innerEnd, v.extensionEnd, o, q + layout.padded);
 
-  // Keep the checksum exactly as (in)valid as it arrived (see icmp64.ts).
-  const arrived = fold(sumWords(buf, l4, v.end));
-  let sum = checksum(o, icmp, at + total, pseudoSum6(o, at + 8, o, at + 24, IpProto.icmpv6, total - HeaderSize.ipv6));
-  if (arrived !== 0xffff) sum = fold(sum + arrived);
-  write16(o, icmp + 2, sum);
+  // The parser verified the incoming checksum (parse.ts), so a fresh one is right.
+  write16(o, icmp + 2, checksum(o, icmp, at + total, pseudoSum6(o, at + 8, o, at + 24, IpProto.icmpv6, total - HeaderSize.ipv6)));
   out.commit(total);
   return Verdict.forward;
 }

@@ -1,9 +1,9 @@
 // ICMPv6 error -> ICMPv4 error (RFC 7915 5.2, 5.3): type/code/parameter mapping, the quoted
 // IPv6 packet translated to IPv4 one level deep (TTL kept), cut to a 576-byte error with any
-// RFC 4884 extension kept whole, and a checksum exactly as valid as the one that arrived.
+// RFC 4884 extension kept whole, and a fresh checksum (the parser verified the one that arrived).
 
 import { copyBytes, read32, write16, write32, zeroBytes } from './bytes.js';
-import { checksum, fold, pseudoSum6, sumWords } from './checksum.js';
+import { checksum } from './checksum.js';
 import { DEST_UNREACH_6TO4, DF_THRESHOLD, HeaderSize, Icmp4Type, Icmp4UnreachCode, Icmp6Type, Icmp6ParamCode, IcmpErrorMax, IpProto, MinMtu, POINTER_6TO4, Rfc4884 } from './constants.js';
 import { tosFor } from './common.js';
 import { writeIpv4Header } from './headers.js';
@@ -94,12 +94,8 @@ export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out
   zeroBytes(o, q + layout.datagram, q + layout.padded);
   if (layout.extension > 0) copyBytes(buf, v.innerEnd, v.extensionEnd, o, q + layout.padded);
 
-  // Keep the checksum exactly as (in)valid as it arrived: a fresh checksum is off by the same
-  // amount as the incoming message's sum was (RFC 1624 reasoning applied to the whole message).
-  const arrived = fold(sumWords(buf, l4, v.end, pseudoSum6(buf, v.srcOffset, buf, v.dstOffset, IpProto.icmpv6, v.end - l4)));
-  let sum = checksum(o, icmp, at + total);
-  if (arrived !== 0xffff) sum = fold(sum + arrived);
-  write16(o, icmp + 2, sum);
+  // The parser verified the incoming checksum (parse.ts), so a fresh one is right.
+  write16(o, icmp + 2, checksum(o, icmp, at + total));
   out.commit(total);
   return Verdict.forward;
 }

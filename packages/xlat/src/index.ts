@@ -8,6 +8,7 @@ export { fold, pseudoSum4, pseudoSum6, sumWords } from './checksum.js';
 export { Defaults, type IcmpRateLimit, type TranslatorConfig } from './config.js';
 export { Icmp4Type, Icmp4UnreachCode, Icmp6ParamCode, Icmp6Type, Icmp6UnreachCode, IpProto } from './constants.js';
 export { XlatError } from './errors.js';
+export { FragmentFault, fragmentFaultPointer, ipv6FragmentFault, isMartianIpv4, isMartianIpv6Source } from './martians.js';
 export { Mapping46, Mapping64, XlatFlags } from './mapping.js';
 export { ParseStatus, parseIpv4, parseIpv6 } from './parse.js';
 export { DROP_REASONS, DROP_REASON_COUNT, DropReason, Verdict, dropReasonName } from './reasons.js';

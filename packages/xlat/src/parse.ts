@@ -1,11 +1,12 @@
 // Parses a raw IPv6 or IPv4 packet once into a reusable view: IP header fields, the IPv6 extension
 // header chain (RFC 7915 5.1), fragment fields, ports or ICMP fields, and for ICMP errors the
-// quoted packet one level deep together with the RFC 4884 extension boundaries. Never throws:
-// every problem is a status (a DropReason code), 0 meaning ok.
+// quoted packet one level deep together with the RFC 4884 extension boundaries. Verifies what the
+// translation would otherwise hide: the IPv4 header checksum and the checksum of an ICMP error, whose
+// message is rebuilt. Never throws: every problem is a status (a DropReason code), 0 meaning ok.
 
 import { read16, read32 } from './bytes.js';
-import { verify } from './checksum.js';
-import { HeaderSize, Icmp4Type, IpProto, Rfc4884 } from './constants.js';
+import { pseudoSum6, verify } from './checksum.js';
+import { FieldOffset, HeaderSize, Icmp4Type, IpProto, Rfc4884 } from './constants.js';
 import { DropReason } from './reasons.js';
 import type { Ipv4View, Ipv6View } from './view.js';
 
@@ -17,6 +18,7 @@ export const ParseStatus = {
   badHeader: DropReason.badHeader,
   badIpv4Checksum: DropReason.badIpv4Checksum,
   badIpv4Options: DropReason.badIpv4Options,
+  badIcmpChecksum: DropReason.badIcmpChecksum,
 } as const;
 
 /**
@@ -66,6 +68,7 @@ function resetCommon(v: Ipv4View | Ipv6View, buf: Uint8Array, offset: number): v
   v.icmpCode = 0;
   v.icmpId = 0;
   v.hasChecksum = false;
+  v.udpChecksumZero = false;
   v.isIcmpError = false;
   v.innerStart = 0;
   v.innerEnd = 0;
@@ -208,6 +211,7 @@ function parseTransport(v: Ipv4View | Ipv6View, quoted: boolean, icmpProto: numb
       v.hasPorts = true;
     }
     v.hasChecksum = available >= (protocol === IpProto.tcp ? 18 : 8);
+    v.udpChecksumZero = protocol === IpProto.udp && v.hasChecksum && read16(buf, p + FieldOffset.udpChecksum) === 0;
     return ParseStatus.ok;
   }
   if (protocol !== icmpProto) return ParseStatus.ok;
@@ -221,6 +225,13 @@ function parseTransport(v: Ipv4View | Ipv6View, quoted: boolean, icmpProto: numb
   const isV6 = icmpProto === IpProto.icmpv6;
   v.isIcmpError = isV6 ? type < 128 : isIcmp4Error(type);
   if (!v.isIcmpError || quoted) return ParseStatus.ok;
+  // RFC 7915 5: "the checksum MUST be evaluated before translation". An error's message is rebuilt
+  // around its translated quote, so a corrupted one would leave with a fresh, valid checksum. A
+  // fragment's checksum covers data not here; fragmented ICMP is refused anyway (RFC 7915 1.2).
+  if (!v.moreFragments) {
+    const pseudo = isV6 ? pseudoSum6(buf, v.start + 8, buf, v.start + 24, IpProto.icmpv6, v.end - p) : 0;
+    if (!verify(buf, p, v.end, pseudo)) return ParseStatus.badIcmpChecksum;
+  }
 
   // RFC 4884: Destination Unreachable and Time Exceeded (and ICMPv4 Parameter Problem) may carry a
   // length attribute; when it is set, an extension structure follows the padded original datagram.

@@ -36,6 +36,8 @@ abstract class PacketView {
   icmpId = 0;
   /** True when the transport checksum field lies within the bytes present. */
   hasChecksum = false;
+  /** True for UDP whose checksum field is present and zero ("no checksum", RFC 768). */
+  udpChecksumZero = false;
   /** True for ICMP error messages (which embed a quoted packet in `inner`). */
   isIcmpError = false;
   /**

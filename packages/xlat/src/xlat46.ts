@@ -2,7 +2,7 @@
 // RFC asks for one), the DF rules against the IPv6 next-hop MTU and lowest-ipv6-mtu, and either
 // one IPv6 packet or, for DF-clear packets that do not fit, IPv6 fragments.
 
-import { copyBytes, read16, write16 } from './bytes.js';
+import { copyBytes, write16 } from './bytes.js';
 import { finish, pseudoSum6, sumWords } from './checksum.js';
 import { refuse4, trafficClassFor } from './common.js';
 import { FieldOffset, HeaderSize, Icmp4Type, Icmp4UnreachCode, IpProto } from './constants.js';
@@ -33,7 +33,7 @@ export function translate46(s: XlatState, v: Ipv4View, m: Mapping46, out: Packet
     nextHeader = IpProto.icmpv6;
   } else if (protocol === IpProto.igmp) {
     return s.drop(DropReason.singleHop);
-  } else if (protocol === IpProto.udp && v.isFirstFragment && read16(v.buf, v.l4Offset + FieldOffset.udpChecksum) === 0) {
+  } else if (v.udpChecksumZero) {
     // RFC 7915 4.5: a stateless translator cannot checksum a fragmented datagram; an unfragmented
     // one is amended only when configured to.
     if (v.isFragment) {

@@ -16,6 +16,9 @@ import type { Ipv6View } from './view.js';
 
 /** Translates the parsed IPv6 packet `v` into `out`. See Translator.toIpv4. */
 export function translate64(s: XlatState, v: Ipv6View, m: Mapping64, out: PacketBatch, flags: number): Verdict {
+  // RFC 8200 8.1: "IPv6 receivers must discard UDP packets containing a zero checksum". Translated,
+  // it would pass for an IPv4 datagram that chose to have none.
+  if (v.udpChecksumZero) return s.drop(DropReason.udpChecksumZeroIpv6);
   if (v.extensionAfterFragment) {
     // RFC 7915 5.1 "Total Length": SHOULD be dropped; 5.4 picks the error to send.
     return refuse6(s, v, DropReason.extensionAfterFragment, Icmp6Type.destinationUnreachable, Icmp6UnreachCode.adminProhibited, 0, out);

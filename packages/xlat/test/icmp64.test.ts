@@ -116,15 +116,9 @@ describe('icmp64', () => {
     expect(r.packets[0]!.subarray(28 + 2, 28 + 4)).toEqual(hex('04bc')); // 1212 = 1192 + 20
   });
 
-  it('keeps a wrong ICMPv6 checksum exactly as wrong in ICMPv4', () => {
-    const error = icmp6Error(1, 4, '00000000', QUOTED6_REVERSE);
-    error[43]! += 2;
-    const r = run64(makeTranslator(), error, errorOutbound());
-    let pseudo = 58 + (error.length - 40);
-    for (let i = 8; i < 40; i += 2) pseudo += (error[i]! << 8) | error[i + 1]!;
-    const arrived = checksumOf(error, 40, error.length, pseudo);
-    expect(arrived).not.toBe(0);
-    expect(checksumOf(r.packets[0]!, 20, r.packets[0]!.length, 0)).toBe(arrived);
+  it('gives the ICMPv4 error a checksum that verifies (the parser has verified the incoming one)', () => {
+    const r = run64(makeTranslator(), icmp6Error(1, 4, '00000000', QUOTED6_REVERSE), errorOutbound());
+    expect(checksumOf(r.packets[0]!, 20, r.packets[0]!.length, 0)).toBe(0);
   });
 
   it('drops an error quoting an ICMPv6 error, or a quote too short to translate', () => {

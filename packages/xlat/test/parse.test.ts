@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ParseStatus, parseIpv4, parseIpv6 } from '../src/parse.js';
 import { Ipv4View, Ipv6View } from '../src/view.js';
-import { hex } from './support.js';
+import { checksumOf, hex } from './support.js';
 
 const SRC6 = '20010db8000000000000000000000005'; // 2001:db8::5
 const DST6 = '0064ff9b0000000000000000c6336402'; // 64:ff9b::198.51.100.2
@@ -199,6 +199,7 @@ describe('parse', () => {
     const icmp = `0303 0000 0020 0000 ${quoted} 20000000`;
     const packet = hex('450000a0 0000 0000 40 01 0000 c6336401 c0000202', icmp);
     fixIpv4Checksum(packet);
+    fixIcmpChecksum(packet, 20);
     const v = new Ipv4View();
     expect(parseIpv4(packet, 0, packet.length, v)).toBe(ParseStatus.ok);
     expect(v).toMatchObject({ isIcmpError: true, icmpType: 3, icmpCode: 3, innerStart: 28, innerEnd: 28 + 128, extensionEnd: 160 });
@@ -210,6 +211,7 @@ describe('parse', () => {
     const icmp = '0303 0000 00ff 0000 45000020 0000 4000 3f 11 4f95 c0000202 c6336402 9c400035000cb261';
     const packet = hex('45000038 0000 0000 40 01 0000 c6336401 c0000202', icmp);
     fixIpv4Checksum(packet);
+    fixIcmpChecksum(packet, 20);
     const v = new Ipv4View();
     expect(parseIpv4(packet, 0, packet.length, v)).toBe(ParseStatus.ok);
     expect(v).toMatchObject({ innerEnd: 56, extensionEnd: 56 });
@@ -218,6 +220,7 @@ describe('parse', () => {
 
   it('reports a quoted packet shorter than its IP header', () => {
     const packet = hex('60000000 0014 3a 40', SRC6, DST6, '0104 0000 00000000', '60000000 000c 11 3f 0064ff9b');
+    fixIcmpChecksum(packet, 40);
     const v = new Ipv6View();
     expect(parseIpv6(packet, 0, packet.length, v)).toBe(ParseStatus.ok);
     expect(v.isIcmpError).toBe(true);
@@ -226,10 +229,48 @@ describe('parse', () => {
 
   it('accepts a quoted packet cut inside its transport header', () => {
     const packet = hex('60000000 0032 3a 40', SRC6, DST6, '0104 0000 00000000', `60000000 000c 11 3f ${DST6} ${SRC6} 0035`);
+    fixIcmpChecksum(packet, 40);
     const v = new Ipv6View();
     expect(parseIpv6(packet, 0, packet.length, v)).toBe(ParseStatus.ok);
     expect(v.innerStatus).toBe(ParseStatus.ok);
     expect(v.inner).toMatchObject({ protocol: 17, hasPorts: false, hasChecksum: false, totalLength: 52, end: 48 + 40 + 2 });
+  });
+
+  it('refuses an ICMPv4 or ICMPv6 error whose checksum does not verify, before looking at its quote', () => {
+    const icmp4 = hex('45000038 0000 0000 40 01 0000 c6336401 c0000202', '0303 0000 00000000 45000020 0000 4000 3f 11 4f95 c0000202 c6336402 9c400035000cb261');
+    fixIpv4Checksum(icmp4);
+    fixIcmpChecksum(icmp4, 20);
+    const v4 = new Ipv4View();
+    expect(parseIpv4(icmp4, 0, icmp4.length, v4)).toBe(ParseStatus.ok);
+    icmp4[40] = 0x9d; // a flipped bit in the quoted source port
+    expect(parseIpv4(icmp4, 0, icmp4.length, v4)).toBe(ParseStatus.badIcmpChecksum);
+
+    const icmp6 = hex('60000000 003c 3a 40', SRC6, DST6, '0104 0000 00000000', `60000000 000c 11 3f ${DST6} ${SRC6} ${UDP12}`);
+    fixIcmpChecksum(icmp6, 40);
+    const v6 = new Ipv6View();
+    expect(parseIpv6(icmp6, 0, icmp6.length, v6)).toBe(ParseStatus.ok);
+    icmp6[23] = 6; // another source: the ICMPv6 checksum covers the pseudo-header
+    expect(parseIpv6(icmp6, 0, icmp6.length, v6)).toBe(ParseStatus.badIcmpChecksum);
+  });
+
+  it('leaves the checksum of an ICMP query and of a quoted packet alone: translation carries it as it is', () => {
+    const echo = hex(ip6('000c', '3a'), '8000 0000 1234 0001 61626364'); // checksum 0, wrong
+    expect(parseIpv6(echo, 0, echo.length, new Ipv6View())).toBe(ParseStatus.ok);
+  });
+
+  it('flags a UDP checksum of zero, in IPv6 and IPv4', () => {
+    const v6 = new Ipv6View();
+    const zero6 = hex(ip6('000c', '11'), '04d20035000c0000 61626364');
+    expect(parseIpv6(zero6, 0, zero6.length, v6)).toBe(ParseStatus.ok);
+    expect(v6.udpChecksumZero).toBe(true);
+    const some6 = hex(ip6('000c', '11'), UDP12);
+    expect(parseIpv6(some6, 0, some6.length, v6)).toBe(ParseStatus.ok);
+    expect(v6.udpChecksumZero).toBe(false);
+    const v4 = new Ipv4View();
+    const zero4 = hex('45000020 0000 0000 40 11 0000 c6336401 c0000202', '9c400035000c0000 61626364');
+    fixIpv4Checksum(zero4);
+    expect(parseIpv4(zero4, 0, zero4.length, v4)).toBe(ParseStatus.ok);
+    expect(v4.udpChecksumZero).toBe(true);
   });
 
   it('never throws on random bytes', () => {
@@ -266,6 +307,20 @@ describe('parse', () => {
 
 const POOL = 0xc0000202;
 const SERVER = 0xc6336402;
+
+/** Writes the ICMP (at `icmp` 20) or ICMPv6 (at 40, with the pseudo-header) checksum of the message that ends the packet. */
+function fixIcmpChecksum(packet: Uint8Array, icmp: number): void {
+  packet[icmp + 2] = 0;
+  packet[icmp + 3] = 0;
+  let pseudo = 0;
+  if (icmp === 40) {
+    pseudo = 58 + (packet.length - 40);
+    for (let i = 8; i < 40; i += 2) pseudo += (packet[i]! << 8) | packet[i + 1]!;
+  }
+  const value = checksumOf(packet, icmp, packet.length, pseudo);
+  packet[icmp + 2] = value >> 8;
+  packet[icmp + 3] = value & 0xff;
+}
 
 function fixIpv4Checksum(packet: Uint8Array): void {
   packet[10] = 0;

@@ -92,12 +92,21 @@ describe('xlat64', () => {
     expect(r.packets[0]!.subarray(20)).toEqual(hex('07d00fa0 0500abcd'));
   });
 
-  it('leaves a zero UDP checksum at zero', () => {
+  it('drops IPv6 UDP with a zero checksum, which RFC 8200 8.1 makes invalid, without an answer', () => {
     const zero = UDP6.slice();
     zero[46] = 0;
     zero[47] = 0;
-    const r = run64(makeTranslator(), zero, outbound(40000, 53));
-    expect(r.packets[0]!.subarray(26, 28)).toEqual(hex('0000'));
+    const t = makeTranslator();
+    const r = run64(t, zero, outbound(40000, 53));
+    expect(r).toMatchObject({ verdict: Verdict.drop, reason: DropReason.udpChecksumZeroIpv6, packets: [] });
+    expect(t.drops[DropReason.udpChecksumZeroIpv6]).toBe(1);
+  });
+
+  it('drops a zero UDP checksum before answering for the hop limit', () => {
+    const zero = UDP6.slice();
+    zero.set([0, 0], 46);
+    zero[7] = 1;
+    expect(run64(makeTranslator(), zero, outbound(40000, 53))).toMatchObject({ verdict: Verdict.drop, packets: [] });
   });
 
   it('answers hop limit 1 with ICMPv6 Time Exceeded from its own address', () => {

@@ -30,6 +30,11 @@ export const SPEC = {
   ICMP6_ADMIN_PROHIBITED: 1,
   ICMP6_ADDRESS_UNREACH: 3,
   ICMP6_PORT_UNREACH: 4,
+  /** RFC 4443 section 3.4: Parameter Problem, code 0 (erroneous header field encountered). */
+  ICMP6_PARAMETER_PROBLEM: 4,
+  ICMP6_ERRONEOUS_FIELD: 0,
+  /** RFC 8200 section 4.5: the Fragment header is 8 bytes. */
+  IPV6_FRAGMENT_HEADER: 8,
   /** RFC 8200 section 5: the smallest link MTU IPv6 allows, and the least an output slot must hold. */
   IPV6_MIN_MTU: 1280,
 } as const;

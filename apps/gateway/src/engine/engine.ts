@@ -205,7 +205,7 @@ export class Engine {
           if (vnet !== null && !offload.received(vnet, 0, buffer, offset, length)) return s.count(GW.offloadRefused);
         }
         s.count(GW.reinjected);
-        handle6(s, buffer, offset, length, true);
+        handle6(s, buffer, offset, length, false, true);
       } finally {
         if (interrupted !== undefined) offload!.restore(interrupted);
       }

@@ -1,11 +1,11 @@
 // IPv4 -> IPv6 (RFC 6146 3.4-3.7 for packets from the IPv4 side): parse once, check the destination is
-// a pool4 address, hand reserved UDP ports to local handlers, find or create the session (or let the
-// table hold an unsolicited SYN), fill the mapping and translate into the output batch. ICMPv4 errors
-// are translated by their quoted packet's session. Also the second half of hairpinning: then `origin`
+// a pool4 address and the source no martian, hand reserved UDP ports to local handlers, find or create
+// the session (or let the table hold an unsolicited SYN), fill the mapping and translate into the output
+// batch. ICMPv4 errors are translated by their quoted packet's session. Also the second half of hairpinning: then `origin`
 // is the IPv6 packet that started it, and errors and held SYNs refer to it.
 
 import { FAMILY, PROTOCOL, VERDICT } from '@nat64/nat64';
-import { IpProto, ParseStatus, Verdict, XlatFlags, parseIpv4, type Ipv4View, type Ipv6View } from '@nat64/xlat';
+import { IpProto, ParseStatus, Verdict, XlatFlags, isMartianIpv4, parseIpv4, type Ipv4View, type Ipv6View } from '@nat64/xlat';
 import { SPEC } from './constants.js';
 import { GW } from './reasons.js';
 import type { DatapathState } from './state.js';
@@ -26,6 +26,11 @@ export function handle4(s: DatapathState, buf: Uint8Array, offset: number, lengt
     return;
   }
   if (!s.pool.has(v.dst)) return s.count(GW.notPool4);
+  // A hairpinned packet comes from a pool4 address by design; anything else from one is a loop or spoofed.
+  if (origin === null) {
+    if (isMartianIpv4(v.src) && !troubleshootingError(v)) return s.count(GW.martianSourceIpv4);
+    if (s.pool.has(v.src)) return s.count(GW.sourceInPool4);
+  }
   const flags = origin === null ? 0 : XlatFlags.hairpin;
   // Refusals that need no state (TTL, source route) first, so they create none.
   if ((origin === null && v.hopLimit <= 1) || v.sourceRoute) return refuse(s, v, flags);
@@ -45,6 +50,9 @@ export function handle4(s: DatapathState, buf: Uint8Array, offset: number, lengt
   // Local traffic (handoff, Geneve) is not translated, so RFC 6052 3.1 does not apply to it.
   if (protocol === IpProto.udp && origin === null && v.isFirstFragment && s.reserved[v.dstPort] === 1) return local(s, v);
   if (origin === null && s.isRefusedAddress(v.src)) return s.count(GW.nonGlobalSource);
+  // RFC 6146 3.4: a NAT64 that does not reassemble MUST silently discard a fragmented UDP datagram without
+  // checksum (unfragmented, the translator computes one: RFC 7915 4.5, translation.amendUdpChecksumZero).
+  if (v.udpChecksumZero && v.moreFragments) return s.count(GW.udpZeroChecksumFragments);
   if (!v.isFirstFragment) return laterFragment(s, v, flags);
   const tcpFlags = protocol === IpProto.tcp ? buf[v.l4Offset + SPEC.TCP_FLAGS_OFFSET]! : 0;
   // An unsolicited SYN is held as a copy of what must be quoted when it times out: for a hairpinned
@@ -59,6 +67,7 @@ export function handle4(s: DatapathState, buf: Uint8Array, offset: number, lengt
   const fragmentId = v.fragmentId;
   const start = v.start;
   emit(s, v, flags);
+  // No byte range: IPv4 reassembly tolerates overlaps (RFC 791), so IPv4 fragments are not checked for them.
   const waiting = s.fragments.first(FAMILY.IPV4, buf, start + SPEC.IPV4_SRC_OFFSET, start + SPEC.IPV4_DST_OFFSET, fragmentId, protocol, token);
   for (const fragment of waiting) handle4(s, fragment, 0, fragment.length, null, true);
 }
@@ -81,6 +90,7 @@ function emit(s: DatapathState, v: Ipv4View, flags: number): void {
   const segment = offload === null ? 0 : offload.xlatFlags;
   if (s.translator.toIpv6(v, s.m46, out, flags | segment) !== Verdict.forward) return;
   s.count(GW.forwarded46);
+  if (v.udpChecksumZero) s.count(GW.udpChecksumsComputed);
   if (offload !== null && offload.translated(out, from)) s.count(GW.offloaded);
 }
 
@@ -101,6 +111,15 @@ function laterFragment(s: DatapathState, v: Ipv4View, flags: number): void {
   if (h < 0) return s.count(GW.fragmentNoSession);
   mapIn(s, h, v.src, 0);
   emit(s, v, flags);
+}
+
+/**
+ * RFC 7915 4.1: the "illegal" source 0.0.0.0/8 or 127/8 of an ICMPv4 error is translated, for
+ * troubleshooting; other martian sources are not.
+ */
+function troubleshootingError(v: Ipv4View): boolean {
+  const first = v.src >>> 24;
+  return v.isIcmpError && (first === 0 || first === 127);
 }
 
 /** Reserved UDP ports on pool4 addresses belong to the gateway itself (handoff, Geneve). */

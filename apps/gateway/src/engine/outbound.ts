@@ -1,10 +1,23 @@
-// IPv6 -> IPv4 (RFC 6146 3.4-3.7 for packets from the IPv6 side): parse once, check the addresses,
-// find or create the session, fill the mapping and translate into the output batch. Packets to a
-// pool4 address are hairpinned (RFC 6146 3.8): translated to IPv4, then through the inbound path.
-// ICMPv6 errors are translated by their quoted packet's session, found without creating state.
+// IPv6 -> IPv4 (RFC 6146 3.4-3.7 for packets from the IPv6 side): parse once, check the addresses and
+// the fragment (martians and RFC 8200 4.5 faults are refused before any state is made), find or create
+// the session, fill the mapping and translate into the output batch. Packets to a pool4 address are
+// hairpinned (RFC 6146 3.8): translated to IPv4, then through the inbound path. ICMPv6 errors are
+// translated by their quoted packet's session, found without creating state.
 
 import { FAMILY, PROTOCOL, VERDICT } from '@nat64/nat64';
-import { IpProto, ParseStatus, Verdict, XlatFlags, parseIpv6, type Ipv6View } from '@nat64/xlat';
+import {
+  FragmentFault,
+  IpProto,
+  ParseStatus,
+  Verdict,
+  XlatFlags,
+  fragmentFaultPointer,
+  ipv6FragmentFault,
+  isMartianIpv4,
+  isMartianIpv6Source,
+  parseIpv6,
+  type Ipv6View,
+} from '@nat64/xlat';
 import { SPEC } from './constants.js';
 import { handle4 } from './inbound.js';
 import { GW } from './reasons.js';
@@ -15,9 +28,10 @@ const ECHO_REPLY = SPEC.ICMP6_ECHO_REPLY;
 
 /**
  * Handles the IPv6 packet buf[offset, offset + length). Never throws; every outcome is counted.
+ * `released`: a fragment the fragment tracker held and handed back, already checked for overlaps.
  * `reinjected`: handed back by the client-miss handler, not offered again.
  */
-export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number, reinjected = false): void {
+export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number, released = false, reinjected = false): void {
   s.ensureRoom();
   const v = s.v6;
   const status = parseIpv6(buf, offset, length, v);
@@ -27,15 +41,19 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
   }
   const dst4 = s.prefix.extract(buf, v.dstOffset);
   if (dst4 < 0) return s.count(GW.notPool6);
+  if (isMartianIpv6Source(buf, v.srcOffset)) return s.count(GW.martianSourceIpv6);
   if (s.prefix.contains(buf, v.srcOffset)) return s.count(GW.sourceInPool6);
-  if (s.isRefusedAddress(dst4)) {
-    s.count(GW.nonGlobalDestination);
-    s.translator.icmp6Error(v, SPEC.ICMP6_UNREACH, SPEC.ICMP6_ADMIN_PROHIBITED, 0, s.out);
+  if (isMartianIpv4(dst4)) return prohibited(s, v, GW.martianDestination);
+  if (s.isRefusedAddress(dst4)) return prohibited(s, v, GW.nonGlobalDestination);
+  const fault = ipv6FragmentFault(v);
+  if (fault !== FragmentFault.none) {
+    s.count(fault === FragmentFault.length ? GW.badFragmentLength : GW.fragmentTooLong);
+    s.translator.icmp6Error(v, SPEC.ICMP6_PARAMETER_PROBLEM, SPEC.ICMP6_ERRONEOUS_FIELD, fragmentFaultPointer(v, fault), s.out);
     return;
   }
-  // Refusals that need no state (hop limit, Routing header, extension after Fragment) come first, so a
-  // packet that cannot leave does not create a session.
-  if (v.hopLimit <= 1 || v.extensionAfterFragment || v.segmentsLeftPointer >= 0) return refuse(s, v);
+  // Refusals that need no state (zero UDP checksum, hop limit, Routing header, extension after Fragment)
+  // come first, so a packet that cannot leave does not create a session.
+  if (v.udpChecksumZero || v.hopLimit <= 1 || v.extensionAfterFragment || v.segmentsLeftPointer >= 0) return refuse(s, v);
 
   const protocol = v.protocol;
   if (protocol === IpProto.icmpv6) {
@@ -49,7 +67,7 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
     return emit(s, v, dst4);
   }
   if (protocol !== IpProto.tcp && protocol !== IpProto.udp) return s.count(GW.unsupportedProtocol);
-  if (!v.isFirstFragment) return laterFragment(s, v, dst4);
+  if (!v.isFirstFragment) return laterFragment(s, v, dst4, released);
   const flags = protocol === IpProto.tcp ? buf[v.l4Offset + SPEC.TCP_FLAGS_OFFSET]! : 0;
   const whole = !v.moreFragments && !reinjected;
   if (whole && protocol === IpProto.udp && offerClientMiss(s, v, protocol, v.srcPort, dst4, v.dstPort, false)) return;
@@ -62,12 +80,21 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
   if (!v.moreFragments) return emit(s, v, dst4);
   // A first fragment: remember its session for the rest of the datagram (RFC 6146 3.4).
   const token = s.table.sessionToken(h);
-  const fragmentId = v.fragmentId;
-  const srcOffset = v.srcOffset;
-  const dstOffset = v.dstOffset;
+  const waiting = s.fragments.first(FAMILY.IPV6, buf, v.srcOffset, v.dstOffset, v.fragmentId, protocol, token, 0, fragmentDataLength(v));
+  if (waiting === null) return s.count(GW.fragmentOverlap);
   emit(s, v, dst4);
-  const waiting = s.fragments.first(FAMILY.IPV6, buf, srcOffset, dstOffset, fragmentId, protocol, token);
-  for (const fragment of waiting) handle6(s, fragment, 0, fragment.length);
+  for (const fragment of waiting) handle6(s, fragment, 0, fragment.length, true);
+}
+
+/** Bytes of datagram data the fragment `v` carries (after its Fragment header). */
+function fragmentDataLength(v: Ipv6View): number {
+  return v.end - v.fragmentHeaderOffset - SPEC.IPV6_FRAGMENT_HEADER;
+}
+
+/** Counts the refusal and answers with ICMPv6 Destination Unreachable, administratively prohibited (RFC 7915 5.4). */
+function prohibited(s: DatapathState, v: Ipv6View, counter: number): void {
+  s.count(counter);
+  s.translator.icmp6Error(v, SPEC.ICMP6_UNREACH, SPEC.ICMP6_ADMIN_PROHIBITED, 0, s.out);
 }
 
 /** Offers a packet to the client-miss handler, if one is installed; whether it took the packet. */
@@ -90,11 +117,17 @@ function mapOut(s: DatapathState, h: number, dst4: number, dstPort: number): voi
   m.icmpId = natPort;
 }
 
-/** A non-first fragment takes the session its first fragment found (RFC 6146 3.4), or waits for it. */
-function laterFragment(s: DatapathState, v: Ipv6View, dst4: number): void {
-  const token = s.fragments.later(FAMILY.IPV6, v.buf, v.srcOffset, v.dstOffset, v.fragmentId, v.protocol, v.start, v.end);
+/**
+ * A non-first fragment takes the session its first fragment found (RFC 6146 3.4), or waits for it; the
+ * byte range it covers is checked for overlaps (RFC 5722), unless it was checked when it was held.
+ */
+function laterFragment(s: DatapathState, v: Ipv6View, dst4: number, released: boolean): void {
+  const from = released ? -1 : v.fragmentOffset;
+  const to = v.fragmentOffset + fragmentDataLength(v);
+  const token = s.fragments.later(FAMILY.IPV6, v.buf, v.srcOffset, v.dstOffset, v.fragmentId, v.protocol, v.start, v.end, from, to);
   if (token === VERDICT.FRAGMENT_HELD) return s.count(GW.fragmentsHeld);
   if (token === VERDICT.FRAGMENT_LIMIT) return s.count(GW.fragmentLimit);
+  if (token === VERDICT.FRAGMENT_OVERLAP) return s.count(GW.fragmentOverlap);
   const h = s.table.sessionFromToken(token);
   if (h < 0) return s.count(GW.fragmentNoSession);
   mapOut(s, h, dst4, 0);

@@ -3,12 +3,14 @@
 // by a run that was killed outright (its pid is gone) are swept when the next one is made.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const PREFIX = 'nat64-tun-test-';
 export const PACKAGE_ROOT = join(import.meta.dirname, '../..');
-const CHILD = join(PACKAGE_ROOT, 'test/fixtures/tun-child.mjs');
+const CHILD_IN_PACKAGE = 'test/fixtures/tun-child.mjs';
+const CHILD = join(PACKAGE_ROOT, CHILD_IN_PACKAGE);
 const CHILD_TIMEOUT_MS = 20_000;
 
 /** Why real-device tests cannot run here, or undefined when they can. */
@@ -89,9 +91,31 @@ export function deleteNamespace(name: string): void {
  * Runs a child scenario in the namespace and returns its JSON report. Fails when the child does
  * not end by itself within the timeout (it is then killed) or ends with an error.
  */
-export function runScenario<T>(namespace: string, scenario: string, options: { unprivileged?: boolean } = {}): Promise<T> {
-  const user = options.unprivileged ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-  const child = spawn('ip', ['netns', 'exec', namespace, ...user, process.execPath, CHILD, scenario], {
+export async function runScenario<T>(namespace: string, scenario: string, options: { unprivileged?: boolean } = {}): Promise<T> {
+  if (!options.unprivileged) return runChild<T>(namespace, scenario, CHILD, []);
+  const copy = readableCopy();
+  try {
+    return await runChild<T>(namespace, scenario, join(copy, CHILD_IN_PACKAGE), ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']);
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the child needs (dist/, the addon, the fixtures) copied where uid 65534 can read it: the
+ * checkout itself may sit under a directory only root can enter (a clone in /root).
+ */
+function readableCopy(): string {
+  const copy = mkdtempSync(join(tmpdir(), 'nat64-tun-test-'));
+  chmodSync(copy, 0o755);
+  for (const part of ['dist', 'build/Release/tun.node', 'test/fixtures']) {
+    cpSync(join(PACKAGE_ROOT, part), join(copy, part), { recursive: true });
+  }
+  return copy;
+}
+
+function runChild<T>(namespace: string, scenario: string, script: string, user: string[]): Promise<T> {
+  const child = spawn('ip', ['netns', 'exec', namespace, ...user, process.execPath, script, scenario], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
