@@ -64,14 +64,14 @@ export class ClientMissQueue {
   private nextToken = CLIENT_TOKEN_BASE;
   private heldPackets = 0;
   private heldBytes = 0;
+  /** NAT addresses with a receiver that came up authoritative: where a TCP segment not in the memory is asked about. */
+  private readonly natAddresses: number[] = [];
 
   constructor(
     private readonly agent: ClientQueryAgent,
     private readonly table: Nat64Table,
     private readonly tracker: MappingTracker,
     private readonly evicted: EvictedFlows,
-    /** The pool4 addresses, in order: where a TCP segment not in the memory is asked about. */
-    private readonly natAddresses: readonly number[],
     private readonly output: ClientMissOutput,
     private readonly limits: MissLimits,
     private readonly counters: Counters<HandoffCounterName>,
@@ -156,6 +156,11 @@ export class ClientMissQueue {
     this.giveBack(pending, 'clientMissesNewMapping');
   }
 
+  /** A receiver came up for `natAddress`: a TCP segment without a session toward its host may be asked about on it. */
+  peerUp(natAddress: number, state: PeerState): void {
+    if (state === PeerState.AUTHORITATIVE && !this.natAddresses.includes(natAddress)) this.natAddresses.push(natAddress);
+  }
+
   /** Forgets every held packet (shutdown). */
   clear(): void {
     this.byKey.clear();
@@ -164,7 +169,7 @@ export class ClientMissQueue {
     this.heldBytes = 0;
   }
 
-  /** The first pool4 address whose receiver on `host` is authoritative, or -1. */
+  /** The first NAT address whose receiver on `host` is authoritative, or -1. */
   private authoritativeAddress(host: number): number {
     for (const natAddress of this.natAddresses) if (this.agent.peerState(natAddress, host) === PeerState.AUTHORITATIVE) return natAddress;
     return -1;
