@@ -27,6 +27,7 @@ import type { MappingTracker } from './tracker.js';
 /** The agent calls the client-miss queue makes (HandoffAgent implements them). */
 export interface ClientQueryAgent {
   peerState(natAddress: number, host: number): PeerState;
+  probe(natAddress: number, host: number): PeerState;
   clientQuery(natAddress: number, host: number, protocol: number, clientAddress: Uint8Array, clientPort: number, serverAddress: number, serverPort: number, token: number): QueryVerdict;
 }
 
@@ -64,8 +65,8 @@ export class ClientMissQueue {
   private nextToken = CLIENT_TOKEN_BASE;
   private heldPackets = 0;
   private heldBytes = 0;
-  /** NAT addresses with a receiver that came up authoritative: where a TCP segment not in the memory is asked about. */
-  private readonly natAddresses: number[] = [];
+  /** Where a TCP segment not in the memory is asked about: the pool4 addresses, then those a receiver came up for. */
+  private readonly natAddresses: number[];
 
   constructor(
     private readonly agent: ClientQueryAgent,
@@ -75,7 +76,10 @@ export class ClientMissQueue {
     private readonly output: ClientMissOutput,
     private readonly limits: MissLimits,
     private readonly counters: Counters<HandoffCounterName>,
-  ) {}
+    pool4: readonly number[] = [],
+  ) {
+    this.natAddresses = [...pool4];
+  }
 
   /** Packets held now. */
   get packets(): number {
@@ -90,7 +94,14 @@ export class ClientMissQueue {
     if (natAddress < 0) {
       if (!noSession) return false;
       natAddress = this.authoritativeAddress(host);
-      if (natAddress < 0) return false;
+      if (natAddress < 0) {
+        // A host never met (after a restart): ask it for a HELLO now, so that the segment's retransmission finds it.
+        const first = this.natAddresses[0];
+        if (first !== undefined && this.agent.peerState(first, host) === PeerState.UNKNOWN && this.agent.probe(first, host) !== PeerState.UNKNOWN) {
+          this.counters.add('clientMissesAwaitingHost');
+        }
+        return false;
+      }
     } else if (this.agent.peerState(natAddress, host) !== PeerState.AUTHORITATIVE) {
       return false;
     }

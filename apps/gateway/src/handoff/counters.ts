@@ -27,6 +27,7 @@ export const HANDOFF_COUNTERS = {
   restoreFailed: 'ANSWERs whose session could not be restored (port taken by another client, table full, ...)',
   flowsEvictedRemembered: 'handed-off sessions evicted from the cache and remembered (handoff.evictedFlows) for their client to speak first',
   clientMissesQueried: 'keys (protocol, client address and port, host) of client packets of evicted flows that a CLIENT-QUERY asked about',
+  clientMissesAwaitingHost: 'TCP segments without a session toward a host never met (after a restart): dropped while a HELLO asks whether its receiver holds authority, so their retransmission can be asked about',
   clientMissesJoined: 'client packets held behind a CLIENT-QUERY already out for the same key',
   clientMissesDropped: 'client packets dropped: the per-key, total or byte bound of the miss queue was reached',
   clientMissesQueryRefused: 'client packets let through as new flows: too many queries outstanding toward the host or in total',

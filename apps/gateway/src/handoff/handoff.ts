@@ -34,6 +34,8 @@ export interface HandoffOptions {
   /** Wall-clock microseconds since 1970 for entry times; default from the engine's batch clock. */
   readonly wallMicros?: () => number;
   /** Agent settings tests shorten (RTO, HELLO retries); production uses the agent's defaults. */
+  /** The pool4 addresses, where a TCP segment without a session is asked about (CLIENT-QUERY). */
+  readonly pool4?: readonly number[];
   readonly tuning?: Partial<Pick<HandoffAgentOptions, 'initialRtoMs' | 'minRtoMs' | 'helloRetryMs' | 'helloIntervalMs' | 'keepaliveMs' | 'queryRetries'>>;
 }
 
@@ -111,7 +113,7 @@ export class Handoff {
       reinject: (b: Uint8Array, o: number, l: number, vnet: Uint8Array | null) => engine.reinjectIpv6(b, o, l, vnet),
       resetTcp: (b: Uint8Array, o: number, l: number) => engine.resetTcp(b, o, l),
     };
-    this.clientMisses = new ClientMissQueue(this.agent, table, this.tracker, this.evictedFlows, output, config.missQueue, this.counters);
+    this.clientMisses = new ClientMissQueue(this.agent, table, this.tracker, this.evictedFlows, output, config.missQueue, this.counters, options.pool4);
     this.transport = kind.create(this.transportContext(), config);
   }
 
