@@ -201,7 +201,8 @@ export const clientQueryOps: Body<ClientQueryBody> = {
       clientPort: readU16(buf, offset + 2),
       natAddress: readU32(buf, offset + 4),
       serverAddress: readU32(buf, offset + 8),
-      clientAddress: buf.slice(offset + 12, offset + 28),
+      // A copy even when buf is a Buffer, whose slice() is a view.
+      clientAddress: Uint8Array.prototype.slice.call(buf, offset + 12, offset + 28),
       serverPort: readU16(buf, offset + 28),
     };
   },

@@ -123,7 +123,9 @@ export class ClientMissQueue {
       this.counters.add('clientMissesJoined');
       return true;
     }
-    const clientAddress = buf.slice(clientOffset, clientOffset + 16);
+    // A real copy: the receive buffer is a Buffer, whose slice() would only be a view into it.
+    const clientAddress = new Uint8Array(16);
+    clientAddress.set(buf.subarray(clientOffset, clientOffset + 16));
     const token = this.nextToken;
     this.nextToken = token >= 0xffff_fffe ? CLIENT_TOKEN_BASE : token + 1;
     const verdict = this.agent.clientQuery(natAddress, host, protocol, clientAddress, clientPort, host, serverPort, token);
