@@ -145,4 +145,41 @@ describe.skipIf(unavailable)('idle connections whose client speaks first (end to
       conversation.close();
     }
   });
+
+  it('answers the client of a connection whose NAT port went to another client with a TCP RST, counted', async () => {
+    // One TCP port on the pool4 address, so that the next connection takes the evicted one's port.
+    const onePort = join(dir, 'one-port.json');
+    writeFileSync(
+      onePort,
+      JSON.stringify({
+        pool4: [{ address: ADDRESSES.pool4, tcp: '2000-2000' }],
+        timeouts: { tcpEstablished: `${TCP_CACHE_SECONDS}s`, allowBelowMinimum: true },
+        statsInterval: '0s',
+      }),
+    );
+    expect(await gateway.stop()).toBe(0);
+    gateway = await startGateway(t, ['--config', onePort, '--prefix', ADDRESSES.prefix, '--control', control]);
+    const old = await startClientConversation(t, 9102);
+    let next: Awaited<ReturnType<typeof startClientConversation>> | undefined;
+    try {
+      expect(old.natPort).toBe('2000');
+      await old.ask('first');
+      await handedOff('tcp', '2000');
+      await evicted('tcp', '2000', TCP_CACHE_SECONDS);
+      next = await startClientConversation(t, 9103);
+      expect(next.natPort).toBe('2000');
+      const replaced = `Deleted ${ADDRESSES.pool4}:2000 [${ADDRESSES.client}]:${old.clientPort}`;
+      await waitFor('the receiver to end the old connection', () => receiver.lines().some((line) => line.startsWith(replaced)));
+      expect(await old.askAndFail('late')).toBe('ECONNRESET');
+      const counters = await gatewayCounters(GATEWAY_MAIN, control);
+      expect(counters['handoff.clientConnectionsGone']).toBe(1);
+      expect(counters['handoff.clientResetsSent']).toBe(1);
+      expect(counters['gateway.tcpResetsSent']).toBe(1);
+      // The new owner of the port is not disturbed.
+      await next.ask('second');
+    } finally {
+      old.close();
+      next?.close();
+    }
+  });
 });

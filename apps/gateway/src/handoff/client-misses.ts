@@ -42,6 +42,8 @@ interface Pending {
   readonly host: number;
   readonly clientAddress: Uint8Array;
   readonly clientPort: number;
+  /** The memory of evicted flows held the flow: the gateway handed it off itself. */
+  readonly remembered: boolean;
   readonly packets: Uint8Array[];
   readonly headers: (Uint8Array | null)[];
   /** The destination port of each held packet (0 for ICMP): the session restored for it. */
@@ -91,7 +93,8 @@ export class ClientMissQueue {
     const buf = v.buf;
     const clientOffset = v.srcOffset;
     let natAddress = this.evicted.recall(protocol, buf, clientOffset, clientPort, host, serverPort);
-    if (natAddress < 0) {
+    const remembered = natAddress >= 0;
+    if (!remembered) {
       if (!noSession) return false;
       natAddress = this.authoritativeAddress(host);
       if (natAddress < 0) {
@@ -133,7 +136,7 @@ export class ClientMissQueue {
       if (verdict !== QueryVerdict.NOT_AUTHORITATIVE) this.counters.add('clientMissesQueryRefused');
       return false;
     }
-    const created: Pending = { key, token, protocol, natAddress, host, clientAddress, clientPort, packets: [], headers: [], serverPorts: [] };
+    const created: Pending = { key, token, protocol, natAddress, host, clientAddress, clientPort, remembered, packets: [], headers: [], serverPorts: [] };
     this.byKey.set(key, created);
     this.byToken.set(token, created);
     this.counters.add('clientMissesQueried');
@@ -150,23 +153,32 @@ export class ClientMissQueue {
     for (const serverPort of new Set(pending.serverPorts)) {
       this.evicted.forget(pending.protocol, pending.clientAddress, 0, pending.clientPort, pending.host, serverPort);
     }
-    if (outcome !== QueryOutcome.FOUND || entry === null) {
-      this.giveBack(pending, outcome === QueryOutcome.TIMED_OUT ? 'clientMissesTimedOut' : 'clientMissesNotFound');
+    if (outcome === QueryOutcome.FOUND && entry !== null) {
+      if (this.restore(pending, entry)) {
+        this.giveBack(pending, 'clientMissesRestored');
+        return;
+      }
+      // The NAT port went to another client toward another host meanwhile: the old connection is over.
+      this.counters.add('clientRestoreConflicts');
+      if (pending.protocol === PROTOCOL.TCP) this.reset(pending);
+      else this.giveBack(pending, 'clientMissesNewMapping');
       return;
     }
-    if (this.restore(pending, entry)) {
-      this.giveBack(pending, 'clientMissesRestored');
+    // A TCP connection this gateway handed off that the receiver no longer holds (it gave way to a new
+    // client on its NAT port toward the same host, or the receiver ended it) is over as well.
+    if (outcome === QueryOutcome.NOT_FOUND && pending.remembered && pending.protocol === PROTOCOL.TCP) {
+      this.counters.add('clientConnectionsGone');
+      this.reset(pending);
       return;
     }
-    // The NAT port went to another client meanwhile: the old connection is over.
-    this.counters.add('clientRestoreConflicts');
-    if (pending.protocol === PROTOCOL.TCP) {
-      const first = pending.packets[0]!;
-      if (this.output.resetTcp(first, 0, first.length)) this.counters.add('clientResetsSent');
-      this.release(pending);
-      return;
-    }
-    this.giveBack(pending, 'clientMissesNewMapping');
+    this.giveBack(pending, outcome === QueryOutcome.TIMED_OUT ? 'clientMissesTimedOut' : 'clientMissesNotFound');
+  }
+
+  /** Answers the first held segment with a RST to the client and drops the rest. */
+  private reset(pending: Pending): void {
+    const first = pending.packets[0]!;
+    if (this.output.resetTcp(first, 0, first.length)) this.counters.add('clientResetsSent');
+    this.release(pending);
   }
 
   /** A receiver came up for `natAddress`: a TCP segment without a session toward its host may be asked about on it. */

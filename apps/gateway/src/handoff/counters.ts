@@ -36,6 +36,7 @@ export const HANDOFF_COUNTERS = {
   clientMissesTimedOut: 'held client packets given back to the NAT64 after their CLIENT-QUERY got no answer',
   clientMissesNewMapping: 'held UDP or echo packets given a new mapping because their old NAT port had gone to another client',
   clientRestoreConflicts: 'connections that could not come back: the receiver knew them, but their NAT port had gone to another client',
+  clientConnectionsGone: 'handed-off TCP connections whose client spoke first after the receiver had ended them (or given their port to a new client): answered with a RST',
   clientResetsSent: 'TCP RSTs sent to clients whose connection could not come back',
   eventErrors: 'handoff callbacks that threw (logged at most once a minute)',
 } as const;

@@ -218,6 +218,8 @@ export interface ClientConversation {
   readonly natPort: string;
   readonly clientPort: string;
   ask(word: string, timeoutMs?: number): Promise<void>;
+  /** Sends `word` and resolves with the socket error the client then gets ("ECONNRESET"). */
+  askAndFail(word: string, timeoutMs?: number): Promise<string>;
   accepted(): number;
   close(): void;
 }
@@ -258,7 +260,12 @@ export async function startClientConversation(t: Topology, port = 9100): Promise
       await serverGot;
       await clientGot;
     };
-    return { natPort, clientPort, ask, accepted: () => accepted, close };
+    const askAndFail = async (word: string, timeoutMs = 10_000) => {
+      const failed = waitForLine(spawned.stdout!, /^client error /, timeoutMs);
+      spawned.stdin!.write(word + '\n');
+      return (await failed).split(' ')[2]!;
+    };
+    return { natPort, clientPort, ask, askAndFail, accepted: () => accepted, close };
   } catch (error) {
     close();
     throw error;
