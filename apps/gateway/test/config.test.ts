@@ -52,10 +52,13 @@ describe('config', () => {
       mtu: 1400,
       flushDelayMs: 4,
       missQueue: { packetsPerKey: 16, packets: 4096, bytes: 4 * 1024 * 1024 },
+      evictedFlows: 1_000_000,
       transport: 'handoff',
       geneve: { optionClass: 0xff64, keyId: 1, createdPackets: 2, refreshMs: 60_000, flowHashSeed: 0 },
     });
     expect(load({ ...POOL, 'handoff.mode': 'off' }).handoff.mode).toBe('off');
+    expect(load({ ...POOL, 'handoff.evictedFlows': 0 }).handoff.evictedFlows).toBe(0);
+    expect(() => load({ ...POOL, 'handoff.evictedFlows': -1 })).toThrow(/handoff\.evictedFlows/);
   });
 
   it('reads the handoff key from its file and refuses what is not a key', () => {
