@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   codec: { flags: ['--expose-gc'], needsRoot: false },
   receiver: { flags: [], needsRoot: false },
   'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },
+  'gateway-evicted': { flags: [], needsRoot: false },
   'gateway-datapath': { flags: [], needsRoot: true },
   'gateway-handoff': { flags: [], needsRoot: true },
   'gateway-capacity': { flags: [], needsRoot: true },

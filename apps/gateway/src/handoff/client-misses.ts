@@ -88,7 +88,15 @@ export class ClientMissQueue {
     return this.heldPackets;
   }
 
-  /** The engine's ClientMissHandler. */
+  /** Whether new flows are worth a lookup: the memory of evicted flows holds some (ClientMissHandler.armed). */
+  get armed(): boolean {
+    return this.evicted.size > 0;
+  }
+
+  /**
+   * The engine's ClientMissHandler (for `noSession` false the engine has checked that the client holds
+   * no mapping: with endpoint-independent mapping a live one would serve every host, nothing to ask).
+   */
   miss(v: Ipv6View, protocol: number, clientPort: number, host: number, serverPort: number, noSession: boolean, vnet: Uint8Array | null = null): boolean {
     const buf = v.buf;
     const clientOffset = v.srcOffset;
@@ -106,11 +114,6 @@ export class ClientMissQueue {
         return false;
       }
     } else if (this.agent.peerState(natAddress, host) !== PeerState.AUTHORITATIVE) {
-      return false;
-    }
-    // With endpoint-independent mapping a live mapping of the client serves every host: nothing to ask.
-    if (!noSession && this.table.findBibByClient(protocol, buf, clientOffset, clientPort) >= 0) {
-      this.evicted.forget(protocol, buf, clientOffset, clientPort, host, serverPort);
       return false;
     }
     const length = v.end - v.start;

@@ -200,13 +200,19 @@ export class Handoff {
       });
       this.undo.push(() => engine.onMiss(null));
       const clientMisses = this.clientMisses;
-      engine.onClientMiss((v, protocol, clientPort, server, serverPort, noSession, vnet) => {
-        try {
-          return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
-        } catch (error) {
-          this.failed(error);
-          return false;
-        }
+      const failed = (error: unknown) => this.failed(error);
+      engine.onClientMiss({
+        get armed() {
+          return clientMisses.armed;
+        },
+        miss(v, protocol, clientPort, server, serverPort, noSession, vnet) {
+          try {
+            return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
+          } catch (error) {
+            failed(error);
+            return false;
+          }
+        },
       });
       this.undo.push(() => engine.onClientMiss(null));
     }
