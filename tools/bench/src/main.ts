@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   'gateway-evicted': { flags: [], needsRoot: false },
   'gateway-datapath': { flags: [], needsRoot: true },
   'gateway-handoff': { flags: [], needsRoot: true },
+  'gateway-first-datagram': { flags: [], needsRoot: true },
   'gateway-capacity': { flags: [], needsRoot: true },
 };
 
