@@ -137,4 +137,19 @@ describe('ClientMissQueue', () => {
     expect(h.handoff.counters.get('clientMissesNotFound')).toBe(1);
     expect(h.g.counter('noSession')).toBe(1);
   });
+
+  it('gives a UDP flow whose NAT port went to another client toward another host a new mapping, counted', () => {
+    // One UDP port: the other client takes the evicted flow's port at once.
+    const h = testHandoff({ ...SHORT, pool4: [{ address: POOL4, udp: '40000-40000' }] });
+    const receiver = new FakeReceiver(v4(SERVER));
+    expect(evictedUdp(h, receiver)).toBe(40_000);
+    const other = ipv6({ src: CLIENT, dst: '2001:db8:64::cb00:7103', protocol: 17, srcPort: 40_009, dstPort: 53, payload: Uint8Array.of(9) });
+    expect(h.send(other).map((p) => read16(p, 20))).toEqual([40_000]);
+    h.send(udpFromClient(40_000));
+    const answered = converse(h, [receiver]);
+    expect(h.handoff.counters.get('clientRestoreConflicts')).toBe(1);
+    expect(h.handoff.counters.get('clientMissesNewMapping')).toBe(1);
+    // No port is left for a new mapping: the client hears so (RFC 6146 3.5.1.1), as from a plain NAT64.
+    expect(answered.map((p) => [p[0]! >> 4, p[6], p[40]])).toEqual([[6, 58, 1]]);
+  });
 });
