@@ -3,27 +3,32 @@
 // calls it and waits for a signal; tests call it directly.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConnTable, SqliteStore, type ConnStore } from '@nat64/conntrack';
+import ipaddr from 'ipaddr.js';
+import { ConnTable, Retention, SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
 import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlHandler, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
-import { openConnectionLog, type ConnectionLog } from './conn-log.js';
+import type { ConnectionLog } from './conn-log.js';
+import { openConnectionLog } from './log-file.js';
 import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
 import { createReceiverCounters } from './counters.js';
 import { findMissingLines } from './log-recovery.js';
 import { PEER_SIDE_PREFIX, parseStoredPeers } from './peers.js';
-import { CommitClock, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
+import { CommitClock, LOGGED_THROUGH_RECORD, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
 import { Receiver } from './receiver.js';
 import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
 import { openHostStack } from './host-stack.js';
+import { isBypassPacket } from '@nat64/geneve';
+import { startBypass, type BypassEnvironment, type BypassService } from './bypass/service.js';
 import type { ReceiverConfig } from './config.js';
 import { ReceiverSettings } from './reload.js';
 
 const COOKIE_SECRET_RECORD = 'cookie-secret';
 const TICK_MS = 1000;
-const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const MAX_PEERS = 100_000;
+/** Mode of the directories the receiver creates for its database and its connection log. */
+const DIRECTORY_MODE = 0o750;
 
 export interface ReceiverDaemon {
   readonly receiver: Receiver;
@@ -31,8 +36,10 @@ export interface ReceiverDaemon {
   readonly transport: Transport | undefined;
   /** Geneve on UDP 6081, when enabled and its TUN device could be opened. */
   readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
+  /** NAT64 bypass on UDP 6081, when enabled; it shares the Geneve socket. */
+  readonly bypass: { transport: Transport; service: BypassService } | undefined;
   readonly counters: ReturnType<typeof createReceiverCounters>;
-  /** Reopens the connection log file (SIGHUP). */
+  /** Reopens the connection log file (SIGHUP); a failure is logged and retried, never thrown. */
   reopenLog(): void;
   /** Commits what is pending, then closes sockets, control socket, store and log. */
   close(): Promise<void>;
@@ -46,34 +53,41 @@ export interface ReceiverEnvironment {
   settings?: ReceiverSettings;
   /** More control socket methods (`reload`). */
   controlHandlers?: Record<string, ControlHandler>;
+  /** How NAT64 bypass opens TAP devices and changes the host's routing (tests pass fakes). */
+  bypass?: BypassEnvironment;
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
   const clock = environment.clock ?? systemMicroClock();
   const store = await openStore(config);
+  const counters = createReceiverCounters();
   let log: ConnectionLog | undefined;
   let table: ConnTable | undefined;
   let transport: Transport | undefined;
   let geneveTransport: Transport | undefined;
   let device: TunDevice | undefined;
+  let bypass: BypassService | undefined;
   let control: ControlServer | undefined;
   try {
-    log = openConnectionLog(config.connectionLog === '-' ? { fd: 1 } : { file: config.connectionLog }, config.timeZone);
+    log = openConnectionLogOf(config, logger, counters);
     recoverLog(store, log, logger);
     const cookies = new CookieJar(cookieSecret(store));
-    const commitClock = new CommitClock(clock, Math.max(0, ...readUnloggedCommits(store.getSide(UNLOGGED_COMMITS_RECORD))));
+    const commitClock = new CommitClock(
+      clock,
+      Math.max(0, ...readUnloggedCommits(store.getSide(UNLOGGED_COMMITS_RECORD)), ...readUnloggedCommits(store.getSide(LOGGED_THROUGH_RECORD))),
+    );
     const storedPeers = parseStoredPeers(store.listSide(PEER_SIDE_PREFIX));
     table = ConnTable.open(store, {
       capacity: config.capacity,
       idleTimeout: Number.isFinite(config.idleTimeoutMs) && config.idleTimeoutMs > 0 ? config.idleTimeoutMs * 1000 : Infinity,
       clock: commitClock.read,
     });
-    const counters = createReceiverCounters();
     const settings = environment.settings ?? new ReceiverSettings(config);
     const allows = (address: string) => settings.allows(address);
     const keyFor = (address: string) => settings.keyFor(address);
-    const useHandoff = config.transport !== 'geneve';
-    device = config.transport === 'handoff' ? undefined : openGeneveDevice(config, logger, environment.openDevice ?? openHostStack);
+    const useHandoff = config.transports.has('handoff');
+    device = config.transports.has('geneve') ? openGeneveDevice(config, logger, environment.openDevice ?? openHostStack) : undefined;
+    bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), () => geneveTransport?.sendQueueCount() ?? 0, environment.bypass) : undefined;
     let endpoint: GeneveEndpoint | undefined;
     let receiver: Receiver;
     receiver = new Receiver(
@@ -109,15 +123,20 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     if (useHandoff) {
       transport = await openTransport({ addresses: config.listen, port: config.port, onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port), onSendError });
     }
-    if (device) {
-      const geneveEndpoint = new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor });
-      endpoint = geneveEndpoint;
+    const geneveEndpoint = device ? new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor }) : undefined;
+    endpoint = geneveEndpoint;
+    if (geneveEndpoint || bypass) {
+      // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
+      const bypassEndpoint = bypass;
       geneveTransport = await openTransport({
         addresses: config.listen,
         port: config.genevePort,
         onDatagram: (bytes, address, port) => {
-          if (allows(address.startsWith('::ffff:') ? address.slice(7) : address)) geneveEndpoint.handleDatagram(bytes, address, port);
-          else counters.add('notAllowed');
+          const source = address.startsWith('::ffff:') ? address.slice(7) : address;
+          if (!allows(source)) counters.add('notAllowed');
+          else if (bypassEndpoint && isBypassPacket(bytes, 0, bytes.length)) bypassEndpoint.handleDatagram(bytes, source);
+          else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes, address, port);
+          else bypassEndpoint?.refuseOther();
         },
         onSendError,
       });
@@ -125,29 +144,30 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const openTable = table;
     const openLog = log;
     const openEndpoint = endpoint;
-    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? [])];
+    const openBypass = bypass;
+    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? []), ...(openBypass?.counters(all) ?? [])];
     control = await listenControl(config.control, {
-      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount }),
-      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true),
+      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount, ...openBypass?.stats() }),
+      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
       ...environment.controlHandlers,
     });
     const ticker = setInterval(() => receiver.tick(), TICK_MS);
-    let lastPrune = 0;
-    const pruner = setInterval(() => {
-      const now = clock();
-      if (now - lastPrune < PRUNE_EVERY_MS * 1000) return;
-      lastPrune = now;
-      try {
-        const pruned = openTable.prune(now - settings.retentionMs * 1000, 100_000);
-        if (pruned > 0) logger.info({ pruned }, 'pruned history past the retention period');
-      } catch (error) {
-        logger.error({ err: error }, 'pruning history failed');
-      }
-    }, TICK_MS);
+    const retention = new Retention(openTable, { retention: () => settings.retentionMs * 1000, clock });
+    const pruneHistory = historyPruner(retention, store, counters, logger);
+    const pruner = setInterval(pruneHistory, TICK_MS);
     logger.info(
-      { listen: transport?.bound ?? [], geneve: geneveTransport?.bound ?? [], geneveDevice: device?.name, database: config.database, entries: table.size, gateways: receiver.peerCount },
+      {
+        listen: transport?.bound ?? [],
+        geneve: geneveTransport?.bound ?? [],
+        ipv4Through: transport?.ipv4Through ?? geneveTransport?.ipv4Through,
+        geneveDevice: device?.name,
+        database: config.database,
+        entries: table.size,
+        gateways: receiver.peerCount,
+      },
       'receiver started',
     );
+    warnIfIpv6Only(config.listen, transport ?? geneveTransport, logger);
     const openTransports = [transport, geneveTransport].filter((open): open is Transport => open !== undefined);
     const openControl = control;
     const openDevice = device;
@@ -155,15 +175,21 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       receiver,
       transport,
       geneve: geneveTransport && endpoint && device ? { transport: geneveTransport, endpoint, device } : undefined,
+      bypass: geneveTransport && openBypass ? { transport: geneveTransport, service: openBypass } : undefined,
       counters,
       reopenLog: () => openLog.reopen(),
       async close() {
         clearInterval(ticker);
         clearInterval(pruner);
+        await retention.stop();
         for (const open of openTransports) await open.close();
         openDevice?.close();
+        // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
+        openLog.finish();
+        openBypass?.close();
         await receiver.flush();
         await receiver.settle();
+        await receiver.markLogged();
         await openControl.close();
         await openTable.closeAsync();
         openLog.close();
@@ -174,6 +200,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     await transport?.close();
     await geneveTransport?.close();
     device?.close();
+    bypass?.close();
     await control?.close();
     if (table) await table.closeAsync();
     else store.close();
@@ -182,16 +209,50 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   }
 }
 
-/** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
+/**
+ * One tick of retention: starts a pruning run unless one is still going. A run deletes everything
+ * past the retention period, one bounded transaction at a time between the commits.
+ */
+function historyPruner(retention: Retention, store: ConnStore, counters: ReturnType<typeof createReceiverCounters>, logger: Logger): () => void {
+  let failing = false;
+  let byCommitsSeen = store.prunedByCommits;
+  return () => {
+    if (retention.running) return;
+    retention.run().then(
+      ({ pruned, chunks }) => {
+        failing = false;
+        const byCommits = store.prunedByCommits - byCommitsSeen;
+        byCommitsSeen += byCommits;
+        if (pruned + byCommits === 0) return;
+        counters.add('historyPruned', pruned + byCommits);
+        logger.debug({ pruned, chunks, byCommits }, 'pruned history past the retention period');
+      },
+      (error: unknown) => {
+        if (!failing) logger.error({ err: error }, 'pruning history failed; retrying every tick');
+        failing = true;
+      },
+    );
+  };
+}
+
+/** Says so at start when no socket receives from IPv4 gateways (`::` alone on a host with net.ipv6.bindv6only=1). */
+function warnIfIpv6Only(listen: readonly string[], transport: Transport | undefined, logger: Logger): void {
+  if (transport === undefined || transport.ipv4Through !== undefined || listen.some((address) => !address.includes(':'))) return;
+  logger.warn(
+    { listen: transport.bound },
+    'listening on IPv6 only: IPv4 gateways cannot reach this receiver; add 0.0.0.0 to --listen ("::" alone serves IPv4 too, unless net.ipv6.bindv6only=1)',
+  );
+}
+
 /**
  * The TUN device Geneve inner packets go through. Without it (no CAP_NET_ADMIN, no /dev/net/tun)
- * a receiver asked for Geneve alone cannot run; one asked for both runs with handoff messages only.
+ * a receiver asked for Geneve without handoff cannot run; one asked for both runs with handoff messages only.
  */
 function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: string, logger: Logger) => TunDevice): TunDevice | undefined {
   try {
     return open(config.geneveTun, logger);
   } catch (error) {
-    if (config.transport === 'geneve') {
+    if (!config.transports.has('handoff')) {
       throw new FatalError(`cannot open the Geneve TUN device ${config.geneveTun}: ${(error as Error).message}`, ExitCode.noPermission, { cause: error });
     }
     logger.warn({ err: error }, `Geneve disabled: cannot open the TUN device ${config.geneveTun}; receiving handoff messages only`);
@@ -199,18 +260,45 @@ function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: s
   }
 }
 
+/** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
 function openStore(config: ReceiverConfig): Promise<ConnStore> {
-  mkdirSync(dirname(config.database), { recursive: true, mode: 0o750 });
+  mkdirSync(dirname(config.database), { recursive: true, mode: DIRECTORY_MODE });
   return SqliteStore.openInWorker(config.database, { durability: config.durability });
 }
 
-/** Writes the lines of a last commit that a crash kept out of the log. */
+/**
+ * The connection log, its directory created if missing. Write and reopen failures are logged once
+ * per outage and counted; lines and ACKs wait until a retry succeeds.
+ */
+function openConnectionLogOf(config: ReceiverConfig, logger: Logger, counters: ReturnType<typeof createReceiverCounters>): ConnectionLog {
+  const file = config.connectionLog;
+  if (file !== '-') mkdirSync(dirname(file), { recursive: true, mode: DIRECTORY_MODE });
+  const log = logger.child({ component: 'conn-log' });
+  return openConnectionLog(file === '-' ? { fd: 1 } : { file }, config.timeZone, {
+    stalled: (error, doing) => {
+      counters.add('logOutages');
+      log.error(
+        { err: error, code: error.code, file },
+        `cannot ${doing === 'write' ? 'write' : 'reopen'} the connection log; holding its lines and every ACK, retrying until it works`,
+      );
+    },
+    attemptFailed: () => counters.add('logWriteFailures'),
+    resumed: () => log.warn({ file }, 'the connection log takes lines again; held lines written, ACKs resume'),
+    reopened: () => log.info({ file }, 'reopened the connection log'),
+  });
+}
+
+/** Cuts a partial last line, then queues the lines of the commits that a crash kept out of the log. */
 function recoverLog(store: ConnStore, log: ConnectionLog, logger: Logger): void {
-  const missing = findMissingLines(store, log.lastLoggedAt(), log.zone);
+  const tail = log.prepareTail();
+  if (tail && tail.cutBytes > 0) logger.warn({ bytes: tail.cutBytes }, 'cut a partial last line off the connection log (a write a crash or a full disk interrupted)');
+  const missing = findMissingLines(store, tail, log.zone);
   if (missing.length === 0) return;
-  for (const line of missing) log.append(line);
-  log.flush();
-  logger.warn({ lines: missing.length }, 'wrote connection log lines of commits that a crash kept out of the log');
+  for (const commit of missing) {
+    for (const line of commit.lines) log.append(line);
+    log.flush(commit.at);
+  }
+  logger.warn({ lines: missing.reduce((sum, commit) => sum + commit.lines.length, 0), commits: missing.length }, 'writing the connection log lines of commits that a crash kept out of the log');
 }
 
 /** The cookie secret, made and stored on first start so cookies survive restarts. */

@@ -2,9 +2,9 @@
 // nat64-receiver: the composition root. Parses the command line, loads and validates the whole
 // configuration, then runs the daemon or answers an admin's question, and exits with a code
 // that says what went wrong (sysexits.h).
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { StoreError } from '@nat64/conntrack';
-import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, onReopenSignal, waitForShutdown } from '@nat64/service';
+import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, hintHelpAfterErrors, onReopenSignal, packageVersion, waitForShutdown } from '@nat64/service';
 import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
 import { startReceiver } from './daemon.js';
 import { effectiveSettings } from './effective.js';
@@ -14,11 +14,17 @@ import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUM
 const program = new Command()
   .name('nat64-receiver')
   .description(
-    'Receives NAT64 handoff messages on UDP port 62863, keeps the authoritative table of the connections ' +
-      'NAT64 gateways made toward this host, and logs each one with the real IPv6 client.',
+    'Lets IPv6-only clients of NAT64 gateways reach this IPv4 host natively through NAT64 bypass tunnels (UDP 6081), ' +
+      'and receives NAT64 handoff messages (UDP 62863) or our Geneve mapping transport, keeping the authoritative table of ' +
+      'the connections NAT64 gateways made toward this host and logging each one with the real IPv6 client.',
   )
-  .showHelpAfterError()
+  .version(packageVersion(import.meta.url))
   .exitOverride();
+
+function count(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a whole number above zero');
+  return Number(value);
+}
 
 const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
 
@@ -28,14 +34,23 @@ program
   .option('-c, --config <file>', 'JSON config file; flags override it')
   .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
   .option('--print', 'with --check: print the effective configuration (defaults, file and flags) as JSON instead, keys hidden')
-  .option('--listen <addresses>', `addresses to listen on, comma-separated (default ${DEFAULTS.listen.join(',')})`, list)
+  .option('--listen <addresses>', `addresses to listen on, comma-separated; "::" alone serves IPv4 gateways too (default ${DEFAULTS.listen.join(',')})`, list)
   .option('--port <port>', `UDP port of handoff messages (default ${HANDOFF_PORT})`, Number)
-  .addOption(new Option('--transport <which>', 'handoff messages (UDP 62863), Geneve tunnels (UDP 6081, needs CAP_NET_ADMIN for its TUN device), or both (default both)').choices(['handoff', 'geneve', 'both']))
+  .option(
+    '--transport <list>',
+    'comma-separated: bypass (NAT64 bypass Geneve tunnels: clients reach this host natively over IPv6; UDP 6081, a TAP device per gateway), ' +
+      'handoff (handoff messages, UDP 62863), geneve (our Geneve mapping transport for services that listen on IPv4 only; UDP 6081, a TUN device); ' +
+      'both = handoff,geneve (default handoff,geneve; Geneve needs CAP_NET_ADMIN)',
+  )
+  .option('--bypass-prefix <prefixes>', 'NAT64 /96 prefixes whose PREFIX::(an IPv4 address of this host) bypass offers may name, comma-separated (default 64:ff9b::/96)', list)
+  .option('--bypass-tap <name>', 'bypass TAP devices are named this plus a number (default nat64bp)')
+  .option('--bypass-mtu <bytes>', 'IPv6 MTU of the bypass tunnels (default 1400)', Number)
+  .option('--bypass-max-tunnels <count>', 'most bypass tunnels (gateways) at once; offers beyond are refused and counted (default 64)', Number)
   .option('--geneve-port <port>', `UDP port of Geneve (default ${DEFAULTS.genevePort})`, Number)
   .option('--geneve-tun <name>', `TUN device that delivers Geneve inner packets to this host (default ${DEFAULTS.geneveTun})`)
   .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)
   .addOption(new Option('--durability <level>', 'full: a stored entry survives power loss; normal: survives a crash of the receiver (default full)').choices(['full', 'normal']))
-  .option('--conn-log <file>', 'connection log file, reopened on SIGHUP (which also reloads the configuration); "-" for stdout (default -)')
+  .option('--conn-log <file>', 'connection log file (created 0640), reopened on SIGHUP (which also reloads the configuration); a failed write or reopen holds lines and ACKs and is retried; "-" for stdout (default -)')
   .option('--local-time', 'connection log timestamps in local time instead of UTC')
   .option('--allow <ranges>', 'accept gateways only from these addresses or CIDR ranges, comma-separated (default: any)', list)
   .option('--key <hex>', 'a key (32-128 hex digits) every gateway must authenticate with; visible in ps, so prefer --key-file')
@@ -57,6 +72,10 @@ program
       transport: options.transport,
       genevePort: options.genevePort,
       geneveTun: options.geneveTun,
+      bypassPrefixes: options.bypassPrefix,
+      bypassTap: options.bypassTap,
+      bypassMtu: options.bypassMtu,
+      bypassMaxTunnels: options.bypassMaxTunnels,
       database: options.db,
       durability: options.durability,
       connectionLog: options.connLog,
@@ -96,7 +115,6 @@ program
         return;
       }
       daemon.reopenLog();
-      logger.info('reopened the connection log');
       reloader.reload('SIGHUP');
     });
     const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reloader.reload('control') } });
@@ -117,7 +135,7 @@ program
   .option('--db <file>', `the receiver's database (default ${DEFAULTS.database})`)
   .option('-c, --config <file>', "take the database path from the receiver's config file")
   .option('--local-time', 'read and print times in local time instead of UTC')
-  .option('--limit <count>', 'most incarnations listed, newest first', Number, 20)
+  .option('--limit <count>', 'most incarnations listed, newest first', count, 20)
   .option('--json', 'print JSON lines')
   .action((endpoint: string, options: Record<string, unknown>) => {
     const zone = options.localTime ? 'local' : 'utc';
@@ -179,6 +197,8 @@ program
     }
     if (!outcome.ok) process.exitCode = ExitCode.config;
   });
+
+hintHelpAfterErrors(program);
 
 function databasePath(options: Record<string, unknown>): string {
   if (typeof options.db === 'string') return options.db;

@@ -9,12 +9,15 @@ import { join } from 'node:path';
 const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   codec: { flags: ['--expose-gc'], needsRoot: false },
   receiver: { flags: [], needsRoot: false },
+  'receiver-retention': { flags: [], needsRoot: false },
+  'receiver-lookup': { flags: [], needsRoot: false },
   'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },
   'gateway-evicted': { flags: [], needsRoot: false },
   'gateway-datapath': { flags: [], needsRoot: true },
   'gateway-handoff': { flags: [], needsRoot: true },
   'gateway-first-datagram': { flags: [], needsRoot: true },
   'gateway-capacity': { flags: [], needsRoot: true },
+  'bypass-server': { flags: [], needsRoot: true },
 };
 
 const wanted = process.argv.slice(2);

@@ -11,6 +11,7 @@ import type { ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } 
 import { encode, encodingLength } from './batch-codec.js';
 import { CommitWriter } from './commit-writer.js';
 import { connectionSettings, openWriter, type ConnectionSettings, type Durability, type SqliteStoreOptions } from './connection.js';
+import { createPrivateFile, restrictDatabaseFiles } from './file-modes.js';
 import { inspectDatabase } from './inspect.js';
 import { Queries } from './queries.js';
 import { fromSqlite } from './sqlite-errors.js';
@@ -28,6 +29,8 @@ export class SqliteStore implements ConnStore {
   /** Where commit() encodes its batch; grows to the largest batch seen. */
   private scratch = new Uint8Array(SCRATCH_BYTES);
   private closed = false;
+  private retainBefore: number | undefined;
+  prunedByCommits = 0;
 
   private constructor(
     private db: Database.Database,
@@ -41,7 +44,8 @@ export class SqliteStore implements ConnStore {
   }
 
   /**
-   * Opens or creates the store at `path`. Throws StoreError naming the file: `not-sqlite`,
+   * Opens or creates the store at `path`; the files it creates are readable by their owner only
+   * (file-modes.ts). Throws StoreError naming the file: `not-sqlite`,
    * `not-ours` or `newer-schema` (file left untouched), `locked` (another process writes it),
    * `invalid-argument`, or the code of an I/O failure.
    */
@@ -50,6 +54,8 @@ export class SqliteStore implements ConnStore {
     inspectDatabase(path);
     const lock = WriterLock.acquire(path);
     try {
+      createPrivateFile(path);
+      restrictDatabaseFiles(path);
       return new SqliteStore(openWriter(path, settings), lock, path, settings.durability, settings);
     } catch (error) {
       lock.release();
@@ -120,14 +126,20 @@ export class SqliteStore implements ConnStore {
     this.commitEncoded(this.scratch.subarray(0, length));
   }
 
-  /** commit() of a batch already encoded by batch-codec.ts. For the writer thread; not part of the public API. */
-  commitEncoded(bytes: Uint8Array): void {
+  /**
+   * commit() of a batch already encoded by batch-codec.ts; returns how many ended incarnations it
+   * deleted under the retention bound. For the writer thread; not part of the public API.
+   */
+  commitEncoded(bytes: Uint8Array): number {
     this.ensureOpen();
+    let pruned: number;
     try {
-      this.writer.write(bytes);
+      pruned = this.writer.write(bytes, this.retainBefore);
     } catch (error) {
       throw fromSqlite(error, this.path, 'commit to');
     }
+    this.prunedByCommits += pruned;
+    return pruned;
   }
 
   /**
@@ -177,6 +189,12 @@ export class SqliteStore implements ConnStore {
   prune(before: number, limit = Infinity): number {
     this.ensureOpen();
     return this.guard('prune', () => this.queries.prune(before, limit));
+  }
+
+  retain(before: number): void {
+    this.ensureOpen();
+    if (this.settings === undefined) throw new StoreError('read-only', `store ${this.path} is open for reading only`, this.path);
+    this.retainBefore = before;
   }
 
   close(): void {
