@@ -2,8 +2,9 @@
 // address and port (now, or at a given time), and the whole current table in log format. They
 // open the database read-only, so they work while the receiver runs.
 import { SqliteStore, type HistoryRecord, type StoredEntry } from '@nat64/conntrack';
-import { formatEndpoint4, formatEndpoint6, parseIpv4 } from '@nat64/service';
-import { entryLine, formatTimestamp, type TimeZoneMode } from './conn-log.js';
+import { formatEndpoint4, formatEndpoint6 } from '@nat64/service';
+import { ipv4TextToUint32 } from '@nat64/wire';
+import { entryLine, formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
 
 export const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, icmp: 1 } as const;
 const PROTOCOL_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };
@@ -15,7 +16,7 @@ export class QueryError extends Error {
 /** "192.0.2.7:3719" into numbers. */
 export function parseNatEndpoint(text: string): { address: number; port: number } {
   const match = /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(text);
-  const address = match ? parseIpv4(match[1]!) : -1;
+  const address = match ? ipv4TextToUint32(match[1]!) : -1;
   const port = match ? Number(match[2]) : -1;
   if (address < 0 || port > 65535) throw new QueryError(`"${text}" is not a NAT address and port such as 192.0.2.7:3719`);
   return { address, port };

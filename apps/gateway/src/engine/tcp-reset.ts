@@ -3,7 +3,8 @@
 // one, otherwise SEQ 0 and ACK = its SEQ plus its length. The gateway sends it when a connection
 // whose client spoke first after a hand-off cannot come back (its NAT port went to another client),
 // so that the client learns at once instead of retransmitting into silence.
-import { fold, pseudoSum6, sumWords, type Ipv6View } from '@nat64/xlat';
+import { finishChecksum, pseudoHeaderSum6, sumWords } from '@nat64/wire';
+import type { Ipv6View } from '@nat64/xlat';
 
 const IPV6_HEADER = 40;
 const TCP_HEADER = 20;
@@ -51,7 +52,7 @@ export function writeTcpReset(v: Ipv6View, out: Uint8Array, at: number): number 
   out[t + 12] = (TCP_HEADER / 4) << 4;
   view.setUint16(t + 14, 0);
   view.setUint32(t + 16, 0);
-  const sum = pseudoSum6(out, at + 8, out, at + 24, TCP, TCP_HEADER) + sumWords(out, t, t + TCP_HEADER);
-  view.setUint16(t + 16, ~fold(sum) & 0xffff);
+  const sum = pseudoHeaderSum6(out, at + 8, out, at + 24, TCP, TCP_HEADER) + sumWords(out, t, t + TCP_HEADER);
+  view.setUint16(t + 16, finishChecksum(sum));
   return TCP_RESET_LENGTH;
 }

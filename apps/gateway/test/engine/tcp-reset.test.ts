@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Ipv6View, parseIpv6, pseudoSum6, sumWords, fold, ParseStatus } from '@nat64/xlat';
+import { foldSum, pseudoHeaderSum6, sumWords } from '@nat64/wire';
+import { Ipv6View, parseIpv6, ParseStatus } from '@nat64/xlat';
 import { TCP_RESET_LENGTH, writeTcpReset } from '../../src/engine/tcp-reset.js';
 import { CLIENT, SERVER6 } from '../support/gateway.js';
 import { TCP_ACK, TCP_SYN, ipv6, read16 } from '../support/packets.js';
@@ -33,8 +34,8 @@ describe('writeTcpReset', () => {
     expect(bytes.subarray(24, 40)).toEqual(segment(TCP_ACK, 0, 0).buf.subarray(8, 24));
     expect([read16(bytes, 40), read16(bytes, 42)]).toEqual([80, 41_000]);
     expect([bytes[0]! >> 4, read16(bytes, 4), bytes[6]]).toEqual([6, 20, 6]);
-    const sum = pseudoSum6(bytes, 8, bytes, 24, 6, 20) + sumWords(bytes, 40, 60);
-    expect(fold(sum)).toBe(0xffff);
+    const sum = pseudoHeaderSum6(bytes, 8, bytes, 24, 6, 20) + sumWords(bytes, 40, 60);
+    expect(foldSum(sum)).toBe(0xffff);
   });
 
   it('answers a segment without ACK by RST+ACK acknowledging its sequence number plus its length', () => {
