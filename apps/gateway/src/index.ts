@@ -4,7 +4,7 @@
 // wires the protocol agent into them (benchmarks and tools build a gateway in process from these).
 export { loadGatewayConfig, type GatewayConfig, type HandoffConfig, type RawSettings } from './config.js';
 export { buildGateway, type BuildOptions, type GatewayParts } from './gateway.js';
-export { Engine, type DatapathOptions, type LocalErrorHandler, type LocalHandler, type MissHandler, type PacketSink } from './engine/engine.js';
+export { Engine, type ClientMissHandler, type DatapathOptions, type LocalErrorHandler, type LocalHandler, type MissHandler, type PacketSink } from './engine/engine.js';
 export { BatchClock } from './engine/clock.js';
 export { ExpiryTimer, type ExpiryOptions } from './engine/expiry.js';
 export { SessionEvents, type SessionSubscriber } from './engine/events.js';

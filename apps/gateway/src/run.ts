@@ -77,7 +77,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
   parts.engine.attach(device, (error) => failure?.(error));
   // Started before the first batch can arrive (the device's callbacks come on a later turn), so no session is missed.
   const signing = withKeySlot(config);
-  const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }) });
+  const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }), pool4: config.pool4.map((entry) => entry.address) });
   handoff?.start();
   const expiry = new ExpiryTimer(parts.engine);
   expiry.start();

@@ -52,6 +52,7 @@ describe('config', () => {
       mtu: 1400,
       flushDelayMs: 4,
       missQueue: { packetsPerKey: 16, packets: 4096, bytes: 4 * 1024 * 1024 },
+      evictedFlows: 1_000_000,
       transport: 'handoff',
       geneve: { optionClass: 0xff64, keyId: 1, createdPackets: 2, refreshMs: 60_000, flowHashSeed: 0 },
       bypass: {
@@ -68,6 +69,8 @@ describe('config', () => {
       },
     });
     expect(load({ ...POOL, 'handoff.mode': 'off' }).handoff.mode).toBe('off');
+    expect(load({ ...POOL, 'handoff.evictedFlows': 0 }).handoff.evictedFlows).toBe(0);
+    expect(() => load({ ...POOL, 'handoff.evictedFlows': -1 })).toThrow(/handoff\.evictedFlows/);
     expect(load({ ...POOL, 'handoff.transport': 'bypass', 'handoff.bypass.secretFile': '/tmp/x', 'handoff.bypass.offerInterval': '2s' }).handoff).toMatchObject({
       transport: 'bypass',
       bypass: { secretFile: '/tmp/x', offerIntervalMs: 2000 },

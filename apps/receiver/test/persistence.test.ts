@@ -57,6 +57,9 @@ describe('receiver persistence', () => {
     const answer = await again.query(Protocol.TCP, 101);
     expect(answer.status).toBe(AnswerStatus.FOUND);
     expect(answer.entry?.clientPort).toBe(50_002);
+    // The index by client side is rebuilt from the database too.
+    const byClient = await again.clientQuery(Protocol.TCP, entry(loopback(60), 101, 2).clientAddress, 50_002);
+    expect(byClient.entry?.natPort).toBe(101);
     expect(second.lines()).toEqual(['Initialized 127.0.0.60', 'Created 127.0.0.60:100 [2001:db8::1]:50001', 'Created 127.0.0.60:101 [2001:db8::2]:50002']);
   });
 

@@ -21,6 +21,11 @@ function query(natAddress: number, epoch: bigint, cookie: bigint, sequence: numb
   return encode({ version: HANDOFF_VERSION, flags: 0, type: MessageType.QUERY, epoch, cookie, sequence, protocol: Protocol.TCP, natPort: 7, natAddress, serverAddress: 0xc633640a, serverPort: 80 });
 }
 
+function clientQuery(natAddress: number, epoch: bigint, cookie: bigint, sequence: number): Buffer {
+  const clientAddress = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  return encode({ version: HANDOFF_VERSION, flags: 0, type: MessageType.CLIENT_QUERY, epoch, cookie, sequence, protocol: Protocol.TCP, natAddress, clientAddress, clientPort: 40000, serverAddress: 0xc633640a, serverPort: 80 });
+}
+
 describe('receiver reply rate limits', () => {
   const receivers: TestReceiver[] = [];
   const sockets: RawGateway[] = [];
@@ -91,5 +96,21 @@ describe('receiver reply rate limits', () => {
     expect(asker.received.map((message) => message.sequence)).toEqual([0, 1, 2, 3, 4, 0xabc]);
     expect(receiver.daemon.counters.get('queryRateLimited')).toBe(15);
     expect(receiver.daemon.counters.get('queriesAnswered')).toBe(6);
+  });
+
+  it('draws CLIENT-QUERY answers from the same bucket as QUERY answers', async () => {
+    const clock = manualMicroClock(Date.now() * 1000);
+    const receiver = await startTestReceiver({ queryRate: 1, queryBurst: 4 }, clock);
+    receivers.push(receiver);
+    const A = loopback(83);
+    const gateway = await receiver.gateway(A);
+    await gateway.hello();
+    const asker = await raw(receiver, A);
+    const requests = Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? query : clientQuery)(A, gateway.epoch, gateway.cookie, i));
+    await flood(receiver, asker, requests);
+    await asker.waitFor('the fourth ANSWER', (message) => message.sequence === 3);
+    expect(asker.received.map((message) => message.sequence)).toEqual([0, 1, 2, 3]);
+    expect(receiver.daemon.counters.get('queryRateLimited')).toBe(2);
+    expect(receiver.daemon.counters.get('clientQueriesAnswered')).toBe(2);
   });
 });

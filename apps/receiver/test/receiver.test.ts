@@ -90,6 +90,23 @@ describe('receiver', () => {
     expect((await gateway.query(Protocol.UDP, 7000)).status).toBe(AnswerStatus.NOT_FOUND);
   });
 
+  it('answers client-side queries from the table with an ANSWER no larger than the CLIENT-QUERY', async () => {
+    const receiver = await start();
+    const gateway = await receiver.gateway(loopback(24));
+    await gateway.hello();
+    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(24), 7000, 3), tcpEntry(loopback(24), 7001, 4)]);
+    const found = await gateway.clientQuery(Protocol.TCP, client(3), 40_003, SERVER, 8080);
+    expect(found.status).toBe(AnswerStatus.FOUND);
+    expect(found.entry).toMatchObject({ protocol: Protocol.TCP, natAddress: loopback(24), natPort: 7000, clientPort: 40_003 });
+    expect((await gateway.clientQuery(Protocol.TCP, client(4), 40_004)).entry?.natPort).toBe(7001);
+    expect((await gateway.clientQuery(Protocol.TCP, client(3), 40_004)).status).toBe(AnswerStatus.NOT_FOUND);
+    expect((await gateway.clientQuery(Protocol.UDP, client(3), 40_003)).status).toBe(AnswerStatus.NOT_FOUND);
+    expect(receiver.daemon.counters.get('clientQueriesAnswered')).toBe(4);
+    const other = await receiver.gateway(loopback(25));
+    await other.hello();
+    expect((await other.clientQuery(Protocol.TCP, client(3), 40_003)).status).toBe(AnswerStatus.NOT_FOUND);
+  });
+
   it('says it is not authoritative when told not to take authority', async () => {
     const receiver = await start({ authoritative: false });
     const gateway = await receiver.gateway(loopback(23));

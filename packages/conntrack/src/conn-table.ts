@@ -8,6 +8,7 @@
 // cases. A pipelined batch cannot be undone that way once later batches built on it, so a failed
 // background commit instead fails the table until recover() reloads it from the store.
 import { checkOperation, checkOptions, checkSide } from './checks.js';
+import { ClientIndex } from './client-index.js';
 import { EntrySlab } from './entry-slab.js';
 import { checkEntry, entryKey, type ConnKey } from './entry.js';
 import { StoreError, asStoreError } from './errors.js';
@@ -72,6 +73,7 @@ const ignore = () => {};
 export class ConnTable {
   private readonly slab: EntrySlab;
   private readonly index: KeyIndex;
+  private readonly clients: ClientIndex;
   private readonly undo: UndoLog;
   private readonly pipelined: PipelinedConnStore | undefined;
   private lastAt = 0;
@@ -89,7 +91,8 @@ export class ConnTable {
     // nothing until it is used.
     this.slab = new EntrySlab();
     this.index = new KeyIndex();
-    this.undo = new UndoLog(this.slab, this.index);
+    this.clients = new ClientIndex(this.slab);
+    this.undo = new UndoLog(this.slab, this.index, this.clients);
     this.pipelined = isPipelined(store) ? store : undefined;
   }
 
@@ -121,7 +124,7 @@ export class ConnTable {
 
   /** Bytes of the typed arrays behind the table (columns and index), for capacity planning. */
   get byteLength(): number {
-    return this.slab.byteLength + this.index.byteLength;
+    return this.slab.byteLength + this.index.byteLength + this.clients.byteLength;
   }
 
   /** The failure that made the table refuse changes until recover(), or undefined while it works. */
@@ -178,6 +181,17 @@ export class ConnTable {
   get(key: ConnKey): ConnEntry | undefined {
     this.ensureOpen();
     const slot = key < 0 ? -1 : this.index.get(key);
+    return slot < 0 ? undefined : this.slab.read(slot);
+  }
+
+  /**
+   * The entry a client side holds (handoff v1 section 5.12): protocol, NAT address, client address
+   * and port; of several, the one created last. Without marking it used.
+   */
+  findByClient(protocol: number, natAddress: number, clientAddress: Uint8Array, clientPort: number): ConnEntry | undefined {
+    this.ensureOpen();
+    if (clientAddress.length !== 16) return undefined;
+    const slot = this.clients.find(protocol, natAddress, clientAddress, clientPort);
     return slot < 0 ? undefined : this.slab.read(slot);
   }
 
@@ -271,6 +285,7 @@ export class ConnTable {
       slab.write(slot, stored, at);
       slab.linkTail(slot);
       this.index.set(key, slot);
+      this.clients.add(slot);
       if (stored.startedAt > this.lastAt) this.lastAt = stored.startedAt;
     }
   }
@@ -296,6 +311,7 @@ export class ConnTable {
     slab.write(slot, entry, at);
     slab.linkTail(slot);
     this.index.set(key, slot);
+    this.clients.add(slot);
     this.undo.inserted(slot);
     events.push({ kind: 'created', entry, at });
   }
@@ -312,6 +328,7 @@ export class ConnTable {
     this.undo.removed(slot);
     slab.unlink(slot);
     this.index.delete(slab.key(slot));
+    this.clients.remove(slot);
   }
 
   private applyToMemory(operations: readonly ConnOperation[], side: readonly SideRecord[]): ConnEvent[] {
@@ -396,11 +413,13 @@ export class ConnTable {
     this.undo.clear();
     this.slab.clear();
     this.index.clear();
+    this.clients.clear();
     try {
       this.load();
     } catch (error) {
       this.slab.clear();
       this.index.clear();
+      this.clients.clear();
       this.broken = asStoreError(error, 'reload failed');
       throw this.broken;
     }

@@ -23,6 +23,8 @@ export class EntrySlab {
   lastUsed: Float64Array;
   prev: Int32Array;
   next: Int32Array;
+  /** The next slot in the same chain of the client index (client-index.ts), or -1. */
+  clientNext: Int32Array;
 
   /** Least recently used slot, or -1. */
   head = NONE;
@@ -45,6 +47,7 @@ export class EntrySlab {
     this.lastUsed = new Float64Array(slots);
     this.prev = new Int32Array(slots);
     this.next = new Int32Array(slots);
+    this.clientNext = new Int32Array(slots);
   }
 
   get slots(): number {
@@ -158,10 +161,11 @@ export class EntrySlab {
     this.lastUsed = grown(this.lastUsed, new Float64Array(slots));
     this.prev = grown(this.prev, new Int32Array(slots));
     this.next = grown(this.next, new Int32Array(slots));
+    this.clientNext = grown(this.clientNext, new Int32Array(slots));
   }
 }
 
-const BYTES_PER_SLOT = 1 + 4 + 2 + ADDRESS_BYTES + 2 + 4 + 2 + 8 + 8 + 4 + 4;
+const BYTES_PER_SLOT = 1 + 4 + 2 + ADDRESS_BYTES + 2 + 4 + 2 + 8 + 8 + 4 + 4 + 4;
 
 function grown<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(old: T, fresh: T): T {
   fresh.set(old);

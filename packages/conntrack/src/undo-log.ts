@@ -3,6 +3,7 @@
 // batch is settled, so undoing in reverse order finds each one as it was. Numbers in one flat
 // array, five per record: no objects per change.
 import type { EntrySlab } from './entry-slab.js';
+import type { ClientIndex } from './client-index.js';
 import type { KeyIndex } from './key-index.js';
 
 const INSERTED = 0;
@@ -18,6 +19,7 @@ export class UndoLog {
   constructor(
     private readonly slab: EntrySlab,
     private readonly index: KeyIndex,
+    private readonly clients: ClientIndex,
   ) {}
 
   inserted(slot: number): void {
@@ -44,18 +46,20 @@ export class UndoLog {
 
   /** Undoes the batch, newest change first, and forgets it. */
   rollback(): void {
-    const { slab, index, records } = this;
+    const { slab, index, clients, records } = this;
     for (let i = records.length - WIDTH; i >= 0; i -= WIDTH) {
       const slot = records[i + 1]!;
       switch (records[i]) {
         case INSERTED:
           index.delete(slab.key(slot));
+          clients.remove(slot);
           slab.unlink(slot);
           slab.release(slot);
           break;
         case REMOVED:
           slab.linkBetween(slot, records[i + 2]!, records[i + 3]!);
           index.set(slab.key(slot), slot);
+          clients.add(slot);
           break;
         case TOUCHED:
           slab.unlink(slot);

@@ -59,6 +59,58 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
     });
   });
 
+  describe('by client side', () => {
+    const findOf = (t: ConnTable, entry: ReturnType<typeof tcp>) => t.findByClient(entry.protocol, entry.natAddress, entry.clientAddress, entry.clientPort);
+
+    it('finds the entry a client endpoint holds, by protocol and NAT address', () => {
+      table.apply([create(tcp(3719, 1)), create(tcp(3720, 2)), create(tcp(3721, 1, { protocol: 17 }))]);
+      expect(findOf(table, tcp(0, 1))?.natPort).toBe(3719);
+      expect(findOf(table, tcp(0, 2))?.natPort).toBe(3720);
+      expect(findOf(table, tcp(0, 1, { protocol: 17 }))?.natPort).toBe(3721);
+      expect(findOf(table, tcp(0, 1, { natAddress: NAT + 1 }))).toBeUndefined();
+      expect(findOf(table, tcp(0, 1, { clientPort: 9 }))).toBeUndefined();
+      expect(findOf(table, tcp(0, 3))).toBeUndefined();
+    });
+
+    it('forgets an entry deleted, evicted or replaced by another client', async () => {
+      table.apply([create(tcp(1, 1)), create(tcp(2, 2))]);
+      table.apply([del(tcp(1, 1)), create(tcp(2, 3))]);
+      expect(findOf(table, tcp(0, 1))).toBeUndefined();
+      expect(findOf(table, tcp(0, 2))).toBeUndefined();
+      expect(findOf(table, tcp(0, 3))?.natPort).toBe(2);
+      table.close();
+      table = await reopen({ capacity: 1 });
+      table.apply([create(tcp(5, 4))]);
+      expect(findOf(table, tcp(0, 3))).toBeUndefined();
+      expect(findOf(table, tcp(0, 4))?.natPort).toBe(5);
+    });
+
+    it('answers with the entry created last when a client endpoint holds several NAT ports', () => {
+      table.apply([create(tcp(10, 1, { createdAt: T0 - 5000 })), create(tcp(11, 1, { createdAt: T0 - 10 })), create(tcp(12, 1, { createdAt: T0 - 9000 }))]);
+      expect(findOf(table, tcp(0, 1))?.natPort).toBe(11);
+      table.apply([del(tcp(11, 1, { createdAt: T0 - 10 }))]);
+      expect(findOf(table, tcp(0, 1))?.natPort).toBe(10);
+    });
+
+    it('finds entries again after a reopen', async () => {
+      table.apply(Array.from({ length: 50 }, (_, i) => create(tcp(100 + i, i + 1))));
+      table.close();
+      table = await reopen();
+      for (let i = 0; i < 50; i++) expect(findOf(table, tcp(0, i + 1))?.natPort).toBe(100 + i);
+    });
+
+    it('leaves the client index as it was when a commit fails', async () => {
+      table.apply([create(tcp(1, 1))]);
+      table.close();
+      const failing = new FailingStore(await harness.reopen());
+      table = ConnTable.open(failing, { capacity: 1000, idleTimeout: 300 * SECOND, clock });
+      failing.failing = 'store-error';
+      expect(() => table.apply([del(tcp(1, 1)), create(tcp(2, 2))])).toThrow(StoreError);
+      expect(findOf(table, tcp(0, 1))?.natPort).toBe(1);
+      expect(findOf(table, tcp(0, 2))).toBeUndefined();
+    });
+  });
+
   describe('delete', () => {
     it('deletes the entry held by the named client, with the given reason', () => {
       table.apply([create(tcp(1)), create(tcp(2))]);

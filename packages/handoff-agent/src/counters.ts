@@ -53,6 +53,7 @@ export const AGENT_COUNTERS = {
   entriesReleased: 'entries reported released to the gateway',
   acksSent: 'ACKs sent for RELEASE',
   queriesSent: 'QUERY messages sent (first transmissions)',
+  clientQueriesSent: 'CLIENT-QUERY messages sent (first transmissions): a client spoke first on a flow handed off and evicted',
   queryRetransmissions: 'QUERY messages sent again for lack of an ANSWER',
   queriesJoined: 'queries that joined an outstanding QUERY for the same key',
   queriesNotAuthoritative: 'queries refused: the peer is not authoritative',

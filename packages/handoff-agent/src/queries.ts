@@ -1,6 +1,8 @@
 // Cache misses (§6.5): QUERY toward an authoritative peer, retransmitted with the same request
 // identifier on the peer's RTO, doubling, up to a limit; one outstanding QUERY per key, however many
-// packets missed on it; exactly one onAnswer per accepted query token.
+// packets missed on it; exactly one onAnswer per accepted query token. CLIENT-QUERY (§5.12), the
+// question by client side when the client speaks first, is timed, bounded and answered the same way:
+// one outstanding per client side.
 import {
   AnswerStatus,
   HANDOFF_VERSION,
@@ -9,6 +11,7 @@ import {
   datagram,
   readEntry,
   signDatagram,
+  type ClientQuery,
   type HandoffEntry,
   type Query,
 } from '@nat64/handoff-codec';
@@ -18,8 +21,14 @@ import type { Peer } from './peer.js';
 
 class PendingQuery {
   id = 0;
+  /** A CLIENT-QUERY: clientAddress and clientPort ask, natPort is unused. */
+  byClient = false;
   protocol = 0;
   natPort = 0;
+  readonly clientAddress = new Uint8Array(16);
+  clientPort = 0;
+  /** byClient: the key in PeerQueries.byClient. */
+  clientKey = 0;
   serverAddress = 0;
   serverPort = 0;
   token = 0;
@@ -34,6 +43,8 @@ class PendingQuery {
 export class PeerQueries {
   readonly byId = new Map<number, PendingQuery>();
   readonly byKey = new Map<number, PendingQuery>();
+  /** CLIENT-QUERYs by a hash of their client side (clientKeyOf). */
+  readonly byClient = new Map<number, PendingQuery>();
   readonly spare: PendingQuery[] = [];
 }
 
@@ -52,8 +63,41 @@ const message: Query = {
   serverPort: 0,
 };
 
+/** Reused for every CLIENT-QUERY. */
+const clientMessage: ClientQuery = {
+  type: MessageType.CLIENT_QUERY,
+  version: HANDOFF_VERSION,
+  flags: 0,
+  epoch: 0n,
+  cookie: 0n,
+  sequence: 0,
+  protocol: 0,
+  natAddress: 0,
+  clientAddress: new Uint8Array(16),
+  clientPort: 0,
+  serverAddress: 0,
+  serverPort: 0,
+};
+
 function keyOf(protocol: number, natPort: number): number {
   return protocol * 0x1_0000 + natPort;
+}
+
+/** A 48-bit hash of a client side; a collision only makes a second query wait its turn (PEER_LIMIT). */
+function clientKeyOf(protocol: number, clientAddress: Uint8Array, clientPort: number): number {
+  let h = Math.imul(protocol ^ 0x9e37_79b9, 0x85eb_ca6b) ^ clientPort;
+  let g = clientPort * 0x101 + protocol;
+  for (let i = 0; i < 16; i++) {
+    h = Math.imul(h ^ clientAddress[i]!, 0x0100_0193);
+    g = Math.imul(g ^ clientAddress[i]!, 0x5bd1_e995) ^ (g >>> 15);
+  }
+  return ((h ^ (h >>> 16)) >>> 0) * 0x1_0000 + ((g ^ (g >>> 16)) & 0xffff);
+}
+
+function sameClient(query: PendingQuery, clientAddress: Uint8Array, clientPort: number): boolean {
+  if (query.clientPort !== clientPort) return false;
+  for (let i = 0; i < 16; i++) if (query.clientAddress[i] !== clientAddress[i]) return false;
+  return true;
 }
 
 function isU(value: number, max: number): boolean {
@@ -86,7 +130,7 @@ export function issueQuery(
     core.count('queriesJoined');
     return QueryVerdict.JOINED;
   }
-  if (queries.byKey.size >= core.options.maxQueriesPerPeer) {
+  if (queries.byId.size >= core.options.maxQueriesPerPeer) {
     core.count('queriesLimited');
     return QueryVerdict.PEER_LIMIT;
   }
@@ -98,6 +142,7 @@ export function issueQuery(
   let id = core.ids.next();
   while (queries.byId.has(id | 0)) id = core.ids.next();
   query.id = id;
+  query.byClient = false;
   query.protocol = protocol;
   query.natPort = natPort;
   query.serverAddress = serverAddress;
@@ -118,7 +163,78 @@ export function issueQuery(
   return QueryVerdict.SENT;
 }
 
+/** clientQuery() of the agent; throws RangeError only for arguments outside their fields. */
+export function issueClientQuery(
+  core: AgentCore,
+  peer: Peer | undefined,
+  protocol: number,
+  clientAddress: Uint8Array,
+  clientPort: number,
+  serverAddress: number,
+  serverPort: number,
+  token: number,
+  now: number,
+): QueryVerdict {
+  if (!(isU(protocol, 0xff) && clientAddress.length === 16 && isU(clientPort, 0xffff) && isU(serverAddress, 0xffff_ffff) && isU(serverPort, 0xffff))) {
+    throw new RangeError('clientQuery: protocol, clientAddress, clientPort, serverAddress or serverPort outside its field');
+  }
+  if (peer === undefined || peer.state !== PeerState.AUTHORITATIVE) {
+    core.count('queriesNotAuthoritative');
+    return QueryVerdict.NOT_AUTHORITATIVE;
+  }
+  const queries = (peer.queries ??= new PeerQueries());
+  const key = clientKeyOf(protocol, clientAddress, clientPort);
+  const pending = queries.byClient.get(key);
+  if (pending !== undefined) {
+    if (pending.protocol !== protocol || !sameClient(pending, clientAddress, clientPort)) {
+      core.count('queriesLimited');
+      return QueryVerdict.PEER_LIMIT;
+    }
+    pending.joined.push(token);
+    core.count('queriesJoined');
+    return QueryVerdict.JOINED;
+  }
+  if (queries.byId.size >= core.options.maxQueriesPerPeer) {
+    core.count('queriesLimited');
+    return QueryVerdict.PEER_LIMIT;
+  }
+  if (core.queries >= core.options.maxQueries) {
+    core.count('queriesLimited');
+    return QueryVerdict.TOTAL_LIMIT;
+  }
+  const query = queries.spare.pop() ?? new PendingQuery();
+  let id = core.ids.next();
+  while (queries.byId.has(id | 0)) id = core.ids.next();
+  query.id = id;
+  query.byClient = true;
+  query.protocol = protocol;
+  query.natPort = 0;
+  query.clientAddress.set(clientAddress);
+  query.clientPort = clientPort;
+  query.clientKey = key;
+  query.serverAddress = serverAddress;
+  query.serverPort = serverPort;
+  query.token = token;
+  query.retransmissions = 0;
+  query.rto = peer.rto.rto;
+  query.deadline = now + query.rto;
+  queries.byId.set(id | 0, query);
+  queries.byClient.set(key, query);
+  core.queries++;
+  core.count('clientQueriesSent');
+  sendQuery(core, peer, query);
+  if (query.deadline < peer.queryAt) {
+    peer.queryAt = query.deadline;
+    core.reschedule(peer);
+  }
+  return QueryVerdict.SENT;
+}
+
 function sendQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
+  if (query.byClient) {
+    sendClientQuery(core, peer, query);
+    return;
+  }
   message.epoch = peer.epoch;
   message.cookie = peer.cookie;
   message.sequence = query.id;
@@ -130,6 +246,24 @@ function sendQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
   const scratch = core.scratch;
   // The codec pads QUERY to the size of an ANSWER (§5.8, §6.8); the tag comes on top.
   let end = datagram.encode(message, scratch, 0);
+  if (core.options.key !== undefined) end = signDatagram(scratch, 0, end, core.options.key);
+  core.send(peer, scratch.subarray(0, end));
+}
+
+function sendClientQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
+  const m = clientMessage;
+  m.epoch = peer.epoch;
+  m.cookie = peer.cookie;
+  m.sequence = query.id;
+  m.protocol = query.protocol;
+  m.natAddress = peer.natAddress;
+  m.clientAddress = query.clientAddress;
+  m.clientPort = query.clientPort;
+  m.serverAddress = query.serverAddress;
+  m.serverPort = query.serverPort;
+  const scratch = core.scratch;
+  // Padded to the size of an ANSWER like QUERY (§5.12, §6.8).
+  let end = datagram.encode(m, scratch, 0);
   if (core.options.key !== undefined) end = signDatagram(scratch, 0, end, core.options.key);
   core.send(peer, scratch.subarray(0, end));
 }
@@ -179,8 +313,9 @@ export function answerReceived(core: AgentCore, peer: Peer, buf: Uint8Array): bo
         core.count('entriesRejected');
         return true;
       }
-      // §6.5: an entry other than the key asked about answers nothing.
-      if (entry.protocol !== query.protocol || entry.natPort !== query.natPort) {
+      // §6.5: an entry other than the key (or client side) asked about answers nothing.
+      const matches = query.byClient ? sameClient(query, entry.clientAddress, entry.clientPort) : entry.natPort === query.natPort;
+      if (entry.protocol !== query.protocol || !matches) {
         core.count('answersUnmatched');
         return true;
       }
@@ -213,7 +348,8 @@ export function endQueries(core: AgentCore, peer: Peer, outcome: QueryOutcome): 
 
 function finish(core: AgentCore, queries: PeerQueries, query: PendingQuery, outcome: QueryOutcome, entry: HandoffEntry | null): void {
   queries.byId.delete(query.id | 0);
-  queries.byKey.delete(keyOf(query.protocol, query.natPort));
+  if (query.byClient) queries.byClient.delete(query.clientKey);
+  else queries.byKey.delete(keyOf(query.protocol, query.natPort));
   core.queries--;
   core.answer(query.token, outcome, entry);
   const joined = query.joined;

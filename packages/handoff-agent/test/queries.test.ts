@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AnswerStatus, MessageType, type HandoffEntry, type Query } from '@nat64/handoff-codec';
+import { AnswerStatus, MessageType, type ClientQuery, type HandoffEntry, type Query } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome, QueryVerdict } from '@nat64/handoff-agent';
 import { connect } from './helpers/connect.js';
 import { HOST, HOST2, NAT, tcpEntry } from './helpers/entries.js';
@@ -141,5 +141,96 @@ describe('queries', () => {
     const h = new Harness();
     expect(() => h.agent.query(NAT, HOST, 256, 1, HOST, 53, 1)).toThrow(RangeError);
     expect(() => h.agent.query(NAT, HOST, UDP, 65536, HOST, 53, 1)).toThrow(RangeError);
+  });
+});
+
+describe('client queries', () => {
+  const clientQueries = (h: Harness): ClientQuery[] => h.takeType(MessageType.CLIENT_QUERY).map((sent) => sent.message as ClientQuery);
+  const ask = (h: Harness, token: number, clientPort = 54321, protocol = UDP) =>
+    h.agent.clientQuery(NAT, HOST, protocol, held.clientAddress, clientPort, HOST, 53, token);
+
+  it('sends a CLIENT-QUERY padded to the size of an ANSWER (Appendix A) and reports FOUND with the entry', () => {
+    const h = new Harness();
+    const receiver = connect(h);
+    expect(ask(h, 9)).toBe(QueryVerdict.SENT);
+    const [sent] = h.take();
+    expect(sent!.bytes).toEqual(
+      hex(`
+        01 09 0048  0000 0000                 # version 1, CLIENT-QUERY, length 72, flags, reserved
+        0123456789abcdef 8899aabbccddeeff     # epoch, cookie
+        ${u32hex(sent!.message.sequence)}     # request identifier (random)
+        11 00 d431  c0000201  c633640a        # UDP, reserved, client port 54321, NAT address, server
+        20010db8000000000000000000000003      # client 2001:db8::3
+        0035 0000                             # server port 53, reserved
+        000000000000000000000000              # padding, 12 octets
+      `),
+    );
+    receiver.answer(sent!.message.sequence, AnswerStatus.FOUND, held);
+    expect(h.events.answers).toEqual([{ token: 9, outcome: QueryOutcome.FOUND, entry: held }]);
+    expect(h.agent.counters.get('clientQueriesSent')).toBe(1);
+    expect(h.agent.peers()[0]!.queries).toBe(0);
+  });
+
+  it('refuses toward hosts that are not authoritative, sending nothing', () => {
+    const h = new Harness();
+    expect(ask(h, 1)).toBe(QueryVerdict.NOT_AUTHORITATIVE);
+    connect(h, { authoritative: false });
+    expect(ask(h, 2)).toBe(QueryVerdict.NOT_AUTHORITATIVE);
+    expect(h.takeType(MessageType.CLIENT_QUERY)).toEqual([]);
+  });
+
+  it('joins concurrent misses of one client side and answers every token', () => {
+    const h = new Harness();
+    const receiver = connect(h);
+    expect(ask(h, 1)).toBe(QueryVerdict.SENT);
+    expect(ask(h, 2)).toBe(QueryVerdict.JOINED);
+    expect(ask(h, 3, 54322)).toBe(QueryVerdict.SENT);
+    expect(ask(h, 4, 54321, 6)).toBe(QueryVerdict.SENT);
+    // A QUERY by NAT port is a question of its own.
+    expect(h.agent.query(NAT, HOST, UDP, 40001, HOST, 53, 5)).toBe(QueryVerdict.SENT);
+    const sent = clientQueries(h);
+    expect(sent).toHaveLength(3);
+    receiver.answer(sent[0]!.sequence, AnswerStatus.NOT_FOUND);
+    expect(h.events.answers.map((answer) => answer.token)).toEqual([1, 2]);
+  });
+
+  it('ignores a FOUND entry of another client side', () => {
+    const h = new Harness();
+    const receiver = connect(h);
+    ask(h, 1);
+    const [sent] = clientQueries(h);
+    receiver.answer(sent!.sequence, AnswerStatus.FOUND, { ...held, clientPort: 1 });
+    receiver.answer(sent!.sequence, AnswerStatus.FOUND, { ...held, protocol: 6 });
+    receiver.answer(sent!.sequence, AnswerStatus.FOUND, { ...held, clientAddress: hex('20010db8000000000000000000000004') });
+    expect(h.events.answers).toEqual([]);
+    expect(h.agent.counters.get('answersUnmatched')).toBe(3);
+    receiver.answer(sent!.sequence, AnswerStatus.FOUND, { ...held, natPort: 999 });
+    expect(h.events.answers).toEqual([{ token: 1, outcome: QueryOutcome.FOUND, entry: { ...held, natPort: 999 } }]);
+  });
+
+  it('retransmits with the same request identifier on the RTO, doubling, then times out', () => {
+    const h = new Harness({ queryRetries: 3, keepaliveMs: 3_600_000 });
+    connect(h);
+    const start = h.now;
+    ask(h, 5);
+    h.advance(20_000, 250);
+    const sent = h.takeType(MessageType.CLIENT_QUERY);
+    expect(sent.map((s) => s.at - start)).toEqual([0, 1000, 3000, 7000]);
+    expect(new Set(sent.map((s) => s.message.sequence)).size).toBe(1);
+    expect(h.events.answers).toEqual([{ token: 5, outcome: QueryOutcome.TIMED_OUT, entry: null }]);
+  });
+
+  it('shares the per-peer bound with QUERY', () => {
+    const h = new Harness({ maxQueriesPerPeer: 2 });
+    connect(h);
+    expect(h.agent.query(NAT, HOST, UDP, 1, HOST, 53, 1)).toBe(QueryVerdict.SENT);
+    expect(ask(h, 2)).toBe(QueryVerdict.SENT);
+    expect(ask(h, 3, 1)).toBe(QueryVerdict.PEER_LIMIT);
+  });
+
+  it('throws for fields outside their range', () => {
+    const h = new Harness();
+    expect(() => h.agent.clientQuery(NAT, HOST, UDP, new Uint8Array(4), 1, HOST, 53, 1)).toThrow(RangeError);
+    expect(() => ask(h, 1, 65536)).toThrow(RangeError);
   });
 });

@@ -8,9 +8,9 @@ import { AnswerStatus, MAX_ACK_BLOCKS, Size } from './constants.js';
 import { checkEntry, decodeEntryAt, writeEntry } from './entry.js';
 import { HandoffDecodeError } from './errors.js';
 import { ACK_BLOCK_FIELDS, ACK_PREFIX_FIELDS, ANSWER_PREFIX_FIELDS, BATCH_PREFIX_FIELDS, ENTRY_FIELDS } from './layout.js';
-import { HELLO_ACK_FIELDS, HELLO_FIELDS, QUERY_FIELDS, fieldStart } from './layout.js';
+import { CLIENT_QUERY_FIELDS, HELLO_ACK_FIELDS, HELLO_FIELDS, QUERY_FIELDS, fieldStart } from './layout.js';
 import type { AckBlock, AckBody, AnswerBody, BatchBody, Codec, HandoffEntry } from './types.js';
-import type { HelloAckBody, HelloBody, QueryBody } from './types.js';
+import type { ClientQueryBody, HelloAckBody, HelloBody, QueryBody } from './types.js';
 
 export interface Body<T> {
   length(value: T): number;
@@ -169,6 +169,46 @@ export const queryOps: Body<QueryBody> = {
   },
 };
 
+export const clientQueryOps: Body<ClientQueryBody> = {
+  length: () => Size.CLIENT_QUERY_BODY,
+  check(value) {
+    checkUint(value.protocol, 0xff, 'protocol');
+    checkUint(value.clientPort, 0xffff, 'clientPort');
+    checkUint(value.natAddress, 0xffff_ffff, 'natAddress');
+    checkUint(value.serverAddress, 0xffff_ffff, 'serverAddress');
+    if (!(value.clientAddress instanceof Uint8Array) || value.clientAddress.length !== 16) {
+      throw new RangeError('clientAddress must be a Uint8Array of 16 bytes');
+    }
+    checkUint(value.serverPort, 0xffff, 'serverPort');
+  },
+  write(buf, offset, value) {
+    buf[offset] = value.protocol;
+    buf[offset + 1] = 0;
+    writeU16(buf, offset + 2, value.clientPort);
+    writeU32(buf, offset + 4, value.natAddress);
+    writeU32(buf, offset + 8, value.serverAddress);
+    buf.set(value.clientAddress, offset + 12);
+    writeU16(buf, offset + 28, value.serverPort);
+    zero(buf, offset + 30, offset + Size.CLIENT_QUERY_BODY);
+    return offset + Size.CLIENT_QUERY_BODY;
+  },
+  read(buf, offset, available, name) {
+    if (available < Size.CLIENT_QUERY_FIELDS) throw truncated(offset, CLIENT_QUERY_FIELDS, available, `${name} body`);
+    if (available < Size.CLIENT_QUERY_BODY) {
+      throw new HandoffDecodeError('UNDERSIZED', offset + Size.CLIENT_QUERY_FIELDS, `${name} padding`, 'shorter than an ANSWER');
+    }
+    return {
+      protocol: buf[offset]!,
+      clientPort: readU16(buf, offset + 2),
+      natAddress: readU32(buf, offset + 4),
+      serverAddress: readU32(buf, offset + 8),
+      // A copy even when buf is a Buffer, whose slice() is a view.
+      clientAddress: Uint8Array.prototype.slice.call(buf, offset + 12, offset + 28),
+      serverPort: readU16(buf, offset + 28),
+    };
+  },
+};
+
 export const answerOps: Body<AnswerBody> = {
   length: () => Size.ANSWER_BODY,
   check(value) {
@@ -217,3 +257,4 @@ export const batchBody = codecOf(batchOps, 'batch');
 export const ackBody = codecOf(ackOps, 'ACK');
 export const queryBody = codecOf(queryOps, 'QUERY');
 export const answerBody = codecOf(answerOps, 'ANSWER');
+export const clientQueryBody = codecOf(clientQueryOps, 'CLIENT-QUERY');

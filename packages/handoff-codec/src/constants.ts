@@ -17,6 +17,7 @@ export const MessageType = {
   QUERY: 6,
   ANSWER: 7,
   RELEASE: 8,
+  CLIENT_QUERY: 9,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -30,6 +31,7 @@ export const MESSAGE_TYPE_NAMES: Readonly<Record<MessageType, string>> = {
   6: 'QUERY',
   7: 'ANSWER',
   8: 'RELEASE',
+  9: 'CLIENT-QUERY',
 };
 
 /** Flags field of the common header (§5.1); every other bit is reserved. */
@@ -100,6 +102,10 @@ export const Size = {
   QUERY_FIELDS: 16,
   /** QUERY body with its padding: the size of an ANSWER body (§5.8). */
   QUERY_BODY: 44,
+  /** CLIENT-QUERY fields before the padding (§5.12). */
+  CLIENT_QUERY_FIELDS: 32,
+  /** CLIENT-QUERY body with its padding: the size of an ANSWER body (§5.12). */
+  CLIENT_QUERY_BODY: 44,
   /** Status and Reserved before the entry of ANSWER (§5.9). */
   ANSWER_PREFIX: 4,
   /** ANSWER body (§5.9). */
@@ -108,6 +114,8 @@ export const Size = {
   HELLO_MIN_LENGTH: 36,
   /** Smallest untagged QUERY: the size of an ANSWER (§5.8, §6.8). */
   QUERY_MIN_LENGTH: 72,
+  /** Smallest untagged CLIENT-QUERY: the size of an ANSWER (§5.12, §6.8). */
+  CLIENT_QUERY_MIN_LENGTH: 72,
   /** Largest datagram: the Length field is 16 bits (§5.1). */
   MAX_DATAGRAM: 0xffff,
   /** IPv4 header without options (RFC 791 §3.1) and UDP header (RFC 768): 20 + 8 (§5.11). */

@@ -4,7 +4,7 @@
 import { readU16 } from '@nat64/wire';
 import { availableFrom, checkRoom, checkU64, checkUint } from './bytes.js';
 import { HeaderFlag, MESSAGE_TYPE_NAMES, MessageType, Size } from './constants.js';
-import { ackOps, answerOps, batchOps, helloAckOps, helloOps, queryOps, type Body } from './bodies.js';
+import { ackOps, answerOps, batchOps, clientQueryOps, helloAckOps, helloOps, queryOps, type Body } from './bodies.js';
 import { HandoffDecodeError } from './errors.js';
 import { writeHeader } from './header.js';
 import { DatagramView, inspectDatagram } from './inspect.js';
@@ -21,6 +21,7 @@ const BODIES: Readonly<Record<MessageType, Body<unknown>>> = {
   [MessageType.QUERY]: queryOps,
   [MessageType.ANSWER]: answerOps,
   [MessageType.RELEASE]: batchOps,
+  [MessageType.CLIENT_QUERY]: clientQueryOps,
 };
 
 function bodyOf(message: HandoffMessage): Body<HandoffMessage> {

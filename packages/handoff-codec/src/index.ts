@@ -28,6 +28,7 @@ export type {
   AckBlock,
   AckBody,
   QueryBody,
+  ClientQueryBody,
   AnswerBody,
   Hello,
   HelloAck,
@@ -37,6 +38,7 @@ export type {
   Query,
   Answer,
   Release,
+  ClientQuery,
   HandoffMessage,
   BatchType,
   Codec,
@@ -46,7 +48,7 @@ export { HandoffDecodeError } from './errors.js';
 export { datagram } from './datagram.js';
 export { header } from './header.js';
 export { entry, createEntry, readEntry } from './entry.js';
-export { helloBody, helloAckBody, batchBody, ackBody, queryBody, answerBody } from './bodies.js';
+export { helloBody, helloAckBody, batchBody, ackBody, queryBody, answerBody, clientQueryBody } from './bodies.js';
 export { DatagramView, inspectDatagram, readAckBlock } from './inspect.js';
 export { EntryBatchWriter, type EntryBatchWriterOptions } from './batch-writer.js';
 export { signDatagram, verifyDatagram, type AuthKey } from './auth.js';

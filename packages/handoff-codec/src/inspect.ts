@@ -38,7 +38,7 @@ export class DatagramView {
   /** End of the body and its padding: where the tag starts, or the end of the datagram. */
   bodyEnd = 0;
 
-  /** HELLO, QUERY. */
+  /** HELLO, QUERY, CLIENT-QUERY. */
   natAddress = 0;
   /** HELLO, HELLO-ACK. */
   capabilities = 0;
@@ -54,14 +54,18 @@ export class DatagramView {
   cumulative = 0;
   /** First ACK block: pass blocksOffset + i * Size.ACK_BLOCK to readAckBlock(). */
   blocksOffset = 0;
-  /** QUERY. */
+  /** QUERY, CLIENT-QUERY. */
   protocol = 0;
   /** QUERY. */
   natPort = 0;
-  /** QUERY. */
+  /** QUERY, CLIENT-QUERY. */
   serverAddress = 0;
-  /** QUERY. */
+  /** QUERY, CLIENT-QUERY. */
   serverPort = 0;
+  /** CLIENT-QUERY. */
+  clientPort = 0;
+  /** CLIENT-QUERY: where the 16 octets of the client address start. */
+  clientAddressOffset = 0;
   /** ANSWER. */
   answerStatus = 0;
 
@@ -109,7 +113,7 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
   }
   const type = buf[offset + 1]!;
   view.type = type;
-  if (type < MessageType.HELLO || type > MessageType.RELEASE) return fail(view, DecodeStatus.UNKNOWN_TYPE, offset + 1);
+  if (type < MessageType.HELLO || type > MessageType.CLIENT_QUERY) return fail(view, DecodeStatus.UNKNOWN_TYPE, offset + 1);
   const total = readU16(buf, offset + 2);
   view.length = total;
   if (total < available) return fail(view, DecodeStatus.LENGTH_MISMATCH, offset + 2);
@@ -128,6 +132,9 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
       break;
     case MessageType.QUERY:
       if (bodyLength < Size.QUERY_MIN_LENGTH - Size.HEADER) return fail(view, DecodeStatus.UNDERSIZED, offset + 2);
+      break;
+    case MessageType.CLIENT_QUERY:
+      if (bodyLength < Size.CLIENT_QUERY_MIN_LENGTH - Size.HEADER) return fail(view, DecodeStatus.UNDERSIZED, offset + 2);
       break;
     case MessageType.HELLO_ACK:
       if (bodyLength !== Size.HELLO_ACK_BODY) return fail(view, DecodeStatus.LENGTH_MISMATCH, offset + 2);
@@ -178,6 +185,8 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
   view.natPort = 0;
   view.serverAddress = 0;
   view.serverPort = 0;
+  view.clientPort = 0;
+  view.clientAddressOffset = 0;
   view.answerStatus = 0;
   switch (type) {
     case MessageType.HELLO:
@@ -200,6 +209,14 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
       view.natAddress = readU32(buf, body + 4);
       view.serverAddress = readU32(buf, body + 8);
       view.serverPort = readU16(buf, body + 12);
+      break;
+    case MessageType.CLIENT_QUERY:
+      view.protocol = buf[body]!;
+      view.clientPort = readU16(buf, body + 2);
+      view.natAddress = readU32(buf, body + 4);
+      view.serverAddress = readU32(buf, body + 8);
+      view.clientAddressOffset = body + 12;
+      view.serverPort = readU16(buf, body + 28);
       break;
     case MessageType.ANSWER:
       view.answerStatus = buf[body]!;

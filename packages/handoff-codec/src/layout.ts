@@ -12,6 +12,7 @@ export const ACK_PREFIX_FIELDS = [0, 4, 5] as const;
 export const ACK_BLOCK_FIELDS = [0, 4] as const;
 export const QUERY_FIELDS = [0, 1, 2, 4, 8, 12, 14] as const;
 export const ANSWER_PREFIX_FIELDS = [0, 1] as const;
+export const CLIENT_QUERY_FIELDS = [0, 1, 2, 4, 8, 12, 28, 30] as const;
 
 /** Start of the field holding octet `at` of a structure laid out by `starts`. */
 export function fieldStart(starts: readonly number[], at: number): number {
@@ -48,6 +49,9 @@ export function datagramFieldStart(type: number, length: number, tagged: boolean
     case MessageType.QUERY:
       start = body < Size.QUERY_FIELDS ? fieldStart(QUERY_FIELDS, body) : Size.QUERY_FIELDS;
       break;
+    case MessageType.CLIENT_QUERY:
+      start = body < Size.CLIENT_QUERY_FIELDS ? fieldStart(CLIENT_QUERY_FIELDS, body) : Size.CLIENT_QUERY_FIELDS;
+      break;
     case MessageType.ANSWER:
       start =
         body < Size.ANSWER_PREFIX
@@ -80,6 +84,8 @@ export function datagramStructureAt(type: number, length: number, tagged: boolea
       return body < Size.HELLO_BODY ? `${name} body` : `${name} padding`;
     case MessageType.QUERY:
       return body < Size.QUERY_FIELDS ? `${name} body` : `${name} padding`;
+    case MessageType.CLIENT_QUERY:
+      return body < Size.CLIENT_QUERY_FIELDS ? `${name} body` : `${name} padding`;
     case MessageType.HELLO_ACK:
       return `${name} body`;
     case MessageType.ANSWER:

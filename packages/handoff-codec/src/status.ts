@@ -19,7 +19,7 @@ export const DecodeStatus = {
   BAD_COUNT: 6,
   /** ACK with more than 16 blocks. */
   TOO_MANY_BLOCKS: 7,
-  /** HELLO or QUERY shorter than its minimum length, the size of its response (§6.8). */
+  /** HELLO, QUERY or CLIENT-QUERY shorter than its minimum length, the size of its response (§6.8). */
   UNDERSIZED: 8,
 } as const;
 export type DecodeStatus = (typeof DecodeStatus)[keyof typeof DecodeStatus];

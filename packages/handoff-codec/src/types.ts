@@ -87,6 +87,19 @@ export interface QueryBody {
   serverPort: number;
 }
 
+/** "Which NAT port of mine does this client endpoint hold?" (§5.12): the client side of a mapping. */
+export interface ClientQueryBody {
+  protocol: number;
+  natAddress: number;
+  /** 16 bytes. */
+  clientAddress: Uint8Array;
+  /** Client port, or for ICMP the client's query identifier. */
+  clientPort: number;
+  serverAddress: number;
+  /** Server port; 0 for ICMP. */
+  serverPort: number;
+}
+
 export interface AnswerBody {
   /** AnswerStatus. */
   status: number;
@@ -104,9 +117,10 @@ export type Ack = Message<typeof MessageType.ACK, AckBody>;
 export type Query = Message<typeof MessageType.QUERY, QueryBody>;
 export type Answer = Message<typeof MessageType.ANSWER, AnswerBody>;
 export type Release = Message<typeof MessageType.RELEASE, BatchBody>;
+export type ClientQuery = Message<typeof MessageType.CLIENT_QUERY, ClientQueryBody>;
 
 /** Every handoff v1 message, discriminated on `type`. */
-export type HandoffMessage = Hello | HelloAck | Created | Deleted | Ack | Query | Answer | Release;
+export type HandoffMessage = Hello | HelloAck | Created | Deleted | Ack | Query | Answer | Release | ClientQuery;
 
 /** The message types that carry entries, numbered by the reliable sequence. */
 export type BatchType = typeof MessageType.CREATED | typeof MessageType.DELETED | typeof MessageType.RELEASE;

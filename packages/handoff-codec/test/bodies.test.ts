@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AnswerStatus, ackBody, answerBody, batchBody, helloAckBody, helloBody, queryBody } from '@nat64/handoff-codec';
+import { AnswerStatus, ackBody, answerBody, batchBody, clientQueryBody, helloAckBody, helloBody, queryBody } from '@nat64/handoff-codec';
 import type { Answer, Codec, HandoffMessage } from '@nat64/handoff-codec';
 import { entryArb } from './helpers/arbitraries.js';
 import { checkCodec } from './helpers/codec-check.js';
 import { toHex } from './helpers/hex.js';
-import { ack, answerFound, answerNotFound, created, hello, helloAck, query } from './helpers/vectors.js';
+import { ack, answerFound, answerNotFound, clientQuery, created, hello, helloAck, query } from './helpers/vectors.js';
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
@@ -33,6 +33,7 @@ describe('bodies', () => {
       [queryBody, query],
       [answerBody, answerFound],
       [answerBody, answerNotFound],
+      [clientQueryBody, clientQuery],
     ];
     for (const [codec, vector] of pairs) {
       const bytes = checkCodec(codec, bodyValue(vector.value));
@@ -49,7 +50,16 @@ describe('bodies', () => {
         fc.record({ cumulative: u32, blocks: fc.array(fc.record({ start: u32, end: u32 }), { maxLength: 16 }) }),
         fc.record({ protocol: fc.integer({ min: 0, max: 255 }), natPort: u16, natAddress: u32, serverAddress: u32, serverPort: u16 }),
         entryArb,
-        (helloValue, helloAckValue, batch, ackValue, queryValue, entry) => {
+        fc.record({
+          protocol: fc.integer({ min: 0, max: 255 }),
+          natAddress: u32,
+          clientAddress: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+          clientPort: u16,
+          serverAddress: u32,
+          serverPort: u16,
+        }),
+        (helloValue, helloAckValue, batch, ackValue, queryValue, entry, clientQueryValue) => {
+          checkCodec(clientQueryBody, clientQueryValue);
           checkCodec(helloBody, helloValue);
           checkCodec(helloAckBody, helloAckValue);
           checkCodec(batchBody, batch);
@@ -71,6 +81,8 @@ describe('bodies', () => {
     expectDecodeError(ackBody, bodyOf(ack.bytes), 6, 'TRUNCATED', 5, 'Cannot decode ACK body (truncated)');
     expectDecodeError(ackBody, bodyOf(ack.bytes), 23, 'TRUNCATED', 20, 'Cannot decode ACK block 1 (truncated)');
     expectDecodeError(queryBody, bodyOf(query.bytes), 13, 'TRUNCATED', 12, 'Cannot decode QUERY body (truncated)');
+    expectDecodeError(clientQueryBody, bodyOf(clientQuery.bytes), 13, 'TRUNCATED', 12, 'Cannot decode CLIENT-QUERY body (truncated)');
+    expectDecodeError(clientQueryBody, bodyOf(clientQuery.bytes), 29, 'TRUNCATED', 28, 'Cannot decode CLIENT-QUERY body (truncated)');
     expectDecodeError(answerBody, bodyOf(answerNotFound.bytes), 43, 'TRUNCATED', 36, 'Cannot decode ANSWER entry (truncated)');
   });
 
@@ -82,6 +94,7 @@ describe('bodies', () => {
     manyBlocks[4] = 17;
     expectDecodeError(ackBody, manyBlocks, manyBlocks.length, 'TOO_MANY_BLOCKS', 4, 'Cannot decode ACK body (17 blocks, at most 16)');
     expectDecodeError(queryBody, bodyOf(query.bytes), 43, 'UNDERSIZED', 16, 'Cannot decode QUERY padding (shorter than an ANSWER)');
+    expectDecodeError(clientQueryBody, bodyOf(clientQuery.bytes), 43, 'UNDERSIZED', 32, 'Cannot decode CLIENT-QUERY padding (shorter than an ANSWER)');
   });
 
   it('ignore the entry octets of an ANSWER that found nothing', () => {
@@ -100,5 +113,8 @@ describe('bodies', () => {
     expect(() => answerBody.encode({ status: AnswerStatus.NOT_FOUND, entry }, buf, 0)).toThrow(RangeError);
     expect(() => helloAckBody.encode({ receiverFlags: 0, capabilities: 0, window: 65536 }, buf, 0)).toThrow(RangeError);
     expect(() => queryBody.encode(queryValue, new Uint8Array(43), 0)).toThrow(RangeError);
+    const clientQueryValue = bodyValue(clientQuery.value) as never;
+    expect(() => clientQueryBody.encode(clientQueryValue, new Uint8Array(43), 0)).toThrow(RangeError);
+    expect(() => clientQueryBody.encode({ ...(clientQueryValue as object), clientAddress: new Uint8Array(4) } as never, buf, 0)).toThrow(RangeError);
   });
 });

@@ -5,7 +5,7 @@ import type { Created, HandoffMessage } from '@nat64/handoff-codec';
 import { messageArb } from './helpers/arbitraries.js';
 import { checkCodec } from './helpers/codec-check.js';
 import { toHex } from './helpers/hex.js';
-import { VECTORS, created, hello, query } from './helpers/vectors.js';
+import { VECTORS, clientQuery, created, hello, query } from './helpers/vectors.js';
 
 function decodeError(run: () => unknown): HandoffDecodeError {
   try {
@@ -76,8 +76,8 @@ describe('datagram', () => {
     expect([error.code, error.offset, error.message]).toEqual(['TRUNCATED', 10 + 80, 'Cannot decode CREATED entry 1 (truncated)']);
   });
 
-  it('accepts and ignores HELLO and QUERY padding beyond the minimum', () => {
-    for (const vector of [hello, query]) {
+  it('accepts and ignores HELLO, QUERY and CLIENT-QUERY padding beyond the minimum', () => {
+    for (const vector of [hello, query, clientQuery]) {
       const padded = new Uint8Array(vector.bytes.length + 12);
       padded.set(vector.bytes);
       padded[3] = padded.length; // Length field, low octet
@@ -107,7 +107,7 @@ describe('datagram', () => {
       ['natPort', { ...base, entries: [{ ...entry, natPort: 65536 }] }],
       ['time', { ...base, entries: [{ ...entry, time: 2 ** 53 }] }],
       ['clientAddress', { ...base, entries: [{ ...entry, clientAddress: new Uint8Array(4) }] }],
-      ['type', { ...base, type: 9 as typeof MessageType.CREATED }],
+      ['type', { ...base, type: 10 as typeof MessageType.CREATED }],
       ['tag', { ...base, tag: new Uint8Array(8) }],
       ['octets', { ...base, entries: Array.from({ length: 1700 }, () => entry) }],
     ];

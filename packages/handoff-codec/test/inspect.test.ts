@@ -16,7 +16,7 @@ import {
 import type { AckBlock, Created, HandoffEntry, HandoffMessage } from '@nat64/handoff-codec';
 import { messageArb } from './helpers/arbitraries.js';
 import { hex } from './helpers/hex.js';
-import { VECTORS, ack, answerFound, answerNotFound, created, hello, helloAck, query, taggedHello } from './helpers/vectors.js';
+import { VECTORS, ack, answerFound, answerNotFound, clientQuery, created, hello, helloAck, query, taggedHello } from './helpers/vectors.js';
 
 /** A copy of `bytes` with octets replaced at offsets, and optionally cut or extended to `length`. */
 function patch(bytes: Uint8Array, changes: Record<number, number>, length = bytes.length): Uint8Array {
@@ -69,6 +69,17 @@ function readThroughView(buf: Uint8Array, view: DatagramView): HandoffMessage | 
         natPort: view.natPort,
         natAddress: view.natAddress,
         serverAddress: view.serverAddress,
+        serverPort: view.serverPort,
+      };
+    case MessageType.CLIENT_QUERY:
+      return {
+        ...header,
+        type: view.type,
+        protocol: view.protocol,
+        clientPort: view.clientPort,
+        natAddress: view.natAddress,
+        serverAddress: view.serverAddress,
+        clientAddress: buf.slice(view.clientAddressOffset, view.clientAddressOffset + 16),
         serverPort: view.serverPort,
       };
     case MessageType.ANSWER:
@@ -172,7 +183,7 @@ describe('inspect', () => {
     { name: 'version 2', bytes: patch(created.bytes, { 0: 2 }), status: 'UNKNOWN_VERSION', at: 0 },
     { name: 'version 0, even when short', bytes: patch(created.bytes, { 0: 0 }, 3), status: 'UNKNOWN_VERSION', at: 0 },
     { name: 'type 0', bytes: patch(created.bytes, { 1: 0 }), status: 'UNKNOWN_TYPE', at: 1 },
-    { name: 'type 9', bytes: patch(created.bytes, { 1: 9 }), status: 'UNKNOWN_TYPE', at: 1 },
+    { name: 'type 10', bytes: patch(created.bytes, { 1: 10 }), status: 'UNKNOWN_TYPE', at: 1 },
     { name: 'a header cut in the epoch', bytes: created.bytes.slice(0, 12), status: 'TRUNCATED', at: 8 },
     { name: 'a Length field below the datagram length', bytes: patch(created.bytes, { 3: 111 }), status: 'LENGTH_MISMATCH', at: 2 },
     { name: 'a trailing octet', bytes: patch(created.bytes, {}, 113), status: 'LENGTH_MISMATCH', at: 2 },
@@ -197,6 +208,9 @@ describe('inspect', () => {
     { name: 'a QUERY of 71 octets', bytes: patch(query.bytes, { 3: 71 }, 71), status: 'UNDERSIZED', at: 2 },
     { name: 'a QUERY without padding', bytes: patch(query.bytes, { 3: 44 }, 44), status: 'UNDERSIZED', at: 2 },
     { name: 'a tagged QUERY padded only for an untagged ANSWER', bytes: patch(query.bytes, { 4: 0x80 }), status: 'UNDERSIZED', at: 2 },
+    { name: 'a CLIENT-QUERY of 71 octets', bytes: patch(clientQuery.bytes, { 3: 71 }, 71), status: 'UNDERSIZED', at: 2 },
+    { name: 'a CLIENT-QUERY without padding', bytes: patch(clientQuery.bytes, { 3: 60 }, 60), status: 'UNDERSIZED', at: 2 },
+    { name: 'a tagged CLIENT-QUERY padded only for an untagged ANSWER', bytes: patch(clientQuery.bytes, { 4: 0x80 }), status: 'UNDERSIZED', at: 2 },
     { name: 'a HELLO of 32 octets', bytes: patch(hello.bytes, { 3: 32 }, 32), status: 'UNDERSIZED', at: 2 },
     { name: 'flag A on a HELLO-ACK without tag', bytes: patch(helloAck.bytes, { 4: 0x80 }), status: 'TAG_MISSING', at: 4 },
     { name: 'flag A on a HELLO without tag', bytes: patch(hello.bytes, { 4: 0x80 }), status: 'TAG_MISSING', at: 4 },
@@ -213,7 +227,7 @@ describe('inspect', () => {
   it('decodes rejected datagrams into errors that name the problem', () => {
     const cases: [Uint8Array, string][] = [
       [patch(created.bytes, { 0: 2 }), 'Cannot decode header (unknown version 2)'],
-      [patch(created.bytes, { 1: 9 }), 'Cannot decode header (unknown type 9)'],
+      [patch(created.bytes, { 1: 10 }), 'Cannot decode header (unknown type 10)'],
       [patch(created.bytes, {}, 113), 'Cannot decode header (length field 112 but 113 octets)'],
       [patch(helloAck.bytes, { 3: 40 }, 40), 'Cannot decode header (length 40 does not fit a HELLO-ACK)'],
       [patch(helloAck.bytes, { 4: 0x80 }), 'Cannot decode header (flag A set but length 36 leaves no room for a tag)'],

@@ -1,14 +1,15 @@
-// QUERY (handoff-v1 section 6.5): an ANSWER from the authoritative table, within the per-address
-// query rate; a receiver that is not authoritative answers NOT_AUTHORITATIVE. A found entry is
-// touched, so a gateway asking about it keeps it from ending as idle.
-import { AnswerStatus } from '@nat64/handoff-codec';
-import { connKey } from '@nat64/conntrack';
+// QUERY (handoff-v1 section 6.5, by NAT side) and CLIENT-QUERY (section 5.12, by client side): an
+// ANSWER from the authoritative table, within the per-address query rate shared by both; a receiver
+// that is not authoritative answers NOT_AUTHORITATIVE. A found entry is touched, so a gateway asking
+// about it keeps it from ending as idle.
+import { AnswerStatus, MessageType } from '@nat64/handoff-codec';
+import { connKey, type ConnEntry } from '@nat64/conntrack';
 import type { ReceiverCore } from './core.js';
 import { authenticatedPeer } from './hello.js';
 import type { Via } from './peers.js';
 import { answer, type AnswerOutcome } from './replies.js';
 
-export function onQuery(core: ReceiverCore, address: string, port: number, key: Uint8Array | undefined, via: Via): void {
+export function onQuery(core: ReceiverCore, buf: Buffer, address: string, port: number, key: Uint8Array | undefined, via: Via): void {
   const peer = authenticatedPeer(core, address, port, key, true, via);
   if (!peer) return;
   if (!core.limits.query(address)) {
@@ -16,6 +17,7 @@ export function onQuery(core: ReceiverCore, address: string, port: number, key: 
     return;
   }
   const view = core.view;
+  const byClient = view.type === MessageType.CLIENT_QUERY;
   const context = { epoch: peer.epoch, cookie: peer.cookie, key };
   let outcome: AnswerOutcome;
   if (!core.deps.options.authoritative) {
@@ -25,10 +27,9 @@ export function onQuery(core: ReceiverCore, address: string, port: number, key: 
       core.count('natAddressMismatch');
       return;
     }
-    const tableKey = connKey(view.protocol, view.natAddress, view.natPort);
-    const held = tableKey >= 0 ? core.deps.table.get(tableKey) : undefined;
+    const held = byClient ? heldByClient(core, buf) : heldByKey(core);
     if (held) {
-      core.deps.table.touch(tableKey);
+      core.deps.table.touch(connKey(held.protocol, held.natAddress, held.natPort));
       outcome = {
         status: AnswerStatus.FOUND,
         entry: { ...held, reason: 0, time: held.createdAt },
@@ -40,5 +41,17 @@ export function onQuery(core: ReceiverCore, address: string, port: number, key: 
     }
   }
   core.deps.send(answer(context, view.sequence, outcome), port, address, via, peer.cookie);
-  core.count('queriesAnswered');
+  core.count(byClient ? 'clientQueriesAnswered' : 'queriesAnswered');
+}
+
+function heldByKey(core: ReceiverCore): ConnEntry | undefined {
+  const view = core.view;
+  const tableKey = connKey(view.protocol, view.natAddress, view.natPort);
+  return tableKey >= 0 ? core.deps.table.get(tableKey) : undefined;
+}
+
+function heldByClient(core: ReceiverCore, buf: Buffer): ConnEntry | undefined {
+  const view = core.view;
+  const clientAddress = buf.subarray(view.clientAddressOffset, view.clientAddressOffset + 16);
+  return core.deps.table.findByClient(view.protocol, view.natAddress, clientAddress, view.clientPort);
 }

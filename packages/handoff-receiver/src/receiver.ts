@@ -8,8 +8,8 @@
 // and the log never shows an entry the store lacks.
 //
 // Receiver is the public face over ReceiverCore (core.ts); each message has its handler file:
-// hello.ts, reliable.ts (CREATED, DELETED), queries.ts (QUERY), releasing.ts (RELEASE and its
-// ACKs), mapping-events.ts (Geneve), recovery.ts (restart and store failures).
+// hello.ts, reliable.ts (CREATED, DELETED), queries.ts (QUERY, CLIENT-QUERY), releasing.ts
+// (RELEASE and its ACKs), mapping-events.ts (Geneve), recovery.ts (restart and store failures).
 import { DecodeStatus, MessageType, inspectDatagram, verifyDatagram } from '@nat64/handoff-codec';
 import type { ConnEntry } from '@nat64/conntrack';
 import { ReceiverCore, type ReceiverDependencies } from './core.js';
@@ -91,7 +91,8 @@ export class Receiver {
       case MessageType.DELETED:
         return onReliable(core, buf, address, port, key, via);
       case MessageType.QUERY:
-        return onQuery(core, address, port, key, via);
+      case MessageType.CLIENT_QUERY:
+        return onQuery(core, buf, address, port, key, via);
       case MessageType.ACK:
         return onAck(core, buf, address, port, via);
       default:

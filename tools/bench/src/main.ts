@@ -12,8 +12,10 @@ const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   'receiver-retention': { flags: [], needsRoot: false },
   'receiver-lookup': { flags: [], needsRoot: false },
   'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },
+  'gateway-evicted': { flags: [], needsRoot: false },
   'gateway-datapath': { flags: [], needsRoot: true },
   'gateway-handoff': { flags: [], needsRoot: true },
+  'gateway-first-datagram': { flags: [], needsRoot: true },
   'gateway-capacity': { flags: [], needsRoot: true },
   'bypass-server': { flags: [], needsRoot: true },
 };

@@ -198,6 +198,30 @@ export class GatewayClient {
     return reply;
   }
 
+  /** Asks which NAT port of this address a client endpoint holds (CLIENT-QUERY, protocol section 5.12). */
+  async clientQuery(protocol: number, clientAddress: Uint8Array, clientPort: number, serverAddress = 0, serverPort = 0, timeoutMs = 2000): Promise<Answer> {
+    const reply = await this.request(
+      (sequence) => ({
+        type: MessageType.CLIENT_QUERY,
+        version: HANDOFF_VERSION,
+        flags: 0,
+        epoch: this.epoch,
+        cookie: this.cookie,
+        sequence,
+        protocol,
+        natAddress: this.options.natAddress,
+        clientAddress,
+        clientPort,
+        serverAddress,
+        serverPort,
+      }),
+      MessageType.ANSWER,
+      timeoutMs,
+    );
+    if (reply.type !== MessageType.ANSWER) throw new Error('unexpected reply to CLIENT-QUERY');
+    return reply;
+  }
+
   /** Sends raw bytes to the receiver, as an attacker or a broken peer would. */
   sendRaw(bytes: Uint8Array): void {
     this.socket.send(bytes, this.options.receiverPort ?? HANDOFF_PORT, this.options.receiverAddress);

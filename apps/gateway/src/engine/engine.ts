@@ -6,11 +6,12 @@
 
 import type { Nat64Table } from '@nat64/nat64';
 import type { RxBatch, TunDevice } from '@nat64/tun';
-import { Ipv4View, ParseStatus, parseIpv4, parseIpv6, type Rfc6052Prefix } from '@nat64/xlat';
+import { Ipv4View, Ipv6View, ParseStatus, parseIpv4, parseIpv6, type Rfc6052Prefix } from '@nat64/xlat';
 import { SPEC } from './constants.js';
 import { SessionEvents } from './events.js';
 import { handle4 } from './inbound.js';
 import { handle6 } from './outbound.js';
+import { TCP_RESET_LENGTH, writeTcpReset } from './tcp-reset.js';
 import { GATEWAY_COUNTERS, GATEWAY_COUNTER_NAMES, GW } from './reasons.js';
 import {
   DatapathState,
@@ -18,6 +19,7 @@ import {
   type DatapathOptions,
   type LocalErrorHandler,
   type LocalHandler,
+  type ClientMissHandler,
   type MissHandler,
   type OutputEncapsulator,
   type PacketSink,
@@ -25,7 +27,7 @@ import {
 } from './state.js';
 
 export { BYPASS_VERDICT } from './state.js';
-export type { BypassHook, DatapathOptions, LocalErrorHandler, LocalHandler, MissHandler, OutputEncapsulator, PacketSink, TunnelErrorHandler } from './state.js';
+export type { BypassHook, ClientMissHandler, DatapathOptions, LocalErrorHandler, LocalHandler, MissHandler, OutputEncapsulator, PacketSink, TunnelErrorHandler } from './state.js';
 
 const IP_VERSION_4 = SPEC.IP_VERSION_4;
 const IP_VERSION_6 = SPEC.IP_VERSION_6;
@@ -43,6 +45,8 @@ export class Engine {
   private readonly s: DatapathState;
   /** Checks injected packets; not nested, since an injected packet's ICMP quote is not looked at. */
   private readonly scratch4 = new Ipv4View(false);
+  private readonly scratch6 = new Ipv6View(false);
+  private readonly resetScratch = new Uint8Array(TCP_RESET_LENGTH);
 
   constructor(options: DatapathOptions) {
     this.s = new DatapathState(options);
@@ -204,6 +208,51 @@ export class Engine {
     return () => {
       if (s.tunnelErrorHandlers.get(port) === handler) s.tunnelErrorHandlers.delete(port);
     };
+  }
+
+  /** Installs the client-miss handler (one at most; null removes it). See ClientMissHandler. */
+  onClientMiss(handler: ClientMissHandler | null): void {
+    this.s.clientMissHandler = handler;
+  }
+
+  /**
+   * Hands an IPv6 packet taken by the client-miss handler back to the outbound path, as reinjectIpv4
+   * does for the inbound one: translated with the session it now finds (restored, or created as for
+   * any new flow), never offered to the handler again.
+   */
+  reinjectIpv6(buffer: Uint8Array, offset: number, length: number, vnet: Uint8Array | null = null): void {
+    const s = this.s;
+    const offload = s.offload;
+    const interrupted = offload?.save();
+    this.run(() => {
+      try {
+        if (offload !== null) {
+          offload.done();
+          if (vnet !== null && !offload.received(vnet, 0, buffer, offset, length)) return s.count(GW.offloadRefused);
+        }
+        s.count(GW.reinjected);
+        handle6(s, buffer, offset, length, false, true);
+      } finally {
+        if (interrupted !== undefined) offload!.restore(interrupted);
+      }
+    });
+  }
+
+  /**
+   * Answers a TCP segment taken by the client-miss handler with a RST to its IPv6 sender (its connection
+   * cannot come back). Returns false, sending nothing, for a segment that gets none (a RST, or not TCP).
+   */
+  resetTcp(buffer: Uint8Array, offset: number, length: number): boolean {
+    const s = this.s;
+    const v = this.scratch6;
+    if (parseIpv6(buffer, offset, length, v) !== ParseStatus.ok) return false;
+    const written = writeTcpReset(v, this.resetScratch, 0);
+    if (written === 0) return false;
+    this.run(() => {
+      s.count(GW.tcpResetsSent);
+      s.appendCopy(this.resetScratch, 0, written);
+    });
+    return true;
   }
 
   /** Installs the cache-miss handler (one at most; null removes it). See MissHandler. */

@@ -29,8 +29,9 @@ const ECHO_REPLY = SPEC.ICMP6_ECHO_REPLY;
 /**
  * Handles the IPv6 packet buf[offset, offset + length). Never throws; every outcome is counted.
  * `released`: a fragment the fragment tracker held and handed back, already checked for overlaps.
+ * `reinjected`: handed back by the client-miss handler, not offered again.
  */
-export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number, released = false): void {
+export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number, released = false, reinjected = false): void {
   s.ensureRoom();
   const v = s.v6;
   const status = parseIpv6(buf, offset, length, v);
@@ -64,6 +65,7 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
     if (v.isFragment) return refuse(s, v);
     if (v.isIcmpError) return icmpError(s, v, dst4);
     if (v.icmpType !== ECHO_REQUEST && v.icmpType !== ECHO_REPLY) return refuse(s, v);
+    if (!reinjected && offerNewFlow(s, v, PROTOCOL.ICMP, v.icmpId, dst4, 0)) return;
     const h = s.table.outbound(PROTOCOL.ICMP, buf, v.srcOffset, v.icmpId, dst4, 0);
     if (h < 0) return refused(s, v, h);
     mapOut(s, h, dst4, 0);
@@ -72,8 +74,13 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
   if (protocol !== IpProto.tcp && protocol !== IpProto.udp) return s.count(GW.unsupportedProtocol);
   if (!v.isFirstFragment) return laterFragment(s, v, dst4, released);
   const flags = protocol === IpProto.tcp ? buf[v.l4Offset + SPEC.TCP_FLAGS_OFFSET]! : 0;
+  const whole = !v.moreFragments && !reinjected;
+  if (whole && protocol === IpProto.udp && offerNewFlow(s, v, protocol, v.srcPort, dst4, v.dstPort)) return;
   const h = s.table.outbound(protocol, buf, v.srcOffset, v.srcPort, dst4, v.dstPort, flags);
-  if (h < 0) return refused(s, v, h);
+  if (h < 0) {
+    if (whole && h === VERDICT.NO_SESSION && offerClientMiss(s, v, protocol, v.srcPort, dst4, v.dstPort, true)) return;
+    return refused(s, v, h);
+  }
   mapOut(s, h, dst4, v.dstPort);
   if (!v.moreFragments) return emit(s, v, dst4);
   // A first fragment: remember its session for the rest of the datagram (RFC 6146 3.4).
@@ -111,6 +118,22 @@ function fragmentDataLength(v: Ipv6View): number {
 function prohibited(s: DatapathState, v: Ipv6View, counter: number): void {
   s.count(counter);
   s.translator.icmp6Error(v, SPEC.ICMP6_UNREACH, SPEC.ICMP6_ADMIN_PROHIBITED, 0, s.out);
+}
+
+/** A UDP datagram or echo whose client holds no mapping, offered while the client-miss handler is armed. */
+function offerNewFlow(s: DatapathState, v: Ipv6View, protocol: number, clientPort: number, dst4: number, serverPort: number): boolean {
+  const handler = s.clientMissHandler;
+  if (handler === null || !handler.armed || s.table.findBibByClient(protocol, v.buf, v.srcOffset, clientPort) >= 0) return false;
+  return offerClientMiss(s, v, protocol, clientPort, dst4, serverPort, false);
+}
+
+/** Offers a packet to the client-miss handler, if one is installed; whether it took the packet. */
+function offerClientMiss(s: DatapathState, v: Ipv6View, protocol: number, clientPort: number, dst4: number, serverPort: number, noSession: boolean): boolean {
+  const handler = s.clientMissHandler;
+  if (handler === null || s.pool.has(dst4)) return false;
+  if (!handler.miss(v, protocol, clientPort, dst4, serverPort, noSession, s.offload === null ? null : s.offload.header())) return false;
+  s.count(GW.clientMissTaken);
+  return true;
 }
 
 /** Fills the IPv6 -> IPv4 mapping from session `h`: the client's NAT transport address toward dst4. */

@@ -41,6 +41,8 @@ export const GATEWAY_COUNTERS = {
   localUnclaimed: 'IPv4 UDP packets to a reserved pool4 port no handler is registered for',
   localErrors: 'ICMPv4 errors about a datagram the gateway sent from a reserved port, handed to its local handler',
   missTaken: 'IPv4 packets without a session taken by the cache-miss handler',
+  clientMissTaken: 'IPv6 packets of a flow handed off and evicted earlier taken by the client-miss handler (the client spoke first)',
+  tcpResetsSent: 'TCP RSTs sent to IPv6 clients whose handed-off connection could not come back (its NAT port went to another client)',
   reinjected: 'packets re-injected by a hook',
   injected: 'locally generated IPv4 packets sent from a pool4 address',
   injectRefused: 'locally generated packets refused: not IPv4, too short, too long or not from a pool4 address',

@@ -49,6 +49,23 @@ export type LocalErrorHandler = (packet: Ipv4View) => void;
 export type MissHandler = (packet: Ipv4View, verdict: number, vnet: Uint8Array | null) => boolean;
 
 /**
+ * Offered an outbound IPv6 packet (TCP, UDP or an ICMPv6 echo, unfragmented) that would start a new
+ * mapping or that found no session, before the table creates one or drops it. `miss` gets UDP datagrams
+ * and echoes whose client holds no mapping (no BIB entry), while `armed` says so (it is read per packet,
+ * so that established flows pay nothing while the handler has nothing to look for; `noSession` false:
+ * the handler must answer fast, from memory, whether the flow is one handed off earlier), and TCP
+ * segments other than a SYN that found no session (`noSession` true: they would be dropped).
+ * `clientPort` is the source port or echo identifier, `server` and `serverPort` the IPv4 destination (0
+ * for echoes). Return true to take the packet: the gateway then does nothing more with it, and the
+ * handler may copy it and hand it back later with Engine.reinjectIpv6 (a re-injected packet is not
+ * offered again). View and `vnet` are valid only during the call.
+ */
+export interface ClientMissHandler {
+  readonly armed: boolean;
+  miss(packet: Ipv6View, protocol: number, clientPort: number, server: number, serverPort: number, noSession: boolean, vnet: Uint8Array | null): boolean;
+}
+
+/**
  * Wraps translated IPv6 -> IPv4 packets toward some hosts in a tunnel (Geneve) before they leave.
  * Called once per translated packet with the output slots it filled, out.offsets[from..out.count);
  * it may move each slot's offset back into the batch headroom and grow its length (writing outer
@@ -135,6 +152,7 @@ export class DatapathState {
   /** Run when a batch ends, before its output is written (copied on change: a hook may remove itself). */
   batchEndHooks: readonly (() => void)[] = [];
   missHandler: MissHandler | null = null;
+  clientMissHandler: ClientMissHandler | null = null;
   /** The hook ahead of the NAT64 table for IPv6 packets carried untranslated, or null (no cost then). */
   bypass: BypassHook | null = null;
   /** The tunnel toward some hosts (Geneve), or null: then translated packets leave as they are. */

@@ -27,6 +27,12 @@ export interface HandoffConfig {
   /** Packets held while a QUERY asks for their session: per key, in all, and their bytes in all. */
   missQueue: { packetsPerKey: number; packets: number; bytes: number };
   /**
+   * Handed-off flows evicted from the cache that the gateway remembers (12 bytes each, allocated at
+   * start), so that a UDP or echo client speaking first on one is asked about (CLIENT-QUERY, §5.12)
+   * and keeps its NAT port; 0 turns the memory off. Mode full only.
+   */
+  evictedFlows: number;
+  /**
    * How the gateway reaches receivers (docs/migration.md): 'handoff' (default) messages on UDP 62863
    * only; 'geneve' tunnels on UDP 6081 only (docs/protocol/geneve-options.md); 'auto' asks both ways
    * and uses Geneve toward every host whose receiver announces it, handoff messages otherwise. The
@@ -69,6 +75,7 @@ export function readHandoffConfig(reader: ConfigReader, ipv4NextHopMtu: number):
     mtu: reader.integer('mtu', { min: 576, max: 65535, fallback: Math.max(576, ipv4NextHopMtu) }),
     flushDelayMs: Math.round(parseDuration(reader.string('flushDelay', IMPL.FLUSH_DELAY), reader.path('flushDelay'))),
     missQueue,
+    evictedFlows: reader.integer('evictedFlows', { min: 0, max: 100_000_000, fallback: IMPL.EVICTED_FLOWS }),
     transport: reader.oneOf('transport', TRANSPORT_NAMES, 'handoff'),
     geneve: readGeneveConfig(reader.object('geneve')),
     bypass: readBypassConfig(reader.object('bypass')),

@@ -19,6 +19,8 @@ export const IMPL = {
   MISS_PACKETS: 4096,
   /** Bytes held in all while queries are out. */
   MISS_BYTES: 4 * 1024 * 1024,
+  /** Evicted flows remembered by default: 12 MB, a million idle flows coming back on their own NAT port. */
+  EVICTED_FLOWS: 1_000_000,
   /**
    * How long packets from a host never met wait for its HELLO-ACK before they are given back; a
    * receiver on the LAN answers within milliseconds, and TCP retransmits what is given back anyway.

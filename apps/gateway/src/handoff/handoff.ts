@@ -15,6 +15,8 @@ import { hostRows, type HostRow } from './hosts.js';
 import type { HandoffConfig } from './config.js';
 import { IMPL } from './constants.js';
 import { createHandoffCounters, HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
+import { CLIENT_TOKEN_BASE, ClientMissQueue } from './client-misses.js';
+import { EvictedFlows } from './evicted-flows.js';
 import { MissQueue } from './misses.js';
 import { MappingTracker } from './tracker.js';
 import { TRANSPORTS, type CounterLine, type HandoffTransport, type TransportContext } from './transports/index.js';
@@ -33,6 +35,8 @@ export interface HandoffOptions {
   /** Wall-clock microseconds since 1970 for entry times; default from the engine's batch clock. */
   readonly wallMicros?: () => number;
   /** Agent settings tests shorten (RTO, HELLO retries); production uses the agent's defaults. */
+  /** The pool4 addresses, where a TCP segment without a session is asked about (CLIENT-QUERY). */
+  readonly pool4?: readonly number[];
   readonly tuning?: Partial<Pick<HandoffAgentOptions, 'initialRtoMs' | 'minRtoMs' | 'helloRetryMs' | 'helloIntervalMs' | 'keepaliveMs' | 'queryRetries'>>;
 }
 
@@ -46,6 +50,9 @@ export class Handoff {
   readonly counters: Counters<HandoffCounterName>;
   readonly tracker: MappingTracker;
   readonly misses: MissQueue;
+  /** Flows handed off and evicted (handoff.evictedFlows), asked about when their client speaks first. */
+  readonly evictedFlows: EvictedFlows;
+  readonly clientMisses: ClientMissQueue;
   readonly transport: HandoffTransport;
   private readonly logger: Logger;
   private readonly undo: (() => void)[] = [];
@@ -85,7 +92,8 @@ export class Handoff {
         onPeerDown: (natAddress, host, state) => this.peerDown(natAddress, host, state),
         onHandedOff: (natAddress, host, entries) => this.tracker.handedOff(natAddress, host, entries),
         onRelease: (natAddress, host, entries) => this.tracker.released(natAddress, host, entries),
-        onAnswer: (token, outcome, entry) => this.misses.answered(token, outcome, entry),
+        onAnswer: (token, outcome, entry) =>
+          token >= CLIENT_TOKEN_BASE ? this.clientMisses.answered(token, outcome, entry) : this.misses.answered(token, outcome, entry),
       },
       onError: (error) => this.failed(error),
       mtu: config.mtu,
@@ -100,6 +108,13 @@ export class Handoff {
     };
     this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros);
     this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
+    this.evictedFlows = new EvictedFlows(config.mode === 'full' ? config.evictedFlows : 0);
+    if (this.evictedFlows.capacity > 0) this.tracker.evictedFlows = this.evictedFlows;
+    const output = {
+      reinject: (b: Uint8Array, o: number, l: number, vnet: Uint8Array | null) => engine.reinjectIpv6(b, o, l, vnet),
+      resetTcp: (b: Uint8Array, o: number, l: number) => engine.resetTcp(b, o, l),
+    };
+    this.clientMisses = new ClientMissQueue(this.agent, table, this.tracker, this.evictedFlows, output, config.missQueue, this.counters, options.pool4);
     this.transport = kind.create(this.transportContext(), config);
   }
 
@@ -185,6 +200,22 @@ export class Handoff {
         }
       });
       this.undo.push(() => engine.onMiss(null));
+      const clientMisses = this.clientMisses;
+      const failed = (error: unknown) => this.failed(error);
+      engine.onClientMiss({
+        get armed() {
+          return clientMisses.armed;
+        },
+        miss(v, protocol, clientPort, server, serverPort, noSession, vnet) {
+          try {
+            return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
+          } catch (error) {
+            failed(error);
+            return false;
+          }
+        },
+      });
+      this.undo.push(() => engine.onClientMiss(null));
     }
     // Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows.
     if (tickMs > 0) {
@@ -212,6 +243,7 @@ export class Handoff {
     this.timer = undefined;
     for (const undo of this.undo.splice(0).reverse()) undo();
     this.misses.clear();
+    this.clientMisses.clear();
   }
 
   /** Every peer for `hosts` (allocates; for the control socket). */
@@ -230,6 +262,9 @@ export class Handoff {
     }
     lines.push({ group: 'handoff', name: 'mappings', value: this.tracker.mappings.count, explanation: 'gauge: mappings (BIB entry and host) reported and live' });
     lines.push({ group: 'handoff', name: 'missesHeld', value: this.misses.packets, explanation: 'gauge: packets held while their QUERY is out' });
+    lines.push({ group: 'handoff', name: 'clientMissesHeld', value: this.clientMisses.packets, explanation: 'gauge: client packets held while their CLIENT-QUERY is out' });
+    lines.push({ group: 'handoff', name: 'evictedFlows', value: this.evictedFlows.size, explanation: 'gauge: evicted flows remembered (at most handoff.evictedFlows)' });
+    lines.push({ group: 'handoff', name: 'evictedFlowsBytes', value: this.evictedFlows.byteLength, explanation: 'gauge: bytes of the memory of evicted flows (12 per flow of its capacity)' });
     for (const counter of this.agent.counters.snapshot({ all: true })) {
       lines.push({ group: 'agent', ...counter });
     }
@@ -253,7 +288,10 @@ export class Handoff {
   private peerUp(natAddress: number, host: number, state: PeerState): void {
     this.transport.peerUp(natAddress, host);
     this.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver up');
-    if (this.config.mode === 'full') this.misses.peerUp(natAddress, host, state);
+    if (this.config.mode === 'full') {
+      this.misses.peerUp(natAddress, host, state);
+      this.clientMisses.peerUp(natAddress, state);
+    }
   }
 
   private peerDown(natAddress: number, host: number, state: PeerState): void {

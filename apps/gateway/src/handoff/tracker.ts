@@ -10,6 +10,7 @@ import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteRea
 import type { Counters } from '@nat64/service';
 import type { SessionSubscriber } from '../engine/events.js';
 import type { HandoffCounterName } from './counters.js';
+import type { EvictedFlows } from './evicted-flows.js';
 import { MappingTable, RECORD_HANDED_OFF } from './mapping-table.js';
 import type { LiveMappings, MappingReporter } from './transports/transport.js';
 
@@ -69,6 +70,8 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
    * ANSWER, so its mapping is already the receiver's (no CREATED, the receiver's creation time).
    */
   restoring: HandoffEntry | null = null;
+  /** Where handed-off sessions evicted from the cache are remembered, for their client to speak first; null: nowhere. */
+  evictedFlows: EvictedFlows | null = null;
   /** Tokens of sessions created on a handed-off mapping, to hand off when the batch ends. */
   private pending: number[] = [];
   private readonly entry: HandoffEntry = createEntry();
@@ -122,6 +125,11 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     const natAddress = table.natAddress(h);
     const natPort = table.natPort(h);
     const protocol = table.protocol(h);
+    if (reason === DELETE_REASON.EVICTED && this.evictedFlows !== null && !closedTcp(table, h)) {
+      table.copyClientAddress(h, this.scratch, 0);
+      this.evictedFlows.remember(protocol, this.scratch, 0, table.clientPort(h), host, table.serverPort(h), natAddress);
+      this.values[this.index.flowsEvictedRemembered]!++;
+    }
     const m = this.mappings;
     const slot = m.find(natAddress, host, protocol, natPort);
     if (slot < 0 || --m.live[slot]! > 0) return;

@@ -196,6 +196,18 @@ export class FakeReceiver {
           entry: found ?? null,
         };
       }
+      case MessageType.CLIENT_QUERY: {
+        const found = this.authoritative
+          ? [...this.held.values()].find((e) => e.protocol === m.protocol && e.natAddress === m.natAddress && e.clientPort === m.clientPort && sameBytes(e.clientAddress, m.clientAddress))
+          : undefined;
+        return {
+          ...header,
+          type: MessageType.ANSWER,
+          sequence: m.sequence,
+          status: found !== undefined ? AnswerStatus.FOUND : this.authoritative ? AnswerStatus.NOT_FOUND : AnswerStatus.NOT_AUTHORITATIVE,
+          entry: found ?? null,
+        };
+      }
       default:
         return null;
     }
@@ -228,4 +240,8 @@ export function converse(h: HandoffHarness, receivers: readonly FakeReceiver[], 
 
 function isHandoffPacket(packet: Uint8Array): boolean {
   return packet[0] === 0x45 && packet[9] === 17 && ((packet[22]! << 8) | packet[23]!) === HANDOFF_PORT;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

@@ -48,6 +48,15 @@ const bodyArb = fc.oneof(
     serverAddress: u32,
     serverPort: u16,
   }),
+  fc.record({
+    type: fc.constant(MessageType.CLIENT_QUERY),
+    protocol: u8,
+    natAddress: u32,
+    clientAddress: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+    clientPort: u16,
+    serverAddress: u32,
+    serverPort: u16,
+  }),
   fc.oneof(
     fc.record({ type: fc.constant(MessageType.ANSWER), status: fc.constant(AnswerStatus.FOUND), entry: entryArb }),
     fc.record({

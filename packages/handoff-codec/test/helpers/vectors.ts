@@ -370,6 +370,49 @@ export const release: Vector = {
   fields: [...HEADER_FIELDS, [28, 2, 'RELEASE body'], [30, 2, 'RELEASE body'], ...entryFields(32, 'RELEASE entry 0')],
 };
 
+export const clientQuery: Vector = {
+  name: 'CLIENT-QUERY',
+  bytes: hex(`
+    01 09 0048          # version 1, type 9 CLIENT-QUERY, length 72 (the size of an ANSWER)
+    0000 0000           # flags, reserved
+    0123456789abcdef    # epoch
+    8899aabbccddeeff    # cookie
+    0000cafe            # sequence: request identifier
+    11 00 d431          # protocol 17 UDP, reserved, client port 54321
+    c0000201            # NAT address 192.0.2.1
+    c633640a            # server 198.51.100.10
+    20010db8000000000000000000000003  # client 2001:db8::3
+    0035 0000           # server port 53, reserved
+    000000000000000000000000  # padding, 12 octets
+  `),
+  value: {
+    type: MessageType.CLIENT_QUERY,
+    version: 1,
+    flags: 0,
+    epoch: EPOCH,
+    cookie: COOKIE,
+    sequence: 0xcafe,
+    protocol: Protocol.UDP,
+    clientPort: 54321,
+    natAddress: A,
+    serverAddress: SERVER,
+    clientAddress: client(3),
+    serverPort: 53,
+  },
+  fields: [
+    ...HEADER_FIELDS,
+    [28, 1, 'CLIENT-QUERY body'],
+    [29, 1, 'CLIENT-QUERY body'],
+    [30, 2, 'CLIENT-QUERY body'],
+    [32, 4, 'CLIENT-QUERY body'],
+    [36, 4, 'CLIENT-QUERY body'],
+    [40, 16, 'CLIENT-QUERY body'],
+    [56, 2, 'CLIENT-QUERY body'],
+    [58, 2, 'CLIENT-QUERY body'],
+    [60, 12, 'CLIENT-QUERY padding'],
+  ],
+};
+
 /** Key of the tagged vector: octets 0x00 to 0x1f. */
 export const TAG_KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 
@@ -410,5 +453,6 @@ export const VECTORS: readonly Vector[] = [
   answerFound,
   answerNotFound,
   release,
+  clientQuery,
   taggedHello,
 ];

@@ -209,6 +209,115 @@ export async function startConversation(t: Topology, port = 9000): Promise<Conve
   }
 }
 
+/**
+ * A TCP connection like Conversation in which the *client* speaks first: ask(word) makes the client
+ * send `word`, and resolves once the server got it on the connection it accepted and the client got
+ * the server's answer, "ack:" + word. `accepted` counts the connections the server accepted.
+ */
+export interface ClientConversation {
+  readonly natPort: string;
+  readonly clientPort: string;
+  ask(word: string, timeoutMs?: number): Promise<void>;
+  /** Sends `word` and resolves with the socket error the client then gets ("ECONNRESET"). */
+  askAndFail(word: string, timeoutMs?: number): Promise<string>;
+  accepted(): number;
+  close(): void;
+}
+
+export async function startClientConversation(t: Topology, port = 9100): Promise<ClientConversation> {
+  const server = t.server.spawn('node', [
+    '-e',
+    `require('net').createServer((s) => {
+       console.log('accepted ' + s.remotePort);
+       s.on('data', (d) => { console.log('server got ' + d + ' from ' + s.remotePort); s.write('ack:' + d); });
+     }).listen(${port}, '${ADDRESSES.server}', () => console.log('listening'));`,
+  ]);
+  let client: ChildProcess | undefined;
+  let accepted = 0;
+  const close = () => {
+    client?.kill();
+    server.kill();
+  };
+  try {
+    await waitForLine(server.stdout!, /^listening$/);
+    const spawned = (client = t.client.spawn('node', [
+      '-e',
+      `const s = require('net').connect(${port}, '${ADDRESSES.serverSix}', () => console.log('connected ' + s.localPort));
+       s.on('data', (d) => console.log('client got ' + d));
+       s.on('error', (e) => console.log('client error ' + e.code));
+       process.stdin.on('data', (d) => s.write(String(d).trim()));`,
+    ]));
+    const natPort = (await waitForLine(server.stdout!, /^accepted \d+$/)).split(' ')[1]!;
+    accepted = 1;
+    server.stdout!.on('data', (chunk: Buffer) => {
+      accepted += chunk.toString().split('\n').filter((line) => line.startsWith('accepted ')).length;
+    });
+    const clientPort = (await waitForLine(spawned.stdout!, /^connected \d+$/)).split(' ')[1]!;
+    const ask = async (word: string, timeoutMs = 10_000) => {
+      const serverGot = waitForLine(server.stdout!, new RegExp(`^server got ${word} from ${natPort}$`), timeoutMs);
+      const clientGot = waitForLine(spawned.stdout!, new RegExp(`^client got ack:${word}$`), timeoutMs);
+      spawned.stdin!.write(word + '\n');
+      await serverGot;
+      await clientGot;
+    };
+    const askAndFail = async (word: string, timeoutMs = 10_000) => {
+      const failed = waitForLine(spawned.stdout!, /^client error /, timeoutMs);
+      spawned.stdin!.write(word + '\n');
+      return (await failed).split(' ')[2]!;
+    };
+    return { natPort, clientPort, ask, askAndFail, accepted: () => accepted, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
+/**
+ * A UDP flow from one client socket to a UDP echo server on the server: send(word) sends `word` and
+ * resolves with the peer (NAT "address:port") the server saw once the client got the echo back.
+ */
+export interface UdpFlow {
+  send(word: string, timeoutMs?: number): Promise<string>;
+  close(): void;
+}
+
+export async function startUdpFlow(t: Topology, port = 9998): Promise<UdpFlow> {
+  const server = t.server.spawn('node', [
+    '-e',
+    `const s = require('dgram').createSocket('udp4');
+     s.on('message', (m, r) => { console.log('peer ' + r.address + ':' + r.port + ' ' + m); s.send(m, r.port, r.address); });
+     s.bind(${port}, '${ADDRESSES.server}', () => console.log('listening'));`,
+  ]);
+  let client: ChildProcess | undefined;
+  const close = () => {
+    client?.kill();
+    server.kill();
+  };
+  try {
+    await waitForLine(server.stdout!, /^listening$/);
+    const spawned = (client = t.client.spawn('node', [
+      '-e',
+      `const s = require('dgram').createSocket('udp6');
+       s.on('message', (m) => console.log('echo ' + m));
+       s.bind(0, () => console.log('bound'));
+       process.stdin.on('data', (d) => s.send(String(d).trim(), ${port}, '${ADDRESSES.serverSix}'));`,
+    ]));
+    await waitForLine(spawned.stdout!, /^bound$/);
+    const send = async (word: string, timeoutMs = 10_000) => {
+      const seen = waitForLine(server.stdout!, new RegExp(`^peer \\S+ ${word}$`), timeoutMs);
+      const echoed = waitForLine(spawned.stdout!, new RegExp(`^echo ${word}$`), timeoutMs);
+      spawned.stdin!.write(word + '\n');
+      const line = await seen;
+      await echoed;
+      return line.split(' ')[1]!;
+    };
+    return { send, close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
 export interface Capture {
   /** Stops the capture and returns one line per UDP datagram: "198.51.100.1:62863 > 203.0.113.2:62863 36". */
   stop(): Promise<string[]>;

@@ -1,0 +1,218 @@
+// What the gateway's memory of evicted flows (handoff.evictedFlows, the client-first path of handoff
+// v1 section 5.12) costs new flows, in process, through the real engine with handoff in mode full:
+// new UDP sessions per second on one core, and the gateway's CPU per new session, with the memory
+// empty and holding 1 and 10 million flows (capacity 10 million, 120 MB), plus how often it says
+// "maybe" for a genuinely new flow (each such flow would wait one CLIENT-QUERY round trip toward an
+// authoritative receiver). The host here has no receiver, so no flow waits: the figures are the
+// lookup's cost alone. Not a test: node tools/bench/dist/gateway-evicted.js (BENCH_RUNS, default 3).
+
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { printTable, rate, spread, writeResults, type Spread } from './report.js';
+
+interface Rx {
+  buffer: Buffer;
+  slotSize: number;
+  batchSize: number;
+  lengths: Uint32Array;
+}
+
+interface GatewayModule {
+  loadGatewayConfig(options: { flags: Record<string, unknown> }): { handoff: unknown };
+  buildGateway(config: unknown, options: { maxInputSize: number; inputBatchSize: number }): {
+    engine: { setSink(sink: { writeBatch(b: Uint8Array, o: Uint32Array, l: Uint32Array, count: number): number }): void; handleBatch(rx: Rx, count: number): void };
+    table: { sessionCount: number };
+  };
+  Handoff: new (
+    parts: unknown,
+    config: unknown,
+    options: { logger: unknown; tuning?: Record<string, number> },
+  ) => {
+    start(tickMs: number): void;
+    stop(): void;
+    evictedFlows: {
+      size: number;
+      byteLength: number;
+      remember(protocol: number, client: Uint8Array, offset: number, clientPort: number, server: number, serverPort: number, natAddress: number): void;
+      recall(protocol: number, client: Uint8Array, offset: number, clientPort: number, server: number, serverPort: number): number;
+    };
+    counters: { get(name: string): number };
+  };
+}
+
+const REPO = join(import.meta.dirname, '../../..');
+const gateway = (await import(pathToFileURL(join(REPO, 'apps/gateway/dist/index.js')).href)) as GatewayModule;
+
+const BATCH = 64;
+const SLOT = 1536;
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const CAPACITY = 10_000_000;
+const FILLS = [0, 1_000_000, 10_000_000];
+/** New sessions per run: 2000 client addresses x 250 ports. */
+const CLIENTS = 2000;
+const PORTS = 250;
+/** Extra lookups of never-held flows per run, timed alone. */
+const LOOKUPS = 2_000_000;
+const SERVER = (203 << 24) | (0 << 16) | (113 << 8) | 99;
+const NAT = ((198 << 24) | (51 << 16) | (100 << 8) | 1) >>> 0;
+
+const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {}, level: 'silent', isLevelEnabled: () => false, child: () => silent };
+
+function checksum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
+  let sum = initial;
+  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** The IPv6 pseudo-header sum of the UDP packet at `at` (RFC 8200 8.1), unfolded. */
+function pseudo(bytes: Uint8Array, at: number): number {
+  let sum = 24 + 17;
+  for (let i = at + 8; i < at + 40; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
+  return sum;
+}
+
+/** A 64-byte IPv6 UDP packet from 2001:db8:1:<run>::<client> to 2001:db8:64::203.0.113.99 port 9 (checksum filled per packet). */
+function template(): Uint8Array {
+  const p = new Uint8Array(64);
+  p.set([0x60, 0, 0, 0, 0, 24, 17, 64]);
+  p.set([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 8);
+  p.set([0x20, 0x01, 0x0d, 0xb8, 0, 0x64, 0, 0, 0, 0, 0, 0, 203, 0, 113, 99], 24);
+  p.set([0, 0, 0, 9, 0, 24, 0, 0], 40);
+  return p;
+}
+
+/** Fills the memory with `count` random flows toward the server (clients in 2001:db8:2::/48). */
+function fill(flows: InstanceType<GatewayModule['Handoff']>['evictedFlows'], count: number): number {
+  const client = new Uint8Array(16);
+  client.set([0x20, 0x01, 0x0d, 0xb8, 0, 2]);
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1_103_515_245) + 12345) >>> 0);
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const r = next();
+    client[12] = r >>> 24;
+    client[13] = (r >>> 16) & 0xff;
+    client[14] = (r >>> 8) & 0xff;
+    client[15] = r & 0xff;
+    flows.remember(17, client, 0, next() & 0xffff, SERVER, 53, NAT);
+  }
+  return (performance.now() - start) / count;
+}
+
+interface Run {
+  lookupNs: number;
+  sessionsPerSecond: number;
+  usPerSession: number;
+  maybes: number;
+  lookups: number;
+}
+
+function run(entries: number, round: number): Run & { rememberNs: number; bytes: number } {
+  const config = gateway.loadGatewayConfig({
+    flags: {
+      prefix: '2001:db8:64::/96',
+      pool4: Array.from({ length: 20 }, (_, i) => `198.51.100.${i + 1}`),
+      limits: { maxSessions: 2_000_000, maxSessionsPerClient: 1000 },
+      logLevel: 'silent',
+      handoff: { mode: 'full', transport: 'handoff', evictedFlows: CAPACITY },
+    },
+  });
+  const parts = gateway.buildGateway(config, { maxInputSize: SLOT, inputBatchSize: BATCH });
+  parts.engine.setSink({ writeBatch: (_b, _o, _l, count) => count });
+  const handoff = new gateway.Handoff(parts, config.handoff, { logger: silent });
+  handoff.start(0);
+  const rememberNs = entries > 0 ? fill(handoff.evictedFlows, entries) * 1e6 : 0;
+  const rx: Rx = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH) };
+  const packet = template();
+  // The same lookups the gateway makes, counted apart: how many new flows the memory thinks it knows.
+  let maybes = 0;
+  let n = 0;
+  let handling = 0;
+  for (let c = 0; c < CLIENTS; c++) {
+    for (let p = 0; p < PORTS; p++) {
+      const at = n * SLOT;
+      rx.buffer.set(packet, at);
+      rx.buffer[at + 20] = round; // 2001:db8:1:<round>::<c>: new clients every run
+      rx.buffer[at + 22] = c >> 8;
+      rx.buffer[at + 23] = c & 0xff;
+      rx.buffer[at + 40] = (10_000 + p) >> 8;
+      rx.buffer[at + 41] = (10_000 + p) & 0xff;
+      rx.buffer[at + 46] = 0;
+      rx.buffer[at + 47] = 0;
+      const sum = checksum(rx.buffer, at + 40, at + 64, pseudo(rx.buffer, at));
+      rx.buffer[at + 46] = sum >> 8;
+      rx.buffer[at + 47] = sum & 0xff;
+      rx.lengths[n] = packet.length;
+      if (handoff.evictedFlows.recall(17, rx.buffer, at + 8, 10_000 + p, SERVER, 9) >= 0) maybes++;
+      if (++n === BATCH) {
+        const t0 = performance.now();
+        parts.engine.handleBatch(rx, n);
+        handling += performance.now() - t0;
+        n = 0;
+      }
+    }
+  }
+  const sessions = parts.table.sessionCount;
+  // The lookup alone, over flows never held: what a new flow pays for the memory.
+  const probe = new Uint8Array(16);
+  probe.set([0x20, 0x01, 0x0d, 0xb8, 0, 3]);
+  const t0 = performance.now();
+  for (let i = 0; i < LOOKUPS; i++) {
+    probe[13] = i >>> 16;
+    probe[14] = (i >>> 8) & 0xff;
+    probe[15] = i & 0xff;
+    if (handoff.evictedFlows.recall(17, probe, 0, 40_000, SERVER, 9) >= 0) maybes++;
+  }
+  const lookupNs = ((performance.now() - t0) * 1e6) / LOOKUPS;
+  handoff.stop();
+  return {
+    sessionsPerSecond: sessions / (handling / 1000),
+    usPerSession: (handling * 1000) / sessions,
+    maybes,
+    lookups: CLIENTS * PORTS + LOOKUPS,
+    lookupNs,
+    rememberNs,
+    bytes: handoff.evictedFlows.byteLength,
+  };
+}
+
+function main(): void {
+  const results: Record<string, { lookupNs: Spread; sessionsPerSecond: Spread; usPerSession: Spread; maybesPerMillion: number; rememberNs: number; bytes: number }> = {};
+  const all: Record<number, Run[]> = {};
+  let rememberNs: Record<number, number> = {};
+  let bytes = 0;
+  // Alternating order, so that drifting background load hits every fill alike.
+  for (let round = 0; round < RUNS; round++) {
+    for (const entries of round % 2 === 0 ? FILLS : [...FILLS].reverse()) {
+      const r = run(entries, round + 1);
+      (all[entries] ??= []).push(r);
+      if (r.rememberNs > 0) rememberNs = { ...rememberNs, [entries]: r.rememberNs };
+      bytes = r.bytes;
+    }
+  }
+  for (const entries of FILLS) {
+    const runs = all[entries]!;
+    const maybes = runs.reduce((sum, r) => sum + r.maybes, 0);
+    const lookups = runs.reduce((sum, r) => sum + r.lookups, 0);
+    results[entries] = {
+      lookupNs: spread(runs.map((r) => r.lookupNs)),
+      sessionsPerSecond: spread(runs.map((r) => r.sessionsPerSecond)),
+      usPerSession: spread(runs.map((r) => r.usPerSession)),
+      maybesPerMillion: (maybes * 1e6) / lookups,
+      rememberNs: rememberNs[entries] ?? 0,
+      bytes,
+    };
+  }
+  printTable(
+    `nat64-gateway in process, handoff full, new UDP sessions through the engine (${CLIENTS * PORTS} per run, ${RUNS} runs), memory of evicted flows of capacity ${rate(CAPACITY)} (${(bytes / 1e6).toFixed(0)} MB), medians`,
+    ['flows held', 'new sessions/s', 'CPU per new session', 'lookup of a new flow', 'maybes per million new flows', 'remember, ns per flow'],
+    FILLS.map((entries) => {
+      const r = results[entries]!;
+      return [rate(entries), `${rate(r.sessionsPerSecond.median)}/s`, `${r.usPerSession.median.toFixed(2)} us`, `${r.lookupNs.median.toFixed(0)} ns`, r.maybesPerMillion.toFixed(2), r.rememberNs > 0 ? r.rememberNs.toFixed(0) : '-'];
+    }),
+  );
+  console.log(`written to ${writeResults('gateway-evicted', { runs: RUNS, capacity: CAPACITY, sessionsPerRun: CLIENTS * PORTS, results })}`);
+}
+
+main();
