@@ -6,6 +6,7 @@
 // stops it: it reloads the configuration (reload.ts).
 
 import { ConfigError, ExitCode, FatalError, createLogger, listenControl, waitForShutdown, type Logger } from '@nat64/service';
+import { ServiceNotifier } from '@nat64/sd-notify';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { formatIpv4 } from '@nat64/xlat';
 import { loadGatewayConfig, shortTimeouts, type GatewayConfig, type RawSettings } from './config.js';
@@ -55,11 +56,12 @@ export async function runGateway(options: RunOptions): Promise<number> {
     return ExitCode.ok;
   }
   const logger = createLogger({ name: 'nat64-gateway', level: config.logLevel });
+  const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
   // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
   let reloader: Reloader | 'starting' | 'stopping' = 'starting';
   const onHangup = () => {
     if (typeof reloader === 'string') logger.warn(`SIGHUP while ${reloader}: ignored`);
-    else reloader.reload('SIGHUP');
+    else reloadNotifying(notifier, reloader, 'SIGHUP');
   };
   process.on('SIGHUP', onHangup);
   const short = shortTimeouts(config);
@@ -79,7 +81,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
   const signing = withKeySlot(config);
   const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }) });
   handoff?.start();
-  const expiry = new ExpiryTimer(parts.engine);
+  const expiry = new ExpiryTimer(parts.engine, { onTick: () => notifier.tick() });
   expiry.start();
   let summary: NodeJS.Timeout | undefined;
   const setStatsInterval = (ms: number) => {
@@ -91,7 +93,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
   const reloads = new Reloader({ file: options.file, flags: options.flags }, config, live);
   let control;
   try {
-    control = await listenControl(config.control, controlHandlers(config, parts, device, handoff, () => reloads.reload('control')));
+    control = await listenControl(config.control, controlHandlers(config, parts, device, handoff, () => reloadNotifying(notifier, reloads, 'control')));
   } catch (error) {
     handoff?.stop();
     expiry.stop();
@@ -102,9 +104,11 @@ export async function runGateway(options: RunOptions): Promise<number> {
   setStatsInterval(config.statsIntervalMs);
   logStart(logger, config, device);
   reloader = reloads;
+  notifier.ready(`translating ${config.prefix.text} through ${device.name}`);
 
   const outcome = await Promise.race([waitForShutdown(), failed]);
   reloader = 'stopping';
+  notifier.stopping();
   clearInterval(summary);
   handoff?.stop();
   expiry.stop();
@@ -120,6 +124,16 @@ export async function runGateway(options: RunOptions): Promise<number> {
   }
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return code;
+}
+
+/** A reload as systemd's Type=notify wants it told: RELOADING=1, then READY=1 whatever the outcome. */
+function reloadNotifying(notifier: ServiceNotifier, reloader: Reloader, trigger: 'SIGHUP' | 'control') {
+  notifier.reloading();
+  try {
+    return reloader.reload(trigger);
+  } finally {
+    notifier.ready();
+  }
 }
 
 function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): void {

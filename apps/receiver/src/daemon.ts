@@ -55,6 +55,8 @@ export interface ReceiverEnvironment {
   controlHandlers?: Record<string, ControlHandler>;
   /** How NAT64 bypass opens TAP devices and changes the host's routing (tests pass fakes). */
   bypass?: BypassEnvironment;
+  /** Called every tick of the main loop (the systemd watchdog). */
+  onTick?: () => void;
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
@@ -151,7 +153,10 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
       ...environment.controlHandlers,
     });
-    const ticker = setInterval(() => receiver.tick(), TICK_MS);
+    const ticker = setInterval(() => {
+      environment.onTick?.();
+      receiver.tick();
+    }, TICK_MS);
     const retention = new Retention(openTable, { retention: () => settings.retentionMs * 1000, clock });
     const pruneHistory = historyPruner(retention, store, counters, logger);
     const pruner = setInterval(pruneHistory, TICK_MS);

@@ -4,6 +4,7 @@
 // that says what went wrong (sysexits.h).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { StoreError } from '@nat64/conntrack';
+import { ServiceNotifier } from '@nat64/sd-notify';
 import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, hintHelpAfterErrors, onReopenSignal, packageVersion, waitForShutdown } from '@nat64/service';
 import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
 import { startReceiver } from './daemon.js';
@@ -103,8 +104,18 @@ program
       return;
     }
     const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
+    const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
     const settings = new ReceiverSettings(config);
     const reloader = new ReceiverReloader(source, config, settings, logger);
+    // Told to systemd (Type=notify) as RELOADING=1, then READY=1 whatever the outcome.
+    const reload = (trigger: 'SIGHUP' | 'control') => {
+      notifier.reloading();
+      try {
+        return reloader.reload(trigger);
+      } finally {
+        notifier.ready();
+      }
+    };
     // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
     let state: 'starting' | 'running' | 'stopping' = 'starting';
     onReopenSignal(() => {
@@ -113,12 +124,14 @@ program
         return;
       }
       daemon.reopenLog();
-      reloader.reload('SIGHUP');
+      reload('SIGHUP');
     });
-    const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reloader.reload('control') } });
+    const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reload('control') }, onTick: () => notifier.tick() });
     state = 'running';
+    notifier.ready(`receiving on ${[...config.transports].join(', ')}; ${daemon.receiver.peerCount} gateways known`);
     const signal = await waitForShutdown();
     state = 'stopping';
+    notifier.stopping();
     logger.info({ signal }, 'shutting down');
     await daemon.close();
     logger.flush();
