@@ -64,7 +64,7 @@ export const DEFAULT_PREFIX = '64:ff9b::/96';
  * flows while the gateway was busy setting them up; 10,000 packets of 1500 bytes are 15 MB at most.
  */
 export const DEFAULT_TX_QUEUE_LENGTH = 10_000;
-export const DEFAULT_CONTROL = '/run/nat64-gateway.sock';
+export const DEFAULT_CONTROL = '/run/nat64-gateway/control.sock';
 
 export type RawSettings = Record<string, unknown>;
 

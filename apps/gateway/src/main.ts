@@ -4,9 +4,9 @@
 // follow sysexits: 78 configuration, 77 permission, 69 unavailable, 64 usage.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ControlError, ExitCode, FatalError, hintHelpAfterErrors, packageVersion } from '@nat64/service';
+import { ConfigError, ControlError, ExitCode, FatalError, hintHelpAfterErrors, packageVersion } from '@nat64/service';
 import { reloadGateway, showHosts, showSessions, showStats } from './client.js';
-import { DEFAULT_CONTROL, DEFAULT_PREFIX, DEFAULT_TX_QUEUE_LENGTH } from './config.js';
+import { DEFAULT_CONTROL, DEFAULT_PREFIX, DEFAULT_TX_QUEUE_LENGTH, loadGatewayConfig } from './config.js';
 import { runGateway } from './run.js';
 import { parseSessionFilter } from './sessions.js';
 
@@ -138,30 +138,32 @@ function program(): Command {
   root
     .command('sessions')
     .description('List the running gateway\'s sessions, like jool session display: protocol, both sides, TCP state, time left.')
-    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .addOption(new Option('--protocol <protocol>', 'only this protocol').choices(['tcp', 'udp', 'icmp']))
     .option('--client <ipv6>', 'only sessions of this IPv6 client address')
     .option('--server <ipv4>', 'only sessions toward this IPv4 server address')
     .option('--nat <ipv4>', 'only sessions on this pool4 address')
     .option('--json', 'one JSON object per session instead of a table')
-    .action(async (flags: { control: string; protocol?: string; client?: string; server?: string; nat?: string; json?: boolean }, command: Command) => {
+    .action(async (flags: ControlFlags & { protocol?: string; client?: string; server?: string; nat?: string; json?: boolean }, command: Command) => {
       try {
         parseSessionFilter({ protocol: flags.protocol, client: flags.client, server: flags.server, nat: flags.nat });
       } catch (error) {
         command.error(`error: ${(error as Error).message}`, { exitCode: ExitCode.usage });
       }
-      await showSessions(flags);
+      await showSessions({ ...flags, control: controlPath(flags) });
     });
 
   root
     .command('stats')
     .description('Show the running gateway\'s counters (TUN device, gateway, translator drop reasons, tables, fragments), like jool stats display.')
-    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--explain', 'add a one-line explanation to every counter')
     .option('--all', 'include counters that are zero')
     .option('--json', 'print the counters as JSON')
-    .action(async (flags: { control: string; explain?: boolean; all?: boolean; json?: boolean }) => {
-      await showStats(flags);
+    .action(async (flags: ControlFlags & { explain?: boolean; all?: boolean; json?: boolean }) => {
+      await showStats({ ...flags, control: controlPath(flags) });
     });
 
   root
@@ -170,10 +172,11 @@ function program(): Command {
       'List the handoff peers of the running gateway, one per NAT address and IPv4 host: state (unknown, silent, port-closed, ' +
         'acknowledging, authoritative), window, messages in flight, entries queued, RTO, entries handed off, when last heard.',
     )
-    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--json', 'print the answer as JSON')
-    .action(async (flags: { control: string; json?: boolean }) => {
-      await showHosts(flags);
+    .action(async (flags: ControlFlags & { json?: boolean }) => {
+      await showHosts({ ...flags, control: controlPath(flags) });
     });
   root
     .command('reload')
@@ -181,14 +184,32 @@ function program(): Command {
       'Make the running gateway read its configuration again (as SIGHUP does): log level, timeouts, session limits, statsInterval, ' +
         'logSessions and the handoff key change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
     )
-    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--json', 'print the answer as JSON')
-    .action(async (flags: { control: string; json?: boolean }) => {
-      process.exitCode = await reloadGateway(flags);
+    .action(async (flags: ControlFlags & { json?: boolean }) => {
+      process.exitCode = await reloadGateway({ ...flags, control: controlPath(flags) });
     });
 
   hintHelpAfterErrors(root);
   return root;
+}
+
+interface ControlFlags {
+  control?: string;
+  config?: string;
+}
+
+/** --control, else the control socket of the --config file, else the default. */
+function controlPath(flags: ControlFlags): string {
+  if (flags.control !== undefined) return flags.control;
+  if (flags.config === undefined) return DEFAULT_CONTROL;
+  try {
+    return loadGatewayConfig({ file: flags.config, flags: {} }).control;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new FatalError(`invalid configuration: ${error.message}`, ExitCode.config, { cause: error });
+    throw error;
+  }
 }
 
 async function main(): Promise<void> {

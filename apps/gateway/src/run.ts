@@ -5,7 +5,7 @@
 // handed to them: the next start is a new epoch, and old flows come back through QUERY. SIGHUP never
 // stops it: it reloads the configuration (reload.ts).
 
-import { ConfigError, ExitCode, FatalError, createLogger, listenControl, waitForShutdown, type Logger } from '@nat64/service';
+import { ConfigError, ExitCode, FatalError, createLogger, listenControl, prepareControlPath, waitForShutdown, type Logger } from '@nat64/service';
 import { ServiceNotifier } from '@nat64/sd-notify';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { formatIpv4 } from '@nat64/xlat';
@@ -55,6 +55,8 @@ export async function runGateway(options: RunOptions): Promise<number> {
     process.stdout.write('configuration OK\n');
     return ExitCode.ok;
   }
+  // What can still fail without the device: before it is opened.
+  prepareControlPath(config.control);
   const logger = createLogger({ name: 'nat64-gateway', level: config.logLevel });
   const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
   // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).

@@ -68,7 +68,7 @@ export const DEFAULTS = {
   capacity: 1_000_000,
   idleTimeout: '24h',
   retention: '90d',
-  control: '/run/nat64-receiver.sock',
+  control: '/run/nat64-receiver/control.sock',
   logLevel: 'info',
 } as const;
 

@@ -147,9 +147,15 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const openLog = log;
     const openEndpoint = endpoint;
     const openBypass = bypass;
+    // `stats --json`: counters by group, as the gateway's are (README "Control socket").
+    const groupedSnapshot = (all: boolean) => [
+      ...counters.snapshot({ all }).map((counter) => ({ group: 'receiver', ...counter })),
+      ...(openEndpoint?.dropCounters(all) ?? []).map((counter) => ({ group: 'geneve', ...counter })),
+      ...(openBypass?.counters(all) ?? []).map((counter) => ({ group: 'bypass', ...counter })),
+    ];
     const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? []), ...(openBypass?.counters(all) ?? [])];
     control = await listenControl(config.control, {
-      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount, ...openBypass?.stats() }),
+      stats: (params) => ({ counters: groupedSnapshot(params.all === true), gauges: { entries: openTable.size, gateways: receiver.peerCount }, ...openBypass?.stats() }),
       statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
       ...environment.controlHandlers,
     });

@@ -5,12 +5,28 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { StoreError } from '@nat64/conntrack';
 import { ServiceNotifier } from '@nat64/sd-notify';
-import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, hintHelpAfterErrors, onReopenSignal, packageVersion, waitForShutdown } from '@nat64/service';
+import {
+  callControl,
+  ConfigError,
+  ControlError,
+  createLogger,
+  ExitCode,
+  FatalError,
+  hintHelpAfterErrors,
+  onReopenSignal,
+  packageVersion,
+  prepareControlPath,
+  prepareDirectoryFor,
+  waitForShutdown,
+} from '@nat64/service';
 import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
 import { startReceiver } from './daemon.js';
 import { effectiveSettings } from './effective.js';
 import { ReceiverReloader, ReceiverSettings, type ReloadOutcome } from './reload.js';
 import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUMBERS, QueryError } from './queries.js';
+
+/** Mode of the directories made for the database and the connection log. */
+const DIRECTORY_MODE = 0o750;
 
 const program = new Command()
   .name('nat64-receiver')
@@ -103,6 +119,10 @@ program
       console.log('configuration OK');
       return;
     }
+    // What can fail without the database, the log or a device: checked before any of them is opened.
+    prepareControlPath(config.control, 'control (--control)');
+    prepareDirectoryFor(config.database, 'database (--db)', DIRECTORY_MODE);
+    if (config.connectionLog !== '-') prepareDirectoryFor(config.connectionLog, 'connectionLog (--conn-log)', DIRECTORY_MODE);
     const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
     const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
     const settings = new ReceiverSettings(config);
@@ -178,16 +198,17 @@ program
 program
   .command('stats')
   .description('counters of the running receiver')
-  .option('--control <socket>', `the daemon's control socket (default ${DEFAULTS.control})`, DEFAULTS.control)
+  .option('--control <socket>', `the daemon's control socket (default: the config file's, else ${DEFAULTS.control})`)
+  .option('-c, --config <file>', "take the control socket path from the receiver's config file")
   .option('--explain', 'say what each counter means')
   .option('--all', 'include counters that are zero')
   .option('--json', 'print JSON')
-  .action(async (options: { control: string; explain?: boolean; all?: boolean; json?: boolean }) => {
+  .action(async (options: ControlOptions & { explain?: boolean; all?: boolean; json?: boolean }) => {
     if (options.json) {
-      console.log(JSON.stringify(await callControl(options.control, 'stats', { all: options.all === true })));
+      console.log(JSON.stringify(await callControl(controlPath(options), 'stats', { all: options.all === true })));
       return;
     }
-    console.log(await callControl(options.control, 'statsText', { all: options.all === true, explain: options.explain === true }));
+    console.log(await callControl(controlPath(options), 'statsText', { all: options.all === true, explain: options.explain === true }));
   });
 
 program
@@ -196,10 +217,11 @@ program
     'make the running receiver read its configuration again (as SIGHUP does, without reopening the log): log level, allow, keys and ' +
       'retention change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
   )
-  .option('--control <socket>', `the daemon's control socket (default ${DEFAULTS.control})`, DEFAULTS.control)
+  .option('--control <socket>', `the daemon's control socket (default: the config file's, else ${DEFAULTS.control})`)
+  .option('-c, --config <file>', "take the control socket path from the receiver's config file")
   .option('--json', 'print JSON')
-  .action(async (options: { control: string; json?: boolean }) => {
-    const outcome = (await callControl(options.control, 'reload')) as ReloadOutcome;
+  .action(async (options: ControlOptions & { json?: boolean }) => {
+    const outcome = (await callControl(controlPath(options), 'reload')) as ReloadOutcome;
     if (options.json) console.log(JSON.stringify(outcome));
     else if (!outcome.ok) console.log(`reload refused, the running configuration stays: ${outcome.error ?? 'unknown reason'}`);
     else {
@@ -215,6 +237,17 @@ function databasePath(options: Record<string, unknown>): string {
   if (typeof options.db === 'string') return options.db;
   if (typeof options.config === 'string') return loadReceiverConfig({ file: options.config, flags: {} }).database;
   return DEFAULTS.database;
+}
+
+interface ControlOptions {
+  control?: string;
+  config?: string;
+}
+
+function controlPath(options: ControlOptions): string {
+  if (options.control !== undefined) return options.control;
+  if (options.config !== undefined) return loadReceiverConfig({ file: options.config, flags: {} }).control;
+  return DEFAULTS.control;
 }
 
 function exitCodeOf(error: unknown): number {

@@ -16,4 +16,5 @@ export {
 export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration } from './config.js';
 export { Counters, formatCounters, type CounterSnapshot } from './counters.js';
 export { formatIpv4, formatIpv6, formatEndpoint4, formatEndpoint6, parseIpv4 } from './addresses.js';
+export { prepareControlPath, prepareDirectoryFor } from './start-checks.js';
 export { packageVersion, hintHelpAfterErrors, type CliCommand } from './cli.js';
