@@ -23,7 +23,7 @@ import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './
 import { startReceiver } from './daemon.js';
 import { effectiveSettings } from './effective.js';
 import { ReceiverReloader, ReceiverSettings, type ReloadOutcome } from './reload.js';
-import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUMBERS, QueryError } from './queries.js';
+import { dumpEntries, dumpFilter, dumpLines, entryJson, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUMBERS, QueryError } from './queries.js';
 
 /** Mode of the directories made for the database and the connection log. */
 const DIRECTORY_MODE = 0o750;
@@ -159,20 +159,25 @@ program
 
 program
   .command('lookup')
-  .description('which IPv6 client held a NAT address and port, now or at a given time (the question of an abuse report)')
-  .argument('<nat-endpoint>', 'NAT address and port as seen by this host, e.g. 192.0.2.7:3719')
+  .description('which IPv6 client held a NAT address and port, now or at a given time (the question of an abuse report); or, with --client, what one IPv6 client held')
+  .argument('[nat-endpoint]', 'NAT address and port as seen by this host, e.g. 192.0.2.7:3719')
+  .option('--client <ipv6>', 'instead of a NAT endpoint: the connections of this IPv6 client address, e.g. 2001:db8::17 (reads the whole history)')
   .addOption(new Option('--proto <protocol>', 'only this protocol').choices(Object.keys(PROTOCOL_NUMBERS)))
-  .option('--at <time>', 'the moment asked about, e.g. "2019-03-18 10:30" or "2019-03-18 10:30:05.123456" (UTC unless --local-time)')
+  .option(
+    '--at <time>',
+    'the moment asked about, e.g. "2019-03-18 10:30", "2019-03-18 10:30:05.123456", "2019-03-18 10:30 UTC", "2019-03-18T11:30:05+01:00" (without a zone: UTC unless --local-time)',
+  )
   .option('--db <file>', `the receiver's database (default ${DEFAULTS.database})`)
   .option('-c, --config <file>', "take the database path from the receiver's config file")
   .option('--local-time', 'read and print times in local time instead of UTC')
   .option('--limit <count>', 'most incarnations listed, newest first', count, 20)
-  .option('--json', 'print JSON lines')
-  .action((endpoint: string, options: Record<string, unknown>) => {
+  .option('--json', 'print JSON lines (times as ISO 8601 UTC with microseconds)')
+  .action((endpoint: string | undefined, options: Record<string, unknown>, command: Command) => {
     const zone = options.localTime ? 'local' : 'utc';
+    if ((endpoint === undefined) === (options.client === undefined)) command.error('error: give a NAT endpoint (192.0.2.7:3719) or --client ADDRESS', { exitCode: ExitCode.usage });
     const records = lookup({
       database: databasePath(options),
-      endpoint,
+      ...(endpoint !== undefined ? { endpoint } : { client: options.client as string }),
       zone,
       limit: options.limit as number,
       ...(options.proto ? { protocol: options.proto as keyof typeof PROTOCOL_NUMBERS } : {}),
@@ -180,19 +185,30 @@ program
     });
     for (const record of records) console.log(options.json ? JSON.stringify(historyRecordJson(record)) : formatHistoryRecord(record, zone));
     if (records.length === 0) {
-      console.error(`no entry for ${endpoint}${options.at ? ` at ${String(options.at)}` : ''}`);
+      console.error(`no entry for ${endpoint ?? String(options.client)}${options.at ? ` at ${String(options.at)}` : ''}`);
       process.exitCode = 1;
     }
   });
 
 program
   .command('dump')
-  .description('print the current table in connection log format')
+  .description('print the current table in connection log format, or as JSON lines')
   .option('--db <file>', `the receiver's database (default ${DEFAULTS.database})`)
   .option('-c, --config <file>', "take the database path from the receiver's config file")
   .option('--local-time', 'timestamps in local time instead of UTC')
+  .option('--client <ipv6>', 'only entries of this IPv6 client address')
+  .option('--nat <address[:port]>', 'only entries on this NAT address, or address and port')
+  .addOption(new Option('--proto <protocol>', 'only this protocol').choices(Object.keys(PROTOCOL_NUMBERS)))
+  .option('--json', 'one JSON object per entry (protocol, nat, client, server, startedAt with microseconds)')
   .action((options: Record<string, unknown>) => {
-    for (const line of dumpLines(databasePath(options), options.localTime ? 'local' : 'utc')) process.stdout.write(`${line}\n`);
+    const accept = dumpFilter({
+      ...(typeof options.client === 'string' ? { client: options.client } : {}),
+      ...(typeof options.nat === 'string' ? { nat: options.nat } : {}),
+      ...(typeof options.proto === 'string' ? { protocol: options.proto as keyof typeof PROTOCOL_NUMBERS } : {}),
+    });
+    const database = databasePath(options);
+    if (options.json) for (const entry of dumpEntries(database, accept)) process.stdout.write(`${JSON.stringify(entryJson(entry))}\n`);
+    else for (const line of dumpLines(database, options.localTime ? 'local' : 'utc', accept)) process.stdout.write(`${line}\n`);
   });
 
 program
