@@ -143,7 +143,7 @@ function program(): Command {
     .addOption(new Option('--protocol <protocol>', 'only this protocol').choices(['tcp', 'udp', 'icmp']))
     .option('--client <ipv6>', 'only sessions of this IPv6 client address')
     .option('--server <ipv4>', 'only sessions toward this IPv4 server address')
-    .option('--nat <ipv4>', 'only sessions on this pool4 address')
+    .option('--nat <ipv4[:port]>', 'only sessions on this pool4 address, or address and port (ICMP: identifier), e.g. 198.51.100.1:61000')
     .option('--json', 'one JSON object per session instead of a table')
     .action(async (flags: ControlFlags & { protocol?: string; client?: string; server?: string; nat?: string; json?: boolean }, command: Command) => {
       try {
