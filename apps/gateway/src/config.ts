@@ -220,7 +220,7 @@ export function shortTimeouts(config: GatewayConfig): string[] {
   return short;
 }
 
-/** Durations are strings such as "90s", "5m", "2h4m", "250ms" (a bare number counts seconds). */
+/** Durations are strings such as "90s", "5m", "2h4m", "250ms", or numbers of seconds. */
 function readDuration(reader: ConfigReader, key: string, fallback: string): number {
-  return parseDuration(reader.string(key, fallback), reader.path(key));
+  return reader.duration(key, fallback);
 }

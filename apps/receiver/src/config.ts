@@ -100,7 +100,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     bypass: readBypassSettings(reader),
     genevePort: reader.integer('genevePort', { min: 0, max: 65535, fallback: DEFAULTS.genevePort }),
     geneveTun: reader.string('geneveTun', DEFAULTS.geneveTun),
-    geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass }),
+    geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass, hex: true }),
     database: reader.string('database', DEFAULTS.database),
     durability: reader.oneOf('durability', ['full', 'normal'] as const, DEFAULTS.durability),
     connectionLog: reader.string('connectionLog', DEFAULTS.connectionLog),
@@ -149,9 +149,9 @@ function readRateLimit(reader: ConfigReader, name: string, rate: number, burst: 
   };
 }
 
+/** As the flags take them ("90d", "24h") or a number of seconds. */
 function readDuration(reader: ConfigReader, key: string, fallback: string): number {
-  const value = reader.has(key) ? reader.string(key) : fallback;
-  return parseDuration(value, key);
+  return reader.duration(key, fallback);
 }
 
 function parseListenAddress(value: unknown, where: string): string {

@@ -124,6 +124,13 @@ program
     prepareDirectoryFor(config.database, 'database (--db)', DIRECTORY_MODE);
     if (config.connectionLog !== '-') prepareDirectoryFor(config.connectionLog, 'connectionLog (--conn-log)', DIRECTORY_MODE);
     const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
+    if (config.retentionMs === 0) {
+      logger.warn(
+        { retention: 0 },
+        'retention is 0: ended entries leave the history at once, so lookup --at finds only what is held now; ' +
+          'if that is intended, nothing else is needed; otherwise set retention (e.g. "90d") and reload',
+      );
+    }
     const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
     const settings = new ReceiverSettings(config);
     const reloader = new ReceiverReloader(source, config, settings, logger);

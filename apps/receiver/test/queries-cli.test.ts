@@ -115,3 +115,22 @@ describe('nat64-receiver lookup and dump', { timeout: 60_000 }, () => {
     expect(cli('dump', '--db', database, '--nat', '192.0.2')).toMatchObject({ status: 64 });
   });
 });
+
+describe('nat64-receiver run --retention 0', { timeout: 60_000 }, () => {
+  it('starts, and warns that lookup --at will find only what is held now', async () => {
+    const { startChildReceiver } = await import('./support/child.js');
+    const receiver = await startChildReceiver(dir, { db: join(dir, 'zero.db'), log: join(dir, 'zero.log'), extra: ['--retention', '0'] });
+    try {
+      const warning = receiver
+        .stderr()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { level: number; msg: string; retention?: number })
+        .find((line) => line.retention === 0);
+      expect(warning?.level).toBe(40);
+      expect(warning?.msg).toMatch(/^retention is 0: .*lookup --at finds only what is held now/);
+    } finally {
+      expect(await receiver.stop()).toBe(0);
+    }
+  });
+});
