@@ -59,4 +59,24 @@ describe.skipIf(unavailable)('start checks (end to end)', () => {
     expect(result.stderr).toContain('connectionLog (--conn-log): cannot create');
     expect(existsSync(database)).toBe(false);
   });
+
+  it("the receiver's first README command runs on a fresh host: it makes its directories, and stats finds it by default", () => {
+    // A fresh host: empty /var/lib, /var/log and /run (tmpfs in a mount namespace of its own), and a
+    // network namespace for the Geneve device and the sockets.
+    const script = [
+      'set -e',
+      'mount -t tmpfs none /var/lib && mount -t tmpfs none /var/log && mount -t tmpfs none /run && ip link set lo up',
+      `node ${RECEIVER_MAIN} run --conn-log /var/log/nat64-receiver/connections.log 2>/dev/null & pid=$!`,
+      'for i in $(seq 300); do [ -S /run/nat64-receiver/control.sock ] && break; sleep 0.1; done',
+      `node ${RECEIVER_MAIN} stats --json --all`,
+      'kill -TERM $pid; wait $pid; echo "exit $?"',
+      'ls -d /var/lib/nat64-receiver/connections.db /var/log/nat64-receiver/connections.log',
+    ].join('\n');
+    const result = spawnSync('unshare', ['--mount', '--net', '--fork', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.status, result.stderr).toBe(0);
+    const [stats, exit, ...files] = result.stdout.trim().split('\n');
+    expect((JSON.parse(stats!) as { gauges: { entries: number } }).gauges.entries).toBe(0);
+    expect(exit).toBe('exit 0');
+    expect(files).toEqual(['/var/lib/nat64-receiver/connections.db', '/var/log/nat64-receiver/connections.log']);
+  });
 });
