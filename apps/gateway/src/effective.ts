@@ -4,7 +4,7 @@
 // is never printed, only the file it comes from.
 
 import { formatDuration } from '@nat64/service';
-import { formatIpv4, formatIpv6 } from '@nat64/xlat';
+import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
 import type { GatewayConfig } from './config.js';
 
 export type Settings = Record<string, unknown>;
@@ -24,15 +24,15 @@ export function effectiveSettings(config: GatewayConfig): Settings {
     prefix: config.prefix.text,
     refuseNonGlobalUnderWkp: config.refuseNonGlobalUnderWkp,
     pool4: config.pool4.map((entry) => ({
-      address: formatIpv4(entry.address),
+      address: uint32ToIpv4Text(entry.address),
       tcp: `${entry.ports.tcp.first}-${entry.ports.tcp.last}`,
       udp: `${entry.ports.udp.first}-${entry.ports.udp.last}`,
       icmp: `${entry.ports.icmp.first}-${entry.ports.icmp.last}`,
     })),
     staticBib: config.staticBib.map((entry) => ({
       protocol: entry.protocol,
-      ipv6: `[${formatIpv6(entry.ipv6)}]:${entry.ipv6Port}`,
-      ipv4: `${formatIpv4(entry.ipv4)}:${entry.ipv4Port}`,
+      ipv6: `[${bytesToIpv6Text(entry.ipv6)}]:${entry.ipv6Port}`,
+      ipv4: `${uint32ToIpv4Text(entry.ipv4)}:${entry.ipv4Port}`,
     })),
     filtering: config.filtering,
     dropUnsolicitedTcp: config.dropUnsolicitedTcp,
@@ -49,8 +49,8 @@ export function effectiveSettings(config: GatewayConfig): Settings {
       lowestIpv6Mtu: t.lowestIpv6Mtu,
       ipv4NextHopMtu: t.ipv4NextHopMtu,
       ipv6NextHopMtu: t.ipv6NextHopMtu,
-      ...(t.ipv6Address === undefined ? {} : { ipv6Address: formatIpv6(t.ipv6Address) }),
-      ipv4Address: formatIpv4(t.ipv4Address),
+      ...(t.ipv6Address === undefined ? {} : { ipv6Address: bytesToIpv6Text(t.ipv6Address) }),
+      ipv4Address: uint32ToIpv4Text(t.ipv4Address),
       zeroizeTrafficClass: t.zeroizeTrafficClass,
       amendUdpChecksumZero: t.amendUdpChecksumZero,
       icmpErrorsFromReporter: t.icmpErrorsFromReporter,
@@ -69,6 +69,18 @@ export function effectiveSettings(config: GatewayConfig): Settings {
         createdPackets: h.geneve.createdPackets,
         refresh: formatDuration(h.geneve.refreshMs),
         flowHashSeed: h.geneve.flowHashSeed,
+      },
+      bypass: {
+        secretFile: h.bypass.secretFile,
+        message: h.bypass.message,
+        linkLocal: h.bypass.linkLocal,
+        offerInterval: formatDuration(h.bypass.offerIntervalMs),
+        reachableTime: formatDuration(h.bypass.reachableMs),
+        macRotation: formatDuration(h.bypass.macRotationMs),
+        macGrace: formatDuration(h.bypass.macGraceMs),
+        mtu: h.bypass.mtu,
+        flowHashSeed: h.bypass.flowHashSeed,
+        udpChecksum: h.bypass.udpChecksum,
       },
     },
     logSessions: config.logSessions,

@@ -4,7 +4,8 @@
 
 import { FragmentTracker, Nat64Error, Nat64Table, PROTOCOL, type Nat64Options } from '@nat64/nat64';
 import { ConfigError } from '@nat64/service';
-import { Rfc6052Prefix, Translator, WELL_KNOWN_PREFIX_TEXT, XlatError, formatIpv4, formatIpv6, type TranslatorConfig } from '@nat64/xlat';
+import { Rfc6052Prefix, Translator, WELL_KNOWN_PREFIX_TEXT, XlatError, type TranslatorConfig } from '@nat64/xlat';
+import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
 import type { GatewayConfig, Protocol } from './config.js';
 import { BatchClock } from './engine/clock.js';
 import { IMPL } from './engine/constants.js';
@@ -75,8 +76,8 @@ export function translatorOptions(config: GatewayConfig, clock: BatchClock): Tra
   const t = config.translation;
   const ipv6 = t.ipv6Address ?? embedded(config);
   return {
-    ipv6Address: formatIpv6(ipv6),
-    ipv4Address: formatIpv4(t.ipv4Address),
+    ipv6Address: bytesToIpv6Text(ipv6),
+    ipv4Address: uint32ToIpv4Text(t.ipv4Address),
     lowestIpv6Mtu: t.lowestIpv6Mtu,
     ipv4NextHopMtu: t.ipv4NextHopMtu,
     ipv6NextHopMtu: t.ipv6NextHopMtu,

@@ -44,6 +44,7 @@ interface RunFlags {
   handoff?: string;
   handoffKeyFile?: string;
   transport?: string;
+  bypassSecretFile?: string;
   logLevel?: string;
   control?: string;
 }
@@ -72,6 +73,7 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'handoff.mode': flags.handoff,
     'handoff.keyFile': flags.handoffKeyFile,
     'handoff.transport': flags.transport,
+    'handoff.bypass.secretFile': flags.bypassSecretFile,
     logLevel: flags.logLevel,
     control: flags.control,
   };
@@ -124,10 +126,14 @@ function program(): Command {
     .addOption(
       new Option(
         '--transport <which>',
-        'how receivers are reached: handoff (messages on UDP 62863), geneve (Geneve tunnels and control packets on UDP 6081), ' +
-          'auto (ask both ways; Geneve toward hosts whose receiver announces it, handoff messages otherwise); default handoff',
-      ).choices(['handoff', 'geneve', 'auto']),
+        'how receivers are reached: bypass (offer NAT64 bypass on UDP 6081 to every IPv4 host: untranslated IPv6 through a ' +
+          'Geneve tunnel to hosts that accept, translation for the others), handoff (messages on UDP 62863), geneve (our Geneve ' +
+          'mapping transport, for servers whose applications listen on IPv4 only: translated packets in Geneve tunnels with their ' +
+          'mappings, control packets on UDP 6081), auto (every way: bypass, then the mapping transport toward hosts whose receiver ' +
+          'announces it, handoff messages otherwise); default handoff',
+      ).choices(['bypass', 'handoff', 'geneve', 'auto']),
     )
+    .option('--bypass-secret-file <file>', 'file of the persistent secret the bypass VNIs are derived from, created 0600 on first start (handoff.bypass.secretFile); default /var/lib/nat64-gateway/bypass-secret')
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--control <path>', `control socket for the sessions, stats, hosts and reload commands; default ${DEFAULT_CONTROL}`)

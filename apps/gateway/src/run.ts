@@ -8,7 +8,7 @@
 import { ConfigError, ExitCode, FatalError, createLogger, listenControl, prepareControlPath, waitForShutdown, type Logger } from '@nat64/service';
 import { ServiceNotifier } from '@nat64/sd-notify';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
-import { formatIpv4 } from '@nat64/xlat';
+import { uint32ToIpv4Text } from '@nat64/wire';
 import { loadGatewayConfig, shortTimeouts, type GatewayConfig, type RawSettings } from './config.js';
 import { controlHandlers } from './control.js';
 import { deviceMtu, openDevice, slotSizeFor } from './device.js';
@@ -139,7 +139,7 @@ function reloadNotifying(notifier: ServiceNotifier, reloader: Reloader, trigger:
 }
 
 function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): void {
-  const pool4 = config.pool4.map((entry) => formatIpv4(entry.address));
+  const pool4 = config.pool4.map((entry) => uint32ToIpv4Text(entry.address));
   logger.info(
     {
       tun: device.name,

@@ -3,8 +3,9 @@
 // filter the control socket accepts and the text rendering the command prints.
 
 import { PROTOCOL, tcpStateName, type Nat64Table, type SessionFilter } from '@nat64/nat64';
-import { formatEndpoint4, formatEndpoint6, formatIpv4, formatIpv6, parseIpv4, type ControlParams } from '@nat64/service';
-import { parseIpv6Address, type Rfc6052Prefix } from '@nat64/xlat';
+import { formatEndpoint4, formatEndpoint6, type ControlParams } from '@nat64/service';
+import { bytesToIpv6Text, ipv4TextToUint32, ipv6TextToBytes, uint32ToIpv4Text } from '@nat64/wire';
+import type { Rfc6052Prefix } from '@nat64/xlat';
 import type { BatchClock } from './engine/clock.js';
 
 export interface SessionRow {
@@ -46,20 +47,20 @@ export function parseSessionFilter(params: ControlParams): SessionFilter {
   }
   const client = text('client');
   if (client !== undefined) {
-    const bytes = parseIpv6Address(client);
+    const bytes = ipv6TextToBytes(client);
     if (bytes === null) throw new Error(`client "${client}" is not an IPv6 address`);
     filter.clientAddress = bytes;
   }
   const server = text('server');
   if (server !== undefined) {
-    filter.serverAddress = parseIpv4(server);
+    filter.serverAddress = ipv4TextToUint32(server);
     if (filter.serverAddress < 0) throw new Error(`server "${server}" is not an IPv4 address`);
   }
   const nat = text('nat');
   if (nat !== undefined) {
     // "198.51.100.1" or "198.51.100.1:61000" (for ICMP the port is the identifier).
     const match = /^([^:]+)(?::(\d{1,5}))?$/.exec(nat);
-    const address = match ? parseIpv4(match[1]!) : -1;
+    const address = match ? ipv4TextToUint32(match[1]!) : -1;
     const port = match?.[2] === undefined ? undefined : Number(match[2]);
     if (address < 0 || (port !== undefined && port > 65535)) throw new Error(`nat "${nat}" is not an IPv4 address or address:port`);
     filter.natAddress = address;
@@ -88,8 +89,8 @@ export async function* listSessions(table: Nat64Table, clock: BatchClock, prefix
         protocol: PROTOCOL_NAMES[protocol] ?? 'udp',
         client: formatEndpoint6(client, table.clientPort(h)),
         nat: formatEndpoint4(table.natAddress(h), table.natPort(h)),
-        server: icmp ? formatIpv4(table.serverAddress(h)) : formatEndpoint4(table.serverAddress(h), table.serverPort(h)),
-        serverIpv6: icmp ? formatIpv6(server6) : formatEndpoint6(server6, table.serverPort(h)),
+        server: icmp ? uint32ToIpv4Text(table.serverAddress(h)) : formatEndpoint4(table.serverAddress(h), table.serverPort(h)),
+        serverIpv6: icmp ? bytesToIpv6Text(server6) : formatEndpoint6(server6, table.serverPort(h)),
         state: protocol === PROTOCOL.TCP ? tcpStateName(table.tcpState(h)) : '-',
         expiresInMs: Math.max(0, Math.round(table.expiresAt(h) - now)),
         handedOff: table.isHandedOff(h),

@@ -54,8 +54,26 @@ describe('config', () => {
       missQueue: { packetsPerKey: 16, packets: 4096, bytes: 4 * 1024 * 1024 },
       transport: 'handoff',
       geneve: { optionClass: 0xff64, keyId: 1, createdPackets: 2, refreshMs: 60_000, flowHashSeed: 0 },
+      bypass: {
+        secretFile: '/var/lib/nat64-gateway/bypass-secret',
+        message: 'NAT64 bypass offered by nat64-gateway',
+        linkLocal: 'fe80::1',
+        offerIntervalMs: 30_000,
+        reachableMs: 30_000,
+        macRotationMs: 86_400_000,
+        macGraceMs: 600_000,
+        mtu: 1400,
+        flowHashSeed: 0,
+        udpChecksum: false,
+      },
     });
     expect(load({ ...POOL, 'handoff.mode': 'off' }).handoff.mode).toBe('off');
+    expect(load({ ...POOL, 'handoff.transport': 'bypass', 'handoff.bypass.secretFile': '/tmp/x', 'handoff.bypass.offerInterval': '2s' }).handoff).toMatchObject({
+      transport: 'bypass',
+      bypass: { secretFile: '/tmp/x', offerIntervalMs: 2000 },
+    });
+    expect(problem({ ...POOL, 'handoff.bypass.linkLocal': '2001:db8::1' })).toMatch(/^handoff\.bypass\.linkLocal: must be a link-local/);
+    expect(problem({ ...POOL, 'handoff.bypass.message': 'x'.repeat(125) })).toMatch(/^handoff\.bypass\.message: must be at most 124 bytes/);
   });
 
   it('reads the handoff key from its file and refuses what is not a key', () => {

@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
-import type { TimeZoneMode } from './conn-log.js';
-import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from './rate-limit.js';
+import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
+import type { TimeZoneMode } from '@nat64/handoff-receiver';
+import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';
 import { readBypassSettings, readTransports, type BypassSettings, type TransportName } from './bypass/settings.js';
 
-export const HANDOFF_PORT = 62863;
+export { HANDOFF_PORT };
 
 export interface GatewayKey {
   /** Gateways this key applies to. */
@@ -51,7 +52,7 @@ export const DEFAULTS = {
   listen: ['0.0.0.0', '::'],
   port: HANDOFF_PORT,
   transport: 'handoff,geneve',
-  genevePort: 6081,
+  genevePort: GENEVE_PORT,
   geneveTun: 'nat64geneve',
   geneveOptionClass: 0xff64,
   database: '/var/lib/nat64-receiver/connections.db',

@@ -1,21 +1,17 @@
-// Assembles a running receiver from a validated config: store, connection log (with crash
-// recovery), cookie secret, table, engine, sockets, control socket and timers. `nat64-receiver run`
-// calls it and waits for a signal; tests call it directly.
+// Assembles a running receiver from a validated config: opens the store and the connection log,
+// builds the engine from them (@nat64/handoff-receiver buildReceiver: log recovery, cookie secret,
+// table, engine), opens the sockets, the Geneve device, NAT64 bypass and the control socket, then
+// starts the engine's timers (runReceiver). `nat64-receiver run` calls it and waits for a signal;
+// tests call it directly.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { ConnTable, Retention, SqliteStore, type ConnStore } from '@nat64/conntrack';
+import { SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
 import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlHandler, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
-import type { ConnectionLog } from './conn-log.js';
+import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver } from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
-import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
-import { createReceiverCounters } from './counters.js';
-import { findMissingLines } from './log-recovery.js';
-import { PEER_SIDE_PREFIX, parseStoredPeers } from './peers.js';
-import { CommitClock, LOGGED_THROUGH_RECORD, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
-import { Receiver } from './receiver.js';
 import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
 import { openHostStack } from './host-stack.js';
@@ -24,8 +20,6 @@ import { startBypass, type BypassEnvironment, type BypassService } from './bypas
 import type { ReceiverConfig } from './config.js';
 import { ReceiverSettings } from './reload.js';
 
-const COOKIE_SECRET_RECORD = 'cookie-secret';
-const TICK_MS = 1000;
 const MAX_PEERS = 100_000;
 /** Mode of the directories the receiver creates for its database and its connection log. */
 const DIRECTORY_MODE = 0o750;
@@ -64,7 +58,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   const store = await openStore(config);
   const counters = createReceiverCounters();
   let log: ConnectionLog | undefined;
-  let table: ConnTable | undefined;
+  let built: BuiltReceiver | undefined;
   let transport: Transport | undefined;
   let geneveTransport: Transport | undefined;
   let device: TunDevice | undefined;
@@ -72,52 +66,36 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   let control: ControlServer | undefined;
   try {
     log = openConnectionLogOf(config, logger, counters);
-    recoverLog(store, log, logger);
-    const cookies = new CookieJar(cookieSecret(store));
-    const commitClock = new CommitClock(
-      clock,
-      Math.max(0, ...readUnloggedCommits(store.getSide(UNLOGGED_COMMITS_RECORD)), ...readUnloggedCommits(store.getSide(LOGGED_THROUGH_RECORD))),
-    );
-    const storedPeers = parseStoredPeers(store.listSide(PEER_SIDE_PREFIX));
-    table = ConnTable.open(store, {
-      capacity: config.capacity,
-      idleTimeout: Number.isFinite(config.idleTimeoutMs) && config.idleTimeoutMs > 0 ? config.idleTimeoutMs * 1000 : Infinity,
-      clock: commitClock.read,
-    });
     const settings = environment.settings ?? new ReceiverSettings(config);
     const allows = (address: string) => settings.allows(address);
     const keyFor = (address: string) => settings.keyFor(address);
     const useHandoff = config.transports.has('handoff');
+    let endpoint: GeneveEndpoint | undefined;
+    built = buildReceiver({
+      store,
+      log,
+      clock,
+      logger,
+      counters,
+      capacity: config.capacity,
+      idleTimeoutMs: config.idleTimeoutMs,
+      send: (bytes, port, address, via, cookie) => {
+        if (via === 'geneve') geneveTransport?.send(endpoint!.frame(bytes, address, cookie), port, address);
+        else transport?.send(bytes, port, address);
+      },
+      options: {
+        authoritative: config.authoritative,
+        allows,
+        keyFor: (address) => keyFor(address)?.secret,
+        maxPeers: MAX_PEERS,
+        capabilities: () => (useHandoff ? Capability.HANDOFF_V1 : 0) | (device ? Capability.GENEVE : 0),
+        helloLimit: config.helloLimit,
+        queryLimit: config.queryLimit,
+      },
+    });
+    const { receiver, table } = built;
     device = config.transports.has('geneve') ? openGeneveDevice(config, logger, environment.openDevice ?? openHostStack) : undefined;
     bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), () => geneveTransport?.sendQueueCount() ?? 0, environment.bypass) : undefined;
-    let endpoint: GeneveEndpoint | undefined;
-    let receiver: Receiver;
-    receiver = new Receiver(
-      {
-        table,
-        commitClock,
-        log,
-        cookies,
-        clock,
-        counters,
-        logger: logger.child({ component: 'receiver' }),
-        send: (bytes, port, address, via, cookie) => {
-          if (via === 'geneve') geneveTransport?.send(endpoint!.frame(bytes, address, cookie), port, address);
-          else transport?.send(bytes, port, address);
-        },
-        scheduleFlush: () => setImmediate(() => void receiver.flush()),
-        options: {
-          authoritative: config.authoritative,
-          allows,
-          keyFor: (address) => keyFor(address)?.secret,
-          maxPeers: MAX_PEERS,
-          capabilities: () => (useHandoff ? Capability.HANDOFF_V1 : 0) | (device ? Capability.GENEVE : 0),
-          helloLimit: config.helloLimit,
-          queryLimit: config.queryLimit,
-        },
-      },
-      storedPeers,
-    );
     const onSendError = (error: Error) => {
       counters.add('sendErrors');
       logger.debug({ err: error }, 'send failed');
@@ -159,13 +137,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
       ...environment.controlHandlers,
     });
-    const ticker = setInterval(() => {
-      environment.onTick?.();
-      receiver.tick();
-    }, TICK_MS);
-    const retention = new Retention(openTable, { retention: () => settings.retentionMs * 1000, clock });
-    const pruneHistory = historyPruner(retention, store, counters, logger);
-    const pruner = setInterval(pruneHistory, TICK_MS);
+    const running = runReceiver(built, { clock, logger, counters, retentionMs: () => settings.retentionMs, onTick: environment.onTick });
     logger.info(
       {
         listen: transport?.bound ?? [],
@@ -190,17 +162,13 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       counters,
       reopenLog: () => openLog.reopen(),
       async close() {
-        clearInterval(ticker);
-        clearInterval(pruner);
-        await retention.stop();
+        await running.stop();
         for (const open of openTransports) await open.close();
         openDevice?.close();
         // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
         openLog.finish();
         openBypass?.close();
-        await receiver.flush();
-        await receiver.settle();
-        await receiver.markLogged();
+        await running.drain();
         await openControl.close();
         await openTable.closeAsync();
         openLog.close();
@@ -213,37 +181,11 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     device?.close();
     bypass?.close();
     await control?.close();
-    if (table) await table.closeAsync();
+    if (built) await built.table.closeAsync();
     else store.close();
     log?.close();
     throw error;
   }
-}
-
-/**
- * One tick of retention: starts a pruning run unless one is still going. A run deletes everything
- * past the retention period, one bounded transaction at a time between the commits.
- */
-function historyPruner(retention: Retention, store: ConnStore, counters: ReturnType<typeof createReceiverCounters>, logger: Logger): () => void {
-  let failing = false;
-  let byCommitsSeen = store.prunedByCommits;
-  return () => {
-    if (retention.running) return;
-    retention.run().then(
-      ({ pruned, chunks }) => {
-        failing = false;
-        const byCommits = store.prunedByCommits - byCommitsSeen;
-        byCommitsSeen += byCommits;
-        if (pruned + byCommits === 0) return;
-        counters.add('historyPruned', pruned + byCommits);
-        logger.debug({ pruned, chunks, byCommits }, 'pruned history past the retention period');
-      },
-      (error: unknown) => {
-        if (!failing) logger.error({ err: error }, 'pruning history failed; retrying every tick');
-        failing = true;
-      },
-    );
-  };
 }
 
 /** Says so at start when no socket receives from IPv4 gateways (`::` alone on a host with net.ipv6.bindv6only=1). */
@@ -297,26 +239,4 @@ function openConnectionLogOf(config: ReceiverConfig, logger: Logger, counters: R
     resumed: () => log.warn({ file }, 'the connection log takes lines again; held lines written, ACKs resume'),
     reopened: () => log.info({ file }, 'reopened the connection log'),
   });
-}
-
-/** Cuts a partial last line, then queues the lines of the commits that a crash kept out of the log. */
-function recoverLog(store: ConnStore, log: ConnectionLog, logger: Logger): void {
-  const tail = log.prepareTail();
-  if (tail && tail.cutBytes > 0) logger.warn({ bytes: tail.cutBytes }, 'cut a partial last line off the connection log (a write a crash or a full disk interrupted)');
-  const missing = findMissingLines(store, tail, log.zone);
-  if (missing.length === 0) return;
-  for (const commit of missing) {
-    for (const line of commit.lines) log.append(line);
-    log.flush(commit.at);
-  }
-  logger.warn({ lines: missing.reduce((sum, commit) => sum + commit.lines.length, 0), commits: missing.length }, 'writing the connection log lines of commits that a crash kept out of the log');
-}
-
-/** The cookie secret, made and stored on first start so cookies survive restarts. */
-function cookieSecret(store: ConnStore): Uint8Array {
-  const stored = store.getSide(COOKIE_SECRET_RECORD);
-  if (stored && stored.length === COOKIE_SECRET_BYTES) return stored;
-  const secret = newCookieSecret();
-  store.commit([], [[COOKIE_SECRET_RECORD, secret]]);
-  return secret;
 }

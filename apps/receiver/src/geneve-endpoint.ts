@@ -18,8 +18,8 @@ import {
 } from '@nat64/geneve';
 import type { ConnEntry } from '@nat64/conntrack';
 import type { CounterSnapshot, Counters } from '@nat64/service';
-import type { ReceiverCounterName } from './counters.js';
-import { geneveVni, type Receiver } from './receiver.js';
+import type { ReceiverCounterName } from '@nat64/handoff-receiver';
+import { geneveVni, type Receiver } from '@nat64/handoff-receiver';
 
 /** Where inner packets go: the TUN device's single-packet write. */
 export interface PacketSink {

@@ -10,7 +10,7 @@
 // startup, a partial last line that a crash left behind is cut off (prepareTail), so that the
 // lines recovered from the store are written whole after the last complete line.
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
-import { parseTimestamp, type ConnectionLog, type LogTail, type TimeZoneMode } from './conn-log.js';
+import { parseTimestamp, type ConnectionLog, type LogTail, type TimeZoneMode } from '@nat64/handoff-receiver';
 
 /** Mode of a log file the receiver creates: the owner writes, its group (log readers) reads. */
 export const LOG_FILE_MODE = 0o640;

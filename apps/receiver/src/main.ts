@@ -62,6 +62,7 @@ program
   .option('--bypass-prefix <prefixes>', 'NAT64 /96 prefixes whose PREFIX::(an IPv4 address of this host) bypass offers may name, comma-separated (default 64:ff9b::/96)', list)
   .option('--bypass-tap <name>', 'bypass TAP devices are named this plus a number (default nat64bp)')
   .option('--bypass-mtu <bytes>', 'IPv6 MTU of the bypass tunnels (default 1400)', Number)
+  .option('--bypass-max-tunnels <count>', 'most bypass tunnels (gateways) at once; offers beyond are refused and counted (default 64)', Number)
   .option('--geneve-port <port>', `UDP port of Geneve (default ${DEFAULTS.genevePort})`, Number)
   .option('--geneve-tun <name>', `TUN device that delivers Geneve inner packets to this host (default ${DEFAULTS.geneveTun})`)
   .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)
@@ -91,6 +92,7 @@ program
       bypassPrefixes: options.bypassPrefix,
       bypassTap: options.bypassTap,
       bypassMtu: options.bypassMtu,
+      bypassMaxTunnels: options.bypassMaxTunnels,
       database: options.db,
       durability: options.durability,
       connectionLog: options.connLog,

@@ -3,8 +3,9 @@
 // open the database read-only, so they work while the receiver runs.
 import ipaddr from 'ipaddr.js';
 import { SqliteStore, type HistoryRecord, type StoredEntry } from '@nat64/conntrack';
-import { formatEndpoint4, formatEndpoint6, parseIpv4 } from '@nat64/service';
-import { entryLine, formatTimestamp, type TimeZoneMode } from './conn-log.js';
+import { formatEndpoint4, formatEndpoint6 } from '@nat64/service';
+import { ipv4TextToUint32 } from '@nat64/wire';
+import { entryLine, formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
 
 export const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, icmp: 1 } as const;
 const PROTOCOL_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };
@@ -16,7 +17,7 @@ export class QueryError extends Error {
 /** "192.0.2.7:3719" into numbers. */
 export function parseNatEndpoint(text: string): { address: number; port: number } {
   const match = /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(text);
-  const address = match ? parseIpv4(match[1]!) : -1;
+  const address = match ? ipv4TextToUint32(match[1]!) : -1;
   const port = match ? Number(match[2]) : -1;
   if (address < 0 || port > 65535) throw new QueryError(`"${text}" is not a NAT address and port such as 192.0.2.7:3719`);
   return { address, port };
@@ -135,7 +136,7 @@ export function dumpFilter(filter: DumpFilter): (entry: StoredEntry) => boolean 
   if (filter.nat !== undefined) {
     if (filter.nat.includes(':')) nat = parseNatEndpoint(filter.nat);
     else {
-      const address = parseIpv4(filter.nat);
+      const address = ipv4TextToUint32(filter.nat);
       if (address < 0) throw new QueryError(`"${filter.nat}" is not a NAT address (192.0.2.7) or address and port (192.0.2.7:3719)`);
       nat = { address, port: undefined };
     }

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeTun } from '@nat64/tun';
 import { GeneveView, GeneveWriter, MappingEvent, createReceivePolicy, decapsulate, type MappingOption } from '@nat64/geneve';
 import { Capability, HANDOFF_VERSION, MessageType, datagram, type HandoffMessage } from '@nat64/handoff-codec';
-import { formatIpv4, silentLogger } from '@nat64/service';
+import { silentLogger } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
 import { waitFor } from '@nat64/netlab';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ class GeneveGateway {
 
   static async open(natAddress: number, port: number, key?: { keyId: number; secret: Uint8Array }): Promise<GeneveGateway> {
     const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind({ address: formatIpv4(natAddress), port: 0 }, () => resolve()));
+    await new Promise<void>((resolve) => socket.bind({ address: uint32ToIpv4Text(natAddress), port: 0 }, () => resolve()));
     return new GeneveGateway(socket, natAddress, port, key);
   }
 

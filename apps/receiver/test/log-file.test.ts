@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@nat64/netlab';
 import { afterEach, describe, expect, it } from 'vitest';
-import { initializedLine } from '../src/conn-log.js';
+import { initializedLine } from '@nat64/handoff-receiver';
 import { openConnectionLog } from '../src/log-file.js';
 
 const seedTime = Date.UTC(2019, 2, 18, 10, 6, 28) * 1000 + 436754;

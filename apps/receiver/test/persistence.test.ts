@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { SqliteStore } from '@nat64/conntrack';
 import { waitFor } from '@nat64/netlab';
-import { formatTimestamp } from '../src/conn-log.js';
+import { formatTimestamp } from '@nat64/handoff-receiver';
 import { lookup } from '../src/queries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 

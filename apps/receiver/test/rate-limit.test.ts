@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
 import { manualMicroClock } from '@nat64/service';
-import { SourceRateLimiter } from '../src/rate-limit.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 import { RawGateway } from './support/raw-gateway.js';
 
@@ -21,33 +20,6 @@ function hello(natAddress: number, epoch: bigint, cookie = 0n, sequence = 1): Bu
 function query(natAddress: number, epoch: bigint, cookie: bigint, sequence: number): Buffer {
   return encode({ version: HANDOFF_VERSION, flags: 0, type: MessageType.QUERY, epoch, cookie, sequence, protocol: Protocol.TCP, natPort: 7, natAddress, serverAddress: 0xc633640a, serverPort: 80 });
 }
-
-describe('SourceRateLimiter', () => {
-  it('gives each source its burst, then tokens at its rate, and never more than the burst', () => {
-    const clock = manualMicroClock();
-    const limiter = new SourceRateLimiter({ perSecond: 2, burst: 3 }, clock);
-    expect([1, 2, 3, 4].map(() => limiter.take('192.0.2.1'))).toEqual([true, true, true, false]);
-    expect(limiter.take('192.0.2.2')).toBe(true);
-    clock.advance(SECOND_US / 2);
-    expect([limiter.take('192.0.2.1'), limiter.take('192.0.2.1')]).toEqual([true, false]);
-    clock.advance(3600 * SECOND_US);
-    expect([1, 2, 3, 4].map(() => limiter.take('192.0.2.1'))).toEqual([true, true, true, false]);
-  });
-
-  it('does not limit at a rate of 0', () => {
-    const limiter = new SourceRateLimiter({ perSecond: 0, burst: 1 }, manualMicroClock());
-    expect(Array.from({ length: 100 }, () => limiter.take('192.0.2.1')).every(Boolean)).toBe(true);
-    expect(limiter.sources).toBe(0);
-  });
-
-  it('remembers a bounded number of sources, forgetting the one seen first', () => {
-    const limiter = new SourceRateLimiter({ perSecond: 1, burst: 1 }, manualMicroClock(), 2);
-    for (const source of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) expect(limiter.take(source)).toBe(true);
-    expect(limiter.sources).toBe(2);
-    expect(limiter.take('192.0.2.3')).toBe(false);
-    expect(limiter.take('192.0.2.1')).toBe(true);
-  });
-});
 
 describe('receiver reply rate limits', () => {
   const receivers: TestReceiver[] = [];

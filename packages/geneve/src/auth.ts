@@ -3,9 +3,9 @@
 // The data trio serves tools and tests; sealTag/verifyTag are what the packet paths call.
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import type { Codec } from '@nat64/wire';
 import { availableFrom, checkBytes, checkRoom, checkUint, copyBytes } from './bytes.js';
 import { OptionSize } from './constants.js';
-import type { Codec } from './codec.js';
 import { GeneveDecodeError } from './errors.js';
 
 export interface AuthOption {

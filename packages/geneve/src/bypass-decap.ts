@@ -2,7 +2,7 @@
 // reusable BypassView and returns a BypassStatus. Never throws, never allocates. Checks run in
 // this order: structure (RFC 8926 §3.4, §3.5), options, VNI, audit mirror, O bit, Protocol Type,
 // inner frame, then the direction rule for the bypass option.
-import { readU16 } from './bytes.js';
+import { readU16 } from '@nat64/wire';
 import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType } from './constants.js';
 import { messageLength } from './bypass-option.js';
 import { BypassStatus } from './bypass-status.js';

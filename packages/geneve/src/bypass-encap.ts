@@ -2,7 +2,8 @@
 // tunnel's VNI and, from a gateway, the bypass option, written into the headroom in front of an
 // Ethernet frame that is neither copied nor read. The message is encoded once, at construction;
 // encapsulate() allocates nothing.
-import { checkUint, writeU16 } from './bytes.js';
+import { writeU16 } from '@nat64/wire';
+import { checkUint } from './bytes.js';
 import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType, Underlay } from './constants.js';
 import { encodeMessage, writeBypassOption } from './bypass-option.js';
 import { checkCommon, writeIpv4Outer, type OuterConfig } from './encap.js';

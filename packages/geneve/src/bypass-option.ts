@@ -3,9 +3,9 @@
 // the same data: an optional UTF-8 message, then 0xFF padding to a 4-byte boundary. UTF-8 never
 // contains 0xFF, so the padding is unambiguous. The trio serves tools and tests; the packet path
 // reads the same bytes through bypass-decap.ts and writes them through bypass-encap.ts.
-import { availableFrom, checkRoom, readU16, writeU16 } from './bytes.js';
+import { type Codec, readU16, writeU16 } from '@nat64/wire';
+import { availableFrom, checkRoom } from './bytes.js';
 import { Bypass, Geneve, GeneveBits } from './constants.js';
-import type { Codec } from './codec.js';
 import { GeneveDecodeError } from './errors.js';
 
 export interface BypassOption {

@@ -1,28 +1,7 @@
-// Big-endian integer access on plain Uint8Arrays and the range checks encoders run before writing.
-// Byte-wise access keeps hot paths free of DataView allocations and works on any Uint8Array view.
-// Callers check bounds first.
+// Byte copying on plain Uint8Arrays and the range checks encoders run before writing (big-endian
+// fields are @nat64/wire's). Callers check bounds first.
 
 export const TWO_POW_32 = 0x1_0000_0000;
-
-export function readU16(buf: Uint8Array, offset: number): number {
-  return (buf[offset]! << 8) | buf[offset + 1]!;
-}
-
-export function readU32(buf: Uint8Array, offset: number): number {
-  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
-}
-
-export function writeU16(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 8;
-  buf[offset + 1] = value;
-}
-
-export function writeU32(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 24;
-  buf[offset + 1] = value >>> 16;
-  buf[offset + 2] = value >>> 8;
-  buf[offset + 3] = value;
-}
 
 /** Joins a 64-bit field's words; exact only when high <= 0x1FFFFF, which callers check. */
 export function joinU64(high: number, low: number): number {

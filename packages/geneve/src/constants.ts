@@ -2,12 +2,14 @@
 // this implementation: the experimental option class and the options of
 // docs/protocol/geneve-options.md (cited below as "options §n").
 
+import { GENEVE_PORT } from '@nat64/wire';
+
 // ---- Specification ------------------------------------------------------------------------------
 
 /** Geneve fixed header and option layout (RFC 8926 §3.4, §3.5). */
 export const Geneve = {
   /** UDP destination port assigned by IANA (RFC 8926 §3.3, §7). */
-  PORT: 6081,
+  PORT: GENEVE_PORT,
   /** The only version defined; a packet with another version MUST be dropped (RFC 8926 §3.4). */
   VERSION: 0,
   /** Fixed tunnel header: Ver/Opt Len, flags, Protocol Type, VNI, Reserved (RFC 8926 §3.4). */

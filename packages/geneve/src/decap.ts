@@ -11,8 +11,9 @@
 // fully understand. So both mismatches are accepted, and the view reports criticalFlag and
 // criticalOptions for anyone who wants to count them.
 import type { KeyObject } from 'node:crypto';
+import { readU16 } from '@nat64/wire';
 import { importAuthKey, verifyTag } from './auth.js';
-import { TWO_POW_32, checkUint, readU16 } from './bytes.js';
+import { TWO_POW_32, checkUint } from './bytes.js';
 import { CONTROL_PROTOCOL_TYPE, DEFAULT_OPTION_CLASS, Geneve, GeneveBits, MAX_SAFE_HIGH_WORD } from './constants.js';
 import { OptionSize, OptionType, ProtocolType, Underlay } from './constants.js';
 import { MappingField, isMappingEvent } from './mapping.js';

@@ -2,8 +2,8 @@
 // header, UDP header and Geneve header written into the headroom in front of an inner IPv4
 // packet, which is neither copied nor moved (RFC 8926 §3.1, §3.2, §3.3, §4.1). One encapsulator
 // per underlay source, built once; each call allocates nothing unless it signs (node:crypto).
-import { checkBytes, checkUint, copyBytes, writeU16, writeU32 } from './bytes.js';
-import { finishChecksum, finishUdpChecksum, sumWords } from './checksum.js';
+import { finishChecksum, finishUdpChecksum, sumWords, writeU16, writeU32 } from '@nat64/wire';
+import { checkBytes, checkUint, copyBytes } from './bytes.js';
 import { DEFAULT_TTL, Geneve, Underlay } from './constants.js';
 import { flowHash, sourcePortFromHash } from './flow-hash.js';
 import type { MappingOption } from './mapping.js';

@@ -1,9 +1,9 @@
 // Ethernet II headers (IEEE 802.3 §3.1.1), the inner framing of NAT64 bypass (bypass §4): the
 // codec trio for tools and tests, and in-place helpers for the packet path. MAC addresses are
 // 6-byte Uint8Arrays; formatMac/parseMac are for configuration and logs only.
-import { availableFrom, checkBytes, checkRoom, checkUint, copyBytes, readU16, writeU16 } from './bytes.js';
+import { type Codec, readU16, writeU16 } from '@nat64/wire';
+import { availableFrom, checkBytes, checkRoom, checkUint, copyBytes } from './bytes.js';
 import { Ethernet } from './constants.js';
-import type { Codec } from './codec.js';
 import { GeneveDecodeError } from './errors.js';
 
 export interface EthernetHeader {

@@ -2,7 +2,7 @@
 // inner flow, so ECMP keeps a flow on one path, and different ports across flows, so ECMP spreads
 // them. The hash is seeded FNV-1a 32 over the inner IPv4 5-tuple, written out in
 // docs/protocol/geneve-options.md §6.1 so it can be recomputed by hand. No allocation.
-import { readU16 } from './bytes.js';
+import { readU16 } from '@nat64/wire';
 import { EphemeralPorts, IcmpType, IpProtocol, Underlay } from './constants.js';
 
 const FNV_OFFSET_BASIS = 0x811c9dc5;

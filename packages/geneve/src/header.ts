@@ -1,9 +1,9 @@
 // The Geneve header with its option TLVs as a value (RFC 8926 §3.4, §3.5), for tools and tests:
 // the dns-packet trio. Options stay raw TLVs here; mapping.ts and auth.ts read our own. The packet
 // path uses decap.ts instead, which never throws and never allocates.
-import { availableFrom, checkBytes, checkRoom, checkUint, readU16, writeU16 } from './bytes.js';
+import { type Codec, readU16, writeU16 } from '@nat64/wire';
+import { availableFrom, checkBytes, checkRoom, checkUint } from './bytes.js';
 import { Geneve, GeneveBits } from './constants.js';
-import type { Codec } from './codec.js';
 import { GeneveDecodeError } from './errors.js';
 
 /** One option TLV (RFC 8926 §3.5). `type` is all 8 bits, its high bit the critical bit. */

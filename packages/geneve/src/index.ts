@@ -9,7 +9,7 @@ export {
   OptionType,
   ProtocolType,
 } from './constants.js';
-export type { Codec } from './codec.js';
+export type { Codec } from '@nat64/wire';
 export { GeneveDecodeError } from './errors.js';
 export type { GeneveDecodeErrorCode } from './errors.js';
 export { geneveHeader } from './header.js';

@@ -1,8 +1,8 @@
 // The mapping option's data (options §3): one connection-tracking entry and what happened to it.
 // The trio serves tools and tests; the packet path reads the same fields through decap.ts.
-import { TWO_POW_32, availableFrom, checkRoom, copyBytes, joinU64, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { type Codec, readU16, readU32, writeU16, writeU32 } from '@nat64/wire';
+import { TWO_POW_32, availableFrom, checkRoom, copyBytes, joinU64 } from './bytes.js';
 import { MAX_SAFE_HIGH_WORD, MappingEvent, OptionSize } from './constants.js';
-import type { Codec } from './codec.js';
 import { GeneveDecodeError } from './errors.js';
 
 /**

@@ -3,10 +3,9 @@
 // IPv6, ICMPv6 with its checksum, one link-layer address option) into a caller's buffer;
 // inspectNeighborMessage checks a received frame without throwing or allocating and fills a
 // reusable view; `neighborMessage` is the codec trio over the same frame for tools and tests.
-import { availableFrom, checkBytes, checkRoom, copyBytes, readU16, writeU16 } from './bytes.js';
-import { finishChecksum, sumWords } from './checksum.js';
+import { type Codec, finishChecksum, pseudoHeaderSum6, readU16, sumWords, writeU16 } from '@nat64/wire';
+import { availableFrom, checkBytes, checkRoom, copyBytes } from './bytes.js';
 import { Ethernet, Ndp, Underlay } from './constants.js';
-import type { Codec } from './codec.js';
 import { writeEthernetHeader } from './ethernet.js';
 import { GeneveDecodeError } from './errors.js';
 
@@ -91,9 +90,8 @@ export function writeMulticastMac(address: Uint8Array, addressOffset: number, bu
 
 /** The ICMPv6 checksum of buf[start, end) under the IPv6 pseudo-header (RFC 8200 §8.1, RFC 4443 §2.3). */
 export function icmpv6Checksum(buf: Uint8Array, ipOffset: number, start: number, end: number): number {
-  let sum = sumWords(buf, ipOffset + 8, ipOffset + 40, 0);
-  sum += (end - start) + Ndp.NEXT_HEADER_ICMPV6;
-  return finishChecksum(sumWords(buf, start, end, sum));
+  const pseudo = pseudoHeaderSum6(buf, ipOffset + 8, buf, ipOffset + 24, Ndp.NEXT_HEADER_ICMPV6, end - start);
+  return finishChecksum(sumWords(buf, start, end, pseudo));
 }
 
 function writeFrame(buf: Uint8Array, offset: number, value: NeighborMessage): number {

@@ -2,8 +2,9 @@
 // §3.5; options §3-§5), for senders that hand the UDP payload to a dgram socket and as the inner
 // step of encap.ts. The payload is never copied or read, except by the HMAC when signing.
 import type { KeyObject } from 'node:crypto';
+import { writeU16 } from '@nat64/wire';
 import { importAuthKey, sealTag, writeAuth } from './auth.js';
-import { checkUint, writeU16 } from './bytes.js';
+import { checkUint } from './bytes.js';
 import { CONTROL_PROTOCOL_TYPE, DEFAULT_OPTION_CLASS, Geneve, GeneveBits } from './constants.js';
 import { OptionSize, OptionType, ProtocolType } from './constants.js';
 import { checkMapping, writeMapping } from './mapping.js';

@@ -2,6 +2,7 @@
 // recycles them. A message owns its buffer (a slice of a shared slab) and its batch writer for good;
 // the pool hands out the same ones again, so a steady flow of mappings allocates nothing.
 import { EntryBatchWriter, HeaderFlag, Size, signDatagram, type BatchType, type HandoffEntry } from '@nat64/handoff-codec';
+import { writeU32 } from '@nat64/wire';
 
 /** Offsets of Epoch and Cookie in the common header (§5.1). */
 const EPOCH_OFFSET = 8;
@@ -14,13 +15,6 @@ export interface Session {
   readonly epochLow: number;
   readonly cookieHigh: number;
   readonly cookieLow: number;
-}
-
-function writeU32(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 24;
-  buf[offset + 1] = value >>> 16;
-  buf[offset + 2] = value >>> 8;
-  buf[offset + 3] = value;
 }
 
 function writeSession(buf: Uint8Array, session: Session, withoutCookie: boolean): void {

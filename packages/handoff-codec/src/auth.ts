@@ -2,7 +2,7 @@
 // the datagram before the tag, truncated to its first 16 octets. Signing turns an untagged datagram
 // into a tagged one in place; verification compares in constant time.
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { readU16, writeU16 } from './bytes.js';
+import { readU16, writeU16 } from '@nat64/wire';
 import { HeaderFlag, Size } from './constants.js';
 
 /** A shared key of at least 16 octets (§6.7), raw or as a node:crypto secret KeyObject. */

@@ -2,7 +2,8 @@
 // caller-owned buffer until the next one would pass the size limit, then finish() writes count and
 // Length and, with a key, the tag. No intermediate objects; the epoch and cookie are encoded once
 // per session into a template that begin() copies.
-import { checkRoom, checkU64, checkUint, writeU16, writeU32, writeU64 } from './bytes.js';
+import { writeU16, writeU32, writeU64 } from '@nat64/wire';
+import { checkRoom, checkU64, checkUint } from './bytes.js';
 import { HANDOFF_VERSION, MessageType, Size } from './constants.js';
 import { signDatagram, type AuthKey } from './auth.js';
 import { checkEntry, writeEntry } from './entry.js';

@@ -2,7 +2,8 @@
 // RangeError for values that do not fit), a writer, and a reader that names what it reads after
 // the message type, so that errors say "Cannot decode CREATED entry 3 (...)". The public codecs at
 // the bottom wrap them in the codec trio.
-import { availableFrom, checkRoom, checkUint, readU16, readU32, writeU16, writeU32, zero } from './bytes.js';
+import { readU16, readU32, writeU16, writeU32 } from '@nat64/wire';
+import { availableFrom, checkRoom, checkUint, zero } from './bytes.js';
 import { AnswerStatus, MAX_ACK_BLOCKS, Size } from './constants.js';
 import { checkEntry, decodeEntryAt, writeEntry } from './entry.js';
 import { HandoffDecodeError } from './errors.js';

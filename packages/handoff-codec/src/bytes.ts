@@ -1,39 +1,11 @@
-// Big-endian integer access on plain Uint8Arrays, and the range checks encoders run before writing.
-// Byte-wise reads keep the hot path free of DataView allocations and work on any Uint8Array view.
-// Callers check bounds first: an index past the end reads as undefined, which these coerce to 0.
+// 64-bit times on the wire, and the range checks encoders run before writing (big-endian fields
+// are @nat64/wire's). Callers check bounds first.
+
+import { readU32, writeU32 } from '@nat64/wire';
 
 const TWO_POW_32 = 0x1_0000_0000;
 /** A time's high word above this cannot be held exactly in a JS number (2^53). */
 const MAX_EXACT_TIME_HIGH = 0x1f_ffff;
-
-export function readU16(buf: Uint8Array, offset: number): number {
-  return (buf[offset]! << 8) | buf[offset + 1]!;
-}
-
-export function readU32(buf: Uint8Array, offset: number): number {
-  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
-}
-
-export function writeU16(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 8;
-  buf[offset + 1] = value;
-}
-
-export function writeU32(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 24;
-  buf[offset + 1] = value >>> 16;
-  buf[offset + 2] = value >>> 8;
-  buf[offset + 3] = value;
-}
-
-export function readU64(buf: Uint8Array, offset: number): bigint {
-  return (BigInt(readU32(buf, offset)) << 32n) | BigInt(readU32(buf, offset + 4));
-}
-
-export function writeU64(buf: Uint8Array, offset: number, value: bigint): void {
-  writeU32(buf, offset, Number(value >> 32n));
-  writeU32(buf, offset + 4, Number(value & 0xffff_ffffn));
-}
 
 /** Joins two 32-bit words into a bigint, for views that keep 64-bit fields as numbers. */
 export function joinU64(high: number, low: number): bigint {

@@ -1,11 +1,8 @@
 // Numbers of handoff protocol v1 (docs/protocol/handoff-v1.md, cited below as "§n") and the RFC
 // numbers it builds on. Specification only: choices of this implementation live next to their code.
 
-/** UDP port of handoff v1 on both sides (§4); in the dynamic range of RFC 6335 §6, so unregistered. */
-export const HANDOFF_PORT = 62863;
-
-/** UDP port of Geneve (RFC 8926 §3.3), the other transport a capability can announce (§5.4). */
-export const GENEVE_PORT = 6081;
+/** UDP ports of handoff v1 on both sides (§4) and of Geneve (RFC 8926 §3.3), the other transport a capability can announce (§5.4). */
+export { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 
 /** Version field of the common header (§5.1). */
 export const HANDOFF_VERSION = 1;

@@ -1,7 +1,8 @@
 // The whole datagram as a HandoffMessage: the codec trio over header, body and optional tag.
 // decode() validates with inspectDatagram(), the hot path's own check, and then builds objects, so
 // the throwing and the non-throwing paths never disagree on what is valid.
-import { availableFrom, checkRoom, checkU64, checkUint, readU16 } from './bytes.js';
+import { readU16 } from '@nat64/wire';
+import { availableFrom, checkRoom, checkU64, checkUint } from './bytes.js';
 import { HeaderFlag, MESSAGE_TYPE_NAMES, MessageType, Size } from './constants.js';
 import { ackOps, answerOps, batchOps, helloAckOps, helloOps, queryOps, type Body } from './bodies.js';
 import { HandoffDecodeError } from './errors.js';

@@ -1,7 +1,8 @@
 // The 40-octet entry (§5.3): the codec trio, and readEntry() for the receiver's hot loop, which
 // fills a reusable entry instead of allocating one.
+import { readU16, readU32, writeU16, writeU32 } from '@nat64/wire';
 import { availableFrom, checkRoom, checkTime, checkUint, isExactTime } from './bytes.js';
-import { readTime, readU16, readU32, writeTime, writeU16, writeU32 } from './bytes.js';
+import { readTime, writeTime } from './bytes.js';
 import { Size } from './constants.js';
 import { HandoffDecodeError } from './errors.js';
 import { ENTRY_FIELDS, fieldStart } from './layout.js';

@@ -1,7 +1,7 @@
 // The 28-octet common header (§5.1). The header codec is raw: it reads and writes every field as
 // it is, A flag and Length included, and judges nothing; datagram-level validation is inspect.ts.
-import { availableFrom, checkRoom, checkU64, checkUint, readU16, readU32, readU64 } from './bytes.js';
-import { writeU16, writeU32, writeU64 } from './bytes.js';
+import { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from '@nat64/wire';
+import { availableFrom, checkRoom, checkU64, checkUint } from './bytes.js';
 import { Size } from './constants.js';
 import { HandoffDecodeError } from './errors.js';
 import { HEADER_FIELDS, fieldStart } from './layout.js';

@@ -2,7 +2,8 @@
 // throwing and fills a reusable DatagramView with numbers and offsets into the caller's buffer.
 // The checks run in the order of §6.1 and the first problem decides the status; the throwing
 // decoder (datagram.ts) runs this same function, so both always agree on what is valid.
-import { joinU64, readU16, readU32 } from './bytes.js';
+import { readU16, readU32 } from '@nat64/wire';
+import { joinU64 } from './bytes.js';
 import { AnswerStatus, HANDOFF_VERSION, HeaderFlag, MAX_ACK_BLOCKS, MessageType, Size } from './constants.js';
 import { ACK_PREFIX_FIELDS, BATCH_PREFIX_FIELDS, HEADER_FIELDS, datagramFieldStart, fieldStart } from './layout.js';
 import { DecodeStatus } from './status.js';

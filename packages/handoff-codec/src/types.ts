@@ -111,14 +111,5 @@ export type HandoffMessage = Hello | HelloAck | Created | Deleted | Ack | Query 
 /** The message types that carry entries, numbered by the reliable sequence. */
 export type BatchType = typeof MessageType.CREATED | typeof MessageType.DELETED | typeof MessageType.RELEASE;
 
-/** The dns-packet trio every wire structure here offers. */
-export interface Codec<T> {
-  /** Octets encode() writes for `value`. */
-  encodingLength(value: T): number;
-  /** Writes `value` at `offset` (default 0) and returns the offset after it. Throws RangeError for a
-   * value that does not fit its fields or a buffer without room (the buffer may then hold part of it). */
-  encode(value: T, buf: Uint8Array, offset?: number): number;
-  /** Reads a value from `length` octets at `offset` (defaults: 0 and the rest of the buffer). Throws
-   * HandoffDecodeError on malformed input. */
-  decode(buf: Uint8Array, offset?: number, length?: number): T;
-}
+/** The dns-packet trio every wire structure here offers; decode throws HandoffDecodeError on malformed input. */
+export type { Codec } from '@nat64/wire';

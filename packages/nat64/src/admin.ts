@@ -2,11 +2,11 @@
 // server behind the NAT64 reachable from IPv4) and deleting sessions by hand. These throw on bad input,
 // since they come from configuration and the control socket, not from packets.
 
+import { readU32 } from '@nat64/wire';
 import { BIB_STATIC } from './bib.js';
 import { DELETE_REASON } from './constants.js';
 import type { Core } from './core.js';
 import { Nat64Error } from './errors.js';
-import { readU32 } from './hash.js';
 import { checkProtocol, type StaticBibEntry } from './options.js';
 import { protocolSlot } from './pool4.js';
 

@@ -2,10 +2,10 @@
 // caller can yield to the datapath between chunks. Sessions created or deleted meanwhile may or may not be
 // reported; a deleted session is never reported after its deletion.
 
+import { readU32 } from '@nat64/wire';
 import { IMPL } from './constants.js';
 import type { Core } from './core.js';
 import { Nat64Error } from './errors.js';
-import { readU32 } from './hash.js';
 
 /** Which sessions to enumerate; every given field must match. */
 export interface SessionFilter {

@@ -2,10 +2,10 @@
 // 3.5 says, and the lookup-only variants used to translate ICMP errors by their inner packet. A hit costs one
 // hash and a short chain walk; everything else is the slow path below it. Never throws: a miss is a verdict.
 
+import { readU32 } from '@nat64/wire';
 import { PROTOCOL, TCP_FLAG, TCP_STATE, VERDICT } from './constants.js';
 import type { Core } from './core.js';
 import { COUNTER } from './counters.js';
-import { readU32 } from './hash.js';
 import { protocolSlot } from './pool4.js';
 
 /** RFC 6146 3.5.3: an ICMP query session is keyed by its identifier alone; the "server port" is always 0. */

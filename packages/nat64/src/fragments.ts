@@ -8,10 +8,11 @@
 // forgotten.
 
 import { randomBytes } from 'node:crypto';
+import { readU32 } from '@nat64/wire';
 import { IMPL, SPEC, VERDICT } from './constants.js';
 import type { CounterSnapshot } from './counters.js';
 import { Nat64Error } from './errors.js';
-import { KeyedHash, readU32, SECRET_BYTES } from './hash.js';
+import { KeyedHash, SECRET_BYTES } from './hash.js';
 import { powerOfTwoAtLeast } from './grow.js';
 
 export interface FragmentTrackerOptions {

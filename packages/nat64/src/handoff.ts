@@ -1,10 +1,10 @@
 // Hooks for the handoff phase: restoring sessions the authority (a server's receiver) reports, marked handed
 // off so they live only as a cache, and releasing a NAT port on the authority's request.
 
+import { readU32 } from '@nat64/wire';
 import { DELETE_REASON, PROTOCOL, TCP_STATE, VERDICT, type Protocol, type TcpState } from './constants.js';
 import type { Core } from './core.js';
 import { COUNTER } from './counters.js';
-import { readU32 } from './hash.js';
 import { protocolSlot } from './pool4.js';
 import { SESSION_HANDED_OFF } from './sessions.js';
 import { touchTimer } from './timers.js';

@@ -148,16 +148,3 @@ export class KeyedHash {
     return finish(h);
   }
 }
-
-/** Reads a big-endian unsigned 32-bit word from a byte array (bounds are the caller's contract). */
-export function readU32(buf: Uint8Array, offset: number): number {
-  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
-}
-
-/** Writes a big-endian unsigned 32-bit word into a byte array. */
-export function writeU32(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 24;
-  buf[offset + 1] = (value >>> 16) & 0xff;
-  buf[offset + 2] = (value >>> 8) & 0xff;
-  buf[offset + 3] = value & 0xff;
-}

@@ -6,6 +6,7 @@
 // the caller translates it with the outbound session as usual and then runs the resulting IPv4 packet through
 // `inbound` as if it had arrived from outside; nothing else is needed here.
 
+import { readU32, writeU32 } from '@nat64/wire';
 import { addStaticBib, deleteSession, removeStaticBib } from './admin.js';
 import { BIB_STATIC } from './bib.js';
 import { TIMER_CLASS, VERDICT, type TcpState } from './constants.js';
@@ -15,7 +16,6 @@ import { SessionCursor, type SessionFilter } from './cursor.js';
 import { inbound, lookupInbound, lookupOutbound, outbound } from './datapath.js';
 import { expire } from './expiry.js';
 import { release, restore, type RestoreEntry } from './handoff.js';
-import { readU32, writeU32 } from './hash.js';
 import { completeListener, resolveOptions, type Nat64Listener, type Nat64Options, type StaticBibEntry } from './options.js';
 import { SESSION_HANDED_OFF } from './sessions.js';
 import { classOf } from './timers.js';

@@ -15,6 +15,6 @@ export {
 } from './control.js';
 export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration } from './config.js';
 export { Counters, formatCounters, type CounterSnapshot } from './counters.js';
-export { formatIpv4, formatIpv6, formatEndpoint4, formatEndpoint6, parseIpv4 } from './addresses.js';
+export { formatEndpoint4, formatEndpoint6 } from './addresses.js';
 export { prepareControlPath, prepareDirectoryFor } from './start-checks.js';
 export { packageVersion, hintHelpAfterErrors, type CliCommand } from './cli.js';

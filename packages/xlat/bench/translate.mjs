@@ -6,13 +6,13 @@
 
 import { PerformanceObserver } from 'node:perf_hooks';
 import {
-  Ipv4View, Ipv6View, Mapping46, Mapping64, PacketBatch, Translator, Verdict, parseIpv4, parseIpv6, parseIpv6Address,
+  Ipv4View, Ipv6View, Mapping46, Mapping64, PacketBatch, Translator, Verdict, parseIpv4, parseIpv6,
 } from '../dist/index.js';
-import { checksum, pseudoSum4, pseudoSum6 } from '../dist/checksum.js';
+import { internetChecksum, ipv6TextToBytes, pseudoHeaderSum4, pseudoHeaderSum6 } from '@nat64/wire';
 
 const N = Number(process.argv[2] ?? 3_000_000);
-const CLIENT6 = parseIpv6Address('2001:db8::5');
-const SERVER6 = parseIpv6Address('64:ff9b::198.51.100.2');
+const CLIENT6 = ipv6TextToBytes('2001:db8::5');
+const SERVER6 = ipv6TextToBytes('64:ff9b::198.51.100.2');
 const POOL4 = 0xc0000202;
 const SERVER4 = 0xc6336402;
 
@@ -25,7 +25,7 @@ function ipv6Packet(protocol, total) {
   p[7] = 64;
   p.set(CLIENT6, 8);
   p.set(SERVER6, 24);
-  fillTransport(p, 40, protocol, total - 40, pseudoSum6(p, 8, p, 24, protocol, total - 40));
+  fillTransport(p, 40, protocol, total - 40, pseudoHeaderSum6(p, 8, p, 24, protocol, total - 40));
   return p;
 }
 
@@ -33,10 +33,10 @@ function ipv4Packet(protocol, total) {
   const p = new Uint8Array(total);
   p.set([0x45, 0, total >> 8, total & 0xff, 0, 1, 0x40, 0, 64, protocol]);
   p.set([198, 51, 100, 2, 192, 0, 2, 2], 12);
-  const sum = checksum(p, 0, 20);
+  const sum = internetChecksum(p, 0, 20);
   p[10] = sum >> 8;
   p[11] = sum & 0xff;
-  fillTransport(p, 20, protocol, total - 20, pseudoSum4(SERVER4, POOL4, protocol, total - 20));
+  fillTransport(p, 20, protocol, total - 20, pseudoHeaderSum4(SERVER4, POOL4, protocol, total - 20));
   return p;
 }
 
@@ -46,7 +46,7 @@ function fillTransport(p, at, protocol, length, pseudo) {
   const field = protocol === 6 ? at + 16 : at + 6;
   if (protocol === 6) p[at + 12] = 0x50;
   else p.set([length >> 8, length & 0xff], at + 4);
-  const sum = checksum(p, at, at + length, pseudo);
+  const sum = internetChecksum(p, at, at + length, pseudo);
   p[field] = sum >> 8;
   p[field + 1] = sum & 0xff;
 }

@@ -1,25 +1,5 @@
-// Big-endian field access and byte copying on plain Uint8Arrays, without allocating on the packet
-// path. Callers bounds-check before calling; these helpers do not.
-
-export function read16(buf: Uint8Array, offset: number): number {
-  return (buf[offset]! << 8) | buf[offset + 1]!;
-}
-
-export function read32(buf: Uint8Array, offset: number): number {
-  return ((buf[offset]! << 24) | (buf[offset + 1]! << 16) | (buf[offset + 2]! << 8) | buf[offset + 3]!) >>> 0;
-}
-
-export function write16(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 8;
-  buf[offset + 1] = value;
-}
-
-export function write32(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 24;
-  buf[offset + 1] = value >>> 16;
-  buf[offset + 2] = value >>> 8;
-  buf[offset + 3] = value;
-}
+// Byte copying on plain Uint8Arrays without allocating on the packet path (big-endian fields are
+// @nat64/wire's). Callers bounds-check before calling; these helpers do not.
 
 /** Below this many bytes a plain loop beats `set(subarray())`, which allocates a view. */
 const LOOP_COPY_MAX = 64;

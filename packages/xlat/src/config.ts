@@ -2,7 +2,7 @@
 // translator's own addresses) and our implementation defaults. Validated completely, once, when a
 // Translator is built; invalid settings throw XlatError('badConfig').
 
-import { parseIpv4, parseIpv6 } from './address.js';
+import { ipv4TextToUint32, ipv6TextToBytes } from '@nat64/wire';
 import { MinMtu } from './constants.js';
 import { XlatError } from './errors.js';
 
@@ -76,9 +76,9 @@ function mtu(name: string, value: number | undefined, fallback: number, min: num
 
 /** Validates `config` and applies defaults; throws XlatError('badConfig') on the first problem. */
 export function resolveConfig(config: TranslatorConfig): ResolvedConfig {
-  const ipv6Address = parseIpv6(config.ipv6Address);
+  const ipv6Address = ipv6TextToBytes(config.ipv6Address);
   if (ipv6Address === null) fail(`ipv6Address "${config.ipv6Address}" is not an IPv6 address`);
-  const ipv4Address = parseIpv4(config.ipv4Address);
+  const ipv4Address = ipv4TextToUint32(config.ipv4Address);
   if (ipv4Address < 0) fail(`ipv4Address "${config.ipv4Address}" is not an IPv4 address`);
   const tos = config.tos ?? 0;
   if (!Number.isInteger(tos) || tos < 0 || tos > 255) fail(`tos must be an integer from 0 to 255, not ${tos}`);

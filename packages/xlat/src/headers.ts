@@ -1,8 +1,7 @@
 // Writers for the headers the translator emits: IPv4 (RFC 791 3.1), IPv6 (RFC 8200 3) and the
 // Fragment header (RFC 8200 4.5).
 
-import { write16, write32 } from './bytes.js';
-import { checksum } from './checksum.js';
+import { internetChecksum, writeU16, writeU32 } from '@nat64/wire';
 import { HeaderSize } from './constants.js';
 
 /**
@@ -24,16 +23,16 @@ export function writeIpv4Header(
 ): void {
   o[at] = 0x45;
   o[at + 1] = tos;
-  write16(o, at + 2, totalLength);
-  write16(o, at + 4, id);
-  write16(o, at + 6, flagsAndOffset);
+  writeU16(o, at + 2, totalLength);
+  writeU16(o, at + 4, id);
+  writeU16(o, at + 6, flagsAndOffset);
   o[at + 8] = ttl;
   o[at + 9] = protocol;
   o[at + 10] = 0;
   o[at + 11] = 0;
-  write32(o, at + 12, src);
-  write32(o, at + 16, dst);
-  write16(o, at + 10, checksum(o, at, at + HeaderSize.ipv4));
+  writeU32(o, at + 12, src);
+  writeU32(o, at + 16, dst);
+  writeU16(o, at + 10, internetChecksum(o, at, at + HeaderSize.ipv4));
 }
 
 /** Writes a 40-byte IPv6 header with flow label 0 (RFC 7915 4.1). */
@@ -53,7 +52,7 @@ export function writeIpv6Header(
   o[at + 1] = (trafficClass & 0x0f) << 4;
   o[at + 2] = 0;
   o[at + 3] = 0;
-  write16(o, at + 4, payloadLength);
+  writeU16(o, at + 4, payloadLength);
   o[at + 6] = nextHeader;
   o[at + 7] = hopLimit;
   for (let i = 0; i < 16; i++) {
@@ -66,6 +65,6 @@ export function writeIpv6Header(
 export function writeFragmentHeader(o: Uint8Array, at: number, nextHeader: number, offsetBytes: number, more: boolean, id: number): void {
   o[at] = nextHeader;
   o[at + 1] = 0;
-  write16(o, at + 2, (offsetBytes & 0xfff8) | (more ? 1 : 0));
-  write32(o, at + 4, id);
+  writeU16(o, at + 2, (offsetBytes & 0xfff8) | (more ? 1 : 0));
+  writeU32(o, at + 4, id);
 }

@@ -2,8 +2,8 @@
 // Needed, Destination Unreachable, Parameter Problem), quoting the offending packet within the
 // RFC 1812 / RFC 4443 size limits, sourced from the translator's own address and rate limited.
 
-import { copyBytes, write16, write32 } from './bytes.js';
-import { checksum, pseudoSum6 } from './checksum.js';
+import { internetChecksum, pseudoHeaderSum6, writeU16, writeU32 } from '@nat64/wire';
+import { copyBytes } from './bytes.js';
 import { Defaults } from './config.js';
 import { HeaderSize, Icmp4Type, Icmp4UnreachCode, Icmp6Type, IcmpErrorMax, IpProto } from './constants.js';
 import { writeIpv4Header, writeIpv6Header } from './headers.js';
@@ -55,16 +55,16 @@ export function sendIcmp4Error(s: XlatState, v: Ipv4View, type: number, code: nu
   const icmp = at + HeaderSize.ipv4;
   o[icmp] = type;
   o[icmp + 1] = code;
-  write16(o, icmp + 2, 0);
+  writeU16(o, icmp + 2, 0);
   if (type === Icmp4Type.destinationUnreachable && code === Icmp4UnreachCode.fragmentationNeeded) {
-    write32(o, icmp + 4, param & 0xffff); // RFC 1191 4: next-hop MTU in the low 16 bits
+    writeU32(o, icmp + 4, param & 0xffff); // RFC 1191 4: next-hop MTU in the low 16 bits
   } else if (type === Icmp4Type.parameterProblem) {
-    write32(o, icmp + 4, (param & 0xff) * 0x1000000); // RFC 792: pointer in the first byte
+    writeU32(o, icmp + 4, (param & 0xff) * 0x1000000); // RFC 792: pointer in the first byte
   } else {
-    write32(o, icmp + 4, param);
+    writeU32(o, icmp + 4, param);
   }
   copyBytes(v.buf, v.start, v.start + quote, o, icmp + HeaderSize.icmp);
-  write16(o, icmp + 2, checksum(o, icmp, at + total));
+  writeU16(o, icmp + 2, internetChecksum(o, icmp, at + total));
   out.commit(total);
   s.icmpErrorsSent++;
   return Verdict.icmpError;
@@ -87,10 +87,10 @@ export function sendIcmp6Error(s: XlatState, v: Ipv6View, type: number, code: nu
   const icmp = at + HeaderSize.ipv6;
   o[icmp] = type;
   o[icmp + 1] = code;
-  write16(o, icmp + 2, 0);
-  write32(o, icmp + 4, param);
+  writeU16(o, icmp + 2, 0);
+  writeU32(o, icmp + 4, param);
   copyBytes(v.buf, v.start, v.start + quote, o, icmp + HeaderSize.icmp);
-  write16(o, icmp + 2, checksum(o, icmp, icmp + length, pseudoSum6(o, at + 8, o, at + 24, IpProto.icmpv6, length)));
+  writeU16(o, icmp + 2, internetChecksum(o, icmp, icmp + length, pseudoHeaderSum6(o, at + 8, o, at + 24, IpProto.icmpv6, length)));
   out.commit(HeaderSize.ipv6 + length);
   s.icmpErrorsSent++;
   return Verdict.icmpError;

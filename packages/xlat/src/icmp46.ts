@@ -2,8 +2,8 @@
 // IPv4 packet translated to IPv6 one level deep (hop limit kept), cut to a 1280-byte error with
 // any RFC 4884 extension kept whole, and a fresh checksum (the parser verified the one that arrived).
 
-import { copyBytes, read16, write16, write32, zeroBytes } from './bytes.js';
-import { checksum, pseudoSum6 } from './checksum.js';
+import { internetChecksum, pseudoHeaderSum6, readU16, writeU16, writeU32 } from '@nat64/wire';
+import { copyBytes, zeroBytes } from './bytes.js';
 import { DEST_UNREACH_4TO6, HeaderSize, Icmp4Type, Icmp6Type, IcmpErrorMax, IpProto, MinMtu, POINTER_4TO6, PROTOCOL_UNREACH_POINTER, Rfc4884 } from './constants.js';
 import { trafficClassFor } from './common.js';
 import { writeFragmentHeader, writeIpv6Header } from './headers.js';
@@ -38,7 +38,7 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
         // RFC 7915 4.2: minimum(MTU + 20, IPv6 next-hop MTU, IPv4 next-hop MTU + 20), 28 when the
         // packet in error gets a Fragment header; a zero MTU means "guess from the plateaus".
         const delta = inner.isFragment ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
-        let advertised = read16(buf, l4 + 6);
+        let advertised = readU16(buf, l4 + 6);
         if (advertised === 0) advertised = plateauBelow(inner.totalLength);
         const mtu = Math.min(advertised + delta, s.config.ipv6NextHopMtu, s.config.ipv4NextHopMtu + delta);
         rest = Math.max(MinMtu.ipv6, mtu); // RFC 7915 5: never below the IPv6 minimum MTU
@@ -79,8 +79,8 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
   const icmp = at + HeaderSize.ipv6;
   o[icmp] = type;
   o[icmp + 1] = code;
-  write16(o, icmp + 2, 0);
-  write32(o, icmp + 4, rest);
+  writeU16(o, icmp + 2, 0);
+  writeU32(o, icmp + 4, rest);
   if (layout.extension > 0) o[icmp + Rfc4884.lengthByte6] = layout.padded / Rfc4884.unit6;
 
   // RFC 7915 4.3: the quoted header keeps its declared length and its TTL.
@@ -102,7 +102,7 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
   if (layout.extension > 0) copyBytes(buf, v.innerEnd, v.extensionEnd, o, q + layout.padded);
 
   // The parser verified the incoming checksum (parse.ts), so a fresh one is right.
-  write16(o, icmp + 2, checksum(o, icmp, at + total, pseudoSum6(o, at + 8, o, at + 24, IpProto.icmpv6, total - HeaderSize.ipv6)));
+  writeU16(o, icmp + 2, internetChecksum(o, icmp, at + total, pseudoHeaderSum6(o, at + 8, o, at + 24, IpProto.icmpv6, total - HeaderSize.ipv6)));
   out.commit(total);
   return Verdict.forward;
 }

@@ -2,8 +2,8 @@
 // IPv6 packet translated to IPv4 one level deep (TTL kept), cut to a 576-byte error with any
 // RFC 4884 extension kept whole, and a fresh checksum (the parser verified the one that arrived).
 
-import { copyBytes, read32, write16, write32, zeroBytes } from './bytes.js';
-import { checksum } from './checksum.js';
+import { internetChecksum, readU32, writeU16, writeU32 } from '@nat64/wire';
+import { copyBytes, zeroBytes } from './bytes.js';
 import { DEST_UNREACH_6TO4, DF_THRESHOLD, HeaderSize, Icmp4Type, Icmp4UnreachCode, Icmp6Type, Icmp6ParamCode, IcmpErrorMax, IpProto, MinMtu, POINTER_6TO4, Rfc4884 } from './constants.js';
 import { tosFor } from './common.js';
 import { writeIpv4Header } from './headers.js';
@@ -38,7 +38,7 @@ export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out
       // RFC 7915 5.2: minimum(MTU - 20, IPv4 next-hop MTU, IPv6 next-hop MTU - 20), 28 when the
       // packet in error carries a Fragment header that translation removes.
       const delta = inner.hasFragmentHeader ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
-      const mtu = Math.min(read32(buf, l4 + 4) - delta, s.config.ipv4NextHopMtu, s.config.ipv6NextHopMtu - delta);
+      const mtu = Math.min(readU32(buf, l4 + 4) - delta, s.config.ipv4NextHopMtu, s.config.ipv6NextHopMtu - delta);
       type = Icmp4Type.destinationUnreachable;
       code = Icmp4UnreachCode.fragmentationNeeded;
       rest = Math.min(0xffff, Math.max(MinMtu.ipv4, mtu));
@@ -50,7 +50,7 @@ export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out
       break;
     case Icmp6Type.parameterProblem:
       if (v.icmpCode === Icmp6ParamCode.erroneousField) {
-        const pointer = read32(buf, l4 + 4);
+        const pointer = readU32(buf, l4 + 4);
         const mappedPointer = pointer < POINTER_6TO4.length ? POINTER_6TO4[pointer]! : -1;
         if (mappedPointer < 0) return s.drop(DropReason.icmpPointer);
         type = Icmp4Type.parameterProblem;
@@ -80,8 +80,8 @@ export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out
   const icmp = at + HeaderSize.ipv4;
   o[icmp] = type;
   o[icmp + 1] = code;
-  write16(o, icmp + 2, 0);
-  write32(o, icmp + 4, rest);
+  writeU16(o, icmp + 2, 0);
+  writeU32(o, icmp + 4, rest);
   if (layout.extension > 0) o[icmp + Rfc4884.lengthByte4] = layout.padded / Rfc4884.unit4;
 
   const q = icmp + HeaderSize.icmp;
@@ -95,7 +95,7 @@ export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out
   if (layout.extension > 0) copyBytes(buf, v.innerEnd, v.extensionEnd, o, q + layout.padded);
 
   // The parser verified the incoming checksum (parse.ts), so a fresh one is right.
-  write16(o, icmp + 2, checksum(o, icmp, at + total));
+  writeU16(o, icmp + 2, internetChecksum(o, icmp, at + total));
   out.commit(total);
   return Verdict.forward;
 }

@@ -2,9 +2,7 @@
 // addresses (RFC 6052), built for a packet path that parses once, allocates nothing per packet
 // and never throws per packet.
 
-export { formatIpv4, formatIpv6, parseIpv4 as parseIpv4Address, parseIpv6 as parseIpv6Address, parseIpv6Into } from './address.js';
 export { PacketBatch, type PacketBatchOptions } from './batch.js';
-export { fold, pseudoSum4, pseudoSum6, sumWords } from './checksum.js';
 export { Defaults, type IcmpRateLimit, type TranslatorConfig } from './config.js';
 export { Icmp4Type, Icmp4UnreachCode, Icmp6ParamCode, Icmp6Type, Icmp6UnreachCode, IpProto } from './constants.js';
 export { XlatError } from './errors.js';

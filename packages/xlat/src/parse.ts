@@ -4,8 +4,7 @@
 // translation would otherwise hide: the IPv4 header checksum and the checksum of an ICMP error, whose
 // message is rebuilt. Never throws: every problem is a status (a DropReason code), 0 meaning ok.
 
-import { read16, read32 } from './bytes.js';
-import { pseudoSum6, verify } from './checksum.js';
+import { pseudoHeaderSum6, readU16, readU32, verifyChecksum } from '@nat64/wire';
 import { FieldOffset, HeaderSize, Icmp4Type, IpProto, Rfc4884 } from './constants.js';
 import { DropReason } from './reasons.js';
 import type { Ipv4View, Ipv6View } from './view.js';
@@ -84,12 +83,12 @@ function parse6(buf: Uint8Array, o: number, length: number, v: Ipv6View, quoted:
   v.segmentsLeftPointer = -1;
   if (length < HeaderSize.ipv6 || o < 0 || o + length > buf.length) return ParseStatus.truncated;
   if (buf[o]! >>> 4 !== 6) return ParseStatus.badVersion;
-  v.totalLength = HeaderSize.ipv6 + read16(buf, o + 4);
+  v.totalLength = HeaderSize.ipv6 + readU16(buf, o + 4);
   if (v.totalLength > length && !quoted) return ParseStatus.truncated;
   const end = o + Math.min(v.totalLength, length);
   v.end = end;
   v.trafficClass = ((buf[o]! & 0x0f) << 4) | (buf[o + 1]! >>> 4);
-  v.flowLabel = ((buf[o + 1]! & 0x0f) << 16) | read16(buf, o + 2);
+  v.flowLabel = ((buf[o + 1]! & 0x0f) << 16) | readU16(buf, o + 2);
   v.hopLimit = buf[o + 7]!;
 
   let nextHeader = buf[o + 6]!;
@@ -107,10 +106,10 @@ function parse6(buf: Uint8Array, o: number, length: number, v: Ipv6View, quoted:
     } else if (nextHeader === IpProto.fragment) {
       if (pos + HeaderSize.fragment > end) return ParseStatus.truncated;
       v.fragmentHeaderOffset = pos;
-      const word = read16(buf, pos + 2);
+      const word = readU16(buf, pos + 2);
       v.fragmentOffset = word & 0xfff8; // RFC 8200 4.5: 13-bit offset in 8-octet units, already x8 here
       v.moreFragments = (word & 1) !== 0;
-      v.fragmentId = read32(buf, pos + 4);
+      v.fragmentId = readU32(buf, pos + 4);
       nextHeader = buf[pos]!;
       pos += HeaderSize.fragment;
       if (isExtensionHeader(nextHeader)) {
@@ -138,23 +137,23 @@ function parse4(buf: Uint8Array, o: number, length: number, v: Ipv4View, quoted:
   const headerLength = (versionIhl & 0x0f) * 4;
   v.headerLength = headerLength;
   if (headerLength < HeaderSize.ipv4) return ParseStatus.badHeader;
-  v.totalLength = read16(buf, o + 2);
+  v.totalLength = readU16(buf, o + 2);
   if (v.totalLength < headerLength) return ParseStatus.badHeader;
   if (headerLength > length || (v.totalLength > length && !quoted)) return ParseStatus.truncated;
   v.end = o + Math.min(v.totalLength, length);
   v.tos = buf[o + 1]!;
-  v.fragmentId = read16(buf, o + 4);
-  const flags = read16(buf, o + 6);
+  v.fragmentId = readU16(buf, o + 4);
+  const flags = readU16(buf, o + 6);
   v.dontFragment = (flags & 0x4000) !== 0;
   v.moreFragments = (flags & 0x2000) !== 0;
   v.fragmentOffset = (flags & 0x1fff) * 8;
   v.hopLimit = buf[o + 8]!;
   v.protocol = buf[o + 9]!;
-  v.src = read32(buf, o + 12);
-  v.dst = read32(buf, o + 16);
+  v.src = readU32(buf, o + 12);
+  v.dst = readU32(buf, o + 16);
   v.l4Offset = o + headerLength;
   if (!quoted) {
-    if (!verify(buf, o, o + headerLength)) return ParseStatus.badIpv4Checksum;
+    if (!verifyChecksum(buf, o, o + headerLength)) return ParseStatus.badIpv4Checksum;
     if (headerLength > HeaderSize.ipv4) {
       const status = scanOptions(v, buf, o + HeaderSize.ipv4, o + headerLength);
       if (status !== ParseStatus.ok) return status;
@@ -206,12 +205,12 @@ function parseTransport(v: Ipv4View | Ipv6View, quoted: boolean, icmpProto: numb
     const headerSize = protocol === IpProto.tcp ? HeaderSize.tcp : HeaderSize.udp;
     if (available < headerSize && !quoted) return ParseStatus.truncated;
     if (available >= 4) {
-      v.srcPort = read16(buf, p);
-      v.dstPort = read16(buf, p + 2);
+      v.srcPort = readU16(buf, p);
+      v.dstPort = readU16(buf, p + 2);
       v.hasPorts = true;
     }
     v.hasChecksum = available >= (protocol === IpProto.tcp ? 18 : 8);
-    v.udpChecksumZero = protocol === IpProto.udp && v.hasChecksum && read16(buf, p + FieldOffset.udpChecksum) === 0;
+    v.udpChecksumZero = protocol === IpProto.udp && v.hasChecksum && readU16(buf, p + FieldOffset.udpChecksum) === 0;
     return ParseStatus.ok;
   }
   if (protocol !== icmpProto) return ParseStatus.ok;
@@ -221,7 +220,7 @@ function parseTransport(v: Ipv4View | Ipv6View, quoted: boolean, icmpProto: numb
   v.icmpType = type;
   v.icmpCode = buf[p + 1]!;
   v.hasChecksum = available >= 4;
-  if (available >= 6) v.icmpId = read16(buf, p + 4);
+  if (available >= 6) v.icmpId = readU16(buf, p + 4);
   const isV6 = icmpProto === IpProto.icmpv6;
   v.isIcmpError = isV6 ? type < 128 : isIcmp4Error(type);
   if (!v.isIcmpError || quoted) return ParseStatus.ok;
@@ -229,8 +228,8 @@ function parseTransport(v: Ipv4View | Ipv6View, quoted: boolean, icmpProto: numb
   // around its translated quote, so a corrupted one would leave with a fresh, valid checksum. A
   // fragment's checksum covers data not here; fragmented ICMP is refused anyway (RFC 7915 1.2).
   if (!v.moreFragments) {
-    const pseudo = isV6 ? pseudoSum6(buf, v.start + 8, buf, v.start + 24, IpProto.icmpv6, v.end - p) : 0;
-    if (!verify(buf, p, v.end, pseudo)) return ParseStatus.badIcmpChecksum;
+    const pseudo = isV6 ? pseudoHeaderSum6(buf, v.start + 8, buf, v.start + 24, IpProto.icmpv6, v.end - p) : 0;
+    if (!verifyChecksum(buf, p, v.end, pseudo)) return ParseStatus.badIcmpChecksum;
   }
 
   // RFC 4884: Destination Unreachable and Time Exceeded (and ICMPv4 Parameter Problem) may carry a

@@ -2,7 +2,7 @@
 // IPv4 address spread around the reserved "u" octet (bits 64-71), plus the check RFC 6052 3.1
 // needs: whether an IPv4 address is non-global per the IANA special-purpose registry.
 
-import { formatIpv6, parseIpv6Into } from './address.js';
+import { bytesToIpv6Text, ipv6TextIntoBytes } from '@nat64/wire';
 import { XlatError } from './errors.js';
 
 export type Rfc6052Length = 32 | 40 | 48 | 56 | 64 | 96;
@@ -52,10 +52,10 @@ export class Rfc6052Prefix {
     this.bytes = new Uint8Array(16);
     this.bytes.set(bytes.subarray(0, this.prefixBytes));
     for (let i = this.prefixBytes; i < 16; i++) {
-      if (bytes[i] !== 0) throw new XlatError('badPrefix', `prefix ${formatIpv6(bytes)}/${length} has host bits set`);
+      if (bytes[i] !== 0) throw new XlatError('badPrefix', `prefix ${bytesToIpv6Text(bytes)}/${length} has host bits set`);
     }
     if (this.bytes[U_OCTET] !== 0) {
-      throw new XlatError('badPrefix', `prefix ${formatIpv6(bytes)}/${length}: bits 64-71 (the u octet) must be zero`);
+      throw new XlatError('badPrefix', `prefix ${bytesToIpv6Text(bytes)}/${length}: bits 64-71 (the u octet) must be zero`);
     }
     [this.b0, this.b1, this.b2, this.b3] = OCTET_BYTES[this.length];
   }
@@ -65,7 +65,7 @@ export class Rfc6052Prefix {
     const slash = text.indexOf('/');
     if (slash < 0) throw new XlatError('badPrefix', `"${text}" has no prefix length`, text.length);
     const bytes = new Uint8Array(16);
-    if (!parseIpv6Into(text.slice(0, slash), bytes)) {
+    if (!ipv6TextIntoBytes(text.slice(0, slash), bytes)) {
       throw new XlatError('badPrefix', `"${text.slice(0, slash)}" is not an IPv6 address`, 0);
     }
     const lengthText = text.slice(slash + 1);
@@ -104,7 +104,7 @@ export class Rfc6052Prefix {
   }
 
   toString(): string {
-    return `${formatIpv6(this.bytes)}/${this.length}`;
+    return `${bytesToIpv6Text(this.bytes)}/${this.length}`;
   }
 }
 

@@ -3,8 +3,7 @@
 // wrong checksum stays exactly as wrong (RFC 7915 4.5 / 5.5). Works on outer and quoted packets;
 // fields beyond the bytes present are left alone.
 
-import { read16, write16 } from './bytes.js';
-import { pseudoSum6, sumIpv4, sumIpv6, update } from './checksum.js';
+import { pseudoHeaderSum6, readU16, sumIpv4Address, sumIpv6Address, updateChecksum, writeU16 } from '@nat64/wire';
 import { FieldOffset, Icmp4Type, Icmp6Type, IpProto } from './constants.js';
 import type { Ipv4View, Ipv6View } from './view.js';
 
@@ -24,16 +23,16 @@ export function rewritePorts(
   dstPort: number,
 ): void {
   if (present < 4) return;
-  removed += read16(o, l4) + read16(o, l4 + 2);
+  removed += readU16(o, l4) + readU16(o, l4 + 2);
   added += srcPort + dstPort;
-  write16(o, l4, srcPort);
-  write16(o, l4 + 2, dstPort);
+  writeU16(o, l4, srcPort);
+  writeU16(o, l4 + 2, dstPort);
   const at = l4 + (protocol === IpProto.tcp ? FieldOffset.tcpChecksum : FieldOffset.udpChecksum);
   if (at + 2 > l4 + present) return;
-  const old = read16(o, at);
+  const old = readU16(o, at);
   if (protocol === IpProto.udp && old === 0) return;
-  const result = update(old, removed, added);
-  write16(o, at, protocol === IpProto.udp && result === 0 ? 0xffff : result);
+  const result = updateChecksum(old, removed, added);
+  writeU16(o, at, protocol === IpProto.udp && result === 0 ? 0xffff : result);
 }
 
 /**
@@ -50,17 +49,17 @@ export function rewriteEcho(
   id: number,
 ): void {
   if (present < 2) return;
-  const oldWord = read16(o, l4);
+  const oldWord = readU16(o, l4);
   o[l4] = type;
   removed += oldWord;
   added += (type << 8) | (oldWord & 0xff);
   if (present >= 6) {
-    removed += read16(o, l4 + FieldOffset.icmpIdentifier);
+    removed += readU16(o, l4 + FieldOffset.icmpIdentifier);
     added += id;
-    write16(o, l4 + FieldOffset.icmpIdentifier, id);
+    writeU16(o, l4 + FieldOffset.icmpIdentifier, id);
   }
   if (present < 4) return;
-  write16(o, l4 + FieldOffset.icmpChecksum, update(read16(o, l4 + FieldOffset.icmpChecksum), removed, added));
+  writeU16(o, l4 + FieldOffset.icmpChecksum, updateChecksum(readU16(o, l4 + FieldOffset.icmpChecksum), removed, added));
 }
 
 /**
@@ -81,12 +80,12 @@ export function transport64(
 ): void {
   const protocol = v.protocol;
   if (protocol === IpProto.tcp || protocol === IpProto.udp) {
-    const removed = sumIpv6(v.buf, v.srcOffset) + sumIpv6(v.buf, v.dstOffset);
-    rewritePorts(o, l4, present, protocol, removed, sumIpv4(src) + sumIpv4(dst), srcPort, dstPort);
+    const removed = sumIpv6Address(v.buf, v.srcOffset) + sumIpv6Address(v.buf, v.dstOffset);
+    rewritePorts(o, l4, present, protocol, removed, sumIpv4Address(src) + sumIpv4Address(dst), srcPort, dstPort);
   } else if (protocol === IpProto.icmpv6 && (v.icmpType === Icmp6Type.echoRequest || v.icmpType === Icmp6Type.echoReply)) {
     // ICMPv4 has no pseudo-header: take the ICMPv6 one out of the checksum (RFC 7915 5.2).
     const upperLength = v.totalLength - (v.l4Offset - v.start);
-    const removed = pseudoSum6(v.buf, v.srcOffset, v.buf, v.dstOffset, IpProto.icmpv6, upperLength);
+    const removed = pseudoHeaderSum6(v.buf, v.srcOffset, v.buf, v.dstOffset, IpProto.icmpv6, upperLength);
     const type = v.icmpType === Icmp6Type.echoRequest ? Icmp4Type.echoRequest : Icmp4Type.echoReply;
     rewriteEcho(o, l4, present, removed, 0, type, icmpId);
   }
@@ -109,12 +108,12 @@ export function transport46(
 ): void {
   const protocol = v.protocol;
   if (protocol === IpProto.tcp || protocol === IpProto.udp) {
-    const added = sumIpv6(src, 0) + sumIpv6(dst, 0);
-    rewritePorts(o, l4, present, protocol, sumIpv4(v.src) + sumIpv4(v.dst), added, srcPort, dstPort);
+    const added = sumIpv6Address(src, 0) + sumIpv6Address(dst, 0);
+    rewritePorts(o, l4, present, protocol, sumIpv4Address(v.src) + sumIpv4Address(v.dst), added, srcPort, dstPort);
   } else if (protocol === IpProto.icmp && (v.icmpType === Icmp4Type.echoRequest || v.icmpType === Icmp4Type.echoReply)) {
     // ICMPv6 adds a pseudo-header to the checksum (RFC 7915 4.2).
     const upperLength = v.totalLength - v.headerLength;
-    const added = pseudoSum6(src, 0, dst, 0, IpProto.icmpv6, upperLength);
+    const added = pseudoHeaderSum6(src, 0, dst, 0, IpProto.icmpv6, upperLength);
     const type = v.icmpType === Icmp4Type.echoRequest ? Icmp6Type.echoRequest : Icmp6Type.echoReply;
     rewriteEcho(o, l4, present, 0, added, type, icmpId);
   }

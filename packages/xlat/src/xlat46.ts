@@ -2,8 +2,8 @@
 // RFC asks for one), the DF rules against the IPv6 next-hop MTU and lowest-ipv6-mtu, and either
 // one IPv6 packet or, for DF-clear packets that do not fit, IPv6 fragments.
 
-import { copyBytes, write16 } from './bytes.js';
-import { finish, pseudoSum6, sumWords } from './checksum.js';
+import { finishChecksum, pseudoHeaderSum6, sumWords, writeU16 } from '@nat64/wire';
+import { copyBytes } from './bytes.js';
 import { refuse4, trafficClassFor } from './common.js';
 import { FieldOffset, HeaderSize, Icmp4Type, Icmp4UnreachCode, IpProto } from './constants.js';
 import { writeFragmentHeader, writeIpv6Header } from './headers.js';
@@ -82,7 +82,7 @@ export function translate46(s: XlatState, v: Ipv4View, m: Mapping46, out: Packet
   }
   copyBytes(v.buf, v.l4Offset, v.end, o, l4);
   if (v.isFirstFragment) transport46(v, m.src, m.dst, m.srcPort, m.dstPort, m.icmpId, o, l4, payload);
-  if (amendUdp) write16(o, l4 + FieldOffset.udpChecksum, amendedUdpChecksum(v, m));
+  if (amendUdp) writeU16(o, l4 + FieldOffset.udpChecksum, amendedUdpChecksum(v, m));
   out.commit(length);
   return Verdict.forward;
 }
@@ -137,7 +137,7 @@ function writeFragments(
     // so it is right in the first fragment even though later data travels separately.
     if (i === 0 && v.isFirstFragment) {
       transport46(v, m.src, m.dst, m.srcPort, m.dstPort, m.icmpId, o, l4, size);
-      if (amendUdp) write16(o, l4 + FieldOffset.udpChecksum, amendedUdpChecksum(v, m));
+      if (amendUdp) writeU16(o, l4 + FieldOffset.udpChecksum, amendedUdpChecksum(v, m));
     }
     out.commit(HeaderSize.ipv6 + HeaderSize.fragment + size);
   }
@@ -150,8 +150,8 @@ function writeFragments(
  */
 function amendedUdpChecksum(v: Ipv4View, m: Mapping46): number {
   const length = v.end - v.l4Offset;
-  let sum = pseudoSum6(m.src, 0, m.dst, 0, IpProto.udp, length) + m.srcPort + m.dstPort;
+  let sum = pseudoHeaderSum6(m.src, 0, m.dst, 0, IpProto.udp, length) + m.srcPort + m.dstPort;
   sum = sumWords(v.buf, v.l4Offset + 4, v.end, sum); // length, zero checksum and data
-  const result = finish(sum);
+  const result = finishChecksum(sum);
   return result === 0 ? 0xffff : result;
 }

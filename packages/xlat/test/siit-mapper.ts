@@ -2,7 +2,8 @@
 // Address Mapping Table (RFC 7757), enough to drive the translator through the RFC 7915 graybox
 // cases, including intrinsic EAM hairpinning (RFC 7757 4.3 / appendix B.1).
 
-import { Mapping46, Mapping64, Rfc6052Prefix, parseIpv4Address, parseIpv6Address, type Ipv4View, type Ipv6View } from '@nat64/xlat';
+import { Mapping46, Mapping64, Rfc6052Prefix, type Ipv4View, type Ipv6View } from '@nat64/xlat';
+import { ipv4TextToUint32, ipv6TextToBytes } from '@nat64/wire';
 
 interface Eam {
   readonly v6: Uint8Array;
@@ -13,14 +14,14 @@ interface Eam {
 
 function parsePrefix6(text: string): { bytes: Uint8Array; length: number } {
   const [address, length] = text.split('/');
-  const bytes = parseIpv6Address(address ?? '');
+  const bytes = ipv6TextToBytes(address ?? '');
   if (bytes === null || length === undefined) throw new Error(`bad IPv6 prefix ${text}`);
   return { bytes, length: Number(length) };
 }
 
 function parsePrefix4(text: string): { address: number; length: number } {
   const [address, length] = text.split('/');
-  const value = parseIpv4Address(address ?? '');
+  const value = ipv4TextToUint32(address ?? '');
   if (value < 0) throw new Error(`bad IPv4 prefix ${text}`);
   return { address: value, length: length === undefined ? 32 : Number(length) };
 }

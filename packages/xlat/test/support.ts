@@ -13,10 +13,10 @@ import {
   Translator,
   parseIpv4,
   parseIpv6,
-  parseIpv6Address,
   type TranslatorConfig,
   type Verdict,
 } from '@nat64/xlat';
+import { internetChecksum, ipv6TextToBytes, pseudoHeaderSum6 } from '@nat64/wire';
 import { expect } from 'vitest';
 
 /** Joins hex fragments (whitespace allowed) into bytes. */
@@ -25,9 +25,9 @@ export function hex(...parts: string[]): Uint8Array {
 }
 
 /** 2001:db8::5, an IPv6 client. */
-export const CLIENT6 = parseIpv6Address('2001:db8::5')!;
+export const CLIENT6 = ipv6TextToBytes('2001:db8::5')!;
 /** 64:ff9b::198.51.100.2, the IPv4 server seen from IPv6. */
-export const SERVER6 = parseIpv6Address('64:ff9b::198.51.100.2')!;
+export const SERVER6 = ipv6TextToBytes('64:ff9b::198.51.100.2')!;
 /** 192.0.2.2, the NAT64's IPv4 address. */
 export const POOL4 = 0xc0000202;
 /** 198.51.100.2, the IPv4 server. */
@@ -149,24 +149,17 @@ export function icmp6Error(type: number, code: number, rest: string, quoted: Uin
     p[44] = quoted.length / 8;
     p.set(extension, 48 + quoted.length);
   }
-  let pseudo = 58 + icmpLength;
-  for (let i = 8; i < 40; i += 2) pseudo += (p[i]! << 8) | p[i + 1]!;
-  writeChecksum(p, 42, checksumOf(p, 40, p.length, pseudo));
+  writeChecksum(p, 42, checksumOf(p, 40, p.length, pseudoHeaderSum6(p, 8, p, 24, 58, icmpLength)));
   return p;
 }
 
-/** Internet checksum (RFC 1071), written out here so that test inputs do not depend on src/. */
-export function checksumOf(p: Uint8Array, start: number, end: number, initial: number): number {
-  let sum = initial;
-  for (let i = start; i < end; i += 2) sum += (p[i]! << 8) | (i + 1 < end ? p[i + 1]! : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
-}
+/** Internet checksum (RFC 1071) from @nat64/wire, so that test inputs do not depend on xlat's src/. */
+export const checksumOf = internetChecksum;
 
 /** Mapping for an ICMPv4 error from router 198.51.100.99 about QUOTED4, back to the IPv6 client. */
 export function errorInbound(): Mapping46 {
   const m = inbound(0, 0, 0);
-  m.src.set(parseIpv6Address('64:ff9b::198.51.100.99')!);
+  m.src.set(ipv6TextToBytes('64:ff9b::198.51.100.99')!);
   m.innerSrc.set(CLIENT6);
   m.innerDst.set(SERVER6);
   m.innerSrcPort = 1234;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DropReason, Verdict, XlatFlags } from '@nat64/xlat';
-import { checksum, pseudoSum4, pseudoSum6, sumWords, fold } from '../src/checksum.js';
+import { foldSum, internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6, sumWords } from '@nat64/wire';
 import { expectPacket, hex, inbound, makeTranslator, run46 } from './support.js';
 
 // Golden vectors, derived by hand from RFC 7915 4.1 and the transport checksum definitions.
@@ -23,10 +23,10 @@ function bigUdp4(size: number, flags: number, id = 0x4d2): Uint8Array {
   p.set(hex('4500', (total).toString(16).padStart(4, '0'), id.toString(16).padStart(4, '0'), flags.toString(16).padStart(4, '0'), '4011 0000 c6336402 c0000202'));
   p.set(hex('0035 9c40', (8 + size).toString(16).padStart(4, '0'), '0000'), 20);
   for (let i = 0; i < size; i++) p[28 + i] = i & 0xff;
-  const udp = checksum(p, 20, total, pseudoSum4(0xc6336402, 0xc0000202, 17, 8 + size));
+  const udp = internetChecksum(p, 20, total, pseudoHeaderSum4(0xc6336402, 0xc0000202, 17, 8 + size));
   p[26] = udp >> 8;
   p[27] = udp & 0xff;
-  const header = checksum(p, 0, 20);
+  const header = internetChecksum(p, 0, 20);
   p[10] = header >> 8;
   p[11] = header & 0xff;
   return p;
@@ -113,8 +113,8 @@ describe('xlat46', () => {
     expect(data.length).toBe(8 + size);
     // The UDP checksum of the reassembled datagram verifies against the IPv6 pseudo-header.
     const first = r.packets[0]!;
-    const pseudo = pseudoSum6(first, 8, first, 24, 17, data.length);
-    expect(fold(sumWords(data, 0, data.length, pseudo))).toBe(0xffff);
+    const pseudo = pseudoHeaderSum6(first, 8, first, 24, 17, data.length);
+    expect(foldSum(sumWords(data, 0, data.length, pseudo))).toBe(0xffff);
     expect(data.subarray(8, 16)).toEqual(hex('0001020304050607'));
   });
 
@@ -176,7 +176,7 @@ describe('xlat46', () => {
     const r = run46(makeTranslator({ amendUdpChecksumZero: true }), zero, inbound(53, 1234));
     const { data } = reassemble(r.packets);
     const first = r.packets[0]!;
-    expect(fold(sumWords(data, 0, data.length, pseudoSum6(first, 8, first, 24, 17, data.length)))).toBe(0xffff);
+    expect(foldSum(sumWords(data, 0, data.length, pseudoHeaderSum6(first, 8, first, 24, 17, data.length)))).toBe(0xffff);
   });
 
   it('refuses a UDP first fragment with checksum zero even when amending', () => {
@@ -206,7 +206,7 @@ describe('xlat46', () => {
 function fixHeader(packet: Uint8Array): void {
   packet[10] = 0;
   packet[11] = 0;
-  const sum = checksum(packet, 0, (packet[0]! & 15) * 4);
+  const sum = internetChecksum(packet, 0, (packet[0]! & 15) * 4);
   packet[10] = sum >> 8;
   packet[11] = sum & 0xff;
 }

@@ -1,7 +1,8 @@
 // The gateway's datapath side by side with TAYGA, in one run, on the namespace topology
 // (gateway-lab.ts): the translator pinned to one core, the load on the other. Systems: nat64-gateway
 // with handoff off, announce and full (nat64-receiver on the server) and, where the gateway has the
-// Geneve transport, full over Geneve; then TAYGA (Debian's, userspace C over TUN) configured alike
+// Geneve transport, full over Geneve, and NAT64 bypass (untranslated IPv6 through the receiver's tunnel;
+// its IPv4 -> IPv6 floods still go through the static mapping, so they are translated); then TAYGA (Debian's, userspace C over TUN) configured alike
 // (dynamic pool, the same network-specific prefix, a static map for the IPv4 -> IPv6 direction).
 // Figures per system: translated packets/s of 64- and 1400-byte UDP at saturation both ways
 // (native/gateway-flood.c), TCP throughput with iperf3, CPU per packet (the process's own, and its
@@ -77,13 +78,17 @@ function ours(key: string, label: string, handoff: Record<string, unknown>, tun:
     key,
     label,
     async start(t, dir) {
+      const bypass = handoff['transport'] === 'bypass';
       const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, key, {
         tun: { name: 'nat64', ...tun },
         // The IPv4 -> IPv6 floods reach the client-side sink through this mapping.
         staticBib: [{ protocol: 'udp', ipv6: `[${ADDRESSES.clientSink}]:${SINK_PORT}`, ipv4: `${ADDRESSES.pool4}:${SINK_PORT}` }],
-        handoff,
+        handoff: bypass ? { ...handoff, bypass: { secretFile: join(dir, 'bypass-secret'), offerInterval: '1s', reachableTime: '10m' } } : handoff,
       });
       if (RPS) steer(t, 'nat64');
+      // Bypass: one datagram makes the offer; the floods start once the host accepted, so that their
+      // flows have no session and go through the tunnel (flows with a session stay translated).
+      if (bypass) await acceptedByServer(t, gateway.control);
       return { pid: gateway.pid, tun: 'nat64', stop: () => gateway.stop() };
     },
   };
@@ -129,10 +134,28 @@ const TAYGA: System = {
   },
 };
 
+/** Waits until the gateway's `hosts` shows the server in bypass (one datagram to port 7 makes the offer). */
+async function acceptedByServer(t: BenchTopology, control: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    t.client.exec('bash', ['-c', `echo offer > /dev/udp/${ADDRESSES.serverSix}/7`]);
+    const hosts = spawnSync('node', [GATEWAY_MAIN, 'hosts', '--control', control, '--json'], { encoding: 'utf8' });
+    if (hosts.stdout.includes('"transport":"bypass"')) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('the server never accepted bypass (is its receiver running with --transport ...,bypass?)');
+}
+
 /** Does this build of the gateway know handoff.transport (the Geneve transport, issue 5)? */
 function gatewayHasGeneve(dir: string): boolean {
   const config = join(dir, 'probe.json');
   writeFileSync(config, JSON.stringify({ pool4: [ADDRESSES.pool4], handoff: { mode: 'full', transport: 'geneve' } }));
+  return spawnSync('node', [GATEWAY_MAIN, 'run', '--config', config, '--check'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Does this build of the gateway know handoff.transport bypass (issue 11)? */
+function gatewayHasBypass(dir: string): boolean {
+  const config = join(dir, 'probe-bypass.json');
+  writeFileSync(config, JSON.stringify({ pool4: [ADDRESSES.pool4], handoff: { mode: 'full', transport: 'bypass' } }));
   return spawnSync('node', [GATEWAY_MAIN, 'run', '--config', config, '--check'], { stdio: 'ignore' }).status === 0;
 }
 
@@ -143,6 +166,7 @@ function systems(dir: string): System[] {
     ours('full', 'handoff full', { mode: 'full' }),
     ours('offload', 'full, offload', { mode: 'full' }, { offload: true }),
     ...(gatewayHasGeneve(dir) ? [ours('geneve', 'full, Geneve', { mode: 'full', transport: 'geneve' })] : []),
+    ...(gatewayHasBypass(dir) ? [ours('bypass', 'bypass', { mode: 'full', transport: 'bypass' })] : []),
     TAYGA,
   ];
   const wanted = process.env['BENCH_SYSTEMS']?.split(',');
@@ -279,10 +303,12 @@ async function main(): Promise<void> {
     const chosen = systems(dir).filter((s) => s !== TAYGA || !missing.includes('tayga'));
     // The server drops the IPv6 -> IPv4 floods as they arrive, after its interface counted them.
     dropAtServer(t, SINK_PORT);
-    const iperfServer = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-s', '-B', ADDRESSES.server, '--forceflush']);
+    // On every address: translated clients arrive over IPv4, bypassed ones over IPv6 (the receiver's tunnel).
+    const iperfServer = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-s', '--forceflush']);
     children.push(iperfServer);
     await waitForLine(iperfServer.stdout!, /Server listening/);
-    const receiver = await startBenchReceiver(t, LOAD_CPU, dir);
+    // With bypass among its transports, for the gateway's bypass system; the others do not offer it.
+    const receiver = await startBenchReceiver(t, LOAD_CPU, dir, ['--transport', 'handoff,geneve,bypass', '--bypass-prefix', ADDRESSES.prefix, '--allow', `${ADDRESSES.pool4}/32`]);
     children.push(receiver);
 
     const runs = new Map<System, SystemRuns>(chosen.map((s) => [s, { floods: FLOODS.map(() => []), tcp: [] }]));

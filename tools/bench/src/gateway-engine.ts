@@ -6,6 +6,7 @@
 
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { internetChecksum, pseudoHeaderSum6 } from '@nat64/wire';
 
 /**
  * The part of @nat64/gateway used here. The bench package does not list the gateway as a dependency
@@ -39,13 +40,6 @@ const SLOT = 1536;
 const FLOWS = 1024;
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 
-function checksum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
-  let sum = initial;
-  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 /** A 64-byte IPv6 UDP packet from 2001:db8:1::2 port `port` to 2001:db8:64::203.0.113.99 port 9. */
 function udp6(port: number): Uint8Array {
   const p = new Uint8Array(64);
@@ -53,9 +47,7 @@ function udp6(port: number): Uint8Array {
   p.set([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 8);
   p.set([0x20, 0x01, 0x0d, 0xb8, 0, 0x64, 0, 0, 0, 0, 0, 0, 203, 0, 113, 99], 24);
   p.set([port >> 8, port & 0xff, 0, 9, 0, 24, 0, 0], 40);
-  let pseudo = 24 + 17;
-  for (let i = 8; i < 40; i += 2) pseudo += (p[i]! << 8) | p[i + 1]!;
-  const sum = checksum(p, 40, 64, pseudo);
+  const sum = internetChecksum(p, 40, 64, pseudoHeaderSum6(p, 8, p, 24, 17, 24));
   p[46] = sum >> 8;
   p[47] = sum & 0xff;
   return p;
@@ -65,7 +57,7 @@ function udp6(port: number): Uint8Array {
 function udp4(natPort: number): Uint8Array {
   const p = new Uint8Array(64);
   p.set([0x45, 0, 0, 64, 0, 0, 0, 0, 64, 17, 0, 0, 203, 0, 113, 99, 198, 51, 100, 1]);
-  const header = checksum(p, 0, 20);
+  const header = internetChecksum(p, 0, 20);
   p[10] = header >> 8;
   p[11] = header & 0xff;
   p.set([0, 9, natPort >> 8, natPort & 0xff, 0, 44, 0, 0], 20);

@@ -133,9 +133,9 @@ export function dropAtServer(t: BenchTopology, port: number): void {
 }
 
 /** Starts nat64-receiver on the server (its default transport, both), pinned to `cpu`, its files in `dir`. */
-export async function startBenchReceiver(t: BenchTopology, cpu: number, dir: string): Promise<ChildProcess> {
+export async function startBenchReceiver(t: BenchTopology, cpu: number, dir: string, extra: readonly string[] = []): Promise<ChildProcess> {
   const files = ['--db', join(dir, 'receiver.db'), '--conn-log', join(dir, 'connections.log'), '--control', join(dir, 'receiver.sock')];
-  const child = t.server.spawn('taskset', ['-c', String(cpu), 'node', RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, ...files]);
+  const child = t.server.spawn('taskset', ['-c', String(cpu), 'node', RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, ...files, ...extra]);
   await waitForLine(child.stderr!, /receiver started/, 20_000);
   child.stderr!.resume();
   return child;

@@ -2,11 +2,13 @@
 // pnpm demo: NAT64 handoff with the real programs, on hosts made of network namespaces (lab.ts): an
 // IPv6-only client curls an IPv4-only server through nat64-gateway, which hands each connection to
 // the nat64-receiver on that server. Prints what the server saw, the receiver's connection log, the
-// answer to an abuse report (`lookup`) and the gateway's view of the host, then removes everything,
-// also on Ctrl-C or failure. Exits 77 with a note where it cannot run (not root, tools missing).
+// answer to an abuse report (`lookup`) and the gateway's view of the host; then the same gateway with
+// `--transport bypass`: the server accepts NAT64 bypass and sees the real IPv6 client. Removes
+// everything, also on Ctrl-C or failure. Exits 77 with a note where it cannot run (not root, tools missing).
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { ADDRESSES, GATEWAY, RECEIVER, createHosts, gatewayCli, startAndWait, type Hosts } from './lab.js';
@@ -22,6 +24,8 @@ process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 const connLog = join(dir, 'connections.log');
 const database = join(dir, 'connections.db');
 const control = join(dir, 'gateway.sock');
+const bypassControl = join(dir, 'gateway-bypass.sock');
+let gatewayChild: ChildProcess | undefined;
 
 function say(text: string): void {
   console.log(`demo: ${text}`);
@@ -37,8 +41,9 @@ function indent(text: string): string {
 
 async function start(hosts: Hosts): Promise<void> {
   const { server, gateway } = hosts;
-  say(`server ${ADDRESSES.server} (IPv4 only) starts nat64-receiver on UDP 62863 and an HTTP server on port 8080`);
-  await startAndWait(server, 'node', [RECEIVER, 'run', '--listen', ADDRESSES.server, '--db', database, '--conn-log', connLog, '--control', join(dir, 'receiver.sock')], /receiver started/);
+  say(`server ${ADDRESSES.server} (IPv4 only) starts nat64-receiver on UDP 62863 (and 6081, for bypass later) and an HTTP server on port 8080`);
+  const transports = ['--transport', 'handoff,geneve,bypass', '--bypass-prefix', ADDRESSES.prefix, '--allow', `${ADDRESSES.pool4}/32`];
+  await startAndWait(server, 'node', [RECEIVER, 'run', '--listen', ADDRESSES.server, ...transports, '--db', database, '--conn-log', connLog, '--control', join(dir, 'receiver.sock')], /receiver started/);
   await startAndWait(
     server,
     'node',
@@ -51,7 +56,7 @@ async function start(hosts: Hosts): Promise<void> {
     'stdout',
   );
   say(`gateway runs nat64-gateway --prefix ${ADDRESSES.prefix} --pool4 ${ADDRESSES.pool4} (handoff mode full, the default)`);
-  await startAndWait(gateway, 'node', [GATEWAY, 'run', '--tun', 'nat64', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control], /nat64-gateway running/);
+  gatewayChild = await startAndWait(gateway, 'node', [GATEWAY, 'run', '--tun', 'nat64', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control], /nat64-gateway running/);
   gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'nat64');
   gateway.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'dev', 'nat64');
 }
@@ -89,6 +94,45 @@ async function report(hosts: Hosts, seen: Map<string, string>): Promise<void> {
   console.log('');
 }
 
+/** The gateway again, with --transport bypass: once the server accepts, it sees the real IPv6 client. */
+async function bypass(hosts: Hosts): Promise<void> {
+  const { server, gateway, client } = hosts;
+  say('the gateway restarts with --transport bypass; the server adds an HTTP server on [::]:8081 (bypassed clients arrive over IPv6)');
+  if (gatewayChild !== undefined) {
+    const exited = new Promise((resolve) => gatewayChild!.once('exit', resolve));
+    gatewayChild.kill('SIGTERM');
+    await exited;
+  }
+  await startAndWait(
+    server,
+    'node',
+    ['-e', `require('http').createServer((req, res) => res.end('you are ' + req.socket.remoteAddress + ':' + req.socket.remotePort + '\\n')).listen(8081, '::', () => console.log('listening'));`],
+    /^listening$/,
+    'stdout',
+  );
+  const secret = join(dir, 'bypass-secret');
+  await startAndWait(
+    gateway,
+    'node',
+    [GATEWAY, 'run', '--tun', 'nat64', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', bypassControl, '--transport', 'bypass', '--bypass-secret-file', secret],
+    /nat64-gateway running/,
+  );
+  gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'nat64');
+  gateway.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'dev', 'nat64');
+  const url = `http://[${ADDRESSES.serverSix}]:8081/`;
+  const fetch = async () => {
+    const result = await client.run('curl', ['-sS', '--max-time', '10', '--interface', ADDRESSES.clients[0], url], { timeoutMs: 15_000 });
+    if (result.code !== 0) throw new Error(`curl failed: ${result.stderr.trim()}`);
+    return result.stdout.trim();
+  };
+  console.log(`    first curl (translated; the gateway offers bypass to ${ADDRESSES.server}): the server says "${await fetch()}"`);
+  await waitFor('the server to accept bypass', async () => (await gatewayCli(['hosts', '--control', bypassControl, '--json'])).includes('"transport":"bypass"'), 20_000);
+  console.log(`    next curl (through the tunnel, untranslated):                    the server says "${await fetch()}"`);
+  console.log('\nThe gateway keeps no session for it; nat64-gateway hosts shows the tunnel:\n');
+  console.log(indent(await gatewayCli(['hosts', '--control', bypassControl])));
+  console.log('');
+}
+
 const started = performance.now();
 let hosts: Hosts | undefined;
 try {
@@ -97,6 +141,7 @@ try {
   await start(hosts);
   const seen = await browse(hosts);
   await report(hosts, seen);
+  await bypass(hosts);
   say(`done in ${((performance.now() - started) / 1000).toFixed(1)} s; removing the hosts`);
 } catch (error) {
   console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -25,7 +25,7 @@ import {
   type HandoffMessage,
   type Release,
 } from '@nat64/handoff-codec';
-import { formatIpv4 } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
 
 export interface GatewayClientOptions {
   /** The receiver. */
@@ -99,7 +99,7 @@ export class GatewayClient {
 
   static async open(options: GatewayClientOptions): Promise<GatewayClient> {
     const socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
-    const address = formatIpv4(options.natAddress);
+    const address = uint32ToIpv4Text(options.natAddress);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (error: NodeJS.ErrnoException) =>
         reject(

@@ -3,14 +3,15 @@
 // scenario, or generates load and reports durable entries per second and ACK latency.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ExitCode, formatIpv4, parseIpv4 } from '@nat64/service';
+import { ExitCode } from '@nat64/service';
+import { ipv4TextToUint32, uint32ToIpv4Text } from '@nat64/wire';
 import { HANDOFF_PORT } from '@nat64/handoff-codec';
 import { runLoad } from './load.js';
 import { runSeedScenario, SEED_GATEWAYS } from './scenarios.js';
 
 function addresses(text: string): number[] {
   return text.split(',').map((item) => {
-    const address = parseIpv4(item.trim());
+    const address = ipv4TextToUint32(item.trim());
     if (address < 0) throw new Error(`"${item}" is not an IPv4 address`);
     return address;
   });
@@ -44,7 +45,7 @@ const program = new Command()
       const gateways = options.gateways ? addresses(options.gateways as string) : [...SEED_GATEWAYS];
       if (gateways.length !== 2) throw new Error('the seed scenario needs two gateway addresses');
       await runSeedScenario({ ...base, serverAddress, gateways: [gateways[0]!, gateways[1]!], onStep: (step) => console.error(`handoff-sim: ${step}`) });
-      console.error(`handoff-sim: seed scenario done (gateways ${gateways.map(formatIpv4).join(', ')})`);
+      console.error(`handoff-sim: seed scenario done (gateways ${gateways.map(uint32ToIpv4Text).join(', ')})`);
       return;
     }
     if (!options.load) throw new Error('choose --scenario seed or --load');

@@ -1,12 +1,14 @@
 // Numbers the gateway engine works with: "specification" values from RFCs and our protocol documents
 // (each cites its source) and "implementation" values that are our own choices.
 
+import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
+
 /** Numbers fixed by specifications. */
 export const SPEC = {
   /** docs/protocol/handoff-v1.md "Transport": handoff v1 messages travel to and from UDP port 62863. */
-  HANDOFF_PORT: 62863,
+  HANDOFF_PORT,
   /** RFC 8926 section 3.3: the Geneve UDP destination port. */
-  GENEVE_PORT: 6081,
+  GENEVE_PORT,
   /** RFC 9293 section 3.1: the TCP flags byte (CWR ECE URG ACK PSH RST SYN FIN) sits 13 bytes into the header. */
   TCP_FLAGS_OFFSET: 13,
   /** RFC 791 section 3.1: source and destination addresses sit 12 and 16 bytes into the IPv4 header. */
@@ -30,6 +32,10 @@ export const SPEC = {
   ICMP6_ADMIN_PROHIBITED: 1,
   ICMP6_ADDRESS_UNREACH: 3,
   ICMP6_PORT_UNREACH: 4,
+  /** RFC 4443 section 3.2 and 3.3: Packet Too Big (its MTU in the parameter) and Time Exceeded, hop limit (code 0). */
+  ICMP6_PACKET_TOO_BIG: 2,
+  ICMP6_TIME_EXCEEDED: 3,
+  ICMP6_HOP_LIMIT_EXCEEDED: 0,
   /** RFC 4443 section 3.4: Parameter Problem, code 0 (erroneous header field encountered). */
   ICMP6_PARAMETER_PROBLEM: 4,
   ICMP6_ERRONEOUS_FIELD: 0,

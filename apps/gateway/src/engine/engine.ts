@@ -6,7 +6,7 @@
 
 import type { Nat64Table } from '@nat64/nat64';
 import type { RxBatch, TunDevice } from '@nat64/tun';
-import { Ipv4View, ParseStatus, parseIpv4, parseIpv6 } from '@nat64/xlat';
+import { Ipv4View, ParseStatus, parseIpv4, parseIpv6, type Rfc6052Prefix } from '@nat64/xlat';
 import { SPEC } from './constants.js';
 import { SessionEvents } from './events.js';
 import { handle4 } from './inbound.js';
@@ -14,6 +14,7 @@ import { handle6 } from './outbound.js';
 import { GATEWAY_COUNTERS, GATEWAY_COUNTER_NAMES, GW } from './reasons.js';
 import {
   DatapathState,
+  type BypassHook,
   type DatapathOptions,
   type LocalErrorHandler,
   type LocalHandler,
@@ -23,7 +24,8 @@ import {
   type TunnelErrorHandler,
 } from './state.js';
 
-export type { DatapathOptions, LocalErrorHandler, LocalHandler, MissHandler, OutputEncapsulator, PacketSink, TunnelErrorHandler } from './state.js';
+export { BYPASS_VERDICT } from './state.js';
+export type { BypassHook, DatapathOptions, LocalErrorHandler, LocalHandler, MissHandler, OutputEncapsulator, PacketSink, TunnelErrorHandler } from './state.js';
 
 const IP_VERSION_4 = SPEC.IP_VERSION_4;
 const IP_VERSION_6 = SPEC.IP_VERSION_6;
@@ -50,6 +52,11 @@ export class Engine {
 
   get table(): Nat64Table {
     return this.s.table;
+  }
+
+  /** The RFC 6052 prefix (pool6) the engine translates under. */
+  get prefix(): Rfc6052Prefix {
+    return this.s.prefix;
   }
 
   /** Starts handling the device's batches and writing the results back to it. */
@@ -126,6 +133,25 @@ export class Engine {
   }
 
   /**
+   * Puts a handler in front of the one on reserved port `port` (if any): `make` is given the handler it
+   * displaces (or null) and returns the new one, which passes on what is not its own. Two transports
+   * then share a port (bypass and the Geneve mapping transport on 6081, told apart per packet). Returns
+   * the undo, which puts the displaced handler back.
+   */
+  interceptLocal(port: number, make: (previous: LocalHandler | null) => LocalHandler): () => void {
+    const s = this.s;
+    if (s.reserved[port] !== 1) throw new RangeError(`UDP port ${port} is not reserved for local delivery`);
+    const previous = s.localHandlers.get(port) ?? null;
+    const handler = make(previous);
+    s.localHandlers.set(port, handler);
+    return () => {
+      if (s.localHandlers.get(port) !== handler) return;
+      if (previous === null) s.localHandlers.delete(port);
+      else s.localHandlers.set(port, previous);
+    };
+  }
+
+  /**
    * Registers the handler for ICMPv4 errors quoting a UDP datagram the gateway sent from reserved port
    * `port` of a pool4 address (see LocalErrorHandler). Without one they are counted as matching no
    * session. Returns the unregister function.
@@ -183,6 +209,39 @@ export class Engine {
   /** Installs the cache-miss handler (one at most; null removes it). See MissHandler. */
   onMiss(handler: MissHandler | null): void {
     this.s.missHandler = handler;
+  }
+
+  /**
+   * Installs the hook ahead of the NAT64 table for IPv6 packets carried untranslated (one at most; null
+   * removes it). Without one, the packet path pays a single null check. See BypassHook.
+   */
+  onBypass(hook: BypassHook | null): void {
+    this.s.bypass = hook;
+  }
+
+  /**
+   * Sends an IPv6 packet toward a client through the device (one a hook took out of a tunnel): copied
+   * into the output batch under way, or written at once. Returns false (and counts) when it is not
+   * IPv6 or does not fit an output slot. The caller checked its addresses.
+   */
+  injectIpv6(buffer: Uint8Array, offset: number, length: number): boolean {
+    const s = this.s;
+    if (length < 40 || length > s.out.maxPacketSize || buffer[offset]! >>> 4 !== IP_VERSION_6) {
+      s.count(GW.injectRefused);
+      return false;
+    }
+    // A hook calls it from inside a batch, per packet: no closure then.
+    if (s.inBatch) {
+      s.count(GW.injected6);
+      s.ensureRoom();
+      s.appendCopy(buffer, offset, length);
+      return true;
+    }
+    this.run(() => {
+      s.count(GW.injected6);
+      s.appendCopy(buffer, offset, length);
+    });
+    return true;
   }
 
   /**

@@ -6,6 +6,7 @@
 // never logged per packet). Handoff messages use one on port 62863, Geneve control packets on 6081.
 
 import { Counters } from '@nat64/service';
+import { finishUdpChecksum, internetChecksum, pseudoHeaderSum4, sumWords, verifyChecksum, writeU32 } from '@nat64/wire';
 import type { Ipv4View } from '@nat64/xlat';
 import type { Engine } from './engine.js';
 
@@ -29,24 +30,6 @@ const SPEC = {
 
 const IP = SPEC.IPV4_HEADER_LENGTH;
 const HEADERS = SPEC.IPV4_HEADER_LENGTH + SPEC.UDP_HEADER_LENGTH;
-
-/** One's complement sum of buf[start, end) as 16-bit big-endian words (RFC 1071), not folded. */
-function sum16(buf: Uint8Array, start: number, end: number, sum: number): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
-  if (i < end) sum += buf[i]! << 8;
-  return sum;
-}
-
-function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
-
-/** The UDP pseudo-header sum (RFC 768) of an IPv4 datagram. */
-function pseudo(src: number, dst: number, udpLength: number): number {
-  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + SPEC.IPPROTO_UDP + udpLength;
-}
 
 /** What the socket counts, with the explanation `stats --explain` prints (the owner may word it for its port). */
 export type LocalSocketCounterName = 'datagramsSent' | 'sendRefused' | 'datagramsReceived' | 'malformed' | 'fragmented' | 'portUnreachable' | 'icmpErrorsOther';
@@ -114,7 +97,7 @@ export class LocalSocket {
     p[11] = 0;
     writeU32(p, 12, natAddress);
     writeU32(p, 16, host);
-    const header = ~fold(sum16(p, 0, IP, 0)) & 0xffff;
+    const header = internetChecksum(p, 0, IP);
     p[10] = header >>> 8;
     p[11] = header & 0xff;
     const udpLength = length - IP;
@@ -127,9 +110,7 @@ export class LocalSocket {
     p[26] = 0;
     p[27] = 0;
     p.set(payload, HEADERS);
-    let check = ~fold(sum16(p, IP, length, pseudo(natAddress, host, udpLength))) & 0xffff;
-    // RFC 768: a computed checksum of zero is sent as all ones.
-    if (check === 0) check = 0xffff;
+    const check = finishUdpChecksum(sumWords(p, IP, length, pseudoHeaderSum4(natAddress, host, SPEC.IPPROTO_UDP, udpLength)));
     p[26] = check >>> 8;
     p[27] = check & 0xff;
     if (this.engine.injectIpv4(p, 0, length)) this.counters.add('datagramsSent');
@@ -159,7 +140,7 @@ export class LocalSocket {
       return;
     }
     // UDP checksum 0 means none was computed (RFC 768); anything else must verify.
-    if ((buf[udp + 6]! | buf[udp + 7]!) !== 0 && fold(sum16(buf, udp, end, pseudo(v.src, v.dst, end - udp))) !== 0xffff) {
+    if ((buf[udp + 6]! | buf[udp + 7]!) !== 0 && !verifyChecksum(buf, udp, end, pseudoHeaderSum4(v.src, v.dst, SPEC.IPPROTO_UDP, end - udp))) {
       this.counters.add('malformed');
       return;
     }
@@ -178,11 +159,4 @@ export class LocalSocket {
     }
     this.counters.add('icmpErrorsOther');
   }
-}
-
-function writeU32(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value >>> 24;
-  buf[offset + 1] = (value >>> 16) & 0xff;
-  buf[offset + 2] = (value >>> 8) & 0xff;
-  buf[offset + 3] = value & 0xff;
 }

@@ -13,7 +13,8 @@
 // kernel expects there.
 
 import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writeVnetU16 } from '@nat64/tun';
-import { IpProto, XlatFlags, fold, pseudoSum4, pseudoSum6, sumWords, type PacketBatch } from '@nat64/xlat';
+import { IpProto, XlatFlags, type PacketBatch } from '@nat64/xlat';
+import { foldSum, pseudoHeaderSum4, pseudoHeaderSum6, readU32, sumWords } from '@nat64/wire';
 
 const TCP_CHECKSUM = 16;
 const UDP_CHECKSUM = 6;
@@ -76,7 +77,7 @@ export class Offload {
     }
     // Complete the checksum as the kernel would have (skb_checksum_help): the field holds the
     // pseudo-header sum, so summing from csum_start over the field gives the whole sum.
-    const value = ~fold(sumWords(buf, offset + start, offset + length)) & 0xffff;
+    const value = ~foldSum(sumWords(buf, offset + start, offset + length)) & 0xffff;
     buf[offset + field] = value >>> 8;
     buf[offset + field + 1] = value & 0xff;
     return true;
@@ -135,8 +136,8 @@ export class Offload {
     } else {
       return;
     }
-    const sum = four ? pseudoSum4(read32(buf, o + 12), read32(buf, o + 16), protocol, length - l3) : pseudoSum6(buf, o + 8, buf, o + 24, protocol, length - l3);
-    const check = fold(sum);
+    const sum = four ? pseudoHeaderSum4(readU32(buf, o + 12), readU32(buf, o + 16), protocol, length - l3) : pseudoHeaderSum6(buf, o + 8, buf, o + 24, protocol, length - l3);
+    const check = foldSum(sum);
     buf[o + l3 + field] = check >>> 8;
     buf[o + l3 + field + 1] = check & 0xff;
     const h = slot * VNET_HEADER_SIZE;
@@ -163,8 +164,4 @@ export class Offload {
     const dontFragment = (buf[offset + 6]! & IPV4_DONT_FRAGMENT) !== 0;
     return grown <= (dontFragment ? limits.ipv6NextHopMtu : Math.min(limits.lowestIpv6Mtu, limits.ipv6NextHopMtu));
   }
-}
-
-function read32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }

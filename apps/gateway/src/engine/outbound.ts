@@ -21,7 +21,7 @@ import {
 import { SPEC } from './constants.js';
 import { handle4 } from './inbound.js';
 import { GW } from './reasons.js';
-import type { DatapathState } from './state.js';
+import { BYPASS_VERDICT, type DatapathState } from './state.js';
 
 const ECHO_REQUEST = SPEC.ICMP6_ECHO_REQUEST;
 const ECHO_REPLY = SPEC.ICMP6_ECHO_REPLY;
@@ -44,6 +44,11 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
   if (s.prefix.contains(buf, v.srcOffset)) return s.count(GW.sourceInPool6);
   if (isMartianIpv4(dst4)) return prohibited(s, v, GW.martianDestination);
   if (s.isRefusedAddress(dst4)) return prohibited(s, v, GW.nonGlobalDestination);
+  const bypass = s.bypass;
+  if (bypass !== null) {
+    const verdict = bypass.outbound(v, dst4, s.out);
+    if (verdict !== BYPASS_VERDICT.PASS) return bypassed(s, v, verdict, bypass.mtu);
+  }
   const fault = ipv6FragmentFault(v);
   if (fault !== FragmentFault.none) {
     s.count(fault === FragmentFault.length ? GW.badFragmentLength : GW.fragmentTooLong);
@@ -77,6 +82,24 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
   if (waiting === null) return s.count(GW.fragmentOverlap);
   emit(s, v, dst4);
   for (const fragment of waiting) handle6(s, fragment, 0, fragment.length, true);
+}
+
+/** What the bypass hook decided, counted; the ICMPv6 errors it asks for are sent here (RFC 4443 3.2, 3.3). */
+function bypassed(s: DatapathState, v: Ipv6View, verdict: number, mtu: number): void {
+  switch (verdict) {
+    case BYPASS_VERDICT.TAKEN:
+      return s.count(GW.bypassed);
+    case BYPASS_VERDICT.HOP_LIMIT:
+      s.count(GW.bypassHopLimit);
+      s.translator.icmp6Error(v, SPEC.ICMP6_TIME_EXCEEDED, SPEC.ICMP6_HOP_LIMIT_EXCEEDED, 0, s.out);
+      return;
+    case BYPASS_VERDICT.TOO_BIG:
+      s.count(GW.bypassTooBig);
+      s.translator.icmp6Error(v, SPEC.ICMP6_PACKET_TOO_BIG, 0, mtu, s.out);
+      return;
+    default:
+      return s.count(GW.bypassDropped);
+  }
 }
 
 /** Bytes of datagram data the fragment `v` carries (after its Fragment header). */

@@ -46,6 +46,11 @@ export const GATEWAY_COUNTERS = {
   injectRefused: 'locally generated packets refused: not IPv4, too short, too long or not from a pool4 address',
   outputFlushes: 'times the output batch filled up and was written before the input batch ended',
   offloaded: 'TCP segments of up to 64 KiB translated whole (tun.offload), for the kernel to split',
+  bypassed: 'IPv6 packets taken untranslated by the bypass hook (sent through a NAT64 bypass tunnel, no session)',
+  bypassHopLimit: 'IPv6 packets for a bypass tunnel with Hop Limit 1 or 0, answered with ICMPv6 Time Exceeded (RFC 4443 3.3)',
+  bypassTooBig: 'IPv6 packets larger than the bypass tunnel MTU, answered with ICMPv6 Packet Too Big (RFC 4443 3.2)',
+  bypassDropped: 'IPv6 packets for a bypass tunnel the bypass hook dropped (counted by the transport under its reason)',
+  injected6: 'IPv6 packets a hook sent toward a client (decapsulated from a bypass tunnel)',
   offloadRefused: 'packets from the TUN device with offload information the gateway cannot honour (not TCP segmentation, or a checksum outside the packet)',
 } as const;
 

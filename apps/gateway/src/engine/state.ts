@@ -66,6 +66,33 @@ export interface OutputEncapsulator {
  */
 export type TunnelErrorHandler = (packet: Ipv4View) => void;
 
+/** What a BypassHook decided about one packet. */
+export const BYPASS_VERDICT = {
+  /** Not for a tunnel (unknown host, or a flow with a session): the NAT64 translates it as usual. */
+  PASS: 0,
+  /** Written into the output batch (encapsulated). */
+  TAKEN: 1,
+  /** Hop Limit 1 or 0: the engine answers ICMPv6 Time Exceeded (RFC 4443 3.3). */
+  HOP_LIMIT: 2,
+  /** Larger than the tunnel: the engine answers ICMPv6 Packet Too Big with `hook.mtu` (RFC 4443 3.2). */
+  TOO_BIG: 3,
+  /** Dropped; the hook counted why. */
+  DROPPED: 4,
+} as const;
+
+/**
+ * Offered every IPv6 packet from a client to PREFIX::`host` that passed the engine's address checks,
+ * ahead of the NAT64 table (NAT64 bypass, docs/protocol/nat64-bypass.md). It returns a BYPASS_VERDICT:
+ * PASS leaves the packet to the NAT64; TAKEN means it wrote the packet (untranslated, encapsulated)
+ * into `out` itself; HOP_LIMIT and TOO_BIG ask the engine for the ICMPv6 error (rate-limited like the
+ * translator's). The view is valid only during the call; it must not throw or allocate.
+ */
+export interface BypassHook {
+  outbound(v: Ipv6View, host: number, out: PacketBatch): number;
+  /** The tunnel MTU that a TOO_BIG verdict reports. */
+  readonly mtu: number;
+}
+
 export interface DatapathOptions {
   readonly table: Nat64Table;
   readonly translator: Translator;
@@ -108,6 +135,8 @@ export class DatapathState {
   /** Run when a batch ends, before its output is written (copied on change: a hook may remove itself). */
   batchEndHooks: readonly (() => void)[] = [];
   missHandler: MissHandler | null = null;
+  /** The hook ahead of the NAT64 table for IPv6 packets carried untranslated, or null (no cost then). */
+  bypass: BypassHook | null = null;
   /** The tunnel toward some hosts (Geneve), or null: then translated packets leave as they are. */
   encap: OutputEncapsulator | null = null;
   /** ICMP errors about tunnel packets, by the quoted destination port. */

@@ -5,10 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseDuration, type ConfigReader } from '@nat64/service';
 import { IMPL } from './constants.js';
+import { readBypassConfig, type BypassConfig } from './transports/bypass/config.js';
 import { readGeneveConfig, type GeneveConfig } from './transports/geneve/config.js';
 import { TRANSPORTS, TRANSPORT_NAMES, type TransportKind, type TransportName } from './transports/index.js';
 
 export type { GeneveConfig } from './transports/geneve/config.js';
+export type { BypassConfig } from './transports/bypass/config.js';
 export type { TransportName } from './transports/index.js';
 
 /** Handoff to the receivers on the IPv4 hosts (docs/protocol/handoff-v1.md). */
@@ -29,10 +31,13 @@ export interface HandoffConfig {
    * only; 'geneve' tunnels on UDP 6081 only (docs/protocol/geneve-options.md); 'auto' asks both ways
    * and uses Geneve toward every host whose receiver announces it, handoff messages otherwise. The
    * default stays 'handoff' so that upgrading changes nothing on the wire: receivers announce Geneve
-   * by default, and moving to it is the operator's step (docs/migration.md step 1).
+   * by default, and moving to it is the operator's step (docs/migration.md step 1). 'bypass' offers
+   * NAT64 bypass (docs/protocol/nat64-bypass.md) to every host and translates for the others; 'auto'
+   * offers it too, ahead of Geneve and handoff messages.
    */
   transport: TransportName;
   geneve: GeneveConfig;
+  bypass: BypassConfig;
 }
 
 /** What a transport asks of the rest of the configuration. */
@@ -66,6 +71,7 @@ export function readHandoffConfig(reader: ConfigReader, ipv4NextHopMtu: number):
     missQueue,
     transport: reader.oneOf('transport', TRANSPORT_NAMES, 'handoff'),
     geneve: readGeneveConfig(reader.object('geneve')),
+    bypass: readBypassConfig(reader.object('bypass')),
   };
   if (handoff.flushDelayMs > 10) throw new ConfigError(reader.path('flushDelay'), 'must be at most 10ms (handoff v1 section 5.11)');
   reader.done();

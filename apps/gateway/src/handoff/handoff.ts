@@ -7,7 +7,8 @@
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
 import type { Nat64Table } from '@nat64/nat64';
-import { formatIpv4, type Counters, type Logger } from '@nat64/service';
+import { type Counters, type Logger } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
 import type { BatchClock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';
 import { hostRows, type HostRow } from './hosts.js';
@@ -251,12 +252,12 @@ export class Handoff {
 
   private peerUp(natAddress: number, host: number, state: PeerState): void {
     this.transport.peerUp(natAddress, host);
-    this.logger.info({ nat: formatIpv4(natAddress), host: formatIpv4(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver up');
+    this.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver up');
     if (this.config.mode === 'full') this.misses.peerUp(natAddress, host, state);
   }
 
   private peerDown(natAddress: number, host: number, state: PeerState): void {
-    this.logger.info({ nat: formatIpv4(natAddress), host: formatIpv4(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver down: authority back to the gateway');
+    this.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver down: authority back to the gateway');
     this.tracker.peerDown(natAddress, host);
   }
 

@@ -3,7 +3,7 @@
 
 import type { PeerSummary } from '@nat64/handoff-agent';
 import { Capability } from '@nat64/handoff-codec';
-import { formatIpv4 } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
 import type { HostTransport } from './transports/transport.js';
 
 /** One peer as `hosts` shows it. */
@@ -34,13 +34,35 @@ export interface HostRow {
   vni: number | null;
   /** Transports the receiver announced in its last HELLO-ACK (handoff, geneve); empty before one. */
   announced: string[];
+  /** A host offered NAT64 bypass: its tunnel. */
+  bypass?: BypassRow;
+}
+
+/** The bypass columns of a host (docs/protocol/nat64-bypass.md). */
+export interface BypassRow {
+  /** offered, bypass (accepted) or unreachable (fell back to translation). */
+  state: string;
+  vni: number;
+  /** The gateway's MAC toward the host, and the server's once it answered. */
+  mac: string;
+  serverMac: string | null;
+  /** Milliseconds since the host accepted; null when not in bypass. */
+  tunnelAgeMs: number | null;
+  /** Live translated mappings toward it. */
+  mappings: number;
+  packetsOut: number;
+  bytesOut: number;
+  packetsIn: number;
+  bytesIn: number;
+  dropsIn: number;
+  fallbacks: number;
 }
 
 /** What the control socket answers to `hosts`. */
 export interface HostsAnswer {
   mode: 'off' | 'announce' | 'full';
   /** handoff.transport; absent from gateways before it existed. */
-  transport?: 'handoff' | 'geneve' | 'auto';
+  transport?: 'handoff' | 'geneve' | 'auto' | 'bypass';
   hosts: HostRow[];
 }
 
@@ -51,8 +73,8 @@ export function hostRows(
   transportOf: (natAddress: number, host: number) => HostTransport = () => ({ transport: 'handoff', vni: null }),
 ): HostRow[] {
   return peers.map((p) => ({
-    nat: formatIpv4(p.natAddress),
-    host: formatIpv4(p.host),
+    nat: uint32ToIpv4Text(p.natAddress),
+    host: uint32ToIpv4Text(p.host),
     state: p.stateName,
     epoch: p.epoch.toString(16).padStart(16, '0'),
     window: p.window,
@@ -97,5 +119,17 @@ export function formatHosts(answer: HostsAnswer): string {
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const render = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
   const count = answer.hosts.length;
-  return [render(header), ...lines.map(render), `(${count} host${count === 1 ? '' : 's'}, mode ${answer.mode}${answer.transport === undefined ? '' : `, transport ${answer.transport}`})`].join('\n');
+  const tunnels = answer.hosts.flatMap((row) => (row.bypass === undefined ? [] : [bypassLine(row, row.bypass)]));
+  return [
+    render(header),
+    ...lines.map(render),
+    `(${count} host${count === 1 ? '' : 's'}, mode ${answer.mode}${answer.transport === undefined ? '' : `, transport ${answer.transport}`})`,
+    ...(tunnels.length === 0 ? [] : ['bypass tunnels:', ...tunnels]),
+  ].join('\n');
+}
+
+/** "  203.0.113.5 bypass vni 0x48b25c mac b2:55:.. server 02:00:.. age 12.0s out 10 pkts/1.2 kB in 8 pkts/900 B drops 0 fallbacks 0". */
+function bypassLine(row: HostRow, b: BypassRow): string {
+  const age = b.tunnelAgeMs === null ? '' : ` age ${(b.tunnelAgeMs / 1000).toFixed(1)}s`;
+  return `  ${row.host} ${b.state} vni 0x${b.vni.toString(16).padStart(6, '0')} mac ${b.mac} server ${b.serverMac ?? '-'}${age} out ${b.packetsOut} pkts/${b.bytesOut} B in ${b.packetsIn} pkts/${b.bytesIn} B drops ${b.dropsIn} fallbacks ${b.fallbacks} mappings ${b.mappings}`;
 }

@@ -2,7 +2,7 @@ import { DELETE_REASON, PROTOCOL } from '@nat64/nat64';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_SPEC } from '../../src/index.js';
-import { formatIpv4 } from '@nat64/xlat';
+import { uint32ToIpv4Text } from '@nat64/wire';
 import { ipv4, ipv6, read16 } from '../support/packets.js';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
 
@@ -48,7 +48,7 @@ describe('engine', () => {
     expect(g.send(unreachable)).toEqual([]);
     expect(g.counter('icmpErrorNoSession')).toBe(1);
     const seen: string[] = [];
-    g.engine.onLocalError(GATEWAY_SPEC.HANDOFF_PORT, (v) => seen.push(`${v.icmpType}/${v.icmpCode} ${formatIpv4(v.inner!.dst)}:${v.inner!.dstPort}`));
+    g.engine.onLocalError(GATEWAY_SPEC.HANDOFF_PORT, (v) => seen.push(`${v.icmpType}/${v.icmpCode} ${uint32ToIpv4Text(v.inner!.dst)}:${v.inner!.dstPort}`));
     expect(g.send(unreachable)).toEqual([]);
     expect(seen).toEqual([`3/3 ${SERVER}:${GATEWAY_SPEC.HANDOFF_PORT}`]);
     expect(g.counter('localErrors')).toBe(1);
@@ -127,7 +127,7 @@ describe('engine', () => {
     const g = testGateway();
     const events: string[] = [];
     const off = g.engine.events.subscribe({
-      sessionCreated: (table, h) => events.push(`+ ${formatIpv4(table.serverAddress(h))} ${table.protocol(h)}`),
+      sessionCreated: (table, h) => events.push(`+ ${uint32ToIpv4Text(table.serverAddress(h))} ${table.protocol(h)}`),
       sessionDeleted: (table, h, reason) => events.push(`- ${table.serverPort(h)} ${reason}`),
     });
     g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));

@@ -3,7 +3,8 @@
 
 import { DropReason } from '@nat64/xlat';
 import { describe, expect, it } from 'vitest';
-import { addr4, checksumValid6, fold, fragment6, ipv4, ipv6, read16 } from '../support/packets.js';
+import { internetChecksum } from '@nat64/wire';
+import { addr4, checksumValid6, fragment6, ipv4, ipv6, read16 } from '../support/packets.js';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway, type TestGateway } from '../support/gateway.js';
 
 const udp6 = (overrides: Partial<Parameters<typeof ipv6>[0]> = {}) =>
@@ -14,9 +15,7 @@ const udp4 = (overrides: Partial<Parameters<typeof ipv4>[0]> = {}) =>
 function rewriteIpv4Checksum(packet: Uint8Array): Uint8Array {
   packet[10] = 0;
   packet[11] = 0;
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (packet[i]! << 8) | packet[i + 1]!;
-  const value = ~fold(sum) & 0xffff;
+  const value = internetChecksum(packet, 0, 20);
   packet[10] = value >> 8;
   packet[11] = value & 0xff;
   return packet;

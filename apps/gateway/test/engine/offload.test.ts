@@ -5,10 +5,11 @@
 
 import { VNET_HEADER_SIZE, VnetFlag, VnetGso, type RxBatch } from '@nat64/tun';
 import { describe, expect, it } from 'vitest';
+import { foldSum, sumWords } from '@nat64/wire';
 import { loadGatewayConfig } from '../../src/config.js';
 import { BatchClock } from '../../src/engine/clock.js';
 import { buildGateway } from '../../src/gateway.js';
-import { TCP_ACK, checksumValid6, checksumsValid4, fold, ipv4, ipv6, read16 } from '../support/packets.js';
+import { TCP_ACK, checksumValid6, checksumsValid4, ipv4, ipv6, read16 } from '../support/packets.js';
 import { CLIENT, POOL4, PREFIX, SERVER, SERVER6 } from '../support/gateway.js';
 
 const SLOT = 65600;
@@ -60,17 +61,12 @@ function header(flags: number, gso: number, hdrLen: number, gsoSize: number, csu
   return [flags, gso, ...le(hdrLen), ...le(gsoSize), ...le(csumStart), ...le(csumOffset)];
 }
 
-function words(bytes: Uint8Array, start: number, end: number, sum = 0): number {
-  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
-  return sum;
-}
-
 /** Puts the pseudo-header sum (only) in the checksum field at `field`, as a sender with offload leaves it. */
 function makePartial(packet: Uint8Array, l3: number, field: number): Uint8Array {
   const v4 = packet[0]! >>> 4 === 4;
   const length = packet.length - l3;
-  const pseudo = v4 ? words(packet, 12, 20) + packet[9]! + length : words(packet, 8, 40) + packet[6]! + length;
-  const value = fold(pseudo);
+  const pseudo = v4 ? sumWords(packet, 12, 20) + packet[9]! + length : sumWords(packet, 8, 40) + packet[6]! + length;
+  const value = foldSum(pseudo);
   packet[l3 + field] = value >>> 8;
   packet[l3 + field + 1] = value & 0xff;
   return packet;
@@ -79,7 +75,7 @@ function makePartial(packet: Uint8Array, l3: number, field: number): Uint8Array 
 /** What the kernel does with NEEDS_CSUM (skb_checksum_help): sums from csum_start over the field and stores the complement. */
 function complete(packet: Uint8Array, csumStart: number, csumOffset: number): Uint8Array {
   const out = packet.slice();
-  const value = ~fold(words(out, csumStart, out.length)) & 0xffff;
+  const value = ~foldSum(sumWords(out, csumStart, out.length)) & 0xffff;
   out[csumStart + csumOffset] = value >>> 8;
   out[csumStart + csumOffset + 1] = value & 0xff;
   return out;
@@ -150,8 +146,8 @@ describe('engine with TUN offload', () => {
       body.set(f.packet.subarray(48), at);
       at += f.packet.length - 48;
     }
-    const pseudo = words(fragments[0]!.packet, 8, 40) + 17 + body.length;
-    expect(fold(words(body, 0, body.length, pseudo))).toBe(0xffff);
+    const pseudo = sumWords(fragments[0]!.packet, 8, 40) + 17 + body.length;
+    expect(foldSum(sumWords(body, 0, body.length, pseudo))).toBe(0xffff);
   });
 
   it('drops and counts what it cannot honour: UDP segmentation, a checksum field past the packet', () => {

@@ -1,8 +1,8 @@
 // Handoff composed into a gateway on a FakeTun, against the fake receiver of support.ts: the modes,
 // authentication, the view `hosts` shows, and start/stop.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HANDOFF_PORT, MessageType } from '@nat64/handoff-codec';
 import { PeerState } from '@nat64/handoff-agent';
 import { PROTOCOL } from '@nat64/nat64';
@@ -91,9 +91,10 @@ describe('handoff', () => {
     expect(h.handoff.counters.get('eventErrors')).toBe(2);
   });
 
-  it('builds the one transport handoff.transport names: messages on 62863, Geneve on 6081, or both in auto', () => {
+  it('builds the one transport handoff.transport names: messages on 62863, Geneve on 6081, bypass on 6081, or all in auto', () => {
+    const secretFile = join(mkdtempSync(join(tmpdir(), 'n64-handoff-')), 'bypass-secret');
     const listens = (transport: string) => {
-      const g = testGateway({ handoff: { transport } });
+      const g = testGateway({ handoff: { transport, bypass: { secretFile } } });
       const handoff = new Handoff(g, g.config.handoff, { logger: silentLogger() });
       handoff.start(0);
       const unclaimed = (port: number) => {
@@ -108,7 +109,9 @@ describe('handoff', () => {
     };
     expect(listens('handoff')).toEqual({ 62863: true, 6081: false, groups: ['handoff', 'agent'] });
     expect(listens('geneve')).toEqual({ 62863: false, 6081: true, groups: ['handoff', 'agent', 'geneve'] });
-    expect(listens('auto')).toEqual({ 62863: true, 6081: true, groups: ['handoff', 'agent', 'geneve'] });
+    expect(listens('auto')).toEqual({ 62863: true, 6081: true, groups: ['handoff', 'agent', 'geneve', 'bypass'] });
+    expect(listens('bypass')).toEqual({ 62863: false, 6081: true, groups: ['handoff', 'agent', 'bypass'] });
+    rmSync(dirname(secretFile), { recursive: true, force: true });
   });
 
   it('unhooks everything when stopped', () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CLIENT, POOL4, SERVER, SERVER6 } from '../support/gateway.js';
 import { TCP_ACK, TCP_SYN, addr4, ipv4, ipv6, read16 } from '../support/packets.js';
 import { FakeReceiver, TIME, converse, testHandoff, v4, type HandoffHarness } from './support.js';
-import { parseIpv6Address } from '@nat64/xlat';
+import { ipv6TextToBytes } from '@nat64/wire';
 
 const SHORT = { timeouts: { udp: '2s', tcpEstablished: '10s', allowBelowMinimum: true } };
 const PSH = 0x08;
@@ -147,7 +147,7 @@ describe('MissQueue', () => {
       reason: 0,
       natAddress: v4(POOL4),
       natPort: 50_000,
-      clientAddress: parseIpv6Address(CLIENT)!,
+      clientAddress: ipv6TextToBytes(CLIENT)!,
       clientPort: 40_000,
       serverAddress: v4(SERVER),
       serverPort: 53,

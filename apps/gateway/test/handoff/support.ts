@@ -15,7 +15,7 @@ import {
   type HandoffMessage,
 } from '@nat64/handoff-codec';
 import { silentLogger } from '@nat64/service';
-import { parseIpv4Address } from '@nat64/xlat';
+import { ipv4TextToUint32 } from '@nat64/wire';
 import { Handoff, type HandoffOptions } from '../../src/handoff/handoff.js';
 import { ipv4 } from '../support/packets.js';
 import { testGateway, type TestGateway } from '../support/gateway.js';
@@ -46,7 +46,7 @@ export interface HandoffHarness {
 }
 
 export function v4(text: string): number {
-  return parseIpv4Address(text);
+  return ipv4TextToUint32(text);
 }
 
 export function testHandoff(settings: RawSettings = {}, options: Partial<HandoffOptions> = {}): HandoffHarness {

@@ -3,7 +3,7 @@
 // come back.
 import { DeleteReason, MessageType, type HandoffEntry } from '@nat64/handoff-codec';
 import { PROTOCOL } from '@nat64/nat64';
-import { parseIpv6Address } from '@nat64/xlat';
+import { ipv6TextToBytes } from '@nat64/wire';
 import { describe, expect, it } from 'vitest';
 import { CLIENT, POOL4, SERVER, SERVER6 } from '../support/gateway.js';
 import { TCP_ACK, TCP_SYN, ipv4, ipv6, read16 } from '../support/packets.js';
@@ -77,7 +77,7 @@ describe('MappingTracker', () => {
         reason: 0,
         natAddress: v4(POOL4),
         natPort,
-        clientAddress: parseIpv6Address(CLIENT),
+        clientAddress: ipv6TextToBytes(CLIENT),
         clientPort: 40_000,
         serverAddress: v4(SERVER),
         serverPort: 53,

@@ -3,6 +3,7 @@
 // answer an IPv4 router gives when a case asks the harness to play one (peerAction).
 
 import type { GrayboxCase, GrayboxSuite } from '@nat64/graybox';
+import { internetChecksum } from '@nat64/wire';
 import type { RawSettings } from '../../src/config.js';
 
 interface SuiteStaticBib {
@@ -65,13 +66,6 @@ export function suiteSettings(suite: GrayboxSuite, c: GrayboxCase | undefined): 
   };
 }
 
-function sum16(bytes: Uint8Array, start: number, end: number): number {
-  let sum = 0;
-  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 /**
  * The ICMPv4 Destination Unreachable a router sends about `quoted` (the whole packet, RFC 1812
  * 4.3.2.3 allows up to 576 bytes): from `router` to the quoted packet's source, TTL 64, TOS 0xc0 and DF
@@ -83,13 +77,13 @@ export function routerUnreachable(router: readonly number[], quoted: Uint8Array,
   p.set([0x45, 0xc0, total >> 8, total & 0xff, 0x12, 0x34, 0x00, 0x00, 64, 1, 0, 0], 0);
   p.set(router, 12);
   p.set(quoted.subarray(12, 16), 16);
-  const header = sum16(p, 0, 20);
+  const header = internetChecksum(p, 0, 20);
   p[10] = header >> 8;
   p[11] = header & 0xff;
   p[20] = 3;
   p[21] = code;
   p.set(quoted, 28);
-  const icmp = sum16(p, 20, total);
+  const icmp = internetChecksum(p, 20, total);
   p[22] = icmp >> 8;
   p[23] = icmp & 0xff;
   return p;

@@ -1,26 +1,16 @@
 // Test packets built field by field (RFC 791, RFC 8200, RFC 768, RFC 9293, RFC 792/4443) with valid
 // checksums, and readers for the fields the tests check. Addresses are text at this boundary only.
 
-import { parseIpv4Address, parseIpv6Address } from '@nat64/xlat';
-
-function words(bytes: Uint8Array, start: number, end: number, sum = 0): number {
-  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
-  return sum;
-}
-
-export function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum;
-}
+import { foldSum, ipv4TextToUint32, ipv6TextToBytes, sumWords } from '@nat64/wire';
 
 function v6(text: string): Uint8Array {
-  const bytes = parseIpv6Address(text);
+  const bytes = ipv6TextToBytes(text);
   if (bytes === null) throw new Error(`bad IPv6 address ${text}`);
   return bytes;
 }
 
 function v4(text: string): number {
-  const value = parseIpv4Address(text);
+  const value = ipv4TextToUint32(text);
   if (value < 0) throw new Error(`bad IPv4 address ${text}`);
   return value;
 }
@@ -78,9 +68,9 @@ export function ipv6(p: Packet6): Uint8Array {
   const dst = v6(p.dst);
   const at = CHECKSUM_AT[p.protocol];
   if (at !== undefined && (p.fragment === undefined || p.fragment.offset === 0)) {
-    let sum = words(src, 0, 16) + words(dst, 0, 16) + body.length + p.protocol;
-    sum = words(body, 0, body.length, sum);
-    const value = ~fold(sum) & 0xffff;
+    let sum = sumWords(src, 0, 16) + sumWords(dst, 0, 16) + body.length + p.protocol;
+    sum = sumWords(body, 0, body.length, sum);
+    const value = ~foldSum(sum) & 0xffff;
     body[at] = value >> 8;
     body[at + 1] = value & 0xff;
   }
@@ -135,8 +125,8 @@ export function ipv4(p: Packet4): Uint8Array {
   const at = CHECKSUM_AT[p.protocol];
   if (at !== undefined) {
     let sum = p.protocol === 1 ? 0 : (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + p.protocol + body.length;
-    sum = words(body, 0, body.length, sum);
-    const value = ~fold(sum) & 0xffff;
+    sum = sumWords(body, 0, body.length, sum);
+    const value = ~foldSum(sum) & 0xffff;
     body[at] = value >> 8;
     body[at + 1] = value & 0xff;
   }
@@ -144,7 +134,7 @@ export function ipv4(p: Packet4): Uint8Array {
   const total = out.length;
   out.set([0x45, 0, total >> 8, total & 0xff, 0x12, 0x34, p.dontFragment ? 0x40 : 0, 0, p.ttl ?? 64, p.protocol, 0, 0]);
   out.set([src >>> 24, (src >>> 16) & 0xff, (src >>> 8) & 0xff, src & 0xff, dst >>> 24, (dst >>> 16) & 0xff, (dst >>> 8) & 0xff, dst & 0xff], 12);
-  const header = ~fold(words(out, 0, 20)) & 0xffff;
+  const header = ~foldSum(sumWords(out, 0, 20)) & 0xffff;
   out[10] = header >> 8;
   out[11] = header & 0xff;
   out.set(body, 20);
@@ -162,17 +152,17 @@ export function read16(packet: Uint8Array, offset: number): number {
 
 /** Whether the IPv4 header checksum and the transport checksum (TCP/UDP/ICMP) verify. */
 export function checksumsValid4(packet: Uint8Array): boolean {
-  if (fold(words(packet, 0, 20)) !== 0xffff) return false;
+  if (foldSum(sumWords(packet, 0, 20)) !== 0xffff) return false;
   const protocol = packet[9]!;
   const body = packet.subarray(20, read16(packet, 2));
-  if (protocol === 1) return fold(words(body, 0, body.length)) === 0xffff;
-  const pseudo = words(packet, 12, 20) + protocol + body.length;
-  return fold(words(body, 0, body.length, pseudo)) === 0xffff;
+  if (protocol === 1) return foldSum(sumWords(body, 0, body.length)) === 0xffff;
+  const pseudo = sumWords(packet, 12, 20) + protocol + body.length;
+  return foldSum(sumWords(body, 0, body.length, pseudo)) === 0xffff;
 }
 
 /** Whether the transport checksum of an unfragmented IPv6 packet verifies. */
 export function checksumValid6(packet: Uint8Array): boolean {
   const body = packet.subarray(40, 40 + read16(packet, 4));
-  const pseudo = words(packet, 8, 40) + body.length + packet[6]!;
-  return fold(words(body, 0, body.length, pseudo)) === 0xffff;
+  const pseudo = sumWords(packet, 8, 40) + body.length + packet[6]!;
+  return foldSum(sumWords(body, 0, body.length, pseudo)) === 0xffff;
 }

@@ -22,9 +22,10 @@ import {
   isBypassDrop,
   type BypassPolicy,
 } from '@nat64/geneve';
-import { formatIpv6, type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
+import { type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
+import { bytesToIpv6Text } from '@nat64/wire';
 import type { TunDevice } from '@nat64/tun';
-import { formatTimestamp, type TimeZoneMode } from '../conn-log.js';
+import { formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
 import { createBypassCounters } from './counters.js';
 import type { HostNetwork, TunnelRoute } from './host-network.js';
 import type { BypassSettings } from './settings.js';
@@ -153,7 +154,7 @@ export class BypassEndpoint {
     const ndp = this.ndp;
     const target = buf.subarray(ndp.targetOffset, ndp.targetOffset + 16);
     const message = utf8.decode(buf.subarray(view.messageOffset, view.messageOffset + view.messageLength));
-    const nextHop = formatIpv6(buf, ndp.sourceOffset);
+    const nextHop = bytesToIpv6Text(buf, ndp.sourceOffset);
     if (existing !== undefined && existing.vni === view.vni && existing.target.every((byte, i) => byte === target[i])) {
       // Solicitations for unreachability detection may carry an empty option: not a new message.
       if (message !== '' && existing.message !== message) {
@@ -166,7 +167,7 @@ export class BypassEndpoint {
     const refusal = this.refusal(buf, ndp.targetOffset, ndp.sourceOffset, existing);
     if (refusal !== undefined) {
       this.values[this.index.bypassOffersRefused]!++;
-      this.deps.logger.debug({ gateway, target: formatIpv6(target), reason: refusal }, 'bypass offer refused');
+      this.deps.logger.debug({ gateway, target: bytesToIpv6Text(target), reason: refusal }, 'bypass offer refused');
       return undefined;
     }
     if (existing !== undefined) this.takeDown(existing, 'replaced by an offer with another VNI or address');
@@ -189,7 +190,7 @@ export class BypassEndpoint {
     let index = 0;
     while (this.byIndex[index] !== undefined) index++;
     const name = `${settings.tap}${index}`;
-    const route: TunnelRoute = { device: name, mac: tunnelMac(gateway, vni, target), address: formatIpv6(target), nextHop, table: settings.table + index };
+    const route: TunnelRoute = { device: name, mac: tunnelMac(gateway, vni, target), address: bytesToIpv6Text(target), nextHop, table: settings.table + index };
     let device: TunDevice;
     try {
       device = this.deps.openDevice(name, settings.mtu);

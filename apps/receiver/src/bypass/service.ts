@@ -3,7 +3,7 @@
 // picks the real TAP devices and host network; tests pass their own through BypassEnvironment.
 import type { CounterSnapshot, Logger, MicroClock } from '@nat64/service';
 import { openTap, type TunDevice } from '@nat64/tun';
-import type { ConnectionLog } from '../conn-log.js';
+import type { ConnectionLog } from '@nat64/handoff-receiver';
 import type { ReceiverConfig } from '../config.js';
 import { BypassEndpoint } from './endpoint.js';
 import { linuxHostNetwork, type HostNetwork } from './host-network.js';

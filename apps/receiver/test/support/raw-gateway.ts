@@ -3,7 +3,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { DecodeStatus, DatagramView, datagram, inspectDatagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
-import { formatIpv4 } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
 
 export class RawGateway {
   /** Every datagram received, decoded, in arrival order. */
@@ -23,7 +23,7 @@ export class RawGateway {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind({ address: formatIpv4(natAddress), port: 0 }, () => resolve());
+      socket.bind({ address: uint32ToIpv4Text(natAddress), port: 0 }, () => resolve());
     });
     return new RawGateway(socket, receiverPort);
   }

@@ -1,5 +1,7 @@
-// Test helpers: literal bytes written as hex, and an Internet checksum written the plain way
-// (RFC 1071), independent of src/checksum.ts, to verify the checksums inside golden vectors.
+// Test helpers: literal bytes written as hex, and Internet checksum checks (RFC 1071, through
+// @nat64/wire, which is tested against a plain reference) for the checksums inside golden vectors.
+
+import { foldSum, sumWords } from '@nat64/wire';
 
 /** Joins hex strings (whitespace ignored) and byte arrays into one Uint8Array. */
 export function bytes(...parts: (string | Uint8Array)[]): Uint8Array {
@@ -20,14 +22,7 @@ export function bytes(...parts: (string | Uint8Array)[]): Uint8Array {
 
 /** The 16-bit one's-complement sum of `data`, carries folded, not complemented. */
 export function onesComplementSum(data: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < data.length; i += 2) {
-    const high = data[i]!;
-    const low = i + 1 < data.length ? data[i + 1]! : 0;
-    sum += high * 256 + low;
-    if (sum > 0xffff) sum = (sum & 0xffff) + 1;
-  }
-  return sum;
+  return foldSum(sumWords(data, 0, data.length));
 }
 
 /** Whether an IPv4 header (with its checksum field) sums to all ones, i.e. verifies. */

@@ -1,14 +1,11 @@
 // Checks on captured IP packets for the real-device tests: the Internet checksum (RFC 1071) and
 // UDP checksums over the IPv4 (RFC 768) and IPv6 (RFC 8200 §8.1) pseudo-headers.
 
+import { finishChecksum, sumWords } from '@nat64/wire';
+
 /** The one's-complement sum of the parts, folded and inverted; 0 means a valid checksum inside. */
 export function internetChecksum(...parts: Uint8Array[]): number {
-  let sum = 0;
-  for (const part of parts) {
-    for (let i = 0; i < part.length; i += 2) sum += (part[i]! << 8) | (part[i + 1] ?? 0);
-  }
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+  return finishChecksum(parts.reduce((sum, part) => sumWords(part, 0, part.length, sum), 0));
 }
 
 /** Whether the UDP checksum of an IPv4 packet with a 20-byte header verifies. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { GrayboxCase, GrayboxSuite } from '@nat64/graybox';
 import type { Namespace } from '@nat64/netlab';
+import { internetChecksum } from '@nat64/wire';
 
 export const PACKET_IO = join(import.meta.dirname, 'gateway-packet-io.py');
 
@@ -57,13 +58,6 @@ export function suiteConfigFile(suite: GrayboxSuite, c: GrayboxCase, control: st
   };
 }
 
-function checksum(bytes: Uint8Array, start: number, end: number): number {
-  let sum = 0;
-  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 /**
  * What the suite's IPv4 router (192.0.2.5) answers about `quoted`: ICMPv4 Destination Unreachable
  * `code`, TTL 64, TOS 0xc0, DF clear, quoting the whole packet (misc.issue132's peerAction).
@@ -73,11 +67,11 @@ export function routerUnreachable(quoted: Uint8Array, code: number): Uint8Array 
   const p = new Uint8Array(total);
   p.set([0x45, 0xc0, total >> 8, total & 0xff, 0x12, 0x34, 0, 0, 64, 1, 0, 0, 192, 0, 2, 5], 0);
   p.set(quoted.subarray(12, 16), 16);
-  const header = checksum(p, 0, 20);
+  const header = internetChecksum(p, 0, 20);
   p.set([header >> 8, header & 0xff], 10);
   p.set([3, code], 20);
   p.set(quoted, 28);
-  const icmp = checksum(p, 20, total);
+  const icmp = internetChecksum(p, 20, total);
   p.set([icmp >> 8, icmp & 0xff], 22);
   return p;
 }

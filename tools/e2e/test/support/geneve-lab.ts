@@ -125,7 +125,8 @@ export async function startSideBySide(tag: string, receiverArgs: string[] = []):
     mkdirSync(join(dir, 'one'));
     mkdirSync(join(dir, 'two'));
     const control = join(dir, 'gateway.sock');
-    writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ statsInterval: '0s' }));
+    // Mode auto offers bypass too: its secret stays in the lab's directory.
+    writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ statsInterval: '0s', handoff: { bypass: { secretFile: join(dir, 'bypass-secret') } } }));
     lab.handoffReceiver = await startReceiverIn(t.server, ADDRESSES.server, join(dir, 'one'), 'handoff', receiverArgs);
     lab.geneveReceiver = await startReceiverIn(t.server2, SECOND.server, join(dir, 'two'), 'geneve', receiverArgs);
     const servers = [await startHttpServerIn(t.server, ADDRESSES.server), await startHttpServerIn(t.server2, SECOND.server)];

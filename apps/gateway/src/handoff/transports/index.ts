@@ -5,6 +5,7 @@
 
 import { Capability } from '@nat64/handoff-codec';
 import type { HandoffConfig } from '../config.js';
+import { BypassTransport } from './bypass/bypass.js';
 import { GENEVE_OVERHEAD } from './geneve/config.js';
 import { GeneveTransport } from './geneve/geneve.js';
 import { MessagesTransport } from './messages/messages.js';
@@ -37,12 +38,27 @@ export const TRANSPORTS = {
     refusesOffload: GENEVE_REFUSES_OFFLOAD,
     create: (context, config) => new GeneveTransport(context, { settings: config.geneve, fallback: null }),
   },
-  /** Both asked; Geneve toward hosts whose receiver announces it, handoff messages toward the others. */
+  /**
+   * Every way, in order: NAT64 bypass toward hosts that accept it, then Geneve toward hosts whose
+   * receiver announces it, handoff messages toward the others, plain translation without a receiver.
+   */
   auto: {
     capabilities: GeneveTransport.capabilities(true),
     overhead: GENEVE_OVERHEAD,
     refusesOffload: GENEVE_REFUSES_OFFLOAD,
-    create: (context, config) => new GeneveTransport(context, { settings: config.geneve, fallback: (c) => new MessagesTransport(c) }),
+    create: (context, config) =>
+      new BypassTransport(context, {
+        settings: config.bypass,
+        underlayMtu: config.mtu,
+        fallback: (c) => new GeneveTransport(c, { settings: config.geneve, fallback: (m) => new MessagesTransport(m) }),
+      }),
+  },
+  /** NAT64 bypass (docs/protocol/nat64-bypass.md) offered to every host; plain translation toward hosts that do not accept. No handoff messages. */
+  bypass: {
+    capabilities: Capability.HANDOFF_V1,
+    overhead: 0,
+    refusesOffload: 'bypass tunnels carry IPv6 packets of at most the tunnel MTU, not unsplit TCP segments',
+    create: (context, config) => new BypassTransport(context, { settings: config.bypass, underlayMtu: config.mtu, fallback: null }),
   },
 } as const satisfies Record<string, TransportKind>;
 

@@ -12,10 +12,10 @@
 // (b) The packet path. A transport that carries packets itself registers engine hooks in start() and
 //     removes them in stop(): `onOutput` (translated IPv4 packets toward a host, Geneve wraps them),
 //     `onLocal`/`onLocalError`/`onTunnelError` (its own ports on pool4 addresses, through a
-//     LocalSocket), or a hook ahead of the NAT64 table for IPv6 packets it carries untranslated (a
-//     transport that bypasses translation adds such a hook to the engine, in the style of onMiss:
-//     offered the packet toward PREFIX::HOST, it takes it or leaves it to the NAT64; a flow that
-//     already has a session, `context.engine.table`, stays translated). Every per-host and per-flow
+//     LocalSocket), or `onBypass`, the hook ahead of the NAT64 table for IPv6 packets it carries
+//     untranslated (offered the packet toward PREFIX::HOST, it takes it or leaves it to the NAT64; a
+//     flow that already has a session, `context.engine.table`, stays translated; bypass/ uses it).
+//     Two transports share a reserved port through `interceptLocal` (bypass in front of Geneve on 6081). Every per-host and per-flow
 //     decision is the transport's, from per-host state of its own.
 // (c) Life. Everything it owns (sockets, tables, engine hooks) is wired by start() and unwired by
 //     stop(); tick() runs on handoff's timer, batchEnd() at the end of every engine batch, both
@@ -35,7 +35,7 @@ import type { PeerState } from '@nat64/handoff-agent';
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import type { Logger } from '@nat64/service';
 import type { Engine } from '../../engine/engine.js';
-import type { HostRow } from '../hosts.js';
+import type { BypassRow, HostRow } from '../hosts.js';
 
 /** Where what the hosts send goes (the agent, behind handoff's guard; or a transport composing another). */
 export interface HandoffInbound {
@@ -96,6 +96,8 @@ export interface HostTransport {
   transport: string;
   /** The tunnel's VNI, null without a tunnel. */
   vni: number | null;
+  /** A host offered NAT64 bypass: its tunnel's details. */
+  bypass?: BypassRow;
 }
 
 /** A counter line of `stats`. */

@@ -1,10 +1,12 @@
 // Numbers of the gateway's Geneve transport: "specification" values (docs/protocol/geneve-options.md,
 // cited as "options §n", and RFC 8926) and "implementation" values that are our own choices.
 
+import { GENEVE_PORT } from '@nat64/wire';
+
 /** Numbers fixed by specifications. */
 export const SPEC = {
   /** RFC 8926 section 3.3: the Geneve UDP port, on the hosts and on the gateway's pool4 addresses. */
-  GENEVE_PORT: 6081,
+  GENEVE_PORT,
   /** Outer IPv4 (20), UDP (8) and Geneve (8) headers (options §6). */
   OUTER_HEADERS: 36,
   /** Mapping option: 4-byte option header and 36 bytes of data (options §3). */

@@ -8,7 +8,8 @@
 import { Capability, HANDOFF_PORT, MessageType, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DECAP_STATUS_NAMES, MappingEvent, type MappingOption } from '@nat64/geneve';
 import { PeerState } from '@nat64/handoff-agent';
-import { formatIpv4, type Counters } from '@nat64/service';
+import { type Counters } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
 import type { CounterLine, HandoffTransport, HostTransport, MappingReporter, TransportContext } from '../transport.js';
 import type { GeneveConfig } from './config.js';
 import { createGeneveCounters, GENEVE_COUNTERS, type GeneveCounterName } from './counters.js';
@@ -180,7 +181,7 @@ export class GeneveTransport implements HandoffTransport {
       if (this.tunnels.open(natAddress, host, vni, this.context.clock()) === undefined) return;
       if (tunnel === undefined) {
         this.counters.add('switchedToGeneve');
-        this.context.logger.info({ nat: formatIpv4(natAddress), host: formatIpv4(host), vni }, 'geneve: host reached through a tunnel (its receiver announced Geneve)');
+        this.context.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), vni }, 'geneve: host reached through a tunnel (its receiver announced Geneve)');
       }
       if (announce) this.announce(natAddress, host);
     } else if (tunnel !== undefined && capabilities >= 0 && (capabilities & Capability.GENEVE) === 0) {
@@ -202,7 +203,7 @@ export class GeneveTransport implements HandoffTransport {
     if (!this.tunnels.close(natAddress, host)) return;
     this.counters.add('switchedToHandoff');
     const to = this.fallback !== null ? 'handoff messages' : 'plain IPv4';
-    this.context.logger.info({ nat: formatIpv4(natAddress), host: formatIpv4(host), why }, `geneve: tunnel closed, host reached with ${to}`);
+    this.context.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), why }, `geneve: tunnel closed, host reached with ${to}`);
   }
 
   mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void {

@@ -1,14 +1,14 @@
 import { Capability, MessageType, type HandoffEntry } from '@nat64/handoff-codec';
 import { PeerState } from '@nat64/handoff-agent';
 import { silentLogger } from '@nat64/service';
-import { parseIpv4Address } from '@nat64/xlat';
+import { ipv4TextToUint32 } from '@nat64/wire';
 import { describe, expect, it } from 'vitest';
 import { GeneveTransport } from '../../../../src/handoff/transports/geneve/geneve.js';
 import type { HandoffTransport, TransportContext } from '../../../../src/handoff/transports/transport.js';
 import { POOL4, SERVER, testGateway } from '../../../support/gateway.js';
 
-const NAT = parseIpv4Address(POOL4);
-const HOST = parseIpv4Address(SERVER);
+const NAT = ipv4TextToUint32(POOL4);
+const HOST = ipv4TextToUint32(SERVER);
 
 /** What the receiver's HELLO-ACK told the agent, and what the glue asked of it. */
 class StubAgent {

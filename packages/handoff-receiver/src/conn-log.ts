@@ -5,7 +5,8 @@
 // with microsecond timestamps, UTC by default. Lines go to a file (reopened on SIGHUP, for
 // logrotate) or to stdout (log-file.ts). Writes are buffered per batch and issued in order after
 // the batch is durably stored, so the log never shows an entry the store does not have.
-import { formatEndpoint4, formatEndpoint6, formatIpv4 } from '@nat64/service';
+import { formatEndpoint4, formatEndpoint6 } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
 
 export type TimeZoneMode = 'utc' | 'local';
 
@@ -49,7 +50,7 @@ function pad2(value: number): string {
 }
 
 export function initializedLine(at: number, gateway: number, zone: TimeZoneMode): string {
-  return `${formatTimestamp(at, zone)} Initialized ${formatIpv4(gateway)}`;
+  return `${formatTimestamp(at, zone)} Initialized ${uint32ToIpv4Text(gateway)}`;
 }
 
 export function entryLine(at: number, kind: 'Created' | 'Deleted', entry: LoggedEntry, zone: TimeZoneMode): string {

@@ -1,9 +1,9 @@
-// The agent against the real receiver over UDP on loopback (topology in helpers/loopback.ts).
+// The agent against the real receiver over UDP on loopback (topology in support/loopback.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeleteReason, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { manualMicroClock } from '@nat64/service';
 import { PeerState, QueryOutcome, QueryVerdict, type HandoffAgentEvents } from '@nat64/handoff-agent';
-import { LoopbackGateway, RECEIVER_HOST, loopback, startLoopbackReceiver, waitFor, type LoopbackReceiver } from './helpers/loopback.js';
+import { LoopbackGateway, RECEIVER_HOST, loopback, startLoopbackReceiver, waitFor, type LoopbackReceiver } from './support/loopback.js';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
 

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadReceiverConfig, startReceiver, type ReceiverDaemon } from '@nat64/receiver';
-import { formatIpv4, parseIpv4, silentLogger, type MicroClock } from '@nat64/service';
+import { silentLogger, type MicroClock } from '@nat64/service';
+import { ipv4TextToUint32, uint32ToIpv4Text } from '@nat64/wire';
 import { HandoffAgent, type HandoffAgentOptions } from '@nat64/handoff-agent';
 
 /** 127.0.0.1 as a number: the host the receiver runs on. */
@@ -30,7 +31,7 @@ export interface LoopbackReceiver {
 }
 
 export async function startLoopbackReceiver(flags: Record<string, unknown> = {}, clock?: MicroClock): Promise<LoopbackReceiver> {
-  const dir = mkdtempSync(join(tmpdir(), 'nat64-handoff-agent-'));
+  const dir = mkdtempSync(join(tmpdir(), 'nat64-interop-'));
   try {
     const config = loadReceiverConfig({
       flags: {
@@ -82,7 +83,7 @@ export class LoopbackGateway {
       clock: () => performance.now(),
       send: (natAddress, host, payload) => {
         // dgram keeps a reference until the datagram is out; the agent reuses its buffers.
-        this.sockets.get(natAddress)?.send(Buffer.from(payload), receiverPort, formatIpv4(host));
+        this.sockets.get(natAddress)?.send(Buffer.from(payload), receiverPort, uint32ToIpv4Text(host));
       },
     });
     this.timer = setInterval(() => this.agent.tick(), 2);
@@ -94,11 +95,11 @@ export class LoopbackGateway {
       for (const natAddress of natAddresses) {
         const socket = createSocket('udp4');
         gateway.sockets.set(natAddress, socket);
-        socket.on('message', (bytes, remote) => gateway.agent.receive(natAddress, parseIpv4(remote.address), remote.port, bytes));
+        socket.on('message', (bytes, remote) => gateway.agent.receive(natAddress, ipv4TextToUint32(remote.address), remote.port, bytes));
         socket.on('error', () => undefined);
         await new Promise<void>((resolve, reject) => {
           socket.once('error', reject);
-          socket.bind({ address: formatIpv4(natAddress), port: 0 }, () => resolve());
+          socket.bind({ address: uint32ToIpv4Text(natAddress), port: 0 }, () => resolve());
         });
       }
     } catch (error) {

@@ -12,7 +12,7 @@
 // if the same commit ended it. A key that changed hands twice in one commit, or was created and
 // deleted in it, comes back exactly so.
 import { connKey, type ConnEvent, type ConnStore, type HistoryRecord, type StoredEntry } from '@nat64/conntrack';
-import { parseIpv4 } from '@nat64/service';
+import { ipv4TextToUint32 } from '@nat64/wire';
 import { LOGGED_THROUGH_RECORD, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
 import { commitLines } from './commit-lines.js';
 import type { LogTail, TimeZoneMode } from './conn-log.js';
@@ -43,7 +43,7 @@ export function findMissingLines(store: ConnStore, tail: LogTail | undefined, zo
   for (const [at, records] of ended) for (const record of records) if (record.startedAt !== at) startedAndKept.get(record.startedAt)?.push(record);
   const commits: MissingCommit[] = [];
   for (const at of missing) {
-    const gateways = peers.filter((peer) => peer.initializedAt === at).map((peer) => parseIpv4(peer.address));
+    const gateways = peers.filter((peer) => peer.initializedAt === at).map((peer) => ipv4TextToUint32(peer.address));
     let lines = commitLines(at, gateways, eventsOf(at, ended.get(at)!, startedAndKept.get(at)!), zone);
     if (at === lastAt) lines = without(lines, tail!.lastLines);
     if (lines.length > 0) commits.push({ at, lines });

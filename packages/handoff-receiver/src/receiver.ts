@@ -1,0 +1,149 @@
+// The receiver engine: validates every datagram on the handoff port, keeps the authoritative
+// table, writes the connection log and answers gateways. No I/O of its own: the composition root
+// feeds it datagrams and gives it a send function, so tests drive it directly.
+//
+// Reliable messages are not applied one by one: handleDatagram() queues them whole on the commit
+// pipeline (commit-pipeline.ts), which commits them in batches, then writes their log lines, then
+// sends the ACKs. A gateway is therefore only ever told "stored" about entries that are on disk,
+// and the log never shows an entry the store lacks.
+//
+// Receiver is the public face over ReceiverCore (core.ts); each message has its handler file:
+// hello.ts, reliable.ts (CREATED, DELETED), queries.ts (QUERY), releasing.ts (RELEASE and its
+// ACKs), mapping-events.ts (Geneve), recovery.ts (restart and store failures).
+import { DecodeStatus, MessageType, inspectDatagram, verifyDatagram } from '@nat64/handoff-codec';
+import type { ConnEntry } from '@nat64/conntrack';
+import { ReceiverCore, type ReceiverDependencies } from './core.js';
+import type { ReceiverCounterName } from './counters.js';
+import { EPOCH_SIDE_PREFIX } from './epochs.js';
+import { onHello } from './hello.js';
+import { geneveSender, mappingEvent } from './mapping-events.js';
+import type { GatewayPeer, StoredPeer, Via } from './peers.js';
+import { onQuery } from './queries.js';
+import { restorePeers, startRecovery, storeFailed } from './recovery.js';
+import { onAck, release, serviceReleases } from './releasing.js';
+import { onReliable } from './reliable.js';
+
+export { WINDOW, type ReceiverDependencies, type ReceiverOptions } from './core.js';
+export { geneveVni } from './mapping-events.js';
+
+const STATUS_COUNTER: Record<number, ReceiverCounterName> = {
+  [DecodeStatus.TRUNCATED]: 'truncated',
+  [DecodeStatus.UNKNOWN_VERSION]: 'unknownVersion',
+  [DecodeStatus.UNKNOWN_TYPE]: 'unknownType',
+  [DecodeStatus.LENGTH_MISMATCH]: 'lengthMismatch',
+  [DecodeStatus.TAG_MISSING]: 'tagMissing',
+  [DecodeStatus.BAD_COUNT]: 'badCount',
+  [DecodeStatus.TOO_MANY_BLOCKS]: 'tooManyBlocks',
+  [DecodeStatus.UNDERSIZED]: 'undersized',
+};
+
+export class Receiver {
+  private readonly core: ReceiverCore;
+
+  constructor(deps: ReceiverDependencies, storedPeers: StoredPeer[]) {
+    const core: ReceiverCore = new ReceiverCore(deps, {
+      release: (entry) => release(core, entry),
+      committed: () => serviceReleases(core),
+      failed: (error, _peers, initialized) => storeFailed(core, error, initialized),
+    });
+    this.core = core;
+    core.epochs.load(deps.table.listSide(EPOCH_SIDE_PREFIX));
+    restorePeers(core, storedPeers);
+  }
+
+  get peerCount(): number {
+    return this.core.peers.size;
+  }
+
+  /** One handoff v1 datagram, from UDP 62863 or from the payload of a Geneve control packet. */
+  handleDatagram(buf: Buffer, sourceAddress: string, port: number, via: Via = 'handoff'): void {
+    const core = this.core;
+    const values = core.counterValues;
+    const index = core.index;
+    values[index.datagramsReceived]!++;
+    if (core.recovering) {
+      values[index.storeUnavailable]!++;
+      return;
+    }
+    const view = core.view;
+    const status = inspectDatagram(buf, 0, buf.length, view);
+    if (status !== DecodeStatus.OK) {
+      values[index[STATUS_COUNTER[status]!]]!++;
+      return;
+    }
+    const address = sourceAddress.startsWith('::ffff:') ? sourceAddress.slice(7) : sourceAddress;
+    const { options } = core.deps;
+    if (!options.allows(address)) {
+      values[index.notAllowed]!++;
+      return;
+    }
+    // Inside Geneve, the tunnel's authentication option (required when a key is configured, and
+    // checked before we get here) covers the datagram: no second tag, in either direction.
+    const key = via === 'geneve' ? undefined : options.keyFor(address);
+    if (via === 'handoff' && (key ? !view.tagged || !verifyDatagram(buf, 0, buf.length, key) : view.tagged)) {
+      values[index.authenticationFailed]!++;
+      return;
+    }
+    switch (view.type) {
+      case MessageType.HELLO:
+        return onHello(core, address, port, key, via);
+      case MessageType.CREATED:
+      case MessageType.DELETED:
+        return onReliable(core, buf, address, port, key, via);
+      case MessageType.QUERY:
+        return onQuery(core, address, port, key, via);
+      case MessageType.ACK:
+        return onAck(core, buf, address, port, via);
+      default:
+        values[index.unexpectedType]!++;
+    }
+  }
+
+  /** The gateway epoch a Geneve data packet from `address` with `vni` belongs to (mapping-events.ts). */
+  geneveSender(address: string, vni: number): GatewayPeer | undefined {
+    return geneveSender(this.core, address, vni);
+  }
+
+  /** A mapping event carried by a Geneve option (mapping-events.ts). */
+  mappingEvent(peer: GatewayPeer, event: number, entry: ConnEntry): void {
+    mappingEvent(this.core, peer, event, entry);
+  }
+
+  /** Starts the commits that are due; resolves when every commit started so far has finished. */
+  flush(): Promise<void> {
+    const core = this.core;
+    core.flushScheduled = false;
+    if (core.recovering) return core.recovering;
+    core.pipeline.pump();
+    return core.pipeline.settle();
+  }
+
+  /**
+   * Periodic work: retries a failed store, ends idle entries (at most `limit` per call, as a
+   * commit of its own when nothing else is in flight), then sends and retransmits RELEASEs.
+   * Called about once a second.
+   */
+  tick(limit = 10_000): void {
+    const core = this.core;
+    if (core.recovering) return;
+    if (core.deps.table.failure) {
+      startRecovery(core);
+      return;
+    }
+    core.pipeline.expireIdle(limit);
+    serviceReleases(core);
+  }
+
+  /** At a clean stop, after settle(): stores that the log is complete, when it is (CommitPipeline.markLogged). */
+  markLogged(): Promise<void> {
+    return this.core.pipeline.markLogged();
+  }
+
+  /** Waits until every commit started so far has finished, and any reload after a failure. */
+  async settle(): Promise<void> {
+    const { pipeline } = this.core;
+    await pipeline.settle();
+    while (this.core.recovering) await this.core.recovering;
+    await pipeline.settle();
+  }
+}

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { ConnTable, MemoryStore, StoreError, type ConnStore, type PipelinedConnStore } from '@nat64/conntrack';
+import { DatagramView, DecodeStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, inspectDatagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
+import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
+import { CommitClock } from '../src/commit-pipeline.js';
+import { CookieJar, newCookieSecret } from '../src/cookies.js';
+import { RECEIVER_COUNTERS } from '../src/counters.js';
+import { Receiver } from '../src/receiver.js';
+import { memoryLog } from './support/memory-log.js';
+
+const GATEWAY = '192.0.2.7';
+const NAT = 0xc0000207;
+const HOUR_US = 3_600_000_000;
+
+/** A store whose commits fail while `failing` is set. */
+class FlakyStore extends MemoryStore {
+  failing = false;
+  override commit(...args: Parameters<ConnStore['commit']>): void {
+    if (this.failing) throw new StoreError('full', 'injected: disk full');
+    super.commit(...args);
+  }
+}
+
+/** A background-committing store that can lose a commit, as a disk failure in the writer thread would. */
+class FlakyPipelinedStore extends MemoryStore implements PipelinedConnStore {
+  failNext = false;
+  failure: StoreError | undefined;
+  commitPipelined(events: Parameters<ConnStore['commit']>[0], side: Parameters<ConnStore['commit']>[1]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.failNext) {
+      this.failNext = false;
+      this.failure = new StoreError('io', 'injected: write failed in the writer thread');
+      return Promise.reject(this.failure);
+    }
+    this.commit(events, side);
+    return Promise.resolve();
+  }
+  prunePipelined(before: number, limit: number): Promise<number> {
+    return this.failure ? Promise.reject(this.failure) : Promise.resolve(this.prune(before, limit));
+  }
+  recover(): Promise<void> {
+    this.failure = undefined;
+    return Promise.resolve();
+  }
+  closeAsync(): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+function entry(natPort: number, who: number): HandoffEntry {
+  const clientAddress = new Uint8Array(16);
+  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
+  clientAddress[15] = who;
+  return { protocol: Protocol.TCP, reason: 0, natAddress: NAT, natPort, clientAddress, clientPort: 1000 + who, serverAddress: 0xc633640a, serverPort: 80, time: 1 };
+}
+
+function harness(store: ConnStore = new MemoryStore()) {
+  const clock = manualMicroClock();
+  const commitClock = new CommitClock(clock, 0);
+  const table = ConnTable.open(store, { capacity: 3, idleTimeout: HOUR_US, clock: commitClock.read });
+  const lines: string[] = [];
+  const log = memoryLog(lines);
+  const sent: HandoffMessage[] = [];
+  const view = new DatagramView();
+  const counters = new Counters(RECEIVER_COUNTERS);
+  const cookies = new CookieJar(newCookieSecret());
+  const receiver = new Receiver(
+    {
+      table,
+      commitClock,
+      log,
+      cookies,
+      clock,
+      counters,
+      logger: silentLogger(),
+      send: (bytes: Buffer) => {
+        expect(inspectDatagram(bytes, 0, bytes.length, view)).toBe(DecodeStatus.OK);
+        sent.push(datagram.decode(bytes, 0, bytes.length));
+      },
+      scheduleFlush: () => undefined,
+      options: { authoritative: true, allows: () => true, keyFor: () => undefined, maxPeers: 10, capabilities: () => 1 },
+    },
+    [],
+  );
+  const epoch = 99n;
+  const cookie = cookies.cookieFor(GATEWAY, epoch);
+  const deliver = (message: Partial<HandoffMessage> & { type: number }) => {
+    const full = { version: HANDOFF_VERSION, flags: 0, epoch, cookie, sequence: 0, ...message } as HandoffMessage;
+    const bytes = Buffer.alloc(datagram.encodingLength(full));
+    datagram.encode(full, bytes, 0);
+    receiver.handleDatagram(bytes, GATEWAY, 62863);
+  };
+  return { receiver, clock, lines, sent, counters, deliver, table };
+}
+
+describe('receiver engine', () => {
+  it('acknowledges only after the store commits, and applies a retransmission once the store recovers', async () => {
+    const store = new FlakyStore();
+    const { receiver, sent, lines, counters, deliver } = harness(store);
+    store.failing = true;
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    await receiver.flush();
+    expect(sent).toEqual([]);
+    expect(lines).toEqual([]);
+    expect(counters.get('storeFailures')).toBe(1);
+    store.failing = false;
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    await receiver.flush();
+    expect(sent.map((message) => [message.type, 'cumulative' in message ? message.cumulative : -1])).toEqual([[MessageType.ACK, 1]]);
+    expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001']);
+  });
+
+  it('reloads the table and every gateway progress from the store when a background commit fails', async () => {
+    const store = new FlakyPipelinedStore();
+    const { receiver, sent, lines, counters, deliver, table } = harness(store);
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    await receiver.flush();
+    store.failNext = true;
+    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry(11, 2)] });
+    await receiver.flush();
+    expect(counters.get('storeFailures')).toBe(1);
+    await receiver.settle();
+    expect(table.failure).toBeUndefined();
+    // Memory is back to what is durable: entry 11 is gone, and message 2 is new again.
+    expect(table.size).toBe(1);
+    sent.length = 0;
+    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry(11, 2)] });
+    await receiver.flush();
+    expect(sent.map((message) => ('cumulative' in message ? message.cumulative : -1))).toEqual([2]);
+    expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001', 'Created 192.0.2.7:11 [2001:db8::2]:1002']);
+  });
+
+  it('ends idle entries, logs them, and tells the gateway with RELEASE until it acknowledges', async () => {
+    const { receiver, clock, sent, lines, deliver } = harness();
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1), entry(11, 2)] });
+    await receiver.flush();
+    sent.length = 0;
+    clock.advance(HOUR_US / 2);
+    deliver({ type: MessageType.QUERY, sequence: 5, protocol: Protocol.TCP, natPort: 11, natAddress: NAT, serverAddress: 0, serverPort: 0 } as Partial<HandoffMessage> & { type: number });
+    sent.length = 0;
+    clock.advance(HOUR_US / 2 + 1);
+    receiver.tick();
+    await receiver.settle();
+    expect(lines.slice(3)).toEqual(['Deleted 192.0.2.7:10 [2001:db8::1]:1001']);
+    const release = sent.find((message) => message.type === MessageType.RELEASE);
+    expect(release).toMatchObject({ sequence: 1, entries: [{ natPort: 10, clientPort: 1001 }] });
+    // No ACK yet: retransmitted after the timeout, not before.
+    sent.length = 0;
+    clock.advance(500_000);
+    receiver.tick();
+    await receiver.settle();
+    expect(sent).toEqual([]);
+    clock.advance(600_000);
+    receiver.tick();
+    await receiver.settle();
+    expect(sent.map((message) => message.type)).toEqual([MessageType.RELEASE]);
+    deliver({ type: MessageType.ACK, cumulative: 1, blocks: [] });
+    sent.length = 0;
+    clock.advance(10_000_000);
+    receiver.tick();
+    await receiver.settle();
+    expect(sent).toEqual([]);
+  });
+
+  it('evicts the least recently used entry when full, and releases it', async () => {
+    const { receiver, sent, lines, deliver } = harness();
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(1, 1), entry(2, 2), entry(3, 3), entry(4, 4)] });
+    await receiver.flush();
+    expect(lines).toContain('Deleted 192.0.2.7:1 [2001:db8::1]:1001');
+    receiver.tick();
+    await receiver.settle();
+    expect(sent.find((message) => message.type === MessageType.RELEASE)).toMatchObject({ entries: [{ natPort: 1 }] });
+  });
+});

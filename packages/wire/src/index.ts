@@ -1,0 +1,19 @@
+// The wire toolkit every protocol package shares: big-endian fields, the Internet checksum and its
+// pseudo-headers, address text, the codec shape and the well-known ports.
+export { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
+export {
+  finishChecksum,
+  finishUdpChecksum,
+  foldSum,
+  internetChecksum,
+  pseudoHeaderSum4,
+  pseudoHeaderSum6,
+  sumIpv4Address,
+  sumIpv6Address,
+  sumWords,
+  updateChecksum,
+  verifyChecksum,
+} from './checksum.js';
+export { bytesToIpv6Text, ipv4TextToUint32, ipv6TextIntoBytes, ipv6TextToBytes, uint32ToIpv4Text } from './address.js';
+export type { Codec } from './codec.js';
+export { GENEVE_PORT, HANDOFF_PORT } from './ports.js';
