@@ -16,3 +16,23 @@ export {
 export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration } from './config.js';
 export { Counters, formatCounters, type CounterSnapshot } from './counters.js';
 export { formatIpv4, formatIpv6, formatEndpoint4, formatEndpoint6, parseIpv4 } from './addresses.js';
+export {
+  Histogram,
+  formatMetrics,
+  counterFamilies,
+  snakeCase,
+  METRICS_CONTENT_TYPE,
+  type MetricFamily,
+  type MetricSample,
+  type MetricLabels,
+  type MetricType,
+  type CounterLine,
+} from './metrics.js';
+export {
+  listenMetrics,
+  parseMetricsAddress,
+  formatMetricsAddress,
+  DEFAULT_METRICS_HOST,
+  type MetricsAddress,
+  type MetricsServer,
+} from './metrics-server.js';
