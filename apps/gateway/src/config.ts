@@ -2,7 +2,7 @@
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
 import { readFileSync } from 'node:fs';
-import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import {
   parseIpv4,
   parseIpv6,
@@ -56,6 +56,10 @@ export interface GatewayConfig {
   /** Counter summary at info level every so often; 0 turns it off. */
   statsIntervalMs: number;
   control: string;
+  /** Prometheus exposition over HTTP (metrics.ts); undefined: off. */
+  metrics: MetricsAddress | undefined;
+  /** Route the prefix and pool4 into the TUN device while running (routes.ts). */
+  routes: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -228,6 +232,8 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     logSessions: reader.boolean('logSessions', false),
     statsIntervalMs: readDuration(reader, 'statsInterval', '5m'),
     control: reader.string('control', DEFAULT_CONTROL),
+    metrics: readMetrics(reader),
+    routes: reader.boolean('routes', false),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
   if (config.control === '') throw new ConfigError('control', 'must be a socket path');
@@ -322,6 +328,11 @@ export function shortTimeouts(config: GatewayConfig): string[] {
 }
 
 /** Durations are strings such as "90s", "5m", "2h4m", "250ms" (a bare number counts seconds). */
+function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
+  const text = reader.optionalString('metrics');
+  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
+}
+
 function readDuration(reader: ConfigReader, key: string, fallback: string): number {
   return parseDuration(reader.string(key, fallback), reader.path(key));
 }

@@ -3,7 +3,7 @@
 // setting by setting. Loading what it prints gives the same configuration; the handoff key itself
 // is never printed, only the file it comes from.
 
-import { formatDuration } from '@nat64/service';
+import { formatDuration, formatMetricsAddress } from '@nat64/service';
 import { formatIpv4, formatIpv6 } from '@nat64/xlat';
 import type { GatewayConfig } from './config.js';
 
@@ -74,6 +74,8 @@ export function effectiveSettings(config: GatewayConfig): Settings {
     logSessions: config.logSessions,
     statsInterval: formatDuration(config.statsIntervalMs),
     control: config.control,
+    ...(config.metrics === undefined ? {} : { metrics: formatMetricsAddress(config.metrics) }),
+    routes: config.routes,
     logLevel: config.logLevel,
   };
 }

@@ -45,6 +45,8 @@ interface RunFlags {
   transport?: string;
   logLevel?: string;
   control?: string;
+  metrics?: string;
+  routes?: boolean;
 }
 
 /** Flags as dotted configuration keys; unset flags leave the file's value (or the default). */
@@ -73,6 +75,8 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'handoff.transport': flags.transport,
     logLevel: flags.logLevel,
     control: flags.control,
+    metrics: flags.metrics,
+    routes: flags.routes === true ? true : undefined,
   };
 }
 
@@ -130,6 +134,8 @@ function program(): Command {
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--control <path>', `control socket for the sessions, stats, hosts and reload commands; default ${DEFAULT_CONTROL}`)
+    .option('--metrics <address>', 'serve Prometheus metrics over HTTP on ADDRESS:PORT, or PORT on 127.0.0.1 (GET /metrics); default off')
+    .option('--routes', 'route the prefix and the pool4 addresses into the TUN device while running (again when its link comes back up), removed on exit')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true, print: flags.print === true });
     });

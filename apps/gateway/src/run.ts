@@ -18,6 +18,7 @@ import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js'
 import { createHandoff, type Handoff } from './handoff/handoff.js';
 import { Reloader, withKeySlot } from './reload.js';
 import { logSessionChanges } from './session-log.js';
+import { startMetrics, startRoutes, type Extras } from './extras.js';
 
 export interface RunOptions {
   /** --config FILE */
@@ -99,6 +100,16 @@ export async function runGateway(options: RunOptions): Promise<number> {
     const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
     throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
   }
+  let extras: Extras;
+  try {
+    extras = { metrics: await startMetrics(config, logger, parts, device, handoff), routes: await startRoutes(config, logger, device) };
+  } catch (error) {
+    handoff?.stop();
+    expiry.stop();
+    device.close();
+    await control.close();
+    throw error;
+  }
   setStatsInterval(config.statsIntervalMs);
   logStart(logger, config, device);
   reloader = reloads;
@@ -108,9 +119,11 @@ export async function runGateway(options: RunOptions): Promise<number> {
   clearInterval(summary);
   handoff?.stop();
   expiry.stop();
+  await extras.routes?.stop();
   // Closing stops reading at once; every batch was written when its callback returned.
   device.close();
   await control.close();
+  await extras.metrics?.close();
   let code: number = ExitCode.ok;
   if (outcome instanceof Error) {
     logger.error({ err: outcome }, 'the TUN device failed; stopping');
