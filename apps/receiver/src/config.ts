@@ -2,7 +2,7 @@
 // validated before any socket, file or database is opened. Every error names the setting.
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import type { TimeZoneMode } from './conn-log.js';
 import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from './rate-limit.js';
 
@@ -41,6 +41,8 @@ export interface ReceiverConfig {
   idleTimeoutMs: number;
   retentionMs: number;
   control: string;
+  /** Prometheus exposition over HTTP (metrics.ts); undefined: off. */
+  metrics: MetricsAddress | undefined;
   logLevel: string;
 }
 
@@ -122,6 +124,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     idleTimeoutMs: readDuration(reader, 'idleTimeout', DEFAULTS.idleTimeout),
     retentionMs: readDuration(reader, 'retention', DEFAULTS.retention),
     control: reader.string('control', DEFAULTS.control),
+    metrics: readMetrics(reader),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULTS.logLevel),
   };
   const sharedKey = reader.optionalString('key');
@@ -146,6 +149,11 @@ function readRateLimit(reader: ConfigReader, name: string, rate: number, burst: 
     perSecond: reader.integer(`${name}Rate`, { min: 0, max: 10_000_000, fallback: rate }),
     burst: reader.integer(`${name}Burst`, { min: 1, max: 10_000_000, fallback: burst }),
   };
+}
+
+function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
+  const text = reader.optionalString('metrics');
+  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
 }
 
 function readDuration(reader: ConfigReader, key: string, fallback: string): number {

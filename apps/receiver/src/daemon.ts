@@ -6,7 +6,22 @@ import { dirname } from 'node:path';
 import { ConnTable, SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
-import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlHandler, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
+import {
+  ExitCode,
+  FatalError,
+  formatCounters,
+  formatMetrics,
+  formatMetricsAddress,
+  listenControl,
+  listenMetrics,
+  systemMicroClock,
+  type ControlHandler,
+  type ControlServer,
+  type Logger,
+  type MetricsServer,
+  type MicroClock,
+} from '@nat64/service';
+import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
 import { openConnectionLog, type ConnectionLog } from './conn-log.js';
 import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
 import { createReceiverCounters } from './counters.js';
@@ -57,6 +72,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   let geneveTransport: Transport | undefined;
   let device: TunDevice | undefined;
   let control: ControlServer | undefined;
+  let metrics: MetricsServer | undefined;
   try {
     log = openConnectionLog(config.connectionLog === '-' ? { fd: 1 } : { file: config.connectionLog }, config.timeZone);
     recoverLog(store, log, logger);
@@ -69,6 +85,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       clock: commitClock.read,
     });
     const counters = createReceiverCounters();
+    const ackLatency = newAckLatencyHistogram();
     const settings = environment.settings ?? new ReceiverSettings(config);
     const allows = (address: string) => settings.allows(address);
     const keyFor = (address: string) => settings.keyFor(address);
@@ -84,6 +101,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
         cookies,
         clock,
         counters,
+        ackLatency,
         logger: logger.child({ component: 'receiver' }),
         send: (bytes, port, address, via, cookie) => {
           if (via === 'geneve') geneveTransport?.send(endpoint!.frame(bytes, address, cookie), port, address);
@@ -131,6 +149,19 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true),
       ...environment.controlHandlers,
     });
+    if (config.metrics !== undefined) {
+      const render = () => {
+        const queue = receiver.commitQueue;
+        const gauges = { entries: openTable.size, gateways: receiver.peerCount, commitQueueEntries: queue.entries, commitsInFlight: queue.commits };
+        return formatMetrics(receiverMetricFamilies(snapshot(true), gauges, ackLatency));
+      };
+      try {
+        metrics = await listenMetrics(config.metrics, render);
+      } catch (error) {
+        throw new FatalError(`cannot serve metrics on ${formatMetricsAddress(config.metrics)}: ${(error as Error).message}`, ExitCode.unavailable, { cause: error });
+      }
+      logger.info({ metrics: `http://${formatMetricsAddress(metrics.address)}/metrics` }, 'serving metrics');
+    }
     const ticker = setInterval(() => receiver.tick(), TICK_MS);
     let lastPrune = 0;
     const pruner = setInterval(() => {
@@ -150,6 +181,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     );
     const openTransports = [transport, geneveTransport].filter((open): open is Transport => open !== undefined);
     const openControl = control;
+    const openMetrics = metrics;
     const openDevice = device;
     return {
       receiver,
@@ -165,6 +197,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
         await receiver.flush();
         await receiver.settle();
         await openControl.close();
+        await openMetrics?.close();
         await openTable.closeAsync();
         openLog.close();
         logger.info('receiver stopped');
@@ -175,6 +208,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     await geneveTransport?.close();
     device?.close();
     await control?.close();
+    await metrics?.close();
     if (table) await table.closeAsync();
     else store.close();
     log?.close();

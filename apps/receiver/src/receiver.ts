@@ -21,7 +21,7 @@ import {
 } from '@nat64/handoff-codec';
 import { checkEntry, connKey, StoreError, type ConnEntry, type ConnOperation, type ConnTable } from '@nat64/conntrack';
 import { CommitPipeline, type CommitClock } from './commit-pipeline.js';
-import { formatIpv4, parseIpv4, type Counters, type Logger, type MicroClock } from '@nat64/service';
+import { formatIpv4, parseIpv4, type Counters, type Histogram, type Logger, type MicroClock } from '@nat64/service';
 import type { ConnectionLog } from './conn-log.js';
 import type { CookieJar } from './cookies.js';
 import { EPOCH_SIDE_PREFIX, EpochBook } from './epochs.js';
@@ -80,6 +80,8 @@ export interface ReceiverDependencies {
   counters: Counters<ReceiverCounterName>;
   logger: Logger;
   options: ReceiverOptions;
+  /** Seconds from applying a reliable message to sending its ACK (metrics). */
+  ackLatency?: Histogram;
   /** Called when a batch is waiting; the composition root runs flush() at the end of the turn. */
   scheduleFlush(): void;
 }
@@ -118,11 +120,17 @@ export class Receiver {
       send: deps.send,
       count: (name, amount) => this.count(name, amount),
       release: (entry) => this.release(entry),
+      acknowledged: (receivedAt) => deps.ackLatency?.observe((deps.clock() - receivedAt) / 1e6),
       committed: () => this.serviceReleases(),
       failed: (error, peers, initialized) => this.storeFailed(error, peers, initialized),
     });
     this.epochs.load(deps.table.listSide(EPOCH_SIDE_PREFIX));
     this.restorePeers(storedPeers);
+  }
+
+  /** Entries waiting for a commit, and commits in flight (metrics). */
+  get commitQueue(): { entries: number; commits: number } {
+    return { entries: this.pipeline.backlog, commits: this.pipeline.inFlight };
   }
 
   private restorePeers(storedPeers: StoredPeer[]): void {
@@ -323,7 +331,7 @@ export class Receiver {
       operations.push(create ? { op: 'create', entry: conn } : { op: 'delete', entry: conn, reason: 'gateway' });
     }
     peer.pendingCumulative = view.sequence;
-    this.pipeline.enqueue({ peer, sequence: view.sequence, operations });
+    this.pipeline.enqueue({ peer, sequence: view.sequence, operations, receivedAt: this.deps.clock() });
     this.count('reliableApplied');
     this.schedule();
   }
