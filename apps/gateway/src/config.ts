@@ -1,7 +1,6 @@
 // The gateway's configuration: embedded defaults, then a JSON file (--config), then flags, all
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
-import { readFileSync } from 'node:fs';
 import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import {
   parseIpv4,
@@ -14,10 +13,10 @@ import {
   type StaticBibEntry,
 } from './config-fields.js';
 import { IMPL } from './engine/constants.js';
-import { IMPL as IMPL_HANDOFF } from './handoff/constants.js';
-import { GENEVE_OVERHEAD, IMPL as GENEVE_IMPL } from './geneve/constants.js';
+import { readHandoffConfig, transportNeeds, type HandoffConfig } from './handoff/config.js';
 
 export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';
+export type { GeneveConfig, HandoffConfig } from './handoff/config.js';
 
 export interface GatewayConfig {
   /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */
@@ -61,44 +60,6 @@ export interface GatewayConfig {
   /** Route the prefix and pool4 into the TUN device while running (routes.ts). */
   routes: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-}
-
-/** Handoff to the receivers on the IPv4 hosts (docs/protocol/handoff-v1.md). */
-export interface HandoffConfig {
-  /** off: a plain NAT64 that sends nothing; announce: report mappings, keep authority; full: hand authority to receivers that take it. */
-  mode: 'off' | 'announce' | 'full';
-  /** The shared authentication key (§6.7), read from `keyFile` when the configuration is loaded. */
-  key: Uint8Array | undefined;
-  keyFile: string | undefined;
-  /** Path MTU toward the hosts, which sizes CREATED/DELETED batches (§5.11); default translation.ipv4NextHopMtu. */
-  mtu: number;
-  /** Longest a mapping change waits for its datagram to fill (§5.11 recommends at most 10 ms in all). */
-  flushDelayMs: number;
-  /** Packets held while a QUERY asks for their session: per key, in all, and their bytes in all. */
-  missQueue: { packetsPerKey: number; packets: number; bytes: number };
-  /**
-   * How the gateway reaches receivers (docs/migration.md): 'handoff' (default) messages on UDP 62863
-   * only; 'geneve' tunnels on UDP 6081 only (docs/protocol/geneve-options.md); 'auto' asks both ways
-   * and uses Geneve toward every host whose receiver announces it, handoff messages otherwise. The
-   * default stays 'handoff' so that upgrading changes nothing on the wire: receivers announce Geneve
-   * by default, and moving to it is the operator's step (docs/migration.md step 1).
-   */
-  transport: 'handoff' | 'geneve' | 'auto';
-  geneve: GeneveConfig;
-}
-
-/** The Geneve transport (docs/protocol/geneve-options.md), used unless handoff.transport is 'handoff'. */
-export interface GeneveConfig {
-  /** Option Class of the mapping and authentication options (section 2); default 0xFF64. */
-  optionClass: number;
-  /** Key ID of handoff.key in the authentication option (section 4); the receivers' default is 1. */
-  keyId: number;
-  /** Data packets of a new mapping that carry its Created option (section 3.2). */
-  createdPackets: number;
-  /** A live mapping's option is repeated (Refresh) on its next packet this often (section 3.2). */
-  refreshMs: number;
-  /** Seed of the outer UDP source port hash (section 6.1). */
-  flowHashSeed: number;
 }
 
 export const DEFAULT_PREFIX = '64:ff9b::/96';
@@ -156,9 +117,10 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
   const queueLength = { min: 1, max: 1_000_000, fallback: DEFAULT_TX_QUEUE_LENGTH };
   if (tunReader.has('txQueueLength') || tun.create) tun.txQueueLength = tunReader.integer('txQueueLength', queueLength);
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun.name)) throw new ConfigError('tun.name', 'must be 1-15 letters, digits, "_", "-" or "."');
-  if (tun.offload && peekTransport(raw) !== 'handoff') {
-    // A 64 KiB segment cannot ride in a Geneve packet; the kernel would have to split it first.
-    throw new ConfigError('tun.offload', 'needs handoff.transport "handoff": Geneve packets cannot carry unsplit TCP segments');
+  const transport = transportNeeds(raw);
+  if (tun.offload && transport.refusesOffload !== null) {
+    // A 64 KiB segment cannot ride in a tunnel packet; the kernel would have to split it first.
+    throw new ConfigError('tun.offload', `needs handoff.transport "handoff": ${transport.refusesOffload}`);
   }
   tunReader.done();
 
@@ -189,16 +151,15 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
   };
   limits.done();
 
-  const transport = peekTransport(raw);
   const translation = reader.object('translation');
   const ipv6Source = translation.optionalString('ipv6Address');
   const ipv4Source = translation.optionalString('ipv4Address');
   const rate = translation.object('icmpErrorRate');
   const translationValue = {
     lowestIpv6Mtu: translation.integer('lowestIpv6Mtu', { min: 1280, max: 65535, fallback: 1280 }),
-    // Geneve adds up to GENEVE_OVERHEAD bytes with DF set (geneve-options section 6): unless told
-    // otherwise, translated packets are kept that much smaller (RFC 7915 Packet Too Big toward the client).
-    ipv4NextHopMtu: translation.integer('ipv4NextHopMtu', { min: 68, max: 65535, fallback: transport === 'handoff' ? tun.mtu : tun.mtu - GENEVE_OVERHEAD }),
+    // A tunnel adds its overhead with DF set (geneve-options section 6): unless told otherwise,
+    // translated packets are kept that much smaller (RFC 7915 Packet Too Big toward the client).
+    ipv4NextHopMtu: translation.integer('ipv4NextHopMtu', { min: 68, max: 65535, fallback: tun.mtu - transport.overhead }),
     ipv6NextHopMtu: translation.integer('ipv6NextHopMtu', { min: 1280, max: 65535, fallback: tun.mtu }),
     ipv6Address: ipv6Source === undefined ? undefined : parseIpv6(ipv6Source, 'translation.ipv6Address'),
     ipv4Address: ipv4Source === undefined ? pool4[0]!.address : parseIpv4(ipv4Source, 'translation.ipv4Address'),
@@ -214,7 +175,7 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
   rate.done();
   translation.done();
 
-  const handoff = readHandoff(reader.object('handoff'), translationValue.ipv4NextHopMtu);
+  const handoff = readHandoffConfig(reader.object('handoff'), translationValue.ipv4NextHopMtu);
 
   const config: GatewayConfig = {
     tun,
@@ -239,63 +200,6 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
   if (config.control === '') throw new ConfigError('control', 'must be a socket path');
   reader.done();
   return config;
-}
-
-function readHandoff(reader: ConfigReader, ipv4NextHopMtu: number): HandoffConfig {
-  const keyFile = reader.optionalString('keyFile');
-  const queue = reader.object('missQueue');
-  const missQueue = {
-    packetsPerKey: queue.integer('packetsPerKey', { min: 1, max: 1024, fallback: IMPL_HANDOFF.MISS_PACKETS_PER_KEY }),
-    packets: queue.integer('packets', { min: 1, max: 1_000_000, fallback: IMPL_HANDOFF.MISS_PACKETS }),
-    bytes: queue.integer('bytes', { min: 1500, max: 1 << 30, fallback: IMPL_HANDOFF.MISS_BYTES }),
-  };
-  queue.done();
-  const handoff: HandoffConfig = {
-    mode: reader.oneOf('mode', ['off', 'announce', 'full'] as const, 'full'),
-    key: keyFile === undefined ? undefined : readKeyFile(keyFile, reader.path('keyFile')),
-    keyFile,
-    // An entry needs 28 + 32 + 40 octets of IPv4, UDP, header and body (§5.11).
-    mtu: reader.integer('mtu', { min: 576, max: 65535, fallback: Math.max(576, ipv4NextHopMtu) }),
-    flushDelayMs: Math.round(readDuration(reader, 'flushDelay', IMPL_HANDOFF.FLUSH_DELAY)),
-    missQueue,
-    transport: reader.oneOf('transport', ['handoff', 'geneve', 'auto'] as const, 'handoff'),
-    geneve: readGeneve(reader.object('geneve')),
-  };
-  if (handoff.flushDelayMs > 10) throw new ConfigError(reader.path('flushDelay'), 'must be at most 10ms (handoff v1 section 5.11)');
-  reader.done();
-  return handoff;
-}
-
-function readGeneve(reader: ConfigReader): GeneveConfig {
-  const geneve: GeneveConfig = {
-    optionClass: reader.integer('optionClass', { min: 0, max: 0xffff, fallback: GENEVE_IMPL.OPTION_CLASS }),
-    keyId: reader.integer('keyId', { min: 0, max: 255, fallback: GENEVE_IMPL.KEY_ID }),
-    createdPackets: reader.integer('createdPackets', { min: 1, max: 1000, fallback: GENEVE_IMPL.CREATED_PACKETS }),
-    refreshMs: Math.round(readDuration(reader, 'refresh', GENEVE_IMPL.REFRESH)),
-    flowHashSeed: reader.integer('flowHashSeed', { min: 0, max: 0xffff_ffff, fallback: 0 }),
-  };
-  if (geneve.refreshMs < 1000) throw new ConfigError(reader.path('refresh'), 'must be at least 1s');
-  reader.done();
-  return geneve;
-}
-
-/** handoff.transport, read ahead of the rest: it changes the default of translation.ipv4NextHopMtu. */
-function peekTransport(raw: RawSettings): 'handoff' | 'geneve' | 'auto' {
-  const value = raw['handoff'];
-  const transport = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['transport'] : undefined;
-  return transport === 'auto' || transport === 'geneve' ? transport : 'handoff';
-}
-
-/** A key file holds 32 to 128 hex digits (16 to 64 bytes), like the receiver's --key-file. */
-function readKeyFile(file: string, where: string): Uint8Array {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    throw new ConfigError(where, `cannot read ${file}: ${(error as Error).message}`);
-  }
-  if (!/^([0-9a-fA-F]{2}){16,64}$/.test(text)) throw new ConfigError(where, `${file} must hold 32 to 128 hex digits (16 to 64 bytes)`);
-  return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
 /** RFC 6146 section 4 minimums, unless explicitly waived; never zero. */

@@ -9,5 +9,6 @@ export { BatchClock } from './engine/clock.js';
 export { ExpiryTimer, type ExpiryOptions } from './engine/expiry.js';
 export { SessionEvents, type SessionSubscriber } from './engine/events.js';
 export { SPEC as GATEWAY_SPEC } from './engine/constants.js';
-export { Handoff, createHandoff, type HandoffOptions } from './handoff/handoff.js';
+export { Handoff, createHandoff, type HandoffOptions, type HandoffParts } from './handoff/handoff.js';
+export type { HandoffTransport, TransportContext } from './handoff/transports/transport.js';
 export type { HostRow, HostsAnswer } from './handoff/hosts.js';

@@ -155,18 +155,9 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
 
 function logSummary(logger: Logger, parts: GatewayParts, device: TunDevice, handoff: Handoff | null): void {
   const c = parts.engine.counterValues;
-  const h = handoff?.counters;
   logger.info(
     {
-      ...(handoff === null || h === undefined
-        ? {}
-        : {
-            handoffMappings: handoff.tracker.mappings.count,
-            handoffPeers: handoff.agent.peers().length,
-            handoffMappingsHandedOff: h.get('mappingsHandedOff'),
-            handoffMissesRestored: h.get('missesRestored'),
-            handoffDatagramsSent: h.get('datagramsSent'),
-          }),
+      ...handoff?.summary(),
       sessions: parts.table.sessionCount,
       bibEntries: parts.table.bibCount,
       rxPackets: device.counters.rxPackets,

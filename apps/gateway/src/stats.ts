@@ -10,7 +10,8 @@ import type { GatewayParts } from './gateway.js';
 import type { Handoff } from './handoff/handoff.js';
 
 export interface StatLine {
-  group: 'tun' | 'device' | 'gateway' | 'xlat' | 'table' | 'fragments' | 'handoff' | 'agent' | 'geneve';
+  /** tun, device, gateway, xlat, table, fragments, then handoff, agent and the groups of handoff's transport (geneve, ...). */
+  group: string;
   name: string;
   value: number;
   explanation: string;
@@ -65,6 +66,6 @@ export function collectStats(parts: GatewayParts, device?: TunCounters, handoff?
   });
   for (const counter of parts.table.counters()) lines.push({ group: 'table', ...counter });
   for (const counter of parts.fragments.counterSnapshot()) lines.push({ group: 'fragments', ...counter });
-  if (handoff) lines.push(...handoff.counterLines(), ...handoff.geneveCounterLines());
+  if (handoff) lines.push(...handoff.counterLines());
   return lines;
 }

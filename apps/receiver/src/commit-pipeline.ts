@@ -1,14 +1,20 @@
 // The receiver's path to disk: reliable messages queue here whole, are committed in batches of at
 // most MAX_COMMIT_OPERATIONS entries (never splitting a message), with up to MAX_IN_FLIGHT
 // commits in flight so the main thread prepares the next batch while the store's writer thread
-// stores the previous one. When a commit is durable, and only then, its log lines are written and
-// the gateways it covers are acknowledged, in commit order.
+// stores the previous one. When a commit is durable, and only then, its log lines are written, and
+// when they are in the log file, and only then, the gateways it covers are acknowledged, in commit
+// order. A commit holds its place in flight until then, so while the log cannot be written (a full
+// disk, a file that cannot be reopened) at most MAX_IN_FLIGHT commits wait and nothing is
+// acknowledged; gateways retransmit and get their ACKs once the log takes lines again.
 //
 // Crash safety: every commit stores, with its entries and each gateway's progress, the times of
-// the commits that may still lack their log lines (those in flight, itself included); log
-// recovery rebuilds the lines of exactly those after a crash.
+// the commits that may still lack their log lines (those in flight, those the log holds back,
+// itself included); log recovery rebuilds the lines of exactly those after a crash. A clean stop
+// with every line written stores the last commit's time as logged through, so that a restart with
+// an emptied (rotated) log writes nothing again.
 import { connKey, type ConnEvent, type ConnOperation, type ConnTable, type PipelinedBatch, type SideRecord, type ConnEntry } from '@nat64/conntrack';
-import { entryLine, initializedLine, type ConnectionLog } from './conn-log.js';
+import { commitLines } from './commit-lines.js';
+import type { ConnectionLog } from './conn-log.js';
 import type { ReceiverCounterName } from './counters.js';
 import type { GatewayPeer, Via } from './peers.js';
 import { ack } from './replies.js';
@@ -19,6 +25,8 @@ export const MAX_COMMIT_OPERATIONS = 4096;
 export const MAX_IN_FLIGHT = 4;
 /** The side record listing the commits whose log lines may be missing after a crash. */
 export const UNLOGGED_COMMITS_RECORD = 'log/unlogged-commits';
+/** The side record holding the time up to which every commit's lines are in the log (a clean stop writes it). */
+export const LOGGED_THROUGH_RECORD = 'log/logged-through';
 
 /** A reliable message to apply whole, or (peer null) mapping events that nobody acknowledges. */
 export interface QueuedMessage {
@@ -46,6 +54,11 @@ export class CommitClock {
 
   readonly read = (): number => this.committing ?? Math.max(this.clock(), this.lastCommitAt);
 
+  /** Time of the latest commit, of this run or a previous one. */
+  get last(): number {
+    return this.lastCommitAt;
+  }
+
   /** Starts a commit at a time strictly after the previous commit's, which read() returns until end(). */
   begin(): number {
     const at = Math.max(this.clock(), this.lastCommitAt + 1);
@@ -69,7 +82,7 @@ export interface CommitPipelineDependencies {
   release(entry: ConnEntry): void;
   /** A message applied at `receivedAt` (microseconds) was acknowledged. */
   acknowledged?(receivedAt: number): void;
-  /** A commit is durable, logged and acknowledged. */
+  /** A commit is durable, its lines are in the log, and it is acknowledged. */
   committed(): void;
   /** A commit failed; memory may be ahead of the disk. */
   failed(error: unknown, peers: ReadonlySet<GatewayPeer>, initialized: readonly GatewayPeer[]): void;
@@ -143,8 +156,12 @@ export class CommitPipeline {
       if (!this.startCommit()) return;
     }
     if (this.acknowledgeAgain.size > 0 && this.inFlightTimes.length === 0) {
-      for (const peer of this.acknowledgeAgain) this.sendAck(peer, peer.cumulative);
+      // What a duplicate is acknowledged with may still wait for its lines (recovered at startup).
+      const peers = [...this.acknowledgeAgain];
       this.acknowledgeAgain.clear();
+      this.deps.log.afterWritten((written) => {
+        if (written) for (const peer of peers) this.sendAck(peer, peer.cumulative);
+      });
     }
   }
 
@@ -162,7 +179,24 @@ export class CommitPipeline {
       this.deps.commitClock.end();
     }
     if (batch.events.length === 0) return;
-    this.track(at, batch, () => this.logEvents(batch.events), (error) => this.deps.failed(error, new Set(), []));
+    this.track(at, batch, () => this.logEvents(at, [], batch.events), () => undefined, (error) => this.deps.failed(error, new Set(), []));
+  }
+
+  /**
+   * At a clean stop, once every commit has settled: when every line is in the log, stores that the
+   * log is complete up to the last commit. Leaves everything as it is otherwise (log recovery then
+   * writes what is missing at the next start).
+   */
+  async markLogged(): Promise<void> {
+    const { log, table, commitClock } = this.deps;
+    if (this.inFlightTimes.length > 0 || log.stalled || log.unwrittenCommits().length > 0 || table.failure || commitClock.last <= 0) return;
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, commitClock.last);
+    try {
+      await table.applyPipelined([], [[LOGGED_THROUGH_RECORD, bytes]]).durable;
+    } catch {
+      // Then the next start rewrites what it cannot tell is logged, as after a crash.
+    }
   }
 
   /** Resolves when every commit started so far has finished (logged and acknowledged, or failed). */
@@ -219,30 +253,43 @@ export class CommitPipeline {
       () => {
         for (const peer of initialized) {
           peer.initializing = false;
-          this.deps.log.append(initializedLine(at, peer.natAddress, this.deps.log.zone));
           this.deps.count('gatewaysInitialized');
         }
-        this.logEvents(batch.events);
+        this.logEvents(at, initialized.map((peer) => peer.natAddress), batch.events);
+      },
+      () => {
         for (const [peer, sequence] of progress) {
           peer.cumulative = sequence;
           this.sendAck(peer, sequence);
         }
         for (const peer of again) this.sendAck(peer, peer.cumulative);
-        for (const at of received) this.deps.acknowledged?.(at);
+        for (const receivedAt of received) this.deps.acknowledged?.(receivedAt);
       },
       (error) => this.deps.failed(error, peers, initialized),
     );
     return true;
   }
 
-  /** Runs `done` when the batch is durable (in commit order), or `failed`; then pumps again. */
-  private track(at: number, batch: PipelinedBatch, done: () => void, failed: (error: unknown) => void): void {
+  /**
+   * When the batch is durable (in commit order): runs `logLines`, and once the lines are in the log
+   * `acknowledge` (never, if the log is closed first); or `failed`. Then pumps again.
+   */
+  private track(at: number, batch: PipelinedBatch, logLines: () => void, acknowledge: () => void, failed: (error: unknown) => void): void {
     this.inFlightTimes.push(at);
     const settled = batch.durable.then(
       () => {
         this.deps.count('commits');
-        done();
-        this.deps.committed();
+        logLines();
+        return new Promise<void>((resolve) =>
+          this.deps.log.afterWritten((written) => {
+            if (written) {
+              this.releaseEnded(batch.events);
+              acknowledge();
+              this.deps.committed();
+            }
+            resolve();
+          }),
+        );
       },
       (error: unknown) => failed(error),
     );
@@ -258,28 +305,31 @@ export class CommitPipeline {
     this.deps.count('acksSent');
   }
 
-  private logEvents(events: readonly ConnEvent[]): void {
+  /** Queues the commit's lines (in the order log recovery rebuilds them) and counts its events. */
+  private logEvents(at: number, gateways: readonly number[], events: readonly ConnEvent[]): void {
     const { log, count } = this.deps;
+    for (const line of commitLines(at, gateways, events, log.zone)) log.append(line);
     for (const event of events) {
       if (event.kind === 'created') {
-        log.append(entryLine(event.at, 'Created', event.entry, log.zone));
         count('created');
         continue;
       }
-      log.append(entryLine(event.at, 'Deleted', event.entry, log.zone));
       count('deleted');
       if (event.reason === 'replaced') count('replaced');
-      if (event.reason === 'idle' || event.reason === 'evicted') {
-        count(event.reason === 'idle' ? 'expiredIdle' : 'evicted');
-        this.deps.release(event.entry);
-      }
+      if (event.reason === 'idle') count('expiredIdle');
+      if (event.reason === 'evicted') count('evicted');
     }
-    log.flush();
+    log.flush(at);
   }
 
-  /** The commits that may lack log lines if the process dies now: those in flight, and this one. */
+  /** Tells the gateways about the entries this receiver ended by its own policy, once their lines are in the log. */
+  private releaseEnded(events: readonly ConnEvent[]): void {
+    for (const event of events) if (event.kind === 'deleted' && (event.reason === 'idle' || event.reason === 'evicted')) this.deps.release(event.entry);
+  }
+
+  /** The commits that may lack log lines if the process dies now: those in flight, those the log holds back, and this one. */
   private unloggedRecord(at: number): SideRecord {
-    const times = [...this.inFlightTimes, at];
+    const times = [...new Set([...this.deps.log.unwrittenCommits(), ...this.inFlightTimes, at])].sort((a, b) => a - b);
     const bytes = new Uint8Array(times.length * 8);
     const view = new DataView(bytes.buffer);
     times.forEach((time, index) => view.setFloat64(index * 8, time));

@@ -5,6 +5,7 @@ import ipaddr from 'ipaddr.js';
 import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import type { TimeZoneMode } from './conn-log.js';
 import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from './rate-limit.js';
+import { readBypassSettings, readTransports, type BypassSettings, type TransportName } from './bypass/settings.js';
 
 export const HANDOFF_PORT = 62863;
 
@@ -16,12 +17,14 @@ export interface GatewayKey {
   keyId: number;
 }
 
-export type TransportChoice = 'handoff' | 'geneve' | 'both';
+export type { TransportName } from './bypass/settings.js';
 
 export interface ReceiverConfig {
   listen: string[];
   port: number;
-  transport: TransportChoice;
+  /** Any of handoff (UDP 62863), geneve (our mapping transport) and bypass (NAT64 bypass), both on UDP 6081. */
+  transports: ReadonlySet<TransportName>;
+  bypass: BypassSettings;
   genevePort: number;
   geneveTun: string;
   geneveOptionClass: number;
@@ -49,7 +52,7 @@ export interface ReceiverConfig {
 export const DEFAULTS = {
   listen: ['0.0.0.0', '::'],
   port: HANDOFF_PORT,
-  transport: 'both',
+  transport: 'handoff,geneve',
   genevePort: 6081,
   geneveTun: 'nat64geneve',
   geneveOptionClass: 0xff64,
@@ -100,7 +103,8 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
   const config: ReceiverConfig = {
     listen,
     port: reader.integer('port', { min: 0, max: 65535, fallback: DEFAULTS.port }),
-    transport: reader.oneOf('transport', ['handoff', 'geneve', 'both'] as const, DEFAULTS.transport),
+    transports: readTransports(reader, DEFAULTS.transport),
+    bypass: readBypassSettings(reader),
     genevePort: reader.integer('genevePort', { min: 0, max: 65535, fallback: DEFAULTS.genevePort }),
     geneveTun: reader.string('geneveTun', DEFAULTS.geneveTun),
     geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass }),
@@ -138,6 +142,8 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     const key = readKeyFile(keyFile);
     config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key, keyId: 1 }, { range: ipaddr.parseCIDR('::/0'), key, keyId: 1 });
   }
+  // A bypass tunnel lets its gateway inject IPv6 into this host's stack: never from anyone.
+  if (config.transports.has('bypass') && config.allow.length === 0) throw new ConfigError('allow', 'transport bypass needs the gateways that may open tunnels (--allow)');
   if (!/^[A-Za-z0-9_.%-]{1,15}$/.test(config.geneveTun)) throw new ConfigError('geneveTun', 'must be an interface name of 1-15 letters, digits, "_", "-", "." or "%d"');
   reader.done();
   return config;

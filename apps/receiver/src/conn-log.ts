@@ -3,9 +3,8 @@
 //   2019-03-18 10:06:28.491727 Created 192.0.2.7:3719 [2001:db8::17]:53186
 //   2019-03-18 15:22:02.062254 Deleted 192.0.2.9:47102 [2001:db8::75]:33131
 // with microsecond timestamps, UTC by default. Lines go to a file (reopened on SIGHUP, for
-// logrotate) or to stdout. Writes are buffered per batch and issued in order after the batch is
-// durably stored, so the log never shows an entry the store does not have.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+// logrotate) or to stdout (log-file.ts). Writes are buffered per batch and issued in order after
+// the batch is durably stored, so the log never shows an entry the store does not have.
 import { formatEndpoint4, formatEndpoint6, formatIpv4 } from '@nat64/service';
 
 export type TimeZoneMode = 'utc' | 'local';
@@ -69,65 +68,44 @@ export function parseTimestamp(line: string, zone: TimeZoneMode): number | undef
   return millis * 1000 + fraction;
 }
 
+/** The end of a log file as a restarted receiver finds it (see ConnectionLog.prepareTail). */
+export interface LogTail {
+  /** Time of the last complete line; undefined for an empty file. */
+  lastAt: number | undefined;
+  /** The complete lines at the end of the file that carry that time (one commit's lines, or their start). */
+  lastLines: string[];
+  /** Bytes of a partial last line that were cut off. */
+  cutBytes: number;
+}
+
+/**
+ * Where the connection log goes: a file (reopened on SIGHUP, for logrotate) or stdout. Never throws
+ * after it is open: a failed write or reopen keeps the lines and retries (see log-file.ts).
+ */
 export interface ConnectionLog {
   readonly zone: TimeZoneMode;
-  /** Queues a line; written by the next flush(). */
+  /** Queues a line; handed to the file by the next flush(). */
   append(line: string): void;
-  /** Writes queued lines in order. */
-  flush(): void;
-  /** Closes and reopens the file (after logrotate moved it). */
+  /** Writes the queued lines in order, as the lines of `commit` (its time) when given. */
+  flush(commit?: number): void;
+  /**
+   * Calls `done(true)` once every line flushed so far is in the file (at once when it already is),
+   * or `done(false)` when the log is closed, or finishing, with them still unwritten.
+   */
+  afterWritten(done: (written: boolean) => void): void;
+  /** Lines are waiting because writing or reopening failed; retries are under way. */
+  readonly stalled: boolean;
+  /** Times of the commits whose flushed lines are not all written yet, oldest first. */
+  unwrittenCommits(): number[];
+  /** Closes and reopens the file (after logrotate moved it); a failure stalls the log until a retry succeeds. */
   reopen(): void;
-  /** The timestamp of the last line already in the file, to resume after a crash; undefined for stdout or an empty file. */
-  lastLoggedAt(): number | undefined;
+  /**
+   * At startup, before anything is appended: cuts a partial last line off the file and tells what
+   * the file ends with, to resume after a crash; undefined for stdout.
+   */
+  prepareTail(): LogTail | undefined;
+  /** From now on a failure is not retried: waiters of unwritten lines get false (shutdown). */
+  finish(): void;
+  /** One last attempt to write what is queued, then closes. Unwritten lines are left to log recovery. */
   close(): void;
-}
-
-/** A log written with synchronous appends: the receiver ACKs only after its lines are handed to the kernel. */
-export function openConnectionLog(target: { file: string } | { fd: number }, zone: TimeZoneMode): ConnectionLog {
-  let fd = 'file' in target ? openAppend(target.file) : target.fd;
-  let queued: string[] = [];
-  return {
-    zone,
-    append(line) {
-      queued.push(line);
-    },
-    flush() {
-      if (queued.length === 0) return;
-      const text = `${queued.join('\n')}\n`;
-      queued = [];
-      writeFully(fd, Buffer.from(text));
-    },
-    reopen() {
-      if (!('file' in target)) return;
-      const next = openAppend(target.file);
-      closeSync(fd);
-      fd = next;
-    },
-    lastLoggedAt() {
-      if (!('file' in target)) return undefined;
-      const last = readLastLine(fd);
-      return last === undefined ? undefined : parseTimestamp(last, zone);
-    },
-    close() {
-      if ('file' in target) closeSync(fd);
-    },
-  };
-}
-
-function openAppend(file: string): number {
-  return openSync(file, 'a+', 0o640);
-}
-
-function writeFully(fd: number, bytes: Buffer): void {
-  let written = 0;
-  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-}
-
-function readLastLine(fd: number): string | undefined {
-  const size = fstatSync(fd).size;
-  if (size === 0) return undefined;
-  const chunk = Buffer.alloc(Math.min(size, 4096));
-  readSync(fd, chunk, 0, chunk.length, size - chunk.length);
-  const lines = chunk.toString('utf8').split('\n').filter((line) => line !== '');
-  return lines.at(-1);
 }

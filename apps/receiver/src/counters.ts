@@ -35,6 +35,8 @@ export const RECEIVER_COUNTERS = {
   storeFailures: 'store transactions that failed (nothing acknowledged; gateways retransmit)',
   storeUnavailable: 'dropped: arrived while the table was being reloaded after a store failure',
   backlogFull: 'dropped unacknowledged: too many entries already waiting for the store (gateways retransmit)',
+  logOutages: 'times the connection log stopped taking lines (write or reopen failed; lines and ACKs held until a retry works)',
+  logWriteFailures: 'failed attempts to write or reopen the connection log, retries included',
   acksSent: 'ACK messages sent',
   queriesAnswered: 'QUERY messages answered',
   queryRateLimited: 'dropped without ANSWER: more QUERYs from that gateway address than --query-rate and --query-burst allow',

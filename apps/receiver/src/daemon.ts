@@ -22,16 +22,19 @@ import {
   type MicroClock,
 } from '@nat64/service';
 import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
-import { openConnectionLog, type ConnectionLog } from './conn-log.js';
+import type { ConnectionLog } from './conn-log.js';
+import { openConnectionLog } from './log-file.js';
 import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
 import { createReceiverCounters } from './counters.js';
 import { findMissingLines } from './log-recovery.js';
 import { PEER_SIDE_PREFIX, parseStoredPeers } from './peers.js';
-import { CommitClock, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
+import { CommitClock, LOGGED_THROUGH_RECORD, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
 import { Receiver } from './receiver.js';
 import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
 import { openHostStack } from './host-stack.js';
+import { isBypassPacket } from '@nat64/geneve';
+import { startBypass, type BypassEnvironment, type BypassService } from './bypass/service.js';
 import type { ReceiverConfig } from './config.js';
 import { ReceiverSettings } from './reload.js';
 
@@ -39,6 +42,8 @@ const COOKIE_SECRET_RECORD = 'cookie-secret';
 const TICK_MS = 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const MAX_PEERS = 100_000;
+/** Mode of the directories the receiver creates for its database and its connection log. */
+const DIRECTORY_MODE = 0o750;
 
 export interface ReceiverDaemon {
   readonly receiver: Receiver;
@@ -46,8 +51,10 @@ export interface ReceiverDaemon {
   readonly transport: Transport | undefined;
   /** Geneve on UDP 6081, when enabled and its TUN device could be opened. */
   readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
+  /** NAT64 bypass on UDP 6081, when enabled; it shares the Geneve socket. */
+  readonly bypass: { transport: Transport; service: BypassService } | undefined;
   readonly counters: ReturnType<typeof createReceiverCounters>;
-  /** Reopens the connection log file (SIGHUP). */
+  /** Reopens the connection log file (SIGHUP); a failure is logged and retried, never thrown. */
   reopenLog(): void;
   /** Commits what is pending, then closes sockets, control socket, store and log. */
   close(): Promise<void>;
@@ -61,36 +68,43 @@ export interface ReceiverEnvironment {
   settings?: ReceiverSettings;
   /** More control socket methods (`reload`). */
   controlHandlers?: Record<string, ControlHandler>;
+  /** How NAT64 bypass opens TAP devices and changes the host's routing (tests pass fakes). */
+  bypass?: BypassEnvironment;
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
   const clock = environment.clock ?? systemMicroClock();
   const store = await openStore(config);
+  const counters = createReceiverCounters();
   let log: ConnectionLog | undefined;
   let table: ConnTable | undefined;
   let transport: Transport | undefined;
   let geneveTransport: Transport | undefined;
   let device: TunDevice | undefined;
+  let bypass: BypassService | undefined;
   let control: ControlServer | undefined;
   let metrics: MetricsServer | undefined;
   try {
-    log = openConnectionLog(config.connectionLog === '-' ? { fd: 1 } : { file: config.connectionLog }, config.timeZone);
+    log = openConnectionLogOf(config, logger, counters);
     recoverLog(store, log, logger);
     const cookies = new CookieJar(cookieSecret(store));
-    const commitClock = new CommitClock(clock, Math.max(0, ...readUnloggedCommits(store.getSide(UNLOGGED_COMMITS_RECORD))));
+    const commitClock = new CommitClock(
+      clock,
+      Math.max(0, ...readUnloggedCommits(store.getSide(UNLOGGED_COMMITS_RECORD)), ...readUnloggedCommits(store.getSide(LOGGED_THROUGH_RECORD))),
+    );
     const storedPeers = parseStoredPeers(store.listSide(PEER_SIDE_PREFIX));
     table = ConnTable.open(store, {
       capacity: config.capacity,
       idleTimeout: Number.isFinite(config.idleTimeoutMs) && config.idleTimeoutMs > 0 ? config.idleTimeoutMs * 1000 : Infinity,
       clock: commitClock.read,
     });
-    const counters = createReceiverCounters();
     const ackLatency = newAckLatencyHistogram();
     const settings = environment.settings ?? new ReceiverSettings(config);
     const allows = (address: string) => settings.allows(address);
     const keyFor = (address: string) => settings.keyFor(address);
-    const useHandoff = config.transport !== 'geneve';
-    device = config.transport === 'handoff' ? undefined : openGeneveDevice(config, logger, environment.openDevice ?? openHostStack);
+    const useHandoff = config.transports.has('handoff');
+    device = config.transports.has('geneve') ? openGeneveDevice(config, logger, environment.openDevice ?? openHostStack) : undefined;
+    bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), () => geneveTransport?.sendQueueCount() ?? 0, environment.bypass) : undefined;
     let endpoint: GeneveEndpoint | undefined;
     let receiver: Receiver;
     receiver = new Receiver(
@@ -127,15 +141,20 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     if (useHandoff) {
       transport = await openTransport({ addresses: config.listen, port: config.port, onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port), onSendError });
     }
-    if (device) {
-      const geneveEndpoint = new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor });
-      endpoint = geneveEndpoint;
+    const geneveEndpoint = device ? new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor }) : undefined;
+    endpoint = geneveEndpoint;
+    if (geneveEndpoint || bypass) {
+      // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
+      const bypassEndpoint = bypass;
       geneveTransport = await openTransport({
         addresses: config.listen,
         port: config.genevePort,
         onDatagram: (bytes, address, port) => {
-          if (allows(address.startsWith('::ffff:') ? address.slice(7) : address)) geneveEndpoint.handleDatagram(bytes, address, port);
-          else counters.add('notAllowed');
+          const source = address.startsWith('::ffff:') ? address.slice(7) : address;
+          if (!allows(source)) counters.add('notAllowed');
+          else if (bypassEndpoint && isBypassPacket(bytes, 0, bytes.length)) bypassEndpoint.handleDatagram(bytes, source);
+          else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes, address, port);
+          else bypassEndpoint?.refuseOther();
         },
         onSendError,
       });
@@ -143,10 +162,11 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const openTable = table;
     const openLog = log;
     const openEndpoint = endpoint;
-    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? [])];
+    const openBypass = bypass;
+    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? []), ...(openBypass?.counters(all) ?? [])];
     control = await listenControl(config.control, {
-      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount }),
-      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true),
+      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount, ...openBypass?.stats() }),
+      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
       ...environment.controlHandlers,
     });
     if (config.metrics !== undefined) {
@@ -187,6 +207,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       receiver,
       transport,
       geneve: geneveTransport && endpoint && device ? { transport: geneveTransport, endpoint, device } : undefined,
+      bypass: geneveTransport && openBypass ? { transport: geneveTransport, service: openBypass } : undefined,
       counters,
       reopenLog: () => openLog.reopen(),
       async close() {
@@ -194,8 +215,12 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
         clearInterval(pruner);
         for (const open of openTransports) await open.close();
         openDevice?.close();
+        // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
+        openLog.finish();
+        openBypass?.close();
         await receiver.flush();
         await receiver.settle();
+        await receiver.markLogged();
         await openControl.close();
         await openMetrics?.close();
         await openTable.closeAsync();
@@ -207,6 +232,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     await transport?.close();
     await geneveTransport?.close();
     device?.close();
+    bypass?.close();
     await control?.close();
     await metrics?.close();
     if (table) await table.closeAsync();
@@ -219,13 +245,13 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
 /** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
 /**
  * The TUN device Geneve inner packets go through. Without it (no CAP_NET_ADMIN, no /dev/net/tun)
- * a receiver asked for Geneve alone cannot run; one asked for both runs with handoff messages only.
+ * a receiver asked for Geneve without handoff cannot run; one asked for both runs with handoff messages only.
  */
 function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: string, logger: Logger) => TunDevice): TunDevice | undefined {
   try {
     return open(config.geneveTun, logger);
   } catch (error) {
-    if (config.transport === 'geneve') {
+    if (!config.transports.has('handoff')) {
       throw new FatalError(`cannot open the Geneve TUN device ${config.geneveTun}: ${(error as Error).message}`, ExitCode.noPermission, { cause: error });
     }
     logger.warn({ err: error }, `Geneve disabled: cannot open the TUN device ${config.geneveTun}; receiving handoff messages only`);
@@ -234,17 +260,43 @@ function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: s
 }
 
 function openStore(config: ReceiverConfig): Promise<ConnStore> {
-  mkdirSync(dirname(config.database), { recursive: true, mode: 0o750 });
+  mkdirSync(dirname(config.database), { recursive: true, mode: DIRECTORY_MODE });
   return SqliteStore.openInWorker(config.database, { durability: config.durability });
 }
 
-/** Writes the lines of a last commit that a crash kept out of the log. */
+/**
+ * The connection log, its directory created if missing. Write and reopen failures are logged once
+ * per outage and counted; lines and ACKs wait until a retry succeeds.
+ */
+function openConnectionLogOf(config: ReceiverConfig, logger: Logger, counters: ReturnType<typeof createReceiverCounters>): ConnectionLog {
+  const file = config.connectionLog;
+  if (file !== '-') mkdirSync(dirname(file), { recursive: true, mode: DIRECTORY_MODE });
+  const log = logger.child({ component: 'conn-log' });
+  return openConnectionLog(file === '-' ? { fd: 1 } : { file }, config.timeZone, {
+    stalled: (error, doing) => {
+      counters.add('logOutages');
+      log.error(
+        { err: error, code: error.code, file },
+        `cannot ${doing === 'write' ? 'write' : 'reopen'} the connection log; holding its lines and every ACK, retrying until it works`,
+      );
+    },
+    attemptFailed: () => counters.add('logWriteFailures'),
+    resumed: () => log.warn({ file }, 'the connection log takes lines again; held lines written, ACKs resume'),
+    reopened: () => log.info({ file }, 'reopened the connection log'),
+  });
+}
+
+/** Cuts a partial last line, then queues the lines of the commits that a crash kept out of the log. */
 function recoverLog(store: ConnStore, log: ConnectionLog, logger: Logger): void {
-  const missing = findMissingLines(store, log.lastLoggedAt(), log.zone);
+  const tail = log.prepareTail();
+  if (tail && tail.cutBytes > 0) logger.warn({ bytes: tail.cutBytes }, 'cut a partial last line off the connection log (a write a crash or a full disk interrupted)');
+  const missing = findMissingLines(store, tail, log.zone);
   if (missing.length === 0) return;
-  for (const line of missing) log.append(line);
-  log.flush();
-  logger.warn({ lines: missing.length }, 'wrote connection log lines of commits that a crash kept out of the log');
+  for (const commit of missing) {
+    for (const line of commit.lines) log.append(line);
+    log.flush(commit.at);
+  }
+  logger.warn({ lines: missing.reduce((sum, commit) => sum + commit.lines.length, 0), commits: missing.length }, 'writing the connection log lines of commits that a crash kept out of the log');
 }
 
 /** The cookie secret, made and stored on first start so cookies survive restarts. */

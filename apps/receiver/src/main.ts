@@ -14,8 +14,9 @@ import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUM
 const program = new Command()
   .name('nat64-receiver')
   .description(
-    'Receives NAT64 handoff messages on UDP port 62863, keeps the authoritative table of the connections ' +
-      'NAT64 gateways made toward this host, and logs each one with the real IPv6 client.',
+    'Lets IPv6-only clients of NAT64 gateways reach this IPv4 host natively through NAT64 bypass tunnels (UDP 6081), ' +
+      'and receives NAT64 handoff messages (UDP 62863) or our Geneve mapping transport, keeping the authoritative table of ' +
+      'the connections NAT64 gateways made toward this host and logging each one with the real IPv6 client.',
   )
   .showHelpAfterError()
   .exitOverride();
@@ -30,12 +31,20 @@ program
   .option('--print', 'with --check: print the effective configuration (defaults, file and flags) as JSON instead, keys hidden')
   .option('--listen <addresses>', `addresses to listen on, comma-separated (default ${DEFAULTS.listen.join(',')})`, list)
   .option('--port <port>', `UDP port of handoff messages (default ${HANDOFF_PORT})`, Number)
-  .addOption(new Option('--transport <which>', 'handoff messages (UDP 62863), Geneve tunnels (UDP 6081, needs CAP_NET_ADMIN for its TUN device), or both (default both)').choices(['handoff', 'geneve', 'both']))
+  .option(
+    '--transport <list>',
+    'comma-separated: bypass (NAT64 bypass Geneve tunnels: clients reach this host natively over IPv6; UDP 6081, a TAP device per gateway), ' +
+      'handoff (handoff messages, UDP 62863), geneve (our Geneve mapping transport for services that listen on IPv4 only; UDP 6081, a TUN device); ' +
+      'both = handoff,geneve (default handoff,geneve; Geneve needs CAP_NET_ADMIN)',
+  )
+  .option('--bypass-prefix <prefixes>', 'NAT64 /96 prefixes whose PREFIX::(an IPv4 address of this host) bypass offers may name, comma-separated (default 64:ff9b::/96)', list)
+  .option('--bypass-tap <name>', 'bypass TAP devices are named this plus a number (default nat64bp)')
+  .option('--bypass-mtu <bytes>', 'IPv6 MTU of the bypass tunnels (default 1400)', Number)
   .option('--geneve-port <port>', `UDP port of Geneve (default ${DEFAULTS.genevePort})`, Number)
   .option('--geneve-tun <name>', `TUN device that delivers Geneve inner packets to this host (default ${DEFAULTS.geneveTun})`)
   .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)
   .addOption(new Option('--durability <level>', 'full: a stored entry survives power loss; normal: survives a crash of the receiver (default full)').choices(['full', 'normal']))
-  .option('--conn-log <file>', 'connection log file, reopened on SIGHUP (which also reloads the configuration); "-" for stdout (default -)')
+  .option('--conn-log <file>', 'connection log file (created 0640), reopened on SIGHUP (which also reloads the configuration); a failed write or reopen holds lines and ACKs and is retried; "-" for stdout (default -)')
   .option('--local-time', 'connection log timestamps in local time instead of UTC')
   .option('--allow <ranges>', 'accept gateways only from these addresses or CIDR ranges, comma-separated (default: any)', list)
   .option('--key <hex>', 'a key (32-128 hex digits) every gateway must authenticate with; visible in ps, so prefer --key-file')
@@ -58,6 +67,9 @@ program
       transport: options.transport,
       genevePort: options.genevePort,
       geneveTun: options.geneveTun,
+      bypassPrefixes: options.bypassPrefix,
+      bypassTap: options.bypassTap,
+      bypassMtu: options.bypassMtu,
       database: options.db,
       durability: options.durability,
       connectionLog: options.connLog,
@@ -98,7 +110,6 @@ program
         return;
       }
       daemon.reopenLog();
-      logger.info('reopened the connection log');
       reloader.reload('SIGHUP');
     });
     const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reloader.reload('control') } });

@@ -541,6 +541,11 @@ export class Receiver {
     }
   }
 
+  /** At a clean stop, after settle(): stores that the log is complete, when it is (CommitPipeline.markLogged). */
+  markLogged(): Promise<void> {
+    return this.pipeline.markLogged();
+  }
+
   /** Waits until every commit started so far has finished, and any reload after a failure. */
   async settle(): Promise<void> {
     await this.pipeline.settle();

@@ -10,6 +10,8 @@ export interface Transport {
   /** Bound addresses as "address:port", for logs. */
   readonly bound: string[];
   send(bytes: Buffer, port: number, address: string): void;
+  /** Sends the sockets hold queued because the kernel had no room; their buffers are still read. */
+  sendQueueCount(): number;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function openTransport(options: {
         if (error) options.onSendError(error);
       });
     },
+    sendQueueCount: () => sockets.reduce((count, { socket }) => count + socket.getSendQueueCount(), 0),
     close: () => Promise.all(sockets.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve())))).then(() => undefined),
   };
 }

@@ -1,21 +1,10 @@
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { entryLine, formatTimestamp, initializedLine, openConnectionLog, parseTimestamp } from '../src/conn-log.js';
+import { describe, expect, it } from 'vitest';
+import { entryLine, formatTimestamp, initializedLine, parseTimestamp } from '../src/conn-log.js';
 
 const client17 = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x17]);
 const seedTime = Date.UTC(2019, 2, 18, 10, 6, 28) * 1000 + 436754;
 
 describe('conn-log', () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-  function tempFile(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'nat64-connlog-'));
-    dirs.push(dir);
-    return join(dir, 'connections.log');
-  }
-
   it('writes lines in exactly the seed format', () => {
     expect(initializedLine(seedTime, 0xc0000207, 'utc')).toBe('2019-03-18 10:06:28.436754 Initialized 192.0.2.7');
     expect(entryLine(seedTime + 54973, 'Created', { natAddress: 0xc0000207, natPort: 3719, clientAddress: client17, clientPort: 53186 }, 'utc')).toBe(
@@ -34,23 +23,5 @@ describe('conn-log', () => {
       expect(parseTimestamp(line, zone)).toBe(seedTime);
     }
     expect(parseTimestamp('garbage', 'utc')).toBeUndefined();
-  });
-
-  it('appends to a file, reopens after rotation and reports the last logged time', () => {
-    const file = tempFile();
-    const log = openConnectionLog({ file }, 'utc');
-    expect(log.lastLoggedAt()).toBeUndefined();
-    log.append(initializedLine(seedTime, 0xc0000207, 'utc'));
-    log.append(initializedLine(seedTime + 1, 0xc0000209, 'utc'));
-    expect(readFileSync(file, 'utf8')).toBe('');
-    log.flush();
-    expect(log.lastLoggedAt()).toBe(seedTime + 1);
-    renameSync(file, `${file}.1`);
-    log.reopen();
-    log.append(initializedLine(seedTime + 2, 0xc0000207, 'utc'));
-    log.flush();
-    log.close();
-    expect(readFileSync(`${file}.1`, 'utf8').split('\n')).toHaveLength(3);
-    expect(readFileSync(file, 'utf8')).toBe('2019-03-18 10:06:28.436756 Initialized 192.0.2.7\n');
   });
 });

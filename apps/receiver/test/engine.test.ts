@@ -3,7 +3,7 @@ import { ConnTable, MemoryStore, StoreError, type ConnStore, type PipelinedConnS
 import { DatagramView, DecodeStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, inspectDatagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { waitFor } from '@nat64/netlab';
-import { openConnectionLog } from '../src/conn-log.js';
+import { openConnectionLog } from '../src/log-file.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
 import { RECEIVER_COUNTERS } from '../src/counters.js';
 import { CommitClock } from '../src/commit-pipeline.js';

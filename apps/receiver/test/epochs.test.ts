@@ -3,7 +3,7 @@ import { ConnTable, MemoryStore, StoreError, type ConnStore } from '@nat64/connt
 import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
-import { openConnectionLog } from '../src/conn-log.js';
+import { openConnectionLog } from '../src/log-file.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
 import { CommitClock } from '../src/commit-pipeline.js';
 import { RECEIVER_COUNTERS } from '../src/counters.js';

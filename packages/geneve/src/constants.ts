@@ -139,3 +139,51 @@ export const DEFAULT_TTL = 64;
 
 /** A creation time's high word above this is not exactly representable as a JS number (2^53). */
 export const MAX_SAFE_HIGH_WORD = 0x1f_ffff;
+
+// ---- NAT64 bypass (docs/protocol/nat64-bypass.md, cited as "bypass §n") ------------------------
+
+/**
+ * The NAT64 bypass options as the published text defines them (bypass §3, quoted facts): one
+ * option class, the bypass option (not critical) and the audit mirror option (critical).
+ */
+export const Bypass = {
+  OPTION_CLASS: 0x0162,
+  /** Bypass: on every packet from gateway to server, never from server to gateway (bypass §3.1). */
+  OPTION_TYPE: 0x00,
+  /** Audit mirror: the packet is a copy for auditing and MUST NOT be forwarded (bypass §3.2). */
+  AUDIT_MIRROR_TYPE: 0x81,
+  /** Option data is a UTF-8 message padded to a 4-byte boundary with this byte (bypass §3.1). */
+  PADDING: 0xff,
+} as const;
+
+/** Ethernet II framing of bypass payloads (IEEE 802.3 §3.1.1; bypass §4). */
+export const Ethernet = {
+  HEADER_LENGTH: 14,
+  ADDRESS_LENGTH: 6,
+  /** Offset of the EtherType field. */
+  TYPE_OFFSET: 12,
+  ETHERTYPE_IPV6: 0x86dd,
+  /** First-octet bits of a MAC address: I/G (group) and U/L (locally administered) (IEEE 802 §8.2). */
+  GROUP_BIT: 0x01,
+  LOCAL_BIT: 0x02,
+} as const;
+
+/** IPv6 Neighbor Discovery (RFC 4861) and ICMPv6 (RFC 4443) numbers the bypass handshake uses. */
+export const Ndp = {
+  /** Next Header of ICMPv6 (RFC 4443 §1). */
+  NEXT_HEADER_ICMPV6: 58,
+  /** NS and NA are sent and accepted only with Hop Limit 255 (RFC 4861 §7.1.1, §7.1.2). */
+  HOP_LIMIT: 255,
+  NEIGHBOR_SOLICITATION: 135,
+  NEIGHBOR_ADVERTISEMENT: 136,
+  /** ICMPv6 header (4) + Reserved/flags (4) + Target Address (16) (RFC 4861 §4.3, §4.4). */
+  MESSAGE_LENGTH: 24,
+  /** NA flags in the first octet after the ICMPv6 header (RFC 4861 §4.4). */
+  FLAG_ROUTER: 0x80,
+  FLAG_SOLICITED: 0x40,
+  FLAG_OVERRIDE: 0x20,
+  /** Link-layer address options: type, length in 8-byte units, address (RFC 4861 §4.6.1). */
+  OPTION_SOURCE_LINK_LAYER: 1,
+  OPTION_TARGET_LINK_LAYER: 2,
+  LINK_LAYER_OPTION_LENGTH: 8,
+} as const;

@@ -10,7 +10,7 @@ import type { MappingOption } from './mapping.js';
 import { GeneveWriter } from './writer.js';
 import type { GeneveWriterConfig } from './writer.js';
 
-interface EncapsulatorConfig extends GeneveWriterConfig {
+export interface OuterConfig {
   /** Seeds the flow hash, so two gateways spread the same flows differently (default 0). */
   flowHashSeed?: number;
   /** Outer TTL / Hop Limit (default 64). */
@@ -21,6 +21,8 @@ interface EncapsulatorConfig extends GeneveWriterConfig {
    */
   dscp?: number;
 }
+
+interface EncapsulatorConfig extends GeneveWriterConfig, OuterConfig {}
 
 export interface Ipv4EncapsulatorConfig extends EncapsulatorConfig {
   source: number;
@@ -39,7 +41,7 @@ export interface Ipv6EncapsulatorConfig extends EncapsulatorConfig {
 const OUTER4 = Underlay.IPV4_HEADER_LENGTH + Underlay.UDP_HEADER_LENGTH;
 const OUTER6 = Underlay.IPV6_HEADER_LENGTH + Underlay.UDP_HEADER_LENGTH;
 
-function checkCommon(config: EncapsulatorConfig): { seed: number; ttl: number; tos: number } {
+export function checkCommon(config: OuterConfig): { seed: number; ttl: number; tos: number } {
   const seed = config.flowHashSeed ?? 0;
   checkUint(seed, 0xffff_ffff, 'flowHashSeed');
   const ttl = config.ttl ?? DEFAULT_TTL;
@@ -103,30 +105,49 @@ export class Ipv4Encapsulator {
   }
 
   private finish(buf: Uint8Array, geneveStart: number, end: number, destination: number, hash: number): number {
-    const udp = geneveStart - Underlay.UDP_HEADER_LENGTH;
-    const ip = udp - Underlay.IPV4_HEADER_LENGTH;
-    const udpLength = end - udp;
-    if (end - ip > Underlay.MAX_LENGTH_FIELD) throw new RangeError(`an outer IPv4 packet of ${end - ip} bytes is too long`);
-    writeUdp(buf, udp, sourcePortFromHash(hash), udpLength);
-    if (this.udpChecksum) {
-      // Pseudo-header: source, destination, zero + protocol, UDP length (RFC 768).
-      let sum = (this.source >>> 16) + (this.source & 0xffff) + (destination >>> 16) + (destination & 0xffff);
-      sum += Underlay.PROTOCOL_UDP + udpLength;
-      writeU16(buf, udp + 6, finishUdpChecksum(sumWords(buf, udp, end, sum)));
-    }
-    buf[ip] = Underlay.IPV4_VERSION_IHL;
-    buf[ip + 1] = this.tos;
-    writeU16(buf, ip + 2, end - ip);
-    writeU16(buf, ip + 4, 0);
-    writeU16(buf, ip + 6, Underlay.IPV4_DONT_FRAGMENT);
-    buf[ip + 8] = this.ttl;
-    buf[ip + 9] = Underlay.PROTOCOL_UDP;
-    writeU16(buf, ip + 10, 0);
-    writeU32(buf, ip + 12, this.source);
-    writeU32(buf, ip + 16, destination);
-    writeU16(buf, ip + 10, finishChecksum(sumWords(buf, ip, udp, 0)));
-    return ip;
+    return writeIpv4Outer(buf, geneveStart, end, this.source, destination, sourcePortFromHash(hash), this.ttl, this.tos, this.udpChecksum);
   }
+}
+
+/**
+ * Writes the UDP header and the outer IPv4 header in front of a Geneve header at geneveStart
+ * (RFC 8926 §3.1, §4.1.1): DF set, Identification zero (RFC 6864 §4.1), header checksum, and
+ * the UDP checksum unless `udpChecksum` is false. Returns where the IPv4 header starts.
+ */
+export function writeIpv4Outer(
+  buf: Uint8Array,
+  geneveStart: number,
+  end: number,
+  source: number,
+  destination: number,
+  sourcePort: number,
+  ttl: number,
+  tos: number,
+  udpChecksum: boolean,
+): number {
+  const udp = geneveStart - Underlay.UDP_HEADER_LENGTH;
+  const ip = udp - Underlay.IPV4_HEADER_LENGTH;
+  const udpLength = end - udp;
+  if (end - ip > Underlay.MAX_LENGTH_FIELD) throw new RangeError(`an outer IPv4 packet of ${end - ip} bytes is too long`);
+  writeUdp(buf, udp, sourcePort, udpLength);
+  if (udpChecksum) {
+    // Pseudo-header: source, destination, zero + protocol, UDP length (RFC 768).
+    let sum = (source >>> 16) + (source & 0xffff) + (destination >>> 16) + (destination & 0xffff);
+    sum += Underlay.PROTOCOL_UDP + udpLength;
+    writeU16(buf, udp + 6, finishUdpChecksum(sumWords(buf, udp, end, sum)));
+  }
+  buf[ip] = Underlay.IPV4_VERSION_IHL;
+  buf[ip + 1] = tos;
+  writeU16(buf, ip + 2, end - ip);
+  writeU16(buf, ip + 4, 0);
+  writeU16(buf, ip + 6, Underlay.IPV4_DONT_FRAGMENT);
+  buf[ip + 8] = ttl;
+  buf[ip + 9] = Underlay.PROTOCOL_UDP;
+  writeU16(buf, ip + 10, 0);
+  writeU32(buf, ip + 12, source);
+  writeU32(buf, ip + 16, destination);
+  writeU16(buf, ip + 10, finishChecksum(sumWords(buf, ip, udp, 0)));
+  return ip;
 }
 
 /** Encapsulates in IPv6: UDP checksum computed unless zero-checksum mode is chosen, Flow Label from the flow hash. */

@@ -59,6 +59,32 @@ export function flowHash(buf: Uint8Array, offset: number, length: number, seed: 
   return hash;
 }
 
+/**
+ * The same hash over an IPv6 packet at buf[offset, offset + length), for bypass (bypass §4):
+ * source and destination address, Next Header, source and destination port, 37 bytes in that
+ * order. Ports are read only when the fixed header is followed directly by a protocol with ports
+ * (an extension header or ICMPv6 hashes with zero ports); anything that is not IPv6 hashes as the
+ * seed alone.
+ */
+export function flowHash6(buf: Uint8Array, offset: number, length: number, seed: number): number {
+  let hash = (FNV_OFFSET_BASIS ^ seed) | 0;
+  if (length < Underlay.IPV6_HEADER_LENGTH || buf[offset]! >>> 4 !== Underlay.IPV6_VERSION) return hash;
+  for (let i = offset + 8; i < offset + 40; i++) hash = mix(hash, buf[i]!);
+  const nextHeader = buf[offset + 6]!;
+  hash = mix(hash, nextHeader);
+  let sourcePort = 0;
+  let destinationPort = 0;
+  if (hasPorts(nextHeader) && length >= Underlay.IPV6_HEADER_LENGTH + 4) {
+    sourcePort = readU16(buf, offset + 40);
+    destinationPort = readU16(buf, offset + 42);
+  }
+  hash = mix(hash, sourcePort >>> 8);
+  hash = mix(hash, sourcePort & 0xff);
+  hash = mix(hash, destinationPort >>> 8);
+  hash = mix(hash, destinationPort & 0xff);
+  return hash;
+}
+
 /** Folds a 32-bit hash into the ephemeral range 49152-65535 (RFC 6335 §6). */
 export function sourcePortFromHash(hash: number): number {
   return EphemeralPorts.FIRST | ((hash ^ (hash >>> 16)) & EphemeralPorts.HASH_BITS_MASK);

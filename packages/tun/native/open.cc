@@ -44,7 +44,7 @@ OpenResult OpenQueue(const OpenRequest& request) {
 
   struct ifreq ifr;
   SetName(&ifr, request.name);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (request.multi_queue ? IFF_MULTI_QUEUE : 0) | (request.offload ? IFF_VNET_HDR : 0);
+  ifr.ifr_flags = (request.tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (request.multi_queue ? IFF_MULTI_QUEUE : 0) | (request.offload ? IFF_VNET_HDR : 0);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) return Fail(result, "TUNSETIFF", errno, fd, -1);
   if (request.offload) {
     // Every packet both ways starts with a struct virtio_net_hdr; the kernel may hand us TCP

@@ -1,5 +1,5 @@
-// Opening one queue of a Linux TUN device (IFF_TUN | IFF_NO_PI) and the interface settings the
-// binding applies itself (MTU, queue length, up, persistence). Plain syscalls, no JavaScript.
+// Opening one queue of a Linux TUN device (IFF_TUN | IFF_NO_PI) or TAP device (IFF_TAP | IFF_NO_PI) and the
+// interface settings the binding applies itself (MTU, queue length, up, persistence). Plain syscalls, no JavaScript.
 #pragma once
 
 #include <string>
@@ -18,6 +18,7 @@ struct OpenRequest {
   int tx_queue_length = 0;   // SIOCSIFTXQLEN when > 0: packets the kernel queues for us to read
   bool non_blocking = true;  // O_NONBLOCK on the queue's file descriptor
   bool offload = false;      // IFF_VNET_HDR with checksum and TSO offloads (a virtio-net header per packet)
+  bool tap = false;          // IFF_TAP: Ethernet frames instead of IP packets
 };
 
 struct OpenResult {

@@ -16,6 +16,8 @@ export const SPEC = {
   /** RFC 8200 §3: the Version field of an IPv6 header. */
   IP_VERSION_6: 6,
   /** tun_flags bits as sysfs shows them (Linux include/uapi/linux/if_tun.h). */
+  /** An Ethernet II header in front of every TAP frame: two MACs and the EtherType (IEEE 802.3 §3.1.1). */
+  ETHERNET_HEADER: 14,
   IFF_TUN: 0x0001,
   IFF_TAP: 0x0002,
   IFF_MULTI_QUEUE: 0x0100,

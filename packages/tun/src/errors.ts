@@ -38,6 +38,7 @@ export interface OpenAttempt {
   multiQueue: boolean;
   mtu?: number | undefined;
   txQueueLength?: number | undefined;
+  tap?: boolean | undefined;
 }
 
 const OPERATIONS: Readonly<Record<string, (attempt: OpenAttempt) => string>> = {
@@ -78,16 +79,17 @@ function openHint(step: string, code: string, attempt: OpenAttempt, existing: Ex
   }
   if (step === 'TUNSETIFF') {
     if (code === 'EINVAL') {
-      if (existing.kind === 'other') return `${name} exists and is not a TUN device`;
-      if (existing.kind === 'tap') return `${name} is a TAP device, not TUN`;
-      if (existing.kind === 'tun' && existing.multiQueue !== attempt.multiQueue) {
+      if (existing.kind === 'other') return `${name} exists and is not a ${attempt.tap ? 'TAP' : 'TUN'} device`;
+      if (existing.kind === 'tap' && !attempt.tap) return `${name} is a TAP device, not TUN`;
+      if (existing.kind === 'tun' && attempt.tap) return `${name} is a TUN device, not TAP`;
+      if (existing.kind === (attempt.tap ? 'tap' : 'tun') && existing.multiQueue !== attempt.multiQueue) {
         const has = existing.multiQueue ? 'with' : 'without';
         return `${name} exists ${has} IFF_MULTI_QUEUE: open it with multiQueue: ${existing.multiQueue}`;
       }
       return `is ${name} a valid interface name? (at most ${SPEC.IFNAMSIZ - 1} bytes, no "/", ":" or whitespace)`;
     }
     if (code === 'EBUSY') {
-      return existing.kind === 'tun' && !existing.multiQueue
+      return existing.kind !== 'absent' && existing.kind !== 'other' && !existing.multiQueue
         ? `${name} is single-queue and already open; it takes one reader (use multiQueue for several)`
         : `${name} is busy`;
     }

@@ -1,7 +1,7 @@
 // Linux TUN devices for the NAT64 gateway: openTun opens a queue of a layer-3 TUN device with
 // batched, non-blocking I/O through a small native binding; FakeTun is its in-memory stand-in
 // for unit tests. The contract both keep is documented on TunDevice.
-export { openTun } from './linux-tun.js';
+export { openTap, openTun } from './linux-tun.js';
 export { FakeTun, type FakeTunOptions } from './fake-tun.js';
 export { TunError } from './errors.js';
 export { readInterfaceStatistics, type InterfaceStatistics } from './sysfs.js';

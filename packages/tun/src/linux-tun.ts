@@ -22,22 +22,31 @@ export function openTun(options: TunOptions): TunDevice {
   const persist = options.persist === undefined ? -1 : options.persist ? 1 : 0;
   const multiQueue = options.multiQueue ?? false;
   const offload = options.offload ?? false;
+  const tap = options.tap ?? false;
   let opened: NativeOpened;
   try {
-    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload, options.txQueueLength ?? 0);
+    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload, options.txQueueLength ?? 0, tap);
   } catch (error) {
     if (!isNativeOpenError(error)) throw error;
-    const attempt = { name: options.name, multiQueue, mtu: options.mtu, txQueueLength: options.txQueueLength };
+    const attempt = { name: options.name, multiQueue, mtu: options.mtu, txQueueLength: options.txQueueLength, tap };
     throw openFailure(error.step, error.errno, attempt, probeInterface(options.name));
   }
   try {
     const counters = new CounterArray();
     const queue = new native.TunQueue(opened.fd, counters.values, offload);
-    return new LinuxTun(opened, queue, counters, resolveRxShape(options, opened.mtu, offload), offload);
+    return new LinuxTun(opened, queue, counters, resolveRxShape(options, opened.mtu, offload, tap), offload);
   } catch (error) {
     native.closeDescriptor(opened.fd);
     throw error;
   }
+}
+
+/**
+ * Opens (creating it if needed) a TAP device, IFF_TAP | IFF_NO_PI: the same TunDevice, but every
+ * packet is an Ethernet frame and slots default to the MTU plus the 14-byte Ethernet header.
+ */
+export function openTap(options: Omit<TunOptions, 'tap'>): TunDevice {
+  return openTun({ ...options, tap: true });
 }
 
 class LinuxTun implements TunDevice {

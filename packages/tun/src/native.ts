@@ -48,6 +48,7 @@ export interface NativeBinding {
     nonBlocking: boolean,
     offload?: boolean,
     txQueueLength?: number,
+    tap?: boolean,
   ): NativeOpened;
   closeDescriptor(fd: number): void;
   TunQueue: new (fd: number, counters: Float64Array, vnetHeaders?: boolean) => NativeQueue;

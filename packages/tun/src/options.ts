@@ -46,6 +46,12 @@ export interface TunOptions extends RxOptions {
    * default slot size becomes 65536. Default false.
    */
   offload?: boolean;
+  /**
+   * IFF_TAP: a layer-2 device whose packets are whole Ethernet frames (destination MAC at byte 0,
+   * no FCS) instead of IP packets; the kernel does neighbor discovery on it. Must match how the
+   * device was created. Default false (openTap sets it).
+   */
+  tap?: boolean;
 }
 
 export interface RxShape {
@@ -88,10 +94,10 @@ export function defaultSlotSize(mtu: number): number {
   return Math.ceil(mtu / DEFAULTS.SLOT_ALIGNMENT) * DEFAULTS.SLOT_ALIGNMENT;
 }
 
-export function resolveRxShape(options: RxOptions, mtu: number, offload = false): RxShape {
+export function resolveRxShape(options: RxOptions, mtu: number, offload = false, tap = false): RxShape {
   return {
     batchSize: options.batchSize ?? DEFAULTS.BATCH_SIZE,
-    slotSize: options.slotSize ?? (offload ? OFFLOAD_SLOT_SIZE : defaultSlotSize(mtu)),
+    slotSize: options.slotSize ?? (offload ? OFFLOAD_SLOT_SIZE : defaultSlotSize(tap ? mtu + SPEC.ETHERNET_HEADER : mtu)),
     batchesPerWake: options.batchesPerWake ?? DEFAULTS.BATCHES_PER_WAKE,
   };
 }

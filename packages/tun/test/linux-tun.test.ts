@@ -121,6 +121,31 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
     expect(result.counters.txPackets).toBe(3);
   });
 
+  it('opens a TAP device: Ethernet frames both ways, neighbor discovery answered by frames written back', async () => {
+    const result = await runScenario<{
+      name: string;
+      mtu: number;
+      slotSize: number;
+      advertised: boolean;
+      datagram: string;
+      ownMac: string;
+      replied: boolean;
+      received: { payload: string; address: string; port: number }[];
+    }>(namespace, 'tap');
+    expect(result.name).toBe('taptest0');
+    expect(result.mtu).toBe(1400);
+    expect(result.slotSize).toBe(1472); // 1400 + 14, rounded up to 64
+    expect(result.advertised).toBe(true);
+    const frame = hex(result.datagram);
+    expect(frame.subarray(0, 6).toString('hex')).toBe('020000000002'); // to the MAC this test advertised
+    expect(frame.subarray(6, 12).toString('hex')).toBe(result.ownMac);
+    expect(frame.readUInt16BE(12)).toBe(0x86dd);
+    expect(udp6ChecksumValid(frame.subarray(14))).toBe(true);
+    expect(frame.subarray(14 + 48).toString()).toBe('over tap');
+    expect(result.replied).toBe(true);
+    expect(result.received).toEqual([{ payload: 'tap reply', address: '2001:db8::2', port: 9999 }]);
+  });
+
   it('delivers a burst of 500 datagrams in order, in fewer callbacks than packets', async () => {
     const result = await runScenario<{ total: number; sequence: number[]; batchSizes: number[]; batchSize: number; counters: Counters }>(
       namespace,

@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   'gateway-datapath': { flags: [], needsRoot: true },
   'gateway-handoff': { flags: [], needsRoot: true },
   'gateway-capacity': { flags: [], needsRoot: true },
+  'bypass-server': { flags: [], needsRoot: true },
 };
 
 const wanted = process.argv.slice(2);

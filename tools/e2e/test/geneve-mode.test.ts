@@ -61,8 +61,9 @@ describe.skipIf(unavailable)('geneve transport (end to end)', () => {
     expect(counters['geneve.packetsEncapsulated']).toBeGreaterThanOrEqual(1);
     expect(counters['geneve.createdOptions']).toBeGreaterThanOrEqual(1);
     expect(counters['geneve.controlReceived']).toBeGreaterThanOrEqual(1);
-    // No handoff datagram left the gateway: the host needs nothing on 62863.
-    expect(counters['handoff.datagramsSent']).toBe(0);
+    // No handoff datagram left the gateway: the host needs nothing on 62863 (in mode geneve the gateway
+    // has no socket there, so the counter is not even listed).
+    expect(counters['handoff.datagramsSent'] ?? 0).toBe(0);
     const received = await receiverCounters(t, receiver);
     expect(received['geneveDelivered']).toBeGreaterThanOrEqual(1);
     const { hosts, transport } = await gatewayHosts(GATEWAY_MAIN, control) as Awaited<ReturnType<typeof gatewayHosts>> & { transport: string };

@@ -1,22 +1,8 @@
-// Numbers of the handoff glue: "specification" values of the packets it builds and reads (each
-// cites its source) and "implementation" values that are our own choices.
+// Numbers of the handoff glue: "specification" values of the packets it reads (each cites its
+// source) and "implementation" values that are our own choices.
 
 /** Numbers fixed by specifications. */
 export const SPEC = {
-  /** RFC 791 section 3.1: version 4, IHL 5: a header of 20 octets without options. */
-  IPV4_VERSION_IHL: 0x45,
-  IPV4_HEADER_LENGTH: 20,
-  /** RFC 791 section 3.1: the Don't Fragment flag in the flags/fragment-offset word (handoff v1 section 4: SHOULD set DF). */
-  IPV4_DONT_FRAGMENT: 0x4000,
-  /** The default TTL IANA recommends (RFC 1700, "IP Time to Live Parameter"); Linux uses it too. */
-  IPV4_TTL: 64,
-  /** IANA protocol number of UDP (RFC 768). */
-  IPPROTO_UDP: 17,
-  /** RFC 768: the UDP header is 8 octets. */
-  UDP_HEADER_LENGTH: 8,
-  /** RFC 792: Destination Unreachable (type 3), port unreachable (code 3). */
-  ICMP4_UNREACH: 3,
-  ICMP4_PORT_UNREACH: 3,
   /** RFC 792: Echo Reply; the only ICMP query a server sends back to a client's mapping. */
   ICMP4_ECHO_REPLY: 0,
 } as const;

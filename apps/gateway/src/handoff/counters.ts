@@ -1,15 +1,8 @@
-// What the handoff glue counts (the agent counts the protocol itself, see @nat64/handoff-agent), with
-// the explanation `nat64-gateway stats --explain` prints.
+// What the handoff glue counts (the agent counts the protocol itself, see @nat64/handoff-agent, and
+// the transport its own packets), with the explanation `nat64-gateway stats --explain` prints.
 import { Counters } from '@nat64/service';
 
 export const HANDOFF_COUNTERS = {
-  datagramsSent: 'handoff datagrams built and injected toward a host (UDP from the NAT address, port 62863)',
-  sendRefused: 'handoff datagrams the engine refused to inject (too large for the output slot)',
-  datagramsReceived: 'UDP datagrams to a pool4 address on port 62863 handed to the agent',
-  malformed: 'dropped: a datagram to port 62863 whose UDP length or checksum is wrong',
-  fragmented: 'dropped: a fragment of a datagram to port 62863 (receivers send whole datagrams)',
-  portUnreachable: 'ICMP port unreachable about our datagrams (no receiver on the host), handed to the agent',
-  icmpErrorsOther: 'other ICMP errors about our datagrams (host unreachable, fragmentation needed, ...), counted only',
   mappingsCreated: 'mappings reported created toward a host (first session of a BIB entry toward it)',
   mappingsDeleted: 'mappings reported deleted (last session toward the host ended while the gateway held authority)',
   mappingsClosedInCache: 'handed-off TCP mappings that closed (FIN both ways, or RST) and were reported deleted when evicted',

@@ -1,26 +1,28 @@
 // Handoff in the gateway: the composition of the agent (@nat64/handoff-agent, the protocol as pure
-// state) with the gateway's packet path (transport.ts), its session table (tracker.ts) and its cache
-// misses (misses.ts), plus the timer that runs the agent and the views `stats` and `hosts` show.
-// Built only in modes announce and full; mode off builds nothing and sends nothing.
+// state) with the transport that reaches the hosts (transports/, chosen once from handoff.transport),
+// the session table (tracker.ts) and the cache misses (misses.ts), plus the timer that runs the agent
+// and the views `stats` and `hosts` show. Built only in modes announce and full; mode off builds
+// nothing and sends nothing.
 
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
-import { HANDOFF_PORT, Size } from '@nat64/handoff-codec';
+import { Size, type HandoffEntry } from '@nat64/handoff-codec';
+import type { Nat64Table } from '@nat64/nat64';
 import { formatIpv4, type Counters, type Logger } from '@nat64/service';
+import type { BatchClock } from '../engine/clock.js';
+import type { Engine } from '../engine/engine.js';
 import { hostRows, type HostRow } from './hosts.js';
-import type { HandoffConfig } from '../config.js';
-import type { GatewayParts } from '../gateway.js';
+import type { HandoffConfig } from './config.js';
 import { IMPL } from './constants.js';
 import { createHandoffCounters, HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
 import { MissQueue } from './misses.js';
 import { MappingTracker } from './tracker.js';
-import { HandoffTransport } from './transport.js';
-import { GeneveTransport, type GeneveCounterLine } from '../geneve/geneve.js';
+import { TRANSPORTS, type CounterLine, type HandoffTransport, type TransportContext } from './transports/index.js';
 
-export interface HandoffCounterLine {
-  group: 'handoff' | 'agent';
-  name: string;
-  value: number;
-  explanation: string;
+/** What handoff uses of the gateway. */
+export interface HandoffParts {
+  readonly engine: Engine;
+  readonly table: Nat64Table;
+  readonly clock: BatchClock;
 }
 
 export interface HandoffOptions {
@@ -34,25 +36,23 @@ export interface HandoffOptions {
 }
 
 /**
- * Handoff of one gateway. Contract: start() wires it into the engine (session events, port 62863,
- * ICMP errors, cache misses, batch ends) and starts its timer; stop() undoes all of it. Everything
- * runs on the gateway's event loop; nothing here runs per forwarded packet.
+ * Handoff of one gateway. Contract: start() wires it into the engine (session events, the transport,
+ * cache misses, batch ends) and starts its timer; stop() undoes all of it. Everything runs on the
+ * gateway's event loop; nothing here runs per forwarded packet (the transport's own hooks aside).
  */
 export class Handoff {
   readonly agent: HandoffAgent;
   readonly counters: Counters<HandoffCounterName>;
   readonly tracker: MappingTracker;
   readonly misses: MissQueue;
-  private readonly transport: HandoffTransport;
-  /** The Geneve transport, unless handoff.transport is 'handoff'. */
-  readonly geneve: GeneveTransport | null;
+  readonly transport: HandoffTransport;
   private readonly logger: Logger;
   private readonly undo: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastErrorLog = -Infinity;
 
   constructor(
-    private readonly parts: GatewayParts,
+    private readonly parts: HandoffParts,
     readonly config: HandoffConfig,
     options: HandoffOptions,
   ) {
@@ -60,23 +60,7 @@ export class Handoff {
     const { engine, table, clock } = parts;
     this.logger = options.logger;
     this.counters = createHandoffCounters();
-    const maxDatagram = config.mtu - Size.IPV4_UDP_OVERHEAD;
-    this.transport = new HandoffTransport(engine, this.counters, maxDatagram, HANDOFF_PORT);
-    const transport = config.transport;
-    const geneve =
-      transport === 'handoff'
-        ? null
-        : new GeneveTransport({
-            mode: transport,
-            settings: config.geneve,
-            key: config.key,
-            maxDatagram,
-            engine,
-            clock: clock.read,
-            logger: this.logger,
-            sendHandoff: (natAddress, host, payload) => this.transport.send(natAddress, host, payload),
-          });
-    this.geneve = geneve;
+    const kind = TRANSPORTS[config.transport];
     // The batch clock moves once per batch: the wall time in µs is worked out once per batch too.
     let at = NaN;
     let micros = 0;
@@ -92,8 +76,9 @@ export class Handoff {
     this.agent = new HandoffAgent({
       mode: config.mode,
       clock: clock.read,
-      send: geneve === null ? (natAddress, host, payload) => this.transport.send(natAddress, host, payload) : (natAddress, host, payload) => geneve.send(natAddress, host, payload),
-      capabilities: GeneveTransport.capabilities(transport),
+      // The transport is built last (it needs the agent and the tracker); nothing is sent before.
+      send: (natAddress, host, payload) => this.transport.send(natAddress, host, payload),
+      capabilities: kind.capabilities,
       events: {
         onPeerUp: (natAddress, host, state) => this.peerUp(natAddress, host, state),
         onPeerDown: (natAddress, host, state) => this.peerDown(natAddress, host, state),
@@ -108,9 +93,45 @@ export class Handoff {
       ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
       ...options.tuning,
     });
-    this.tracker = new MappingTracker(table, geneve ?? this.agent, this.counters, wallMicros);
-    geneve?.bind(this.agent, this.tracker);
+    const reporter = {
+      mappingCreated: (natAddress: number, host: number, entry: HandoffEntry) => this.transport.mappingCreated(natAddress, host, entry),
+      mappingDeleted: (natAddress: number, host: number, entry: HandoffEntry, reason: number) => this.transport.mappingDeleted(natAddress, host, entry, reason),
+    };
+    this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros);
     this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
+    this.transport = kind.create(this.transportContext(), config);
+  }
+
+  /** What the transport gets: the engine, the agent, the tracker, and the agent's inbound behind a guard. */
+  private transportContext(): TransportContext {
+    const agent = this.agent;
+    return {
+      engine: this.parts.engine,
+      clock: this.parts.clock.read,
+      logger: this.logger,
+      agent,
+      // Runs inside the packet path: a bug here costs a counter and a rate-limited warning, never a thrown packet.
+      inbound: {
+        receive: (natAddress, host, hostPort, payload, authenticated) => {
+          try {
+            agent.receive(natAddress, host, hostPort, payload, authenticated);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+        portUnreachable: (natAddress, host) => {
+          try {
+            agent.portUnreachable(natAddress, host);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+      },
+      mappings: this.tracker,
+      maxDatagram: this.config.mtu - Size.IPV4_UDP_OVERHEAD,
+      key: this.config.key,
+      failed: (error) => this.failed(error),
+    };
   }
 
   /** `tickMs` 0 starts no timer (tests tick by hand: `engine.run(() => agent.tick())`). */
@@ -138,39 +159,14 @@ export class Handoff {
         },
       }),
     );
-    const geneve = this.geneve;
-    // Mode geneve listens on 6081 only: a packet to pool4:62863 is then counted as unclaimed.
-    if (this.config.transport !== 'geneve') {
-      this.undo.push(
-        this.transport.attach({
-          receive: (natAddress, host, hostPort, payload) => {
-            try {
-              agent.receive(natAddress, host, hostPort, payload);
-              geneve?.handoffReceived(natAddress, host);
-            } catch (error) {
-              this.failed(error);
-            }
-          },
-          portUnreachable: (natAddress, host) => {
-            try {
-              if (geneve === null) agent.portUnreachable(natAddress, host);
-              else geneve.handoffPortUnreachable(natAddress, host);
-            } catch (error) {
-              this.failed(error);
-            }
-          },
-        }),
-      );
-    }
-    if (geneve !== null) {
-      const off = geneve.start();
-      this.undo.push(off);
-    }
+    const transport = this.transport;
+    transport.start();
+    this.undo.push(() => transport.stop());
     this.undo.push(
       engine.onBatchEnd(() => {
         try {
           tracker.batchEnd();
-          geneve?.batchEnd();
+          transport.batchEnd();
           agent.flush();
         } catch (error) {
           this.failed(error);
@@ -207,7 +203,7 @@ export class Handoff {
   tick(): void {
     this.agent.tick();
     this.misses.tick();
-    this.geneve?.tick();
+    this.transport.tick();
   }
 
   stop(): void {
@@ -219,18 +215,15 @@ export class Handoff {
 
   /** Every peer for `hosts` (allocates; for the control socket). */
   hosts(): HostRow[] {
-    const geneve = this.geneve;
-    return hostRows(this.agent.peers(), this.parts.clock.tick(), (nat, host) => geneve?.transportOf(nat, host) ?? { transport: 'handoff', vni: null });
+    const transport = this.transport;
+    const rows = hostRows(this.agent.peers(), this.parts.clock.tick(), (nat, host) => transport.hostTransport(nat, host));
+    return transport.hostsWithoutPeer === undefined ? rows : [...rows, ...transport.hostsWithoutPeer()];
   }
 
-  /** The Geneve transport's counters (none when handoff.transport is 'handoff'). */
-  geneveCounterLines(): GeneveCounterLine[] {
-    return this.geneve?.counterLines() ?? [];
-  }
-
-  /** The glue's counters, then the agent's, with explanations. */
-  counterLines(): HandoffCounterLine[] {
-    const lines: HandoffCounterLine[] = [];
+  /** The transport's counters in group handoff, the glue's, the agent's, then the transport's own groups, with explanations. */
+  counterLines(): CounterLine[] {
+    const fromTransport = this.transport.counterLines();
+    const lines = fromTransport.filter((line) => line.group === 'handoff');
     for (const name of Object.keys(HANDOFF_COUNTERS) as HandoffCounterName[]) {
       lines.push({ group: 'handoff', name, value: this.counters.get(name), explanation: HANDOFF_COUNTERS[name] });
     }
@@ -240,15 +233,25 @@ export class Handoff {
       lines.push({ group: 'agent', ...counter });
     }
     lines.push({ group: 'agent', name: 'queuedEntries', value: this.agent.queuedEntries, explanation: 'gauge: entries waiting to be sent reliably, toward every peer' });
+    for (const line of fromTransport) if (line.group !== 'handoff') lines.push(line);
     return lines;
   }
 
+  /** The figures of the periodic counter summary in the log. */
+  summary(): Record<string, number> {
+    const sent = this.transport.counterLines().find((line) => line.group === 'handoff' && line.name === 'datagramsSent');
+    return {
+      handoffMappings: this.tracker.mappings.count,
+      handoffPeers: this.agent.peers().length,
+      handoffMappingsHandedOff: this.counters.get('mappingsHandedOff'),
+      handoffMissesRestored: this.counters.get('missesRestored'),
+      handoffDatagramsSent: sent?.value ?? 0,
+    };
+  }
+
   private peerUp(natAddress: number, host: number, state: PeerState): void {
-    // The transport first, so that the mappings announced below take it.
-    this.geneve?.reconsider(natAddress, host, false);
+    this.transport.peerUp(natAddress, host);
     this.logger.info({ nat: formatIpv4(natAddress), host: formatIpv4(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver up');
-    if (this.geneve === null) this.tracker.peerUp(natAddress, host);
-    else this.geneve.announce(natAddress, host);
     if (this.config.mode === 'full') this.misses.peerUp(natAddress, host, state);
   }
 
@@ -267,6 +270,6 @@ export class Handoff {
 }
 
 /** The handoff a configuration asks for, or null in mode off. */
-export function createHandoff(parts: GatewayParts, config: HandoffConfig, options: HandoffOptions): Handoff | null {
+export function createHandoff(parts: HandoffParts, config: HandoffConfig, options: HandoffOptions): Handoff | null {
   return config.mode === 'off' ? null : new Handoff(parts, config, options);
 }

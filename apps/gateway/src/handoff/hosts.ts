@@ -4,6 +4,7 @@
 import type { PeerSummary } from '@nat64/handoff-agent';
 import { Capability } from '@nat64/handoff-codec';
 import { formatIpv4 } from '@nat64/service';
+import type { HostTransport } from './transports/transport.js';
 
 /** One peer as `hosts` shows it. */
 export interface HostRow {
@@ -27,8 +28,8 @@ export interface HostRow {
   queries: number;
   /** Milliseconds since the host's receiver was last heard; null if never. */
   lastHeardMsAgo: number | null;
-  /** How the gateway reaches the host: 'geneve' (a tunnel, or control packets) or 'handoff' messages. */
-  transport: 'geneve' | 'handoff';
+  /** How the gateway reaches the host (its transport's name): 'geneve' (a tunnel, or control packets) or 'handoff' messages. */
+  transport: string;
   /** The tunnel's VNI (low 24 bits of the receiver's cookie), null without a tunnel. */
   vni: number | null;
   /** Transports the receiver announced in its last HELLO-ACK (handoff, geneve); empty before one. */
@@ -43,11 +44,11 @@ export interface HostsAnswer {
   hosts: HostRow[];
 }
 
-/** Rows from the agent's peer summaries; `now` is the agent's clock, `transportOf` the Geneve transport's view. */
+/** Rows from the agent's peer summaries; `now` is the agent's clock, `transportOf` the transport's view of each peer. */
 export function hostRows(
   peers: readonly PeerSummary[],
   now: number,
-  transportOf: (natAddress: number, host: number) => { transport: 'geneve' | 'handoff'; vni: number | null } = () => ({ transport: 'handoff', vni: null }),
+  transportOf: (natAddress: number, host: number) => HostTransport = () => ({ transport: 'handoff', vni: null }),
 ): HostRow[] {
   return peers.map((p) => ({
     nat: formatIpv4(p.natAddress),

@@ -11,11 +11,12 @@ import type { Counters } from '@nat64/service';
 import type { SessionSubscriber } from '../engine/events.js';
 import type { HandoffCounterName } from './counters.js';
 import { MappingTable, RECORD_HANDED_OFF } from './mapping-table.js';
+import type { LiveMappings, MappingReporter } from './transports/transport.js';
 
-/** The agent calls the tracker makes (HandoffAgent implements them). */
-export interface MappingReporter {
-  mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void;
-  mappingDeleted(natAddress: number, host: number, entry: HandoffEntry, reason: number): void;
+export type { MappingReporter } from './transports/transport.js';
+
+/** Who holds authority over a peer's mappings (HandoffAgent implements it). */
+export interface Authority {
   isAuthoritative(natAddress: number, host: number): boolean;
 }
 
@@ -55,12 +56,13 @@ function closedTcp(table: Nat64Table, h: number): boolean {
 }
 
 /**
- * Follows the table (subscribe it to the engine's SessionEvents) and reports to `reporter`. Contract:
+ * Follows the table (subscribe it to the engine's SessionEvents) and reports to `reporter` (the
+ * transport). Contract:
  * handles are read during the event only; the table is changed only outside its own events (hand-off
  * of sessions created on a handed-off mapping waits for batchEnd()). Entries passed to the reporter
  * are one reused object, valid during the call.
  */
-export class MappingTracker implements SessionSubscriber {
+export class MappingTracker implements SessionSubscriber, LiveMappings {
   readonly mappings = new MappingTable();
   /**
    * Set by the miss queue around Nat64Table.restore: the session about to be created comes from this
@@ -78,6 +80,7 @@ export class MappingTracker implements SessionSubscriber {
   constructor(
     private readonly table: Nat64Table,
     private readonly reporter: MappingReporter,
+    private readonly authority: Authority,
     private readonly counters: Counters<HandoffCounterName>,
     /** Wall-clock microseconds since 1970, for the Time of new entries. */
     private readonly wallMicros: () => number,
@@ -147,9 +150,13 @@ export class MappingTracker implements SessionSubscriber {
     this.reporter.mappingDeleted(natAddress, host, entry, wire);
   }
 
-  /** An authoritative receiver acknowledged these CREATED entries: their sessions toward it become a cache. */
-  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): void {
+  /**
+   * An authoritative receiver acknowledged these CREATED entries: their sessions toward it become a
+   * cache. Returns how many mappings were handed off now.
+   */
+  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): number {
     const m = this.mappings;
+    let count = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const slot = m.find(natAddress, host, e.protocol, e.natPort);
@@ -162,7 +169,9 @@ export class MappingTracker implements SessionSubscriber {
       m.flags[slot]! |= RECORD_HANDED_OFF;
       this.mark(e.protocol, natAddress, e.natPort, host, true);
       this.values[this.index.mappingsHandedOff]!++;
+      count++;
     }
+    return count;
   }
 
   /** The receiver ended these entries (section 6.4): the mapping with the same key and owner goes, without DELETED. */
@@ -179,21 +188,11 @@ export class MappingTracker implements SessionSubscriber {
     }
   }
 
-  /** Mappings handed off so far (the mappingsHandedOff counter). */
-  get handedOffCount(): number {
-    return this.values[this.index.mappingsHandedOff]!;
-  }
-
-  /** A receiver came up (or became authoritative): every live mapping toward it is announced again. */
-  peerUp(natAddress: number, host: number): void {
-    this.announce(natAddress, host);
-  }
-
   /**
-   * Reports every live mapping toward `host` to the reporter as created, with its original creation
-   * time: after a receiver came up, or moved to another transport, or for a periodic Geneve Refresh.
+   * Reports every live mapping toward `host` to `to` as created, with its original creation time:
+   * after a receiver came up, or moved to another transport, or for a periodic Geneve Refresh.
    */
-  announce(natAddress: number, host: number): void {
+  announce(natAddress: number, host: number, to: MappingReporter = this.reporter): void {
     const table = this.table;
     const m = this.mappings;
     const e = this.entry;
@@ -212,7 +211,7 @@ export class MappingTracker implements SessionSubscriber {
       e.serverPort = m.serverPort[slot]!;
       e.time = m.time[slot]!;
       this.counters.add('mappingsReannounced');
-      this.reporter.mappingCreated(natAddress, host, e);
+      to.mappingCreated(natAddress, host, e);
     }
   }
 
@@ -239,7 +238,7 @@ export class MappingTracker implements SessionSubscriber {
       const host = table.serverAddress(h);
       const natAddress = table.natAddress(h);
       const slot = m.find(natAddress, host, table.protocol(h), table.natPort(h));
-      if (slot >= 0 && (m.flags[slot]! & RECORD_HANDED_OFF) !== 0 && this.reporter.isAuthoritative(natAddress, host)) {
+      if (slot >= 0 && (m.flags[slot]! & RECORD_HANDED_OFF) !== 0 && this.authority.isAuthoritative(natAddress, host)) {
         table.setHandedOff(h, true);
         this.counters.add('sessionsHandedOffLater');
       }

@@ -91,6 +91,26 @@ describe('handoff', () => {
     expect(h.handoff.counters.get('eventErrors')).toBe(2);
   });
 
+  it('builds the one transport handoff.transport names: messages on 62863, Geneve on 6081, or both in auto', () => {
+    const listens = (transport: string) => {
+      const g = testGateway({ handoff: { transport } });
+      const handoff = new Handoff(g, g.config.handoff, { logger: silentLogger() });
+      handoff.start(0);
+      const unclaimed = (port: number) => {
+        const before = g.counter('localUnclaimed');
+        g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: port, dstPort: port }));
+        return g.counter('localUnclaimed') > before;
+      };
+      const groups = handoff.counterLines().map((line) => line.group).filter((group, i, all) => group !== all[i - 1]);
+      const seen = { 62863: !unclaimed(HANDOFF_PORT), 6081: !unclaimed(6081), groups };
+      handoff.stop();
+      return seen;
+    };
+    expect(listens('handoff')).toEqual({ 62863: true, 6081: false, groups: ['handoff', 'agent'] });
+    expect(listens('geneve')).toEqual({ 62863: false, 6081: true, groups: ['handoff', 'agent', 'geneve'] });
+    expect(listens('auto')).toEqual({ 62863: true, 6081: true, groups: ['handoff', 'agent', 'geneve'] });
+  });
+
   it('unhooks everything when stopped', () => {
     const h = testHandoff();
     h.handoff.stop();

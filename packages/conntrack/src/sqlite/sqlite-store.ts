@@ -11,6 +11,7 @@ import type { ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } 
 import { encode, encodingLength } from './batch-codec.js';
 import { CommitWriter } from './commit-writer.js';
 import { connectionSettings, openWriter, type ConnectionSettings, type Durability, type SqliteStoreOptions } from './connection.js';
+import { createPrivateFile, restrictDatabaseFiles } from './file-modes.js';
 import { inspectDatabase } from './inspect.js';
 import { Queries } from './queries.js';
 import { fromSqlite } from './sqlite-errors.js';
@@ -41,7 +42,8 @@ export class SqliteStore implements ConnStore {
   }
 
   /**
-   * Opens or creates the store at `path`. Throws StoreError naming the file: `not-sqlite`,
+   * Opens or creates the store at `path`; the files it creates are readable by their owner only
+   * (file-modes.ts). Throws StoreError naming the file: `not-sqlite`,
    * `not-ours` or `newer-schema` (file left untouched), `locked` (another process writes it),
    * `invalid-argument`, or the code of an I/O failure.
    */
@@ -50,6 +52,8 @@ export class SqliteStore implements ConnStore {
     inspectDatabase(path);
     const lock = WriterLock.acquire(path);
     try {
+      createPrivateFile(path);
+      restrictDatabaseFiles(path);
       return new SqliteStore(openWriter(path, settings), lock, path, settings.durability, settings);
     } catch (error) {
       lock.release();

@@ -10,6 +10,7 @@
 import Database from 'better-sqlite3';
 import { SqliteFormat } from '../constants.js';
 import { StoreError } from '../errors.js';
+import { createPrivateFile } from './file-modes.js';
 import { fromSqlite, sqliteCode } from './sqlite-errors.js';
 
 export class WriterLock {
@@ -23,6 +24,7 @@ export class WriterLock {
     const lockPath = databasePath + SqliteFormat.lockSuffix;
     let connection: Database.Database | undefined;
     try {
+      createPrivateFile(lockPath);
       connection = new Database(lockPath, { timeout: 0 });
       // An in-memory journal: holding the lock writes nothing and leaves no journal file.
       connection.pragma('journal_mode = MEMORY');

@@ -1,20 +1,18 @@
-// The handoff transport: the bytes of the IPv4/UDP packets it builds, and what it does with what
-// arrives on port 62863 and with ICMP errors about its datagrams.
+// The local socket on a pool4 port (here the handoff port): the bytes of the IPv4/UDP packets it
+// builds, and what it does with what arrives on its port and with ICMP errors about its datagrams.
 import { HANDOFF_PORT } from '@nat64/handoff-codec';
-import { Counters } from '@nat64/service';
 import { describe, expect, it } from 'vitest';
-import { HANDOFF_COUNTERS } from '../../src/handoff/counters.js';
-import { HandoffTransport, type HandoffReceiver } from '../../src/handoff/transport.js';
+import { LocalSocket, type LocalSocketReceiver } from '../../src/engine/local-socket.js';
 import { POOL4, SERVER, testGateway } from '../support/gateway.js';
-import { checksumsValid4, ipv4 } from '../support/packets.js';
-import { v4 } from './support.js';
+import { checksumsValid4, ipv4, read16 } from '../support/packets.js';
+import { v4 } from '../handoff/support.js';
 
 function setUp() {
   const g = testGateway();
-  const counters = new Counters(HANDOFF_COUNTERS);
-  const transport = new HandoffTransport(g.engine, counters, 1472, HANDOFF_PORT);
+  const transport = new LocalSocket(g.engine, HANDOFF_PORT, 1472);
+  const counters = transport.counters;
   const heard: string[] = [];
-  const receiver: HandoffReceiver = {
+  const receiver: LocalSocketReceiver = {
     receive: (natAddress, host, hostPort, payload) => heard.push(`datagram ${natAddress}<-${host}:${hostPort} ${Buffer.from(payload).toString('hex')}`),
     portUnreachable: (natAddress, host) => heard.push(`unreachable ${natAddress}->${host}`),
   };
@@ -22,7 +20,7 @@ function setUp() {
   return { g, counters, transport, heard, detach };
 }
 
-describe('HandoffTransport', () => {
+describe('LocalSocket', () => {
   it('builds the IPv4/UDP packet from the NAT address to the host, port 62863 both ways, with both checksums', () => {
     const { g, transport } = setUp();
     transport.send(v4(POOL4), v4(SERVER), Uint8Array.of(1, 2, 3, 4));
@@ -79,6 +77,21 @@ describe('HandoffTransport', () => {
     expect(counters.get('portUnreachable')).toBe(1);
     expect(counters.get('icmpErrorsOther')).toBe(1);
     expect(g.tun.takeWritten()).toEqual([]);
+  });
+
+  it('speaks on the reserved port it is given, and counts on its own', () => {
+    const g = testGateway();
+    const socket = new LocalSocket(g.engine, 6081, 1472);
+    const heard: number[] = [];
+    socket.attach({ receive: (_nat, _host, hostPort) => heard.push(hostPort), portUnreachable: () => {} });
+    socket.send(v4(POOL4), v4(SERVER), Uint8Array.of(1));
+    const [packet] = g.tun.takeWritten();
+    expect([read16(packet!, 20), read16(packet!, 22)]).toEqual([6081, 6081]);
+    g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 6081, dstPort: 6081, payload: Uint8Array.of(1) }));
+    g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: HANDOFF_PORT, dstPort: HANDOFF_PORT, payload: Uint8Array.of(1) }));
+    expect(heard).toEqual([6081]);
+    expect([socket.counters.get('datagramsSent'), socket.counters.get('datagramsReceived')]).toEqual([1, 1]);
+    expect(socket.counters.snapshot({ all: true }).find((c) => c.name === 'datagramsReceived')!.explanation).toMatch(/port 6081/);
   });
 
   it('stops delivering once detached', () => {

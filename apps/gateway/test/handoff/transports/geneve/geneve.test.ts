@@ -1,11 +1,11 @@
 import { Capability, MessageType, type HandoffEntry } from '@nat64/handoff-codec';
-import { PeerState, type HandoffAgent } from '@nat64/handoff-agent';
+import { PeerState } from '@nat64/handoff-agent';
 import { silentLogger } from '@nat64/service';
 import { parseIpv4Address } from '@nat64/xlat';
 import { describe, expect, it } from 'vitest';
-import { GeneveTransport } from '../../src/geneve/geneve.js';
-import type { MappingTracker } from '../../src/handoff/tracker.js';
-import { POOL4, SERVER, testGateway } from '../support/gateway.js';
+import { GeneveTransport } from '../../../../src/handoff/transports/geneve/geneve.js';
+import type { HandoffTransport, TransportContext } from '../../../../src/handoff/transports/transport.js';
+import { POOL4, SERVER, testGateway } from '../../../support/gateway.js';
 
 const NAT = parseIpv4Address(POOL4);
 const HOST = parseIpv4Address(SERVER);
@@ -42,23 +42,49 @@ class StubAgent {
   }
 }
 
+/** The fallback of mode auto: records the datagrams it is asked to send on UDP 62863, and keeps its context. */
+function messagesStub(sent: Uint8Array[], contexts: TransportContext[]): (context: TransportContext) => HandoffTransport {
+  return (context) => {
+    contexts.push(context);
+    return {
+      send: (_nat, _host, payload) => void sent.push(payload.slice()),
+      mappingCreated: () => {},
+      mappingDeleted: () => {},
+      peerUp: () => {},
+      start: () => {},
+      stop: () => {},
+      tick: () => {},
+      batchEnd: () => {},
+      hostTransport: () => ({ transport: 'handoff', vni: null }),
+      counterLines: () => [],
+    };
+  };
+}
+
 function setup(mode: 'geneve' | 'auto', maxDuePerTunnel?: number) {
   const g = testGateway({ logLevel: 'silent' });
   const handoffSent: Uint8Array[] = [];
+  const fallbackContexts: TransportContext[] = [];
   const agent = new StubAgent();
   const announced: number[] = [];
-  const geneve = new GeneveTransport({
-    mode,
-    settings: { optionClass: 0xff64, keyId: 1, createdPackets: 3, refreshMs: 60_000, flowHashSeed: 0 },
-    key: undefined,
-    maxDatagram: 1372,
+  const context: TransportContext = {
     engine: g.engine,
     clock: g.clock.read,
     logger: silentLogger(),
-    sendHandoff: (_nat, _host, payload) => handoffSent.push(payload.slice()),
+    agent,
+    inbound: agent,
+    mappings: { announce: (_n, host) => void announced.push(host), handedOff: () => 0 },
+    maxDatagram: 1372,
+    key: undefined,
+    failed: (error) => {
+      throw error;
+    },
+  };
+  const geneve = new GeneveTransport(context, {
+    settings: { optionClass: 0xff64, keyId: 1, createdPackets: 3, refreshMs: 60_000, flowHashSeed: 0 },
+    fallback: mode === 'auto' ? messagesStub(handoffSent, fallbackContexts) : null,
     ...(maxDuePerTunnel === undefined ? {} : { maxDuePerTunnel }),
   });
-  geneve.bind(agent as unknown as HandoffAgent, { announce: (_n: number, host: number) => announced.push(host), handedOffCount: 0 } as unknown as MappingTracker);
   geneve.start();
   /** UDP packets the gateway wrote: [source port, destination port, first payload byte after the Geneve header or -1]. */
   const written = () =>
@@ -66,7 +92,7 @@ function setup(mode: 'geneve' | 'auto', maxDuePerTunnel?: number) {
       const udp = (p[0]! & 0x0f) * 4;
       return { sport: (p[udp]! << 8) | p[udp + 1]!, dport: (p[udp + 2]! << 8) | p[udp + 3]!, geneveVni: (p[udp + 12]! << 16) | (p[udp + 13]! << 8) | p[udp + 14]!, oam: (p[udp + 9]! & 0x80) !== 0 };
     });
-  return { g, geneve, agent, handoffSent, written, announced };
+  return { g, geneve, agent, handoffSent, written, announced, fallbackContexts };
 }
 
 /** A handoff v1 header of `type` (the glue reads only the type octet), padded. */
@@ -104,7 +130,7 @@ describe('geneve', () => {
     agent.capabilities = Capability.HANDOFF_V1 | Capability.GENEVE;
     agent.cookieLow24 = 0xabcdef;
     geneve.reconsider(NAT, HOST, true);
-    expect(geneve.transportOf(NAT, HOST)).toEqual({ transport: 'geneve', vni: 0xabcdef });
+    expect(geneve.hostTransport(NAT, HOST)).toEqual({ transport: 'geneve', vni: 0xabcdef });
     expect(announced).toEqual([HOST]);
     geneve.send(NAT, HOST, datagramOf(MessageType.HELLO));
     expect(handoffSent).toEqual([]);
@@ -137,32 +163,43 @@ describe('geneve', () => {
     agent.capabilities = Capability.HANDOFF_V1;
     agent.cookieLow24 = 5;
     geneve.reconsider(NAT, HOST, true);
-    expect(geneve.transportOf(NAT, HOST).transport).toBe('handoff');
+    expect(geneve.hostTransport(NAT, HOST).transport).toBe('handoff');
     geneve.mappingCreated(NAT, HOST, ENTRY);
     expect(agent.calls).toEqual(['mappingCreated']);
     agent.capabilities = Capability.GENEVE;
     geneve.reconsider(NAT, HOST, true);
-    expect(geneve.transportOf(NAT, HOST).transport).toBe('geneve');
+    expect(geneve.hostTransport(NAT, HOST).transport).toBe('geneve');
     agent.capabilities = Capability.HANDOFF_V1;
     geneve.reconsider(NAT, HOST, true);
-    expect(geneve.transportOf(NAT, HOST).transport).toBe('handoff');
+    expect(geneve.hostTransport(NAT, HOST).transport).toBe('handoff');
     expect(geneve.counters.get('switchedToHandoff')).toBe(1);
   });
 
   it('closes the tunnel of a host whose port 6081 is closed and lets the agent probe it, but ignores 62863 errors for tunnel hosts', () => {
-    const { geneve, agent } = setup('auto');
+    const { geneve, agent, fallbackContexts } = setup('auto');
     agent.state = PeerState.AUTHORITATIVE;
     agent.capabilities = Capability.GENEVE;
     agent.cookieLow24 = 5;
     geneve.reconsider(NAT, HOST, true);
-    geneve.handoffPortUnreachable(NAT, HOST);
+    fallbackContexts[0]!.inbound.portUnreachable(NAT, HOST);
     expect(agent.calls).toEqual([]);
     (geneve as unknown as { genevePortUnreachable(n: number, h: number): void }).genevePortUnreachable(NAT, HOST);
-    expect(geneve.transportOf(NAT, HOST).transport).toBe('handoff');
+    expect(geneve.hostTransport(NAT, HOST).transport).toBe('handoff');
     expect(agent.calls).toEqual(['portUnreachable']);
     // Still refused until the receiver speaks Geneve again.
     geneve.reconsider(NAT, HOST, true);
-    expect(geneve.transportOf(NAT, HOST).transport).toBe('handoff');
+    expect(geneve.hostTransport(NAT, HOST).transport).toBe('handoff');
+  });
+
+  it('in mode auto, hands a datagram from 62863 to the agent through its fallback, then puts the host in a tunnel if it announced Geneve', () => {
+    const { geneve, agent, fallbackContexts, announced } = setup('auto');
+    agent.state = PeerState.AUTHORITATIVE;
+    agent.capabilities = Capability.HANDOFF_V1 | Capability.GENEVE;
+    agent.cookieLow24 = 9;
+    fallbackContexts[0]!.inbound.receive(NAT, HOST, 62863, datagramOf(MessageType.HELLO_ACK));
+    expect(agent.calls).toEqual(['receive']);
+    expect(geneve.hostTransport(NAT, HOST)).toEqual({ transport: 'geneve', vni: 9 });
+    expect(announced).toEqual([HOST]);
   });
 
   it('in mode geneve, sends every message as a control packet and nothing on 62863', () => {

@@ -18,9 +18,8 @@ import {
 } from '@nat64/geneve';
 import type { Counters } from '@nat64/service';
 import type { Ipv4View } from '@nat64/xlat';
-import type { Engine } from '../engine/engine.js';
-import { createHandoffCounters } from '../handoff/counters.js';
-import { HandoffTransport } from '../handoff/transport.js';
+import type { Engine } from '../../../engine/engine.js';
+import { LocalSocket } from '../../../engine/local-socket.js';
 import type { GeneveCounterName } from './counters.js';
 import { SPEC } from './constants.js';
 import type { TunnelSettings } from './tunnels.js';
@@ -43,7 +42,8 @@ const WRITERS_KEPT = 4096;
 export class GeneveControl {
   /** Drops by decapsulation status, for `stats` (geneve.drop.*). */
   readonly drops = new Float64Array(DECAP_STATUS_NAMES.length);
-  private readonly udp: HandoffTransport;
+  /** The UDP socket on pool4:6081; its counters stay internal (the group geneve counts control packets). */
+  private readonly udp: LocalSocket;
   private readonly writers = new Map<number, GeneveWriter>();
   private readonly packet: Uint8Array;
   private readonly headroom: number;
@@ -59,8 +59,7 @@ export class GeneveControl {
   ) {
     this.headroom = this.writer(0).maxHeaderLength;
     this.packet = new Uint8Array(this.headroom + maxDatagram);
-    // The UDP layer is the one handoff datagrams use, on port 6081 both ways; its counters stay internal.
-    this.udp = new HandoffTransport(engine, createHandoffCounters(), this.packet.length, SPEC.GENEVE_PORT);
+    this.udp = new LocalSocket(engine, SPEC.GENEVE_PORT, this.packet.length);
     this.policy = createReceivePolicy({
       optionClass: settings.optionClass,
       ...(settings.auth === undefined ? {} : { authKeys: new Map([[settings.auth.keyId, settings.auth.secret]]) }),

@@ -1,0 +1,53 @@
+// The transports handoff can reach the hosts with, by the value of `handoff.transport`: one is chosen
+// once, when handoff is built (handoff.ts), and nothing else knows which. A new transport is a folder
+// beside messages/ and geneve/ implementing transport.ts, and one entry here (and its settings, if
+// any, read in ../config.ts).
+
+import { Capability } from '@nat64/handoff-codec';
+import type { HandoffConfig } from '../config.js';
+import { GENEVE_OVERHEAD } from './geneve/config.js';
+import { GeneveTransport } from './geneve/geneve.js';
+import { MessagesTransport } from './messages/messages.js';
+import type { HandoffTransport, TransportContext } from './transport.js';
+
+export interface TransportKind {
+  /** The capabilities the gateway announces in its HELLOs (handoff v1 section 5.4). */
+  readonly capabilities: number;
+  /** Bytes it may write in front of a translated IPv4 packet: translation.ipv4NextHopMtu defaults to the TUN MTU minus these. */
+  readonly overhead: number;
+  /** Why it cannot take TUN offload (64 KiB segments), or null when it can. */
+  readonly refusesOffload: string | null;
+  create(context: TransportContext, config: HandoffConfig): HandoffTransport;
+}
+
+const GENEVE_REFUSES_OFFLOAD = 'Geneve packets cannot carry unsplit TCP segments';
+
+export const TRANSPORTS = {
+  /** Handoff messages on UDP 62863. */
+  handoff: {
+    capabilities: Capability.HANDOFF_V1,
+    overhead: 0,
+    refusesOffload: null,
+    create: (context) => new MessagesTransport(context),
+  },
+  /** Geneve tunnels and control packets on UDP 6081 only. */
+  geneve: {
+    capabilities: GeneveTransport.capabilities(false),
+    overhead: GENEVE_OVERHEAD,
+    refusesOffload: GENEVE_REFUSES_OFFLOAD,
+    create: (context, config) => new GeneveTransport(context, { settings: config.geneve, fallback: null }),
+  },
+  /** Both asked; Geneve toward hosts whose receiver announces it, handoff messages toward the others. */
+  auto: {
+    capabilities: GeneveTransport.capabilities(true),
+    overhead: GENEVE_OVERHEAD,
+    refusesOffload: GENEVE_REFUSES_OFFLOAD,
+    create: (context, config) => new GeneveTransport(context, { settings: config.geneve, fallback: (c) => new MessagesTransport(c) }),
+  },
+} as const satisfies Record<string, TransportKind>;
+
+/** The values of handoff.transport. */
+export type TransportName = keyof typeof TRANSPORTS;
+export const TRANSPORT_NAMES = Object.keys(TRANSPORTS) as TransportName[];
+
+export type { CounterLine, HandoffTransport, HostTransport, TransportContext } from './transport.js';

@@ -1,0 +1,84 @@
+// NAT64 bypass as the daemon sees it: built from the config, fed the bypass packets of the shared
+// UDP 6081 socket, asked for counters and warnings by `stats`, closed on exit. The one place that
+// picks the real TAP devices and host network; tests pass their own through BypassEnvironment.
+import type { CounterSnapshot, Logger, MicroClock } from '@nat64/service';
+import { openTap, type TunDevice } from '@nat64/tun';
+import type { ConnectionLog } from '../conn-log.js';
+import type { ReceiverConfig } from '../config.js';
+import { BypassEndpoint } from './endpoint.js';
+import { linuxHostNetwork, type HostNetwork } from './host-network.js';
+import { describeIpv4OnlyServices, findIpv4OnlyServices, type Ipv4OnlyService } from './listeners.js';
+
+export interface BypassEnvironment {
+  openDevice?: (name: string, mtu: number) => TunDevice;
+  network?: HostNetwork;
+  localIpv4?: () => Set<number>;
+  /** Where /proc/net is, for the IPv4-only listener check. */
+  procNet?: string;
+}
+
+export interface BypassService {
+  readonly endpoint: BypassEndpoint;
+  handleDatagram(bytes: Buffer, address: string): void;
+  /** A Geneve packet that is not bypass while the geneve transport is off. */
+  refuseOther(): void;
+  counters(all: boolean): CounterSnapshot[];
+  stats(): { bypassTunnels: ReturnType<BypassEndpoint['describeTunnels']>; ipv4OnlyServices: Ipv4OnlyService[] };
+  statsText(): string;
+  close(): void;
+}
+
+export function startBypass(
+  config: ReceiverConfig,
+  logger: Logger,
+  log: ConnectionLog,
+  clock: MicroClock,
+  send: (packet: Buffer, port: number, address: string) => void,
+  sendQueueCount: () => number,
+  environment: BypassEnvironment = {},
+): BypassService {
+  const openDevice = environment.openDevice ?? ((name: string, mtu: number) => openTap({ name, mtu, up: true }));
+  const endpoint = new BypassEndpoint({
+    settings: config.bypass,
+    send,
+    sendQueueCount,
+    logLine: (line) => {
+      log.append(line);
+      log.flush();
+    },
+    zone: config.timeZone,
+    clock,
+    logger: logger.child({ component: 'bypass' }),
+    network: environment.network ?? linuxHostNetwork,
+    openDevice,
+    ...(environment.localIpv4 ? { localIpv4: environment.localIpv4 } : {}),
+  });
+  endpoint.start();
+  const ownPorts = [config.port, config.genevePort];
+  const ipv4Only = () => findIpv4OnlyServices(ownPorts, environment.procNet);
+  const atStart = ipv4Only();
+  if (atStart.length > 0) {
+    logger.warn({ services: atStart }, `these services listen on IPv4 only, so bypassed (IPv6) clients cannot reach them; listen on :: too: ${describeIpv4OnlyServices(atStart)}`);
+  }
+  let otherGeneve = 0;
+  return {
+    endpoint,
+    handleDatagram: (bytes, address) => endpoint.handleDatagram(bytes, address),
+    refuseOther: () => {
+      otherGeneve++;
+    },
+    counters: (all) => [
+      ...endpoint.counters.snapshot({ all }),
+      ...(all || otherGeneve > 0 ? [{ name: 'bypassOtherGeneve', value: otherGeneve, explanation: 'dropped: Geneve packets that are not bypass, with the geneve transport off' }] : []),
+      ...endpoint.dropCounters(all),
+    ],
+    stats: () => ({ bypassTunnels: endpoint.describeTunnels(), ipv4OnlyServices: ipv4Only() }),
+    statsText: () => {
+      const services = ipv4Only();
+      const tunnels = endpoint.describeTunnels().map((tunnel) => `\ntunnel ${tunnel.gateway} vni 0x${tunnel.vni.toString(16).padStart(6, '0')} ${tunnel.address} dev ${tunnel.device} via ${tunnel.nextHop}`);
+      const warning = services.length > 0 ? `\nwarning: IPv4-only services, unreachable for bypassed clients: ${describeIpv4OnlyServices(services)}` : '';
+      return tunnels.join('') + warning;
+    },
+    close: () => endpoint.close(),
+  };
+}

@@ -1,0 +1,109 @@
+// One bypass tunnel: a gateway, its VNI, and the TAP device whose Ethernet frames are the
+// tunnel link (bypass §9). Frames from the gateway go into the TAP with one write each; the
+// kernel's IPv6 stack answers, and the frames it sends come back in batches, are copied once
+// into a preallocated send ring behind 8 bytes of headroom, framed with the VNI and no option
+// (bypass §3.1) and sent to the gateway on UDP 6081. Nothing is allocated per frame here; the
+// dgram socket underneath allocates its own request per send.
+import { BypassEncapsulator, Ethernet, Geneve } from '@nat64/geneve';
+import type { Counters } from '@nat64/service';
+import type { TunDevice, TunError } from '@nat64/tun';
+import type { BypassCounterName } from './counters.js';
+import type { TunnelRoute } from './host-network.js';
+
+/** Frames in flight in the send ring; a send queued by the kernel keeps its slot this long. */
+const RING_SLOTS = 256;
+const HEADROOM = Geneve.HEADER_LENGTH;
+
+export interface TunnelDeps {
+  /** Sends a Geneve packet to the gateway (the receiver's UDP 6081 socket). */
+  send(packet: Buffer, port: number, address: string): void;
+  /** Sends queued in the socket, whose ring slots must not be reused yet. */
+  sendQueueCount(): number;
+  counters: Counters<BypassCounterName>;
+  /** The TAP device stopped working (deleted from outside): the tunnel must go. */
+  onDeviceError(tunnel: Tunnel, error: TunError): void;
+}
+
+export class Tunnel {
+  /** The gateway's outer address, as the socket reports it. */
+  readonly gateway: string;
+  readonly vni: number;
+  readonly index: number;
+  readonly device: TunDevice;
+  readonly route: TunnelRoute;
+  /** The 16 bytes of PREFIX::OWN-IPV4, to recognise repeated offers. */
+  readonly target: Uint8Array;
+  /** The last offer's log message. */
+  message: string;
+  private readonly encapsulator: BypassEncapsulator;
+  private readonly ring: Buffer;
+  private readonly ringSlot: number;
+  private nextSlot = 0;
+  private readonly framesOut: number;
+  private readonly notIpv6: number;
+  private readonly queueFull: number;
+
+  constructor(
+    init: { gateway: string; vni: number; index: number; device: TunDevice; route: TunnelRoute; target: Uint8Array; message: string },
+    private readonly deps: TunnelDeps,
+    private readonly port = Geneve.PORT,
+  ) {
+    this.gateway = init.gateway;
+    this.vni = init.vni;
+    this.index = init.index;
+    this.device = init.device;
+    this.route = init.route;
+    this.target = init.target;
+    this.message = init.message;
+    this.encapsulator = new BypassEncapsulator({ vni: init.vni, message: null });
+    this.ringSlot = HEADROOM + init.device.rx.slotSize;
+    this.ring = Buffer.alloc(RING_SLOTS * this.ringSlot);
+    this.framesOut = deps.counters.index.bypassFramesOut;
+    this.notIpv6 = deps.counters.index.bypassNotIpv6Out;
+    this.queueFull = deps.counters.index.bypassSendQueueFull;
+  }
+
+  start(): void {
+    this.device.start(
+      (count) => this.sendBatch(count),
+      (error) => this.deps.onDeviceError(this, error),
+    );
+  }
+
+  /** Writes a frame from the gateway into the TAP device. */
+  deliver(buf: Uint8Array, offset: number, length: number): boolean {
+    return this.device.writePacket(buf, offset, length);
+  }
+
+  close(): void {
+    this.device.close();
+  }
+
+  private sendBatch(count: number): void {
+    const { buffer, slotSize, lengths } = this.device.rx;
+    const values = this.deps.counters.values;
+    // A send the kernel could not take at once stays queued in the socket and reads its ring slot
+    // later; past RING_SLOTS - count queued sends, this batch could overwrite one, so it is dropped
+    // (TCP retransmits) rather than sent corrupted.
+    if (this.deps.sendQueueCount() > RING_SLOTS - count) {
+      values[this.queueFull]! += count;
+      return;
+    }
+    for (let i = 0; i < count; i++) {
+      const offset = i * slotSize;
+      const length = lengths[i]!;
+      // Only IPv6 travels through bypass (bypass §4); the kernel sends nothing else here, but a
+      // TAP carries what anyone writes to it.
+      if (length < Ethernet.HEADER_LENGTH || buffer[offset + 12] !== 0x86 || buffer[offset + 13] !== 0xdd) {
+        values[this.notIpv6]!++;
+        continue;
+      }
+      const slot = this.nextSlot * this.ringSlot;
+      this.nextSlot = this.nextSlot + 1 === RING_SLOTS ? 0 : this.nextSlot + 1;
+      buffer.copy(this.ring, slot + HEADROOM, offset, offset + length);
+      const start = this.encapsulator.encapsulate(this.ring, slot + HEADROOM, length);
+      this.deps.send(this.ring.subarray(start, slot + HEADROOM + length), this.port, this.gateway);
+      values[this.framesOut]!++;
+    }
+  }
+}

@@ -1,0 +1,255 @@
+// The connection log's file (or stdout): lines are appended whole, in order, and a failure to
+// write or to reopen never throws, never drops a line and never glues two lines together.
+//
+// Lines are queued per commit and handed to the kernel with synchronous appends. When a write fails
+// (ENOSPC, EIO, EROFS...) or the file cannot be reopened after a rotation (EACCES, a missing
+// directory), the unwritten bytes stay queued, exactly from the byte where the kernel stopped, and
+// are retried with a growing delay until they go through; callers waiting for their lines
+// (afterWritten) wait as long. A line cut short by a full disk is finished by the retry; one cut
+// short in a file being rotated away is cut off that file and written whole to the new one. At
+// startup, a partial last line that a crash left behind is cut off (prepareTail), so that the
+// lines recovered from the store are written whole after the last complete line.
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { parseTimestamp, type ConnectionLog, type LogTail, type TimeZoneMode } from './conn-log.js';
+
+/** Mode of a log file the receiver creates: the owner writes, its group (log readers) reads. */
+export const LOG_FILE_MODE = 0o640;
+/** First retry after a failure, ms; doubled on each failed retry up to RETRY_MAX_MS. */
+export const RETRY_MIN_MS = 50;
+export const RETRY_MAX_MS = 2000;
+
+const NEWLINE = 0x0a;
+const TAIL_CHUNK_BYTES = 64 * 1024;
+/** Length of "YYYY-MM-DD HH:MM:SS.ffffff", the part every line of one commit shares. */
+const TIMESTAMP_CHARS = 26;
+
+export interface ConnectionLogHooks {
+  /** Writing or reopening failed while the log was working: lines and whoever waits for them wait. Once per outage. */
+  stalled?(error: NodeJS.ErrnoException, doing: 'write' | 'reopen'): void;
+  /** Every failed attempt, the first included. */
+  attemptFailed?(): void;
+  /** The log works again after an outage; every held line is written. */
+  resumed?(): void;
+  /** The file was reopened (SIGHUP). */
+  reopened?(): void;
+}
+
+interface Waiter {
+  /** Bytes appended when the waiter registered: it is done once that many are written. */
+  upTo: number;
+  done: (written: boolean) => void;
+}
+
+interface Chunk {
+  bytes: Buffer;
+  /** The commit whose lines these are, if the caller said so. */
+  commit: number | undefined;
+}
+
+/** Opens the log for appending (creating the file 0640); throws if it cannot be opened at all. */
+export function openConnectionLog(target: { file: string } | { fd: number }, zone: TimeZoneMode, hooks: ConnectionLogHooks = {}): ConnectionLog {
+  const file = 'file' in target ? target.file : undefined;
+  let fd = file === undefined ? (target as { fd: number }).fd : openAppend(file);
+  let queued: string[] = [];
+  const chunks: Chunk[] = [];
+  /** Bytes of chunks[0] already written. */
+  let offset = 0;
+  let appendedBytes = 0;
+  let writtenBytes = 0;
+  const waiters: Waiter[] = [];
+  let reopenWanted = false;
+  let stalled = false;
+  let retryDelay = RETRY_MIN_MS;
+  let retryTimer: NodeJS.Timeout | undefined;
+  /** Closing: failures no longer wait for a retry; waiters are told their lines were not written. */
+  let finishing = false;
+  let closed = false;
+
+  function queue(commit: number | undefined): void {
+    if (queued.length === 0) return;
+    const bytes = Buffer.from(`${queued.join('\n')}\n`);
+    queued = [];
+    chunks.push({ bytes, commit });
+    appendedBytes += bytes.length;
+  }
+
+  /** Tries to write everything queued (reopening first if asked); true when nothing is left. */
+  function drain(): boolean {
+    try {
+      if (reopenWanted) switchFile();
+      while (chunks.length > 0) {
+        const chunk = chunks[0]!;
+        while (offset < chunk.bytes.length) {
+          const wrote = writeSync(fd, chunk.bytes, offset, chunk.bytes.length - offset);
+          offset += wrote;
+          writtenBytes += wrote;
+        }
+        chunks.shift();
+        offset = 0;
+      }
+    } catch (error) {
+      fail(error as NodeJS.ErrnoException, reopenWanted ? 'reopen' : 'write');
+      return false;
+    }
+    if (stalled) {
+      stalled = false;
+      retryDelay = RETRY_MIN_MS;
+      hooks.resumed?.();
+    }
+    settleWaiters();
+    return true;
+  }
+
+  function switchFile(): void {
+    const next = openAppend(file!);
+    // A line the old file only got part of is cut off there and written whole to the new one.
+    const chunk = chunks[0];
+    if (chunk && offset > 0) {
+      const lineStart = chunk.bytes.lastIndexOf(NEWLINE, offset - 1) + 1;
+      if (offset > lineStart) {
+        try {
+          ftruncateSync(fd, fstatSync(fd).size - (offset - lineStart));
+        } catch {
+          // The old file keeps the fragment; the new one still gets the whole line.
+        }
+        writtenBytes -= offset - lineStart;
+        offset = lineStart;
+      }
+    }
+    closeQuietly(fd);
+    fd = next;
+    reopenWanted = false;
+    hooks.reopened?.();
+  }
+
+  function fail(error: NodeJS.ErrnoException, doing: 'write' | 'reopen'): void {
+    hooks.attemptFailed?.();
+    if (!stalled) {
+      stalled = true;
+      hooks.stalled?.(error, doing);
+    }
+    if (finishing) {
+      settleWaiters();
+      return;
+    }
+    retryTimer ??= setTimeout(() => {
+      retryTimer = undefined;
+      if (!closed) drain();
+    }, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+  }
+
+  function settleWaiters(): void {
+    while (waiters.length > 0 && waiters[0]!.upTo <= writtenBytes) waiters.shift()!.done(true);
+    if (finishing && stalled) for (const waiter of waiters.splice(0)) waiter.done(false);
+  }
+
+  return {
+    zone,
+    append(line) {
+      queued.push(line);
+    },
+    flush(commit) {
+      queue(commit);
+      if (closed || retryTimer !== undefined || chunks.length === 0) return;
+      drain();
+    },
+    afterWritten(done) {
+      if (appendedBytes <= writtenBytes) {
+        done(true);
+        return;
+      }
+      if (closed || (finishing && stalled)) {
+        done(false);
+        return;
+      }
+      waiters.push({ upTo: appendedBytes, done });
+    },
+    get stalled() {
+      return stalled;
+    },
+    unwrittenCommits() {
+      const commits: number[] = [];
+      for (const chunk of chunks) if (chunk.commit !== undefined && commits.at(-1) !== chunk.commit) commits.push(chunk.commit);
+      return commits;
+    },
+    reopen() {
+      if (file === undefined || closed) return;
+      reopenWanted = true;
+      if (retryTimer === undefined) drain();
+    },
+    prepareTail() {
+      if (file === undefined) return undefined;
+      return cutAndReadTail(fd, zone);
+    },
+    finish() {
+      finishing = true;
+      if (retryTimer !== undefined) {
+        clearTimeout(retryTimer);
+        retryTimer = undefined;
+        drain();
+      }
+      settleWaiters();
+    },
+    close() {
+      if (closed) return;
+      finishing = true;
+      queue(undefined);
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      if (chunks.length > 0) drain();
+      closed = true;
+      for (const waiter of waiters.splice(0)) waiter.done(false);
+      if (file !== undefined) closeQuietly(fd);
+    },
+  };
+}
+
+function openAppend(file: string): number {
+  return openSync(file, 'a+', LOG_FILE_MODE);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Nothing is left to write through it.
+  }
+}
+
+/**
+ * Cuts a partial last line off the file (the end of a write a crash or a full disk interrupted),
+ * then reads the complete lines at the end of the file that share the last line's timestamp.
+ */
+function cutAndReadTail(fd: number, zone: TimeZoneMode): LogTail {
+  const size = fstatSync(fd).size;
+  let tail = Buffer.alloc(0);
+  let start = size;
+  // Read backwards until the bytes hold a complete line with another timestamp, or the whole file.
+  for (;;) {
+    const length = Math.min(start, TAIL_CHUNK_BYTES);
+    start -= length;
+    const chunk = Buffer.alloc(length);
+    readSync(fd, chunk, 0, length, start);
+    tail = Buffer.concat([chunk, tail]);
+    if (start === 0) break;
+    const lines = completeLines(tail, false);
+    if (lines.length > 1 && lines[0]!.slice(0, TIMESTAMP_CHARS) !== lines.at(-1)!.slice(0, TIMESTAMP_CHARS)) break;
+  }
+  const cutBytes = tail.length - (tail.lastIndexOf(NEWLINE) + 1);
+  if (cutBytes > 0) ftruncateSync(fd, size - cutBytes);
+  const lines = completeLines(tail, start === 0);
+  const last = lines.at(-1);
+  if (last === undefined) return { lastAt: undefined, lastLines: [], cutBytes };
+  const stamp = last.slice(0, TIMESTAMP_CHARS);
+  return { lastAt: parseTimestamp(last, zone), lastLines: lines.filter((line) => line.slice(0, TIMESTAMP_CHARS) === stamp), cutBytes };
+}
+
+/** The complete lines in `bytes`; the first counts only when `fromStart` (otherwise it may be cut). */
+function completeLines(bytes: Buffer, fromStart: boolean): string[] {
+  const end = bytes.lastIndexOf(NEWLINE);
+  if (end < 0) return [];
+  const lines = bytes.toString('utf8', 0, end).split('\n');
+  if (!fromStart) lines.shift();
+  return lines.filter((line) => line !== '');
+}

@@ -1,0 +1,137 @@
+// The packet-path decoder of NAT64 bypass (bypass §7): checks one Geneve UDP payload, fills a
+// reusable BypassView and returns a BypassStatus. Never throws, never allocates. Checks run in
+// this order: structure (RFC 8926 §3.4, §3.5), options, VNI, audit mirror, O bit, Protocol Type,
+// inner frame, then the direction rule for the bypass option.
+import { readU16 } from './bytes.js';
+import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType } from './constants.js';
+import { messageLength } from './bypass-option.js';
+import { BypassStatus } from './bypass-status.js';
+
+/** Which end receives: the server accepts the bypass option, the gateway drops packets with it. */
+export type BypassDirection = 'to-server' | 'to-gateway';
+
+export interface BypassPolicy {
+  /** Accept only this VNI; -1 for any (a server hearing an offer from a new gateway). */
+  vni: number;
+  direction: BypassDirection;
+}
+
+/** One per receive loop, reused for every packet; after a drop trust only status and failOffset. */
+export class BypassView {
+  buf: Uint8Array = new Uint8Array(0);
+  status: BypassStatus = BypassStatus.FRAME;
+  failOffset = -1;
+  start = 0;
+  flags = 0;
+  protocolType = 0;
+  vni = 0;
+  criticalOptions = 0;
+  /** Options skipped as RFC 8926 §3.5 allows: non-critical and not ours. */
+  skippedOptions = 0;
+  hasBypassOption = false;
+  /** The bypass option's message in `buf` (UTF-8, padding excluded). */
+  messageOffset = 0;
+  messageLength = 0;
+  auditMirror = false;
+  auditMessageOffset = 0;
+  auditMessageLength = 0;
+  /** The inner Ethernet frame. */
+  frameOffset = 0;
+  frameLength = 0;
+
+  reset(buf: Uint8Array, start: number): void {
+    this.buf = buf;
+    this.status = BypassStatus.FRAME;
+    this.failOffset = -1;
+    this.start = start;
+    this.flags = 0;
+    this.protocolType = 0;
+    this.vni = 0;
+    this.criticalOptions = 0;
+    this.skippedOptions = 0;
+    this.hasBypassOption = false;
+    this.messageOffset = 0;
+    this.messageLength = 0;
+    this.auditMirror = false;
+    this.auditMessageOffset = 0;
+    this.auditMessageLength = 0;
+    this.frameOffset = start;
+    this.frameLength = 0;
+  }
+}
+
+function fail(view: BypassView, status: BypassStatus, at: number): BypassStatus {
+  view.status = status;
+  view.failOffset = at;
+  return status;
+}
+
+/** Whether a Geneve packet belongs to bypass: Protocol Type Ethernet or an option of class 0x0162. */
+export function isBypassPacket(buf: Uint8Array, offset: number, length: number): boolean {
+  if (offset + length > buf.length) length = buf.length - offset;
+  if (length < Geneve.HEADER_LENGTH) return false;
+  if (readU16(buf, offset + 2) === ProtocolType.TRANSPARENT_ETHERNET_BRIDGING) return true;
+  const optionsEnd = Math.min(offset + length, offset + Geneve.HEADER_LENGTH + (buf[offset]! & GeneveBits.OPT_LEN_MASK) * Geneve.WORD);
+  for (let at = offset + Geneve.HEADER_LENGTH; at + Geneve.OPTION_HEADER_LENGTH <= optionsEnd; at += Geneve.OPTION_HEADER_LENGTH + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD) {
+    if (readU16(buf, at) === Bypass.OPTION_CLASS) return true;
+  }
+  return false;
+}
+
+/** Decodes buf[offset, offset + length) (a UDP payload) into `view` and decides. */
+export function decapsulateBypass(buf: Uint8Array, offset: number, length: number, view: BypassView, policy: BypassPolicy): BypassStatus {
+  view.reset(buf, offset);
+  if (offset + length > buf.length) length = buf.length - offset;
+  if (length < Geneve.HEADER_LENGTH) return fail(view, BypassStatus.TRUNCATED, offset + Math.max(length, 0));
+  const first = buf[offset]!;
+  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) return fail(view, BypassStatus.BAD_VERSION, offset);
+  const optionsStart = offset + Geneve.HEADER_LENGTH;
+  const optionsEnd = optionsStart + (first & GeneveBits.OPT_LEN_MASK) * Geneve.WORD;
+  const end = offset + length;
+  if (optionsEnd > end) return fail(view, BypassStatus.OPTIONS_TRUNCATED, offset);
+  view.flags = buf[offset + 1]!;
+  view.protocolType = readU16(buf, offset + 2);
+  view.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
+  view.frameOffset = optionsEnd;
+  view.frameLength = end - optionsEnd;
+
+  let unknownCriticalAt = -1;
+  let at = optionsStart;
+  while (at < optionsEnd) {
+    const type = buf[at + 2]!;
+    const dataStart = at + Geneve.OPTION_HEADER_LENGTH;
+    const dataLength = (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
+    const next = dataStart + dataLength;
+    if (next > optionsEnd) return fail(view, BypassStatus.OPTION_OVERRUN, at + 3);
+    const critical = (type & GeneveBits.OPTION_CRITICAL) !== 0;
+    if (critical) view.criticalOptions++;
+    const ours = readU16(buf, at) === Bypass.OPTION_CLASS;
+    if (ours && type === Bypass.OPTION_TYPE && !view.hasBypassOption) {
+      view.hasBypassOption = true;
+      view.messageOffset = dataStart;
+      view.messageLength = messageLength(buf, dataStart, dataLength);
+    } else if (ours && type === Bypass.AUDIT_MIRROR_TYPE && !view.auditMirror) {
+      view.auditMirror = true;
+      view.auditMessageOffset = dataStart;
+      view.auditMessageLength = messageLength(buf, dataStart, dataLength);
+    } else if (critical && !(ours && type === Bypass.AUDIT_MIRROR_TYPE)) {
+      if (unknownCriticalAt === -1) unknownCriticalAt = at;
+    } else {
+      view.skippedOptions++;
+    }
+    at = next;
+  }
+  if (unknownCriticalAt !== -1) return fail(view, BypassStatus.UNKNOWN_CRITICAL, unknownCriticalAt);
+  if (policy.vni !== -1 && view.vni !== policy.vni) return fail(view, BypassStatus.VNI_MISMATCH, offset + 4);
+  if (view.auditMirror) return fail(view, BypassStatus.AUDIT_MIRROR, view.auditMessageOffset - Geneve.OPTION_HEADER_LENGTH);
+  if ((view.flags & GeneveBits.OAM) !== 0) return fail(view, BypassStatus.OAM, offset + 1);
+  if (view.protocolType !== ProtocolType.TRANSPARENT_ETHERNET_BRIDGING) return fail(view, BypassStatus.BAD_PROTOCOL, offset + 2);
+  if (view.frameLength < Ethernet.HEADER_LENGTH || readU16(buf, optionsEnd + Ethernet.TYPE_OFFSET) !== Ethernet.ETHERTYPE_IPV6) {
+    return fail(view, BypassStatus.BAD_INNER, optionsEnd);
+  }
+  if (policy.direction === 'to-gateway' && view.hasBypassOption) {
+    return fail(view, BypassStatus.OPTION_FROM_SERVER, view.messageOffset - Geneve.OPTION_HEADER_LENGTH);
+  }
+  view.status = BypassStatus.FRAME;
+  return BypassStatus.FRAME;
+}
