@@ -90,7 +90,7 @@ function program(): Command {
     .command('run')
     .description(
       'Run the gateway. Settings come from the defaults, then --config, then these flags. After it starts, route the ' +
-        'prefix and the pool4 addresses into the TUN device (ip -6 route add PREFIX dev TUN; ip route add POOL4/32 dev TUN).',
+        'prefix and the pool4 addresses into the TUN device (ip -6 route add PREFIX dev TUN; ip route add POOL4/32 dev TUN), or pass --routes.',
     )
     .option('-c, --config <file>', 'JSON configuration file (see contrib/gateway.example.json); flags override it')
     .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')

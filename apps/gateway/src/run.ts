@@ -149,7 +149,7 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
       control: config.control,
       routes: [`ip -6 route add ${config.prefix.text} dev ${device.name}`, ...pool4.map((a) => `ip route add ${a}/32 dev ${device.name}`)],
     },
-    'nat64-gateway running; route the prefix and pool4 into the TUN device',
+    config.routes ? 'nat64-gateway running; it routes the prefix and pool4 into the TUN device itself' : 'nat64-gateway running; route the prefix and pool4 into the TUN device',
   );
 }
 

@@ -5,12 +5,12 @@
 //   2001:db8:1::2                  127.0.0.1:9464 in its namespace              203.0.113.2: nat64-receiver
 //                                                                               --metrics 9465, HTTP 8080
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GATEWAY_MAIN, ADDRESSES, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import { GATEWAY_MAIN, REPO, ADDRESSES, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
 import {
   curlAndExpectLogged,
   gatewayCounters,
@@ -111,6 +111,14 @@ describe.skipIf(unavailable)('metrics (end to end)', () => {
     expect(Number(histogram!.count)).toBe(Number(histogram!.buckets!['+Inf']));
     expect(Number(histogram!.sum)).toBeGreaterThan(0);
     expect(promtoolComplaints(page.text) ?? '').toBe('');
+  });
+
+  it('serves every metric the shipped Grafana dashboard queries', async () => {
+    const dashboard = readFileSync(join(REPO, 'contrib/grafana/nat64-handoff.json'), 'utf8');
+    const used = new Set([...dashboard.matchAll(/nat64_(?:gateway|receiver)_[a-z0-9_]+/g)].map(([name]) => name.replace(/_bucket$/, '')));
+    expect(used.size).toBeGreaterThan(20);
+    const served = new Set([...(await scrape(t.gateway, GATEWAY_METRICS)).families, ...(await scrape(t.server, RECEIVER_METRICS)).families].map((family) => family.name));
+    expect([...used].filter((name) => !served.has(name))).toEqual([]);
   });
 
   it('answers only on loopback when given only a port, and only at /metrics', async () => {
