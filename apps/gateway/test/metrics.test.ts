@@ -40,6 +40,13 @@ describe('metrics', () => {
     expect(families.find((family) => family.name === 'nat64_gateway_agent_queued_entries')?.type).toBe('GAUGE');
   });
 
+  it('names every line uniquely with the Geneve transport too', () => {
+    const h = testHandoff({ handoff: { transport: 'auto' } });
+    const families = parsePrometheusTextFormat(formatMetrics(gatewayMetricFamilies(h.g, undefined, h.handoff)));
+    expect(families.find((family) => family.name === 'nat64_gateway_geneve_tunnels')?.type).toBe('GAUGE');
+    expect(families.length).toBe(collectStats(h.g, undefined, h.handoff).length + 3);
+  });
+
   it('reads metrics and routes from the configuration, off by default, and prints them back', () => {
     const base = { prefix: '64:ff9b::/96', pool4: ['198.51.100.1'] };
     const off = loadGatewayConfig({ flags: base });
