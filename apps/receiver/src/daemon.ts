@@ -172,7 +172,13 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     if (config.metrics !== undefined) {
       const render = () => {
         const queue = receiver.commitQueue;
-        const gauges = { entries: openTable.size, gateways: receiver.peerCount, commitQueueEntries: queue.entries, commitsInFlight: queue.commits };
+        const gauges = {
+          entries: openTable.size,
+          gateways: receiver.peerCount,
+          commitQueueEntries: queue.entries,
+          commitsInFlight: queue.commits,
+          ...(openBypass === undefined ? {} : { bypassTunnels: openBypass.stats().bypassTunnels.length }),
+        };
         return formatMetrics(receiverMetricFamilies(snapshot(true), gauges, ackLatency));
       };
       try {

@@ -22,6 +22,8 @@ export interface ReceiverGauges {
   readonly commitQueueEntries: number;
   /** Commits started and not yet durable. */
   readonly commitsInFlight: number;
+  /** NAT64 bypass tunnels up, when the bypass transport runs. */
+  readonly bypassTunnels?: number;
 }
 
 export function receiverMetricFamilies(counters: readonly CounterSnapshot[], gauges: ReceiverGauges, ackLatency: Histogram): MetricFamily[] {
@@ -32,6 +34,7 @@ export function receiverMetricFamilies(counters: readonly CounterSnapshot[], gau
     gauge('gateways', 'gateway epochs known', gauges.gateways),
     gauge('commit_queue_entries', 'entries of applied messages waiting for a store commit', gauges.commitQueueEntries),
     gauge('commits_in_flight', 'store commits started and not yet durable', gauges.commitsInFlight),
+    ...(gauges.bypassTunnels === undefined ? [] : [gauge('bypass_tunnels', 'NAT64 bypass tunnels up', gauges.bypassTunnels)]),
     {
       name: `${PREFIX}_ack_latency_seconds`,
       help: 'seconds from applying a CREATED/DELETED message to sending its ACK (store commit and log write)',

@@ -20,6 +20,9 @@ describe('metrics', () => {
     expect(byName.get('nat64_receiver_created_total')).toEqual({ name: 'nat64_receiver_created_total', help: RECEIVER_COUNTERS.created, type: 'COUNTER', metrics: [{ value: '3' }] });
     expect(byName.get('nat64_receiver_commit_queue_entries')).toMatchObject({ type: 'GAUGE', metrics: [{ value: '7' }] });
     expect(byName.get('nat64_receiver_commits_in_flight')?.metrics).toEqual([{ value: '2' }]);
+    expect(byName.has('nat64_receiver_bypass_tunnels')).toBe(false);
+    const withBypass = receiverMetricFamilies([], { ...gauges, bypassTunnels: 3 }, latency);
+    expect(withBypass.find((family) => family.name === 'nat64_receiver_bypass_tunnels')).toMatchObject({ type: 'gauge', samples: [{ value: 3 }] });
     const [histogram] = byName.get('nat64_receiver_ack_latency_seconds')!.metrics;
     expect(histogram).toMatchObject({ count: '2', sum: '0.302' });
     expect(histogram!.buckets).toMatchObject({ '0.001': '0', '0.0025': '1', '0.25': '1', '0.5': '2', '+Inf': '2' });
