@@ -1,5 +1,5 @@
 // What every daemon in this project shares: logging, time, signals, exit codes, configuration
-// reading, address text, and the local control socket.
+// reading, address text, the local control socket, and the Prometheus metrics endpoint.
 export { ExitCode, FatalError } from './exit-codes.js';
 export { systemMicroClock, manualMicroClock, type MicroClock } from './clock.js';
 export { createLogger, silentLogger, isLogLevel, LOG_LEVELS, type Logger } from './logger.js';
