@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 # Programs the end-to-end tests and the demo run for real, and the Debian packages that bring them.
-declare -A PACKAGE_OF=([ip]=iproute2 [ping]=iputils-ping [curl]=curl [iperf3]=iperf3 [tshark]=tshark [tcpdump]=tcpdump [ethtool]=ethtool)
+declare -A PACKAGE_OF=([ip]=iproute2 [ping]=iputils-ping [curl]=curl [iperf3]=iperf3 [tshark]=tshark [tcpdump]=tcpdump [ethtool]=ethtool [logrotate]=logrotate [systemd-analyze]=systemd)
 
 missing=()
 for program in "${!PACKAGE_OF[@]}"; do

@@ -80,12 +80,7 @@ export function loadGatewayConfig(options: { file?: string | undefined; flags: R
     throw new ConfigError(where, 'expected a JSON object of settings');
   }
   const merged = mergeFlags(fromFile as RawSettings, options.flags);
-  try {
-    return readSettings(new ConfigReader(merged, ''), merged);
-  } catch (error) {
-    if (error instanceof ConfigError && where !== '') throw new ConfigError(`${where}: ${error.where}`, error.problem);
-    throw error;
-  }
+  return ConfigReader.read(merged, options.file, (reader) => readSettings(reader, merged));
 }
 
 /** Flags override the file, one nested key at a time ("timeouts.udp" overrides only that timeout). */

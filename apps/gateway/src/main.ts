@@ -4,10 +4,11 @@
 // follow sysexits: 78 configuration, 77 permission, 69 unavailable, 64 usage.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ControlError, ExitCode, FatalError } from '@nat64/service';
+import { ControlError, ExitCode, FatalError, hintHelpAfterErrors, packageVersion } from '@nat64/service';
 import { reloadGateway, showHosts, showSessions, showStats } from './client.js';
 import { DEFAULT_CONTROL, DEFAULT_PREFIX, DEFAULT_TX_QUEUE_LENGTH } from './config.js';
 import { runGateway } from './run.js';
+import { parseSessionFilter } from './sessions.js';
 
 function integer(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
@@ -83,7 +84,7 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
 function program(): Command {
   const root = new Command('nat64-gateway')
     .description('Stateful NAT64 (RFC 6146) over a TUN device: lets IPv6-only clients reach IPv4-only servers.')
-    .showHelpAfterError()
+    .version(packageVersion(import.meta.url))
     .exitOverride();
 
   root
@@ -149,7 +150,12 @@ function program(): Command {
     .option('--server <ipv4>', 'only sessions toward this IPv4 server address')
     .option('--nat <ipv4>', 'only sessions on this pool4 address')
     .option('--json', 'one JSON object per session instead of a table')
-    .action(async (flags: { control: string; protocol?: string; client?: string; server?: string; nat?: string; json?: boolean }) => {
+    .action(async (flags: { control: string; protocol?: string; client?: string; server?: string; nat?: string; json?: boolean }, command: Command) => {
+      try {
+        parseSessionFilter({ protocol: flags.protocol, client: flags.client, server: flags.server, nat: flags.nat });
+      } catch (error) {
+        command.error(`error: ${(error as Error).message}`, { exitCode: ExitCode.usage });
+      }
       await showSessions(flags);
     });
 
@@ -186,6 +192,8 @@ function program(): Command {
     .action(async (flags: { control: string; json?: boolean }) => {
       process.exitCode = await reloadGateway(flags);
     });
+
+  hintHelpAfterErrors(root);
   return root;
 }
 

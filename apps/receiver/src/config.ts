@@ -85,12 +85,7 @@ export function loadReceiverConfig(options: { file?: string; flags: RawSettings 
   }
   // Flags win over the file; both go through one reader so their errors look alike.
   const merged: RawSettings = { ...(fromFile as RawSettings), ...definedOnly(options.flags) };
-  try {
-    return readSettings(new ConfigReader(merged, ''));
-  } catch (error) {
-    if (error instanceof ConfigError && where !== '') throw new ConfigError(`${where}: ${error.where}`, error.problem);
-    throw error;
-  }
+  return ConfigReader.read(merged, options.file, (reader) => readSettings(reader));
 }
 
 function definedOnly(flags: RawSettings): RawSettings {

@@ -33,6 +33,7 @@ export const RECEIVER_COUNTERS = {
   evicted: 'entries this receiver ended because the table was full',
   commits: 'store transactions committed',
   storeFailures: 'store transactions that failed (nothing acknowledged; gateways retransmit)',
+  historyPruned: 'ended entries deleted from the history past the retention period',
   storeUnavailable: 'dropped: arrived while the table was being reloaded after a store failure',
   backlogFull: 'dropped unacknowledged: too many entries already waiting for the store (gateways retransmit)',
   logOutages: 'times the connection log stopped taking lines (write or reopen failed; lines and ACKs held until a retry works)',

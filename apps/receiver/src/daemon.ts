@@ -3,7 +3,8 @@
 // calls it and waits for a signal; tests call it directly.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConnTable, SqliteStore, type ConnStore } from '@nat64/conntrack';
+import ipaddr from 'ipaddr.js';
+import { ConnTable, Retention, SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
 import {
@@ -40,7 +41,6 @@ import { ReceiverSettings } from './reload.js';
 
 const COOKIE_SECRET_RECORD = 'cookie-secret';
 const TICK_MS = 1000;
-const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const MAX_PEERS = 100_000;
 /** Mode of the directories the receiver creates for its database and its connection log. */
 const DIRECTORY_MODE = 0o750;
@@ -189,22 +189,22 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       logger.info({ metrics: `http://${formatMetricsAddress(metrics.address)}/metrics` }, 'serving metrics');
     }
     const ticker = setInterval(() => receiver.tick(), TICK_MS);
-    let lastPrune = 0;
-    const pruner = setInterval(() => {
-      const now = clock();
-      if (now - lastPrune < PRUNE_EVERY_MS * 1000) return;
-      lastPrune = now;
-      try {
-        const pruned = openTable.prune(now - settings.retentionMs * 1000, 100_000);
-        if (pruned > 0) logger.info({ pruned }, 'pruned history past the retention period');
-      } catch (error) {
-        logger.error({ err: error }, 'pruning history failed');
-      }
-    }, TICK_MS);
+    const retention = new Retention(openTable, { retention: () => settings.retentionMs * 1000, clock });
+    const pruneHistory = historyPruner(retention, store, counters, logger);
+    const pruner = setInterval(pruneHistory, TICK_MS);
     logger.info(
-      { listen: transport?.bound ?? [], geneve: geneveTransport?.bound ?? [], geneveDevice: device?.name, database: config.database, entries: table.size, gateways: receiver.peerCount },
+      {
+        listen: transport?.bound ?? [],
+        geneve: geneveTransport?.bound ?? [],
+        ipv4Through: transport?.ipv4Through ?? geneveTransport?.ipv4Through,
+        geneveDevice: device?.name,
+        database: config.database,
+        entries: table.size,
+        gateways: receiver.peerCount,
+      },
       'receiver started',
     );
+    warnIfIpv6Only(config.listen, transport ?? geneveTransport, logger);
     const openTransports = [transport, geneveTransport].filter((open): open is Transport => open !== undefined);
     const openControl = control;
     const openMetrics = metrics;
@@ -219,6 +219,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       async close() {
         clearInterval(ticker);
         clearInterval(pruner);
+        await retention.stop();
         for (const open of openTransports) await open.close();
         openDevice?.close();
         // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
@@ -248,7 +249,41 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   }
 }
 
-/** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
+/**
+ * One tick of retention: starts a pruning run unless one is still going. A run deletes everything
+ * past the retention period, one bounded transaction at a time between the commits.
+ */
+function historyPruner(retention: Retention, store: ConnStore, counters: ReturnType<typeof createReceiverCounters>, logger: Logger): () => void {
+  let failing = false;
+  let byCommitsSeen = store.prunedByCommits;
+  return () => {
+    if (retention.running) return;
+    retention.run().then(
+      ({ pruned, chunks }) => {
+        failing = false;
+        const byCommits = store.prunedByCommits - byCommitsSeen;
+        byCommitsSeen += byCommits;
+        if (pruned + byCommits === 0) return;
+        counters.add('historyPruned', pruned + byCommits);
+        logger.debug({ pruned, chunks, byCommits }, 'pruned history past the retention period');
+      },
+      (error: unknown) => {
+        if (!failing) logger.error({ err: error }, 'pruning history failed; retrying every tick');
+        failing = true;
+      },
+    );
+  };
+}
+
+/** Says so at start when no socket receives from IPv4 gateways (`::` alone on a host with net.ipv6.bindv6only=1). */
+function warnIfIpv6Only(listen: readonly string[], transport: Transport | undefined, logger: Logger): void {
+  if (transport === undefined || transport.ipv4Through !== undefined || listen.some((address) => !address.includes(':'))) return;
+  logger.warn(
+    { listen: transport.bound },
+    'listening on IPv6 only: IPv4 gateways cannot reach this receiver; add 0.0.0.0 to --listen ("::" alone serves IPv4 too, unless net.ipv6.bindv6only=1)',
+  );
+}
+
 /**
  * The TUN device Geneve inner packets go through. Without it (no CAP_NET_ADMIN, no /dev/net/tun)
  * a receiver asked for Geneve without handoff cannot run; one asked for both runs with handoff messages only.
@@ -265,6 +300,7 @@ function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: s
   }
 }
 
+/** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
 function openStore(config: ReceiverConfig): Promise<ConnStore> {
   mkdirSync(dirname(config.database), { recursive: true, mode: DIRECTORY_MODE });
   return SqliteStore.openInWorker(config.database, { durability: config.durability });

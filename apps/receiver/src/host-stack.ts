@@ -17,14 +17,18 @@ export function openHostStack(name: string, logger: Logger): TunDevice {
 
 /**
  * Linux drops a packet when its source would not be routed back out of the interface it came in
- * on (rp_filter 1, strict) and uses the larger of the "all" and per-interface settings. The TUN
- * gets 0; a strict "all" becomes loose (2), which still drops sources with no route at all.
+ * on (rp_filter 1, strict) and uses the larger of the "all" and per-interface settings. When that
+ * is strict for the TUN, the TUN gets 0 and a strict "all" becomes loose (2), which still drops
+ * sources with no route at all. Otherwise (the systemd unit relaxes "all" before the receiver
+ * starts, since it cannot write /proc/sys itself) nothing is touched.
  */
 function relaxReversePath(device: string, logger: Logger): void {
   const base = '/proc/sys/net/ipv4/conf';
+  const setting = (scope: string) => readFileSync(`${base}/${scope}/rp_filter`, 'utf8').trim();
   try {
+    if (Math.max(Number(setting('all')), Number(setting(device))) !== 1) return;
     writeFileSync(`${base}/${device}/rp_filter`, '0');
-    if (readFileSync(`${base}/all/rp_filter`, 'utf8').trim() === '1') {
+    if (setting('all') === '1') {
       writeFileSync(`${base}/all/rp_filter`, '2');
       logger.warn({ device }, 'set net.ipv4.conf.all.rp_filter from 1 (strict) to 2 (loose) so Geneve inner packets reach this host');
     }

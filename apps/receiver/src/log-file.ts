@@ -233,16 +233,26 @@ function cutAndReadTail(fd: number, zone: TimeZoneMode): LogTail {
     readSync(fd, chunk, 0, length, start);
     tail = Buffer.concat([chunk, tail]);
     if (start === 0) break;
-    const lines = completeLines(tail, false);
+    const lines = completeLines(tail, false).filter(isEntryLine);
     if (lines.length > 1 && lines[0]!.slice(0, TIMESTAMP_CHARS) !== lines.at(-1)!.slice(0, TIMESTAMP_CHARS)) break;
   }
   const cutBytes = tail.length - (tail.lastIndexOf(NEWLINE) + 1);
   if (cutBytes > 0) ftruncateSync(fd, size - cutBytes);
-  const lines = completeLines(tail, start === 0);
+  const lines = completeLines(tail, start === 0).filter(isEntryLine);
   const last = lines.at(-1);
   if (last === undefined) return { lastAt: undefined, lastLines: [], cutBytes };
   const stamp = last.slice(0, TIMESTAMP_CHARS);
   return { lastAt: parseTimestamp(last, zone), lastLines: lines.filter((line) => line.slice(0, TIMESTAMP_CHARS) === stamp), cutBytes };
+}
+
+/**
+ * Lines of commits (Initialized, Created, Deleted). Other lines (bypass tunnel events) are written
+ * outside commits, possibly after a durable commit whose lines a crash kept out of the file: their
+ * timestamps must not count as logged commits.
+ */
+function isEntryLine(line: string): boolean {
+  const event = line.slice(TIMESTAMP_CHARS + 1, TIMESTAMP_CHARS + 2);
+  return event === 'I' || event === 'C' || event === 'D';
 }
 
 /** The complete lines in `bytes`; the first counts only when `fromStart` (otherwise it may be cut). */

@@ -2,9 +2,9 @@
 // nat64-receiver: the composition root. Parses the command line, loads and validates the whole
 // configuration, then runs the daemon or answers an admin's question, and exits with a code
 // that says what went wrong (sysexits.h).
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { StoreError } from '@nat64/conntrack';
-import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, onReopenSignal, waitForShutdown } from '@nat64/service';
+import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, hintHelpAfterErrors, onReopenSignal, packageVersion, waitForShutdown } from '@nat64/service';
 import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
 import { startReceiver } from './daemon.js';
 import { effectiveSettings } from './effective.js';
@@ -18,8 +18,13 @@ const program = new Command()
       'and receives NAT64 handoff messages (UDP 62863) or our Geneve mapping transport, keeping the authoritative table of ' +
       'the connections NAT64 gateways made toward this host and logging each one with the real IPv6 client.',
   )
-  .showHelpAfterError()
+  .version(packageVersion(import.meta.url))
   .exitOverride();
+
+function count(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a whole number above zero');
+  return Number(value);
+}
 
 const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
 
@@ -29,7 +34,7 @@ program
   .option('-c, --config <file>', 'JSON config file; flags override it')
   .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
   .option('--print', 'with --check: print the effective configuration (defaults, file and flags) as JSON instead, keys hidden')
-  .option('--listen <addresses>', `addresses to listen on, comma-separated (default ${DEFAULTS.listen.join(',')})`, list)
+  .option('--listen <addresses>', `addresses to listen on, comma-separated; "::" alone serves IPv4 gateways too (default ${DEFAULTS.listen.join(',')})`, list)
   .option('--port <port>', `UDP port of handoff messages (default ${HANDOFF_PORT})`, Number)
   .option(
     '--transport <list>',
@@ -130,7 +135,7 @@ program
   .option('--db <file>', `the receiver's database (default ${DEFAULTS.database})`)
   .option('-c, --config <file>', "take the database path from the receiver's config file")
   .option('--local-time', 'read and print times in local time instead of UTC')
-  .option('--limit <count>', 'most incarnations listed, newest first', Number, 20)
+  .option('--limit <count>', 'most incarnations listed, newest first', count, 20)
   .option('--json', 'print JSON lines')
   .action((endpoint: string, options: Record<string, unknown>) => {
     const zone = options.localTime ? 'local' : 'utc';
@@ -192,6 +197,8 @@ program
     }
     if (!outcome.ok) process.exitCode = ExitCode.config;
   });
+
+hintHelpAfterErrors(program);
 
 function databasePath(options: Record<string, unknown>): string {
   if (typeof options.db === 'string') return options.db;

@@ -37,6 +37,9 @@ class FlakyPipelinedStore extends MemoryStore implements PipelinedConnStore {
     this.commit(events, side);
     return Promise.resolve();
   }
+  prunePipelined(before: number, limit: number): Promise<number> {
+    return this.failure ? Promise.reject(this.failure) : Promise.resolve(this.prune(before, limit));
+  }
   recover(): Promise<void> {
     this.failure = undefined;
     return Promise.resolve();

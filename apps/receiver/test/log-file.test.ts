@@ -51,6 +51,16 @@ describe('log-file', () => {
     expect(readFileSync(file, 'utf8')).toBe(`${earlier}\n${last.join('\n')}\n${line(5, 0xc0000203)}\n`);
   });
 
+  it('takes only commit lines as what the file ends with, not the tunnel lines written after them', () => {
+    const file = join(tempDir(), 'connections.log');
+    const last = [line(5, 0xc0000201), line(5, 0xc0000202)];
+    const tunnel = `${line(9).slice(0, 26)} Tunnel up 192.0.2.1 vni 0x123456 64:ff9b::c633:640a dev nat64bp0`;
+    writeFileSync(file, `${line(0)}\n${last.join('\n')}\n${tunnel}\n`);
+    const log = openConnectionLog({ file }, 'utc');
+    expect(log.prepareTail()).toEqual({ lastAt: seedTime + 5, lastLines: last, cutBytes: 0 });
+    log.close();
+  });
+
   it('reads a last commit longer than one read back from the end of the file', () => {
     const file = join(tempDir(), 'connections.log');
     const last = Array.from({ length: 3000 }, (_, i) => line(9, 0xc0000000 + i));

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { runSeedScenario, seedExpectedLines } from '@nat64/handoff-sim';
 import { waitFor } from '@nat64/netlab';
+import { manualMicroClock } from '@nat64/service';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 
 const SERVER = 0xc633640a; // 198.51.100.10
@@ -38,12 +39,19 @@ describe('receiver', () => {
     return receiver;
   }
 
-  it('logs the seed scenario exactly, apart from timestamps', async () => {
-    const receiver = await start();
-    await runSeedScenario({ receiverAddress: '127.0.0.1', receiverPort: receiver.port, localPort: 0, serverAddress: SERVER, gateways: [loopback(7), loopback(9)] });
+  it('logs the seed scenario exactly, timestamps included, when the scenario sets its clock', async () => {
+    const clock = manualMicroClock(Date.UTC(2019, 2, 18, 9, 58) * 1000);
+    const receiver = await startTestReceiver({}, clock);
+    receivers.push(receiver);
+    await runSeedScenario({ receiverAddress: '127.0.0.1', receiverPort: receiver.port, localPort: 0, serverAddress: SERVER, gateways: [loopback(7), loopback(9)], setClock: clock.set });
     await waitFor('the last log line', () => receiver.rawLines().length === 8);
-    expect(receiver.lines()).toEqual(seedExpectedLines(['127.0.0.7', '127.0.0.9']));
-    for (const line of receiver.rawLines()) expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} /);
+    expect(receiver.rawLines()).toEqual(seedExpectedLines(['127.0.0.7', '127.0.0.9'], { timestamps: true }));
+    // The six lines of the seed example, exactly, after the prelude.
+    expect(receiver.rawLines().slice(2)).toEqual(
+      seedExpectedLines(['192.0.2.7', '192.0.2.9'], { timestamps: true, excerptOnly: true }).map((line) =>
+        line.replaceAll('192.0.2.7', '127.0.0.7').replaceAll('192.0.2.9', '127.0.0.9'),
+      ),
+    );
   });
 
   it('logs a port that passes to another client as Deleted then Created', async () => {

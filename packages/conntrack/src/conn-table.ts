@@ -224,6 +224,26 @@ export class ConnTable {
     return this.store.prune(before, limit);
   }
 
+  /** Sets the store's retention bound (ConnStore.retain): later commits also delete history ended before `before`. */
+  retain(before: number): void {
+    this.ensureOpen();
+    this.store.retain(before);
+  }
+
+  /**
+   * prune() that does not block on a PipelinedConnStore: it takes its turn behind the batches
+   * queued before it. On a synchronous store it prunes before it returns. Rejects with StoreError.
+   */
+  prunePipelined(before: number, limit: number): Promise<number> {
+    try {
+      this.ensureWritable();
+      if (this.pipelined === undefined) return Promise.resolve(this.store.prune(before, limit));
+    } catch (error) {
+      return Promise.reject(asStoreError(error, 'prune failed'));
+    }
+    return this.pipelined.prunePipelined(before, limit);
+  }
+
   /** Closes the store; on a PipelinedConnStore this blocks until the queued commits are stored. */
   close(): void {
     if (this.closed) return;

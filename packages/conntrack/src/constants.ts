@@ -54,6 +54,29 @@ export const SqliteTuning = {
   insertRows: [64, 16, 4, 1],
 } as const;
 
+/** Implementation: how history past its retention is deleted. */
+export const RetentionDefault = {
+  /**
+   * Ended incarnations a Retention run deletes per transaction of its own (when commits alone do
+   * not keep up, e.g. a backlog while idle): a commit queued behind one waits for it, so a chunk
+   * costs about what writing a full commit batch (4096 entries) does.
+   */
+  chunkRows: 4096,
+  /**
+   * Once a store has a retention bound (ConnStore.retain), each commit also deletes up to this many
+   * ended incarnations per event it stores, plus `rowsPerCommit`: pruning keeps pace with any
+   * ingest rate (each event ends at most one incarnation) and drains a backlog besides, at a cost
+   * spread evenly over the commits, in their transactions (no extra fsync).
+   */
+  rowsPerEvent: 2,
+  rowsPerCommit: 256,
+} as const;
+
+/** How many ended incarnations a commit of `events` events may delete under a retention bound. */
+export function retainedPerCommit(events: number): number {
+  return events * RetentionDefault.rowsPerEvent + RetentionDefault.rowsPerCommit;
+}
+
 /** Implementation: the hand-off between the table's thread and a SqliteWorkerStore's writer thread. */
 export const WorkerTuning = {
   /** Entries per message when the writer sends the current table (48 bytes each). */

@@ -1,6 +1,7 @@
 // The authoritative connection table a receiver keeps, and the stores that make it durable.
 export { ConnTable, type ConnTableOptions, type PipelinedBatch } from './conn-table.js';
 export { isPipelined, type ConnStore, type PipelinedConnStore } from './store.js';
+export { Retention, type RetentionOptions, type RetentionRun } from './retention.js';
 export { MemoryStore } from './memory-store.js';
 export { SqliteStore, type SqliteStoreOptions, type Durability } from './sqlite/sqlite-store.js';
 export type { SqliteWorkerStore } from './sqlite/worker/worker-store.js';

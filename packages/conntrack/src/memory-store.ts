@@ -1,7 +1,7 @@
 // A ConnStore in memory, with the same semantics as SqliteStore (history rows, one open row per
 // key, ordered events, side records, atomic commit), for unit tests and for running without a
 // disk. reopen() hands out a new store over the same data, the way reopening a file would.
-import { HISTORY_LIMIT } from './constants.js';
+import { HISTORY_LIMIT, retainedPerCommit } from './constants.js';
 import { entryKey } from './entry.js';
 import { StoreError } from './errors.js';
 import type { ConnStore } from './store.js';
@@ -17,6 +17,8 @@ interface MemoryData {
 
 export class MemoryStore implements ConnStore {
   private closed = false;
+  private retainBefore: number | undefined;
+  prunedByCommits = 0;
 
   constructor(private readonly data: MemoryData = { rows: [], open: new Map(), side: new Map() }) {}
 
@@ -65,6 +67,12 @@ export class MemoryStore implements ConnStore {
       if (value === null) this.data.side.delete(name);
       else this.data.side.set(name, value.slice());
     }
+    if (this.retainBefore !== undefined) this.pruneOldestEnded(this.retainBefore, retainedPerCommit(events.length));
+  }
+
+  retain(before: number): void {
+    this.ensureOpen();
+    this.retainBefore = before;
   }
 
   getSide(name: string): Uint8Array | null {
@@ -109,6 +117,17 @@ export class MemoryStore implements ConnStore {
       return !prunable;
     });
     return pruned;
+  }
+
+  private pruneOldestEnded(before: number, limit: number): void {
+    const doomed = new Set(
+      this.data.rows
+        .filter((row) => row.endedAt !== null && row.endedAt < before)
+        .sort((a, b) => a.endedAt! - b.endedAt!)
+        .slice(0, limit),
+    );
+    if (doomed.size > 0) this.data.rows = this.data.rows.filter((row) => !doomed.has(row));
+    this.prunedByCommits += doomed.size;
   }
 
   close(): void {

@@ -30,6 +30,15 @@ export interface ConnStore {
   endedAt(at: number): HistoryRecord[];
   /** Deletes at most `limit` ended incarnations with endedAt < `before`; returns how many. Open ones stay. */
   prune(before: number, limit?: number): number;
+  /**
+   * Sets the retention bound: from now on every commit also deletes, inside its own transaction,
+   * ended incarnations with endedAt < `before`, oldest end first, at most
+   * RetentionDefault.rowsPerEvent per event of the commit plus RetentionDefault.rowsPerCommit.
+   * A later call replaces the bound. Without a call, commits delete nothing.
+   */
+  retain(before: number): void;
+  /** Ended incarnations that commits deleted under the retention bound since the store was opened. */
+  readonly prunedByCommits: number;
   /** Releases the store; later calls throw StoreError `closed`. Idempotent. */
   close(): void;
 }
@@ -54,6 +63,13 @@ export interface ConnStore {
  */
 export interface PipelinedConnStore extends ConnStore {
   commitPipelined(events: readonly ConnEvent[], side: readonly SideRecord[]): Promise<void>;
+  /**
+   * prune() queued behind the batches already queued, without blocking the caller: commits queued
+   * after it wait for this one transaction only. Resolves with how many incarnations it deleted;
+   * rejects with the StoreError (`closed`, the failure of a failed store, or its own, which does
+   * not fail the store).
+   */
+  prunePipelined(before: number, limit: number): Promise<number>;
   /** The failure that put the store in the failed state, or undefined while it works. */
   readonly failure: StoreError | undefined;
   /**

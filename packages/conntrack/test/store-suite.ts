@@ -124,6 +124,28 @@ export function storeContract(makeHarness: () => StoreHarness): void {
       expect(store.history({ natAddress: NAT, natPort: 3 })).toHaveLength(1);
     });
 
+    it('deletes, with each commit under a retention bound, the oldest ended incarnations past it: 2 per event plus 256', () => {
+      const ports = Array.from({ length: 700 }, (_, i) => i + 1);
+      store.commit(ports.map((port) => created(tcp(port), T0)), []);
+      // Ports 301-600 end first, 1-300 a second later, 601-700 after the bound; none open remains.
+      store.commit(ports.slice(300, 600).map((port) => deleted(tcp(port), T0 + SECOND)), []);
+      store.commit(ports.slice(0, 300).map((port) => deleted(tcp(port), T0 + 2 * SECOND)), []);
+      store.commit(ports.slice(600).map((port) => deleted(tcp(port), T0 + 5 * SECOND)), []);
+      const kept = () => ports.filter((port) => store.history({ natAddress: NAT, natPort: port }).length > 0);
+      store.retain(T0 + 4 * SECOND);
+      expect(kept()).toHaveLength(700);
+      store.commit([created(tcp(1000), T0 + 6 * SECOND)], []);
+      expect(store.prunedByCommits).toBe(2 + 256);
+      expect(kept()).toEqual([...ports.slice(0, 300), ...ports.slice(558)]);
+      store.commit([], [['w', new Uint8Array([1])]]);
+      expect(store.prunedByCommits).toBe(2 * 256 + 2);
+      expect(kept()).toEqual([...ports.slice(214, 300), ...ports.slice(600)]);
+      store.commit([created(tcp(1001), T0 + 7 * SECOND)], []);
+      expect(store.prunedByCommits).toBe(600);
+      expect(kept()).toEqual(ports.slice(600));
+      expect([...store.loadCurrent()].map((entry) => entry.natPort)).toEqual([1000, 1001]);
+    });
+
     it('finds the incarnation held at a time per protocol, including one still held', () => {
       store.commit([created(tcp(5, 1), T0), created(tcp(5, 2, { protocol: 1, serverPort: 0 }), T0 + 1)], []);
       store.commit([deleted(tcp(5, 1), T0 + 10), created(tcp(5, 3), T0 + 10)], []);

@@ -36,3 +36,4 @@ export {
   type MetricsAddress,
   type MetricsServer,
 } from './metrics-server.js';
+export { packageVersion, hintHelpAfterErrors, type CliCommand } from './cli.js';

@@ -19,9 +19,8 @@ describe('config', () => {
 
   it('names the path of a bad nested value', () => {
     const reader = new ConfigReader({ pool4: [{ address: '198.51.100.1' }, { address: 7 }] });
-    expect(() => reader.array('pool4', (value, where) => new ConfigReader(value, where).string('address'))).toThrow(
-      new ConfigError('pool4[1].address', 'expected a string'),
-    );
+    expect(reader.array('pool4', (value, where) => new ConfigReader(value, where).string('address'))).toEqual(['198.51.100.1']);
+    expect(() => reader.done()).toThrow(new ConfigError('pool4[1].address', 'expected a string'));
   });
 
   it('rejects unknown keys so typos are not ignored', () => {
@@ -29,9 +28,64 @@ describe('config', () => {
     expect(() => reader.done()).toThrow('prot: unknown setting');
   });
 
+  it('reads a list as an array or as one comma-separated string, and notes items that are not strings', () => {
+    const reader = new ConfigReader({ joined: 'handoff, bypass', items: ['geneve', 'bypass'], mixed: ['handoff', 7] });
+    expect(reader.list('joined', [])).toEqual(['handoff', 'bypass']);
+    expect(reader.list('items', [])).toEqual(['geneve', 'bypass']);
+    expect(reader.list('absent', ['handoff'])).toEqual(['handoff']);
+    expect(reader.list('mixed', [])).toEqual(['handoff']);
+    expect(() => reader.done()).toThrow('mixed[1]: expected a string');
+  });
+
   it('enforces integer ranges', () => {
-    expect(() => new ConfigReader({ port: 70000 }).integer('port', { max: 65535 })).toThrow('port: must be at most 65535');
+    const reader = new ConfigReader({ port: 70000 });
+    expect(reader.integer('port', { max: 65535 })).toBe(65535);
+    expect(() => reader.done()).toThrow('port: must be at most 65535');
     expect(() => new ConfigReader({ port: 1.5 }).integer('port', {})).toThrow('port: expected an integer');
+  });
+
+  it('reports every mistake of a configuration at once, each with its path, in its file', () => {
+    const settings = { port: 'x', mode: 'fast', nested: { size: -1, colour: 'red' }, list: [1, 'a'], typo: true };
+    const read = () =>
+      ConfigReader.read(settings, '/etc/x.json', (reader) => {
+        reader.integer('port', { fallback: 1 });
+        reader.oneOf('mode', ['off', 'full'] as const, 'full');
+        const nested = reader.object('nested');
+        nested.integer('size', { min: 0, fallback: 4 });
+        nested.done();
+        reader.array('list', (value, where) => {
+          if (typeof value !== 'number') throw new ConfigError(where, 'expected a number');
+          return value;
+        });
+        reader.done();
+      });
+    expect(read).toThrow(
+      [
+        '6 mistakes:',
+        '  /etc/x.json: port: expected an integer',
+        '  /etc/x.json: mode: expected one of off, full',
+        '  /etc/x.json: nested.size: must be at least 0',
+        '  /etc/x.json: nested.colour: unknown setting',
+        '  /etc/x.json: list[1]: expected a number',
+        '  /etc/x.json: typo: unknown setting',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps the mistakes noted before a check that gives up, and leaves out a repeat of one', () => {
+    const read = () =>
+      ConfigReader.read({ size: 'big', name: 7 }, undefined, (reader) => {
+        reader.integer('size', { fallback: 1 });
+        reader.string('name', 'x');
+        throw new ConfigError('size', 'is still wrong');
+      });
+    expect(read).toThrow('2 mistakes:\n  size: expected an integer\n  name: expected a string');
+  });
+
+  it('reports a single mistake as before', () => {
+    expect(() => ConfigReader.read({ port: 'x' }, 'f.json', (reader) => reader.integer('port', { fallback: 1 }))).toThrow(
+      new ConfigError('f.json: port', 'expected an integer'),
+    );
   });
 
   it('reports JSON syntax errors with line and column', () => {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   codec: { flags: ['--expose-gc'], needsRoot: false },
   receiver: { flags: [], needsRoot: false },
+  'receiver-retention': { flags: [], needsRoot: false },
+  'receiver-lookup': { flags: [], needsRoot: false },
   'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },
   'gateway-datapath': { flags: [], needsRoot: true },
   'gateway-handoff': { flags: [], needsRoot: true },

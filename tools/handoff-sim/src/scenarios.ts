@@ -1,7 +1,14 @@
-// Scripted gateway behaviour. `seed` replays the example of the receiver's documentation: gateway
-// 192.0.2.7 initializes and creates three entries; then gateway 192.0.2.9 creates one and later
-// hands NAT port 47102 to another client, which the receiver logs as Deleted then Created.
-import { MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+// Scripted gateway behaviour. `seed` replays the example of the receiver's documentation, the six
+// lines
+//   2019-03-18 10:06:28.436754 Initialized 192.0.2.7
+//   2019-03-18 10:06:28.491727 Created 192.0.2.7:3719 [2001:db8::17]:53186
+//   2019-03-18 10:07:07.333900 Created 192.0.2.7:12191 [2001:db8::3]:53716
+//   2019-03-18 11:41:06.362189 Created 192.0.2.7:28965 [2001:db8::5]:41660
+//   2019-03-18 15:22:02.062254 Deleted 192.0.2.9:47102 [2001:db8::75]:33131
+//   2019-03-18 15:22:02.062478 Created 192.0.2.9:47102 [2001:db8::55]:34643
+// one event per message, each at its time. They are an excerpt: 192.0.2.9 started and gave port
+// 47102 to [2001:db8::75]:33131 before it, which the scenario replays first (its prelude, two lines).
+import { DeleteReason, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { GatewayClient, type GatewayClientOptions } from './gateway-client.js';
 
 export const SEED_GATEWAYS = [0xc0000207, 0xc0000209] as const; // 192.0.2.7, 192.0.2.9
@@ -15,36 +22,59 @@ function ipv6(last: number): Uint8Array {
 }
 
 interface SeedEntry {
-  gateway: 0 | 1;
   natPort: number;
   client: number;
   clientPort: number;
 }
 
-/** What each step creates, in order; the second 47102 entry takes the port over from the first. */
-const SEED_STEPS: SeedEntry[][] = [
-  [
-    { gateway: 0, natPort: 3719, client: 0x17, clientPort: 53186 },
-    { gateway: 0, natPort: 3720, client: 0x23, clientPort: 40112 },
-    { gateway: 0, natPort: 3721, client: 0x17, clientPort: 53190 },
-  ],
-  [{ gateway: 1, natPort: 47102, client: 0x75, clientPort: 33131 }],
-  [{ gateway: 1, natPort: 47102, client: 0x55, clientPort: 34643 }],
+/** One line of the seed: when (UTC), which gateway, and what it does. */
+interface SeedEvent {
+  at: string;
+  gateway: 0 | 1;
+  kind: 'Initialized' | 'Created' | 'Deleted';
+  entry?: SeedEntry;
+}
+
+/** What happened before the excerpt, so that its Deleted has something to delete. */
+const SEED_PRELUDE: readonly SeedEvent[] = [
+  { at: '2019-03-18 09:58:13.201466', gateway: 1, kind: 'Initialized' },
+  { at: '2019-03-18 09:58:13.257108', gateway: 1, kind: 'Created', entry: { natPort: 47102, client: 0x75, clientPort: 33131 } },
 ];
 
-/** The log lines the seed scenario must produce, without their timestamps, for the given gateway addresses. */
-export function seedExpectedLines(gateways: readonly [string, string]): string[] {
-  const [a, b] = gateways;
-  return [
-    `Initialized ${a}`,
-    `Created ${a}:3719 [2001:db8::17]:53186`,
-    `Created ${a}:3720 [2001:db8::23]:40112`,
-    `Created ${a}:3721 [2001:db8::17]:53190`,
-    `Initialized ${b}`,
-    `Created ${b}:47102 [2001:db8::75]:33131`,
-    `Deleted ${b}:47102 [2001:db8::75]:33131`,
-    `Created ${b}:47102 [2001:db8::55]:34643`,
-  ];
+/** The six lines of the seed example. */
+const SEED_EXCERPT: readonly SeedEvent[] = [
+  { at: '2019-03-18 10:06:28.436754', gateway: 0, kind: 'Initialized' },
+  { at: '2019-03-18 10:06:28.491727', gateway: 0, kind: 'Created', entry: { natPort: 3719, client: 0x17, clientPort: 53186 } },
+  { at: '2019-03-18 10:07:07.333900', gateway: 0, kind: 'Created', entry: { natPort: 12191, client: 0x3, clientPort: 53716 } },
+  { at: '2019-03-18 11:41:06.362189', gateway: 0, kind: 'Created', entry: { natPort: 28965, client: 0x5, clientPort: 41660 } },
+  { at: '2019-03-18 15:22:02.062254', gateway: 1, kind: 'Deleted', entry: { natPort: 47102, client: 0x75, clientPort: 33131 } },
+  { at: '2019-03-18 15:22:02.062478', gateway: 1, kind: 'Created', entry: { natPort: 47102, client: 0x55, clientPort: 34643 } },
+];
+
+/** "2019-03-18 10:06:28.436754" (UTC) in microseconds since the epoch. */
+function micros(text: string): number {
+  const [date, time] = text.split(' ') as [string, string];
+  const [seconds, fraction] = time.split('.') as [string, string];
+  return Date.parse(`${date}T${seconds}Z`) * 1000 + Number(fraction);
+}
+
+function line(event: SeedEvent, gateways: readonly [string, string], withTime: boolean): string {
+  const gateway = gateways[event.gateway];
+  const what =
+    event.entry === undefined
+      ? `${event.kind} ${gateway}`
+      : `${event.kind} ${gateway}:${event.entry.natPort} [2001:db8::${event.entry.client.toString(16)}]:${event.entry.clientPort}`;
+  return withTime ? `${event.at} ${what}` : what;
+}
+
+/**
+ * The log lines the seed scenario must produce for the given gateway addresses: the prelude's two,
+ * then the six of the example. With `timestamps`, as a receiver whose clock the scenario set
+ * (`SeedOptions.setClock`) writes them; otherwise without their timestamps.
+ */
+export function seedExpectedLines(gateways: readonly [string, string], options: { timestamps?: boolean; excerptOnly?: boolean } = {}): string[] {
+  const events = options.excerptOnly === true ? SEED_EXCERPT : [...SEED_PRELUDE, ...SEED_EXCERPT];
+  return events.map((event) => line(event, gateways, options.timestamps === true));
 }
 
 export interface SeedOptions extends Omit<GatewayClientOptions, 'natAddress'> {
@@ -53,34 +83,41 @@ export interface SeedOptions extends Omit<GatewayClientOptions, 'natAddress'> {
   /** The server (this receiver's host) the entries talk to. */
   serverAddress: number;
   onStep?(description: string): void;
+  /**
+   * Called with each event's time (µs) before it is sent, for a receiver whose clock a test
+   * controls: its log then shows the seed's timestamps too. Entries carry these times either way.
+   */
+  setClock?(micros: number): void;
 }
 
 export async function runSeedScenario(options: SeedOptions): Promise<void> {
   const addresses = options.gateways ?? SEED_GATEWAYS;
   const clients: GatewayClient[] = [];
   try {
-    for (const [index, steps] of SEED_STEPS.entries()) {
-      for (const entry of steps) {
-        if (!clients[entry.gateway]) {
-          clients[entry.gateway] = await GatewayClient.open({ ...options, natAddress: addresses[entry.gateway] });
-          await clients[entry.gateway]!.hello();
-          options.onStep?.(`gateway ${entry.gateway + 1} said hello`);
-        }
+    for (const [index, event] of [...SEED_PRELUDE, ...SEED_EXCERPT].entries()) {
+      const at = micros(event.at);
+      options.setClock?.(at);
+      if (event.kind === 'Initialized') {
+        const client = await GatewayClient.open({ ...options, natAddress: addresses[event.gateway] });
+        clients[event.gateway] = client;
+        await client.hello();
+        options.onStep?.(`event ${index + 1}: gateway ${event.gateway + 1} said hello`);
+        continue;
       }
-      const gateway = clients[steps[0]!.gateway]!;
-      const entries: HandoffEntry[] = steps.map((step) => ({
+      const step = event.entry!;
+      const entry: HandoffEntry = {
         protocol: Protocol.TCP,
-        reason: 0,
-        natAddress: addresses[step.gateway],
+        reason: event.kind === 'Deleted' ? DeleteReason.TCP_CLOSED : 0,
+        natAddress: addresses[event.gateway],
         natPort: step.natPort,
         clientAddress: ipv6(step.client),
         clientPort: step.clientPort,
         serverAddress: options.serverAddress,
         serverPort: 443,
-        time: Date.now() * 1000,
-      }));
-      await gateway.send(MessageType.CREATED, entries);
-      options.onStep?.(`step ${index + 1}: ${entries.length} created, acknowledged`);
+        time: at,
+      };
+      await clients[event.gateway]!.send(event.kind === 'Deleted' ? MessageType.DELETED : MessageType.CREATED, [entry]);
+      options.onStep?.(`event ${index + 1}: ${event.kind.toLowerCase()}, acknowledged`);
     }
   } finally {
     await Promise.all(clients.map((client) => client.close()));

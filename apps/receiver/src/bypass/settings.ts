@@ -32,9 +32,7 @@ export const BYPASS_DEFAULTS = {
 /** `transport` as a set: "handoff,bypass", ["geneve", "bypass"], "both". */
 export function readTransports(reader: ConfigReader, fallback: string): Set<TransportName> {
   const where = reader.path('transport');
-  let items: unknown[];
-  if (!reader.has('transport')) items = fallback.split(',');
-  else items = readList(reader);
+  const items: unknown[] = reader.list('transport', fallback.split(','));
   if (items.length === 0) throw new ConfigError(where, `expected a comma-separated list of ${TRANSPORT_NAMES.join(', ')} (or both)`);
   const transports = new Set<TransportName>();
   for (const item of items) {
@@ -44,15 +42,6 @@ export function readTransports(reader: ConfigReader, fallback: string): Set<Tran
     else throw new ConfigError(where, `"${String(item)}" is not one of ${TRANSPORT_NAMES.join(', ')} or both`);
   }
   return transports;
-}
-
-/** The setting as an array, or a string split at commas (the flag's and the usual file form). */
-function readList(reader: ConfigReader): unknown[] {
-  try {
-    return reader.array('transport', (value) => value);
-  } catch {
-    return reader.string('transport').split(',').map((item) => item.trim()).filter(Boolean);
-  }
 }
 
 export function readBypassSettings(reader: ConfigReader): BypassSettings {

@@ -2,15 +2,19 @@
 // from the bytes: each run of consecutive created events goes out as multi-row INSERTs of a few
 // fixed sizes (one statement step per 64 rows instead of per row), each deleted event as an UPDATE
 // ending the open incarnation of its key, then the side records. Events keep their order, so a
-// replacement's UPDATE always precedes the INSERT that reuses the key.
+// replacement's UPDATE always precedes the INSERT that reuses the key. Under a retention bound the
+// same transaction then deletes the oldest ended rows past it (ConnStore.retain).
 import type Database from 'better-sqlite3';
-import { DELETE_REASONS, SqliteTuning } from '../constants.js';
+import { DELETE_REASONS, SqliteTuning, retainedPerCommit } from '../constants.js';
 import { StoreError } from '../errors.js';
 import { BatchLayout, CREATED_KIND } from './batch-codec.js';
 
 export const ENTRY_COLUMNS =
   'protocol, nat_address, nat_port, client_address, client_port, server_address, server_port, created_at, started_at';
 const COLUMN_COUNT = 9;
+/** Deletes at most ?2 ended rows with ended_at < ?1, oldest end first (through the conn_ended index). */
+export const PRUNE_ENDED_SQL =
+  'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)';
 
 interface InsertStatement {
   rows: number;
@@ -25,7 +29,8 @@ export class CommitWriter {
   private readonly end: Database.Statement<unknown[]>;
   private readonly putSide: Database.Statement<unknown[]>;
   private readonly dropSide: Database.Statement<unknown[]>;
-  private readonly transaction: (bytes: Uint8Array) => void;
+  private readonly pruneEnded: Database.Statement<unknown[]>;
+  private readonly transaction: (bytes: Uint8Array, retainBefore: number | undefined) => number;
   private readonly decoder = new TextDecoder();
 
   constructor(db: Database.Database) {
@@ -41,15 +46,24 @@ export class CommitWriter {
     );
     this.putSide = db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
     this.dropSide = db.prepare('DELETE FROM side_record WHERE name = ?');
-    this.transaction = db.transaction((bytes: Uint8Array) => this.run(bytes)).immediate;
+    this.pruneEnded = db.prepare(PRUNE_ENDED_SQL);
+    this.transaction = db.transaction((bytes: Uint8Array, retainBefore: number | undefined) => {
+      const eventCount = this.run(bytes);
+      return retainBefore === undefined ? 0 : this.pruneEnded.run(retainBefore, retainedPerCommit(eventCount)).changes;
+    }).immediate;
   }
 
-  /** Stores the batch in `bytes` or nothing of it; throws what SQLite threw, or StoreError `corrupt` for bytes that are no batch. */
-  write(bytes: Uint8Array): void {
-    this.transaction(bytes);
+  /**
+   * Stores the batch in `bytes` or nothing of it, and with it deletes ended rows past `retainBefore`
+   * if given, returning how many it deleted; throws what SQLite threw, or StoreError `corrupt` for
+   * bytes that are no batch.
+   */
+  write(bytes: Uint8Array, retainBefore?: number): number {
+    return this.transaction(bytes, retainBefore);
   }
 
-  private run(bytes: Uint8Array): void {
+  /** Writes the batch's events and side records; returns the number of events. */
+  private run(bytes: Uint8Array): number {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const eventCount = view.getUint32(0, true);
     const sideCount = view.getUint32(4, true);
@@ -92,6 +106,7 @@ export class CommitWriter {
         o += valueLength;
       }
     }
+    return eventCount;
   }
 
   /** Inserts `count` created events starting at `o`, largest statements first. */

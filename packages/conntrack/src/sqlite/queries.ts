@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { HISTORY_LIMIT, IpProtocol } from '../constants.js';
 import type { DeleteReason, HistoryQuery, HistoryRecord, StoredEntry } from '../types.js';
-import { ENTRY_COLUMNS } from './commit-writer.js';
+import { ENTRY_COLUMNS, PRUNE_ENDED_SQL } from './commit-writer.js';
 
 const HISTORY_COLUMNS = `${ENTRY_COLUMNS}, ended_at, end_reason, id`;
 const PROTOCOLS: readonly number[] = Object.values(IpProtocol);
@@ -52,9 +52,7 @@ export class Queries {
     this.endedAtStatement = db
       .prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`)
       .raw();
-    this.pruneEnded = db.prepare<[number, number]>(
-      'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)',
-    );
+    this.pruneEnded = db.prepare<[number, number]>(PRUNE_ENDED_SQL);
   }
 
   /** The open incarnations, oldest start first, read lazily. */

@@ -29,6 +29,8 @@ export class SqliteStore implements ConnStore {
   /** Where commit() encodes its batch; grows to the largest batch seen. */
   private scratch = new Uint8Array(SCRATCH_BYTES);
   private closed = false;
+  private retainBefore: number | undefined;
+  prunedByCommits = 0;
 
   private constructor(
     private db: Database.Database,
@@ -124,14 +126,20 @@ export class SqliteStore implements ConnStore {
     this.commitEncoded(this.scratch.subarray(0, length));
   }
 
-  /** commit() of a batch already encoded by batch-codec.ts. For the writer thread; not part of the public API. */
-  commitEncoded(bytes: Uint8Array): void {
+  /**
+   * commit() of a batch already encoded by batch-codec.ts; returns how many ended incarnations it
+   * deleted under the retention bound. For the writer thread; not part of the public API.
+   */
+  commitEncoded(bytes: Uint8Array): number {
     this.ensureOpen();
+    let pruned: number;
     try {
-      this.writer.write(bytes);
+      pruned = this.writer.write(bytes, this.retainBefore);
     } catch (error) {
       throw fromSqlite(error, this.path, 'commit to');
     }
+    this.prunedByCommits += pruned;
+    return pruned;
   }
 
   /**
@@ -181,6 +189,12 @@ export class SqliteStore implements ConnStore {
   prune(before: number, limit = Infinity): number {
     this.ensureOpen();
     return this.guard('prune', () => this.queries.prune(before, limit));
+  }
+
+  retain(before: number): void {
+    this.ensureOpen();
+    if (this.settings === undefined) throw new StoreError('read-only', `store ${this.path} is open for reading only`, this.path);
+    this.retainBefore = before;
   }
 
   close(): void {

@@ -112,6 +112,12 @@ export class FailingStore implements ConnStore {
   prune(...args: Parameters<ConnStore['prune']>) {
     return this.inner.prune(...args);
   }
+  retain(before: number) {
+    this.inner.retain(before);
+  }
+  get prunedByCommits() {
+    return this.inner.prunedByCommits;
+  }
   close() {
     this.inner.close();
   }

@@ -33,7 +33,8 @@ export type Request =
   /**
    * One encoded batch (batch-codec.ts) in the first `length` bytes of `bytes`, transferred; the
    * answer transfers `bytes` back for reuse. `contained`: the caller blocks for this answer, so
-   * nothing can be queued behind it and its failure need not fail the store.
+   * nothing can be queued behind it and its failure need not fail the store. Answered with the
+   * number of ended incarnations the commit deleted under the retention bound.
    */
   | { op: 'commit'; id: number; bytes: ArrayBuffer; length: number; contained: boolean }
   /** The open incarnations: chunks of created events (at = startedAt), then an empty answer. */
@@ -43,6 +44,7 @@ export type Request =
   | { op: 'history'; id: number; query: HistoryQuery }
   | { op: 'endedAt'; id: number; at: number }
   | { op: 'prune'; id: number; before: number; limit: number }
+  | { op: 'retain'; id: number; before: number }
   /** Reopens the connection under the same lock and clears the failed state. */
   | { op: 'recover'; id: number }
   | { op: 'close'; id: number };

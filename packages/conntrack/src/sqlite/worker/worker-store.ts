@@ -37,9 +37,9 @@ const ignore = () => {};
  * gets `locked`).
  *
  * Pipelined commits follow PipelinedConnStore. The synchronous ConnStore methods (loadCurrent,
- * commit, getSide, listSide, history, endedAt, prune, close) block the calling thread until the
- * writer has served everything queued before them and then them: a read sees every batch queued
- * before it. Fine at startup and for occasional queries; on the hot path use commitPipelined.
+ * commit, getSide, listSide, history, endedAt, prune, close; not retain, which is queued) block the
+ * calling thread until the writer has served everything queued before them and then them: a read
+ * sees every batch queued before it. Fine at startup and for occasional queries; on the hot path use commitPipelined.
  *
  * The store keeps the process alive only while something is queued: once idle, it does not hold
  * the event loop open. closeAsync() keeps it open until the thread has ended.
@@ -56,6 +56,7 @@ export class SqliteWorkerStore implements PipelinedConnStore {
   private gone: StoreError | undefined;
   private closing: Promise<void> | undefined;
   private closed = false;
+  private pruned = 0;
 
   private constructor(
     private readonly worker: Worker,
@@ -96,6 +97,10 @@ export class SqliteWorkerStore implements PipelinedConnStore {
     return new SqliteWorkerStore(worker, port1, signal, path, durability);
   }
 
+  get prunedByCommits(): number {
+    return this.pruned;
+  }
+
   get failure(): StoreError | undefined {
     return this.failed;
   }
@@ -115,6 +120,28 @@ export class SqliteWorkerStore implements PipelinedConnStore {
     });
     durable.catch(ignore);
     return durable;
+  }
+
+  prunePipelined(before: number, limit: number): Promise<number> {
+    try {
+      this.ensureOpen();
+      if (this.gone !== undefined) throw this.gone;
+      if (this.failed !== undefined) throw this.failed;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const pending = this.send({ op: 'prune', before, limit });
+    return new Promise<number>((resolve, reject) => {
+      pending.resolve = (value) => resolve(value as number);
+      pending.reject = reject;
+    });
+  }
+
+  /** Queued like a commit, without waiting: it applies to the commits queued after it. */
+  retain(before: number): void {
+    this.ensureOpen();
+    if (this.gone !== undefined) throw this.gone;
+    this.send({ op: 'retain', before });
   }
 
   commit(events: readonly ConnEvent[], side: readonly SideRecord[]): void {
@@ -248,6 +275,7 @@ export class SqliteWorkerStore implements PipelinedConnStore {
     if (this.queue.length === 0) this.port.unref();
     if (message.bytes !== undefined) this.recycle(message.bytes);
     if (message.ok) {
+      if (head.op === 'commit') this.pruned += message.value as number;
       if (head.op === 'recover' && this.gone === undefined) this.failed = undefined;
       this.settle(head, head.chunks ?? message.value, undefined);
       return;

@@ -47,14 +47,15 @@ class Writer {
       case 'commit': {
         const returned = [request.bytes];
         if (this.failure !== undefined) return post({ id, ok: false, error: this.failure, bytes: request.bytes }, returned);
+        let pruned: number;
         try {
-          this.store.commitEncoded(new Uint8Array(request.bytes, 0, request.length));
+          pruned = this.store.commitEncoded(new Uint8Array(request.bytes, 0, request.length));
         } catch (error) {
           const data = toErrorData(asStoreError(error, 'commit failed'));
           if (!request.contained) this.failure = data;
           return post({ id, ok: false, error: data, bytes: request.bytes }, returned);
         }
-        return post({ id, ok: true, bytes: request.bytes }, returned);
+        return post({ id, ok: true, value: pruned, bytes: request.bytes }, returned);
       }
       case 'load':
         return this.load(id);
@@ -69,6 +70,9 @@ class Writer {
       case 'prune':
         if (this.failure !== undefined) return post({ id, ok: false, error: this.failure });
         return post({ id, ok: true, value: this.store.prune(request.before, request.limit) });
+      case 'retain':
+        this.store.retain(request.before);
+        return post({ id, ok: true });
       case 'recover':
         try {
           this.store.reconnect();

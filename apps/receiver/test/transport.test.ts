@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { socketPlan } from '../src/transport.js';
+import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
+
+function entry(natAddress: number, natPort: number): HandoffEntry {
+  const clientAddress = new Uint8Array(16);
+  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
+  clientAddress[15] = 7;
+  return { protocol: Protocol.TCP, reason: 0, natAddress, natPort, clientAddress, clientPort: 50_007, serverAddress: 0xc633640a, serverPort: 443, time: Date.now() * 1000 };
+}
+
+describe('transport', () => {
+  const receivers: TestReceiver[] = [];
+  afterEach(async () => {
+    for (const receiver of receivers.splice(0)) await receiver.cleanup();
+  });
+
+  it('makes "::" dual-stack alone, and IPv6-only beside an IPv4 address or where the system binds IPv6 only', () => {
+    expect(socketPlan(['::'], false)).toEqual([{ address: '::', family: 6, dualStack: true }]);
+    expect(socketPlan(['0:0::0'], false)).toEqual([{ address: '0:0::0', family: 6, dualStack: true }]);
+    expect(socketPlan(['0.0.0.0', '::'], false)).toEqual([
+      { address: '0.0.0.0', family: 4, dualStack: false },
+      { address: '::', family: 6, dualStack: false },
+    ]);
+    expect(socketPlan(['::1', '2001:db8::1'], false).map((socket) => socket.dualStack)).toEqual([false, false]);
+    expect(socketPlan(['::'], true)).toEqual([{ address: '::', family: 6, dualStack: false }]);
+  });
+
+  it('serves an IPv4 gateway on "::" alone: allowed, answered and logged as its IPv4 address', async () => {
+    const receiver = await startTestReceiver({ listen: ['::'], allow: ['127.0.0.0/8'] });
+    receivers.push(receiver);
+    expect(receiver.daemon.transport!.bound).toEqual([`[::]:${receiver.port}`]);
+    expect(receiver.daemon.transport!.ipv4Through).toBe(`[::]:${receiver.port}`);
+    const gateway = await receiver.gateway(loopback(70));
+    await gateway.hello(2000);
+    await gateway.send(MessageType.CREATED, [entry(loopback(70), 3719)]);
+    expect(receiver.lines()).toEqual(['Initialized 127.0.0.70', 'Created 127.0.0.70:3719 [2001:db8::7]:50007']);
+    const answer = await gateway.query(Protocol.TCP, 3719);
+    expect(answer.entry?.clientPort).toBe(50_007);
+    expect(receiver.daemon.counters.get('notAllowed')).toBe(0);
+  });
+});
