@@ -18,7 +18,7 @@ import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js'
 import { createHandoff, type Handoff } from './handoff/handoff.js';
 import { Reloader, withKeySlot } from './reload.js';
 import { logSessionChanges } from './session-log.js';
-import { startMetrics, startRoutes, type Extras } from './extras.js';
+import { startMetrics, startRoutes, type Extras } from './metrics-and-routes.js';
 
 export interface RunOptions {
   /** --config FILE */
