@@ -13,8 +13,8 @@ import { RouteKeeper, gatewayRoutes, warnUnroutedDestinations } from './routes.j
 export const ROUTE_CHECK_DELAY_MS = 5_000;
 
 export interface Extras {
-  readonly metrics: MetricsServer | undefined;
-  readonly routes: RouteKeeper | undefined;
+  metrics: MetricsServer | undefined;
+  routes: RouteKeeper | undefined;
 }
 
 export async function startMetrics(config: GatewayConfig, logger: Logger, parts: GatewayParts, device: TunDevice, handoff: Handoff | null): Promise<MetricsServer | undefined> {

@@ -100,14 +100,16 @@ export async function runGateway(options: RunOptions): Promise<number> {
     const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
     throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
   }
-  let extras: Extras;
+  const extras: Extras = { metrics: undefined, routes: undefined };
   try {
-    extras = { metrics: await startMetrics(config, logger, parts, device, handoff), routes: await startRoutes(config, logger, device) };
+    extras.metrics = await startMetrics(config, logger, parts, device, handoff);
+    extras.routes = await startRoutes(config, logger, device);
   } catch (error) {
     handoff?.stop();
     expiry.stop();
     device.close();
     await control.close();
+    await extras.metrics?.close();
     throw error;
   }
   setStatsInterval(config.statsIntervalMs);

@@ -114,6 +114,22 @@ describe.skipIf(unavailable)('gateway routes (end to end)', () => {
     }
   });
 
+  it('exits 71 naming the route when the kernel refuses one, and leaves none behind', async () => {
+    t.gateway.ip('tuntap', 'add', 'dev', 'nat64c', 'mode', 'tun');
+    try {
+      // The link stays down: the kernel takes no IPv4 route into it.
+      const result = await t.gateway.run('node', [
+        GATEWAY_MAIN, 'run', '--tun', 'nat64c', '--attach', '--routes', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4,
+        '--handoff', 'off', '--control', join(dir, 'refused.sock'),
+      ]);
+      expect(result.code).toBe(71);
+      expect(result.stderr).toContain(`cannot route ${ADDRESSES.prefix} into nat64c: Error: Nexthop device is not up.`);
+      expect(routesInto('nat64c')).toEqual([]);
+    } finally {
+      t.gateway.ip('tuntap', 'del', 'dev', 'nat64c', 'mode', 'tun');
+    }
+  });
+
   it('warns at start about a pool4 address that is not routed into its device, and counts what arrives for addresses it does not own', async () => {
     t.gateway.ip('tuntap', 'add', 'dev', 'nat64b', 'mode', 'tun');
     try {
