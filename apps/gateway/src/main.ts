@@ -128,8 +128,9 @@ function program(): Command {
     .addOption(
       new Option(
         '--transport <which>',
-        'how receivers are reached: handoff (messages on UDP 62863), geneve (Geneve tunnels and control packets on UDP 6081), ' +
-          'auto (ask both ways; Geneve toward hosts whose receiver announces it, handoff messages otherwise); default handoff',
+        'how receivers are reached: handoff (messages on UDP 62863), geneve (our Geneve mapping transport, for servers whose ' +
+          'applications listen on IPv4 only: translated packets in Geneve tunnels with their mappings, control packets on UDP 6081), ' +
+          'auto (ask both ways; the mapping transport toward hosts whose receiver announces it, handoff messages otherwise); default handoff',
       ).choices(['handoff', 'geneve', 'auto']),
     )
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
