@@ -1,7 +1,7 @@
 // The gateway's configuration: embedded defaults, then a JSON file (--config), then flags, all
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
-import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import {
   parseIpv4,
   parseIpv6,
@@ -55,6 +55,10 @@ export interface GatewayConfig {
   /** Counter summary at info level every so often; 0 turns it off. */
   statsIntervalMs: number;
   control: string;
+  /** Prometheus exposition over HTTP (metrics.ts); undefined: off. */
+  metrics: MetricsAddress | undefined;
+  /** Route the prefix and pool4 into the TUN device while running (routes.ts). */
+  routes: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -184,6 +188,8 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     logSessions: reader.boolean('logSessions', false),
     statsIntervalMs: readDuration(reader, 'statsInterval', '5m'),
     control: reader.string('control', DEFAULT_CONTROL),
+    metrics: readMetrics(reader),
+    routes: reader.boolean('routes', false),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
   if (config.control === '') throw new ConfigError('control', 'must be a socket path');
@@ -218,6 +224,11 @@ export function shortTimeouts(config: GatewayConfig): string[] {
   if (t.tcpEstablished < 7_440_000) short.push(`tcpEstablished ${t.tcpEstablished} ms`);
   if (t.tcpTransitory < 240_000) short.push(`tcpTransitory ${t.tcpTransitory} ms`);
   return short;
+}
+
+function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
+  const text = reader.optionalString('metrics');
+  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
 }
 
 /** Durations are strings such as "90s", "5m", "2h4m", "250ms", or numbers of seconds. */

@@ -47,6 +47,8 @@ interface RunFlags {
   bypassSecretFile?: string;
   logLevel?: string;
   control?: string;
+  metrics?: string;
+  routes?: boolean;
 }
 
 /** Flags as dotted configuration keys; unset flags leave the file's value (or the default). */
@@ -76,6 +78,8 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'handoff.bypass.secretFile': flags.bypassSecretFile,
     logLevel: flags.logLevel,
     control: flags.control,
+    metrics: flags.metrics,
+    routes: flags.routes === true ? true : undefined,
   };
 }
 
@@ -89,7 +93,7 @@ function program(): Command {
     .command('run')
     .description(
       'Run the gateway. Settings come from the defaults, then --config, then these flags. After it starts, route the ' +
-        'prefix and the pool4 addresses into the TUN device (ip -6 route add PREFIX dev TUN; ip route add POOL4/32 dev TUN).',
+        'prefix and the pool4 addresses into the TUN device (ip -6 route add PREFIX dev TUN; ip route add POOL4/32 dev TUN), or pass --routes.',
     )
     .option('-c, --config <file>', 'JSON configuration file (see contrib/gateway.example.json); flags override it')
     .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
@@ -137,6 +141,8 @@ function program(): Command {
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--control <path>', `control socket for the sessions, stats, hosts and reload commands; default ${DEFAULT_CONTROL}`)
+    .option('--metrics <address>', 'serve Prometheus metrics over HTTP on ADDRESS:PORT, or PORT on 127.0.0.1 (GET /metrics); default off')
+    .option('--routes', 'route the prefix and the pool4 addresses into the TUN device while running (again when its link comes back up), removed on exit')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true, print: flags.print === true });
     });

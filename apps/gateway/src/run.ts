@@ -19,6 +19,7 @@ import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js'
 import { createHandoff, type Handoff } from './handoff/handoff.js';
 import { Reloader, withKeySlot } from './reload.js';
 import { logSessionChanges } from './session-log.js';
+import { startMetrics, startRoutes, type Extras } from './metrics-and-routes.js';
 
 export interface RunOptions {
   /** --config FILE */
@@ -103,6 +104,18 @@ export async function runGateway(options: RunOptions): Promise<number> {
     const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
     throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
   }
+  const extras: Extras = { metrics: undefined, routes: undefined };
+  try {
+    extras.metrics = await startMetrics(config, logger, parts, device, handoff);
+    extras.routes = await startRoutes(config, logger, device);
+  } catch (error) {
+    handoff?.stop();
+    expiry.stop();
+    device.close();
+    await control.close();
+    await extras.metrics?.close();
+    throw error;
+  }
   setStatsInterval(config.statsIntervalMs);
   logStart(logger, config, device);
   reloader = reloads;
@@ -114,9 +127,11 @@ export async function runGateway(options: RunOptions): Promise<number> {
   clearInterval(summary);
   handoff?.stop();
   expiry.stop();
+  await extras.routes?.stop();
   // Closing stops reading at once; every batch was written when its callback returned.
   device.close();
   await control.close();
+  await extras.metrics?.close();
   let code: number = ExitCode.ok;
   if (outcome instanceof Error) {
     logger.error({ err: outcome }, 'the TUN device failed; stopping');
@@ -152,7 +167,7 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
       control: config.control,
       routes: [`ip -6 route add ${config.prefix.text} dev ${device.name}`, ...pool4.map((a) => `ip route add ${a}/32 dev ${device.name}`)],
     },
-    'nat64-gateway running; route the prefix and pool4 into the TUN device',
+    config.routes ? 'nat64-gateway running; it routes the prefix and pool4 into the TUN device itself' : 'nat64-gateway running; route the prefix and pool4 into the TUN device',
   );
 }
 

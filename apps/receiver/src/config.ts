@@ -2,7 +2,7 @@
 // validated before any socket, file or database is opened. Every error names the setting.
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 import type { TimeZoneMode } from '@nat64/handoff-receiver';
 import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';
@@ -45,6 +45,8 @@ export interface ReceiverConfig {
   idleTimeoutMs: number;
   retentionMs: number;
   control: string;
+  /** Prometheus exposition over HTTP (metrics.ts); undefined: off. */
+  metrics: MetricsAddress | undefined;
   logLevel: string;
 }
 
@@ -122,6 +124,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     idleTimeoutMs: readDuration(reader, 'idleTimeout', DEFAULTS.idleTimeout),
     retentionMs: readDuration(reader, 'retention', DEFAULTS.retention),
     control: reader.string('control', DEFAULTS.control),
+    metrics: readMetrics(reader),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULTS.logLevel),
   };
   const sharedKey = reader.optionalString('key');
@@ -148,6 +151,11 @@ function readRateLimit(reader: ConfigReader, name: string, rate: number, burst: 
     perSecond: reader.integer(`${name}Rate`, { min: 0, max: 10_000_000, fallback: rate }),
     burst: reader.integer(`${name}Burst`, { min: 1, max: 10_000_000, fallback: burst }),
   };
+}
+
+function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
+  const text = reader.optionalString('metrics');
+  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
 }
 
 /** As the flags take them ("90d", "24h") or a number of seconds. */

@@ -9,7 +9,22 @@ import ipaddr from 'ipaddr.js';
 import { SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
-import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlHandler, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
+import {
+  ExitCode,
+  FatalError,
+  formatCounters,
+  formatMetrics,
+  formatMetricsAddress,
+  listenControl,
+  listenMetrics,
+  systemMicroClock,
+  type ControlHandler,
+  type ControlServer,
+  type Logger,
+  type MetricsServer,
+  type MicroClock,
+} from '@nat64/service';
+import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
 import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver } from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
 import { openTransport, type Transport } from './transport.js';
@@ -64,8 +79,10 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   let device: TunDevice | undefined;
   let bypass: BypassService | undefined;
   let control: ControlServer | undefined;
+  let metrics: MetricsServer | undefined;
   try {
     log = openConnectionLogOf(config, logger, counters);
+    const ackLatency = newAckLatencyHistogram();
     const settings = environment.settings ?? new ReceiverSettings(config);
     const allows = (address: string) => settings.allows(address);
     const keyFor = (address: string) => settings.keyFor(address);
@@ -79,6 +96,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       counters,
       capacity: config.capacity,
       idleTimeoutMs: config.idleTimeoutMs,
+      ackLatency,
       send: (bytes, port, address, via, cookie) => {
         if (via === 'geneve') geneveTransport?.send(endpoint!.frame(bytes, address, cookie), port, address);
         else transport?.send(bytes, port, address);
@@ -137,6 +155,25 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
       ...environment.controlHandlers,
     });
+    if (config.metrics !== undefined) {
+      const render = () => {
+        const queue = receiver.commitQueue;
+        const gauges = {
+          entries: openTable.size,
+          gateways: receiver.peerCount,
+          commitQueueEntries: queue.entries,
+          commitsInFlight: queue.commits,
+          ...(openBypass === undefined ? {} : { bypassTunnels: openBypass.stats().bypassTunnels.length }),
+        };
+        return formatMetrics(receiverMetricFamilies(snapshot(true), gauges, ackLatency));
+      };
+      try {
+        metrics = await listenMetrics(config.metrics, render);
+      } catch (error) {
+        throw new FatalError(`cannot serve metrics on ${formatMetricsAddress(config.metrics)}: ${(error as Error).message}`, ExitCode.unavailable, { cause: error });
+      }
+      logger.info({ metrics: `http://${formatMetricsAddress(metrics.address)}/metrics` }, 'serving metrics');
+    }
     const running = runReceiver(built, { clock, logger, counters, retentionMs: () => settings.retentionMs, onTick: environment.onTick });
     logger.info(
       {
@@ -153,6 +190,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     warnIfIpv6Only(config.listen, transport ?? geneveTransport, logger);
     const openTransports = [transport, geneveTransport].filter((open): open is Transport => open !== undefined);
     const openControl = control;
+    const openMetrics = metrics;
     const openDevice = device;
     return {
       receiver,
@@ -170,6 +208,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
         openBypass?.close();
         await running.drain();
         await openControl.close();
+        await openMetrics?.close();
         await openTable.closeAsync();
         openLog.close();
         logger.info('receiver stopped');
@@ -181,6 +220,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     device?.close();
     bypass?.close();
     await control?.close();
+    await metrics?.close();
     if (built) await built.table.closeAsync();
     else store.close();
     log?.close();

@@ -81,6 +81,7 @@ program
   .option('--idle-timeout <duration>', `end entries unused for this long, e.g. 24h, 90m; 0 never (default ${DEFAULTS.idleTimeout})`)
   .option('--retention <duration>', `keep ended entries in the history this long, e.g. 90d (default ${DEFAULTS.retention})`)
   .option('--control <socket>', `control socket for "stats" and "reload" (default ${DEFAULTS.control})`)
+  .option('--metrics <address>', 'serve Prometheus metrics over HTTP on ADDRESS:PORT, or PORT on 127.0.0.1 (GET /metrics); default off')
   .addOption(new Option('--log-level <level>', 'operational log level (stderr, JSON)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .action(async (options: Record<string, unknown>) => {
     const flags: RawSettings = {
@@ -109,6 +110,7 @@ program
       idleTimeout: options.idleTimeout,
       retention: options.retention,
       control: options.control,
+      metrics: options.metrics,
       logLevel: options.logLevel,
     };
     const source = { ...(typeof options.config === 'string' ? { file: options.config } : {}), flags };
