@@ -66,9 +66,11 @@ describe.skipIf(unavailable)('metrics (end to end)', () => {
   it('serves every gateway counter of stats, with its explanation as HELP', async () => {
     const page = await scrape(t.gateway, GATEWAY_METRICS);
     const stats = await gatewayCounters(GATEWAY_MAIN, control);
-    const listing = JSON.parse(
-      (await t.gateway.run('node', [GATEWAY_MAIN, 'stats', '--control', control, '--json', '--all', '--explain'])).stdout,
-    ) as { group: string; name: string; explanation: string }[];
+    const listing = (
+      JSON.parse((await t.gateway.run('node', [GATEWAY_MAIN, 'stats', '--control', control, '--json', '--all', '--explain'])).stdout) as {
+        counters: { group: string; name: string; explanation: string }[];
+      }
+    ).counters;
     expect(Object.keys(stats).length).toBeGreaterThan(100);
     for (const line of listing) {
       const base = metricBase('nat64_gateway', `${line.group}.${line.name}`);
