@@ -33,11 +33,19 @@ export interface StatsOptions {
   json?: boolean;
 }
 
+/** `stats --json`, the same shape on both daemons: every counter by group, and what is measured now. */
+export interface StatsJson {
+  counters: StatLine[];
+  gauges: { sessions: number; bibEntries: number };
+}
+
 export async function showStats(options: StatsOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const lines = (await callControl(options.control, 'stats')) as StatLine[];
   const shown = options.all === true ? lines : lines.filter((line) => line.value !== 0);
   if (options.json === true) {
-    out.write(`${JSON.stringify(shown)}\n`);
+    const status = (await callControl(options.control, 'status')) as { sessions: number; bibEntries: number };
+    const answer: StatsJson = { counters: shown, gauges: { sessions: status.sessions, bibEntries: status.bibEntries } };
+    out.write(`${JSON.stringify(answer)}\n`);
     return;
   }
   const counters = shown.map((line) => ({ name: `${line.group}.${line.name}`, value: line.value, explanation: line.explanation }));

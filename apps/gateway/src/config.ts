@@ -1,7 +1,7 @@
 // The gateway's configuration: embedded defaults, then a JSON file (--config), then flags, all
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
-import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import {
   parseIpv4,
   parseIpv6,
@@ -55,6 +55,10 @@ export interface GatewayConfig {
   /** Counter summary at info level every so often; 0 turns it off. */
   statsIntervalMs: number;
   control: string;
+  /** Prometheus exposition over HTTP (metrics.ts); undefined: off. */
+  metrics: MetricsAddress | undefined;
+  /** Route the prefix and pool4 into the TUN device while running (routes.ts). */
+  routes: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -64,7 +68,7 @@ export const DEFAULT_PREFIX = '64:ff9b::/96';
  * flows while the gateway was busy setting them up; 10,000 packets of 1500 bytes are 15 MB at most.
  */
 export const DEFAULT_TX_QUEUE_LENGTH = 10_000;
-export const DEFAULT_CONTROL = '/run/nat64-gateway.sock';
+export const DEFAULT_CONTROL = '/run/nat64-gateway/control.sock';
 
 export type RawSettings = Record<string, unknown>;
 
@@ -184,6 +188,8 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     logSessions: reader.boolean('logSessions', false),
     statsIntervalMs: readDuration(reader, 'statsInterval', '5m'),
     control: reader.string('control', DEFAULT_CONTROL),
+    metrics: readMetrics(reader),
+    routes: reader.boolean('routes', false),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
   if (config.control === '') throw new ConfigError('control', 'must be a socket path');
@@ -220,7 +226,12 @@ export function shortTimeouts(config: GatewayConfig): string[] {
   return short;
 }
 
-/** Durations are strings such as "90s", "5m", "2h4m", "250ms" (a bare number counts seconds). */
+function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
+  const text = reader.optionalString('metrics');
+  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
+}
+
+/** Durations are strings such as "90s", "5m", "2h4m", "250ms", or numbers of seconds. */
 function readDuration(reader: ConfigReader, key: string, fallback: string): number {
-  return parseDuration(reader.string(key, fallback), reader.path(key));
+  return reader.duration(key, fallback);
 }

@@ -3,7 +3,7 @@
 // setting by setting. Loading what it prints gives the same configuration; the handoff key itself
 // is never printed, only the file it comes from.
 
-import { formatDuration } from '@nat64/service';
+import { formatDuration, formatMetricsAddress } from '@nat64/service';
 import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
 import type { GatewayConfig } from './config.js';
 
@@ -86,6 +86,8 @@ export function effectiveSettings(config: GatewayConfig): Settings {
     logSessions: config.logSessions,
     statsInterval: formatDuration(config.statsIntervalMs),
     control: config.control,
+    ...(config.metrics === undefined ? {} : { metrics: formatMetricsAddress(config.metrics) }),
+    routes: config.routes,
     logLevel: config.logLevel,
   };
 }

@@ -4,9 +4,9 @@
 // follow sysexits: 78 configuration, 77 permission, 69 unavailable, 64 usage.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ControlError, ExitCode, FatalError, hintHelpAfterErrors, packageVersion } from '@nat64/service';
+import { ConfigError, ControlError, ExitCode, FatalError, hintHelpAfterErrors, packageVersion } from '@nat64/service';
 import { reloadGateway, showHosts, showSessions, showStats } from './client.js';
-import { DEFAULT_CONTROL, DEFAULT_PREFIX, DEFAULT_TX_QUEUE_LENGTH } from './config.js';
+import { DEFAULT_CONTROL, DEFAULT_PREFIX, DEFAULT_TX_QUEUE_LENGTH, loadGatewayConfig } from './config.js';
 import { runGateway } from './run.js';
 import { parseSessionFilter } from './sessions.js';
 
@@ -47,6 +47,8 @@ interface RunFlags {
   bypassSecretFile?: string;
   logLevel?: string;
   control?: string;
+  metrics?: string;
+  routes?: boolean;
 }
 
 /** Flags as dotted configuration keys; unset flags leave the file's value (or the default). */
@@ -76,6 +78,8 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'handoff.bypass.secretFile': flags.bypassSecretFile,
     logLevel: flags.logLevel,
     control: flags.control,
+    metrics: flags.metrics,
+    routes: flags.routes === true ? true : undefined,
   };
 }
 
@@ -89,7 +93,7 @@ function program(): Command {
     .command('run')
     .description(
       'Run the gateway. Settings come from the defaults, then --config, then these flags. After it starts, route the ' +
-        'prefix and the pool4 addresses into the TUN device (ip -6 route add PREFIX dev TUN; ip route add POOL4/32 dev TUN).',
+        'prefix and the pool4 addresses into the TUN device (ip -6 route add PREFIX dev TUN; ip route add POOL4/32 dev TUN), or pass --routes.',
     )
     .option('-c, --config <file>', 'JSON configuration file (see contrib/gateway.example.json); flags override it')
     .option('--check', 'validate the configuration, print "configuration OK" and exit, opening nothing')
@@ -137,6 +141,8 @@ function program(): Command {
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--control <path>', `control socket for the sessions, stats, hosts and reload commands; default ${DEFAULT_CONTROL}`)
+    .option('--metrics <address>', 'serve Prometheus metrics over HTTP on ADDRESS:PORT, or PORT on 127.0.0.1 (GET /metrics); default off')
+    .option('--routes', 'route the prefix and the pool4 addresses into the TUN device while running (again when its link comes back up), removed on exit')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true, print: flags.print === true });
     });
@@ -144,30 +150,32 @@ function program(): Command {
   root
     .command('sessions')
     .description('List the running gateway\'s sessions, like jool session display: protocol, both sides, TCP state, time left.')
-    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .addOption(new Option('--protocol <protocol>', 'only this protocol').choices(['tcp', 'udp', 'icmp']))
     .option('--client <ipv6>', 'only sessions of this IPv6 client address')
     .option('--server <ipv4>', 'only sessions toward this IPv4 server address')
-    .option('--nat <ipv4>', 'only sessions on this pool4 address')
+    .option('--nat <ipv4[:port]>', 'only sessions on this pool4 address, or address and port (ICMP: identifier), e.g. 198.51.100.1:61000')
     .option('--json', 'one JSON object per session instead of a table')
-    .action(async (flags: { control: string; protocol?: string; client?: string; server?: string; nat?: string; json?: boolean }, command: Command) => {
+    .action(async (flags: ControlFlags & { protocol?: string; client?: string; server?: string; nat?: string; json?: boolean }, command: Command) => {
       try {
         parseSessionFilter({ protocol: flags.protocol, client: flags.client, server: flags.server, nat: flags.nat });
       } catch (error) {
         command.error(`error: ${(error as Error).message}`, { exitCode: ExitCode.usage });
       }
-      await showSessions(flags);
+      await showSessions({ ...flags, control: controlPath(flags) });
     });
 
   root
     .command('stats')
     .description('Show the running gateway\'s counters (TUN device, gateway, translator drop reasons, tables, fragments), like jool stats display.')
-    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--explain', 'add a one-line explanation to every counter')
     .option('--all', 'include counters that are zero')
     .option('--json', 'print the counters as JSON')
-    .action(async (flags: { control: string; explain?: boolean; all?: boolean; json?: boolean }) => {
-      await showStats(flags);
+    .action(async (flags: ControlFlags & { explain?: boolean; all?: boolean; json?: boolean }) => {
+      await showStats({ ...flags, control: controlPath(flags) });
     });
 
   root
@@ -176,10 +184,11 @@ function program(): Command {
       'List the handoff peers of the running gateway, one per NAT address and IPv4 host: state (unknown, silent, port-closed, ' +
         'acknowledging, authoritative), window, messages in flight, entries queued, RTO, entries handed off, when last heard.',
     )
-    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--json', 'print the answer as JSON')
-    .action(async (flags: { control: string; json?: boolean }) => {
-      await showHosts(flags);
+    .action(async (flags: ControlFlags & { json?: boolean }) => {
+      await showHosts({ ...flags, control: controlPath(flags) });
     });
   root
     .command('reload')
@@ -187,14 +196,32 @@ function program(): Command {
       'Make the running gateway read its configuration again (as SIGHUP does): log level, timeouts, session limits, statsInterval, ' +
         'logSessions and the handoff key change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
     )
-    .option('--control <path>', 'control socket of the running gateway', DEFAULT_CONTROL)
+    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--json', 'print the answer as JSON')
-    .action(async (flags: { control: string; json?: boolean }) => {
-      process.exitCode = await reloadGateway(flags);
+    .action(async (flags: ControlFlags & { json?: boolean }) => {
+      process.exitCode = await reloadGateway({ ...flags, control: controlPath(flags) });
     });
 
   hintHelpAfterErrors(root);
   return root;
+}
+
+interface ControlFlags {
+  control?: string;
+  config?: string;
+}
+
+/** --control, else the control socket of the --config file, else the default. */
+function controlPath(flags: ControlFlags): string {
+  if (flags.control !== undefined) return flags.control;
+  if (flags.config === undefined) return DEFAULT_CONTROL;
+  try {
+    return loadGatewayConfig({ file: flags.config, flags: {} }).control;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new FatalError(`invalid configuration: ${error.message}`, ExitCode.config, { cause: error });
+    throw error;
+  }
 }
 
 async function main(): Promise<void> {

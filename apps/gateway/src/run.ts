@@ -5,7 +5,8 @@
 // handed to them: the next start is a new epoch, and old flows come back through QUERY. SIGHUP never
 // stops it: it reloads the configuration (reload.ts).
 
-import { ConfigError, ExitCode, FatalError, createLogger, listenControl, waitForShutdown, type Logger } from '@nat64/service';
+import { ConfigError, ExitCode, FatalError, createLogger, listenControl, prepareControlPath, waitForShutdown, type Logger } from '@nat64/service';
+import { ServiceNotifier } from '@nat64/sd-notify';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import { loadGatewayConfig, shortTimeouts, type GatewayConfig, type RawSettings } from './config.js';
@@ -18,6 +19,7 @@ import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js'
 import { createHandoff, type Handoff } from './handoff/handoff.js';
 import { Reloader, withKeySlot } from './reload.js';
 import { logSessionChanges } from './session-log.js';
+import { startMetrics, startRoutes, type Extras } from './metrics-and-routes.js';
 
 export interface RunOptions {
   /** --config FILE */
@@ -54,12 +56,15 @@ export async function runGateway(options: RunOptions): Promise<number> {
     process.stdout.write('configuration OK\n');
     return ExitCode.ok;
   }
+  // What can still fail without the device: before it is opened.
+  prepareControlPath(config.control);
   const logger = createLogger({ name: 'nat64-gateway', level: config.logLevel });
+  const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
   // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
   let reloader: Reloader | 'starting' | 'stopping' = 'starting';
   const onHangup = () => {
     if (typeof reloader === 'string') logger.warn(`SIGHUP while ${reloader}: ignored`);
-    else reloader.reload('SIGHUP');
+    else reloadNotifying(notifier, reloader, 'SIGHUP');
   };
   process.on('SIGHUP', onHangup);
   const short = shortTimeouts(config);
@@ -79,7 +84,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
   const signing = withKeySlot(config);
   const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }), pool4: config.pool4.map((entry) => entry.address) });
   handoff?.start();
-  const expiry = new ExpiryTimer(parts.engine);
+  const expiry = new ExpiryTimer(parts.engine, { onTick: () => notifier.tick() });
   expiry.start();
   let summary: NodeJS.Timeout | undefined;
   const setStatsInterval = (ms: number) => {
@@ -91,7 +96,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
   const reloads = new Reloader({ file: options.file, flags: options.flags }, config, live);
   let control;
   try {
-    control = await listenControl(config.control, controlHandlers(config, parts, device, handoff, () => reloads.reload('control')));
+    control = await listenControl(config.control, controlHandlers(config, parts, device, handoff, () => reloadNotifying(notifier, reloads, 'control')));
   } catch (error) {
     handoff?.stop();
     expiry.stop();
@@ -99,18 +104,34 @@ export async function runGateway(options: RunOptions): Promise<number> {
     const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
     throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
   }
+  const extras: Extras = { metrics: undefined, routes: undefined };
+  try {
+    extras.metrics = await startMetrics(config, logger, parts, device, handoff);
+    extras.routes = await startRoutes(config, logger, device);
+  } catch (error) {
+    handoff?.stop();
+    expiry.stop();
+    device.close();
+    await control.close();
+    await extras.metrics?.close();
+    throw error;
+  }
   setStatsInterval(config.statsIntervalMs);
   logStart(logger, config, device);
   reloader = reloads;
+  notifier.ready(`translating ${config.prefix.text} through ${device.name}`);
 
   const outcome = await Promise.race([waitForShutdown(), failed]);
   reloader = 'stopping';
+  notifier.stopping();
   clearInterval(summary);
   handoff?.stop();
   expiry.stop();
+  await extras.routes?.stop();
   // Closing stops reading at once; every batch was written when its callback returned.
   device.close();
   await control.close();
+  await extras.metrics?.close();
   let code: number = ExitCode.ok;
   if (outcome instanceof Error) {
     logger.error({ err: outcome }, 'the TUN device failed; stopping');
@@ -120,6 +141,16 @@ export async function runGateway(options: RunOptions): Promise<number> {
   }
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return code;
+}
+
+/** A reload as systemd's Type=notify wants it told: RELOADING=1, then READY=1 whatever the outcome. */
+function reloadNotifying(notifier: ServiceNotifier, reloader: Reloader, trigger: 'SIGHUP' | 'control') {
+  notifier.reloading();
+  try {
+    return reloader.reload(trigger);
+  } finally {
+    notifier.ready();
+  }
 }
 
 function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): void {
@@ -136,7 +167,7 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
       control: config.control,
       routes: [`ip -6 route add ${config.prefix.text} dev ${device.name}`, ...pool4.map((a) => `ip route add ${a}/32 dev ${device.name}`)],
     },
-    'nat64-gateway running; route the prefix and pool4 into the TUN device',
+    config.routes ? 'nat64-gateway running; it routes the prefix and pool4 into the TUN device itself' : 'nat64-gateway running; route the prefix and pool4 into the TUN device',
   );
 }
 

@@ -32,7 +32,7 @@ const CHUNK = 1024;
 
 /** Reads the filter of a `sessions` request; throws with a message for the client on a bad value. */
 export function parseSessionFilter(params: ControlParams): SessionFilter {
-  const filter: { protocol?: number; clientAddress?: Uint8Array; serverAddress?: number; natAddress?: number } = {};
+  const filter: { protocol?: number; clientAddress?: Uint8Array; serverAddress?: number; natAddress?: number; natPort?: number } = {};
   const text = (key: string): string | undefined => {
     const value = params[key];
     if (value === undefined || value === null) return undefined;
@@ -51,13 +51,20 @@ export function parseSessionFilter(params: ControlParams): SessionFilter {
     if (bytes === null) throw new Error(`client "${client}" is not an IPv6 address`);
     filter.clientAddress = bytes;
   }
-  for (const key of ['server', 'nat'] as const) {
-    const value = text(key);
-    if (value === undefined) continue;
-    const address = ipv4TextToUint32(value);
-    if (address < 0) throw new Error(`${key} "${value}" is not an IPv4 address`);
-    if (key === 'server') filter.serverAddress = address;
-    else filter.natAddress = address;
+  const server = text('server');
+  if (server !== undefined) {
+    filter.serverAddress = ipv4TextToUint32(server);
+    if (filter.serverAddress < 0) throw new Error(`server "${server}" is not an IPv4 address`);
+  }
+  const nat = text('nat');
+  if (nat !== undefined) {
+    // "198.51.100.1" or "198.51.100.1:61000" (for ICMP the port is the identifier).
+    const match = /^([^:]+)(?::(\d{1,5}))?$/.exec(nat);
+    const address = match ? ipv4TextToUint32(match[1]!) : -1;
+    const port = match?.[2] === undefined ? undefined : Number(match[2]);
+    if (address < 0 || (port !== undefined && port > 65535)) throw new Error(`nat "${nat}" is not an IPv4 address or address:port`);
+    filter.natAddress = address;
+    if (port !== undefined) filter.natPort = port;
   }
   return filter;
 }

@@ -40,7 +40,7 @@ describe('config', () => {
     expect(load({ ...POOL, 'handoff.transport': 'auto' }).translation.ipv4NextHopMtu).toBe(1400);
     expect(load({ ...POOL, 'handoff.transport': 'geneve', 'translation.ipv4NextHopMtu': 1500 }).translation.ipv4NextHopMtu).toBe(1500);
     expect(config.translation.ipv6Address).toBeUndefined();
-    expect(config.control).toBe('/run/nat64-gateway.sock');
+    expect(config.control).toBe('/run/nat64-gateway/control.sock');
   });
 
   it('hands off in full mode by default, with the IPv4 next-hop MTU and a flush delay within 10 ms', () => {

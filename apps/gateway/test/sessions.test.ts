@@ -42,11 +42,26 @@ describe('sessions', () => {
     expect(await rows(g, { nat: '198.51.100.9' })).toEqual([]);
   });
 
+  it('filters by NAT address and port', async () => {
+    const g = testGateway();
+    g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));
+    g.send(ipv6({ src: '2001:db8:1::3', dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));
+    const all = await rows(g, {});
+    expect(all).toHaveLength(2);
+    for (const row of all) expect((await rows(g, { nat: row.nat })).map((r) => r.client)).toEqual([row.client]);
+    const address = all[0]!.nat.split(':')[0]!;
+    expect(await rows(g, { nat: address })).toHaveLength(2);
+    const unused = [1, 2, 3].map((n) => `${address}:${n}`).find((nat) => !all.some((row) => row.nat === nat))!;
+    expect(await rows(g, { nat: unused })).toEqual([]);
+  });
+
   it('refuses a malformed filter with a message for the client', () => {
     expect(() => parseSessionFilter({ protocol: 'sctp' })).toThrow(/protocol must be tcp, udp or icmp/);
     expect(() => parseSessionFilter({ client: '198.51.100.1' })).toThrow(/client "198.51.100.1" is not an IPv6 address/);
     expect(() => parseSessionFilter({ server: '2001:db8::1' })).toThrow(/server .* is not an IPv4 address/);
     expect(() => parseSessionFilter({ nat: 7 })).toThrow(/nat must be a string/);
+    expect(() => parseSessionFilter({ nat: '198.51.100.1:70000' })).toThrow(/nat "198.51.100.1:70000" is not an IPv4 address or address:port/);
+    expect(() => parseSessionFilter({ nat: '198.51.100.1:' })).toThrow(/is not an IPv4 address or address:port/);
   });
 
   it('renders time left and an aligned table', () => {

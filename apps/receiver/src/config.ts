@@ -2,7 +2,7 @@
 // validated before any socket, file or database is opened. Every error names the setting.
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { ConfigError, ConfigReader, parseDuration, readJsonFile } from '@nat64/service';
+import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 import type { TimeZoneMode } from '@nat64/handoff-receiver';
 import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';
@@ -45,6 +45,8 @@ export interface ReceiverConfig {
   idleTimeoutMs: number;
   retentionMs: number;
   control: string;
+  /** Prometheus exposition over HTTP (metrics.ts); undefined: off. */
+  metrics: MetricsAddress | undefined;
   logLevel: string;
 }
 
@@ -69,7 +71,7 @@ export const DEFAULTS = {
   capacity: 1_000_000,
   idleTimeout: '24h',
   retention: '90d',
-  control: '/run/nat64-receiver.sock',
+  control: '/run/nat64-receiver/control.sock',
   logLevel: 'info',
 } as const;
 
@@ -101,7 +103,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     bypass: readBypassSettings(reader),
     genevePort: reader.integer('genevePort', { min: 0, max: 65535, fallback: DEFAULTS.genevePort }),
     geneveTun: reader.string('geneveTun', DEFAULTS.geneveTun),
-    geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass }),
+    geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass, hex: true }),
     database: reader.string('database', DEFAULTS.database),
     durability: reader.oneOf('durability', ['full', 'normal'] as const, DEFAULTS.durability),
     connectionLog: reader.string('connectionLog', DEFAULTS.connectionLog),
@@ -122,6 +124,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     idleTimeoutMs: readDuration(reader, 'idleTimeout', DEFAULTS.idleTimeout),
     retentionMs: readDuration(reader, 'retention', DEFAULTS.retention),
     control: reader.string('control', DEFAULTS.control),
+    metrics: readMetrics(reader),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULTS.logLevel),
   };
   const sharedKey = reader.optionalString('key');
@@ -150,9 +153,14 @@ function readRateLimit(reader: ConfigReader, name: string, rate: number, burst: 
   };
 }
 
+function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
+  const text = reader.optionalString('metrics');
+  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
+}
+
+/** As the flags take them ("90d", "24h") or a number of seconds. */
 function readDuration(reader: ConfigReader, key: string, fallback: string): number {
-  const value = reader.has(key) ? reader.string(key) : fallback;
-  return parseDuration(value, key);
+  return reader.duration(key, fallback);
 }
 
 function parseListenAddress(value: unknown, where: string): string {

@@ -9,7 +9,22 @@ import ipaddr from 'ipaddr.js';
 import { SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
-import { ExitCode, FatalError, formatCounters, listenControl, systemMicroClock, type ControlHandler, type ControlServer, type Logger, type MicroClock } from '@nat64/service';
+import {
+  ExitCode,
+  FatalError,
+  formatCounters,
+  formatMetrics,
+  formatMetricsAddress,
+  listenControl,
+  listenMetrics,
+  systemMicroClock,
+  type ControlHandler,
+  type ControlServer,
+  type Logger,
+  type MetricsServer,
+  type MicroClock,
+} from '@nat64/service';
+import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
 import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver } from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
 import { openTransport, type Transport } from './transport.js';
@@ -49,6 +64,8 @@ export interface ReceiverEnvironment {
   controlHandlers?: Record<string, ControlHandler>;
   /** How NAT64 bypass opens TAP devices and changes the host's routing (tests pass fakes). */
   bypass?: BypassEnvironment;
+  /** Called every tick of the main loop (the systemd watchdog). */
+  onTick?: () => void;
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
@@ -62,8 +79,10 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   let device: TunDevice | undefined;
   let bypass: BypassService | undefined;
   let control: ControlServer | undefined;
+  let metrics: MetricsServer | undefined;
   try {
     log = openConnectionLogOf(config, logger, counters);
+    const ackLatency = newAckLatencyHistogram();
     const settings = environment.settings ?? new ReceiverSettings(config);
     const allows = (address: string) => settings.allows(address);
     const keyFor = (address: string) => settings.keyFor(address);
@@ -77,6 +96,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
       counters,
       capacity: config.capacity,
       idleTimeoutMs: config.idleTimeoutMs,
+      ackLatency,
       send: (bytes, port, address, via, cookie) => {
         if (via === 'geneve') geneveTransport?.send(endpoint!.frame(bytes, address, cookie), port, address);
         else transport?.send(bytes, port, address);
@@ -123,13 +143,38 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const openLog = log;
     const openEndpoint = endpoint;
     const openBypass = bypass;
+    // `stats --json`: counters by group, as the gateway's are (README "Control socket").
+    const groupedSnapshot = (all: boolean) => [
+      ...counters.snapshot({ all }).map((counter) => ({ group: 'receiver', ...counter })),
+      ...(openEndpoint?.dropCounters(all) ?? []).map((counter) => ({ group: 'geneve', ...counter })),
+      ...(openBypass?.counters(all) ?? []).map((counter) => ({ group: 'bypass', ...counter })),
+    ];
     const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? []), ...(openBypass?.counters(all) ?? [])];
     control = await listenControl(config.control, {
-      stats: (params) => ({ counters: snapshot(params.all === true), entries: openTable.size, gateways: receiver.peerCount, ...openBypass?.stats() }),
+      stats: (params) => ({ counters: groupedSnapshot(params.all === true), gauges: { entries: openTable.size, gateways: receiver.peerCount }, ...openBypass?.stats() }),
       statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
       ...environment.controlHandlers,
     });
-    const running = runReceiver(built, { clock, logger, counters, retentionMs: () => settings.retentionMs });
+    if (config.metrics !== undefined) {
+      const render = () => {
+        const queue = receiver.commitQueue;
+        const gauges = {
+          entries: openTable.size,
+          gateways: receiver.peerCount,
+          commitQueueEntries: queue.entries,
+          commitsInFlight: queue.commits,
+          ...(openBypass === undefined ? {} : { bypassTunnels: openBypass.stats().bypassTunnels.length }),
+        };
+        return formatMetrics(receiverMetricFamilies(snapshot(true), gauges, ackLatency));
+      };
+      try {
+        metrics = await listenMetrics(config.metrics, render);
+      } catch (error) {
+        throw new FatalError(`cannot serve metrics on ${formatMetricsAddress(config.metrics)}: ${(error as Error).message}`, ExitCode.unavailable, { cause: error });
+      }
+      logger.info({ metrics: `http://${formatMetricsAddress(metrics.address)}/metrics` }, 'serving metrics');
+    }
+    const running = runReceiver(built, { clock, logger, counters, retentionMs: () => settings.retentionMs, onTick: environment.onTick });
     logger.info(
       {
         listen: transport?.bound ?? [],
@@ -145,6 +190,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     warnIfIpv6Only(config.listen, transport ?? geneveTransport, logger);
     const openTransports = [transport, geneveTransport].filter((open): open is Transport => open !== undefined);
     const openControl = control;
+    const openMetrics = metrics;
     const openDevice = device;
     return {
       receiver,
@@ -162,6 +208,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
         openBypass?.close();
         await running.drain();
         await openControl.close();
+        await openMetrics?.close();
         await openTable.closeAsync();
         openLog.close();
         logger.info('receiver stopped');
@@ -173,6 +220,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     device?.close();
     bypass?.close();
     await control?.close();
+    await metrics?.close();
     if (built) await built.table.closeAsync();
     else store.close();
     log?.close();

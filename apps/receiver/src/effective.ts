@@ -3,7 +3,7 @@
 // Keys are never shown: `key` and `keyFile` appear as the per-range `keys` they become, each key
 // as its length, or for comparing, as a digest.
 import { createHash } from 'node:crypto';
-import { formatDuration } from '@nat64/service';
+import { formatDuration, formatMetricsAddress } from '@nat64/service';
 import type { ReceiverConfig } from './config.js';
 
 export type Settings = Record<string, unknown>;
@@ -37,6 +37,7 @@ export function effectiveSettings(config: ReceiverConfig, keys: 'hidden' | 'dige
     idleTimeout: formatDuration(config.idleTimeoutMs),
     retention: formatDuration(config.retentionMs),
     control: config.control,
+    ...(config.metrics === undefined ? {} : { metrics: formatMetricsAddress(config.metrics) }),
     logLevel: config.logLevel,
   };
 }

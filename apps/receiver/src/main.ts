@@ -4,12 +4,29 @@
 // that says what went wrong (sysexits.h).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { StoreError } from '@nat64/conntrack';
-import { callControl, ConfigError, ControlError, createLogger, ExitCode, FatalError, hintHelpAfterErrors, onReopenSignal, packageVersion, waitForShutdown } from '@nat64/service';
+import { ServiceNotifier } from '@nat64/sd-notify';
+import {
+  callControl,
+  ConfigError,
+  ControlError,
+  createLogger,
+  ExitCode,
+  FatalError,
+  hintHelpAfterErrors,
+  onReopenSignal,
+  packageVersion,
+  prepareControlPath,
+  prepareDirectoryFor,
+  waitForShutdown,
+} from '@nat64/service';
 import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
 import { startReceiver } from './daemon.js';
 import { effectiveSettings } from './effective.js';
 import { ReceiverReloader, ReceiverSettings, type ReloadOutcome } from './reload.js';
-import { dumpLines, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUMBERS, QueryError } from './queries.js';
+import { dumpEntries, dumpFilter, dumpLines, entryJson, formatHistoryRecord, historyRecordJson, lookup, PROTOCOL_NUMBERS, QueryError } from './queries.js';
+
+/** Mode of the directories made for the database and the connection log. */
+const DIRECTORY_MODE = 0o750;
 
 const program = new Command()
   .name('nat64-receiver')
@@ -64,6 +81,7 @@ program
   .option('--idle-timeout <duration>', `end entries unused for this long, e.g. 24h, 90m; 0 never (default ${DEFAULTS.idleTimeout})`)
   .option('--retention <duration>', `keep ended entries in the history this long, e.g. 90d (default ${DEFAULTS.retention})`)
   .option('--control <socket>', `control socket for "stats" and "reload" (default ${DEFAULTS.control})`)
+  .option('--metrics <address>', 'serve Prometheus metrics over HTTP on ADDRESS:PORT, or PORT on 127.0.0.1 (GET /metrics); default off')
   .addOption(new Option('--log-level <level>', 'operational log level (stderr, JSON)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .action(async (options: Record<string, unknown>) => {
     const flags: RawSettings = {
@@ -92,6 +110,7 @@ program
       idleTimeout: options.idleTimeout,
       retention: options.retention,
       control: options.control,
+      metrics: options.metrics,
       logLevel: options.logLevel,
     };
     const source = { ...(typeof options.config === 'string' ? { file: options.config } : {}), flags };
@@ -104,9 +123,30 @@ program
       console.log('configuration OK');
       return;
     }
+    // What can fail without the database, the log or a device: checked before any of them is opened.
+    prepareControlPath(config.control, 'control (--control)');
+    prepareDirectoryFor(config.database, 'database (--db)', DIRECTORY_MODE);
+    if (config.connectionLog !== '-') prepareDirectoryFor(config.connectionLog, 'connectionLog (--conn-log)', DIRECTORY_MODE);
     const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
+    if (config.retentionMs === 0) {
+      logger.warn(
+        { retention: 0 },
+        'retention is 0: ended entries leave the history at once, so lookup --at finds only what is held now; ' +
+          'if that is intended, nothing else is needed; otherwise set retention (e.g. "90d") and reload',
+      );
+    }
+    const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
     const settings = new ReceiverSettings(config);
     const reloader = new ReceiverReloader(source, config, settings, logger);
+    // Told to systemd (Type=notify) as RELOADING=1, then READY=1 whatever the outcome.
+    const reload = (trigger: 'SIGHUP' | 'control') => {
+      notifier.reloading();
+      try {
+        return reloader.reload(trigger);
+      } finally {
+        notifier.ready();
+      }
+    };
     // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
     let state: 'starting' | 'running' | 'stopping' = 'starting';
     onReopenSignal(() => {
@@ -115,12 +155,14 @@ program
         return;
       }
       daemon.reopenLog();
-      reloader.reload('SIGHUP');
+      reload('SIGHUP');
     });
-    const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reloader.reload('control') } });
+    const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reload('control') }, onTick: () => notifier.tick() });
     state = 'running';
+    notifier.ready(`receiving on ${[...config.transports].join(', ')}; ${daemon.receiver.peerCount} gateways known`);
     const signal = await waitForShutdown();
     state = 'stopping';
+    notifier.stopping();
     logger.info({ signal }, 'shutting down');
     await daemon.close();
     logger.flush();
@@ -128,20 +170,25 @@ program
 
 program
   .command('lookup')
-  .description('which IPv6 client held a NAT address and port, now or at a given time (the question of an abuse report)')
-  .argument('<nat-endpoint>', 'NAT address and port as seen by this host, e.g. 192.0.2.7:3719')
+  .description('which IPv6 client held a NAT address and port, now or at a given time (the question of an abuse report); or, with --client, what one IPv6 client held')
+  .argument('[nat-endpoint]', 'NAT address and port as seen by this host, e.g. 192.0.2.7:3719')
+  .option('--client <ipv6>', 'instead of a NAT endpoint: the connections of this IPv6 client address, e.g. 2001:db8::17 (reads the whole history)')
   .addOption(new Option('--proto <protocol>', 'only this protocol').choices(Object.keys(PROTOCOL_NUMBERS)))
-  .option('--at <time>', 'the moment asked about, e.g. "2019-03-18 10:30" or "2019-03-18 10:30:05.123456" (UTC unless --local-time)')
+  .option(
+    '--at <time>',
+    'the moment asked about, e.g. "2019-03-18 10:30", "2019-03-18 10:30:05.123456", "2019-03-18 10:30 UTC", "2019-03-18T11:30:05+01:00" (without a zone: UTC unless --local-time)',
+  )
   .option('--db <file>', `the receiver's database (default ${DEFAULTS.database})`)
   .option('-c, --config <file>', "take the database path from the receiver's config file")
   .option('--local-time', 'read and print times in local time instead of UTC')
   .option('--limit <count>', 'most incarnations listed, newest first', count, 20)
-  .option('--json', 'print JSON lines')
-  .action((endpoint: string, options: Record<string, unknown>) => {
+  .option('--json', 'print JSON lines (times as ISO 8601 UTC with microseconds)')
+  .action((endpoint: string | undefined, options: Record<string, unknown>, command: Command) => {
     const zone = options.localTime ? 'local' : 'utc';
+    if ((endpoint === undefined) === (options.client === undefined)) command.error('error: give a NAT endpoint (192.0.2.7:3719) or --client ADDRESS', { exitCode: ExitCode.usage });
     const records = lookup({
       database: databasePath(options),
-      endpoint,
+      ...(endpoint !== undefined ? { endpoint } : { client: options.client as string }),
       zone,
       limit: options.limit as number,
       ...(options.proto ? { protocol: options.proto as keyof typeof PROTOCOL_NUMBERS } : {}),
@@ -149,34 +196,46 @@ program
     });
     for (const record of records) console.log(options.json ? JSON.stringify(historyRecordJson(record)) : formatHistoryRecord(record, zone));
     if (records.length === 0) {
-      console.error(`no entry for ${endpoint}${options.at ? ` at ${String(options.at)}` : ''}`);
+      console.error(`no entry for ${endpoint ?? String(options.client)}${options.at ? ` at ${String(options.at)}` : ''}`);
       process.exitCode = 1;
     }
   });
 
 program
   .command('dump')
-  .description('print the current table in connection log format')
+  .description('print the current table in connection log format, or as JSON lines')
   .option('--db <file>', `the receiver's database (default ${DEFAULTS.database})`)
   .option('-c, --config <file>', "take the database path from the receiver's config file")
   .option('--local-time', 'timestamps in local time instead of UTC')
+  .option('--client <ipv6>', 'only entries of this IPv6 client address')
+  .option('--nat <address[:port]>', 'only entries on this NAT address, or address and port')
+  .addOption(new Option('--proto <protocol>', 'only this protocol').choices(Object.keys(PROTOCOL_NUMBERS)))
+  .option('--json', 'one JSON object per entry (protocol, nat, client, server, startedAt with microseconds)')
   .action((options: Record<string, unknown>) => {
-    for (const line of dumpLines(databasePath(options), options.localTime ? 'local' : 'utc')) process.stdout.write(`${line}\n`);
+    const accept = dumpFilter({
+      ...(typeof options.client === 'string' ? { client: options.client } : {}),
+      ...(typeof options.nat === 'string' ? { nat: options.nat } : {}),
+      ...(typeof options.proto === 'string' ? { protocol: options.proto as keyof typeof PROTOCOL_NUMBERS } : {}),
+    });
+    const database = databasePath(options);
+    if (options.json) for (const entry of dumpEntries(database, accept)) process.stdout.write(`${JSON.stringify(entryJson(entry))}\n`);
+    else for (const line of dumpLines(database, options.localTime ? 'local' : 'utc', accept)) process.stdout.write(`${line}\n`);
   });
 
 program
   .command('stats')
   .description('counters of the running receiver')
-  .option('--control <socket>', `the daemon's control socket (default ${DEFAULTS.control})`, DEFAULTS.control)
+  .option('--control <socket>', `the daemon's control socket (default: the config file's, else ${DEFAULTS.control})`)
+  .option('-c, --config <file>', "take the control socket path from the receiver's config file")
   .option('--explain', 'say what each counter means')
   .option('--all', 'include counters that are zero')
   .option('--json', 'print JSON')
-  .action(async (options: { control: string; explain?: boolean; all?: boolean; json?: boolean }) => {
+  .action(async (options: ControlOptions & { explain?: boolean; all?: boolean; json?: boolean }) => {
     if (options.json) {
-      console.log(JSON.stringify(await callControl(options.control, 'stats', { all: options.all === true })));
+      console.log(JSON.stringify(await callControl(controlPath(options), 'stats', { all: options.all === true })));
       return;
     }
-    console.log(await callControl(options.control, 'statsText', { all: options.all === true, explain: options.explain === true }));
+    console.log(await callControl(controlPath(options), 'statsText', { all: options.all === true, explain: options.explain === true }));
   });
 
 program
@@ -185,10 +244,11 @@ program
     'make the running receiver read its configuration again (as SIGHUP does, without reopening the log): log level, allow, keys and ' +
       'retention change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
   )
-  .option('--control <socket>', `the daemon's control socket (default ${DEFAULTS.control})`, DEFAULTS.control)
+  .option('--control <socket>', `the daemon's control socket (default: the config file's, else ${DEFAULTS.control})`)
+  .option('-c, --config <file>', "take the control socket path from the receiver's config file")
   .option('--json', 'print JSON')
-  .action(async (options: { control: string; json?: boolean }) => {
-    const outcome = (await callControl(options.control, 'reload')) as ReloadOutcome;
+  .action(async (options: ControlOptions & { json?: boolean }) => {
+    const outcome = (await callControl(controlPath(options), 'reload')) as ReloadOutcome;
     if (options.json) console.log(JSON.stringify(outcome));
     else if (!outcome.ok) console.log(`reload refused, the running configuration stays: ${outcome.error ?? 'unknown reason'}`);
     else {
@@ -204,6 +264,17 @@ function databasePath(options: Record<string, unknown>): string {
   if (typeof options.db === 'string') return options.db;
   if (typeof options.config === 'string') return loadReceiverConfig({ file: options.config, flags: {} }).database;
   return DEFAULTS.database;
+}
+
+interface ControlOptions {
+  control?: string;
+  config?: string;
+}
+
+function controlPath(options: ControlOptions): string {
+  if (options.control !== undefined) return options.control;
+  if (options.config !== undefined) return loadReceiverConfig({ file: options.config, flags: {} }).control;
+  return DEFAULTS.control;
 }
 
 function exitCodeOf(error: unknown): number {

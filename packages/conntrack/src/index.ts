@@ -17,4 +17,5 @@ export type {
   StoredEntry,
   HistoryRecord,
   HistoryQuery,
+  ClientHistoryQuery,
 } from './types.js';

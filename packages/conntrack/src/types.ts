@@ -47,6 +47,15 @@ export interface HistoryRecord extends StoredEntry {
   endReason: DeleteReason | null;
 }
 
+/** Which incarnations of one IPv6 client address to list (SqliteStore.clientHistory). */
+export interface ClientHistoryQuery {
+  clientAddress: Uint8Array;
+  /** Only incarnations held at this instant. */
+  at?: number;
+  /** At most this many, newest first. Default 100. */
+  limit?: number;
+}
+
 /** Which incarnations of a NAT endpoint to list. */
 export interface HistoryQuery {
   natAddress: number;

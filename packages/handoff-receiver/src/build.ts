@@ -6,7 +6,7 @@
 // commits out of it), the cookie secret is read or made, the commit clock resumes after the last
 // logged commit, and the table opens with the gateway epochs stored beside it.
 import { ConnTable, type ConnStore } from '@nat64/conntrack';
-import type { Counters, Logger, MicroClock } from '@nat64/service';
+import type { Counters, Histogram, Logger, MicroClock } from '@nat64/service';
 import { CommitClock, LOGGED_THROUGH_RECORD, UNLOGGED_COMMITS_RECORD, readUnloggedCommits } from './commit-pipeline.js';
 import type { ConnectionLog } from './conn-log.js';
 import { CookieJar, newCookieSecret, COOKIE_SECRET_BYTES } from './cookies.js';
@@ -33,6 +33,8 @@ export interface ReceiverParts {
   options: ReceiverOptions;
   /** How replies leave (ReceiverDependencies.send); it may name transports opened after the build. */
   send: ReceiverDependencies['send'];
+  /** Seconds from applying a reliable message to sending its ACK (metrics). */
+  ackLatency?: Histogram | undefined;
   /** Runs the engine's flush at the end of the turn (default: setImmediate). */
   scheduleFlush?: (flush: () => void) => void;
 }
@@ -71,6 +73,7 @@ export function buildReceiver(parts: ReceiverParts): BuiltReceiver {
       send: parts.send,
       scheduleFlush: () => scheduleFlush(() => void receiver.flush()),
       options: parts.options,
+      ackLatency: parts.ackLatency,
     },
     storedPeers,
   );

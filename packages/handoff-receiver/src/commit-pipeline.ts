@@ -33,6 +33,8 @@ export interface QueuedMessage {
   peer: GatewayPeer | null;
   sequence: number;
   operations: ConnOperation[];
+  /** When the receiver applied it (microseconds), for the ACK latency. */
+  receivedAt?: number;
 }
 
 /**
@@ -78,6 +80,8 @@ export interface CommitPipelineDependencies {
   count(name: ReceiverCounterName, amount?: number): void;
   /** An entry this receiver ended by its own policy (idle, evicted): tell its gateway. */
   release(entry: ConnEntry): void;
+  /** A message applied at `receivedAt` (microseconds) was acknowledged. */
+  acknowledged?(receivedAt: number): void;
   /** A commit is durable, its lines are in the log, and it is acknowledged. */
   committed(): void;
   /** A commit failed; memory may be ahead of the disk. */
@@ -100,6 +104,11 @@ export class CommitPipeline {
   /** Entries waiting for a commit. */
   get backlog(): number {
     return this.queuedOperations;
+  }
+
+  /** Commits started and not yet durable. */
+  get inFlight(): number {
+    return this.inFlightTimes.length;
   }
 
   get busy(): boolean {
@@ -208,11 +217,13 @@ export class CommitPipeline {
   private startCommit(): boolean {
     const operations: ConnOperation[] = [];
     const progress = new Map<GatewayPeer, number>();
+    const received: number[] = [];
     let taken = 0;
     while (taken < this.queue.length && (operations.length === 0 || operations.length + this.queue[taken]!.operations.length <= MAX_COMMIT_OPERATIONS)) {
       const message = this.queue[taken++]!;
       for (const operation of message.operations) operations.push(operation);
       if (message.peer) progress.set(message.peer, message.sequence);
+      if (message.peer && message.receivedAt !== undefined) received.push(message.receivedAt);
     }
     this.queue = this.queue.slice(taken);
     this.queuedOperations -= operations.length;
@@ -252,6 +263,7 @@ export class CommitPipeline {
           this.sendAck(peer, sequence);
         }
         for (const peer of again) this.sendAck(peer, peer.cumulative);
+        for (const receivedAt of received) this.deps.acknowledged?.(receivedAt);
       },
       (error) => this.deps.failed(error, peers, initialized),
     );

@@ -4,7 +4,7 @@
 // mapping-events.ts, recovery.ts) are plain functions over it; Receiver (receiver.ts) is its public face.
 import { DatagramView, createEntry } from '@nat64/handoff-codec';
 import type { ConnEntry, ConnTable } from '@nat64/conntrack';
-import type { Counters, Logger, MicroClock } from '@nat64/service';
+import type { Counters, Histogram, Logger, MicroClock } from '@nat64/service';
 import { CommitPipeline, type CommitClock } from './commit-pipeline.js';
 import type { ConnectionLog } from './conn-log.js';
 import type { CookieJar } from './cookies.js';
@@ -49,6 +49,8 @@ export interface ReceiverDependencies {
   counters: Counters<ReceiverCounterName>;
   logger: Logger;
   options: ReceiverOptions;
+  /** Seconds from applying a reliable message to sending its ACK (metrics). */
+  ackLatency?: Histogram | undefined;
   /** Called when a batch is waiting; the composition root runs flush() at the end of the turn. */
   scheduleFlush(): void;
 }
@@ -95,6 +97,7 @@ export class ReceiverCore {
       send: deps.send,
       count: (name, amount) => this.count(name, amount),
       release: (entry) => callbacks.release(entry),
+      acknowledged: (receivedAt) => deps.ackLatency?.observe((deps.clock() - receivedAt) / 1e6),
       committed: () => callbacks.committed(),
       failed: (error, peers, initialized) => callbacks.failed(error, peers, initialized),
     });

@@ -55,6 +55,11 @@ export class Receiver {
     return this.core.peers.size;
   }
 
+  /** Entries waiting for a commit, and commits in flight (metrics). */
+  get commitQueue(): { entries: number; commits: number } {
+    return { entries: this.core.pipeline.backlog, commits: this.core.pipeline.inFlight };
+  }
+
   /** One handoff v1 datagram, from UDP 62863 or from the payload of a Geneve control packet. */
   handleDatagram(buf: Buffer, sourceAddress: string, port: number, via: Via = 'handoff'): void {
     const core = this.core;

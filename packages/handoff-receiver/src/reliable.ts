@@ -65,7 +65,7 @@ function applyMessage(core: ReceiverCore, peer: GatewayPeer, view: DatagramView,
     operations.push(create ? { op: 'create', entry: conn } : { op: 'delete', entry: conn, reason: 'gateway' });
   }
   peer.pendingCumulative = view.sequence;
-  core.pipeline.enqueue({ peer, sequence: view.sequence, operations });
+  core.pipeline.enqueue({ peer, sequence: view.sequence, operations, receivedAt: core.deps.clock() });
   core.count('reliableApplied');
   core.schedule();
 }

@@ -15,6 +15,8 @@ export interface RunOptions {
   counters: Counters<ReceiverCounterName>;
   /** How long ended entries stay in the history; read at every pruning run (reloadable). */
   retentionMs(): number;
+  /** Called every tick before the engine's (the app's systemd watchdog). */
+  onTick?: (() => void) | undefined;
 }
 
 export interface RunningReceiver {
@@ -26,7 +28,10 @@ export interface RunningReceiver {
 
 export function runReceiver(built: BuiltReceiver, options: RunOptions): RunningReceiver {
   const { receiver, table, store } = built;
-  const ticker = setInterval(() => receiver.tick(), TICK_MS);
+  const ticker = setInterval(() => {
+    options.onTick?.();
+    receiver.tick();
+  }, TICK_MS);
   const retention = new Retention(table, { retention: () => options.retentionMs() * 1000, clock: options.clock });
   const pruneHistory = historyPruner(retention, store, options.counters, options.logger);
   const pruner = setInterval(pruneHistory, TICK_MS);

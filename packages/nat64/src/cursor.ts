@@ -13,6 +13,8 @@ export interface SessionFilter {
   /** 16 bytes. */
   readonly clientAddress?: Uint8Array;
   readonly natAddress?: number;
+  /** The NAT port (ICMP: identifier); with natAddress, one NAT endpoint. */
+  readonly natPort?: number;
   readonly serverAddress?: number;
 }
 
@@ -26,6 +28,7 @@ export class SessionCursor {
   private readonly c2: number = 0;
   private readonly c3: number = 0;
   private readonly natAddress: number;
+  private readonly natPort: number;
   private readonly serverAddress: number;
 
   constructor(
@@ -34,6 +37,7 @@ export class SessionCursor {
   ) {
     this.protocol = filter.protocol ?? -1;
     this.natAddress = filter.natAddress ?? -1;
+    this.natPort = filter.natPort ?? -1;
     this.serverAddress = filter.serverAddress ?? -1;
     this.byClient = filter.clientAddress !== undefined;
     if (filter.clientAddress !== undefined) {
@@ -68,6 +72,7 @@ export class SessionCursor {
       if (this.serverAddress >= 0 && s.serverAddress[i] !== this.serverAddress) continue;
       const b = s.bib[i]!;
       if (this.natAddress >= 0 && bibs.natAddress[b] !== this.natAddress) continue;
+      if (this.natPort >= 0 && bibs.natPort[b] !== this.natPort) continue;
       if (this.byClient) {
         const o = bibs.client[b]! * 4;
         if (address[o] !== this.c0 || address[o + 1] !== this.c1 || address[o + 2] !== this.c2 || address[o + 3] !== this.c3) continue;

@@ -1,6 +1,6 @@
 // @nat64/nat64: the stateful NAT64 tables (RFC 6146) the gateway asks for mappings. Pure state, no I/O.
 
-export { Nat64Table, type Nat64RuntimeOptions } from './table.js';
+export { Nat64Table, type Nat64RuntimeOptions, type Pool4Usage } from './table.js';
 export { ChainedIndex } from './chained-index.js';
 export { KeyedHash } from './hash.js';
 export { grown } from './grow.js';

@@ -34,6 +34,12 @@ export function protocolSlot(protocol: number): number {
   return protocol === PROTOCOL.TCP ? 1 : protocol === PROTOCOL.UDP ? 2 : protocol === PROTOCOL.ICMP ? 0 : -1;
 }
 
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
 function ctz(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
@@ -163,6 +169,14 @@ export class Pool4 {
       if (port !== undefined) return port;
     }
     return this.takeClass(slot, a, highLo, hi, parity, base) ?? this.takeClass(slot, a, highLo, hi, parity ^ 1, base) ?? -1;
+  }
+
+  /** Ports (ICMP: identifiers) of this address and protocol held by BIB entries, static ones included; reserved ports are not counted. */
+  portsInUse(slot: number, a: number): number {
+    const base = (a * SLOTS + slot) * WORDS;
+    let ports = 0;
+    for (let w = 0; w < WORDS; w++) ports += popcount(this.used[base + w]! & ~this.reserved[slot * WORDS + w]!);
+    return ports;
   }
 
   /** Memory held by the bitmaps and counters. */

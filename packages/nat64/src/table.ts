@@ -9,7 +9,7 @@
 import { readU32, writeU32 } from '@nat64/wire';
 import { addStaticBib, deleteSession, removeStaticBib } from './admin.js';
 import { BIB_STATIC } from './bib.js';
-import { TIMER_CLASS, VERDICT, type TcpState } from './constants.js';
+import { PROTOCOL, TIMER_CLASS, VERDICT, type TcpState } from './constants.js';
 import { Core } from './core.js';
 import { counterSnapshot, type CounterSnapshot } from './counters.js';
 import { SessionCursor, type SessionFilter } from './cursor.js';
@@ -17,6 +17,7 @@ import { inbound, lookupInbound, lookupOutbound, outbound } from './datapath.js'
 import { expire } from './expiry.js';
 import { release, restore, type RestoreEntry } from './handoff.js';
 import { completeListener, resolveOptions, type Nat64Listener, type Nat64Options, type StaticBibEntry } from './options.js';
+import { protocolSlot } from './pool4.js';
 import { SESSION_HANDED_OFF } from './sessions.js';
 import { classOf } from './timers.js';
 
@@ -29,6 +30,14 @@ export type Nat64RuntimeOptions = Pick<Nat64Options, 'timeouts' | 'allowShortTim
  * Stateful NAT64 tables. Session handles and BIB handles are slot indexes: valid until the next call that
  * can delete (a packet call, expire, release, restore, an admin call), so read what you need right away.
  */
+/** Ports in use on one pool4 address for one protocol. */
+export interface Pool4Usage {
+  /** IPv4 address as an unsigned 32-bit number. */
+  address: number;
+  protocol: 'tcp' | 'udp' | 'icmp';
+  ports: number;
+}
+
 export class Nat64Table {
   private readonly core: Core;
 
@@ -332,6 +341,19 @@ export class Nat64Table {
       heldSynsNow: c.held.count,
       bytesAllocated: c.bytesAllocated(),
     });
+  }
+
+  /** Ports in use per pool4 address and protocol (allocates; for metrics). */
+  portsInUse(): Pool4Usage[] {
+    const pool = this.core.pool;
+    const usage: Pool4Usage[] = [];
+    for (let a = 0; a < pool.size; a++) {
+      for (const protocol of ['tcp', 'udp', 'icmp'] as const) {
+        const slot = protocolSlot(protocol === 'tcp' ? PROTOCOL.TCP : protocol === 'udp' ? PROTOCOL.UDP : PROTOCOL.ICMP);
+        usage.push({ address: pool.addresses[a]!, protocol, ports: pool.portsInUse(slot, a) });
+      }
+    }
+    return usage;
   }
 
   /** Bytes of typed arrays (and held copies) allocated for the tables. */

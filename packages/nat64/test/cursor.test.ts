@@ -42,6 +42,8 @@ describe('cursor', () => {
     expect(onNat2.every((h) => table.natAddress(h) === NAT_2)).toBe(true);
     expect(onNat2.length + collect(table, { natAddress: NAT_1 }).length).toBe(18);
     expect(collect(table, { clientAddress: client(99) })).toEqual([]);
+    const udp3 = handles.udp3!;
+    expect(collect(table, { natAddress: table.natAddress(udp3), natPort: table.natPort(udp3) })).toEqual([udp3]);
   });
 
   it('skips sessions deleted between chunks and ends', () => {

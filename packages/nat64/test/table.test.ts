@@ -20,6 +20,23 @@ describe('table', () => {
     expect(table.counters().find((c) => c.name === 'tableGrowths')?.value).toBeGreaterThan(0);
   });
 
+  it('counts the ports in use per pool4 address and protocol, leaving out reserved ports', () => {
+    const { table, clock } = newTable({ pool4: [{ address: NAT_1 }, { address: NAT_2 }], reservedPorts: [{ protocol: UDP, port: 62863 }] });
+    for (let i = 0; i < 300; i++) table.outbound(UDP, client(i), 0, 1024 + i, SERVER_1, 53);
+    for (let i = 0; i < 5; i++) table.outbound(TCP, client(i), 0, 2000 + i, SERVER_1, 80, 0x02);
+    const usage = table.portsInUse();
+    const total = (protocol: string) => usage.filter((u) => u.protocol === protocol).reduce((sum, u) => sum + u.ports, 0);
+    expect(usage.map((u) => [u.address, u.protocol])).toEqual([
+      [NAT_1, 'tcp'], [NAT_1, 'udp'], [NAT_1, 'icmp'], [NAT_2, 'tcp'], [NAT_2, 'udp'], [NAT_2, 'icmp'],
+    ]);
+    expect(total('udp')).toBe(300);
+    expect(total('tcp')).toBe(5);
+    expect(total('icmp')).toBe(0);
+    clock.advance(10 * MINUTE);
+    table.expire();
+    expect(table.portsInUse().filter((u) => u.protocol === 'udp').map((u) => u.ports)).toEqual([0, 0]);
+  });
+
   it('reuses freed slots instead of growing', () => {
     const { table, clock } = newTable({ initialCapacity: 16 });
     for (let i = 0; i < 16; i++) table.outbound(UDP, client(i), 0, 1000, SERVER_1, 53);

@@ -155,15 +155,29 @@ export class ConfigReader {
     return undefined;
   }
 
-  integer(key: string, options: { min?: number; max?: number; fallback?: number }): number {
-    const value = this.take(key) ?? options.fallback;
+  /** With `hex`, a string of hexadecimal digits after "0x" ("0xff64") reads as its number too. */
+  integer(key: string, options: { min?: number; max?: number; fallback?: number; hex?: boolean }): number {
+    let value = this.take(key) ?? options.fallback;
+    if (options.hex === true && typeof value === 'string' && /^0x[0-9a-f]{1,8}$/i.test(value)) value = Number.parseInt(value.slice(2), 16);
     if (typeof value !== 'number' || !Number.isInteger(value)) {
       if (value === undefined) throw new ConfigError(this.path(key), 'is required');
-      return this.mistake(key, 'expected an integer', options.fallback);
+      return this.mistake(key, options.hex === true ? 'expected an integer or a hex string such as "0xff64"' : 'expected an integer', options.fallback);
     }
     if (options.min !== undefined && value < options.min) return this.mistake(key, `must be at least ${options.min}`, options.min);
     if (options.max !== undefined && value > options.max) return this.mistake(key, `must be at most ${options.max}`, options.max);
     return value;
+  }
+
+  /** A duration in milliseconds, written as on the command line ("90s", "5m", "2h4m", "250ms") or as a number of seconds. */
+  duration(key: string, fallback: string): number {
+    const value = this.take(key) ?? fallback;
+    if (typeof value !== 'string' && typeof value !== 'number') return this.mistake(key, 'expected a duration such as "5m" or a number of seconds', parseDuration(fallback, this.path(key)));
+    try {
+      return parseDuration(value, this.path(key));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return this.mistake(key, error.problem, parseDuration(fallback, this.path(key)));
+    }
   }
 
   boolean(key: string, fallback: boolean): boolean {

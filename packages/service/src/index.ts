@@ -1,5 +1,5 @@
 // What every daemon in this project shares: logging, time, signals, exit codes, configuration
-// reading, address text, and the local control socket.
+// reading, address text, the local control socket, and the Prometheus metrics endpoint.
 export { ExitCode, FatalError } from './exit-codes.js';
 export { systemMicroClock, manualMicroClock, type MicroClock } from './clock.js';
 export { createLogger, silentLogger, isLogLevel, LOG_LEVELS, type Logger } from './logger.js';
@@ -16,4 +16,25 @@ export {
 export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration } from './config.js';
 export { Counters, formatCounters, type CounterSnapshot } from './counters.js';
 export { formatEndpoint4, formatEndpoint6 } from './addresses.js';
+export { prepareControlPath, prepareDirectoryFor } from './start-checks.js';
+export {
+  Histogram,
+  formatMetrics,
+  counterFamilies,
+  snakeCase,
+  METRICS_CONTENT_TYPE,
+  type MetricFamily,
+  type MetricSample,
+  type MetricLabels,
+  type MetricType,
+  type CounterLine,
+} from './metrics.js';
+export {
+  listenMetrics,
+  parseMetricsAddress,
+  formatMetricsAddress,
+  DEFAULT_METRICS_HOST,
+  type MetricsAddress,
+  type MetricsServer,
+} from './metrics-server.js';
 export { packageVersion, hintHelpAfterErrors, type CliCommand } from './cli.js';

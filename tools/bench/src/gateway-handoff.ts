@@ -74,11 +74,11 @@ interface Counters {
 }
 
 function counters(control: string): Counters {
-  const lines = JSON.parse(execFileSync('node', [GATEWAY_MAIN, 'stats', '--control', control, '--json', '--all'], { encoding: 'utf8' })) as {
-    group: string;
-    name: string;
-    value: number;
-  }[];
+  const lines = (
+    JSON.parse(execFileSync('node', [GATEWAY_MAIN, 'stats', '--control', control, '--json', '--all'], { encoding: 'utf8' })) as {
+      counters: { group: string; name: string; value: number }[];
+    }
+  ).counters;
   return Object.fromEntries(lines.map((l) => [`${l.group}.${l.name}`, l.value]));
 }
 

@@ -82,4 +82,22 @@ describe('nat64-gateway and nat64-receiver on the command line', () => {
     }
     expect(() => readFileSync(database)).toThrow();
   });
+
+  it('read durations in JSON as the flags write them or as seconds, and the Geneve option class as hex', () => {
+    const receiver = join(dir, 'receiver-values.json');
+    writeFileSync(receiver, JSON.stringify({ idleTimeout: 3600, retention: '5m', geneveOptionClass: '0xff70' }));
+    const printed = run(RECEIVER_MAIN, 'run', '--check', '--print', '--config', receiver);
+    expect(printed.status, printed.stderr).toBe(0);
+    expect(JSON.parse(printed.stdout)).toMatchObject({ idleTimeout: '1h', retention: '5m', geneveOptionClass: 0xff70 });
+    writeFileSync(receiver, JSON.stringify({ idleTimeout: true, retention: '5 weeks', geneveOptionClass: '0xzz' }));
+    const refused = run(RECEIVER_MAIN, 'run', '--check', '--config', receiver);
+    expect(refused.status).toBe(78);
+    expect(refused.stderr).toContain('3 mistakes:');
+    expect(refused.stderr).toContain('geneveOptionClass: expected an integer or a hex string such as "0xff64"');
+    const gateway = join(dir, 'gateway-values.json');
+    writeFileSync(gateway, JSON.stringify({ pool4: ['198.51.100.1'], timeouts: { udp: 300, icmp: '30s' }, statsInterval: 60 }));
+    const effective = run(GATEWAY_MAIN, 'run', '--check', '--print', '--config', gateway);
+    expect(effective.status, effective.stderr).toBe(0);
+    expect(JSON.parse(effective.stdout)).toMatchObject({ timeouts: { udp: '5m', icmp: '30s' }, statsInterval: '1m' });
+  });
 });

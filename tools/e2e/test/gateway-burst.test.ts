@@ -91,7 +91,7 @@ describe.skipIf(unavailable)('gateway burst of new UDP flows (end to end)', () =
   async function deviceStats(): Promise<Record<string, number>> {
     const stats = await gatewayCli(['stats', '--control', control, '--all', '--json']);
     expect(stats.code, stats.stderr).toBe(0);
-    const lines = JSON.parse(stats.stdout) as StatLine[];
+    const lines = (JSON.parse(stats.stdout) as { counters: StatLine[] }).counters;
     return Object.fromEntries(lines.filter((line) => line.group === 'device').map((line) => [line.name, line.value]));
   }
 

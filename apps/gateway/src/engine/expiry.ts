@@ -8,6 +8,8 @@ import type { Engine } from './engine.js';
 export interface ExpiryOptions {
   readonly intervalMs?: number;
   readonly slice?: number;
+  /** Called on every interval (the main loop's heartbeat: the systemd watchdog). */
+  readonly onTick?: () => void;
 }
 
 export class ExpiryTimer {
@@ -15,6 +17,7 @@ export class ExpiryTimer {
   private immediate: NodeJS.Immediate | undefined;
   private readonly intervalMs: number;
   private readonly slice: number;
+  private readonly onTick: (() => void) | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -22,12 +25,16 @@ export class ExpiryTimer {
   ) {
     this.intervalMs = options.intervalMs ?? IMPL.EXPIRY_INTERVAL_MS;
     this.slice = options.slice ?? IMPL.EXPIRY_SLICE;
+    this.onTick = options.onTick;
   }
 
   /** Starts ticking; the timer does not keep the process alive by itself. */
   start(): void {
     if (this.interval !== undefined) return;
-    this.interval = setInterval(() => this.tick(), this.intervalMs);
+    this.interval = setInterval(() => {
+      this.onTick?.();
+      this.tick();
+    }, this.intervalMs);
     this.interval.unref();
   }
 

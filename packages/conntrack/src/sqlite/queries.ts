@@ -2,7 +2,7 @@
 // statements and the conversion of rows to the package's records.
 import type Database from 'better-sqlite3';
 import { HISTORY_LIMIT, IpProtocol } from '../constants.js';
-import type { DeleteReason, HistoryQuery, HistoryRecord, StoredEntry } from '../types.js';
+import type { ClientHistoryQuery, DeleteReason, HistoryQuery, HistoryRecord, StoredEntry } from '../types.js';
 import { ENTRY_COLUMNS, PRUNE_ENDED_SQL } from './commit-writer.js';
 
 const HISTORY_COLUMNS = `${ENTRY_COLUMNS}, ended_at, end_reason, id`;
@@ -20,6 +20,7 @@ export class Queries {
   private readonly recentOf: Database.Statement<[number, number, number, number], HistoryRow>;
   private readonly endedAtStatement: Database.Statement<[number], HistoryRow>;
   private readonly pruneEnded: Database.Statement<[number, number]>;
+  private readonly byClient: Database.Statement<[Buffer, number, number, number], HistoryRow>;
 
   constructor(db: Database.Database) {
     this.readSide = db.prepare<[string], Buffer>('SELECT value FROM side_record WHERE name = ?').pluck();
@@ -53,6 +54,13 @@ export class Queries {
       .prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`)
       .raw();
     this.pruneEnded = db.prepare<[number, number]>(PRUNE_ENDED_SQL);
+    // No index by client: an admin's occasional question reads the whole history once.
+    this.byClient = db
+      .prepare<[Buffer, number, number, number], HistoryRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE client_address = ? AND started_at <= ? AND (ended_at IS NULL OR ended_at > ?)
+         ORDER BY started_at DESC, id DESC LIMIT ?`,
+      )
+      .raw();
   }
 
   /** The open incarnations, oldest start first, read lazily. */
@@ -84,6 +92,12 @@ export class Queries {
     }
     // Newest first as in the other queries: by start, then by insertion.
     return held.sort((a, b) => b[8] - a[8] || b[11] - a[11]).slice(0, limit).map(toRecord);
+  }
+
+  clientHistory(query: ClientHistoryQuery): HistoryRecord[] {
+    const at = query.at ?? Number.MAX_SAFE_INTEGER;
+    const ended = query.at ?? Number.MIN_SAFE_INTEGER;
+    return this.byClient.all(Buffer.from(query.clientAddress), at, ended, Math.max(0, query.limit ?? HISTORY_LIMIT)).map(toRecord);
   }
 
   endedAt(at: number): HistoryRecord[] {

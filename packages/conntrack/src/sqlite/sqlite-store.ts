@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { SqliteDefault, SqliteFormat } from '../constants.js';
 import { StoreError } from '../errors.js';
 import type { ConnStore } from '../store.js';
-import type { ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from '../types.js';
+import type { ClientHistoryQuery, ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from '../types.js';
 import { encode, encodingLength } from './batch-codec.js';
 import { CommitWriter } from './commit-writer.js';
 import { connectionSettings, openWriter, type ConnectionSettings, type Durability, type SqliteStoreOptions } from './connection.js';
@@ -179,6 +179,12 @@ export class SqliteStore implements ConnStore {
   history(query: HistoryQuery): HistoryRecord[] {
     this.ensureOpen();
     return this.guard('read', () => this.queries.history(query));
+  }
+
+  /** Incarnations of an IPv6 client address, newest start first; reads the whole history (no index by client). */
+  clientHistory(query: ClientHistoryQuery): HistoryRecord[] {
+    this.ensureOpen();
+    return this.guard('read', () => this.queries.clientHistory(query));
   }
 
   endedAt(at: number): HistoryRecord[] {

@@ -357,7 +357,7 @@ export async function gatewayCounters(gatewayMain: string, control: string): Pro
       error === null ? resolve(out) : reject(new Error(`stats failed: ${err}`)),
     ),
   );
-  const lines = JSON.parse(stdout) as { group: string; name: string; value: number }[];
+  const lines = (JSON.parse(stdout) as { counters: { group: string; name: string; value: number }[] }).counters;
   return Object.fromEntries(lines.map((line) => [`${line.group}.${line.name}`, line.value]));
 }
 

@@ -1,0 +1,136 @@
+// The admin's questions through the built command: `lookup --at` in every form a person writes a
+// time, `--json` with microseconds, `lookup --client`, and `dump --json` with filters.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnTable, SqliteStore, type ConnEntry } from '@nat64/conntrack';
+import { Protocol } from '@nat64/handoff-codec';
+import { isoMicros, parseTime, QueryError } from '../src/queries.js';
+
+const MAIN = join(import.meta.dirname, '../dist/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'nat64-queries-'));
+const database = join(dir, 'receiver.db');
+/** 2019-03-18 10:06:28.491727 UTC, the seed example's first Created line. */
+const SEED = Date.UTC(2019, 2, 18, 10, 6, 28) * 1000 + 491_727;
+const HOUR = 3_600_000_000;
+
+function client(last: number): Uint8Array {
+  const address = new Uint8Array(16);
+  address.set([0x20, 0x01, 0x0d, 0xb8]);
+  address[15] = last;
+  return address;
+}
+
+function entry(natPort: number, clientLast: number, protocol: number = Protocol.TCP): ConnEntry {
+  return { protocol, natAddress: 0xc0000207, natPort, clientAddress: client(clientLast), clientPort: 53186, serverAddress: 0xcb007102, serverPort: 443, createdAt: SEED };
+}
+
+beforeAll(() => {
+  let now = SEED;
+  const table = ConnTable.open(SqliteStore.open(database), { capacity: 100, idleTimeout: Infinity, clock: () => now });
+  table.apply([{ op: 'create', entry: entry(3719, 0x17) }]);
+  now = SEED + HOUR;
+  table.apply([{ op: 'delete', entry: entry(3719, 0x17), reason: 'admin' }]);
+  table.apply([{ op: 'create', entry: entry(3719, 0x03) }, { op: 'create', entry: entry(12191, 0x17, Protocol.UDP) }]);
+  table.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  const result = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const lines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('parseTime', () => {
+  it('reads ISO 8601 with Z or an offset, and "... UTC"', () => {
+    const expected = SEED;
+    for (const text of ['2019-03-18 10:06:28.491727', '2019-03-18T10:06:28.491727Z', '2019-03-18 10:06:28.491727 UTC', '2019-03-18T11:06:28.491727+01:00', '2019-03-18T05:06:28.491727-0500', '2019-03-18T12:06:28.491727+02']) {
+      expect(parseTime(text, 'utc'), text).toBe(expected);
+    }
+    expect(parseTime('2019-03-18T10:06:28.491727Z', 'local')).toBe(expected);
+  });
+
+  it('refuses what is not a time', () => {
+    for (const text of ['2019-03-18 10:06 CET', '2019-03-18T10:06+25:00', '2019-13-18 10:06', 'yesterday']) expect(() => parseTime(text, 'utc'), text).toThrow(QueryError);
+  });
+
+  it('writes microseconds into ISO 8601', () => {
+    expect(isoMicros(SEED)).toBe('2019-03-18T10:06:28.491727Z');
+    expect(isoMicros(SEED - 491_727 + 5)).toBe('2019-03-18T10:06:28.000005Z');
+  });
+});
+
+describe('nat64-receiver lookup and dump', { timeout: 60_000 }, () => {
+  it('lookup --at takes an offset and "UTC", and --json keeps microseconds', () => {
+    for (const at of ['2019-03-18T11:30:00+01:00', '2019-03-18 10:30 UTC', '2019-03-18T10:30:00Z']) {
+      const result = cli('lookup', '192.0.2.7:3719', '--db', database, '--at', at, '--json');
+      expect(result.status, result.stderr).toBe(0);
+      expect(lines(result.stdout)).toEqual([
+        {
+          protocol: 'tcp',
+          nat: '192.0.2.7:3719',
+          client: '[2001:db8::17]:53186',
+          server: '203.0.113.2:443',
+          startedAt: '2019-03-18T10:06:28.491727Z',
+          endedAt: '2019-03-18T11:06:28.491727Z',
+          endReason: 'admin',
+        },
+      ]);
+    }
+  });
+
+  it('lookup --client lists what one IPv6 client held, newest first, and at a time', () => {
+    const all = cli('lookup', '--client', '2001:db8::17', '--db', database, '--json');
+    expect(all.status, all.stderr).toBe(0);
+    expect(lines(all.stdout).map((row) => row['nat'])).toEqual(['192.0.2.7:12191', '192.0.2.7:3719']);
+    const then = cli('lookup', '--client', '2001:db8::17', '--db', database, '--at', '2019-03-18 10:30', '--json');
+    expect(lines(then.stdout).map((row) => row['nat'])).toEqual(['192.0.2.7:3719']);
+    const udp = cli('lookup', '--client', '2001:db8::17', '--db', database, '--proto', 'udp', '--json');
+    expect(lines(udp.stdout).map((row) => row['nat'])).toEqual(['192.0.2.7:12191']);
+    expect(cli('lookup', '--client', '2001:db8::99', '--db', database).status).toBe(1);
+  });
+
+  it('lookup refuses a bad client or both questions at once as usage errors', () => {
+    expect(cli('lookup', '--client', '192.0.2.7', '--db', database)).toMatchObject({ status: 64 });
+    expect(cli('lookup', '192.0.2.7:3719', '--client', '2001:db8::17', '--db', database)).toMatchObject({ status: 64 });
+    expect(cli('lookup', '--db', database)).toMatchObject({ status: 64 });
+  });
+
+  it('dump --json lists the current table, filtered by client, NAT address or endpoint, and protocol', () => {
+    const all = cli('dump', '--db', database, '--json');
+    expect(all.status, all.stderr).toBe(0);
+    expect(lines(all.stdout)).toEqual([
+      { protocol: 'tcp', nat: '192.0.2.7:3719', client: '[2001:db8::3]:53186', server: '203.0.113.2:443', startedAt: '2019-03-18T11:06:28.491727Z' },
+      { protocol: 'udp', nat: '192.0.2.7:12191', client: '[2001:db8::17]:53186', server: '203.0.113.2:443', startedAt: '2019-03-18T11:06:28.491727Z' },
+    ]);
+    expect(lines(cli('dump', '--db', database, '--json', '--client', '2001:db8::17').stdout).map((row) => row['nat'])).toEqual(['192.0.2.7:12191']);
+    expect(lines(cli('dump', '--db', database, '--json', '--nat', '192.0.2.7:3719').stdout).map((row) => row['nat'])).toEqual(['192.0.2.7:3719']);
+    expect(lines(cli('dump', '--db', database, '--json', '--nat', '192.0.2.7', '--proto', 'udp').stdout).map((row) => row['nat'])).toEqual(['192.0.2.7:12191']);
+    const text = cli('dump', '--db', database, '--client', '2001:db8::3');
+    expect(text.stdout).toBe('2019-03-18 11:06:28.491727 Created 192.0.2.7:3719 [2001:db8::3]:53186\n');
+    expect(cli('dump', '--db', database, '--nat', '192.0.2')).toMatchObject({ status: 64 });
+  });
+});
+
+describe('nat64-receiver run --retention 0', { timeout: 60_000 }, () => {
+  it('starts, and warns that lookup --at will find only what is held now', async () => {
+    const { startChildReceiver } = await import('./support/child.js');
+    const receiver = await startChildReceiver(dir, { db: join(dir, 'zero.db'), log: join(dir, 'zero.log'), extra: ['--retention', '0'] });
+    try {
+      const warning = receiver
+        .stderr()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { level: number; msg: string; retention?: number })
+        .find((line) => line.retention === 0);
+      expect(warning?.level).toBe(40);
+      expect(warning?.msg).toMatch(/^retention is 0: .*lookup --at finds only what is held now/);
+    } finally {
+      expect(await receiver.stop()).toBe(0);
+    }
+  });
+});
