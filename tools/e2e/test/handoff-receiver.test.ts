@@ -164,6 +164,8 @@ describe.skipIf(unavailable)('handoff with a receiver (end to end)', () => {
       expect(await gateway.stop()).toBe(0);
       gateway = await startGateway(t, gatewayArgs());
       await conversation.say('ping', 15_000);
+      // The Initialized line follows the commit of the HELLO; the QUERY's answer need not wait for it.
+      await waitFor('the new epoch in the log', () => initialized() === before + 1, 5_000);
       expect(initialized()).toBe(before + 1);
       const counters = await gatewayCounters(GATEWAY_MAIN, control);
       expect(counters['handoff.missesAwaitingHost']).toBeGreaterThanOrEqual(1);
