@@ -130,37 +130,16 @@ export function issueQuery(
     core.count('queriesJoined');
     return QueryVerdict.JOINED;
   }
-  if (queries.byId.size >= core.options.maxQueriesPerPeer) {
-    core.count('queriesLimited');
-    return QueryVerdict.PEER_LIMIT;
-  }
-  if (core.queries >= core.options.maxQueries) {
-    core.count('queriesLimited');
-    return QueryVerdict.TOTAL_LIMIT;
-  }
-  const query = queries.spare.pop() ?? new PendingQuery();
-  let id = core.ids.next();
-  while (queries.byId.has(id | 0)) id = core.ids.next();
-  query.id = id;
+  const query = takeQuery(core, queries);
+  if (typeof query === 'number') return query;
   query.byClient = false;
   query.protocol = protocol;
   query.natPort = natPort;
   query.serverAddress = serverAddress;
   query.serverPort = serverPort;
-  query.token = token;
-  query.retransmissions = 0;
-  query.rto = peer.rto.rto;
-  query.deadline = now + query.rto;
-  queries.byId.set(id | 0, query);
   queries.byKey.set(key, query);
-  core.queries++;
   core.count('queriesSent');
-  sendQuery(core, peer, query);
-  if (query.deadline < peer.queryAt) {
-    peer.queryAt = query.deadline;
-    core.reschedule(peer);
-  }
-  return QueryVerdict.SENT;
+  return launchQuery(core, peer, queries, query, token, now);
 }
 
 /** clientQuery() of the agent; throws RangeError only for arguments outside their fields. */
@@ -194,6 +173,23 @@ export function issueClientQuery(
     core.count('queriesJoined');
     return QueryVerdict.JOINED;
   }
+  const query = takeQuery(core, queries);
+  if (typeof query === 'number') return query;
+  query.byClient = true;
+  query.protocol = protocol;
+  query.natPort = 0;
+  query.clientAddress.set(clientAddress);
+  query.clientPort = clientPort;
+  query.clientKey = key;
+  query.serverAddress = serverAddress;
+  query.serverPort = serverPort;
+  queries.byClient.set(key, query);
+  core.count('clientQueriesSent');
+  return launchQuery(core, peer, queries, query, token, now);
+}
+
+/** A pending query with a fresh id, or the verdict that refuses one (the peer's or the agent's limit). */
+function takeQuery(core: AgentCore, queries: PeerQueries): PendingQuery | QueryVerdict {
   if (queries.byId.size >= core.options.maxQueriesPerPeer) {
     core.count('queriesLimited');
     return QueryVerdict.PEER_LIMIT;
@@ -206,22 +202,17 @@ export function issueClientQuery(
   let id = core.ids.next();
   while (queries.byId.has(id | 0)) id = core.ids.next();
   query.id = id;
-  query.byClient = true;
-  query.protocol = protocol;
-  query.natPort = 0;
-  query.clientAddress.set(clientAddress);
-  query.clientPort = clientPort;
-  query.clientKey = key;
-  query.serverAddress = serverAddress;
-  query.serverPort = serverPort;
+  return query;
+}
+
+/** Sends a filled-in query, registers it by id and arms its retransmission. */
+function launchQuery(core: AgentCore, peer: Peer, queries: PeerQueries, query: PendingQuery, token: number, now: number): QueryVerdict {
   query.token = token;
   query.retransmissions = 0;
   query.rto = peer.rto.rto;
   query.deadline = now + query.rto;
-  queries.byId.set(id | 0, query);
-  queries.byClient.set(key, query);
+  queries.byId.set(query.id | 0, query);
   core.queries++;
-  core.count('clientQueriesSent');
   sendQuery(core, peer, query);
   if (query.deadline < peer.queryAt) {
     peer.queryAt = query.deadline;
