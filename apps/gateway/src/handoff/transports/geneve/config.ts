@@ -24,7 +24,7 @@ export { GENEVE_OVERHEAD };
 /** Reads `handoff.geneve`; throws ConfigError naming the setting. */
 export function readGeneveConfig(reader: ConfigReader): GeneveConfig {
   const geneve: GeneveConfig = {
-    optionClass: reader.integer('optionClass', { min: 0, max: 0xffff, fallback: IMPL.OPTION_CLASS }),
+    optionClass: reader.integer('optionClass', { min: 0, max: 0xffff, fallback: IMPL.OPTION_CLASS, hex: true }),
     keyId: reader.integer('keyId', { min: 0, max: 255, fallback: IMPL.KEY_ID }),
     createdPackets: reader.integer('createdPackets', { min: 1, max: 1000, fallback: IMPL.CREATED_PACKETS }),
     refreshMs: Math.round(parseDuration(reader.string('refresh', IMPL.REFRESH), reader.path('refresh'))),
