@@ -12,7 +12,7 @@ import {
   type PrefixSetting,
   type StaticBibEntry,
 } from './config-fields.js';
-import { IMPL } from './engine/constants.js';
+import { IMPL } from '@nat64/gateway-engine';
 import { readHandoffConfig, transportNeeds, type HandoffConfig } from './handoff/config.js';
 
 export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';

@@ -7,9 +7,7 @@ import { ConfigError } from '@nat64/service';
 import { Rfc6052Prefix, Translator, WELL_KNOWN_PREFIX_TEXT, XlatError, type TranslatorConfig } from '@nat64/xlat';
 import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
 import type { GatewayConfig, Protocol } from './config.js';
-import { BatchClock } from './engine/clock.js';
-import { IMPL } from './engine/constants.js';
-import { Engine } from './engine/engine.js';
+import { BatchClock, Engine, IMPL } from '@nat64/gateway-engine';
 
 export interface GatewayParts {
   readonly clock: BatchClock;

@@ -13,8 +13,7 @@ import { loadGatewayConfig, shortTimeouts, type GatewayConfig, type RawSettings 
 import { controlHandlers } from './control.js';
 import { deviceMtu, openDevice, slotSizeFor } from './device.js';
 import { effectiveSettings } from './effective.js';
-import { ExpiryTimer } from './engine/expiry.js';
-import { GW } from './engine/reasons.js';
+import { ExpiryTimer, GW } from '@nat64/gateway-engine';
 import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js';
 import { createHandoff, type Handoff } from './handoff/handoff.js';
 import { Reloader, withKeySlot } from './reload.js';

@@ -2,7 +2,7 @@ import { ConfigError } from '@nat64/service';
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
 import { buildGateway, refusesNonGlobal, translatorOptions } from '../src/gateway.js';
-import { BatchClock } from '../src/engine/clock.js';
+import { BatchClock } from '@nat64/gateway-engine';
 
 const config = (flags: Record<string, unknown>) => loadGatewayConfig({ flags: { pool4: ['198.51.100.1'], ...flags } });
 

@@ -8,7 +8,7 @@
 import { DeleteReason, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteReason, type Nat64Table } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
-import type { SessionSubscriber } from '../engine/events.js';
+import type { SessionSubscriber } from '@nat64/gateway-engine';
 import type { HandoffCounterName } from './counters.js';
 import type { EvictedFlows } from './evicted-flows.js';
 import { MappingTable, RECORD_HANDED_OFF } from './mapping-table.js';

@@ -1,7 +1,7 @@
 import { DELETE_REASON, PROTOCOL } from '@nat64/nat64';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GATEWAY_SPEC } from '../../src/index.js';
+import { SPEC as GATEWAY_SPEC } from '@nat64/gateway-engine';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import { ipv4, ipv6, read16 } from '../support/packets.js';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExpiryTimer } from '../../src/engine/expiry.js';
+import { ExpiryTimer } from '@nat64/gateway-engine';
 import { ipv6 } from '../support/packets.js';
 import { CLIENT, SERVER6, testGateway } from '../support/gateway.js';
 

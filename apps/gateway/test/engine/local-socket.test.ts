@@ -2,7 +2,7 @@
 // builds, and what it does with what arrives on its port and with ICMP errors about its datagrams.
 import { HANDOFF_PORT } from '@nat64/handoff-codec';
 import { describe, expect, it } from 'vitest';
-import { LocalSocket, type LocalSocketReceiver } from '../../src/engine/local-socket.js';
+import { LocalSocket, type LocalSocketReceiver } from '@nat64/gateway-engine';
 import { POOL4, SERVER, testGateway } from '../support/gateway.js';
 import { checksumsValid4, ipv4, read16 } from '../support/packets.js';
 import { v4 } from '../handoff/support.js';

@@ -7,7 +7,7 @@ import { VNET_HEADER_SIZE, VnetFlag, VnetGso, type RxBatch } from '@nat64/tun';
 import { describe, expect, it } from 'vitest';
 import { foldSum, sumWords } from '@nat64/wire';
 import { loadGatewayConfig } from '../../src/config.js';
-import { BatchClock } from '../../src/engine/clock.js';
+import { BatchClock } from '@nat64/gateway-engine';
 import { buildGateway } from '../../src/gateway.js';
 import { TCP_ACK, checksumValid6, checksumsValid4, ipv4, ipv6, read16 } from '../support/packets.js';
 import { CLIENT, POOL4, PREFIX, SERVER, SERVER6 } from '../support/gateway.js';

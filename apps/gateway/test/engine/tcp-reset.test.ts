@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { foldSum, pseudoHeaderSum6, sumWords } from '@nat64/wire';
 import { Ipv6View, parseIpv6, ParseStatus } from '@nat64/xlat';
-import { TCP_RESET_LENGTH, writeTcpReset } from '../../src/engine/tcp-reset.js';
+import { TCP_RESET_LENGTH, writeTcpReset } from '@nat64/gateway-engine';
 import { CLIENT, SERVER6 } from '../support/gateway.js';
 import { TCP_ACK, TCP_SYN, ipv6, read16 } from '../support/packets.js';
 

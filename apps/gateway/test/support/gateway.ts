@@ -3,7 +3,7 @@
 
 import { FakeTun } from '@nat64/tun';
 import { loadGatewayConfig, type GatewayConfig, type RawSettings } from '../../src/config.js';
-import { BatchClock } from '../../src/engine/clock.js';
+import { BatchClock } from '@nat64/gateway-engine';
 import { buildGateway, type GatewayParts } from '../../src/gateway.js';
 
 export const CLIENT = '2001:db8:1::2';

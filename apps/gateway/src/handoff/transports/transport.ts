@@ -34,7 +34,7 @@
 import type { PeerState } from '@nat64/handoff-agent';
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import type { Logger } from '@nat64/service';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine } from '@nat64/gateway-engine';
 import type { BypassRow, HostRow } from '../hosts.js';
 
 /** Where what the hosts send goes (the agent, behind handoff's guard; or a transport composing another). */

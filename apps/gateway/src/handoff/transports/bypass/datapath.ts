@@ -10,7 +10,7 @@ import { BYPASS_STATUS_COUNT, BypassStatus, BypassView, decapsulateBypass, macEq
 import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
 import { IpProto, ParseStatus, type Ipv4View, type Ipv6View, type PacketBatch } from '@nat64/xlat';
-import { BYPASS_VERDICT, type BypassHook, type Engine } from '../../../engine/engine.js';
+import { BYPASS_VERDICT, type BypassHook, type Engine } from '@nat64/gateway-engine';
 import type { BypassCounterName } from './counters.js';
 import { SPEC } from './constants.js';
 import { HostState, type BypassHost } from './hosts.js';

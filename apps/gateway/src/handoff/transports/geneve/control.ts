@@ -18,8 +18,7 @@ import {
 } from '@nat64/geneve';
 import type { Counters } from '@nat64/service';
 import type { Ipv4View } from '@nat64/xlat';
-import type { Engine } from '../../../engine/engine.js';
-import { LocalSocket } from '../../../engine/local-socket.js';
+import { LocalSocket, type Engine } from '@nat64/gateway-engine';
 import type { GeneveCounterName } from './counters.js';
 import { SPEC } from './constants.js';
 import type { TunnelSettings } from './tunnels.js';

@@ -7,7 +7,7 @@
 import { Ipv4Encapsulator, MappingEvent, type MappingOption } from '@nat64/geneve';
 import type { Counters } from '@nat64/service';
 import type { PacketBatch } from '@nat64/xlat';
-import type { OutputEncapsulator } from '../../../engine/engine.js';
+import type { OutputEncapsulator } from '@nat64/gateway-engine';
 import type { GeneveCounterName } from './counters.js';
 import { IMPL } from './constants.js';
 

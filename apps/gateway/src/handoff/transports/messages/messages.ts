@@ -4,7 +4,7 @@
 // counters are shown under `handoff.*`, as they always were.
 
 import { HANDOFF_PORT, type HandoffEntry } from '@nat64/handoff-codec';
-import { LocalSocket, type LocalSocketCounterName } from '../../../engine/local-socket.js';
+import { LocalSocket, type LocalSocketCounterName } from '@nat64/gateway-engine';
 import type { CounterLine, HandoffTransport, HostTransport, TransportContext } from '../transport.js';
 
 /** The socket's counters as `stats --explain` words them. */
