@@ -3,7 +3,6 @@
 // @nat64/gateway-engine), and handoff, which wires the protocol agent into the engine's hooks
 // (benchmarks and tools build a gateway in process from these).
 export { loadGatewayConfig, type GatewayConfig, type HandoffConfig, type RawSettings } from './config.js';
-export { buildGateway, type BuildOptions, type GatewayParts } from './gateway.js';
 export { Handoff, createHandoff, type HandoffOptions, type HandoffParts } from './handoff/handoff.js';
 export type { HandoffTransport, TransportContext } from './handoff/transports/transport.js';
 export type { HostRow, HostsAnswer } from './handoff/hosts.js';

@@ -10,7 +10,7 @@ import { silentLogger } from '@nat64/service';
 import { describe, expect, it } from 'vitest';
 import { Handoff, createHandoff } from '../../src/handoff/handoff.js';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
-import { ipv4, ipv6, read16 } from '../support/packets.js';
+import { ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
 import { FakeReceiver, converse, testHandoff, v4 } from './support.js';
 
 const udp = (srcPort: number, dstPort = 53) => ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort, dstPort });

@@ -3,15 +3,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SPEC as GATEWAY_SPEC } from '@nat64/gateway-engine';
 import { uint32ToIpv4Text } from '@nat64/wire';
-import { ipv4, ipv6, read16 } from '../support/packets.js';
-import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
+import { ipv4, ipv6, read16 } from './support/packets.js';
+import { CLIENT, POOL4, SERVER, SERVER6, pool4, staticBib, testEngine } from './support/engine.js';
 
 const handoff = (payload = new Uint8Array([1, 2, 3])) =>
   ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 40_000, dstPort: GATEWAY_SPEC.HANDOFF_PORT, payload });
 
 describe('engine', () => {
   it('hands UDP to a reserved port on a pool4 address to the local handler instead of the NAT', () => {
-    const g = testGateway();
+    const g = testEngine();
     const seen: string[] = [];
     g.engine.onLocal(GATEWAY_SPEC.HANDOFF_PORT, (v) => seen.push(`${v.srcPort}->${v.dstPort} ${v.l4Length}`));
     expect(g.send(handoff())).toEqual([]);
@@ -21,7 +21,7 @@ describe('engine', () => {
   });
 
   it('counts packets to a reserved port nobody handles, and refuses handlers on other ports', () => {
-    const g = testGateway();
+    const g = testEngine();
     expect(g.send(handoff())).toEqual([]);
     expect(g.counter('localUnclaimed')).toBe(1);
     expect(() => g.engine.onLocal(5000, () => {})).toThrow(/not reserved/);
@@ -32,7 +32,7 @@ describe('engine', () => {
   });
 
   it('never gives a client a reserved port', () => {
-    const g = testGateway({ pool4: [{ address: POOL4, udp: `${GATEWAY_SPEC.HANDOFF_PORT}-${GATEWAY_SPEC.HANDOFF_PORT + 2}` }] });
+    const g = testEngine({ pool4: [pool4(POOL4, { first: GATEWAY_SPEC.HANDOFF_PORT, last: GATEWAY_SPEC.HANDOFF_PORT + 2 })] });
     const outputs = [1, 3, 5].map((n) => g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000 + n, dstPort: 53 }))[0]!);
     const ports = outputs.filter((p) => p[0]! >> 4 === 4).map((p) => read16(p, 20));
     expect(ports.sort()).toEqual([GATEWAY_SPEC.HANDOFF_PORT + 1, GATEWAY_SPEC.HANDOFF_PORT + 2]);
@@ -41,7 +41,7 @@ describe('engine', () => {
   });
 
   it('hands an ICMP error quoting its own datagram from a reserved port to the local error handler', () => {
-    const g = testGateway();
+    const g = testEngine();
     const ours = ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: GATEWAY_SPEC.HANDOFF_PORT, dstPort: GATEWAY_SPEC.HANDOFF_PORT });
     const unreachable = ipv4({ src: SERVER, dst: POOL4, protocol: 1, icmp: { type: 3, code: 3, rest: 0 }, payload: ours });
     // Without a handler it matches no session, like any error about a packet the NAT did not send.
@@ -57,7 +57,7 @@ describe('engine', () => {
   });
 
   it('runs batch-end hooks after the last packet of a batch, and what they inject leaves with the batch', () => {
-    const g = testGateway();
+    const g = testEngine();
     const order: string[] = [];
     const extra = ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: GATEWAY_SPEC.HANDOFF_PORT, dstPort: GATEWAY_SPEC.HANDOFF_PORT });
     g.engine.onLocal(GATEWAY_SPEC.HANDOFF_PORT, () => order.push('packet'));
@@ -81,7 +81,7 @@ describe('engine', () => {
   });
 
   it('sends what a local handler injects from a pool4 address, and refuses other sources', () => {
-    const g = testGateway();
+    const g = testEngine();
     const answer = ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: GATEWAY_SPEC.HANDOFF_PORT, dstPort: 40_000 });
     g.engine.onLocal(GATEWAY_SPEC.HANDOFF_PORT, () => {
       expect(g.engine.injectIpv4(answer, 0, answer.length)).toBe(true);
@@ -98,7 +98,7 @@ describe('engine', () => {
   });
 
   it('offers a packet without session to the miss handler, which can re-inject it once the session exists', () => {
-    const g = testGateway();
+    const g = testEngine();
     const kept: Uint8Array[] = [];
     g.engine.onMiss((v, verdict) => {
       expect(verdict).toBe(-1);
@@ -124,7 +124,7 @@ describe('engine', () => {
   });
 
   it('tells subscribers about sessions created and deleted, toward which IPv4 host and why', () => {
-    const g = testGateway();
+    const g = testEngine();
     const events: string[] = [];
     const off = g.engine.events.subscribe({
       sessionCreated: (table, h) => events.push(`+ ${uint32ToIpv4Text(table.serverAddress(h))} ${table.protocol(h)}`),
@@ -139,7 +139,7 @@ describe('engine', () => {
   });
 
   it('expires at most the budget per call and leaves the rest due', () => {
-    const g = testGateway();
+    const g = testEngine();
     for (let port = 1; port <= 10; port++) g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 30_000 + port, dstPort: 53 }));
     g.advance(5 * 60_000);
     expect(g.engine.expire(4)).toBe(4);
@@ -148,7 +148,7 @@ describe('engine', () => {
   });
 
   it('never throws for any bytes a device could deliver', () => {
-    const g = testGateway({ staticBib: [{ protocol: 'udp', ipv6: `[${CLIENT}]:53`, ipv4: `${POOL4}:53` }] });
+    const g = testEngine({ staticBib: [staticBib('udp', CLIENT, POOL4, 53)] });
     const seed = [
       ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }),
       ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 53 }),

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { addr4, checksumsValid4, fragment6, ipv4, ipv6, read16, TCP_ACK } from '../support/packets.js';
-import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
+import { addr4, checksumsValid4, fragment6, ipv4, ipv6, read16, TCP_ACK } from './support/packets.js';
+import { CLIENT, POOL4, SERVER, SERVER6, pool4, staticBib, testEngine } from './support/engine.js';
 
 const udp = (overrides: Partial<Parameters<typeof ipv6>[0]> = {}) =>
   ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53, ...overrides });
 
 describe('outbound', () => {
   it('translates a UDP packet to the server from the client\'s NAT transport address', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [out] = g.send(udp({ hopLimit: 9 }));
     expect(addr4(out!, 12)).toBe(POOL4);
     expect(addr4(out!, 16)).toBe(SERVER);
@@ -21,7 +21,7 @@ describe('outbound', () => {
   });
 
   it('keeps using the session for the next packets and writes a batch in one call', () => {
-    const g = testGateway();
+    const g = testEngine();
     let calls = 0;
     const write = g.tun.writeBatch.bind(g.tun);
     g.tun.writeBatch = (buffer, offsets, lengths, count) => {
@@ -36,7 +36,7 @@ describe('outbound', () => {
   });
 
   it('refuses a non-global IPv4 destination under the Well-Known Prefix with ICMPv6 1/1, creating no session', () => {
-    const g = testGateway({ prefix: '64:ff9b::/96' });
+    const g = testEngine({ prefix: '64:ff9b::/96' });
     const [error] = g.send(udp({ dst: '64:ff9b::c0a8:101' }));
     expect(error![0]! >> 4).toBe(6);
     expect([error![40], error![41]]).toEqual([1, 1]);
@@ -47,9 +47,9 @@ describe('outbound', () => {
   });
 
   it('translates non-global destinations when told to, or under a network-specific prefix', () => {
-    const wkp = testGateway({ prefix: '64:ff9b::/96', refuseNonGlobalUnderWkp: false });
+    const wkp = testEngine({ prefix: '64:ff9b::/96', refuseNonGlobalUnderWkp: false });
     expect(addr4(wkp.send(udp({ dst: '64:ff9b::c0a8:101' }))[0]!, 16)).toBe('192.168.1.1');
-    const nsp = testGateway();
+    const nsp = testEngine();
     expect(addr4(nsp.send(udp({ dst: '2001:db8:64::a00:1' }))[0]!, 16)).toBe('10.0.0.1');
   });
 
@@ -65,7 +65,7 @@ describe('outbound', () => {
       96: '64:ff9b::cb00:7102',
     };
     for (const [length, server6] of Object.entries(servers)) {
-      const g = testGateway({ prefix: `64:ff9b::/${length}`, refuseNonGlobalUnderWkp: false });
+      const g = testEngine({ prefix: `64:ff9b::/${length}`, refuseNonGlobalUnderWkp: false });
       const [out] = g.send(udp({ dst: server6 }));
       expect(addr4(out!, 16), `/${length}`).toBe(SERVER);
       const [back] = g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: read16(out!, 20) }));
@@ -75,21 +75,21 @@ describe('outbound', () => {
   });
 
   it('drops packets outside the prefix and packets from inside it, counting each', () => {
-    const g = testGateway();
+    const g = testEngine();
     expect(g.send(udp({ dst: '2001:db8:65::1' }), udp({ src: '2001:db8:64::1' }))).toEqual([]);
     expect(g.counter('notPool6')).toBe(1);
     expect(g.counter('sourceInPool6')).toBe(1);
   });
 
   it('answers hop limit 1 with Time Exceeded and creates no session', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [error] = g.send(udp({ hopLimit: 1 }));
     expect([error![6], error![40]]).toEqual([58, 3]);
     expect(g.table.sessionCount).toBe(0);
   });
 
   it('answers pool exhaustion with ICMPv6 1/3 (RFC 6146 3.5.1.1)', () => {
-    const g = testGateway({ pool4: [{ address: POOL4, udp: '2000-2000' }] });
+    const g = testEngine({ pool4: [pool4(POOL4, { first: 2000, last: 2000 })] });
     expect(g.send(udp({ srcPort: 1 }))[0]![0]! >> 4).toBe(4);
     const [error] = g.send(udp({ srcPort: 2 }));
     expect([error![40], error![41]]).toEqual([1, 3]);
@@ -97,7 +97,7 @@ describe('outbound', () => {
   });
 
   it('opens TCP only with a SYN', () => {
-    const g = testGateway();
+    const g = testEngine();
     expect(g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 40_000, dstPort: 80, tcpFlags: TCP_ACK }))).toEqual([]);
     expect(g.counter('noSession')).toBe(1);
     const [syn] = g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 40_000, dstPort: 80 }));
@@ -105,13 +105,13 @@ describe('outbound', () => {
   });
 
   it('counts protocols the NAT does not track', () => {
-    const g = testGateway();
+    const g = testEngine();
     expect(g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 47 }))).toEqual([]);
     expect(g.counter('unsupportedProtocol')).toBe(1);
   });
 
   it('translates fragments that arrive before their first fragment once it comes', () => {
-    const g = testGateway();
+    const g = testEngine();
     const whole = udp({ payload: new Uint8Array(64).fill(3) });
     const [first, second] = fragment6(whole, 32, 0x1234_5678);
     expect(g.send(second!)).toEqual([]);
@@ -127,7 +127,7 @@ describe('outbound', () => {
   });
 
   it('translates an ICMPv6 error by the session of the packet it quotes, and drops one without', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [request] = g.send(udp());
     const natPort = read16(request!, 20);
     const reply = ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: natPort });
@@ -151,7 +151,7 @@ describe('outbound', () => {
   });
 
   it('hairpins a packet to a pool4 address back to the client that owns the mapping', () => {
-    const g = testGateway({ staticBib: [{ protocol: 'udp', ipv6: '[2001:db8:1::7]:7000', ipv4: `${POOL4}:7000` }] });
+    const g = testEngine({ staticBib: [staticBib('udp', '2001:db8:1::7', POOL4, 7000)] });
     const [out] = g.send(udp({ dst: '2001:db8:64::c633:6401', dstPort: 7000 }));
     expect(out![0]! >> 4).toBe(6);
     expect(g.counter('hairpinned')).toBe(1);

@@ -4,8 +4,8 @@
 import { DropReason } from '@nat64/xlat';
 import { describe, expect, it } from 'vitest';
 import { internetChecksum } from '@nat64/wire';
-import { addr4, checksumValid6, fragment6, ipv4, ipv6, read16 } from '../support/packets.js';
-import { CLIENT, POOL4, SERVER, SERVER6, testGateway, type TestGateway } from '../support/gateway.js';
+import { addr4, checksumValid6, fragment6, ipv4, ipv6, read16 } from './support/packets.js';
+import { CLIENT, POOL4, SERVER, SERVER6, staticBib, testEngine, type TestEngine } from './support/engine.js';
 
 const udp6 = (overrides: Partial<Parameters<typeof ipv6>[0]> = {}) =>
   ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53, ...overrides });
@@ -36,14 +36,14 @@ function piece(offset: number, data: number, more: boolean, id = 0x0102_0304): U
 }
 
 /** Opens a UDP session from the client and returns the NAT port it got. */
-function openSession(g: TestGateway): number {
+function openSession(g: TestEngine): number {
   const [out] = g.send(udp6());
   return read16(out!, 20);
 }
 
 describe('martians', () => {
   it('drops IPv6 packets from ::, ::1, link-local and multicast sources without answer or state', () => {
-    const g = testGateway();
+    const g = testEngine();
     for (const src of ['::', '::1', 'fe80::1', 'ff02::1']) expect(g.send(udp6({ src })), src).toEqual([]);
     expect(g.counter('martianSourceIpv6')).toBe(4);
     expect(g.table.sessionCount).toBe(0);
@@ -58,7 +58,7 @@ describe('martians', () => {
       '64:ff9b::/96': ['64:ff9b::7f00:1', '64:ff9b::ffff:ffff'],
     };
     for (const [prefix, list] of Object.entries(destinations)) {
-      const g = testGateway({ prefix });
+      const g = testEngine({ prefix });
       for (const dst of list) {
         const out = g.send(udp6({ dst }));
         expect(out, `${prefix} ${dst}`).toHaveLength(1);
@@ -71,7 +71,7 @@ describe('martians', () => {
   });
 
   it('drops IPv4 packets from 0/8, 127/8, multicast and 255.255.255.255, even to a live mapping, without answer', () => {
-    const g = testGateway();
+    const g = testEngine();
     const natPort = openSession(g);
     for (const src of ['0.1.2.3', '127.0.0.1', '224.0.0.5', '255.255.255.255']) {
       expect(g.send(udp4({ src, dstPort: natPort })), src).toEqual([]);
@@ -84,18 +84,18 @@ describe('martians', () => {
   });
 
   it('drops IPv4 packets from outside that claim a pool4 source', () => {
-    const g = testGateway();
+    const g = testEngine();
     const natPort = openSession(g);
     expect(g.send(udp4({ src: POOL4, dstPort: natPort }))).toEqual([]);
     expect(g.counter('sourceInPool4')).toBe(1);
     // Hairpinning still works: its inner IPv4 packet comes from a pool4 address by design.
-    const h = testGateway({ staticBib: [{ protocol: 'udp', ipv6: '[2001:db8:1::7]:7000', ipv4: `${POOL4}:7000` }] });
+    const h = testEngine({ staticBib: [staticBib('udp', '2001:db8:1::7', POOL4, 7000)] });
     expect(h.send(udp6({ dst: '2001:db8:64::c633:6401', dstPort: 7000 }))).toHaveLength(1);
     expect(h.counter('hairpinned')).toBe(1);
   });
 
   it('still translates an ICMPv4 error from 127.0.0.1 for troubleshooting (RFC 7915 4.1), not one from multicast', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [out] = g.send(udp6());
     const error = (src: string) => ipv4({ src, dst: POOL4, protocol: 1, icmp: { type: 3, code: 1, rest: 0 }, payload: out! });
     const [translated] = g.send(error('127.0.0.1'));
@@ -105,7 +105,7 @@ describe('martians', () => {
   });
 
   it('drops ICMPv6 and ICMPv4 errors whose checksum does not verify, whose translation would carry a fresh one', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [out] = g.send(udp6());
     const [reply6] = g.send(udp4({ dstPort: read16(out!, 20) }));
     const error6 = ipv6({ src: CLIENT, dst: SERVER6, protocol: 58, icmp: { type: 1, code: 4, rest: 0 }, payload: reply6! });
@@ -120,7 +120,7 @@ describe('martians', () => {
   });
 
   it('drops IPv6 UDP with checksum zero (RFC 8200 8.1) without answer or state', () => {
-    const g = testGateway();
+    const g = testEngine();
     const zero = udp6();
     zero.set([0, 0], 46);
     expect(g.send(zero)).toEqual([]);
@@ -129,7 +129,7 @@ describe('martians', () => {
   });
 
   it('computes the checksum of an unfragmented IPv4 UDP datagram without one, and drops a fragmented one silently (RFC 6146 3.4)', () => {
-    const g = testGateway();
+    const g = testEngine();
     const natPort = openSession(g);
     const [reply] = g.send(withoutChecksum(udp4({ dstPort: natPort })));
     expect(checksumValid6(reply!)).toBe(true);
@@ -141,7 +141,7 @@ describe('martians', () => {
   });
 
   it('refuses a non-last IPv6 fragment whose data is not a multiple of 8 bytes with ICMPv6 4/0 at Payload Length', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [error] = g.send(piece(0, 21, true));
     expect([error![40], error![41], read16(error!, 46)]).toEqual([4, 0, 4]);
     expect(g.counter('badFragmentLength')).toBe(1);
@@ -150,7 +150,7 @@ describe('martians', () => {
   });
 
   it('refuses an IPv6 fragment that would reassemble past 65,535 bytes with ICMPv6 4/0 at Fragment Offset', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [error] = g.send(piece(65_528, 8, false));
     expect([error![40], error![41], read16(error!, 46)]).toEqual([4, 0, 42]);
     expect(g.counter('fragmentTooLong')).toBe(1);
@@ -158,7 +158,7 @@ describe('martians', () => {
   });
 
   it('drops a datagram whose fragments overlap: the overlapping fragment and all that follow (RFC 5722)', () => {
-    const g = testGateway();
+    const g = testEngine();
     const whole = udp6({ payload: new Uint8Array(64).fill(3) });
     const [first, second] = fragment6(whole, 32, 0x0bad_0001);
     expect(g.send(first!)).toHaveLength(1);
@@ -172,7 +172,7 @@ describe('martians', () => {
   });
 
   it('drops the first fragment when it overlaps fragments held for it, and the held ones with it', () => {
-    const g = testGateway();
+    const g = testEngine();
     expect(g.send(piece(16, 16, false, 7))).toEqual([]);
     expect(g.counter('fragmentsHeld')).toBe(1);
     const whole = udp6({ payload: new Uint8Array(64).fill(3) });
@@ -185,7 +185,7 @@ describe('martians', () => {
   });
 
   it('still passes fragments in any order that cover a datagram once', () => {
-    const g = testGateway();
+    const g = testEngine();
     const whole = udp6({ payload: new Uint8Array(64).fill(3) });
     const [first, second] = fragment6(whole, 32, 0x1234);
     const out = g.send(second!, first!);

@@ -1,15 +1,17 @@
-// Turns a validated GatewayConfig into the parts of a running gateway: the NAT64 tables, the
-// translator, the fragment tracker and the engine, all on one batch clock. No I/O here; main.ts
-// opens the device and the control socket and wires them to these parts.
+// Turns validated settings into the parts of a running gateway: the NAT64 tables, the translator,
+// the fragment tracker and the engine, all on one batch clock. No I/O here; the app opens the device
+// and the control socket and wires them to these parts.
 
 import { FragmentTracker, Nat64Error, Nat64Table, PROTOCOL, type Nat64Options } from '@nat64/nat64';
 import { ConfigError } from '@nat64/service';
 import { Rfc6052Prefix, Translator, WELL_KNOWN_PREFIX_TEXT, XlatError, type TranslatorConfig } from '@nat64/xlat';
 import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
-import type { GatewayConfig, Protocol } from './config.js';
-import { BatchClock, Engine, IMPL } from '@nat64/gateway-engine';
+import { BatchClock } from './clock.js';
+import { IMPL } from './constants.js';
+import { Engine } from './engine.js';
+import type { EngineSettings, Protocol } from './settings.js';
 
-export interface GatewayParts {
+export interface EngineParts {
   readonly clock: BatchClock;
   readonly prefix: Rfc6052Prefix;
   readonly table: Nat64Table;
@@ -31,12 +33,12 @@ export interface BuildOptions {
 
 const PROTOCOL_NUMBER: Record<Protocol, 1 | 6 | 17> = { icmp: PROTOCOL.ICMP, tcp: PROTOCOL.TCP, udp: PROTOCOL.UDP };
 
-export function prefixOf(config: GatewayConfig): Rfc6052Prefix {
+export function prefixOf(config: EngineSettings): Rfc6052Prefix {
   return new Rfc6052Prefix(config.prefix.bytes, config.prefix.length);
 }
 
 /** The table options a configuration asks for. */
-export function tableOptions(config: GatewayConfig, clock: BatchClock, secret?: Uint8Array): Nat64Options {
+export function tableOptions(config: EngineSettings, clock: BatchClock, secret?: Uint8Array): Nat64Options {
   return {
     pool4: config.pool4.map((entry) => ({
       address: entry.address,
@@ -70,7 +72,7 @@ export function tableOptions(config: GatewayConfig, clock: BatchClock, secret?: 
 }
 
 /** The translator settings a configuration asks for. */
-export function translatorOptions(config: GatewayConfig, clock: BatchClock): TranslatorConfig {
+export function translatorOptions(config: EngineSettings, clock: BatchClock): TranslatorConfig {
   const t = config.translation;
   const ipv6 = t.ipv6Address ?? embedded(config);
   return {
@@ -87,14 +89,14 @@ export function translatorOptions(config: GatewayConfig, clock: BatchClock): Tra
 }
 
 /** The prefix form of the translator's IPv4 address: its IPv6 address unless one is configured. */
-function embedded(config: GatewayConfig): Uint8Array {
+function embedded(config: EngineSettings): Uint8Array {
   const out = new Uint8Array(16);
   prefixOf(config).embed(config.translation.ipv4Address, out, 0);
   return out;
 }
 
 /** Whether RFC 6052 3.1's refusal applies: asked for, and the prefix is the Well-Known Prefix. */
-export function refusesNonGlobal(config: GatewayConfig): boolean {
+export function refusesNonGlobal(config: EngineSettings): boolean {
   return config.refuseNonGlobalUnderWkp && prefixOf(config).toString() === WELL_KNOWN_PREFIX_TEXT;
 }
 
@@ -102,7 +104,7 @@ export function refusesNonGlobal(config: GatewayConfig): boolean {
  * Builds every part. Problems only the tables or the translator can see (two static BIB entries on one
  * port) come back as ConfigError, like every other configuration mistake.
  */
-export function buildGateway(config: GatewayConfig, options: BuildOptions): GatewayParts {
+export function buildEngine(config: EngineSettings, options: BuildOptions): EngineParts {
   const clock = options.clock ?? new BatchClock();
   try {
     const prefix = prefixOf(config);

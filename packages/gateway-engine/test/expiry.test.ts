@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ExpiryTimer } from '@nat64/gateway-engine';
-import { ipv6 } from '../support/packets.js';
-import { CLIENT, SERVER6, testGateway } from '../support/gateway.js';
+import { ipv6 } from './support/packets.js';
+import { CLIENT, SERVER6, testEngine } from './support/engine.js';
 
 describe('expiry', () => {
   it('expires a mass of sessions in slices, yielding to the event loop between them', async () => {
-    const g = testGateway({ limits: { maxSessionsPerClient: 100_000 } });
+    const g = testEngine({ limits: { maxSessionsPerClient: 100_000 } });
     for (let port = 1; port <= 1000; port++) g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: port + 1024, dstPort: 53 }));
     expect(g.table.sessionCount).toBe(1000);
     g.advance(5 * 60_000);
@@ -20,7 +20,7 @@ describe('expiry', () => {
   });
 
   it('stops continuing once stopped', async () => {
-    const g = testGateway();
+    const g = testEngine();
     for (let port = 1; port <= 10; port++) g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: port + 1024, dstPort: 53 }));
     g.advance(5 * 60_000);
     const timer = new ExpiryTimer(g.engine, { intervalMs: 60_000, slice: 4 });

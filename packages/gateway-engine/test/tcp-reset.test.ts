@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { foldSum, pseudoHeaderSum6, sumWords } from '@nat64/wire';
 import { Ipv6View, parseIpv6, ParseStatus } from '@nat64/xlat';
 import { TCP_RESET_LENGTH, writeTcpReset } from '@nat64/gateway-engine';
-import { CLIENT, SERVER6 } from '../support/gateway.js';
-import { TCP_ACK, TCP_SYN, ipv6, read16 } from '../support/packets.js';
+import { CLIENT, SERVER6 } from './support/engine.js';
+import { TCP_ACK, TCP_SYN, ipv6, read16 } from './support/packets.js';
 
 const RST = 0x04;
 const PSH = 0x08;

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { addr4, checksumValid6, ipv4, ipv6, read16, TCP_ACK, TCP_SYN } from '../support/packets.js';
-import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
+import { addr4, checksumValid6, ipv4, ipv6, read16, TCP_ACK, TCP_SYN } from './support/packets.js';
+import { CLIENT, POOL4, SERVER, SERVER6, staticBib, testEngine } from './support/engine.js';
 
-const WEB = { protocol: 'tcp', ipv6: `[${CLIENT}]:80`, ipv4: `${POOL4}:80` };
-const DNS = { protocol: 'udp', ipv6: `[${CLIENT}]:53`, ipv4: `${POOL4}:53` };
+const WEB = staticBib('tcp', CLIENT, POOL4, 80);
+const DNS = staticBib('udp', CLIENT, POOL4, 53);
 
 describe('inbound', () => {
   it('translates a reply to the client that opened the session', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [out] = g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));
     const [reply] = g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: read16(out!, 20), ttl: 30 }));
     expect(reply![0]! >> 4).toBe(6);
@@ -20,14 +20,14 @@ describe('inbound', () => {
   });
 
   it('lets IPv4 hosts reach a static BIB entry', () => {
-    const g = testGateway({ staticBib: [WEB] });
+    const g = testEngine({ staticBib: [WEB] });
     const [syn] = g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 51_000, dstPort: 80 }));
     expect([read16(syn!, 40), read16(syn!, 42)]).toEqual([51_000, 80]);
     expect(g.table.sessionCount).toBe(1);
   });
 
   it('answers UDP without a mapping with ICMPv4 port unreachable from the translator address', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [error] = g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 4000 }));
     expect([error![9], error![20], error![21]]).toEqual([1, 3, 3]);
     expect(addr4(error!, 12)).toBe(POOL4);
@@ -36,7 +36,7 @@ describe('inbound', () => {
   });
 
   it('drops TCP and ICMP without a mapping silently', () => {
-    const g = testGateway();
+    const g = testEngine();
     const out = g.send(
       ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: 4000, tcpFlags: TCP_ACK }),
       ipv4({ src: SERVER, dst: POOL4, protocol: 1, icmp: { type: 8, code: 0, rest: 0x00070001 } }),
@@ -46,7 +46,7 @@ describe('inbound', () => {
   });
 
   it('holds an unsolicited SYN and answers it with port unreachable when 6 seconds run out', () => {
-    const g = testGateway();
+    const g = testEngine();
     expect(g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 51_000, dstPort: 4000, tcpFlags: TCP_SYN }))).toEqual([]);
     expect(g.counter('heldSyns')).toBe(1);
     g.advance(5_999);
@@ -61,7 +61,7 @@ describe('inbound', () => {
   });
 
   it('refuses what address-dependent filtering filters, UDP with ICMPv4 3/13', () => {
-    const g = testGateway({ filtering: 'address-dependent' });
+    const g = testEngine({ filtering: 'address-dependent' });
     const [out] = g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));
     const [error] = g.send(ipv4({ src: '203.0.113.3', dst: POOL4, protocol: 17, srcPort: 53, dstPort: read16(out!, 20) }));
     expect([error![20], error![21]]).toEqual([3, 13]);
@@ -69,20 +69,20 @@ describe('inbound', () => {
   });
 
   it('drops packets to addresses outside pool4', () => {
-    const g = testGateway({ staticBib: [DNS] });
+    const g = testEngine({ staticBib: [DNS] });
     expect(g.send(ipv4({ src: SERVER, dst: '198.51.100.2', protocol: 17, srcPort: 53, dstPort: 53 }))).toEqual([]);
     expect(g.counter('notPool4')).toBe(1);
   });
 
   it('refuses non-global sources under the Well-Known Prefix', () => {
-    const g = testGateway({ prefix: '64:ff9b::/96', staticBib: [DNS] });
+    const g = testEngine({ prefix: '64:ff9b::/96', staticBib: [DNS] });
     expect(g.send(ipv4({ src: '10.1.2.3', dst: POOL4, protocol: 17, srcPort: 53, dstPort: 53 }))).toEqual([]);
     expect(g.counter('nonGlobalSource')).toBe(1);
     expect(g.send(ipv4({ src: '8.8.8.8', dst: POOL4, protocol: 17, srcPort: 53, dstPort: 53 }))).toHaveLength(1);
   });
 
   it('answers a hairpinned packet that finds no mapping with ICMPv6 port unreachable to its IPv6 sender', () => {
-    const g = testGateway();
+    const g = testEngine();
     const original = ipv6({ src: CLIENT, dst: '2001:db8:64::c633:6401', protocol: 17, srcPort: 40_000, dstPort: 4000 });
     const [error] = g.send(original);
     expect([error![6], error![40], error![41]]).toEqual([58, 1, 4]);
@@ -90,7 +90,7 @@ describe('inbound', () => {
   });
 
   it('translates an ICMPv4 error from a router by the session it quotes, from the router\'s address', () => {
-    const g = testGateway();
+    const g = testEngine();
     const [out] = g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));
     const error = ipv4({ src: '203.0.113.254', dst: POOL4, protocol: 1, icmp: { type: 11, code: 0, rest: 0 }, payload: out! });
     const [error6] = g.send(error);

@@ -1,14 +1,13 @@
 // The local socket on a pool4 port (here the handoff port): the bytes of the IPv4/UDP packets it
 // builds, and what it does with what arrives on its port and with ICMP errors about its datagrams.
-import { HANDOFF_PORT } from '@nat64/handoff-codec';
 import { describe, expect, it } from 'vitest';
 import { LocalSocket, type LocalSocketReceiver } from '@nat64/gateway-engine';
-import { POOL4, SERVER, testGateway } from '../support/gateway.js';
-import { checksumsValid4, ipv4, read16 } from '../support/packets.js';
-import { v4 } from '../handoff/support.js';
+import { HANDOFF_PORT } from '@nat64/wire';
+import { POOL4, SERVER, testEngine, v4 } from './support/engine.js';
+import { checksumsValid4, ipv4, read16 } from './support/packets.js';
 
 function setUp() {
-  const g = testGateway();
+  const g = testEngine();
   const transport = new LocalSocket(g.engine, HANDOFF_PORT, 1472);
   const counters = transport.counters;
   const heard: string[] = [];
@@ -80,7 +79,7 @@ describe('LocalSocket', () => {
   });
 
   it('speaks on the reserved port it is given, and counts on its own', () => {
-    const g = testGateway();
+    const g = testEngine();
     const socket = new LocalSocket(g.engine, 6081, 1472);
     const heard: number[] = [];
     socket.attach({ receive: (_nat, _host, hostPort) => heard.push(hostPort), portUnreachable: () => {} });
