@@ -5,7 +5,7 @@ import type { TunDevice } from '@nat64/tun';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { GatewayConfig } from './config.js';
 import type { EngineParts } from '@nat64/gateway-engine';
-import type { Handoff } from './handoff/handoff.js';
+import type { Handoff } from '@nat64/gateway-handoff';
 import { renderGatewayMetrics } from './metrics.js';
 import { RouteKeeper, gatewayRoutes, warnUnroutedDestinations } from './routes.js';
 

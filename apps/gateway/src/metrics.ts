@@ -7,7 +7,7 @@ import { PEER_STATE_NAMES } from '@nat64/handoff-agent';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { EngineParts } from '@nat64/gateway-engine';
-import type { Handoff } from './handoff/handoff.js';
+import type { Handoff } from '@nat64/gateway-handoff';
 import { collectStats } from './stats.js';
 
 const PREFIX = 'nat64_gateway';

@@ -14,7 +14,7 @@ import { controlHandlers } from './control.js';
 import { deviceMtu, openDevice, slotSizeFor } from './device.js';
 import { effectiveSettings } from './effective.js';
 import { ExpiryTimer, GW, buildEngine, refusesNonGlobal, type EngineParts } from '@nat64/gateway-engine';
-import { createHandoff, type Handoff } from './handoff/handoff.js';
+import { createHandoff, type Handoff } from '@nat64/gateway-handoff';
 import { Reloader, withKeySlot } from './reload.js';
 import { logSessionChanges } from './session-log.js';
 import { startMetrics, startRoutes, type Extras } from './metrics-and-routes.js';

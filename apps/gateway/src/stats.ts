@@ -7,7 +7,7 @@
 import type { InterfaceStatistics, TunCounters } from '@nat64/tun';
 import { DROP_REASONS } from '@nat64/xlat';
 import type { EngineParts } from '@nat64/gateway-engine';
-import type { Handoff } from './handoff/handoff.js';
+import type { Handoff } from '@nat64/gateway-handoff';
 
 export interface StatLine {
   /** tun, device, gateway, xlat, table, fragments, then handoff, agent and the groups of handoff's transport (geneve, ...). */

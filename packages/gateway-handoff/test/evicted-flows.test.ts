@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EvictedFlows } from '../../src/handoff/evicted-flows.js';
+import { EvictedFlows } from '../src/evicted-flows.js';
 
 const SERVER = 0xc633_640a; // 198.51.100.10
 const NAT = 0xc000_0201; // 192.0.2.1

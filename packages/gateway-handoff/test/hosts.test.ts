@@ -1,7 +1,7 @@
 import { PeerState } from '@nat64/handoff-agent';
 import { Capability } from '@nat64/handoff-codec';
 import { describe, expect, it } from 'vitest';
-import { formatHosts, hostRows, type HostsAnswer } from '../../src/handoff/hosts.js';
+import { formatHosts, hostRows, type HostsAnswer } from '../src/hosts.js';
 
 describe('hosts', () => {
   it('turns peer summaries into rows with addresses as text and times relative to now', () => {

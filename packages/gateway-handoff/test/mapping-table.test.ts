@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MappingTable, RECORD_HANDED_OFF } from '../../src/handoff/mapping-table.js';
+import { MappingTable, RECORD_HANDED_OFF } from '../src/mapping-table.js';
 
 const A = 0xc6336401;
 const H = 0xcb007102;

@@ -2,8 +2,8 @@ import { MappingEvent, type MappingOption } from '@nat64/geneve';
 import { Counters } from '@nat64/service';
 import { PacketBatch } from '@nat64/xlat';
 import { describe, expect, it } from 'vitest';
-import { GENEVE_COUNTERS, type GeneveCounterName } from '../../../../src/handoff/transports/geneve/counters.js';
-import { TunnelTable } from '../../../../src/handoff/transports/geneve/tunnels.js';
+import { GENEVE_COUNTERS, type GeneveCounterName } from '../../../src/transports/geneve/counters.js';
+import { TunnelTable } from '../../../src/transports/geneve/tunnels.js';
 
 const NAT = 0xc6336401; // 198.51.100.1
 const HOST = 0xcb007102; // 203.0.113.2
