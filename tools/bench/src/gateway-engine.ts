@@ -97,8 +97,11 @@ function million(): void {
       rx.buffer[at + 23] = c & 0xff;
       rx.buffer[at + 40] = (10_000 + p) >> 8;
       rx.buffer[at + 41] = (10_000 + p) & 0xff;
-      rx.buffer[at + 46] = 0; // UDP checksum 0: the translator passes it on unchanged
+      rx.buffer[at + 46] = 0; // an IPv6 UDP checksum of 0 is dropped (RFC 8200 8.1): computed per packet
       rx.buffer[at + 47] = 0;
+      const sum = internetChecksum(rx.buffer, at + 40, at + 64, pseudoHeaderSum6(rx.buffer, at + 8, rx.buffer, at + 24, 17, 24));
+      rx.buffer[at + 46] = sum >> 8;
+      rx.buffer[at + 47] = sum & 0xff;
       rx.lengths[n] = template.length;
       if (++n === BATCH) {
         parts.engine.handleBatch(rx, n);
