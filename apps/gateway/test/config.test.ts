@@ -164,4 +164,8 @@ describe('config', () => {
     );
     expect(load({ ...POOL, staticBib: [{ protocol: 'tcp', ipv6: '[2001:db8::5]:1', ipv4: '198.51.100.1:62863' }] }).staticBib).toHaveLength(1);
   });
+
+  it('refuses tun.offload with the Geneve transport', () => {
+    expect(() => loadGatewayConfig({ flags: { ...POOL, 'tun.offload': true, 'handoff.transport': 'geneve' } })).toThrow(/tun\.offload/);
+  });
 });
