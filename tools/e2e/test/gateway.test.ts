@@ -103,17 +103,27 @@ describe.skipIf(unavailable)('gateway (end to end)', () => {
 
   it('lists a UDP session while it lives and lets it expire after the configured 2 seconds', async () => {
     const port = 9999;
-    t.client.exec('bash', ['-c', `echo probe > /dev/udp/${ADDRESSES.serverSix}/${port}`]);
-    const listed = await gatewayCli(['sessions', '--control', control, '--protocol', 'udp', '--server', ADDRESSES.server, '--json']);
-    expect(listed.code, listed.stderr).toBe(0);
-    const rows = listed.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, string | number>);
-    const session = rows.find((row) => row['server'] === `${ADDRESSES.server}:${port}`);
-    expect(session).toMatchObject({ protocol: 'udp', serverIpv6: `[${ADDRESSES.serverSix}]:${port}` });
-    expect(String(session!['client'])).toMatch(/^\[2001:db8:1::2\]:\d+$/);
-    expect(String(session!['nat'])).toMatch(/^198\.51\.100\.1:\d+$/);
-    expect(Number(session!['expiresInMs'])).toBeLessThanOrEqual(2000);
-    const table = await gatewayCli(['sessions', '--control', control, '--protocol', 'udp']);
-    expect(table.stdout).toContain(`${ADDRESSES.server}:${port}`);
+    // One socket (one client port) probing every 300 ms keeps the session alive however slowly the CLI
+    // calls below run; the expiry is measured from the last probe, after the prober stops.
+    const prober = t.client.spawn('bash', ['-c', `exec 3> /dev/udp/${ADDRESSES.serverSix}/${port}; while :; do echo probe >&3; sleep 0.3; done`]);
+    try {
+      await waitFor('the first probe to make a session', async () => {
+        const first = await gatewayCli(['sessions', '--control', control, '--protocol', 'udp', '--server', ADDRESSES.server, '--json']);
+        return first.stdout.includes(`"${ADDRESSES.server}:${port}"`);
+      });
+      const listed = await gatewayCli(['sessions', '--control', control, '--protocol', 'udp', '--server', ADDRESSES.server, '--json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      const rows = listed.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, string | number>);
+      const session = rows.find((row) => row['server'] === `${ADDRESSES.server}:${port}`);
+      expect(session).toMatchObject({ protocol: 'udp', serverIpv6: `[${ADDRESSES.serverSix}]:${port}` });
+      expect(String(session!['client'])).toMatch(/^\[2001:db8:1::2\]:\d+$/);
+      expect(String(session!['nat'])).toMatch(/^198\.51\.100\.1:\d+$/);
+      expect(Number(session!['expiresInMs'])).toBeLessThanOrEqual(2000);
+      const table = await gatewayCli(['sessions', '--control', control, '--protocol', 'udp']);
+      expect(table.stdout).toContain(`${ADDRESSES.server}:${port}`);
+    } finally {
+      prober.kill('SIGKILL');
+    }
     await waitFor(
       'the UDP session to expire',
       async () => {
