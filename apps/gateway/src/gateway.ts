@@ -128,6 +128,7 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions): Gate
       maxInputSize: options.maxInputSize,
       inputBatchSize: options.inputBatchSize,
       offload: config.tun.offload,
+      coalesce: config.tun.coalesce,
     });
     return { clock, prefix, table, translator, fragments, engine };
   } catch (error) {
