@@ -39,7 +39,14 @@ const GATEWAY_CPU = 1;
 const LOAD_CPU = 0;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
-const FLOWS = 16;
+/**
+ * Flow counts of the UDP floods (BENCH_FLOWS, default 16,1024). 16 flows send bursts of 64 datagrams
+ * per flow (one sendmmsg each), so a batch the translator reads is mostly one flow; more flows than
+ * that are interleaved datagram by datagram, as many independent senders would be, which leaves
+ * coalescing next to nothing to join.
+ */
+const FLOW_COUNTS = (process.env['BENCH_FLOWS'] ?? '16,1024').split(',').map(Number);
+const burstFor = (flows: number) => (flows <= 16 ? 64 : 1);
 const SINK_PORT = 9;
 const RPS = process.env['BENCH_RPS'] === '1';
 /** TAYGA's own address, and its dynamic pool for the IPv6 clients (198.51.100.1 stays the static map). */
@@ -52,14 +59,15 @@ interface Flood {
   readonly direction: '6to4' | '4to6';
   /** Size of the packet the translator reads. */
   readonly bytes: number;
+  readonly flows: number;
 }
 
-const FLOODS: Flood[] = [
-  { name: 'UDP 64 B IPv6->IPv4', direction: '6to4', bytes: 64 },
-  { name: 'UDP 64 B IPv4->IPv6', direction: '4to6', bytes: 64 },
-  { name: 'UDP 1400 B IPv6->IPv4', direction: '6to4', bytes: 1400 },
-  { name: 'UDP 1400 B IPv4->IPv6', direction: '4to6', bytes: 1400 },
-];
+const FLOODS: Flood[] = FLOW_COUNTS.flatMap((flows) => [
+  { name: `UDP 64 B IPv6->IPv4, ${flows} flows`, direction: '6to4' as const, bytes: 64, flows },
+  { name: `UDP 64 B IPv4->IPv6, ${flows} flows`, direction: '4to6' as const, bytes: 64, flows },
+  { name: `UDP 1400 B IPv6->IPv4, ${flows} flows`, direction: '6to4' as const, bytes: 1400, flows },
+  { name: `UDP 1400 B IPv4->IPv6, ${flows} flows`, direction: '4to6' as const, bytes: 1400, flows },
+]);
 
 interface Running {
   readonly pid: number;
@@ -165,6 +173,7 @@ function systems(dir: string): System[] {
     ours('announce', 'announce', { mode: 'announce' }),
     ours('full', 'handoff full', { mode: 'full' }),
     ours('offload', 'full, offload', { mode: 'full' }, { offload: true }),
+    ours('coalesce', 'full, coalesce', { mode: 'full' }, { offload: true, coalesce: true }),
     ...(gatewayHasGeneve(dir) ? [ours('geneve', 'full, Geneve', { mode: 'full', transport: 'geneve' })] : []),
     ...(gatewayHasBypass(dir) ? [ours('bypass', 'bypass', { mode: 'full', transport: 'bypass' })] : []),
     TAYGA,
@@ -174,6 +183,11 @@ function systems(dir: string): System[] {
   // Only on request: handoff full with one packet per wake-up and per call into JavaScript, what the batches buy.
   const unbatched = ours('unbatched', 'full, batch 1', { mode: 'full' }, { batchSize: 1 });
   return [...all, unbatched].filter((s) => wanted.includes(s.key));
+}
+
+/** The gateway's links split UDP GSO packets themselves (software GSO) instead of passing them whole to the peer. */
+function noUdpSegmentationOut(t: BenchTopology): void {
+  for (const device of [t.clientLink[1], t.serverLink[0]]) t.gateway.exec('ethtool', ['-K', device, 'tx-udp-segmentation', 'off']);
 }
 
 /** Receive Packet Steering of a TUN device's received packets (what the translator writes) to the load's core. */
@@ -200,7 +214,8 @@ async function flood(t: BenchTopology, running: Running, flooder: string, f: Flo
   const tun0 = tunKernelCounters(t.gateway, running.tun);
   const cpu0 = processCpuSeconds(running.pid);
   const core0 = cpuBusySeconds(GATEWAY_CPU);
-  const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, target, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)], {
+  const args = [target, String(SINK_PORT), String(payload), String(SECONDS), String(f.flows), '0', String(burstFor(f.flows))];
+  const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, ...args], {
     timeoutMs: (SECONDS + 10) * 1000,
   });
   if (result.code !== 0) throw new Error(`flooder failed: ${result.stderr}`);
@@ -225,6 +240,20 @@ interface TcpRun {
   coreBusyShare: number;
 }
 
+/** TCP segmentation offload of the client's link on or off: off, the client's stack sends segments of one MSS each. */
+function clientTso(t: BenchTopology, on: boolean): void {
+  t.client.exec('ethtool', ['-K', t.clientLink[0], 'tso', on ? 'on' : 'off']);
+}
+
+async function iperfTcpWithoutClientTso(t: BenchTopology): Promise<TcpRun> {
+  clientTso(t, false);
+  try {
+    return await iperfTcp(t);
+  } finally {
+    clientTso(t, true);
+  }
+}
+
 async function iperfTcp(t: BenchTopology): Promise<TcpRun> {
   const core0 = cpuBusySeconds(GATEWAY_CPU);
   const client = await t.client.run('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-c', ADDRESSES.serverSix, '-t', String(SECONDS), '-J'], {
@@ -239,6 +268,7 @@ async function iperfTcp(t: BenchTopology): Promise<TcpRun> {
 interface SystemRuns {
   floods: FloodRun[][];
   tcp: TcpRun[];
+  tcpNoTso: TcpRun[];
 }
 
 /**
@@ -252,7 +282,7 @@ async function round(t: BenchTopology, dir: string, flooder: string, system: Sys
   const running = await system.start(t, dir);
   try {
     // Warm-up: the flows' sessions exist (and are handed off), the JIT has settled.
-    await flood(t, running, flooder, FLOODS[0]!);
+    for (const flows of FLOW_COUNTS) await flood(t, running, flooder, FLOODS.find((f) => f.flows === flows)!);
     await new Promise((resolve) => setTimeout(resolve, 300));
     pauseReceiver(true);
     try {
@@ -261,6 +291,7 @@ async function round(t: BenchTopology, dir: string, flooder: string, system: Sys
       pauseReceiver(false);
     }
     into.tcp.push(await iperfTcp(t));
+    into.tcpNoTso.push(await iperfTcpWithoutClientTso(t));
   } finally {
     await running.stop();
   }
@@ -281,6 +312,7 @@ function summarize(runs: SystemRuns) {
       };
     }),
     tcp: { gbps: spread(runs.tcp.map((x) => x.gbps)), coreBusyShare: spread(runs.tcp.map((x) => x.coreBusyShare)), runs: runs.tcp },
+    tcpWithoutClientTso: { gbps: spread(runs.tcpNoTso.map((x) => x.gbps)), coreBusyShare: spread(runs.tcpNoTso.map((x) => x.coreBusyShare)), runs: runs.tcpNoTso },
   };
 }
 
@@ -289,7 +321,7 @@ function cell(s: Spread, format: (v: number) => string): string {
 }
 
 async function main(): Promise<void> {
-  const missing = ensureCommands({ gcc: 'gcc', iperf3: 'iperf3', taskset: 'util-linux', tayga: 'tayga' });
+  const missing = ensureCommands({ gcc: 'gcc', iperf3: 'iperf3', taskset: 'util-linux', tayga: 'tayga', ethtool: 'ethtool' });
   const unavailable = labUnavailableReason([]) ?? (missing.some((c) => c !== 'tayga') ? `missing ${missing.join(', ')}` : undefined);
   if (unavailable !== undefined) {
     console.log(`gateway datapath benchmark skipped: ${unavailable}`);
@@ -303,6 +335,9 @@ async function main(): Promise<void> {
     const chosen = systems(dir).filter((s) => s !== TAYGA || !missing.includes('tayga'));
     // The server drops the IPv6 -> IPv4 floods as they arrive, after its interface counted them.
     dropAtServer(t, SINK_PORT);
+    // UDP GSO packets (tun.coalesce) are split on leaving the gateway, on its core, so the sinks count
+    // datagrams as they would arrive from a NIC without USO.
+    noUdpSegmentationOut(t);
     // On every address: translated clients arrive over IPv4, bypassed ones over IPv6 (the receiver's tunnel).
     const iperfServer = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-s', '--forceflush']);
     children.push(iperfServer);
@@ -311,7 +346,7 @@ async function main(): Promise<void> {
     const receiver = await startBenchReceiver(t, LOAD_CPU, dir, ['--transport', 'handoff,geneve,bypass', '--bypass-prefix', ADDRESSES.prefix, '--allow', `${ADDRESSES.pool4}/32`]);
     children.push(receiver);
 
-    const runs = new Map<System, SystemRuns>(chosen.map((s) => [s, { floods: FLOODS.map(() => []), tcp: [] }]));
+    const runs = new Map<System, SystemRuns>(chosen.map((s) => [s, { floods: FLOODS.map(() => []), tcp: [], tcpNoTso: [] }]));
     for (let i = 0; i < RUNS; i++) {
       for (const system of chosen) {
         console.log(`round ${i + 1}/${RUNS}: ${system.label}`);
@@ -321,7 +356,7 @@ async function main(): Promise<void> {
     const summaries = new Map([...runs].map(([s, r]) => [s, summarize(r)]));
     const reference = chosen.includes(TAYGA) ? summaries.get(TAYGA) : undefined;
     // Ratios to TAYGA for handoff full, with and without offload.
-    const compared = reference === undefined ? [] : chosen.filter((s) => s.key === 'full' || s.key === 'offload');
+    const compared = reference === undefined ? [] : chosen.filter((s) => s.key === 'full' || s.key === 'offload' || s.key === 'coalesce');
     const ratios = (get: (s: ReturnType<typeof summarize>) => number) => compared.map((s) => (get(summaries.get(s)!) / get(reference!)).toFixed(2));
     const header = ['figure, median (min-max)', ...chosen.map((s) => s.label), ...compared.map((s) => `${s.label} / TAYGA`)];
     const rows: string[][] = [];
@@ -332,6 +367,8 @@ async function main(): Promise<void> {
     }
     rows.push(['TCP iperf3 IPv6->IPv4, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcp.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcp.gbps.median)]);
     rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcp.coreBusyShare, (v) => v.toFixed(2))), ...compared.map(() => '')]);
+    rows.push(['TCP IPv6->IPv4, client without TSO, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcpWithoutClientTso.gbps.median)]);
+    rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.coreBusyShare, (v) => v.toFixed(2))), ...compared.map(() => '')]);
     printTable(
       `NAT64 datapath side by side, ${RUNS} rounds of ${SECONDS} s per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
       header,
