@@ -113,7 +113,7 @@ describe('coalesce', () => {
 
   it('leaves alone a datagram whose checksum is wrong, and lets nothing of its flow overtake it', () => {
     const packets = Array.from({ length: 5 }, (_, i) => v4(17, 64, i, { id: i }));
-    packets[2]![30] ^= 0xff;
+    packets[2]![30] = packets[2]![30]! ^ 0xff;
     const { count, out, counters } = run(packets);
     expect(counters.badChecksum).toBe(1);
     expect(count).toBe(3);

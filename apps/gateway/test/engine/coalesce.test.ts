@@ -56,7 +56,7 @@ describe('engine coalescing (tun.coalesce)', () => {
     expect(coalesced.written).toHaveLength(1);
     const header = coalesced.headers[0]!;
     expect(header[1]).toBe(VnetGso.UDP_L4);
-    expect(header[4] | (header[5]! << 8)).toBe(36);
+    expect(header[4]! | (header[5]! << 8)).toBe(36);
     const segments = udpSegments4(coalesced.written[0]!, 36);
     expect(segments.map(comparable)).toEqual(plain.written.map(comparable));
     expect(plain.written.every(checksumsValid4)).toBe(true);
