@@ -9,7 +9,8 @@
 // core's busy time, which includes the kernel's forwarding of what it writes), and the ratio to TAYGA.
 // Every system runs once per round and the rounds repeat, so drift hits all alike; each figure is
 // reported as median (min-max). Not a test: run as root, `node tools/bench/dist/gateway-datapath.js`
-// (BENCH_RUNS rounds, BENCH_SECONDS per run, BENCH_SYSTEMS=off,full,tayga picks systems, `unbatched` among
+// (BENCH_RUNS rounds, BENCH_SECONDS per run, BENCH_FLOWS=16,1024 the floods' flow counts, BENCH_DRAIN=1 queues each
+// flood while the translator is stopped and measures the drain, BENCH_SYSTEMS=off,full,tayga picks systems, `unbatched` among
 // them adds handoff full with batches of one packet, BENCH_RPS=1
 // steers the TUN's received packets to the load core).
 
@@ -49,6 +50,15 @@ const FLOW_COUNTS = (process.env['BENCH_FLOWS'] ?? '16,1024').split(',').map(Num
 const burstFor = (flows: number) => (flows <= 16 ? 64 : 1);
 const SINK_PORT = 9;
 const RPS = process.env['BENCH_RPS'] === '1';
+/**
+ * BENCH_DRAIN=1: each flood is queued in the translator's TUN device while the translator is stopped
+ * (SIGSTOP), then drained: the figures are what the translator does with full batches, whatever the
+ * load generator manages on a busy machine, and "process CPU per packet" is its cost per packet on one core.
+ */
+const DRAIN = process.env['BENCH_DRAIN'] === '1';
+/** Packets queued per drained flood, and the TUN queue that holds them. */
+const DRAIN_PACKETS = 60_000;
+const DRAIN_QUEUE = 200_000;
 /** TAYGA's own address, and its dynamic pool for the IPv6 clients (198.51.100.1 stays the static map). */
 const TAYGA_ADDRESS = '198.51.100.254';
 const TAYGA_POOL = '198.51.100.64/26';
@@ -88,7 +98,7 @@ function ours(key: string, label: string, handoff: Record<string, unknown>, tun:
     async start(t, dir) {
       const bypass = handoff['transport'] === 'bypass';
       const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, key, {
-        tun: { name: 'nat64', ...tun },
+        tun: { name: 'nat64', ...(DRAIN ? { txQueueLength: DRAIN_QUEUE } : {}), ...tun },
         // The IPv4 -> IPv6 floods reach the client-side sink through this mapping.
         staticBib: [{ protocol: 'udp', ipv6: `[${ADDRESSES.clientSink}]:${SINK_PORT}`, ipv4: `${ADDRESSES.pool4}:${SINK_PORT}` }],
         handoff: bypass ? { ...handoff, bypass: { secretFile: join(dir, 'bypass-secret'), offerInterval: '1s', reachableTime: '10m' } } : handoff,
@@ -122,6 +132,7 @@ const TAYGA: System = {
     );
     t.gateway.exec('tayga', ['--config', config, '--mktun']);
     t.gateway.ip('link', 'set', 'tayga64', 'up');
+    if (DRAIN) t.gateway.ip('link', 'set', 'tayga64', 'txqueuelen', String(DRAIN_QUEUE));
     if (RPS) steer(t, 'tayga64');
     t.gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'tayga64');
     t.gateway.ip('route', 'add', TAYGA_ROUTE, 'dev', 'tayga64');
@@ -212,6 +223,7 @@ async function flood(t: BenchTopology, running: Running, flooder: string, f: Flo
   const payload = f.bytes - (f.direction === '6to4' ? 48 : 28);
   const rx0 = rxPackets(sink.ns, sink.device);
   const tun0 = tunKernelCounters(t.gateway, running.tun);
+  if (DRAIN) return drained(t, running, flooder, f, from, sink, target, payload, rx0, tun0);
   const cpu0 = processCpuSeconds(running.pid);
   const core0 = cpuBusySeconds(GATEWAY_CPU);
   const args = [target, String(SINK_PORT), String(payload), String(SECONDS), String(f.flows), '0', String(burstFor(f.flows))];
@@ -232,6 +244,53 @@ async function flood(t: BenchTopology, running: Running, flooder: string, f: Flo
     tunDroppedPps: (tun.txDropped - tun0.txDropped) / sent.seconds,
     processNsPerPacket: (cpu * 1e9) / Math.max(1, rx),
     coreNsPerPacket: (core * 1e9) / Math.max(1, rx),
+  };
+}
+
+/** BENCH_DRAIN: the flood queued while the translator is stopped, then drained; "pps" is per second of its CPU. */
+async function drained(
+  t: BenchTopology,
+  running: Running,
+  flooder: string,
+  f: Flood,
+  from: BenchTopology['client'],
+  sink: { ns: BenchTopology['client']; device: string },
+  target: string,
+  payload: number,
+  rx0: number,
+  tun0: { txDropped: number },
+): Promise<FloodRun> {
+  const seconds = 0.5;
+  process.kill(running.pid, 'SIGSTOP');
+  let sent: { sent: number; seconds: number };
+  try {
+    const args = [target, String(SINK_PORT), String(payload), String(seconds), String(f.flows), String(DRAIN_PACKETS / seconds), String(burstFor(f.flows))];
+    const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, ...args], { timeoutMs: 20_000 });
+    if (result.code !== 0) throw new Error(`flooder failed: ${result.stderr}`);
+    sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
+  } finally {
+    process.kill(running.pid, 'SIGCONT');
+  }
+  const cpu0 = processCpuSeconds(running.pid);
+  const core0 = cpuBusySeconds(GATEWAY_CPU);
+  // Drained when the sink's counter stops moving.
+  let rx = rxPackets(sink.ns, sink.device);
+  for (let still = 0; still < 3; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = rxPackets(sink.ns, sink.device);
+    still = now === rx ? still + 1 : 0;
+    rx = now;
+  }
+  const forwarded = rx - rx0;
+  const cpu = processCpuSeconds(running.pid) - cpu0;
+  const core = cpuBusySeconds(GATEWAY_CPU) - core0;
+  const tun = tunKernelCounters(t.gateway, running.tun);
+  return {
+    offeredPps: sent.sent,
+    forwardedPps: forwarded / Math.max(cpu, 0.01),
+    tunDroppedPps: tun.txDropped - tun0.txDropped,
+    processNsPerPacket: (cpu * 1e9) / Math.max(1, forwarded),
+    coreNsPerPacket: (core * 1e9) / Math.max(1, forwarded),
   };
 }
 
@@ -370,7 +429,7 @@ async function main(): Promise<void> {
     rows.push(['TCP IPv6->IPv4, client without TSO, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcpWithoutClientTso.gbps.median)]);
     rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.coreBusyShare, (v) => v.toFixed(2))), ...compared.map(() => '')]);
     printTable(
-      `NAT64 datapath side by side, ${RUNS} rounds of ${SECONDS} s per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
+      `NAT64 datapath side by side, ${RUNS} rounds of ${DRAIN ? `${DRAIN_PACKETS} packets queued and drained (pkt/s: per second of the translator's CPU)` : `${SECONDS} s`} per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
       header,
       rows,
     );
@@ -379,6 +438,7 @@ async function main(): Promise<void> {
       secondsPerRun: SECONDS,
       cpus: { translator: GATEWAY_CPU, load: LOAD_CPU },
       receivePacketSteering: RPS,
+      drained: DRAIN ? { packetsQueued: DRAIN_PACKETS, tunQueue: DRAIN_QUEUE } : false,
       systems: Object.fromEntries([...summaries].map(([s, summary]) => [s.key, { label: s.label, ...summary }])),
     };
     console.log(`written to ${writeResults('gateway-datapath', results)}`);
