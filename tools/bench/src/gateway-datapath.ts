@@ -82,6 +82,8 @@ const FLOODS: Flood[] = FLOW_COUNTS.flatMap((flows) => [
 interface Running {
   readonly pid: number;
   readonly tun: string;
+  /** Ours: the control socket, for the coalescing counters. */
+  readonly control?: string;
   stop(): Promise<void>;
 }
 
@@ -107,7 +109,7 @@ function ours(key: string, label: string, handoff: Record<string, unknown>, tun:
       // Bypass: one datagram makes the offer; the floods start once the host accepted, so that their
       // flows have no session and go through the tunnel (flows with a session stay translated).
       if (bypass) await acceptedByServer(t, gateway.control);
-      return { pid: gateway.pid, tun: 'nat64', stop: () => gateway.stop() };
+      return { pid: gateway.pid, tun: 'nat64', control: gateway.control, stop: () => gateway.stop() };
     },
   };
 }
@@ -206,7 +208,19 @@ function steer(t: BenchTopology, device: string): void {
   t.gateway.exec('sh', ['-c', `echo ${(1 << LOAD_CPU).toString(16)} > /sys/class/net/${device}/queues/rx-0/rps_cpus`]);
 }
 
+/** Our gateway's coalescing counters (packets that joined a train, trains), zeros for TAYGA. */
+function coalesced(running: Running): { joined: number; trains: number } {
+  if (running.control === undefined) return { joined: 0, trains: 0 };
+  const stats = JSON.parse(spawnSync('node', [GATEWAY_MAIN, 'stats', '--control', running.control, '--json', '--all'], { encoding: 'utf8' }).stdout) as {
+    counters: { name: string; value: number }[];
+  };
+  const value = (name: string) => stats.counters.find((c) => c.name === name)?.value ?? 0;
+  return { joined: value('coalescedPackets'), trains: value('coalescedTrains') };
+}
+
 interface FloodRun {
+  /** Forwarded packets per write(2) the translator made (1 without coalescing). */
+  packetsPerWrite?: number;
   offeredPps: number;
   forwardedPps: number;
   tunDroppedPps: number;
@@ -215,6 +229,15 @@ interface FloodRun {
 }
 
 async function flood(t: BenchTopology, running: Running, flooder: string, f: Flood): Promise<FloodRun> {
+  const before = coalesced(running);
+  const run = await floodOnce(t, running, flooder, f);
+  const after = coalesced(running);
+  // Every packet written is one the translator made; joined ones rode in another's write.
+  const joined = after.joined - before.joined;
+  return { ...run, packetsPerWrite: run.forwardedTotal / Math.max(1, run.forwardedTotal - joined) };
+}
+
+async function floodOnce(t: BenchTopology, running: Running, flooder: string, f: Flood): Promise<FloodRun & { forwardedTotal: number }> {
   const from = f.direction === '6to4' ? t.client : t.server;
   const sink = f.direction === '6to4' ? { ns: t.server, device: t.serverLink[1] } : { ns: t.client, device: t.clientLink[0] };
   // IPv6 -> IPv4 goes to the server itself (its receiver sees the handoff; a routing rule drops the
@@ -239,6 +262,7 @@ async function flood(t: BenchTopology, running: Running, flooder: string, f: Flo
   const core = cpuBusySeconds(GATEWAY_CPU) - core0;
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
   return {
+    forwardedTotal: rx,
     offeredPps: sent.sent / sent.seconds,
     forwardedPps: rx / sent.seconds,
     tunDroppedPps: (tun.txDropped - tun0.txDropped) / sent.seconds,
@@ -259,7 +283,7 @@ async function drained(
   payload: number,
   rx0: number,
   tun0: { txDropped: number },
-): Promise<FloodRun> {
+): Promise<FloodRun & { forwardedTotal: number }> {
   const seconds = 0.5;
   process.kill(running.pid, 'SIGSTOP');
   let sent: { sent: number; seconds: number };
@@ -286,6 +310,7 @@ async function drained(
   const core = cpuBusySeconds(GATEWAY_CPU) - core0;
   const tun = tunKernelCounters(t.gateway, running.tun);
   return {
+    forwardedTotal: forwarded,
     offeredPps: sent.sent,
     forwardedPps: forwarded / Math.max(cpu, 0.01),
     tunDroppedPps: tun.txDropped - tun0.txDropped,
@@ -367,6 +392,7 @@ function summarize(runs: SystemRuns) {
         tunDroppedPps: spread(r.map((x) => x.tunDroppedPps)),
         processNsPerPacket: spread(r.map((x) => x.processNsPerPacket)),
         coreNsPerPacket: spread(r.map((x) => x.coreNsPerPacket)),
+        packetsPerWrite: spread(r.map((x) => x.packetsPerWrite ?? 1)),
         runs: r,
       };
     }),
@@ -422,6 +448,7 @@ async function main(): Promise<void> {
     for (const [i, f] of FLOODS.entries()) {
       rows.push([`${f.name}, pkt/s`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.forwardedPps, rate)), ...ratios((x) => x.floods[i]!.forwardedPps.median)]);
       rows.push([`  process CPU per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.processNsPerPacket, (v) => v.toFixed(0))), ...ratios((x) => x.floods[i]!.processNsPerPacket.median)]);
+      rows.push([`  packets per write (coalescing)`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.packetsPerWrite, (v) => v.toFixed(1))), ...compared.map(() => '')]);
       rows.push([`  core busy per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.coreNsPerPacket, (v) => v.toFixed(0))), ...ratios((x) => x.floods[i]!.coreNsPerPacket.median)]);
     }
     rows.push(['TCP iperf3 IPv6->IPv4, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcp.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcp.gbps.median)]);
