@@ -21,8 +21,9 @@ export type { GeneveConfig, HandoffConfig } from '@nat64/gateway-handoff';
 export interface GatewayConfig {
   /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */
   /** offload: virtio-net headers and TSO through the device (engine/offload.ts); handoff transport only. */
+  /** coalesce: with offload, translated packets of one flow in a batch leave as one USO or TSO packet (engine/coalesce.ts). */
   /** txQueueLength: packets the kernel queues for the gateway to read; undefined leaves an attached device's as it is. */
-  tun: { name: string; mtu: number; create: boolean; batchSize: number; offload: boolean; txQueueLength: number | undefined };
+  tun: { name: string; mtu: number; create: boolean; batchSize: number; offload: boolean; coalesce: boolean; txQueueLength: number | undefined };
   prefix: PrefixSetting;
   /** RFC 6052 section 3.1: refuse non-global IPv4 addresses under the Well-Known Prefix (ignored for other prefixes). */
   refuseNonGlobalUnderWkp: boolean;
@@ -107,6 +108,7 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     create: tunReader.boolean('create', true),
     batchSize: tunReader.integer('batchSize', { min: 1, max: 1024, fallback: 64 }),
     offload: tunReader.boolean('offload', false),
+    coalesce: tunReader.boolean('coalesce', false),
     txQueueLength: undefined as number | undefined,
   };
   const queueLength = { min: 1, max: 1_000_000, fallback: DEFAULT_TX_QUEUE_LENGTH };
@@ -117,6 +119,7 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     // A 64 KiB segment cannot ride in a tunnel packet; the kernel would have to split it first.
     throw new ConfigError('tun.offload', `needs handoff.transport "handoff": ${transport.refusesOffload}`);
   }
+  if (tun.coalesce && !tun.offload) throw new ConfigError('tun.coalesce', 'needs tun.offload: trains leave as GSO packets with virtio-net headers');
   tunReader.done();
 
   const prefix = parsePrefix(reader.string('prefix', DEFAULT_PREFIX), 'prefix');

@@ -19,6 +19,7 @@ export function effectiveSettings(config: GatewayConfig): Settings {
       create: config.tun.create,
       batchSize: config.tun.batchSize,
       offload: config.tun.offload,
+      coalesce: config.tun.coalesce,
       ...(config.tun.txQueueLength === undefined ? {} : { txQueueLength: config.tun.txQueueLength }),
     },
     prefix: config.prefix.text,

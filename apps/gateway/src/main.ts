@@ -27,6 +27,7 @@ interface RunFlags {
   tunMtu?: number;
   attach?: boolean;
   tunOffload?: boolean;
+  tunCoalesce?: boolean;
   tunTxQueue?: number;
   prefix?: string;
   pool4?: string[];
@@ -58,6 +59,7 @@ function settingsFromFlags(flags: RunFlags): Record<string, unknown> {
     'tun.mtu': flags.tunMtu,
     'tun.create': flags.attach === true ? false : undefined,
     'tun.offload': flags.tunOffload === true ? true : undefined,
+    'tun.coalesce': flags.tunCoalesce === true ? true : undefined,
     'tun.txQueueLength': flags.tunTxQueue,
     prefix: flags.prefix,
     pool4: flags.pool4,
@@ -107,6 +109,7 @@ function program(): Command {
       integer,
     )
     .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload)')
+    .option('--tun-coalesce', 'with --tun-offload: write translated packets of one flow in a batch as one UDP (USO, Linux 6.2+) or TCP segmentation packet (tun.coalesce)')
     .option('--prefix <prefix>', `RFC 6052 prefix (pool6), /32 /40 /48 /56 /64 or /96; default ${DEFAULT_PREFIX}`)
     .option('--pool4 <addresses>', 'comma-separated IPv4 addresses IPv4 hosts see (ports per protocol: in --config)', list)
     .option('--no-refuse-non-global', 'translate non-global IPv4 destinations even under the Well-Known Prefix (RFC 6052 3.1 says MUST NOT)')

@@ -78,6 +78,9 @@ export async function runGateway(options: RunOptions): Promise<number> {
   let failure: ((error: Error) => void) | undefined;
   const failed = new Promise<Error>((resolve) => (failure = resolve));
   parts.engine.attach(device, (error) => failure?.(error));
+  if (config.tun.coalesce && device.udpSegmentation !== true) {
+    logger.warn('tun.coalesce: this kernel takes no UDP segmentation offload through TUN (TUN_F_USO4/6, Linux 6.2+); only TCP segments are coalesced');
+  }
   // Started before the first batch can arrive (the device's callbacks come on a later turn), so no session is missed.
   const signing = withKeySlot(config);
   const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }), pool4: config.pool4.map((entry) => entry.address) });

@@ -27,7 +27,7 @@ function problem(flags: RawSettings, file?: object): string {
 describe('config', () => {
   it('fills every setting with its default', () => {
     const config = load(POOL);
-    expect(config.tun).toEqual({ name: 'nat64', mtu: 1500, create: true, batchSize: 64, offload: false, txQueueLength: 10_000 });
+    expect(config.tun).toEqual({ name: 'nat64', mtu: 1500, create: true, batchSize: 64, offload: false, coalesce: false, txQueueLength: 10_000 });
     expect(config.prefix.text).toBe('64:ff9b::/96');
     expect(config.refuseNonGlobalUnderWkp).toBe(true);
     expect(config.pool4).toEqual([

@@ -128,6 +128,7 @@ export function buildEngine(config: EngineSettings, options: BuildOptions): Engi
       maxInputSize: options.maxInputSize,
       inputBatchSize: options.inputBatchSize,
       offload: config.tun.offload,
+      coalesce: config.tun.coalesce,
     });
     return { clock, prefix, table, translator, fragments, engine };
   } catch (error) {

@@ -66,6 +66,7 @@ export class Engine {
   /** Starts handling the device's batches and writing the results back to it. */
   attach(device: TunDevice, onError?: (error: Error) => void): void {
     this.s.sink = device;
+    this.s.coalescer?.takeUdp(device.udpSegmentation === true);
     const rx = device.rx;
     device.start((count) => this.handleBatch(rx, count), onError);
   }

@@ -54,6 +54,9 @@ export const GATEWAY_COUNTERS = {
   bypassDropped: 'IPv6 packets for a bypass tunnel the bypass hook dropped (counted by the transport under its reason)',
   injected6: 'IPv6 packets a hook sent toward a client (decapsulated from a bypass tunnel)',
   offloadRefused: 'packets from the TUN device with offload information the gateway cannot honour (not TCP segmentation, or a checksum outside the packet)',
+  coalescedTrains: 'output packets written as one USO or TSO packet made of several translated packets of one flow (tun.coalesce)',
+  coalescedPackets: 'translated packets that joined an earlier one of their flow in a USO or TSO packet instead of being written alone (tun.coalesce)',
+  coalesceBadChecksum: 'translated UDP or TCP packets written alone because their checksum was wrong (a train would have repaired it; tun.coalesce)',
 } as const;
 
 export type GatewayCounterName = keyof typeof GATEWAY_COUNTERS;

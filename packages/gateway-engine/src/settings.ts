@@ -51,6 +51,7 @@ export interface EngineSettings {
     icmpErrorsFromReporter: boolean;
     icmpErrorRate: { perSecond: number; burst: number };
   };
-  /** offload: virtio-net headers and TSO through the device (offload.ts). */
-  tun: { offload: boolean };
+  /** offload: virtio-net headers and TSO through the device (offload.ts); coalesce: each flow's run of
+   * translated packets leaves as one USO or TSO packet (coalesce.ts, needs offload). */
+  tun: { offload: boolean; coalesce: boolean };
 }

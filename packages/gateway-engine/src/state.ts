@@ -16,6 +16,7 @@ import {
 import type { BatchClock } from './clock.js';
 import { IMPL, SPEC } from './constants.js';
 import { PoolSet } from './pool-set.js';
+import { OutputCoalescer } from './coalesce.js';
 import { Offload } from './offload.js';
 import { GATEWAY_COUNTER_NAMES, GW } from './reasons.js';
 
@@ -134,6 +135,8 @@ export interface DatapathOptions {
   readonly inputBatchSize: number;
   /** The device was opened with offload (virtio-net headers): see offload.ts. Default false. */
   readonly offload?: boolean;
+  /** With offload: coalesce each output batch into USO and TSO trains (coalesce.ts). Default false. */
+  readonly coalesce?: boolean;
 }
 
 export class DatapathState {
@@ -168,6 +171,8 @@ export class DatapathState {
   readonly out: PacketBatch;
   /** Checksum and segmentation offload through the device, or null without it. */
   readonly offload: Offload | null;
+  /** Coalescing of the output batch (with offload and options.coalesce), or null; UDP trains once the sink takes USO. */
+  coalescer: OutputCoalescer | null;
   /** The IPv4 form of a hairpinned packet, before it goes through the inbound path. */
   readonly hairpin: PacketBatch;
   readonly v6 = new Ipv6View();
@@ -196,6 +201,7 @@ export class DatapathState {
     });
     this.hairpin = new PacketBatch({ capacity: IMPL.OUTPUT_RESERVE, maxPacketSize });
     this.offload = options.offload === true ? new Offload(this.out.capacity, this.translator.config) : null;
+    this.coalescer = this.offload !== null && options.coalesce === true ? new OutputCoalescer(this.out, this.counters, false) : null;
   }
 
   count(index: number): void {
@@ -215,6 +221,7 @@ export class DatapathState {
     const offload = this.offload;
     if (this.sink !== null) {
       if (offload === null) this.sink.writeBatch(out.buffer, out.offsets, out.lengths, out.count);
+      else if (this.coalescer !== null) this.coalescer.write(this.sink, offload.out);
       else this.sink.writeBatch(out.buffer, out.offsets, out.lengths, out.count, offload.out);
     }
     offload?.written(out.count);

@@ -13,7 +13,7 @@ namespace tun {
 namespace {
 
 // open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking, offload = false,
-//      txQueueLength = 0 (leave), tap = false) -> { fd, name, mtu, txQueueLength, ifindex }, or throws an Error
+//      txQueueLength = 0 (leave), tap = false) -> { fd, name, mtu, txQueueLength, ifindex, udpSegmentation }, or throws an Error
 //      carrying `errno` and `step`.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -47,6 +47,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   opened.Set("mtu", Napi::Number::New(env, result.mtu));
   opened.Set("txQueueLength", Napi::Number::New(env, result.tx_queue_length));
   opened.Set("ifindex", Napi::Number::New(env, result.ifindex));
+  opened.Set("udpSegmentation", Napi::Boolean::New(env, result.udp_segmentation));
   return opened;
 }
 

@@ -13,6 +13,10 @@
 
 namespace tun {
 
+// TUN_F_USO4 and TUN_F_USO6 (include/uapi/linux/if_tun.h, Linux 6.2), missing from older headers.
+constexpr unsigned long kTunUso4 = 0x20;
+constexpr unsigned long kTunUso6 = 0x40;
+
 namespace {
 
 constexpr const char* kCloneDevice = "/dev/net/tun";
@@ -52,6 +56,10 @@ OpenResult OpenQueue(const OpenRequest& request) {
     int header_size = kVnetHeaderSize;
     if (ioctl(fd, TUNSETVNETHDRSZ, &header_size) < 0) return Fail(result, "TUNSETVNETHDRSZ", errno, fd, -1);
     unsigned long offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    // Whether this kernel knows UDP segmentation offload (USO, Linux 6.2): asked with the USO flags,
+    // then set without them, so that reads never bring UDP GSO packets and the written ones (the
+    // transmit coalescer's) are all the USO this device sees.
+    result.udp_segmentation = ioctl(fd, TUNSETOFFLOAD, offloads | kTunUso4 | kTunUso6) == 0;
     if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) return Fail(result, "TUNSETOFFLOAD", errno, fd, -1);
   }
   result.name.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));

@@ -27,6 +27,7 @@ struct OpenResult {
   int mtu = 0;
   int tx_queue_length = 0;
   int ifindex = 0;
+  bool udp_segmentation = false;  // with offload: the kernel takes TUN_F_USO4/6 (Linux 6.2+), so UDP GSO works
   int error = 0;               // errno of the step that failed, 0 on success
   const char* step = nullptr;  // which step failed, in the words of the TypeScript error hints
 };

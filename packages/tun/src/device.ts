@@ -70,6 +70,11 @@ export interface TunDevice {
   readonly mtu: number;
   /** Opened with offload: virtio-net headers on every packet, TSO both ways (TunOptions.offload). */
   readonly offload: boolean;
+  /**
+   * With offload: the kernel knows UDP segmentation offload (TUN_F_USO4/6, Linux 6.2+), so writeBatch
+   * may be given UDP GSO packets (VIRTIO_NET_HDR_GSO_UDP_L4; see TxCoalescer). Absent or false otherwise.
+   */
+  readonly udpSegmentation?: boolean;
   readonly rx: RxBatch;
   readonly counters: TunCounters;
   readonly closed: boolean;

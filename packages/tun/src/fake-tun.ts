@@ -16,6 +16,8 @@ export interface FakeTunOptions extends RxOptions {
   mtu?: number;
   /** Virtio-net headers with every packet, as TunOptions.offload: see injectWithHeader and writtenHeaders. */
   offload?: boolean;
+  /** With offload: claims UDP segmentation offload (TunDevice.udpSegmentation). Default true. */
+  udpSegmentation?: boolean;
 }
 
 /**
@@ -30,6 +32,7 @@ export class FakeTun implements TunDevice {
   readonly name: string;
   readonly mtu: number;
   readonly offload: boolean;
+  readonly udpSegmentation: boolean;
   readonly rx: RxBatch;
   readonly counters = new CounterArray();
   /** Copies of the packets written, oldest first. */
@@ -56,6 +59,7 @@ export class FakeTun implements TunDevice {
     this.name = options.name ?? 'faketun0';
     this.mtu = options.mtu ?? DEFAULTS.MTU;
     this.offload = options.offload ?? false;
+    this.udpSegmentation = this.offload && (options.udpSegmentation ?? true);
     const shape = resolveRxShape(options, this.mtu, this.offload);
     this.rx = allocateRxBatch(shape.batchSize, shape.slotSize, this.offload);
     this.#batchesPerWake = shape.batchesPerWake;

@@ -53,6 +53,7 @@ class LinuxTun implements TunDevice {
   readonly name: string;
   readonly mtu: number;
   readonly offload: boolean;
+  readonly udpSegmentation: boolean;
   readonly rx: RxBatch;
   readonly counters: CounterArray;
   readonly #queue: NativeQueue;
@@ -64,6 +65,7 @@ class LinuxTun implements TunDevice {
     this.name = opened.name;
     this.mtu = opened.mtu;
     this.offload = offload;
+    this.udpSegmentation = offload && opened.udpSegmentation === true;
     this.rx = allocateRxBatch(shape.batchSize, shape.slotSize, offload);
     this.#queue = queue;
     this.counters = counters;

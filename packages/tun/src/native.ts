@@ -11,6 +11,8 @@ export interface NativeOpened {
   mtu: number;
   txQueueLength: number;
   ifindex: number;
+  /** With offload: the kernel took TUN_F_USO4 | TUN_F_USO6 (probed, then cleared). */
+  udpSegmentation: boolean;
 }
 
 /** A failed open: `step` names the syscall, `errno` what it returned. */

@@ -35,7 +35,7 @@ export function engineSettings(pool4Addresses: number, limits: Partial<EngineSet
       icmpErrorsFromReporter: true,
       icmpErrorRate: { perSecond: 1000, burst: 100 },
     },
-    tun: { offload: false },
+    tun: { offload: false, coalesce: false },
   };
 }
 

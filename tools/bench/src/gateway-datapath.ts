@@ -9,7 +9,8 @@
 // core's busy time, which includes the kernel's forwarding of what it writes), and the ratio to TAYGA.
 // Every system runs once per round and the rounds repeat, so drift hits all alike; each figure is
 // reported as median (min-max). Not a test: run as root, `node tools/bench/dist/gateway-datapath.js`
-// (BENCH_RUNS rounds, BENCH_SECONDS per run, BENCH_SYSTEMS=off,full,tayga picks systems, `unbatched` among
+// (BENCH_RUNS rounds, BENCH_SECONDS per run, BENCH_FLOWS=16,1024 the floods' flow counts, BENCH_DRAIN=1 queues each
+// flood while the translator is stopped and measures the drain, BENCH_SYSTEMS=off,full,tayga picks systems, `unbatched` among
 // them adds handoff full with batches of one packet, BENCH_RPS=1
 // steers the TUN's received packets to the load core).
 
@@ -39,9 +40,25 @@ const GATEWAY_CPU = 1;
 const LOAD_CPU = 0;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
-const FLOWS = 16;
+/**
+ * Flow counts of the UDP floods (BENCH_FLOWS, default 16,1024). 16 flows send bursts of 64 datagrams
+ * per flow (one sendmmsg each), so a batch the translator reads is mostly one flow; more flows than
+ * that are interleaved datagram by datagram, as many independent senders would be, which leaves
+ * coalescing next to nothing to join.
+ */
+const FLOW_COUNTS = (process.env['BENCH_FLOWS'] ?? '16,1024').split(',').map(Number);
+const burstFor = (flows: number) => (flows <= 16 ? 64 : 1);
 const SINK_PORT = 9;
 const RPS = process.env['BENCH_RPS'] === '1';
+/**
+ * BENCH_DRAIN=1: each flood is queued in the translator's TUN device while the translator is stopped
+ * (SIGSTOP), then drained: the figures are what the translator does with full batches, whatever the
+ * load generator manages on a busy machine, and "process CPU per packet" is its cost per packet on one core.
+ */
+const DRAIN = process.env['BENCH_DRAIN'] === '1';
+/** Packets queued per drained flood, and the TUN queue that holds them. */
+const DRAIN_PACKETS = 60_000;
+const DRAIN_QUEUE = 200_000;
 /** TAYGA's own address, and its dynamic pool for the IPv6 clients (198.51.100.1 stays the static map). */
 const TAYGA_ADDRESS = '198.51.100.254';
 const TAYGA_POOL = '198.51.100.64/26';
@@ -52,18 +69,21 @@ interface Flood {
   readonly direction: '6to4' | '4to6';
   /** Size of the packet the translator reads. */
   readonly bytes: number;
+  readonly flows: number;
 }
 
-const FLOODS: Flood[] = [
-  { name: 'UDP 64 B IPv6->IPv4', direction: '6to4', bytes: 64 },
-  { name: 'UDP 64 B IPv4->IPv6', direction: '4to6', bytes: 64 },
-  { name: 'UDP 1400 B IPv6->IPv4', direction: '6to4', bytes: 1400 },
-  { name: 'UDP 1400 B IPv4->IPv6', direction: '4to6', bytes: 1400 },
-];
+const FLOODS: Flood[] = FLOW_COUNTS.flatMap((flows) => [
+  { name: `UDP 64 B IPv6->IPv4, ${flows} flows`, direction: '6to4' as const, bytes: 64, flows },
+  { name: `UDP 64 B IPv4->IPv6, ${flows} flows`, direction: '4to6' as const, bytes: 64, flows },
+  { name: `UDP 1400 B IPv6->IPv4, ${flows} flows`, direction: '6to4' as const, bytes: 1400, flows },
+  { name: `UDP 1400 B IPv4->IPv6, ${flows} flows`, direction: '4to6' as const, bytes: 1400, flows },
+]);
 
 interface Running {
   readonly pid: number;
   readonly tun: string;
+  /** Ours: the control socket, for the coalescing counters. */
+  readonly control?: string;
   stop(): Promise<void>;
 }
 
@@ -80,7 +100,7 @@ function ours(key: string, label: string, handoff: Record<string, unknown>, tun:
     async start(t, dir) {
       const bypass = handoff['transport'] === 'bypass';
       const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, key, {
-        tun: { name: 'nat64', ...tun },
+        tun: { name: 'nat64', ...(DRAIN ? { txQueueLength: DRAIN_QUEUE } : {}), ...tun },
         // The IPv4 -> IPv6 floods reach the client-side sink through this mapping.
         staticBib: [{ protocol: 'udp', ipv6: `[${ADDRESSES.clientSink}]:${SINK_PORT}`, ipv4: `${ADDRESSES.pool4}:${SINK_PORT}` }],
         handoff: bypass ? { ...handoff, bypass: { secretFile: join(dir, 'bypass-secret'), offerInterval: '1s', reachableTime: '10m' } } : handoff,
@@ -89,7 +109,7 @@ function ours(key: string, label: string, handoff: Record<string, unknown>, tun:
       // Bypass: one datagram makes the offer; the floods start once the host accepted, so that their
       // flows have no session and go through the tunnel (flows with a session stay translated).
       if (bypass) await acceptedByServer(t, gateway.control);
-      return { pid: gateway.pid, tun: 'nat64', stop: () => gateway.stop() };
+      return { pid: gateway.pid, tun: 'nat64', control: gateway.control, stop: () => gateway.stop() };
     },
   };
 }
@@ -114,6 +134,7 @@ const TAYGA: System = {
     );
     t.gateway.exec('tayga', ['--config', config, '--mktun']);
     t.gateway.ip('link', 'set', 'tayga64', 'up');
+    if (DRAIN) t.gateway.ip('link', 'set', 'tayga64', 'txqueuelen', String(DRAIN_QUEUE));
     if (RPS) steer(t, 'tayga64');
     t.gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'tayga64');
     t.gateway.ip('route', 'add', TAYGA_ROUTE, 'dev', 'tayga64');
@@ -165,6 +186,7 @@ function systems(dir: string): System[] {
     ours('announce', 'announce', { mode: 'announce' }),
     ours('full', 'handoff full', { mode: 'full' }),
     ours('offload', 'full, offload', { mode: 'full' }, { offload: true }),
+    ours('coalesce', 'full, coalesce', { mode: 'full' }, { offload: true, coalesce: true }),
     ...(gatewayHasGeneve(dir) ? [ours('geneve', 'full, Geneve', { mode: 'full', transport: 'geneve' })] : []),
     ...(gatewayHasBypass(dir) ? [ours('bypass', 'bypass', { mode: 'full', transport: 'bypass' })] : []),
     TAYGA,
@@ -176,12 +198,29 @@ function systems(dir: string): System[] {
   return [...all, unbatched].filter((s) => wanted.includes(s.key));
 }
 
+/** The gateway's links split UDP GSO packets themselves (software GSO) instead of passing them whole to the peer. */
+function noUdpSegmentationOut(t: BenchTopology): void {
+  for (const device of [t.clientLink[1], t.serverLink[0]]) t.gateway.exec('ethtool', ['-K', device, 'tx-udp-segmentation', 'off']);
+}
+
 /** Receive Packet Steering of a TUN device's received packets (what the translator writes) to the load's core. */
 function steer(t: BenchTopology, device: string): void {
   t.gateway.exec('sh', ['-c', `echo ${(1 << LOAD_CPU).toString(16)} > /sys/class/net/${device}/queues/rx-0/rps_cpus`]);
 }
 
+/** Our gateway's coalescing counters (packets that joined a train, trains), zeros for TAYGA. */
+function coalesced(running: Running): { joined: number; trains: number } {
+  if (running.control === undefined) return { joined: 0, trains: 0 };
+  const stats = JSON.parse(spawnSync('node', [GATEWAY_MAIN, 'stats', '--control', running.control, '--json', '--all'], { encoding: 'utf8' }).stdout) as {
+    counters: { name: string; value: number }[];
+  };
+  const value = (name: string) => stats.counters.find((c) => c.name === name)?.value ?? 0;
+  return { joined: value('coalescedPackets'), trains: value('coalescedTrains') };
+}
+
 interface FloodRun {
+  /** Forwarded packets per write(2) the translator made (1 without coalescing). */
+  packetsPerWrite?: number;
   offeredPps: number;
   forwardedPps: number;
   tunDroppedPps: number;
@@ -190,6 +229,15 @@ interface FloodRun {
 }
 
 async function flood(t: BenchTopology, running: Running, flooder: string, f: Flood): Promise<FloodRun> {
+  const before = coalesced(running);
+  const run = await floodOnce(t, running, flooder, f);
+  const after = coalesced(running);
+  // Every packet written is one the translator made; joined ones rode in another's write.
+  const joined = after.joined - before.joined;
+  return { ...run, packetsPerWrite: run.forwardedTotal / Math.max(1, run.forwardedTotal - joined) };
+}
+
+async function floodOnce(t: BenchTopology, running: Running, flooder: string, f: Flood): Promise<FloodRun & { forwardedTotal: number }> {
   const from = f.direction === '6to4' ? t.client : t.server;
   const sink = f.direction === '6to4' ? { ns: t.server, device: t.serverLink[1] } : { ns: t.client, device: t.clientLink[0] };
   // IPv6 -> IPv4 goes to the server itself (its receiver sees the handoff; a routing rule drops the
@@ -198,9 +246,11 @@ async function flood(t: BenchTopology, running: Running, flooder: string, f: Flo
   const payload = f.bytes - (f.direction === '6to4' ? 48 : 28);
   const rx0 = rxPackets(sink.ns, sink.device);
   const tun0 = tunKernelCounters(t.gateway, running.tun);
+  if (DRAIN) return drained(t, running, flooder, f, from, sink, target, payload, rx0, tun0);
   const cpu0 = processCpuSeconds(running.pid);
   const core0 = cpuBusySeconds(GATEWAY_CPU);
-  const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, target, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)], {
+  const args = [target, String(SINK_PORT), String(payload), String(SECONDS), String(f.flows), '0', String(burstFor(f.flows))];
+  const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, ...args], {
     timeoutMs: (SECONDS + 10) * 1000,
   });
   if (result.code !== 0) throw new Error(`flooder failed: ${result.stderr}`);
@@ -212,6 +262,7 @@ async function flood(t: BenchTopology, running: Running, flooder: string, f: Flo
   const core = cpuBusySeconds(GATEWAY_CPU) - core0;
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
   return {
+    forwardedTotal: rx,
     offeredPps: sent.sent / sent.seconds,
     forwardedPps: rx / sent.seconds,
     tunDroppedPps: (tun.txDropped - tun0.txDropped) / sent.seconds,
@@ -220,9 +271,71 @@ async function flood(t: BenchTopology, running: Running, flooder: string, f: Flo
   };
 }
 
+/** BENCH_DRAIN: the flood queued while the translator is stopped, then drained; "pps" is per second of its CPU. */
+async function drained(
+  t: BenchTopology,
+  running: Running,
+  flooder: string,
+  f: Flood,
+  from: BenchTopology['client'],
+  sink: { ns: BenchTopology['client']; device: string },
+  target: string,
+  payload: number,
+  rx0: number,
+  tun0: { txDropped: number },
+): Promise<FloodRun & { forwardedTotal: number }> {
+  const seconds = 0.5;
+  process.kill(running.pid, 'SIGSTOP');
+  let sent: { sent: number; seconds: number };
+  try {
+    const args = [target, String(SINK_PORT), String(payload), String(seconds), String(f.flows), String(DRAIN_PACKETS / seconds), String(burstFor(f.flows))];
+    const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, ...args], { timeoutMs: 20_000 });
+    if (result.code !== 0) throw new Error(`flooder failed: ${result.stderr}`);
+    sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
+  } finally {
+    process.kill(running.pid, 'SIGCONT');
+  }
+  const cpu0 = processCpuSeconds(running.pid);
+  const core0 = cpuBusySeconds(GATEWAY_CPU);
+  // Drained when the sink's counter stops moving.
+  let rx = rxPackets(sink.ns, sink.device);
+  for (let still = 0; still < 3; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = rxPackets(sink.ns, sink.device);
+    still = now === rx ? still + 1 : 0;
+    rx = now;
+  }
+  const forwarded = rx - rx0;
+  const cpu = processCpuSeconds(running.pid) - cpu0;
+  const core = cpuBusySeconds(GATEWAY_CPU) - core0;
+  const tun = tunKernelCounters(t.gateway, running.tun);
+  return {
+    forwardedTotal: forwarded,
+    offeredPps: sent.sent,
+    forwardedPps: forwarded / Math.max(cpu, 0.01),
+    tunDroppedPps: tun.txDropped - tun0.txDropped,
+    processNsPerPacket: (cpu * 1e9) / Math.max(1, forwarded),
+    coreNsPerPacket: (core * 1e9) / Math.max(1, forwarded),
+  };
+}
+
 interface TcpRun {
   gbps: number;
   coreBusyShare: number;
+}
+
+/** TCP segmentation offload of the client's link on or off: off, the client's stack sends segments of one MSS each. */
+function clientTso(t: BenchTopology, on: boolean): void {
+  t.client.exec('ethtool', ['-K', t.clientLink[0], 'tso', on ? 'on' : 'off']);
+}
+
+async function iperfTcpWithoutClientTso(t: BenchTopology): Promise<TcpRun> {
+  clientTso(t, false);
+  try {
+    return await iperfTcp(t);
+  } finally {
+    clientTso(t, true);
+  }
 }
 
 async function iperfTcp(t: BenchTopology): Promise<TcpRun> {
@@ -239,6 +352,7 @@ async function iperfTcp(t: BenchTopology): Promise<TcpRun> {
 interface SystemRuns {
   floods: FloodRun[][];
   tcp: TcpRun[];
+  tcpNoTso: TcpRun[];
 }
 
 /**
@@ -252,7 +366,7 @@ async function round(t: BenchTopology, dir: string, flooder: string, system: Sys
   const running = await system.start(t, dir);
   try {
     // Warm-up: the flows' sessions exist (and are handed off), the JIT has settled.
-    await flood(t, running, flooder, FLOODS[0]!);
+    for (const flows of FLOW_COUNTS) await flood(t, running, flooder, FLOODS.find((f) => f.flows === flows)!);
     await new Promise((resolve) => setTimeout(resolve, 300));
     pauseReceiver(true);
     try {
@@ -261,6 +375,7 @@ async function round(t: BenchTopology, dir: string, flooder: string, system: Sys
       pauseReceiver(false);
     }
     into.tcp.push(await iperfTcp(t));
+    into.tcpNoTso.push(await iperfTcpWithoutClientTso(t));
   } finally {
     await running.stop();
   }
@@ -277,10 +392,12 @@ function summarize(runs: SystemRuns) {
         tunDroppedPps: spread(r.map((x) => x.tunDroppedPps)),
         processNsPerPacket: spread(r.map((x) => x.processNsPerPacket)),
         coreNsPerPacket: spread(r.map((x) => x.coreNsPerPacket)),
+        packetsPerWrite: spread(r.map((x) => x.packetsPerWrite ?? 1)),
         runs: r,
       };
     }),
     tcp: { gbps: spread(runs.tcp.map((x) => x.gbps)), coreBusyShare: spread(runs.tcp.map((x) => x.coreBusyShare)), runs: runs.tcp },
+    tcpWithoutClientTso: { gbps: spread(runs.tcpNoTso.map((x) => x.gbps)), coreBusyShare: spread(runs.tcpNoTso.map((x) => x.coreBusyShare)), runs: runs.tcpNoTso },
   };
 }
 
@@ -289,7 +406,7 @@ function cell(s: Spread, format: (v: number) => string): string {
 }
 
 async function main(): Promise<void> {
-  const missing = ensureCommands({ gcc: 'gcc', iperf3: 'iperf3', taskset: 'util-linux', tayga: 'tayga' });
+  const missing = ensureCommands({ gcc: 'gcc', iperf3: 'iperf3', taskset: 'util-linux', tayga: 'tayga', ethtool: 'ethtool' });
   const unavailable = labUnavailableReason([]) ?? (missing.some((c) => c !== 'tayga') ? `missing ${missing.join(', ')}` : undefined);
   if (unavailable !== undefined) {
     console.log(`gateway datapath benchmark skipped: ${unavailable}`);
@@ -303,6 +420,9 @@ async function main(): Promise<void> {
     const chosen = systems(dir).filter((s) => s !== TAYGA || !missing.includes('tayga'));
     // The server drops the IPv6 -> IPv4 floods as they arrive, after its interface counted them.
     dropAtServer(t, SINK_PORT);
+    // UDP GSO packets (tun.coalesce) are split on leaving the gateway, on its core, so the sinks count
+    // datagrams as they would arrive from a NIC without USO.
+    noUdpSegmentationOut(t);
     // On every address: translated clients arrive over IPv4, bypassed ones over IPv6 (the receiver's tunnel).
     const iperfServer = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-s', '--forceflush']);
     children.push(iperfServer);
@@ -311,7 +431,7 @@ async function main(): Promise<void> {
     const receiver = await startBenchReceiver(t, LOAD_CPU, dir, ['--transport', 'handoff,geneve,bypass', '--bypass-prefix', ADDRESSES.prefix, '--allow', `${ADDRESSES.pool4}/32`]);
     children.push(receiver);
 
-    const runs = new Map<System, SystemRuns>(chosen.map((s) => [s, { floods: FLOODS.map(() => []), tcp: [] }]));
+    const runs = new Map<System, SystemRuns>(chosen.map((s) => [s, { floods: FLOODS.map(() => []), tcp: [], tcpNoTso: [] }]));
     for (let i = 0; i < RUNS; i++) {
       for (const system of chosen) {
         console.log(`round ${i + 1}/${RUNS}: ${system.label}`);
@@ -321,19 +441,22 @@ async function main(): Promise<void> {
     const summaries = new Map([...runs].map(([s, r]) => [s, summarize(r)]));
     const reference = chosen.includes(TAYGA) ? summaries.get(TAYGA) : undefined;
     // Ratios to TAYGA for handoff full, with and without offload.
-    const compared = reference === undefined ? [] : chosen.filter((s) => s.key === 'full' || s.key === 'offload');
+    const compared = reference === undefined ? [] : chosen.filter((s) => s.key === 'full' || s.key === 'offload' || s.key === 'coalesce');
     const ratios = (get: (s: ReturnType<typeof summarize>) => number) => compared.map((s) => (get(summaries.get(s)!) / get(reference!)).toFixed(2));
     const header = ['figure, median (min-max)', ...chosen.map((s) => s.label), ...compared.map((s) => `${s.label} / TAYGA`)];
     const rows: string[][] = [];
     for (const [i, f] of FLOODS.entries()) {
       rows.push([`${f.name}, pkt/s`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.forwardedPps, rate)), ...ratios((x) => x.floods[i]!.forwardedPps.median)]);
       rows.push([`  process CPU per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.processNsPerPacket, (v) => v.toFixed(0))), ...ratios((x) => x.floods[i]!.processNsPerPacket.median)]);
+      rows.push([`  packets per write (coalescing)`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.packetsPerWrite, (v) => v.toFixed(1))), ...compared.map(() => '')]);
       rows.push([`  core busy per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.coreNsPerPacket, (v) => v.toFixed(0))), ...ratios((x) => x.floods[i]!.coreNsPerPacket.median)]);
     }
     rows.push(['TCP iperf3 IPv6->IPv4, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcp.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcp.gbps.median)]);
     rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcp.coreBusyShare, (v) => v.toFixed(2))), ...compared.map(() => '')]);
+    rows.push(['TCP IPv6->IPv4, client without TSO, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcpWithoutClientTso.gbps.median)]);
+    rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.coreBusyShare, (v) => v.toFixed(2))), ...compared.map(() => '')]);
     printTable(
-      `NAT64 datapath side by side, ${RUNS} rounds of ${SECONDS} s per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
+      `NAT64 datapath side by side, ${RUNS} rounds of ${DRAIN ? `${DRAIN_PACKETS} packets queued and drained (pkt/s: per second of the translator's CPU)` : `${SECONDS} s`} per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
       header,
       rows,
     );
@@ -342,6 +465,7 @@ async function main(): Promise<void> {
       secondsPerRun: SECONDS,
       cpus: { translator: GATEWAY_CPU, load: LOAD_CPU },
       receivePacketSteering: RPS,
+      drained: DRAIN ? { packetsQueued: DRAIN_PACKETS, tunQueue: DRAIN_QUEUE } : false,
       systems: Object.fromEntries([...summaries].map(([s, summary]) => [s.key, { label: s.label, ...summary }])),
     };
     console.log(`written to ${writeResults('gateway-datapath', results)}`);

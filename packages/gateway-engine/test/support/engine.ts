@@ -74,7 +74,7 @@ export function engineSettings(changes: TestSettings = {}): EngineSettings {
       icmpErrorsFromReporter: true,
       icmpErrorRate: { perSecond: 1000, burst: 100 },
     },
-    tun: { offload: changes.offload ?? false },
+    tun: { offload: changes.offload ?? false, coalesce: false },
   };
 }
 
