@@ -198,6 +198,8 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
   });
 
   it('writes coalesced trains that the kernel segments back into the packets they were made of', async () => {
+    // A namespace of its own: the scenario turns on forwarding, which later scenarios must not inherit.
+    const forwarding = createNamespace();
     const result = await runScenario<{
       udpSegmentation: boolean;
       packets: number;
@@ -207,7 +209,7 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
       counters: { trains: number; joined: number; badChecksum: number };
       expected: string[];
       seen: string[];
-    }>(namespace, 'coalesce');
+    }>(forwarding, 'coalesce').finally(() => deleteNamespace(forwarding));
     // Ours only (not the kernel's own IPv6 chatter), grouped per flow: order holds within a flow.
     const flowOf = (packet: Buffer) => (version(packet) === 4 ? `4/${packet[9]}/${packet.readUInt16BE(20)}` : `6/${packet[6]}/${packet.readUInt16BE(40)}`);
     const ours = (packet: Buffer) => (version(packet) === 4 ? packet.readUInt32BE(16) === 0xcb007109 : packet.readUInt16BE(24 + 4) === 2);
