@@ -2,7 +2,7 @@
 // real UDP on loopback (topology in support/loopback.ts), as one suite: agent-receiver.test.ts runs
 // it against the receiver package alone and against the receiver daemon (support/receivers.ts).
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeleteReason, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { DeleteReason, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { manualMicroClock } from '@nat64/service';
 import { PeerState, QueryOutcome, QueryVerdict, type HandoffAgentEvents } from '@nat64/handoff-agent';
 import { LoopbackGateway, RECEIVER_HOST, loopback, waitFor, type LoopbackAgentOptions } from './support/loopback.js';
@@ -129,15 +129,23 @@ export function agentAgainstReceiver(startReceiver: StartReceiver): void {
 
   it('retransmits what the network lost until it is acknowledged, and the receiver logs each mapping once', async () => {
     const n = 36;
-    // Loses the first HELLO and every other datagram after it, up to the tenth.
-    const { receiver, mappings, agent } = await setUp(n, {}, { lose: (index) => index < 10 && index % 2 === 0 });
-    for (let i = 0; i < 6; i++) {
+    // Loses the first HELLO, and the first two CREATED datagrams once the receiver is up.
+    let up = false;
+    let hellos = 0;
+    let created = 0;
+    const lose = (payload: Uint8Array) => (payload[1] === MessageType.HELLO ? hellos++ === 0 : payload[1] === MessageType.CREATED && up && created++ < 2);
+    const { receiver, mappings, agent } = await setUp(n, {}, { lose });
+    mappings.create(loopback(n), 0);
+    await waitFor('the peer to come up', () => mappings.ups === 1);
+    up = true;
+    for (let i = 1; i < 6; i++) {
       mappings.create(loopback(n), i);
-      await waitFor('the peer to come up', () => mappings.ups === 1);
       agent.flush();
     }
     await waitFor('every hand-off', () => mappings.handedOff === 6 && agent.peers()[0]!.inFlight === 0);
+    expect(agent.counters.get('helloSent')).toBeGreaterThan(1);
     expect(agent.counters.get('retransmissions')).toBeGreaterThan(0);
+    expect(created).toBeGreaterThan(2);
     expect(receiver.lines()).toEqual([`Initialized 127.0.0.${n}`, ...Array.from({ length: 6 }, (_, i) => line('Created', n, i))]);
   });
 

@@ -71,8 +71,8 @@ export async function startLoopbackReceiver(flags: Record<string, unknown> = {},
 }
 
 export type LoopbackAgentOptions = Omit<HandoffAgentOptions, 'clock' | 'send' | 'receiverPort'> & {
-  /** Datagrams the network loses, by their index among all the agent sends (0: the first). */
-  lose?: (index: number) => boolean;
+  /** Datagrams the network loses. */
+  lose?: (payload: Uint8Array) => boolean;
 };
 
 /** An agent whose datagrams leave from a socket per NAT address, ticked every few milliseconds. */
@@ -89,7 +89,8 @@ export class LoopbackGateway {
       receiverPort,
       clock: () => performance.now(),
       send: (natAddress, host, payload) => {
-        if (lose?.(this.sent++)) return;
+        this.sent++;
+        if (lose?.(payload)) return;
         // dgram keeps a reference until the datagram is out; the agent reuses its buffers.
         this.sockets.get(natAddress)?.send(Buffer.from(payload), receiverPort, uint32ToIpv4Text(host));
       },
