@@ -7,7 +7,7 @@
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
 import type { Nat64Table } from '@nat64/nat64';
-import { type Counters, type Logger } from '@nat64/service';
+import { Resources, type Counters, type Logger } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { BatchClock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';
@@ -55,8 +55,8 @@ export class Handoff {
   readonly clientMisses: ClientMissQueue;
   readonly transport: HandoffTransport;
   private readonly logger: Logger;
-  private readonly undo: (() => void)[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** What start() wired into the engine, unwired in reverse by stop(). */
+  private readonly wiring: Resources;
   private lastErrorLog = -Infinity;
 
   constructor(
@@ -67,6 +67,7 @@ export class Handoff {
     if (config.mode === 'off') throw new RangeError('handoff mode off builds no Handoff');
     const { engine, table, clock } = parts;
     this.logger = options.logger;
+    this.wiring = new Resources(options.logger);
     this.counters = createHandoffCounters();
     const kind = TRANSPORTS[config.transport];
     // The batch clock moves once per batch: the wall time in µs is worked out once per batch too.
@@ -157,7 +158,8 @@ export class Handoff {
     const agent = this.agent;
     // Everything below runs inside the packet path: a bug here costs a counter and a rate-limited
     // warning (handoff.eventErrors), never a thrown packet. try/catch costs nothing in V8 when nothing throws.
-    this.undo.push(
+    this.wiring.add(
+      'session events',
       engine.events.subscribe({
         sessionCreated: (table, h) => {
           try {
@@ -177,8 +179,9 @@ export class Handoff {
     );
     const transport = this.transport;
     transport.start();
-    this.undo.push(() => transport.stop());
-    this.undo.push(
+    this.wiring.add('transport', () => transport.stop());
+    this.wiring.add(
+      'batch end',
       engine.onBatchEnd(() => {
         try {
           tracker.batchEnd();
@@ -199,7 +202,7 @@ export class Handoff {
           return false;
         }
       });
-      this.undo.push(() => engine.onMiss(null));
+      this.wiring.add('cache misses', () => engine.onMiss(null));
       const clientMisses = this.clientMisses;
       const failed = (error: unknown) => this.failed(error);
       engine.onClientMiss({
@@ -215,18 +218,19 @@ export class Handoff {
           }
         },
       });
-      this.undo.push(() => engine.onClientMiss(null));
+      this.wiring.add('client misses', () => engine.onClientMiss(null));
     }
     // Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows.
     if (tickMs > 0) {
-      this.timer = setInterval(() => {
+      const timer = setInterval(() => {
         try {
           engine.run(() => this.tick());
         } catch (error) {
           this.failed(error);
         }
       }, tickMs);
-      this.timer.unref();
+      timer.unref();
+      this.wiring.add('tick timer', () => clearInterval(timer));
     }
     this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
   }
@@ -239,9 +243,7 @@ export class Handoff {
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    for (const undo of this.undo.splice(0).reverse()) undo();
+    this.wiring.stopSync();
     this.misses.clear();
     this.clientMisses.clear();
   }
