@@ -153,14 +153,21 @@ export class Handoff {
 
   /** `tickMs` 0 starts no timer (tests tick by hand: `engine.run(() => agent.tick())`). */
   start(tickMs: number = IMPL.TICK_MS): void {
-    const engine = this.parts.engine;
-    const tracker = this.tracker;
-    const agent = this.agent;
-    // Everything below runs inside the packet path: a bug here costs a counter and a rate-limited
+    // Everything wired below runs inside the packet path: a bug there costs a counter and a rate-limited
     // warning (handoff.eventErrors), never a thrown packet. try/catch costs nothing in V8 when nothing throws.
+    this.followSessions();
+    this.startTransport();
+    if (this.config.mode === 'full') this.catchMisses();
+    if (tickMs > 0) this.startTimer(tickMs);
+    this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
+  }
+
+  /** Session creations and deletions go to the tracker, which reports mappings. */
+  private followSessions(): void {
+    const tracker = this.tracker;
     this.wiring.add(
       'session events',
-      engine.events.subscribe({
+      this.parts.engine.events.subscribe({
         sessionCreated: (table, h) => {
           try {
             tracker.sessionCreated(table, h);
@@ -177,12 +184,16 @@ export class Handoff {
         },
       }),
     );
-    const transport = this.transport;
+  }
+
+  /** The transport, and at the end of every batch what the tracker, the transport and the agent hold back leaves. */
+  private startTransport(): void {
+    const { tracker, transport, agent } = this;
     transport.start();
     this.wiring.add('transport', () => transport.stop());
     this.wiring.add(
       'batch end',
-      engine.onBatchEnd(() => {
+      this.parts.engine.onBatchEnd(() => {
         try {
           tracker.batchEnd();
           transport.batchEnd();
@@ -192,47 +203,51 @@ export class Handoff {
         }
       }),
     );
-    if (this.config.mode === 'full') {
-      const misses = this.misses;
-      engine.onMiss((v, verdict, vnet) => {
+  }
+
+  /** Mode full: IPv4 packets without a session (QUERY) and client packets of evicted flows (CLIENT-QUERY) are held and asked about. */
+  private catchMisses(): void {
+    const engine = this.parts.engine;
+    const misses = this.misses;
+    engine.onMiss((v, verdict, vnet) => {
+      try {
+        return misses.miss(v, verdict, vnet);
+      } catch (error) {
+        this.failed(error);
+        return false;
+      }
+    });
+    this.wiring.add('cache misses', () => engine.onMiss(null));
+    const clientMisses = this.clientMisses;
+    const failed = (error: unknown) => this.failed(error);
+    engine.onClientMiss({
+      get armed() {
+        return clientMisses.armed;
+      },
+      miss(v, protocol, clientPort, server, serverPort, noSession, vnet) {
         try {
-          return misses.miss(v, verdict, vnet);
+          return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
         } catch (error) {
-          this.failed(error);
+          failed(error);
           return false;
         }
-      });
-      this.wiring.add('cache misses', () => engine.onMiss(null));
-      const clientMisses = this.clientMisses;
-      const failed = (error: unknown) => this.failed(error);
-      engine.onClientMiss({
-        get armed() {
-          return clientMisses.armed;
-        },
-        miss(v, protocol, clientPort, server, serverPort, noSession, vnet) {
-          try {
-            return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
-          } catch (error) {
-            failed(error);
-            return false;
-          }
-        },
-      });
-      this.wiring.add('client misses', () => engine.onClientMiss(null));
-    }
-    // Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows.
-    if (tickMs > 0) {
-      const timer = setInterval(() => {
-        try {
-          engine.run(() => this.tick());
-        } catch (error) {
-          this.failed(error);
-        }
-      }, tickMs);
-      timer.unref();
-      this.wiring.add('tick timer', () => clearInterval(timer));
-    }
-    this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
+      },
+    });
+    this.wiring.add('client misses', () => engine.onClientMiss(null));
+  }
+
+  /** Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows. */
+  private startTimer(tickMs: number): void {
+    const engine = this.parts.engine;
+    const timer = setInterval(() => {
+      try {
+        engine.run(() => this.tick());
+      } catch (error) {
+        this.failed(error);
+      }
+    }, tickMs);
+    timer.unref();
+    this.wiring.add('tick timer', () => clearInterval(timer));
   }
 
   /** The agent's timers and the miss queue's waits; run inside engine.run(). */
