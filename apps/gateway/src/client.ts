@@ -5,7 +5,7 @@ import { callControl, ExitCode, formatCounters, streamControl } from '@nat64/ser
 import type { ReloadOutcome } from './reload.js';
 import { formatSessions, type SessionRow } from './sessions.js';
 import type { StatLine } from './stats.js';
-import { formatHosts, type HostsAnswer } from './handoff/hosts.js';
+import { formatHosts, type HostsAnswer } from '@nat64/gateway-handoff';
 
 export interface SessionsOptions {
   control: string;

@@ -1,29 +1,11 @@
 // Parsers for the gateway's composite settings: the RFC 6052 prefix, pool4 entries with port ranges
 // per protocol, static BIB entries and endpoints. Each error names the setting it is about.
 import ipaddr from 'ipaddr.js';
+import type { Pool4Entry, PortRange, Protocol, StaticBibEntry } from '@nat64/gateway-engine';
 import { ConfigError, ConfigReader } from '@nat64/service';
 
-export type Protocol = 'tcp' | 'udp' | 'icmp';
+export type { Pool4Entry, PortRange, Protocol, StaticBibEntry } from '@nat64/gateway-engine';
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'icmp'];
-
-export interface PortRange {
-  first: number;
-  last: number;
-}
-
-export interface Pool4Entry {
-  /** IPv4 address as an unsigned 32-bit number. */
-  address: number;
-  ports: Record<Protocol, PortRange>;
-}
-
-export interface StaticBibEntry {
-  protocol: Protocol;
-  ipv6: Uint8Array;
-  ipv6Port: number;
-  ipv4: number;
-  ipv4Port: number;
-}
 
 export interface PrefixSetting {
   bytes: Uint8Array;

@@ -12,11 +12,11 @@ import {
   type PrefixSetting,
   type StaticBibEntry,
 } from './config-fields.js';
-import { IMPL } from './engine/constants.js';
-import { readHandoffConfig, transportNeeds, type HandoffConfig } from './handoff/config.js';
+import { IMPL } from '@nat64/gateway-engine';
+import { readHandoffConfig, transportNeeds, type HandoffConfig } from '@nat64/gateway-handoff';
 
 export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';
-export type { GeneveConfig, HandoffConfig } from './handoff/config.js';
+export type { GeneveConfig, HandoffConfig } from '@nat64/gateway-handoff';
 
 export interface GatewayConfig {
   /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */

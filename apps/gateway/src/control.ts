@@ -5,15 +5,15 @@
 import type { ControlHandler } from '@nat64/service';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import type { GatewayConfig } from './config.js';
-import type { GatewayParts } from './gateway.js';
-import type { Handoff } from './handoff/handoff.js';
+import type { EngineParts } from '@nat64/gateway-engine';
+import type { Handoff } from '@nat64/gateway-handoff';
 import type { ReloadOutcome } from './reload.js';
 import { listSessions, parseSessionFilter } from './sessions.js';
 import { collectStats } from './stats.js';
 
 export function controlHandlers(
   config: GatewayConfig,
-  parts: GatewayParts,
+  parts: EngineParts,
   device: TunDevice,
   handoff: Handoff | null,
   reload: () => ReloadOutcome,

@@ -4,15 +4,15 @@ import { ExitCode, FatalError, formatMetricsAddress, listenMetrics, type Logger,
 import type { TunDevice } from '@nat64/tun';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { GatewayConfig } from './config.js';
-import type { GatewayParts } from './gateway.js';
-import type { Handoff } from './handoff/handoff.js';
+import type { EngineParts } from '@nat64/gateway-engine';
+import type { Handoff } from '@nat64/gateway-handoff';
 import { renderGatewayMetrics } from './metrics.js';
 import { RouteKeeper, gatewayRoutes, warnUnroutedDestinations } from './routes.js';
 
 /** How long after start a device the gateway created is checked for routes: time for an ifup hook or script to add them. */
 export const ROUTE_CHECK_DELAY_MS = 5_000;
 
-export async function startMetrics(config: GatewayConfig, logger: Logger, parts: GatewayParts, device: TunDevice, handoff: Handoff | null): Promise<MetricsServer | undefined> {
+export async function startMetrics(config: GatewayConfig, logger: Logger, parts: EngineParts, device: TunDevice, handoff: Handoff | null): Promise<MetricsServer | undefined> {
   if (config.metrics === undefined) return undefined;
   try {
     const server = await listenMetrics(config.metrics, () => renderGatewayMetrics(parts, device, handoff));

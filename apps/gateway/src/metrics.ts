@@ -6,8 +6,8 @@ import { counterFamilies, formatMetrics, type CounterLine, type MetricFamily } f
 import { PEER_STATE_NAMES } from '@nat64/handoff-agent';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { uint32ToIpv4Text } from '@nat64/wire';
-import type { GatewayParts } from './gateway.js';
-import type { Handoff } from './handoff/handoff.js';
+import type { EngineParts } from '@nat64/gateway-engine';
+import type { Handoff } from '@nat64/gateway-handoff';
 import { collectStats } from './stats.js';
 
 const PREFIX = 'nat64_gateway';
@@ -30,11 +30,11 @@ export function isGaugeLine(line: CounterLine): boolean {
 }
 
 /** The whole page, rendered at each scrape. */
-export function renderGatewayMetrics(parts: GatewayParts, device: TunDevice, handoff: Handoff | null): string {
+export function renderGatewayMetrics(parts: EngineParts, device: TunDevice, handoff: Handoff | null): string {
   return formatMetrics(gatewayMetricFamilies(parts, device, handoff));
 }
 
-export function gatewayMetricFamilies(parts: GatewayParts, device: TunDevice | undefined, handoff: Handoff | null): MetricFamily[] {
+export function gatewayMetricFamilies(parts: EngineParts, device: TunDevice | undefined, handoff: Handoff | null): MetricFamily[] {
   const kernel = device === undefined ? undefined : readInterfaceStatistics(device.name);
   const stats = collectStats(parts, device?.counters, handoff, kernel);
   const gauges = parts.table.counters();

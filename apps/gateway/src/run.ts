@@ -13,10 +13,8 @@ import { loadGatewayConfig, shortTimeouts, type GatewayConfig, type RawSettings 
 import { controlHandlers } from './control.js';
 import { deviceMtu, openDevice, slotSizeFor } from './device.js';
 import { effectiveSettings } from './effective.js';
-import { ExpiryTimer } from './engine/expiry.js';
-import { GW } from './engine/reasons.js';
-import { buildGateway, refusesNonGlobal, type GatewayParts } from './gateway.js';
-import { createHandoff, type Handoff } from './handoff/handoff.js';
+import { ExpiryTimer, GW, buildEngine, refusesNonGlobal, type EngineParts } from '@nat64/gateway-engine';
+import { createHandoff, type Handoff } from '@nat64/gateway-handoff';
 import { Reloader, withKeySlot } from './reload.js';
 import { logSessionChanges } from './session-log.js';
 import { startMetrics, startRoutes } from './metrics-and-routes.js';
@@ -33,11 +31,11 @@ export interface RunOptions {
 }
 
 /** Loads and validates everything that can be checked without touching the system. */
-function prepare(options: RunOptions): { config: GatewayConfig; parts: GatewayParts; mtu: number } {
+function prepare(options: RunOptions): { config: GatewayConfig; parts: EngineParts; mtu: number } {
   try {
     const config = loadGatewayConfig({ file: options.file, flags: options.flags });
     const mtu = deviceMtu(config.tun);
-    const parts = buildGateway(config, { maxInputSize: slotSizeFor(mtu, config.tun.offload), inputBatchSize: config.tun.batchSize });
+    const parts = buildEngine(config, { maxInputSize: slotSizeFor(mtu, config.tun.offload), inputBatchSize: config.tun.batchSize });
     return { config, parts, mtu };
   } catch (error) {
     if (error instanceof ConfigError) throw new FatalError(`invalid configuration: ${error.message}`, ExitCode.config, { cause: error });
@@ -102,7 +100,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
 interface StartInputs {
   options: RunOptions;
   config: GatewayConfig;
-  parts: GatewayParts;
+  parts: EngineParts;
   mtu: number;
   logger: Logger;
   notifier: ServiceNotifier;
@@ -179,7 +177,7 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
   );
 }
 
-function logSummary(logger: Logger, parts: GatewayParts, device: TunDevice, handoff: Handoff | null): void {
+function logSummary(logger: Logger, parts: EngineParts, device: TunDevice, handoff: Handoff | null): void {
   const c = parts.engine.counterValues;
   logger.info(
     {

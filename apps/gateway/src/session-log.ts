@@ -3,7 +3,7 @@
 
 import { deleteReasonName, PROTOCOL, type Nat64Table } from '@nat64/nat64';
 import { formatEndpoint4, formatEndpoint6, type Logger } from '@nat64/service';
-import type { SessionEvents } from './engine/events.js';
+import type { SessionEvents } from '@nat64/gateway-engine';
 
 const NAMES: Record<number, string> = { [PROTOCOL.TCP]: 'tcp', [PROTOCOL.UDP]: 'udp', [PROTOCOL.ICMP]: 'icmp' };
 

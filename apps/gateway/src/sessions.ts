@@ -6,7 +6,7 @@ import { PROTOCOL, tcpStateName, type Nat64Table, type SessionFilter } from '@na
 import { formatEndpoint4, formatEndpoint6, type ControlParams } from '@nat64/service';
 import { bytesToIpv6Text, ipv4TextToUint32, ipv6TextToBytes, uint32ToIpv4Text } from '@nat64/wire';
 import type { Rfc6052Prefix } from '@nat64/xlat';
-import type { BatchClock } from './engine/clock.js';
+import type { BatchClock } from '@nat64/gateway-engine';
 
 export interface SessionRow {
   protocol: 'tcp' | 'udp' | 'icmp';

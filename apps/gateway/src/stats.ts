@@ -6,8 +6,8 @@
 
 import type { InterfaceStatistics, TunCounters } from '@nat64/tun';
 import { DROP_REASONS } from '@nat64/xlat';
-import type { GatewayParts } from './gateway.js';
-import type { Handoff } from './handoff/handoff.js';
+import type { EngineParts } from '@nat64/gateway-engine';
+import type { Handoff } from '@nat64/gateway-handoff';
 
 export interface StatLine {
   /** tun, device, gateway, xlat, table, fragments, then handoff, agent and the groups of handoff's transport (geneve, ...). */
@@ -41,7 +41,7 @@ const DEVICE_HELP = {
  * Every counter now; `device` is absent in tests without a device, `handoff` in mode off, `kernel`
  * when the device's statistics cannot be read.
  */
-export function collectStats(parts: GatewayParts, device?: TunCounters, handoff?: Handoff | null, kernel?: InterfaceStatistics): StatLine[] {
+export function collectStats(parts: EngineParts, device?: TunCounters, handoff?: Handoff | null, kernel?: InterfaceStatistics): StatLine[] {
   const lines: StatLine[] = [];
   if (device !== undefined) {
     for (const [name, value] of Object.entries(device.snapshot())) {

@@ -69,6 +69,8 @@ describe('config', () => {
       },
     });
     expect(load({ ...POOL, 'handoff.mode': 'off' }).handoff.mode).toBe('off');
+    expect(load({ ...POOL, 'handoff.geneve.optionClass': '0xff70' }).handoff.geneve.optionClass).toBe(0xff70);
+    expect(problem({ ...POOL, 'handoff.geneve.optionClass': 'ff70' })).toMatch(/^handoff\.geneve\.optionClass: expected an integer or a hex string/);
     expect(load({ ...POOL, 'handoff.evictedFlows': 0 }).handoff.evictedFlows).toBe(0);
     expect(() => load({ ...POOL, 'handoff.evictedFlows': -1 })).toThrow(/handoff\.evictedFlows/);
     expect(load({ ...POOL, 'handoff.transport': 'bypass', 'handoff.bypass.secretFile': '/tmp/x', 'handoff.bypass.offerInterval': '2s' }).handoff).toMatchObject({
@@ -161,5 +163,9 @@ describe('config', () => {
       /^staticBib\[0\]\.ipv4: UDP port 62863 is reserved/,
     );
     expect(load({ ...POOL, staticBib: [{ protocol: 'tcp', ipv6: '[2001:db8::5]:1', ipv4: '198.51.100.1:62863' }] }).staticBib).toHaveLength(1);
+  });
+
+  it('refuses tun.offload with the Geneve transport', () => {
+    expect(() => loadGatewayConfig({ flags: { ...POOL, 'tun.offload': true, 'handoff.transport': 'geneve' } })).toThrow(/tun\.offload/);
   });
 });

@@ -1,8 +1,7 @@
 import { ConfigError } from '@nat64/service';
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
-import { buildGateway, refusesNonGlobal, translatorOptions } from '../src/gateway.js';
-import { BatchClock } from '../src/engine/clock.js';
+import { BatchClock, buildEngine, refusesNonGlobal, translatorOptions } from '@nat64/gateway-engine';
 
 const config = (flags: Record<string, unknown>) => loadGatewayConfig({ flags: { pool4: ['198.51.100.1'], ...flags } });
 
@@ -28,7 +27,7 @@ describe('gateway', () => {
     });
     let error: unknown;
     try {
-      buildGateway(bad, { maxInputSize: 1536, inputBatchSize: 64 });
+      buildEngine(bad, { maxInputSize: 1536, inputBatchSize: 64 });
     } catch (caught) {
       error = caught;
     }
@@ -37,7 +36,7 @@ describe('gateway', () => {
   });
 
   it('puts the configured static entries in the table', () => {
-    const parts = buildGateway(config({ staticBib: [{ protocol: 'udp', ipv6: '[2001:db8::5]:53', ipv4: '198.51.100.1:53' }] }), {
+    const parts = buildEngine(config({ staticBib: [{ protocol: 'udp', ipv6: '[2001:db8::5]:53', ipv4: '198.51.100.1:53' }] }), {
       maxInputSize: 1536,
       inputBatchSize: 64,
     });

@@ -5,7 +5,7 @@ import { loadGatewayConfig } from '../src/config.js';
 import { effectiveSettings } from '../src/effective.js';
 import { gatewayMetricFamilies } from '../src/metrics.js';
 import { collectStats } from '../src/stats.js';
-import { ipv6 } from './support/packets.js';
+import { ipv6 } from '../../../packages/gateway-engine/test/support/packets.js';
 import { CLIENT, POOL4, SERVER6, testGateway } from './support/gateway.js';
 import { testHandoff } from './handoff/support.js';
 

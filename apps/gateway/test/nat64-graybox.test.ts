@@ -8,9 +8,7 @@ import { FakeTun } from '@nat64/tun';
 import { Translator } from '@nat64/xlat';
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
-import { BatchClock } from '../src/engine/clock.js';
-import { Engine } from '../src/engine/engine.js';
-import { prefixOf, tableOptions, translatorOptions } from '../src/gateway.js';
+import { BatchClock, Engine, prefixOf, tableOptions, translatorOptions } from '@nat64/gateway-engine';
 import { routerUnreachable, suiteSettings, SUITE_ROUTER } from './support/graybox.js';
 
 const FILE = 'jool-graybox-nat64.json';

@@ -8,11 +8,11 @@ import { verifyDatagram } from '@nat64/handoff-codec';
 import { silentLogger } from '@nat64/service';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
-import { Handoff } from '../src/handoff/handoff.js';
+import { Handoff } from '@nat64/gateway-handoff';
 import { HandoffKeySlot, Reloader, withKeySlot, type LiveGateway } from '../src/reload.js';
 import { parseIpv4, parseIpv6 } from '../src/config-fields.js';
 import { CLIENT, POOL4, PREFIX, SERVER, SERVER6, testGateway } from './support/gateway.js';
-import { ipv6 } from './support/packets.js';
+import { ipv6 } from '../../../packages/gateway-engine/test/support/packets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-reload-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

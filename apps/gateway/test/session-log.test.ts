@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { logSessionChanges } from '../src/session-log.js';
-import { ipv6 } from './support/packets.js';
+import { ipv6 } from '../../../packages/gateway-engine/test/support/packets.js';
 import { CLIENT, SERVER6, testGateway } from './support/gateway.js';
 
 describe('session-log', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatRemaining, formatSessions, listSessions, parseSessionFilter, type SessionRow } from '../src/sessions.js';
-import { ipv6, read16 } from './support/packets.js';
+import { ipv6, read16 } from '../../../packages/gateway-engine/test/support/packets.js';
 import { CLIENT, SERVER6, testGateway } from './support/gateway.js';
 
 async function rows(g: ReturnType<typeof testGateway>, params: Record<string, unknown> = {}): Promise<SessionRow[]> {

@@ -1,7 +1,7 @@
 import { FakeTun } from '@nat64/tun';
 import { describe, expect, it } from 'vitest';
 import { collectStats } from '../src/stats.js';
-import { ipv4, ipv6 } from './support/packets.js';
+import { ipv4, ipv6 } from '../../../packages/gateway-engine/test/support/packets.js';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from './support/gateway.js';
 import { testHandoff } from './handoff/support.js';
 

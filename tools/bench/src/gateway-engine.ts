@@ -4,36 +4,10 @@
 // It bounds what the datapath can reach once the device's system calls are paid for, and how many
 // sessions the table holds per byte. Run: node tools/bench/dist/gateway-engine.js
 
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { buildEngine } from '@nat64/gateway-engine';
+import type { RxBatch } from '@nat64/tun';
 import { internetChecksum, pseudoHeaderSum6 } from '@nat64/wire';
-
-/**
- * The part of @nat64/gateway used here. The bench package does not list the gateway as a dependency
- * (that needs a root install), so the built module is loaded by path.
- */
-interface GatewayModule {
-  loadGatewayConfig(options: { flags: Record<string, unknown> }): unknown;
-  buildGateway(
-    config: unknown,
-    options: { maxInputSize: number; inputBatchSize: number },
-  ): {
-    engine: {
-      setSink(sink: { writeBatch(b: Uint8Array, o: Uint32Array, l: Uint32Array, count: number): number }): void;
-      handleBatch(rx: { buffer: Buffer; slotSize: number; batchSize: number; lengths: Uint32Array }, count: number): void;
-      counterValues: Float64Array;
-    };
-    table: {
-      cursor(): { next(out: Int32Array): number };
-      natPort(h: number): number;
-      sessionCount: number;
-      bytesAllocated(): number;
-    };
-  };
-}
-
-const REPO = join(import.meta.dirname, '../../..');
-const { buildGateway, loadGatewayConfig } = (await import(pathToFileURL(join(REPO, 'apps/gateway/dist/index.js')).href)) as GatewayModule;
+import { engineSettings } from './engine-settings.js';
 
 const BATCH = 64;
 const SLOT = 1536;
@@ -64,8 +38,8 @@ function udp4(natPort: number): Uint8Array {
   return p; // UDP checksum 0 is refused unless amended; the benchmark config amends it
 }
 
-function run(label: string, handle: (rx: { buffer: Buffer; slotSize: number; batchSize: number; lengths: Uint32Array }) => void, fill: (i: number) => Uint8Array): void {
-  const rx = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH) };
+function run(label: string, handle: (rx: RxBatch) => void, fill: (i: number) => Uint8Array): void {
+  const rx: RxBatch = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH), vnet: null };
   const packets = Array.from({ length: FLOWS }, (_, i) => fill(i));
   let flow = 0;
   const load = (): void => {
@@ -106,19 +80,12 @@ function run(label: string, handle: (rx: { buffer: Buffer; slotSize: number; bat
 function million(): void {
   const clients = 4000;
   const ports = 250;
-  const config = loadGatewayConfig({
-    flags: {
-      prefix: '2001:db8:64::/96',
-      pool4: Array.from({ length: 20 }, (_, i) => `198.51.100.${i + 1}`),
-      limits: { maxSessions: 2_000_000, maxSessionsPerClient: 1000 },
-      logLevel: 'silent',
-    },
-  });
+  const settings = engineSettings(20, { maxSessions: 2_000_000, maxSessionsPerClient: 1000 });
   global.gc?.();
   const before = process.memoryUsage();
-  const parts = buildGateway(config, { maxInputSize: SLOT, inputBatchSize: BATCH });
+  const parts = buildEngine(settings, { maxInputSize: SLOT, inputBatchSize: BATCH });
   parts.engine.setSink({ writeBatch: (_b, _o, _l, count) => count });
-  const rx = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH) };
+  const rx: RxBatch = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH), vnet: null };
   const template = udp6(0);
   let n = 0;
   const start = performance.now();
@@ -130,8 +97,11 @@ function million(): void {
       rx.buffer[at + 23] = c & 0xff;
       rx.buffer[at + 40] = (10_000 + p) >> 8;
       rx.buffer[at + 41] = (10_000 + p) & 0xff;
-      rx.buffer[at + 46] = 0; // UDP checksum 0: the translator passes it on unchanged
+      rx.buffer[at + 46] = 0; // an IPv6 UDP checksum of 0 is dropped (RFC 8200 8.1): computed per packet
       rx.buffer[at + 47] = 0;
+      const sum = internetChecksum(rx.buffer, at + 40, at + 64, pseudoHeaderSum6(rx.buffer, at + 8, rx.buffer, at + 24, 17, 24));
+      rx.buffer[at + 46] = sum >> 8;
+      rx.buffer[at + 47] = sum & 0xff;
       rx.lengths[n] = template.length;
       if (++n === BATCH) {
         parts.engine.handleBatch(rx, n);
@@ -153,15 +123,7 @@ function million(): void {
 }
 
 function main(): void {
-  const config = loadGatewayConfig({
-    flags: {
-      prefix: '2001:db8:64::/96',
-      pool4: ['198.51.100.1'],
-      translation: { amendUdpChecksumZero: true },
-      logLevel: 'silent',
-    },
-  });
-  const parts = buildGateway(config, { maxInputSize: SLOT, inputBatchSize: BATCH });
+  const parts = buildEngine(engineSettings(1), { maxInputSize: SLOT, inputBatchSize: BATCH });
   let written = 0;
   parts.engine.setSink({ writeBatch: (_b, _o, _l, count) => (written += count) });
   run('IPv6 -> IPv4, 64 B UDP', (rx) => parts.engine.handleBatch(rx, BATCH), (i) => udp6(20_000 + i));

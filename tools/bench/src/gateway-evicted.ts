@@ -6,42 +6,12 @@
 // authoritative receiver). The host here has no receiver, so no flow waits: the figures are the
 // lookup's cost alone. Not a test: node tools/bench/dist/gateway-evicted.js (BENCH_RUNS, default 3).
 
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { buildEngine } from '@nat64/gateway-engine';
+import { Handoff, type EvictedFlows } from '@nat64/gateway-handoff';
+import { silentLogger } from '@nat64/service';
+import type { RxBatch } from '@nat64/tun';
+import { engineSettings, handoffSettings } from './engine-settings.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
-
-interface Rx {
-  buffer: Buffer;
-  slotSize: number;
-  batchSize: number;
-  lengths: Uint32Array;
-}
-
-interface GatewayModule {
-  loadGatewayConfig(options: { flags: Record<string, unknown> }): { handoff: unknown };
-  buildGateway(config: unknown, options: { maxInputSize: number; inputBatchSize: number }): {
-    engine: { setSink(sink: { writeBatch(b: Uint8Array, o: Uint32Array, l: Uint32Array, count: number): number }): void; handleBatch(rx: Rx, count: number): void };
-    table: { sessionCount: number };
-  };
-  Handoff: new (
-    parts: unknown,
-    config: unknown,
-    options: { logger: unknown; tuning?: Record<string, number> },
-  ) => {
-    start(tickMs: number): void;
-    stop(): void;
-    evictedFlows: {
-      size: number;
-      byteLength: number;
-      remember(protocol: number, client: Uint8Array, offset: number, clientPort: number, server: number, serverPort: number, natAddress: number): void;
-      recall(protocol: number, client: Uint8Array, offset: number, clientPort: number, server: number, serverPort: number): number;
-    };
-    counters: { get(name: string): number };
-  };
-}
-
-const REPO = join(import.meta.dirname, '../../..');
-const gateway = (await import(pathToFileURL(join(REPO, 'apps/gateway/dist/index.js')).href)) as GatewayModule;
 
 const BATCH = 64;
 const SLOT = 1536;
@@ -55,8 +25,6 @@ const PORTS = 250;
 const LOOKUPS = 2_000_000;
 const SERVER = (203 << 24) | (0 << 16) | (113 << 8) | 99;
 const NAT = ((198 << 24) | (51 << 16) | (100 << 8) | 1) >>> 0;
-
-const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {}, level: 'silent', isLevelEnabled: () => false, child: () => silent };
 
 function checksum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
   let sum = initial;
@@ -83,7 +51,7 @@ function template(): Uint8Array {
 }
 
 /** Fills the memory with `count` random flows toward the server (clients in 2001:db8:2::/48). */
-function fill(flows: InstanceType<GatewayModule['Handoff']>['evictedFlows'], count: number): number {
+function fill(flows: EvictedFlows, count: number): number {
   const client = new Uint8Array(16);
   client.set([0x20, 0x01, 0x0d, 0xb8, 0, 2]);
   let seed = 12345;
@@ -109,21 +77,12 @@ interface Run {
 }
 
 function run(entries: number, round: number): Run & { rememberNs: number; bytes: number } {
-  const config = gateway.loadGatewayConfig({
-    flags: {
-      prefix: '2001:db8:64::/96',
-      pool4: Array.from({ length: 20 }, (_, i) => `198.51.100.${i + 1}`),
-      limits: { maxSessions: 2_000_000, maxSessionsPerClient: 1000 },
-      logLevel: 'silent',
-      handoff: { mode: 'full', transport: 'handoff', evictedFlows: CAPACITY },
-    },
-  });
-  const parts = gateway.buildGateway(config, { maxInputSize: SLOT, inputBatchSize: BATCH });
+  const parts = buildEngine(engineSettings(20, { maxSessions: 2_000_000, maxSessionsPerClient: 1000 }), { maxInputSize: SLOT, inputBatchSize: BATCH });
   parts.engine.setSink({ writeBatch: (_b, _o, _l, count) => count });
-  const handoff = new gateway.Handoff(parts, config.handoff, { logger: silent });
+  const handoff = new Handoff(parts, handoffSettings({ mode: 'full', transport: 'handoff', evictedFlows: CAPACITY }), { logger: silentLogger() });
   handoff.start(0);
   const rememberNs = entries > 0 ? fill(handoff.evictedFlows, entries) * 1e6 : 0;
-  const rx: Rx = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH) };
+  const rx: RxBatch = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH), vnet: null };
   const packet = template();
   // The same lookups the gateway makes, counted apart: how many new flows the memory thinks it knows.
   let maybes = 0;

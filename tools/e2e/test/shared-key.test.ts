@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, gatewayUnbuiltReason } from './support/gateway-lab.js';
-import { curlTo, receiverCounters, receiverUnbuiltReason } from './support/handoff-lab.js';
+import { curlAndExpectLogged, curlTo, receiverCounters, receiverUnbuiltReason } from './support/handoff-lab.js';
 import { SECOND, expectBothLogTheirClients, startSideBySide, type SideBySide } from './support/geneve-lab.js';
 
 const unavailable = labUnavailableReason(['curl']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
@@ -47,6 +47,9 @@ describe.skipIf(unavailable)('a shared key on both ends (end to end)', () => {
     expect(await lab.hostRow(SECOND.server)).toMatchObject({ transport: 'geneve', state: 'authoritative' });
     expect(await lab.hostRow(ADDRESSES.server)).toMatchObject({ transport: 'handoff', state: 'authoritative' });
     expect((await receiverCounters(lab.t, lab.handoffReceiver))['authenticationFailed'] ?? 0).toBe(0);
+    // The first curl may leave before the tunnel is up (its mapping is announced afterwards); a second
+    // one, now that the host is authoritative over Geneve, runs through the tunnel from its SYN on.
+    await curlAndExpectLogged(lab.t, lab.servers[1]!, lab.geneveReceiver, SECOND.serverSix);
     const tunnel = await geneveCounters();
     expect(tunnel['geneveDelivered']).toBeGreaterThanOrEqual(1);
     // Mode auto offers NAT64 bypass to every host; a receiver that does not run bypass drops the offers

@@ -4,7 +4,7 @@
 import { MessageType } from '@nat64/handoff-codec';
 import { describe, expect, it } from 'vitest';
 import { CLIENT, POOL4, SERVER, SERVER6 } from '../support/gateway.js';
-import { TCP_ACK, TCP_SYN, addr4, ipv4, ipv6, read16 } from '../support/packets.js';
+import { TCP_ACK, TCP_SYN, addr4, ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
 import { FakeReceiver, converse, testHandoff, v4, type HandoffHarness } from './support.js';
 
 const SHORT = { timeouts: { udp: '2s', tcpEstablished: '10s', icmp: '2s', allowBelowMinimum: true } };

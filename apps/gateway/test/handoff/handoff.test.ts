@@ -8,9 +8,9 @@ import { PeerState } from '@nat64/handoff-agent';
 import { PROTOCOL } from '@nat64/nat64';
 import { silentLogger } from '@nat64/service';
 import { describe, expect, it } from 'vitest';
-import { Handoff, createHandoff } from '../../src/handoff/handoff.js';
+import { Handoff, createHandoff } from '@nat64/gateway-handoff';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
-import { ipv4, ipv6, read16 } from '../support/packets.js';
+import { ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
 import { FakeReceiver, converse, testHandoff, v4 } from './support.js';
 
 const udp = (srcPort: number, dstPort = 53) => ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort, dstPort });

@@ -5,7 +5,7 @@ import { MessageType } from '@nat64/handoff-codec';
 import { PROTOCOL } from '@nat64/nat64';
 import { describe, expect, it } from 'vitest';
 import { CLIENT, POOL4, SERVER, SERVER6 } from '../support/gateway.js';
-import { TCP_ACK, TCP_SYN, addr4, ipv4, ipv6, read16 } from '../support/packets.js';
+import { TCP_ACK, TCP_SYN, addr4, ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
 import { FakeReceiver, TIME, converse, testHandoff, v4, type HandoffHarness } from './support.js';
 import { ipv6TextToBytes } from '@nat64/wire';
 

@@ -16,8 +16,8 @@ import {
 } from '@nat64/handoff-codec';
 import { silentLogger } from '@nat64/service';
 import { ipv4TextToUint32 } from '@nat64/wire';
-import { Handoff, type HandoffOptions } from '../../src/handoff/handoff.js';
-import { ipv4 } from '../support/packets.js';
+import { Handoff, type HandoffOptions } from '@nat64/gateway-handoff';
+import { ipv4 } from '../../../../packages/gateway-engine/test/support/packets.js';
 import { testGateway, type TestGateway } from '../support/gateway.js';
 import type { RawSettings } from '../../src/config.js';
 

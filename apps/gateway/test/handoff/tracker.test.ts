@@ -6,7 +6,7 @@ import { PROTOCOL } from '@nat64/nat64';
 import { ipv6TextToBytes } from '@nat64/wire';
 import { describe, expect, it } from 'vitest';
 import { CLIENT, POOL4, SERVER, SERVER6 } from '../support/gateway.js';
-import { TCP_ACK, TCP_SYN, ipv4, ipv6, read16 } from '../support/packets.js';
+import { TCP_ACK, TCP_SYN, ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
 import { FakeReceiver, TIME, converse, testHandoff, v4, type HandoffHarness, type Sent } from './support.js';
 
 const TCP_FIN = 0x01;

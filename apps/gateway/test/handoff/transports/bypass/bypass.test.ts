@@ -19,10 +19,9 @@ import { silentLogger } from '@nat64/service';
 import { ipv4TextToUint32 } from '@nat64/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RawSettings } from '../../../../src/config.js';
-import { Handoff } from '../../../../src/handoff/handoff.js';
-import { BypassTransport } from '../../../../src/handoff/transports/bypass/bypass.js';
+import { BypassTransport, Handoff } from '@nat64/gateway-handoff';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../../../support/gateway.js';
-import { TCP_ACK, TCP_SYN, ipv4, ipv6 } from '../../../support/packets.js';
+import { TCP_ACK, TCP_SYN, ipv4, ipv6 } from '../../../../../../packages/gateway-engine/test/support/packets.js';
 
 const HOST = ipv4TextToUint32(SERVER);
 const SERVER_MAC = Uint8Array.from([0x02, 0, 0, 0, 0, 0x05]);

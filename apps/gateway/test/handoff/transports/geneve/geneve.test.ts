@@ -3,8 +3,7 @@ import { PeerState } from '@nat64/handoff-agent';
 import { silentLogger } from '@nat64/service';
 import { ipv4TextToUint32 } from '@nat64/wire';
 import { describe, expect, it } from 'vitest';
-import { GeneveTransport } from '../../../../src/handoff/transports/geneve/geneve.js';
-import type { HandoffTransport, TransportContext } from '../../../../src/handoff/transports/transport.js';
+import { GeneveTransport, type HandoffTransport, type TransportContext } from '@nat64/gateway-handoff';
 import { POOL4, SERVER, testGateway } from '../../../support/gateway.js';
 
 const NAT = ipv4TextToUint32(POOL4);

@@ -1,0 +1,330 @@
+// Handoff in the gateway: the composition of the agent (@nat64/handoff-agent, the protocol as pure
+// state) with the transport that reaches the hosts (transports/, chosen once from handoff.transport),
+// the session table (tracker.ts) and the cache misses (misses.ts), plus the timer that runs the agent
+// and the views `stats` and `hosts` show. Built only in modes announce and full; mode off builds
+// nothing and sends nothing.
+
+import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
+import { Size, type HandoffEntry } from '@nat64/handoff-codec';
+import type { Nat64Table } from '@nat64/nat64';
+import { Resources, type Counters, type Logger } from '@nat64/service';
+import { uint32ToIpv4Text } from '@nat64/wire';
+import type { BatchClock, Engine } from '@nat64/gateway-engine';
+import { hostRows, type HostRow } from './hosts.js';
+import type { HandoffConfig } from './config.js';
+import { IMPL } from './constants.js';
+import { createHandoffCounters, HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
+import { CLIENT_TOKEN_BASE, ClientMissQueue } from './client-misses.js';
+import { EvictedFlows } from './evicted-flows.js';
+import { MissQueue } from './misses.js';
+import { MappingTracker } from './tracker.js';
+import { TRANSPORTS, type CounterLine, type HandoffTransport, type TransportContext } from './transports/index.js';
+
+/** What handoff uses of the gateway. */
+export interface HandoffParts {
+  readonly engine: Engine;
+  readonly table: Nat64Table;
+  readonly clock: BatchClock;
+}
+
+export interface HandoffOptions {
+  readonly logger: Logger;
+  /** The gateway's epoch; random by default (a new one at every start, section 6.2). */
+  readonly epoch?: bigint;
+  /** Wall-clock microseconds since 1970 for entry times; default from the engine's batch clock. */
+  readonly wallMicros?: () => number;
+  /** Agent settings tests shorten (RTO, HELLO retries); production uses the agent's defaults. */
+  /** The pool4 addresses, where a TCP segment without a session is asked about (CLIENT-QUERY). */
+  readonly pool4?: readonly number[];
+  readonly tuning?: Partial<Pick<HandoffAgentOptions, 'initialRtoMs' | 'minRtoMs' | 'helloRetryMs' | 'helloIntervalMs' | 'keepaliveMs' | 'queryRetries'>>;
+}
+
+/**
+ * Handoff of one gateway. Contract: start() wires it into the engine (session events, the transport,
+ * cache misses, batch ends) and starts its timer; stop() undoes all of it. Everything runs on the
+ * gateway's event loop; nothing here runs per forwarded packet (the transport's own hooks aside).
+ */
+export class Handoff {
+  readonly agent: HandoffAgent;
+  readonly counters: Counters<HandoffCounterName>;
+  readonly tracker: MappingTracker;
+  readonly misses: MissQueue;
+  /** Flows handed off and evicted (handoff.evictedFlows), asked about when their client speaks first. */
+  readonly evictedFlows: EvictedFlows;
+  readonly clientMisses: ClientMissQueue;
+  readonly transport: HandoffTransport;
+  private readonly logger: Logger;
+  /** What start() wired into the engine, unwired in reverse by stop(). */
+  private readonly wiring: Resources;
+  private lastErrorLog = -Infinity;
+
+  constructor(
+    private readonly parts: HandoffParts,
+    readonly config: HandoffConfig,
+    options: HandoffOptions,
+  ) {
+    if (config.mode === 'off') throw new RangeError('handoff mode off builds no Handoff');
+    const { engine, table, clock } = parts;
+    this.logger = options.logger;
+    this.wiring = new Resources(options.logger);
+    this.counters = createHandoffCounters();
+    const kind = TRANSPORTS[config.transport];
+    // The batch clock moves once per batch: the wall time in µs is worked out once per batch too.
+    let at = NaN;
+    let micros = 0;
+    const wallMicros =
+      options.wallMicros ??
+      (() => {
+        if (clock.now !== at) {
+          at = clock.now;
+          micros = Math.round((performance.timeOrigin + at) * 1000);
+        }
+        return micros;
+      });
+    this.agent = new HandoffAgent({
+      mode: config.mode,
+      clock: clock.read,
+      // The transport is built last (it needs the agent and the tracker); nothing is sent before.
+      send: (natAddress, host, payload) => this.transport.send(natAddress, host, payload),
+      capabilities: kind.capabilities,
+      events: {
+        onPeerUp: (natAddress, host, state) => this.peerUp(natAddress, host, state),
+        onPeerDown: (natAddress, host, state) => this.peerDown(natAddress, host, state),
+        onHandedOff: (natAddress, host, entries) => this.tracker.handedOff(natAddress, host, entries),
+        onRelease: (natAddress, host, entries) => this.tracker.released(natAddress, host, entries),
+        onAnswer: (token, outcome, entry) =>
+          token >= CLIENT_TOKEN_BASE ? this.clientMisses.answered(token, outcome, entry) : this.misses.answered(token, outcome, entry),
+      },
+      onError: (error) => this.failed(error),
+      mtu: config.mtu,
+      flushDelayMs: config.flushDelayMs,
+      ...(config.key === undefined ? {} : { key: config.key }),
+      ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
+      ...options.tuning,
+    });
+    const reporter = {
+      mappingCreated: (natAddress: number, host: number, entry: HandoffEntry) => this.transport.mappingCreated(natAddress, host, entry),
+      mappingDeleted: (natAddress: number, host: number, entry: HandoffEntry, reason: number) => this.transport.mappingDeleted(natAddress, host, entry, reason),
+    };
+    this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros);
+    this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
+    this.evictedFlows = new EvictedFlows(config.mode === 'full' ? config.evictedFlows : 0);
+    if (this.evictedFlows.capacity > 0) this.tracker.evictedFlows = this.evictedFlows;
+    const output = {
+      reinject: (b: Uint8Array, o: number, l: number, vnet: Uint8Array | null) => engine.reinjectIpv6(b, o, l, vnet),
+      resetTcp: (b: Uint8Array, o: number, l: number) => engine.resetTcp(b, o, l),
+    };
+    this.clientMisses = new ClientMissQueue(this.agent, table, this.tracker, this.evictedFlows, output, config.missQueue, this.counters, options.pool4);
+    this.transport = kind.create(this.transportContext(), config);
+  }
+
+  /** What the transport gets: the engine, the agent, the tracker, and the agent's inbound behind a guard. */
+  private transportContext(): TransportContext {
+    const agent = this.agent;
+    return {
+      engine: this.parts.engine,
+      clock: this.parts.clock.read,
+      logger: this.logger,
+      agent,
+      // Runs inside the packet path: a bug here costs a counter and a rate-limited warning, never a thrown packet.
+      inbound: {
+        receive: (natAddress, host, hostPort, payload, authenticated) => {
+          try {
+            agent.receive(natAddress, host, hostPort, payload, authenticated);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+        portUnreachable: (natAddress, host) => {
+          try {
+            agent.portUnreachable(natAddress, host);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+      },
+      mappings: this.tracker,
+      maxDatagram: this.config.mtu - Size.IPV4_UDP_OVERHEAD,
+      key: this.config.key,
+      failed: (error) => this.failed(error),
+    };
+  }
+
+  /** `tickMs` 0 starts no timer (tests tick by hand: `engine.run(() => agent.tick())`). */
+  start(tickMs: number = IMPL.TICK_MS): void {
+    // Everything wired below runs inside the packet path: a bug there costs a counter and a rate-limited
+    // warning (handoff.eventErrors), never a thrown packet. try/catch costs nothing in V8 when nothing throws.
+    this.followSessions();
+    this.startTransport();
+    if (this.config.mode === 'full') this.catchMisses();
+    if (tickMs > 0) this.startTimer(tickMs);
+    this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
+  }
+
+  /** Session creations and deletions go to the tracker, which reports mappings. */
+  private followSessions(): void {
+    const tracker = this.tracker;
+    this.wiring.add(
+      'session events',
+      this.parts.engine.events.subscribe({
+        sessionCreated: (table, h) => {
+          try {
+            tracker.sessionCreated(table, h);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+        sessionDeleted: (table, h, reason) => {
+          try {
+            tracker.sessionDeleted(table, h, reason);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+      }),
+    );
+  }
+
+  /** The transport, and at the end of every batch what the tracker, the transport and the agent hold back leaves. */
+  private startTransport(): void {
+    const { tracker, transport, agent } = this;
+    transport.start();
+    this.wiring.add('transport', () => transport.stop());
+    this.wiring.add(
+      'batch end',
+      this.parts.engine.onBatchEnd(() => {
+        try {
+          tracker.batchEnd();
+          transport.batchEnd();
+          agent.flush();
+        } catch (error) {
+          this.failed(error);
+        }
+      }),
+    );
+  }
+
+  /** Mode full: IPv4 packets without a session (QUERY) and client packets of evicted flows (CLIENT-QUERY) are held and asked about. */
+  private catchMisses(): void {
+    const engine = this.parts.engine;
+    const misses = this.misses;
+    engine.onMiss((v, verdict, vnet) => {
+      try {
+        return misses.miss(v, verdict, vnet);
+      } catch (error) {
+        this.failed(error);
+        return false;
+      }
+    });
+    this.wiring.add('cache misses', () => engine.onMiss(null));
+    const clientMisses = this.clientMisses;
+    const failed = (error: unknown) => this.failed(error);
+    engine.onClientMiss({
+      get armed() {
+        return clientMisses.armed;
+      },
+      miss(v, protocol, clientPort, server, serverPort, noSession, vnet) {
+        try {
+          return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
+        } catch (error) {
+          failed(error);
+          return false;
+        }
+      },
+    });
+    this.wiring.add('client misses', () => engine.onClientMiss(null));
+  }
+
+  /** Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows. */
+  private startTimer(tickMs: number): void {
+    const engine = this.parts.engine;
+    const timer = setInterval(() => {
+      try {
+        engine.run(() => this.tick());
+      } catch (error) {
+        this.failed(error);
+      }
+    }, tickMs);
+    timer.unref();
+    this.wiring.add('tick timer', () => clearInterval(timer));
+  }
+
+  /** The agent's timers and the miss queue's waits; run inside engine.run(). */
+  tick(): void {
+    this.agent.tick();
+    this.misses.tick();
+    this.transport.tick();
+  }
+
+  stop(): void {
+    this.wiring.stopSync();
+    this.misses.clear();
+    this.clientMisses.clear();
+  }
+
+  /** Every peer for `hosts` (allocates; for the control socket). */
+  hosts(): HostRow[] {
+    const transport = this.transport;
+    const rows = hostRows(this.agent.peers(), this.parts.clock.tick(), (nat, host) => transport.hostTransport(nat, host));
+    return transport.hostsWithoutPeer === undefined ? rows : [...rows, ...transport.hostsWithoutPeer()];
+  }
+
+  /** The transport's counters in group handoff, the glue's, the agent's, then the transport's own groups, with explanations. */
+  counterLines(): CounterLine[] {
+    const fromTransport = this.transport.counterLines();
+    const lines = fromTransport.filter((line) => line.group === 'handoff');
+    for (const name of Object.keys(HANDOFF_COUNTERS) as HandoffCounterName[]) {
+      lines.push({ group: 'handoff', name, value: this.counters.get(name), explanation: HANDOFF_COUNTERS[name] });
+    }
+    lines.push({ group: 'handoff', name: 'mappings', value: this.tracker.mappings.count, explanation: 'gauge: mappings (BIB entry and host) reported and live' });
+    lines.push({ group: 'handoff', name: 'missesHeld', value: this.misses.packets, explanation: 'gauge: packets held while their QUERY is out' });
+    lines.push({ group: 'handoff', name: 'clientMissesHeld', value: this.clientMisses.packets, explanation: 'gauge: client packets held while their CLIENT-QUERY is out' });
+    lines.push({ group: 'handoff', name: 'evictedFlows', value: this.evictedFlows.size, explanation: 'gauge: evicted flows remembered (at most handoff.evictedFlows)' });
+    lines.push({ group: 'handoff', name: 'evictedFlowsBytes', value: this.evictedFlows.byteLength, explanation: 'gauge: bytes of the memory of evicted flows (12 per flow of its capacity)' });
+    for (const counter of this.agent.counters.snapshot({ all: true })) {
+      lines.push({ group: 'agent', ...counter });
+    }
+    lines.push({ group: 'agent', name: 'queuedEntries', value: this.agent.queuedEntries, explanation: 'gauge: entries waiting to be sent reliably, toward every peer' });
+    for (const line of fromTransport) if (line.group !== 'handoff') lines.push(line);
+    return lines;
+  }
+
+  /** The figures of the periodic counter summary in the log. */
+  summary(): Record<string, number> {
+    const sent = this.transport.counterLines().find((line) => line.group === 'handoff' && line.name === 'datagramsSent');
+    return {
+      handoffMappings: this.tracker.mappings.count,
+      handoffPeers: this.agent.peers().length,
+      handoffMappingsHandedOff: this.counters.get('mappingsHandedOff'),
+      handoffMissesRestored: this.counters.get('missesRestored'),
+      handoffDatagramsSent: sent?.value ?? 0,
+    };
+  }
+
+  private peerUp(natAddress: number, host: number, state: PeerState): void {
+    this.transport.peerUp(natAddress, host);
+    this.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver up');
+    if (this.config.mode === 'full') {
+      this.misses.peerUp(natAddress, host, state);
+      this.clientMisses.peerUp(natAddress, state);
+    }
+  }
+
+  private peerDown(natAddress: number, host: number, state: PeerState): void {
+    this.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver down: authority back to the gateway');
+    this.tracker.peerDown(natAddress, host);
+  }
+
+  private failed(error: unknown): void {
+    this.counters.add('eventErrors');
+    const now = this.parts.clock.now;
+    if (now - this.lastErrorLog < IMPL.ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLog = now;
+    this.logger.warn({ err: error }, 'a handoff callback failed (counted as handoff.eventErrors; logged at most once a minute)');
+  }
+}
+
+/** The handoff a configuration asks for, or null in mode off. */
+export function createHandoff(parts: HandoffParts, config: HandoffConfig, options: HandoffOptions): Handoff | null {
+  return config.mode === 'off' ? null : new Handoff(parts, config, options);
+}

@@ -1,0 +1,288 @@
+// The mapping tracker: turns the table's session events into the protocol's mapping changes
+// (handoff v1 section 5.3: CREATED when the first session of a BIB entry toward host H is created,
+// DELETED when the last one toward H ends), and applies what the receivers decide: hand-off (the
+// sessions become a cache), RELEASE (the mapping ends without DELETED), a receiver coming up (every
+// live mapping announced again) or going down (authority back to the gateway). Work happens per
+// session event and per message, never per packet.
+
+import { DeleteReason, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
+import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteReason, type Nat64Table } from '@nat64/nat64';
+import type { Counters } from '@nat64/service';
+import type { SessionSubscriber } from '@nat64/gateway-engine';
+import type { HandoffCounterName } from './counters.js';
+import type { EvictedFlows } from './evicted-flows.js';
+import { MappingTable, RECORD_HANDED_OFF } from './mapping-table.js';
+import type { LiveMappings, MappingReporter } from './transports/transport.js';
+
+export type { MappingReporter } from './transports/transport.js';
+
+/** Who holds authority over a peer's mappings (HandoffAgent implements it). */
+export interface Authority {
+  isAuthoritative(natAddress: number, host: number): boolean;
+}
+
+/** Hosts a mapping is reported to: unicast addresses outside pool4 (a hairpinned session's server is ourselves). */
+function reportable(host: number, isPool: (address: number) => boolean): boolean {
+  const first = host >>> 24;
+  // 0/8 "this network" and 127/8 loopback (RFC 1122 3.2.1.3), 224/4 multicast and 240/4 (RFC 5771, RFC 1112).
+  return first !== 0 && first !== 127 && first < 224 && !isPool(host);
+}
+
+/** The DELETED reason (handoff v1 section 5.3) for a session the table deleted. */
+function wireReason(reason: TableDeleteReason): number {
+  switch (reason) {
+    case DELETE_REASON.TIMEOUT:
+      return DeleteReason.IDLE_TIMEOUT;
+    case DELETE_REASON.TCP_CLOSED:
+    case DELETE_REASON.RST:
+      return DeleteReason.TCP_CLOSED;
+    case DELETE_REASON.EVICTED:
+      return DeleteReason.EVICTED;
+    case DELETE_REASON.ADMINISTRATIVE:
+      return DeleteReason.ADMINISTRATIVE;
+    default:
+      return DeleteReason.UNSPECIFIED;
+  }
+}
+
+/**
+ * A TCP session that leaves the cache after both FINs, or in TRANS (which a handed-off session only
+ * reaches through a RST, since the cache evicts instead of probing idle sessions), has ended: that is
+ * worth a DELETED even though it was handed off, so the receiver does not keep a dead connection.
+ */
+function closedTcp(table: Nat64Table, h: number): boolean {
+  if (table.protocol(h) !== PROTOCOL.TCP) return false;
+  const state = table.tcpState(h);
+  return state === TCP_STATE.V4_FIN_V6_FIN_RCV || state === TCP_STATE.TRANS;
+}
+
+/**
+ * Follows the table (subscribe it to the engine's SessionEvents) and reports to `reporter` (the
+ * transport). Contract:
+ * handles are read during the event only; the table is changed only outside its own events (hand-off
+ * of sessions created on a handed-off mapping waits for batchEnd()). Entries passed to the reporter
+ * are one reused object, valid during the call.
+ */
+export class MappingTracker implements SessionSubscriber, LiveMappings {
+  readonly mappings = new MappingTable();
+  /**
+   * Set by the miss queue around Nat64Table.restore: the session about to be created comes from this
+   * ANSWER, so its mapping is already the receiver's (no CREATED, the receiver's creation time).
+   */
+  restoring: HandoffEntry | null = null;
+  /** Where handed-off sessions evicted from the cache are remembered, for their client to speak first; null: nowhere. */
+  evictedFlows: EvictedFlows | null = null;
+  /** Tokens of sessions created on a handed-off mapping, to hand off when the batch ends. */
+  private pending: number[] = [];
+  private readonly entry: HandoffEntry = createEntry();
+  private readonly scratch = new Uint8Array(16);
+  /** Counter values and indexes, bumped directly on the per-session paths. */
+  private readonly values: Float64Array;
+  private readonly index: Readonly<Record<HandoffCounterName, number>>;
+
+  constructor(
+    private readonly table: Nat64Table,
+    private readonly reporter: MappingReporter,
+    private readonly authority: Authority,
+    private readonly counters: Counters<HandoffCounterName>,
+    /** Wall-clock microseconds since 1970, for the Time of new entries. */
+    private readonly wallMicros: () => number,
+    /** Whether an address is a pool4 address (default: ask the table). */
+    private readonly isPool: (address: number) => boolean = (address) => table.isPoolAddress(address),
+  ) {
+    this.values = counters.values;
+    this.index = counters.index;
+  }
+
+  sessionCreated(table: Nat64Table, h: number): void {
+    const host = table.serverAddress(h);
+    if (!reportable(host, this.isPool)) return;
+    const natAddress = table.natAddress(h);
+    const natPort = table.natPort(h);
+    const protocol = table.protocol(h);
+    const m = this.mappings;
+    const slot = m.find(natAddress, host, protocol, natPort);
+    const restoring = this.restoring;
+    const restored = restoring !== null && restoring.protocol === protocol && restoring.natAddress === natAddress && restoring.natPort === natPort;
+    if (slot >= 0) {
+      m.live[slot]!++;
+      if (!restored && (m.flags[slot]! & RECORD_HANDED_OFF) !== 0) this.pending.push(table.sessionToken(h));
+      return;
+    }
+    if (restored) {
+      m.add(natAddress, host, protocol, natPort, restoring.serverPort, restoring.time, RECORD_HANDED_OFF);
+      this.values[this.index.mappingsRestored]!++;
+      return;
+    }
+    const time = this.wallMicros();
+    m.add(natAddress, host, protocol, natPort, table.serverPort(h), time, 0);
+    this.values[this.index.mappingsCreated]!++;
+    this.reporter.mappingCreated(natAddress, host, this.fromSession(table, h, time));
+  }
+
+  sessionDeleted(table: Nat64Table, h: number, reason: TableDeleteReason): void {
+    const host = table.serverAddress(h);
+    const natAddress = table.natAddress(h);
+    const natPort = table.natPort(h);
+    const protocol = table.protocol(h);
+    if (reason === DELETE_REASON.EVICTED && this.evictedFlows !== null && !closedTcp(table, h)) {
+      table.copyClientAddress(h, this.scratch, 0);
+      this.evictedFlows.remember(protocol, this.scratch, 0, table.clientPort(h), host, table.serverPort(h), natAddress);
+      this.values[this.index.flowsEvictedRemembered]!++;
+    }
+    const m = this.mappings;
+    const slot = m.find(natAddress, host, protocol, natPort);
+    if (slot < 0 || --m.live[slot]! > 0) return;
+    const time = m.time[slot]!;
+    const serverPort = m.serverPort[slot]!;
+    m.remove(natAddress, host, protocol, natPort);
+    const values = this.values;
+    const index = this.index;
+    if (reason === DELETE_REASON.RELEASED) {
+      values[index.mappingsReleasedQuietly]!++;
+      return;
+    }
+    let wire = wireReason(reason);
+    if (reason === DELETE_REASON.EVICTED) {
+      // Handed off: the receiver holds the mapping and ends it by its own policy, unless it is over.
+      if (!closedTcp(table, h)) {
+        values[index.mappingsEvicted]!++;
+        return;
+      }
+      wire = DeleteReason.TCP_CLOSED;
+      values[index.mappingsClosedInCache]!++;
+    }
+    values[index.mappingsDeleted]!++;
+    const entry = this.fromSession(table, h, time);
+    entry.serverPort = serverPort;
+    this.reporter.mappingDeleted(natAddress, host, entry, wire);
+  }
+
+  /**
+   * An authoritative receiver acknowledged these CREATED entries: their sessions toward it become a
+   * cache. Returns how many mappings were handed off now.
+   */
+  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): number {
+    const m = this.mappings;
+    let count = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const slot = m.find(natAddress, host, e.protocol, e.natPort);
+      // Same incarnation only: the mapping may have ended, or ended and come back, since the CREATED.
+      if (slot < 0 || m.time[slot] !== e.time) {
+        this.counters.add('handOffStale');
+        continue;
+      }
+      if ((m.flags[slot]! & RECORD_HANDED_OFF) !== 0) continue;
+      m.flags[slot]! |= RECORD_HANDED_OFF;
+      this.mark(e.protocol, natAddress, e.natPort, host, true);
+      this.values[this.index.mappingsHandedOff]!++;
+      count++;
+    }
+    return count;
+  }
+
+  /** The receiver ended these entries (section 6.4): the mapping with the same key and owner goes, without DELETED. */
+  released(natAddress: number, host: number, entries: readonly HandoffEntry[]): void {
+    const table = this.table;
+    for (const e of entries) {
+      const b = table.findBibByNat(e.protocol, natAddress, e.natPort);
+      if (b < 0 || table.bibClientPort(b) !== e.clientPort || !this.sameClient(b, e.clientAddress)) {
+        this.counters.add('releasesStale');
+        continue;
+      }
+      if (table.release(e.protocol, natAddress, e.natPort, host) > 0) this.counters.add('releasesApplied');
+      else this.counters.add('releasesStale');
+    }
+  }
+
+  /**
+   * Reports every live mapping toward `host` to `to` as created, with its original creation time:
+   * after a receiver came up, or moved to another transport, or for a periodic Geneve Refresh.
+   */
+  announce(natAddress: number, host: number, to: MappingReporter = this.reporter): void {
+    const table = this.table;
+    const m = this.mappings;
+    const e = this.entry;
+    for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
+      const protocol = m.protocol[slot]!;
+      const natPort = m.natPort[slot]!;
+      const b = table.findBibByNat(protocol, natAddress, natPort);
+      if (b < 0) continue;
+      e.protocol = protocol;
+      e.reason = 0;
+      e.natAddress = natAddress;
+      e.natPort = natPort;
+      table.copyBibClientAddress(b, e.clientAddress, 0);
+      e.clientPort = table.bibClientPort(b);
+      e.serverAddress = host;
+      e.serverPort = m.serverPort[slot]!;
+      e.time = m.time[slot]!;
+      this.counters.add('mappingsReannounced');
+      to.mappingCreated(natAddress, host, e);
+    }
+  }
+
+  /** A receiver stopped being authoritative: the gateway holds its mappings toward it again. */
+  peerDown(natAddress: number, host: number): void {
+    const m = this.mappings;
+    for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
+      if ((m.flags[slot]! & RECORD_HANDED_OFF) === 0) continue;
+      m.flags[slot]! &= ~RECORD_HANDED_OFF;
+      this.mark(m.protocol[slot]!, natAddress, m.natPort[slot]!, host, false);
+      this.counters.add('mappingsTakenBack');
+    }
+  }
+
+  /** Hands off the sessions created on handed-off mappings during the batch. */
+  batchEnd(): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    const table = this.table;
+    const m = this.mappings;
+    for (const token of pending) {
+      const h = table.sessionFromToken(token);
+      if (h < 0) continue;
+      const host = table.serverAddress(h);
+      const natAddress = table.natAddress(h);
+      const slot = m.find(natAddress, host, table.protocol(h), table.natPort(h));
+      if (slot >= 0 && (m.flags[slot]! & RECORD_HANDED_OFF) !== 0 && this.authority.isAuthoritative(natAddress, host)) {
+        table.setHandedOff(h, true);
+        this.counters.add('sessionsHandedOffLater');
+      }
+    }
+    pending.length = 0;
+  }
+
+  /** Marks the sessions of a mapping toward `host` handed off, or takes them back. */
+  private mark(protocol: number, natAddress: number, natPort: number, host: number, on: boolean): void {
+    const table = this.table;
+    const b = table.findBibByNat(protocol, natAddress, natPort);
+    if (b < 0) return;
+    for (let h = table.firstSessionOfBib(b); h >= 0; h = table.nextSessionOfBib(h)) {
+      if (table.serverAddress(h) === host) table.setHandedOff(h, on);
+    }
+  }
+
+  private sameClient(b: number, address: Uint8Array): boolean {
+    const mine = this.scratch;
+    this.table.copyBibClientAddress(b, mine, 0);
+    for (let i = 0; i < 16; i++) if (mine[i] !== address[i]) return false;
+    return true;
+  }
+
+  /** The reused entry, filled from session `h` with creation time `time`. */
+  private fromSession(table: Nat64Table, h: number, time: number): HandoffEntry {
+    const e = this.entry;
+    e.protocol = table.protocol(h);
+    e.reason = 0;
+    e.natAddress = table.natAddress(h);
+    e.natPort = table.natPort(h);
+    table.copyClientAddress(h, e.clientAddress, 0);
+    e.clientPort = table.clientPort(h);
+    e.serverAddress = table.serverAddress(h);
+    e.serverPort = table.serverPort(h);
+    e.time = time;
+    return e;
+  }
+}
