@@ -101,7 +101,40 @@ function mergeFlags(file: RawSettings, flags: RawSettings): RawSettings {
 }
 
 function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
-  const tunReader = reader.object('tun');
+  const transport = transportNeeds(raw);
+  const tun = readTun(reader.object('tun'), transport);
+  const prefix = parsePrefix(reader.string('prefix', DEFAULT_PREFIX), 'prefix');
+  const pool4 = readPool4(reader);
+  const { timeoutsMs, allowShortTimeouts } = readTimeouts(reader.object('timeouts'));
+  const limits = readLimits(reader.object('limits'));
+  const translation = readTranslation(reader.object('translation'), tun.mtu - transport.overhead, tun.mtu, pool4);
+  const handoff = readHandoffConfig(reader.object('handoff'), translation.ipv4NextHopMtu);
+  const config: GatewayConfig = {
+    tun,
+    prefix,
+    refuseNonGlobalUnderWkp: reader.boolean('refuseNonGlobalUnderWkp', true),
+    pool4,
+    staticBib: reader.array('staticBib', (value, where) => parseStaticBib(value, where, pool4, IMPL.RESERVED_UDP_PORTS)),
+    filtering: reader.oneOf('filtering', ['endpoint-independent', 'address-dependent'] as const, 'endpoint-independent'),
+    dropUnsolicitedTcp: reader.boolean('dropUnsolicitedTcp', false),
+    timeoutsMs,
+    allowShortTimeouts,
+    limits,
+    translation,
+    handoff,
+    logSessions: reader.boolean('logSessions', false),
+    statsIntervalMs: readDuration(reader, 'statsInterval', '5m'),
+    control: reader.string('control', DEFAULT_CONTROL),
+    metrics: readMetrics(reader),
+    routes: reader.boolean('routes', false),
+    logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  };
+  if (config.control === '') throw new ConfigError('control', 'must be a socket path');
+  reader.done();
+  return config;
+}
+
+function readTun(tunReader: ConfigReader, transport: ReturnType<typeof transportNeeds>): GatewayConfig['tun'] {
   const tun = {
     name: tunReader.string('name', 'nat64'),
     mtu: tunReader.integer('mtu', { min: 1280, max: 65535, fallback: 1500 }),
@@ -114,21 +147,24 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
   const queueLength = { min: 1, max: 1_000_000, fallback: DEFAULT_TX_QUEUE_LENGTH };
   if (tunReader.has('txQueueLength') || tun.create) tun.txQueueLength = tunReader.integer('txQueueLength', queueLength);
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun.name)) throw new ConfigError('tun.name', 'must be 1-15 letters, digits, "_", "-" or "."');
-  const transport = transportNeeds(raw);
   if (tun.offload && transport.refusesOffload !== null) {
     // A 64 KiB segment cannot ride in a tunnel packet; the kernel would have to split it first.
     throw new ConfigError('tun.offload', `needs handoff.transport "handoff": ${transport.refusesOffload}`);
   }
   if (tun.coalesce && !tun.offload) throw new ConfigError('tun.coalesce', 'needs tun.offload: trains leave as GSO packets with virtio-net headers');
   tunReader.done();
+  return tun;
+}
 
-  const prefix = parsePrefix(reader.string('prefix', DEFAULT_PREFIX), 'prefix');
+function readPool4(reader: ConfigReader): GatewayConfig['pool4'] {
   const pool4 = reader.array('pool4', (value, where) => parsePool4(value, where));
   if (pool4.length === 0) throw new ConfigError('pool4', 'needs at least one IPv4 address (the addresses IPv4 hosts see)');
   const addresses = pool4.map((entry) => entry.address);
   if (new Set(addresses).size !== addresses.length) throw new ConfigError('pool4', 'lists an address twice');
+  return pool4;
+}
 
-  const timeouts = reader.object('timeouts');
+function readTimeouts(timeouts: ConfigReader): Pick<GatewayConfig, 'timeoutsMs' | 'allowShortTimeouts'> {
   const timeoutsMs = {
     udp: readDuration(timeouts, 'udp', '5m'),
     tcpEstablished: readDuration(timeouts, 'tcpEstablished', '2h4m'),
@@ -139,26 +175,31 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
   const allowShortTimeouts = timeouts.boolean('allowBelowMinimum', false);
   timeouts.done();
   checkTimeouts(timeoutsMs, allowShortTimeouts);
+  return { timeoutsMs, allowShortTimeouts };
+}
 
-  const limits = reader.object('limits');
-  const limitsValue = {
+function readLimits(limits: ConfigReader): GatewayConfig['limits'] {
+  const value = {
     maxSessions: limits.integer('maxSessions', { min: 1, max: 64_000_000, fallback: 2_000_000 }),
     maxSessionsPerClient: limits.integer('maxSessionsPerClient', { min: 1, max: 64_000_000, fallback: 16_384 }),
     maxHeldSyns: limits.integer('maxHeldSyns', { min: 0, max: 1_000_000, fallback: 1024 }),
     maxFragmentDatagrams: limits.integer('maxFragmentDatagrams', { min: 1, max: 1_000_000, fallback: 16_384 }),
   };
   limits.done();
+  return value;
+}
 
-  const translation = reader.object('translation');
+/** `ipv4NextHopMtu` and `ipv6NextHopMtu` are the defaults of the next-hop MTUs: the device's, less a tunnel's overhead toward IPv4. */
+function readTranslation(translation: ConfigReader, ipv4NextHopMtu: number, ipv6NextHopMtu: number, pool4: GatewayConfig['pool4']): GatewayConfig['translation'] {
   const ipv6Source = translation.optionalString('ipv6Address');
   const ipv4Source = translation.optionalString('ipv4Address');
   const rate = translation.object('icmpErrorRate');
-  const translationValue = {
+  const value = {
     lowestIpv6Mtu: translation.integer('lowestIpv6Mtu', { min: 1280, max: 65535, fallback: 1280 }),
     // A tunnel adds its overhead with DF set (geneve-options section 6): unless told otherwise,
     // translated packets are kept that much smaller (RFC 7915 Packet Too Big toward the client).
-    ipv4NextHopMtu: translation.integer('ipv4NextHopMtu', { min: 68, max: 65535, fallback: tun.mtu - transport.overhead }),
-    ipv6NextHopMtu: translation.integer('ipv6NextHopMtu', { min: 1280, max: 65535, fallback: tun.mtu }),
+    ipv4NextHopMtu: translation.integer('ipv4NextHopMtu', { min: 68, max: 65535, fallback: ipv4NextHopMtu }),
+    ipv6NextHopMtu: translation.integer('ipv6NextHopMtu', { min: 1280, max: 65535, fallback: ipv6NextHopMtu }),
     ipv6Address: ipv6Source === undefined ? undefined : parseIpv6(ipv6Source, 'translation.ipv6Address'),
     ipv4Address: ipv4Source === undefined ? pool4[0]!.address : parseIpv4(ipv4Source, 'translation.ipv4Address'),
     zeroizeTrafficClass: translation.boolean('zeroizeTrafficClass', false),
@@ -172,32 +213,7 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
   };
   rate.done();
   translation.done();
-
-  const handoff = readHandoffConfig(reader.object('handoff'), translationValue.ipv4NextHopMtu);
-
-  const config: GatewayConfig = {
-    tun,
-    prefix,
-    refuseNonGlobalUnderWkp: reader.boolean('refuseNonGlobalUnderWkp', true),
-    pool4,
-    staticBib: reader.array('staticBib', (value, where) => parseStaticBib(value, where, pool4, IMPL.RESERVED_UDP_PORTS)),
-    filtering: reader.oneOf('filtering', ['endpoint-independent', 'address-dependent'] as const, 'endpoint-independent'),
-    dropUnsolicitedTcp: reader.boolean('dropUnsolicitedTcp', false),
-    timeoutsMs,
-    allowShortTimeouts,
-    limits: limitsValue,
-    translation: translationValue,
-    handoff,
-    logSessions: reader.boolean('logSessions', false),
-    statsIntervalMs: readDuration(reader, 'statsInterval', '5m'),
-    control: reader.string('control', DEFAULT_CONTROL),
-    metrics: readMetrics(reader),
-    routes: reader.boolean('routes', false),
-    logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
-  };
-  if (config.control === '') throw new ConfigError('control', 'must be a socket path');
-  reader.done();
-  return config;
+  return value;
 }
 
 /** RFC 6146 section 4 minimums, unless explicitly waived; never zero. */

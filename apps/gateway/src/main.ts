@@ -91,6 +91,17 @@ function program(): Command {
     .version(packageVersion(import.meta.url))
     .exitOverride();
 
+  addRunCommand(root);
+  addSessionsCommand(root);
+  addStatsCommand(root);
+  addHostsCommand(root);
+  addReloadCommand(root);
+  hintHelpAfterErrors(root);
+  return root;
+}
+
+/** `run`: the daemon, its settings as flags (settingsFromFlags). */
+function addRunCommand(root: Command): void {
   root
     .command('run')
     .description(
@@ -149,12 +160,19 @@ function program(): Command {
     .action(async (flags: RunFlags) => {
       process.exitCode = await runGateway({ file: flags.config, flags: settingsFromFlags(flags), check: flags.check === true, print: flags.print === true });
     });
+}
 
-  root
-    .command('sessions')
-    .description('List the running gateway\'s sessions, like jool session display: protocol, both sides, TCP state, time left.')
+/** A command that asks the running gateway through its control socket (--control, or the one of --config). */
+function controlCommand(root: Command, name: string): Command {
+  return root
+    .command(name)
     .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
-    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
+    .option('-c, --config <file>', "take the control socket path from the gateway's config file");
+}
+
+function addSessionsCommand(root: Command): void {
+  controlCommand(root, 'sessions')
+    .description('List the running gateway\'s sessions, like jool session display: protocol, both sides, TCP state, time left.')
     .addOption(new Option('--protocol <protocol>', 'only this protocol').choices(['tcp', 'udp', 'icmp']))
     .option('--client <ipv6>', 'only sessions of this IPv6 client address')
     .option('--server <ipv4>', 'only sessions toward this IPv4 server address')
@@ -168,46 +186,41 @@ function program(): Command {
       }
       await showSessions({ ...flags, control: controlPath(flags) });
     });
+}
 
-  root
-    .command('stats')
+function addStatsCommand(root: Command): void {
+  controlCommand(root, 'stats')
     .description('Show the running gateway\'s counters (TUN device, gateway, translator drop reasons, tables, fragments), like jool stats display.')
-    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
-    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--explain', 'add a one-line explanation to every counter')
     .option('--all', 'include counters that are zero')
     .option('--json', 'print the counters as JSON')
     .action(async (flags: ControlFlags & { explain?: boolean; all?: boolean; json?: boolean }) => {
       await showStats({ ...flags, control: controlPath(flags) });
     });
+}
 
-  root
-    .command('hosts')
+function addHostsCommand(root: Command): void {
+  controlCommand(root, 'hosts')
     .description(
       'List the handoff peers of the running gateway, one per NAT address and IPv4 host: state (unknown, silent, port-closed, ' +
         'acknowledging, authoritative), window, messages in flight, entries queued, RTO, entries handed off, when last heard.',
     )
-    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
-    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--json', 'print the answer as JSON')
     .action(async (flags: ControlFlags & { json?: boolean }) => {
       await showHosts({ ...flags, control: controlPath(flags) });
     });
-  root
-    .command('reload')
+}
+
+function addReloadCommand(root: Command): void {
+  controlCommand(root, 'reload')
     .description(
       'Make the running gateway read its configuration again (as SIGHUP does): log level, timeouts, session limits, statsInterval, ' +
         'logSessions and the handoff key change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
     )
-    .option('--control <path>', `control socket of the running gateway (default: the config file's, else ${DEFAULT_CONTROL})`)
-    .option('-c, --config <file>', "take the control socket path from the gateway's config file")
     .option('--json', 'print the answer as JSON')
     .action(async (flags: ControlFlags & { json?: boolean }) => {
       process.exitCode = await reloadGateway({ ...flags, control: controlPath(flags) });
     });
-
-  hintHelpAfterErrors(root);
-  return root;
 }
 
 interface ControlFlags {

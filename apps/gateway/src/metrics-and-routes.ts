@@ -12,11 +12,6 @@ import { RouteKeeper, gatewayRoutes, warnUnroutedDestinations } from './routes.j
 /** How long after start a device the gateway created is checked for routes: time for an ifup hook or script to add them. */
 export const ROUTE_CHECK_DELAY_MS = 5_000;
 
-export interface Extras {
-  metrics: MetricsServer | undefined;
-  routes: RouteKeeper | undefined;
-}
-
 export async function startMetrics(config: GatewayConfig, logger: Logger, parts: EngineParts, device: TunDevice, handoff: Handoff | null): Promise<MetricsServer | undefined> {
   if (config.metrics === undefined) return undefined;
   try {

@@ -5,7 +5,7 @@
 // handed to them: the next start is a new epoch, and old flows come back through QUERY. SIGHUP never
 // stops it: it reloads the configuration (reload.ts).
 
-import { ConfigError, ExitCode, FatalError, createLogger, listenControl, prepareControlPath, waitForShutdown, type Logger } from '@nat64/service';
+import { ConfigError, ExitCode, FatalError, Resources, createLogger, listenControl, prepareControlPath, waitForShutdown, type ControlHandler, type Logger } from '@nat64/service';
 import { ServiceNotifier } from '@nat64/sd-notify';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { uint32ToIpv4Text } from '@nat64/wire';
@@ -17,7 +17,7 @@ import { ExpiryTimer, GW, buildEngine, refusesNonGlobal, type EngineParts } from
 import { createHandoff, type Handoff } from '@nat64/gateway-handoff';
 import { Reloader, withKeySlot } from './reload.js';
 import { logSessionChanges } from './session-log.js';
-import { startMetrics, startRoutes, type Extras } from './metrics-and-routes.js';
+import { startMetrics, startRoutes } from './metrics-and-routes.js';
 
 export interface RunOptions {
   /** --config FILE */
@@ -74,50 +74,9 @@ export async function runGateway(options: RunOptions): Promise<number> {
   };
   setLogSessions(config.logSessions);
 
-  const device = openDevice(config.tun, mtu);
-  let failure: ((error: Error) => void) | undefined;
-  const failed = new Promise<Error>((resolve) => (failure = resolve));
-  parts.engine.attach(device, (error) => failure?.(error));
-  if (config.tun.coalesce && device.udpSegmentation !== true) {
-    logger.warn('tun.coalesce: this kernel takes no UDP segmentation offload through TUN (TUN_F_USO4/6, Linux 6.2+); only TCP segments are coalesced');
-  }
-  // Started before the first batch can arrive (the device's callbacks come on a later turn), so no session is missed.
-  const signing = withKeySlot(config);
-  const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }), pool4: config.pool4.map((entry) => entry.address) });
-  handoff?.start();
-  const expiry = new ExpiryTimer(parts.engine, { onTick: () => notifier.tick() });
-  expiry.start();
-  let summary: NodeJS.Timeout | undefined;
-  const setStatsInterval = (ms: number) => {
-    clearInterval(summary);
-    summary = ms > 0 ? setInterval(() => logSummary(logger, parts, device, handoff), ms) : undefined;
-    summary?.unref();
-  };
-  const live = { logger, table: parts.table, handoffKey: signing.slot, setStatsInterval, setLogSessions };
-  const reloads = new Reloader({ file: options.file, flags: options.flags }, config, live);
-  let control;
-  try {
-    control = await listenControl(config.control, controlHandlers(config, parts, device, handoff, () => reloadNotifying(notifier, reloads, 'control')));
-  } catch (error) {
-    handoff?.stop();
-    expiry.stop();
-    device.close();
-    const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
-    throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
-  }
-  const extras: Extras = { metrics: undefined, routes: undefined };
-  try {
-    extras.metrics = await startMetrics(config, logger, parts, device, handoff);
-    extras.routes = await startRoutes(config, logger, device);
-  } catch (error) {
-    handoff?.stop();
-    expiry.stop();
-    device.close();
-    await control.close();
-    await extras.metrics?.close();
-    throw error;
-  }
-  setStatsInterval(config.statsIntervalMs);
+  // Released in reverse order on stop, or when a step fails: the device last.
+  const resources = new Resources(logger);
+  const { device, failed, reloads } = await resources.start(() => startGateway({ options, config, parts, mtu, logger, notifier, setLogSessions }, resources));
   logStart(logger, config, device);
   reloader = reloads;
   notifier.ready(`translating ${config.prefix.text} through ${device.name}`);
@@ -125,14 +84,8 @@ export async function runGateway(options: RunOptions): Promise<number> {
   const outcome = await Promise.race([waitForShutdown(), failed]);
   reloader = 'stopping';
   notifier.stopping();
-  clearInterval(summary);
-  handoff?.stop();
-  expiry.stop();
-  await extras.routes?.stop();
-  // Closing stops reading at once; every batch was written when its callback returned.
-  device.close();
-  await control.close();
-  await extras.metrics?.close();
+  // Closing the device stops reading at once; every batch was written when its callback returned.
+  await resources.stop();
   let code: number = ExitCode.ok;
   if (outcome instanceof Error) {
     logger.error({ err: outcome }, 'the TUN device failed; stopping');
@@ -142,6 +95,61 @@ export async function runGateway(options: RunOptions): Promise<number> {
   }
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return code;
+}
+
+interface StartInputs {
+  options: RunOptions;
+  config: GatewayConfig;
+  parts: EngineParts;
+  mtu: number;
+  logger: Logger;
+  notifier: ServiceNotifier;
+  setLogSessions(on: boolean): void;
+}
+
+/** Opens the device, then starts handoff, the timers, the control socket, metrics and routes, each held by `resources`. */
+async function startGateway(inputs: StartInputs, resources: Resources): Promise<{ device: TunDevice; failed: Promise<Error>; reloads: Reloader }> {
+  const { options, config, parts, mtu, logger, notifier, setLogSessions } = inputs;
+  const device = resources.hold('TUN device', openDevice(config.tun, mtu), (open) => open.close());
+  let failure: ((error: Error) => void) | undefined;
+  const failed = new Promise<Error>((resolve) => (failure = resolve));
+  parts.engine.attach(device, (error) => failure?.(error));
+  if (config.tun.coalesce && device.udpSegmentation !== true) {
+    logger.warn('tun.coalesce: this kernel takes no UDP segmentation offload through TUN (TUN_F_USO4/6, Linux 6.2+); only TCP segments are coalesced');
+  }
+  // Started before the first batch can arrive (the device's callbacks come on a later turn), so no session is missed.
+  const signing = withKeySlot(config);
+  const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }), pool4: config.pool4.map((entry) => entry.address) });
+  if (handoff) {
+    handoff.start();
+    resources.add('handoff', () => handoff.stop());
+  }
+  const expiry = new ExpiryTimer(parts.engine, { onTick: () => notifier.tick() });
+  expiry.start();
+  resources.add('expiry timer', () => expiry.stop());
+  let summary: NodeJS.Timeout | undefined;
+  const setStatsInterval = (ms: number) => {
+    clearInterval(summary);
+    summary = ms > 0 ? setInterval(() => logSummary(logger, parts, device, handoff), ms) : undefined;
+    summary?.unref();
+  };
+  resources.add('counter summary', () => clearInterval(summary));
+  const live = { logger, table: parts.table, handoffKey: signing.slot, setStatsInterval, setLogSessions };
+  const reloads = new Reloader({ file: options.file, flags: options.flags }, config, live);
+  await listenControlSocket(config, controlHandlers(config, parts, device, handoff, () => reloadNotifying(notifier, reloads, 'control')), resources);
+  await resources.acquire('metrics endpoint', () => startMetrics(config, logger, parts, device, handoff), (metrics) => metrics?.close());
+  await resources.acquire('routes', () => startRoutes(config, logger, device), (routes) => routes?.stop());
+  setStatsInterval(config.statsIntervalMs);
+  return { device, failed, reloads };
+}
+
+async function listenControlSocket(config: GatewayConfig, handlers: Record<string, ControlHandler>, resources: Resources): Promise<void> {
+  try {
+    await resources.acquire('control socket', () => listenControl(config.control, handlers), (control) => control.close());
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
+    throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
+  }
 }
 
 /** A reload as systemd's Type=notify wants it told: RELOADING=1, then READY=1 whatever the outcome. */

@@ -18,14 +18,16 @@ import {
   listenControl,
   listenMetrics,
   systemMicroClock,
+  Resources,
   type ControlHandler,
-  type ControlServer,
+  type Histogram,
   type Logger,
+  type MetricsAddress,
   type MetricsServer,
   type MicroClock,
 } from '@nat64/service';
 import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
-import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver } from '@nat64/handoff-receiver';
+import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver, type RunningReceiver } from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
 import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
@@ -36,6 +38,8 @@ import type { ReceiverConfig } from './config.js';
 import { ReceiverSettings } from './reload.js';
 
 const MAX_PEERS = 100_000;
+
+type ReceiverCounters = ReturnType<typeof createReceiverCounters>;
 /** Mode of the directories the receiver creates for its database and its connection log. */
 const DIRECTORY_MODE = 0o750;
 
@@ -69,163 +73,200 @@ export interface ReceiverEnvironment {
 }
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
-  const clock = environment.clock ?? systemMicroClock();
-  const store = await openStore(config);
-  const counters = createReceiverCounters();
-  let log: ConnectionLog | undefined;
-  let built: BuiltReceiver | undefined;
-  let transport: Transport | undefined;
-  let geneveTransport: Transport | undefined;
-  let device: TunDevice | undefined;
-  let bypass: BypassService | undefined;
-  let control: ControlServer | undefined;
-  let metrics: MetricsServer | undefined;
-  try {
-    log = openConnectionLogOf(config, logger, counters);
-    const ackLatency = newAckLatencyHistogram();
+  // Released in reverse order by close(), or when a step below fails: the store and log last.
+  const resources = new Resources(logger);
+  return resources.start(async () => {
+    const clock = environment.clock ?? systemMicroClock();
+    const counters = createReceiverCounters();
     const settings = environment.settings ?? new ReceiverSettings(config);
-    const allows = (address: string) => settings.allows(address);
-    const keyFor = (address: string) => settings.keyFor(address);
-    const useHandoff = config.transports.has('handoff');
-    let endpoint: GeneveEndpoint | undefined;
-    built = buildReceiver({
-      store,
-      log,
-      clock,
-      logger,
-      counters,
-      capacity: config.capacity,
-      idleTimeoutMs: config.idleTimeoutMs,
-      ackLatency,
-      send: (bytes, port, address, via, cookie) => {
-        if (via === 'geneve') geneveTransport?.send(endpoint!.frame(bytes, address, cookie), port, address);
-        else transport?.send(bytes, port, address);
-      },
-      options: {
-        authoritative: config.authoritative,
-        allows,
-        keyFor: (address) => keyFor(address)?.secret,
-        maxPeers: MAX_PEERS,
-        capabilities: () => (useHandoff ? Capability.HANDOFF_V1 : 0) | (device ? Capability.GENEVE : 0),
-        helloLimit: config.helloLimit,
-        queryLimit: config.queryLimit,
-      },
+    const ackLatency = newAckLatencyHistogram();
+    const sockets: Sockets = { transport: undefined, geneveTransport: undefined, endpoint: undefined, device: undefined };
+    const { built, log } = await openEngine(config, { logger, clock, counters, settings, ackLatency, sockets }, resources);
+    let running: RunningReceiver | undefined;
+    resources.onStop('the commit pipeline', async () => {
+      // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
+      log.finish();
+      await running?.drain();
     });
-    const { receiver, table } = built;
-    device = config.transports.has('geneve') ? openGeneveDevice(config, logger, environment.openDevice ?? openHostStack) : undefined;
-    bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), () => geneveTransport?.sendQueueCount() ?? 0, environment.bypass) : undefined;
-    const onSendError = (error: Error) => {
-      counters.add('sendErrors');
-      logger.debug({ err: error }, 'send failed');
-    };
-    if (useHandoff) {
-      transport = await openTransport({ addresses: config.listen, port: config.port, onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port), onSendError });
-    }
-    const geneveEndpoint = device ? new GeneveEndpoint(receiver, device, counters, { optionClass: config.geneveOptionClass, keyFor }) : undefined;
-    endpoint = geneveEndpoint;
-    if (geneveEndpoint || bypass) {
-      // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
-      const bypassEndpoint = bypass;
-      geneveTransport = await openTransport({
-        addresses: config.listen,
-        port: config.genevePort,
-        onDatagram: (bytes, address, port) => {
-          const source = address.startsWith('::ffff:') ? address.slice(7) : address;
-          if (!allows(source)) counters.add('notAllowed');
-          else if (bypassEndpoint && isBypassPacket(bytes, 0, bytes.length)) bypassEndpoint.handleDatagram(bytes, source);
-          else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes, address, port);
-          else bypassEndpoint?.refuseOther();
-        },
-        onSendError,
-      });
-    }
-    const openTable = table;
-    const openLog = log;
-    const openEndpoint = endpoint;
-    const openBypass = bypass;
-    // `stats --json`: counters by group, as the gateway's are (README "Control socket").
-    const groupedSnapshot = (all: boolean) => [
-      ...counters.snapshot({ all }).map((counter) => ({ group: 'receiver', ...counter })),
-      ...(openEndpoint?.dropCounters(all) ?? []).map((counter) => ({ group: 'geneve', ...counter })),
-      ...(openBypass?.counters(all) ?? []).map((counter) => ({ group: 'bypass', ...counter })),
-    ];
-    const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(openEndpoint?.dropCounters(all) ?? []), ...(openBypass?.counters(all) ?? [])];
-    control = await listenControl(config.control, {
-      stats: (params) => ({ counters: groupedSnapshot(params.all === true), gauges: { entries: openTable.size, gateways: receiver.peerCount }, ...openBypass?.stats() }),
-      statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (openBypass?.statsText() ?? ''),
-      ...environment.controlHandlers,
-    });
-    if (config.metrics !== undefined) {
-      const render = () => {
-        const queue = receiver.commitQueue;
-        const gauges = {
-          entries: openTable.size,
-          gateways: receiver.peerCount,
-          commitQueueEntries: queue.entries,
-          commitsInFlight: queue.commits,
-          ...(openBypass === undefined ? {} : { bypassTunnels: openBypass.stats().bypassTunnels.length }),
-        };
-        return formatMetrics(receiverMetricFamilies(snapshot(true), gauges, ackLatency));
-      };
-      try {
-        metrics = await listenMetrics(config.metrics, render);
-      } catch (error) {
-        throw new FatalError(`cannot serve metrics on ${formatMetricsAddress(config.metrics)}: ${(error as Error).message}`, ExitCode.unavailable, { cause: error });
-      }
-      logger.info({ metrics: `http://${formatMetricsAddress(metrics.address)}/metrics` }, 'serving metrics');
-    }
-    const running = runReceiver(built, { clock, logger, counters, retentionMs: () => settings.retentionMs, onTick: environment.onTick });
-    logger.info(
-      {
-        listen: transport?.bound ?? [],
-        geneve: geneveTransport?.bound ?? [],
-        ipv4Through: transport?.ipv4Through ?? geneveTransport?.ipv4Through,
-        geneveDevice: device?.name,
-        database: config.database,
-        entries: table.size,
-        gateways: receiver.peerCount,
-      },
-      'receiver started',
-    );
-    warnIfIpv6Only(config.listen, transport ?? geneveTransport, logger);
-    const openTransports = [transport, geneveTransport].filter((open): open is Transport => open !== undefined);
-    const openControl = control;
-    const openMetrics = metrics;
-    const openDevice = device;
+    const bypass = await openEndpoints(config, { logger, clock, counters, settings, log, built, sockets, environment }, resources);
+    const stats = statsOf(built, counters, sockets.endpoint, bypass);
+    await resources.acquire('control socket', () => listenControl(config.control, { ...stats.handlers, ...environment.controlHandlers }), (control) => control.close());
+    if (config.metrics !== undefined) await serveMetrics(config.metrics, () => stats.metrics(ackLatency), logger, resources);
+    running = runReceiver(built, { clock, logger, counters, retentionMs: () => settings.retentionMs, onTick: environment.onTick });
+    const timers = running;
+    resources.add('timers', () => timers.stop());
+    logStarted(config, logger, built, sockets);
+    const { transport, geneveTransport, endpoint, device } = sockets;
     return {
-      receiver,
+      receiver: built.receiver,
       transport,
       geneve: geneveTransport && endpoint && device ? { transport: geneveTransport, endpoint, device } : undefined,
-      bypass: geneveTransport && openBypass ? { transport: geneveTransport, service: openBypass } : undefined,
+      bypass: geneveTransport && bypass ? { transport: geneveTransport, service: bypass } : undefined,
       counters,
-      reopenLog: () => openLog.reopen(),
+      reopenLog: () => log.reopen(),
       async close() {
-        await running.stop();
-        for (const open of openTransports) await open.close();
-        openDevice?.close();
-        // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
-        openLog.finish();
-        openBypass?.close();
-        await running.drain();
-        await openControl.close();
-        await openMetrics?.close();
-        await openTable.closeAsync();
-        openLog.close();
+        await resources.stop();
         logger.info('receiver stopped');
       },
     };
-  } catch (error) {
-    await transport?.close();
-    await geneveTransport?.close();
-    device?.close();
-    bypass?.close();
-    await control?.close();
-    await metrics?.close();
-    if (built) await built.table.closeAsync();
-    else store.close();
-    log?.close();
-    throw error;
+  });
+}
+
+/** What the engine's send and the start steps fill in as the sockets and the Geneve device open. */
+interface Sockets {
+  transport: Transport | undefined;
+  geneveTransport: Transport | undefined;
+  endpoint: GeneveEndpoint | undefined;
+  device: TunDevice | undefined;
+}
+
+interface EngineInputs {
+  logger: Logger;
+  clock: MicroClock;
+  counters: ReceiverCounters;
+  settings: ReceiverSettings;
+  ackLatency: Histogram;
+  sockets: Sockets;
+}
+
+/** The store, the connection log and the engine built over them (@nat64/handoff-receiver buildReceiver). */
+async function openEngine(config: ReceiverConfig, inputs: EngineInputs, resources: Resources): Promise<{ built: BuiltReceiver; log: ConnectionLog }> {
+  const { logger, clock, counters, settings, ackLatency, sockets } = inputs;
+  const store = await openStore(config);
+  let built: BuiltReceiver | undefined;
+  // Once built, the table owns the store and closes it after its queued commits.
+  resources.add('store', () => (built ? built.table.closeAsync() : store.close()));
+  const log = resources.hold('connection log', openConnectionLogOf(config, logger, counters), (open) => open.close());
+  const useHandoff = config.transports.has('handoff');
+  built = buildReceiver({
+    store,
+    log,
+    clock,
+    logger,
+    counters,
+    capacity: config.capacity,
+    idleTimeoutMs: config.idleTimeoutMs,
+    ackLatency,
+    send: (bytes, port, address, via, cookie) => {
+      if (via === 'geneve') sockets.geneveTransport?.send(sockets.endpoint!.frame(bytes, address, cookie), port, address);
+      else sockets.transport?.send(bytes, port, address);
+    },
+    options: {
+      authoritative: config.authoritative,
+      allows: (address) => settings.allows(address),
+      keyFor: (address) => settings.keyFor(address)?.secret,
+      maxPeers: MAX_PEERS,
+      capabilities: () => (useHandoff ? Capability.HANDOFF_V1 : 0) | (sockets.device ? Capability.GENEVE : 0),
+      helloLimit: config.helloLimit,
+      queryLimit: config.queryLimit,
+    },
+  });
+  return { built, log };
+}
+
+interface EndpointInputs {
+  logger: Logger;
+  clock: MicroClock;
+  counters: ReceiverCounters;
+  settings: ReceiverSettings;
+  log: ConnectionLog;
+  built: BuiltReceiver;
+  sockets: Sockets;
+  environment: ReceiverEnvironment;
+}
+
+/** The Geneve device, NAT64 bypass, the handoff sockets and the one socket on UDP 6081 both Geneve transports share. */
+async function openEndpoints(config: ReceiverConfig, inputs: EndpointInputs, resources: Resources): Promise<BypassService | undefined> {
+  const { logger, clock, counters, settings, log, built, sockets, environment } = inputs;
+  const { receiver } = built;
+  const allows = (address: string) => settings.allows(address);
+  if (config.transports.has('geneve')) {
+    sockets.device = resources.hold('Geneve device', openGeneveDevice(config, logger, environment.openDevice ?? openHostStack), (device) => device?.close());
   }
+  const bypass = config.transports.has('bypass')
+    ? resources.hold(
+        'bypass',
+        startBypass(config, logger, log, clock, (packet, port, address) => sockets.geneveTransport?.send(packet, port, address), () => sockets.geneveTransport?.sendQueueCount() ?? 0, environment.bypass),
+        (service) => service.close(),
+      )
+    : undefined;
+  const onSendError = (error: Error) => {
+    counters.add('sendErrors');
+    logger.debug({ err: error }, 'send failed');
+  };
+  if (config.transports.has('handoff')) {
+    const onDatagram = (bytes: Buffer, address: string, port: number) => receiver.handleDatagram(bytes, address, port);
+    sockets.transport = await resources.acquire('handoff sockets', () => openTransport({ addresses: config.listen, port: config.port, onDatagram, onSendError }), (open) => open.close());
+  }
+  const geneveEndpoint = sockets.device ? new GeneveEndpoint(receiver, sockets.device, counters, { optionClass: config.geneveOptionClass, keyFor: (address) => settings.keyFor(address) }) : undefined;
+  sockets.endpoint = geneveEndpoint;
+  if (geneveEndpoint || bypass) {
+    // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
+    const onDatagram = (bytes: Buffer, address: string, port: number) => {
+      const source = address.startsWith('::ffff:') ? address.slice(7) : address;
+      if (!allows(source)) counters.add('notAllowed');
+      else if (bypass && isBypassPacket(bytes, 0, bytes.length)) bypass.handleDatagram(bytes, source);
+      else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes, address, port);
+      else bypass?.refuseOther();
+    };
+    sockets.geneveTransport = await resources.acquire('Geneve sockets', () => openTransport({ addresses: config.listen, port: config.genevePort, onDatagram, onSendError }), (open) => open.close());
+  }
+  return bypass;
+}
+
+/** What `stats` and the metrics endpoint report: the engine's counters, then Geneve's and bypass's. */
+function statsOf(built: BuiltReceiver, counters: ReceiverCounters, endpoint: GeneveEndpoint | undefined, bypass: BypassService | undefined) {
+  const { receiver, table } = built;
+  // `stats --json`: counters by group, as the gateway's are (README "Control socket").
+  const groupedSnapshot = (all: boolean) => [
+    ...counters.snapshot({ all }).map((counter) => ({ group: 'receiver', ...counter })),
+    ...(endpoint?.dropCounters(all) ?? []).map((counter) => ({ group: 'geneve', ...counter })),
+    ...(bypass?.counters(all) ?? []).map((counter) => ({ group: 'bypass', ...counter })),
+  ];
+  const snapshot = (all: boolean) => [...counters.snapshot({ all }), ...(endpoint?.dropCounters(all) ?? []), ...(bypass?.counters(all) ?? [])];
+  const handlers: Record<string, ControlHandler> = {
+    stats: (params) => ({ counters: groupedSnapshot(params.all === true), gauges: { entries: table.size, gateways: receiver.peerCount }, ...bypass?.stats() }),
+    statsText: (params) => formatCounters(snapshot(params.all === true), params.explain === true) + (bypass?.statsText() ?? ''),
+  };
+  const metrics = (ackLatency: Histogram) => {
+    const queue = receiver.commitQueue;
+    const gauges = {
+      entries: table.size,
+      gateways: receiver.peerCount,
+      commitQueueEntries: queue.entries,
+      commitsInFlight: queue.commits,
+      ...(bypass === undefined ? {} : { bypassTunnels: bypass.stats().bypassTunnels.length }),
+    };
+    return formatMetrics(receiverMetricFamilies(snapshot(true), gauges, ackLatency));
+  };
+  return { handlers, metrics };
+}
+
+async function serveMetrics(address: MetricsAddress, render: () => string, logger: Logger, resources: Resources): Promise<void> {
+  let metrics: MetricsServer;
+  try {
+    metrics = await resources.acquire('metrics endpoint', () => listenMetrics(address, render), (server) => server.close());
+  } catch (error) {
+    throw new FatalError(`cannot serve metrics on ${formatMetricsAddress(address)}: ${(error as Error).message}`, ExitCode.unavailable, { cause: error });
+  }
+  logger.info({ metrics: `http://${formatMetricsAddress(metrics.address)}/metrics` }, 'serving metrics');
+}
+
+function logStarted(config: ReceiverConfig, logger: Logger, built: BuiltReceiver, sockets: Sockets): void {
+  const { transport, geneveTransport, device } = sockets;
+  logger.info(
+    {
+      listen: transport?.bound ?? [],
+      geneve: geneveTransport?.bound ?? [],
+      ipv4Through: transport?.ipv4Through ?? geneveTransport?.ipv4Through,
+      geneveDevice: device?.name,
+      database: config.database,
+      entries: built.table.size,
+      gateways: built.receiver.peerCount,
+    },
+    'receiver started',
+  );
+  warnIfIpv6Only(config.listen, transport ?? geneveTransport, logger);
 }
 
 /** Says so at start when no socket receives from IPv4 gateways (`::` alone on a host with net.ipv6.bindv6only=1). */

@@ -48,161 +48,186 @@ interface Chunk {
 
 /** Opens the log for appending (creating the file 0640); throws if it cannot be opened at all. */
 export function openConnectionLog(target: { file: string } | { fd: number }, zone: TimeZoneMode, hooks: ConnectionLogHooks = {}): ConnectionLog {
-  const file = 'file' in target ? target.file : undefined;
-  let fd = file === undefined ? (target as { fd: number }).fd : openAppend(file);
-  let queued: string[] = [];
-  const chunks: Chunk[] = [];
-  /** Bytes of chunks[0] already written. */
-  let offset = 0;
-  let appendedBytes = 0;
-  let writtenBytes = 0;
-  const waiters: Waiter[] = [];
-  let reopenWanted = false;
-  let stalled = false;
-  let retryDelay = RETRY_MIN_MS;
-  let retryTimer: NodeJS.Timeout | undefined;
-  /** Closing: failures no longer wait for a retry; waiters are told their lines were not written. */
-  let finishing = false;
-  let closed = false;
+  return 'file' in target ? new LogFile(target.file, openAppend(target.file), zone, hooks) : new LogFile(undefined, target.fd, zone, hooks);
+}
 
-  function queue(commit: number | undefined): void {
-    if (queued.length === 0) return;
-    const bytes = Buffer.from(`${queued.join('\n')}\n`);
-    queued = [];
-    chunks.push({ bytes, commit });
-    appendedBytes += bytes.length;
+class LogFile implements ConnectionLog {
+  #fd: number;
+  #queued: string[] = [];
+  readonly #chunks: Chunk[] = [];
+  /** Bytes of chunks[0] already written. */
+  #offset = 0;
+  #appendedBytes = 0;
+  #writtenBytes = 0;
+  readonly #waiters: Waiter[] = [];
+  #reopenWanted = false;
+  #stalled = false;
+  #retryDelay = RETRY_MIN_MS;
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** Closing: failures no longer wait for a retry; waiters are told their lines were not written. */
+  #finishing = false;
+  #closed = false;
+
+  constructor(
+    /** undefined: stdout or another descriptor that is never reopened. */
+    private readonly file: string | undefined,
+    fd: number,
+    readonly zone: TimeZoneMode,
+    private readonly hooks: ConnectionLogHooks,
+  ) {
+    this.#fd = fd;
+  }
+
+  get stalled(): boolean {
+    return this.#stalled;
+  }
+
+  append(line: string): void {
+    this.#queued.push(line);
+  }
+
+  flush(commit?: number): void {
+    this.#queue(commit);
+    if (this.#closed || this.#retryTimer !== undefined || this.#chunks.length === 0) return;
+    this.#drain();
+  }
+
+  afterWritten(done: (written: boolean) => void): void {
+    if (this.#appendedBytes <= this.#writtenBytes) {
+      done(true);
+      return;
+    }
+    if (this.#closed || (this.#finishing && this.#stalled)) {
+      done(false);
+      return;
+    }
+    this.#waiters.push({ upTo: this.#appendedBytes, done });
+  }
+
+  unwrittenCommits(): number[] {
+    const commits: number[] = [];
+    for (const chunk of this.#chunks) if (chunk.commit !== undefined && commits.at(-1) !== chunk.commit) commits.push(chunk.commit);
+    return commits;
+  }
+
+  reopen(): void {
+    if (this.file === undefined || this.#closed) return;
+    this.#reopenWanted = true;
+    if (this.#retryTimer === undefined) this.#drain();
+  }
+
+  prepareTail(): LogTail | undefined {
+    if (this.file === undefined) return undefined;
+    return cutAndReadTail(this.#fd, this.zone);
+  }
+
+  finish(): void {
+    this.#finishing = true;
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#drain();
+    }
+    this.#settleWaiters();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#finishing = true;
+    this.#queue(undefined);
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#chunks.length > 0) this.#drain();
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.done(false);
+    if (this.file !== undefined) closeQuietly(this.#fd);
+  }
+
+  #queue(commit: number | undefined): void {
+    if (this.#queued.length === 0) return;
+    const bytes = Buffer.from(`${this.#queued.join('\n')}\n`);
+    this.#queued = [];
+    this.#chunks.push({ bytes, commit });
+    this.#appendedBytes += bytes.length;
   }
 
   /** Tries to write everything queued (reopening first if asked); true when nothing is left. */
-  function drain(): boolean {
+  #drain(): boolean {
     try {
-      if (reopenWanted) switchFile();
-      while (chunks.length > 0) {
-        const chunk = chunks[0]!;
-        while (offset < chunk.bytes.length) {
-          const wrote = writeSync(fd, chunk.bytes, offset, chunk.bytes.length - offset);
-          offset += wrote;
-          writtenBytes += wrote;
-        }
-        chunks.shift();
-        offset = 0;
-      }
+      if (this.#reopenWanted) this.#switchFile();
+      this.#writeChunks();
     } catch (error) {
-      fail(error as NodeJS.ErrnoException, reopenWanted ? 'reopen' : 'write');
+      this.#fail(error as NodeJS.ErrnoException, this.#reopenWanted ? 'reopen' : 'write');
       return false;
     }
-    if (stalled) {
-      stalled = false;
-      retryDelay = RETRY_MIN_MS;
-      hooks.resumed?.();
+    if (this.#stalled) {
+      this.#stalled = false;
+      this.#retryDelay = RETRY_MIN_MS;
+      this.hooks.resumed?.();
     }
-    settleWaiters();
+    this.#settleWaiters();
     return true;
   }
 
-  function switchFile(): void {
-    const next = openAppend(file!);
+  #writeChunks(): void {
+    const chunks = this.#chunks;
+    while (chunks.length > 0) {
+      const chunk = chunks[0]!;
+      while (this.#offset < chunk.bytes.length) {
+        const wrote = writeSync(this.#fd, chunk.bytes, this.#offset, chunk.bytes.length - this.#offset);
+        this.#offset += wrote;
+        this.#writtenBytes += wrote;
+      }
+      chunks.shift();
+      this.#offset = 0;
+    }
+  }
+
+  #switchFile(): void {
+    const next = openAppend(this.file!);
     // A line the old file only got part of is cut off there and written whole to the new one.
-    const chunk = chunks[0];
+    const chunk = this.#chunks[0];
+    const offset = this.#offset;
     if (chunk && offset > 0) {
       const lineStart = chunk.bytes.lastIndexOf(NEWLINE, offset - 1) + 1;
       if (offset > lineStart) {
         try {
-          ftruncateSync(fd, fstatSync(fd).size - (offset - lineStart));
+          ftruncateSync(this.#fd, fstatSync(this.#fd).size - (offset - lineStart));
         } catch {
           // The old file keeps the fragment; the new one still gets the whole line.
         }
-        writtenBytes -= offset - lineStart;
-        offset = lineStart;
+        this.#writtenBytes -= offset - lineStart;
+        this.#offset = lineStart;
       }
     }
-    closeQuietly(fd);
-    fd = next;
-    reopenWanted = false;
-    hooks.reopened?.();
+    closeQuietly(this.#fd);
+    this.#fd = next;
+    this.#reopenWanted = false;
+    this.hooks.reopened?.();
   }
 
-  function fail(error: NodeJS.ErrnoException, doing: 'write' | 'reopen'): void {
-    hooks.attemptFailed?.();
-    if (!stalled) {
-      stalled = true;
-      hooks.stalled?.(error, doing);
+  #fail(error: NodeJS.ErrnoException, doing: 'write' | 'reopen'): void {
+    this.hooks.attemptFailed?.();
+    if (!this.#stalled) {
+      this.#stalled = true;
+      this.hooks.stalled?.(error, doing);
     }
-    if (finishing) {
-      settleWaiters();
+    if (this.#finishing) {
+      this.#settleWaiters();
       return;
     }
-    retryTimer ??= setTimeout(() => {
-      retryTimer = undefined;
-      if (!closed) drain();
-    }, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+    this.#retryTimer ??= setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#closed) this.#drain();
+    }, this.#retryDelay);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
   }
 
-  function settleWaiters(): void {
-    while (waiters.length > 0 && waiters[0]!.upTo <= writtenBytes) waiters.shift()!.done(true);
-    if (finishing && stalled) for (const waiter of waiters.splice(0)) waiter.done(false);
+  #settleWaiters(): void {
+    const waiters = this.#waiters;
+    while (waiters.length > 0 && waiters[0]!.upTo <= this.#writtenBytes) waiters.shift()!.done(true);
+    if (this.#finishing && this.#stalled) for (const waiter of waiters.splice(0)) waiter.done(false);
   }
-
-  return {
-    zone,
-    append(line) {
-      queued.push(line);
-    },
-    flush(commit) {
-      queue(commit);
-      if (closed || retryTimer !== undefined || chunks.length === 0) return;
-      drain();
-    },
-    afterWritten(done) {
-      if (appendedBytes <= writtenBytes) {
-        done(true);
-        return;
-      }
-      if (closed || (finishing && stalled)) {
-        done(false);
-        return;
-      }
-      waiters.push({ upTo: appendedBytes, done });
-    },
-    get stalled() {
-      return stalled;
-    },
-    unwrittenCommits() {
-      const commits: number[] = [];
-      for (const chunk of chunks) if (chunk.commit !== undefined && commits.at(-1) !== chunk.commit) commits.push(chunk.commit);
-      return commits;
-    },
-    reopen() {
-      if (file === undefined || closed) return;
-      reopenWanted = true;
-      if (retryTimer === undefined) drain();
-    },
-    prepareTail() {
-      if (file === undefined) return undefined;
-      return cutAndReadTail(fd, zone);
-    },
-    finish() {
-      finishing = true;
-      if (retryTimer !== undefined) {
-        clearTimeout(retryTimer);
-        retryTimer = undefined;
-        drain();
-      }
-      settleWaiters();
-    },
-    close() {
-      if (closed) return;
-      finishing = true;
-      queue(undefined);
-      if (retryTimer !== undefined) clearTimeout(retryTimer);
-      retryTimer = undefined;
-      if (chunks.length > 0) drain();
-      closed = true;
-      for (const waiter of waiters.splice(0)) waiter.done(false);
-      if (file !== undefined) closeQuietly(fd);
-    },
-  };
 }
 
 function openAppend(file: string): number {

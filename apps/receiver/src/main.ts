@@ -18,8 +18,9 @@ import {
   prepareControlPath,
   prepareDirectoryFor,
   waitForShutdown,
+  type Logger,
 } from '@nat64/service';
-import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings } from './config.js';
+import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings, type ReceiverConfig } from './config.js';
 import { startReceiver } from './daemon.js';
 import { effectiveSettings } from './effective.js';
 import { ReceiverReloader, ReceiverSettings, type ReloadOutcome } from './reload.js';
@@ -27,6 +28,90 @@ import { dumpEntries, dumpFilter, dumpLines, entryJson, formatHistoryRecord, his
 
 /** Mode of the directories made for the database and the connection log. */
 const DIRECTORY_MODE = 0o750;
+
+/** The run command's flags as configuration settings; unset flags leave the file's value (or the default). */
+function settingsFromFlags(options: Record<string, unknown>): RawSettings {
+  return {
+    listen: options.listen,
+    port: options.port,
+    transport: options.transport,
+    genevePort: options.genevePort,
+    geneveTun: options.geneveTun,
+    bypassPrefixes: options.bypassPrefix,
+    bypassTap: options.bypassTap,
+    bypassMtu: options.bypassMtu,
+    bypassMaxTunnels: options.bypassMaxTunnels,
+    database: options.db,
+    durability: options.durability,
+    connectionLog: options.connLog,
+    timeZone: options.localTime ? 'local' : undefined,
+    allow: options.allow,
+    key: options.key,
+    keyFile: options.keyFile,
+    authoritative: options.authority === false ? false : undefined,
+    helloRate: options.helloRate,
+    helloBurst: options.helloBurst,
+    queryRate: options.queryRate,
+    queryBurst: options.queryBurst,
+    capacity: options.capacity,
+    idleTimeout: options.idleTimeout,
+    retention: options.retention,
+    control: options.control,
+    metrics: options.metrics,
+    logLevel: options.logLevel,
+  };
+}
+
+/** What can fail without the database, the log or a device, checked before any of them is opened; then the logger. */
+function prepareToRun(config: ReceiverConfig): Logger {
+  prepareControlPath(config.control, 'control (--control)');
+  prepareDirectoryFor(config.database, 'database (--db)', DIRECTORY_MODE);
+  if (config.connectionLog !== '-') prepareDirectoryFor(config.connectionLog, 'connectionLog (--conn-log)', DIRECTORY_MODE);
+  const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
+  if (config.retentionMs === 0) {
+    logger.warn(
+      { retention: 0 },
+      'retention is 0: ended entries leave the history at once, so lookup --at finds only what is held now; ' +
+        'if that is intended, nothing else is needed; otherwise set retention (e.g. "90d") and reload',
+    );
+  }
+  return logger;
+}
+
+/** Runs the daemon until SIGTERM or SIGINT, telling systemd (Type=notify) and reloading on SIGHUP. */
+async function serve(source: { file?: string; flags: RawSettings }, config: ReceiverConfig, logger: Logger): Promise<void> {
+  const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
+  const settings = new ReceiverSettings(config);
+  const reloader = new ReceiverReloader(source, config, settings, logger);
+  // Told to systemd (Type=notify) as RELOADING=1, then READY=1 whatever the outcome.
+  const reload = (trigger: 'SIGHUP' | 'control') => {
+    notifier.reloading();
+    try {
+      return reloader.reload(trigger);
+    } finally {
+      notifier.ready();
+    }
+  };
+  // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
+  let state: 'starting' | 'running' | 'stopping' = 'starting';
+  onReopenSignal(() => {
+    if (state !== 'running') {
+      logger.warn(`SIGHUP while ${state}: ignored`);
+      return;
+    }
+    daemon.reopenLog();
+    reload('SIGHUP');
+  });
+  const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reload('control') }, onTick: () => notifier.tick() });
+  state = 'running';
+  notifier.ready(`receiving on ${[...config.transports].join(', ')}; ${daemon.receiver.peerCount} gateways known`);
+  const signal = await waitForShutdown();
+  state = 'stopping';
+  notifier.stopping();
+  logger.info({ signal }, 'shutting down');
+  await daemon.close();
+  logger.flush();
+}
 
 const program = new Command()
   .name('nat64-receiver')
@@ -84,36 +169,7 @@ program
   .option('--metrics <address>', 'serve Prometheus metrics over HTTP on ADDRESS:PORT, or PORT on 127.0.0.1 (GET /metrics); default off')
   .addOption(new Option('--log-level <level>', 'operational log level (stderr, JSON)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .action(async (options: Record<string, unknown>) => {
-    const flags: RawSettings = {
-      listen: options.listen,
-      port: options.port,
-      transport: options.transport,
-      genevePort: options.genevePort,
-      geneveTun: options.geneveTun,
-      bypassPrefixes: options.bypassPrefix,
-      bypassTap: options.bypassTap,
-      bypassMtu: options.bypassMtu,
-      bypassMaxTunnels: options.bypassMaxTunnels,
-      database: options.db,
-      durability: options.durability,
-      connectionLog: options.connLog,
-      timeZone: options.localTime ? 'local' : undefined,
-      allow: options.allow,
-      key: options.key,
-      keyFile: options.keyFile,
-      authoritative: options.authority === false ? false : undefined,
-      helloRate: options.helloRate,
-      helloBurst: options.helloBurst,
-      queryRate: options.queryRate,
-      queryBurst: options.queryBurst,
-      capacity: options.capacity,
-      idleTimeout: options.idleTimeout,
-      retention: options.retention,
-      control: options.control,
-      metrics: options.metrics,
-      logLevel: options.logLevel,
-    };
-    const source = { ...(typeof options.config === 'string' ? { file: options.config } : {}), flags };
+    const source = { ...(typeof options.config === 'string' ? { file: options.config } : {}), flags: settingsFromFlags(options) };
     const config = loadReceiverConfig(source);
     if (options.print === true) {
       console.log(JSON.stringify(effectiveSettings(config), null, 2));
@@ -123,49 +179,8 @@ program
       console.log('configuration OK');
       return;
     }
-    // What can fail without the database, the log or a device: checked before any of them is opened.
-    prepareControlPath(config.control, 'control (--control)');
-    prepareDirectoryFor(config.database, 'database (--db)', DIRECTORY_MODE);
-    if (config.connectionLog !== '-') prepareDirectoryFor(config.connectionLog, 'connectionLog (--conn-log)', DIRECTORY_MODE);
-    const logger = createLogger({ name: 'nat64-receiver', level: config.logLevel as 'info' });
-    if (config.retentionMs === 0) {
-      logger.warn(
-        { retention: 0 },
-        'retention is 0: ended entries leave the history at once, so lookup --at finds only what is held now; ' +
-          'if that is intended, nothing else is needed; otherwise set retention (e.g. "90d") and reload',
-      );
-    }
-    const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
-    const settings = new ReceiverSettings(config);
-    const reloader = new ReceiverReloader(source, config, settings, logger);
-    // Told to systemd (Type=notify) as RELOADING=1, then READY=1 whatever the outcome.
-    const reload = (trigger: 'SIGHUP' | 'control') => {
-      notifier.reloading();
-      try {
-        return reloader.reload(trigger);
-      } finally {
-        notifier.ready();
-      }
-    };
-    // Before anything is opened: from here on a SIGHUP never ends the process (its default action would).
-    let state: 'starting' | 'running' | 'stopping' = 'starting';
-    onReopenSignal(() => {
-      if (state !== 'running') {
-        logger.warn(`SIGHUP while ${state}: ignored`);
-        return;
-      }
-      daemon.reopenLog();
-      reload('SIGHUP');
-    });
-    const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reload('control') }, onTick: () => notifier.tick() });
-    state = 'running';
-    notifier.ready(`receiving on ${[...config.transports].join(', ')}; ${daemon.receiver.peerCount} gateways known`);
-    const signal = await waitForShutdown();
-    state = 'stopping';
-    notifier.stopping();
-    logger.info({ signal }, 'shutting down');
-    await daemon.close();
-    logger.flush();
+    const logger = prepareToRun(config);
+    await serve(source, config, logger);
   });
 
 program

@@ -7,7 +7,7 @@
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
 import type { Nat64Table } from '@nat64/nat64';
-import { type Counters, type Logger } from '@nat64/service';
+import { Resources, type Counters, type Logger } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { BatchClock, Engine } from '@nat64/gateway-engine';
 import { hostRows, type HostRow } from './hosts.js';
@@ -54,8 +54,8 @@ export class Handoff {
   readonly clientMisses: ClientMissQueue;
   readonly transport: HandoffTransport;
   private readonly logger: Logger;
-  private readonly undo: (() => void)[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** What start() wired into the engine, unwired in reverse by stop(). */
+  private readonly wiring: Resources;
   private lastErrorLog = -Infinity;
 
   constructor(
@@ -66,6 +66,7 @@ export class Handoff {
     if (config.mode === 'off') throw new RangeError('handoff mode off builds no Handoff');
     const { engine, table, clock } = parts;
     this.logger = options.logger;
+    this.wiring = new Resources(options.logger);
     this.counters = createHandoffCounters();
     const kind = TRANSPORTS[config.transport];
     // The batch clock moves once per batch: the wall time in µs is worked out once per batch too.
@@ -151,13 +152,21 @@ export class Handoff {
 
   /** `tickMs` 0 starts no timer (tests tick by hand: `engine.run(() => agent.tick())`). */
   start(tickMs: number = IMPL.TICK_MS): void {
-    const engine = this.parts.engine;
-    const tracker = this.tracker;
-    const agent = this.agent;
-    // Everything below runs inside the packet path: a bug here costs a counter and a rate-limited
+    // Everything wired below runs inside the packet path: a bug there costs a counter and a rate-limited
     // warning (handoff.eventErrors), never a thrown packet. try/catch costs nothing in V8 when nothing throws.
-    this.undo.push(
-      engine.events.subscribe({
+    this.followSessions();
+    this.startTransport();
+    if (this.config.mode === 'full') this.catchMisses();
+    if (tickMs > 0) this.startTimer(tickMs);
+    this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
+  }
+
+  /** Session creations and deletions go to the tracker, which reports mappings. */
+  private followSessions(): void {
+    const tracker = this.tracker;
+    this.wiring.add(
+      'session events',
+      this.parts.engine.events.subscribe({
         sessionCreated: (table, h) => {
           try {
             tracker.sessionCreated(table, h);
@@ -174,11 +183,16 @@ export class Handoff {
         },
       }),
     );
-    const transport = this.transport;
+  }
+
+  /** The transport, and at the end of every batch what the tracker, the transport and the agent hold back leaves. */
+  private startTransport(): void {
+    const { tracker, transport, agent } = this;
     transport.start();
-    this.undo.push(() => transport.stop());
-    this.undo.push(
-      engine.onBatchEnd(() => {
+    this.wiring.add('transport', () => transport.stop());
+    this.wiring.add(
+      'batch end',
+      this.parts.engine.onBatchEnd(() => {
         try {
           tracker.batchEnd();
           transport.batchEnd();
@@ -188,46 +202,51 @@ export class Handoff {
         }
       }),
     );
-    if (this.config.mode === 'full') {
-      const misses = this.misses;
-      engine.onMiss((v, verdict, vnet) => {
+  }
+
+  /** Mode full: IPv4 packets without a session (QUERY) and client packets of evicted flows (CLIENT-QUERY) are held and asked about. */
+  private catchMisses(): void {
+    const engine = this.parts.engine;
+    const misses = this.misses;
+    engine.onMiss((v, verdict, vnet) => {
+      try {
+        return misses.miss(v, verdict, vnet);
+      } catch (error) {
+        this.failed(error);
+        return false;
+      }
+    });
+    this.wiring.add('cache misses', () => engine.onMiss(null));
+    const clientMisses = this.clientMisses;
+    const failed = (error: unknown) => this.failed(error);
+    engine.onClientMiss({
+      get armed() {
+        return clientMisses.armed;
+      },
+      miss(v, protocol, clientPort, server, serverPort, noSession, vnet) {
         try {
-          return misses.miss(v, verdict, vnet);
+          return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
         } catch (error) {
-          this.failed(error);
+          failed(error);
           return false;
         }
-      });
-      this.undo.push(() => engine.onMiss(null));
-      const clientMisses = this.clientMisses;
-      const failed = (error: unknown) => this.failed(error);
-      engine.onClientMiss({
-        get armed() {
-          return clientMisses.armed;
-        },
-        miss(v, protocol, clientPort, server, serverPort, noSession, vnet) {
-          try {
-            return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
-          } catch (error) {
-            failed(error);
-            return false;
-          }
-        },
-      });
-      this.undo.push(() => engine.onClientMiss(null));
-    }
-    // Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows.
-    if (tickMs > 0) {
-      this.timer = setInterval(() => {
-        try {
-          engine.run(() => this.tick());
-        } catch (error) {
-          this.failed(error);
-        }
-      }, tickMs);
-      this.timer.unref();
-    }
-    this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
+      },
+    });
+    this.wiring.add('client misses', () => engine.onClientMiss(null));
+  }
+
+  /** Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows. */
+  private startTimer(tickMs: number): void {
+    const engine = this.parts.engine;
+    const timer = setInterval(() => {
+      try {
+        engine.run(() => this.tick());
+      } catch (error) {
+        this.failed(error);
+      }
+    }, tickMs);
+    timer.unref();
+    this.wiring.add('tick timer', () => clearInterval(timer));
   }
 
   /** The agent's timers and the miss queue's waits; run inside engine.run(). */
@@ -238,9 +257,7 @@ export class Handoff {
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    for (const undo of this.undo.splice(0).reverse()) undo();
+    this.wiring.stopSync();
     this.misses.clear();
     this.clientMisses.clear();
   }

@@ -96,6 +96,21 @@ function fail(view: DatagramView, status: DecodeStatus, at: number): DecodeStatu
 export function inspectDatagram(buf: Uint8Array, offset: number, length: number, view: DatagramView): DecodeStatus {
   const room = buf.length - offset;
   const available = offset >= 0 && length > room ? room : length;
+  const header = inspectHeader(buf, offset, available, view);
+  if (header !== DecodeStatus.OK) return header;
+  const body = inspectBodyLength(buf, offset, available, view);
+  if (body !== DecodeStatus.OK) return body;
+  // Header, Length and counts agree: whatever is missing now was cut off the end.
+  if (view.length > available) {
+    return fail(view, DecodeStatus.TRUNCATED, offset + datagramFieldStart(view.type, view.length, view.tagged, available));
+  }
+  readHeaderFields(buf, offset, view);
+  readBodyFields(buf, view);
+  return DecodeStatus.OK;
+}
+
+/** Version, Type, Length against what arrived, and Flags against Length (§5.1); fills them in. */
+function inspectHeader(buf: Uint8Array, offset: number, available: number, view: DatagramView): DecodeStatus {
   view.offset = offset;
   view.problemOffset = 0;
   view.version = 0;
@@ -122,11 +137,15 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
   view.flags = flags;
   view.tagged = tagged;
   if (tagged && total < Size.HEADER + Size.TAG) return fail(view, DecodeStatus.TAG_MISSING, offset + 4);
+  return DecodeStatus.OK;
+}
 
+/** The body's length against its type, and the count of ACK blocks or entries against the length; sets view.count. */
+function inspectBodyLength(buf: Uint8Array, offset: number, available: number, view: DatagramView): DecodeStatus {
   const body = offset + Size.HEADER;
-  const bodyLength = total - Size.HEADER - (tagged ? Size.TAG : 0);
+  const bodyLength = view.length - Size.HEADER - (view.tagged ? Size.TAG : 0);
   let count = 0;
-  switch (type) {
+  switch (view.type) {
     case MessageType.HELLO:
       if (bodyLength < Size.HELLO_MIN_LENGTH - Size.HEADER) return fail(view, DecodeStatus.UNDERSIZED, offset + 2);
       break;
@@ -161,23 +180,28 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
         return fail(view, DecodeStatus.BAD_COUNT, body);
       }
   }
-  // Header, Length and counts agree: whatever is missing now was cut off the end.
-  if (total > available) {
-    return fail(view, DecodeStatus.TRUNCATED, offset + datagramFieldStart(type, total, tagged, available));
-  }
+  view.count = count;
+  return DecodeStatus.OK;
+}
 
+/** Epoch, cookie and sequence, and where the body lies. */
+function readHeaderFields(buf: Uint8Array, offset: number, view: DatagramView): void {
   view.epochHigh = readU32(buf, offset + 8);
   view.epochLow = readU32(buf, offset + 12);
   view.cookieHigh = readU32(buf, offset + 16);
   view.cookieLow = readU32(buf, offset + 20);
   view.sequence = readU32(buf, offset + 24);
-  view.bodyOffset = body;
-  view.bodyEnd = body + bodyLength;
+  view.bodyOffset = offset + Size.HEADER;
+  view.bodyEnd = offset + view.length - (view.tagged ? Size.TAG : 0);
+}
+
+/** The fields of the message's type; the others are zero. view.count is inspectBodyLength's. */
+function readBodyFields(buf: Uint8Array, view: DatagramView): void {
+  const body = view.bodyOffset;
   view.natAddress = 0;
   view.capabilities = 0;
   view.receiverFlags = 0;
   view.window = 0;
-  view.count = 0;
   view.entriesOffset = 0;
   view.cumulative = 0;
   view.blocksOffset = 0;
@@ -188,7 +212,7 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
   view.clientPort = 0;
   view.clientAddressOffset = 0;
   view.answerStatus = 0;
-  switch (type) {
+  switch (view.type) {
     case MessageType.HELLO:
       view.natAddress = readU32(buf, body);
       view.capabilities = readU16(buf, body + 4);
@@ -200,7 +224,6 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
       break;
     case MessageType.ACK:
       view.cumulative = readU32(buf, body);
-      view.count = count;
       view.blocksOffset = body + Size.ACK_PREFIX;
       break;
     case MessageType.QUERY:
@@ -224,10 +247,8 @@ export function inspectDatagram(buf: Uint8Array, offset: number, length: number,
       view.entriesOffset = body + Size.ANSWER_PREFIX;
       break;
     default:
-      view.count = count;
       view.entriesOffset = body + Size.BATCH_PREFIX;
   }
-  return DecodeStatus.OK;
 }
 
 /** Fills `out` from the ACK block at `offset` (from a DatagramView), without allocating. */

@@ -3,7 +3,7 @@
 // its period, one bounded transaction at a time between the commits. Sockets are the app's: it
 // feeds datagrams to `receiver.handleDatagram` and sends what the engine gives its `send`.
 import { Retention, type ConnStore } from '@nat64/conntrack';
-import type { Counters, Logger, MicroClock } from '@nat64/service';
+import { Resources, type Counters, type Logger, type MicroClock } from '@nat64/service';
 import type { BuiltReceiver } from './build.js';
 import type { ReceiverCounterName } from './counters.js';
 
@@ -28,18 +28,20 @@ export interface RunningReceiver {
 
 export function runReceiver(built: BuiltReceiver, options: RunOptions): RunningReceiver {
   const { receiver, table, store } = built;
+  // Released in reverse: both timers cleared, then a pruning run under way is waited for.
+  const timers = new Resources(options.logger);
+  const retention = new Retention(table, { retention: () => options.retentionMs() * 1000, clock: options.clock });
+  timers.add('history pruning', () => retention.stop());
   const ticker = setInterval(() => {
     options.onTick?.();
     receiver.tick();
   }, TICK_MS);
-  const retention = new Retention(table, { retention: () => options.retentionMs() * 1000, clock: options.clock });
-  const pruneHistory = historyPruner(retention, store, options.counters, options.logger);
-  const pruner = setInterval(pruneHistory, TICK_MS);
+  timers.add('tick timer', () => clearInterval(ticker));
+  const pruner = setInterval(historyPruner(retention, store, options.counters, options.logger), TICK_MS);
+  timers.add('pruning timer', () => clearInterval(pruner));
   return {
     async stop() {
-      clearInterval(ticker);
-      clearInterval(pruner);
-      await retention.stop();
+      await timers.stop();
     },
     async drain() {
       await receiver.flush();

@@ -1,5 +1,6 @@
 // What every daemon in this project shares: logging, time, signals, exit codes, configuration
-// reading, address text, the local control socket, and the Prometheus metrics endpoint.
+// reading, address text, the local control socket, the Prometheus metrics endpoint, and start and
+// stop (Resources: acquired in order, released in reverse).
 export { ExitCode, FatalError } from './exit-codes.js';
 export { systemMicroClock, manualMicroClock, type MicroClock } from './clock.js';
 export { createLogger, silentLogger, isLogLevel, LOG_LEVELS, type Logger } from './logger.js';
@@ -17,6 +18,7 @@ export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration 
 export { Counters, formatCounters, type CounterSnapshot } from './counters.js';
 export { formatEndpoint4, formatEndpoint6 } from './addresses.js';
 export { prepareControlPath, prepareDirectoryFor } from './start-checks.js';
+export { Resources, type Release, type ReleaseFailure } from './resources.js';
 export {
   Histogram,
   formatMetrics,

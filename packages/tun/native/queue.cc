@@ -135,7 +135,9 @@ void TunQueue::OnReadable(int status) {
   Napi::HandleScope scope(env_);
   napi_value self = Value();
   if (status < 0) {
-    // libuv stops the handle itself on POLLERR, which is what a deleted interface gives.
+    // libuv stops the handle itself on POLLERR, which is what a deleted interface gives; counted
+    // like a failed read.
+    counters_[k_rxErrors] += 1;
     Fail(self, -status);
     return;
   }

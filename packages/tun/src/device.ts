@@ -43,9 +43,9 @@ export type TunCounters = { readonly [name in CounterName]: number } & {
 export type OnBatch = (count: number) => void;
 
 /**
- * Told once when the device can no longer be read (for example its interface was deleted); the
- * device has stopped receiving and should be closed. Without it the error is thrown as an
- * uncaught exception.
+ * Told once when the device can no longer be read (for example its interface was deleted), and
+ * counted as rxErrors; the device has stopped receiving and should be closed. Writes to a deleted
+ * interface fail as txErrors. Without onError the error is thrown as an uncaught exception.
  */
 export type OnError = (error: TunError) => void;
 
@@ -82,7 +82,8 @@ export interface TunDevice {
   /**
    * Writes packets i < count, each `buffer[offsets[i], offsets[i] + lengths[i])`, starting at its IP
    * header. With offload, `vnet` may give each packet's virtio-net header (`vnet[i * 10]`); without
-   * it every packet goes as complete (no GSO, checksums done). Ignored without offload.
+   * it every packet goes as complete (no GSO, checksums done). Ignored without offload; with it,
+   * a `vnet` shorter than count * 10 bytes is a RangeError.
    */
   writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet?: Uint8Array): number;
   writePacket(buffer: Uint8Array, offset: number, length: number): boolean;

@@ -51,6 +51,7 @@ export class FakeTun implements TunDevice {
   #started = false;
   #referenced = true;
   #writable = true;
+  #failed = false;
   #closed = false;
 
   constructor(options: FakeTunOptions = {}) {
@@ -123,10 +124,12 @@ export class FakeTun implements TunDevice {
 
   /**
    * Stops receiving and reports `error` (default EBADF, what a deleted interface gives) through
-   * onError, as a real device does; without onError it throws from here.
+   * onError, as a real device does; without onError it throws from here. Later writes fail and
+   * count as txErrors, as writes to a deleted interface do.
    */
   fail(error: TunError = receiveFailure(this.name, constants.errno.EBADF)): void {
     this.#clearSchedule();
+    this.#failed = true;
     const onError = this.#onError;
     this.#onBatch = undefined;
     this.#onError = undefined;
@@ -147,6 +150,9 @@ export class FakeTun implements TunDevice {
   writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet?: Uint8Array): number {
     if (!Number.isInteger(count) || count < 0 || count > offsets.length || count > lengths.length) {
       throw new RangeError('count must be an integer within offsets.length and lengths.length');
+    }
+    if (this.offload && vnet !== undefined && vnet.length < count * VNET_HEADER_SIZE) {
+      throw new RangeError(`vnetHeaders must hold count * ${VNET_HEADER_SIZE} bytes`);
     }
     for (let i = 0; i < count; i++) {
       if (offsets[i]! + lengths[i]! > buffer.length) throw new RangeError(`packet ${i} lies outside the buffer`);
@@ -190,6 +196,10 @@ export class FakeTun implements TunDevice {
 
   #write(buffer: Uint8Array, offset: number, length: number, header: Uint8Array | null): boolean {
     const values = this.counters.values;
+    if (this.#failed) {
+      values[COUNTER.txErrors]! += 1;
+      return false;
+    }
     if (!this.#writable) {
       values[COUNTER.txDropped]! += 1;
       return false;

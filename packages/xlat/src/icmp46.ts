@@ -22,45 +22,10 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
   const inner = v.inner;
   if (inner === null || v.innerStatus !== 0) return s.drop(DropReason.icmpBadInner);
   if (inner.isIcmpError) return s.drop(DropReason.icmpNestedError);
+  const problem = mapError(s, v, inner);
+  if (problem !== MAPPED) return s.drop(problem);
+  const { type, code, rest } = mapped;
   const buf = v.buf;
-  const l4 = v.l4Offset;
-  let type: number;
-  let code: number;
-  let rest = 0;
-  switch (v.icmpType) {
-    case Icmp4Type.destinationUnreachable: {
-      const mapped = DEST_UNREACH_4TO6[v.icmpCode];
-      if (mapped === undefined || mapped === null) return s.drop(DropReason.icmpCode);
-      [type, code] = mapped;
-      if (type === Icmp6Type.parameterProblem) {
-        rest = PROTOCOL_UNREACH_POINTER;
-      } else if (type === Icmp6Type.packetTooBig) {
-        // RFC 7915 4.2: minimum(MTU + 20, IPv6 next-hop MTU, IPv4 next-hop MTU + 20), 28 when the
-        // packet in error gets a Fragment header; a zero MTU means "guess from the plateaus".
-        const delta = inner.isFragment ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
-        let advertised = readU16(buf, l4 + 6);
-        if (advertised === 0) advertised = plateauBelow(inner.totalLength);
-        const mtu = Math.min(advertised + delta, s.config.ipv6NextHopMtu, s.config.ipv4NextHopMtu + delta);
-        rest = Math.max(MinMtu.ipv6, mtu); // RFC 7915 5: never below the IPv6 minimum MTU
-      }
-      break;
-    }
-    case Icmp4Type.timeExceeded:
-      type = Icmp6Type.timeExceeded;
-      code = v.icmpCode;
-      break;
-    case Icmp4Type.parameterProblem: {
-      if (v.icmpCode !== 0 && v.icmpCode !== 2) return s.drop(DropReason.icmpCode);
-      const pointer = POINTER_4TO6[buf[l4 + 4]!] ?? -1;
-      if (pointer < 0) return s.drop(DropReason.icmpPointer);
-      type = Icmp6Type.parameterProblem;
-      code = 0;
-      rest = pointer;
-      break;
-    }
-    default:
-      return s.drop(DropReason.icmpType);
-  }
 
   const innerFragmentHeader = inner.isFragment ? HeaderSize.fragment : 0;
   const innerHeaders = HeaderSize.ipv6 + innerFragmentHeader;
@@ -105,4 +70,56 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
   writeU16(o, icmp + 2, internetChecksum(o, icmp, at + total, pseudoHeaderSum6(o, at + 8, o, at + 24, IpProto.icmpv6, total - HeaderSize.ipv6)));
   out.commit(total);
   return Verdict.forward;
+}
+
+/** What mapError worked out: the ICMPv6 type and code, and the word after the checksum. Reused: no allocation per packet. */
+const mapped = { type: 0, code: 0, rest: 0 };
+/** mapError's result when the error maps (else a DropReason). */
+const MAPPED = -1;
+
+/** RFC 7915 4.2: the ICMPv6 type, code and MTU or pointer for the ICMPv4 error `v`, into `mapped`. */
+function mapError(s: XlatState, v: Ipv4View, inner: NonNullable<Ipv4View['inner']>): number {
+  const buf = v.buf;
+  const l4 = v.l4Offset;
+  let type: number;
+  let code: number;
+  let rest = 0;
+  switch (v.icmpType) {
+    case Icmp4Type.destinationUnreachable: {
+      const codes = DEST_UNREACH_4TO6[v.icmpCode];
+      if (codes === undefined || codes === null) return DropReason.icmpCode;
+      [type, code] = codes;
+      if (type === Icmp6Type.parameterProblem) {
+        rest = PROTOCOL_UNREACH_POINTER;
+      } else if (type === Icmp6Type.packetTooBig) {
+        // RFC 7915 4.2: minimum(MTU + 20, IPv6 next-hop MTU, IPv4 next-hop MTU + 20), 28 when the
+        // packet in error gets a Fragment header; a zero MTU means "guess from the plateaus".
+        const delta = inner.isFragment ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
+        let advertised = readU16(buf, l4 + 6);
+        if (advertised === 0) advertised = plateauBelow(inner.totalLength);
+        const mtu = Math.min(advertised + delta, s.config.ipv6NextHopMtu, s.config.ipv4NextHopMtu + delta);
+        rest = Math.max(MinMtu.ipv6, mtu); // RFC 7915 5: never below the IPv6 minimum MTU
+      }
+      break;
+    }
+    case Icmp4Type.timeExceeded:
+      type = Icmp6Type.timeExceeded;
+      code = v.icmpCode;
+      break;
+    case Icmp4Type.parameterProblem: {
+      if (v.icmpCode !== 0 && v.icmpCode !== 2) return DropReason.icmpCode;
+      const pointer = POINTER_4TO6[buf[l4 + 4]!] ?? -1;
+      if (pointer < 0) return DropReason.icmpPointer;
+      type = Icmp6Type.parameterProblem;
+      code = 0;
+      rest = pointer;
+      break;
+    }
+    default:
+      return DropReason.icmpType;
+  }
+  mapped.type = type;
+  mapped.code = code;
+  mapped.rest = rest;
+  return MAPPED;
 }

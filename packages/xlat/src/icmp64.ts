@@ -22,50 +22,10 @@ export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out
   const inner = v.inner;
   if (inner === null || v.innerStatus !== 0) return s.drop(DropReason.icmpBadInner);
   if (inner.isIcmpError) return s.drop(DropReason.icmpNestedError);
+  const problem = mapError(s, v, inner);
+  if (problem !== MAPPED) return s.drop(problem);
+  const { type, code, rest } = mapped;
   const buf = v.buf;
-  const l4 = v.l4Offset;
-  let type: number;
-  let code: number;
-  let rest = 0;
-  switch (v.icmpType) {
-    case Icmp6Type.destinationUnreachable: {
-      const mapped = DEST_UNREACH_6TO4[v.icmpCode];
-      if (mapped === undefined || mapped === null) return s.drop(DropReason.icmpCode);
-      [type, code] = mapped;
-      break;
-    }
-    case Icmp6Type.packetTooBig: {
-      // RFC 7915 5.2: minimum(MTU - 20, IPv4 next-hop MTU, IPv6 next-hop MTU - 20), 28 when the
-      // packet in error carries a Fragment header that translation removes.
-      const delta = inner.hasFragmentHeader ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
-      const mtu = Math.min(readU32(buf, l4 + 4) - delta, s.config.ipv4NextHopMtu, s.config.ipv6NextHopMtu - delta);
-      type = Icmp4Type.destinationUnreachable;
-      code = Icmp4UnreachCode.fragmentationNeeded;
-      rest = Math.min(0xffff, Math.max(MinMtu.ipv4, mtu));
-      break;
-    }
-    case Icmp6Type.timeExceeded:
-      type = Icmp4Type.timeExceeded;
-      code = v.icmpCode;
-      break;
-    case Icmp6Type.parameterProblem:
-      if (v.icmpCode === Icmp6ParamCode.erroneousField) {
-        const pointer = readU32(buf, l4 + 4);
-        const mappedPointer = pointer < POINTER_6TO4.length ? POINTER_6TO4[pointer]! : -1;
-        if (mappedPointer < 0) return s.drop(DropReason.icmpPointer);
-        type = Icmp4Type.parameterProblem;
-        code = 0;
-        rest = mappedPointer * 0x1000000;
-      } else if (v.icmpCode === Icmp6ParamCode.unrecognizedNextHeader) {
-        type = Icmp4Type.destinationUnreachable;
-        code = Icmp4UnreachCode.protocol;
-      } else {
-        return s.drop(DropReason.icmpCode);
-      }
-      break;
-    default:
-      return s.drop(DropReason.icmpType);
-  }
 
   const innerHeaders = inner.l4Offset - inner.start;
   const translated = inner.end - inner.start - innerHeaders + HeaderSize.ipv4;
@@ -113,4 +73,61 @@ function writeQuotedIpv4Header(s: XlatState, inner: Ipv6View, m: Mapping64, o: U
   }
   const protocol = inner.protocol === IpProto.icmpv6 ? IpProto.icmp : inner.protocol;
   writeIpv4Header(o, q, tosFor(s, inner.trafficClass), totalLength, id, flagsAndOffset, inner.hopLimit, protocol, m.innerSrc | 0, m.innerDst | 0);
+}
+
+/** What mapError worked out: the ICMPv4 type and code, and the word after the checksum. Reused: no allocation per packet. */
+const mapped = { type: 0, code: 0, rest: 0 };
+/** mapError's result when the error maps (else a DropReason). */
+const MAPPED = -1;
+
+/** RFC 7915 5.2: the ICMPv4 type, code and MTU or pointer for the ICMPv6 error `v`, into `mapped`. */
+function mapError(s: XlatState, v: Ipv6View, inner: NonNullable<Ipv6View['inner']>): number {
+  const buf = v.buf;
+  const l4 = v.l4Offset;
+  let type: number;
+  let code: number;
+  let rest = 0;
+  switch (v.icmpType) {
+    case Icmp6Type.destinationUnreachable: {
+      const codes = DEST_UNREACH_6TO4[v.icmpCode];
+      if (codes === undefined || codes === null) return DropReason.icmpCode;
+      [type, code] = codes;
+      break;
+    }
+    case Icmp6Type.packetTooBig: {
+      // RFC 7915 5.2: minimum(MTU - 20, IPv4 next-hop MTU, IPv6 next-hop MTU - 20), 28 when the
+      // packet in error carries a Fragment header that translation removes.
+      const delta = inner.hasFragmentHeader ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
+      const mtu = Math.min(readU32(buf, l4 + 4) - delta, s.config.ipv4NextHopMtu, s.config.ipv6NextHopMtu - delta);
+      type = Icmp4Type.destinationUnreachable;
+      code = Icmp4UnreachCode.fragmentationNeeded;
+      rest = Math.min(0xffff, Math.max(MinMtu.ipv4, mtu));
+      break;
+    }
+    case Icmp6Type.timeExceeded:
+      type = Icmp4Type.timeExceeded;
+      code = v.icmpCode;
+      break;
+    case Icmp6Type.parameterProblem:
+      if (v.icmpCode === Icmp6ParamCode.erroneousField) {
+        const pointer = readU32(buf, l4 + 4);
+        const mappedPointer = pointer < POINTER_6TO4.length ? POINTER_6TO4[pointer]! : -1;
+        if (mappedPointer < 0) return DropReason.icmpPointer;
+        type = Icmp4Type.parameterProblem;
+        code = 0;
+        rest = mappedPointer * 0x1000000;
+      } else if (v.icmpCode === Icmp6ParamCode.unrecognizedNextHeader) {
+        type = Icmp4Type.destinationUnreachable;
+        code = Icmp4UnreachCode.protocol;
+      } else {
+        return DropReason.icmpCode;
+      }
+      break;
+    default:
+      return DropReason.icmpType;
+  }
+  mapped.type = type;
+  mapped.code = code;
+  mapped.rest = rest;
+  return MAPPED;
 }

@@ -22,7 +22,7 @@ import {
   isBypassDrop,
   type BypassPolicy,
 } from '@nat64/geneve';
-import { type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
+import { Resources, type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
 import { bytesToIpv6Text } from '@nat64/wire';
 import type { TunDevice } from '@nat64/tun';
 import { formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
@@ -191,21 +191,19 @@ export class BypassEndpoint {
     while (this.byIndex[index] !== undefined) index++;
     const name = `${settings.tap}${index}`;
     const route: TunnelRoute = { device: name, mac: tunnelMac(gateway, vni, target), address: bytesToIpv6Text(target), nextHop, table: settings.table + index };
+    // Held until the tunnel owns them; released in reverse if a step fails.
+    const opened = new Resources(logger);
+    let doing = `open the bypass TAP device ${name}`;
     let device: TunDevice;
     try {
-      device = this.deps.openDevice(name, settings.mtu);
-    } catch (error) {
-      this.values[this.index.bypassOffersRefused]!++;
-      logger.error({ err: error, gateway }, `cannot open the bypass TAP device ${name}`);
-      return undefined;
-    }
-    try {
+      device = opened.hold('TAP device', this.deps.openDevice(name, settings.mtu), (open) => open.close());
+      doing = `set up the bypass tunnel on ${name}`;
+      opened.add('tunnel routing', () => this.deps.network.tearDown(route));
       this.deps.network.setUp(route);
     } catch (error) {
-      device.close();
-      this.deps.network.tearDown(route);
+      opened.stopSync();
       this.values[this.index.bypassOffersRefused]!++;
-      logger.error({ err: error, gateway }, `cannot set up the bypass tunnel on ${name}`);
+      logger.error({ err: error, gateway }, `cannot ${doing}`);
       return undefined;
     }
     const tunnel = new Tunnel({ gateway, vni, index, device, route, target, message }, {

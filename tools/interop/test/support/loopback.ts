@@ -70,18 +70,27 @@ export async function startLoopbackReceiver(flags: Record<string, unknown> = {},
   }
 }
 
+export type LoopbackAgentOptions = Omit<HandoffAgentOptions, 'clock' | 'send' | 'receiverPort'> & {
+  /** Datagrams the network loses. */
+  lose?: (payload: Uint8Array) => boolean;
+};
+
 /** An agent whose datagrams leave from a socket per NAT address, ticked every few milliseconds. */
 export class LoopbackGateway {
   private readonly sockets = new Map<number, Socket>();
   private readonly timer: NodeJS.Timeout;
   readonly agent: HandoffAgent;
+  /** Datagrams the agent sent, lost ones included. */
+  sent = 0;
 
-  private constructor(receiverPort: number, options: Omit<HandoffAgentOptions, 'clock' | 'send' | 'receiverPort'>) {
+  private constructor(receiverPort: number, { lose, ...options }: LoopbackAgentOptions) {
     this.agent = new HandoffAgent({
       ...options,
       receiverPort,
       clock: () => performance.now(),
       send: (natAddress, host, payload) => {
+        this.sent++;
+        if (lose?.(payload)) return;
         // dgram keeps a reference until the datagram is out; the agent reuses its buffers.
         this.sockets.get(natAddress)?.send(Buffer.from(payload), receiverPort, uint32ToIpv4Text(host));
       },
@@ -89,7 +98,7 @@ export class LoopbackGateway {
     this.timer = setInterval(() => this.agent.tick(), 2);
   }
 
-  static async open(natAddresses: number[], receiverPort: number, options: Omit<HandoffAgentOptions, 'clock' | 'send' | 'receiverPort'>): Promise<LoopbackGateway> {
+  static async open(natAddresses: number[], receiverPort: number, options: LoopbackAgentOptions): Promise<LoopbackGateway> {
     const gateway = new LoopbackGateway(receiverPort, options);
     try {
       for (const natAddress of natAddresses) {

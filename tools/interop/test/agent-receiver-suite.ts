@@ -1,9 +1,12 @@
-// The agent against the real receiver over UDP on loopback (topology in support/loopback.ts).
+// What the gateway side of handoff v1 (@nat64/handoff-agent) and a receiver must do together over
+// real UDP on loopback (topology in support/loopback.ts), as one suite: agent-receiver.test.ts runs
+// it against the receiver package alone and against the receiver daemon (support/receivers.ts).
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeleteReason, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { DeleteReason, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { manualMicroClock } from '@nat64/service';
 import { PeerState, QueryOutcome, QueryVerdict, type HandoffAgentEvents } from '@nat64/handoff-agent';
-import { LoopbackGateway, RECEIVER_HOST, loopback, startLoopbackReceiver, waitFor, type LoopbackReceiver } from './support/loopback.js';
+import { LoopbackGateway, RECEIVER_HOST, loopback, waitFor, type LoopbackAgentOptions } from './support/loopback.js';
+import type { ReceiverSetup, ReceiverUnderTest, StartReceiver } from './support/receivers.js';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
 
@@ -67,27 +70,48 @@ class Mappings {
   }
 }
 
-describe('HandoffAgent against the receiver over loopback UDP', () => {
+export function agentAgainstReceiver(startReceiver: StartReceiver): void {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function setUp(n: number, receiverFlags: Record<string, unknown> = {}, key?: Uint8Array, clock?: ReturnType<typeof manualMicroClock>) {
-    const receiver = await startLoopbackReceiver(receiverFlags, clock);
-    cleanups.push(() => receiver.cleanup());
+  async function openGateway(n: number, receiver: ReceiverUnderTest, options: Omit<LoopbackAgentOptions, 'mode' | 'events'> = {}): Promise<Mappings> {
     const mappings = new Mappings();
-    mappings.gateway = await LoopbackGateway.open([loopback(n)], receiver.port, { mode: 'full', events: mappings.events, ...(key ? { key } : {}) });
+    mappings.gateway = await LoopbackGateway.open([loopback(n)], receiver.port, { mode: 'full', events: mappings.events, ...options });
     cleanups.push(() => mappings.gateway.close());
+    return mappings;
+  }
+
+  async function setUp(n: number, setup: ReceiverSetup = {}, options: Omit<LoopbackAgentOptions, 'mode' | 'events'> = {}) {
+    const receiver = await startReceiver(setup);
+    cleanups.push(() => receiver.cleanup());
+    const mappings = await openGateway(n, receiver, { ...(setup.key ? { key: setup.key } : {}), ...options });
     return { receiver, mappings, agent: mappings.gateway.agent };
   }
 
-  async function handOff(receiver: LoopbackReceiver, mappings: Mappings, n: number, count: number): Promise<void> {
+  async function handOff(receiver: ReceiverUnderTest, mappings: Mappings, n: number, count: number): Promise<void> {
     for (let i = 0; i < count; i++) mappings.create(loopback(n), i);
     await waitFor('the peer to come up', () => mappings.ups === 1);
     await waitFor('every hand-off', () => mappings.handedOff === count);
-    await waitFor('the log', () => receiver.lines().length === 1 + count);
+    await waitFor('the log', () => receiver.lines().filter((text) => text.startsWith('Created')).length === count);
   }
+
+  it('says HELLO and learns it is authoritative; a restarted gateway, with a new epoch, is initialized again', async () => {
+    const n = 30;
+    const { receiver, mappings, agent } = await setUp(n);
+    await handOff(receiver, mappings, n, 2);
+    expect(agent.peerState(loopback(n), RECEIVER_HOST)).toBe(PeerState.AUTHORITATIVE);
+    expect(receiver.lines()[0]).toBe(`Initialized 127.0.0.${n}`);
+    await mappings.gateway.close();
+    const restarted = await openGateway(n, receiver);
+    expect(restarted.gateway.agent.epoch).not.toBe(agent.epoch);
+    restarted.create(loopback(n), 5);
+    await waitFor('the new epoch to come up', () => restarted.ups === 1 && restarted.handedOff === 1);
+    expect(restarted.gateway.agent.peerState(loopback(n), RECEIVER_HOST)).toBe(PeerState.AUTHORITATIVE);
+    expect(receiver.lines().filter((text) => text === `Initialized 127.0.0.${n}`)).toHaveLength(2);
+    expect(receiver.lines().at(-1)).toBe(line('Created', n, 5));
+  });
 
   it('logs created and deleted mappings exactly, and reports hand-offs once acknowledged', async () => {
     const n = 31;
@@ -103,6 +127,28 @@ describe('HandoffAgent against the receiver over loopback UDP', () => {
     expect(agent.counters.get('stale') + agent.counters.get('authenticationFailed')).toBe(0);
   });
 
+  it('retransmits what the network lost until it is acknowledged, and the receiver logs each mapping once', async () => {
+    const n = 36;
+    // Loses the first HELLO, and the first two CREATED datagrams once the receiver is up.
+    let up = false;
+    let hellos = 0;
+    let created = 0;
+    const lose = (payload: Uint8Array) => (payload[1] === MessageType.HELLO ? hellos++ === 0 : payload[1] === MessageType.CREATED && up && created++ < 2);
+    const { receiver, mappings, agent } = await setUp(n, {}, { lose });
+    mappings.create(loopback(n), 0);
+    await waitFor('the peer to come up', () => mappings.ups === 1);
+    up = true;
+    for (let i = 1; i < 6; i++) {
+      mappings.create(loopback(n), i);
+      agent.flush();
+    }
+    await waitFor('every hand-off', () => mappings.handedOff === 6 && agent.peers()[0]!.inFlight === 0);
+    expect(agent.counters.get('helloSent')).toBeGreaterThan(1);
+    expect(agent.counters.get('retransmissions')).toBeGreaterThan(0);
+    expect(created).toBeGreaterThan(2);
+    expect(receiver.lines()).toEqual([`Initialized 127.0.0.${n}`, ...Array.from({ length: 6 }, (_, i) => line('Created', n, i))]);
+  });
+
   it('finds a handed-off entry with a query, and learns that another port is free', async () => {
     const n = 32;
     const { receiver, mappings, agent } = await setUp(n);
@@ -115,33 +161,50 @@ describe('HandoffAgent against the receiver over loopback UDP', () => {
     expect(byToken.get(2)).toEqual({ token: 2, outcome: QueryOutcome.NOT_FOUND, entry: null });
   });
 
+  it('finds the NAT port a client holds with a CLIENT-QUERY, and learns that another client holds none', async () => {
+    const n = 37;
+    const { receiver, mappings, agent } = await setUp(n);
+    await handOff(receiver, mappings, n, 10);
+    const held = entry(loopback(n), 7);
+    const stranger = entry(loopback(n), 70);
+    expect(agent.clientQuery(loopback(n), RECEIVER_HOST, Protocol.TCP, held.clientAddress, held.clientPort, RECEIVER_HOST, 443, 3)).toBe(QueryVerdict.SENT);
+    expect(agent.clientQuery(loopback(n), RECEIVER_HOST, Protocol.TCP, stranger.clientAddress, stranger.clientPort, RECEIVER_HOST, 443, 4)).toBe(QueryVerdict.SENT);
+    await waitFor('both answers', () => mappings.answers.length === 2);
+    const byToken = new Map(mappings.answers.map((answer) => [answer.token, answer]));
+    expect(byToken.get(3)).toMatchObject({ outcome: QueryOutcome.FOUND, entry: { natPort: 40007, clientPort: 50007, clientAddress: held.clientAddress } });
+    expect(byToken.get(4)).toEqual({ token: 4, outcome: QueryOutcome.NOT_FOUND, entry: null });
+  });
+
   it('passes an idle RELEASE from the receiver to onRelease and acknowledges it', async () => {
     const n = 33;
     const clock = manualMicroClock(Date.now() * 1000);
-    const { receiver, mappings } = await setUp(n, { idleTimeout: '10m' }, undefined, clock);
+    const { receiver, mappings } = await setUp(n, { idleTimeoutMs: 600_000, clock });
     await handOff(receiver, mappings, n, 3);
     clock.advance(11 * 60_000_000);
-    receiver.daemon.receiver.tick();
+    receiver.tick();
     await waitFor('the RELEASE', () => mappings.released.length === 3);
     expect(mappings.released.map((released) => released.natPort).sort()).toEqual([40000, 40001, 40002]);
-    await waitFor('its acknowledgement', () => receiver.daemon.counters.get('releasesAcknowledged') >= 1);
-    expect(receiver.daemon.counters.get('releaseRetransmissions')).toBe(0);
+    await waitFor('its acknowledgement', () => receiver.counter('releasesAcknowledged') >= 1);
+    expect(receiver.counter('releaseRetransmissions')).toBe(0);
   });
 
   it('works end to end with a shared key, and gets nowhere with the wrong one', async () => {
     const n = 34;
-    const flags = { keys: [{ gateways: '127.0.0.0/8', key: KEY.toString('hex') }] };
-    const { receiver, mappings, agent } = await setUp(n, flags, KEY);
+    const { receiver, mappings, agent } = await setUp(n, { key: KEY });
     await handOff(receiver, mappings, n, 5);
     agent.query(loopback(n), RECEIVER_HOST, Protocol.TCP, 40001, RECEIVER_HOST, 443, 9);
     await waitFor('the answer', () => mappings.answers.length === 1);
     expect(mappings.answers[0]).toMatchObject({ token: 9, outcome: QueryOutcome.FOUND });
 
-    const wrong = new Mappings();
-    wrong.gateway = await LoopbackGateway.open([loopback(35)], receiver.port, { mode: 'full', events: wrong.events, key: new Uint8Array(32).fill(7) });
-    cleanups.push(() => wrong.gateway.close());
+    const wrong = await openGateway(35, receiver, { key: new Uint8Array(32).fill(7) });
     wrong.create(loopback(35), 0);
-    await waitFor('the receiver to refuse it', () => receiver.daemon.counters.get('authenticationFailed') >= 1);
+    await waitFor('the receiver to refuse it', () => receiver.counter('authenticationFailed') >= 1);
     expect(wrong.gateway.agent.peerState(loopback(35), RECEIVER_HOST)).toBe(PeerState.SILENT);
+    expect(receiver.lines()).not.toContain('Initialized 127.0.0.35');
+
+    const keyless = await openGateway(38, receiver);
+    keyless.create(loopback(38), 0);
+    await waitFor('the receiver to refuse the one without a key', () => receiver.counter('authenticationFailed') >= 2);
+    expect(keyless.gateway.agent.peerState(loopback(38), RECEIVER_HOST)).toBe(PeerState.SILENT);
   });
-});
+}
