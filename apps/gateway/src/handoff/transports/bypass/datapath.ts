@@ -14,6 +14,7 @@ import { BYPASS_VERDICT, type BypassHook, type Engine } from '../../../engine/en
 import type { BypassCounterName } from './counters.js';
 import { SPEC } from './constants.js';
 import { HostState, type BypassHost } from './hosts.js';
+import type { TranslatedFlows } from './translated-flows.js';
 
 const ECHO_REQUEST = 128;
 const ECHO_REPLY = 129;
@@ -35,6 +36,8 @@ export class BypassDatapath implements BypassHook {
   private readonly index: Readonly<Record<BypassCounterName, number>>;
   /** The clock of the batch under way (set by the engine's clock, read per packet). */
   private readonly clock: () => number;
+  /** Translated flows whose session is gone (translated-flows.ts); null: not remembered. */
+  translated: TranslatedFlows | null = null;
 
   constructor(
     private readonly engine: Engine,
@@ -52,7 +55,7 @@ export class BypassDatapath implements BypassHook {
   outbound(v: Ipv6View, host: number, out: PacketBatch): number {
     const t = this.hosts.get(host);
     if (t === undefined || t.state !== HostState.ACCEPTED) return BYPASS_VERDICT.PASS;
-    if (this.hasSession(v, host)) {
+    if (this.hasSession(v, host) || (this.translated !== null && this.translated.keep(v, host))) {
       this.values[this.index.keptTranslated]!++;
       return BYPASS_VERDICT.PASS;
     }
