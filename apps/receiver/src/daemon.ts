@@ -28,6 +28,8 @@ import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
 import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver } from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
 import { openTransport, type Transport } from './transport.js';
+import { openBatchedTransport, type BatchedTransport } from './batched-transport.js';
+import { TunError } from '@nat64/tun';
 import { GeneveEndpoint } from './geneve-endpoint.js';
 import { openHostStack } from './host-stack.js';
 import { isBypassPacket } from '@nat64/geneve';
@@ -113,7 +115,14 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     });
     const { receiver, table } = built;
     device = config.transports.has('geneve') ? openGeneveDevice(config, logger, environment.openDevice ?? openHostStack) : undefined;
-    bypass = config.transports.has('bypass') ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), () => geneveTransport?.sendQueueCount() ?? 0, environment.bypass) : undefined;
+    let batched: BatchedTransport | undefined;
+    const sendBatch = (buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, port: number, address: string) => {
+      if (batched !== undefined) return batched.sendBatch(buffer, offsets, lengths, count, port, address);
+      for (let i = 0; i < count; i++) geneveTransport?.send(Buffer.from(buffer.buffer, buffer.byteOffset + offsets[i]!, lengths[i]!), port, address);
+    };
+    bypass = config.transports.has('bypass')
+      ? startBypass(config, logger, log, clock, (packet, port, address) => geneveTransport?.send(packet, port, address), () => geneveTransport?.sendQueueCount() ?? 0, environment.bypass, sendBatch)
+      : undefined;
     const onSendError = (error: Error) => {
       counters.add('sendErrors');
       logger.debug({ err: error }, 'send failed');
@@ -126,18 +135,49 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     if (geneveEndpoint || bypass) {
       // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
       const bypassEndpoint = bypass;
-      geneveTransport = await openTransport({
-        addresses: config.listen,
-        port: config.genevePort,
-        onDatagram: (bytes, address, port) => {
-          const source = address.startsWith('::ffff:') ? address.slice(7) : address;
-          if (!allows(source)) counters.add('notAllowed');
-          else if (bypassEndpoint && isBypassPacket(bytes, 0, bytes.length)) bypassEndpoint.handleDatagram(bytes, source);
-          else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes, address, port);
-          else bypassEndpoint?.refuseOther();
-        },
-        onSendError,
-      });
+      let allowedAddress = '';
+      let allowed = false;
+      const onDatagram = (bytes: Buffer, offset: number, length: number, source: string, port: number, address: string) => {
+        // A batch mostly comes from one gateway: its verdict is kept for the batch (a reload applies at the next).
+        if (source !== allowedAddress) {
+          allowedAddress = source;
+          allowed = allows(source);
+        }
+        if (!allowed) counters.add('notAllowed');
+        else if (bypassEndpoint && isBypassPacket(bytes, offset, length)) bypassEndpoint.handleDatagram(bytes, source, offset, length);
+        // A copy: the batched socket reuses its buffer, and the handoff engine may keep what it was given.
+        else if (geneveEndpoint) geneveEndpoint.handleDatagram(Buffer.from(bytes.subarray(offset, offset + length)), address, port);
+        else bypassEndpoint?.refuseOther();
+      };
+      const onBatchEnd = () => {
+        allowedAddress = '';
+        bypassEndpoint?.flush();
+      };
+      try {
+        batched = openBatchedTransport({
+          addresses: config.listen,
+          port: config.genevePort,
+          onDatagram: (bytes, offset, length, address, port) => {
+            bypassEndpoint?.hold();
+            onDatagram(bytes, offset, length, address, port, address);
+          },
+          onBatchEnd,
+          onSendError,
+        });
+        geneveTransport = batched;
+      } catch (error) {
+        if (!(error instanceof TunError && error.code === 'ERR_TUN_BINDING')) throw error;
+        logger.warn({ err: error }, 'UDP 6081 falls back to dgram sockets, one datagram per system call (the native binding is missing)');
+        geneveTransport = await openTransport({
+          addresses: config.listen,
+          port: config.genevePort,
+          onDatagram: (bytes, address, port) => {
+            onDatagram(bytes, 0, bytes.length, address.startsWith('::ffff:') ? address.slice(7) : address, port, address);
+            onBatchEnd();
+          },
+          onSendError,
+        });
+      }
     }
     const openTable = table;
     const openLog = log;

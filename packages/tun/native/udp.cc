@@ -121,7 +121,11 @@ Napi::Value OpenUdp(const Napi::CallbackInfo& info) {
     }
   }
   if (bind(fd, reinterpret_cast<struct sockaddr*>(&name), length) != 0) return Fail(env, fd, "bind");
+  // Port 0 asks the kernel for one: report the port it chose.
+  socklen_t bound_length = sizeof(name);
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&name), &bound_length) != 0) return Fail(env, fd, "getsockname");
   Napi::Object opened = Napi::Object::New(env);
+  opened.Set("port", Napi::Number::New(env, ntohs(family == AF_INET ? in->sin_port : in6->sin6_port)));
   opened.Set("fd", Napi::Number::New(env, fd));
   opened.Set("family", Napi::Number::New(env, family == AF_INET ? 4 : 6));
   return opened;

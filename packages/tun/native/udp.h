@@ -8,7 +8,7 @@ namespace tun {
 // A peer: 16 bytes of IPv6 address (IPv4 as ::ffff:a.b.c.d), 2 of port (network order), 2 zero.
 constexpr int kPeerRecordSize = 20;
 
-// openUdp(address, port, v6Only, receiveBufferBytes) -> { fd, family }: a bound non-blocking
+// openUdp(address, port, v6Only, receiveBufferBytes) -> { fd, family, port }: a bound non-blocking
 // datagram socket, or throws an Error carrying `errno` and `step`.
 Napi::Value OpenUdp(const Napi::CallbackInfo& info);
 

@@ -55,7 +55,7 @@ export interface NativeBinding {
   ): NativeOpened;
   closeDescriptor(fd: number): void;
   /** A bound non-blocking UDP socket. Throws a NativeOpenError. */
-  openUdp(address: string, port: number, v6Only: boolean, receiveBufferBytes: number): { fd: number; family: 4 | 6 };
+  openUdp(address: string, port: number, v6Only: boolean, receiveBufferBytes: number): { fd: number; family: 4 | 6; port: number };
   TunQueue: new (fd: number, counters: Float64Array, vnetHeaders?: boolean, udp?: boolean) => NativeQueue;
 }
 

@@ -45,6 +45,8 @@ export interface UdpRxBatch {
  */
 export interface BatchedUdpSocket {
   readonly family: 4 | 6;
+  /** The bound port (the kernel's choice when options.port was 0). */
+  readonly port: number;
   readonly rx: UdpRxBatch;
   readonly counters: TunCounters;
   readonly closed: boolean;
@@ -63,7 +65,7 @@ export function openUdp(options: UdpOptions): BatchedUdpSocket {
   const batchesPerWake = options.batchesPerWake ?? 4;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new TunError('ERR_TUN_OPTION', `batchSize must be an integer from 1 to 1024, got ${batchSize}`);
   if (!Number.isInteger(slotSize) || slotSize < 64 || slotSize > 65536) throw new TunError('ERR_TUN_OPTION', `slotSize must be an integer from 64 to 65536, got ${slotSize}`);
-  let opened: { fd: number; family: 4 | 6 };
+  let opened: { fd: number; family: 4 | 6; port: number };
   try {
     opened = native.openUdp(options.address, options.port, options.v6Only ?? false, options.receiveBufferBytes ?? 0);
   } catch (error) {
@@ -74,7 +76,7 @@ export function openUdp(options: UdpOptions): BatchedUdpSocket {
   try {
     const counters = new CounterArray();
     const queue = new native.TunQueue(opened.fd, counters.values, false, true);
-    return new LinuxUdp(`udp ${options.address}:${options.port}`, opened.family, queue, counters, batchSize, slotSize, batchesPerWake);
+    return new LinuxUdp(`udp ${options.address}:${opened.port}`, opened.family, opened.port, queue, counters, batchSize, slotSize, batchesPerWake);
   } catch (error) {
     native.closeDescriptor(opened.fd);
     throw error;
@@ -89,6 +91,7 @@ class LinuxUdp implements BatchedUdpSocket {
   constructor(
     private readonly label: string,
     readonly family: 4 | 6,
+    readonly port: number,
     private readonly queue: NativeQueue,
     readonly counters: CounterArray,
     batchSize: number,
