@@ -263,19 +263,8 @@ Napi::Value TunQueue::SendBatch(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  double count_value = info[3].As<Napi::Number>().DoubleValue();
-  if (!(count_value >= 0) || count_value > static_cast<double>(offsets_length) ||
-      count_value > static_cast<double>(lengths_length) || count_value != static_cast<uint32_t>(count_value)) {
-    Napi::RangeError::New(env, "count must be an integer within offsets.length and lengths.length").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  uint32_t count = static_cast<uint32_t>(count_value);
-  for (uint32_t i = 0; i < count; ++i) {
-    if (static_cast<uint64_t>(offsets[i]) + lengths[i] > buffer_length) {
-      Napi::RangeError::New(env, "packet " + std::to_string(i) + " lies outside the buffer").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
+  uint32_t count = 0;
+  if (!CheckBatch(env, info[3], buffer_length, offsets, offsets_length, lengths, lengths_length, &count)) return env.Undefined();
   if (closed_) return Napi::Number::New(env, 0);
   return Napi::Number::New(env, SendDatagrams(buffer, offsets, lengths, count, peer));
 }

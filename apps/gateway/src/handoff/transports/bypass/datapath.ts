@@ -68,7 +68,7 @@ export class BypassDatapath implements BypassHook {
       return BYPASS_VERDICT.DROPPED;
     }
     const buf = out.buffer;
-    buf.set(v.buf.subarray(v.start, v.end), at);
+    copyPacket(v.buf, v.start, v.end, buf, at);
     buf[at + SPEC.IPV6_HOP_LIMIT]!--;
     const frame = at - ETH;
     writeEthernetHeader(buf, frame, t.serverMac, t.mac, SPEC.ETHERTYPE_IPV6);
@@ -185,6 +185,17 @@ export class BypassDatapath implements BypassHook {
     if ((buf[udp + 6]! | buf[udp + 7]!) !== 0 && !udpChecksumOk(buf, udp, end, v.src, v.dst)) return -1;
     return udp + SPEC.UDP_HEADER;
   }
+}
+
+/** Below this many bytes a loop beats `set(subarray())`, which allocates a view per packet. */
+const LOOP_COPY_MAX = 128;
+
+function copyPacket(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {
+  if (end - start <= LOOP_COPY_MAX) {
+    for (let i = start; i < end; i++) dst[at + i - start] = src[i]!;
+    return;
+  }
+  dst.set(src.subarray(start, end), at);
 }
 
 function sameAddress(buf: Uint8Array, offset: number, address: Uint8Array): boolean {
