@@ -66,6 +66,7 @@ describe('config', () => {
         mtu: 1400,
         flowHashSeed: 0,
         udpChecksum: false,
+        translatedFlows: 100_000,
       },
     });
     expect(load({ ...POOL, 'handoff.mode': 'off' }).handoff.mode).toBe('off');

@@ -30,6 +30,8 @@ import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
 import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver, type RunningReceiver } from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
 import { openTransport, type Transport } from './transport.js';
+import { openBatchedTransport, type BatchedTransport } from './batched-transport.js';
+import { TunError } from '@nat64/tun';
 import { GeneveEndpoint } from './geneve-endpoint.js';
 import { openHostStack } from './host-stack.js';
 import { isBypassPacket } from '@nat64/geneve';
@@ -80,7 +82,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const counters = createReceiverCounters();
     const settings = environment.settings ?? new ReceiverSettings(config);
     const ackLatency = newAckLatencyHistogram();
-    const sockets: Sockets = { transport: undefined, geneveTransport: undefined, endpoint: undefined, device: undefined };
+    const sockets: Sockets = { transport: undefined, geneveTransport: undefined, batched: undefined, endpoint: undefined, device: undefined };
     const { built, log } = await openEngine(config, { logger, clock, counters, settings, ackLatency, sockets }, resources);
     let running: RunningReceiver | undefined;
     resources.onStop('the commit pipeline', async () => {
@@ -116,6 +118,8 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
 interface Sockets {
   transport: Transport | undefined;
   geneveTransport: Transport | undefined;
+  /** geneveTransport when it is the batched socket (not the dgram fallback). */
+  batched: BatchedTransport | undefined;
   endpoint: GeneveEndpoint | undefined;
   device: TunDevice | undefined;
 }
@@ -186,7 +190,16 @@ async function openEndpoints(config: ReceiverConfig, inputs: EndpointInputs, res
   const bypass = config.transports.has('bypass')
     ? resources.hold(
         'bypass',
-        startBypass(config, logger, log, clock, (packet, port, address) => sockets.geneveTransport?.send(packet, port, address), () => sockets.geneveTransport?.sendQueueCount() ?? 0, environment.bypass),
+        startBypass(
+          config,
+          logger,
+          log,
+          clock,
+          (packet, port, address) => sockets.geneveTransport?.send(packet, port, address),
+          () => sockets.geneveTransport?.sendQueueCount() ?? 0,
+          environment.bypass,
+          (buffer, offsets, lengths, count, port, address) => sendBatch(sockets, buffer, offsets, lengths, count, port, address),
+        ),
         (service) => service.close(),
       )
     : undefined;
@@ -202,16 +215,64 @@ async function openEndpoints(config: ReceiverConfig, inputs: EndpointInputs, res
   sockets.endpoint = geneveEndpoint;
   if (geneveEndpoint || bypass) {
     // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
-    const onDatagram = (bytes: Buffer, address: string, port: number) => {
-      const source = address.startsWith('::ffff:') ? address.slice(7) : address;
-      if (!allows(source)) counters.add('notAllowed');
-      else if (bypass && isBypassPacket(bytes, 0, bytes.length)) bypass.handleDatagram(bytes, source);
-      else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes, address, port);
+    let allowedAddress = '';
+    let allowed = false;
+    const onDatagram = (bytes: Buffer, offset: number, length: number, source: string, port: number, address: string) => {
+      // A batch mostly comes from one gateway: its verdict is kept for the batch (a reload applies at the next).
+      if (source !== allowedAddress) {
+        allowedAddress = source;
+        allowed = allows(source);
+      }
+      if (!allowed) counters.add('notAllowed');
+      else if (bypass && isBypassPacket(bytes, offset, length)) bypass.handleDatagram(bytes, source, offset, length);
+      // A copy: the batched socket reuses its buffer, and the handoff engine may keep what it was given.
+      else if (geneveEndpoint) geneveEndpoint.handleDatagram(Buffer.from(bytes.subarray(offset, offset + length)), address, port);
       else bypass?.refuseOther();
     };
-    sockets.geneveTransport = await resources.acquire('Geneve sockets', () => openTransport({ addresses: config.listen, port: config.genevePort, onDatagram, onSendError }), (open) => open.close());
+    const onBatchEnd = () => {
+      allowedAddress = '';
+      bypass?.flush();
+    };
+    sockets.geneveTransport = await resources.acquire(
+      'Geneve sockets',
+      async (): Promise<Transport> => {
+        try {
+          const batched = openBatchedTransport({
+            addresses: config.listen,
+            port: config.genevePort,
+            onDatagram: (bytes, offset, length, address, port) => {
+              bypass?.hold();
+              onDatagram(bytes, offset, length, address, port, address);
+            },
+            onBatchEnd,
+            onSendError,
+          });
+          sockets.batched = batched;
+          return batched;
+        } catch (error) {
+          if (!(error instanceof TunError && error.code === 'ERR_TUN_BINDING')) throw error;
+          logger.warn({ err: error }, 'UDP 6081 falls back to dgram sockets, one datagram per system call (the native binding is missing)');
+          return openTransport({
+            addresses: config.listen,
+            port: config.genevePort,
+            onDatagram: (bytes, address, port) => {
+              onDatagram(bytes, 0, bytes.length, address.startsWith('::ffff:') ? address.slice(7) : address, port, address);
+              onBatchEnd();
+            },
+            onSendError,
+          });
+        }
+      },
+      (open) => open.close(),
+    );
   }
   return bypass;
+}
+
+/** A batch of frames to one gateway: one sendmmsg on the batched socket, else a datagram each. */
+function sendBatch(sockets: Sockets, buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, port: number, address: string): void {
+  if (sockets.batched !== undefined) return sockets.batched.sendBatch(buffer, offsets, lengths, count, port, address);
+  for (let i = 0; i < count; i++) sockets.geneveTransport?.send(Buffer.from(buffer.buffer, buffer.byteOffset + offsets[i]!, lengths[i]!), port, address);
 }
 
 /** What `stats` and the metrics endpoint report: the engine's counters, then Geneve's and bypass's. */

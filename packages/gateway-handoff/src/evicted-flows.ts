@@ -12,11 +12,14 @@
 // memory is bounded and forgets the oldest first, approximately. A lookup compares 8 fingerprints: a flow never stored
 // matches with probability at most 8 / 2^32 (about 2e-9); the cost of a false "maybe" is one
 // CLIENT-QUERY answered NOT_FOUND and one round trip for that flow's first packet.
+//
+// With `ports`, each slot also holds a 32-bit value beside the NAT address (16 bytes per slot): the
+// bypass transport keeps the NAT port there, or -1 for a flow handed off (bypass/translated-flows.ts).
 
 const SLOTS_PER_BUCKET = 4;
 const TWO_32 = 0x1_0000_0000;
 
-/** Bytes of memory per flow the capacity holds. */
+/** Bytes of memory per flow the capacity holds (without ports; 4 more with them). */
 export const EVICTED_FLOW_BYTES = 12;
 
 export class EvictedFlows {
@@ -25,21 +28,28 @@ export class EvictedFlows {
   private readonly fingerprints: Uint32Array;
   private readonly natAddresses: Uint32Array;
   private readonly stamps: Uint32Array;
+  private readonly ports: Int32Array | null;
   private clock = 0;
   private count = 0;
   // The hashes of the flow last given to hash(), to avoid returning objects.
   private bucketA = 0;
   private bucketB = 0;
   private fingerprint = 0;
+  /** The port value of the flow the last recall() found (with `ports`), else -1. */
+  recalledPort = -1;
 
-  /** `capacity`: flows remembered at most (0 turns the memory off: nothing is remembered). */
-  constructor(capacity: number, private readonly seed = 0x5eed_f10e) {
+  /**
+   * `capacity`: flows remembered at most (0 turns the memory off: nothing is remembered); `ports`: each
+   * flow also keeps a 32-bit port value (remember's `port`, recall's `recalledPort`).
+   */
+  constructor(capacity: number, private readonly seed = 0x5eed_f10e, ports = false) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
     this.buckets = Math.ceil(capacity / SLOTS_PER_BUCKET);
     this.capacity = this.buckets * SLOTS_PER_BUCKET;
     this.fingerprints = new Uint32Array(this.capacity);
     this.natAddresses = new Uint32Array(this.capacity);
     this.stamps = new Uint32Array(this.capacity);
+    this.ports = ports ? new Int32Array(this.capacity) : null;
   }
 
   /** Flows held now. */
@@ -48,11 +58,11 @@ export class EvictedFlows {
   }
 
   get byteLength(): number {
-    return this.capacity * EVICTED_FLOW_BYTES;
+    return this.capacity * (EVICTED_FLOW_BYTES + (this.ports === null ? 0 : 4));
   }
 
-  /** Remembers a flow evicted with NAT address `natAddress` (replacing what it held for that flow). */
-  remember(protocol: number, client: Uint8Array, clientOffset: number, clientPort: number, server: number, serverPort: number, natAddress: number): void {
+  /** Remembers a flow evicted with NAT address `natAddress` (and `port`, with ports), replacing what it held for that flow. */
+  remember(protocol: number, client: Uint8Array, clientOffset: number, clientPort: number, server: number, serverPort: number, natAddress: number, port = -1): void {
     if (this.buckets === 0) return;
     this.hash(protocol, client, clientOffset, clientPort, server, serverPort);
     const fp = this.fingerprint;
@@ -73,6 +83,7 @@ export class EvictedFlows {
     }
     this.fingerprints[slot] = fp;
     this.natAddresses[slot] = natAddress;
+    if (this.ports !== null) this.ports[slot] = port;
     this.stamps[slot] = this.clock;
     this.clock = (this.clock + 1) >>> 0;
   }
@@ -82,7 +93,9 @@ export class EvictedFlows {
     if (this.count === 0) return -1;
     this.hash(protocol, client, clientOffset, clientPort, server, serverPort);
     const slot = this.slotOf(this.fingerprint);
-    return slot < 0 ? -1 : this.natAddresses[slot]!;
+    if (slot < 0) return -1;
+    this.recalledPort = this.ports === null ? -1 : this.ports[slot]!;
+    return this.natAddresses[slot]!;
   }
 
   /** Forgets a flow (it came back, or its receiver said it holds nothing); whether it was held. */
@@ -131,6 +144,7 @@ export class EvictedFlows {
       if (free < 0) continue;
       fingerprints[free] = fingerprints[i]!;
       this.natAddresses[free] = this.natAddresses[i]!;
+      if (this.ports !== null) this.ports[free] = this.ports[i]!;
       this.stamps[free] = this.stamps[i]!;
       return i;
     }

@@ -6,6 +6,7 @@ import { readU16 } from '@nat64/wire';
 import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType } from './constants.js';
 import { messageLength } from './bypass-option.js';
 import { BypassStatus } from './bypass-status.js';
+import { HeaderBounds, Structure, optionEnd, readFixedHeader, type StructureFailure } from './structure.js';
 
 /** Which end receives: the server accepts the bypass option, the gateway drops packets with it. */
 export type BypassDirection = 'to-server' | 'to-gateway';
@@ -60,6 +61,8 @@ export class BypassView {
   }
 }
 
+const BOUNDS = new HeaderBounds();
+
 function fail(view: BypassView, status: BypassStatus, at: number): BypassStatus {
   view.status = status;
   view.failOffset = at;
@@ -81,28 +84,20 @@ export function isBypassPacket(buf: Uint8Array, offset: number, length: number):
 /** Decodes buf[offset, offset + length) (a UDP payload) into `view` and decides. */
 export function decapsulateBypass(buf: Uint8Array, offset: number, length: number, view: BypassView, policy: BypassPolicy): BypassStatus {
   view.reset(buf, offset);
-  if (offset + length > buf.length) length = buf.length - offset;
-  if (length < Geneve.HEADER_LENGTH) return fail(view, BypassStatus.TRUNCATED, offset + Math.max(length, 0));
-  const first = buf[offset]!;
-  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) return fail(view, BypassStatus.BAD_VERSION, offset);
-  const optionsStart = offset + Geneve.HEADER_LENGTH;
-  const optionsEnd = optionsStart + (first & GeneveBits.OPT_LEN_MASK) * Geneve.WORD;
-  const end = offset + length;
-  if (optionsEnd > end) return fail(view, BypassStatus.OPTIONS_TRUNCATED, offset);
-  view.flags = buf[offset + 1]!;
-  view.protocolType = readU16(buf, offset + 2);
-  view.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
+  const structure = readFixedHeader(buf, offset, length, view, BOUNDS);
+  if (structure !== Structure.OK) return fail(view, structure as StructureFailure, BOUNDS.failOffset);
+  const { optionsStart, optionsEnd, end } = BOUNDS;
   view.frameOffset = optionsEnd;
   view.frameLength = end - optionsEnd;
 
   let unknownCriticalAt = -1;
   let at = optionsStart;
   while (at < optionsEnd) {
+    const next = optionEnd(buf, at, optionsEnd);
+    if (next < 0) return fail(view, BypassStatus.OPTION_OVERRUN, at + 3);
     const type = buf[at + 2]!;
     const dataStart = at + Geneve.OPTION_HEADER_LENGTH;
-    const dataLength = (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
-    const next = dataStart + dataLength;
-    if (next > optionsEnd) return fail(view, BypassStatus.OPTION_OVERRUN, at + 3);
+    const dataLength = next - dataStart;
     const critical = (type & GeneveBits.OPTION_CRITICAL) !== 0;
     if (critical) view.criticalOptions++;
     const ours = readU16(buf, at) === Bypass.OPTION_CLASS;

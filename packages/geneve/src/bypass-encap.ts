@@ -6,8 +6,8 @@ import { writeU16 } from '@nat64/wire';
 import { checkUint } from './bytes.js';
 import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType, Underlay } from './constants.js';
 import { encodeMessage, writeBypassOption } from './bypass-option.js';
-import { checkCommon, writeIpv4Outer, type OuterConfig } from './encap.js';
-import { flowHash6, sourcePortFromHash } from './flow-hash.js';
+import { Ipv4Outer, type OuterConfig } from './encap.js';
+import { flowHash6 } from './flow-hash.js';
 
 export interface BypassEncapsulatorConfig {
   vni: number;
@@ -69,18 +69,11 @@ export class BypassIpv4Encapsulator {
   /** Bytes the caller must leave in front of every frame. */
   readonly headroom: number;
   private readonly geneve: BypassEncapsulator;
-  private readonly source: number;
-  private readonly seed: number;
-  private readonly ttl: number;
-  private readonly tos: number;
-  private readonly udpChecksum: boolean;
+  private readonly outer: Ipv4Outer;
 
   constructor(config: BypassIpv4EncapsulatorConfig) {
     this.geneve = new BypassEncapsulator(config);
-    checkUint(config.source, 0xffff_ffff, 'source');
-    this.source = config.source;
-    ({ seed: this.seed, ttl: this.ttl, tos: this.tos } = checkCommon(config));
-    this.udpChecksum = config.udpChecksum ?? true;
+    this.outer = new Ipv4Outer(config);
     this.headroom = Underlay.IPV4_HEADER_LENGTH + Underlay.UDP_HEADER_LENGTH + this.geneve.headerLength;
   }
 
@@ -88,8 +81,8 @@ export class BypassIpv4Encapsulator {
   encapsulate(buf: Uint8Array, frameOffset: number, frameLength: number, destination: number): number {
     if (frameOffset - this.headroom < 0) throw new RangeError(`a frame at offset ${frameOffset} leaves no room for ${this.headroom} bytes of outer headers`);
     checkUint(destination, 0xffff_ffff, 'destination');
-    const hash = flowHash6(buf, frameOffset + Ethernet.HEADER_LENGTH, frameLength - Ethernet.HEADER_LENGTH, this.seed);
+    const hash = flowHash6(buf, frameOffset + Ethernet.HEADER_LENGTH, frameLength - Ethernet.HEADER_LENGTH, this.outer.seed);
     const start = this.geneve.encapsulate(buf, frameOffset, frameLength);
-    return writeIpv4Outer(buf, start, frameOffset + frameLength, this.source, destination, sourcePortFromHash(hash), this.ttl, this.tos, this.udpChecksum);
+    return this.outer.write(buf, start, frameOffset + frameLength, destination, hash);
   }
 }

@@ -18,6 +18,7 @@ import { CONTROL_PROTOCOL_TYPE, DEFAULT_OPTION_CLASS, Geneve, GeneveBits, MAX_SA
 import { OptionSize, OptionType, ProtocolType, Underlay } from './constants.js';
 import { MappingField, isMappingEvent } from './mapping.js';
 import { DecapStatus } from './status.js';
+import { HeaderBounds, Structure, optionEnd, readFixedHeader, type StructureFailure } from './structure.js';
 import type { GeneveView } from './view.js';
 
 export interface ReceivePolicyConfig {
@@ -54,6 +55,8 @@ export function createReceivePolicy(config: ReceivePolicyConfig = {}): ReceivePo
   return { optionClass, vni, keys };
 }
 
+const BOUNDS = new HeaderBounds();
+
 function fail(view: GeneveView, status: DecapStatus, at: number): DecapStatus {
   view.status = status;
   view.failOffset = at;
@@ -66,21 +69,11 @@ function fail(view: GeneveView, status: DecapStatus, at: number): DecapStatus {
  */
 export function decapsulate(buf: Uint8Array, offset: number, length: number, view: GeneveView, policy: ReceivePolicy): DecapStatus {
   view.reset(buf, offset);
-  if (offset + length > buf.length) length = buf.length - offset;
-  if (length < Geneve.HEADER_LENGTH) return fail(view, DecapStatus.TRUNCATED, offset + Math.max(length, 0));
-  const first = buf[offset]!;
-  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) return fail(view, DecapStatus.BAD_VERSION, offset);
-  const optionsStart = offset + Geneve.HEADER_LENGTH;
-  const optionsEnd = optionsStart + (first & GeneveBits.OPT_LEN_MASK) * Geneve.WORD;
-  const end = offset + length;
-  if (optionsEnd > end) return fail(view, DecapStatus.OPTIONS_TRUNCATED, offset);
-
-  const flags = buf[offset + 1]!;
-  view.flags = flags;
-  view.oam = (flags & GeneveBits.OAM) !== 0;
-  view.criticalFlag = (flags & GeneveBits.CRITICAL) !== 0;
-  view.protocolType = readU16(buf, offset + 2);
-  view.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
+  const structure = readFixedHeader(buf, offset, length, view, BOUNDS);
+  if (structure !== Structure.OK) return fail(view, structure as StructureFailure, BOUNDS.failOffset);
+  const { optionsStart, optionsEnd, end } = BOUNDS;
+  view.oam = (view.flags & GeneveBits.OAM) !== 0;
+  view.criticalFlag = (view.flags & GeneveBits.CRITICAL) !== 0;
   view.optionsOffset = optionsStart;
   view.optionsLength = optionsEnd - optionsStart;
   view.payloadOffset = optionsEnd;
@@ -92,11 +85,11 @@ export function decapsulate(buf: Uint8Array, offset: number, length: number, vie
   let pendingAt = -1;
   let at = optionsStart;
   while (at < optionsEnd) {
+    const next = optionEnd(buf, at, optionsEnd);
+    if (next < 0) return fail(view, DecapStatus.OPTION_OVERRUN, at + 3);
     const type = buf[at + 2]!;
     const dataStart = at + Geneve.OPTION_HEADER_LENGTH;
-    const dataLength = (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
-    const next = dataStart + dataLength;
-    if (next > optionsEnd) return fail(view, DecapStatus.OPTION_OVERRUN, at + 3);
+    const dataLength = next - dataStart;
     const critical = (type & GeneveBits.OPTION_CRITICAL) !== 0;
     if (critical) view.criticalOptions++;
     const ours = readU16(buf, at) === policy.optionClass;

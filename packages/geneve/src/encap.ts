@@ -71,18 +71,11 @@ export class Ipv4Encapsulator {
   /** Bytes the caller must leave in front of every payload. */
   readonly headroom: number;
   private readonly writer: GeneveWriter;
-  private readonly source: number;
-  private readonly seed: number;
-  private readonly ttl: number;
-  private readonly tos: number;
-  private readonly udpChecksum: boolean;
+  private readonly outer: Ipv4Outer;
 
   constructor(config: Ipv4EncapsulatorConfig) {
     this.writer = new GeneveWriter(config);
-    checkUint(config.source, 0xffff_ffff, 'source');
-    this.source = config.source;
-    ({ seed: this.seed, ttl: this.ttl, tos: this.tos } = checkCommon(config));
-    this.udpChecksum = config.udpChecksum ?? true;
+    this.outer = new Ipv4Outer(config);
     this.headroom = OUTER4 + this.writer.maxHeaderLength;
   }
 
@@ -90,21 +83,38 @@ export class Ipv4Encapsulator {
   encapsulate(buf: Uint8Array, payloadOffset: number, payloadLength: number, destination: number, mapping: MappingOption | null): number {
     checkRoomBefore(payloadOffset - this.writer.headerLength(mapping !== null) - OUTER4, payloadOffset);
     checkUint(destination, 0xffff_ffff, 'destination');
-    const hash = flowHash(buf, payloadOffset, payloadLength, this.seed);
+    const hash = flowHash(buf, payloadOffset, payloadLength, this.outer.seed);
     const start = this.writer.writeData(buf, payloadOffset, payloadLength, mapping);
-    return this.finish(buf, start, payloadOffset + payloadLength, destination, hash);
+    return this.outer.write(buf, start, payloadOffset + payloadLength, destination, hash);
   }
 
   /** Encapsulates a control packet (O bit; handoff datagram or empty payload; options §5). */
   encapsulateControl(buf: Uint8Array, payloadOffset: number, payloadLength: number, destination: number, mapping: MappingOption | null): number {
     checkRoomBefore(payloadOffset - this.writer.headerLength(mapping !== null) - OUTER4, payloadOffset);
     checkUint(destination, 0xffff_ffff, 'destination');
-    const hash = flowHash(buf, payloadOffset, 0, this.seed);
+    const hash = flowHash(buf, payloadOffset, 0, this.outer.seed);
     const start = this.writer.writeControl(buf, payloadOffset, payloadLength, mapping);
-    return this.finish(buf, start, payloadOffset + payloadLength, destination, hash);
+    return this.outer.write(buf, start, payloadOffset + payloadLength, destination, hash);
+  }
+}
+
+/** The outer IPv4 and UDP headers of one underlay source, checked once; what every IPv4 encapsulator writes in front of its Geneve header. */
+export class Ipv4Outer {
+  readonly seed: number;
+  private readonly source: number;
+  private readonly ttl: number;
+  private readonly tos: number;
+  private readonly udpChecksum: boolean;
+
+  constructor(config: OuterConfig & { source: number; udpChecksum?: boolean }) {
+    checkUint(config.source, 0xffff_ffff, 'source');
+    this.source = config.source;
+    ({ seed: this.seed, ttl: this.ttl, tos: this.tos } = checkCommon(config));
+    this.udpChecksum = config.udpChecksum ?? true;
   }
 
-  private finish(buf: Uint8Array, geneveStart: number, end: number, destination: number, hash: number): number {
+  /** Writes them in front of the Geneve header at geneveStart (the datagram ends at `end`), the UDP source port from `hash`; returns where the packet starts. */
+  write(buf: Uint8Array, geneveStart: number, end: number, destination: number, hash: number): number {
     return writeIpv4Outer(buf, geneveStart, end, this.source, destination, sourcePortFromHash(hash), this.ttl, this.tos, this.udpChecksum);
   }
 }

@@ -7,6 +7,7 @@
 #include "counters.h"
 #include "open.h"
 #include "queue.h"
+#include "udp.h"
 
 namespace tun {
 
@@ -71,6 +72,7 @@ static Napi::Object InitTunModule(Napi::Env env, Napi::Object exports) {
   exports.Set("counterNames", names);
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("closeDescriptor", Napi::Function::New(env, CloseDescriptor, "closeDescriptor"));
+  exports.Set("openUdp", Napi::Function::New(env, OpenUdp, "openUdp"));
   exports.Set("TunQueue", TunQueue::Define(env));
   return exports;
 }

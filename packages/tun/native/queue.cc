@@ -12,6 +12,7 @@
 #include "counters.h"
 #include "open.h"
 #include "typed_array.h"
+#include "udp.h"
 
 namespace tun {
 
@@ -27,6 +28,7 @@ Napi::Function TunQueue::Define(Napi::Env env) {
                          InstanceMethod<&TunQueue::Start>("start"),
                          InstanceMethod<&TunQueue::WriteBatch>("writeBatch"),
                          InstanceMethod<&TunQueue::WritePacket>("writePacket"),
+                         InstanceMethod<&TunQueue::SendBatch>("sendBatch"),
                          InstanceMethod<&TunQueue::Ref>("ref"),
                          InstanceMethod<&TunQueue::Unref>("unref"),
                          InstanceMethod<&TunQueue::Close>("close"),
@@ -45,6 +47,7 @@ TunQueue::TunQueue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TunQueue>(
   fd_ = info[0].As<Napi::Number>().Int32Value();
   counters_ref_ = Napi::Persistent(info[1]);
   vnet_ = info.Length() > 2 && info[2].ToBoolean().Value();
+  udp_ = info.Length() > 3 && info[3].ToBoolean().Value();
 }
 
 TunQueue::~TunQueue() {
@@ -89,6 +92,19 @@ Napi::Value TunQueue::Start(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
     rx_vnet_ref_ = Napi::Persistent(info[6]);
+  }
+  if (udp_) {
+    size_t peers_length = 0;
+    if (info.Length() < 7 || !GetTypedArray(env, info[6], napi_uint8_array, &rx_peers_, &peers_length) ||
+        peers_length < batch_size * kPeerRecordSize) {
+      Napi::TypeError::New(env, "start(..., peers: Uint8Array of lengths.length * 20 bytes) expected")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    rx_peers_ref_ = Napi::Persistent(info[6]);
+    messages_.resize(batch_size);
+    iovecs_.resize(batch_size);
+    names_.resize(batch_size);
   }
   rx_slot_size_ = slot_size;
   rx_batch_size_ = static_cast<uint32_t>(batch_size);
@@ -145,7 +161,7 @@ void TunQueue::OnReadable(int status) {
   for (uint32_t round = 0; round < batches_per_wake_; ++round) {
     bool drained = false;
     int error = 0;
-    uint32_t count = ReadBatch(&drained, &error);
+    uint32_t count = udp_ ? ReadDatagrams(&drained, &error) : ReadBatch(&drained, &error);
     if (count > 0 && !Deliver(self, count)) return;
     if (error != 0) {
       Fail(self, error);
@@ -279,6 +295,8 @@ void TunQueue::ReleaseJavaScriptState() {
   rx_buffer_ref_.Reset();
   rx_vnet_ref_.Reset();
   rx_vnet_ = nullptr;
+  rx_peers_ref_.Reset();
+  rx_peers_ = nullptr;
   rx_lengths_ref_.Reset();
   rx_buffer_ = nullptr;
   rx_lengths_ = nullptr;

@@ -1,5 +1,7 @@
 // One open TUN queue as a JavaScript object: batched non-blocking reads driven by uv_poll on the
-// loop of the environment (main thread or worker) that created it, and batched writes.
+// loop of the environment (main thread or worker) that created it, and batched writes. The same
+// object serves a UDP socket (udp mode): recvmmsg(2) fills the slots and a peer record per slot,
+// sendmmsg(2) sends a batch to one peer (udp.cc).
 //
 // Lifetime: the uv_poll_t lives in its own heap block (Poll) because libuv frees a handle only
 // after uv_close's callback, which may run after the JavaScript object was collected or the
@@ -10,8 +12,11 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace tun {
 
@@ -27,8 +32,9 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // new TunQueue(fd, counters: Float64Array, vnetHeaders = false): takes ownership of the
-  // descriptor; vnetHeaders when it was opened with offload (a virtio-net header per packet).
+  // new TunQueue(fd, counters: Float64Array, vnetHeaders = false, udp = false): takes ownership of
+  // the descriptor; vnetHeaders when it was opened with offload (a virtio-net header per packet);
+  // udp when it is a UDP socket (from openUdp).
   explicit TunQueue(const Napi::CallbackInfo& info);
   ~TunQueue() override;
 
@@ -36,6 +42,7 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value WriteBatch(const Napi::CallbackInfo& info);
   Napi::Value WritePacket(const Napi::CallbackInfo& info);
+  Napi::Value SendBatch(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -51,6 +58,11 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
   bool Deliver(napi_value self, uint32_t count);
   void Fail(napi_value self, int error);
   bool WriteOne(const uint8_t* header, const uint8_t* data, size_t length);
+  // udp mode (udp.cc): the batch read, the batch send to one peer, and the failure class of a send.
+  uint32_t ReadDatagrams(bool* drained, int* error);
+  uint32_t SendDatagrams(const uint8_t* buffer, const uint32_t* offsets, const uint32_t* lengths, uint32_t count,
+                         const uint8_t* peer);
+  void CountSendFailure(int error);
   void StopPolling();
   // Stops polling and closes the descriptor; no JavaScript calls, so it is safe in teardown.
   void Shutdown();
@@ -64,6 +76,13 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
   Napi::Reference<Napi::Value> counters_ref_;
 
   bool vnet_ = false;
+  bool udp_ = false;
+  // With udp_: a kPeerRecordSize record (address, port) per slot; scratch for recvmmsg/sendmmsg.
+  uint8_t* rx_peers_ = nullptr;
+  Napi::Reference<Napi::Value> rx_peers_ref_;
+  std::vector<struct mmsghdr> messages_;
+  std::vector<struct iovec> iovecs_;
+  std::vector<struct sockaddr_storage> names_;
   // With vnet_: the virtio-net header of each received packet, kVnetHeaderSize bytes per slot.
   uint8_t* rx_vnet_ = nullptr;
   Napi::Reference<Napi::Value> rx_vnet_ref_;

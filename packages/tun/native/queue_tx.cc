@@ -76,14 +76,8 @@ Napi::Value TunQueue::WriteBatch(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  double count_value = info[3].As<Napi::Number>().DoubleValue();
-  if (!(count_value >= 0) || count_value > static_cast<double>(offsets_length) ||
-      count_value > static_cast<double>(lengths_length) || count_value != static_cast<uint32_t>(count_value)) {
-    Napi::RangeError::New(env, "count must be an integer within offsets.length and lengths.length")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  uint32_t count = static_cast<uint32_t>(count_value);
+  uint32_t count = 0;
+  if (!CheckBatch(env, info[3], buffer_length, offsets, offsets_length, lengths, lengths_length, &count)) return env.Undefined();
   // writeBatch(..., count, vnetHeaders?): with offload, packet i's virtio-net header at i * 10.
   uint8_t* headers = nullptr;
   size_t headers_length = 0;
@@ -91,14 +85,6 @@ Napi::Value TunQueue::WriteBatch(const Napi::CallbackInfo& info) {
     if (!GetTypedArray(env, info[4], napi_uint8_array, &headers, &headers_length) ||
         headers_length < static_cast<size_t>(count) * kVnetHeaderSize) {
       Napi::RangeError::New(env, "vnetHeaders must hold count * 10 bytes").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
-  // Check every packet before writing any, so a bad batch writes nothing.
-  for (uint32_t i = 0; i < count; ++i) {
-    if (static_cast<uint64_t>(offsets[i]) + lengths[i] > buffer_length) {
-      Napi::RangeError::New(env, "packet " + std::to_string(i) + " lies outside the buffer")
-          .ThrowAsJavaScriptException();
       return env.Undefined();
     }
   }

@@ -4,6 +4,8 @@
 #include <napi.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 
 namespace tun {
 
@@ -18,6 +20,26 @@ inline bool GetTypedArray(napi_env env, const Napi::Value& value, napi_typedarra
   if (status != napi_ok || type != want) return false;
   // napi already adds byte_offset to the pointer.
   *data = static_cast<T*>(pointer);
+  return true;
+}
+
+// A batch argument list's count (a JavaScript number) checked against offsets and lengths, and
+// every packet checked to lie inside the buffer, before anything is written; false after throwing.
+inline bool CheckBatch(Napi::Env env, const Napi::Value& count_value, size_t buffer_length, const uint32_t* offsets,
+                       size_t offsets_length, const uint32_t* lengths, size_t lengths_length, uint32_t* count) {
+  double value = count_value.As<Napi::Number>().DoubleValue();
+  if (!(value >= 0) || value > static_cast<double>(offsets_length) || value > static_cast<double>(lengths_length) ||
+      value != static_cast<uint32_t>(value)) {
+    Napi::RangeError::New(env, "count must be an integer within offsets.length and lengths.length").ThrowAsJavaScriptException();
+    return false;
+  }
+  *count = static_cast<uint32_t>(value);
+  for (uint32_t i = 0; i < *count; ++i) {
+    if (static_cast<uint64_t>(offsets[i]) + lengths[i] > buffer_length) {
+      Napi::RangeError::New(env, "packet " + std::to_string(i) + " lies outside the buffer").ThrowAsJavaScriptException();
+      return false;
+    }
+  }
   return true;
 }
 

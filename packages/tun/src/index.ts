@@ -2,6 +2,7 @@
 // batched, non-blocking I/O through a small native binding; FakeTun is its in-memory stand-in
 // for unit tests. The contract both keep is documented on TunDevice.
 export { openTap, openTun } from './linux-tun.js';
+export { openUdp, PEER_RECORD_SIZE, type BatchedUdpSocket, type UdpOptions, type UdpRxBatch } from './udp.js';
 export { FakeTun, type FakeTunOptions } from './fake-tun.js';
 export { TunError } from './errors.js';
 export { readInterfaceStatistics, type InterfaceStatistics } from './sysfs.js';

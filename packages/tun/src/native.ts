@@ -29,10 +29,13 @@ export interface NativeQueue {
     batchesPerWake: number,
     onBatch: (count: number) => void,
     onError: (errno: number) => void,
-    vnet?: Uint8Array,
+    /** The virtio-net headers (offload), or the peer records (UDP). */
+    extra?: Uint8Array,
   ): void;
   writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet?: Uint8Array): number;
   writePacket(buffer: Uint8Array, offset: number, length: number): boolean;
+  /** UDP queues only: sendmmsg of the datagrams to one peer record. */
+  sendBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, peer: Uint8Array): number;
   ref(): void;
   unref(): void;
   close(): void;
@@ -53,7 +56,9 @@ export interface NativeBinding {
     tap?: boolean,
   ): NativeOpened;
   closeDescriptor(fd: number): void;
-  TunQueue: new (fd: number, counters: Float64Array, vnetHeaders?: boolean) => NativeQueue;
+  /** A bound non-blocking UDP socket. Throws a NativeOpenError. */
+  openUdp(address: string, port: number, v6Only: boolean, receiveBufferBytes: number): { fd: number; family: 4 | 6; port: number };
+  TunQueue: new (fd: number, counters: Float64Array, vnetHeaders?: boolean, udp?: boolean) => NativeQueue;
 }
 
 export const ADDON_PATH = '../build/Release/tun.node';

@@ -37,6 +37,8 @@ export interface BypassEndpointDeps {
   send(packet: Buffer, port: number, address: string): void;
   /** Sends queued in that socket (Transport.sendQueueCount). */
   sendQueueCount(): number;
+  /** Sends a batch of UDP payloads to one gateway with one call (the batched socket); absent: one send() each. */
+  sendBatch?(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, port: number, address: string): void;
   /** Writes one connection log line now. */
   logLine(line: string): void;
   zone: TimeZoneMode;
@@ -67,6 +69,8 @@ export class BypassEndpoint {
   private readonly values: Float64Array;
   private readonly index;
   private closed = false;
+  /** Inside a batch of datagrams (hold()): frames for the TAP devices wait for flush(). */
+  private holding = false;
 
   constructor(private readonly deps: BypassEndpointDeps) {
     this.prefixes = deps.settings.prefixes.map((prefix) => Uint8Array.from(prefix.toByteArray().slice(0, 12)));
@@ -85,12 +89,16 @@ export class BypassEndpoint {
     return this.tunnels.size;
   }
 
-  /** One Geneve packet of bypass (isBypassPacket) from an allowed gateway address. */
-  handleDatagram(buf: Buffer, address: string): void {
+  /**
+   * One Geneve packet of bypass (isBypassPacket), `buf[offset, offset + length)`, from an allowed gateway
+   * address. Its frame is written into the tunnel's TAP device at once, or, after hold(), at flush():
+   * the buffer must then stay as it is until flush() (the batched socket's receive buffer during its batch).
+   */
+  handleDatagram(buf: Buffer, address: string, offset = 0, length = buf.length - offset): void {
     const values = this.values;
     values[this.index.bypassReceived]!++;
     const view = this.view;
-    const status = decapsulateBypass(buf, 0, buf.length, view, ANY_VNI);
+    const status = decapsulateBypass(buf, offset, length, view, ANY_VNI);
     if (status === BypassStatus.AUDIT_MIRROR) {
       values[this.index.bypassAuditMirror]!++;
       if (this.deps.logger.isLevelEnabled('debug')) {
@@ -105,6 +113,7 @@ export class BypassEndpoint {
     }
     let tunnel = this.tunnels.get(address);
     if (view.hasBypassOption && this.isSolicitation(buf)) {
+      this.flush();
       values[this.index.bypassOffers]!++;
       tunnel = this.accept(address, buf, tunnel);
       if (tunnel === undefined) return;
@@ -115,8 +124,19 @@ export class BypassEndpoint {
       values[this.index.bypassVniMismatch]!++;
       return;
     }
-    if (tunnel.deliver(buf, view.frameOffset, view.frameLength)) values[this.index.bypassFramesIn]!++;
-    else values[this.index.bypassFramesInFailed]!++;
+    tunnel.deliver(buf, view.frameOffset, view.frameLength);
+    if (!this.holding) tunnel.flush();
+  }
+
+  /** Frames of the datagrams that follow wait for flush(), to be written to each TAP device in one call. */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Writes the frames waiting for each tunnel's TAP device, and ends hold(). */
+  flush(): void {
+    this.holding = false;
+    for (const tunnel of this.tunnels.values()) tunnel.flush();
   }
 
   /** Drops by reason, as counters named bypassDrop.<reason> (all with `all`, else the nonzero). */
@@ -209,6 +229,7 @@ export class BypassEndpoint {
     const tunnel = new Tunnel({ gateway, vni, index, device, route, target, message }, {
       send: this.deps.send,
       sendQueueCount: this.deps.sendQueueCount,
+      ...(this.deps.sendBatch === undefined ? {} : { sendBatch: this.deps.sendBatch }),
       counters: this.counters,
       onDeviceError: (failed, error) => {
         logger.error({ err: error, gateway: failed.gateway }, `bypass TAP device ${failed.device.name} failed`);
@@ -246,6 +267,7 @@ export class BypassEndpoint {
     if (this.tunnels.get(tunnel.gateway) !== tunnel) return;
     this.tunnels.delete(tunnel.gateway);
     this.byIndex[tunnel.index] = undefined;
+    tunnel.flush();
     tunnel.close();
     this.deps.network.tearDown(tunnel.route);
     this.counters.add('bypassTunnelsDown');

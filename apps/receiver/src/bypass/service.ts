@@ -19,7 +19,10 @@ export interface BypassEnvironment {
 
 export interface BypassService {
   readonly endpoint: BypassEndpoint;
-  handleDatagram(bytes: Buffer, address: string): void;
+  /** One bypass datagram, `bytes[offset, offset + length)`; see BypassEndpoint.handleDatagram, hold and flush. */
+  handleDatagram(bytes: Buffer, address: string, offset?: number, length?: number): void;
+  hold(): void;
+  flush(): void;
   /** A Geneve packet that is not bypass while the geneve transport is off. */
   refuseOther(): void;
   counters(all: boolean): CounterSnapshot[];
@@ -36,12 +39,14 @@ export function startBypass(
   send: (packet: Buffer, port: number, address: string) => void,
   sendQueueCount: () => number,
   environment: BypassEnvironment = {},
+  sendBatch?: (buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, port: number, address: string) => void,
 ): BypassService {
   const openDevice = environment.openDevice ?? ((name: string, mtu: number) => openTap({ name, mtu, up: true }));
   const endpoint = new BypassEndpoint({
     settings: config.bypass,
     send,
     sendQueueCount,
+    ...(sendBatch === undefined ? {} : { sendBatch }),
     logLine: (line) => {
       log.append(line);
       log.flush();
@@ -63,7 +68,9 @@ export function startBypass(
   let otherGeneve = 0;
   return {
     endpoint,
-    handleDatagram: (bytes, address) => endpoint.handleDatagram(bytes, address),
+    handleDatagram: (bytes, address, offset, length) => endpoint.handleDatagram(bytes, address, offset, length),
+    hold: () => endpoint.hold(),
+    flush: () => endpoint.flush(),
     refuseOther: () => {
       otherGeneve++;
     },

@@ -1,9 +1,10 @@
 // One bypass tunnel: a gateway, its VNI, and the TAP device whose Ethernet frames are the
-// tunnel link (bypass §9). Frames from the gateway go into the TAP with one write each; the
-// kernel's IPv6 stack answers, and the frames it sends come back in batches, are copied once
-// into a preallocated send ring behind 8 bytes of headroom, framed with the VNI and no option
-// (bypass §3.1) and sent to the gateway on UDP 6081. Nothing is allocated per frame here; the
-// dgram socket underneath allocates its own request per send.
+// tunnel link (bypass §9). Frames from the gateway wait where they were received until flush(),
+// which writes them into the TAP with one call (one write each in the kernel); the kernel's IPv6
+// stack answers, and the frames it sends come back in batches, are copied once into a
+// preallocated send ring behind 8 bytes of headroom, framed with the VNI and no option (bypass
+// §3.1) and sent to the gateway on UDP 6081 with one sendmmsg for the batch (one send each on the
+// dgram fallback, which allocates its own request per send). Nothing is allocated per frame here.
 import { BypassEncapsulator, Ethernet, Geneve } from '@nat64/geneve';
 import type { Counters } from '@nat64/service';
 import type { TunDevice, TunError } from '@nat64/tun';
@@ -19,6 +20,8 @@ export interface TunnelDeps {
   send(packet: Buffer, port: number, address: string): void;
   /** Sends queued in the socket, whose ring slots must not be reused yet. */
   sendQueueCount(): number;
+  /** Sends a batch to the gateway with one call; absent: send() per packet. */
+  sendBatch?(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, port: number, address: string): void;
   counters: Counters<BypassCounterName>;
   /** The TAP device stopped working (deleted from outside): the tunnel must go. */
   onDeviceError(tunnel: Tunnel, error: TunError): void;
@@ -42,6 +45,16 @@ export class Tunnel {
   private readonly framesOut: number;
   private readonly notIpv6: number;
   private readonly queueFull: number;
+  private readonly framesIn: number;
+  private readonly framesInFailed: number;
+  /** Frames of one receive buffer waiting for flush(). */
+  private pendingBuffer: Uint8Array | null = null;
+  private readonly pendingOffsets = new Uint32Array(RING_SLOTS);
+  private readonly pendingLengths = new Uint32Array(RING_SLOTS);
+  private pending = 0;
+  /** Where the ring slots of one TAP batch start and end, for sendBatch. */
+  private readonly sendOffsets = new Uint32Array(RING_SLOTS);
+  private readonly sendLengths = new Uint32Array(RING_SLOTS);
 
   constructor(
     init: { gateway: string; vni: number; index: number; device: TunDevice; route: TunnelRoute; target: Uint8Array; message: string },
@@ -61,6 +74,8 @@ export class Tunnel {
     this.framesOut = deps.counters.index.bypassFramesOut;
     this.notIpv6 = deps.counters.index.bypassNotIpv6Out;
     this.queueFull = deps.counters.index.bypassSendQueueFull;
+    this.framesIn = deps.counters.index.bypassFramesIn;
+    this.framesInFailed = deps.counters.index.bypassFramesInFailed;
   }
 
   start(): void {
@@ -70,12 +85,30 @@ export class Tunnel {
     );
   }
 
-  /** Writes a frame from the gateway into the TAP device. */
-  deliver(buf: Uint8Array, offset: number, length: number): boolean {
-    return this.device.writePacket(buf, offset, length);
+  /** A frame from the gateway for the TAP device: written at flush(); `buf` must stay as it is until then. */
+  deliver(buf: Uint8Array, offset: number, length: number): void {
+    if ((this.pendingBuffer !== buf && this.pending > 0) || this.pending === RING_SLOTS) this.flush();
+    this.pendingBuffer = buf;
+    this.pendingOffsets[this.pending] = offset;
+    this.pendingLengths[this.pending] = length;
+    this.pending++;
+  }
+
+  /** Writes the frames waiting since the last flush with one call; counts what the device took and refused. */
+  flush(): void {
+    const count = this.pending;
+    if (count === 0) return;
+    const written = this.device.writeBatch(this.pendingBuffer!, this.pendingOffsets, this.pendingLengths, count);
+    this.pending = 0;
+    this.pendingBuffer = null;
+    const values = this.deps.counters.values;
+    values[this.framesIn]! += written;
+    values[this.framesInFailed]! += count - written;
   }
 
   close(): void {
+    this.pending = 0;
+    this.pendingBuffer = null;
     this.device.close();
   }
 
@@ -89,6 +122,8 @@ export class Tunnel {
       values[this.queueFull]! += count;
       return;
     }
+    const batched = this.deps.sendBatch;
+    let framed = 0;
     for (let i = 0; i < count; i++) {
       const offset = i * slotSize;
       const length = lengths[i]!;
@@ -102,8 +137,14 @@ export class Tunnel {
       this.nextSlot = this.nextSlot + 1 === RING_SLOTS ? 0 : this.nextSlot + 1;
       buffer.copy(this.ring, slot + HEADROOM, offset, offset + length);
       const start = this.encapsulator.encapsulate(this.ring, slot + HEADROOM, length);
-      this.deps.send(this.ring.subarray(start, slot + HEADROOM + length), this.port, this.gateway);
+      if (batched === undefined) this.deps.send(this.ring.subarray(start, slot + HEADROOM + length), this.port, this.gateway);
+      else {
+        this.sendOffsets[framed] = start;
+        this.sendLengths[framed] = slot + HEADROOM + length - start;
+        framed++;
+      }
       values[this.framesOut]!++;
     }
+    if (framed > 0) batched!(this.ring, this.sendOffsets, this.sendLengths, framed, this.port, this.gateway);
   }
 }

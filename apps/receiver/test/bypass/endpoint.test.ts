@@ -13,7 +13,7 @@ const LINK_LOCAL = Uint8Array.from(ipaddr.parse('fe80::1').toByteArray());
 const GATEWAY_MAC = Uint8Array.from([0xb2, 0x55, 0xe1, 0x78, 0x1c, 0xb0]);
 const VNI = 0x48b25c;
 
-function setUp(settings: Partial<BypassSettings> = {}) {
+function setUp(settings: Partial<BypassSettings> = {}, batches?: { count: number; address: string; packets: Buffer[] }[]) {
   const devices: FakeTap[] = [];
   const sent: { packet: Buffer; port: number; address: string }[] = [];
   const lines: string[] = [];
@@ -23,6 +23,13 @@ function setUp(settings: Partial<BypassSettings> = {}) {
     settings: { ...BYPASS_DEFAULTS, prefixes: [ipaddr.IPv6.parse('64:ff9b::')], ...settings },
     send: (packet, port, address) => sent.push({ packet: Buffer.from(packet), port, address }),
     sendQueueCount: () => queued.count,
+    ...(batches === undefined
+      ? {}
+      : {
+          sendBatch: (buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, _port: number, address: string) => {
+            batches.push({ count, address, packets: [...offsets.subarray(0, count)].map((offset, i) => Buffer.from(buffer.subarray(offset, offset + lengths[i]!))) });
+          },
+        }),
     logLine: (line) => lines.push(line.slice(27)),
     zone: 'utc',
     clock: manualMicroClock(),
@@ -194,6 +201,39 @@ describe('bypass endpoint', () => {
     queued.count = 254;
     devices[0]!.inject(datagram(), datagram());
     expect(sent).toHaveLength(2);
+  });
+
+  it('with a batched socket, sends a TAP batch to the gateway in one sendBatch, and writes held frames to the TAP in one writeBatch at flush', () => {
+    const batches: { count: number; address: string; packets: Buffer[] }[] = [];
+    const { endpoint, devices, sent } = setUp({}, batches);
+    endpoint.handleDatagram(encapsulate(solicitation()), '192.0.2.1');
+    const tap = devices[0]!;
+    const writes: number[] = [];
+    const writeBatch = tap.writeBatch.bind(tap);
+    tap.writeBatch = (buffer, offsets, lengths, count) => {
+      writes.push(count);
+      return writeBatch(buffer, offsets, lengths, count);
+    };
+    // Three datagrams in one receive buffer, as the batched socket hands them over.
+    const one = encapsulate(datagram());
+    const buffer = Buffer.concat([one, one, one]);
+    endpoint.hold();
+    for (let i = 0; i < 3; i++) endpoint.handleDatagram(buffer, '192.0.2.1', i * one.length, one.length);
+    expect(tap.written).toHaveLength(1);
+    endpoint.flush();
+    expect(writes).toEqual([3]);
+    expect(tap.written.slice(1)).toEqual([datagram(), datagram(), datagram()]);
+    expect(endpoint.counters.get('bypassFramesIn')).toBe(4);
+    tap.inject(datagram(), datagram());
+    expect(sent).toHaveLength(0);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.count).toBe(2);
+    expect(batches[0]!.address).toBe('192.0.2.1');
+    const view = new BypassView();
+    for (const packet of batches[0]!.packets) {
+      expect(decapsulateBypass(packet, 0, packet.length, view, { vni: VNI, direction: 'to-gateway' })).toBe(BypassStatus.FRAME);
+      expect(packet.subarray(view.frameOffset)).toEqual(datagram());
+    }
   });
 
   it('takes every tunnel down on close, with a log line each', () => {

@@ -29,8 +29,9 @@ export class FakeTap implements TunDevice {
     this.onBatch!(frames.length);
   }
 
-  writeBatch(): number {
-    return 0;
+  writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
+    for (let i = 0; i < count; i++) this.writePacket(buffer, offsets[i]!, lengths[i]!);
+    return count;
   }
 
   writePacket(buffer: Uint8Array, offset: number, length: number): boolean {

@@ -21,6 +21,7 @@ import { IMPL, SPEC } from './constants.js';
 import { BypassDatapath } from './datapath.js';
 import { BypassHost, HOST_STATE_NAMES, HostState, type HostSettings } from './hosts.js';
 import { loadPersistentSecret, TransientSecret } from './secrets.js';
+import { TranslatedFlows } from './translated-flows.js';
 
 export interface BypassOptions {
   readonly settings: BypassConfig;
@@ -70,6 +71,9 @@ export class BypassTransport implements HandoffTransport {
     this.linkLocal = Uint8Array.from(ipaddr.IPv6.parse(settings.linkLocal).toByteArray());
     const mtu = Math.max(SPEC.IPV6_MIN_MTU, Math.min(settings.mtu, options.underlayMtu - SPEC.TUNNEL_OVERHEAD));
     this.datapath = new BypassDatapath(context.engine, this.counters, context.clock, mtu, (t, buf, frame, length) => this.neighborFrame(t, buf, frame, length));
+    if (settings.translatedFlows > 0) {
+      this.datapath.translated = new TranslatedFlows(settings.translatedFlows, context.engine.table, this.counters, (host) => this.datapath.hosts.get(host)?.state === HostState.ACCEPTED);
+    }
     this.fallback = options.fallback === null ? null : options.fallback(context);
   }
 
@@ -93,6 +97,21 @@ export class BypassTransport implements HandoffTransport {
       undo.push(engine.onTunnelError(SPEC.GENEVE_PORT, (v) => this.tunnelError(v)));
     }
     engine.onBypass(this.datapath);
+    const translated = this.datapath.translated;
+    if (translated !== null) {
+      const failed = this.context.failed;
+      undo.push(
+        engine.events.subscribe({
+          sessionDeleted: (table, h, reason) => {
+            try {
+              translated.sessionDeleted(table, h, reason);
+            } catch (error) {
+              failed(error);
+            }
+          },
+        }),
+      );
+    }
     this.detach = () => {
       engine.onBypass(null);
       for (const off of undo.reverse()) off();
@@ -357,6 +376,9 @@ export class BypassTransport implements HandoffTransport {
     for (const t of this.datapath.hosts.values()) if (t.state === HostState.ACCEPTED) accepted++;
     lines.push({ group: 'bypass', name: 'hosts', value: this.datapath.hosts.size, explanation: 'gauge: hosts offered bypass' });
     lines.push({ group: 'bypass', name: 'tunnels', value: accepted, explanation: 'gauge: hosts reached through a bypass tunnel' });
+    const translated = this.datapath.translated;
+    lines.push({ group: 'bypass', name: 'translatedFlows', value: translated?.size ?? 0, explanation: 'gauge: translated flows toward accepted hosts remembered after their session ended' });
+    lines.push({ group: 'bypass', name: 'translatedFlowsBytes', value: translated?.memory.byteLength ?? 0, explanation: 'gauge: bytes of that memory (16 per flow of handoff.bypass.translatedFlows)' });
     BYPASS_STATUS_NAMES.forEach((name, status) => {
       const value = this.datapath.drops[status]!;
       if (value > 0) lines.push({ group: 'bypass', name: `drop.${name}`, value, explanation: `bypass packets to pool4:6081 dropped: ${name}` });

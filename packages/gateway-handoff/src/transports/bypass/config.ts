@@ -26,6 +26,12 @@ export interface BypassConfig {
    * default: RFC 8926 §3.3 allows zero over IPv4, and the client's packet inside keeps its own checksums.
    */
   udpChecksum: boolean;
+  /**
+   * Translated flows toward accepted hosts remembered after their session left the table (16 bytes each,
+   * allocated at start), so that a client speaking first stays translated instead of entering the tunnel;
+   * 0 turns the memory off.
+   */
+  translatedFlows: number;
 }
 
 function duration(reader: ConfigReader, key: string, fallback: string, minMs: number): number {
@@ -47,6 +53,7 @@ export function readBypassConfig(reader: ConfigReader): BypassConfig {
     mtu: reader.integer('mtu', { min: SPEC.IPV6_MIN_MTU, max: 65535 - SPEC.TUNNEL_OVERHEAD, fallback: IMPL.MTU }),
     flowHashSeed: reader.integer('flowHashSeed', { min: 0, max: 0xffff_ffff, fallback: 0 }),
     udpChecksum: reader.boolean('udpChecksum', false),
+    translatedFlows: reader.integer('translatedFlows', { min: 0, max: 100_000_000, fallback: IMPL.TRANSLATED_FLOWS }),
   };
   if (Buffer.byteLength(bypass.message) > 124) throw new ConfigError(reader.path('message'), 'must be at most 124 bytes of UTF-8 (bypass §3.1)');
   if (!/^fe80:/i.test(bypass.linkLocal)) throw new ConfigError(reader.path('linkLocal'), 'must be a link-local IPv6 address (fe80::/64)');

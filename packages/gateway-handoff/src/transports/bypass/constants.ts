@@ -55,6 +55,8 @@ export const IMPL = {
   MAX_HOSTS: 65_536,
   /** A host that never accepted and has had no mapping this long is forgotten. */
   FORGET_MS: 10 * 60_000,
+  /** Translated flows toward accepted hosts remembered after their session ends (handoff.bypass.translatedFlows). */
+  TRANSLATED_FLOWS: 100_000,
   /** The timers scan the hosts at most this often (handoff ticks every 4 ms). */
   SCAN_MS: 100,
 } as const;

@@ -14,6 +14,7 @@ import { BYPASS_VERDICT, type BypassHook, type Engine } from '@nat64/gateway-eng
 import type { BypassCounterName } from './counters.js';
 import { SPEC } from './constants.js';
 import { HostState, type BypassHost } from './hosts.js';
+import type { TranslatedFlows } from './translated-flows.js';
 
 const ECHO_REQUEST = 128;
 const ECHO_REPLY = 129;
@@ -35,6 +36,8 @@ export class BypassDatapath implements BypassHook {
   private readonly index: Readonly<Record<BypassCounterName, number>>;
   /** The clock of the batch under way (set by the engine's clock, read per packet). */
   private readonly clock: () => number;
+  /** Translated flows whose session is gone (translated-flows.ts); null: not remembered. */
+  translated: TranslatedFlows | null = null;
 
   constructor(
     private readonly engine: Engine,
@@ -52,7 +55,7 @@ export class BypassDatapath implements BypassHook {
   outbound(v: Ipv6View, host: number, out: PacketBatch): number {
     const t = this.hosts.get(host);
     if (t === undefined || t.state !== HostState.ACCEPTED) return BYPASS_VERDICT.PASS;
-    if (this.hasSession(v, host)) {
+    if (this.hasSession(v, host) || (this.translated !== null && this.translated.keep(v, host))) {
       this.values[this.index.keptTranslated]!++;
       return BYPASS_VERDICT.PASS;
     }
@@ -65,7 +68,7 @@ export class BypassDatapath implements BypassHook {
       return BYPASS_VERDICT.DROPPED;
     }
     const buf = out.buffer;
-    buf.set(v.buf.subarray(v.start, v.end), at);
+    copyPacket(v.buf, v.start, v.end, buf, at);
     buf[at + SPEC.IPV6_HOP_LIMIT]!--;
     const frame = at - ETH;
     writeEthernetHeader(buf, frame, t.serverMac, t.mac, SPEC.ETHERTYPE_IPV6);
@@ -182,6 +185,17 @@ export class BypassDatapath implements BypassHook {
     if ((buf[udp + 6]! | buf[udp + 7]!) !== 0 && !udpChecksumOk(buf, udp, end, v.src, v.dst)) return -1;
     return udp + SPEC.UDP_HEADER;
   }
+}
+
+/** Below this many bytes a loop beats `set(subarray())`, which allocates a view per packet. */
+const LOOP_COPY_MAX = 128;
+
+function copyPacket(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {
+  if (end - start <= LOOP_COPY_MAX) {
+    for (let i = start; i < end; i++) dst[at + i - start] = src[i]!;
+    return;
+  }
+  dst.set(src.subarray(start, end), at);
 }
 
 function sameAddress(buf: Uint8Array, offset: number, address: Uint8Array): boolean {

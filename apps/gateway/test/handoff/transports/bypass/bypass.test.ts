@@ -38,11 +38,11 @@ function bytes6(text: string): Uint8Array {
   return packet.slice(8, 24);
 }
 
-function setup(bypass: RawSettings = {}, secretDir?: string, mode = 'bypass') {
+function setup(bypass: RawSettings = {}, secretDir?: string, mode = 'bypass', settings: RawSettings = {}) {
   const dir = secretDir ?? mkdtempSync(join(tmpdir(), 'n64-bypass-unit-'));
   if (secretDir === undefined) dirs.push(dir);
   const secretFile = join(dir, 'state', 'bypass-secret');
-  const g = testGateway({ logLevel: 'silent', handoff: { transport: mode, bypass: { secretFile, offerInterval: '1s', reachableTime: '2s', ...bypass } } });
+  const g = testGateway({ logLevel: 'silent', ...settings, handoff: { transport: mode, bypass: { secretFile, offerInterval: '1s', reachableTime: '2s', ...bypass } } });
   const handoff = new Handoff(g, g.config.handoff, { logger: silentLogger() });
   handoff.start(0);
   const transport = handoff.transport as BypassTransport;
@@ -105,6 +105,27 @@ function accepted(s: ReturnType<typeof setup>) {
   const gatewayMac = offer.frame.slice(6, 12);
   s.g.send(fromServer(advertisement(gatewayMac), vni));
   return { vni, gatewayMac, written };
+}
+
+const SHORT_TCP = { timeouts: { tcpEstablished: '10s', tcpTransitory: '4s', allowBelowMinimum: true } };
+
+function read16(packet: Uint8Array, offset: number): number {
+  return (packet[offset]! << 8) | packet[offset + 1]!;
+}
+
+/** A connection translated (port 4000 to 80) before the host accepted, then idle until its session timed out. */
+function timedOutConnection(s: ReturnType<typeof setup>) {
+  const { vni, written } = accepted(s);
+  const natPort = read16(written.find((p) => p[0] === 0x45 && p[9] === 6)!, 20);
+  s.g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_SYN | TCP_ACK }));
+  s.g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 4000, dstPort: 80, tcpFlags: TCP_ACK }));
+  // Idle: ESTABLISHED times out into TRANS, then TRANS times out and the session goes.
+  s.g.advance(11_000);
+  s.g.engine.expire(Infinity);
+  s.g.advance(5_000);
+  s.g.engine.expire(Infinity);
+  expect(s.g.table.sessionCount).toBe(0);
+  return { vni, natPort };
 }
 
 describe('bypass transport', () => {
@@ -174,6 +195,44 @@ describe('bypass transport', () => {
     expect(written).toHaveLength(1);
     expect(written[0]![9]).toBe(6); // IPv4 TCP
     expect(s.counter('keptTranslated')).toBe(1);
+  });
+
+  it('keeps a translated connection whose session timed out translated when its client speaks first: same NAT port, no tunnel', () => {
+    const s = setup({}, undefined, 'bypass', SHORT_TCP);
+    const { vni, natPort } = timedOutConnection(s);
+    expect(s.counter('translatedFlowsRemembered')).toBe(1);
+    const again = s.g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 4000, dstPort: 80, tcpFlags: TCP_ACK }));
+    expect(tunnelPackets(again, vni)).toHaveLength(0);
+    expect(again).toHaveLength(1);
+    expect(again[0]![9]).toBe(6);
+    expect(read16(again[0]!, 20)).toBe(natPort);
+    expect(s.counter('translatedFlowsRestored')).toBe(1);
+    expect(s.counter('translatedFlows')).toBe(0);
+    // The session is the gateway's own again, with its timers: it times out as before, it is no cache entry.
+    expect(s.g.table.sessionCount).toBe(1);
+    s.g.advance(11_000);
+    s.g.engine.expire(Infinity);
+    s.g.advance(5_000);
+    s.g.engine.expire(Infinity);
+    expect(s.g.table.sessionCount).toBe(0);
+    expect(s.counter('translatedFlowsRemembered')).toBe(2);
+    // A new connection from another port goes through the tunnel.
+    expect(tunnelPackets(s.g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 4002, dstPort: 80, tcpFlags: TCP_SYN })), vni)).toHaveLength(1);
+  });
+
+  it('sends a remembered connection that its client opens anew (SYN on the same ports) through the tunnel', () => {
+    const s = setup({}, undefined, 'bypass', SHORT_TCP);
+    const { vni } = timedOutConnection(s);
+    expect(tunnelPackets(s.g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 4000, dstPort: 80, tcpFlags: TCP_SYN })), vni)).toHaveLength(1);
+    expect(s.counter('translatedFlows')).toBe(0);
+    expect(s.counter('translatedFlowsRestored')).toBe(0);
+  });
+
+  it('remembers nothing with translatedFlows 0: the client\'s segment goes into the tunnel', () => {
+    const s = setup({ translatedFlows: 0 }, undefined, 'bypass', SHORT_TCP);
+    const { vni } = timedOutConnection(s);
+    expect(s.counter('translatedFlowsRemembered')).toBe(0);
+    expect(tunnelPackets(s.g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 4000, dstPort: 80, tcpFlags: TCP_ACK })), vni)).toHaveLength(1);
   });
 
   it('answers Hop Limit 1 with Time Exceeded and a packet over the tunnel MTU with Packet Too Big carrying the MTU', () => {

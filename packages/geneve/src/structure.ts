@@ -1,0 +1,61 @@
+// The structure checks both packet-path decoders (decap.ts for our mapping transport, bypass-decap.ts
+// for NAT64 bypass) make before anything else (RFC 8926 §3.4, §3.5): the fixed header is there, its
+// version is 0, its options fit the packet, and each option's length fits the options. Never throws,
+// never allocates; failures are numbered as DecapStatus and BypassStatus both number them.
+
+import { readU16 } from '@nat64/wire';
+import { Geneve, GeneveBits } from './constants.js';
+
+/** Structure verdicts; the failures share their numbers with DecapStatus and BypassStatus. */
+export const Structure = {
+  OK: 0,
+  TRUNCATED: 2,
+  BAD_VERSION: 3,
+  OPTIONS_TRUNCATED: 4,
+  OPTION_OVERRUN: 5,
+} as const;
+export type StructureFailure = (typeof Structure)[Exclude<keyof typeof Structure, 'OK'>];
+
+/** The fixed header's fields, as both views keep them. */
+export interface FixedHeaderFields {
+  flags: number;
+  protocolType: number;
+  vni: number;
+}
+
+/** Where the options and the payload lie after readFixedHeader, or where it failed. Reused by each decoder. */
+export class HeaderBounds {
+  optionsStart = 0;
+  optionsEnd = 0;
+  end = 0;
+  failOffset = -1;
+}
+
+/** Checks the fixed header of buf[offset, offset + length) (a UDP payload) and fills `fields` and `bounds`. */
+export function readFixedHeader(buf: Uint8Array, offset: number, length: number, fields: FixedHeaderFields, bounds: HeaderBounds): number {
+  if (offset + length > buf.length) length = buf.length - offset;
+  if (length < Geneve.HEADER_LENGTH) {
+    bounds.failOffset = offset + Math.max(length, 0);
+    return Structure.TRUNCATED;
+  }
+  bounds.failOffset = offset;
+  const first = buf[offset]!;
+  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) return Structure.BAD_VERSION;
+  const optionsStart = offset + Geneve.HEADER_LENGTH;
+  const optionsEnd = optionsStart + (first & GeneveBits.OPT_LEN_MASK) * Geneve.WORD;
+  const end = offset + length;
+  if (optionsEnd > end) return Structure.OPTIONS_TRUNCATED;
+  bounds.optionsStart = optionsStart;
+  bounds.optionsEnd = optionsEnd;
+  bounds.end = end;
+  fields.flags = buf[offset + 1]!;
+  fields.protocolType = readU16(buf, offset + 2);
+  fields.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
+  return Structure.OK;
+}
+
+/** Where the option TLV at `at` ends (its data starts at `at` + 4), or -1 when it runs past `optionsEnd` (OPTION_OVERRUN at `at` + 3). */
+export function optionEnd(buf: Uint8Array, at: number, optionsEnd: number): number {
+  const next = at + Geneve.OPTION_HEADER_LENGTH + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
+  return next > optionsEnd ? -1 : next;
+}
