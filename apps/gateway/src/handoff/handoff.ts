@@ -107,14 +107,14 @@ export class Handoff {
       mappingDeleted: (natAddress: number, host: number, entry: HandoffEntry, reason: number) => this.transport.mappingDeleted(natAddress, host, entry, reason),
     };
     this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros);
-    this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
+    this.misses = new MissQueue(this.agent, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
     this.evictedFlows = new EvictedFlows(config.mode === 'full' ? config.evictedFlows : 0);
     if (this.evictedFlows.capacity > 0) this.tracker.evictedFlows = this.evictedFlows;
     const output = {
       reinject: (b: Uint8Array, o: number, l: number, vnet: Uint8Array | null) => engine.reinjectIpv6(b, o, l, vnet),
       resetTcp: (b: Uint8Array, o: number, l: number) => engine.resetTcp(b, o, l),
     };
-    this.clientMisses = new ClientMissQueue(this.agent, table, this.tracker, this.evictedFlows, output, config.missQueue, this.counters, options.pool4);
+    this.clientMisses = new ClientMissQueue(this.agent, this.tracker, this.evictedFlows, output, config.missQueue, this.counters, options.pool4);
     this.transport = kind.create(this.transportContext(), config);
   }
 
