@@ -12,6 +12,7 @@ import type { TunDevice } from '@nat64/tun';
 import {
   ExitCode,
   FatalError,
+  Counters,
   formatCounters,
   formatMetrics,
   formatMetricsAddress,
@@ -25,7 +26,7 @@ import {
   type MicroClock,
 } from '@nat64/service';
 import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
-import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver } from '@nat64/handoff-receiver';
+import { RECEIVER_COUNTERS, buildReceiver, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver, type ReceiverCounterName } from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
 import { openTransport, type Transport } from './transport.js';
 import { GeneveEndpoint } from './geneve-endpoint.js';
@@ -47,7 +48,7 @@ export interface ReceiverDaemon {
   readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
   /** NAT64 bypass on UDP 6081, when enabled; it shares the Geneve socket. */
   readonly bypass: { transport: Transport; service: BypassService } | undefined;
-  readonly counters: ReturnType<typeof createReceiverCounters>;
+  readonly counters: Counters<ReceiverCounterName>;
   /** Reopens the connection log file (SIGHUP); a failure is logged and retried, never thrown. */
   reopenLog(): void;
   /** Commits what is pending, then closes sockets, control socket, store and log. */
@@ -71,7 +72,7 @@ export interface ReceiverEnvironment {
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
   const clock = environment.clock ?? systemMicroClock();
   const store = await openStore(config);
-  const counters = createReceiverCounters();
+  const counters = new Counters(RECEIVER_COUNTERS);
   let log: ConnectionLog | undefined;
   let built: BuiltReceiver | undefined;
   let transport: Transport | undefined;
@@ -263,7 +264,7 @@ function openStore(config: ReceiverConfig): Promise<ConnStore> {
  * The connection log, its directory created if missing. Write and reopen failures are logged once
  * per outage and counted; lines and ACKs wait until a retry succeeds.
  */
-function openConnectionLogOf(config: ReceiverConfig, logger: Logger, counters: ReturnType<typeof createReceiverCounters>): ConnectionLog {
+function openConnectionLogOf(config: ReceiverConfig, logger: Logger, counters: Counters<ReceiverCounterName>): ConnectionLog {
   const file = config.connectionLog;
   if (file !== '-') mkdirSync(dirname(file), { recursive: true, mode: DIRECTORY_MODE });
   const log = logger.child({ component: 'conn-log' });

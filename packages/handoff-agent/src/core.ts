@@ -3,9 +3,9 @@
 // queries.ts) are plain functions over it; HandoffAgent (agent.ts) is its public face.
 import { randomFillSync } from 'node:crypto';
 import { DatagramView, createEntry, maxDatagramLength, type HandoffEntry } from '@nat64/handoff-codec';
-import type { Counters } from '@nat64/service';
+import { Counters } from '@nat64/service';
 import type { PeerState, QueryOutcome } from './constants.js';
-import { createAgentCounters, type AgentCounterName } from './counters.js';
+import { AGENT_COUNTERS, type AgentCounterName } from './counters.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { LinkedList } from './linked-list.js';
 import { MessagePool } from './message.js';
@@ -76,7 +76,7 @@ export class EntryReport {
 }
 
 export class AgentCore {
-  readonly counters: Counters<AgentCounterName> = createAgentCounters();
+  readonly counters: Counters<AgentCounterName> = new Counters(AGENT_COUNTERS);
   readonly values: Float64Array = this.counters.values;
   readonly index: Readonly<Record<AgentCounterName, number>> = this.counters.index;
   readonly pool: MessagePool;

@@ -7,14 +7,14 @@
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
 import type { Nat64Table } from '@nat64/nat64';
-import { type Counters, type Logger } from '@nat64/service';
+import { Counters, type Logger } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { BatchClock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';
 import { hostRows, type HostRow } from './hosts.js';
 import type { HandoffConfig } from './config.js';
 import { IMPL } from './constants.js';
-import { createHandoffCounters, HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
+import { HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
 import { CLIENT_TOKEN_BASE, ClientMissQueue } from './client-misses.js';
 import { EvictedFlows } from './evicted-flows.js';
 import { MissQueue } from './misses.js';
@@ -67,7 +67,7 @@ export class Handoff {
     if (config.mode === 'off') throw new RangeError('handoff mode off builds no Handoff');
     const { engine, table, clock } = parts;
     this.logger = options.logger;
-    this.counters = createHandoffCounters();
+    this.counters = new Counters(HANDOFF_COUNTERS);
     const kind = TRANSPORTS[config.transport];
     // The batch clock moves once per batch: the wall time in µs is worked out once per batch too.
     let at = NaN;

@@ -22,11 +22,11 @@ import {
   isBypassDrop,
   type BypassPolicy,
 } from '@nat64/geneve';
-import { type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
+import { Counters, type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
 import { bytesToIpv6Text } from '@nat64/wire';
 import type { TunDevice } from '@nat64/tun';
 import { formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
-import { createBypassCounters } from './counters.js';
+import { BYPASS_COUNTERS } from './counters.js';
 import type { HostNetwork, TunnelRoute } from './host-network.js';
 import type { BypassSettings } from './settings.js';
 import { Tunnel } from './tunnel.js';
@@ -56,7 +56,7 @@ const ICMP_OFFSET = IPV6_OFFSET + 40;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 export class BypassEndpoint {
-  readonly counters = createBypassCounters();
+  readonly counters = new Counters(BYPASS_COUNTERS);
   /** Drops by decoder verdict, for stats (bypassDrop.<reason>). */
   readonly drops = new Float64Array(BYPASS_STATUS_COUNT);
   private readonly view = new BypassView();

@@ -8,7 +8,7 @@
 
 import { BYPASS_STATUS_NAMES, NEIGHBOR_FRAME_LENGTH, NdpStatus, NdpView, formatMac, inspectNeighborMessage, isBypassPacket, writeNeighborAdvertisement, writeNeighborSolicitation, Ndp } from '@nat64/geneve';
 import type { HandoffEntry } from '@nat64/handoff-codec';
-import { ExitCode, FatalError, type Counters } from '@nat64/service';
+import { Counters, ExitCode, FatalError } from '@nat64/service';
 import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
 import type { Ipv4View } from '@nat64/xlat';
 import ipaddr from 'ipaddr.js';
@@ -16,7 +16,7 @@ import { PeerState } from '@nat64/handoff-agent';
 import type { BypassRow, HostRow } from '../../hosts.js';
 import type { CounterLine, HandoffTransport, HostTransport, TransportContext } from '../transport.js';
 import type { BypassConfig } from './config.js';
-import { BYPASS_COUNTERS, createBypassCounters, type BypassCounterName } from './counters.js';
+import { BYPASS_COUNTERS, type BypassCounterName } from './counters.js';
 import { IMPL, SPEC } from './constants.js';
 import { BypassDatapath } from './datapath.js';
 import { BypassHost, HOST_STATE_NAMES, HostState, type HostSettings } from './hosts.js';
@@ -35,7 +35,7 @@ const HEADROOM = 104;
 
 /** Bypass offers and tunnels on UDP 6081. Contract: transport.ts. */
 export class BypassTransport implements HandoffTransport {
-  readonly counters: Counters<BypassCounterName> = createBypassCounters();
+  readonly counters: Counters<BypassCounterName> = new Counters(BYPASS_COUNTERS);
   readonly datapath: BypassDatapath;
   readonly fallback: HandoffTransport | null;
   readonly settings: BypassConfig;
