@@ -2,7 +2,7 @@
 // the reused objects that reports are made of. The handlers (hello.ts, outbound.ts, inbound.ts,
 // queries.ts) are plain functions over it; HandoffAgent (agent.ts) is its public face.
 import { randomFillSync } from 'node:crypto';
-import { DatagramView, createEntry, maxDatagramLength, type HandoffEntry } from '@nat64/handoff-codec';
+import { DatagramView, createEntry, datagram, maxDatagramLength, signDatagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
 import { Counters } from '@nat64/service';
 import type { PeerState, QueryOutcome } from './constants.js';
 import { AGENT_COUNTERS, type AgentCounterName } from './counters.js';
@@ -119,6 +119,14 @@ export class AgentCore {
     if (deadline === peer.deadline && (peer.heapIndex >= 0 || deadline === Infinity)) return;
     peer.deadline = deadline;
     this.timers.update(peer);
+  }
+
+  /** Encodes `message` into the scratch buffer, with its tag when a key is configured, and sends it to the peer. */
+  sendMessage(peer: Peer, message: HandoffMessage): void {
+    const scratch = this.scratch;
+    let end = datagram.encode(message, scratch, 0);
+    if (this.options.key !== undefined) end = signDatagram(scratch, 0, end, this.options.key);
+    this.send(peer, scratch.subarray(0, end));
   }
 
   send(peer: Peer, payload: Uint8Array): void {

@@ -8,9 +8,7 @@ import {
   HANDOFF_VERSION,
   MessageType,
   Protocol,
-  datagram,
   readEntry,
-  signDatagram,
   type ClientQuery,
   type HandoffEntry,
   type Query,
@@ -234,11 +232,8 @@ function sendQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
   message.natAddress = peer.natAddress;
   message.serverAddress = query.serverAddress;
   message.serverPort = query.serverPort;
-  const scratch = core.scratch;
   // The codec pads QUERY to the size of an ANSWER (§5.8, §6.8); the tag comes on top.
-  let end = datagram.encode(message, scratch, 0);
-  if (core.options.key !== undefined) end = signDatagram(scratch, 0, end, core.options.key);
-  core.send(peer, scratch.subarray(0, end));
+  core.sendMessage(peer, message);
 }
 
 function sendClientQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
@@ -252,11 +247,8 @@ function sendClientQuery(core: AgentCore, peer: Peer, query: PendingQuery): void
   m.clientPort = query.clientPort;
   m.serverAddress = query.serverAddress;
   m.serverPort = query.serverPort;
-  const scratch = core.scratch;
   // Padded to the size of an ANSWER like QUERY (§5.12, §6.8).
-  let end = datagram.encode(m, scratch, 0);
-  if (core.options.key !== undefined) end = signDatagram(scratch, 0, end, core.options.key);
-  core.send(peer, scratch.subarray(0, end));
+  core.sendMessage(peer, m);
 }
 
 /** Retransmits due queries and times out those past their last retransmission. */
