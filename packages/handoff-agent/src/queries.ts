@@ -124,9 +124,7 @@ export function issueQuery(
   const key = keyOf(protocol, natPort);
   const pending = queries.byKey.get(key);
   if (pending !== undefined) {
-    pending.joined.push(token);
-    core.count('queriesJoined');
-    return QueryVerdict.JOINED;
+    return join(core, pending, token);
   }
   const query = takeQuery(core, queries);
   if (typeof query === 'number') return query;
@@ -167,9 +165,7 @@ export function issueClientQuery(
       core.count('queriesLimited');
       return QueryVerdict.PEER_LIMIT;
     }
-    pending.joined.push(token);
-    core.count('queriesJoined');
-    return QueryVerdict.JOINED;
+    return join(core, pending, token);
   }
   const query = takeQuery(core, queries);
   if (typeof query === 'number') return query;
@@ -184,6 +180,13 @@ export function issueClientQuery(
   queries.byClient.set(key, query);
   core.count('clientQueriesSent');
   return launchQuery(core, peer, queries, query, token, now);
+}
+
+/** `token` waits for the answer of a query already out for the same key. */
+function join(core: AgentCore, pending: PendingQuery, token: number): QueryVerdict {
+  pending.joined.push(token);
+  core.count('queriesJoined');
+  return QueryVerdict.JOINED;
 }
 
 /** A pending query with a fresh id, or the verdict that refuses one (the peer's or the agent's limit). */
