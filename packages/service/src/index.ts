@@ -3,6 +3,7 @@
 export { ExitCode, FatalError } from './exit-codes.js';
 export { systemMicroClock, manualMicroClock, type MicroClock } from './clock.js';
 export { createLogger, silentLogger, isLogLevel, LOG_LEVELS, type Logger } from './logger.js';
+export { logReload } from './reload.js';
 export { waitForShutdown, onReopenSignal, type ShutdownSignal } from './signals.js';
 export {
   listenControl,
