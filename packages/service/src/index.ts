@@ -15,7 +15,7 @@ export {
   type ControlParams,
 } from './control.js';
 export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration } from './config.js';
-export { Counters, formatCounters, type CounterSnapshot } from './counters.js';
+export { Counters, formatCounters, statusCounters, type CounterSnapshot } from './counters.js';
 export { formatEndpoint4, formatEndpoint6 } from './addresses.js';
 export { prepareControlPath, prepareDirectoryFor } from './start-checks.js';
 export {

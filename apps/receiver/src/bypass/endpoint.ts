@@ -22,7 +22,7 @@ import {
   isBypassDrop,
   type BypassPolicy,
 } from '@nat64/geneve';
-import { Counters, type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
+import { Counters, statusCounters, type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
 import { bytesToIpv6Text } from '@nat64/wire';
 import type { TunDevice } from '@nat64/tun';
 import { formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
@@ -121,12 +121,8 @@ export class BypassEndpoint {
 
   /** Drops by reason, as counters named bypassDrop.<reason> (all with `all`, else the nonzero). */
   dropCounters(all: boolean): CounterSnapshot[] {
-    const counters: CounterSnapshot[] = [];
-    BYPASS_STATUS_NAMES.forEach((name, status) => {
-      const value = this.drops[status]!;
-      if (isBypassDrop(status as BypassStatus) && (all || value > 0)) counters.push({ name: `bypassDrop.${name}`, value, explanation: `bypass packets dropped: ${name}` });
-    });
-    return counters;
+    const counted = (status: number): boolean => isBypassDrop(status as BypassStatus);
+    return statusCounters(this.drops, BYPASS_STATUS_NAMES, 'bypassDrop', (name) => `bypass packets dropped: ${name}`, { all, counted });
   }
 
   /** The tunnels, for stats. */

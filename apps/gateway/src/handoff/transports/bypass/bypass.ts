@@ -8,7 +8,7 @@
 
 import { BYPASS_STATUS_NAMES, NEIGHBOR_FRAME_LENGTH, NdpStatus, NdpView, formatMac, inspectNeighborMessage, isBypassPacket, writeNeighborAdvertisement, writeNeighborSolicitation, Ndp } from '@nat64/geneve';
 import type { HandoffEntry } from '@nat64/handoff-codec';
-import { Counters, ExitCode, FatalError } from '@nat64/service';
+import { Counters, ExitCode, FatalError, statusCounters } from '@nat64/service';
 import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
 import type { Ipv4View } from '@nat64/xlat';
 import ipaddr from 'ipaddr.js';
@@ -357,10 +357,9 @@ export class BypassTransport implements HandoffTransport {
     for (const t of this.datapath.hosts.values()) if (t.state === HostState.ACCEPTED) accepted++;
     lines.push({ group: 'bypass', name: 'hosts', value: this.datapath.hosts.size, explanation: 'gauge: hosts offered bypass' });
     lines.push({ group: 'bypass', name: 'tunnels', value: accepted, explanation: 'gauge: hosts reached through a bypass tunnel' });
-    BYPASS_STATUS_NAMES.forEach((name, status) => {
-      const value = this.datapath.drops[status]!;
-      if (value > 0) lines.push({ group: 'bypass', name: `drop.${name}`, value, explanation: `bypass packets to pool4:6081 dropped: ${name}` });
-    });
+    for (const counter of statusCounters(this.datapath.drops, BYPASS_STATUS_NAMES, 'drop', (name) => `bypass packets to pool4:6081 dropped: ${name}`)) {
+      lines.push({ group: 'bypass', ...counter });
+    }
     return lines;
   }
 }
