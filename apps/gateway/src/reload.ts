@@ -6,7 +6,7 @@
 // it was. One log line says which is which. A configuration that does not validate changes nothing.
 
 import { createHash } from 'node:crypto';
-import { ConfigError, type Logger } from '@nat64/service';
+import { ConfigError, logReload, type Logger } from '@nat64/service';
 import type { Nat64Table } from '@nat64/nat64';
 import { loadGatewayConfig, shortTimeouts, type GatewayConfig, type RawSettings } from './config.js';
 import { effectiveSettings, flattenSettings } from './effective.js';
@@ -91,9 +91,7 @@ export class Reloader {
     }
     const fields = { trigger, file: this.source.file, applied, needsRestart, changes: describeChanges(this.running, next, changed) };
     this.running = merge(this.running, next, applied);
-    const message = summary(applied, needsRestart);
-    if (needsRestart.length > 0) logger.warn(fields, message);
-    else logger.info(fields, message);
+    logReload(logger, fields, applied, needsRestart);
     const short = shortTimeouts(this.running);
     if (applied.some((path) => path.startsWith('timeouts.')) && short.length > 0) {
       logger.warn({ timeouts: short }, 'session timeouts below the RFC 6146 minimums (timeouts.allowBelowMinimum): for labs only');
@@ -199,12 +197,4 @@ function merge(running: GatewayConfig, next: GatewayConfig, applied: readonly st
     logSessions: next.logSessions,
     handoff: has(KEY_PATH) || has('handoff.keyFile') ? { ...running.handoff, key: next.handoff.key, keyFile: next.handoff.keyFile } : running.handoff,
   };
-}
-
-function summary(applied: readonly string[], needsRestart: readonly string[]): string {
-  if (applied.length === 0 && needsRestart.length === 0) return 'reloaded the configuration: nothing changed';
-  const parts: string[] = [];
-  if (applied.length > 0) parts.push(`applied ${applied.join(', ')}`);
-  if (needsRestart.length > 0) parts.push(`needs a restart to apply ${needsRestart.join(', ')}`);
-  return `reloaded the configuration: ${parts.join('; ')}`;
 }

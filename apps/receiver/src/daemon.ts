@@ -12,6 +12,7 @@ import type { TunDevice } from '@nat64/tun';
 import {
   ExitCode,
   FatalError,
+  Counters,
   formatCounters,
   formatMetrics,
   formatMetricsAddress,
@@ -27,7 +28,7 @@ import {
   type MicroClock,
 } from '@nat64/service';
 import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
-import { buildReceiver, createReceiverCounters, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver, type RunningReceiver } from '@nat64/handoff-receiver';
+import { RECEIVER_COUNTERS, buildReceiver, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver, type ReceiverCounterName, type RunningReceiver } from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
 import { openTransport, type Transport } from './transport.js';
 import { openBatchedTransport, type BatchedTransport } from './batched-transport.js';
@@ -41,7 +42,7 @@ import { ReceiverSettings } from './reload.js';
 
 const MAX_PEERS = 100_000;
 
-type ReceiverCounters = ReturnType<typeof createReceiverCounters>;
+type ReceiverCounters = Counters<ReceiverCounterName>;
 /** Mode of the directories the receiver creates for its database and its connection log. */
 const DIRECTORY_MODE = 0o750;
 
@@ -53,7 +54,7 @@ export interface ReceiverDaemon {
   readonly geneve: { transport: Transport; endpoint: GeneveEndpoint; device: TunDevice } | undefined;
   /** NAT64 bypass on UDP 6081, when enabled; it shares the Geneve socket. */
   readonly bypass: { transport: Transport; service: BypassService } | undefined;
-  readonly counters: ReturnType<typeof createReceiverCounters>;
+  readonly counters: ReceiverCounters;
   /** Reopens the connection log file (SIGHUP); a failure is logged and retried, never thrown. */
   reopenLog(): void;
   /** Commits what is pending, then closes sockets, control socket, store and log. */
@@ -79,7 +80,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
   const resources = new Resources(logger);
   return resources.start(async () => {
     const clock = environment.clock ?? systemMicroClock();
-    const counters = createReceiverCounters();
+    const counters = new Counters(RECEIVER_COUNTERS);
     const settings = environment.settings ?? new ReceiverSettings(config);
     const ackLatency = newAckLatencyHistogram();
     const sockets: Sockets = { transport: undefined, geneveTransport: undefined, batched: undefined, endpoint: undefined, device: undefined };
@@ -365,7 +366,7 @@ function openStore(config: ReceiverConfig): Promise<ConnStore> {
  * The connection log, its directory created if missing. Write and reopen failures are logged once
  * per outage and counted; lines and ACKs wait until a retry succeeds.
  */
-function openConnectionLogOf(config: ReceiverConfig, logger: Logger, counters: ReturnType<typeof createReceiverCounters>): ConnectionLog {
+function openConnectionLogOf(config: ReceiverConfig, logger: Logger, counters: ReceiverCounters): ConnectionLog {
   const file = config.connectionLog;
   if (file !== '-') mkdirSync(dirname(file), { recursive: true, mode: DIRECTORY_MODE });
   const log = logger.child({ component: 'conn-log' });

@@ -17,7 +17,7 @@ import {
   type ReceivePolicy,
 } from '@nat64/geneve';
 import type { ConnEntry } from '@nat64/conntrack';
-import type { CounterSnapshot, Counters } from '@nat64/service';
+import { statusCounters, type CounterSnapshot, type Counters } from '@nat64/service';
 import type { ReceiverCounterName } from '@nat64/handoff-receiver';
 import { geneveVni, type Receiver } from '@nat64/handoff-receiver';
 
@@ -100,12 +100,8 @@ export class GeneveEndpoint {
 
   /** The drops by reason, as counters named geneveDrop.<reason> (all of them with `all`, else the nonzero). */
   dropCounters(all: boolean): CounterSnapshot[] {
-    const counters: CounterSnapshot[] = [];
-    DECAP_STATUS_NAMES.forEach((name, status) => {
-      const value = this.drops[status]!;
-      if (isDrop(status as DecapStatus) && (all || value > 0)) counters.push({ name: `geneveDrop.${name}`, value, explanation: `Geneve packets dropped: ${name}` });
-    });
-    return counters;
+    const counted = (status: number): boolean => isDrop(status as DecapStatus);
+    return statusCounters(this.drops, DECAP_STATUS_NAMES, 'geneveDrop', (name) => `Geneve packets dropped: ${name}`, { all, counted });
   }
 
   /** Frames a handoff v1 reply as a Geneve control packet for the gateway epoch with `cookie`. */

@@ -5,7 +5,7 @@
 // once; everything else (sockets, database, connection log, authority, capacity, ...) is named as
 // needing a restart and keeps running as it was. One log line says which is which; a configuration
 // that does not validate changes nothing.
-import { ConfigError, type Logger } from '@nat64/service';
+import { ConfigError, logReload, type Logger } from '@nat64/service';
 import { addressFilter, keyLookup, type GatewayKeyLookup } from './access.js';
 import { loadReceiverConfig, type RawSettings, type ReceiverConfig } from './config.js';
 import { effectiveSettings, settingValues } from './effective.js';
@@ -68,18 +68,7 @@ export class ReceiverReloader {
     this.running = { ...this.running, logLevel: next.logLevel, allow: next.allow, keys: next.keys, retentionMs: next.retentionMs };
     this.settings.apply(this.running);
     this.logger.level = next.logLevel;
-    const fields = { trigger, file: this.source.file, applied, needsRestart, changes };
-    const message = summary(applied, needsRestart);
-    if (needsRestart.length > 0) this.logger.warn(fields, message);
-    else this.logger.info(fields, message);
+    logReload(this.logger, { trigger, file: this.source.file, applied, needsRestart, changes }, applied, needsRestart);
     return { ok: true, applied, needsRestart };
   }
-}
-
-function summary(applied: readonly string[], needsRestart: readonly string[]): string {
-  if (applied.length === 0 && needsRestart.length === 0) return 'reloaded the configuration: nothing changed';
-  const parts: string[] = [];
-  if (applied.length > 0) parts.push(`applied ${applied.join(', ')}`);
-  if (needsRestart.length > 0) parts.push(`needs a restart to apply ${needsRestart.join(', ')}`);
-  return `reloaded the configuration: ${parts.join('; ')}`;
 }

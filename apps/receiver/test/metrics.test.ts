@@ -1,14 +1,14 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { formatMetrics } from '@nat64/service';
+import { Counters, formatMetrics } from '@nat64/service';
 import { describe, expect, it } from 'vitest';
 import { loadReceiverConfig } from '../src/config.js';
-import { createReceiverCounters, RECEIVER_COUNTERS } from '@nat64/handoff-receiver';
+import { RECEIVER_COUNTERS } from '@nat64/handoff-receiver';
 import { effectiveSettings } from '../src/effective.js';
 import { newAckLatencyHistogram, receiverMetricFamilies } from '../src/metrics.js';
 
 describe('metrics', () => {
   it('writes every counter with its explanation, the gauges and the ACK latency in seconds', () => {
-    const counters = createReceiverCounters();
+    const counters = new Counters(RECEIVER_COUNTERS);
     counters.add('created', 3);
     const latency = newAckLatencyHistogram();
     latency.observe(0.002);

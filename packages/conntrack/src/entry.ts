@@ -30,6 +30,23 @@ export function connKey(protocol: number, natAddress: number, natPort: number): 
   return code < 0 ? -1 : code * CODE_SPAN + natAddress * PORT_SPAN + natPort;
 }
 
+/**
+ * A ConnEntry of its own, created at `createdAt`, from the fields of `entry` (a ConnEntry, or the wire
+ * codec's entry, which has the same fields): its client address copied, so `entry` may be reused.
+ */
+export function ownEntry(entry: Omit<ConnEntry, 'createdAt'>, createdAt: number): ConnEntry {
+  return {
+    protocol: entry.protocol,
+    natAddress: entry.natAddress,
+    natPort: entry.natPort,
+    clientAddress: entry.clientAddress.slice(),
+    clientPort: entry.clientPort,
+    serverAddress: entry.serverAddress,
+    serverPort: entry.serverPort,
+    createdAt,
+  };
+}
+
 export function entryKey(entry: ConnEntry): ConnKey {
   return connKey(entry.protocol, entry.natAddress, entry.natPort);
 }

@@ -6,7 +6,7 @@ export { MemoryStore } from './memory-store.js';
 export { SqliteStore, type SqliteStoreOptions, type Durability } from './sqlite/sqlite-store.js';
 export type { SqliteWorkerStore } from './sqlite/worker/worker-store.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
-export { connKey, checkEntry, type ConnKey, type EntryProblem } from './entry.js';
+export { connKey, checkEntry, ownEntry, type ConnKey, type EntryProblem } from './entry.js';
 export { IpProtocol, DELETE_REASONS } from './constants.js';
 export type {
   ConnEntry,

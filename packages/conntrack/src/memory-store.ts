@@ -2,7 +2,7 @@
 // key, ordered events, side records, atomic commit), for unit tests and for running without a
 // disk. reopen() hands out a new store over the same data, the way reopening a file would.
 import { HISTORY_LIMIT, retainedPerCommit } from './constants.js';
-import { entryKey } from './entry.js';
+import { entryKey, ownEntry } from './entry.js';
 import { StoreError } from './errors.js';
 import type { ConnStore } from './store.js';
 import type { ConnEntry, ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from './types.js';
@@ -140,16 +140,7 @@ export class MemoryStore implements ConnStore {
 }
 
 function copyEntry(entry: ConnEntry): ConnEntry {
-  return {
-    protocol: entry.protocol,
-    natAddress: entry.natAddress,
-    natPort: entry.natPort,
-    clientAddress: entry.clientAddress.slice(),
-    clientPort: entry.clientPort,
-    serverAddress: entry.serverAddress,
-    serverPort: entry.serverPort,
-    createdAt: entry.createdAt,
-  };
+  return ownEntry(entry, entry.createdAt);
 }
 
 function copyRecord(row: HistoryRecord): HistoryRecord {

@@ -16,12 +16,12 @@
 
 import { QueryOutcome, QueryVerdict, PeerState } from '@nat64/handoff-agent';
 import type { HandoffEntry } from '@nat64/handoff-codec';
-import { PROTOCOL, type Nat64Table } from '@nat64/nat64';
+import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
 import type { Ipv6View } from '@nat64/xlat';
 import type { HandoffCounterName } from './counters.js';
 import type { EvictedFlows } from './evicted-flows.js';
-import type { MissLimits } from './misses.js';
+import { PacketHold, type HeldPackets, type MissLimits } from './held-packets.js';
 import type { MappingTracker } from './tracker.js';
 
 /** The agent calls the client-miss queue makes (HandoffAgent implements them). */
@@ -34,7 +34,8 @@ export interface ClientQueryAgent {
 /** Tokens of client queries start here, apart from those of the miss queue (1 to 2^31 - 1). */
 export const CLIENT_TOKEN_BASE = 0x8000_0000;
 
-interface Pending {
+/** The packets waiting for one CLIENT-QUERY; their server port is their destination port. */
+interface Pending extends HeldPackets {
   readonly key: string;
   token: number;
   readonly protocol: number;
@@ -44,10 +45,6 @@ interface Pending {
   readonly clientPort: number;
   /** The memory of evicted flows held the flow: the gateway handed it off itself. */
   readonly remembered: boolean;
-  readonly packets: Uint8Array[];
-  readonly headers: (Uint8Array | null)[];
-  /** The destination port of each held packet (0 for ICMP): the session restored for it. */
-  readonly serverPorts: number[];
 }
 
 /** What the queue does with packets it hands back, on the engine (Engine.reinjectIpv6, Engine.resetTcp). */
@@ -65,27 +62,26 @@ export class ClientMissQueue {
   private readonly byKey = new Map<string, Pending>();
   private readonly byToken = new Map<number, Pending>();
   private nextToken = CLIENT_TOKEN_BASE;
-  private heldPackets = 0;
-  private heldBytes = 0;
+  private readonly held: PacketHold;
   /** Where a TCP segment not in the memory is asked about: the pool4 addresses, then those a receiver came up for. */
   private readonly natAddresses: number[];
 
   constructor(
     private readonly agent: ClientQueryAgent,
-    private readonly table: Nat64Table,
     private readonly tracker: MappingTracker,
     private readonly evicted: EvictedFlows,
     private readonly output: ClientMissOutput,
-    private readonly limits: MissLimits,
+    limits: MissLimits,
     private readonly counters: Counters<HandoffCounterName>,
     pool4: readonly number[] = [],
   ) {
+    this.held = new PacketHold(limits);
     this.natAddresses = [...pool4];
   }
 
   /** Packets held now. */
   get packets(): number {
-    return this.heldPackets;
+    return this.held.packets;
   }
 
   /** Whether new flows are worth a lookup: the memory of evicted flows holds some (ClientMissHandler.armed). */
@@ -116,16 +112,14 @@ export class ClientMissQueue {
     } else if (this.agent.peerState(natAddress, host) !== PeerState.AUTHORITATIVE) {
       return false;
     }
-    const length = v.end - v.start;
-    const limits = this.limits;
     const key = `${protocol}/${hex(buf, clientOffset)}/${clientPort}/${host}`;
     const pending = this.byKey.get(key);
-    if (this.heldPackets >= limits.packets || this.heldBytes + length > limits.bytes || (pending !== undefined && pending.packets.length >= limits.packetsPerKey)) {
+    if (this.held.full(pending, v.end - v.start)) {
       this.counters.add('clientMissesDropped');
       return true;
     }
     if (pending !== undefined) {
-      this.hold(pending, v, serverPort, vnet);
+      this.held.hold(pending, buf, v.start, v.end, serverPort, vnet);
       this.counters.add('clientMissesJoined');
       return true;
     }
@@ -143,7 +137,7 @@ export class ClientMissQueue {
     this.byKey.set(key, created);
     this.byToken.set(token, created);
     this.counters.add('clientMissesQueried');
-    this.hold(created, v, serverPort, vnet);
+    this.held.hold(created, buf, v.start, v.end, serverPort, vnet);
     return true;
   }
 
@@ -157,7 +151,8 @@ export class ClientMissQueue {
       this.evicted.forget(pending.protocol, pending.clientAddress, 0, pending.clientPort, pending.host, serverPort);
     }
     if (outcome === QueryOutcome.FOUND && entry !== null) {
-      if (this.restore(pending, entry)) {
+      // The agent matched the entry to the client asked about; its NAT address and port are the receiver's.
+      if (this.tracker.restore(entry, pending.host, pending.serverPorts, true) === 0) {
         this.giveBack(pending, 'clientMissesRestored');
         return;
       }
@@ -181,7 +176,7 @@ export class ClientMissQueue {
   private reset(pending: Pending): void {
     const first = pending.packets[0]!;
     if (this.output.resetTcp(first, 0, first.length)) this.counters.add('clientResetsSent');
-    this.release(pending);
+    this.held.release(pending);
   }
 
   /** A receiver came up for `natAddress`: a TCP segment without a session toward its host may be asked about on it. */
@@ -193,8 +188,7 @@ export class ClientMissQueue {
   clear(): void {
     this.byKey.clear();
     this.byToken.clear();
-    this.heldPackets = 0;
-    this.heldBytes = 0;
+    this.held.clear();
   }
 
   /** The first NAT address whose receiver on `host` is authoritative, or -1. */
@@ -203,52 +197,10 @@ export class ClientMissQueue {
     return -1;
   }
 
-  /** One handed-off session per destination port of the held packets; false when the port is taken. */
-  private restore(pending: Pending, entry: HandoffEntry): boolean {
-    const table = this.table;
-    const done: number[] = [];
-    this.tracker.restoring = entry;
-    try {
-      for (const serverPort of pending.serverPorts) {
-        if (done.includes(serverPort)) continue;
-        done.push(serverPort);
-        const h = table.restore({
-          protocol: pending.protocol as 1 | 6 | 17,
-          clientAddress: pending.clientAddress,
-          clientPort: pending.clientPort,
-          natAddress: entry.natAddress,
-          natPort: entry.natPort,
-          serverAddress: pending.host,
-          serverPort,
-        });
-        if (h < 0) return false;
-      }
-    } finally {
-      this.tracker.restoring = null;
-    }
-    return true;
-  }
-
   private giveBack(pending: Pending, counter: HandoffCounterName): void {
     this.counters.add(counter, pending.packets.length);
-    const { packets, headers } = pending;
-    this.release(pending);
-    packets.forEach((packet, i) => this.output.reinject(packet, 0, packet.length, headers[i]!));
-  }
-
-  private release(pending: Pending): void {
-    this.heldPackets -= pending.packets.length;
-    for (const packet of pending.packets) this.heldBytes -= packet.length;
-  }
-
-  private hold(pending: Pending, v: Ipv6View, serverPort: number, vnet: Uint8Array | null): void {
-    const copy = new Uint8Array(v.end - v.start);
-    copy.set(v.buf.subarray(v.start, v.end));
-    pending.packets.push(copy);
-    pending.headers.push(vnet === null ? null : Uint8Array.from(vnet));
-    pending.serverPorts.push(serverPort);
-    this.heldPackets++;
-    this.heldBytes += copy.length;
+    this.held.release(pending);
+    pending.packets.forEach((packet, i) => this.output.reinject(packet, 0, packet.length, pending.headers[i]!));
   }
 }
 

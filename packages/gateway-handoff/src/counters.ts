@@ -1,6 +1,5 @@
 // What the handoff glue counts (the agent counts the protocol itself, see @nat64/handoff-agent, and
 // the transport its own packets), with the explanation `nat64-gateway stats --explain` prints.
-import { Counters } from '@nat64/service';
 
 export const HANDOFF_COUNTERS = {
   mappingsCreated: 'mappings reported created toward a host (first session of a BIB entry toward it)',
@@ -42,7 +41,3 @@ export const HANDOFF_COUNTERS = {
 } as const;
 
 export type HandoffCounterName = keyof typeof HANDOFF_COUNTERS;
-
-export function createHandoffCounters(): Counters<HandoffCounterName> {
-  return new Counters(HANDOFF_COUNTERS);
-}

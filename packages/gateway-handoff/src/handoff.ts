@@ -7,13 +7,13 @@
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
 import type { Nat64Table } from '@nat64/nat64';
-import { Resources, type Counters, type Logger } from '@nat64/service';
+import { Counters, Resources, type Logger } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { BatchClock, Engine } from '@nat64/gateway-engine';
 import { hostRows, type HostRow } from './hosts.js';
 import type { HandoffConfig } from './config.js';
 import { IMPL } from './constants.js';
-import { createHandoffCounters, HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
+import { HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
 import { CLIENT_TOKEN_BASE, ClientMissQueue } from './client-misses.js';
 import { EvictedFlows } from './evicted-flows.js';
 import { MissQueue } from './misses.js';
@@ -67,7 +67,7 @@ export class Handoff {
     const { engine, table, clock } = parts;
     this.logger = options.logger;
     this.wiring = new Resources(options.logger);
-    this.counters = createHandoffCounters();
+    this.counters = new Counters(HANDOFF_COUNTERS);
     const kind = TRANSPORTS[config.transport];
     // The batch clock moves once per batch: the wall time in µs is worked out once per batch too.
     let at = NaN;
@@ -107,14 +107,14 @@ export class Handoff {
       mappingDeleted: (natAddress: number, host: number, entry: HandoffEntry, reason: number) => this.transport.mappingDeleted(natAddress, host, entry, reason),
     };
     this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros);
-    this.misses = new MissQueue(this.agent, table, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
+    this.misses = new MissQueue(this.agent, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
     this.evictedFlows = new EvictedFlows(config.mode === 'full' ? config.evictedFlows : 0);
     if (this.evictedFlows.capacity > 0) this.tracker.evictedFlows = this.evictedFlows;
     const output = {
       reinject: (b: Uint8Array, o: number, l: number, vnet: Uint8Array | null) => engine.reinjectIpv6(b, o, l, vnet),
       resetTcp: (b: Uint8Array, o: number, l: number) => engine.resetTcp(b, o, l),
     };
-    this.clientMisses = new ClientMissQueue(this.agent, table, this.tracker, this.evictedFlows, output, config.missQueue, this.counters, options.pool4);
+    this.clientMisses = new ClientMissQueue(this.agent, this.tracker, this.evictedFlows, output, config.missQueue, this.counters, options.pool4);
     this.transport = kind.create(this.transportContext(), config);
   }
 

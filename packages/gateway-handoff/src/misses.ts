@@ -9,12 +9,15 @@
 
 import { type HandoffEntry } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome, QueryVerdict } from '@nat64/handoff-agent';
-import { PROTOCOL, type Nat64Table } from '@nat64/nat64';
+import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
 import { IpProto, type Ipv4View } from '@nat64/xlat';
 import type { HandoffCounterName } from './counters.js';
 import { IMPL, SPEC } from './constants.js';
+import { PacketHold, type HeldPackets, type MissLimits } from './held-packets.js';
 import type { MappingTracker } from './tracker.js';
+
+export type { MissLimits } from './held-packets.js';
 
 /** The agent calls the miss queue makes (HandoffAgent implements them). */
 export interface QueryAgent {
@@ -23,28 +26,14 @@ export interface QueryAgent {
   query(natAddress: number, host: number, protocol: number, natPort: number, serverAddress: number, serverPort: number, token: number): QueryVerdict;
 }
 
-export interface MissLimits {
-  /** Packets held per key. */
-  readonly packetsPerKey: number;
-  /** Packets held in all. */
-  readonly packets: number;
-  /** Bytes held in all. */
-  readonly bytes: number;
-}
-
-/** The packets waiting for one QUERY (token > 0), or for the HELLO exchange before it (token 0). */
-interface Pending {
+/** The packets waiting for one QUERY (token > 0), or for the HELLO exchange before it (token 0); their server port is their source port. */
+interface Pending extends HeldPackets {
   readonly key: string;
   token: number;
   readonly protocol: number;
   readonly natAddress: number;
   readonly natPort: number;
   readonly host: number;
-  readonly packets: Uint8Array[];
-  /** The virtio-net header of each held packet that came with one (tun.offload), else null. */
-  readonly headers: (Uint8Array | null)[];
-  /** The source port of each held packet (0 for ICMP): the session restored for it. */
-  readonly serverPorts: number[];
 }
 
 /**
@@ -59,23 +48,23 @@ export class MissQueue {
   /** Keys waiting for a probed host's HELLO-ACK, by peer, with the time the probe started. */
   private readonly waiting = new Map<string, { since: number; keys: Pending[] }>();
   private nextToken = 1;
-  private heldPackets = 0;
-  private heldBytes = 0;
+  private readonly held: PacketHold;
 
   constructor(
     private readonly agent: QueryAgent,
-    private readonly table: Nat64Table,
     private readonly tracker: MappingTracker,
     private readonly reinject: (buffer: Uint8Array, offset: number, length: number, vnet: Uint8Array | null) => void,
-    private readonly limits: MissLimits,
+    limits: MissLimits,
     private readonly counters: Counters<HandoffCounterName>,
     private readonly clock: () => number,
     private readonly waitMs: number = IMPL.MISS_PROBE_WAIT_MS,
-  ) {}
+  ) {
+    this.held = new PacketHold(limits);
+  }
 
   /** Packets held now. */
   get packets(): number {
-    return this.heldPackets;
+    return this.held.packets;
   }
 
   /** Keys with a QUERY out. */
@@ -106,16 +95,14 @@ export class MissQueue {
     } else {
       return false;
     }
-    const length = v.end - v.start;
-    const limits = this.limits;
     const key = `${protocol}/${natAddress}/${natPort}/${host}`;
     const pending = this.byKey.get(key);
-    if (this.heldPackets >= limits.packets || this.heldBytes + length > limits.bytes || (pending !== undefined && pending.packets.length >= limits.packetsPerKey)) {
+    if (this.held.full(pending, v.end - v.start)) {
       this.counters.add('missesDropped');
       return true;
     }
     if (pending !== undefined) {
-      this.hold(pending, v, serverPort, vnet);
+      this.held.hold(pending, v.buf, v.start, v.end, serverPort, vnet);
       this.counters.add('missesJoined');
       return true;
     }
@@ -139,7 +126,7 @@ export class MissQueue {
       this.counters.add('missesAwaitingHost');
     }
     this.byKey.set(key, created);
-    this.hold(created, v, serverPort, vnet);
+    this.held.hold(created, v.buf, v.start, v.end, serverPort, vnet);
     return true;
   }
 
@@ -173,7 +160,8 @@ export class MissQueue {
     if (pending === undefined) return;
     this.byToken.delete(token);
     if (outcome === QueryOutcome.FOUND && entry !== null) {
-      this.restore(pending, entry);
+      // The agent matched the entry to the key: its NAT address, port and protocol are the pending ones.
+      this.counters.add('restoreFailed', this.tracker.restore(entry, pending.host, pending.serverPorts, false));
       this.giveBack(pending, 'missesRestored');
     } else {
       this.giveBack(pending, outcome === QueryOutcome.TIMED_OUT ? 'missesTimedOut' : 'missesNotFound');
@@ -185,8 +173,7 @@ export class MissQueue {
     this.byKey.clear();
     this.byToken.clear();
     this.waiting.clear();
-    this.heldPackets = 0;
-    this.heldBytes = 0;
+    this.held.clear();
   }
 
   /** Sends the QUERY for a key; the first packet's source port is the "as seen from" of section 5.8. */
@@ -204,46 +191,8 @@ export class MissQueue {
   /** Ends a key: each held packet goes through the inbound path once more, never to the miss handler. */
   private giveBack(pending: Pending, counter: 'missesRestored' | 'missesNotFound' | 'missesTimedOut'): void {
     this.byKey.delete(pending.key);
-    const count = pending.packets.length;
-    this.heldPackets -= count;
-    for (const packet of pending.packets) this.heldBytes -= packet.length;
-    this.counters.add(counter, count);
+    this.held.release(pending);
+    this.counters.add(counter, pending.packets.length);
     pending.packets.forEach((packet, i) => this.reinject(packet, 0, packet.length, pending.headers[i]!));
-  }
-
-  private hold(pending: Pending, v: Ipv4View, serverPort: number, vnet: Uint8Array | null): void {
-    // A real copy: the receive buffer is a Buffer, whose slice() would only be a view into it.
-    const copy = new Uint8Array(v.end - v.start);
-    copy.set(v.buf.subarray(v.start, v.end));
-    pending.packets.push(copy);
-    pending.headers.push(vnet === null ? null : Uint8Array.from(vnet));
-    pending.serverPorts.push(serverPort);
-    this.heldPackets++;
-    this.heldBytes += copy.length;
-  }
-
-  /** One handed-off session per server port the held packets came from (with endpoint-independent mapping, any port of H). */
-  private restore(pending: Pending, entry: HandoffEntry): void {
-    const table = this.table;
-    const done: number[] = [];
-    this.tracker.restoring = entry;
-    try {
-      for (const serverPort of pending.serverPorts) {
-        if (done.includes(serverPort)) continue;
-        done.push(serverPort);
-        const h = table.restore({
-          protocol: pending.protocol as 1 | 6 | 17,
-          clientAddress: entry.clientAddress,
-          clientPort: entry.clientPort,
-          natAddress: pending.natAddress,
-          natPort: pending.natPort,
-          serverAddress: pending.host,
-          serverPort,
-        });
-        if (h < 0) this.counters.add('restoreFailed');
-      }
-    } finally {
-      this.tracker.restoring = null;
-    }
   }
 }

@@ -6,7 +6,7 @@
 // session event and per message, never per packet.
 
 import { DeleteReason, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
-import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteReason, type Nat64Table } from '@nat64/nat64';
+import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteReason, type Nat64Table, type Protocol } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
 import type { SessionSubscriber } from '@nat64/gateway-engine';
 import type { HandoffCounterName } from './counters.js';
@@ -66,10 +66,10 @@ function closedTcp(table: Nat64Table, h: number): boolean {
 export class MappingTracker implements SessionSubscriber, LiveMappings {
   readonly mappings = new MappingTable();
   /**
-   * Set by the miss queue around Nat64Table.restore: the session about to be created comes from this
+   * Set by restore() around Nat64Table.restore: the session about to be created comes from this
    * ANSWER, so its mapping is already the receiver's (no CREATED, the receiver's creation time).
    */
-  restoring: HandoffEntry | null = null;
+  private restoring: HandoffEntry | null = null;
   /** Where handed-off sessions evicted from the cache are remembered, for their client to speak first; null: nowhere. */
   evictedFlows: EvictedFlows | null = null;
   /** Tokens of sessions created on a handed-off mapping, to hand off when the batch ends. */
@@ -180,6 +180,36 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       count++;
     }
     return count;
+  }
+
+  /**
+   * An ANSWER found `entry`: restores its sessions toward `host` as handed off, one per distinct port of
+   * `serverPorts` (those the held packets came from or went to), with the receiver's mapping and no
+   * CREATED. Returns how many the table refused (port taken by another client, table full, ...); with
+   * `stopOnRefusal`, it stops at the first.
+   */
+  restore(entry: HandoffEntry, host: number, serverPorts: readonly number[], stopOnRefusal: boolean): number {
+    let refused = 0;
+    this.restoring = entry;
+    try {
+      for (const serverPort of new Set(serverPorts)) {
+        const h = this.table.restore({
+          protocol: entry.protocol as Protocol,
+          clientAddress: entry.clientAddress,
+          clientPort: entry.clientPort,
+          natAddress: entry.natAddress,
+          natPort: entry.natPort,
+          serverAddress: host,
+          serverPort,
+        });
+        if (h >= 0) continue;
+        refused++;
+        if (stopOnRefusal) break;
+      }
+    } finally {
+      this.restoring = null;
+    }
+    return refused;
   }
 
   /** The receiver ended these entries (section 6.4): the mapping with the same key and owner goes, without DELETED. */

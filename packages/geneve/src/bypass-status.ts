@@ -1,6 +1,7 @@
 // What the bypass decoder (bypass-decap.ts) decided, as one small integer: FRAME is the only
 // verdict that forwards, AUDIT_MIRROR is accepted but never forwarded, every other value is one
 // drop reason, so endpoints count in a flat array indexed by status (bypass §7).
+import { codeNames } from '@nat64/wire';
 
 export const BypassStatus = {
   /** Forward: an Ethernet frame carrying IPv6, from the tunnel's VNI. */
@@ -30,22 +31,10 @@ export const BypassStatus = {
 } as const;
 export type BypassStatus = (typeof BypassStatus)[keyof typeof BypassStatus];
 
-export const BYPASS_STATUS_COUNT = 12;
+export const BYPASS_STATUS_COUNT = Object.keys(BypassStatus).length;
 
-export const BYPASS_STATUS_NAMES: readonly string[] = [
-  'frame',
-  'audit-mirror',
-  'truncated',
-  'bad-version',
-  'options-truncated',
-  'option-overrun',
-  'unknown-critical',
-  'vni-mismatch',
-  'oam',
-  'bad-protocol',
-  'bad-inner',
-  'option-from-server',
-];
+/** Names for logs and counter reports, indexed by status. */
+export const BYPASS_STATUS_NAMES = codeNames(BypassStatus);
 
 export function isBypassDrop(status: BypassStatus): boolean {
   return status > BypassStatus.AUDIT_MIRROR;

@@ -1,6 +1,7 @@
 // What the packet-path decoder (decap.ts) decided, as one small integer: two accept verdicts,
 // then one drop reason per distinct cause, so a receiver counts drops in a flat array indexed by
 // status and names them from DECAP_STATUS_NAMES when it logs or reports.
+import { codeNames } from '@nat64/wire';
 
 export const DecapStatus = {
   /** Forward: a data packet whose inner IPv4 packet goes to the host stack. */
@@ -37,26 +38,10 @@ export const DecapStatus = {
 export type DecapStatus = (typeof DecapStatus)[keyof typeof DecapStatus];
 
 /** Number of distinct statuses: the length of a per-status counter array. */
-export const DECAP_STATUS_COUNT = 15;
+export const DECAP_STATUS_COUNT = Object.keys(DecapStatus).length;
 
 /** Names for logs and counter reports, indexed by status. */
-export const DECAP_STATUS_NAMES: readonly string[] = [
-  'data',
-  'control',
-  'truncated',
-  'bad-version',
-  'options-truncated',
-  'option-overrun',
-  'unknown-critical',
-  'malformed-option',
-  'duplicate-option',
-  'vni-mismatch',
-  'bad-protocol',
-  'bad-inner',
-  'auth-missing',
-  'auth-unknown-key',
-  'auth-failed',
-];
+export const DECAP_STATUS_NAMES = codeNames(DecapStatus);
 
 export function isDrop(status: DecapStatus): boolean {
   return status > DecapStatus.CONTROL;

@@ -2,10 +2,10 @@
 // the reused objects that reports are made of. The handlers (hello.ts, outbound.ts, inbound.ts,
 // queries.ts) are plain functions over it; HandoffAgent (agent.ts) is its public face.
 import { randomFillSync } from 'node:crypto';
-import { DatagramView, createEntry, maxDatagramLength, type HandoffEntry } from '@nat64/handoff-codec';
-import type { Counters } from '@nat64/service';
+import { DatagramView, createEntry, datagram, maxDatagramLength, signDatagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
+import { Counters } from '@nat64/service';
 import type { PeerState, QueryOutcome } from './constants.js';
-import { createAgentCounters, type AgentCounterName } from './counters.js';
+import { AGENT_COUNTERS, type AgentCounterName } from './counters.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { LinkedList } from './linked-list.js';
 import { MessagePool } from './message.js';
@@ -76,7 +76,7 @@ export class EntryReport {
 }
 
 export class AgentCore {
-  readonly counters: Counters<AgentCounterName> = createAgentCounters();
+  readonly counters: Counters<AgentCounterName> = new Counters(AGENT_COUNTERS);
   readonly values: Float64Array = this.counters.values;
   readonly index: Readonly<Record<AgentCounterName, number>> = this.counters.index;
   readonly pool: MessagePool;
@@ -119,6 +119,14 @@ export class AgentCore {
     if (deadline === peer.deadline && (peer.heapIndex >= 0 || deadline === Infinity)) return;
     peer.deadline = deadline;
     this.timers.update(peer);
+  }
+
+  /** Encodes `message` into the scratch buffer, with its tag when a key is configured, and sends it to the peer. */
+  sendMessage(peer: Peer, message: HandoffMessage): void {
+    const scratch = this.scratch;
+    let end = datagram.encode(message, scratch, 0);
+    if (this.options.key !== undefined) end = signDatagram(scratch, 0, end, this.options.key);
+    this.send(peer, scratch.subarray(0, end));
   }
 
   send(peer: Peer, payload: Uint8Array): void {

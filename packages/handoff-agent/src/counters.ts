@@ -1,6 +1,5 @@
 // Everything the agent counts, with the explanation the gateway's `stats --explain` prints. Drops
 // are named after the check of §6.1 that decided them.
-import { Counters } from '@nat64/service';
 
 export const AGENT_COUNTERS = {
   datagramsReceived: 'handoff datagrams the gateway handed to the agent',
@@ -68,7 +67,3 @@ export const AGENT_COUNTERS = {
 } as const;
 
 export type AgentCounterName = keyof typeof AGENT_COUNTERS;
-
-export function createAgentCounters(): Counters<AgentCounterName> {
-  return new Counters(AGENT_COUNTERS);
-}

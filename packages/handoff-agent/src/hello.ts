@@ -3,7 +3,7 @@
 // probes toward peers that answer, the repeat after RETRIES_BEFORE_HELLO, and, when a receiver has
 // evidently lost its state, a new epoch toward it (§6.3 last paragraph, Appendix B).
 import { randomBytes } from 'node:crypto';
-import { HANDOFF_VERSION, MessageType, ReceiverFlag, Reliability, datagram, signDatagram, type Hello } from '@nat64/handoff-codec';
+import { HANDOFF_VERSION, MessageType, ReceiverFlag, Reliability, type Hello } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome } from './constants.js';
 import type { AgentCore } from './core.js';
 import { discardStream, dropLoose, pump, resume, rewriteSessions } from './outbound.js';
@@ -35,12 +35,9 @@ function sendHello(core: AgentCore, peer: Peer, now: number, withCookie: boolean
   hello.sequence = id;
   hello.natAddress = peer.natAddress;
   hello.capabilities = core.options.capabilities;
-  const scratch = core.scratch;
-  // The body already makes HELLO as large as HELLO-ACK: no padding (§5.4, §6.8).
-  let end = datagram.encode(hello, scratch, 0);
-  if (core.options.key !== undefined) end = signDatagram(scratch, 0, end, core.options.key);
   core.count('helloSent');
-  core.send(peer, scratch.subarray(0, end));
+  // The body already makes HELLO as large as HELLO-ACK: no padding (§5.4, §6.8).
+  core.sendMessage(peer, hello);
   return true;
 }
 

@@ -3,16 +3,15 @@
 // dispatched: HELLO-ACK to hello.ts, ACK to the reliable stream, RELEASE applied in sequence order
 // and acknowledged, ANSWER to queries.ts. Nothing here throws for anything a datagram says.
 import {
+  DECODE_STATUS_COUNTER,
   DecodeStatus,
   HANDOFF_VERSION,
   MAX_ACK_BLOCKS,
   MessageType,
   Size,
-  datagram,
   inspectDatagram,
   readAckBlock,
   readEntry,
-  signDatagram,
   verifyDatagram,
   type Ack,
   type AckBlock,
@@ -27,16 +26,7 @@ import type { Peer } from './peer.js';
 import { acceptableEntry, answerReceived } from './queries.js';
 import { ReleaseVerdict } from './release-window.js';
 
-const STATUS_COUNTER: Readonly<Record<number, AgentCounterName>> = {
-  [DecodeStatus.TRUNCATED]: 'truncated',
-  [DecodeStatus.UNKNOWN_VERSION]: 'unknownVersion',
-  [DecodeStatus.UNKNOWN_TYPE]: 'unknownType',
-  [DecodeStatus.LENGTH_MISMATCH]: 'lengthMismatch',
-  [DecodeStatus.TAG_MISSING]: 'tagMissing',
-  [DecodeStatus.BAD_COUNT]: 'badCount',
-  [DecodeStatus.TOO_MANY_BLOCKS]: 'tooManyBlocks',
-  [DecodeStatus.UNDERSIZED]: 'undersized',
-};
+const STATUS_COUNTER: Readonly<Record<number, AgentCounterName>> = DECODE_STATUS_COUNTER;
 
 /** Reused for every ACK block read and every ACK sent. */
 const block: AckBlock = { start: 0, end: 0 };
@@ -201,9 +191,6 @@ function sendAck(core: AgentCore, peer: Peer): void {
   ack.epoch = peer.epoch;
   ack.cookie = peer.cookie;
   ack.cumulative = releases.cumulative;
-  const scratch = core.scratch;
-  let end = datagram.encode(ack, scratch, 0);
-  if (core.options.key !== undefined) end = signDatagram(scratch, 0, end, core.options.key);
   core.count('acksSent');
-  core.send(peer, scratch.subarray(0, end));
+  core.sendMessage(peer, ack);
 }

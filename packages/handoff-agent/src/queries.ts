@@ -8,9 +8,7 @@ import {
   HANDOFF_VERSION,
   MessageType,
   Protocol,
-  datagram,
   readEntry,
-  signDatagram,
   type ClientQuery,
   type HandoffEntry,
   type Query,
@@ -126,9 +124,7 @@ export function issueQuery(
   const key = keyOf(protocol, natPort);
   const pending = queries.byKey.get(key);
   if (pending !== undefined) {
-    pending.joined.push(token);
-    core.count('queriesJoined');
-    return QueryVerdict.JOINED;
+    return join(core, pending, token);
   }
   const query = takeQuery(core, queries);
   if (typeof query === 'number') return query;
@@ -169,9 +165,7 @@ export function issueClientQuery(
       core.count('queriesLimited');
       return QueryVerdict.PEER_LIMIT;
     }
-    pending.joined.push(token);
-    core.count('queriesJoined');
-    return QueryVerdict.JOINED;
+    return join(core, pending, token);
   }
   const query = takeQuery(core, queries);
   if (typeof query === 'number') return query;
@@ -186,6 +180,13 @@ export function issueClientQuery(
   queries.byClient.set(key, query);
   core.count('clientQueriesSent');
   return launchQuery(core, peer, queries, query, token, now);
+}
+
+/** `token` waits for the answer of a query already out for the same key. */
+function join(core: AgentCore, pending: PendingQuery, token: number): QueryVerdict {
+  pending.joined.push(token);
+  core.count('queriesJoined');
+  return QueryVerdict.JOINED;
 }
 
 /** A pending query with a fresh id, or the verdict that refuses one (the peer's or the agent's limit). */
@@ -234,11 +235,8 @@ function sendQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
   message.natAddress = peer.natAddress;
   message.serverAddress = query.serverAddress;
   message.serverPort = query.serverPort;
-  const scratch = core.scratch;
   // The codec pads QUERY to the size of an ANSWER (§5.8, §6.8); the tag comes on top.
-  let end = datagram.encode(message, scratch, 0);
-  if (core.options.key !== undefined) end = signDatagram(scratch, 0, end, core.options.key);
-  core.send(peer, scratch.subarray(0, end));
+  core.sendMessage(peer, message);
 }
 
 function sendClientQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
@@ -252,11 +250,8 @@ function sendClientQuery(core: AgentCore, peer: Peer, query: PendingQuery): void
   m.clientPort = query.clientPort;
   m.serverAddress = query.serverAddress;
   m.serverPort = query.serverPort;
-  const scratch = core.scratch;
   // Padded to the size of an ANSWER like QUERY (§5.12, §6.8).
-  let end = datagram.encode(m, scratch, 0);
-  if (core.options.key !== undefined) end = signDatagram(scratch, 0, end, core.options.key);
-  core.send(peer, scratch.subarray(0, end));
+  core.sendMessage(peer, m);
 }
 
 /** Retransmits due queries and times out those past their last retransmission. */

@@ -43,7 +43,7 @@ export type {
   BatchType,
   Codec,
 } from './types.js';
-export { DecodeStatus, decodeStatusName, type DecodeErrorCode } from './status.js';
+export { DECODE_STATUS_COUNTER, DecodeStatus, decodeStatusName, type DecodeErrorCode } from './status.js';
 export { HandoffDecodeError } from './errors.js';
 export { datagram } from './datagram.js';
 export { header } from './header.js';

@@ -34,3 +34,18 @@ for (const [name, status] of Object.entries(DecodeStatus)) NAMES[status] = name 
 export function decodeStatusName(status: DecodeStatus): keyof typeof DecodeStatus {
   return NAMES[status]!;
 }
+
+/**
+ * The counter under which either side (agent and receiver) counts a datagram that inspection refused,
+ * by status: the drops and ignores of §6.1 that both ends name alike.
+ */
+export const DECODE_STATUS_COUNTER = {
+  [DecodeStatus.TRUNCATED]: 'truncated',
+  [DecodeStatus.UNKNOWN_VERSION]: 'unknownVersion',
+  [DecodeStatus.UNKNOWN_TYPE]: 'unknownType',
+  [DecodeStatus.LENGTH_MISMATCH]: 'lengthMismatch',
+  [DecodeStatus.TAG_MISSING]: 'tagMissing',
+  [DecodeStatus.BAD_COUNT]: 'badCount',
+  [DecodeStatus.TOO_MANY_BLOCKS]: 'tooManyBlocks',
+  [DecodeStatus.UNDERSIZED]: 'undersized',
+} as const;

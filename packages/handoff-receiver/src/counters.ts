@@ -1,5 +1,4 @@
 // Everything the receiver counts, with the explanation `nat64-receiver stats --explain` prints.
-import { Counters } from '@nat64/service';
 
 export const RECEIVER_COUNTERS = {
   datagramsReceived: 'datagrams received on the handoff port',
@@ -61,7 +60,3 @@ export const RECEIVER_COUNTERS = {
 } as const;
 
 export type ReceiverCounterName = keyof typeof RECEIVER_COUNTERS;
-
-export function createReceiverCounters(): Counters<ReceiverCounterName> {
-  return new Counters(RECEIVER_COUNTERS);
-}

@@ -5,7 +5,7 @@
 export { buildReceiver, type BuiltReceiver, type ReceiverParts } from './build.js';
 export { runReceiver, type RunningReceiver, type RunOptions } from './run.js';
 export { Receiver, WINDOW, geneveVni, type ReceiverDependencies, type ReceiverOptions } from './receiver.js';
-export { RECEIVER_COUNTERS, createReceiverCounters, type ReceiverCounterName } from './counters.js';
+export { RECEIVER_COUNTERS, type ReceiverCounterName } from './counters.js';
 export {
   formatTimestamp,
   parseTimestamp,

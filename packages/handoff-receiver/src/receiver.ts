@@ -10,7 +10,7 @@
 // Receiver is the public face over ReceiverCore (core.ts); each message has its handler file:
 // hello.ts, reliable.ts (CREATED, DELETED), queries.ts (QUERY, CLIENT-QUERY), releasing.ts
 // (RELEASE and its ACKs), mapping-events.ts (Geneve), recovery.ts (restart and store failures).
-import { DecodeStatus, MessageType, inspectDatagram, verifyDatagram } from '@nat64/handoff-codec';
+import { DECODE_STATUS_COUNTER, DecodeStatus, MessageType, inspectDatagram, verifyDatagram } from '@nat64/handoff-codec';
 import type { ConnEntry } from '@nat64/conntrack';
 import { ReceiverCore, type ReceiverDependencies } from './core.js';
 import type { ReceiverCounterName } from './counters.js';
@@ -26,16 +26,7 @@ import { onReliable } from './reliable.js';
 export { WINDOW, type ReceiverDependencies, type ReceiverOptions } from './core.js';
 export { geneveVni } from './mapping-events.js';
 
-const STATUS_COUNTER: Record<number, ReceiverCounterName> = {
-  [DecodeStatus.TRUNCATED]: 'truncated',
-  [DecodeStatus.UNKNOWN_VERSION]: 'unknownVersion',
-  [DecodeStatus.UNKNOWN_TYPE]: 'unknownType',
-  [DecodeStatus.LENGTH_MISMATCH]: 'lengthMismatch',
-  [DecodeStatus.TAG_MISSING]: 'tagMissing',
-  [DecodeStatus.BAD_COUNT]: 'badCount',
-  [DecodeStatus.TOO_MANY_BLOCKS]: 'tooManyBlocks',
-  [DecodeStatus.UNDERSIZED]: 'undersized',
-};
+const STATUS_COUNTER: Readonly<Record<number, ReceiverCounterName>> = DECODE_STATUS_COUNTER;
 
 export class Receiver {
   private readonly core: ReceiverCore;

@@ -2,7 +2,7 @@
 // duplicates acknowledged again, messages beyond a gap held until it fills. Each message's valid
 // entries are queued whole on the commit pipeline, which stores them, logs them, then ACKs.
 import { MessageType, inspectDatagram, readEntry, type DatagramView } from '@nat64/handoff-codec';
-import { checkEntry, type ConnEntry, type ConnOperation } from '@nat64/conntrack';
+import { checkEntry, ownEntry, type ConnOperation } from '@nat64/conntrack';
 import { MAX_PENDING_OPERATIONS, WINDOW, type ReceiverCore } from './core.js';
 import { authenticatedPeer } from './hello.js';
 import type { GatewayPeer, Via } from './peers.js';
@@ -48,16 +48,7 @@ function applyMessage(core: ReceiverCore, peer: GatewayPeer, view: DatagramView,
   const operations: ConnOperation[] = [];
   for (let i = 0; i < view.count; i++) {
     const valid = readEntry(buf, view.entriesOffset + i * 40, entry);
-    const conn: ConnEntry = {
-      protocol: entry.protocol,
-      natAddress: entry.natAddress,
-      natPort: entry.natPort,
-      clientAddress: entry.clientAddress.slice(),
-      clientPort: entry.clientPort,
-      serverAddress: entry.serverAddress,
-      serverPort: entry.serverPort,
-      createdAt: entry.time,
-    };
+    const conn = ownEntry(entry, entry.time);
     if (!valid || entry.natAddress !== peer.natAddress || checkEntry(conn) !== undefined) {
       core.count('entriesRejected');
       continue;

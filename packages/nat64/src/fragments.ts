@@ -14,6 +14,7 @@ import type { CounterSnapshot } from './counters.js';
 import { Nat64Error } from './errors.js';
 import { KeyedHash, SECRET_BYTES } from './hash.js';
 import { powerOfTwoAtLeast } from './grow.js';
+import { SlotFifo, unchain } from './slot-fifo.js';
 
 export interface FragmentTrackerOptions {
   /** Current time in milliseconds. */
@@ -73,8 +74,7 @@ export class FragmentTracker {
   private readonly value: Float64Array;
   private readonly lastSeen: Float64Array;
   private readonly next: Int32Array;
-  private readonly fifoNext: Int32Array;
-  private readonly fifoPrev: Int32Array;
+  private readonly fifo: SlotFifo;
   private readonly buckets: Int32Array;
   private readonly held: (Uint8Array[] | undefined)[];
   /** Per datagram, up to PIECES [start, end) ranges in 8-byte units of what its fragments covered so far. */
@@ -86,8 +86,6 @@ export class FragmentTracker {
   private readonly removedKey = new Uint32Array(8);
   private readonly counters = new Float64Array(Object.keys(HELP).length);
   private freeHead = 0;
-  private head = -1;
-  private tail = -1;
   private heldCount = 0;
   private heldBytes = 0;
   count = 0;
@@ -114,8 +112,7 @@ export class FragmentTracker {
     this.lastSeen = new Float64Array(n);
     this.next = new Int32Array(n);
     for (let i = 0; i < n; i++) this.next[i] = i + 1 < n ? i + 1 : -1;
-    this.fifoNext = new Int32Array(n).fill(-1);
-    this.fifoPrev = new Int32Array(n).fill(-1);
+    this.fifo = new SlotFifo(n);
     this.buckets = new Int32Array(powerOfTwoAtLeast(n)).fill(-1);
     this.held = new Array<Uint8Array[] | undefined>(n).fill(undefined);
     this.ranges = new Uint16Array(n * PIECES * 2);
@@ -223,7 +220,8 @@ export class FragmentTracker {
   /** Forgets datagrams idle for the timeout; returns how many held fragments were dropped with them. */
   expire(now: number = this.clock()): number {
     let dropped = 0;
-    while (this.head >= 0 && this.lastSeen[this.head]! + this.timeoutMs <= now) dropped += this.remove(this.head);
+    const fifo = this.fifo;
+    while (fifo.head >= 0 && this.lastSeen[fifo.head]! + this.timeoutMs <= now) dropped += this.remove(fifo.head);
     this.counters[C.fragmentsTimedOut]! += dropped;
     return dropped;
   }
@@ -248,8 +246,7 @@ export class FragmentTracker {
       this.value.byteLength +
       this.lastSeen.byteLength +
       this.next.byteLength +
-      this.fifoNext.byteLength +
-      this.fifoPrev.byteLength +
+      this.fifo.byteLength +
       this.buckets.byteLength
     );
   }
@@ -356,7 +353,7 @@ export class FragmentTracker {
   private insert(bucket: number, family: number, identification: number, protocol: number): number {
     if (this.freeHead < 0) {
       this.counters[C.datagramsForgotten]!++;
-      this.counters[C.fragmentsTimedOut]! += this.remove(this.head);
+      this.counters[C.fragmentsTimedOut]! += this.remove(this.fifo.head);
     }
     const i = this.freeHead;
     this.freeHead = this.next[i]!;
@@ -369,36 +366,18 @@ export class FragmentTracker {
     this.rangeCount[i] = 0;
     this.next[i] = this.buckets[bucket]!;
     this.buckets[bucket] = i;
-    this.fifoPrev[i] = -1;
-    this.fifoNext[i] = -1;
     this.count++;
     return i;
   }
 
   /** Moves entry i to the FIFO tail, seen at `now`. */
   private touch(i: number, now: number): void {
-    if (this.tail === i) {
-      this.lastSeen[i] = now;
-      return;
+    const fifo = this.fifo;
+    if (fifo.tail !== i) {
+      if (fifo.has(i)) fifo.unlink(i);
+      fifo.push(i);
     }
-    if (this.fifoPrev[i]! >= 0 || this.head === i) this.unlinkFifo(i);
-    this.fifoPrev[i] = this.tail;
-    this.fifoNext[i] = -1;
-    if (this.tail >= 0) this.fifoNext[this.tail] = i;
-    else this.head = i;
-    this.tail = i;
     this.lastSeen[i] = now;
-  }
-
-  private unlinkFifo(i: number): void {
-    const prev = this.fifoPrev[i]!;
-    const next = this.fifoNext[i]!;
-    if (prev >= 0) this.fifoNext[prev] = next;
-    else this.head = next;
-    if (next >= 0) this.fifoPrev[next] = prev;
-    else this.tail = prev;
-    this.fifoPrev[i] = -1;
-    this.fifoNext[i] = -1;
   }
 
   /** Frees entry i; returns how many held fragments it dropped. */
@@ -408,14 +387,8 @@ export class FragmentTracker {
     for (let k = 0; k < 8; k++) key[k] = this.words[o + k]!;
     const bucket =
       this.hash.fragment(key, 8, this.identification[i]!, (this.family[i]! << 8) | this.protocol[i]!) & (this.buckets.length - 1);
-    let j = this.buckets[bucket]!;
-    if (j === i) {
-      this.buckets[bucket] = this.next[i]!;
-    } else {
-      while (this.next[j]! !== i) j = this.next[j]!;
-      this.next[j] = this.next[i]!;
-    }
-    this.unlinkFifo(i);
+    unchain(this.buckets, this.next, bucket, i);
+    this.fifo.unlink(i);
     let dropped = 0;
     const held = this.held[i];
     if (held !== undefined) {

@@ -77,7 +77,8 @@ export function restore(c: Core, entry: RestoreEntry): number {
     touchTimer(c.sessions, c.sessions.list[existing]!, existing, now);
     return existing;
   }
-  if (!conflictFree(c, protocol, a0, a1, a2, a3, clientPort, natAddress, natPort)) {
+  // The client transport address must be unmapped or mapped to exactly this NAT transport address, and vice versa.
+  if (c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort) !== c.bibs.findByNat(protocol, natAddress, natPort)) {
     return c.verdict(VERDICT.CONFLICT, COUNTER.restoreConflicts);
   }
   if (!c.ensureRoom()) return c.verdict(VERDICT.TABLE_FULL, COUNTER.tableFull);
@@ -91,23 +92,6 @@ export function restore(c: Core, entry: RestoreEntry): number {
   }
   c.count(COUNTER.sessionsRestored);
   return c.createSession(protocol, b, serverAddress, serverPort, state, SESSION_HANDED_OFF, now);
-}
-
-/** The client transport address is unmapped or mapped to exactly this NAT transport address, and vice versa. */
-function conflictFree(
-  c: Core,
-  protocol: number,
-  a0: number,
-  a1: number,
-  a2: number,
-  a3: number,
-  clientPort: number,
-  natAddress: number,
-  natPort: number,
-): boolean {
-  const byClient = c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort);
-  const byNat = c.bibs.findByNat(protocol, natAddress, natPort);
-  return byClient === byNat;
 }
 
 /**

@@ -63,23 +63,22 @@ export class KeyedHash {
     return (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
 
-  /** A client IPv6 address (four big-endian words). */
-  address6(a0: number, a1: number, a2: number, a3: number): number {
-    let h = this.seed ^ 0x6a09e667;
+  /** The rounds over an IPv6 address that the hashes of keys holding one start with, from `h`. */
+  private address6Rounds(h: number, a0: number, a1: number, a2: number, a3: number): number {
     h = KeyedHash.round(h, a0, this.m0);
     h = KeyedHash.round(h, a1, this.m1);
     h = KeyedHash.round(h, a2, this.m2);
-    h = KeyedHash.round(h, a3, this.m3);
-    return finish(h);
+    return KeyedHash.round(h, a3, this.m3);
+  }
+
+  /** A client IPv6 address (four big-endian words). */
+  address6(a0: number, a1: number, a2: number, a3: number): number {
+    return finish(this.address6Rounds(this.seed ^ 0x6a09e667, a0, a1, a2, a3));
   }
 
   /** A client transport address: protocol, IPv6 address, port (the BIB's IPv6 side). */
   transport6(protocol: number, a0: number, a1: number, a2: number, a3: number, port: number): number {
-    let h = this.seed ^ 0xbb67ae85;
-    h = KeyedHash.round(h, a0, this.m0);
-    h = KeyedHash.round(h, a1, this.m1);
-    h = KeyedHash.round(h, a2, this.m2);
-    h = KeyedHash.round(h, a3, this.m3);
+    let h = this.address6Rounds(this.seed ^ 0xbb67ae85, a0, a1, a2, a3);
     h = KeyedHash.round(h, (protocol << 16) | port, this.m4);
     return finish(h);
   }
@@ -103,11 +102,7 @@ export class KeyedHash {
     serverAddress: number,
     serverPort: number,
   ): number {
-    let h = this.seed ^ 0xa54ff53a;
-    h = KeyedHash.round(h, a0, this.m0);
-    h = KeyedHash.round(h, a1, this.m1);
-    h = KeyedHash.round(h, a2, this.m2);
-    h = KeyedHash.round(h, a3, this.m3);
+    let h = this.address6Rounds(this.seed ^ 0xa54ff53a, a0, a1, a2, a3);
     h = KeyedHash.round(h, (clientPort << 16) | serverPort, this.m4);
     h = KeyedHash.round(h, serverAddress, this.m5);
     h = KeyedHash.round(h, protocol, this.m6);

@@ -7,6 +7,7 @@
 
 import { PROTOCOL, SPEC } from './constants.js';
 import { powerOfTwoAtLeast } from './grow.js';
+import { SlotFifo, unchain } from './slot-fifo.js';
 import type { KeyedHash } from './hash.js';
 
 export class HeldSyns {
@@ -17,13 +18,10 @@ export class HeldSyns {
   private readonly serverPort: Uint16Array;
   private readonly heldAt: Float64Array;
   private readonly next: Int32Array;
-  private readonly fifoNext: Int32Array;
-  private readonly fifoPrev: Int32Array;
+  private readonly fifo: SlotFifo;
   private readonly buckets: Int32Array;
   private readonly packets: (Uint8Array | undefined)[];
   private freeHead: number;
-  private head = -1;
-  private tail = -1;
 
   constructor(
     private readonly hash: KeyedHash,
@@ -35,8 +33,7 @@ export class HeldSyns {
     this.serverPort = new Uint16Array(capacity);
     this.heldAt = new Float64Array(capacity);
     this.next = new Int32Array(capacity);
-    this.fifoNext = new Int32Array(capacity).fill(-1);
-    this.fifoPrev = new Int32Array(capacity).fill(-1);
+    this.fifo = new SlotFifo(capacity);
     this.buckets = new Int32Array(powerOfTwoAtLeast(capacity)).fill(-1);
     this.packets = new Array<Uint8Array | undefined>(capacity).fill(undefined);
     for (let i = 0; i < capacity; i++) this.next[i] = i + 1 < capacity ? i + 1 : -1;
@@ -66,7 +63,8 @@ export class HeldSyns {
    * or -1. A scan of the store, bounded by its capacity; only opening a TCP mapping calls it.
    */
   nextFromServer(after: number, serverAddress: number, serverPort: number): number {
-    for (let i = after < 0 ? this.head : this.fifoNext[after]!; i >= 0; i = this.fifoNext[i]!) {
+    const fifo = this.fifo;
+    for (let i = after < 0 ? fifo.head : fifo.next[after]!; i >= 0; i = fifo.next[i]!) {
       if (this.serverAddress[i] === serverAddress && this.serverPort[i] === serverPort) return i;
     }
     return -1;
@@ -96,11 +94,7 @@ export class HeldSyns {
     const b = this.bucket(natAddress, natPort, serverAddress, serverPort);
     this.next[i] = this.buckets[b]!;
     this.buckets[b] = i;
-    this.fifoNext[i] = -1;
-    this.fifoPrev[i] = this.tail;
-    if (this.tail >= 0) this.fifoNext[this.tail] = i;
-    else this.head = i;
-    this.tail = i;
+    this.fifo.push(i);
     this.count++;
     return i;
   }
@@ -108,19 +102,8 @@ export class HeldSyns {
   /** Removes a record and returns its packet copy. */
   take(i: number): Uint8Array {
     const b = this.bucket(this.natAddress[i]!, this.natPort[i]!, this.serverAddress[i]!, this.serverPort[i]!);
-    let j = this.buckets[b]!;
-    if (j === i) {
-      this.buckets[b] = this.next[i]!;
-    } else {
-      while (this.next[j]! !== i) j = this.next[j]!;
-      this.next[j] = this.next[i]!;
-    }
-    const prev = this.fifoPrev[i]!;
-    const next = this.fifoNext[i]!;
-    if (prev >= 0) this.fifoNext[prev] = next;
-    else this.head = next;
-    if (next >= 0) this.fifoPrev[next] = prev;
-    else this.tail = prev;
+    unchain(this.buckets, this.next, b, i);
+    this.fifo.unlink(i);
     const packet = this.packets[i]!;
     this.packets[i] = undefined;
     this.next[i] = this.freeHead;
@@ -131,7 +114,8 @@ export class HeldSyns {
 
   /** Hands back (appends to `out`) the packets held for `timeoutMs` or longer at `now`. */
   expire(now: number, timeoutMs: number, out: Uint8Array[]): void {
-    while (this.head >= 0 && this.heldAt[this.head]! + timeoutMs <= now) out.push(this.take(this.head));
+    const fifo = this.fifo;
+    while (fifo.head >= 0 && this.heldAt[fifo.head]! + timeoutMs <= now) out.push(this.take(fifo.head));
   }
 
   /** Memory held, copies included. */
@@ -146,8 +130,7 @@ export class HeldSyns {
       this.serverPort.byteLength +
       this.heldAt.byteLength +
       this.next.byteLength +
-      this.fifoNext.byteLength +
-      this.fifoPrev.byteLength +
+      this.fifo.byteLength +
       this.buckets.byteLength
     );
   }

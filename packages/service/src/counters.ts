@@ -45,3 +45,22 @@ export function formatCounters(counters: CounterSnapshot[], explain: boolean): s
     })
     .join('\n');
 }
+
+/**
+ * Counters kept in a flat array indexed by a status code (a decoder's drop reasons), as snapshots
+ * named `<prefix>.<status name>`: those `counted` and nonzero, or all of those counted with `all`.
+ */
+export function statusCounters(
+  values: Float64Array,
+  names: readonly string[],
+  prefix: string,
+  explain: (name: string) => string,
+  options: { all?: boolean; counted?: (status: number) => boolean } = {},
+): CounterSnapshot[] {
+  const counters: CounterSnapshot[] = [];
+  names.forEach((name, status) => {
+    const value = values[status]!;
+    if ((options.counted?.(status) ?? true) && (options.all === true || value > 0)) counters.push({ name: `${prefix}.${name}`, value, explanation: explain(name) });
+  });
+  return counters;
+}

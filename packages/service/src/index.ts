@@ -4,6 +4,7 @@
 export { ExitCode, FatalError } from './exit-codes.js';
 export { systemMicroClock, manualMicroClock, type MicroClock } from './clock.js';
 export { createLogger, silentLogger, isLogLevel, LOG_LEVELS, type Logger } from './logger.js';
+export { logReload } from './reload.js';
 export { waitForShutdown, onReopenSignal, type ShutdownSignal } from './signals.js';
 export {
   listenControl,
@@ -15,7 +16,7 @@ export {
   type ControlParams,
 } from './control.js';
 export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration } from './config.js';
-export { Counters, formatCounters, type CounterSnapshot } from './counters.js';
+export { Counters, formatCounters, statusCounters, type CounterSnapshot } from './counters.js';
 export { formatEndpoint4, formatEndpoint6 } from './addresses.js';
 export { prepareControlPath, prepareDirectoryFor } from './start-checks.js';
 export { Resources, type Release, type ReleaseFailure } from './resources.js';

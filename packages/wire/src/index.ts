@@ -15,5 +15,6 @@ export {
   verifyChecksum,
 } from './checksum.js';
 export { bytesToIpv6Text, ipv4TextToUint32, ipv6TextIntoBytes, ipv6TextToBytes, uint32ToIpv4Text } from './address.js';
+export { codeNames } from './codes.js';
 export type { Codec } from './codec.js';
 export { GENEVE_PORT, HANDOFF_PORT } from './ports.js';

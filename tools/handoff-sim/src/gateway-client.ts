@@ -177,48 +177,26 @@ export class GatewayClient {
 
   /** Asks who owns (protocol, this NAT address, port) as seen from a server. */
   async query(protocol: number, natPort: number, serverAddress = 0, serverPort = 0, timeoutMs = 2000): Promise<Answer> {
-    const reply = await this.request(
-      (sequence) => ({
-        type: MessageType.QUERY,
-        version: HANDOFF_VERSION,
-        flags: 0,
-        epoch: this.epoch,
-        cookie: this.cookie,
-        sequence,
-        protocol,
-        natPort,
-        natAddress: this.options.natAddress,
-        serverAddress,
-        serverPort,
-      }),
-      MessageType.ANSWER,
-      timeoutMs,
-    );
-    if (reply.type !== MessageType.ANSWER) throw new Error('unexpected reply to QUERY');
-    return reply;
+    const natAddress = this.options.natAddress;
+    return this.ask('QUERY', (sequence) => ({ type: MessageType.QUERY, ...this.header(sequence), protocol, natPort, natAddress, serverAddress, serverPort }), timeoutMs);
   }
 
   /** Asks which NAT port of this address a client endpoint holds (CLIENT-QUERY, protocol section 5.12). */
   async clientQuery(protocol: number, clientAddress: Uint8Array, clientPort: number, serverAddress = 0, serverPort = 0, timeoutMs = 2000): Promise<Answer> {
-    const reply = await this.request(
-      (sequence) => ({
-        type: MessageType.CLIENT_QUERY,
-        version: HANDOFF_VERSION,
-        flags: 0,
-        epoch: this.epoch,
-        cookie: this.cookie,
-        sequence,
-        protocol,
-        natAddress: this.options.natAddress,
-        clientAddress,
-        clientPort,
-        serverAddress,
-        serverPort,
-      }),
-      MessageType.ANSWER,
-      timeoutMs,
-    );
-    if (reply.type !== MessageType.ANSWER) throw new Error('unexpected reply to CLIENT-QUERY');
+    const natAddress = this.options.natAddress;
+    const build = (sequence: number): HandoffMessage => ({ type: MessageType.CLIENT_QUERY, ...this.header(sequence), protocol, natAddress, clientAddress, clientPort, serverAddress, serverPort });
+    return this.ask('CLIENT-QUERY', build, timeoutMs);
+  }
+
+  /** The common header fields of a message of the current epoch and cookie. */
+  private header(sequence: number): { version: number; flags: number; epoch: bigint; cookie: bigint; sequence: number } {
+    return { version: HANDOFF_VERSION, flags: 0, epoch: this.epoch, cookie: this.cookie, sequence };
+  }
+
+  /** Sends a QUERY or CLIENT-QUERY (`name`) and waits for its ANSWER. */
+  private async ask(name: string, build: (sequence: number) => HandoffMessage, timeoutMs: number): Promise<Answer> {
+    const reply = await this.request(build, MessageType.ANSWER, timeoutMs);
+    if (reply.type !== MessageType.ANSWER) throw new Error(`unexpected reply to ${name}`);
     return reply;
   }
 

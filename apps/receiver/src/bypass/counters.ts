@@ -1,6 +1,5 @@
 // What the bypass endpoint counts, with the explanations `nat64-receiver stats --explain` prints.
 // Drops by decoder verdict come beside these as bypassDrop.<reason>.
-import { Counters } from '@nat64/service';
 
 export const BYPASS_COUNTERS = {
   bypassReceived: 'Geneve packets of NAT64 bypass received on UDP 6081 (Protocol Type 0x6558 or option class 0x0162)',
@@ -19,7 +18,3 @@ export const BYPASS_COUNTERS = {
 } as const;
 
 export type BypassCounterName = keyof typeof BYPASS_COUNTERS;
-
-export function createBypassCounters(): Counters<BypassCounterName> {
-  return new Counters(BYPASS_COUNTERS);
-}

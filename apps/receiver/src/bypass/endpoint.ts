@@ -22,11 +22,11 @@ import {
   isBypassDrop,
   type BypassPolicy,
 } from '@nat64/geneve';
-import { Resources, type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
+import { Counters, Resources, statusCounters, type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
 import { bytesToIpv6Text } from '@nat64/wire';
 import type { TunDevice } from '@nat64/tun';
 import { formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
-import { createBypassCounters } from './counters.js';
+import { BYPASS_COUNTERS } from './counters.js';
 import type { HostNetwork, TunnelRoute } from './host-network.js';
 import type { BypassSettings } from './settings.js';
 import { Tunnel } from './tunnel.js';
@@ -58,7 +58,7 @@ const ICMP_OFFSET = IPV6_OFFSET + 40;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 export class BypassEndpoint {
-  readonly counters = createBypassCounters();
+  readonly counters = new Counters(BYPASS_COUNTERS);
   /** Drops by decoder verdict, for stats (bypassDrop.<reason>). */
   readonly drops = new Float64Array(BYPASS_STATUS_COUNT);
   private readonly view = new BypassView();
@@ -141,12 +141,8 @@ export class BypassEndpoint {
 
   /** Drops by reason, as counters named bypassDrop.<reason> (all with `all`, else the nonzero). */
   dropCounters(all: boolean): CounterSnapshot[] {
-    const counters: CounterSnapshot[] = [];
-    BYPASS_STATUS_NAMES.forEach((name, status) => {
-      const value = this.drops[status]!;
-      if (isBypassDrop(status as BypassStatus) && (all || value > 0)) counters.push({ name: `bypassDrop.${name}`, value, explanation: `bypass packets dropped: ${name}` });
-    });
-    return counters;
+    const counted = (status: number): boolean => isBypassDrop(status as BypassStatus);
+    return statusCounters(this.drops, BYPASS_STATUS_NAMES, 'bypassDrop', (name) => `bypass packets dropped: ${name}`, { all, counted });
   }
 
   /** The tunnels, for stats. */

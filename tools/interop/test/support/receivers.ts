@@ -4,9 +4,9 @@
 // thread, a log file and a control socket in a temp dir).
 import { createSocket } from 'node:dgram';
 import { MemoryStore } from '@nat64/conntrack';
-import { buildReceiver, createReceiverCounters, runReceiver, type ConnectionLog, type ReceiverCounterName } from '@nat64/handoff-receiver';
+import { RECEIVER_COUNTERS, buildReceiver, runReceiver, type ConnectionLog, type ReceiverCounterName } from '@nat64/handoff-receiver';
 import { Capability } from '@nat64/handoff-codec';
-import { silentLogger, systemMicroClock, type MicroClock } from '@nat64/service';
+import { Counters, silentLogger, systemMicroClock, type MicroClock } from '@nat64/service';
 import { startLoopbackReceiver } from './loopback.js';
 
 export interface ReceiverSetup {
@@ -50,7 +50,7 @@ function memoryLog(lines: string[]): ConnectionLog {
 export const startPackageReceiver: StartReceiver = async (setup) => {
   const clock = setup.clock ?? systemMicroClock();
   const logger = silentLogger();
-  const counters = createReceiverCounters();
+  const counters = new Counters(RECEIVER_COUNTERS);
   const lines: string[] = [];
   const socket = createSocket('udp4');
   const built = buildReceiver({

@@ -8,7 +8,7 @@
 
 import { BYPASS_STATUS_NAMES, NEIGHBOR_FRAME_LENGTH, NdpStatus, NdpView, formatMac, inspectNeighborMessage, isBypassPacket, writeNeighborAdvertisement, writeNeighborSolicitation, Ndp } from '@nat64/geneve';
 import type { HandoffEntry } from '@nat64/handoff-codec';
-import { ExitCode, FatalError, type Counters } from '@nat64/service';
+import { Counters, ExitCode, FatalError, statusCounters } from '@nat64/service';
 import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
 import type { Ipv4View } from '@nat64/xlat';
 import ipaddr from 'ipaddr.js';
@@ -16,7 +16,7 @@ import { PeerState } from '@nat64/handoff-agent';
 import type { BypassRow, HostRow } from '../../hosts.js';
 import type { CounterLine, HandoffTransport, HostTransport, TransportContext } from '../transport.js';
 import type { BypassConfig } from './config.js';
-import { BYPASS_COUNTERS, createBypassCounters, type BypassCounterName } from './counters.js';
+import { BYPASS_COUNTERS, type BypassCounterName } from './counters.js';
 import { IMPL, SPEC } from './constants.js';
 import { BypassDatapath } from './datapath.js';
 import { BypassHost, HOST_STATE_NAMES, HostState, type HostSettings } from './hosts.js';
@@ -36,7 +36,7 @@ const HEADROOM = 104;
 
 /** Bypass offers and tunnels on UDP 6081. Contract: transport.ts. */
 export class BypassTransport implements HandoffTransport {
-  readonly counters: Counters<BypassCounterName> = createBypassCounters();
+  readonly counters: Counters<BypassCounterName> = new Counters(BYPASS_COUNTERS);
   readonly datapath: BypassDatapath;
   readonly fallback: HandoffTransport | null;
   readonly settings: BypassConfig;
@@ -379,10 +379,9 @@ export class BypassTransport implements HandoffTransport {
     const translated = this.datapath.translated;
     lines.push({ group: 'bypass', name: 'translatedFlows', value: translated?.size ?? 0, explanation: 'gauge: translated flows toward accepted hosts remembered after their session ended' });
     lines.push({ group: 'bypass', name: 'translatedFlowsBytes', value: translated?.memory.byteLength ?? 0, explanation: 'gauge: bytes of that memory (16 per flow of handoff.bypass.translatedFlows)' });
-    BYPASS_STATUS_NAMES.forEach((name, status) => {
-      const value = this.datapath.drops[status]!;
-      if (value > 0) lines.push({ group: 'bypass', name: `drop.${name}`, value, explanation: `bypass packets to pool4:6081 dropped: ${name}` });
-    });
+    for (const counter of statusCounters(this.datapath.drops, BYPASS_STATUS_NAMES, 'drop', (name) => `bypass packets to pool4:6081 dropped: ${name}`)) {
+      lines.push({ group: 'bypass', ...counter });
+    }
     return lines;
   }
 }

@@ -1,5 +1,4 @@
 // What the gateway's bypass transport counts, with the explanation `nat64-gateway stats --explain` prints.
-import { Counters } from '@nat64/service';
 
 export const BYPASS_COUNTERS = {
   offersSent: 'offers sent: Neighbor Solicitations for PREFIX::HOST with the bypass option and the log message (bypass §6.1)',
@@ -33,7 +32,3 @@ export const BYPASS_COUNTERS = {
 } as const;
 
 export type BypassCounterName = keyof typeof BYPASS_COUNTERS;
-
-export function createBypassCounters(): Counters<BypassCounterName> {
-  return new Counters(BYPASS_COUNTERS);
-}

@@ -1,5 +1,4 @@
 // What the gateway's Geneve transport counts, with the explanation `nat64-gateway stats --explain` prints.
-import { Counters } from '@nat64/service';
 
 export const GENEVE_COUNTERS = {
   packetsEncapsulated: 'translated packets sent to a host inside Geneve (UDP 6081), outer headers written in the output headroom',
@@ -22,7 +21,3 @@ export const GENEVE_COUNTERS = {
 } as const;
 
 export type GeneveCounterName = keyof typeof GENEVE_COUNTERS;
-
-export function createGeneveCounters(): Counters<GeneveCounterName> {
-  return new Counters(GENEVE_COUNTERS);
-}

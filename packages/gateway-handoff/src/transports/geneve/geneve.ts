@@ -8,11 +8,11 @@
 import { Capability, HANDOFF_PORT, MessageType, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DECAP_STATUS_NAMES, MappingEvent, type MappingOption } from '@nat64/geneve';
 import { PeerState } from '@nat64/handoff-agent';
-import { type Counters } from '@nat64/service';
+import { Counters, statusCounters } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { CounterLine, HandoffTransport, HostTransport, MappingReporter, TransportContext } from '../transport.js';
 import type { GeneveConfig } from './config.js';
-import { createGeneveCounters, GENEVE_COUNTERS, type GeneveCounterName } from './counters.js';
+import { GENEVE_COUNTERS, type GeneveCounterName } from './counters.js';
 import { GeneveControl } from './control.js';
 import { TunnelTable } from './tunnels.js';
 
@@ -37,7 +37,7 @@ export class GeneveTransport implements HandoffTransport {
     return fallback ? Capability.HANDOFF_V1 | Capability.GENEVE : Capability.GENEVE;
   }
 
-  readonly counters: Counters<GeneveCounterName> = createGeneveCounters();
+  readonly counters: Counters<GeneveCounterName> = new Counters(GENEVE_COUNTERS);
   readonly tunnels: TunnelTable;
   readonly control: GeneveControl;
   readonly fallback: HandoffTransport | null;
@@ -279,10 +279,9 @@ export class GeneveTransport implements HandoffTransport {
       lines.push({ group: 'geneve', name, value: this.counters.get(name), explanation: GENEVE_COUNTERS[name] });
     }
     lines.push({ group: 'geneve', name: 'tunnels', value: this.tunnels.size, explanation: 'gauge: hosts reached through a Geneve tunnel' });
-    DECAP_STATUS_NAMES.forEach((name, status) => {
-      const value = this.control.drops[status]!;
-      if (value > 0) lines.push({ group: 'geneve', name: `drop.${name}`, value, explanation: `packets to pool4:6081 dropped: ${name}` });
-    });
+    for (const counter of statusCounters(this.control.drops, DECAP_STATUS_NAMES, 'drop', (name) => `packets to pool4:6081 dropped: ${name}`)) {
+      lines.push({ group: 'geneve', ...counter });
+    }
     return lines;
   }
 

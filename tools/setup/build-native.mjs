@@ -1,14 +1,20 @@
-// Builds the native TUN binding (build/Release/tun.node) with node-gyp, but only when a source
-// under native/ or binding.gyp is newer than the built addon, so `build` stays cheap when turbo
-// or a developer runs it again. Headers come from the Node installation on this machine
+// Builds the native addon of the package it runs in (packages/tun, packages/sd-notify):
+// `node ../../tools/setup/build-native.mjs NAME` makes build/Release/NAME.node with node-gyp, but only
+// when a source under native/ or binding.gyp is newer than the built addon, so `build` stays cheap
+// when turbo or a developer runs it again. Headers come from the Node installation on this machine
 // (npm_config_nodedir, or the include/node next to the running node); never from the network.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const addon = join(packageRoot, 'build/Release/tun.node');
+const [name] = process.argv.slice(2);
+if (!name) {
+  console.error('usage: build-native.mjs NAME (the target_name of the package\'s binding.gyp)');
+  process.exit(64);
+}
+// Package scripts run in their package's directory.
+const packageRoot = process.cwd();
+const addon = join(packageRoot, `build/Release/${name}.node`);
 const inputs = [join(packageRoot, 'binding.gyp'), ...filesUnder(join(packageRoot, 'native'))];
 
 function filesUnder(dir) {

@@ -1,0 +1,9 @@
+// Tables of codes (`{ BAD_VERSION: 3, ... } as const`, a decoder's verdicts and drop reasons): their
+// names for logs and counters, so that each code is named once, where it is defined.
+
+/** The names of a table of codes 0..n-1, indexed by code, in lower kebab case ('BAD_VERSION': 'bad-version'). */
+export function codeNames(codes: Readonly<Record<string, number>>): readonly string[] {
+  const names: string[] = [];
+  for (const [key, code] of Object.entries(codes)) names[code] = key.toLowerCase().replaceAll('_', '-');
+  return names;
+}
