@@ -85,9 +85,12 @@ export function compileNative(dir: string, name: string): string {
 }
 
 /**
- * Starts nat64-gateway pinned to `cpu`, configured with `settings` over the benchmarks' defaults (TUN
- * "nat64", the lab's prefix and pool4 address, logs at info, no periodic stats), its files in `dir`
- * named after `key`; then routes the prefix and pool4 (`pool4Route`, default the one address) into its TUN.
+ * Starts nat64-gateway (`main`, default this checkout's build) pinned to `cpu`, configured with
+ * `settings` over the benchmarks' defaults (TUN "nat64", the lab's prefix and pool4 address, logs at
+ * info, no periodic stats, `routes` on), its files in `dir` named after `key`. The gateway routes the
+ * prefix and pool4 into its TUN itself before it logs "running": without `routes` it would check
+ * them 5 s after start with one `ip route get` per pool4 address, a burst of process spawns (seconds
+ * of its CPU with 126 addresses) in the middle of whatever the benchmark measures then.
  */
 export async function startBenchGateway(
   t: BenchTopology,
@@ -95,20 +98,18 @@ export async function startBenchGateway(
   dir: string,
   key: string,
   settings: Record<string, unknown>,
-  pool4Route = `${ADDRESSES.pool4}/32`,
+  main = GATEWAY_MAIN,
 ): Promise<BenchGateway> {
   const configFile = join(dir, `gateway-${key}.json`);
   const control = join(dir, `gateway-${key}.sock`);
   // The "running" line this waits for is logged at info.
-  const defaults = { tun: { name: 'nat64' }, prefix: ADDRESSES.prefix, pool4: [ADDRESSES.pool4], logLevel: 'info', statsInterval: '0s' };
+  const defaults = { tun: { name: 'nat64' }, prefix: ADDRESSES.prefix, pool4: [ADDRESSES.pool4], logLevel: 'info', statsInterval: '0s', routes: true };
   writeFileSync(configFile, JSON.stringify({ ...defaults, ...settings }));
   // BENCH_PROFILE=DIR: a V8 CPU profile of each gateway run, written to DIR when it stops.
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
-  const child = t.gateway.spawn('taskset', ['-c', String(cpu), 'node', ...profile, GATEWAY_MAIN, 'run', '--config', configFile, '--control', control]);
-  await waitForLine(child.stderr!, /nat64-gateway running/, 20_000);
+  const child = t.gateway.spawn('taskset', ['-c', String(cpu), 'node', ...profile, main, 'run', '--config', configFile, '--control', control]);
+  await waitForLine(child.stderr!, /nat64-gateway running/, 60_000);
   child.stderr!.resume();
-  t.gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'nat64');
-  t.gateway.ip('route', 'add', pool4Route, 'dev', 'nat64');
   return {
     child,
     pid: child.pid!,
