@@ -124,11 +124,11 @@ function sendLoose(core: AgentCore, peer: Peer, message: Message, now: number): 
 }
 
 /**
- * Sends the open datagrams whose first entry has waited the flush delay. Those a full window holds
- * back stay open, taking entries, and leave when the window opens (pump).
+ * Sends the open datagrams whose first entry has waited the flush delay, or every open one (`all`).
+ * Those a full window holds back stay open, taking entries, and leave when the window opens (pump).
  */
-export function flush(core: AgentCore, now: number): void {
-  const delay = core.options.flushDelayMs;
+export function flush(core: AgentCore, now: number, all = false): void {
+  const delay = all ? -Infinity : core.options.flushDelayMs;
   let node = core.opened.head;
   // Sending cannot open datagrams, but a bound keeps this loop finite whatever happens.
   for (let budget = core.opened.size; node !== null && budget > 0; budget--) {
