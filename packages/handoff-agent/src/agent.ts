@@ -220,8 +220,9 @@ export class HandoffAgent {
 
   /**
    * Sends every open datagram that has waited flushDelayMs (all of them with a delay of 0), or every
-   * open datagram whatever its age (`all`: nothing would send it before its delay runs out without a
-   * wake-up of its own). A datagram the window holds back stays open either way.
+   * open datagram of a reliable stream whatever its age (`all`: nothing would send it before its delay
+   * runs out without a wake-up of its own). A datagram the window holds back stays open either way; a
+   * fire-and-forget one waits its delay (a HELLO-ACK within it supersedes it).
    */
   flush(all = false): void {
     flush(this.core, this.core.options.clock(), all);

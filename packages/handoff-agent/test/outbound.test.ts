@@ -66,6 +66,16 @@ describe('outbound', () => {
     expect(batches(h)).toEqual([]);
   });
 
+  it('keeps a fire-and-forget datagram for its flush delay on flush(true), so that a HELLO-ACK within it supersedes it', () => {
+    const h = new Harness({ flushDelayMs: 5 });
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(1));
+    h.agent.flush(true);
+    expect(h.take().map((sent) => sent.message.type)).toEqual([MessageType.HELLO]);
+    h.now += 5;
+    h.agent.flush(true);
+    expect(batches(h).map((batch) => [batch.entries.length, batch.sequence])).toEqual([[1, 0]]);
+  });
+
   it('keeps a datagram the window holds back open on flush(true), taking entries until the window opens', () => {
     const h = new Harness({ flushDelayMs: 5 });
     const receiver = connect(h, { window: 1 });
