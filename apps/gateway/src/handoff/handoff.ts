@@ -3,6 +3,12 @@
 // the session table (tracker.ts) and the cache misses (misses.ts), plus the timer that runs the agent
 // and the views `stats` and `hosts` show. Built only in modes announce and full; mode off builds
 // nothing and sends nothing.
+//
+// Wake-ups: the agent's work rides the datapath's own batches. Every batch end runs its due timers and
+// flushes what waited flushDelay; the last batch of a burst (the device's queue read empty) sends every
+// open datagram, so entries do not wait for a wake-up of their own. ACKs arrive as packets of those
+// batches. One timer remains, the idle fallback: set to the agent's next deadline (or the housekeeping
+// interval of the miss queue and the transport), moved only when a batch leaves work due earlier.
 
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
@@ -57,6 +63,12 @@ export class Handoff {
   private readonly logger: Logger;
   private readonly undo: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires, on the batch clock; Infinity while none is set. */
+  private timerAt = Infinity;
+  /** 0 until start() with a timer (tests tick by hand). */
+  private housekeepingMs = 0;
+  private housekeepingAt = Infinity;
+  private readonly fire = () => this.onTimer();
   private lastErrorLog = -Infinity;
 
   constructor(
@@ -150,8 +162,11 @@ export class Handoff {
     };
   }
 
-  /** `tickMs` 0 starts no timer (tests tick by hand: `engine.run(() => agent.tick())`). */
-  start(tickMs: number = IMPL.TICK_MS): void {
+  /**
+   * `housekeepingMs`: how often the miss queue and the transport tick; 0 starts no timer (tests tick
+   * by hand: `engine.run(() => handoff.tick())`).
+   */
+  start(housekeepingMs: number = IMPL.HOUSEKEEPING_MS): void {
     const engine = this.parts.engine;
     const tracker = this.tracker;
     const agent = this.agent;
@@ -179,14 +194,15 @@ export class Handoff {
     transport.start();
     this.undo.push(() => transport.stop());
     this.undo.push(
-      engine.onBatchEnd(() => {
+      engine.onBatchEnd((drained) => {
         try {
           tracker.batchEnd();
           transport.batchEnd();
-          agent.flush();
+          agent.tick(drained);
         } catch (error) {
           this.failed(error);
         }
+        if (this.housekeepingMs > 0) this.schedule();
       }),
     );
     if (this.config.mode === 'full') {
@@ -217,16 +233,10 @@ export class Handoff {
       });
       this.undo.push(() => engine.onClientMiss(null));
     }
-    // Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows.
-    if (tickMs > 0) {
-      this.timer = setInterval(() => {
-        try {
-          engine.run(() => this.tick());
-        } catch (error) {
-          this.failed(error);
-        }
-      }, tickMs);
-      this.timer.unref();
+    if (housekeepingMs > 0) {
+      this.housekeepingMs = housekeepingMs;
+      this.housekeepingAt = this.parts.clock.now + housekeepingMs;
+      this.schedule();
     }
     this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
   }
@@ -238,9 +248,40 @@ export class Handoff {
     this.transport.tick();
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  /** Sets the timer to the agent's next deadline or the next housekeeping, unless it fires by then already. O(1), run at every batch end. */
+  private schedule(): void {
+    const due = Math.min(this.agent.nextDeadline(), this.housekeepingAt);
+    if (due >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = due;
+    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(due - this.parts.clock.now)));
+    this.timer.unref();
+  }
+
+  /** A batch of its own, so what it sends leaves together; its batch-end hook sets the timer again. */
+  private onTimer(): void {
     this.timer = undefined;
+    this.timerAt = Infinity;
+    try {
+      this.parts.engine.run(() => {
+        const now = this.parts.clock.now;
+        if (now < this.housekeepingAt) return;
+        this.housekeepingAt = now + this.housekeepingMs;
+        this.misses.tick();
+        this.transport.tick();
+      });
+    } catch (error) {
+      this.failed(error);
+    }
+    if (this.housekeepingMs > 0) this.schedule();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.housekeepingMs = 0;
+    this.housekeepingAt = Infinity;
     for (const undo of this.undo.splice(0).reverse()) undo();
     this.misses.clear();
     this.clientMisses.clear();
