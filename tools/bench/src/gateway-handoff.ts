@@ -19,7 +19,8 @@
 // change the defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions picks the
 // loads; BENCH_BASELINE=DIR runs every mode a second time with the gateway built in checkout DIR (say, a
 // worktree of main), interleaved, for a before/after in one run; BENCH_NAT_ADDRESSES the pool4 size
-// (default 126); BENCH_VERBOSE=1 prints every session run; BENCH_PROFILE=DIR profiles the gateway.
+// (default 126); BENCH_NICE the niceness of gateway, receiver and load (gateway-lab.ts); BENCH_VERBOSE=1
+// prints every session run; BENCH_PROFILE=DIR profiles the gateway.
 
 import { type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { callControl } from '@nat64/service';
-import { ADDRESSES, GATEWAY_MAIN, compileNative, createBenchTopology, processCpuSeconds, rxPackets, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
+import { ADDRESSES, GATEWAY_MAIN, NICE, compileNative, createBenchTopology, pinned, processCpuSeconds, rxPackets, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
 const GATEWAY_CPU = 1;
@@ -81,6 +82,8 @@ interface SessionRun {
   usPerSession: number;
   userUsPerSession: number;
   systemUsPerSession: number;
+  /** Offered datagrams the kernel dropped because the TUN device's queue was full (the gateway read too slowly). */
+  queueDropShare: number;
   /** Made sessions per second of the gateway's CPU: what its core makes when offered enough. */
   perCpuSecond: number;
   /** Per 1000 made sessions: the TUN device's wake-ups, handoff datagrams sent, ACKs received, retransmissions. */
@@ -168,7 +171,7 @@ async function startSink(t: BenchTopology): Promise<ChildProcess> {
 async function floodRun(t: BenchTopology, pid: number, flooder: string, payload = PAYLOAD_6): Promise<{ pps: number; nsPerPacket: number }> {
   const rx0 = rxPackets(t.server, t.serverLink[1]);
   const cpu0 = processCpuSeconds(pid);
-  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), flooder, ADDRESSES.serverSix, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)], {
+  const result = await t.client.run(...pinned(LOAD_CPU, flooder, [ADDRESSES.serverSix, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)]), {
     timeoutMs: (SECONDS + 10) * 1000,
   });
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -189,8 +192,8 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
   const before = await counters(control);
   const cpu0 = cpuSplit(pid);
   const receiver0 = processCpuSeconds(lab.receiverPid);
-  const args = [generator, ADDRESSES.serverSix, String(SINK_PORT), String(PAYLOAD_6), String(SECONDS), String(firstPort), String(firstPort + PORTS_PER_RUN - 1), String(pps), ...SOURCES];
-  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), ...args], { timeoutMs: (SECONDS + 10) * 1000 });
+  const args = [ADDRESSES.serverSix, String(SINK_PORT), String(PAYLOAD_6), String(SECONDS), String(firstPort), String(firstPort + PORTS_PER_RUN - 1), String(pps), ...SOURCES];
+  const result = await t.client.run(...pinned(LOAD_CPU, generator, args), { timeoutMs: (SECONDS + 10) * 1000 });
   const cpuLoad = processCpuSeconds(pid) - cpu0.user - cpu0.system;
   const receiverLoad = processCpuSeconds(lab.receiverPid) - receiver0;
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
@@ -212,6 +215,7 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
     usPerSession: ((user + sys) * 1e6) / made,
     userUsPerSession: (user * 1e6) / made,
     systemUsPerSession: (sys * 1e6) / made,
+    queueDropShare: d('device.txDropped') / Math.max(1, sent.sent),
     perCpuSecond: made / Math.max(0.01, user + sys),
     wakeupsPerThousand: (d('tun.rxWakeups') * 1000) / made,
     datagramsPerThousand: ((d('agent.reliableSent') + d('agent.retransmissions')) * 1000) / made,
@@ -224,7 +228,7 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
   if (process.env['BENCH_VERBOSE']) {
     console.log(
       `${system.key} pps=${pps} offered=${rate(run.offeredPerSecond)}/s made=${rate(run.madePerSecond)}/s cpu=${(user + sys).toFixed(2)} (user ${user.toFixed(2)} sys ${sys.toFixed(2)}) ` +
-        `${run.usPerSession.toFixed(2)} us/session busy=${(run.busyShare * 100).toFixed(0)} % receiver=${(run.receiverShare * 100).toFixed(0)} % wakeups/k=${run.wakeupsPerThousand.toFixed(1)} ` +
+        `${run.usPerSession.toFixed(2)} us/session busy=${(run.busyShare * 100).toFixed(0)} % queueDrops=${(run.queueDropShare * 100).toFixed(0)} % receiver=${(run.receiverShare * 100).toFixed(0)} % wakeups/k=${run.wakeupsPerThousand.toFixed(1)} ` +
         `datagrams/k=${run.datagramsPerThousand.toFixed(1)} acks/k=${run.acksPerThousand.toFixed(1)} rtx=${run.retransmissions} drain=${drainMs.toFixed(0)} ms`,
     );
   }
@@ -348,10 +352,12 @@ function report(summaries: Map<System, Summary>): void {
       ['new UDP sessions per second, saturation: made', ...range((r) => r.saturated.madePerSecond, pps), costs((r) => r.saturated.madePerSecond, true)],
       ['  offered by the generator (shares its core with the receiver)', ...cells((r) => r.saturated.offeredPerSecond, pps), ''],
       ['  gateway core busy (its process)', ...cells((r) => r.saturated.busyShare, pct), ''],
+      ['  offered datagrams dropped at the TUN queue', ...cells((r) => r.saturated.queueDropShare, pct), ''],
       ['  receiver, share of the load core', ...cells((r) => r.saturated.receiverShare, pct), ''],
       ['  sessions per gateway CPU-second', ...range((r) => r.saturated.perCpuSecond, pps), costs((r) => r.saturated.perCpuSecond, true)],
       ['  gateway CPU per made session', ...cells((r) => r.saturated.usPerSession, us), costs((r) => r.saturated.usPerSession, false)],
       [`gateway CPU per new session at ${rate(STEADY_PPS)}/s`, ...range((r) => r.steady.usPerSession, us), costs((r) => r.steady.usPerSession, false)],
+      ['  offered datagrams dropped at the TUN queue', ...cells((r) => r.steady.queueDropShare, pct), ''],
       ['  of which user / system', ...systems.map((system) => `${us(m(summaries.get(system)!.steady.userUsPerSession))} / ${us(m(summaries.get(system)!.steady.systemUsPerSession))}`), ''],
       ['  TUN wake-ups per 1000 sessions', ...cells((r) => r.steady.wakeupsPerThousand, per), ''],
       ['  handoff datagrams sent / ACKs received per 1000 sessions', ...systems.map((system) => (system.mode === 'off' ? '-' : `${per(m(summaries.get(system)!.steady.datagramsPerThousand))} / ${per(m(summaries.get(system)!.steady.acksPerThousand))}`)), ''],
@@ -397,6 +403,7 @@ async function main(): Promise<void> {
       parts: [...PARTS],
       baseline: BASELINE ?? null,
       cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU, receiver: LOAD_CPU },
+      nice: NICE,
       ...Object.fromEntries([...summaries].map(([system, s]) => [system.key, s])),
     };
     console.log(`written to ${writeResults('gateway-handoff', results)}`);

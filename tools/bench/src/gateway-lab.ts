@@ -26,6 +26,18 @@ export const ADDRESSES = {
 
 export type BenchTopology = Nat64Topology;
 
+/**
+ * BENCH_NICE: the niceness of everything a benchmark runs (gateway, receiver, load), default 0. On a
+ * machine other work shares, a negative value (as root) keeps that work from taking the measured
+ * processes' CPU in the middle of a run.
+ */
+export const NICE = Number(process.env['BENCH_NICE'] ?? 0);
+
+/** `command args` pinned to `cpu` at BENCH_NICE, as [command, args] for spawn and run. */
+export function pinned(cpu: number, command: string, args: readonly string[]): [string, string[]] {
+  return ['nice', ['-n', String(NICE), 'taskset', '-c', String(cpu), command, ...args]];
+}
+
 function mac(namespace: Namespace, device: string): string {
   return namespace.exec('cat', [`/sys/class/net/${device}/address`]).trim();
 }
@@ -107,7 +119,7 @@ export async function startBenchGateway(
   writeFileSync(configFile, JSON.stringify({ ...defaults, ...settings }));
   // BENCH_PROFILE=DIR: a V8 CPU profile of each gateway run, written to DIR when it stops.
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
-  const child = t.gateway.spawn('taskset', ['-c', String(cpu), 'node', ...profile, main, 'run', '--config', configFile, '--control', control]);
+  const child = t.gateway.spawn(...pinned(cpu, 'node', [...profile, main, 'run', '--config', configFile, '--control', control]));
   await waitForLine(child.stderr!, /nat64-gateway running/, 60_000);
   child.stderr!.resume();
   return {
@@ -136,7 +148,7 @@ export function dropAtServer(t: BenchTopology, port: number): void {
 /** Starts nat64-receiver on the server (its default transport, both), pinned to `cpu`, its files in `dir`. */
 export async function startBenchReceiver(t: BenchTopology, cpu: number, dir: string, extra: readonly string[] = []): Promise<ChildProcess> {
   const files = ['--db', join(dir, 'receiver.db'), '--conn-log', join(dir, 'connections.log'), '--control', join(dir, 'receiver.sock')];
-  const child = t.server.spawn('taskset', ['-c', String(cpu), 'node', RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, ...files, ...extra]);
+  const child = t.server.spawn(...pinned(cpu, 'node', [RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, ...files, ...extra]));
   await waitForLine(child.stderr!, /receiver started/, 20_000);
   child.stderr!.resume();
   return child;
