@@ -17,8 +17,8 @@
 // Each figure over several runs (min / median / max); a table with the relative cost is printed and
 // the JSON written to bench-results/gateway-handoff.json. Not a test: run it as root with
 // `node tools/bench/dist/gateway-handoff.js`. Environment: BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE
-// change the defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions picks the
-// loads; BENCH_BASELINE=DIR runs every mode a second time with the gateway built in checkout DIR (say, a
+// change the defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions,idle picks the
+// loads (idle: the gateway's CPU over 10 s without traffic, its own timers); BENCH_BASELINE=DIR runs every mode a second time with the gateway built in checkout DIR (say, a
 // worktree of main), interleaved, for a before/after in one run; BENCH_NAT_ADDRESSES the pool4 size
 // (default 126); BENCH_NICE the niceness of gateway, receiver and load (gateway-lab.ts); BENCH_VERBOSE=1
 // prints every session run; BENCH_PROFILE=DIR profiles the gateway.
@@ -49,7 +49,8 @@ const POOL4_ROUTE = '198.51.100.0/25';
 const PORTS_PER_RUN = 2000;
 /** The steady new-session rate at which CPU per session is compared (both modes sustain it here). */
 const STEADY_PPS = Number(process.env['BENCH_SESSION_RATE'] ?? 20_000);
-const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'floods,sessions').split(','));
+const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'floods,sessions,idle').split(','));
+const IDLE_SECONDS = 10;
 const BASELINE = process.env['BENCH_BASELINE'];
 
 /** off: plain NAT64; full: handoff messages (transport handoff); geneve: handoff full over Geneve (transport geneve). */
@@ -106,11 +107,13 @@ interface SystemRuns {
   processNsPerPacket: number[];
   saturated: SessionRun[];
   steady: SessionRun[];
+  /** The gateway's CPU per second of wall time with nothing to forward (handoff peers up, everything acknowledged). */
+  idleCpuShare: number[];
   queueOverflow: number;
 }
 
 function emptyRuns(): SystemRuns {
-  return { forwardedPps: [], forwardedPpsLarge: [], processNsPerPacket: [], saturated: [], steady: [], queueOverflow: 0 };
+  return { forwardedPps: [], forwardedPpsLarge: [], processNsPerPacket: [], saturated: [], steady: [], idleCpuShare: [], queueOverflow: 0 };
 }
 
 /** Runs per gateway start: each system is started twice, in the order A B B A, so drifting background load hits all alike. */
@@ -311,6 +314,13 @@ async function measure(lab: Lab, dir: string, flooder: string, system: System, i
         into.steady.push(await sessionRun(lab, gateway.pid, control, system, port, STEADY_PPS));
       }
     }
+    if (PARTS.has('idle')) {
+      // Idle: what the gateway's own timers cost once the load is gone (10 s, CPU read in ticks of 10 ms).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const cpu0 = processCpuSeconds(gateway.pid);
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+      into.idleCpuShare.push((processCpuSeconds(gateway.pid) - cpu0) / IDLE_SECONDS);
+    }
     into.queueOverflow += (await counters(control))['agent.queueOverflow'] ?? 0;
   } finally {
     await gateway.stop();
@@ -319,6 +329,7 @@ async function measure(lab: Lab, dir: string, flooder: string, system: System, i
 
 /** Relative cost against `off`: positive when the other is slower or uses more CPU. */
 function cost(off: number, other: number, higherIsBetter: boolean): string {
+  if (off === 0) return '-';
   const change = higherIsBetter ? (off - other) / off : (other - off) / off;
   return `${(change * 100).toFixed(1)} %`;
 }
@@ -335,6 +346,7 @@ function summary(r: SystemRuns) {
     processNsPerPacket: spread(r.processNsPerPacket),
     saturated: sessionSpreads(r.saturated),
     steady: sessionSpreads(r.steady),
+    idleCpuShare: spread(r.idleCpuShare),
     queueOverflow: r.queueOverflow,
     runs: r,
   };
@@ -363,7 +375,7 @@ function report(summaries: Map<System, Summary>): void {
         const base = baseOf(system);
         const a = base === undefined ? undefined : pick(summaries.get(base)!);
         const b = pick(summaries.get(system)!);
-        return a === undefined || b === undefined || a.max === 0 ? '-' : cost(m(a), m(b), higherIsBetter);
+        return a === undefined || b === undefined ? '-' : cost(m(a), m(b), higherIsBetter);
       })
       .join(' / ');
   const pps = (x: number) => `${rate(x)}/s`;
@@ -396,6 +408,9 @@ function report(summaries: Map<System, Summary>): void {
       ['  entries handed off per session', ...systems.map((system) => (system.mode === 'off' ? '-' : m(summaries.get(system)!.steady.handedOffPerSession).toFixed(3))), ''],
       ['  drain after the load stopped', ...systems.map((system) => (system.mode === 'off' ? '-' : `${m(summaries.get(system)!.steady.drainMs).toFixed(0)} ms`)), ''],
     );
+  }
+  if (PARTS.has('idle')) {
+    rows.push(['gateway CPU while idle (peers up, nothing to forward)', ...range((r) => r.idleCpuShare, (x) => `${(x * 1000).toFixed(1)} ms/s`), costs((r) => r.idleCpuShare, false)]);
   }
   printTable(
     `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}, medians (min-max)`,
