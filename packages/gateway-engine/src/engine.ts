@@ -96,7 +96,8 @@ export class Engine {
       else s.xlatDrops[ParseStatus.badVersion]!++;
       offload?.done();
     }
-    s.batchEnd();
+    // A batch short of the device's batch size read its queue empty: the datapath goes idle next.
+    s.batchEnd(count < rx.batchSize);
     s.flush();
     s.inBatch = false;
   }
@@ -115,7 +116,7 @@ export class Engine {
       return task();
     } finally {
       try {
-        s.batchEnd();
+        s.batchEnd(true);
       } finally {
         s.flush();
         s.inBatch = false;
@@ -174,10 +175,12 @@ export class Engine {
   /**
    * Registers `hook` to run at the end of every batch (a device batch or a run() task), after its last
    * packet and before its output is written, so that what the hook sends (flushed handoff datagrams,
-   * re-injected packets) leaves with that batch. It may call injectIpv4, reinjectIpv4 and run(). Returns
-   * the unregister function.
+   * re-injected packets) leaves with that batch. It may call injectIpv4, reinjectIpv4 and run().
+   * `drained`: no further batch is known to follow at once (the device's queue was read empty, or the
+   * batch is a run() task), so what waits for a later batch should leave with this one. Returns the
+   * unregister function.
    */
-  onBatchEnd(hook: () => void): () => void {
+  onBatchEnd(hook: (drained: boolean) => void): () => void {
     const s = this.s;
     s.batchEndHooks = [...s.batchEndHooks, hook];
     return () => {

@@ -153,7 +153,7 @@ export class DatapathState {
   readonly localHandlers = new Map<number, LocalHandler>();
   readonly localErrorHandlers = new Map<number, LocalErrorHandler>();
   /** Run when a batch ends, before its output is written (copied on change: a hook may remove itself). */
-  batchEndHooks: readonly (() => void)[] = [];
+  batchEndHooks: readonly ((drained: boolean) => void)[] = [];
   missHandler: MissHandler | null = null;
   clientMissHandler: ClientMissHandler | null = null;
   /** The hook ahead of the NAT64 table for IPv6 packets carried untranslated, or null (no cost then). */
@@ -208,10 +208,10 @@ export class DatapathState {
     this.counters[index]!++;
   }
 
-  /** Runs the batch-end hooks; what they send joins the batch's output. */
-  batchEnd(): void {
+  /** Runs the batch-end hooks; what they send joins the batch's output. See Engine.onBatchEnd for `drained`. */
+  batchEnd(drained: boolean): void {
     const hooks = this.batchEndHooks;
-    for (let i = 0; i < hooks.length; i++) hooks[i]!();
+    for (let i = 0; i < hooks.length; i++) hooks[i]!(drained);
   }
 
   /** Writes the output batch out and empties it. */

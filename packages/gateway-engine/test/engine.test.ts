@@ -80,6 +80,18 @@ describe('engine', () => {
     expect(order.at(-1)).toBe('packet');
   });
 
+  it('tells batch-end hooks whether the device queue was read empty: a full batch is not, a short one and a task are', () => {
+    const g = testEngine();
+    const drained: boolean[] = [];
+    g.engine.onBatchEnd((d) => drained.push(d));
+    const packets = Array.from({ length: 65 }, (_, i) => ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000 + i, dstPort: 53 }));
+    g.send(...packets);
+    expect(drained).toEqual([false, true]);
+    g.send(packets[0]!);
+    g.engine.run(() => {});
+    expect(drained).toEqual([false, true, true, true]);
+  });
+
   it('sends what a local handler injects from a pool4 address, and refuses other sources', () => {
     const g = testEngine();
     const answer = ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: GATEWAY_SPEC.HANDOFF_PORT, dstPort: 40_000 });

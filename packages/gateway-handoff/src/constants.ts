@@ -9,10 +9,18 @@ export const SPEC = {
 
 /** Our own choices. */
 export const IMPL = {
-  /** How long a mapping change may wait for its datagram to fill; with TICK_MS the worst case stays under 10 ms (section 5.11). */
+  /**
+   * How long a mapping change may wait for its datagram to fill while packets keep coming; the last
+   * batch of a burst sends what is open, and a timer at the deadline when no batch comes, so the
+   * worst case stays under 10 ms (section 5.11).
+   */
   FLUSH_DELAY: '4ms',
-  /** The agent's timers (HELLO, retransmission, query timeouts, flush delay) run this often. */
-  TICK_MS: 4,
+  /**
+   * The miss queue's waits and the transport's own timers (Geneve refresh, bypass scans) run this
+   * often. The agent's timers (HELLO, retransmission, query timeouts, flush delay) run at the end of
+   * every batch, and on a timer set to the agent's next deadline only when no batch comes first.
+   */
+  HOUSEKEEPING_MS: 50,
   /** Packets held for one key (protocol, NAT address, port, host) while its QUERY is out. */
   MISS_PACKETS_PER_KEY: 16,
   /** Packets held in all while queries are out. */

@@ -3,6 +3,12 @@
 // the session table (tracker.ts) and the cache misses (misses.ts), plus the timer that runs the agent
 // and the views `stats` and `hosts` show. Built only in modes announce and full; mode off builds
 // nothing and sends nothing.
+//
+// Wake-ups: the agent's work rides the datapath's own batches. Every batch end runs its due timers and
+// flushes what waited flushDelay; the last batch of a burst (the device's queue read empty) sends every
+// open datagram, so entries do not wait for a wake-up of their own. ACKs arrive as packets of those
+// batches. One timer remains, the idle fallback: set to the agent's next deadline (or the housekeeping
+// interval of the miss queue and the transport), moved only when a batch leaves work due earlier.
 
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
@@ -56,6 +62,13 @@ export class Handoff {
   private readonly logger: Logger;
   /** What start() wired into the engine, unwired in reverse by stop(). */
   private readonly wiring: Resources;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires, on the batch clock; Infinity while none is set. */
+  private timerAt = Infinity;
+  /** 0 until start() with a timer (tests tick by hand). */
+  private housekeepingMs = 0;
+  private housekeepingAt = Infinity;
+  private readonly fire = () => this.onTimer();
   private lastErrorLog = -Infinity;
 
   constructor(
@@ -150,14 +163,17 @@ export class Handoff {
     };
   }
 
-  /** `tickMs` 0 starts no timer (tests tick by hand: `engine.run(() => agent.tick())`). */
-  start(tickMs: number = IMPL.TICK_MS): void {
+  /**
+   * `housekeepingMs`: how often the miss queue and the transport tick; 0 starts no timer (tests tick
+   * by hand: `engine.run(() => handoff.tick())`).
+   */
+  start(housekeepingMs: number = IMPL.HOUSEKEEPING_MS): void {
     // Everything wired below runs inside the packet path: a bug there costs a counter and a rate-limited
     // warning (handoff.eventErrors), never a thrown packet. try/catch costs nothing in V8 when nothing throws.
     this.followSessions();
     this.startTransport();
     if (this.config.mode === 'full') this.catchMisses();
-    if (tickMs > 0) this.startTimer(tickMs);
+    if (housekeepingMs > 0) this.startTimer(housekeepingMs);
     this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
   }
 
@@ -192,14 +208,15 @@ export class Handoff {
     this.wiring.add('transport', () => transport.stop());
     this.wiring.add(
       'batch end',
-      this.parts.engine.onBatchEnd(() => {
+      this.parts.engine.onBatchEnd((drained) => {
         try {
           tracker.batchEnd();
           transport.batchEnd();
-          agent.flush();
+          agent.tick(drained);
         } catch (error) {
           this.failed(error);
         }
+        if (this.housekeepingMs > 0) this.schedule();
       }),
     );
   }
@@ -235,18 +252,46 @@ export class Handoff {
     this.wiring.add('client misses', () => engine.onClientMiss(null));
   }
 
-  /** Each tick is a batch of its own, so what it sends leaves together and the batch-end hook follows. */
-  private startTimer(tickMs: number): void {
-    const engine = this.parts.engine;
-    const timer = setInterval(() => {
-      try {
-        engine.run(() => this.tick());
-      } catch (error) {
-        this.failed(error);
-      }
-    }, tickMs);
-    timer.unref();
-    this.wiring.add('tick timer', () => clearInterval(timer));
+  /** The idle fallback timer (file comment): the agent's next deadline, or housekeeping every `housekeepingMs`. */
+  private startTimer(housekeepingMs: number): void {
+    this.housekeepingMs = housekeepingMs;
+    this.housekeepingAt = this.parts.clock.now + housekeepingMs;
+    this.schedule();
+    this.wiring.add('fallback timer', () => {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.housekeepingMs = 0;
+      this.housekeepingAt = Infinity;
+    });
+  }
+
+  /** Sets the timer to the agent's next deadline or the next housekeeping, unless it fires by then already. O(1), run at every batch end. */
+  private schedule(): void {
+    const due = Math.min(this.agent.nextDeadline(), this.housekeepingAt);
+    if (due >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = due;
+    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(due - this.parts.clock.now)));
+    this.timer.unref();
+  }
+
+  /** A batch of its own, so what it sends leaves together; its batch-end hook sets the timer again. */
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    try {
+      this.parts.engine.run(() => {
+        const now = this.parts.clock.now;
+        if (now < this.housekeepingAt) return;
+        this.housekeepingAt = now + this.housekeepingMs;
+        this.misses.tick();
+        this.transport.tick();
+      });
+    } catch (error) {
+      this.failed(error);
+    }
+    if (this.housekeepingMs > 0) this.schedule();
   }
 
   /** The agent's timers and the miss queue's waits; run inside engine.run(). */

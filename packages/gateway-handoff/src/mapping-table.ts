@@ -59,7 +59,11 @@ export class MappingTable {
 
   /** The slot of a record, or -1. */
   find(natAddress: number, host: number, protocol: number, natPort: number): number {
-    const h = this.hash(natAddress, host, protocol, natPort);
+    return this.findHashed(this.hash(natAddress, host, protocol, natPort), natAddress, host, protocol, natPort);
+  }
+
+  /** find() with the key's hash from hash(), for a caller that may add() the same key next. */
+  findHashed(h: number, natAddress: number, host: number, protocol: number, natPort: number): number {
     const { next, hashes } = this.index;
     for (let i = this.index.head(h); i >= 0; i = next[i]!) {
       if (hashes[i] === h && this.natPort[i] === natPort && this.host[i] === host && this.natAddress[i] === natAddress && this.protocol[i] === protocol) return i;
@@ -67,8 +71,8 @@ export class MappingTable {
     return -1;
   }
 
-  /** Adds a record with one live session; the caller has checked there is none for this key. */
-  add(natAddress: number, host: number, protocol: number, natPort: number, serverPort: number, time: number, flags: number): number {
+  /** Adds a record with one live session; the caller has checked there is none for this key. `h`: the key's hash(), if known. */
+  add(natAddress: number, host: number, protocol: number, natPort: number, serverPort: number, time: number, flags: number, h = this.hash(natAddress, host, protocol, natPort)): number {
     let slot = this.freeHead;
     if (slot >= 0) {
       this.freeHead = this.peerNext[slot]!;
@@ -94,7 +98,7 @@ export class MappingTable {
     peer.head = slot;
     peer.count++;
     this.count++;
-    this.index.add(slot, this.hash(natAddress, host, protocol, natPort), this.count);
+    this.index.add(slot, h, this.count);
     return slot;
   }
 
@@ -151,7 +155,8 @@ export class MappingTable {
     );
   }
 
-  private hash(natAddress: number, host: number, protocol: number, natPort: number): number {
+  /** The keyed hash of a record's key. */
+  hash(natAddress: number, host: number, protocol: number, natPort: number): number {
     return this.keyed.session4(protocol, natAddress, natPort, host, 0);
   }
 

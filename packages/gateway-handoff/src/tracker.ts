@@ -101,7 +101,9 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     const natPort = table.natPort(h);
     const protocol = table.protocol(h);
     const m = this.mappings;
-    const slot = m.find(natAddress, host, protocol, natPort);
+    // One hash for the lookup and, for a new mapping, the insertion.
+    const hash = m.hash(natAddress, host, protocol, natPort);
+    const slot = m.findHashed(hash, natAddress, host, protocol, natPort);
     const restoring = this.restoring;
     const restored = restoring !== null && restoring.protocol === protocol && restoring.natAddress === natAddress && restoring.natPort === natPort;
     if (slot >= 0) {
@@ -110,12 +112,12 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       return;
     }
     if (restored) {
-      m.add(natAddress, host, protocol, natPort, restoring.serverPort, restoring.time, RECORD_HANDED_OFF);
+      m.add(natAddress, host, protocol, natPort, restoring.serverPort, restoring.time, RECORD_HANDED_OFF, hash);
       this.values[this.index.mappingsRestored]!++;
       return;
     }
     const time = this.wallMicros();
-    m.add(natAddress, host, protocol, natPort, table.serverPort(h), time, 0);
+    m.add(natAddress, host, protocol, natPort, table.serverPort(h), time, 0, hash);
     this.values[this.index.mappingsCreated]!++;
     this.reporter.mappingCreated(natAddress, host, this.fromSession(table, h, time));
   }

@@ -20,6 +20,18 @@ describe('MappingTable', () => {
     expect(m.count).toBe(3);
   });
 
+  it('finds and adds under the hash a caller computed once, as find() and add() do on their own', () => {
+    const m = new MappingTable(4);
+    const hash = m.hash(A, H, 17, 40_000);
+    expect(m.findHashed(hash, A, H, 17, 40_000)).toBe(-1);
+    const slot = m.add(A, H, 17, 40_000, 53, 1000, 0, hash);
+    expect(m.find(A, H, 17, 40_000)).toBe(slot);
+    expect(m.findHashed(hash, A, H, 17, 40_000)).toBe(slot);
+    expect(m.findHashed(m.hash(A, H, 17, 40_001), A, H, 17, 40_001)).toBe(-1);
+    m.remove(A, H, 17, 40_000);
+    expect(m.findHashed(hash, A, H, 17, 40_000)).toBe(-1);
+  });
+
   it('walks the records of one peer, and only those', () => {
     const m = new MappingTable();
     m.add(A, H, 6, 40_000, 443, 1, 0);

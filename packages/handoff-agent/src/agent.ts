@@ -55,8 +55,9 @@ function checkAddress(value: number, name: string): void {
  *   datagram buffer from a recycled pool.
  * - mappingCreated/mappingDeleted once per mapping toward a host (the first session of a BIB entry
  *   toward H created, the last one ended). Entries are copied into datagrams during the call.
- * - flush() after every packet batch; tick() every few milliseconds (at most flushDelayMs apart for
- *   the delay bound to hold): it also runs every timer.
+ * - tick() after every packet batch, and on a timer at nextDeadline() when no batch comes by then
+ *   (for the delay bound to hold); tick(true) when the datapath is about to go idle (its input queue
+ *   is drained), so that what is open leaves with that batch instead of on a wake-up of its own.
  * - receive() for every UDP payload to a NAT address on port 62863; portUnreachable() for every
  *   ICMP port unreachable quoting a datagram from A:62863 to H:62863.
  * - Throws only for programming errors: bad options, and addresses or query fields outside their range.
@@ -217,16 +218,21 @@ export class HandoffAgent {
     return this.core.peers.get(natAddress, host)?.state ?? PeerState.UNKNOWN;
   }
 
-  /** Sends every open datagram that has waited flushDelayMs (all of them with a delay of 0). */
-  flush(): void {
-    flush(this.core, this.core.options.clock());
+  /**
+   * Sends every open datagram that has waited flushDelayMs (all of them with a delay of 0), or every
+   * open datagram of a reliable stream whatever its age (`all`: nothing would send it before its delay
+   * runs out without a wake-up of its own). A datagram the window holds back stays open either way; a
+   * fire-and-forget one waits its delay (a HELLO-ACK within it supersedes it).
+   */
+  flush(all = false): void {
+    flush(this.core, this.core.options.clock(), all);
   }
 
-  /** flush(), then every timer that is due: HELLOs, retransmissions, query timeouts. */
-  tick(): void {
+  /** flush(all), then every timer that is due: HELLOs, retransmissions, query timeouts. Cheap when nothing is due. */
+  tick(all = false): void {
     const core = this.core;
     const now = core.options.clock();
-    flush(core, now);
+    flush(core, now, all);
     const timers = core.timers;
     for (let budget = timers.size, peer = timers.peek(); peer !== undefined && peer.deadline <= now && budget > 0; budget--, peer = timers.peek()) {
       this.service(peer, now);

@@ -124,19 +124,23 @@ function sendLoose(core: AgentCore, peer: Peer, message: Message, now: number): 
 }
 
 /**
- * Sends the open datagrams whose first entry has waited the flush delay. Those a full window holds
- * back stay open, taking entries, and leave when the window opens (pump).
+ * Sends the open datagrams whose first entry has waited the flush delay, or (`all`) every open one of a
+ * reliable stream. Those a full window holds back stay open, taking entries, and leave when the window
+ * opens (pump). A fire-and-forget datagram always waits the delay: toward a peer met for the first
+ * time, a HELLO-ACK within it supersedes the datagram (the gateway re-announces on the stream).
  */
-export function flush(core: AgentCore, now: number): void {
+export function flush(core: AgentCore, now: number, all = false): void {
   const delay = core.options.flushDelayMs;
   let node = core.opened.head;
   // Sending cannot open datagrams, but a bound keeps this loop finite whatever happens.
   for (let budget = core.opened.size; node !== null && budget > 0; budget--) {
     const peer = node.value;
-    if (now - peer.openedAt < delay) break;
+    const due = now - peer.openedAt >= delay;
+    if (!due && !all) break;
     node = node.next;
     const message = peer.open!;
     if (!message.reliable) {
+      if (!due) continue;
       close(core, peer, message);
       sendLoose(core, peer, message, now);
       continue;

@@ -51,6 +51,45 @@ describe('outbound', () => {
     expect(batches(h).map((batch) => batch.entries.length)).toEqual([3]);
   });
 
+  it('sends every open datagram on flush(true), whatever its age, and nothing twice', () => {
+    const h = new Harness({ flushDelayMs: 5 });
+    connect(h);
+    connect(h, {}, NAT, HOST2);
+    create(h, 0, 3);
+    create(h, 10, 2, HOST2);
+    h.agent.flush();
+    expect(batches(h)).toEqual([]);
+    h.agent.flush(true);
+    expect(batches(h).map((batch) => batch.entries.length)).toEqual([3, 2]);
+    expect(h.agent.nextDeadline()).toBeGreaterThan(h.now + 5);
+    h.agent.flush(true);
+    expect(batches(h)).toEqual([]);
+  });
+
+  it('keeps a fire-and-forget datagram for its flush delay on flush(true), so that a HELLO-ACK within it supersedes it', () => {
+    const h = new Harness({ flushDelayMs: 5 });
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(1));
+    h.agent.flush(true);
+    expect(h.take().map((sent) => sent.message.type)).toEqual([MessageType.HELLO]);
+    h.now += 5;
+    h.agent.flush(true);
+    expect(batches(h).map((batch) => [batch.entries.length, batch.sequence])).toEqual([[1, 0]]);
+  });
+
+  it('keeps a datagram the window holds back open on flush(true), taking entries until the window opens', () => {
+    const h = new Harness({ flushDelayMs: 5 });
+    const receiver = connect(h, { window: 1 });
+    create(h, 0, 1);
+    h.agent.flush(true);
+    expect(batches(h).map((batch) => batch.entries.length)).toEqual([1]);
+    create(h, 1, 2);
+    h.agent.flush(true);
+    create(h, 3, 1);
+    expect(batches(h)).toEqual([]);
+    receiver.ack(1);
+    expect(batches(h).map((batch) => batch.entries.length)).toEqual([3]);
+  });
+
   it('sends what is open on every flush with a delay of 0', () => {
     const h = new Harness({ flushDelayMs: 0 });
     connect(h);

@@ -59,7 +59,7 @@ interface Fill {
 
 async function fill(t: BenchTopology, dir: string, generator: string, mode: Mode): Promise<Fill> {
   const settings = { pool4: POOL4, limits: { maxSessions: SESSIONS, maxSessionsPerClient: 100_000 }, handoff: { mode } };
-  const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, mode, settings, POOL4_ROUTE);
+  const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, mode, settings);
   const control = gateway.control;
   try {
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -8,18 +8,28 @@
 //   - new sessions per second at saturation, every datagram from a transport address not seen before
 //     (native/gateway-sessions.c), and, at a steady rate both modes sustain, the gateway's CPU per
 //     session, counted until the receiver has acknowledged the handoff of the last one.
+// The machine has two cores, so the receiver shares the load's core: at saturation it takes CPU from
+// the session generator, and handoff full is offered fewer sessions than off. So every session run
+// reports what was offered beside what was made, and the gateway's own CPU per made session (until
+// everything is acknowledged, which the benchmark learns from the receiver so that its waiting costs
+// the gateway nothing); "sessions per gateway CPU-second" is the rate the gateway's core would
+// make if it were offered enough, the figure to compare between modes at saturation.
 // Each figure over several runs (min / median / max); a table with the relative cost is printed and
 // the JSON written to bench-results/gateway-handoff.json. Not a test: run it as root with
-// `node tools/bench/dist/gateway-handoff.js` (BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE change the
-// defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_NAT_ADDRESSES the pool4 size (default 126); BENCH_VERBOSE=1 prints every session run;
-// BENCH_PROFILE=DIR profiles the gateway).
+// `node tools/bench/dist/gateway-handoff.js`. Environment: BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE
+// change the defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions,idle picks the
+// loads (idle: the gateway's CPU over 10 s without traffic, its own timers); BENCH_BASELINE=DIR runs every mode a second time with the gateway built in checkout DIR (say, a
+// worktree of main), interleaved, for a before/after in one run; BENCH_NAT_ADDRESSES the pool4 size
+// (default 126); BENCH_NICE the niceness of gateway, receiver and load (gateway-lab.ts); BENCH_VERBOSE=1
+// prints every session run; BENCH_PROFILE=DIR profiles the gateway.
 
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
-import { ADDRESSES, GATEWAY_MAIN, compileNative, createBenchTopology, processCpuSeconds, rxPackets, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
+import { callControl } from '@nat64/service';
+import { ADDRESSES, GATEWAY_MAIN, NICE, compileNative, createBenchTopology, pinned, processCpuSeconds, rxPackets, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
 const GATEWAY_CPU = 1;
@@ -39,6 +49,9 @@ const POOL4_ROUTE = '198.51.100.0/25';
 const PORTS_PER_RUN = 2000;
 /** The steady new-session rate at which CPU per session is compared (both modes sustain it here). */
 const STEADY_PPS = Number(process.env['BENCH_SESSION_RATE'] ?? 20_000);
+const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'floods,sessions,idle').split(','));
+const IDLE_SECONDS = 10;
+const BASELINE = process.env['BENCH_BASELINE'];
 
 /** off: plain NAT64; full: handoff messages (transport handoff); geneve: handoff full over Geneve (transport geneve). */
 type Mode = 'off' | 'full' | 'geneve';
@@ -46,44 +59,78 @@ const MODES: readonly Mode[] = (process.env['BENCH_MODES'] ?? 'off,full,geneve')
 /** Bytes of IPv6 payload for the large-packet flood: 1400-byte IPv6 packets (1380 IPv4, within the Geneve MTU). */
 const PAYLOAD_6_LARGE = 1400 - 48;
 
-/** Every run of one mode, as measured. */
-interface ModeRuns {
+/** A mode run by one build of the gateway: this checkout's, or the baseline's (BENCH_BASELINE). */
+interface System {
+  key: string;
+  mode: Mode;
+  label: string;
+  main: string;
+}
+
+const SYSTEMS: readonly System[] = MODES.flatMap((mode) => {
+  const label = mode === 'full' ? 'full (messages)' : mode === 'geneve' ? 'full (geneve)' : 'off';
+  const own: System = { key: mode, mode, label, main: GATEWAY_MAIN };
+  if (BASELINE === undefined) return [own];
+  return [{ key: `${mode}-baseline`, mode, label: `${label}, baseline`, main: join(BASELINE, 'apps/gateway/dist/main.js') }, own];
+});
+
+/** One session run, as measured. */
+interface SessionRun {
+  offeredPerSecond: number;
+  madePerSecond: number;
+  /** The gateway's CPU while the generator ran, over the generator's seconds. */
+  busyShare: number;
+  /** The gateway's CPU (user + system) per made session, until everything was acknowledged. */
+  usPerSession: number;
+  userUsPerSession: number;
+  systemUsPerSession: number;
+  /** Offered datagrams the kernel dropped because the TUN device's queue was full (the gateway read too slowly). */
+  queueDropShare: number;
+  /** Made sessions per second of the gateway's CPU: what its core makes when offered enough. */
+  perCpuSecond: number;
+  /** Per 1000 made sessions: the TUN device's wake-ups, handoff datagrams sent, ACKs received, retransmissions. */
+  wakeupsPerThousand: number;
+  datagramsPerThousand: number;
+  acksPerThousand: number;
+  retransmissions: number;
+  /** The receiver's CPU while the generator ran, over its seconds (it shares the generator's core). */
+  receiverShare: number;
+  handedOffPerSession: number;
+  drainMs: number;
+}
+
+/** Every run of one system, as measured. */
+interface SystemRuns {
   forwardedPps: number[];
   /** 1400-byte packets (IPv6 size) forwarded per second. */
   forwardedPpsLarge: number[];
   processNsPerPacket: number[];
-  sessionsPerSecond: number[];
-  /** Offered by the generator during the saturation runs (the receiver shares its core in mode full). */
-  offeredSessionsPerSecond: number[];
-  processUsPerSession: number[];
-  /** Full only: entries acknowledged by the receiver per session created, and how long the queue took to drain. */
-  handedOffPerSession: number[];
-  drainMs: number[];
+  saturated: SessionRun[];
+  steady: SessionRun[];
+  /** The gateway's CPU per second of wall time with nothing to forward (handoff peers up, everything acknowledged). */
+  idleCpuShare: number[];
   queueOverflow: number;
 }
 
-function emptyRuns(): ModeRuns {
-  return { forwardedPps: [], forwardedPpsLarge: [], processNsPerPacket: [], sessionsPerSecond: [], offeredSessionsPerSecond: [], processUsPerSession: [], handedOffPerSession: [], drainMs: [], queueOverflow: 0 };
+function emptyRuns(): SystemRuns {
+  return { forwardedPps: [], forwardedPpsLarge: [], processNsPerPacket: [], saturated: [], steady: [], idleCpuShare: [], queueOverflow: 0 };
 }
 
-/** Runs per gateway start: each mode is started twice, alternating, so drifting background load hits both alike. */
+/** Runs per gateway start: each system is started twice, in the order A B B A, so drifting background load hits all alike. */
 const RUNS_PER_START = Math.max(1, Math.ceil(RUNS / 2));
 
 interface Counters {
   [name: string]: number;
 }
 
-function counters(control: string): Counters {
-  const lines = (
-    JSON.parse(execFileSync('node', [GATEWAY_MAIN, 'stats', '--control', control, '--json', '--all'], { encoding: 'utf8' })) as {
-      counters: { group: string; name: string; value: number }[];
-    }
-  ).counters;
+/** The gateway's counters, through its control socket in process (no `nat64-gateway stats` process to start). */
+async function counters(control: string): Promise<Counters> {
+  const lines = (await callControl(control, 'stats')) as { group: string; name: string; value: number }[];
   return Object.fromEntries(lines.map((l) => [`${l.group}.${l.name}`, l.value]));
 }
 
-function peer(control: string): Record<string, unknown> | undefined {
-  const answer = JSON.parse(execFileSync('node', [GATEWAY_MAIN, 'hosts', '--control', control, '--json'], { encoding: 'utf8' })) as { hosts: Record<string, unknown>[] };
+async function peer(control: string): Promise<Record<string, unknown> | undefined> {
+  const answer = (await callControl(control, 'hosts')) as { hosts: Record<string, unknown>[] };
   return answer.hosts.find((row) => row['host'] === ADDRESSES.server);
 }
 
@@ -93,12 +140,35 @@ function cpuSplit(pid: number): { user: number; system: number } {
   return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
-/** Until the receiver has acknowledged everything the gateway queued toward the server. */
+/** Entries the receiver has created (stored, logged and acknowledged), through its control socket. */
+async function receiverCreated(control: string): Promise<number> {
+  const answer = (await callControl(control, 'stats', { all: true })) as { counters: { name: string; value: number }[] };
+  return answer.counters.find((c) => c.name === 'created')?.value ?? 0;
+}
+
+/**
+ * Until the receiver has created `target` entries: asked of the receiver, so that waiting costs the
+ * measured gateway nothing (each `hosts` answer costs it a few hundred microseconds, dozens of times
+ * per drain on a loaded machine).
+ */
+async function receiverReached(control: string, target: number, timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    'the receiver to create every entry',
+    async () => {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      return (await receiverCreated(control)) >= target;
+    },
+    timeoutMs,
+  );
+}
+
+/** Until the receiver has acknowledged everything the gateway queued toward the server, asked of the gateway every 50 ms. */
 async function drained(control: string, timeoutMs = 120_000): Promise<void> {
   await waitFor(
     'the handoff queue to drain',
-    () => {
-      const p = peer(control);
+    async () => {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      const p = await peer(control);
       return p !== undefined && p['state'] === 'authoritative' && p['inFlight'] === 0 && p['queued'] === 0;
     },
     timeoutMs,
@@ -123,7 +193,7 @@ async function startSink(t: BenchTopology): Promise<ChildProcess> {
 async function floodRun(t: BenchTopology, pid: number, flooder: string, payload = PAYLOAD_6): Promise<{ pps: number; nsPerPacket: number }> {
   const rx0 = rxPackets(t.server, t.serverLink[1]);
   const cpu0 = processCpuSeconds(pid);
-  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), flooder, ADDRESSES.serverSix, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)], {
+  const result = await t.client.run(...pinned(LOAD_CPU, flooder, [ADDRESSES.serverSix, String(SINK_PORT), String(payload), String(SECONDS), String(FLOWS)]), {
     timeoutMs: (SECONDS + 10) * 1000,
   });
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -133,36 +203,70 @@ async function floodRun(t: BenchTopology, pid: number, flooder: string, payload 
   return { pps: rx / sent.seconds, nsPerPacket: (cpu * 1e9) / Math.max(1, rx) };
 }
 
-async function sessionRun(
-  t: BenchTopology,
-  pid: number,
-  generator: string,
-  control: string,
-  mode: Mode,
-  firstPort: number,
-  pps: number,
-): Promise<{ perSecond: number; offered: number; usPerSession: number; handedOffPerSession: number; drainMs: number }> {
-  const before = counters(control);
-  const cpu0 = processCpuSeconds(pid);
-  const split0 = cpuSplit(pid);
-  const args = [generator, ADDRESSES.serverSix, String(SINK_PORT), String(PAYLOAD_6), String(SECONDS), String(firstPort), String(firstPort + PORTS_PER_RUN - 1), String(pps), ...SOURCES];
-  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), ...args], { timeoutMs: (SECONDS + 10) * 1000 });
+interface Lab {
+  t: BenchTopology;
+  generator: string;
+  receiverPid: number;
+  receiverControl: string;
+}
+
+async function sessionRun(lab: Lab, pid: number, control: string, system: System, firstPort: number, pps: number): Promise<SessionRun> {
+  const { t, generator } = lab;
+  const before = await counters(control);
+  const created0 = system.mode === 'full' ? await receiverCreated(lab.receiverControl) : 0;
+  const cpu0 = cpuSplit(pid);
+  const receiver0 = processCpuSeconds(lab.receiverPid);
+  const args = [ADDRESSES.serverSix, String(SINK_PORT), String(PAYLOAD_6), String(SECONDS), String(firstPort), String(firstPort + PORTS_PER_RUN - 1), String(pps), ...SOURCES];
+  const result = await t.client.run(...pinned(LOAD_CPU, generator, args), { timeoutMs: (SECONDS + 10) * 1000 });
+  const cpuLoad = processCpuSeconds(pid) - cpu0.user - cpu0.system;
+  const receiverLoad = processCpuSeconds(lab.receiverPid) - receiver0;
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
   const stopped = performance.now();
-  if (mode !== 'off') await drained(control);
-  else await new Promise((resolve) => setTimeout(resolve, 300));
+  // The gateway is asked once here in every mode (what it made), then left alone until its CPU is read.
+  const madeSoFar = (await counters(control))['table.sessionsCreated']! - before['table.sessionsCreated']!;
+  // Should entries have been lost on the way (a full queue), the gateway's own view below decides.
+  if (system.mode === 'full') await receiverReached(lab.receiverControl, created0 + madeSoFar, 30_000).catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, system.mode === 'off' ? 300 : 50));
   const drainMs = performance.now() - stopped;
-  const cpu = processCpuSeconds(pid) - cpu0;
-  const after = counters(control);
-  const created = after['table.sessionsCreated']! - before['table.sessionsCreated']!;
-  const handedOffCounter = mode === 'full' ? 'agent.entriesHandedOff' : 'geneve.handedOffByGeneve';
-  const handedOff = mode === 'off' ? 0 : after[handedOffCounter]! - before[handedOffCounter]!;
-  if (process.env['BENCH_VERBOSE']) {
-    const d = (name: string) => after[name]! - before[name]!;
-    const split1 = cpuSplit(pid);
-    console.log(`${mode} pps=${pps} created=${created} cpu=${cpu.toFixed(3)} user=${(split1.user - split0.user).toFixed(2)} sys=${(split1.system - split0.system).toFixed(2)} rxBatches=${d('tun.rxBatches')} rxPackets=${d('tun.rxPackets')} rxWakeups=${d('tun.rxWakeups')} txPackets=${d('tun.txPackets')} drain=${drainMs.toFixed(0)}`);
+  let cpu1 = cpuSplit(pid);
+  if (system.mode !== 'off') {
+    const p = await peer(control);
+    if (!(p !== undefined && p['state'] === 'authoritative' && p['inFlight'] === 0 && p['queued'] === 0)) {
+      await drained(control);
+      cpu1 = cpuSplit(pid);
+    }
   }
-  return { perSecond: created / sent.seconds, offered: sent.sent / sent.seconds, usPerSession: (cpu * 1e6) / Math.max(1, created), handedOffPerSession: handedOff / Math.max(1, created), drainMs };
+  const user = cpu1.user - cpu0.user;
+  const sys = cpu1.system - cpu0.system;
+  const after = await counters(control);
+  const d = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+  const made = Math.max(1, d('table.sessionsCreated'));
+  const handedOff = system.mode === 'full' ? d('agent.entriesHandedOff') : system.mode === 'geneve' ? d('geneve.handedOffByGeneve') : 0;
+  const run: SessionRun = {
+    offeredPerSecond: sent.sent / sent.seconds,
+    madePerSecond: made / sent.seconds,
+    busyShare: cpuLoad / sent.seconds,
+    usPerSession: ((user + sys) * 1e6) / made,
+    userUsPerSession: (user * 1e6) / made,
+    systemUsPerSession: (sys * 1e6) / made,
+    queueDropShare: d('device.txDropped') / Math.max(1, sent.sent),
+    perCpuSecond: made / Math.max(0.01, user + sys),
+    wakeupsPerThousand: (d('tun.rxWakeups') * 1000) / made,
+    datagramsPerThousand: ((d('agent.reliableSent') + d('agent.retransmissions')) * 1000) / made,
+    acksPerThousand: (d('agent.acksReceived') * 1000) / made,
+    retransmissions: d('agent.retransmissions'),
+    receiverShare: receiverLoad / sent.seconds,
+    handedOffPerSession: handedOff / made,
+    drainMs,
+  };
+  if (process.env['BENCH_VERBOSE']) {
+    console.log(
+      `${system.key} pps=${pps} offered=${rate(run.offeredPerSecond)}/s made=${rate(run.madePerSecond)}/s cpu=${(user + sys).toFixed(2)} (user ${user.toFixed(2)} sys ${sys.toFixed(2)}) ` +
+        `${run.usPerSession.toFixed(2)} us/session busy=${(run.busyShare * 100).toFixed(0)} % queueDrops=${(run.queueDropShare * 100).toFixed(0)} % receiver=${(run.receiverShare * 100).toFixed(0)} % wakeups/k=${run.wakeupsPerThousand.toFixed(1)} ` +
+        `datagrams/k=${run.datagramsPerThousand.toFixed(1)} acks/k=${run.acksPerThousand.toFixed(1)} rtx=${run.retransmissions} drain=${drainMs.toFixed(0)} ms`,
+    );
+  }
+  return run;
 }
 
 /**
@@ -170,57 +274,149 @@ async function sessionRun(
  * every flood packet on the load's core and slow the generator, so the figure would measure the
  * receiver. The floods are counted on the server's link, before any receiver.
  */
-async function measure(t: BenchTopology, dir: string, flooder: string, generator: string, mode: Mode, into: ModeRuns, pause: (on: boolean) => void): Promise<void> {
+async function measure(lab: Lab, dir: string, flooder: string, system: System, into: SystemRuns, pause: (on: boolean) => void): Promise<void> {
+  const { t } = lab;
+  const mode = system.mode;
   const settings = {
     pool4: POOL4,
     limits: { maxSessionsPerClient: 100_000 },
     handoff: mode === 'off' ? { mode, transport: 'handoff' } : { mode: 'full', transport: mode === 'geneve' ? 'geneve' : 'handoff' },
   };
-  const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, mode, settings, POOL4_ROUTE);
+  const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, system.key, settings, system.main);
   const control = gateway.control;
   try {
     // Warm-up: the flows' sessions exist (and are handed off), the JIT has settled.
     await floodRun(t, gateway.pid, flooder);
     if (mode !== 'off') await drained(control);
-    if (mode === 'geneve' && peer(control)?.['transport'] !== 'geneve') throw new Error('the server is not reached through Geneve');
-    const floods: { pps: number; nsPerPacket: number }[] = [];
-    pause(true);
-    try {
-      for (let i = 0; i < RUNS_PER_START; i++) floods.push(await floodRun(t, gateway.pid, flooder));
-      for (let i = 0; i < RUNS_PER_START; i++) into.forwardedPpsLarge.push((await floodRun(t, gateway.pid, flooder, PAYLOAD_6_LARGE)).pps);
-    } finally {
-      pause(false);
+    if (mode === 'geneve' && (await peer(control))?.['transport'] !== 'geneve') throw new Error('the server is not reached through Geneve');
+    if (PARTS.has('floods')) {
+      const floods: { pps: number; nsPerPacket: number }[] = [];
+      pause(true);
+      try {
+        for (let i = 0; i < RUNS_PER_START; i++) floods.push(await floodRun(t, gateway.pid, flooder));
+        for (let i = 0; i < RUNS_PER_START; i++) into.forwardedPpsLarge.push((await floodRun(t, gateway.pid, flooder, PAYLOAD_6_LARGE)).pps);
+      } finally {
+        pause(false);
+      }
+      into.forwardedPps.push(...floods.map((f) => f.pps));
+      into.processNsPerPacket.push(...floods.map((f) => f.nsPerPacket));
     }
-    // Port ranges: a short warm-up, then a fresh range per run so every datagram makes a new session.
-    let port = 1024;
-    await sessionRun(t, gateway.pid, generator, control, mode, port, STEADY_PPS);
-    const saturated: Awaited<ReturnType<typeof sessionRun>>[] = [];
-    const steady: Awaited<ReturnType<typeof sessionRun>>[] = [];
-    for (let i = 0; i < RUNS_PER_START; i++) {
-      port += PORTS_PER_RUN;
-      saturated.push(await sessionRun(t, gateway.pid, generator, control, mode, port, 0));
+    if (PARTS.has('sessions')) {
+      // Port ranges: a short warm-up, then a fresh range per run so every datagram makes a new session.
+      let port = 1024;
+      await sessionRun(lab, gateway.pid, control, system, port, STEADY_PPS);
+      for (let i = 0; i < RUNS_PER_START; i++) {
+        port += PORTS_PER_RUN;
+        into.saturated.push(await sessionRun(lab, gateway.pid, control, system, port, 0));
+      }
+      for (let i = 0; i < RUNS_PER_START; i++) {
+        port += PORTS_PER_RUN;
+        into.steady.push(await sessionRun(lab, gateway.pid, control, system, port, STEADY_PPS));
+      }
     }
-    for (let i = 0; i < RUNS_PER_START; i++) {
-      port += PORTS_PER_RUN;
-      steady.push(await sessionRun(t, gateway.pid, generator, control, mode, port, STEADY_PPS));
+    if (PARTS.has('idle')) {
+      // Idle: what the gateway's own timers cost once the load is gone (10 s, CPU read in ticks of 10 ms).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const cpu0 = processCpuSeconds(gateway.pid);
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+      into.idleCpuShare.push((processCpuSeconds(gateway.pid) - cpu0) / IDLE_SECONDS);
     }
-    into.forwardedPps.push(...floods.map((f) => f.pps));
-    into.processNsPerPacket.push(...floods.map((f) => f.nsPerPacket));
-    into.sessionsPerSecond.push(...saturated.map((r) => r.perSecond));
-    into.offeredSessionsPerSecond.push(...saturated.map((r) => r.offered));
-    into.processUsPerSession.push(...steady.map((r) => r.usPerSession));
-    into.handedOffPerSession.push(...steady.map((r) => r.handedOffPerSession));
-    into.drainMs.push(...steady.map((r) => r.drainMs));
-    into.queueOverflow += counters(control)['agent.queueOverflow'] ?? 0;
+    into.queueOverflow += (await counters(control))['agent.queueOverflow'] ?? 0;
   } finally {
     await gateway.stop();
   }
 }
 
-/** Relative cost of `full` against `off`: positive when handoff is slower or uses more CPU. */
-function cost(off: number, full: number, higherIsBetter: boolean): string {
-  const change = higherIsBetter ? (off - full) / off : (full - off) / off;
+/** Relative cost against `off`: positive when the other is slower or uses more CPU. */
+function cost(off: number, other: number, higherIsBetter: boolean): string {
+  if (off === 0) return '-';
+  const change = higherIsBetter ? (off - other) / off : (other - off) / off;
   return `${(change * 100).toFixed(1)} %`;
+}
+
+function sessionSpreads(runs: SessionRun[]): Record<keyof SessionRun, Spread> {
+  const keys = Object.keys(runs[0] ?? {}) as (keyof SessionRun)[];
+  return Object.fromEntries(keys.map((key) => [key, spread(runs.map((run) => run[key]))])) as Record<keyof SessionRun, Spread>;
+}
+
+function summary(r: SystemRuns) {
+  return {
+    forwardedPps: spread(r.forwardedPps),
+    forwardedPpsLarge: spread(r.forwardedPpsLarge),
+    processNsPerPacket: spread(r.processNsPerPacket),
+    saturated: sessionSpreads(r.saturated),
+    steady: sessionSpreads(r.steady),
+    idleCpuShare: spread(r.idleCpuShare),
+    queueOverflow: r.queueOverflow,
+    runs: r,
+  };
+}
+
+type Summary = ReturnType<typeof summary>;
+
+function report(summaries: Map<System, Summary>): void {
+  const systems = [...summaries.keys()];
+  const baseOf = (system: System) => systems.find((s) => s.mode === 'off' && (s.main === system.main || BASELINE === undefined));
+  const m = (s: Spread | undefined) => s?.median ?? NaN;
+  const cells = (pick: (r: Summary) => Spread | undefined, unit: (x: number) => string) =>
+    systems.map((system) => {
+      const s = pick(summaries.get(system)!);
+      return s === undefined || Number.isNaN(m(s)) || (s.min === 0 && s.max === 0 && s.median === 0) ? '-' : unit(m(s));
+    });
+  const range = (pick: (r: Summary) => Spread | undefined, unit: (x: number) => string) =>
+    systems.map((system) => {
+      const s = pick(summaries.get(system)!);
+      return s === undefined || s.max === 0 ? '-' : `${unit(m(s))} (${unit(s.min)}-${unit(s.max)})`;
+    });
+  const costs = (pick: (r: Summary) => Spread | undefined, higherIsBetter: boolean) =>
+    systems
+      .filter((system) => system.mode !== 'off')
+      .map((system) => {
+        const base = baseOf(system);
+        const a = base === undefined ? undefined : pick(summaries.get(base)!);
+        const b = pick(summaries.get(system)!);
+        return a === undefined || b === undefined ? '-' : cost(m(a), m(b), higherIsBetter);
+      })
+      .join(' / ');
+  const pps = (x: number) => `${rate(x)}/s`;
+  const us = (x: number) => `${x.toFixed(2)} us`;
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+  const per = (x: number) => x.toFixed(1);
+  const rows: string[][] = [];
+  if (PARTS.has('floods')) {
+    rows.push(
+      ['64 B UDP IPv6->IPv4 forwarded, established flows', ...cells((r) => r.forwardedPps, pps), costs((r) => r.forwardedPps, true)],
+      ['1400 B UDP IPv6->IPv4 forwarded, established flows', ...cells((r) => r.forwardedPpsLarge, pps), costs((r) => r.forwardedPpsLarge, true)],
+      ['  gateway CPU per 64 B packet', ...cells((r) => r.processNsPerPacket, (x) => `${x.toFixed(0)} ns`), costs((r) => r.processNsPerPacket, false)],
+    );
+  }
+  if (PARTS.has('sessions')) {
+    rows.push(
+      ['new UDP sessions per second, saturation: made', ...range((r) => r.saturated.madePerSecond, pps), costs((r) => r.saturated.madePerSecond, true)],
+      ['  offered by the generator (shares its core with the receiver)', ...cells((r) => r.saturated.offeredPerSecond, pps), ''],
+      ['  gateway core busy (its process)', ...cells((r) => r.saturated.busyShare, pct), ''],
+      ['  offered datagrams dropped at the TUN queue', ...cells((r) => r.saturated.queueDropShare, pct), ''],
+      ['  receiver, share of the load core', ...cells((r) => r.saturated.receiverShare, pct), ''],
+      ['  sessions per gateway CPU-second', ...range((r) => r.saturated.perCpuSecond, pps), costs((r) => r.saturated.perCpuSecond, true)],
+      ['  gateway CPU per made session', ...cells((r) => r.saturated.usPerSession, us), costs((r) => r.saturated.usPerSession, false)],
+      [`gateway CPU per new session at ${rate(STEADY_PPS)}/s`, ...range((r) => r.steady.usPerSession, us), costs((r) => r.steady.usPerSession, false)],
+      ['  offered datagrams dropped at the TUN queue', ...cells((r) => r.steady.queueDropShare, pct), ''],
+      ['  of which user / system', ...systems.map((system) => `${us(m(summaries.get(system)!.steady.userUsPerSession))} / ${us(m(summaries.get(system)!.steady.systemUsPerSession))}`), ''],
+      ['  TUN wake-ups per 1000 sessions', ...cells((r) => r.steady.wakeupsPerThousand, per), ''],
+      ['  handoff datagrams sent / ACKs received per 1000 sessions', ...systems.map((system) => (system.mode === 'off' ? '-' : `${per(m(summaries.get(system)!.steady.datagramsPerThousand))} / ${per(m(summaries.get(system)!.steady.acksPerThousand))}`)), ''],
+      ['  retransmissions (all runs)', ...systems.map((system) => (system.mode === 'off' ? '-' : String(summaries.get(system)!.runs.steady.concat(summaries.get(system)!.runs.saturated).reduce((sum, run) => sum + run.retransmissions, 0)))), ''],
+      ['  entries handed off per session', ...systems.map((system) => (system.mode === 'off' ? '-' : m(summaries.get(system)!.steady.handedOffPerSession).toFixed(3))), ''],
+      ['  drain after the load stopped', ...systems.map((system) => (system.mode === 'off' ? '-' : `${m(summaries.get(system)!.steady.drainMs).toFixed(0)} ms`)), ''],
+    );
+  }
+  if (PARTS.has('idle')) {
+    rows.push(['gateway CPU while idle (peers up, nothing to forward)', ...range((r) => r.idleCpuShare, (x) => `${(x * 1000).toFixed(1)} ms/s`), costs((r) => r.idleCpuShare, false)]);
+  }
+  printTable(
+    `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}, medians (min-max)`,
+    ['figure', ...systems.map((system) => system.label), 'cost vs off'],
+    rows,
+  );
 }
 
 async function main(): Promise<void> {
@@ -238,48 +434,24 @@ async function main(): Promise<void> {
     t.server.ip('route', 'add', POOL4_ROUTE, 'via', ADDRESSES.gatewayFour);
     const sink = await startSink(t);
     const receiver = await startBenchReceiver(t, LOAD_CPU, dir);
-    const runs: Record<Mode, ModeRuns> = { off: emptyRuns(), full: emptyRuns(), geneve: emptyRuns() };
+    const lab: Lab = { t, generator, receiverPid: receiver.pid!, receiverControl: join(dir, 'receiver.sock') };
+    const runs = new Map(SYSTEMS.map((system) => [system, emptyRuns()]));
     const pause = (on: boolean) => receiver.kill(on ? 'SIGSTOP' : 'SIGCONT');
-    for (const mode of [...MODES, ...[...MODES].reverse()]) await measure(t, dir, flooder, generator, mode, runs[mode], pause);
-    const summary = (r: ModeRuns) => ({
-      forwardedPps: spread(r.forwardedPps),
-      forwardedPpsLarge: spread(r.forwardedPpsLarge),
-      processNsPerPacket: spread(r.processNsPerPacket),
-      sessionsPerSecond: spread(r.sessionsPerSecond),
-      offeredSessionsPerSecond: spread(r.offeredSessionsPerSecond),
-      processUsPerSession: spread(r.processUsPerSession),
-      handedOffPerSession: spread(r.handedOffPerSession),
-      drainMs: spread(r.drainMs),
-      queueOverflow: r.queueOverflow,
-      runs: r,
-    });
-    const summaries = Object.fromEntries(MODES.map((mode) => [mode, summary(runs[mode])])) as Partial<Record<Mode, ReturnType<typeof summary>>>;
+    for (const system of [...SYSTEMS, ...[...SYSTEMS].reverse()]) await measure(lab, dir, flooder, system, runs.get(system)!, pause);
     receiver.kill('SIGTERM');
     sink.kill();
-
-    const m = (s: Spread | undefined) => s?.median ?? NaN;
-    const off = summaries.off;
-    const full = summaries.full;
-    const geneve = summaries.geneve;
-    const cell = (s: Spread | undefined, unit: (x: number) => string) => (s === undefined ? '-' : unit(m(s)));
-    const pps = (x: number) => `${rate(x)}/s`;
-    const costs = (pick: (r: ReturnType<typeof summary>) => Spread, higherIsBetter: boolean) =>
-      [full, geneve].map((r) => (off === undefined || r === undefined ? '-' : cost(m(pick(off)), m(pick(r)), higherIsBetter))).join(' / ');
-    printTable(
-      `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and mode (two starts each, alternating), gateway on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}, medians`,
-      ['figure', 'off', 'full (messages)', 'full (geneve)', 'cost vs off: messages / geneve'],
-      [
-        ['64 B UDP IPv6->IPv4 forwarded, established flows', cell(off?.forwardedPps, pps), cell(full?.forwardedPps, pps), cell(geneve?.forwardedPps, pps), costs((r) => r.forwardedPps, true)],
-        ['1400 B UDP IPv6->IPv4 forwarded, established flows', cell(off?.forwardedPpsLarge, pps), cell(full?.forwardedPpsLarge, pps), cell(geneve?.forwardedPpsLarge, pps), costs((r) => r.forwardedPpsLarge, true)],
-        ['  gateway CPU per 64 B packet', cell(off?.processNsPerPacket, (x) => `${x.toFixed(0)} ns`), cell(full?.processNsPerPacket, (x) => `${x.toFixed(0)} ns`), cell(geneve?.processNsPerPacket, (x) => `${x.toFixed(0)} ns`), costs((r) => r.processNsPerPacket, false)],
-        ['new UDP sessions per second, saturation', cell(off?.sessionsPerSecond, pps), cell(full?.sessionsPerSecond, pps), cell(geneve?.sessionsPerSecond, pps), costs((r) => r.sessionsPerSecond, true)],
-        ['  offered by the generator (shares its core with the receiver)', cell(off?.offeredSessionsPerSecond, pps), cell(full?.offeredSessionsPerSecond, pps), cell(geneve?.offeredSessionsPerSecond, pps), ''],
-        [`gateway CPU per new session at ${rate(STEADY_PPS)}/s`, cell(off?.processUsPerSession, (x) => `${x.toFixed(2)} us`), cell(full?.processUsPerSession, (x) => `${x.toFixed(2)} us`), cell(geneve?.processUsPerSession, (x) => `${x.toFixed(2)} us`), costs((r) => r.processUsPerSession, false)],
-        ['  entries handed off per session', '-', cell(full?.handedOffPerSession, (x) => x.toFixed(3)), cell(geneve?.handedOffPerSession, (x) => x.toFixed(3)), ''],
-        ['  drain after the load stopped', '-', cell(full?.drainMs, (x) => `${x.toFixed(0)} ms`), cell(geneve?.drainMs, (x) => `${x.toFixed(0)} ms`), ''],
-      ],
-    );
-    const results = { runs: 2 * RUNS_PER_START, secondsPerRun: SECONDS, steadySessionRate: STEADY_PPS, cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU }, ...summaries };
+    const summaries = new Map([...runs].map(([system, r]) => [system, summary(r)]));
+    report(summaries);
+    const results = {
+      runs: 2 * RUNS_PER_START,
+      secondsPerRun: SECONDS,
+      steadySessionRate: STEADY_PPS,
+      parts: [...PARTS],
+      baseline: BASELINE ?? null,
+      cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU, receiver: LOAD_CPU },
+      nice: NICE,
+      ...Object.fromEntries([...summaries].map(([system, s]) => [system.key, s])),
+    };
     console.log(`written to ${writeResults('gateway-handoff', results)}`);
   } finally {
     t.lab.destroy();

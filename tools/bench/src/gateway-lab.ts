@@ -26,6 +26,18 @@ export const ADDRESSES = {
 
 export type BenchTopology = Nat64Topology;
 
+/**
+ * BENCH_NICE: the niceness of everything a benchmark runs (gateway, receiver, load), default 0. On a
+ * machine other work shares, a negative value (as root) keeps that work from taking the measured
+ * processes' CPU in the middle of a run.
+ */
+export const NICE = Number(process.env['BENCH_NICE'] ?? 0);
+
+/** `command args` pinned to `cpu` at BENCH_NICE, as [command, args] for spawn and run. */
+export function pinned(cpu: number, command: string, args: readonly string[]): [string, string[]] {
+  return ['nice', ['-n', String(NICE), 'taskset', '-c', String(cpu), command, ...args]];
+}
+
 function mac(namespace: Namespace, device: string): string {
   return namespace.exec('cat', [`/sys/class/net/${device}/address`]).trim();
 }
@@ -85,9 +97,12 @@ export function compileNative(dir: string, name: string): string {
 }
 
 /**
- * Starts nat64-gateway pinned to `cpu`, configured with `settings` over the benchmarks' defaults (TUN
- * "nat64", the lab's prefix and pool4 address, logs at info, no periodic stats), its files in `dir`
- * named after `key`; then routes the prefix and pool4 (`pool4Route`, default the one address) into its TUN.
+ * Starts nat64-gateway (`main`, default this checkout's build) pinned to `cpu`, configured with
+ * `settings` over the benchmarks' defaults (TUN "nat64", the lab's prefix and pool4 address, logs at
+ * info, no periodic stats, `routes` on), its files in `dir` named after `key`. The gateway routes the
+ * prefix and pool4 into its TUN itself before it logs "running": without `routes` it would check
+ * them 5 s after start with one `ip route get` per pool4 address, a burst of process spawns (seconds
+ * of its CPU with 126 addresses) in the middle of whatever the benchmark measures then.
  */
 export async function startBenchGateway(
   t: BenchTopology,
@@ -95,20 +110,18 @@ export async function startBenchGateway(
   dir: string,
   key: string,
   settings: Record<string, unknown>,
-  pool4Route = `${ADDRESSES.pool4}/32`,
+  main = GATEWAY_MAIN,
 ): Promise<BenchGateway> {
   const configFile = join(dir, `gateway-${key}.json`);
   const control = join(dir, `gateway-${key}.sock`);
   // The "running" line this waits for is logged at info.
-  const defaults = { tun: { name: 'nat64' }, prefix: ADDRESSES.prefix, pool4: [ADDRESSES.pool4], logLevel: 'info', statsInterval: '0s' };
+  const defaults = { tun: { name: 'nat64' }, prefix: ADDRESSES.prefix, pool4: [ADDRESSES.pool4], logLevel: 'info', statsInterval: '0s', routes: true };
   writeFileSync(configFile, JSON.stringify({ ...defaults, ...settings }));
   // BENCH_PROFILE=DIR: a V8 CPU profile of each gateway run, written to DIR when it stops.
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
-  const child = t.gateway.spawn('taskset', ['-c', String(cpu), 'node', ...profile, GATEWAY_MAIN, 'run', '--config', configFile, '--control', control]);
-  await waitForLine(child.stderr!, /nat64-gateway running/, 20_000);
+  const child = t.gateway.spawn(...pinned(cpu, 'node', [...profile, main, 'run', '--config', configFile, '--control', control]));
+  await waitForLine(child.stderr!, /nat64-gateway running/, 60_000);
   child.stderr!.resume();
-  t.gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'nat64');
-  t.gateway.ip('route', 'add', pool4Route, 'dev', 'nat64');
   return {
     child,
     pid: child.pid!,
@@ -135,7 +148,7 @@ export function dropAtServer(t: BenchTopology, port: number): void {
 /** Starts nat64-receiver on the server (its default transport, both), pinned to `cpu`, its files in `dir`. */
 export async function startBenchReceiver(t: BenchTopology, cpu: number, dir: string, extra: readonly string[] = []): Promise<ChildProcess> {
   const files = ['--db', join(dir, 'receiver.db'), '--conn-log', join(dir, 'connections.log'), '--control', join(dir, 'receiver.sock')];
-  const child = t.server.spawn('taskset', ['-c', String(cpu), 'node', RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, ...files, ...extra]);
+  const child = t.server.spawn(...pinned(cpu, 'node', [RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, ...files, ...extra]));
   await waitForLine(child.stderr!, /receiver started/, 20_000);
   child.stderr!.resume();
   return child;

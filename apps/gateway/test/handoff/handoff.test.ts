@@ -7,7 +7,7 @@ import { HANDOFF_PORT, MessageType } from '@nat64/handoff-codec';
 import { PeerState } from '@nat64/handoff-agent';
 import { PROTOCOL } from '@nat64/nat64';
 import { silentLogger } from '@nat64/service';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Handoff, createHandoff } from '@nat64/gateway-handoff';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
 import { ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
@@ -16,6 +16,10 @@ import { FakeReceiver, converse, testHandoff, v4 } from './support.js';
 const udp = (srcPort: number, dstPort = 53) => ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort, dstPort });
 
 describe('handoff', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('hands a new mapping to an authoritative receiver: HELLO, CREATED, ACK, then its session is a cache', () => {
     const h = testHandoff();
     const receiver = new FakeReceiver(v4(SERVER));
@@ -27,6 +31,35 @@ describe('handoff', () => {
     expect(receiver.log).toEqual([`Initialized ${POOL4}`, `Created ${POOL4}:${natPort} port 40000`]);
     expect(h.g.table.isHandedOff(h.g.table.lookupInbound(PROTOCOL.UDP, v4(SERVER), 53, v4(POOL4), natPort))).toBe(true);
     expect(h.handoff.agent.peerState(v4(POOL4), v4(SERVER))).toBe(PeerState.AUTHORITATIVE);
+  });
+
+  it('sends a new mapping with the batch that read the device empty, without waiting for a timer', () => {
+    const h = testHandoff();
+    const receiver = new FakeReceiver(v4(SERVER));
+    h.send(udp(40_000));
+    converse(h, [receiver]);
+    // The clock stands still: nothing has waited the flush delay, yet the datapath goes idle now.
+    h.send(udp(40_001), udp(40_002));
+    expect(h.outbox.map((s) => [s.message.type, 'entries' in s.message ? s.message.entries.map((e) => e.clientPort) : []])).toEqual([[MessageType.CREATED, [40_001, 40_002]]]);
+  });
+
+  it('keeps filling the datagram while full batches follow one another, then sends the rest on its deadline when no batch comes', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const h = testHandoff({}, {}, 50);
+    const receiver = new FakeReceiver(v4(SERVER));
+    h.send(udp(1_000));
+    converse(h, [receiver]);
+    // One batch of exactly the device's batch size: more may follow, so the open datagram waits.
+    h.send(...Array.from({ length: 64 }, (_, i) => udp(2_000 + i)));
+    const sizes = () => h.take().handoff.flatMap((s) => (s.message.type === MessageType.CREATED ? [s.message.entries.length] : []));
+    expect(sizes()).toEqual([36]);
+    h.g.advance(3);
+    vi.advanceTimersByTime(3);
+    expect(sizes()).toEqual([]);
+    h.g.advance(2);
+    vi.advanceTimersByTime(2);
+    expect(sizes()).toEqual([28]);
+    h.handoff.stop();
   });
 
   it('reports mappings but keeps authority in mode announce', () => {

@@ -49,7 +49,8 @@ export function v4(text: string): number {
   return ipv4TextToUint32(text);
 }
 
-export function testHandoff(settings: RawSettings = {}, options: Partial<HandoffOptions> = {}): HandoffHarness {
+/** `housekeepingMs` > 0 starts handoff's timer (on whatever timers the test runs, fake ones included). */
+export function testHandoff(settings: RawSettings = {}, options: Partial<HandoffOptions> = {}, housekeepingMs = 0): HandoffHarness {
   // These tests speak handoff messages; the Geneve transport has its own (test/geneve/).
   const handoffSettings = typeof settings['handoff'] === 'object' && settings['handoff'] !== null ? (settings['handoff'] as RawSettings) : {};
   const g = testGateway({ logLevel: 'silent', ...settings, handoff: { transport: 'handoff', ...handoffSettings } });
@@ -61,7 +62,7 @@ export function testHandoff(settings: RawSettings = {}, options: Partial<Handoff
     tuning: { helloRetryMs: 100, initialRtoMs: 100, minRtoMs: 50 },
     ...options,
   });
-  handoff.start(0);
+  handoff.start(housekeepingMs);
   const outbox: Sent[] = [];
   return {
     g,

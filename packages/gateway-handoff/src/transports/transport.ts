@@ -18,8 +18,8 @@
 //     Two transports share a reserved port through `interceptLocal` (bypass in front of Geneve on 6081). Every per-host and per-flow
 //     decision is the transport's, from per-host state of its own.
 // (c) Life. Everything it owns (sockets, tables, engine hooks) is wired by start() and unwired by
-//     stop(); tick() runs on handoff's timer, batchEnd() at the end of every engine batch, both
-//     inside engine.run(). Nothing here may keep the process alive: handoff owns the timer.
+//     stop(); tick() runs on handoff's housekeeping timer (IMPL.HOUSEKEEPING_MS), batchEnd() at
+//     the end of every engine batch, both inside engine.run(). Nothing here may keep the process alive: handoff owns the timer.
 // (d) What operators see: hostTransport() fills the transport columns of `hosts` for each agent
 //     peer, and hostsWithoutPeer() (optional) lists hosts it reaches that the agent has no peer for
 //     (a host carried without translation holds no mapping); counterLines() adds its counters to
