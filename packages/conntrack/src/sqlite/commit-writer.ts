@@ -13,6 +13,7 @@
 import type Database from 'better-sqlite3';
 import { DELETE_REASONS, SqliteTuning, retainedPerCommit } from '../constants.js';
 import { StoreError } from '../errors.js';
+import { KeyIndex } from '../key-index.js';
 import { BatchLayout, CREATED_KIND } from './batch-codec.js';
 import { NAT_KEY_COLUMNS, natKey } from './nat-key.js';
 
@@ -43,7 +44,7 @@ export class CommitWriter {
   private readonly transaction: (bytes: Uint8Array, retainBefore: number | undefined) => number;
   private readonly decoder = new TextDecoder();
   /** Open key -> id of its row. */
-  private readonly open = new Map<number, number>();
+  private readonly open = new KeyIndex(0, true);
   private lastId: number;
   /** What this commit changed in `open`, pairs of key and previous id (NONE), to undo on failure. */
   private readonly undoKeys: number[] = [];
@@ -112,7 +113,7 @@ export class CommitWriter {
         if (DELETE_REASONS[kind - 1] === undefined) throw malformed(o + BatchLayout.kind, `unknown event kind ${kind}`);
         const key = keyAt(view, bytes, o);
         const id = this.open.get(key);
-        if (id !== undefined) {
+        if (id >= 0) {
           this.end.run(view.getFloat64(o + BatchLayout.at, true), kind, id);
           this.open.delete(key);
           this.undoKeys.push(key);
@@ -148,7 +149,7 @@ export class CommitWriter {
         let k = 0;
         for (let row = 0; row < insert.rows; row++, o += BatchLayout.eventBytes) {
           const key = keyAt(view, bytes, o);
-          if (this.open.has(key)) throw new StoreError('constraint', `Cannot store a created entry whose key is already held (event at offset ${o})`);
+          if (this.open.get(key) >= 0) throw new StoreError('constraint', `Cannot store a created entry whose key is already held (event at offset ${o})`);
           const id = ++this.lastId;
           this.open.set(key, id);
           this.undoKeys.push(key);
