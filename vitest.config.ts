@@ -1,5 +1,5 @@
 // One vitest run for the whole monorepo: a project per workspace package, tests run against
-// source (the `@nat64/*` imports resolve to each package's src/index.ts), and a separate `e2e`
+// source (the `@nat64/*` imports resolve to each package's src/index.ts, subpaths to src/<name>.ts), and a separate `e2e`
 // project for tests that drive built programs across network namespaces.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,8 +14,12 @@ const workspaceDirs = ['packages', 'apps', 'tools'].flatMap((group) =>
 
 const sourceAliases = workspaceDirs.map((dir) => {
   const { name } = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string };
-  return { find: new RegExp(`^${name.replace('/', '\\/')}$`), replacement: resolve(root, dir, 'src/index.ts') };
-});
+  return [
+    { find: new RegExp(`^${name.replace('/', '\\/')}$`), replacement: resolve(root, dir, 'src/index.ts') },
+    // Subpath exports (`@nat64/service/addresses`) name one module each.
+    { find: new RegExp(`^${name.replace('/', '\\/')}\\/([\\w-]+)$`), replacement: resolve(root, dir, 'src/$1.ts') },
+  ];
+}).flat();
 
 // Namespaces, TUN devices and routes are machine-wide: end-to-end files run one at a time.
 const endToEnd = { fileParallelism: false, testTimeout: 60_000, hookTimeout: 60_000 };

@@ -6,6 +6,7 @@ import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJson
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 import type { TimeZoneMode } from '@nat64/handoff-receiver';
 import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';
+import { DEFAULT_DATABASE } from './paths.js';
 import { readBypassSettings, readTransports, type BypassSettings, type TransportName } from './bypass/settings.js';
 
 export { HANDOFF_PORT };
@@ -57,7 +58,7 @@ export const DEFAULTS = {
   genevePort: GENEVE_PORT,
   geneveTun: 'nat64geneve',
   geneveOptionClass: 0xff64,
-  database: '/var/lib/nat64-receiver/connections.db',
+  database: DEFAULT_DATABASE,
   durability: 'full',
   connectionLog: '-',
   timeZone: 'utc',

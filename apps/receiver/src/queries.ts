@@ -3,9 +3,10 @@
 // open the database read-only, so they work while the receiver runs.
 import ipaddr from 'ipaddr.js';
 import { SqliteStore, type HistoryRecord, type StoredEntry } from '@nat64/conntrack';
-import { formatEndpoint4, formatEndpoint6 } from '@nat64/service';
+import { formatEndpoint4, formatEndpoint6 } from '@nat64/service/addresses';
 import { ipv4TextToUint32 } from '@nat64/wire';
-import { entryLine, formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';
+// Subpaths, not the packages: `lookup` (lookup-main.ts) loads neither the logger nor the receiver engine.
+import { entryLine, formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver/conn-log';
 
 export const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, icmp: 1 } as const;
 const PROTOCOL_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };

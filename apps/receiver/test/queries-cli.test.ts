@@ -1,7 +1,7 @@
 // The admin's questions through the built command: `lookup --at` in every form a person writes a
 // time, `--json` with microseconds, `lookup --client`, and `dump --json` with filters.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,24 @@ describe('nat64-receiver lookup and dump', { timeout: 60_000 }, () => {
     const udp = cli('lookup', '--client', '2001:db8::17', '--db', database, '--proto', 'udp', '--json');
     expect(lines(udp.stdout).map((row) => row['nat'])).toEqual(['192.0.2.7:12191']);
     expect(cli('lookup', '--client', '2001:db8::99', '--db', database).status).toBe(1);
+  });
+
+  it('lookup answers without loading the daemon or its logger', () => {
+    // The command, run by a script that then lists the CommonJS modules the process loaded (pino is one).
+    const script = join(dir, 'lookup-modules.mjs');
+    writeFileSync(
+      script,
+      `process.argv.splice(1, 1, ${JSON.stringify(MAIN)});
+       await import(${JSON.stringify(MAIN)});
+       const { createRequire } = await import('node:module');
+       console.error(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`,
+    );
+    const result = spawnSync(process.execPath, [script, 'lookup', '192.0.2.7:3719', '--db', database], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('tcp 192.0.2.7:3719 [2001:db8::3]:53186');
+    const loaded = JSON.parse(result.stderr.trim().split('\n').at(-1)!) as string[];
+    expect(loaded.some((file) => file.includes('better-sqlite3'))).toBe(true);
+    expect(loaded.filter((file) => /[\\/](pino|sd-notify)[\\/]/.test(file))).toEqual([]);
   });
 
   it('lookup refuses a bad client or both questions at once as usage errors', () => {

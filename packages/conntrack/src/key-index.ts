@@ -1,4 +1,5 @@
-// An open-addressing hash map from ConnKey (an integer double below 2^50) to a slot number, kept in
+// An open-addressing hash map from ConnKey (an integer double below 2^50, or any integer below
+// 2^53) to a slot number (or, `wide`, any integer below 2^53, such as a row id), kept in
 // two typed arrays: no per-entry objects, no boxed keys, nothing for the garbage collector to walk.
 // Linear probing with backward-shift deletion, so there are no tombstones and lookups stay short
 // however many deletes happen. The load factor stays at or below 1/2.
@@ -9,15 +10,19 @@ const TWO_32 = 0x1_0000_0000;
 
 export class KeyIndex {
   private keys: Float64Array;
-  private values: Int32Array;
+  private values: Int32Array | Float64Array;
   private mask: number;
   private count = 0;
 
-  constructor(expected = 0) {
+  constructor(
+    expected = 0,
+    /** Values are integers below 2^53 (8 bytes each) rather than int32. */
+    private readonly wide = false,
+  ) {
     let buckets = MIN_BUCKETS;
     while (buckets < expected * 2) buckets *= 2;
     this.keys = new Float64Array(buckets).fill(EMPTY);
-    this.values = new Int32Array(buckets);
+    this.values = wide ? new Float64Array(buckets) : new Int32Array(buckets);
     this.mask = buckets - 1;
   }
 
@@ -42,7 +47,7 @@ export class KeyIndex {
     }
   }
 
-  /** Stores `value` (a non-negative int32) for `key` (a non-negative integer below 2^53). */
+  /** Stores `value` (a non-negative int32, or integer below 2^53 if `wide`) for `key` (a non-negative integer below 2^53). */
   set(key: number, value: number): void {
     if ((this.count + 1) * 2 > this.keys.length) this.resize(this.keys.length * 2);
     const keys = this.keys;
@@ -99,7 +104,7 @@ export class KeyIndex {
     const oldKeys = this.keys;
     const oldValues = this.values;
     this.keys = new Float64Array(buckets).fill(EMPTY);
-    this.values = new Int32Array(buckets);
+    this.values = this.wide ? new Float64Array(buckets) : new Int32Array(buckets);
     this.mask = buckets - 1;
     this.count = 0;
     for (let i = 0; i < oldKeys.length; i++) {

@@ -49,6 +49,9 @@ export function storeContract(makeHarness: () => StoreHarness): void {
       expect(store.getSide('w')).toEqual(new Uint8Array([1]));
       store.commit([created(tcp(2), T0 + 2)], []);
       expect([...store.loadCurrent()].map((entry) => entry.natPort)).toEqual([1, 2]);
+      store.commit([deleted(tcp(1), T0 + 3), created(tcp(3), T0 + 3)], []);
+      expect([...store.loadCurrent()].map((entry) => entry.natPort)).toEqual([2, 3]);
+      expect(store.history({ natAddress: NAT, natPort: 1 })[0]?.endedAt).toBe(T0 + 3);
     });
 
     it('keeps its own copy of what it stores', () => {

@@ -5,7 +5,8 @@
 // with microsecond timestamps, UTC by default. Lines go to a file (reopened on SIGHUP, for
 // logrotate) or to stdout (log-file.ts). Writes are buffered per batch and issued in order after
 // the batch is durably stored, so the log never shows an entry the store does not have.
-import { formatEndpoint4, formatEndpoint6 } from '@nat64/service';
+// The subpath, not the package: `nat64-receiver lookup` loads this module without the logger.
+import { formatEndpoint4, formatEndpoint6 } from '@nat64/service/addresses';
 import { uint32ToIpv4Text } from '@nat64/wire';
 
 export type TimeZoneMode = 'utc' | 'local';

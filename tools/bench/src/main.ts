@@ -9,6 +9,7 @@ import { join } from 'node:path';
 const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   codec: { flags: ['--expose-gc'], needsRoot: false },
   receiver: { flags: [], needsRoot: false },
+  'receiver-store': { flags: [], needsRoot: false },
   'receiver-retention': { flags: [], needsRoot: false },
   'receiver-lookup': { flags: [], needsRoot: false },
   'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },

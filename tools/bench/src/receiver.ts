@@ -1,12 +1,15 @@
 // Receiver benchmark: durable CREATED entries per second through the simulator, with the real
 // receiver (a separate process, SQLite file, connection log file) on loopback, and ACK latency
-// at saturation and at a fixed offered rate. Also the receiver's CPU time per entry.
+// at saturation and at fixed offered rates. Also the receiver's CPU time per entry. Each case runs
+// `--rounds` times; `--baseline DIR` runs another checkout's built receiver in the same rounds,
+// alternating with this one, so that before and after meet the same machine.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
 import { runLoad, type LoadReport } from '@nat64/handoff-sim';
-import { printTable, rate, REPOSITORY_ROOT, writeResults } from './report.js';
+import { printTable, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
 const GATEWAYS = [0x7f000007, 0x7f000008, 0x7f000009, 0x7f00000a];
@@ -19,6 +22,7 @@ interface Case {
 }
 
 export interface ReceiverResult extends Case {
+  code: string;
   report: LoadReport;
   receiverCpuMicrosPerEntry: number;
 }
@@ -28,9 +32,9 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
 }
 
-async function runCase(testCase: Case): Promise<ReceiverResult> {
+async function runCase(testCase: Case, code: string, receiver: string): Promise<ReceiverResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nat64-bench-receiver-'));
-  const child = spawn('node', [RECEIVER, 'run', '--listen', '127.0.0.1', '--port', '0', '--db', join(dir, 'c.db'), '--conn-log', join(dir, 'c.log'), '--control', join(dir, 'c.sock'), '--durability', testCase.durability], {
+  const child = spawn('node', [receiver, 'run', '--listen', '127.0.0.1', '--port', '0', '--db', join(dir, 'c.db'), '--conn-log', join(dir, 'c.log'), '--control', join(dir, 'c.sock'), '--durability', testCase.durability], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   try {
@@ -46,7 +50,7 @@ async function runCase(testCase: Case): Promise<ReceiverResult> {
     const cpuBefore = cpuMicros(child.pid!);
     const report = await runLoad({ receiverAddress: '127.0.0.1', receiverPort: port, localPort: 0, gateways: GATEWAYS, count: testCase.count, rate: testCase.rate, clients: 10_000, reuse: 0.05, serverAddress: 0xc633640a });
     const receiverCpuMicrosPerEntry = (cpuMicros(child.pid!) - cpuBefore) / testCase.count;
-    return { ...testCase, report, receiverCpuMicrosPerEntry };
+    return { ...testCase, code, report, receiverCpuMicrosPerEntry };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -54,32 +58,54 @@ async function runCase(testCase: Case): Promise<ReceiverResult> {
   }
 }
 
-export async function runReceiverBenchmark(): Promise<ReceiverResult[]> {
+export async function runReceiverBenchmark(options: { rounds: number; baseline: string | undefined }): Promise<ReceiverResult[]> {
   const cases: Case[] = [
     { durability: 'full', rate: 0, count: 300_000 },
     { durability: 'normal', rate: 0, count: 300_000 },
+    { durability: 'full', rate: 100_000, count: 300_000 },
     { durability: 'full', rate: 50_000, count: 150_000 },
-    { durability: 'full', rate: 20_000, count: 60_000 },
   ];
+  const codes: Array<[string, string]> = [['this checkout', RECEIVER]];
+  if (options.baseline !== undefined) codes.unshift(['baseline', join(resolve(options.baseline), 'apps/receiver/dist/main.js')]);
   const results: ReceiverResult[] = [];
-  for (const testCase of cases) results.push(await runCase(testCase));
+  for (let round = 0; round < options.rounds; round++) {
+    for (const testCase of cases) for (const [code, receiver] of codes) results.push(await runCase(testCase, code, receiver));
+  }
   return results;
 }
 
 async function main(): Promise<void> {
-  const results = await runReceiverBenchmark();
+  const options = new Command()
+    .option('--rounds <count>', 'runs of each case', Number, 3)
+    .option('--baseline <dir>', 'another checkout, built, whose receiver runs beside this one (e.g. a worktree of main)')
+    .parse()
+    .opts<{ rounds: number; baseline?: string }>();
+  const results = await runReceiverBenchmark({ rounds: options.rounds, baseline: options.baseline });
+  const groups = new Map<string, ReceiverResult[]>();
+  for (const result of results) {
+    const key = `${result.durability}/${result.rate}/${result.code}`;
+    groups.set(key, [...(groups.get(key) ?? []), result]);
+  }
+  const range = (values: number[], format: (value: number) => string) => {
+    const { min, median, max } = spread(values);
+    return values.length === 1 ? format(median) : `${format(median)} (${format(min)}-${format(max)})`;
+  };
   printTable(
-    'Receiver: durable CREATED entries through handoff-sim (4 gateways, 5% port reuse, SQLite, log file)',
-    ['durability', 'offered', 'stored+acked/s', 'ACK p50 ms', 'ACK p99 ms', 'receiver CPU µs/entry', 'retransmissions'],
-    results.map((result) => [
-      result.durability,
-      result.rate === 0 ? 'saturation' : `${rate(result.rate)}/s`,
-      rate(result.report.entriesPerSecond),
-      result.report.ackLatencyMs.p50.toFixed(1),
-      result.report.ackLatencyMs.p99.toFixed(1),
-      result.receiverCpuMicrosPerEntry.toFixed(2),
-      String(result.report.retransmissions),
-    ]),
+    `Receiver: durable CREATED entries through handoff-sim (4 gateways, 5% port reuse, SQLite, log file); median (min-max) of ${options.rounds} rounds`,
+    ['durability', 'offered', 'receiver', 'stored+acked/s', 'ACK p50 ms', 'ACK p99 ms', 'receiver CPU µs/entry', 'retransmissions'],
+    [...groups.values()].map((group) => {
+      const first = group[0]!;
+      return [
+        first.durability,
+        first.rate === 0 ? 'saturation' : `${rate(first.rate)}/s`,
+        first.code,
+        range(group.map((result) => result.report.entriesPerSecond), rate),
+        range(group.map((result) => result.report.ackLatencyMs.p50), (value) => value.toFixed(1)),
+        range(group.map((result) => result.report.ackLatencyMs.p99), (value) => value.toFixed(1)),
+        range(group.map((result) => result.receiverCpuMicrosPerEntry), (value) => value.toFixed(2)),
+        range(group.map((result) => result.report.retransmissions), String),
+      ];
+    }),
   );
   console.log(`\nwrote ${writeResults('receiver', results)}`);
 }

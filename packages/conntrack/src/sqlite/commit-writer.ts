@@ -1,25 +1,36 @@
 // Writes one encoded commit batch (batch-codec.ts) in one IMMEDIATE transaction, binding straight
 // from the bytes: each run of consecutive created events goes out as multi-row INSERTs of a few
 // fixed sizes (one statement step per 64 rows instead of per row), each deleted event as an UPDATE
-// ending the open incarnation of its key, then the side records. Events keep their order, so a
+// of the row of its key's open incarnation, then the side records. Events keep their order, so a
 // replacement's UPDATE always precedes the INSERT that reuses the key. Under a retention bound the
 // same transaction then deletes the oldest ended rows past it (ConnStore.retain).
+//
+// The writer keeps the open keys in memory, each with the id of its row (read from the file when it
+// is constructed, then kept by its own commits; it must be the file's only writer): that is how a
+// create of a held key is refused (StoreError `constraint`) and how a delete finds its row, without
+// a unique index of open keys, which cost a B-tree insert at a random place per create. It assigns
+// row ids itself. A commit that fails puts the map and the next id back as they were.
 import type Database from 'better-sqlite3';
 import { DELETE_REASONS, SqliteTuning, retainedPerCommit } from '../constants.js';
 import { StoreError } from '../errors.js';
+import { KeyIndex } from '../key-index.js';
 import { BatchLayout, CREATED_KIND } from './batch-codec.js';
+import { NAT_KEY_COLUMNS, natKey } from './nat-key.js';
 
-export const ENTRY_COLUMNS =
-  'protocol, nat_address, nat_port, client_address, client_port, server_address, server_port, created_at, started_at';
-const COLUMN_COUNT = 9;
+const INSERT_COLUMNS = 'id, nat_key, client_address, client_port, server_address, server_port, created_at, started_at';
+/** The fields of a StoredEntry, in its order, for a SELECT list. */
+export const ENTRY_COLUMNS = `${NAT_KEY_COLUMNS}, client_address, client_port, server_address, server_port, created_at, started_at`;
+const COLUMN_COUNT = 8;
 /** Deletes at most ?2 ended rows with ended_at < ?1, oldest end first (through the conn_ended index). */
 export const PRUNE_ENDED_SQL =
   'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)';
+/** No previous id in the undo log: the key was not open. */
+const NONE = -1;
 
 interface InsertStatement {
   rows: number;
   statement: Database.Statement<unknown[]>;
-  /** Reused for every call: rows * 9 bound values. */
+  /** Reused for every call: rows * COLUMN_COUNT bound values. */
   args: unknown[];
 }
 
@@ -32,18 +43,22 @@ export class CommitWriter {
   private readonly pruneEnded: Database.Statement<unknown[]>;
   private readonly transaction: (bytes: Uint8Array, retainBefore: number | undefined) => number;
   private readonly decoder = new TextDecoder();
+  /** Open key -> id of its row. */
+  private readonly open = new KeyIndex(0, true);
+  private lastId: number;
+  /** What this commit changed in `open`, pairs of key and previous id (NONE), to undo on failure. */
+  private readonly undoKeys: number[] = [];
+  private readonly undoIds: number[] = [];
 
   constructor(db: Database.Database) {
     this.inserts = [...SqliteTuning.insertRows]
       .sort((a, b) => b - a)
       .map((rows) => ({
         rows,
-        statement: db.prepare(`INSERT INTO conn_history (${ENTRY_COLUMNS}) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`),
+        statement: db.prepare(`INSERT INTO conn_history (${INSERT_COLUMNS}) VALUES ${Array(rows).fill(`(${Array(COLUMN_COUNT).fill('?').join(', ')})`).join(', ')}`),
         args: new Array<unknown>(rows * COLUMN_COUNT),
       }));
-    this.end = db.prepare(
-      'UPDATE conn_history SET ended_at = ?, end_reason = ? WHERE protocol = ? AND nat_address = ? AND nat_port = ? AND ended_at IS NULL',
-    );
+    this.end = db.prepare('UPDATE conn_history SET ended_at = ?, end_reason = ? WHERE id = ?');
     this.putSide = db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
     this.dropSide = db.prepare('DELETE FROM side_record WHERE name = ?');
     this.pruneEnded = db.prepare(PRUNE_ENDED_SQL);
@@ -51,6 +66,10 @@ export class CommitWriter {
       const eventCount = this.run(bytes);
       return retainBefore === undefined ? 0 : this.pruneEnded.run(retainBefore, retainedPerCommit(eventCount)).changes;
     }).immediate;
+    for (const [key, id] of db.prepare<[], [number, number]>('SELECT nat_key, id FROM conn_history WHERE ended_at IS NULL').raw().iterate()) {
+      this.open.set(key, id);
+    }
+    this.lastId = db.prepare<[], number | null>('SELECT max(id) FROM conn_history').pluck().get() ?? 0;
   }
 
   /**
@@ -59,7 +78,20 @@ export class CommitWriter {
    * bytes that are no batch.
    */
   write(bytes: Uint8Array, retainBefore?: number): number {
-    return this.transaction(bytes, retainBefore);
+    const lastId = this.lastId;
+    this.undoKeys.length = 0;
+    this.undoIds.length = 0;
+    try {
+      return this.transaction(bytes, retainBefore);
+    } catch (error) {
+      this.lastId = lastId;
+      for (let i = this.undoKeys.length - 1; i >= 0; i--) {
+        const previous = this.undoIds[i]!;
+        if (previous === NONE) this.open.delete(this.undoKeys[i]!);
+        else this.open.set(this.undoKeys[i]!, previous);
+      }
+      throw error;
+    }
   }
 
   /** Writes the batch's events and side records; returns the number of events. */
@@ -78,15 +110,15 @@ export class CommitWriter {
         this.insertRun(view, bytes, o, (runEnd - o) / BatchLayout.eventBytes);
         o = runEnd;
       } else {
-        const reason = DELETE_REASONS[kind - 1];
-        if (reason === undefined) throw malformed(o + BatchLayout.kind, `unknown event kind ${kind}`);
-        this.end.run(
-          view.getFloat64(o + BatchLayout.at, true),
-          reason,
-          bytes[o + BatchLayout.protocol],
-          view.getUint32(o + BatchLayout.natAddress, true),
-          view.getUint16(o + BatchLayout.natPort, true),
-        );
+        if (DELETE_REASONS[kind - 1] === undefined) throw malformed(o + BatchLayout.kind, `unknown event kind ${kind}`);
+        const key = keyAt(view, bytes, o);
+        const id = this.open.get(key);
+        if (id >= 0) {
+          this.end.run(view.getFloat64(o + BatchLayout.at, true), kind, id);
+          this.open.delete(key);
+          this.undoKeys.push(key);
+          this.undoIds.push(id);
+        }
         o += BatchLayout.eventBytes;
       }
     }
@@ -116,9 +148,14 @@ export class CommitWriter {
         const args = insert.args;
         let k = 0;
         for (let row = 0; row < insert.rows; row++, o += BatchLayout.eventBytes) {
-          args[k++] = bytes[o + BatchLayout.protocol];
-          args[k++] = view.getUint32(o + BatchLayout.natAddress, true);
-          args[k++] = view.getUint16(o + BatchLayout.natPort, true);
+          const key = keyAt(view, bytes, o);
+          if (this.open.get(key) >= 0) throw new StoreError('constraint', `Cannot store a created entry whose key is already held (event at offset ${o})`);
+          const id = ++this.lastId;
+          this.open.set(key, id);
+          this.undoKeys.push(key);
+          this.undoIds.push(NONE);
+          args[k++] = id;
+          args[k++] = key;
           args[k++] = bytes.subarray(o + BatchLayout.clientAddress, o + BatchLayout.eventBytes);
           args[k++] = view.getUint16(o + BatchLayout.clientPort, true);
           args[k++] = view.getUint32(o + BatchLayout.serverAddress, true);
@@ -131,6 +168,10 @@ export class CommitWriter {
       }
     }
   }
+}
+
+function keyAt(view: DataView, bytes: Uint8Array, o: number): number {
+  return natKey(bytes[o + BatchLayout.protocol]!, view.getUint32(o + BatchLayout.natAddress, true), view.getUint16(o + BatchLayout.natPort, true));
 }
 
 function malformed(offset: number, why: string): StoreError {

@@ -1,23 +1,25 @@
 // The reading side of a SqliteStore connection (plus prune, which deletes by a query): prepared
 // statements and the conversion of rows to the package's records.
 import type Database from 'better-sqlite3';
-import { HISTORY_LIMIT, IpProtocol } from '../constants.js';
-import type { ClientHistoryQuery, DeleteReason, HistoryQuery, HistoryRecord, StoredEntry } from '../types.js';
+import type { ClientHistoryQuery, HistoryQuery, HistoryRecord, StoredEntry } from '../types.js';
+import { DELETE_REASONS, HISTORY_LIMIT, IpProtocol } from '../constants.js';
 import { ENTRY_COLUMNS, PRUNE_ENDED_SQL } from './commit-writer.js';
+import { natKey, natKeyFields } from './nat-key.js';
 
 const HISTORY_COLUMNS = `${ENTRY_COLUMNS}, ended_at, end_reason, id`;
 const PROTOCOLS: readonly number[] = Object.values(IpProtocol);
 
 type EntryRow = [number, number, number, Buffer, number, number, number, number, number];
-type HistoryRow = [...EntryRow, number | null, DeleteReason | null, number];
+/** end_reason is 1 + the index of the reason in DELETE_REASONS. */
+type HistoryRow = [...EntryRow, number | null, number | null, number];
 
 export class Queries {
   private readonly readSide: Database.Statement<[string], Buffer>;
   private readonly readSides: Database.Statement<{ prefix: string }, [string, Buffer]>;
   private readonly current: Database.Statement<[], EntryRow>;
-  private readonly latestAt: Database.Statement<[number, number, number, number], HistoryRow>;
-  private readonly recent: Database.Statement<[number, number, number], HistoryRow>;
-  private readonly recentOf: Database.Statement<[number, number, number, number], HistoryRow>;
+  private readonly latestAt: Database.Statement<[number, number], HistoryRow>;
+  private readonly recent: Database.Statement<[number, number, number, number], HistoryRow>;
+  private readonly recentOf: Database.Statement<[number, number], HistoryRow>;
   private readonly endedAtStatement: Database.Statement<[number], HistoryRow>;
   private readonly pruneEnded: Database.Statement<[number, number]>;
   private readonly byClient: Database.Statement<[Buffer, number, number, number], HistoryRow>;
@@ -34,21 +36,18 @@ export class Queries {
       .raw();
     // Incarnations of one key never overlap, so the one held at t is the latest started at or before t.
     this.latestAt = db
-      .prepare<[number, number, number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? AND protocol = ? AND started_at <= ?
-         ORDER BY started_at DESC, id DESC LIMIT 1`,
+      .prepare<[number, number], HistoryRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? AND started_at <= ? ORDER BY started_at DESC, id DESC LIMIT 1`,
       )
       .raw();
+    // One key per protocol (icmp, tcp, udp).
     this.recent = db
-      .prepare<[number, number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
+      .prepare<[number, number, number, number], HistoryRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key IN (?, ?, ?) ORDER BY started_at DESC, id DESC LIMIT ?`,
       )
       .raw();
     this.recentOf = db
-      .prepare<[number, number, number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_address = ? AND nat_port = ? AND protocol = ?
-         ORDER BY started_at DESC, id DESC LIMIT ?`,
-      )
+      .prepare<[number, number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? ORDER BY started_at DESC, id DESC LIMIT ?`)
       .raw();
     this.endedAtStatement = db
       .prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`)
@@ -81,13 +80,18 @@ export class Queries {
     const { natAddress, natPort, protocol, at } = query;
     // SQLite reads a negative LIMIT as "no limit"; the contract says at most `limit`.
     const limit = Math.max(0, query.limit ?? HISTORY_LIMIT);
+    // Fields out of range would pack into another key; no entry has them.
+    if (!natKeyFields(protocol ?? IpProtocol.tcp, natAddress, natPort)) return [];
     if (at === undefined) {
-      const rows = protocol === undefined ? this.recent.all(natAddress, natPort, limit) : this.recentOf.all(natAddress, natPort, protocol, limit);
+      const rows =
+        protocol === undefined
+          ? this.recent.all(natKey(IpProtocol.icmp, natAddress, natPort), natKey(IpProtocol.tcp, natAddress, natPort), natKey(IpProtocol.udp, natAddress, natPort), limit)
+          : this.recentOf.all(natKey(protocol, natAddress, natPort), limit);
       return rows.map(toRecord);
     }
     const held: HistoryRow[] = [];
     for (const p of protocol === undefined ? PROTOCOLS : [protocol]) {
-      const row = this.latestAt.get(natAddress, natPort, p, at);
+      const row = this.latestAt.get(natKey(p, natAddress, natPort), at);
       if (row !== undefined && (row[9] === null || at < row[9])) held.push(row);
     }
     // Newest first as in the other queries: by start, then by insertion.
@@ -125,5 +129,5 @@ function toEntry(row: EntryRow): StoredEntry {
 }
 
 function toRecord(row: HistoryRow): HistoryRecord {
-  return { ...toEntry(row as unknown as EntryRow), endedAt: row[9], endReason: row[10] };
+  return { ...toEntry(row as unknown as EntryRow), endedAt: row[9], endReason: row[10] === null ? null : (DELETE_REASONS[row[10] - 1] ?? null) };
 }

@@ -24,7 +24,8 @@ const SCRATCH_BYTES = 64 * 1024;
 
 /** A ConnStore in an SQLite file. Open with SqliteStore.open(path, options); see ConnStore for the contract. */
 export class SqliteStore implements ConnStore {
-  private writer: CommitWriter;
+  /** Undefined when open for reading only (it reads the open keys, which a reader does not need). */
+  private writer: CommitWriter | undefined;
   private queries: Queries;
   /** Where commit() encodes its batch; grows to the largest batch seen. */
   private scratch = new Uint8Array(SCRATCH_BYTES);
@@ -39,7 +40,7 @@ export class SqliteStore implements ConnStore {
     readonly durability: Durability,
     private readonly settings: ConnectionSettings | undefined,
   ) {
-    this.writer = new CommitWriter(db);
+    this.writer = settings === undefined ? undefined : new CommitWriter(db);
     this.queries = new Queries(db);
   }
 
@@ -132,6 +133,7 @@ export class SqliteStore implements ConnStore {
    */
   commitEncoded(bytes: Uint8Array): number {
     this.ensureOpen();
+    if (this.writer === undefined) throw new StoreError('read-only', `store ${this.path} is open for reading only`, this.path);
     let pruned: number;
     try {
       pruned = this.writer.write(bytes, this.retainBefore);

@@ -1,0 +1,143 @@
+// Schema migrations: a file written by an older schema opens, keeps every row and side record, and
+// takes commits afterwards. The old file is built here by running that schema's DDL (a literal copy
+// of what shipped), not from a binary fixture.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConnTable, SqliteStore, type HistoryRecord } from '@nat64/conntrack';
+import { NAT, SECOND, SERVER, T0, client, manualClock, tcp } from '../helpers/entries.js';
+
+/** Schema version 1 as it shipped (MIGRATIONS[0]). */
+const SCHEMA_1 = `
+  CREATE TABLE conn_history (
+    id INTEGER PRIMARY KEY,
+    protocol INTEGER NOT NULL CHECK (protocol = 1 OR protocol = 6 OR protocol = 17),
+    nat_address INTEGER NOT NULL CHECK (nat_address BETWEEN 0 AND 4294967295),
+    nat_port INTEGER NOT NULL CHECK (nat_port BETWEEN 0 AND 65535),
+    client_address BLOB NOT NULL CHECK (length(client_address) = 16),
+    client_port INTEGER NOT NULL CHECK (client_port BETWEEN 0 AND 65535),
+    server_address INTEGER NOT NULL CHECK (server_address BETWEEN 0 AND 4294967295),
+    server_port INTEGER NOT NULL CHECK (server_port BETWEEN 0 AND 65535),
+    created_at INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    end_reason TEXT CHECK (
+      end_reason = 'gateway' OR end_reason = 'replaced' OR end_reason = 'idle' OR end_reason = 'evicted' OR end_reason = 'admin'
+    ),
+    CHECK ((ended_at IS NULL) = (end_reason IS NULL))
+  ) STRICT;
+  CREATE UNIQUE INDEX conn_current ON conn_history (protocol, nat_address, nat_port) WHERE ended_at IS NULL;
+  CREATE INDEX conn_by_nat ON conn_history (nat_address, nat_port, protocol, started_at);
+  CREATE INDEX conn_ended ON conn_history (ended_at) WHERE ended_at IS NOT NULL;
+  CREATE TABLE side_record (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT, WITHOUT ROWID;
+  PRAGMA application_id = 1312175171;
+  PRAGMA user_version = 1;
+`;
+
+type Row = [protocol: number, natAddress: number, natPort: number, who: number, startedAt: number, endedAt: number | null, reason: string | null];
+
+/** Every kind of row version 1 held (ICMP with server port 0, as the table checks): each protocol, the ends of every field's range, each end reason, two incarnations started together. */
+const ROWS_1: Row[] = [
+  [6, NAT, 1, 1, T0, T0 + SECOND, 'gateway'],
+  [6, NAT, 1, 2, T0 + SECOND, T0 + 2 * SECOND, 'replaced'],
+  [6, NAT, 1, 3, T0 + 2 * SECOND, null, null],
+  [17, NAT, 1, 4, T0, T0 + 3 * SECOND, 'idle'],
+  [1, NAT, 1, 5, T0 + SECOND, null, null],
+  [17, 0xffff_ffff, 0xffff, 6, T0, T0 + SECOND, 'evicted'],
+  [6, 0, 0, 7, T0, T0 + SECOND, 'admin'],
+  [17, NAT, 2, 8, T0 + 5 * SECOND, T0 + 5 * SECOND, 'gateway'],
+  [17, NAT, 2, 9, T0 + 5 * SECOND, null, null],
+];
+
+describe('schema', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'conntrack-schema-'));
+    path = join(dir, 'c.db');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function writeVersion1(): void {
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.exec(SCHEMA_1);
+    const insert = db.prepare(
+      `INSERT INTO conn_history (protocol, nat_address, nat_port, client_address, client_port, server_address, server_port, created_at, started_at, ended_at, end_reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const [protocol, natAddress, natPort, who, startedAt, endedAt, reason] of ROWS_1) {
+      insert.run(protocol, natAddress, natPort, Buffer.from(client(who)), 50_000 + who, SERVER, protocol === 1 ? 0 : 443, T0 - 1000, startedAt, endedAt, reason);
+    }
+    db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?)').run('epoch/192.0.2.7', Buffer.from([1, 2, 3]));
+    db.close();
+  }
+
+  const expected = (row: Row): HistoryRecord => ({
+    ...tcp(row[2], row[3], { protocol: row[0], natAddress: row[1], serverPort: row[0] === 1 ? 0 : 443 }),
+    startedAt: row[4],
+    endedAt: row[5],
+    endReason: row[6] as HistoryRecord['endReason'],
+  });
+
+  it('migrates a version 1 file: every incarnation, its end and the side records stay', () => {
+    writeVersion1();
+    const store = SqliteStore.open(path);
+    try {
+      // Oldest start first.
+      expect([...store.loadCurrent()]).toEqual([ROWS_1[4]!, ROWS_1[2]!, ROWS_1[8]!].map((row) => {
+        const { endedAt: _e, endReason: _r, ...entry } = expected(row);
+        return entry;
+      }));
+      expect(store.history({ natAddress: NAT, natPort: 1 })).toEqual([ROWS_1[2]!, ROWS_1[4]!, ROWS_1[1]!, ROWS_1[3]!, ROWS_1[0]!].map(expected));
+      expect(store.history({ natAddress: NAT, natPort: 1, protocol: 6, at: T0 + SECOND + 1 })).toEqual([expected(ROWS_1[1]!)]);
+      expect(store.history({ natAddress: 0xffff_ffff, natPort: 0xffff })).toEqual([expected(ROWS_1[5]!)]);
+      expect(store.history({ natAddress: 0, natPort: 0 })).toEqual([expected(ROWS_1[6]!)]);
+      // Started together: the later row is the newer, as in version 1.
+      expect(store.history({ natAddress: NAT, natPort: 2 })).toEqual([expected(ROWS_1[8]!), expected(ROWS_1[7]!)]);
+      expect(store.endedAt(T0 + SECOND).map((row) => row.endReason)).toEqual(['gateway', 'evicted', 'admin']);
+      expect(store.getSide('epoch/192.0.2.7')).toEqual(new Uint8Array([1, 2, 3]));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('takes commits on a migrated file: ends its open incarnations and refuses a create of a key it holds', () => {
+    writeVersion1();
+    const store = SqliteStore.open(path);
+    try {
+      expect(() => store.commit([{ kind: 'created', entry: tcp(1, 10), at: T0 + 9 * SECOND }], [])).toThrow(expect.objectContaining({ code: 'constraint' }));
+      store.commit(
+        [
+          { kind: 'deleted', entry: tcp(1, 3), at: T0 + 9 * SECOND, reason: 'idle' },
+          { kind: 'created', entry: tcp(1, 10), at: T0 + 9 * SECOND },
+        ],
+        [],
+      );
+      expect(store.history({ natAddress: NAT, natPort: 1, protocol: 6, limit: 2 })).toEqual([
+        { ...tcp(1, 10), startedAt: T0 + 9 * SECOND, endedAt: null, endReason: null },
+        { ...expected(ROWS_1[2]!), endedAt: T0 + 9 * SECOND, endReason: 'idle' },
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('opens a migrated file as a table, then reopens it without migrating again', () => {
+    writeVersion1();
+    const clock = manualClock(T0 + 10 * SECOND);
+    const table = ConnTable.open(SqliteStore.open(path), { capacity: 100, idleTimeout: 0, clock });
+    expect(table.size).toBe(3);
+    table.close();
+    const store = SqliteStore.open(path);
+    expect([...store.loadCurrent()]).toHaveLength(3);
+    store.close();
+  });
+
+  it('asks for a writer to migrate a version 1 file it may only read', () => {
+    writeVersion1();
+    expect(() => SqliteStore.openReadOnly(path)).toThrow(/schema version 1; open it once for writing/);
+  });
+});

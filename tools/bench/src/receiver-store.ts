@@ -1,0 +1,142 @@
+// Store benchmark: the receiver's SQLite writes alone, in process, on one thread. Commits of 4096
+// events the way the receiver's pipeline makes them (full durability, a real file), from 4
+// gateways that walk their NAT ports in turn as handoff-sim does, 5 % of them taking over a port
+// another client holds (a `replaced` delete before the create). Reports entries stored per second
+// and the CPU per entry (user + system of this thread, which is all SQLite and binding), which
+// moves far less than the rate on a shared machine. `--baseline DIR` runs the store of another
+// checkout (its built packages/conntrack) in the same run, alternating rounds, for before/after.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import type { ConnEntry, ConnEvent } from '@nat64/conntrack';
+import { printTable, rate, REPOSITORY_ROOT, spread, writeResults, type Spread } from './report.js';
+
+const BATCH = 4096;
+const GATEWAYS = [0xcb007107, 0xcb007108, 0xcb007109, 0xcb00710a];
+const REUSE = 0.05;
+
+interface Store {
+  commit(events: readonly ConnEvent[], side: ReadonlyArray<readonly [string, Uint8Array | null]>): void;
+  close(): void;
+}
+interface StoreModule {
+  SqliteStore: { open(path: string, options: { durability: 'full' | 'normal' }): Store };
+}
+
+export interface StoreRound {
+  entriesPerSecond: number;
+  cpuMicrosPerEntry: number;
+}
+
+export interface StoreResult {
+  code: string;
+  durability: 'full' | 'normal';
+  entries: number;
+  rounds: StoreRound[];
+  entriesPerSecond: Spread;
+  cpuMicrosPerEntry: Spread;
+}
+
+/** The batches of one run, built before the clock starts. */
+function batches(entries: number): ConnEvent[][] {
+  const ports = GATEWAYS.map(() => 1024);
+  const held = GATEWAYS.map(() => new Map<number, ConnEntry>());
+  const used: number[][] = GATEWAYS.map(() => []);
+  const all: ConnEvent[][] = [];
+  let events: ConnEvent[] = [];
+  let at = Date.UTC(2026, 0, 1) * 1000;
+  for (let i = 0; i < entries; i++) {
+    const g = i % GATEWAYS.length;
+    const reusing = used[g]!.length > 0 && Math.random() < REUSE;
+    const natPort = reusing ? used[g]![Math.floor(Math.random() * used[g]!.length)]! : ports[g]!;
+    if (!reusing) {
+      used[g]!.push(natPort);
+      if (used[g]!.length > 4096) used[g]!.shift();
+      ports[g] = natPort >= 65535 ? 1024 : natPort + 1;
+    }
+    const clientAddress = new Uint8Array(16);
+    clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
+    new DataView(clientAddress.buffer).setUint32(12, i % 10_000);
+    const entry: ConnEntry = { protocol: 6, natAddress: GATEWAYS[g]!, natPort, clientAddress, clientPort: 32768 + (i % 28_000), serverAddress: 0xc633640a, serverPort: 443, createdAt: at };
+    const previous = held[g]!.get(natPort);
+    if (previous !== undefined) events.push({ kind: 'deleted', entry: previous, at, reason: 'replaced' });
+    events.push({ kind: 'created', entry, at });
+    held[g]!.set(natPort, entry);
+    if (events.length >= BATCH) {
+      all.push(events);
+      events = [];
+      at += 1000;
+    }
+  }
+  if (events.length > 0) all.push(events);
+  return all;
+}
+
+function round(module: StoreModule, durability: 'full' | 'normal', work: ConnEvent[][], entries: number): StoreRound {
+  const dir = mkdtempSync(join(tmpdir(), 'nat64-bench-store-'));
+  try {
+    const store = module.SqliteStore.open(join(dir, 'c.db'), { durability });
+    try {
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      for (const events of work) store.commit(events, [['gateway/progress', new Uint8Array(16)]]);
+      const seconds = (performance.now() - start) / 1000;
+      const used = process.cpuUsage(cpu);
+      return { entriesPerSecond: entries / seconds, cpuMicrosPerEntry: (used.user + used.system) / entries };
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runStoreBenchmark(options: { entries: number; rounds: number; baseline: string | undefined }): Promise<StoreResult[]> {
+  const codes: Array<[string, StoreModule]> = [['this checkout', (await import('@nat64/conntrack')) as unknown as StoreModule]];
+  if (options.baseline !== undefined) {
+    const url = pathToFileURL(join(resolve(options.baseline), 'packages/conntrack/dist/index.js')).href;
+    codes.unshift([`baseline (${options.baseline})`, (await import(url)) as StoreModule]);
+  }
+  const work = batches(options.entries);
+  const results: StoreResult[] = [];
+  for (const durability of ['full', 'normal'] as const) {
+    const rounds = codes.map((): StoreRound[] => []);
+    for (let r = 0; r < options.rounds; r++) codes.forEach(([, module], i) => rounds[i]!.push(round(module, durability, work, options.entries)));
+    codes.forEach(([code], i) =>
+      results.push({
+        code,
+        durability,
+        entries: options.entries,
+        rounds: rounds[i]!,
+        entriesPerSecond: spread(rounds[i]!.map((r) => r.entriesPerSecond)),
+        cpuMicrosPerEntry: spread(rounds[i]!.map((r) => r.cpuMicrosPerEntry)),
+      }),
+    );
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .option('--entries <count>', 'created entries per round', Number, 300_000)
+    .option('--rounds <count>', 'rounds per store and durability', Number, 3)
+    .option('--baseline <dir>', `another checkout, built, whose store runs beside this one (e.g. a worktree of main); paths from ${REPOSITORY_ROOT}`)
+    .parse()
+    .opts<{ entries: number; rounds: number; baseline?: string }>();
+  const results = await runStoreBenchmark({ entries: options.entries, rounds: options.rounds, baseline: options.baseline });
+  printTable(
+    `Receiver store alone: commits of ${BATCH} events (4 gateways, 5% port reuse), ${options.rounds} rounds of ${rate(options.entries)} entries; median (min-max)`,
+    ['store', 'durability', 'entries/s', 'CPU µs/entry'],
+    results.map((result) => [
+      result.code,
+      result.durability,
+      `${rate(result.entriesPerSecond.median)} (${rate(result.entriesPerSecond.min)}-${rate(result.entriesPerSecond.max)})`,
+      `${result.cpuMicrosPerEntry.median.toFixed(2)} (${result.cpuMicrosPerEntry.min.toFixed(2)}-${result.cpuMicrosPerEntry.max.toFixed(2)})`,
+    ]),
+  );
+  console.log(`\nwrote ${writeResults('receiver-store', results)}`);
+}
+
+await main();
