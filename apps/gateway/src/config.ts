@@ -1,7 +1,7 @@
 // The gateway's configuration: embedded defaults, then a JSON file (--config), then flags, all
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
-import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
+import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import {
   parseIpv4,
   parseIpv6,

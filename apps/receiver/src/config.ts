@@ -2,7 +2,7 @@
 // validated before any socket, file or database is opened. Every error names the setting.
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
+import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 import type { TimeZoneMode } from '@nat64/handoff-receiver';
 import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';

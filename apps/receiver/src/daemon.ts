@@ -5,7 +5,6 @@
 // tests call it directly.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import ipaddr from 'ipaddr.js';
 import { SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';

@@ -228,7 +228,7 @@ describe('outbound', () => {
     const h = new Harness();
     const receiver = new ScriptedReceiver(h, NAT, HOST, { window: 8 });
     const live = 5000;
-    h.onUp = (natAddress, host) => create(h, 0, live, host);
+    h.onUp = (_natAddress, host) => create(h, 0, live, host);
     h.agent.mappingCreated(NAT, HOST, tcpEntry(0));
     receiver.answerHello();
     const delivered: number[] = [];

@@ -3,7 +3,7 @@
 // whose ports/identifier and checksum are rewritten in place.
 
 import { copyBytes } from './bytes.js';
-import { DF_THRESHOLD, HeaderSize, Icmp4Type, Icmp6Type, Icmp6ParamCode, Icmp6UnreachCode, IpProto, MinMtu } from './constants.js';
+import { DF_THRESHOLD, HeaderSize, Icmp6Type, Icmp6ParamCode, Icmp6UnreachCode, IpProto, MinMtu } from './constants.js';
 import { writeIpv4Header } from './headers.js';
 import { transport64 } from './transport.js';
 import { refuse6, tosFor } from './common.js';
