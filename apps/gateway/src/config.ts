@@ -92,7 +92,8 @@ function mergeFlags(file: RawSettings, flags: RawSettings): RawSettings {
     let target = merged;
     for (const key of keys.slice(0, -1)) {
       const next = target[key];
-      target = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (target[key] = {})) as RawSettings;
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) target[key] = {};
+      target = target[key] as RawSettings;
     }
     target[keys.at(-1)!] = value;
   }

@@ -5,7 +5,7 @@
 // handed to them: the next start is a new epoch, and old flows come back through QUERY. SIGHUP never
 // stops it: it reloads the configuration (reload.ts).
 
-import { ConfigError, ExitCode, FatalError, createLogger, listenControl, prepareControlPath, waitForShutdown, type Logger } from '@nat64/service';
+import { ConfigError, ExitCode, FatalError, createLogger, listenControl, prepareControlPath, waitForShutdown, type ControlServer, type Logger } from '@nat64/service';
 import { ServiceNotifier } from '@nat64/sd-notify';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { uint32ToIpv4Text } from '@nat64/wire';
@@ -94,7 +94,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
   };
   const live = { logger, table: parts.table, handoffKey: signing.slot, setStatsInterval, setLogSessions };
   const reloads = new Reloader({ file: options.file, flags: options.flags }, config, live);
-  let control;
+  let control: ControlServer;
   try {
     control = await listenControl(config.control, controlHandlers(config, parts, device, handoff, () => reloadNotifying(notifier, reloads, 'control')));
   } catch (error) {

@@ -6,7 +6,9 @@ import { loadReceiverConfig } from '../src/config.js';
 
 describe('config', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
   function file(name: string, text: string): string {
     const dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-config-'));
     dirs.push(dir);

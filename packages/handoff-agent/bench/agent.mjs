@@ -42,7 +42,7 @@ async function run(name, { hosts, key }) {
     maxWindow: 1024,
     helloTotal: { perSecond: 1e6, burst: 1e6 },
     ...(key ? { key } : {}),
-    send(natAddress, host, payload) {
+    send(_natAddress, host, payload) {
       const type = payload[1];
       const sequence = ((payload[24] << 24) | (payload[25] << 16) | (payload[26] << 8) | payload[27]) >>> 0;
       if (type === MessageType.HELLO && !helloIds.has(host)) helloIds.set(host, sequence);

@@ -122,7 +122,8 @@ export function issueQuery(
     core.count('queriesNotAuthoritative');
     return QueryVerdict.NOT_AUTHORITATIVE;
   }
-  const queries = (peer.queries ??= new PeerQueries());
+  peer.queries ??= new PeerQueries();
+  const queries = peer.queries;
   const key = keyOf(protocol, natPort);
   const pending = queries.byKey.get(key);
   if (pending !== undefined) {
@@ -161,7 +162,8 @@ export function issueClientQuery(
     core.count('queriesNotAuthoritative');
     return QueryVerdict.NOT_AUTHORITATIVE;
   }
-  const queries = (peer.queries ??= new PeerQueries());
+  peer.queries ??= new PeerQueries();
+  const queries = peer.queries;
   const key = clientKeyOf(protocol, clientAddress, clientPort);
   const pending = queries.byClient.get(key);
   if (pending !== undefined) {

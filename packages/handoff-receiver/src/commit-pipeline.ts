@@ -332,7 +332,7 @@ export class CommitPipeline {
     const times = [...new Set([...this.deps.log.unwrittenCommits(), ...this.inFlightTimes, at])].sort((a, b) => a - b);
     const bytes = new Uint8Array(times.length * 8);
     const view = new DataView(bytes.buffer);
-    times.forEach((time, index) => view.setFloat64(index * 8, time));
+    for (const [index, time] of times.entries()) view.setFloat64(index * 8, time);
     return [UNLOGGED_COMMITS_RECORD, bytes];
   }
 }

@@ -6,7 +6,9 @@ import { ConfigError, ConfigReader, formatDuration, parseDuration, readJsonFile 
 
 describe('config', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reads typed fields with defaults', () => {
     const reader = new ConfigReader({ port: 62863, mode: 'full', verbose: true });

@@ -2,7 +2,7 @@
 // Address Mapping Table (RFC 7757), enough to drive the translator through the RFC 7915 graybox
 // cases, including intrinsic EAM hairpinning (RFC 7757 4.3 / appendix B.1).
 
-import { Mapping46, Mapping64, Rfc6052Prefix, type Ipv4View, type Ipv6View } from '@nat64/xlat';
+import { type Mapping46, type Mapping64, Rfc6052Prefix, type Ipv4View, type Ipv6View } from '@nat64/xlat';
 import { ipv4TextToUint32, ipv6TextToBytes } from '@nat64/wire';
 
 interface Eam {

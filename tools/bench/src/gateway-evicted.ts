@@ -186,7 +186,8 @@ function main(): void {
   for (let round = 0; round < RUNS; round++) {
     for (const entries of round % 2 === 0 ? FILLS : [...FILLS].reverse()) {
       const r = run(entries, round + 1);
-      (all[entries] ??= []).push(r);
+      all[entries] ??= [];
+      all[entries].push(r);
       if (r.rememberNs > 0) rememberNs = { ...rememberNs, [entries]: r.rememberNs };
       bytes = r.bytes;
     }

@@ -233,7 +233,7 @@ export class ClientMissQueue {
     this.counters.add(counter, pending.packets.length);
     const { packets, headers } = pending;
     this.release(pending);
-    packets.forEach((packet, i) => this.output.reinject(packet, 0, packet.length, headers[i]!));
+    for (const [i, packet] of packets.entries()) this.output.reinject(packet, 0, packet.length, headers[i]!);
   }
 
   private release(pending: Pending): void {

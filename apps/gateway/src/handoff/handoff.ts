@@ -7,7 +7,7 @@
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
 import type { Nat64Table } from '@nat64/nat64';
-import { type Counters, type Logger } from '@nat64/service';
+import type { Counters, Logger } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { BatchClock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';

@@ -85,9 +85,15 @@ export class MappingTable {
     this.protocol[slot] = protocol;
     this.natPort[slot] = natPort;
     let byHost = this.peers.get(natAddress);
-    if (byHost === undefined) this.peers.set(natAddress, (byHost = new Map()));
+    if (byHost === undefined) {
+      byHost = new Map();
+      this.peers.set(natAddress, byHost);
+    }
     let peer = byHost.get(host);
-    if (peer === undefined) byHost.set(host, (peer = { head: -1, count: 0 }));
+    if (peer === undefined) {
+      peer = { head: -1, count: 0 };
+      byHost.set(host, peer);
+    }
     this.peerPrev[slot] = -1;
     this.peerNext[slot] = peer.head;
     if (peer.head >= 0) this.peerPrev[peer.head] = slot;

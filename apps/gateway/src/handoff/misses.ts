@@ -7,7 +7,7 @@
 // A miss from a host the gateway has never met (after a restart, say) starts the HELLO exchange and
 // waits for it briefly: if the host's receiver turns out authoritative, the QUERY goes out then.
 
-import { type HandoffEntry } from '@nat64/handoff-codec';
+import type { HandoffEntry } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome, QueryVerdict } from '@nat64/handoff-agent';
 import { PROTOCOL, type Nat64Table } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
@@ -133,7 +133,8 @@ export class MissQueue {
       let list = waiting;
       if (list === undefined) {
         if (this.agent.probe(natAddress, host) === PeerState.UNKNOWN) return false;
-        this.waiting.set(peerKey, (list = { since: this.clock(), keys: [] }));
+        list = { since: this.clock(), keys: [] };
+        this.waiting.set(peerKey, list);
       }
       list.keys.push(created);
       this.counters.add('missesAwaitingHost');
@@ -208,7 +209,7 @@ export class MissQueue {
     this.heldPackets -= count;
     for (const packet of pending.packets) this.heldBytes -= packet.length;
     this.counters.add(counter, count);
-    pending.packets.forEach((packet, i) => this.reinject(packet, 0, packet.length, pending.headers[i]!));
+    for (const [i, packet] of pending.packets.entries()) this.reinject(packet, 0, packet.length, pending.headers[i]!);
   }
 
   private hold(pending: Pending, v: Ipv4View, serverPort: number, vnet: Uint8Array | null): void {

@@ -66,7 +66,12 @@ describe('engine', () => {
       g.engine.injectIpv4(extra, 0, extra.length);
     });
     const calls: number[] = [];
-    g.engine.setSink({ writeBatch: (_b, _o, _l, count) => (calls.push(count), count) });
+    g.engine.setSink({
+      writeBatch: (_b, _o, _l, count) => {
+        calls.push(count);
+        return count;
+      },
+    });
     g.send(handoff(), ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }), handoff());
     expect(order).toEqual(['packet', 'packet', 'end']);
     // One write: the translated packet and the injected one together.

@@ -22,7 +22,7 @@ import {
   isBypassDrop,
   type BypassPolicy,
 } from '@nat64/geneve';
-import { type CounterSnapshot, type Logger, type MicroClock } from '@nat64/service';
+import type { CounterSnapshot, Logger, MicroClock } from '@nat64/service';
 import { bytesToIpv6Text } from '@nat64/wire';
 import type { TunDevice } from '@nat64/tun';
 import { formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver';

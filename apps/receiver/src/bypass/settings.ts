@@ -37,7 +37,7 @@ export function readTransports(reader: ConfigReader, fallback: string): Set<Tran
   const transports = new Set<TransportName>();
   for (const item of items) {
     const alias = typeof item === 'string' ? TRANSPORT_ALIASES[item] : undefined;
-    if (alias) alias.forEach((name) => transports.add(name));
+    if (alias) for (const name of alias) transports.add(name);
     else if (typeof item === 'string' && (TRANSPORT_NAMES as readonly string[]).includes(item)) transports.add(item as TransportName);
     else throw new ConfigError(where, `"${String(item)}" is not one of ${TRANSPORT_NAMES.join(', ')} or both`);
   }

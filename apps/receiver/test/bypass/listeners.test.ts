@@ -10,7 +10,9 @@ const ANY6 = '00000000000000000000000000000000';
 
 describe('bypass listeners', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 
   function procNet(tables: Record<string, string[]>): string {
     const dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-procnet-'));

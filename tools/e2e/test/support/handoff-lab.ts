@@ -188,11 +188,12 @@ export async function startConversation(t: Topology, port = 9000): Promise<Conve
   };
   try {
     await waitForLine(server.stdout!, /^listening$/);
-    const spawned = (client = t.client.spawn('node', [
+    client = t.client.spawn('node', [
       '-e',
       `const s = require('net').connect(${port}, '${ADDRESSES.serverSix}', () => console.log('connected ' + s.localPort));
        s.on('data', (d) => { console.log('client got ' + d); s.write('re:' + d); });`,
-    ]));
+    ]);
+    const spawned = client;
     const natPort = (await waitForLine(server.stdout!, /^accepted \d+$/)).split(' ')[1]!;
     const clientPort = (await waitForLine(spawned.stdout!, /^connected \d+$/)).split(' ')[1]!;
     const say = async (word: string, timeoutMs = 10_000) => {
@@ -240,13 +241,14 @@ export async function startClientConversation(t: Topology, port = 9100): Promise
   };
   try {
     await waitForLine(server.stdout!, /^listening$/);
-    const spawned = (client = t.client.spawn('node', [
+    client = t.client.spawn('node', [
       '-e',
       `const s = require('net').connect(${port}, '${ADDRESSES.serverSix}', () => console.log('connected ' + s.localPort));
        s.on('data', (d) => console.log('client got ' + d));
        s.on('error', (e) => console.log('client error ' + e.code));
        process.stdin.on('data', (d) => s.write(String(d).trim()));`,
-    ]));
+    ]);
+    const spawned = client;
     const natPort = (await waitForLine(server.stdout!, /^accepted \d+$/)).split(' ')[1]!;
     accepted = 1;
     server.stdout!.on('data', (chunk: Buffer) => {
@@ -256,13 +258,13 @@ export async function startClientConversation(t: Topology, port = 9100): Promise
     const ask = async (word: string, timeoutMs = 10_000) => {
       const serverGot = waitForLine(server.stdout!, new RegExp(`^server got ${word} from ${natPort}$`), timeoutMs);
       const clientGot = waitForLine(spawned.stdout!, new RegExp(`^client got ack:${word}$`), timeoutMs);
-      spawned.stdin!.write(word + '\n');
+      spawned.stdin!.write(`${word}\n`);
       await serverGot;
       await clientGot;
     };
     const askAndFail = async (word: string, timeoutMs = 10_000) => {
       const failed = waitForLine(spawned.stdout!, /^client error /, timeoutMs);
-      spawned.stdin!.write(word + '\n');
+      spawned.stdin!.write(`${word}\n`);
       return (await failed).split(' ')[2]!;
     };
     return { natPort, clientPort, ask, askAndFail, accepted: () => accepted, close };
@@ -295,18 +297,19 @@ export async function startUdpFlow(t: Topology, port = 9998): Promise<UdpFlow> {
   };
   try {
     await waitForLine(server.stdout!, /^listening$/);
-    const spawned = (client = t.client.spawn('node', [
+    client = t.client.spawn('node', [
       '-e',
       `const s = require('dgram').createSocket('udp6');
        s.on('message', (m) => console.log('echo ' + m));
        s.bind(0, () => console.log('bound'));
        process.stdin.on('data', (d) => s.send(String(d).trim(), ${port}, '${ADDRESSES.serverSix}'));`,
-    ]));
+    ]);
+    const spawned = client;
     await waitForLine(spawned.stdout!, /^bound$/);
     const send = async (word: string, timeoutMs = 10_000) => {
       const seen = waitForLine(server.stdout!, new RegExp(`^peer \\S+ ${word}$`), timeoutMs);
       const echoed = waitForLine(spawned.stdout!, new RegExp(`^echo ${word}$`), timeoutMs);
-      spawned.stdin!.write(word + '\n');
+      spawned.stdin!.write(`${word}\n`);
       const line = await seen;
       await echoed;
       return line.split(' ')[1]!;

@@ -52,7 +52,7 @@ const vni = 0x2a0b1c;
 const hello = { type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: 0x1122334455667788n, cookie: 0n, sequence: 77, natAddress: GATEWAY, capabilities: Capability.HANDOFF_V1 | Capability.GENEVE };
 const control = new GeneveWriter({ vni: 0 });
 let buffer = Buffer.alloc(512);
-let length = datagram.encode(hello, buffer, 256) - 256;
+const length = datagram.encode(hello, buffer, 256) - 256;
 let start = control.writeControl(buffer, 256, length, null);
 await send(geneve, buffer.subarray(start, 256 + length), 6081, '198.51.100.10');
 

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnTable, SqliteStore, StoreError, connKey, type ConnTableOptions, type SqliteWorkerStore } from '@nat64/conntrack';
+import { ConnTable, SqliteStore, type StoreError, connKey, type ConnTableOptions, type SqliteWorkerStore } from '@nat64/conntrack';
 import { NAT, SECOND, T0, create, manualClock, tcp } from '../../helpers/entries.js';
 import { snapshot, view } from '../../helpers/snapshot.js';
 import { startStoreProcess } from '../../helpers/child.js';

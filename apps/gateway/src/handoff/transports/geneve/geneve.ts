@@ -8,7 +8,7 @@
 import { Capability, HANDOFF_PORT, MessageType, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DECAP_STATUS_NAMES, MappingEvent, type MappingOption } from '@nat64/geneve';
 import { PeerState } from '@nat64/handoff-agent';
-import { type Counters } from '@nat64/service';
+import type { Counters } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { CounterLine, HandoffTransport, HostTransport, MappingReporter, TransportContext } from '../transport.js';
 import type { GeneveConfig } from './config.js';

@@ -20,7 +20,7 @@ import { ipv4TextToUint32 } from '@nat64/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RawSettings } from '../../../../src/config.js';
 import { Handoff } from '../../../../src/handoff/handoff.js';
-import { BypassTransport } from '../../../../src/handoff/transports/bypass/bypass.js';
+import type { BypassTransport } from '../../../../src/handoff/transports/bypass/bypass.js';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../../../support/gateway.js';
 import { TCP_ACK, TCP_SYN, ipv4, ipv6 } from '../../../support/packets.js';
 
