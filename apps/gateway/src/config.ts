@@ -15,8 +15,8 @@ import {
 import { IMPL } from './engine/constants.js';
 import { readHandoffConfig, transportNeeds, type HandoffConfig } from './handoff/config.js';
 
-export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';
-export type { GeneveConfig, HandoffConfig } from './handoff/config.js';
+export type { Pool4Entry, Protocol, StaticBibEntry } from './config-fields.js';
+export type { HandoffConfig } from './handoff/config.js';
 
 export interface GatewayConfig {
   /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
+import { OptionClassRange } from '@nat64/geneve';
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 import type { TimeZoneMode } from '@nat64/handoff-receiver';
 import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';
@@ -103,7 +104,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     bypass: readBypassSettings(reader),
     genevePort: reader.integer('genevePort', { min: 0, max: 65535, fallback: DEFAULTS.genevePort }),
     geneveTun: reader.string('geneveTun', DEFAULTS.geneveTun),
-    geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass, hex: true }),
+    geneveOptionClass: reader.integer('geneveOptionClass', { min: OptionClassRange.EXPERIMENTAL_FIRST, max: OptionClassRange.EXPERIMENTAL_LAST, fallback: DEFAULTS.geneveOptionClass, hex: true }),
     database: reader.string('database', DEFAULTS.database),
     durability: reader.oneOf('durability', ['full', 'normal'] as const, DEFAULTS.durability),
     connectionLog: reader.string('connectionLog', DEFAULTS.connectionLog),
