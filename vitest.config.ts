@@ -12,14 +12,14 @@ const workspaceDirs = ['packages', 'apps', 'tools'].flatMap((group) =>
     .map((entry) => `${group}/${entry.name}`),
 );
 
-const sourceAliases = workspaceDirs.map((dir) => {
+const sourceAliases = workspaceDirs.flatMap((dir) => {
   const { name } = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string };
   return [
     { find: new RegExp(`^${name.replace('/', '\\/')}$`), replacement: resolve(root, dir, 'src/index.ts') },
     // Subpath exports (`@nat64/service/addresses`) name one module each.
     { find: new RegExp(`^${name.replace('/', '\\/')}\\/([\\w-]+)$`), replacement: resolve(root, dir, 'src/$1.ts') },
   ];
-}).flat();
+});
 
 // Namespaces, TUN devices and routes are machine-wide: end-to-end files run one at a time.
 const endToEnd = { fileParallelism: false, testTimeout: 60_000, hookTimeout: 60_000 };

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 
 const [name] = process.argv.slice(2);
 if (!name) {
-  console.error('usage: build-native.mjs NAME (the target_name of the package\'s binding.gyp)');
+  console.error("usage: build-native.mjs NAME (the target_name of the package's binding.gyp)");
   process.exit(64);
 }
 // Package scripts run in their package's directory.
@@ -18,9 +18,7 @@ const addon = join(packageRoot, `build/Release/${name}.node`);
 const inputs = [join(packageRoot, 'binding.gyp'), ...filesUnder(join(packageRoot, 'native'))];
 
 function filesUnder(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)]));
 }
 
 function newestMtime(files) {

@@ -4,7 +4,7 @@ import ipaddr from 'ipaddr.js';
 import type { Pool4Entry, PortRange, Protocol, StaticBibEntry } from '@nat64/gateway-engine';
 import { ConfigError, ConfigReader } from '@nat64/service';
 
-export type { Pool4Entry, PortRange, Protocol, StaticBibEntry } from '@nat64/gateway-engine';
+export type { Pool4Entry, Protocol, StaticBibEntry } from '@nat64/gateway-engine';
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'icmp'];
 
 export interface PrefixSetting {
@@ -85,7 +85,9 @@ function splitEndpoint(text: string, where: string, ipv6: boolean): [string, num
 
 export function parseIpv4(text: string, where: string): number {
   if (!ipaddr.IPv4.isValidFourPartDecimal(text)) throw new ConfigError(where, `"${text}" is not an IPv4 address`);
-  return ipaddr.IPv4.parse(text).toByteArray().reduce((value, octet) => value * 256 + octet, 0);
+  return ipaddr.IPv4.parse(text)
+    .toByteArray()
+    .reduce((value, octet) => value * 256 + octet, 0);
 }
 
 export function parseIpv6(text: string, where: string): Uint8Array {

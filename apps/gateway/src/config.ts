@@ -1,22 +1,13 @@
 // The gateway's configuration: embedded defaults, then a JSON file (--config), then flags, all
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
-import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
-import {
-  parseIpv4,
-  parseIpv6,
-  parsePool4,
-  parsePrefix,
-  parseStaticBib,
-  type Pool4Entry,
-  type PrefixSetting,
-  type StaticBibEntry,
-} from './config-fields.js';
+import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
+import { parseIpv4, parseIpv6, parsePool4, parsePrefix, parseStaticBib, type Pool4Entry, type PrefixSetting, type StaticBibEntry } from './config-fields.js';
 import { IMPL } from '@nat64/gateway-engine';
 import { readHandoffConfig, transportNeeds, type HandoffConfig } from '@nat64/gateway-handoff';
 
-export { PROTOCOLS, type PortRange, type Pool4Entry, type Protocol, type StaticBibEntry } from './config-fields.js';
-export type { GeneveConfig, HandoffConfig } from '@nat64/gateway-handoff';
+export type { Pool4Entry, StaticBibEntry } from './config-fields.js';
+export type { HandoffConfig } from '@nat64/gateway-handoff';
 
 export interface GatewayConfig {
   /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */
@@ -93,7 +84,8 @@ function mergeFlags(file: RawSettings, flags: RawSettings): RawSettings {
     let target = merged;
     for (const key of keys.slice(0, -1)) {
       const next = target[key];
-      target = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (target[key] = {})) as RawSettings;
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) target[key] = {};
+      target = target[key] as RawSettings;
     }
     target[keys.at(-1)!] = value;
   }
@@ -190,7 +182,12 @@ function readLimits(limits: ConfigReader): GatewayConfig['limits'] {
 }
 
 /** `ipv4NextHopMtu` and `ipv6NextHopMtu` are the defaults of the next-hop MTUs: the device's, less a tunnel's overhead toward IPv4. */
-function readTranslation(translation: ConfigReader, ipv4NextHopMtu: number, ipv6NextHopMtu: number, pool4: GatewayConfig['pool4']): GatewayConfig['translation'] {
+function readTranslation(
+  translation: ConfigReader,
+  ipv4NextHopMtu: number,
+  ipv6NextHopMtu: number,
+  pool4: GatewayConfig['pool4'],
+): GatewayConfig['translation'] {
   const ipv6Source = translation.optionalString('ipv6Address');
   const ipv4Source = translation.optionalString('ipv4Address');
   const rate = translation.object('icmpErrorRate');

@@ -16,7 +16,10 @@ function integer(value: string): number {
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 interface RunFlags {
@@ -120,7 +123,10 @@ function addRunCommand(root: Command): void {
       integer,
     )
     .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload)')
-    .option('--tun-coalesce', 'with --tun-offload: write translated packets of one flow in a batch as one UDP (USO, Linux 6.2+) or TCP segmentation packet (tun.coalesce)')
+    .option(
+      '--tun-coalesce',
+      'with --tun-offload: write translated packets of one flow in a batch as one UDP (USO, Linux 6.2+) or TCP segmentation packet (tun.coalesce)',
+    )
     .option('--prefix <prefix>', `RFC 6052 prefix (pool6), /32 /40 /48 /56 /64 or /96; default ${DEFAULT_PREFIX}`)
     .option('--pool4 <addresses>', 'comma-separated IPv4 addresses IPv4 hosts see (ports per protocol: in --config)', list)
     .option('--no-refuse-non-global', 'translate non-global IPv4 destinations even under the Well-Known Prefix (RFC 6052 3.1 says MUST NOT)')
@@ -151,7 +157,10 @@ function addRunCommand(root: Command): void {
           'announces it, handoff messages otherwise); default handoff',
       ).choices(['bypass', 'handoff', 'geneve', 'auto']),
     )
-    .option('--bypass-secret-file <file>', 'file of the persistent secret the bypass VNIs are derived from, created 0600 on first start (handoff.bypass.secretFile); default /var/lib/nat64-gateway/bypass-secret')
+    .option(
+      '--bypass-secret-file <file>',
+      'file of the persistent secret the bypass VNIs are derived from, created 0600 on first start (handoff.bypass.secretFile); default /var/lib/nat64-gateway/bypass-secret',
+    )
     .option('--handoff-key-file <file>', 'file holding the hex key (16-64 bytes) shared with the receivers: every handoff datagram is authenticated')
     .addOption(new Option('--log-level <level>', 'log level of the JSON log on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--control <path>', `control socket for the sessions, stats, hosts and reload commands; default ${DEFAULT_CONTROL}`)
@@ -172,7 +181,7 @@ function controlCommand(root: Command, name: string): Command {
 
 function addSessionsCommand(root: Command): void {
   controlCommand(root, 'sessions')
-    .description('List the running gateway\'s sessions, like jool session display: protocol, both sides, TCP state, time left.')
+    .description("List the running gateway's sessions, like jool session display: protocol, both sides, TCP state, time left.")
     .addOption(new Option('--protocol <protocol>', 'only this protocol').choices(['tcp', 'udp', 'icmp']))
     .option('--client <ipv6>', 'only sessions of this IPv6 client address')
     .option('--server <ipv4>', 'only sessions toward this IPv4 server address')
@@ -190,7 +199,7 @@ function addSessionsCommand(root: Command): void {
 
 function addStatsCommand(root: Command): void {
   controlCommand(root, 'stats')
-    .description('Show the running gateway\'s counters (TUN device, gateway, translator drop reasons, tables, fragments), like jool stats display.')
+    .description("Show the running gateway's counters (TUN device, gateway, translator drop reasons, tables, fragments), like jool stats display.")
     .option('--explain', 'add a one-line explanation to every counter')
     .option('--all', 'include counters that are zero')
     .option('--json', 'print the counters as JSON')

@@ -12,14 +12,22 @@ import { RouteKeeper, gatewayRoutes, warnUnroutedDestinations } from './routes.j
 /** How long after start a device the gateway created is checked for routes: time for an ifup hook or script to add them. */
 export const ROUTE_CHECK_DELAY_MS = 5_000;
 
-export async function startMetrics(config: GatewayConfig, logger: Logger, parts: EngineParts, device: TunDevice, handoff: Handoff | null): Promise<MetricsServer | undefined> {
+export async function startMetrics(
+  config: GatewayConfig,
+  logger: Logger,
+  parts: EngineParts,
+  device: TunDevice,
+  handoff: Handoff | null,
+): Promise<MetricsServer | undefined> {
   if (config.metrics === undefined) return undefined;
   try {
     const server = await listenMetrics(config.metrics, () => renderGatewayMetrics(parts, device, handoff));
     logger.info({ metrics: `http://${formatMetricsAddress(server.address)}/metrics` }, 'serving metrics');
     return server;
   } catch (error) {
-    throw new FatalError(`cannot serve metrics on ${formatMetricsAddress(config.metrics)}: ${(error as Error).message}`, ExitCode.unavailable, { cause: error });
+    throw new FatalError(`cannot serve metrics on ${formatMetricsAddress(config.metrics)}: ${(error as Error).message}`, ExitCode.unavailable, {
+      cause: error,
+    });
   }
 }
 
@@ -28,7 +36,10 @@ export async function startMetrics(config: GatewayConfig, logger: Logger, parts:
  * gateway created after ROUTE_CHECK_DELAY_MS, since its routes cannot exist before it does).
  */
 export async function startRoutes(config: GatewayConfig, logger: Logger, device: TunDevice): Promise<RouteKeeper | undefined> {
-  const routes = gatewayRoutes(config.prefix.text, config.pool4.map((entry) => uint32ToIpv4Text(entry.address)));
+  const routes = gatewayRoutes(
+    config.prefix.text,
+    config.pool4.map((entry) => uint32ToIpv4Text(entry.address)),
+  );
   const routesLogger = logger.child({ component: 'routes' });
   if (!config.routes) {
     const check = () => void warnUnroutedDestinations(device.name, routes, routesLogger);

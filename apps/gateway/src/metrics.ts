@@ -55,7 +55,9 @@ export function gatewayMetricFamilies(parts: EngineParts, device: TunDevice | un
       name: `${PREFIX}_pool4_ports_in_use`,
       help: 'ports (ICMP: identifiers) of a pool4 address held by BIB entries, per protocol',
       type: 'gauge',
-      samples: parts.table.portsInUse().map((usage) => ({ labels: { address: uint32ToIpv4Text(usage.address), protocol: usage.protocol }, value: usage.ports })),
+      samples: parts.table
+        .portsInUse()
+        .map((usage) => ({ labels: { address: uint32ToIpv4Text(usage.address), protocol: usage.protocol }, value: usage.ports })),
     },
   ];
   if (handoff !== null) {

@@ -53,7 +53,11 @@ export async function removeRoutes(device: string, routes: readonly GatewayRoute
 }
 
 /** What the kernel does with a destination, from `ip -j route get`: its device, or why it has none. */
-export async function routeDevice(address: string, family: 4 | 6, ip: IpCommand = runIp): Promise<{ device: string | undefined; type: string | undefined } | { error: string }> {
+export async function routeDevice(
+  address: string,
+  family: 4 | 6,
+  ip: IpCommand = runIp,
+): Promise<{ device: string | undefined; type: string | undefined } | { error: string }> {
   try {
     const answer = JSON.parse(await ip(['-j', `-${family}`, 'route', 'get', address])) as Array<{ dev?: string; type?: string }>;
     return { device: answer[0]?.dev, type: answer[0]?.type };
@@ -73,7 +77,10 @@ export async function warnUnroutedDestinations(device: string, routes: readonly 
     const found = await routeDevice(address, route.family, ip);
     if ('device' in found && found.device === device && found.type !== 'local') continue;
     unrouted.push(route.destination);
-    const goes = 'error' in found ? `the kernel has no route for it (${found.error})` : `the kernel routes it ${found.type === 'local' ? 'to this host itself' : `via ${found.device ?? 'nowhere'}`}`;
+    const goes =
+      'error' in found
+        ? `the kernel has no route for it (${found.error})`
+        : `the kernel routes it ${found.type === 'local' ? 'to this host itself' : `via ${found.device ?? 'nowhere'}`}`;
     logger.warn(
       { destination: route.destination, tun: device, fix: `ip -${route.family} route add ${route.destination} dev ${device}` },
       `${route.destination} is not routed into ${device}: ${goes}, so its packets never reach the gateway (or run with --routes)`,

@@ -5,7 +5,18 @@
 // handed to them: the next start is a new epoch, and old flows come back through QUERY. SIGHUP never
 // stops it: it reloads the configuration (reload.ts).
 
-import { ConfigError, ExitCode, FatalError, Resources, createLogger, listenControl, prepareControlPath, waitForShutdown, type ControlHandler, type Logger } from '@nat64/service';
+import {
+  ConfigError,
+  ExitCode,
+  FatalError,
+  Resources,
+  createLogger,
+  listenControl,
+  prepareControlPath,
+  waitForShutdown,
+  type ControlHandler,
+  type Logger,
+} from '@nat64/service';
 import { ServiceNotifier } from '@nat64/sd-notify';
 import { readInterfaceStatistics, type TunDevice } from '@nat64/tun';
 import { uint32ToIpv4Text } from '@nat64/wire';
@@ -119,7 +130,10 @@ async function startGateway(inputs: StartInputs, resources: Resources): Promise<
   }
   // Started before the first batch can arrive (the device's callbacks come on a later turn), so no session is missed.
   const signing = withKeySlot(config);
-  const handoff = createHandoff(parts, signing.config.handoff, { logger: logger.child({ component: 'handoff' }), pool4: config.pool4.map((entry) => entry.address) });
+  const handoff = createHandoff(parts, signing.config.handoff, {
+    logger: logger.child({ component: 'handoff' }),
+    pool4: config.pool4.map((entry) => entry.address),
+  });
   if (handoff) {
     handoff.start();
     resources.add('handoff', () => handoff.stop());
@@ -136,16 +150,32 @@ async function startGateway(inputs: StartInputs, resources: Resources): Promise<
   resources.add('counter summary', () => clearInterval(summary));
   const live = { logger, table: parts.table, handoffKey: signing.slot, setStatsInterval, setLogSessions };
   const reloads = new Reloader({ file: options.file, flags: options.flags }, config, live);
-  await listenControlSocket(config, controlHandlers(config, parts, device, handoff, () => reloadNotifying(notifier, reloads, 'control')), resources);
-  await resources.acquire('metrics endpoint', () => startMetrics(config, logger, parts, device, handoff), (metrics) => metrics?.close());
-  await resources.acquire('routes', () => startRoutes(config, logger, device), (routes) => routes?.stop());
+  await listenControlSocket(
+    config,
+    controlHandlers(config, parts, device, handoff, () => reloadNotifying(notifier, reloads, 'control')),
+    resources,
+  );
+  await resources.acquire(
+    'metrics endpoint',
+    () => startMetrics(config, logger, parts, device, handoff),
+    (metrics) => metrics?.close(),
+  );
+  await resources.acquire(
+    'routes',
+    () => startRoutes(config, logger, device),
+    (routes) => routes?.stop(),
+  );
   setStatsInterval(config.statsIntervalMs);
   return { device, failed, reloads };
 }
 
 async function listenControlSocket(config: GatewayConfig, handlers: Record<string, ControlHandler>, resources: Resources): Promise<void> {
   try {
-    await resources.acquire('control socket', () => listenControl(config.control, handlers), (control) => control.close());
+    await resources.acquire(
+      'control socket',
+      () => listenControl(config.control, handlers),
+      (control) => control.close(),
+    );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code === 'EACCES' ? ExitCode.noPermission : ExitCode.unavailable;
     throw new FatalError(`cannot open the control socket ${config.control}: ${(error as Error).message}`, code, { cause: error });
@@ -176,7 +206,9 @@ function logStart(logger: Logger, config: GatewayConfig, device: TunDevice): voi
       control: config.control,
       routes: [`ip -6 route add ${config.prefix.text} dev ${device.name}`, ...pool4.map((a) => `ip route add ${a}/32 dev ${device.name}`)],
     },
-    config.routes ? 'nat64-gateway running; it routes the prefix and pool4 into the TUN device itself' : 'nat64-gateway running; route the prefix and pool4 into the TUN device',
+    config.routes
+      ? 'nat64-gateway running; it routes the prefix and pool4 into the TUN device itself'
+      : 'nat64-gateway running; route the prefix and pool4 into the TUN device',
   );
 }
 

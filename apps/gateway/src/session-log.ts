@@ -30,8 +30,7 @@ export function logSessionChanges(events: SessionEvents, logger: Logger): () => 
   };
   return events.subscribe({
     sessionCreated: (table, h) => logger.info({ event: 'session-created', ...session(table, h) }, 'session created'),
-    sessionDeleted: (table, h, reason) =>
-      logger.info({ event: 'session-deleted', reason: deleteReasonName(reason), ...session(table, h) }, 'session deleted'),
+    sessionDeleted: (table, h, reason) => logger.info({ event: 'session-deleted', reason: deleteReasonName(reason), ...session(table, h) }, 'session deleted'),
     bibCreated: (table, b) => logger.info({ event: 'bib-created', ...bib(table, b) }, 'BIB entry created'),
     bibDeleted: (table, b, reason) => logger.info({ event: 'bib-deleted', reason: deleteReasonName(reason), ...bib(table, b) }, 'BIB entry deleted'),
   });

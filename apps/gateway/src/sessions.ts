@@ -124,6 +124,10 @@ export function formatSessions(rows: readonly SessionRow[]): string {
     formatRemaining(row.expiresInMs),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
-  const render = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const render = (cells: string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   return [render(header), ...lines.map(render), `(${rows.length} session${rows.length === 1 ? '' : 's'})`].join('\n');
 }

@@ -74,10 +74,12 @@ describe('config', () => {
     expect(problem({ ...POOL, 'handoff.geneve.optionClass': 'ff70' })).toMatch(/^handoff\.geneve\.optionClass: expected an integer or a hex string/);
     expect(load({ ...POOL, 'handoff.evictedFlows': 0 }).handoff.evictedFlows).toBe(0);
     expect(() => load({ ...POOL, 'handoff.evictedFlows': -1 })).toThrow(/handoff\.evictedFlows/);
-    expect(load({ ...POOL, 'handoff.transport': 'bypass', 'handoff.bypass.secretFile': '/tmp/x', 'handoff.bypass.offerInterval': '2s' }).handoff).toMatchObject({
-      transport: 'bypass',
-      bypass: { secretFile: '/tmp/x', offerIntervalMs: 2000 },
-    });
+    expect(load({ ...POOL, 'handoff.transport': 'bypass', 'handoff.bypass.secretFile': '/tmp/x', 'handoff.bypass.offerInterval': '2s' }).handoff).toMatchObject(
+      {
+        transport: 'bypass',
+        bypass: { secretFile: '/tmp/x', offerIntervalMs: 2000 },
+      },
+    );
     expect(problem({ ...POOL, 'handoff.bypass.linkLocal': '2001:db8::1' })).toMatch(/^handoff\.bypass\.linkLocal: must be a link-local/);
     expect(problem({ ...POOL, 'handoff.bypass.message': 'x'.repeat(125) })).toMatch(/^handoff\.bypass\.message: must be at most 124 bytes/);
   });
@@ -114,7 +116,9 @@ describe('config', () => {
   });
 
   it('names the file and the setting in every error', () => {
-    expect(problem({}, { pool4: ['198.51.100.1', { address: '198.51.100.2', tcp: '70000' }] })).toMatch(/gateway\.json: pool4\[1\]\.tcp: "70000" must lie within 1-65535/);
+    expect(problem({}, { pool4: ['198.51.100.1', { address: '198.51.100.2', tcp: '70000' }] })).toMatch(
+      /gateway\.json: pool4\[1\]\.tcp: "70000" must lie within 1-65535/,
+    );
     expect(problem({ ...POOL, prefix: '2001:db8::/33' })).toMatch(/^prefix: length \/33 is not allowed by RFC 6052/);
     expect(problem({ ...POOL, prefix: '2001:db8::1/96' })).toMatch(/^prefix: has bits set beyond \/96/);
     expect(problem({ ...POOL, prefix: '2001:db8:0:0:ff00::/96' })).toMatch(/bits 64-71 must be zero/);
@@ -122,8 +126,12 @@ describe('config', () => {
     expect(problem({ pool4: ['198.51.100.1', '198.51.100.1'] })).toMatch(/^pool4: lists an address twice/);
     expect(problem({ ...POOL, tun: { nmae: 'x' } })).toMatch(/^tun\.nmae: unknown setting/);
     expect(problem({ ...POOL, 'limits.maxSessions': 0 })).toMatch(/^limits\.maxSessions: must be at least 1/);
-    expect(problem({ ...POOL, staticBib: [{ protocol: 'udp', ipv6: '2001:db8::5:80', ipv4: '198.51.100.1:80' }] })).toMatch(/^staticBib\[0\]\.ipv6: .* is not an endpoint/);
-    expect(problem({ ...POOL, staticBib: [{ protocol: 'udp', ipv6: '[2001:db8::5]:80', ipv4: '198.51.100.9:80' }] })).toMatch(/^staticBib\[0\]\.ipv4: 198\.51\.100\.9 is not a pool4 address/);
+    expect(problem({ ...POOL, staticBib: [{ protocol: 'udp', ipv6: '2001:db8::5:80', ipv4: '198.51.100.1:80' }] })).toMatch(
+      /^staticBib\[0\]\.ipv6: .* is not an endpoint/,
+    );
+    expect(problem({ ...POOL, staticBib: [{ protocol: 'udp', ipv6: '[2001:db8::5]:80', ipv4: '198.51.100.9:80' }] })).toMatch(
+      /^staticBib\[0\]\.ipv4: 198\.51\.100\.9 is not a pool4 address/,
+    );
     expect(problem({ ...POOL, translation: { ipv6Address: 'fe80::1%eth0' } })).toMatch(/^translation\.ipv6Address: /);
     expect(problem({ ...POOL, control: '' })).toMatch(/^control: /);
   });

@@ -16,7 +16,11 @@ describe('metrics', () => {
     const families = parsePrometheusTextFormat(formatMetrics(gatewayMetricFamilies(g, undefined, null)));
     const byName = new Map(families.map((family) => [family.name, family]));
     expect(collectStats(g).length).toBe(families.length - 2);
-    expect(byName.get('nat64_gateway_gateway_forwarded64_total')).toMatchObject({ type: 'COUNTER', help: 'IPv6 packets translated to IPv4 and sent', metrics: [{ value: '1' }] });
+    expect(byName.get('nat64_gateway_gateway_forwarded64_total')).toMatchObject({
+      type: 'COUNTER',
+      help: 'IPv6 packets translated to IPv4 and sent',
+      metrics: [{ value: '1' }],
+    });
     expect(byName.get('nat64_gateway_table_sessions_udp')).toMatchObject({ type: 'GAUGE', metrics: [{ value: '1' }] });
     expect(byName.get('nat64_gateway_table_bytes_allocated')?.type).toBe('GAUGE');
     expect(byName.get('nat64_gateway_sessions')?.metrics).toEqual([

@@ -58,7 +58,7 @@ describe.skipIf(suite === undefined)('nat64 conformance (Jool graybox, in proces
       tun.inject(c.inputs[0]!);
       tun.flush();
       const [emitted] = tun.takeWritten();
-      expect(emitted?.[0]! >> 4, `${c.id}: the translated packet goes to the IPv4 side`).toBe(4);
+      expect((emitted?.[0] ?? 0) >> 4, `${c.id}: the translated packet goes to the IPv4 side`).toBe(4);
       tun.inject(routerUnreachable(SUITE_ROUTER, emitted!, 0));
       tun.flush();
       return tun.takeWritten();

@@ -39,7 +39,13 @@ function harness(settings: object, name = 'gateway.json'): Harness {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>));
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      );
       done();
     },
   });
@@ -152,7 +158,7 @@ describe('reload', () => {
     expect(h.lines.some((line) => JSON.stringify(line).includes('b2b2'))).toBe(false);
   });
 
-  it('keeps a key in a slot whose tags are the key\'s own (RFC 2104 pads short keys with zeros)', () => {
+  it("keeps a key in a slot whose tags are the key's own (RFC 2104 pads short keys with zeros)", () => {
     const data = Buffer.from('a handoff datagram');
     for (const length of [16, 33, 64]) {
       const key = Uint8Array.from({ length }, (_, i) => (i * 7 + 1) & 0xff);

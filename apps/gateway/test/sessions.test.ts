@@ -67,7 +67,16 @@ describe('sessions', () => {
   it('renders time left and an aligned table', () => {
     expect([formatRemaining(0), formatRemaining(59_999), formatRemaining(61_000), formatRemaining(7_440_000)]).toEqual(['0s', '59s', '1m1s', '2h4m0s']);
     const text = formatSessions([
-      { protocol: 'udp', client: '[2001:db8:1::2]:40000', nat: '198.51.100.1:61000', server: '203.0.113.2:53', serverIpv6: '[2001:db8:64::cb00:7102]:53', state: '-', expiresInMs: 61_000, handedOff: false },
+      {
+        protocol: 'udp',
+        client: '[2001:db8:1::2]:40000',
+        nat: '198.51.100.1:61000',
+        server: '203.0.113.2:53',
+        serverIpv6: '[2001:db8:64::cb00:7102]:53',
+        state: '-',
+        expiresInMs: 61_000,
+        handedOff: false,
+      },
     ]);
     expect(text.split('\n')).toEqual([
       'PROTO  IPV6 CLIENT            IPV6 SERVER                  NAT (IPV4)          IPV4 SERVER     STATE  EXPIRES',

@@ -34,7 +34,13 @@ export function openBatchedTransport(options: BatchedTransportOptions): BatchedT
   const sockets: { socket: BatchedUdpSocket; label: string; family: 4 | 6; dualStack: boolean }[] = [];
   try {
     for (const { address, family, dualStack } of socketPlan(options.addresses)) {
-      const socket = openUdp({ address, port: options.port, v6Only: family === 6 && !dualStack, receiveBufferBytes: RECEIVE_BUFFER_BYTES, slotSize: SLOT_SIZE });
+      const socket = openUdp({
+        address,
+        port: options.port,
+        v6Only: family === 6 && !dualStack,
+        receiveBufferBytes: RECEIVE_BUFFER_BYTES,
+        slotSize: SLOT_SIZE,
+      });
       sockets.push({ socket, label: family === 6 ? `[${address}]:${socket.port}` : `${address}:${socket.port}`, family, dualStack });
     }
   } catch (error) {
@@ -112,7 +118,7 @@ function peerOf(peers: Map<string, Uint8Array>, address: string, port: number): 
   peer = new Uint8Array(PEER_RECORD_SIZE);
   if (isIPv4(address)) {
     peer.set(MAPPED, 0);
-    address.split('.').forEach((part, i) => (peer![12 + i] = Number(part)));
+    for (const [i, part] of address.split('.').entries()) peer[12 + i] = Number(part);
   } else if (!ipv6TextIntoBytes(address, peer, 0)) {
     return null;
   }

@@ -122,7 +122,11 @@ const program = new Command()
   .version(packageVersion(import.meta.url))
   .exitOverride();
 
-const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 program
   .command('run')
@@ -138,15 +142,27 @@ program
       'handoff (handoff messages, UDP 62863), geneve (our Geneve mapping transport for services that listen on IPv4 only; UDP 6081, a TUN device); ' +
       'both = handoff,geneve (default handoff,geneve; Geneve needs CAP_NET_ADMIN)',
   )
-  .option('--bypass-prefix <prefixes>', 'NAT64 /96 prefixes whose PREFIX::(an IPv4 address of this host) bypass offers may name, comma-separated (default 64:ff9b::/96)', list)
+  .option(
+    '--bypass-prefix <prefixes>',
+    'NAT64 /96 prefixes whose PREFIX::(an IPv4 address of this host) bypass offers may name, comma-separated (default 64:ff9b::/96)',
+    list,
+  )
   .option('--bypass-tap <name>', 'bypass TAP devices are named this plus a number (default nat64bp)')
   .option('--bypass-mtu <bytes>', 'IPv6 MTU of the bypass tunnels (default 1400)', Number)
   .option('--bypass-max-tunnels <count>', 'most bypass tunnels (gateways) at once; offers beyond are refused and counted (default 64)', Number)
   .option('--geneve-port <port>', `UDP port of Geneve (default ${DEFAULTS.genevePort})`, Number)
   .option('--geneve-tun <name>', `TUN device that delivers Geneve inner packets to this host (default ${DEFAULTS.geneveTun})`)
   .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)
-  .addOption(new Option('--durability <level>', 'full: a stored entry survives power loss; normal: survives a crash of the receiver (default full)').choices(['full', 'normal']))
-  .option('--conn-log <file>', 'connection log file (created 0640), reopened on SIGHUP (which also reloads the configuration); a failed write or reopen holds lines and ACKs and is retried; "-" for stdout (default -)')
+  .addOption(
+    new Option('--durability <level>', 'full: a stored entry survives power loss; normal: survives a crash of the receiver (default full)').choices([
+      'full',
+      'normal',
+    ]),
+  )
+  .option(
+    '--conn-log <file>',
+    'connection log file (created 0640), reopened on SIGHUP (which also reloads the configuration); a failed write or reopen holds lines and ACKs and is retried; "-" for stdout (default -)',
+  )
   .option('--local-time', 'connection log timestamps in local time instead of UTC')
   .option('--allow <ranges>', 'accept gateways only from these addresses or CIDR ranges, comma-separated (default: any)', list)
   .option('--key <hex>', 'a key (32-128 hex digits) every gateway must authenticate with; visible in ps, so prefer --key-file')

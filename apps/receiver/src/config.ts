@@ -2,7 +2,8 @@
 // validated before any socket, file or database is opened. Every error names the setting.
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { ConfigError, ConfigReader, parseDuration, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
+import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
+import { OptionClassRange } from '@nat64/geneve';
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 import type { TimeZoneMode } from '@nat64/handoff-receiver';
 import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';
@@ -104,7 +105,12 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     bypass: readBypassSettings(reader),
     genevePort: reader.integer('genevePort', { min: 0, max: 65535, fallback: DEFAULTS.genevePort }),
     geneveTun: reader.string('geneveTun', DEFAULTS.geneveTun),
-    geneveOptionClass: reader.integer('geneveOptionClass', { min: 0xff00, max: 0xffff, fallback: DEFAULTS.geneveOptionClass, hex: true }),
+    geneveOptionClass: reader.integer('geneveOptionClass', {
+      min: OptionClassRange.EXPERIMENTAL_FIRST,
+      max: OptionClassRange.EXPERIMENTAL_LAST,
+      fallback: DEFAULTS.geneveOptionClass,
+      hex: true,
+    }),
     database: reader.string('database', DEFAULTS.database),
     durability: reader.oneOf('durability', ['full', 'normal'] as const, DEFAULTS.durability),
     connectionLog: reader.string('connectionLog', DEFAULTS.connectionLog),
@@ -140,8 +146,10 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     config.keys.push({ range: ipaddr.parseCIDR('0.0.0.0/0'), key, keyId: 1 }, { range: ipaddr.parseCIDR('::/0'), key, keyId: 1 });
   }
   // A bypass tunnel lets its gateway inject IPv6 into this host's stack: never from anyone.
-  if (config.transports.has('bypass') && config.allow.length === 0) throw new ConfigError('allow', 'transport bypass needs the gateways that may open tunnels (--allow)');
-  if (!/^[A-Za-z0-9_.%-]{1,15}$/.test(config.geneveTun)) throw new ConfigError('geneveTun', 'must be an interface name of 1-15 letters, digits, "_", "-", "." or "%d"');
+  if (config.transports.has('bypass') && config.allow.length === 0)
+    throw new ConfigError('allow', 'transport bypass needs the gateways that may open tunnels (--allow)');
+  if (!/^[A-Za-z0-9_.%-]{1,15}$/.test(config.geneveTun))
+    throw new ConfigError('geneveTun', 'must be an interface name of 1-15 letters, digits, "_", "-", "." or "%d"');
   reader.done();
   return config;
 }

@@ -5,7 +5,6 @@
 // tests call it directly.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import ipaddr from 'ipaddr.js';
 import { SqliteStore, type ConnStore } from '@nat64/conntrack';
 import { Capability } from '@nat64/handoff-codec';
 import type { TunDevice } from '@nat64/tun';
@@ -28,7 +27,16 @@ import {
   type MicroClock,
 } from '@nat64/service';
 import { newAckLatencyHistogram, receiverMetricFamilies } from './metrics.js';
-import { RECEIVER_COUNTERS, buildReceiver, runReceiver, type BuiltReceiver, type ConnectionLog, type Receiver, type ReceiverCounterName, type RunningReceiver } from '@nat64/handoff-receiver';
+import {
+  RECEIVER_COUNTERS,
+  buildReceiver,
+  runReceiver,
+  type BuiltReceiver,
+  type ConnectionLog,
+  type Receiver,
+  type ReceiverCounterName,
+  type RunningReceiver,
+} from '@nat64/handoff-receiver';
 import { openConnectionLog } from './log-file.js';
 import { openTransport, type Transport } from './transport.js';
 import { openBatchedTransport, type BatchedTransport } from './batched-transport.js';
@@ -93,7 +101,11 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     });
     const bypass = await openEndpoints(config, { logger, clock, counters, settings, log, built, sockets, environment }, resources);
     const stats = statsOf(built, counters, sockets.endpoint, bypass);
-    await resources.acquire('control socket', () => listenControl(config.control, { ...stats.handlers, ...environment.controlHandlers }), (control) => control.close());
+    await resources.acquire(
+      'control socket',
+      () => listenControl(config.control, { ...stats.handlers, ...environment.controlHandlers }),
+      (control) => control.close(),
+    );
     if (config.metrics !== undefined) await serveMetrics(config.metrics, () => stats.metrics(ackLatency), logger, resources);
     running = runReceiver(built, { clock, logger, counters, retentionMs: () => settings.retentionMs, onTick: environment.onTick });
     const timers = running;
@@ -210,9 +222,15 @@ async function openEndpoints(config: ReceiverConfig, inputs: EndpointInputs, res
   };
   if (config.transports.has('handoff')) {
     const onDatagram = (bytes: Buffer, address: string, port: number) => receiver.handleDatagram(bytes, address, port);
-    sockets.transport = await resources.acquire('handoff sockets', () => openTransport({ addresses: config.listen, port: config.port, onDatagram, onSendError }), (open) => open.close());
+    sockets.transport = await resources.acquire(
+      'handoff sockets',
+      () => openTransport({ addresses: config.listen, port: config.port, onDatagram, onSendError }),
+      (open) => open.close(),
+    );
   }
-  const geneveEndpoint = sockets.device ? new GeneveEndpoint(receiver, sockets.device, counters, { optionClass: config.geneveOptionClass, keyFor: (address) => settings.keyFor(address) }) : undefined;
+  const geneveEndpoint = sockets.device
+    ? new GeneveEndpoint(receiver, sockets.device, counters, { optionClass: config.geneveOptionClass, keyFor: (address) => settings.keyFor(address) })
+    : undefined;
   sockets.endpoint = geneveEndpoint;
   if (geneveEndpoint || bypass) {
     // One socket on UDP 6081 for both Geneve transports, told apart by bypass's Protocol Type and option class.
@@ -307,7 +325,11 @@ function statsOf(built: BuiltReceiver, counters: ReceiverCounters, endpoint: Gen
 async function serveMetrics(address: MetricsAddress, render: () => string, logger: Logger, resources: Resources): Promise<void> {
   let metrics: MetricsServer;
   try {
-    metrics = await resources.acquire('metrics endpoint', () => listenMetrics(address, render), (server) => server.close());
+    metrics = await resources.acquire(
+      'metrics endpoint',
+      () => listenMetrics(address, render),
+      (server) => server.close(),
+    );
   } catch (error) {
     throw new FatalError(`cannot serve metrics on ${formatMetricsAddress(address)}: ${(error as Error).message}`, ExitCode.unavailable, { cause: error });
   }

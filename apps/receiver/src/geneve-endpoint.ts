@@ -65,7 +65,7 @@ export class GeneveEndpoint {
       if (view.hasMapping) {
         // A mapping event without data (a Deleted, options section 3.2) needs an established epoch.
         const peer = this.receiver.geneveSender(address, view.vni);
-        if (peer) this.receiver.mappingEvent(peer, view.event, this.mappingEntry(buf, 0, 0));
+        if (peer) this.receiver.mappingEvent(peer, view.event, this.mappingEntry(0, 0));
       }
       if (view.protocolType === CONTROL_PROTOCOL_TYPE && view.payloadLength > 0) {
         this.receiver.handleDatagram(buf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), address, port, 'geneve');
@@ -92,7 +92,7 @@ export class GeneveEndpoint {
       const headerLength = (buf[inner]! & 0x0f) * 4;
       const protocol = buf[inner + 9]!;
       const hasPorts = (protocol === PROTOCOL_TCP || protocol === PROTOCOL_UDP) && length >= headerLength + 4;
-      this.receiver.mappingEvent(peer, view.event, this.mappingEntry(buf, buf.readUInt32BE(inner + 16), hasPorts ? buf.readUInt16BE(inner + headerLength + 2) : 0));
+      this.receiver.mappingEvent(peer, view.event, this.mappingEntry(buf.readUInt32BE(inner + 16), hasPorts ? buf.readUInt16BE(inner + headerLength + 2) : 0));
     }
     if (this.sink.writePacket(buf, inner, length)) this.counters.add('geneveDelivered');
     else this.counters.add('geneveDeliveryFailed');
@@ -133,7 +133,7 @@ export class GeneveEndpoint {
     return policy;
   }
 
-  private mappingEntry(buf: Buffer, serverAddress: number, serverPort: number): ConnEntry {
+  private mappingEntry(serverAddress: number, serverPort: number): ConnEntry {
     const view = this.view;
     const clientAddress = new Uint8Array(16);
     view.copyClientAddress(clientAddress, 0);

@@ -33,6 +33,9 @@ function relaxReversePath(device: string, logger: Logger): void {
       logger.warn({ device }, 'set net.ipv4.conf.all.rp_filter from 1 (strict) to 2 (loose) so Geneve inner packets reach this host');
     }
   } catch (error) {
-    logger.warn({ err: error, device }, `cannot relax the reverse-path filter for ${device}; set net.ipv4.conf.${device}.rp_filter=0 and net.ipv4.conf.all.rp_filter to 0 or 2`);
+    logger.warn(
+      { err: error, device },
+      `cannot relax the reverse-path filter for ${device}; set net.ipv4.conf.${device}.rp_filter=0 and net.ipv4.conf.all.rp_filter to 0 or 2`,
+    );
   }
 }

@@ -14,7 +14,9 @@ function count(value: string): number {
 
 export function lookupCommand(): Command {
   return new Command('lookup')
-    .description('which IPv6 client held a NAT address and port, now or at a given time (the question of an abuse report); or, with --client, what one IPv6 client held')
+    .description(
+      'which IPv6 client held a NAT address and port, now or at a given time (the question of an abuse report); or, with --client, what one IPv6 client held',
+    )
     .argument('[nat-endpoint]', 'NAT address and port as seen by this host, e.g. 192.0.2.7:3719')
     .option('--client <ipv6>', 'instead of a NAT endpoint: the connections of this IPv6 client address, e.g. 2001:db8::17 (reads the whole history)')
     .addOption(new Option('--proto <protocol>', 'only this protocol').choices(Object.keys(PROTOCOL_NUMBERS)))
@@ -29,7 +31,8 @@ export function lookupCommand(): Command {
     .option('--json', 'print JSON lines (times as ISO 8601 UTC with microseconds)')
     .action(async (endpoint: string | undefined, options: Record<string, unknown>, command: Command) => {
       const zone = options.localTime ? 'local' : 'utc';
-      if ((endpoint === undefined) === (options.client === undefined)) command.error('error: give a NAT endpoint (192.0.2.7:3719) or --client ADDRESS', { exitCode: ExitCode.usage });
+      if ((endpoint === undefined) === (options.client === undefined))
+        command.error('error: give a NAT endpoint (192.0.2.7:3719) or --client ADDRESS', { exitCode: ExitCode.usage });
       const records = lookup({
         database: await databasePath(options),
         ...(endpoint !== undefined ? { endpoint } : { client: options.client as string }),

@@ -37,7 +37,9 @@ export function parseTime(text: string, zone: TimeZoneMode): number {
   const micros = Number((match[7] ?? '').padEnd(6, '0'));
   const offsetMinutes = match[9] === undefined ? 0 : (match[9] === '-' ? -1 : 1) * (Number(match[10]) * 60 + Number(match[11] ?? 0));
   const utc = zone === 'utc' || match[8] !== undefined || match[9] !== undefined;
-  const millis = utc ? Date.UTC(year, month - 1, day, hours, minutes, seconds) - offsetMinutes * 60_000 : new Date(year, month - 1, day, hours, minutes, seconds).getTime();
+  const millis = utc
+    ? Date.UTC(year, month - 1, day, hours, minutes, seconds) - offsetMinutes * 60_000
+    : new Date(year, month - 1, day, hours, minutes, seconds).getTime();
   if (Number.isNaN(millis) || month > 12 || day > 31 || hours > 23 || minutes > 59 || seconds > 60 || Math.abs(offsetMinutes) > 18 * 60) {
     throw new QueryError(`"${text}" is not a valid time`);
   }
@@ -70,7 +72,11 @@ export function lookup(request: LookupRequest): HistoryRecord[] {
     const store = SqliteStore.openReadOnly(request.database);
     try {
       // The protocol is filtered after the limit would cut: ask for every row of the client then.
-      const records = store.clientHistory({ clientAddress, limit: protocol === undefined ? request.limit : Number.MAX_SAFE_INTEGER, ...(at !== undefined ? { at } : {}) });
+      const records = store.clientHistory({
+        clientAddress,
+        limit: protocol === undefined ? request.limit : Number.MAX_SAFE_INTEGER,
+        ...(at !== undefined ? { at } : {}),
+      });
       return (protocol === undefined ? records : records.filter((record) => record.protocol === protocol)).slice(0, request.limit);
     } finally {
       store.close();

@@ -64,7 +64,9 @@ export class ReceiverReloader {
     const applied = changed.filter((name) => RUNTIME.has(name));
     const needsRestart = changed.filter((name) => !RUNTIME.has(name));
     const shown = [settingValues(effectiveSettings(this.running)), settingValues(effectiveSettings(next))] as const;
-    const changes = Object.fromEntries(changed.map((name) => [name, { from: JSON.parse(shown[0].get(name)!) as unknown, to: JSON.parse(shown[1].get(name)!) as unknown }]));
+    const changes = Object.fromEntries(
+      changed.map((name) => [name, { from: JSON.parse(shown[0].get(name)!) as unknown, to: JSON.parse(shown[1].get(name)!) as unknown }]),
+    );
     this.running = { ...this.running, logLevel: next.logLevel, allow: next.allow, keys: next.keys, retentionMs: next.retentionMs };
     this.settings.apply(this.running);
     this.logger.level = next.logLevel;

@@ -52,7 +52,9 @@ export async function openTransport(options: {
   const sockets: { socket: Socket; family: 4 | 6; dualStack: boolean }[] = [];
   try {
     for (const { address, family, dualStack } of socketPlan(options.addresses)) {
-      const socket = createSocket(family === 6 ? { type: 'udp6', ipv6Only: !dualStack, recvBufferSize: RECEIVE_BUFFER_BYTES } : { type: 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES });
+      const socket = createSocket(
+        family === 6 ? { type: 'udp6', ipv6Only: !dualStack, recvBufferSize: RECEIVE_BUFFER_BYTES } : { type: 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES },
+      );
       if (dualStack) {
         socket.on('message', (bytes, remote) =>
           options.onDatagram(bytes, remote.address.startsWith(MAPPED_PREFIX) ? remote.address.slice(MAPPED_PREFIX.length) : remote.address, remote.port),

@@ -6,7 +6,9 @@ import { loadReceiverConfig } from '../src/config.js';
 
 describe('config', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
   function file(name: string, text: string): string {
     const dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-config-'));
     dirs.push(dir);
@@ -16,7 +18,15 @@ describe('config', () => {
 
   it('has defaults a server admin can start with', () => {
     const config = loadReceiverConfig({ flags: {} });
-    expect(config).toMatchObject({ listen: ['0.0.0.0', '::'], port: 62863, durability: 'full', connectionLog: '-', timeZone: 'utc', authoritative: true, idleTimeoutMs: 86_400_000 });
+    expect(config).toMatchObject({
+      listen: ['0.0.0.0', '::'],
+      port: 62863,
+      durability: 'full',
+      connectionLog: '-',
+      timeZone: 'utc',
+      authoritative: true,
+      idleTimeoutMs: 86_400_000,
+    });
     expect(config.keys).toEqual([]);
   });
 

@@ -8,7 +8,17 @@ function entry(natPort: number, who: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = who;
-  return { protocol: Protocol.TCP, reason: 0, natAddress: 0, natPort, clientAddress, clientPort: 1000 + who, serverAddress: 0xc633640a, serverPort: 80, time: 1 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress: 0,
+    natPort,
+    clientAddress,
+    clientPort: 1000 + who,
+    serverAddress: 0xc633640a,
+    serverPort: 80,
+    time: 1,
+  };
 }
 
 describe('receiver RELEASE over UDP', () => {

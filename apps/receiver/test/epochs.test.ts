@@ -10,7 +10,17 @@ function tcpEntry(natPort: number, who: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = who;
-  return { protocol: Protocol.TCP, reason: 0, natAddress: A, natPort, clientAddress, clientPort: 40_000 + who, serverAddress: 0xc633640a, serverPort: 443, time: Date.now() * 1000 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress: A,
+    natPort,
+    clientAddress,
+    clientPort: 40_000 + who,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    time: Date.now() * 1000,
+  };
 }
 
 function encode(message: HandoffMessage): Buffer {
@@ -26,7 +36,18 @@ function hello(epoch: bigint, cookie: bigint, sequence: number): Buffer {
 }
 
 function query(epoch: bigint, cookie: bigint, natPort: number): Buffer {
-  return encode({ ...header, type: MessageType.QUERY, epoch, cookie, sequence: 0x51, protocol: Protocol.TCP, natPort, natAddress: A, serverAddress: 0xc633640a, serverPort: 443 });
+  return encode({
+    ...header,
+    type: MessageType.QUERY,
+    epoch,
+    cookie,
+    sequence: 0x51,
+    protocol: Protocol.TCP,
+    natPort,
+    natAddress: A,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+  });
 }
 
 /** Every message an old epoch E1 could still send: replayed, delayed, or with a sequence never seen. */
@@ -132,9 +153,18 @@ describe('superseded gateway epochs', () => {
     const third = await restarted.gateway(A);
     await third.hello();
     await third.send(MessageType.CREATED, [tcpEntry(200, 5)]);
-    expect(restarted.lines()).toEqual(['Initialized 127.0.0.71', 'Initialized 127.0.0.71', 'Initialized 127.0.0.71', 'Created 127.0.0.71:200 [2001:db8::5]:40005']);
+    expect(restarted.lines()).toEqual([
+      'Initialized 127.0.0.71',
+      'Initialized 127.0.0.71',
+      'Initialized 127.0.0.71',
+      'Created 127.0.0.71:200 [2001:db8::5]:40005',
+    ]);
     const replayer = await raw(restarted);
-    await replay(restarted, replayer, [first, second].flatMap((old) => oldEpochDatagrams(old.epoch, old.cookie)));
+    await replay(
+      restarted,
+      replayer,
+      [first, second].flatMap((old) => oldEpochDatagrams(old.epoch, old.cookie)),
+    );
     expect(replayer.received.map((message) => message.type)).toEqual([MessageType.HELLO_ACK]);
     expect(restarted.daemon.counters.get('supersededEpoch')).toBe(14);
     expect(restarted.lines()).toHaveLength(4);

@@ -25,20 +25,37 @@ describe('receiver file modes', () => {
     const db = join(dir, 'state', 'nat64', 'connections.db');
     const log = join(dir, 'logs', 'nat64', 'connections.log');
     receiver = await startChildReceiver(dir, { db, log, umask: '000' });
-    const gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: receiver.port, natAddress: loopback(72), localPort: 0, initialRtoMs: 200 });
+    const gateway = await GatewayClient.open({
+      receiverAddress: '127.0.0.1',
+      receiverPort: receiver.port,
+      natAddress: loopback(72),
+      localPort: 0,
+      initialRtoMs: 200,
+    });
     try {
       await gateway.hello();
       const clientAddress = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-      await gateway.send(MessageType.CREATED, [{ protocol: Protocol.TCP, reason: 0, natAddress: loopback(72), natPort: 1, clientAddress, clientPort: 1, serverAddress: 0xc633640a, serverPort: 443, time: Date.now() * 1000 }]);
+      await gateway.send(MessageType.CREATED, [
+        {
+          protocol: Protocol.TCP,
+          reason: 0,
+          natAddress: loopback(72),
+          natPort: 1,
+          clientAddress,
+          clientPort: 1,
+          serverAddress: 0xc633640a,
+          serverPort: 443,
+          time: Date.now() * 1000,
+        },
+      ]);
     } finally {
       await gateway.close();
     }
     await waitFor('the WAL', () => existsSync(`${db}-wal`) && existsSync(`${db}-shm`));
     const modes = Object.fromEntries(
-      [db, `${db}-wal`, `${db}-shm`, `${db}-lock`, log, join(dir, 'state'), join(dir, 'state', 'nat64'), join(dir, 'logs'), join(dir, 'logs', 'nat64')].map((path) => [
-        path.slice(dir.length + 1),
-        modeOf(path).toString(8),
-      ]),
+      [db, `${db}-wal`, `${db}-shm`, `${db}-lock`, log, join(dir, 'state'), join(dir, 'state', 'nat64'), join(dir, 'logs'), join(dir, 'logs', 'nat64')].map(
+        (path) => [path.slice(dir.length + 1), modeOf(path).toString(8)],
+      ),
     );
     expect(modes).toEqual({
       'state/nat64/connections.db': '600',

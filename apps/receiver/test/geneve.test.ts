@@ -62,7 +62,16 @@ class GeneveGateway {
 
   /** The HELLO exchange inside Geneve control packets; returns the receiver's HELLO-ACK. */
   async hello(): Promise<void> {
-    const hello = (cookie: bigint): HandoffMessage => ({ type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: this.epoch, cookie, sequence: 7, natAddress: this.natAddress, capabilities: Capability.GENEVE });
+    const hello = (cookie: bigint): HandoffMessage => ({
+      type: MessageType.HELLO,
+      version: HANDOFF_VERSION,
+      flags: 0,
+      epoch: this.epoch,
+      cookie,
+      sequence: 7,
+      natAddress: this.natAddress,
+      capabilities: Capability.GENEVE,
+    });
     this.control(hello(0n), null, 0);
     const reply = await this.nextReply();
     if (reply.type !== MessageType.HELLO_ACK) throw new Error('no HELLO-ACK');
@@ -100,7 +109,7 @@ function udpPacket(source: number, destination: number, sourcePort: number, dest
   return packet;
 }
 
-function mapping(natAddress: number, natPort: number, event: MappingOption["event"], who: number, creationTimeUs: number): MappingOption {
+function mapping(natAddress: number, natPort: number, event: MappingOption['event'], who: number, creationTimeUs: number): MappingOption {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = who;
@@ -117,13 +126,29 @@ describe('receiver over Geneve', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-geneve-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const config = loadReceiverConfig({
-      flags: { listen: ['127.0.0.1'], port: 0, genevePort: 0, transport: 'geneve', database: join(dir, 'c.db'), connectionLog: join(dir, 'c.log'), control: join(dir, 'c.sock'), logLevel: 'silent', ...flags },
+      flags: {
+        listen: ['127.0.0.1'],
+        port: 0,
+        genevePort: 0,
+        transport: 'geneve',
+        database: join(dir, 'c.db'),
+        connectionLog: join(dir, 'c.log'),
+        control: join(dir, 'c.sock'),
+        logLevel: 'silent',
+        ...flags,
+      },
     });
     const device = new FakeTun();
     const daemon = await startReceiver(config, silentLogger(), { openDevice: () => device });
     cleanups.push(() => daemon.close());
     const port = Number(daemon.geneve!.transport.bound[0]!.split(':').at(-1));
-    const lines = () => (existsSync(config.connectionLog) ? readFileSync(config.connectionLog, 'utf8').split('\n').filter(Boolean).map((line) => line.slice(27)) : []);
+    const lines = () =>
+      existsSync(config.connectionLog)
+        ? readFileSync(config.connectionLog, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => line.slice(27))
+        : [];
     return { daemon, device, port, lines };
   }
 
@@ -175,7 +200,22 @@ describe('receiver over Geneve', () => {
     g.control({ type: MessageType.CREATED, version: HANDOFF_VERSION, flags: 0, epoch: g.epoch, cookie: g.cookie, sequence: 1, entries: [entry] }, null);
     const ack = await g.nextReply();
     expect(ack).toMatchObject({ type: MessageType.ACK, cumulative: 1 });
-    g.control({ type: MessageType.QUERY, version: HANDOFF_VERSION, flags: 0, epoch: g.epoch, cookie: g.cookie, sequence: 9, protocol: 17, natPort: 700, natAddress: loopback(81), serverAddress: HOST, serverPort: 53 }, null);
+    g.control(
+      {
+        type: MessageType.QUERY,
+        version: HANDOFF_VERSION,
+        flags: 0,
+        epoch: g.epoch,
+        cookie: g.cookie,
+        sequence: 9,
+        protocol: 17,
+        natPort: 700,
+        natAddress: loopback(81),
+        serverAddress: HOST,
+        serverPort: 53,
+      },
+      null,
+    );
     expect(await g.nextReply()).toMatchObject({ type: MessageType.ANSWER, status: 0, sequence: 9, entry: { natPort: 700, clientPort: 40003 } });
   });
 
@@ -196,7 +236,11 @@ describe('receiver over Geneve', () => {
     const secret = randomBytes(32);
     const receiver = await start({ keys: [{ gateways: '127.0.0.0/8', key: secret.toString('hex'), keyId: 4 }] });
     const untagged = await gateway(84, receiver.port);
-    untagged.control({ type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: 1n, cookie: 0n, sequence: 1, natAddress: loopback(84), capabilities: 2 }, null, 0);
+    untagged.control(
+      { type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: 1n, cookie: 0n, sequence: 1, natAddress: loopback(84), capabilities: 2 },
+      null,
+      0,
+    );
     await waitFor('the drop', () => receiver.daemon.counters.get('geneveDropped') === 1);
     const keyed = await gateway(85, receiver.port, { keyId: 4, secret });
     // The tunnel's authentication covers the handoff datagram inside: it needs no tag of its own.
@@ -204,7 +248,11 @@ describe('receiver over Geneve', () => {
     keyed.data(udpPacket(loopback(85), HOST, 1, 2), mapping(loopback(85), 1, MappingEvent.CREATED, 1, 5));
     await waitFor('the delivery', () => receiver.device.written.length === 1);
     const wrongKey = await gateway(86, receiver.port, { keyId: 4, secret: randomBytes(32) });
-    wrongKey.control({ type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: 1n, cookie: 0n, sequence: 1, natAddress: loopback(86), capabilities: 2 }, null, 0);
+    wrongKey.control(
+      { type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: 1n, cookie: 0n, sequence: 1, natAddress: loopback(86), capabilities: 2 },
+      null,
+      0,
+    );
     await waitFor('the second drop', () => receiver.daemon.counters.get('geneveDropped') === 2);
     await waitFor('the Created line', () => receiver.lines().length === 2);
     expect(receiver.lines()).toEqual(['Initialized 127.0.0.85', 'Created 127.0.0.85:1 [2001:db8::1]:40001']);

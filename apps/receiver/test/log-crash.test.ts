@@ -16,7 +16,17 @@ function entry(natPort: number, who: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = who;
-  return { protocol: Protocol.TCP, reason: 0, natAddress: NAT, natPort, clientAddress, clientPort: 50_000 + who, serverAddress: 0xc633640a, serverPort: 443, time: Date.now() * 1000 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress: NAT,
+    natPort,
+    clientAddress,
+    clientPort: 50_000 + who,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    time: Date.now() * 1000,
+  };
 }
 
 const linesOf = (bytes: Buffer) => bytes.toString('utf8').split('\n').filter(Boolean);
@@ -78,7 +88,8 @@ describe('connection log crash recovery', () => {
     for (const [name, text] of Object.entries(cuts)) {
       const restarted = join(dir, name.replaceAll(' ', '-'));
       mkdirSync(restarted);
-      for (const suffix of ['', '-wal', '-shm']) if (existsSync(join(dir, `connections.db${suffix}`))) copyFileSync(join(dir, `connections.db${suffix}`), join(restarted, `connections.db${suffix}`));
+      for (const suffix of ['', '-wal', '-shm'])
+        if (existsSync(join(dir, `connections.db${suffix}`))) copyFileSync(join(dir, `connections.db${suffix}`), join(restarted, `connections.db${suffix}`));
       writeFileSync(join(restarted, 'connections.log'), text);
       const receiver = await start(restarted);
       expect(await receiver.stop()).toBe(0);

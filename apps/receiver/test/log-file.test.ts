@@ -11,7 +11,9 @@ const line = (offset: number, gateway = 0xc0000207) => initializedLine(seedTime 
 
 describe('log-file', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
   function tempDir(): string {
     const dir = mkdtempSync(join(tmpdir(), 'nat64-connlog-'));
     dirs.push(dir);

@@ -22,11 +22,24 @@ function entry(natPort: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = natPort & 0xff;
-  return { protocol: Protocol.TCP, reason: 0, natAddress: NAT, natPort, clientAddress, clientPort: 40_000 + natPort, serverAddress: 0xc633640a, serverPort: 443, time: Date.now() * 1000 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress: NAT,
+    natPort,
+    clientAddress,
+    clientPort: 40_000 + natPort,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    time: Date.now() * 1000,
+  };
 }
 
 const ports = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
-const expectedLines = (...groups: number[][]) => ['Initialized 127.0.0.71', ...groups.flat().map((port) => `Created 127.0.0.71:${port} [2001:db8::${(port & 0xff).toString(16)}]:${40_000 + port}`)];
+const expectedLines = (...groups: number[][]) => [
+  'Initialized 127.0.0.71',
+  ...groups.flat().map((port) => `Created 127.0.0.71:${port} [2001:db8::${(port & 0xff).toString(16)}]:${40_000 + port}`),
+];
 
 /** Fills the file system of `path` to the last page with a file there; returns its path. */
 function fill(path: string): string {
@@ -79,61 +92,78 @@ describe('connection log failures', () => {
   async function gatewayFor(receiver: ChildReceiver): Promise<GatewayClient> {
     // Large datagrams (loopback takes them): 100 entries are one message, one commit, whose lines
     // are longer than the room left in the log file's last page on a full tmpfs.
-    const gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: receiver.port, natAddress: NAT, localPort: 0, initialRtoMs: 200, mtu: 9000 });
+    const gateway = await GatewayClient.open({
+      receiverAddress: '127.0.0.1',
+      receiverPort: receiver.port,
+      natAddress: NAT,
+      localPort: 0,
+      initialRtoMs: 200,
+      mtu: 9000,
+    });
     cleanups.push(() => gateway.close());
     await gateway.hello();
     return gateway;
   }
 
-  it.skipIf(!isRoot)('holds lines and ACKs while the disk is full, without crashing, and resumes exactly when it has room', async () => {
-    const dir = tempDir();
-    const log = join(smallDisk(dir), 'connections.log');
-    const receiver = await start(dir, log);
-    const gateway = await gatewayFor(receiver);
-    await gateway.send(MessageType.CREATED, ports(1, 3).map(entry));
-    const filler = fill(join(dir, 'logs', 'filler'));
-    const acksBefore = await receiver.counter('acksSent');
-    let acknowledged = false;
-    const sent = gateway.send(MessageType.CREATED, ports(100, 100).map(entry)).then(() => (acknowledged = true));
-    sent.catch(() => undefined);
-    await waitFor('the outage', async () => (await receiver.counter('logOutages')) === 1);
-    // Retransmissions arrive and are stored, but nothing is acknowledged while the lines wait.
-    await sleep(1500);
-    expect(receiver.child.exitCode).toBeNull();
-    expect(acknowledged).toBe(false);
-    expect(await receiver.counter('acksSent')).toBe(acksBefore);
-    expect(await receiver.counter('logWriteFailures')).toBeGreaterThan(1);
-    unlinkSync(filler);
-    await sent;
-    expect(checkedLines(log)).toEqual(expectedLines(ports(1, 3), ports(100, 100)));
-    // Logged once per change of state, not per retry.
-    await waitFor('the resumption in the operational log', () => receiver.stderr().includes('the connection log takes lines again'));
-    expect(await receiver.counter('logOutages')).toBe(1);
-    const stderr = receiver.stderr();
-    expect([stderr.split('cannot write the connection log').length - 1, stderr.split('the connection log takes lines again').length - 1], stderr).toEqual([1, 1]);
-    expect(await receiver.stop()).toBe(0);
-  }, 60_000);
+  it.skipIf(!isRoot)(
+    'holds lines and ACKs while the disk is full, without crashing, and resumes exactly when it has room',
+    async () => {
+      const dir = tempDir();
+      const log = join(smallDisk(dir), 'connections.log');
+      const receiver = await start(dir, log);
+      const gateway = await gatewayFor(receiver);
+      await gateway.send(MessageType.CREATED, ports(1, 3).map(entry));
+      const filler = fill(join(dir, 'logs', 'filler'));
+      const acksBefore = await receiver.counter('acksSent');
+      let acknowledged = false;
+      const sent = gateway.send(MessageType.CREATED, ports(100, 100).map(entry)).then(() => (acknowledged = true));
+      sent.catch(() => undefined);
+      await waitFor('the outage', async () => (await receiver.counter('logOutages')) === 1);
+      // Retransmissions arrive and are stored, but nothing is acknowledged while the lines wait.
+      await sleep(1500);
+      expect(receiver.child.exitCode).toBeNull();
+      expect(acknowledged).toBe(false);
+      expect(await receiver.counter('acksSent')).toBe(acksBefore);
+      expect(await receiver.counter('logWriteFailures')).toBeGreaterThan(1);
+      unlinkSync(filler);
+      await sent;
+      expect(checkedLines(log)).toEqual(expectedLines(ports(1, 3), ports(100, 100)));
+      // Logged once per change of state, not per retry.
+      await waitFor('the resumption in the operational log', () => receiver.stderr().includes('the connection log takes lines again'));
+      expect(await receiver.counter('logOutages')).toBe(1);
+      const stderr = receiver.stderr();
+      expect([stderr.split('cannot write the connection log').length - 1, stderr.split('the connection log takes lines again').length - 1], stderr).toEqual([
+        1, 1,
+      ]);
+      expect(await receiver.stop()).toBe(0);
+    },
+    60_000,
+  );
 
-  it.skipIf(!isRoot)('completes the log exactly after a SIGKILL on a full disk left a partial line, restarting while the disk is still full', async () => {
-    const dir = tempDir();
-    const log = join(smallDisk(dir), 'connections.log');
-    const killed = await start(dir, log);
-    const gateway = await gatewayFor(killed);
-    await gateway.send(MessageType.CREATED, ports(1, 3).map(entry));
-    const filler = fill(join(dir, 'logs', 'filler'));
-    void gateway.send(MessageType.CREATED, ports(100, 100).map(entry)).catch(() => undefined);
-    await waitFor('every entry stored', async () => (await killed.counter('created')) === 103);
-    await killed.kill();
-    // The write the kill interrupted filled the room left in the file's last page: a partial line.
-    expect(readFileSync(log, 'utf8').endsWith('\n')).toBe(false);
-    // Restarted with the disk still full: it must come up, and hold what it cannot write.
-    const restarted = await start(dir, log);
-    expect(restarted.child.exitCode).toBeNull();
-    unlinkSync(filler);
-    await waitFor('the recovered lines', () => readFileSync(log, 'utf8').split('\n').length === 105);
-    expect(await restarted.stop()).toBe(0);
-    expect(checkedLines(log)).toEqual(expectedLines(ports(1, 3), ports(100, 100)));
-  }, 60_000);
+  it.skipIf(!isRoot)(
+    'completes the log exactly after a SIGKILL on a full disk left a partial line, restarting while the disk is still full',
+    async () => {
+      const dir = tempDir();
+      const log = join(smallDisk(dir), 'connections.log');
+      const killed = await start(dir, log);
+      const gateway = await gatewayFor(killed);
+      await gateway.send(MessageType.CREATED, ports(1, 3).map(entry));
+      const filler = fill(join(dir, 'logs', 'filler'));
+      void gateway.send(MessageType.CREATED, ports(100, 100).map(entry)).catch(() => undefined);
+      await waitFor('every entry stored', async () => (await killed.counter('created')) === 103);
+      await killed.kill();
+      // The write the kill interrupted filled the room left in the file's last page: a partial line.
+      expect(readFileSync(log, 'utf8').endsWith('\n')).toBe(false);
+      // Restarted with the disk still full: it must come up, and hold what it cannot write.
+      const restarted = await start(dir, log);
+      expect(restarted.child.exitCode).toBeNull();
+      unlinkSync(filler);
+      await waitFor('the recovered lines', () => readFileSync(log, 'utf8').split('\n').length === 105);
+      expect(await restarted.stop()).toBe(0);
+      expect(checkedLines(log)).toEqual(expectedLines(ports(1, 3), ports(100, 100)));
+    },
+    60_000,
+  );
 
   it('holds lines and ACKs while the log cannot be reopened after SIGHUP (directory gone), and resumes in the new file', async () => {
     const dir = tempDir();
@@ -156,7 +186,12 @@ describe('connection log failures', () => {
     mkdirSync(logs);
     await sent;
     expect(checkedLines(join(dir, 'logs.old', 'connections.log'))).toEqual(expectedLines(ports(1, 3)));
-    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => line.slice(27))).toEqual(expectedLines([], ports(100, 5)).slice(1));
+    expect(
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(27)),
+    ).toEqual(expectedLines([], ports(100, 5)).slice(1));
     await waitFor('the reopen in the operational log', () => receiver.stderr().includes('reopened the connection log'));
     expect(receiver.stderr().split('cannot reopen the connection log').length - 1, receiver.stderr()).toBe(1);
     expect(await receiver.stop()).toBe(0);

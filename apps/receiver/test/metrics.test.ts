@@ -17,7 +17,12 @@ describe('metrics', () => {
     const families = parsePrometheusTextFormat(formatMetrics(receiverMetricFamilies(counters.snapshot({ all: true }), gauges, latency)));
     const byName = new Map(families.map((family) => [family.name, family]));
     expect(families.filter((family) => family.type === 'COUNTER')).toHaveLength(Object.keys(RECEIVER_COUNTERS).length);
-    expect(byName.get('nat64_receiver_created_total')).toEqual({ name: 'nat64_receiver_created_total', help: RECEIVER_COUNTERS.created, type: 'COUNTER', metrics: [{ value: '3' }] });
+    expect(byName.get('nat64_receiver_created_total')).toEqual({
+      name: 'nat64_receiver_created_total',
+      help: RECEIVER_COUNTERS.created,
+      type: 'COUNTER',
+      metrics: [{ value: '3' }],
+    });
     expect(byName.get('nat64_receiver_commit_queue_entries')).toMatchObject({ type: 'GAUGE', metrics: [{ value: '7' }] });
     expect(byName.get('nat64_receiver_commits_in_flight')?.metrics).toEqual([{ value: '2' }]);
     expect(byName.has('nat64_receiver_bypass_tunnels')).toBe(false);

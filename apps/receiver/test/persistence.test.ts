@@ -17,7 +17,17 @@ function entry(natAddress: number, natPort: number, who: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = who;
-  return { protocol: Protocol.TCP, reason: 0, natAddress, natPort, clientAddress, clientPort: 50_000 + who, serverAddress: 0xc633640a, serverPort: 443, time: Date.now() * 1000 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress,
+    natPort,
+    clientAddress,
+    clientPort: 50_000 + who,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    time: Date.now() * 1000,
+  };
 }
 
 describe('receiver persistence', () => {
@@ -87,7 +97,12 @@ describe('receiver persistence', () => {
     const missing = await run('node', [MAIN, 'lookup', '127.0.0.61:1', '--db', database]).catch((error: { code: number; stderr: string }) => error);
     expect(missing).toMatchObject({ code: 1, stderr: 'no entry for 127.0.0.61:1\n' });
     const { stdout: dump } = await run('node', [MAIN, 'dump', '--db', database]);
-    expect(dump.split('\n').filter(Boolean).map((line) => line.slice(27))).toEqual(['Created 127.0.0.61:3719 [2001:db8::55]:50085']);
+    expect(
+      dump
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(27)),
+    ).toEqual(['Created 127.0.0.61:3719 [2001:db8::55]:50085']);
   }, 20_000);
 
   it('reopens its connection log on SIGHUP, for logrotate', async () => {
@@ -96,11 +111,30 @@ describe('receiver persistence', () => {
     await receiver.stop();
     const dir = receiver.dir;
     const log = join(dir, 'rotated.log');
-    const child = spawn('node', [MAIN, 'run', '--listen', '127.0.0.1', '--port', '0', '--db', join(dir, 'child.db'), '--conn-log', log, '--control', join(dir, 'child.sock'), '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'node',
+      [
+        MAIN,
+        'run',
+        '--listen',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--db',
+        join(dir, 'child.db'),
+        '--conn-log',
+        log,
+        '--control',
+        join(dir, 'child.sock'),
+        '--log-level',
+        'info',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     try {
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const port = Number((await waitFor('the listening port', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1])));
+      const port = Number(await waitFor('the listening port', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]));
       const { GatewayClient } = await import('@nat64/handoff-sim');
       const gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: port, natAddress: loopback(63), localPort: 0 });
       await gateway.hello();
@@ -111,7 +145,12 @@ describe('receiver persistence', () => {
       await gateway.send(MessageType.CREATED, [entry(loopback(63), 2, 2)]);
       await gateway.close();
       expect(readFileSync(`${log}.1`, 'utf8')).toContain('Created 127.0.0.63:1 ');
-      expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => line.slice(27))).toEqual(['Created 127.0.0.63:2 [2001:db8::2]:50002']);
+      expect(
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.slice(27)),
+      ).toEqual(['Created 127.0.0.63:2 [2001:db8::2]:50002']);
       child.kill('SIGTERM');
       const code = await new Promise((resolve) => child.once('exit', resolve));
       expect(code).toBe(0);
@@ -129,9 +168,28 @@ describe('receiver persistence', () => {
     const receiver = await start();
     await receiver.stop();
     const database = join(receiver.dir, 'killed.db');
-    const child = spawn('node', [MAIN, 'run', '--listen', '127.0.0.1', '--port', '0', '--db', database, '--conn-log', join(receiver.dir, 'killed.log'), '--control', join(receiver.dir, 'killed.sock'), '--log-level', 'info'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      'node',
+      [
+        MAIN,
+        'run',
+        '--listen',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--db',
+        database,
+        '--conn-log',
+        join(receiver.dir, 'killed.log'),
+        '--control',
+        join(receiver.dir, 'killed.sock'),
+        '--log-level',
+        'info',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const port = Number(await waitFor('the listening port', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]));
@@ -143,10 +201,15 @@ describe('receiver persistence', () => {
     for (let batch = 0; batch < 200; batch++) {
       const ports = Array.from({ length: 30 }, (_, i) => 1 + batch * 30 + i);
       sends.push(
-        gateway.send(MessageType.CREATED, ports.map((natPort) => entry(loopback(64), natPort, 1))).then(
-          () => acknowledged.push(...ports),
-          () => undefined,
-        ),
+        gateway
+          .send(
+            MessageType.CREATED,
+            ports.map((natPort) => entry(loopback(64), natPort, 1)),
+          )
+          .then(
+            () => acknowledged.push(...ports),
+            () => undefined,
+          ),
       );
     }
     await waitFor('some acknowledgements', () => acknowledged.length > 300);

@@ -24,7 +24,16 @@ function client(last: number): Uint8Array {
 }
 
 function entry(natPort: number, clientLast: number, protocol: number = Protocol.TCP): ConnEntry {
-  return { protocol, natAddress: 0xc0000207, natPort, clientAddress: client(clientLast), clientPort: 53186, serverAddress: 0xcb007102, serverPort: 443, createdAt: SEED };
+  return {
+    protocol,
+    natAddress: 0xc0000207,
+    natPort,
+    clientAddress: client(clientLast),
+    clientPort: 53186,
+    serverAddress: 0xcb007102,
+    serverPort: 443,
+    createdAt: SEED,
+  };
 }
 
 beforeAll(() => {
@@ -33,7 +42,10 @@ beforeAll(() => {
   table.apply([{ op: 'create', entry: entry(3719, 0x17) }]);
   now = SEED + HOUR;
   table.apply([{ op: 'delete', entry: entry(3719, 0x17), reason: 'admin' }]);
-  table.apply([{ op: 'create', entry: entry(3719, 0x03) }, { op: 'create', entry: entry(12191, 0x17, Protocol.UDP) }]);
+  table.apply([
+    { op: 'create', entry: entry(3719, 0x03) },
+    { op: 'create', entry: entry(12191, 0x17, Protocol.UDP) },
+  ]);
   table.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,19 +55,32 @@ function cli(...args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const lines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+const lines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('parseTime', () => {
   it('reads ISO 8601 with Z or an offset, and "... UTC"', () => {
     const expected = SEED;
-    for (const text of ['2019-03-18 10:06:28.491727', '2019-03-18T10:06:28.491727Z', '2019-03-18 10:06:28.491727 UTC', '2019-03-18T11:06:28.491727+01:00', '2019-03-18T05:06:28.491727-0500', '2019-03-18T12:06:28.491727+02']) {
+    for (const text of [
+      '2019-03-18 10:06:28.491727',
+      '2019-03-18T10:06:28.491727Z',
+      '2019-03-18 10:06:28.491727 UTC',
+      '2019-03-18T11:06:28.491727+01:00',
+      '2019-03-18T05:06:28.491727-0500',
+      '2019-03-18T12:06:28.491727+02',
+    ]) {
       expect(parseTime(text, 'utc'), text).toBe(expected);
     }
     expect(parseTime('2019-03-18T10:06:28.491727Z', 'local')).toBe(expected);
   });
 
   it('refuses what is not a time', () => {
-    for (const text of ['2019-03-18 10:06 CET', '2019-03-18T10:06+25:00', '2019-13-18 10:06', 'yesterday']) expect(() => parseTime(text, 'utc'), text).toThrow(QueryError);
+    for (const text of ['2019-03-18 10:06 CET', '2019-03-18T10:06+25:00', '2019-13-18 10:06', 'yesterday'])
+      expect(() => parseTime(text, 'utc'), text).toThrow(QueryError);
   });
 
   it('writes microseconds into ISO 8601', () => {

@@ -18,12 +18,37 @@ function hello(natAddress: number, epoch: bigint, cookie = 0n, sequence = 1): Bu
 }
 
 function query(natAddress: number, epoch: bigint, cookie: bigint, sequence: number): Buffer {
-  return encode({ version: HANDOFF_VERSION, flags: 0, type: MessageType.QUERY, epoch, cookie, sequence, protocol: Protocol.TCP, natPort: 7, natAddress, serverAddress: 0xc633640a, serverPort: 80 });
+  return encode({
+    version: HANDOFF_VERSION,
+    flags: 0,
+    type: MessageType.QUERY,
+    epoch,
+    cookie,
+    sequence,
+    protocol: Protocol.TCP,
+    natPort: 7,
+    natAddress,
+    serverAddress: 0xc633640a,
+    serverPort: 80,
+  });
 }
 
 function clientQuery(natAddress: number, epoch: bigint, cookie: bigint, sequence: number): Buffer {
   const clientAddress = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-  return encode({ version: HANDOFF_VERSION, flags: 0, type: MessageType.CLIENT_QUERY, epoch, cookie, sequence, protocol: Protocol.TCP, natAddress, clientAddress, clientPort: 40000, serverAddress: 0xc633640a, serverPort: 80 });
+  return encode({
+    version: HANDOFF_VERSION,
+    flags: 0,
+    type: MessageType.CLIENT_QUERY,
+    epoch,
+    cookie,
+    sequence,
+    protocol: Protocol.TCP,
+    natAddress,
+    clientAddress,
+    clientPort: 40000,
+    serverAddress: 0xc633640a,
+    serverPort: 80,
+  });
 }
 
 describe('receiver reply rate limits', () => {
@@ -67,7 +92,19 @@ describe('receiver reply rate limits', () => {
     expect(receiver.daemon.counters.get('helloRateLimited')).toBe(2000 - 19);
 
     // The gateway's epoch goes on: CREATED, QUERY, and a keepalive HELLO with its cookie.
-    await gateway.send(MessageType.CREATED, [{ protocol: Protocol.TCP, reason: 0, natAddress: A, natPort: 7, clientAddress: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), clientPort: 1, serverAddress: 0xc633640a, serverPort: 80, time: Date.now() * 1000 }]);
+    await gateway.send(MessageType.CREATED, [
+      {
+        protocol: Protocol.TCP,
+        reason: 0,
+        natAddress: A,
+        natPort: 7,
+        clientAddress: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+        clientPort: 1,
+        serverAddress: 0xc633640a,
+        serverPort: 80,
+        time: Date.now() * 1000,
+      },
+    ]);
     expect((await gateway.query(Protocol.TCP, 7)).status).toBe(AnswerStatus.FOUND);
     const keepalive = await raw(receiver, A);
     keepalive.send(hello(A, gateway.epoch, gateway.cookie, 0x4b41));
@@ -87,9 +124,17 @@ describe('receiver reply rate limits', () => {
     const gateway = await receiver.gateway(A);
     await gateway.hello();
     const asker = await raw(receiver, A);
-    await flood(receiver, asker, Array.from({ length: 10 }, (_, i) => query(A, gateway.epoch, gateway.cookie ^ 1n, i)));
+    await flood(
+      receiver,
+      asker,
+      Array.from({ length: 10 }, (_, i) => query(A, gateway.epoch, gateway.cookie ^ 1n, i)),
+    );
     expect(receiver.daemon.counters.get('badCookie')).toBe(10);
-    await flood(receiver, asker, Array.from({ length: 20 }, (_, i) => query(A, gateway.epoch, gateway.cookie, i)));
+    await flood(
+      receiver,
+      asker,
+      Array.from({ length: 20 }, (_, i) => query(A, gateway.epoch, gateway.cookie, i)),
+    );
     clock.advance(SECOND_US);
     asker.send(query(A, gateway.epoch, gateway.cookie, 0xabc));
     await asker.waitFor('the ANSWER after a second', (message) => message.type === MessageType.ANSWER && message.sequence === 0xabc);

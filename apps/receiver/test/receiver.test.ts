@@ -43,7 +43,14 @@ describe('receiver', () => {
     const clock = manualMicroClock(Date.UTC(2019, 2, 18, 9, 58) * 1000);
     const receiver = await startTestReceiver({}, clock);
     receivers.push(receiver);
-    await runSeedScenario({ receiverAddress: '127.0.0.1', receiverPort: receiver.port, localPort: 0, serverAddress: SERVER, gateways: [loopback(7), loopback(9)], setClock: clock.set });
+    await runSeedScenario({
+      receiverAddress: '127.0.0.1',
+      receiverPort: receiver.port,
+      localPort: 0,
+      serverAddress: SERVER,
+      gateways: [loopback(7), loopback(9)],
+      setClock: clock.set,
+    });
     await waitFor('the last log line', () => receiver.rawLines().length === 8);
     expect(receiver.rawLines()).toEqual(seedExpectedLines(['127.0.0.7', '127.0.0.9'], { timestamps: true }));
     // The six lines of the seed example, exactly, after the prelude.

@@ -55,7 +55,11 @@ describe('receiver reload', { timeout: 30_000 }, () => {
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const port = Number(await waitFor('the listening port', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]));
-    const logLines = () => stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const logLines = () =>
+      stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
     const counter = async (name: string) => {
       const stats = await cli(['stats', '--control', control, '--json', '--all']);
       const counters = (JSON.parse(stats.stdout) as { counters: { name: string; value: number }[] }).counters;
@@ -100,7 +104,7 @@ describe('receiver reload', { timeout: 30_000 }, () => {
     expect(readFileSync(join(dir, 'connections.log'), 'utf8')).toContain('Initialized 127.0.0.70');
   });
 
-  it('swaps the gateways\' keys at once, read again from the key file, and never logs them', () => {
+  it("swaps the gateways' keys at once, read again from the key file, and never logs them", () => {
     dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-keys-'));
     const keyFile = join(dir, 'key');
     const config = join(dir, 'receiver.json');
@@ -136,7 +140,12 @@ describe('receiver reload', { timeout: 30_000 }, () => {
     writeFileSync(config, JSON.stringify({ retention: '30d', keyFile }));
     const printed = await cli(['run', '--check', '--print', '--config', config, '--capacity', '5000']);
     expect(printed.code, printed.stderr).toBe(0);
-    expect(JSON.parse(printed.stdout)).toMatchObject({ retention: '30d', capacity: 5000, idleTimeout: '1d', keys: [{ gateways: '0.0.0.0/0', keyId: 1, key: '(hidden: 16 bytes)' }, { gateways: '::/0' }] });
+    expect(JSON.parse(printed.stdout)).toMatchObject({
+      retention: '30d',
+      capacity: 5000,
+      idleTimeout: '1d',
+      keys: [{ gateways: '0.0.0.0/0', keyId: 1, key: '(hidden: 16 bytes)' }, { gateways: '::/0' }],
+    });
     expect(printed.stdout).not.toContain('c3c3');
     expect(await cli(['run', '--check', '--config', config])).toMatchObject({ code: 0, stdout: 'configuration OK\n' });
     writeFileSync(config, JSON.stringify({ retention: 'forever' }));

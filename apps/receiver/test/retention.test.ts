@@ -18,7 +18,16 @@ const NAT = 0xc0000200; // 192.0.2.0 and up
 function storedEntry(n: number): ConnEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
-  return { protocol: Protocol.TCP, natAddress: NAT + Math.floor(n / 65_536), natPort: n % 65_536, clientAddress, clientPort: 40_000, serverAddress: 0xc633640a, serverPort: 443, createdAt: ENDED_AT };
+  return {
+    protocol: Protocol.TCP,
+    natAddress: NAT + Math.floor(n / 65_536),
+    natPort: n % 65_536,
+    clientAddress,
+    clientPort: 40_000,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    createdAt: ENDED_AT,
+  };
 }
 
 function handoffEntry(natAddress: number, natPort: number, time: number): HandoffEntry {
@@ -56,10 +65,14 @@ describe('retention', () => {
     await gateway.hello();
     let port = 0;
     // Every batch is stored and acknowledged while the history is pruned: send() resolves on the ACKs.
-    await waitFor('the history past the retention period to be pruned', async () => {
-      await gateway.send(MessageType.CREATED, [handoffEntry(loopback(80), ++port, clock())]);
-      return receiver.daemon.counters.get('historyPruned') >= ENDED + 1;
-    }, 30_000);
+    await waitFor(
+      'the history past the retention period to be pruned',
+      async () => {
+        await gateway.send(MessageType.CREATED, [handoffEntry(loopback(80), ++port, clock())]);
+        return receiver.daemon.counters.get('historyPruned') >= ENDED + 1;
+      },
+      30_000,
+    );
     expect(receiver.daemon.counters.get('historyPruned')).toBe(ENDED + 1);
     for (const endpoint of ['192.0.2.0:0', '192.0.2.0:65535', '192.0.2.1:54463']) {
       expect(lookup({ database, endpoint, zone: 'utc', limit: 20 })).toEqual([]);

@@ -48,7 +48,15 @@ describe('receiver security', () => {
     await honest.hello();
     const spoofer = await receiver.gateway(loopback(42));
     spoofer.sendRaw(
-      spoofer.encode({ type: MessageType.CREATED, version: HANDOFF_VERSION, flags: 0, epoch: honest.epoch, cookie: honest.cookie, sequence: 1, entries: [entry(loopback(42), 1)] }),
+      spoofer.encode({
+        type: MessageType.CREATED,
+        version: HANDOFF_VERSION,
+        flags: 0,
+        epoch: honest.epoch,
+        cookie: honest.cookie,
+        sequence: 1,
+        entries: [entry(loopback(42), 1)],
+      }),
     );
     await waitFor('the drop', () => receiver.daemon.counters.get('badCookie') === 1);
     expect(receiver.lines()).toEqual(['Initialized 127.0.0.41']);
@@ -66,8 +74,28 @@ describe('receiver security', () => {
   it('refuses a HELLO whose NAT address is not its source, and an undersized HELLO', async () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(45));
-    gateway.sendRaw(gateway.encode({ type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: 1n, cookie: 0n, sequence: 1, natAddress: loopback(46), capabilities: 1 }));
-    const hello = gateway.encode({ type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: 1n, cookie: 0n, sequence: 1, natAddress: loopback(45), capabilities: 1 });
+    gateway.sendRaw(
+      gateway.encode({
+        type: MessageType.HELLO,
+        version: HANDOFF_VERSION,
+        flags: 0,
+        epoch: 1n,
+        cookie: 0n,
+        sequence: 1,
+        natAddress: loopback(46),
+        capabilities: 1,
+      }),
+    );
+    const hello = gateway.encode({
+      type: MessageType.HELLO,
+      version: HANDOFF_VERSION,
+      flags: 0,
+      epoch: 1n,
+      cookie: 0n,
+      sequence: 1,
+      natAddress: loopback(45),
+      capabilities: 1,
+    });
     const short = Buffer.from(hello.subarray(0, 32));
     short.writeUInt16BE(32, 2);
     gateway.sendRaw(short);
@@ -79,7 +107,15 @@ describe('receiver security', () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(47));
     await gateway.hello();
-    const valid = gateway.encode({ type: MessageType.CREATED, version: HANDOFF_VERSION, flags: 0, epoch: gateway.epoch, cookie: gateway.cookie, sequence: 1, entries: [entry(loopback(47), 9)] });
+    const valid = gateway.encode({
+      type: MessageType.CREATED,
+      version: HANDOFF_VERSION,
+      flags: 0,
+      epoch: gateway.epoch,
+      cookie: gateway.cookie,
+      sequence: 1,
+      entries: [entry(loopback(47), 9)],
+    });
     const garbage = Array.from({ length: 200 }, (_, i) => randomBytes(1 + (i % 120)));
     const truncated = Array.from({ length: valid.length - 1 }, (_, i) => valid.subarray(0, i + 1));
     const oversized = Buffer.concat([valid, Buffer.alloc(9000)]);

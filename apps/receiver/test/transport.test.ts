@@ -7,7 +7,17 @@ function entry(natAddress: number, natPort: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = 7;
-  return { protocol: Protocol.TCP, reason: 0, natAddress, natPort, clientAddress, clientPort: 50_007, serverAddress: 0xc633640a, serverPort: 443, time: Date.now() * 1000 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress,
+    natPort,
+    clientAddress,
+    clientPort: 50_007,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    time: Date.now() * 1000,
+  };
 }
 
 describe('transport', () => {

@@ -166,7 +166,9 @@ function measureMemory() {
     const heap = after.heapUsed - before.heapUsed;
     const buffers = after.arrayBuffers - before.arrayBuffers;
     console.log(`in-memory table, ${table.size} entries (null store, created/s wall and per CPU-s: ${ingestRate.trim().replace(/ +/, ' / ')})`);
-    console.log(`  typed arrays ${(buffers / count).toFixed(1)} B/entry, JS heap ${(heap / count).toFixed(1)} B/entry, total ${((heap + buffers) / count).toFixed(1)} B/entry`);
+    console.log(
+      `  typed arrays ${(buffers / count).toFixed(1)} B/entry, JS heap ${(heap / count).toFixed(1)} B/entry, total ${((heap + buffers) / count).toFixed(1)} B/entry`,
+    );
     console.log(`  capacity held by the columns and index: ${(table.byteLength / count).toFixed(1)} B/entry`);
     table.close();
   }

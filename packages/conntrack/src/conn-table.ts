@@ -15,15 +15,7 @@ import { StoreError, asStoreError } from './errors.js';
 import { KeyIndex } from './key-index.js';
 import { isPipelined, type ConnStore, type PipelinedConnStore } from './store.js';
 import { UndoLog } from './undo-log.js';
-import type {
-  ConnEntry,
-  ConnEvent,
-  ConnOperation,
-  DeleteReason,
-  HistoryQuery,
-  HistoryRecord,
-  SideRecord,
-} from './types.js';
+import type { ConnEntry, ConnEvent, ConnOperation, DeleteReason, HistoryQuery, HistoryRecord, SideRecord } from './types.js';
 
 export interface ConnTableOptions {
   /** Most entries held; a create beyond it first evicts the least recently used entry. */

@@ -52,15 +52,7 @@ export function entryKey(entry: ConnEntry): ConnKey {
 }
 
 /** The field that makes an entry invalid. */
-export type EntryProblem =
-  | 'protocol'
-  | 'nat-address'
-  | 'nat-port'
-  | 'client-address'
-  | 'client-port'
-  | 'server-address'
-  | 'server-port'
-  | 'created-at';
+export type EntryProblem = 'protocol' | 'nat-address' | 'nat-port' | 'client-address' | 'client-port' | 'server-address' | 'server-port' | 'created-at';
 
 /** The first invalid field of an entry, or undefined when the entry is valid. Callers filter with it before apply(). */
 export function checkEntry(entry: ConnEntry): EntryProblem | undefined {

@@ -24,14 +24,10 @@ export interface ConnEntry {
 export type DeleteReason = (typeof DELETE_REASONS)[number];
 
 /** One change to the table, in the order it happened. `at` is the receiver's clock, µs. */
-export type ConnEvent =
-  | { kind: 'created'; entry: ConnEntry; at: number }
-  | { kind: 'deleted'; entry: ConnEntry; at: number; reason: DeleteReason };
+export type ConnEvent = { kind: 'created'; entry: ConnEntry; at: number } | { kind: 'deleted'; entry: ConnEntry; at: number; reason: DeleteReason };
 
 /** What a caller asks of the table. A delete names the incarnation: key plus client endpoint. */
-export type ConnOperation =
-  | { op: 'create'; entry: ConnEntry }
-  | { op: 'delete'; entry: ConnEntry; reason: DeleteReason };
+export type ConnOperation = { op: 'create'; entry: ConnEntry } | { op: 'delete'; entry: ConnEntry; reason: DeleteReason };
 
 /** A small opaque record committed with the entries; `null` deletes it. */
 export type SideRecord = readonly [name: string, value: Uint8Array | null];

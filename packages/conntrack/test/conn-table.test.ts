@@ -79,8 +79,7 @@ describe('conn-table against a reference model', () => {
           expect(table.touch(connKey(step.protocol, NAT, step.port))).toBe(model.touch(step.protocol, step.port, clock()));
         } else {
           failing.failing = step.fail ? 'store-error' : false;
-          const expected =
-            step.kind === 'batch' ? model.apply(toOperations(step.ops), clock(), step.fail) : model.expireIdle(step.limit, clock(), step.fail);
+          const expected = step.kind === 'batch' ? model.apply(toOperations(step.ops), clock(), step.fail) : model.expireIdle(step.limit, clock(), step.fail);
           // An expiry that ends nothing writes nothing, so it cannot fail.
           const fails = step.fail && (step.kind === 'batch' || model.wouldExpire(clock()));
           if (pipelined) {
@@ -121,15 +120,21 @@ describe('conn-table against a reference model', () => {
   for (const pipelined of [false, true]) {
     const how = pipelined ? 'applyPipelined' : 'apply';
     it(`matches the model through random batches, touches, clock steps, expiries and failed commits (${how}, MemoryStore)`, async () => {
-      await fc.assert(fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) => run(memoryHarness(), commands, pipelined)), {
-        numRuns: 200,
-      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) => run(memoryHarness(), commands, pipelined)),
+        {
+          numRuns: 200,
+        },
+      );
     });
 
     it(`matches the model through random batches, touches, clock steps, expiries and failed commits (${how}, SqliteStore)`, async () => {
-      await fc.assert(fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) => run(sqliteHarness(), commands, pipelined)), {
-        numRuns: 30,
-      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) => run(sqliteHarness(), commands, pipelined)),
+        {
+          numRuns: 30,
+        },
+      );
     });
   }
 
@@ -224,9 +229,7 @@ describe('conn-table against a reference model', () => {
 });
 
 function toOperations(ops: ReadonlyArray<{ op: 'create' | 'delete'; protocol: number; port: number; who: number }>): ConnOperation[] {
-  return ops.map(({ op, protocol, port, who }) =>
-    op === 'create' ? create(tcp(port, who, { protocol })) : del(tcp(port, who, { protocol })),
-  );
+  return ops.map(({ op, protocol, port, who }) => (op === 'create' ? create(tcp(port, who, { protocol })) : del(tcp(port, who, { protocol }))));
 }
 
 describe('conn-table open', () => {
@@ -235,9 +238,7 @@ describe('conn-table open', () => {
     const twice = { ...tcp(1), startedAt: T0 };
     const store = new FailingStore(inner);
     store.loadCurrent = () => [twice, { ...twice, clientPort: 1 }];
-    expect(() => ConnTable.open(store, { capacity: 10, idleTimeout: Infinity, clock: manualClock() })).toThrow(
-      expect.objectContaining({ code: 'corrupt' }),
-    );
+    expect(() => ConnTable.open(store, { capacity: 10, idleTimeout: Infinity, clock: manualClock() })).toThrow(expect.objectContaining({ code: 'corrupt' }));
     expect(() => inner.getSide('w')).toThrow(expect.objectContaining({ code: 'closed' }));
   });
 

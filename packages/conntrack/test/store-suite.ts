@@ -75,27 +75,50 @@ export function storeContract(makeHarness: () => StoreHarness): void {
         createdAt: Number.MAX_SAFE_INTEGER,
       });
       store.commit([created(entry, Number.MAX_SAFE_INTEGER - 1), created(tcp(0, 0, { natAddress: 0, createdAt: 0, clientPort: 0 }), 0)], []);
-      expect([...store.loadCurrent()]).toEqual([
-        { ...tcp(0, 0, { natAddress: 0, createdAt: 0, clientPort: 0 }), startedAt: 0 },
-        { ...entry, startedAt: Number.MAX_SAFE_INTEGER - 1 },
-      ].map((expected) => expect.objectContaining(expected)));
+      expect([...store.loadCurrent()]).toEqual(
+        [
+          { ...tcp(0, 0, { natAddress: 0, createdAt: 0, clientPort: 0 }), startedAt: 0 },
+          { ...entry, startedAt: Number.MAX_SAFE_INTEGER - 1 },
+        ].map((expected) => expect.objectContaining(expected)),
+      );
     });
 
     it('stores every delete reason the package knows', () => {
       const reasons = DELETE_REASONS;
-      store.commit(reasons.map((_, i) => created(tcp(i), T0)), []);
-      store.commit(reasons.map((reason, i) => ({ kind: 'deleted', entry: tcp(i), at: T0 + 1, reason })), []);
+      store.commit(
+        reasons.map((_, i) => created(tcp(i), T0)),
+        [],
+      );
+      store.commit(
+        reasons.map((reason, i) => ({ kind: 'deleted', entry: tcp(i), at: T0 + 1, reason })),
+        [],
+      );
       expect(reasons.map((_, i) => store.history({ natAddress: NAT, natPort: i })[0]?.endReason)).toEqual(reasons);
     });
   });
 
   describe('side records', () => {
     it('lists by literal prefix in name order and deletes with null', () => {
-      store.commit([], [['b%', new Uint8Array([1])], ['b_x', new Uint8Array([2])], ['bx', new Uint8Array([3])], ['a', new Uint8Array([4])], ['b%2', new Uint8Array([5])]]);
+      store.commit(
+        [],
+        [
+          ['b%', new Uint8Array([1])],
+          ['b_x', new Uint8Array([2])],
+          ['bx', new Uint8Array([3])],
+          ['a', new Uint8Array([4])],
+          ['b%2', new Uint8Array([5])],
+        ],
+      );
       expect(store.listSide('b%').map(([name]) => name)).toEqual(['b%', 'b%2']);
       expect(store.listSide('b_').map(([name]) => name)).toEqual(['b_x']);
       expect(store.listSide('').map(([name]) => name)).toEqual(['a', 'b%', 'b%2', 'b_x', 'bx']);
-      store.commit([], [['bx', null], ['missing', null]]);
+      store.commit(
+        [],
+        [
+          ['bx', null],
+          ['missing', null],
+        ],
+      );
       expect(store.getSide('bx')).toBeNull();
       expect(store.listSide('b')).toHaveLength(3);
     });
@@ -129,11 +152,23 @@ export function storeContract(makeHarness: () => StoreHarness): void {
 
     it('deletes, with each commit under a retention bound, the oldest ended incarnations past it: 2 per event plus 256', () => {
       const ports = Array.from({ length: 700 }, (_, i) => i + 1);
-      store.commit(ports.map((port) => created(tcp(port), T0)), []);
+      store.commit(
+        ports.map((port) => created(tcp(port), T0)),
+        [],
+      );
       // Ports 301-600 end first, 1-300 a second later, 601-700 after the bound; none open remains.
-      store.commit(ports.slice(300, 600).map((port) => deleted(tcp(port), T0 + SECOND)), []);
-      store.commit(ports.slice(0, 300).map((port) => deleted(tcp(port), T0 + 2 * SECOND)), []);
-      store.commit(ports.slice(600).map((port) => deleted(tcp(port), T0 + 5 * SECOND)), []);
+      store.commit(
+        ports.slice(300, 600).map((port) => deleted(tcp(port), T0 + SECOND)),
+        [],
+      );
+      store.commit(
+        ports.slice(0, 300).map((port) => deleted(tcp(port), T0 + 2 * SECOND)),
+        [],
+      );
+      store.commit(
+        ports.slice(600).map((port) => deleted(tcp(port), T0 + 5 * SECOND)),
+        [],
+      );
       const kept = () => ports.filter((port) => store.history({ natAddress: NAT, natPort: port }).length > 0);
       store.retain(T0 + 4 * SECOND);
       expect(kept()).toHaveLength(700);

@@ -177,11 +177,7 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
       table.close();
       table = await reopen({ capacity: 2 });
       expect(table.size).toBe(3);
-      expect(brief(table.apply([create(tcp(4))]))).toEqual([
-        'deleted(evicted) 6/1 by 1',
-        'deleted(evicted) 6/2 by 1',
-        'created 6/4 by 1',
-      ]);
+      expect(brief(table.apply([create(tcp(4))]))).toEqual(['deleted(evicted) 6/1 by 1', 'deleted(evicted) 6/2 by 1', 'created 6/4 by 1']);
     });
   });
 
@@ -234,14 +230,27 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
 
   describe('side records', () => {
     it('commits side records with the batch and reads them back by name and prefix', () => {
-      table.apply([create(tcp(1))], [['window/192.0.2.1', new Uint8Array([1, 2, 3])], ['window/192.0.2.2', new Uint8Array([4])], ['other', new Uint8Array([5])]]);
+      table.apply(
+        [create(tcp(1))],
+        [
+          ['window/192.0.2.1', new Uint8Array([1, 2, 3])],
+          ['window/192.0.2.2', new Uint8Array([4])],
+          ['other', new Uint8Array([5])],
+        ],
+      );
       expect(table.getSide('window/192.0.2.1')).toEqual(new Uint8Array([1, 2, 3]));
       expect(table.getSide('missing')).toBeNull();
       expect(table.listSide('window/')).toEqual([
         ['window/192.0.2.1', new Uint8Array([1, 2, 3])],
         ['window/192.0.2.2', new Uint8Array([4])],
       ]);
-      table.apply([], [['window/192.0.2.1', null], ['window/192.0.2.2', new Uint8Array([9])]]);
+      table.apply(
+        [],
+        [
+          ['window/192.0.2.1', null],
+          ['window/192.0.2.2', new Uint8Array([9])],
+        ],
+      );
       expect(table.listSide('window/')).toEqual([['window/192.0.2.2', new Uint8Array([9])]]);
     });
 
@@ -334,7 +343,10 @@ export function tableSemantics(makeHarness: () => StoreHarness): void {
       table.close();
       const failing = new FailingStore(await harness.reopen());
       table = ConnTable.open(failing, { capacity: 4, idleTimeout: 300 * SECOND, clock });
-      table.apply([1, 2, 3, 4].map((port) => create(tcp(port))), [['w', new Uint8Array([1])]]);
+      table.apply(
+        [1, 2, 3, 4].map((port) => create(tcp(port))),
+        [['w', new Uint8Array([1])]],
+      );
       table.touch(connKey(6, NAT, 1));
       const before = snapshot(table);
       clock.advance(SECOND);

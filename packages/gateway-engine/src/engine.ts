@@ -27,7 +27,17 @@ import {
 } from './state.js';
 
 export { BYPASS_VERDICT } from './state.js';
-export type { BypassHook, ClientMissHandler, DatapathOptions, LocalErrorHandler, LocalHandler, MissHandler, OutputEncapsulator, PacketSink, TunnelErrorHandler } from './state.js';
+export type {
+  BypassHook,
+  ClientMissHandler,
+  DatapathOptions,
+  LocalErrorHandler,
+  LocalHandler,
+  MissHandler,
+  OutputEncapsulator,
+  PacketSink,
+  TunnelErrorHandler,
+} from './state.js';
 
 const IP_VERSION_4 = SPEC.IP_VERSION_4;
 const IP_VERSION_6 = SPEC.IP_VERSION_6;

@@ -91,20 +91,11 @@ function emit(s: DatapathState, v: Ipv4View, flags: number): void {
   if (s.translator.toIpv6(v, s.m46, out, flags | segment) !== Verdict.forward) return;
   s.count(GW.forwarded46);
   if (v.udpChecksumZero) s.count(GW.udpChecksumsComputed);
-  if (offload !== null && offload.translated(out, from)) s.count(GW.offloaded);
+  if (offload?.translated(out, from)) s.count(GW.offloaded);
 }
 
 function laterFragment(s: DatapathState, v: Ipv4View, flags: number): void {
-  const token = s.fragments.later(
-    FAMILY.IPV4,
-    v.buf,
-    v.start + SPEC.IPV4_SRC_OFFSET,
-    v.start + SPEC.IPV4_DST_OFFSET,
-    v.fragmentId,
-    v.protocol,
-    v.start,
-    v.end,
-  );
+  const token = s.fragments.later(FAMILY.IPV4, v.buf, v.start + SPEC.IPV4_SRC_OFFSET, v.start + SPEC.IPV4_DST_OFFSET, v.fragmentId, v.protocol, v.start, v.end);
   if (token === VERDICT.FRAGMENT_HELD) return s.count(GW.fragmentsHeld);
   if (token === VERDICT.FRAGMENT_LIMIT) return s.count(GW.fragmentLimit);
   const h = s.table.sessionFromToken(token);
@@ -195,7 +186,7 @@ function refuse(s: DatapathState, v: Ipv4View, flags: number): void {
 /** A verdict from the table instead of a session: offer it to the miss handler, then refuse or drop. */
 function missed(s: DatapathState, v: Ipv4View, verdict: number, origin: Ipv6View | null, reinjected: boolean): void {
   const offerable = verdict === VERDICT.NO_BIB || verdict === VERDICT.FILTERED || verdict === VERDICT.NO_SESSION;
-  if (offerable && origin === null && !reinjected && s.missHandler !== null && s.missHandler(v, verdict, s.offload === null ? null : s.offload.header())) {
+  if (offerable && origin === null && !reinjected && s.missHandler?.(v, verdict, s.offload === null ? null : s.offload.header())) {
     return s.count(GW.missTaken);
   }
   switch (verdict) {

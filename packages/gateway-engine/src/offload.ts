@@ -136,7 +136,9 @@ export class Offload {
     } else {
       return;
     }
-    const sum = four ? pseudoHeaderSum4(readU32(buf, o + 12), readU32(buf, o + 16), protocol, length - l3) : pseudoHeaderSum6(buf, o + 8, buf, o + 24, protocol, length - l3);
+    const sum = four
+      ? pseudoHeaderSum4(readU32(buf, o + 12), readU32(buf, o + 16), protocol, length - l3)
+      : pseudoHeaderSum6(buf, o + 8, buf, o + 24, protocol, length - l3);
     const check = foldSum(sum);
     buf[o + l3 + field] = check >>> 8;
     buf[o + l3 + field + 1] = check & 0xff;

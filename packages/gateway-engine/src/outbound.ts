@@ -217,7 +217,7 @@ function emit(s: DatapathState, v: Ipv6View, dst4: number): void {
   const segment = offload === null ? 0 : offload.xlatFlags;
   if (s.translator.toIpv4(v, s.m64, out, segment) !== Verdict.forward) return;
   s.count(GW.forwarded64);
-  if (offload !== null && offload.translated(out, from)) s.count(GW.offloaded);
+  if (offload?.translated(out, from)) s.count(GW.offloaded);
   const encap = s.encap;
   if (encap !== null) {
     const m = s.m64;

@@ -10,16 +10,20 @@ export const GATEWAY_COUNTERS = {
   notPool6: 'IPv6 packets whose destination is not an IPv4-embedded address under the prefix (a route points here wrongly)',
   sourceInPool6: 'IPv6 packets whose source lies under the prefix (a loop or a spoofed source)',
   martianSourceIpv6: 'IPv6 packets from ::, ::1, a link-local or a multicast address, which no router forwards (RFC 4291 2.5.2, 2.5.3, 2.5.6, 2.7)',
-  martianDestination: 'IPv6 packets to an embedded 0.0.0.0/8, 127/8, multicast or 255.255.255.255, under any prefix (RFC 1812 5.3.5.1, 5.3.7), answered with ICMPv6 1/1',
+  martianDestination:
+    'IPv6 packets to an embedded 0.0.0.0/8, 127/8, multicast or 255.255.255.255, under any prefix (RFC 1812 5.3.5.1, 5.3.7), answered with ICMPv6 1/1',
   nonGlobalDestination: 'IPv6 packets to a non-global IPv4 address under the Well-Known Prefix (RFC 6052 3.1), answered with ICMPv6 1/1',
   nonGlobalSource: 'IPv4 packets from a non-global address, refused under the Well-Known Prefix (RFC 6052 3.1)',
   notPool4: 'IPv4 packets whose destination is not a pool4 address',
-  martianSourceIpv4: 'IPv4 packets from 0.0.0.0/8, 127/8, multicast or 255.255.255.255 (RFC 1812 5.3.7, RFC 7915 4.1); ICMP errors from 0/8 and 127/8 are still translated (RFC 7915 4.1)',
+  martianSourceIpv4:
+    'IPv4 packets from 0.0.0.0/8, 127/8, multicast or 255.255.255.255 (RFC 1812 5.3.7, RFC 7915 4.1); ICMP errors from 0/8 and 127/8 are still translated (RFC 7915 4.1)',
   sourceInPool4: 'IPv4 packets from outside whose source is a pool4 address (a loop or a spoofed source)',
   badFragmentLength: 'IPv6 fragments with M set whose data is not a multiple of 8 bytes (RFC 8200 4.5), answered with ICMPv6 4/0 pointing at Payload Length',
   fragmentTooLong: 'IPv6 fragments whose datagram would reassemble past 65,535 bytes (RFC 8200 4.5), answered with ICMPv6 4/0 pointing at Fragment Offset',
-  fragmentOverlap: 'IPv6 fragments dropped with their whole datagram: two of its fragments overlap (RFC 5722), or it came in too many pieces to check (fragments.*)',
-  udpZeroChecksumFragments: 'first fragments of IPv4 UDP datagrams without checksum, dropped silently: the gateway does not reassemble to compute one (RFC 6146 3.4)',
+  fragmentOverlap:
+    'IPv6 fragments dropped with their whole datagram: two of its fragments overlap (RFC 5722), or it came in too many pieces to check (fragments.*)',
+  udpZeroChecksumFragments:
+    'first fragments of IPv4 UDP datagrams without checksum, dropped silently: the gateway does not reassemble to compute one (RFC 6146 3.4)',
   udpChecksumsComputed: 'IPv4 UDP datagrams without checksum translated with a computed one (RFC 7915 4.5, RFC 6146 3.4)',
   unsupportedProtocol: 'packets that are neither TCP, UDP nor ICMP (RFC 6146 3: no state for other protocols)',
   noBib: 'IPv4 packets for a NAT transport address without BIB entry; UDP answered with ICMPv4 3/3 (RFC 6146 3.5.1)',
@@ -64,6 +68,4 @@ export type GatewayCounterName = keyof typeof GATEWAY_COUNTERS;
 export const GATEWAY_COUNTER_NAMES = Object.keys(GATEWAY_COUNTERS) as GatewayCounterName[];
 
 /** Index of each counter in the values array. */
-export const GW = Object.freeze(
-  Object.fromEntries(GATEWAY_COUNTER_NAMES.map((name, index) => [name, index])) as Record<GatewayCounterName, number>,
-);
+export const GW = Object.freeze(Object.fromEntries(GATEWAY_COUNTER_NAMES.map((name, index) => [name, index])) as Record<GatewayCounterName, number>);

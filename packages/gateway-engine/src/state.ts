@@ -3,16 +3,7 @@
 // outbound.ts and inbound.ts are plain functions over it; Engine (engine.ts) is its public face.
 
 import type { FragmentTracker, Nat64Table } from '@nat64/nat64';
-import {
-  Ipv4View,
-  Ipv6View,
-  Mapping46,
-  Mapping64,
-  PacketBatch,
-  isNonGlobalIpv4,
-  type Rfc6052Prefix,
-  type Translator,
-} from '@nat64/xlat';
+import { Ipv4View, Ipv6View, Mapping46, Mapping64, PacketBatch, isNonGlobalIpv4, type Rfc6052Prefix, type Translator } from '@nat64/xlat';
 import type { BatchClock } from './clock.js';
 import { IMPL, SPEC } from './constants.js';
 import { PoolSet } from './pool-set.js';

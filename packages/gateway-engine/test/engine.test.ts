@@ -66,7 +66,12 @@ describe('engine', () => {
       g.engine.injectIpv4(extra, 0, extra.length);
     });
     const calls: number[] = [];
-    g.engine.setSink({ writeBatch: (_b, _o, _l, count) => (calls.push(count), count) });
+    g.engine.setSink({
+      writeBatch: (_b, _o, _l, count) => {
+        calls.push(count);
+        return count;
+      },
+    });
     g.send(handoff(), ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }), handoff());
     expect(order).toEqual(['packet', 'packet', 'end']);
     // One write: the translated packet and the injected one together.
@@ -164,7 +169,13 @@ describe('engine', () => {
     const seed = [
       ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }),
       ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 53 }),
-      ipv4({ src: SERVER, dst: POOL4, protocol: 1, icmp: { type: 3, code: 3, rest: 0 }, payload: ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: 53, dstPort: 9 }) }),
+      ipv4({
+        src: SERVER,
+        dst: POOL4,
+        protocol: 1,
+        icmp: { type: 3, code: 3, rest: 0 },
+        payload: ipv4({ src: POOL4, dst: SERVER, protocol: 17, srcPort: 53, dstPort: 9 }),
+      }),
     ];
     fc.assert(
       fc.property(fc.nat(seed.length - 1), fc.array(fc.tuple(fc.nat(120), fc.nat(255)), { maxLength: 8 }), fc.nat(130), (which, edits, cut) => {

@@ -19,10 +19,12 @@ describe('events', () => {
   it('lets a subscriber unsubscribe from inside an event without upsetting the others', () => {
     const g = testEngine();
     const heard: string[] = [];
-    const off = g.engine.events.subscribe({ sessionCreated: () => {
-      heard.push('once');
-      off();
-    } });
+    const off = g.engine.events.subscribe({
+      sessionCreated: () => {
+        heard.push('once');
+        off();
+      },
+    });
     g.engine.events.subscribe({ sessionCreated: () => heard.push('always') });
     g.send(udp(40_000), udp(40_001));
     expect(heard).toEqual(['once', 'always', 'always']);

@@ -89,7 +89,7 @@ describe('inbound', () => {
     expect(Buffer.from(error!.subarray(48))).toEqual(Buffer.from(original));
   });
 
-  it('translates an ICMPv4 error from a router by the session it quotes, from the router\'s address', () => {
+  it("translates an ICMPv4 error from a router by the session it quotes, from the router's address", () => {
     const g = testEngine();
     const [out] = g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));
     const error = ipv4({ src: '203.0.113.254', dst: POOL4, protocol: 1, icmp: { type: 11, code: 0, rest: 0 }, payload: out! });

@@ -9,8 +9,7 @@ import { CLIENT, POOL4, SERVER, SERVER6, staticBib, testEngine, type TestEngine 
 
 const udp6 = (overrides: Partial<Parameters<typeof ipv6>[0]> = {}) =>
   ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53, ...overrides });
-const udp4 = (overrides: Partial<Parameters<typeof ipv4>[0]> = {}) =>
-  ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 1, ...overrides });
+const udp4 = (overrides: Partial<Parameters<typeof ipv4>[0]> = {}) => ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 1, ...overrides });
 
 function rewriteIpv4Checksum(packet: Uint8Array): Uint8Array {
   packet[10] = 0;

@@ -87,7 +87,11 @@ describe('engine with TUN offload', () => {
     expect(g.settings.tun.offload).toBe(true);
     const [syn] = g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 40_000, dstPort: 80 }));
     expect(syn!.header).toEqual(new Array(VNET_HEADER_SIZE).fill(0));
-    const segment = makePartial(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 40_000, dstPort: 80, tcpFlags: TCP_ACK, payload: bulk(60_000) }), 40, 16);
+    const segment = makePartial(
+      ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 40_000, dstPort: 80, tcpFlags: TCP_ACK, payload: bulk(60_000) }),
+      40,
+      16,
+    );
     const out = g.send(segment, header(VnetFlag.NEEDS_CSUM, VnetGso.TCPV6 | VnetGso.ECN, 60, 1440, 40, 16));
     expect(out).toHaveLength(1);
     const { packet, header: written } = out[0]!;
@@ -105,7 +109,11 @@ describe('engine with TUN offload', () => {
     const port = read16(syn!.packet, 20);
     expect(g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: port, tcpFlags: 0x12 }))).toHaveLength(1);
     g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 40_001, dstPort: 80, tcpFlags: TCP_ACK }));
-    const segment = makePartial(ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: port, tcpFlags: TCP_ACK, payload: bulk(30_000), dontFragment: true }), 20, 16);
+    const segment = makePartial(
+      ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: port, tcpFlags: TCP_ACK, payload: bulk(30_000), dontFragment: true }),
+      20,
+      16,
+    );
     const out = g.send(segment, header(VnetFlag.NEEDS_CSUM, VnetGso.TCPV4, 40, 1448, 20, 16));
     expect(out).toHaveLength(1);
     const { packet, header: written } = out[0]!;

@@ -6,7 +6,7 @@ const udp = (overrides: Partial<Parameters<typeof ipv6>[0]> = {}) =>
   ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53, ...overrides });
 
 describe('outbound', () => {
-  it('translates a UDP packet to the server from the client\'s NAT transport address', () => {
+  it("translates a UDP packet to the server from the client's NAT transport address", () => {
     const g = testEngine();
     const [out] = g.send(udp({ hopLimit: 9 }));
     expect(addr4(out!, 12)).toBe(POOL4);

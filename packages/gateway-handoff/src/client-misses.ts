@@ -28,7 +28,16 @@ import type { MappingTracker } from './tracker.js';
 export interface ClientQueryAgent {
   peerState(natAddress: number, host: number): PeerState;
   probe(natAddress: number, host: number): PeerState;
-  clientQuery(natAddress: number, host: number, protocol: number, clientAddress: Uint8Array, clientPort: number, serverAddress: number, serverPort: number, token: number): QueryVerdict;
+  clientQuery(
+    natAddress: number,
+    host: number,
+    protocol: number,
+    clientAddress: Uint8Array,
+    clientPort: number,
+    serverAddress: number,
+    serverPort: number,
+    token: number,
+  ): QueryVerdict;
 }
 
 /** Tokens of client queries start here, apart from those of the miss queue (1 to 2^31 - 1). */
@@ -200,7 +209,7 @@ export class ClientMissQueue {
   private giveBack(pending: Pending, counter: HandoffCounterName): void {
     this.counters.add(counter, pending.packets.length);
     this.held.release(pending);
-    pending.packets.forEach((packet, i) => this.output.reinject(packet, 0, packet.length, pending.headers[i]!));
+    for (const [i, packet] of pending.packets.entries()) this.output.reinject(packet, 0, packet.length, pending.headers[i]!);
   }
 }
 

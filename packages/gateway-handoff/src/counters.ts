@@ -26,7 +26,8 @@ export const HANDOFF_COUNTERS = {
   restoreFailed: 'ANSWERs whose session could not be restored (port taken by another client, table full, ...)',
   flowsEvictedRemembered: 'handed-off sessions evicted from the cache and remembered (handoff.evictedFlows) for their client to speak first',
   clientMissesQueried: 'keys (protocol, client address and port, host) of client packets of evicted flows that a CLIENT-QUERY asked about',
-  clientMissesAwaitingHost: 'TCP segments without a session toward a host never met (after a restart): dropped while a HELLO asks whether its receiver holds authority, so their retransmission can be asked about',
+  clientMissesAwaitingHost:
+    'TCP segments without a session toward a host never met (after a restart): dropped while a HELLO asks whether its receiver holds authority, so their retransmission can be asked about',
   clientMissesJoined: 'client packets held behind a CLIENT-QUERY already out for the same key',
   clientMissesDropped: 'client packets dropped: the per-key, total or byte bound of the miss queue was reached',
   clientMissesQueryRefused: 'client packets let through as new flows: too many queries outstanding toward the host or in total',
@@ -35,7 +36,8 @@ export const HANDOFF_COUNTERS = {
   clientMissesTimedOut: 'held client packets given back to the NAT64 after their CLIENT-QUERY got no answer',
   clientMissesNewMapping: 'held UDP or echo packets given a new mapping because their old NAT port had gone to another client',
   clientRestoreConflicts: 'connections that could not come back: the receiver knew them, but their NAT port had gone to another client',
-  clientConnectionsGone: 'handed-off TCP connections whose client spoke first after the receiver had ended them (or given their port to a new client): answered with a RST',
+  clientConnectionsGone:
+    'handed-off TCP connections whose client spoke first after the receiver had ended them (or given their port to a new client): answered with a RST',
   clientResetsSent: 'TCP RSTs sent to clients whose connection could not come back',
   eventErrors: 'handoff callbacks that threw (logged at most once a minute)',
 } as const;

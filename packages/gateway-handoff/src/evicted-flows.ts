@@ -42,7 +42,11 @@ export class EvictedFlows {
    * `capacity`: flows remembered at most (0 turns the memory off: nothing is remembered); `ports`: each
    * flow also keeps a 32-bit port value (remember's `port`, recall's `recalledPort`).
    */
-  constructor(capacity: number, private readonly seed = 0x5eed_f10e, ports = false) {
+  constructor(
+    capacity: number,
+    private readonly seed = 0x5eed_f10e,
+    ports = false,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
     this.buckets = Math.ceil(capacity / SLOTS_PER_BUCKET);
     this.capacity = this.buckets * SLOTS_PER_BUCKET;
@@ -62,7 +66,16 @@ export class EvictedFlows {
   }
 
   /** Remembers a flow evicted with NAT address `natAddress` (and `port`, with ports), replacing what it held for that flow. */
-  remember(protocol: number, client: Uint8Array, clientOffset: number, clientPort: number, server: number, serverPort: number, natAddress: number, port = -1): void {
+  remember(
+    protocol: number,
+    client: Uint8Array,
+    clientOffset: number,
+    clientPort: number,
+    server: number,
+    serverPort: number,
+    natAddress: number,
+    port = -1,
+  ): void {
     if (this.buckets === 0) return;
     this.hash(protocol, client, clientOffset, clientPort, server, serverPort);
     const fp = this.fingerprint;
@@ -154,7 +167,7 @@ export class EvictedFlows {
   private otherBucket(fp: number, bucket: number): number {
     const buckets = this.buckets;
     const h = finish(Math.imul(fp, 0x5bd1_e995)) >>> 0;
-    return (((h % buckets) - bucket) % buckets + buckets) % buckets;
+    return ((((h % buckets) - bucket) % buckets) + buckets) % buckets;
   }
 
   private oldest(a: number, b: number): number {

@@ -174,7 +174,16 @@ export class Handoff {
     this.startTransport();
     if (this.config.mode === 'full') this.catchMisses();
     if (housekeepingMs > 0) this.startTimer(housekeepingMs);
-    this.logger.info({ mode: this.config.mode, transport: this.config.transport, epoch: this.agent.epoch.toString(16).padStart(16, '0'), mtu: this.config.mtu, authenticated: this.config.key !== undefined }, 'handoff started');
+    this.logger.info(
+      {
+        mode: this.config.mode,
+        transport: this.config.transport,
+        epoch: this.agent.epoch.toString(16).padStart(16, '0'),
+        mtu: this.config.mtu,
+        authenticated: this.config.key !== undefined,
+      },
+      'handoff started',
+    );
   }
 
   /** Session creations and deletions go to the tracker, which reports mappings. */
@@ -321,15 +330,40 @@ export class Handoff {
     for (const name of Object.keys(HANDOFF_COUNTERS) as HandoffCounterName[]) {
       lines.push({ group: 'handoff', name, value: this.counters.get(name), explanation: HANDOFF_COUNTERS[name] });
     }
-    lines.push({ group: 'handoff', name: 'mappings', value: this.tracker.mappings.count, explanation: 'gauge: mappings (BIB entry and host) reported and live' });
+    lines.push({
+      group: 'handoff',
+      name: 'mappings',
+      value: this.tracker.mappings.count,
+      explanation: 'gauge: mappings (BIB entry and host) reported and live',
+    });
     lines.push({ group: 'handoff', name: 'missesHeld', value: this.misses.packets, explanation: 'gauge: packets held while their QUERY is out' });
-    lines.push({ group: 'handoff', name: 'clientMissesHeld', value: this.clientMisses.packets, explanation: 'gauge: client packets held while their CLIENT-QUERY is out' });
-    lines.push({ group: 'handoff', name: 'evictedFlows', value: this.evictedFlows.size, explanation: 'gauge: evicted flows remembered (at most handoff.evictedFlows)' });
-    lines.push({ group: 'handoff', name: 'evictedFlowsBytes', value: this.evictedFlows.byteLength, explanation: 'gauge: bytes of the memory of evicted flows (12 per flow of its capacity)' });
+    lines.push({
+      group: 'handoff',
+      name: 'clientMissesHeld',
+      value: this.clientMisses.packets,
+      explanation: 'gauge: client packets held while their CLIENT-QUERY is out',
+    });
+    lines.push({
+      group: 'handoff',
+      name: 'evictedFlows',
+      value: this.evictedFlows.size,
+      explanation: 'gauge: evicted flows remembered (at most handoff.evictedFlows)',
+    });
+    lines.push({
+      group: 'handoff',
+      name: 'evictedFlowsBytes',
+      value: this.evictedFlows.byteLength,
+      explanation: 'gauge: bytes of the memory of evicted flows (12 per flow of its capacity)',
+    });
     for (const counter of this.agent.counters.snapshot({ all: true })) {
       lines.push({ group: 'agent', ...counter });
     }
-    lines.push({ group: 'agent', name: 'queuedEntries', value: this.agent.queuedEntries, explanation: 'gauge: entries waiting to be sent reliably, toward every peer' });
+    lines.push({
+      group: 'agent',
+      name: 'queuedEntries',
+      value: this.agent.queuedEntries,
+      explanation: 'gauge: entries waiting to be sent reliably, toward every peer',
+    });
     for (const line of fromTransport) if (line.group !== 'handoff') lines.push(line);
     return lines;
   }
@@ -356,7 +390,10 @@ export class Handoff {
   }
 
   private peerDown(natAddress: number, host: number, state: PeerState): void {
-    this.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), state: PEER_STATE_NAMES[state] }, 'handoff receiver down: authority back to the gateway');
+    this.logger.info(
+      { nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), state: PEER_STATE_NAMES[state] },
+      'handoff receiver down: authority back to the gateway',
+    );
     this.tracker.peerDown(natAddress, host);
   }
 

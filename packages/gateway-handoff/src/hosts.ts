@@ -86,7 +86,10 @@ export function hostRows(
     queries: p.queries,
     lastHeardMsAgo: p.lastHeardAt === null ? null : Math.max(0, Math.round(now - p.lastHeardAt)),
     ...transportOf(p.natAddress, p.host),
-    announced: p.capabilities < 0 ? [] : [...((p.capabilities & Capability.HANDOFF_V1) !== 0 ? ['handoff'] : []), ...((p.capabilities & Capability.GENEVE) !== 0 ? ['geneve'] : [])],
+    announced:
+      p.capabilities < 0
+        ? []
+        : [...((p.capabilities & Capability.HANDOFF_V1) !== 0 ? ['handoff'] : []), ...((p.capabilities & Capability.GENEVE) !== 0 ? ['geneve'] : [])],
   }));
 }
 
@@ -117,7 +120,11 @@ export function formatHosts(answer: HostsAnswer): string {
     ago(row.lastHeardMsAgo),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
-  const render = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const render = (cells: string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   const count = answer.hosts.length;
   const tunnels = answer.hosts.flatMap((row) => (row.bypass === undefined ? [] : [bypassLine(row, row.bypass)]));
   return [

@@ -66,13 +66,23 @@ export class MappingTable {
   findHashed(h: number, natAddress: number, host: number, protocol: number, natPort: number): number {
     const { next, hashes } = this.index;
     for (let i = this.index.head(h); i >= 0; i = next[i]!) {
-      if (hashes[i] === h && this.natPort[i] === natPort && this.host[i] === host && this.natAddress[i] === natAddress && this.protocol[i] === protocol) return i;
+      if (hashes[i] === h && this.natPort[i] === natPort && this.host[i] === host && this.natAddress[i] === natAddress && this.protocol[i] === protocol)
+        return i;
     }
     return -1;
   }
 
   /** Adds a record with one live session; the caller has checked there is none for this key. `h`: the key's hash(), if known. */
-  add(natAddress: number, host: number, protocol: number, natPort: number, serverPort: number, time: number, flags: number, h = this.hash(natAddress, host, protocol, natPort)): number {
+  add(
+    natAddress: number,
+    host: number,
+    protocol: number,
+    natPort: number,
+    serverPort: number,
+    time: number,
+    flags: number,
+    h = this.hash(natAddress, host, protocol, natPort),
+  ): number {
     let slot = this.freeHead;
     if (slot >= 0) {
       this.freeHead = this.peerNext[slot]!;
@@ -89,9 +99,15 @@ export class MappingTable {
     this.protocol[slot] = protocol;
     this.natPort[slot] = natPort;
     let byHost = this.peers.get(natAddress);
-    if (byHost === undefined) this.peers.set(natAddress, (byHost = new Map()));
+    if (byHost === undefined) {
+      byHost = new Map();
+      this.peers.set(natAddress, byHost);
+    }
     let peer = byHost.get(host);
-    if (peer === undefined) byHost.set(host, (peer = { head: -1, count: 0 }));
+    if (peer === undefined) {
+      peer = { head: -1, count: 0 };
+      byHost.set(host, peer);
+    }
     this.peerPrev[slot] = -1;
     this.peerNext[slot] = peer.head;
     if (peer.head >= 0) this.peerPrev[peer.head] = slot;

@@ -7,7 +7,7 @@
 // A miss from a host the gateway has never met (after a restart, say) starts the HELLO exchange and
 // waits for it briefly: if the host's receiver turns out authoritative, the QUERY goes out then.
 
-import { type HandoffEntry } from '@nat64/handoff-codec';
+import type { HandoffEntry } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome, QueryVerdict } from '@nat64/handoff-agent';
 import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
@@ -120,7 +120,8 @@ export class MissQueue {
       let list = waiting;
       if (list === undefined) {
         if (this.agent.probe(natAddress, host) === PeerState.UNKNOWN) return false;
-        this.waiting.set(peerKey, (list = { since: this.clock(), keys: [] }));
+        list = { since: this.clock(), keys: [] };
+        this.waiting.set(peerKey, list);
       }
       list.keys.push(created);
       this.counters.add('missesAwaitingHost');
@@ -193,6 +194,6 @@ export class MissQueue {
     this.byKey.delete(pending.key);
     this.held.release(pending);
     this.counters.add(counter, pending.packets.length);
-    pending.packets.forEach((packet, i) => this.reinject(packet, 0, packet.length, pending.headers[i]!));
+    for (const [i, packet] of pending.packets.entries()) this.reinject(packet, 0, packet.length, pending.headers[i]!);
   }
 }

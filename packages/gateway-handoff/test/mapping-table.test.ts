@@ -72,7 +72,10 @@ describe('MappingTable', () => {
     const m = new MappingTable(4);
     const model = new Map<string, number>();
     let seed = 12345;
-    const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
     for (let step = 0; step < 20_000; step++) {
       const host = [H, G][random(2)]!;
       const protocol = [1, 6, 17][random(3)]!;

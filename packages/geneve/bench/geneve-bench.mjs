@@ -9,8 +9,13 @@ import { GeneveView, Ipv4Encapsulator, Ipv6Encapsulator, createReceivePolicy, de
 const OPS = Number(process.env.OPS ?? 1_000_000);
 const secret = Uint8Array.from({ length: 32 }, (_, i) => i);
 const mapping = {
-  protocol: 17, event: 2, natAddress: 0xc633640a, natPort: 40000,
-  clientAddress: Uint8Array.from({ length: 16 }, (_, i) => i), clientPort: 5353, creationTimeUs: 1_700_000_000_123_456,
+  protocol: 17,
+  event: 2,
+  natAddress: 0xc633640a,
+  natPort: 40000,
+  clientAddress: Uint8Array.from({ length: 16 }, (_, i) => i),
+  clientPort: 5353,
+  creationTimeUs: 1_700_000_000_123_456,
 };
 
 function innerPacket(size) {
@@ -47,7 +52,11 @@ for (const size of [64, 1400]) {
     ['IPv4', (extra) => new Ipv4Encapsulator({ vni: 7, source: 0xc0000201, ...extra }), 0xcb007105],
     ['IPv6', (extra) => new Ipv6Encapsulator({ vni: 7, source: new Uint8Array(16).fill(1), ...extra }), new Uint8Array(16).fill(5)],
   ]) {
-    for (const [variant, extra, map] of [['plain', {}, null], ['mapping', {}, mapping], ['mapping+auth', { auth: { keyId: 1, secret } }, mapping]]) {
+    for (const [variant, extra, map] of [
+      ['plain', {}, null],
+      ['mapping', {}, mapping],
+      ['mapping+auth', { auth: { keyId: 1, secret } }, mapping],
+    ]) {
       const e = make(extra);
       const buf = new Uint8Array(e.headroom + size);
       buf.set(inner, e.headroom);

@@ -43,11 +43,7 @@ export function sealTag(key: KeyObject, buf: Uint8Array, start: number, end: num
  */
 export function verifyTag(key: KeyObject, buf: Uint8Array, start: number, end: number, tagOffset: number): boolean {
   const tagEnd = tagOffset + OptionSize.AUTH_TAG;
-  const digest = createHmac('sha256', key)
-    .update(buf.subarray(start, tagOffset))
-    .update(ZERO_TAG)
-    .update(buf.subarray(tagEnd, end))
-    .digest();
+  const digest = createHmac('sha256', key).update(buf.subarray(start, tagOffset)).update(ZERO_TAG).update(buf.subarray(tagEnd, end)).digest();
   return timingSafeEqual(digest.subarray(0, OptionSize.AUTH_TAG), buf.subarray(tagOffset, tagEnd));
 }
 

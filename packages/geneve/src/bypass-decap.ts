@@ -75,7 +75,11 @@ export function isBypassPacket(buf: Uint8Array, offset: number, length: number):
   if (length < Geneve.HEADER_LENGTH) return false;
   if (readU16(buf, offset + 2) === ProtocolType.TRANSPARENT_ETHERNET_BRIDGING) return true;
   const optionsEnd = Math.min(offset + length, offset + Geneve.HEADER_LENGTH + (buf[offset]! & GeneveBits.OPT_LEN_MASK) * Geneve.WORD);
-  for (let at = offset + Geneve.HEADER_LENGTH; at + Geneve.OPTION_HEADER_LENGTH <= optionsEnd; at += Geneve.OPTION_HEADER_LENGTH + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD) {
+  for (
+    let at = offset + Geneve.HEADER_LENGTH;
+    at + Geneve.OPTION_HEADER_LENGTH <= optionsEnd;
+    at += Geneve.OPTION_HEADER_LENGTH + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD
+  ) {
     if (readU16(buf, at) === Bypass.OPTION_CLASS) return true;
   }
   return false;

@@ -147,8 +147,7 @@ function readMapping(buf: Uint8Array, at: number, length: number, view: GeneveVi
   view.natPort = readU16(buf, at + MappingField.NAT_PORT);
   view.clientPort = readU16(buf, at + MappingField.CLIENT_PORT);
   view.clientAddressOffset = at + MappingField.CLIENT_ADDRESS;
-  view.creationTimeUs =
-    timeHigh * TWO_POW_32 + (((buf[time + 4]! << 24) | (buf[time + 5]! << 16) | (buf[time + 6]! << 8) | buf[time + 7]!) >>> 0);
+  view.creationTimeUs = timeHigh * TWO_POW_32 + (((buf[time + 4]! << 24) | (buf[time + 5]! << 16) | (buf[time + 6]! << 8) | buf[time + 7]!) >>> 0);
   return DecapStatus.DATA;
 }
 

@@ -6,6 +6,7 @@ export {
   DEFAULT_OPTION_CLASS,
   Geneve,
   MappingEvent,
+  OptionClassRange,
   OptionType,
   ProtocolType,
 } from './constants.js';

@@ -240,7 +240,8 @@ export function inspectNeighborMessage(buf: Uint8Array, offset: number, length: 
 }
 
 function checkMessage(value: NeighborMessage): void {
-  if (value.type !== Ndp.NEIGHBOR_SOLICITATION && value.type !== Ndp.NEIGHBOR_ADVERTISEMENT) throw new RangeError(`type must be 135 or 136, got ${String(value.type)}`);
+  if (value.type !== Ndp.NEIGHBOR_SOLICITATION && value.type !== Ndp.NEIGHBOR_ADVERTISEMENT)
+    throw new RangeError(`type must be 135 or 136, got ${String(value.type)}`);
   checkBytes(value.destinationMac, Ethernet.ADDRESS_LENGTH, 'destinationMac');
   checkBytes(value.sourceMac, Ethernet.ADDRESS_LENGTH, 'sourceMac');
   checkBytes(value.source, 16, 'source');

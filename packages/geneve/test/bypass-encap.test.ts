@@ -34,18 +34,23 @@ describe('bypass-encap', () => {
   it('produces what the decoder accepts, for any VNI, message and frame', () => {
     const view = new BypassView();
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xff_ffff }), fc.option(fc.string({ maxLength: 30 })), fc.uint8Array({ minLength: 14, maxLength: 100 }), (vni, message, frame) => {
-        frame[12] = 0x86;
-        frame[13] = 0xdd;
-        const encapsulator = new BypassEncapsulator({ vni, message });
-        const buf = new Uint8Array(200 + frame.length);
-        buf.set(frame, 200);
-        const start = encapsulator.encapsulate(buf, 200, frame.length);
-        const status = decapsulateBypass(buf, start, buf.length - start, view, { vni, direction: message === null ? 'to-gateway' : 'to-server' });
-        expect(status).toBe(BypassStatus.FRAME);
-        expect(view.hasBypassOption).toBe(message !== null);
-        expect(buf.subarray(view.frameOffset, view.frameOffset + view.frameLength)).toEqual(frame);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 0xff_ffff }),
+        fc.option(fc.string({ maxLength: 30 })),
+        fc.uint8Array({ minLength: 14, maxLength: 100 }),
+        (vni, message, frame) => {
+          frame[12] = 0x86;
+          frame[13] = 0xdd;
+          const encapsulator = new BypassEncapsulator({ vni, message });
+          const buf = new Uint8Array(200 + frame.length);
+          buf.set(frame, 200);
+          const start = encapsulator.encapsulate(buf, 200, frame.length);
+          const status = decapsulateBypass(buf, start, buf.length - start, view, { vni, direction: message === null ? 'to-gateway' : 'to-server' });
+          expect(status).toBe(BypassStatus.FRAME);
+          expect(view.hasBypassOption).toBe(message !== null);
+          expect(buf.subarray(view.frameOffset, view.frameOffset + view.frameLength)).toEqual(frame);
+        },
+      ),
     );
   });
 });

@@ -192,7 +192,10 @@ describe('decap', () => {
   });
 
   it('agrees with the throwing decoder and never throws, on random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (buf) => expectAgreement(buf)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (buf) => expectAgreement(buf)),
+      { numRuns: 2000 },
+    );
   });
 
   it('agrees with the throwing decoder and never throws, on mutations of valid packets', () => {
@@ -209,7 +212,10 @@ describe('decap', () => {
         for (const edit of edits) buf[edit.at % buf.length] = edit.value;
         return buf.subarray(0, buf.length - (cut % 4 === 0 ? cut % buf.length : 0));
       });
-    fc.assert(fc.property(mutated, (buf) => expectAgreement(buf)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(mutated, (buf) => expectAgreement(buf)),
+      { numRuns: 2000 },
+    );
   });
 
   it('agrees with the throwing decoder on every valid header', () => {

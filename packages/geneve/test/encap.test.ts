@@ -21,9 +21,13 @@ function run(family: 4 | 6, withAuth: boolean, payload: Uint8Array, mapping: Map
   buf.set(payload, payloadOffset);
   let start: number;
   if (e instanceof Ipv4Encapsulator) {
-    start = control ? e.encapsulateControl(buf, payloadOffset, payload.length, SERVER4, mapping) : e.encapsulate(buf, payloadOffset, payload.length, SERVER4, mapping);
+    start = control
+      ? e.encapsulateControl(buf, payloadOffset, payload.length, SERVER4, mapping)
+      : e.encapsulate(buf, payloadOffset, payload.length, SERVER4, mapping);
   } else {
-    start = control ? e.encapsulateControl(buf, payloadOffset, payload.length, SERVER6, mapping) : e.encapsulate(buf, payloadOffset, payload.length, SERVER6, mapping);
+    start = control
+      ? e.encapsulateControl(buf, payloadOffset, payload.length, SERVER6, mapping)
+      : e.encapsulate(buf, payloadOffset, payload.length, SERVER6, mapping);
   }
   return { buf, start, payloadOffset };
 }

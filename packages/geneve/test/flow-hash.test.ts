@@ -15,7 +15,14 @@ function fnv1a(data: Uint8Array, seed = 0): number {
 function ipv4(protocol: number, source: string, destination: string, l4: string, fragment = '40 00'): Uint8Array {
   const l4Bytes = bytes(l4);
   const total = 20 + l4Bytes.length;
-  return bytes(`45 00 ${(total >> 8).toString(16).padStart(2, '0')} ${(total & 0xff).toString(16).padStart(2, '0')}`, `00 01 ${fragment}`, `40 ${protocol.toString(16).padStart(2, '0')} 00 00`, source, destination, l4Bytes);
+  return bytes(
+    `45 00 ${(total >> 8).toString(16).padStart(2, '0')} ${(total & 0xff).toString(16).padStart(2, '0')}`,
+    `00 01 ${fragment}`,
+    `40 ${protocol.toString(16).padStart(2, '0')} 00 00`,
+    source,
+    destination,
+    l4Bytes,
+  );
 }
 
 const A = 'c6 33 64 0a';

@@ -17,7 +17,13 @@ describe('ndp', () => {
 
   it('builds the golden advertisement', () => {
     const buf = new Uint8Array(90);
-    const end = writeNeighborAdvertisement(buf, 4, { sourceMac: SERVER_MAC, destinationMac: GATEWAY_MAC, source: TARGET, destination: GATEWAY_LINK_LOCAL, target: TARGET });
+    const end = writeNeighborAdvertisement(buf, 4, {
+      sourceMac: SERVER_MAC,
+      destinationMac: GATEWAY_MAC,
+      source: TARGET,
+      destination: GATEWAY_LINK_LOCAL,
+      target: TARGET,
+    });
     expect(end).toBe(90);
     expect(buf.subarray(4)).toEqual(NA_FRAME);
   });
@@ -80,8 +86,26 @@ describe('ndp', () => {
     const address = fc.uint8Array({ minLength: 16, maxLength: 16 });
     const mac = fc.uint8Array({ minLength: 6, maxLength: 6 });
     const message: fc.Arbitrary<NeighborMessage> = fc.oneof(
-      fc.record({ type: fc.constant(135 as const), destinationMac: mac, sourceMac: mac, source: address, destination: address, target: address, flags: fc.constant(0), linkLayer: fc.option(mac) }),
-      fc.record({ type: fc.constant(136 as const), destinationMac: mac, sourceMac: mac, source: address, destination: address, target: address, flags: fc.constantFrom(0, 0x20, 0x40, 0x60, 0xe0), linkLayer: fc.option(mac) }),
+      fc.record({
+        type: fc.constant(135 as const),
+        destinationMac: mac,
+        sourceMac: mac,
+        source: address,
+        destination: address,
+        target: address,
+        flags: fc.constant(0),
+        linkLayer: fc.option(mac),
+      }),
+      fc.record({
+        type: fc.constant(136 as const),
+        destinationMac: mac,
+        sourceMac: mac,
+        source: address,
+        destination: address,
+        target: address,
+        flags: fc.constantFrom(0, 0x20, 0x40, 0x60, 0xe0),
+        linkLayer: fc.option(mac),
+      }),
     );
     fc.assert(
       fc.property(message, fc.integer({ min: 0, max: 6 }), (value, offset) => {

@@ -42,7 +42,7 @@ async function run(name, { hosts, key }) {
     maxWindow: 1024,
     helloTotal: { perSecond: 1e6, burst: 1e6 },
     ...(key ? { key } : {}),
-    send(natAddress, host, payload) {
+    send(_natAddress, host, payload) {
       const type = payload[1];
       const sequence = ((payload[24] << 24) | (payload[25] << 16) | (payload[26] << 8) | payload[27]) >>> 0;
       if (type === MessageType.HELLO && !helloIds.has(host)) helloIds.set(host, sequence);
@@ -66,13 +66,22 @@ async function run(name, { hosts, key }) {
     entry.serverAddress = host;
     agent.mappingCreated(NAT, host, entry);
     const ack = {
-      type: MessageType.HELLO_ACK, version: HANDOFF_VERSION, flags: 0, epoch: EPOCH, cookie: COOKIE, sequence: helloIds.get(host),
-      receiverFlags: ReceiverFlag.AUTHORITATIVE, capabilities: Capability.HANDOFF_V1, window: 1024,
+      type: MessageType.HELLO_ACK,
+      version: HANDOFF_VERSION,
+      flags: 0,
+      epoch: EPOCH,
+      cookie: COOKIE,
+      sequence: helloIds.get(host),
+      receiverFlags: ReceiverFlag.AUTHORITATIVE,
+      capabilities: Capability.HANDOFF_V1,
+      window: 1024,
     };
     agent.receive(NAT, host, 62863, encode(ack, key));
   }
   // One ACK datagram per host, its Cumulative rewritten in place (and re-tagged when keyed).
-  const acks = hostList.map(() => encode({ type: MessageType.ACK, version: HANDOFF_VERSION, flags: 0, epoch: EPOCH, cookie: COOKIE, sequence: 0, cumulative: 0, blocks: [] }, key));
+  const acks = hostList.map(() =>
+    encode({ type: MessageType.ACK, version: HANDOFF_VERSION, flags: 0, epoch: EPOCH, cookie: COOKIE, sequence: 0, cumulative: 0, blocks: [] }, key),
+  );
   function acknowledge() {
     for (let index = 0; index < hosts; index++) {
       const sequence = lastSequence[index];
@@ -81,9 +90,14 @@ async function run(name, { hosts, key }) {
       const ack = acks[index];
       if (key) {
         // Untag, patch, tag again: what a receiver pays per ACK.
-        ack[2] = 0; ack[3] = 36; ack[4] &= 0x7f;
+        ack[2] = 0;
+        ack[3] = 36;
+        ack[4] &= 0x7f;
       }
-      ack[28] = sequence >>> 24; ack[29] = sequence >>> 16; ack[30] = sequence >>> 8; ack[31] = sequence;
+      ack[28] = sequence >>> 24;
+      ack[29] = sequence >>> 16;
+      ack[30] = sequence >>> 8;
+      ack[31] = sequence;
       if (key) signDatagram(ack, 0, 36, key);
       agent.receive(NAT, hostList[index], 62863, ack);
     }
@@ -131,7 +145,9 @@ async function lookups({ agent, hostList }) {
   for (let i = 0; i < count; i++) if (agent.isAuthoritative(NAT, hostList[i & mask])) hits++;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   await new Promise((resolve) => setTimeout(resolve, 50));
-  console.log(`${`isAuthoritative (${hostList.length} peers)`.padEnd(34)} ${(count / seconds / 1e6).toFixed(1)} M lookups/s   ${((gcs * 1e6) / count).toFixed(2)} GCs per million   (${hits} hits)`);
+  console.log(
+    `${`isAuthoritative (${hostList.length} peers)`.padEnd(34)} ${(count / seconds / 1e6).toFixed(1)} M lookups/s   ${((gcs * 1e6) / count).toFixed(2)} GCs per million   (${hits} hits)`,
+  );
 }
 
 await run('1 host, untagged', { hosts: 1 });

@@ -89,7 +89,13 @@ export class HandoffAgent {
     this.mappingChanged(natAddress, host, MessageType.DELETED, entry, reason);
   }
 
-  private mappingChanged(natAddress: number, host: number, type: typeof MessageType.CREATED | typeof MessageType.DELETED, entry: HandoffEntry, reason: number): void {
+  private mappingChanged(
+    natAddress: number,
+    host: number,
+    type: typeof MessageType.CREATED | typeof MessageType.DELETED,
+    entry: HandoffEntry,
+    reason: number,
+  ): void {
     const core = this.core;
     const now = core.options.clock();
     let peer = core.peers.get(natAddress, host);
@@ -201,7 +207,16 @@ export class HandoffAgent {
    * `host` which NAT port of `natAddress` the client holds (CLIENT-QUERY, §5.12). Verdicts and
    * onAnswer as for query(); a FOUND entry is one of this client side. `clientAddress` is copied.
    */
-  clientQuery(natAddress: number, host: number, protocol: number, clientAddress: Uint8Array, clientPort: number, serverAddress: number, serverPort: number, token: number): QueryVerdict {
+  clientQuery(
+    natAddress: number,
+    host: number,
+    protocol: number,
+    clientAddress: Uint8Array,
+    clientPort: number,
+    serverAddress: number,
+    serverPort: number,
+    token: number,
+  ): QueryVerdict {
     const core = this.core;
     const now = core.options.clock();
     return issueClientQuery(core, core.peers.get(natAddress, host), protocol, clientAddress, clientPort, serverAddress, serverPort, token, now);

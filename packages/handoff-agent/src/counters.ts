@@ -3,7 +3,7 @@
 
 export const AGENT_COUNTERS = {
   datagramsReceived: 'handoff datagrams the gateway handed to the agent',
-  wrongPort: 'dropped: datagram from a source port other than the receivers\' port',
+  wrongPort: "dropped: datagram from a source port other than the receivers' port",
   truncated: 'dropped: datagram shorter than its header or its Length field',
   unknownVersion: 'ignored: a protocol version this agent does not speak',
   unknownType: 'ignored: a message type this agent does not know',

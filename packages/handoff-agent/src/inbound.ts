@@ -66,7 +66,12 @@ export function receive(core: AgentCore, natAddress: number, host: number, hostP
     return;
   }
   const key = core.options.key;
-  const tagOk = key === undefined ? !view.tagged : authenticated ? !view.tagged || verifyDatagram(payload, 0, payload.length, key) : view.tagged && verifyDatagram(payload, 0, payload.length, key);
+  const tagOk =
+    key === undefined
+      ? !view.tagged
+      : authenticated
+        ? !view.tagged || verifyDatagram(payload, 0, payload.length, key)
+        : view.tagged && verifyDatagram(payload, 0, payload.length, key);
   if (!tagOk) {
     core.count('authenticationFailed');
     return;

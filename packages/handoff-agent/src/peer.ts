@@ -143,4 +143,3 @@ export class Peer implements Scheduled, Session {
     this.helloIdNext = 0;
   }
 }
-

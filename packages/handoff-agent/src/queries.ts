@@ -3,16 +3,7 @@
 // packets missed on it; exactly one onAnswer per accepted query token. CLIENT-QUERY (§5.12), the
 // question by client side when the client speaks first, is timed, bounded and answered the same way:
 // one outstanding per client side.
-import {
-  AnswerStatus,
-  HANDOFF_VERSION,
-  MessageType,
-  Protocol,
-  readEntry,
-  type ClientQuery,
-  type HandoffEntry,
-  type Query,
-} from '@nat64/handoff-codec';
+import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, readEntry, type ClientQuery, type HandoffEntry, type Query } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome, QueryVerdict } from './constants.js';
 import type { AgentCore } from './core.js';
 import type { Peer } from './peer.js';
@@ -120,7 +111,8 @@ export function issueQuery(
     core.count('queriesNotAuthoritative');
     return QueryVerdict.NOT_AUTHORITATIVE;
   }
-  const queries = (peer.queries ??= new PeerQueries());
+  peer.queries ??= new PeerQueries();
+  const queries = peer.queries;
   const key = keyOf(protocol, natPort);
   const pending = queries.byKey.get(key);
   if (pending !== undefined) {
@@ -157,7 +149,8 @@ export function issueClientQuery(
     core.count('queriesNotAuthoritative');
     return QueryVerdict.NOT_AUTHORITATIVE;
   }
-  const queries = (peer.queries ??= new PeerQueries());
+  peer.queries ??= new PeerQueries();
+  const queries = peer.queries;
   const key = clientKeyOf(protocol, clientAddress, clientPort);
   const pending = queries.byClient.get(key);
   if (pending !== undefined) {

@@ -33,7 +33,8 @@ export class ReleaseWindow {
 
   /** Keeps a copy of a datagram classified AHEAD (the caller's buffer is reused after the call). */
   hold(sequence: number, datagram: Uint8Array): void {
-    (this.held ??= new Map()).set(sequence, datagram.slice());
+    this.held ??= new Map();
+    this.held.set(sequence, datagram.slice());
   }
 
   /** Forgets everything: the next RELEASE expected is sequence 1 of a new epoch. */

@@ -26,7 +26,7 @@ export class RtoEstimator {
 
   /** Takes a round-trip sample (RFC 6298 §2.2, §2.3); this also undoes any backoff (§5.7). */
   sample(rttMs: number): void {
-    const rtt = rttMs > 0 ? rttMs : 0;
+    const rtt = Math.max(rttMs, 0);
     if (this.samples === 0) {
       this.srtt = rtt;
       this.rttvar = rtt / 2;

@@ -8,7 +8,10 @@ export class TokenBucket {
   private readonly perMs: number;
   private readonly burst: number;
 
-  constructor(limit: RateLimit, private refilledAt: number) {
+  constructor(
+    limit: RateLimit,
+    private refilledAt: number,
+  ) {
     this.perMs = limit.perSecond / 1000;
     this.burst = limit.burst;
     this.tokens = limit.burst;

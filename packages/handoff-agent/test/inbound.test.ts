@@ -173,7 +173,12 @@ describe('inbound', () => {
     const h = new Harness();
     const receiver = connect(h);
     create(h, 0, 36);
-    const valid = [receiver.ackBytes(1, [{ start: 3, end: 4 }]), receiver.releaseBytes(1, [tcpEntry(1)]), receiver.answerBytes(5, 0, tcpEntry(1)), receiver.helloAckBytes(7)];
+    const valid = [
+      receiver.ackBytes(1, [{ start: 3, end: 4 }]),
+      receiver.releaseBytes(1, [tcpEntry(1)]),
+      receiver.answerBytes(5, 0, tcpEntry(1)),
+      receiver.helloAckBytes(7),
+    ];
     const mutated = fc
       .tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(200), fc.nat(255)), { maxLength: 6 }), fc.option(fc.nat(200), { nil: undefined }))
       .map(([bytes, changes, cut]) => {

@@ -7,7 +7,10 @@ import { Harness, ScriptedReceiver } from './helpers/harness.js';
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 
 function batches(h: Harness): Created[] {
-  return h.take().map((sent) => sent.message).filter((message): message is Created => message.type === MessageType.CREATED);
+  return h
+    .take()
+    .map((sent) => sent.message)
+    .filter((message): message is Created => message.type === MessageType.CREATED);
 }
 
 function create(h: Harness, from: number, count: number, host = HOST): void {
@@ -267,7 +270,7 @@ describe('outbound', () => {
     const h = new Harness();
     const receiver = new ScriptedReceiver(h, NAT, HOST, { window: 8 });
     const live = 5000;
-    h.onUp = (natAddress, host) => create(h, 0, live, host);
+    h.onUp = (_natAddress, host) => create(h, 0, live, host);
     h.agent.mappingCreated(NAT, HOST, tcpEntry(0));
     receiver.answerHello();
     const delivered: number[] = [];

@@ -106,7 +106,11 @@ describe('queries', () => {
     const h = new Harness({ maxQueriesPerPeer: 2, maxQueries: 3 });
     connect(h);
     connect(h, {}, NAT, HOST2);
-    expect([1, 2, 3].map((port) => h.agent.query(NAT, HOST, UDP, port, HOST, 53, port))).toEqual([QueryVerdict.SENT, QueryVerdict.SENT, QueryVerdict.PEER_LIMIT]);
+    expect([1, 2, 3].map((port) => h.agent.query(NAT, HOST, UDP, port, HOST, 53, port))).toEqual([
+      QueryVerdict.SENT,
+      QueryVerdict.SENT,
+      QueryVerdict.PEER_LIMIT,
+    ]);
     expect([1, 2].map((port) => h.agent.query(NAT, HOST2, UDP, port, HOST2, 53, 10 + port))).toEqual([QueryVerdict.SENT, QueryVerdict.TOTAL_LIMIT]);
     expect(h.agent.counters.get('queriesLimited')).toBe(2);
   });

@@ -60,7 +60,7 @@ function measure(name, unitsPerOp, op) {
     now = process.hrtime.bigint();
   }
   const perSecond = ops / (Number(now - start) / 1e9);
-  const units = unitsPerOp > 1 ? `, ${(perSecond * unitsPerOp / 1e6).toFixed(2)} M entries/s` : '';
+  const units = unitsPerOp > 1 ? `, ${((perSecond * unitsPerOp) / 1e6).toFixed(2)} M entries/s` : '';
   console.log(`${name.padEnd(44)} ${(perSecond / 1e6).toFixed(2)} M/s${units}`);
 }
 

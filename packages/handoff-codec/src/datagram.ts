@@ -98,8 +98,7 @@ function explain(buf: Uint8Array, view: DatagramView, available: number, status:
   const name = MESSAGE_TYPE_NAMES[view.type as MessageType];
   switch (status) {
     case DecodeStatus.TRUNCATED: {
-      const structure =
-        view.type === 0 ? 'header' : datagramStructureAt(view.type, view.length, view.tagged, at - view.offset);
+      const structure = view.type === 0 ? 'header' : datagramStructureAt(view.type, view.length, view.tagged, at - view.offset);
       return new HandoffDecodeError(code, at, structure, 'truncated');
     }
     case DecodeStatus.UNKNOWN_VERSION:

@@ -53,10 +53,7 @@ export function datagramFieldStart(type: number, length: number, tagged: boolean
       start = body < Size.CLIENT_QUERY_FIELDS ? fieldStart(CLIENT_QUERY_FIELDS, body) : Size.CLIENT_QUERY_FIELDS;
       break;
     case MessageType.ANSWER:
-      start =
-        body < Size.ANSWER_PREFIX
-          ? fieldStart(ANSWER_PREFIX_FIELDS, body)
-          : Size.ANSWER_PREFIX + fieldStart(ENTRY_FIELDS, body - Size.ANSWER_PREFIX);
+      start = body < Size.ANSWER_PREFIX ? fieldStart(ANSWER_PREFIX_FIELDS, body) : Size.ANSWER_PREFIX + fieldStart(ENTRY_FIELDS, body - Size.ANSWER_PREFIX);
       break;
     case MessageType.ACK:
       start =
@@ -91,12 +88,8 @@ export function datagramStructureAt(type: number, length: number, tagged: boolea
     case MessageType.ANSWER:
       return body < Size.ANSWER_PREFIX ? `${name} body` : `${name} entry`;
     case MessageType.ACK:
-      return body < Size.ACK_PREFIX
-        ? `${name} body`
-        : `${name} block ${Math.floor((body - Size.ACK_PREFIX) / Size.ACK_BLOCK)}`;
+      return body < Size.ACK_PREFIX ? `${name} body` : `${name} block ${Math.floor((body - Size.ACK_PREFIX) / Size.ACK_BLOCK)}`;
     default:
-      return body < Size.BATCH_PREFIX
-        ? `${name} body`
-        : `${name} entry ${Math.floor((body - Size.BATCH_PREFIX) / Size.ENTRY)}`;
+      return body < Size.BATCH_PREFIX ? `${name} body` : `${name} entry ${Math.floor((body - Size.BATCH_PREFIX) / Size.ENTRY)}`;
   }
 }

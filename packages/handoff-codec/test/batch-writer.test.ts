@@ -1,14 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  EntryBatchWriter,
-  MessageType,
-  datagram,
-  entriesPerDatagram,
-  maxDatagramLength,
-  signDatagram,
-  verifyDatagram,
-} from '@nat64/handoff-codec';
+import { EntryBatchWriter, MessageType, datagram, entriesPerDatagram, maxDatagramLength, signDatagram, verifyDatagram } from '@nat64/handoff-codec';
 import type { Created, HandoffEntry } from '@nat64/handoff-codec';
 import { entryArb } from './helpers/arbitraries.js';
 import { toHex } from './helpers/hex.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HandoffDecodeError, HeaderFlag, MessageType, datagram } from '@nat64/handoff-codec';
+import { HandoffDecodeError, HeaderFlag, type MessageType, datagram } from '@nat64/handoff-codec';
 import type { Created, HandoffMessage } from '@nat64/handoff-codec';
 import { messageArb } from './helpers/arbitraries.js';
 import { checkCodec } from './helpers/codec-check.js';

@@ -83,14 +83,18 @@ export function buildReceiver(parts: ReceiverParts): BuiltReceiver {
 /** Cuts a partial last line, then queues the lines of the commits that a crash kept out of the log. */
 function recoverLog(store: ConnStore, log: ConnectionLog, logger: Logger): void {
   const tail = log.prepareTail();
-  if (tail && tail.cutBytes > 0) logger.warn({ bytes: tail.cutBytes }, 'cut a partial last line off the connection log (a write a crash or a full disk interrupted)');
+  if (tail && tail.cutBytes > 0)
+    logger.warn({ bytes: tail.cutBytes }, 'cut a partial last line off the connection log (a write a crash or a full disk interrupted)');
   const missing = findMissingLines(store, tail, log.zone);
   if (missing.length === 0) return;
   for (const commit of missing) {
     for (const line of commit.lines) log.append(line);
     log.flush(commit.at);
   }
-  logger.warn({ lines: missing.reduce((sum, commit) => sum + commit.lines.length, 0), commits: missing.length }, 'writing the connection log lines of commits that a crash kept out of the log');
+  logger.warn(
+    { lines: missing.reduce((sum, commit) => sum + commit.lines.length, 0), commits: missing.length },
+    'writing the connection log lines of commits that a crash kept out of the log',
+  );
 }
 
 /** The cookie secret, made and stored on first start so cookies survive restarts. */

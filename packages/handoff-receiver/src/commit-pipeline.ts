@@ -179,7 +179,13 @@ export class CommitPipeline {
       this.deps.commitClock.end();
     }
     if (batch.events.length === 0) return;
-    this.track(at, batch, () => this.logEvents(at, [], batch.events), () => undefined, (error) => this.deps.failed(error, new Set(), []));
+    this.track(
+      at,
+      batch,
+      () => this.logEvents(at, [], batch.events),
+      () => undefined,
+      (error) => this.deps.failed(error, new Set(), []),
+    );
   }
 
   /**
@@ -255,7 +261,11 @@ export class CommitPipeline {
           peer.initializing = false;
           this.deps.count('gatewaysInitialized');
         }
-        this.logEvents(at, initialized.map((peer) => peer.natAddress), batch.events);
+        this.logEvents(
+          at,
+          initialized.map((peer) => peer.natAddress),
+          batch.events,
+        );
       },
       () => {
         for (const [peer, sequence] of progress) {
@@ -332,7 +342,7 @@ export class CommitPipeline {
     const times = [...new Set([...this.deps.log.unwrittenCommits(), ...this.inFlightTimes, at])].sort((a, b) => a - b);
     const bytes = new Uint8Array(times.length * 8);
     const view = new DataView(bytes.buffer);
-    times.forEach((time, index) => view.setFloat64(index * 8, time));
+    for (const [index, time] of times.entries()) view.setFloat64(index * 8, time);
     return [UNLOGGED_COMMITS_RECORD, bytes];
   }
 }

@@ -63,10 +63,7 @@ export function parseTimestamp(line: string, zone: TimeZoneMode): number | undef
   const match = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{6}) /.exec(line);
   if (!match) return undefined;
   const [year, month, day, hours, minutes, seconds, fraction] = match.slice(1).map(Number) as [number, number, number, number, number, number, number];
-  const millis =
-    zone === 'utc'
-      ? Date.UTC(year, month - 1, day, hours, minutes, seconds)
-      : new Date(year, month - 1, day, hours, minutes, seconds).getTime();
+  const millis = zone === 'utc' ? Date.UTC(year, month - 1, day, hours, minutes, seconds) : new Date(year, month - 1, day, hours, minutes, seconds).getTime();
   return millis * 1000 + fraction;
 }
 

@@ -81,6 +81,6 @@ function encode(epochs: AddressEpochs): Uint8Array {
   const bytes = new Uint8Array(8 * (1 + epochs.dead.length));
   const view = new DataView(bytes.buffer);
   view.setBigUint64(0, epochs.current);
-  epochs.dead.forEach((epoch, index) => view.setBigUint64(8 * (index + 1), epoch));
+  for (const [index, epoch] of epochs.dead.entries()) view.setBigUint64(8 * (index + 1), epoch);
   return bytes;
 }

@@ -34,7 +34,14 @@ export function onHello(core: ReceiverCore, address: string, port: number, key: 
  * The peer of the datagram in `core.view` when its cookie is ours, creating it (a new epoch)
  * when `mayStart`; undefined, counted, otherwise.
  */
-export function authenticatedPeer(core: ReceiverCore, address: string, port: number, key: Uint8Array | undefined, mayStart: boolean, via: Via): GatewayPeer | undefined {
+export function authenticatedPeer(
+  core: ReceiverCore,
+  address: string,
+  port: number,
+  key: Uint8Array | undefined,
+  mayStart: boolean,
+  via: Via,
+): GatewayPeer | undefined {
   const view = core.view;
   const epoch = view.epoch();
   if (!core.deps.cookies.verify(address, epoch, view.cookie())) {

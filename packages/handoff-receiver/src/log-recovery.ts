@@ -57,7 +57,10 @@ function eventsOf(at: number, endedHere: readonly HistoryRecord[], keptFromHere:
   const chainOf = (entry: StoredEntry) => {
     const key = connKey(entry.protocol, entry.natAddress, entry.natPort);
     let chain = chains.get(key);
-    if (!chain) chains.set(key, (chain = { before: undefined, within: [], kept: undefined }));
+    if (!chain) {
+      chain = { before: undefined, within: [], kept: undefined };
+      chains.set(key, chain);
+    }
     return chain;
   };
   // endedAt lists rows in insertion order, so `within` is in the order the commit created them.

@@ -79,7 +79,13 @@ export function parseStoredPeers(records: Array<[string, Uint8Array]>): StoredPe
     const match = /^gateway\/(.+)\/([0-9a-f]{16})$/.exec(name);
     if (!match || value.length !== SIDE_BYTES) continue;
     const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-    peers.push({ address: match[1]!, epoch: BigInt(`0x${match[2]!}`), cumulative: view.getUint32(0), releaseNext: view.getUint32(4), initializedAt: view.getFloat64(8) });
+    peers.push({
+      address: match[1]!,
+      epoch: BigInt(`0x${match[2]!}`),
+      cumulative: view.getUint32(0),
+      releaseNext: view.getUint32(4),
+      initializedAt: view.getFloat64(8),
+    });
   }
   return peers;
 }

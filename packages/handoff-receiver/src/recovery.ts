@@ -46,7 +46,10 @@ export function restorePeers(core: ReceiverCore, storedPeers: StoredPeer[]): voi
  */
 export function storeFailed(core: ReceiverCore, error: unknown, initialized: readonly GatewayPeer[]): void {
   core.count('storeFailures');
-  core.deps.logger.error({ err: error, code: error instanceof StoreError ? error.code : undefined }, 'store commit failed; nothing acknowledged, gateways will retransmit');
+  core.deps.logger.error(
+    { err: error, code: error instanceof StoreError ? error.code : undefined },
+    'store commit failed; nothing acknowledged, gateways will retransmit',
+  );
   core.pipeline.reset();
   if (core.deps.table.failure) {
     startRecovery(core);

@@ -57,8 +57,7 @@ export class ReleaseQueue {
   acknowledge(cumulative: number, blocks: ReadonlyArray<{ start: number; end: number }>): number {
     let acknowledged = 0;
     for (const sequence of [...this.outstanding.keys()]) {
-      const covered =
-        ((cumulative - sequence) | 0) >= 0 || blocks.some((block) => ((sequence - block.start) | 0) >= 0 && ((block.end - sequence) | 0) >= 0);
+      const covered = ((cumulative - sequence) | 0) >= 0 || blocks.some((block) => ((sequence - block.start) | 0) >= 0 && ((block.end - sequence) | 0) >= 0);
       if (covered && this.outstanding.delete(sequence)) acknowledged++;
     }
     return acknowledged;

@@ -51,7 +51,9 @@ export function ack(context: ReplyContext, cumulative: number): Buffer {
   );
 }
 
-export type AnswerOutcome = { status: typeof AnswerStatus.FOUND; entry: HandoffEntry } | { status: typeof AnswerStatus.NOT_FOUND | typeof AnswerStatus.NOT_AUTHORITATIVE };
+export type AnswerOutcome =
+  | { status: typeof AnswerStatus.FOUND; entry: HandoffEntry }
+  | { status: typeof AnswerStatus.NOT_FOUND | typeof AnswerStatus.NOT_AUTHORITATIVE };
 
 export function answer(context: ReplyContext, sequence: number, outcome: AnswerOutcome): Buffer {
   return encode(

@@ -17,7 +17,17 @@ function tcpEntry(natPort: number, who: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = who;
-  return { protocol: Protocol.TCP, reason: 0, natAddress: A, natPort, clientAddress, clientPort: 40_000 + who, serverAddress: 0xc633640a, serverPort: 443, time: Date.now() * 1000 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress: A,
+    natPort,
+    clientAddress,
+    clientPort: 40_000 + who,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    time: Date.now() * 1000,
+  };
 }
 
 function encode(message: HandoffMessage): Buffer {
@@ -49,7 +59,10 @@ describe('EpochBook', () => {
     expect(record![0]).toBe(`${EPOCH_SIDE_PREFIX}192.0.2.1`);
     expect(Buffer.from(record![1]!).toString('hex')).toBe('fedcba98765432100123456789abcdef');
     const again = new EpochBook(10);
-    again.load([[record![0], record![1]!], [`${EPOCH_SIDE_PREFIX}192.0.2.9`, new Uint8Array(7)]]);
+    again.load([
+      [record![0], record![1]!],
+      [`${EPOCH_SIDE_PREFIX}192.0.2.9`, new Uint8Array(7)],
+    ]);
     expect(again.addresses).toBe(1);
     expect(again.isDead('192.0.2.1', 0x0123456789abcdefn)).toBe(true);
     expect(again.currentOf('192.0.2.1')).toBe(0xfedcba9876543210n);

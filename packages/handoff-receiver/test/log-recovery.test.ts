@@ -15,7 +15,8 @@ function entry(natPort: number, who: number): ConnEntry {
 
 function times(...values: number[]): Uint8Array {
   const bytes = new Uint8Array(values.length * 8);
-  values.forEach((value, index) => new DataView(bytes.buffer).setFloat64(index * 8, value));
+  const view = new DataView(bytes.buffer);
+  for (const [index, value] of values.entries()) view.setFloat64(index * 8, value);
   return bytes;
 }
 

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ConnTable, MemoryStore, StoreError, type ConnStore, type PipelinedConnStore } from '@nat64/conntrack';
-import { DatagramView, DecodeStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, inspectDatagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
+import {
+  DatagramView,
+  DecodeStatus,
+  HANDOFF_VERSION,
+  MessageType,
+  Protocol,
+  datagram,
+  inspectDatagram,
+  type HandoffEntry,
+  type HandoffMessage,
+} from '@nat64/handoff-codec';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { CommitClock } from '../src/commit-pipeline.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
@@ -52,7 +62,17 @@ function entry(natPort: number, who: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = who;
-  return { protocol: Protocol.TCP, reason: 0, natAddress: NAT, natPort, clientAddress, clientPort: 1000 + who, serverAddress: 0xc633640a, serverPort: 80, time: 1 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress: NAT,
+    natPort,
+    clientAddress,
+    clientPort: 1000 + who,
+    serverAddress: 0xc633640a,
+    serverPort: 80,
+    time: 1,
+  };
 }
 
 function harness(store: ConnStore = new MemoryStore()) {
@@ -137,7 +157,15 @@ describe('receiver engine', () => {
     await receiver.flush();
     sent.length = 0;
     clock.advance(HOUR_US / 2);
-    deliver({ type: MessageType.QUERY, sequence: 5, protocol: Protocol.TCP, natPort: 11, natAddress: NAT, serverAddress: 0, serverPort: 0 } as Partial<HandoffMessage> & { type: number });
+    deliver({
+      type: MessageType.QUERY,
+      sequence: 5,
+      protocol: Protocol.TCP,
+      natPort: 11,
+      natAddress: NAT,
+      serverAddress: 0,
+      serverPort: 0,
+    } as Partial<HandoffMessage> & { type: number });
     sent.length = 0;
     clock.advance(HOUR_US / 2 + 1);
     receiver.tick();

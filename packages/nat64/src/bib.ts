@@ -83,15 +83,7 @@ export class BibTable {
   }
 
   /** Adds an entry; the caller has checked that neither side is in use. */
-  insert(
-    protocol: number,
-    client: number,
-    clientPort: number,
-    natAddress: number,
-    natPort: number,
-    poolIndex: number,
-    flags: number,
-  ): number {
+  insert(protocol: number, client: number, clientPort: number, natAddress: number, natPort: number, poolIndex: number, flags: number): number {
     let i = this.freeHead;
     if (i >= 0) {
       this.freeHead = this.byClient.next[i]!;

@@ -86,13 +86,7 @@ export class ClientTable {
   }
 
   bytesAllocated(): number {
-    return (
-      this.address.byteLength +
-      this.pool.byteLength +
-      this.bibs.byteLength +
-      this.sessions.byteLength +
-      this.index.bytesAllocated()
-    );
+    return this.address.byteLength + this.pool.byteLength + this.bibs.byteLength + this.sessions.byteLength + this.index.bytesAllocated();
   }
 
   private grow(): void {

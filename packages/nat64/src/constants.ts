@@ -150,5 +150,4 @@ export const TIMER_CLASS = {
   TCP_EST: 2,
   TCP_TRANS: 3,
 } as const;
-export type TimerClass = (typeof TIMER_CLASS)[keyof typeof TIMER_CLASS];
 export const TIMER_CLASS_COUNT = Object.keys(TIMER_CLASS).length;

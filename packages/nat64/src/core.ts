@@ -27,9 +27,7 @@ const DELETE_COUNTER: readonly number[] = [
 export function timerClassFor(protocol: number, state: number): number {
   if (protocol === PROTOCOL.UDP) return TIMER_CLASS.UDP;
   if (protocol === PROTOCOL.ICMP) return TIMER_CLASS.ICMP;
-  return state === TCP_STATE.ESTABLISHED || state === TCP_STATE.V4_FIN_RCV || state === TCP_STATE.V6_FIN_RCV
-    ? TIMER_CLASS.TCP_EST
-    : TIMER_CLASS.TCP_TRANS;
+  return state === TCP_STATE.ESTABLISHED || state === TCP_STATE.V4_FIN_RCV || state === TCP_STATE.V6_FIN_RCV ? TIMER_CLASS.TCP_EST : TIMER_CLASS.TCP_TRANS;
 }
 
 export class Core {
@@ -55,7 +53,10 @@ export class Core {
     const resolved = resolveOptions(options);
     this.clock = options.clock;
     this.hash = new KeyedHash(options.secret);
-    this.pool = new Pool4(options.pool4, (options.reservedPorts ?? []).map((r) => [r.protocol, r.port] as const));
+    this.pool = new Pool4(
+      options.pool4,
+      (options.reservedPorts ?? []).map((r) => [r.protocol, r.port] as const),
+    );
     this.clients = new ClientTable(this.hash, resolved.initialCapacity);
     this.bibs = new BibTable(this.hash, this.clients, resolved.initialCapacity);
     this.sessions = new SessionTable(this.hash, this.clients, this.bibs, resolved.initialCapacity);
@@ -251,11 +252,7 @@ export class Core {
   /** Bytes allocated for all tables. */
   bytesAllocated(): number {
     return (
-      this.clients.bytesAllocated() +
-      this.bibs.bytesAllocated() +
-      this.sessions.bytesAllocated() +
-      this.pool.bytesAllocated() +
-      this.held.bytesAllocated()
+      this.clients.bytesAllocated() + this.bibs.bytesAllocated() + this.sessions.bytesAllocated() + this.pool.bytesAllocated() + this.held.bytesAllocated()
     );
   }
 }

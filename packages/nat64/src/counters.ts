@@ -27,7 +27,7 @@ export const COUNTER_HELP = {
   noSession: 'TCP segments other than SYN without a session',
   heldSyns: 'unsolicited IPv4 SYNs stored (no BIB entry or filtered)',
   heldSynLimit: 'unsolicited IPv4 SYNs dropped because the held-SYN store was full',
-  poolExhausted: 'new mappings refused: no free port in the client\'s pool4 address',
+  poolExhausted: "new mappings refused: no free port in the client's pool4 address",
   clientLimit: 'new sessions refused: the client reached its session limit',
   tableFull: 'new sessions refused: session maximum reached and nothing to evict',
   restoreConflicts: 'restores refused: NAT port held by another client or client mapped elsewhere',

@@ -193,14 +193,7 @@ export function lookupOutbound(
 }
 
 /** Inbound lookup that creates nothing and refreshes nothing (ICMP error inner packets). */
-export function lookupInbound(
-  c: Core,
-  protocol: number,
-  serverAddress: number,
-  serverPort: number,
-  natAddress: number,
-  natPort: number,
-): number {
+export function lookupInbound(c: Core, protocol: number, serverAddress: number, serverPort: number, natAddress: number, natPort: number): number {
   const h = c.sessions.findIn(protocol, natAddress, natPort, serverAddress, serverPortKey(protocol, serverPort));
   return h >= 0 ? h : VERDICT.NO_SESSION;
 }

@@ -126,7 +126,15 @@ export class FragmentTracker {
    * covers in the datagram, [rangeStart, rangeEnd) (rangeEnd at most 65,536), it is checked against the
    * fragments seen so far: null means the datagram is discarded (RFC 5722) and the fragment must be dropped.
    */
-  first(family: Family, packet: Uint8Array, sourceOffset: number, destinationOffset: number, identification: number, protocol: number, value: number): readonly Uint8Array[];
+  first(
+    family: Family,
+    packet: Uint8Array,
+    sourceOffset: number,
+    destinationOffset: number,
+    identification: number,
+    protocol: number,
+    value: number,
+  ): readonly Uint8Array[];
   first(
     family: Family,
     packet: Uint8Array,
@@ -385,8 +393,7 @@ export class FragmentTracker {
     const o = i * 8;
     const key = this.removedKey;
     for (let k = 0; k < 8; k++) key[k] = this.words[o + k]!;
-    const bucket =
-      this.hash.fragment(key, 8, this.identification[i]!, (this.family[i]! << 8) | this.protocol[i]!) & (this.buckets.length - 1);
+    const bucket = this.hash.fragment(key, 8, this.identification[i]!, (this.family[i]! << 8) | this.protocol[i]!) & (this.buckets.length - 1);
     unchain(this.buckets, this.next, bucket, i);
     this.fifo.unlink(i);
     let dropped = 0;

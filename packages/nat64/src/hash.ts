@@ -92,16 +92,7 @@ export class KeyedHash {
   }
 
   /** The outbound session key: protocol, client address and port, server address and port. */
-  session6(
-    protocol: number,
-    a0: number,
-    a1: number,
-    a2: number,
-    a3: number,
-    clientPort: number,
-    serverAddress: number,
-    serverPort: number,
-  ): number {
+  session6(protocol: number, a0: number, a1: number, a2: number, a3: number, clientPort: number, serverAddress: number, serverPort: number): number {
     let h = this.address6Rounds(this.seed ^ 0xa54ff53a, a0, a1, a2, a3);
     h = KeyedHash.round(h, (clientPort << 16) | serverPort, this.m4);
     h = KeyedHash.round(h, serverAddress, this.m5);

@@ -45,12 +45,7 @@ export class HeldSyns {
     if (this.count === 0) return -1;
     let i = this.buckets[this.bucket(natAddress, natPort, serverAddress, serverPort)]!;
     while (i >= 0) {
-      if (
-        this.natPort[i] === natPort &&
-        this.serverPort[i] === serverPort &&
-        this.natAddress[i] === natAddress &&
-        this.serverAddress[i] === serverAddress
-      ) {
+      if (this.natPort[i] === natPort && this.serverPort[i] === serverPort && this.natAddress[i] === natAddress && this.serverAddress[i] === serverAddress) {
         return i;
       }
       i = this.next[i]!;

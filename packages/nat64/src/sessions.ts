@@ -80,16 +80,7 @@ export class SessionTable {
   }
 
   /** The session with this outbound key, or -1. */
-  findOut(
-    protocol: number,
-    a0: number,
-    a1: number,
-    a2: number,
-    a3: number,
-    clientPort: number,
-    serverAddress: number,
-    serverPort: number,
-  ): number {
+  findOut(protocol: number, a0: number, a1: number, a2: number, a3: number, clientPort: number, serverAddress: number, serverPort: number): number {
     const bibs = this.bibs;
     const address = this.clients.address;
     const h = this.hash.session6(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);

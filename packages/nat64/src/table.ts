@@ -80,15 +80,7 @@ export class Nat64Table {
    * client port, server IPv4 address, server port) and applies the packet's TCP flags to it. ICMP: ports are
    * the echo identifier and serverPort is ignored. Returns the session handle or a VERDICT.
    */
-  outbound(
-    protocol: number,
-    clientAddress: Uint8Array,
-    offset: number,
-    clientPort: number,
-    serverAddress: number,
-    serverPort: number,
-    tcpFlags = 0,
-  ): number {
+  outbound(protocol: number, clientAddress: Uint8Array, offset: number, clientPort: number, serverAddress: number, serverPort: number, tcpFlags = 0): number {
     return outbound(this.core, protocol, clientAddress, offset, clientPort, serverAddress, serverPort, tcpFlags);
   }
 

@@ -26,7 +26,7 @@ export function appendTimer(s: SessionTable, list: number, i: number, now: numbe
   if (tail >= 0) {
     s.timerNext[tail] = i;
     const last = s.lastUse[tail]!;
-    s.lastUse[i] = now < last ? last : now;
+    s.lastUse[i] = Math.max(now, last);
   } else {
     s.listHead[list] = i;
     s.lastUse[i] = now;

@@ -26,7 +26,7 @@ describe('admin', () => {
     expect(table.addStaticBib({ ...web, natPort: 62_863 })).toBeGreaterThanOrEqual(0);
   });
 
-  it('maps the static client\'s other ports on the same pool address', () => {
+  it("maps the static client's other ports on the same pool address", () => {
     const { table } = newTable({ staticBib: [web] });
     const h = table.outbound(UDP, client(80), 0, 5353, SERVER_2, 53);
     expect(table.natAddress(h)).toBe(NAT_1);

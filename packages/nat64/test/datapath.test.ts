@@ -22,9 +22,7 @@ describe('datapath', () => {
     expect(table.serverPort(h)).toBe(53);
     const out = new Uint8Array(20).fill(0xee);
     expect(table.copyClientAddress(h, out, 2)).toBe(18);
-    expect([...out]).toEqual([
-      0xee, 0xee, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0x0b, 0x0c, 0x0d, 0xee, 0xee,
-    ]);
+    expect([...out]).toEqual([0xee, 0xee, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0x0b, 0x0c, 0x0d, 0xee, 0xee]);
   });
 
   it('finds the same session for the reply and for the next outbound packet', () => {
@@ -130,7 +128,12 @@ describe('datapath', () => {
   });
 
   it('reports exhaustion of the paired address even when another address has ports', () => {
-    const { table } = newTable({ pool4: [{ address: NAT_1, udp: { min: 2000, max: 2003 } }, { address: NAT_2, udp: { min: 2000, max: 2003 } }] });
+    const { table } = newTable({
+      pool4: [
+        { address: NAT_1, udp: { min: 2000, max: 2003 } },
+        { address: NAT_2, udp: { min: 2000, max: 2003 } },
+      ],
+    });
     const first = table.outbound(UDP, client(1), 0, 10_000, SERVER_1, 53);
     const paired = table.natAddress(first);
     for (let port = 10_001; port < 10_004; port++) {

@@ -9,20 +9,67 @@ import { SECRET, TestClock } from './support.js';
  */
 function ipv6Fragment(src: number, fill: number): Uint8Array {
   return Uint8Array.from([
-    0x60, 0, 0, 0, 0, 16, 44, 64,
-    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, src,
-    0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 0xc6, 0x33, 0x64, 0x0a,
-    17, 0, 0, 8, 0, 0, 0x12, 0x34,
-    fill, fill, fill, fill, fill, fill, fill, fill,
+    0x60,
+    0,
+    0,
+    0,
+    0,
+    16,
+    44,
+    64,
+    0x20,
+    0x01,
+    0x0d,
+    0xb8,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    src,
+    0x00,
+    0x64,
+    0xff,
+    0x9b,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0xc6,
+    0x33,
+    0x64,
+    0x0a,
+    17,
+    0,
+    0,
+    8,
+    0,
+    0,
+    0x12,
+    0x34,
+    fill,
+    fill,
+    fill,
+    fill,
+    fill,
+    fill,
+    fill,
+    fill,
   ]);
 }
 
 /** An IPv4 header: source 198.51.100.10 at 12, destination 203.0.113.1 at 16 (RFC 791 3.1). */
-const IPV4_HEADER = Uint8Array.from([
-  0x45, 0, 0, 28, 0xab, 0xcd, 0x20, 0, 64, 17, 0, 0,
-  198, 51, 100, 10,
-  203, 0, 113, 1,
-]);
+const IPV4_HEADER = Uint8Array.from([0x45, 0, 0, 28, 0xab, 0xcd, 0x20, 0, 64, 17, 0, 0, 198, 51, 100, 10, 203, 0, 113, 1]);
 
 function tracker(options: Partial<ConstructorParameters<typeof FragmentTracker>[0]> = {}) {
   const clock = new TestClock();
@@ -138,8 +185,7 @@ describe('fragments', () => {
 
   describe('overlaps (RFC 5722)', () => {
     const ID = 0x77;
-    const later = (f: FragmentTracker, start: number, end: number, src = 1) =>
-      f.later(FAMILY.IPV6, ipv6Fragment(src, 0xbb), 8, 24, ID, 17, 0, 56, start, end);
+    const later = (f: FragmentTracker, start: number, end: number, src = 1) => f.later(FAMILY.IPV6, ipv6Fragment(src, 0xbb), 8, 24, ID, 17, 0, 56, start, end);
     const first = (f: FragmentTracker, end: number, token = 9) => f.first(FAMILY.IPV6, ipv6Fragment(1, 0xaa), 8, 24, ID, 17, token, 0, end);
     const counters = (f: FragmentTracker) => Object.fromEntries(f.counterSnapshot().map((c) => [c.name, c.value]));
 
@@ -215,7 +261,7 @@ describe('fragments', () => {
       expect(fragments.later(FAMILY.IPV6, ipv6Fragment(1, 0xbb), 8, 24, ID, 17, 0, 56)).toBe(9);
     });
 
-    it('gives a discarded datagram\'s slot to the next datagram clean once it is forgotten', () => {
+    it("gives a discarded datagram's slot to the next datagram clean once it is forgotten", () => {
       const { fragments, clock } = tracker({ maxEntries: 1 });
       expect(first(fragments, 1232)).toEqual([]);
       expect(first(fragments, 1232)).toBeNull();

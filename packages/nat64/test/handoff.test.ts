@@ -91,7 +91,7 @@ describe('handoff', () => {
     // Newest first, as acknowledgements from a slow receiver may come after those of a fast one.
     for (let i = handles.length - 1; i >= 0; i--) table.setHandedOff(handles[i]!, true);
     const after = handles.map((h) => table.expiresAt(h));
-    after.forEach((expiry, i) => expect(expiry).toBeGreaterThanOrEqual(expiries[i]!));
+    for (const [i, expiry] of after.entries()) expect(expiry).toBeGreaterThanOrEqual(expiries[i]!);
     // The last ones handed off sorted exactly (IMPL.HANDOFF_SORT_STEPS); the ones further back were raised.
     expect(after.slice(-IMPL.HANDOFF_SORT_STEPS)).toEqual(expiries.slice(-IMPL.HANDOFF_SORT_STEPS));
     expect(after[0]).toBeGreaterThan(expiries[0]!);
@@ -117,7 +117,7 @@ describe('handoff', () => {
     expect(table.lookupOutbound(UDP, client(2), 0, 1000, SERVER_1, 53)).toBe(newer);
   });
 
-  it('restores a session with the authority\'s NAT port, marked handed off and found both ways', () => {
+  it("restores a session with the authority's NAT port, marked handed off and found both ways", () => {
     const { table, clock, events } = newTable();
     const h = table.restore(entry());
     expect(h).toBeGreaterThanOrEqual(0);

@@ -51,10 +51,36 @@ const cport = fc.constantFrom(40_000, 40_002, 40_004, 40_001);
 const clientIndex = fc.nat(3);
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('out' as const), proto, c: clientIndex, cport, s: fc.nat(2), sport: fc.constantFrom(53, 123) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('in' as const), proto, pick: fc.nat(50), known: fc.boolean(), a: fc.nat(1), natPort: fc.integer({ min: 1998, max: 2005 }), s: fc.nat(2), sport: fc.constantFrom(53, 123) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('in' as const),
+      proto,
+      pick: fc.nat(50),
+      known: fc.boolean(),
+      a: fc.nat(1),
+      natPort: fc.integer({ min: 1998, max: 2005 }),
+      s: fc.nat(2),
+      sport: fc.constantFrom(53, 123),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(1_000, 10_000, 30_000, 61_000, 121_000) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('handoff' as const), pick: fc.nat(50) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('restore' as const), proto, c: clientIndex, cport, a: fc.nat(1), natPort: fc.constantFrom(1990, 2000, 2001, 2003), s: fc.nat(2), sport: fc.constantFrom(53, 123), known: fc.boolean(), pick: fc.nat(50) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('restore' as const),
+      proto,
+      c: clientIndex,
+      cport,
+      a: fc.nat(1),
+      natPort: fc.constantFrom(1990, 2000, 2001, 2003),
+      s: fc.nat(2),
+      sport: fc.constantFrom(53, 123),
+      known: fc.boolean(),
+      pick: fc.nat(50),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat(50), withServer: fc.boolean(), s: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), pick: fc.nat(50) }) },
 );
@@ -323,10 +349,16 @@ function check(table: Nat64Table, m: Model): void {
 
 describe('table (model)', () => {
   it('agrees with a Map-based model under endpoint-independent filtering', () => {
-    fc.assert(fc.property(fc.array(op, { maxLength: 100 }), (ops) => run(false, ops)), { numRuns: 400 });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 100 }), (ops) => run(false, ops)),
+      { numRuns: 400 },
+    );
   });
 
   it('agrees with a Map-based model under address-dependent filtering', () => {
-    fc.assert(fc.property(fc.array(op, { maxLength: 100 }), (ops) => run(true, ops)), { numRuns: 400 });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 100 }), (ops) => run(true, ops)),
+      { numRuns: 400 },
+    );
   });
 });

@@ -27,14 +27,24 @@ describe('table', () => {
     const usage = table.portsInUse();
     const total = (protocol: string) => usage.filter((u) => u.protocol === protocol).reduce((sum, u) => sum + u.ports, 0);
     expect(usage.map((u) => [u.address, u.protocol])).toEqual([
-      [NAT_1, 'tcp'], [NAT_1, 'udp'], [NAT_1, 'icmp'], [NAT_2, 'tcp'], [NAT_2, 'udp'], [NAT_2, 'icmp'],
+      [NAT_1, 'tcp'],
+      [NAT_1, 'udp'],
+      [NAT_1, 'icmp'],
+      [NAT_2, 'tcp'],
+      [NAT_2, 'udp'],
+      [NAT_2, 'icmp'],
     ]);
     expect(total('udp')).toBe(300);
     expect(total('tcp')).toBe(5);
     expect(total('icmp')).toBe(0);
     clock.advance(10 * MINUTE);
     table.expire();
-    expect(table.portsInUse().filter((u) => u.protocol === 'udp').map((u) => u.ports)).toEqual([0, 0]);
+    expect(
+      table
+        .portsInUse()
+        .filter((u) => u.protocol === 'udp')
+        .map((u) => u.ports),
+    ).toEqual([0, 0]);
   });
 
   it('reuses freed slots instead of growing', () => {

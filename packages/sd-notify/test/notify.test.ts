@@ -47,7 +47,14 @@ describe('ServiceNotifier', () => {
   it('sends WATCHDOG=1 from the tick at most every half period', () => {
     const sent: string[] = [];
     let now = 0;
-    const notifier = new ServiceNotifier({ environment: { NOTIFY_SOCKET: '@x', WATCHDOG_USEC: '4000000' }, now: () => now, send: (state) => (sent.push(state), true) });
+    const notifier = new ServiceNotifier({
+      environment: { NOTIFY_SOCKET: '@x', WATCHDOG_USEC: '4000000' },
+      now: () => now,
+      send: (state) => {
+        sent.push(state);
+        return true;
+      },
+    });
     expect(notifier.watchdogIntervalMs).toBe(2000);
     notifier.tick();
     now = 1000;

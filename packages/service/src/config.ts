@@ -171,7 +171,8 @@ export class ConfigReader {
   /** A duration in milliseconds, written as on the command line ("90s", "5m", "2h4m", "250ms") or as a number of seconds. */
   duration(key: string, fallback: string): number {
     const value = this.take(key) ?? fallback;
-    if (typeof value !== 'string' && typeof value !== 'number') return this.mistake(key, 'expected a duration such as "5m" or a number of seconds', parseDuration(fallback, this.path(key)));
+    if (typeof value !== 'string' && typeof value !== 'number')
+      return this.mistake(key, 'expected a duration such as "5m" or a number of seconds', parseDuration(fallback, this.path(key)));
     try {
       return parseDuration(value, this.path(key));
     } catch (error) {
@@ -198,11 +199,19 @@ export class ConfigReader {
   list(key: string, fallback: string[]): string[] {
     const value = this.take(key);
     if (value === undefined) return fallback;
-    if (typeof value === 'string') return value.split(',').map((item) => item.trim()).filter(Boolean);
-    return this.array(key, (item, where) => {
-      if (typeof item !== 'string') throw new ConfigError(where, 'expected a string');
-      return item;
-    }, fallback);
+    if (typeof value === 'string')
+      return value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+    return this.array(
+      key,
+      (item, where) => {
+        if (typeof item !== 'string') throw new ConfigError(where, 'expected a string');
+        return item;
+      },
+      fallback,
+    );
   }
 
   /** An array of any values, each read by `item` with its own path; an item it refuses is noted and left out. */

@@ -99,12 +99,7 @@ async function answer(socket: Socket, line: string, handlers: Record<string, Con
 }
 
 function isStream(value: unknown): value is Iterable<unknown> | AsyncIterable<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    (Symbol.iterator in value || Symbol.asyncIterator in value)
-  );
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && (Symbol.iterator in value || Symbol.asyncIterator in value);
 }
 
 function send(socket: Socket, message: unknown): Promise<void> {

@@ -60,7 +60,8 @@ export function statusCounters(
   const counters: CounterSnapshot[] = [];
   names.forEach((name, status) => {
     const value = values[status]!;
-    if ((options.counted?.(status) ?? true) && (options.all === true || value > 0)) counters.push({ name: `${prefix}.${name}`, value, explanation: explain(name) });
+    if ((options.counted?.(status) ?? true) && (options.all === true || value > 0))
+      counters.push({ name: `${prefix}.${name}`, value, explanation: explain(name) });
   });
   return counters;
 }

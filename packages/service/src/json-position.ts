@@ -61,9 +61,9 @@ export function findJsonSyntaxError(text: string): number {
     }
     if (char === '"') return string();
     const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
-    if (number) return void (at += number[0].length);
-    for (const literal of ['true', 'false', 'null']) if (text.startsWith(literal, at)) return void (at += literal.length);
-    fail();
+    const token = number ? number[0] : ['true', 'false', 'null'].find((word) => text.startsWith(word, at));
+    if (token === undefined) return fail();
+    at += token.length;
   };
   try {
     value();

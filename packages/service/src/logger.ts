@@ -11,10 +11,7 @@ export function isLogLevel(value: string): value is LevelWithSilent {
 }
 
 export function createLogger(options: { name: string; level: LevelWithSilent; destination?: number }): Logger {
-  return pino(
-    { name: options.name, level: options.level, base: { pid: process.pid } },
-    pino.destination({ fd: options.destination ?? 2, sync: false }),
-  );
+  return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, pino.destination({ fd: options.destination ?? 2, sync: false }));
 }
 
 /** A logger that drops everything, for tests and library defaults. */

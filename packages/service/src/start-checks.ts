@@ -1,7 +1,7 @@
 // What a daemon checks before it opens its device, database or log: that the directories its files
 // go in exist (made when missing) and take new files, and that the control socket's path can be one.
 // A failure names the setting, so that nothing is left half-started.
-import { accessSync, constants, lstatSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ExitCode, FatalError } from './exit-codes.js';
 
@@ -19,11 +19,9 @@ export function prepareDirectoryFor(file: string, setting: string, mode: number)
   } catch (error) {
     const { code, path } = error as NodeJS.ErrnoException;
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? `${path ?? directory} is not a directory` : (error as Error).message;
-    throw new FatalError(
-      `${setting}: cannot create ${file}: ${why}`,
-      code === 'EACCES' || code === 'EPERM' ? ExitCode.noPermission : ExitCode.cantCreate,
-      { cause: error },
-    );
+    throw new FatalError(`${setting}: cannot create ${file}: ${why}`, code === 'EACCES' || code === 'EPERM' ? ExitCode.noPermission : ExitCode.cantCreate, {
+      cause: error,
+    });
   }
 }
 
@@ -33,7 +31,7 @@ export function prepareControlPath(path: string, setting = 'control'): void {
     throw new FatalError(`${setting}: ${path} is longer than a unix socket path can be (${MAX_SOCKET_PATH_BYTES} bytes)`, ExitCode.config);
   }
   prepareDirectoryFor(path, setting, CONTROL_DIRECTORY_MODE);
-  let existing;
+  let existing: Stats;
   try {
     existing = lstatSync(path);
   } catch {

@@ -6,7 +6,9 @@ import { ConfigError, ConfigReader, formatDuration, parseDuration, readJsonFile 
 
 describe('config', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reads typed fields with defaults', () => {
     const reader = new ConfigReader({ port: 62863, mode: 'full', verbose: true });
@@ -110,7 +112,19 @@ describe('config', () => {
 describe('findJsonSyntaxError', () => {
   it('agrees with JSON.parse about validity', async () => {
     const { findJsonSyntaxError } = await import('../src/json-position.js');
-    const samples = ['{}', '[1, 2.5e3, -0, "a\\u00e9\\n"]', '{"a": {"b": [true, false, null]}}', '{"a": 1,}', '[1 2]', '{"a" 1}', '"\\x"', '01', '{"a": tru}', '', '  {"a": 1}  x'];
+    const samples = [
+      '{}',
+      '[1, 2.5e3, -0, "a\\u00e9\\n"]',
+      '{"a": {"b": [true, false, null]}}',
+      '{"a": 1,}',
+      '[1 2]',
+      '{"a" 1}',
+      '"\\x"',
+      '01',
+      '{"a": tru}',
+      '',
+      '  {"a": 1}  x',
+    ];
     for (const sample of samples) {
       let valid = true;
       try {

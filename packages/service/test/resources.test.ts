@@ -5,7 +5,11 @@ describe('resources', () => {
   it('releases in reverse order of acquisition on stop, stop steps in their place', async () => {
     const order: string[] = [];
     const resources = new Resources(silentLogger());
-    const socket = await resources.acquire('socket', async () => 'socket', (value) => void order.push(`close ${value}`));
+    const socket = await resources.acquire(
+      'socket',
+      async () => 'socket',
+      (value) => void order.push(`close ${value}`),
+    );
     expect(socket).toBe('socket');
     resources.onStop('drain', async () => void order.push('drain'));
     resources.hold('device', 'device', (value) => void order.push(`close ${value}`));
@@ -24,8 +28,16 @@ describe('resources', () => {
       resources.start(async (held) => {
         held.add('store', () => void order.push('close store'));
         held.onStop('drain', () => void order.push('drain'));
-        await held.acquire('log', () => 'log', () => void order.push('close log'));
-        await held.acquire('socket', () => Promise.reject(failure), () => void order.push('close socket'));
+        await held.acquire(
+          'log',
+          () => 'log',
+          () => void order.push('close log'),
+        );
+        await held.acquire(
+          'socket',
+          () => Promise.reject(failure),
+          () => void order.push('close socket'),
+        );
       }),
     ).rejects.toBe(failure);
     expect(order).toEqual(['close log', 'close store']);

@@ -244,10 +244,7 @@ async function inside() {
     ]
       .filter(Boolean)
       .join('  ');
-  console.log(
-    `flood by ${mode}, ${args.payload}-byte UDP payloads, ${args.seconds} s windows, ` +
-      `drain ${args.drain} packets, node ${process.version}`,
-  );
+  console.log(`flood by ${mode}, ${args.payload}-byte UDP payloads, ${args.seconds} s windows, ` + `drain ${args.drain} packets, node ${process.version}`);
   for (let round = 1; round <= Number(args.rounds); round++) {
     console.log(`round ${round}, reading during the flood:`);
     console.log(line('binding', await flood(mode, bindingReader())));

@@ -47,9 +47,6 @@ export class CounterArray implements TunCounters {
   }
 
   snapshot(): Record<CounterName, number> {
-    return Object.fromEntries(COUNTER_NAMES.map((name, index) => [name, this.values[index]!])) as Record<
-      CounterName,
-      number
-    >;
+    return Object.fromEntries(COUNTER_NAMES.map((name, index) => [name, this.values[index]!])) as Record<CounterName, number>;
   }
 }

@@ -73,9 +73,7 @@ function openHint(step: string, code: string, attempt: OpenAttempt, existing: Ex
     return '';
   }
   if (code === 'EPERM') {
-    return step === 'TUNSETIFF'
-      ? 'needs CAP_NET_ADMIN (or, for an existing persistent device, to be its owner or group)'
-      : 'needs CAP_NET_ADMIN';
+    return step === 'TUNSETIFF' ? 'needs CAP_NET_ADMIN (or, for an existing persistent device, to be its owner or group)' : 'needs CAP_NET_ADMIN';
   }
   if (step === 'TUNSETIFF') {
     if (code === 'EINVAL') {
@@ -108,12 +106,7 @@ export function openFailure(step: string, errno: number, attempt: OpenAttempt, e
   const [code, description] = errnoName(errno);
   const operation = OPERATIONS[step]?.(attempt) ?? step;
   const hint = openHint(step, code, attempt, existing);
-  return new TunError(
-    code,
-    `cannot open TUN device "${attempt.name}": ${operation} failed: ${code} (${description})${hint ? `; ${hint}` : ''}`,
-    step,
-    errno,
-  );
+  return new TunError(code, `cannot open TUN device "${attempt.name}": ${operation} failed: ${code} (${description})${hint ? `; ${hint}` : ''}`, step, errno);
 }
 
 /** The error handed to onError when a started device can no longer be read. */

@@ -71,16 +71,12 @@ export function loadNative(): NativeBinding {
   try {
     loaded = createRequire(import.meta.url)(ADDON_PATH) as NativeBinding;
   } catch (error) {
-    throw new TunError(
-      'ERR_TUN_BINDING',
-      `cannot load the native TUN binding (${(error as Error).message}); build it with pnpm --filter @nat64/tun build`,
-    );
+    throw new TunError('ERR_TUN_BINDING', `cannot load the native TUN binding (${(error as Error).message}); build it with pnpm --filter @nat64/tun build`);
   }
   if (loaded.counterNames.join() !== COUNTER_NAMES.join()) {
     throw new TunError(
       'ERR_TUN_BINDING',
-      `the native TUN binding counts [${loaded.counterNames.join()}] ` +
-        `but the package expects [${COUNTER_NAMES.join()}]; rebuild it`,
+      `the native TUN binding counts [${loaded.counterNames.join()}] ` + `but the package expects [${COUNTER_NAMES.join()}]; rebuild it`,
     );
   }
   binding = loaded;

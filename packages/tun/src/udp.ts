@@ -63,8 +63,10 @@ export function openUdp(options: UdpOptions): BatchedUdpSocket {
   const batchSize = options.batchSize ?? 64;
   const slotSize = options.slotSize ?? 2048;
   const batchesPerWake = options.batchesPerWake ?? 4;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new TunError('ERR_TUN_OPTION', `batchSize must be an integer from 1 to 1024, got ${batchSize}`);
-  if (!Number.isInteger(slotSize) || slotSize < 64 || slotSize > 65536) throw new TunError('ERR_TUN_OPTION', `slotSize must be an integer from 64 to 65536, got ${slotSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024)
+    throw new TunError('ERR_TUN_OPTION', `batchSize must be an integer from 1 to 1024, got ${batchSize}`);
+  if (!Number.isInteger(slotSize) || slotSize < 64 || slotSize > 65536)
+    throw new TunError('ERR_TUN_OPTION', `slotSize must be an integer from 64 to 65536, got ${slotSize}`);
   let opened: { fd: number; family: 4 | 6; port: number };
   try {
     opened = native.openUdp(options.address, options.port, options.v6Only ?? false, options.receiveBufferBytes ?? 0);

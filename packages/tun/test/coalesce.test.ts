@@ -74,7 +74,10 @@ const flowKey = (p: Uint8Array) => `${p[0]! >> 4}/${p[0]! >> 4 === 4 ? p[9] : p[
 
 function perFlow(packets: Uint8Array[]): Record<string, string[]> {
   const flows: Record<string, string[]> = {};
-  for (const p of packets) (flows[flowKey(p)] ??= []).push(Buffer.from(p).toString('hex'));
+  for (const p of packets) {
+    const key = flowKey(p);
+    flows[key] = [...(flows[key] ?? []), Buffer.from(p).toString('hex')];
+  }
   return flows;
 }
 
@@ -122,7 +125,12 @@ describe('coalesce', () => {
   });
 
   it('does not join packets whose headers differ in what segmentation copies (TTL), nor fragments', () => {
-    const packets = [v4(17, 64, 1, { id: 1 }), v4(17, 64, 2, { id: 2, ttl: 63 }), v4(17, 64, 3, { id: 3, fragment: true }), v4(17, 64, 4, { id: 4, fragment: true })];
+    const packets = [
+      v4(17, 64, 1, { id: 1 }),
+      v4(17, 64, 2, { id: 2, ttl: 63 }),
+      v4(17, 64, 3, { id: 3, fragment: true }),
+      v4(17, 64, 4, { id: 4, fragment: true }),
+    ];
     const { count, out } = run(packets);
     expect(count).toBe(4);
     expect(out).toEqual(packets);

@@ -5,7 +5,7 @@ import { COUNTER, CounterArray } from '../src/counters.js';
 describe('counters', () => {
   it('reads each counter from its own index of the shared array', () => {
     const counters = new CounterArray();
-    COUNTER_NAMES.forEach((_, index) => (counters.values[index] = 100 + index));
+    for (const index of COUNTER_NAMES.keys()) counters.values[index] = 100 + index;
     expect(COUNTER_NAMES.map((name) => counters[name])).toEqual(COUNTER_NAMES.map((_, index) => 100 + index));
     expect(COUNTER.rxPackets).toBe(0);
     expect(COUNTER.txErrors).toBe(COUNTER_NAMES.length - 1);

@@ -26,9 +26,7 @@ describe('errors', () => {
       'cannot open TUN device "tun0": TUNSETIFF (create or attach "tun0") failed: EPERM (operation not permitted); ' +
         'needs CAP_NET_ADMIN (or, for an existing persistent device, to be its owner or group)',
     );
-    expect(openFailure('SIOCSIFFLAGS', errno.EPERM, attempt, absent).message).toMatch(
-      /bring the link up\) failed: EPERM .*; needs CAP_NET_ADMIN$/,
-    );
+    expect(openFailure('SIOCSIFFLAGS', errno.EPERM, attempt, absent).message).toMatch(/bring the link up\) failed: EPERM .*; needs CAP_NET_ADMIN$/);
   });
 
   it('tells an EINVAL from TUNSETIFF apart by what already has the name', () => {
@@ -46,8 +44,7 @@ describe('errors', () => {
       '; "tun0" is single-queue and already open; it takes one reader (use multiQueue for several)',
     );
     expect(openFailure('SIOCSIFMTU', errno.EINVAL, { ...attempt, mtu: 9000 }, absent).message).toBe(
-      'cannot open TUN device "tun0": SIOCSIFMTU (set MTU 9000) failed: EINVAL (invalid argument); ' +
-        'the device refuses MTU 9000 (TUN accepts 68 to 65535)',
+      'cannot open TUN device "tun0": SIOCSIFMTU (set MTU 9000) failed: EINVAL (invalid argument); ' + 'the device refuses MTU 9000 (TUN accepts 68 to 65535)',
     );
   });
 
@@ -61,8 +58,6 @@ describe('errors', () => {
     const error = receiveFailure('tun3', errno.EBADF);
     expect(error.message).toBe('TUN device "tun3" stopped receiving: EBADF (bad file descriptor); was the interface deleted?');
     expect([error.code, error.operation]).toEqual(['EBADF', 'read']);
-    expect(receiveFailure('tun3', errno.EFAULT).message).toBe(
-      'TUN device "tun3" stopped receiving: EFAULT (bad address in system call argument)',
-    );
+    expect(receiveFailure('tun3', errno.EFAULT).message).toBe('TUN device "tun3" stopped receiving: EFAULT (bad address in system call argument)');
   });
 });

@@ -149,10 +149,7 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
   });
 
   it('delivers a burst of 500 datagrams in order, in fewer callbacks than packets', async () => {
-    const result = await runScenario<{ total: number; sequence: number[]; batchSizes: number[]; batchSize: number; counters: Counters }>(
-      namespace,
-      'batch',
-    );
+    const result = await runScenario<{ total: number; sequence: number[]; batchSizes: number[]; batchSize: number; counters: Counters }>(namespace, 'batch');
     expect(result.sequence).toEqual(Array.from({ length: result.total }, (_, i) => i));
     expect(result.batchSizes.length).toBeLessThan(result.total);
     expect(Math.max(...result.batchSizes)).toBeLessThanOrEqual(result.batchSize);
@@ -247,10 +244,7 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
   });
 
   it('keeps a persistent device after close and attaches to it by name', async () => {
-    const result = await runScenario<{ name: string; keptAfterClose: boolean; mtu: number; goneAfterUnpersist: boolean }>(
-      namespace,
-      'persist',
-    );
+    const result = await runScenario<{ name: string; keptAfterClose: boolean; mtu: number; goneAfterUnpersist: boolean }>(namespace, 'persist');
     // A new TUN device starts with the kernel's default MTU of 1500.
     expect(result).toEqual({ name: 'tunkeep0', keptAfterClose: true, mtu: 1500, goneAfterUnpersist: true });
   });
@@ -260,9 +254,7 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
     expect(result.loopback).toEqual({
       code: 'EINVAL',
       operation: 'TUNSETIFF',
-      message:
-        'cannot open TUN device "lo": TUNSETIFF (create or attach "lo") failed: EINVAL (invalid argument); ' +
-        '"lo" exists and is not a TUN device',
+      message: 'cannot open TUN device "lo": TUNSETIFF (create or attach "lo") failed: EINVAL (invalid argument); ' + '"lo" exists and is not a TUN device',
     });
     expect(result.badName?.code).toBe('EINVAL');
     expect(result.badName?.message).toContain('is "bad/name" a valid interface name?');

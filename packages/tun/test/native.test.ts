@@ -17,8 +17,26 @@ describe('native', () => {
     expect(() => queue.writeBatch(buffer, Uint32Array.of(30), Uint32Array.of(20), 1)).toThrow(RangeError);
     expect(() => queue.writeBatch(buffer, Uint32Array.of(0), Uint32Array.of(20), 2)).toThrow(RangeError);
     expect(() => queue.writePacket(buffer, 39, 2)).toThrow(RangeError);
-    expect(() => queue.start(buffer, 0, new Uint32Array(1), 1, () => {}, () => {})).toThrow(RangeError);
-    expect(() => queue.start(buffer, 20, new Uint32Array(3), 1, () => {}, () => {})).toThrow(RangeError);
+    expect(() =>
+      queue.start(
+        buffer,
+        0,
+        new Uint32Array(1),
+        1,
+        () => {},
+        () => {},
+      ),
+    ).toThrow(RangeError);
+    expect(() =>
+      queue.start(
+        buffer,
+        20,
+        new Uint32Array(3),
+        1,
+        () => {},
+        () => {},
+      ),
+    ).toThrow(RangeError);
     queue.close();
     expect(queue.writePacket(buffer, 0, 20)).toBe(false);
   });

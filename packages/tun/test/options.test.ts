@@ -15,9 +15,7 @@ describe('options', () => {
   it('accepts names up to 15 bytes, counting UTF-8 bytes', () => {
     expect(() => checkTunOptions({ name: 'a'.repeat(15) })).not.toThrow();
     expect(() => checkTunOptions({ name: 'tun%d' })).not.toThrow();
-    expect(() => checkTunOptions({ name: 'a'.repeat(16) })).toThrow(
-      'name "aaaaaaaaaaaaaaaa" must be at most 15 bytes without NUL, it is 16',
-    );
+    expect(() => checkTunOptions({ name: 'a'.repeat(16) })).toThrow('name "aaaaaaaaaaaaaaaa" must be at most 15 bytes without NUL, it is 16');
     expect(codeOf(() => checkTunOptions({ name: 'é'.repeat(8) }))).toBe('ERR_TUN_OPTION');
     expect(codeOf(() => checkTunOptions({ name: '' }))).toBe('ERR_TUN_OPTION');
     expect(codeOf(() => checkTunOptions({ name: 'a\0b' }))).toBe('ERR_TUN_OPTION');

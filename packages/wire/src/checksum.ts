@@ -69,14 +69,7 @@ export function pseudoHeaderSum4(src: number, dst: number, protocol: number, len
  * IPv6 pseudo-header sum (RFC 8200 section 8.1): source, destination (16 bytes each at the given
  * offsets), the 32-bit upper-layer length, three zero bytes and the next header value.
  */
-export function pseudoHeaderSum6(
-  srcBuf: Uint8Array,
-  srcOffset: number,
-  dstBuf: Uint8Array,
-  dstOffset: number,
-  nextHeader: number,
-  length: number,
-): number {
+export function pseudoHeaderSum6(srcBuf: Uint8Array, srcOffset: number, dstBuf: Uint8Array, dstOffset: number, nextHeader: number, length: number): number {
   return sumIpv6Address(srcBuf, srcOffset) + sumIpv6Address(dstBuf, dstOffset) + (length >>> 16) + (length & 0xffff) + nextHeader;
 }
 

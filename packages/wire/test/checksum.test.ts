@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { finishChecksum, finishUdpChecksum, foldSum, internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6, sumWords, updateChecksum, verifyChecksum } from '../src/checksum.js';
+import {
+  finishChecksum,
+  finishUdpChecksum,
+  foldSum,
+  internetChecksum,
+  pseudoHeaderSum4,
+  pseudoHeaderSum6,
+  sumWords,
+  updateChecksum,
+  verifyChecksum,
+} from '../src/checksum.js';
 
 /** Straightforward RFC 1071 reference: add 16-bit words with end-around carry after each add. */
 function reference(bytes: Uint8Array): number {

@@ -5,9 +5,7 @@
 //   pnpm --filter @nat64/xlat build && node packages/xlat/bench/translate.mjs [packets]
 
 import { PerformanceObserver } from 'node:perf_hooks';
-import {
-  Ipv4View, Ipv6View, Mapping46, Mapping64, PacketBatch, Translator, Verdict, parseIpv4, parseIpv6,
-} from '../dist/index.js';
+import { Ipv4View, Ipv6View, Mapping46, Mapping64, PacketBatch, Translator, Verdict, parseIpv4, parseIpv6 } from '../dist/index.js';
 import { internetChecksum, ipv6TextToBytes, pseudoHeaderSum4, pseudoHeaderSum6 } from '@nat64/wire';
 
 const N = Number(process.argv[2] ?? 3_000_000);
@@ -83,7 +81,9 @@ function run46(packet, n) {
 }
 
 let collections = 0;
-new PerformanceObserver((list) => { collections += list.getEntries().length; }).observe({ entryTypes: ['gc'] });
+new PerformanceObserver((list) => {
+  collections += list.getEntries().length;
+}).observe({ entryTypes: ['gc'] });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 const cases = [

@@ -17,11 +17,6 @@ export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint
   dst.set(src.subarray(start, end), at);
 }
 
-/** Copies 16 bytes (an IPv6 address). */
-export function copy16(src: Uint8Array, start: number, dst: Uint8Array, at: number): void {
-  for (let i = 0; i < 16; i++) dst[at + i] = src[start + i]!;
-}
-
 /** Zero-fills dst[start, end). */
 export function zeroBytes(dst: Uint8Array, start: number, end: number): void {
   if (end - start <= LOOP_COPY_MAX) {

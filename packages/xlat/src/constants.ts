@@ -150,14 +150,24 @@ export const DEST_UNREACH_6TO4: readonly (TypeCode | null)[] = [
 export const POINTER_4TO6: readonly number[] = [
   0, // Version/IHL -> Version/Traffic Class
   1, // Type Of Service -> Traffic Class
-  4, 4, // Total Length -> Payload Length
-  -1, -1, // Identification
-  -1, -1, // Flags/Fragment Offset
+  4,
+  4, // Total Length -> Payload Length
+  -1,
+  -1, // Identification
+  -1,
+  -1, // Flags/Fragment Offset
   7, // Time to Live -> Hop Limit
   6, // Protocol -> Next Header
-  -1, -1, // Header Checksum
-  8, 8, 8, 8, // Source Address
-  24, 24, 24, 24, // Destination Address
+  -1,
+  -1, // Header Checksum
+  8,
+  8,
+  8,
+  8, // Source Address
+  24,
+  24,
+  24,
+  24, // Destination Address
 ];
 
 /**
@@ -167,8 +177,10 @@ export const POINTER_4TO6: readonly number[] = [
 export const POINTER_6TO4: readonly number[] = [
   0, // Version/Traffic Class -> Version/IHL
   1, // Traffic Class/Flow Label -> Type Of Service
-  -1, -1, // Flow Label
-  2, 2, // Payload Length -> Total Length
+  -1,
+  -1, // Flow Label
+  2,
+  2, // Payload Length -> Total Length
   9, // Next Header -> Protocol
   8, // Hop Limit -> Time to Live
   ...Array<number>(16).fill(12), // Source Address

@@ -13,14 +13,7 @@ import type { IcmpLayout } from './state.js';
  * datagram. With an extension the datagram field is a whole number of `unit`s (4 for ICMPv4, 8
  * for ICMPv6) and at least 128 bytes, zero-padded when shorter (RFC 4884 section 4).
  */
-export function layoutIcmpError(
-  layout: IcmpLayout,
-  translated: number,
-  extension: number,
-  max: number,
-  headers: number,
-  unit: number,
-): void {
+export function layoutIcmpError(layout: IcmpLayout, translated: number, extension: number, max: number, headers: number, unit: number): void {
   const min = Rfc4884.minDatagram;
   if (extension > 0 && headers + min + extension <= max) {
     let padded = translated < min ? min : translated - (translated % unit);

@@ -4,7 +4,18 @@
 
 import { internetChecksum, pseudoHeaderSum6, readU16, writeU16, writeU32 } from '@nat64/wire';
 import { copyBytes, zeroBytes } from './bytes.js';
-import { DEST_UNREACH_4TO6, HeaderSize, Icmp4Type, Icmp6Type, IcmpErrorMax, IpProto, MinMtu, POINTER_4TO6, PROTOCOL_UNREACH_POINTER, Rfc4884 } from './constants.js';
+import {
+  DEST_UNREACH_4TO6,
+  HeaderSize,
+  Icmp4Type,
+  Icmp6Type,
+  IcmpErrorMax,
+  IpProto,
+  MinMtu,
+  POINTER_4TO6,
+  PROTOCOL_UNREACH_POINTER,
+  Rfc4884,
+} from './constants.js';
 import { trafficClassFor } from './common.js';
 import { writeFragmentHeader, writeIpv6Header } from './headers.js';
 import { layoutIcmpError, plateauBelow } from './icmp-layout.js';

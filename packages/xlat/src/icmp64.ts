@@ -4,7 +4,21 @@
 
 import { internetChecksum, readU32, writeU16, writeU32 } from '@nat64/wire';
 import { copyBytes, zeroBytes } from './bytes.js';
-import { DEST_UNREACH_6TO4, DF_THRESHOLD, HeaderSize, Icmp4Type, Icmp4UnreachCode, Icmp6Type, Icmp6ParamCode, IcmpErrorMax, IpProto, MinMtu, POINTER_6TO4, Rfc4884 } from './constants.js';
+import {
+  DEST_UNREACH_6TO4,
+  DF_THRESHOLD,
+  HeaderSize,
+  Icmp4Type,
+  Icmp4UnreachCode,
+  Icmp6Type,
+  Icmp6ParamCode,
+  IcmpErrorMax,
+  IpProto,
+  Ipv4Flags,
+  MinMtu,
+  POINTER_6TO4,
+  Rfc4884,
+} from './constants.js';
 import { tosFor } from './common.js';
 import { writeIpv4Header } from './headers.js';
 import { layoutIcmpError } from './icmp-layout.js';
@@ -67,9 +81,9 @@ function writeQuotedIpv4Header(s: XlatState, inner: Ipv6View, m: Mapping64, o: U
   let flagsAndOffset: number;
   if (inner.hasFragmentHeader) {
     id = inner.fragmentId & 0xffff;
-    flagsAndOffset = (inner.moreFragments ? 0x2000 : 0) | (inner.fragmentOffset >>> 3);
+    flagsAndOffset = (inner.moreFragments ? Ipv4Flags.moreFragments : 0) | (inner.fragmentOffset >>> 3);
   } else {
-    flagsAndOffset = totalLength > DF_THRESHOLD ? 0x4000 : 0;
+    flagsAndOffset = totalLength > DF_THRESHOLD ? Ipv4Flags.dontFragment : 0;
   }
   const protocol = inner.protocol === IpProto.icmpv6 ? IpProto.icmp : inner.protocol;
   writeIpv4Header(o, q, tosFor(s, inner.trafficClass), totalLength, id, flagsAndOffset, inner.hopLimit, protocol, m.innerSrc | 0, m.innerDst | 0);

@@ -63,4 +63,3 @@ export function ipv6FragmentFault(v: Ipv6View): number {
 export function fragmentFaultPointer(v: Ipv6View, fault: number): number {
   return fault === FragmentFault.length ? 4 : v.fragmentHeaderOffset - v.start + 2;
 }
-

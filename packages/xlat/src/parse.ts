@@ -5,7 +5,7 @@
 // message is rebuilt. Never throws: every problem is a status (a DropReason code), 0 meaning ok.
 
 import { pseudoHeaderSum6, readU16, readU32, verifyChecksum } from '@nat64/wire';
-import { FieldOffset, HeaderSize, Icmp4Type, IpProto, Rfc4884 } from './constants.js';
+import { FieldOffset, HeaderSize, Icmp4Type, IpProto, Ipv4Flags, Rfc4884 } from './constants.js';
 import { DropReason } from './reasons.js';
 import type { Ipv4View, Ipv6View } from './view.js';
 
@@ -144,9 +144,9 @@ function parse4(buf: Uint8Array, o: number, length: number, v: Ipv4View, quoted:
   v.tos = buf[o + 1]!;
   v.fragmentId = readU16(buf, o + 4);
   const flags = readU16(buf, o + 6);
-  v.dontFragment = (flags & 0x4000) !== 0;
-  v.moreFragments = (flags & 0x2000) !== 0;
-  v.fragmentOffset = (flags & 0x1fff) * 8;
+  v.dontFragment = (flags & Ipv4Flags.dontFragment) !== 0;
+  v.moreFragments = (flags & Ipv4Flags.moreFragments) !== 0;
+  v.fragmentOffset = (flags & Ipv4Flags.offsetMask) * 8;
   v.hopLimit = buf[o + 8]!;
   v.protocol = buf[o + 9]!;
   v.src = readU32(buf, o + 12);

@@ -44,9 +44,7 @@ export const DROP_REASONS = [
 type ReasonName = (typeof DROP_REASONS)[number][0];
 
 /** Reason codes by name, e.g. `DropReason.truncated`. */
-export const DropReason = Object.freeze(
-  Object.fromEntries(DROP_REASONS.map(([name], code) => [name, code])) as { readonly [K in ReasonName]: number },
-);
+export const DropReason = Object.freeze(Object.fromEntries(DROP_REASONS.map(([name], code) => [name, code])) as { readonly [K in ReasonName]: number });
 
 export const DROP_REASON_COUNT = DROP_REASONS.length;
 

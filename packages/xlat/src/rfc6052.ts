@@ -147,7 +147,7 @@ const GLOBAL_EXCEPTIONS: readonly Block[] = [
 
 function inBlock(address: number, [base, length]: Block): boolean {
   const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
-  return ((address & mask) >>> 0) === base;
+  return (address & mask) >>> 0 === base;
 }
 
 /**

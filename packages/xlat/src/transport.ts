@@ -39,15 +39,7 @@ export function rewritePorts(
  * Rewrites an ICMP echo header of the copy at o[l4, l4 + present): new type (code kept), new
  * identifier, checksum adjusted by `removed`/`added` (which carry any pseudo-header change).
  */
-export function rewriteEcho(
-  o: Uint8Array,
-  l4: number,
-  present: number,
-  removed: number,
-  added: number,
-  type: number,
-  id: number,
-): void {
+export function rewriteEcho(o: Uint8Array, l4: number, present: number, removed: number, added: number, type: number, id: number): void {
   if (present < 2) return;
   const oldWord = readU16(o, l4);
   o[l4] = type;

@@ -56,7 +56,16 @@ export function translate46(s: XlatState, v: Ipv4View, m: Mapping46, out: Packet
     // does not apply to DF packets.
     if (length > cfg.ipv6NextHopMtu) {
       const mtu = cfg.ipv6NextHopMtu - (HeaderSize.ipv6 - HeaderSize.ipv4);
-      return refuseUnlessHairpin(s, v, DropReason.fragmentationNeeded, Icmp4Type.destinationUnreachable, Icmp4UnreachCode.fragmentationNeeded, mtu, out, hairpin);
+      return refuseUnlessHairpin(
+        s,
+        v,
+        DropReason.fragmentationNeeded,
+        Icmp4Type.destinationUnreachable,
+        Icmp4UnreachCode.fragmentationNeeded,
+        mtu,
+        out,
+        hairpin,
+      );
     }
   } else {
     // RFC 7915 4.1: DF clear -> fragment so that every IPv6 packet fits lowest-ipv6-mtu (and the

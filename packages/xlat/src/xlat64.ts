@@ -3,7 +3,7 @@
 // whose ports/identifier and checksum are rewritten in place.
 
 import { copyBytes } from './bytes.js';
-import { DF_THRESHOLD, HeaderSize, Icmp4Type, Icmp6Type, Icmp6ParamCode, Icmp6UnreachCode, IpProto, MinMtu } from './constants.js';
+import { DF_THRESHOLD, HeaderSize, Icmp6Type, Icmp6ParamCode, Icmp6UnreachCode, IpProto, Ipv4Flags, MinMtu } from './constants.js';
 import { writeIpv4Header } from './headers.js';
 import { transport64 } from './transport.js';
 import { refuse6, tosFor } from './common.js';
@@ -53,10 +53,10 @@ export function translate64(s: XlatState, v: Ipv6View, m: Mapping64, out: Packet
   if (v.hasFragmentHeader) {
     // RFC 7915 5.1.1: low 16 bits of the Fragment ID, MF copied, DF clear, offset copied.
     id = v.fragmentId & 0xffff;
-    flagsAndOffset = (v.moreFragments ? 0x2000 : 0) | (v.fragmentOffset >>> 3);
+    flagsAndOffset = (v.moreFragments ? Ipv4Flags.moreFragments : 0) | (v.fragmentOffset >>> 3);
   } else {
     id = s.nextIpv4Id();
-    flagsAndOffset = total > DF_THRESHOLD ? 0x4000 : 0; // RFC 7915 5.1 Flags
+    flagsAndOffset = total > DF_THRESHOLD ? Ipv4Flags.dontFragment : 0; // RFC 7915 5.1 Flags
   }
   const o = out.buffer;
   writeIpv4Header(o, at, tosFor(s, v.trafficClass), total, id, flagsAndOffset, v.hopLimit - 1, protocol, m.src | 0, m.dst | 0);

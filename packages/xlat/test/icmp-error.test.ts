@@ -24,14 +24,33 @@ describe('icmp-error', () => {
     const out = new PacketBatch({ capacity: 2, maxPacketSize: 1500 });
     expect(makeTranslator().icmp6Error(view6(UDP6), 1, 3, 0, out)).toBe(Verdict.icmpError);
     // 2001:db8::1 -> 2001:db8::5, hop limit 64, 1/3, the 52-byte packet quoted whole.
-    expectPacket(out.packet(0), hex('60000000 003c 3a 40 20010db8000000000000000000000001', CLIENT, '0103 31df 00000000', '60000000000c1140', CLIENT, SERVER, '04d20035000cde14 61626364'));
+    expectPacket(
+      out.packet(0),
+      hex(
+        '60000000 003c 3a 40 20010db8000000000000000000000001',
+        CLIENT,
+        '0103 31df 00000000',
+        '60000000000c1140',
+        CLIENT,
+        SERVER,
+        '04d20035000cde14 61626364',
+      ),
+    );
   });
 
   it('builds an ICMPv4 port unreachable from the translator address (golden)', () => {
     const out = new PacketBatch({ capacity: 2, maxPacketSize: 1500 });
     expect(makeTranslator().icmp4Error(view4(UDP4), 3, 3, 0, out)).toBe(Verdict.icmpError);
     // 192.0.2.1 -> 198.51.100.2, TOS 0xc0, TTL 64, 3/3, the 32-byte packet quoted whole.
-    expectPacket(out.packet(0), hex('45c0003c 0000 0000 40 01 8dca c0000201 c6336402', '0303 e952 00000000', '45000020 0000 4000 40 11 4e95 c6336402 c0000202 0035 9c40 000c b261 61626364'), [0]);
+    expectPacket(
+      out.packet(0),
+      hex(
+        '45c0003c 0000 0000 40 01 8dca c0000201 c6336402',
+        '0303 e952 00000000',
+        '45000020 0000 4000 40 11 4e95 c6336402 c0000202 0035 9c40 000c b261 61626364',
+      ),
+      [0],
+    );
   });
 
   it('puts the next-hop MTU of a Fragmentation Needed in the low 16 bits and a pointer in the first byte', () => {

@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FragmentFault,
-  Ipv6View,
-  ParseStatus,
-  fragmentFaultPointer,
-  ipv6FragmentFault,
-  isMartianIpv4,
-  isMartianIpv6Source,
-  parseIpv6,
-} from '@nat64/xlat';
+import { FragmentFault, Ipv6View, ParseStatus, fragmentFaultPointer, ipv6FragmentFault, isMartianIpv4, isMartianIpv6Source, parseIpv6 } from '@nat64/xlat';
 import { ipv4TextToUint32, ipv6TextToBytes } from '@nat64/wire';
 import { hex } from './support.js';
 

@@ -195,7 +195,7 @@ describe('parse', () => {
 
   it('parses the packet quoted in an ICMPv4 error, RFC 4884 extension included', () => {
     // ICMPv4 3/3, length attribute 32 (128 bytes of datagram), then a 4-byte extension.
-    const quoted = '45000020 0000 4000 3f 11 4f95 c0000202 c6336402 9c400035000cb261 61626364' + '00'.repeat(96);
+    const quoted = `45000020 0000 4000 3f 11 4f95 c0000202 c6336402 9c400035000cb261 61626364${'00'.repeat(96)}`;
     const icmp = `0303 0000 0020 0000 ${quoted} 20000000`;
     const packet = hex('450000a0 0000 0000 40 01 0000 c6336401 c0000202', icmp);
     fixIpv4Checksum(packet);

@@ -2,7 +2,7 @@
 // Address Mapping Table (RFC 7757), enough to drive the translator through the RFC 7915 graybox
 // cases, including intrinsic EAM hairpinning (RFC 7757 4.3 / appendix B.1).
 
-import { Mapping46, Mapping64, Rfc6052Prefix, type Ipv4View, type Ipv6View } from '@nat64/xlat';
+import { type Mapping46, type Mapping64, Rfc6052Prefix, type Ipv4View, type Ipv6View } from '@nat64/xlat';
 import { ipv4TextToUint32, ipv6TextToBytes } from '@nat64/wire';
 
 interface Eam {
@@ -72,7 +72,7 @@ export class SiitMapper {
   private eamFor4(address: number): Eam | undefined {
     let best: Eam | undefined;
     for (const eam of this.eamt) {
-      if (((address & mask4(eam.v4Length)) >>> 0) === eam.v4 && (best === undefined || eam.v4Length > best.v4Length)) best = eam;
+      if ((address & mask4(eam.v4Length)) >>> 0 === eam.v4 && (best === undefined || eam.v4Length > best.v4Length)) best = eam;
     }
     return best;
   }

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { DROP_REASONS, DROP_REASON_COUNT, DropReason, Ipv6View, Mapping64, PacketBatch, Translator, Verdict, XlatError, dropReasonName, parseIpv6 } from '@nat64/xlat';
+import {
+  DROP_REASONS,
+  DROP_REASON_COUNT,
+  DropReason,
+  Ipv6View,
+  Mapping64,
+  PacketBatch,
+  Translator,
+  Verdict,
+  XlatError,
+  dropReasonName,
+  parseIpv6,
+} from '@nat64/xlat';
 import { hex, makeTranslator, outbound } from './support.js';
 
 const UDP6 = hex('60000000 000c 11 40 20010db8000000000000000000000005 0064ff9b0000000000000000c6336402', '04d2 0035 000c de14', '61626364');

@@ -20,7 +20,7 @@ const ECHO6 = hex('60000000 000c 3a 3f', SERVER, CLIENT, '8100 4fc9 1234 0001', 
 function bigUdp4(size: number, flags: number, id = 0x4d2): Uint8Array {
   const total = 28 + size;
   const p = new Uint8Array(total);
-  p.set(hex('4500', (total).toString(16).padStart(4, '0'), id.toString(16).padStart(4, '0'), flags.toString(16).padStart(4, '0'), '4011 0000 c6336402 c0000202'));
+  p.set(hex('4500', total.toString(16).padStart(4, '0'), id.toString(16).padStart(4, '0'), flags.toString(16).padStart(4, '0'), '4011 0000 c6336402 c0000202'));
   p.set(hex('0035 9c40', (8 + size).toString(16).padStart(4, '0'), '0000'), 20);
   for (let i = 0; i < size; i++) p[28 + i] = i & 0xff;
   const udp = internetChecksum(p, 20, total, pseudoHeaderSum4(0xc6336402, 0xc0000202, 17, 8 + size));
@@ -73,7 +73,11 @@ describe('xlat46', () => {
     expect(r.verdict).toBe(Verdict.icmpError);
     expect(r.reason).toBe(DropReason.ttlExceeded);
     // 192.0.2.1 -> 198.51.100.2, TOS 0xc0 (RFC 1812 4.3.2.5), TTL 64, type 11 code 0, whole packet quoted.
-    expectPacket(r.packets[0], hex('45c0003c 0000 0000 40 01 8dca c0000201 c6336402', '0b00 e155 00000000', '45000020000040000111 8d95 c6336402c0000202 00359c40000cb261 61626364'), [0]);
+    expectPacket(
+      r.packets[0],
+      hex('45c0003c 0000 0000 40 01 8dca c0000201 c6336402', '0b00 e155 00000000', '45000020000040000111 8d95 c6336402c0000202 00359c40000cb261 61626364'),
+      [0],
+    );
   });
 
   it('does not decrement the TTL of a hairpinned packet a second time', () => {

@@ -30,22 +30,61 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'n64-bypass-bench-'));
   try {
     const control = join(dir, 'receiver.sock');
-    const receiver = t.server.spawn('node', [RECEIVER_MAIN, 'run', '--listen', a.server, '--transport', 'bypass', '--bypass-prefix', a.prefix, '--allow', a.gatewayFour, '--db', join(dir, 'receiver.db'), '--conn-log', '/dev/null', '--control', control, '--log-level', 'warn']);
+    const receiver = t.server.spawn('node', [
+      RECEIVER_MAIN,
+      'run',
+      '--listen',
+      a.server,
+      '--transport',
+      'bypass',
+      '--bypass-prefix',
+      a.prefix,
+      '--allow',
+      a.gatewayFour,
+      '--db',
+      join(dir, 'receiver.db'),
+      '--conn-log',
+      '/dev/null',
+      '--control',
+      control,
+      '--log-level',
+      'warn',
+    ]);
     receiver.stderr!.resume();
     await waitFor('the receiver', () => t.server.run('test', ['-S', control]).then((result) => result.code === 0));
-    const peer = t.gateway.spawn('node', [PEER_MAIN, 'bridge', '--server', a.server, '--local', a.gatewayFour, '--prefix', a.prefix, '--persistent-secret', '00'.repeat(32), '--transient-secret', '11'.repeat(32), '--message', 'bench']);
+    const peer = t.gateway.spawn('node', [
+      PEER_MAIN,
+      'bridge',
+      '--server',
+      a.server,
+      '--local',
+      a.gatewayFour,
+      '--prefix',
+      a.prefix,
+      '--persistent-secret',
+      '00'.repeat(32),
+      '--transient-secret',
+      '11'.repeat(32),
+      '--message',
+      'bench',
+    ]);
     await waitForLine(peer.stdout!, /"icmpv6Type":136/, 10_000);
     peer.stdout!.resume();
     const iperf = t.server.spawn('iperf3', ['-s', '-B', '::', '--forceflush']);
     await waitForLine(iperf.stdout!, /Server listening/, 10_000);
     iperf.stdout!.resume();
     const frames = async () => {
-      const stats = JSON.parse((await t.server.run('node', [RECEIVER_MAIN, 'stats', '--control', control, '--json', '--all'])).stdout) as { counters: { name: string; value: number }[] };
+      const stats = JSON.parse((await t.server.run('node', [RECEIVER_MAIN, 'stats', '--control', control, '--json', '--all'])).stdout) as {
+        counters: { name: string; value: number }[];
+      };
       const value = (name: string) => stats.counters.find((counter) => counter.name === name)!.value;
       return value('bypassFramesIn') + value('bypassFramesOut');
     };
     const runs: Run[] = [];
-    for (const [direction, extra] of [['client to server', []], ['server to client', ['-R']]] as const) {
+    for (const [direction, extra] of [
+      ['client to server', []],
+      ['server to client', ['-R']],
+    ] as const) {
       const framesBefore = await frames();
       const cpuBefore = processCpuSeconds(receiver.pid!);
       const result = await t.client.run('iperf3', ['-c', a.serverSix, '-t', String(SECONDS), '-J', ...extra], { timeoutMs: (SECONDS + 30) * 1000 });
@@ -53,7 +92,13 @@ async function main(): Promise<void> {
       const report = JSON.parse(result.stdout) as { end: { sum_received: { bits_per_second: number } } };
       const cpu = processCpuSeconds(receiver.pid!) - cpuBefore;
       const count = (await frames()) - framesBefore;
-      runs.push({ direction, mbps: report.end.sum_received.bits_per_second / 1e6, frames: count, receiverCpuSeconds: cpu, microsecondsPerFrame: (cpu / count) * 1e6 });
+      runs.push({
+        direction,
+        mbps: report.end.sum_received.bits_per_second / 1e6,
+        frames: count,
+        receiverCpuSeconds: cpu,
+        microsecondsPerFrame: (cpu / count) * 1e6,
+      });
     }
     printTable(
       `NAT64 bypass, server side: TCP through nat64-receiver --transport bypass and bypass-peer, iperf3 ${SECONDS} s each way`,

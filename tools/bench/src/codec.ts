@@ -20,7 +20,17 @@ function sampleEntry(i: number): HandoffEntry {
   const clientAddress = new Uint8Array(16);
   clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
   clientAddress[15] = i;
-  return { protocol: Protocol.TCP, reason: 0, natAddress: 0xc0000207, natPort: 1000 + i, clientAddress, clientPort: 40000 + i, serverAddress: 0xc633640a, serverPort: 443, time: 1_552_903_588_436_754 };
+  return {
+    protocol: Protocol.TCP,
+    reason: 0,
+    natAddress: 0xc0000207,
+    natPort: 1000 + i,
+    clientAddress,
+    clientPort: 40000 + i,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    time: 1_552_903_588_436_754,
+  };
 }
 
 function createdDatagram(entries: number): Buffer {
@@ -53,12 +63,22 @@ export async function runCodecBenchmark(): Promise<Record<string, OpsResult>> {
       return writer.finish();
     });
   }
-  const mapping = { protocol: 17, event: MappingEvent.CREATED, natAddress: 0xc633640a, natPort: 40000, clientAddress: sampleEntry(1).clientAddress, clientPort: 5353, creationTimeUs: 1_700_000_000_123_456 };
+  const mapping = {
+    protocol: 17,
+    event: MappingEvent.CREATED,
+    natAddress: 0xc633640a,
+    natPort: 40000,
+    clientAddress: sampleEntry(1).clientAddress,
+    clientPort: 5353,
+    creationTimeUs: 1_700_000_000_123_456,
+  };
   for (const size of [64, 1400]) {
     const encapsulator = new Ipv4Encapsulator({ vni: 7, source: 0xc0000201 });
     const packet = new Uint8Array(encapsulator.headroom + size);
     packet.set([0x45, 0, size >> 8, size & 0xff, 0, 1, 0x40, 0, 64, 17, 0, 0, 198, 51, 100, 10, 203, 0, 113, 5, 0x9c, 0x40, 0, 53], encapsulator.headroom);
-    results[`geneve encap IPv4 ${size}B + mapping`] = await measureOps(() => encapsulator.encapsulate(packet, encapsulator.headroom, size, 0xcb007105, mapping));
+    results[`geneve encap IPv4 ${size}B + mapping`] = await measureOps(() =>
+      encapsulator.encapsulate(packet, encapsulator.headroom, size, 0xcb007105, mapping),
+    );
     const start = encapsulator.encapsulate(packet, encapsulator.headroom, size, 0xcb007105, mapping);
     const geneveView = new GeneveView();
     const policy = createReceivePolicy({});
@@ -73,7 +93,13 @@ async function main(): Promise<void> {
   printTable(
     'Codecs (one core)',
     ['operation', 'min/s', 'median/s', 'max/s', 'GC/1M ops'],
-    Object.entries(results).map(([name, result]) => [name, rate(result.opsPerSecond.min), rate(result.opsPerSecond.median), rate(result.opsPerSecond.max), result.scavengesPerMillion.toFixed(1)]),
+    Object.entries(results).map(([name, result]) => [
+      name,
+      rate(result.opsPerSecond.min),
+      rate(result.opsPerSecond.median),
+      rate(result.opsPerSecond.max),
+      result.scavengesPerMillion.toFixed(1),
+    ]),
   );
   console.log(`\nwrote ${writeResults('codec', results)}`);
 }

@@ -13,7 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason } from '@nat64/netlab';
 import { callControl } from '@nat64/service';
-import { ADDRESSES, GATEWAY_MAIN, compileNative, createBenchTopology, dropAtServer, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  compileNative,
+  createBenchTopology,
+  dropAtServer,
+  startBenchGateway,
+  startBenchReceiver,
+  type BenchTopology,
+} from './gateway-lab.js';
 import { ensureCommands } from './packages.js';
 import { printTable, rate, writeResults } from './report.js';
 
@@ -38,7 +47,9 @@ async function stats(control: string): Promise<Record<string, number>> {
 }
 
 function residentBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(/(\d+)/.exec(line)![1]) * 1024;
 }
 
@@ -102,7 +113,12 @@ async function fill(t: BenchTopology, dir: string, generator: string, mode: Mode
     after = await stats(control);
     if (process.env['BENCH_VERBOSE']) {
       console.log(execFileSync('node', [GATEWAY_MAIN, 'hosts', '--control', control], { encoding: 'utf8' }));
-      console.log(Object.entries(after).filter(([k, v]) => v !== 0 && /^(handoff|agent)\./.test(k)).map(([k, v]) => `${k}=${v}`).join(' '));
+      console.log(
+        Object.entries(after)
+          .filter(([k, v]) => v !== 0 && /^(handoff|agent)\./.test(k))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+      );
     }
     const sessions = after['table.sessionsUdp']!;
     const seconds = fullAt > 0 ? fullAt : (performance.now() - started) / 1000;
@@ -153,7 +169,10 @@ async function main(): Promise<void> {
       ['figure', ...fills.map((f) => `handoff ${f.mode}`)],
       [
         ['sessions created per second while filling', ...col((f) => `${rate(f.sessionsPerSecond)}/s`)],
-        ['  slowest / fastest quarter second (first and last left out)', ...col((f) => `${rate(Math.min(...f.perSecond.slice(1, -1)))} / ${rate(Math.max(...f.perSecond.slice(1, -1)))}`)],
+        [
+          '  slowest / fastest quarter second (first and last left out)',
+          ...col((f) => `${rate(Math.min(...f.perSecond.slice(1, -1)))} / ${rate(Math.max(...f.perSecond.slice(1, -1)))}`),
+        ],
         ['  datagrams offered that made no session (lost)', ...col((f) => `${(f.lostShare * 100).toFixed(1)} %`)],
         ['sessions in the table at the end', ...col((f) => rate(f.sessions))],
         ['  of them handed off to the receiver', ...col((f) => rate(f.handedOff))],

@@ -397,7 +397,11 @@ function summarize(runs: SystemRuns) {
       };
     }),
     tcp: { gbps: spread(runs.tcp.map((x) => x.gbps)), coreBusyShare: spread(runs.tcp.map((x) => x.coreBusyShare)), runs: runs.tcp },
-    tcpWithoutClientTso: { gbps: spread(runs.tcpNoTso.map((x) => x.gbps)), coreBusyShare: spread(runs.tcpNoTso.map((x) => x.coreBusyShare)), runs: runs.tcpNoTso },
+    tcpWithoutClientTso: {
+      gbps: spread(runs.tcpNoTso.map((x) => x.gbps)),
+      coreBusyShare: spread(runs.tcpNoTso.map((x) => x.coreBusyShare)),
+      runs: runs.tcpNoTso,
+    },
   };
 }
 
@@ -428,7 +432,14 @@ async function main(): Promise<void> {
     children.push(iperfServer);
     await waitForLine(iperfServer.stdout!, /Server listening/);
     // With bypass among its transports, for the gateway's bypass system; the others do not offer it.
-    const receiver = await startBenchReceiver(t, LOAD_CPU, dir, ['--transport', 'handoff,geneve,bypass', '--bypass-prefix', ADDRESSES.prefix, '--allow', `${ADDRESSES.pool4}/32`]);
+    const receiver = await startBenchReceiver(t, LOAD_CPU, dir, [
+      '--transport',
+      'handoff,geneve,bypass',
+      '--bypass-prefix',
+      ADDRESSES.prefix,
+      '--allow',
+      `${ADDRESSES.pool4}/32`,
+    ]);
     children.push(receiver);
 
     const runs = new Map<System, SystemRuns>(chosen.map((s) => [s, { floods: FLOODS.map(() => []), tcp: [], tcpNoTso: [] }]));
@@ -446,15 +457,47 @@ async function main(): Promise<void> {
     const header = ['figure, median (min-max)', ...chosen.map((s) => s.label), ...compared.map((s) => `${s.label} / TAYGA`)];
     const rows: string[][] = [];
     for (const [i, f] of FLOODS.entries()) {
-      rows.push([`${f.name}, pkt/s`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.forwardedPps, rate)), ...ratios((x) => x.floods[i]!.forwardedPps.median)]);
-      rows.push([`  process CPU per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.processNsPerPacket, (v) => v.toFixed(0))), ...ratios((x) => x.floods[i]!.processNsPerPacket.median)]);
-      rows.push([`  packets per write (coalescing)`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.packetsPerWrite, (v) => v.toFixed(1))), ...compared.map(() => '')]);
-      rows.push([`  core busy per packet, ns`, ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.coreNsPerPacket, (v) => v.toFixed(0))), ...ratios((x) => x.floods[i]!.coreNsPerPacket.median)]);
+      rows.push([
+        `${f.name}, pkt/s`,
+        ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.forwardedPps, rate)),
+        ...ratios((x) => x.floods[i]!.forwardedPps.median),
+      ]);
+      rows.push([
+        `  process CPU per packet, ns`,
+        ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.processNsPerPacket, (v) => v.toFixed(0))),
+        ...ratios((x) => x.floods[i]!.processNsPerPacket.median),
+      ]);
+      rows.push([
+        `  packets per write (coalescing)`,
+        ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.packetsPerWrite, (v) => v.toFixed(1))),
+        ...compared.map(() => ''),
+      ]);
+      rows.push([
+        `  core busy per packet, ns`,
+        ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.coreNsPerPacket, (v) => v.toFixed(0))),
+        ...ratios((x) => x.floods[i]!.coreNsPerPacket.median),
+      ]);
     }
-    rows.push(['TCP iperf3 IPv6->IPv4, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcp.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcp.gbps.median)]);
-    rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcp.coreBusyShare, (v) => v.toFixed(2))), ...compared.map(() => '')]);
-    rows.push(['TCP IPv6->IPv4, client without TSO, Gbit/s', ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.gbps, (v) => v.toFixed(2))), ...ratios((x) => x.tcpWithoutClientTso.gbps.median)]);
-    rows.push(['  translator core busy share', ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.coreBusyShare, (v) => v.toFixed(2))), ...compared.map(() => '')]);
+    rows.push([
+      'TCP iperf3 IPv6->IPv4, Gbit/s',
+      ...chosen.map((s) => cell(summaries.get(s)!.tcp.gbps, (v) => v.toFixed(2))),
+      ...ratios((x) => x.tcp.gbps.median),
+    ]);
+    rows.push([
+      '  translator core busy share',
+      ...chosen.map((s) => cell(summaries.get(s)!.tcp.coreBusyShare, (v) => v.toFixed(2))),
+      ...compared.map(() => ''),
+    ]);
+    rows.push([
+      'TCP IPv6->IPv4, client without TSO, Gbit/s',
+      ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.gbps, (v) => v.toFixed(2))),
+      ...ratios((x) => x.tcpWithoutClientTso.gbps.median),
+    ]);
+    rows.push([
+      '  translator core busy share',
+      ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.coreBusyShare, (v) => v.toFixed(2))),
+      ...compared.map(() => ''),
+    ]);
     printTable(
       `NAT64 datapath side by side, ${RUNS} rounds of ${DRAIN ? `${DRAIN_PACKETS} packets queued and drained (pkt/s: per second of the translator's CPU)` : `${SECONDS} s`} per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
       header,

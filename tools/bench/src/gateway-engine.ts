@@ -126,14 +126,22 @@ function main(): void {
   const parts = buildEngine(engineSettings(1), { maxInputSize: SLOT, inputBatchSize: BATCH });
   let written = 0;
   parts.engine.setSink({ writeBatch: (_b, _o, _l, count) => (written += count) });
-  run('IPv6 -> IPv4, 64 B UDP', (rx) => parts.engine.handleBatch(rx, BATCH), (i) => udp6(20_000 + i));
+  run(
+    'IPv6 -> IPv4, 64 B UDP',
+    (rx) => parts.engine.handleBatch(rx, BATCH),
+    (i) => udp6(20_000 + i),
+  );
   // The NAT ports the flows got, to aim the replies at.
   const natPorts: number[] = [];
   const cursor = parts.table.cursor();
   const handles = new Int32Array(FLOWS);
   const n = cursor.next(handles);
   for (let i = 0; i < n; i++) natPorts.push(parts.table.natPort(handles[i]!));
-  run('IPv4 -> IPv6, 64 B UDP', (rx) => parts.engine.handleBatch(rx, BATCH), (i) => udp4(natPorts[i % natPorts.length]!));
+  run(
+    'IPv4 -> IPv6, 64 B UDP',
+    (rx) => parts.engine.handleBatch(rx, BATCH),
+    (i) => udp4(natPorts[i % natPorts.length]!),
+  );
   console.log(`written ${written} packets; forwarded64 ${parts.engine.counterValues[0]}, forwarded46 ${parts.engine.counterValues[1]}`);
   million();
 }

@@ -137,7 +137,10 @@ function run(entries: number, round: number): Run & { rememberNs: number; bytes:
 }
 
 function main(): void {
-  const results: Record<string, { lookupNs: Spread; sessionsPerSecond: Spread; usPerSession: Spread; maybesPerMillion: number; rememberNs: number; bytes: number }> = {};
+  const results: Record<
+    string,
+    { lookupNs: Spread; sessionsPerSecond: Spread; usPerSession: Spread; maybesPerMillion: number; rememberNs: number; bytes: number }
+  > = {};
   const all: Record<number, Run[]> = {};
   let rememberNs: Record<number, number> = {};
   let bytes = 0;
@@ -145,7 +148,8 @@ function main(): void {
   for (let round = 0; round < RUNS; round++) {
     for (const entries of round % 2 === 0 ? FILLS : [...FILLS].reverse()) {
       const r = run(entries, round + 1);
-      (all[entries] ??= []).push(r);
+      all[entries] ??= [];
+      all[entries].push(r);
       if (r.rememberNs > 0) rememberNs = { ...rememberNs, [entries]: r.rememberNs };
       bytes = r.bytes;
     }
@@ -168,7 +172,14 @@ function main(): void {
     ['flows held', 'new sessions/s', 'CPU per new session', 'lookup of a new flow', 'maybes per million new flows', 'remember, ns per flow'],
     FILLS.map((entries) => {
       const r = results[entries]!;
-      return [rate(entries), `${rate(r.sessionsPerSecond.median)}/s`, `${r.usPerSession.median.toFixed(2)} us`, `${r.lookupNs.median.toFixed(0)} ns`, r.maybesPerMillion.toFixed(2), r.rememberNs > 0 ? r.rememberNs.toFixed(0) : '-'];
+      return [
+        rate(entries),
+        `${rate(r.sessionsPerSecond.median)}/s`,
+        `${r.usPerSession.median.toFixed(2)} us`,
+        `${r.lookupNs.median.toFixed(0)} ns`,
+        r.maybesPerMillion.toFixed(2),
+        r.rememberNs > 0 ? r.rememberNs.toFixed(0) : '-',
+      ];
     }),
   );
   console.log(`written to ${writeResults('gateway-evicted', { runs: RUNS, capacity: CAPACITY, sessionsPerRun: CLIENTS * PORTS, results })}`);

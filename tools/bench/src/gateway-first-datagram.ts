@@ -47,9 +47,13 @@ for i in range(count):
 `;
 
 async function roundTrips(t: BenchTopology, firstPort: number, count: number): Promise<number[]> {
-  const result = await t.client.run('taskset', ['-c', String(LOAD_CPU), 'python3', '-c', CLIENT_SCRIPT, ADDRESSES.serverSix, String(ECHO_PORT), String(firstPort), String(count)], {
-    timeoutMs: (count * 3 + 30) * 1000,
-  });
+  const result = await t.client.run(
+    'taskset',
+    ['-c', String(LOAD_CPU), 'python3', '-c', CLIENT_SCRIPT, ADDRESSES.serverSix, String(ECHO_PORT), String(firstPort), String(count)],
+    {
+      timeoutMs: (count * 3 + 30) * 1000,
+    },
+  );
   return result.stdout.split('\n').filter(Boolean).map(Number);
 }
 
@@ -115,13 +119,22 @@ async function main(): Promise<void> {
       ['flow', 'count', 'min', 'median', 'p90', 'max'],
       [
         ['new flow, handoff off', String(off.count), us(off.min), us(off.median), us(off.p90), us(off.max)],
-        ['new flow, handoff full, evictedFlows 0 (no memory)', String(noMemory.count), us(noMemory.min), us(noMemory.median), us(noMemory.p90), us(noMemory.max)],
+        [
+          'new flow, handoff full, evictedFlows 0 (no memory)',
+          String(noMemory.count),
+          us(noMemory.min),
+          us(noMemory.median),
+          us(noMemory.p90),
+          us(noMemory.max),
+        ],
         ['new flow, handoff full (memory holding evicted flows)', String(full.count), us(full.min), us(full.median), us(full.p90), us(full.max)],
         ['evicted flow whose client speaks first, full (CLIENT-QUERY)', String(back.count), us(back.min), us(back.median), us(back.p90), us(back.max)],
       ],
     );
     console.log(`lost: off ${runs.off.lost}, full without memory ${runs['full-nomemory'].lost}, full ${runs.full.lost}`);
-    console.log(`written to ${writeResults('gateway-first-datagram', { runs: RUNS, flows: FLOWS, evicted: EVICTED, off, fullWithoutMemory: noMemory, full, returning: back, lost: Object.fromEntries(MODES.map((mode) => [mode, runs[mode].lost])) })}`);
+    console.log(
+      `written to ${writeResults('gateway-first-datagram', { runs: RUNS, flows: FLOWS, evicted: EVICTED, off, fullWithoutMemory: noMemory, full, returning: back, lost: Object.fromEntries(MODES.map((mode) => [mode, runs[mode].lost])) })}`,
+    );
   } finally {
     t.lab.destroy();
     rmSync(dir, { recursive: true, force: true });

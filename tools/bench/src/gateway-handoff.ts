@@ -23,13 +23,25 @@
 // (default 126); BENCH_NICE the niceness of gateway, receiver and load (gateway-lab.ts); BENCH_VERBOSE=1
 // prints every session run; BENCH_PROFILE=DIR profiles the gateway.
 
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { callControl } from '@nat64/service';
-import { ADDRESSES, GATEWAY_MAIN, NICE, compileNative, createBenchTopology, pinned, processCpuSeconds, rxPackets, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  NICE,
+  compileNative,
+  createBenchTopology,
+  pinned,
+  processCpuSeconds,
+  rxPackets,
+  startBenchGateway,
+  startBenchReceiver,
+  type BenchTopology,
+} from './gateway-lab.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
 const GATEWAY_CPU = 1;
@@ -55,7 +67,9 @@ const BASELINE = process.env['BENCH_BASELINE'];
 
 /** off: plain NAT64; full: handoff messages (transport handoff); geneve: handoff full over Geneve (transport geneve). */
 type Mode = 'off' | 'full' | 'geneve';
-const MODES: readonly Mode[] = (process.env['BENCH_MODES'] ?? 'off,full,geneve').split(',').filter((m): m is Mode => m === 'off' || m === 'full' || m === 'geneve');
+const MODES: readonly Mode[] = (process.env['BENCH_MODES'] ?? 'off,full,geneve')
+  .split(',')
+  .filter((m): m is Mode => m === 'off' || m === 'full' || m === 'geneve');
 /** Bytes of IPv6 payload for the large-packet flood: 1400-byte IPv6 packets (1380 IPv4, within the Geneve MTU). */
 const PAYLOAD_6_LARGE = 1400 - 48;
 
@@ -216,7 +230,16 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
   const created0 = system.mode === 'full' ? await receiverCreated(lab.receiverControl) : 0;
   const cpu0 = cpuSplit(pid);
   const receiver0 = processCpuSeconds(lab.receiverPid);
-  const args = [ADDRESSES.serverSix, String(SINK_PORT), String(PAYLOAD_6), String(SECONDS), String(firstPort), String(firstPort + PORTS_PER_RUN - 1), String(pps), ...SOURCES];
+  const args = [
+    ADDRESSES.serverSix,
+    String(SINK_PORT),
+    String(PAYLOAD_6),
+    String(SECONDS),
+    String(firstPort),
+    String(firstPort + PORTS_PER_RUN - 1),
+    String(pps),
+    ...SOURCES,
+  ];
   const result = await t.client.run(...pinned(LOAD_CPU, generator, args), { timeoutMs: (SECONDS + 10) * 1000 });
   const cpuLoad = processCpuSeconds(pid) - cpu0.user - cpu0.system;
   const receiverLoad = processCpuSeconds(lab.receiverPid) - receiver0;
@@ -387,7 +410,14 @@ function report(summaries: Map<System, Summary>): void {
     rows.push(
       ['64 B UDP IPv6->IPv4 forwarded, established flows', ...cells((r) => r.forwardedPps, pps), costs((r) => r.forwardedPps, true)],
       ['1400 B UDP IPv6->IPv4 forwarded, established flows', ...cells((r) => r.forwardedPpsLarge, pps), costs((r) => r.forwardedPpsLarge, true)],
-      ['  gateway CPU per 64 B packet', ...cells((r) => r.processNsPerPacket, (x) => `${x.toFixed(0)} ns`), costs((r) => r.processNsPerPacket, false)],
+      [
+        '  gateway CPU per 64 B packet',
+        ...cells(
+          (r) => r.processNsPerPacket,
+          (x) => `${x.toFixed(0)} ns`,
+        ),
+        costs((r) => r.processNsPerPacket, false),
+      ],
     );
   }
   if (PARTS.has('sessions')) {
@@ -401,16 +431,56 @@ function report(summaries: Map<System, Summary>): void {
       ['  gateway CPU per made session', ...cells((r) => r.saturated.usPerSession, us), costs((r) => r.saturated.usPerSession, false)],
       [`gateway CPU per new session at ${rate(STEADY_PPS)}/s`, ...range((r) => r.steady.usPerSession, us), costs((r) => r.steady.usPerSession, false)],
       ['  offered datagrams dropped at the TUN queue', ...cells((r) => r.steady.queueDropShare, pct), ''],
-      ['  of which user / system', ...systems.map((system) => `${us(m(summaries.get(system)!.steady.userUsPerSession))} / ${us(m(summaries.get(system)!.steady.systemUsPerSession))}`), ''],
+      [
+        '  of which user / system',
+        ...systems.map((system) => `${us(m(summaries.get(system)!.steady.userUsPerSession))} / ${us(m(summaries.get(system)!.steady.systemUsPerSession))}`),
+        '',
+      ],
       ['  TUN wake-ups per 1000 sessions', ...cells((r) => r.steady.wakeupsPerThousand, per), ''],
-      ['  handoff datagrams sent / ACKs received per 1000 sessions', ...systems.map((system) => (system.mode === 'off' ? '-' : `${per(m(summaries.get(system)!.steady.datagramsPerThousand))} / ${per(m(summaries.get(system)!.steady.acksPerThousand))}`)), ''],
-      ['  retransmissions (all runs)', ...systems.map((system) => (system.mode === 'off' ? '-' : String(summaries.get(system)!.runs.steady.concat(summaries.get(system)!.runs.saturated).reduce((sum, run) => sum + run.retransmissions, 0)))), ''],
-      ['  entries handed off per session', ...systems.map((system) => (system.mode === 'off' ? '-' : m(summaries.get(system)!.steady.handedOffPerSession).toFixed(3))), ''],
-      ['  drain after the load stopped', ...systems.map((system) => (system.mode === 'off' ? '-' : `${m(summaries.get(system)!.steady.drainMs).toFixed(0)} ms`)), ''],
+      [
+        '  handoff datagrams sent / ACKs received per 1000 sessions',
+        ...systems.map((system) =>
+          system.mode === 'off'
+            ? '-'
+            : `${per(m(summaries.get(system)!.steady.datagramsPerThousand))} / ${per(m(summaries.get(system)!.steady.acksPerThousand))}`,
+        ),
+        '',
+      ],
+      [
+        '  retransmissions (all runs)',
+        ...systems.map((system) =>
+          system.mode === 'off'
+            ? '-'
+            : String(
+                summaries
+                  .get(system)!
+                  .runs.steady.concat(summaries.get(system)!.runs.saturated)
+                  .reduce((sum, run) => sum + run.retransmissions, 0),
+              ),
+        ),
+        '',
+      ],
+      [
+        '  entries handed off per session',
+        ...systems.map((system) => (system.mode === 'off' ? '-' : m(summaries.get(system)!.steady.handedOffPerSession).toFixed(3))),
+        '',
+      ],
+      [
+        '  drain after the load stopped',
+        ...systems.map((system) => (system.mode === 'off' ? '-' : `${m(summaries.get(system)!.steady.drainMs).toFixed(0)} ms`)),
+        '',
+      ],
     );
   }
   if (PARTS.has('idle')) {
-    rows.push(['gateway CPU while idle (peers up, nothing to forward)', ...range((r) => r.idleCpuShare, (x) => `${(x * 1000).toFixed(1)} ms/s`), costs((r) => r.idleCpuShare, false)]);
+    rows.push([
+      'gateway CPU while idle (peers up, nothing to forward)',
+      ...range(
+        (r) => r.idleCpuShare,
+        (x) => `${(x * 1000).toFixed(1)} ms/s`,
+      ),
+      costs((r) => r.idleCpuShare, false),
+    ]);
   }
   printTable(
     `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}, medians (min-max)`,

@@ -74,7 +74,9 @@ export function processCpuSeconds(pid: number): number {
 
 /** Busy seconds of one CPU (everything but idle and iowait), softirq included. */
 export function cpuBusySeconds(cpu: number): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))!;
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${cpu} `))!;
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
   void idle;
   void iowait;

@@ -45,7 +45,16 @@ function entry(key: number, round: number): ConnEntry {
   clientAddress[13] = key >>> 16;
   clientAddress[14] = key >>> 8;
   clientAddress[15] = key;
-  return { protocol: 6, natAddress: NAT_BASE + (key >>> 16), natPort: key & 0xffff, clientAddress, clientPort: 40_000 + round, serverAddress: 0xc633640a, serverPort: 443, createdAt: T0 };
+  return {
+    protocol: 6,
+    natAddress: NAT_BASE + (key >>> 16),
+    natPort: key & 0xffff,
+    clientAddress,
+    clientPort: 40_000 + round,
+    serverAddress: 0xc633640a,
+    serverPort: 443,
+    createdAt: T0,
+  };
 }
 
 /** Time of the commit that gave `key` its incarnation of `round`. */
@@ -137,7 +146,13 @@ function main(): void {
       ['in process, now (newest 20)', String(LOOKUPS / 2), ms(result.inProcessMs.now.p50), ms(result.inProcessMs.now.p99), ms(result.inProcessMs.now.max)],
       ['in process, at a past time', String(LOOKUPS / 2), ms(result.inProcessMs.past.p50), ms(result.inProcessMs.past.p99), ms(result.inProcessMs.past.max)],
       ['in process, all', String(LOOKUPS), ms(result.inProcessMs.all.p50), ms(result.inProcessMs.all.p99), ms(result.inProcessMs.all.max)],
-      ['nat64-receiver lookup --at (end to end)', String(COMMAND_RUNS), result.commandMs.p50.toFixed(0), `${result.commandMs.p90.toFixed(0)} (p90)`, result.commandMs.max.toFixed(0)],
+      [
+        'nat64-receiver lookup --at (end to end)',
+        String(COMMAND_RUNS),
+        result.commandMs.p50.toFixed(0),
+        `${result.commandMs.p90.toFixed(0)} (p90)`,
+        result.commandMs.max.toFixed(0),
+      ],
     ],
   );
   console.log(`\nwrote ${writeResults('receiver-lookup', result)}`);

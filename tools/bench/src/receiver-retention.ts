@@ -55,7 +55,16 @@ class Ingest {
     clientAddress[13] = i >>> 16;
     clientAddress[14] = i >>> 8;
     clientAddress[15] = i;
-    return { protocol: 6, natAddress: NAT_BASE + (i >>> 16), natPort: i & 0xffff, clientAddress, clientPort: 40_000 + (i % 20_000), serverAddress: 0xc633640a, serverPort: 443, createdAt: clock() };
+    return {
+      protocol: 6,
+      natAddress: NAT_BASE + (i >>> 16),
+      natPort: i & 0xffff,
+      clientAddress,
+      clientPort: 40_000 + (i % 20_000),
+      serverAddress: 0xc633640a,
+      serverPort: 443,
+      createdAt: clock(),
+    };
   }
 
   /** Applies one batch of fresh creates; resolves with its latency in ms and how many entries it ended. */
@@ -175,7 +184,9 @@ async function main(): Promise<void> {
       phase.commitLatencyMs.max.toFixed(1),
     ]),
   );
-  console.log(`\nbacklog of ${backlog.rows} ended rows pruned alone: ${rate(backlog.rowsPerSecond)} rows/s (${backlog.seconds.toFixed(2)} s, ${backlog.chunks} transactions)`);
+  console.log(
+    `\nbacklog of ${backlog.rows} ended rows pruned alone: ${rate(backlog.rowsPerSecond)} rows/s (${backlog.seconds.toFixed(2)} s, ${backlog.chunks} transactions)`,
+  );
   console.log(`\nwrote ${writeResults('receiver-retention', { phases, backlog })}`);
 }
 

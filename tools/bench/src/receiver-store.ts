@@ -59,7 +59,16 @@ function batches(entries: number): ConnEvent[][] {
     const clientAddress = new Uint8Array(16);
     clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
     new DataView(clientAddress.buffer).setUint32(12, i % 10_000);
-    const entry: ConnEntry = { protocol: 6, natAddress: GATEWAYS[g]!, natPort, clientAddress, clientPort: 32768 + (i % 28_000), serverAddress: 0xc633640a, serverPort: 443, createdAt: at };
+    const entry: ConnEntry = {
+      protocol: 6,
+      natAddress: GATEWAYS[g]!,
+      natPort,
+      clientAddress,
+      clientPort: 32768 + (i % 28_000),
+      serverAddress: 0xc633640a,
+      serverPort: 443,
+      createdAt: at,
+    };
     const previous = held[g]!.get(natPort);
     if (previous !== undefined) events.push({ kind: 'deleted', entry: previous, at, reason: 'replaced' });
     events.push({ kind: 'created', entry, at });
@@ -103,8 +112,10 @@ export async function runStoreBenchmark(options: { entries: number; rounds: numb
   const results: StoreResult[] = [];
   for (const durability of ['full', 'normal'] as const) {
     const rounds = codes.map((): StoreRound[] => []);
-    for (let r = 0; r < options.rounds; r++) codes.forEach(([, module], i) => rounds[i]!.push(round(module, durability, work, options.entries)));
-    codes.forEach(([code], i) =>
+    for (let r = 0; r < options.rounds; r++) {
+      for (const [i, [, module]] of codes.entries()) rounds[i]!.push(round(module, durability, work, options.entries));
+    }
+    for (const [i, [code]] of codes.entries()) {
       results.push({
         code,
         durability,
@@ -112,8 +123,8 @@ export async function runStoreBenchmark(options: { entries: number; rounds: numb
         rounds: rounds[i]!,
         entriesPerSecond: spread(rounds[i]!.map((r) => r.entriesPerSecond)),
         cpuMicrosPerEntry: spread(rounds[i]!.map((r) => r.cpuMicrosPerEntry)),
-      }),
-    );
+      });
+    }
   }
   return results;
 }

@@ -34,9 +34,28 @@ function cpuMicros(pid: number): number {
 
 async function runCase(testCase: Case, code: string, receiver: string): Promise<ReceiverResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nat64-bench-receiver-'));
-  const child = spawn('node', [receiver, 'run', '--listen', '127.0.0.1', '--port', '0', '--db', join(dir, 'c.db'), '--conn-log', join(dir, 'c.log'), '--control', join(dir, 'c.sock'), '--durability', testCase.durability], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'node',
+    [
+      receiver,
+      'run',
+      '--listen',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--db',
+      join(dir, 'c.db'),
+      '--conn-log',
+      join(dir, 'c.log'),
+      '--control',
+      join(dir, 'c.sock'),
+      '--durability',
+      testCase.durability,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   try {
     let stderr = '';
     const port = await new Promise<number>((resolve, reject) => {
@@ -48,7 +67,17 @@ async function runCase(testCase: Case, code: string, receiver: string): Promise<
       child.once('exit', (code) => reject(new Error(`receiver exited with ${code}: ${stderr}`)));
     });
     const cpuBefore = cpuMicros(child.pid!);
-    const report = await runLoad({ receiverAddress: '127.0.0.1', receiverPort: port, localPort: 0, gateways: GATEWAYS, count: testCase.count, rate: testCase.rate, clients: 10_000, reuse: 0.05, serverAddress: 0xc633640a });
+    const report = await runLoad({
+      receiverAddress: '127.0.0.1',
+      receiverPort: port,
+      localPort: 0,
+      gateways: GATEWAYS,
+      count: testCase.count,
+      rate: testCase.rate,
+      clients: 10_000,
+      reuse: 0.05,
+      serverAddress: 0xc633640a,
+    });
     const receiverCpuMicrosPerEntry = (cpuMicros(child.pid!) - cpuBefore) / testCase.count;
     return { ...testCase, code, report, receiverCpuMicrosPerEntry };
   } finally {
@@ -99,11 +128,26 @@ async function main(): Promise<void> {
         first.durability,
         first.rate === 0 ? 'saturation' : `${rate(first.rate)}/s`,
         first.code,
-        range(group.map((result) => result.report.entriesPerSecond), rate),
-        range(group.map((result) => result.report.ackLatencyMs.p50), (value) => value.toFixed(1)),
-        range(group.map((result) => result.report.ackLatencyMs.p99), (value) => value.toFixed(1)),
-        range(group.map((result) => result.receiverCpuMicrosPerEntry), (value) => value.toFixed(2)),
-        range(group.map((result) => result.report.retransmissions), String),
+        range(
+          group.map((result) => result.report.entriesPerSecond),
+          rate,
+        ),
+        range(
+          group.map((result) => result.report.ackLatencyMs.p50),
+          (value) => value.toFixed(1),
+        ),
+        range(
+          group.map((result) => result.report.ackLatencyMs.p99),
+          (value) => value.toFixed(1),
+        ),
+        range(
+          group.map((result) => result.receiverCpuMicrosPerEntry),
+          (value) => value.toFixed(2),
+        ),
+        range(
+          group.map((result) => result.report.retransmissions),
+          String,
+        ),
       ];
     }),
   );

@@ -134,7 +134,15 @@ export class BypassPeer {
     const ipv6 = view.frameLength >= 54;
     const nextHeader = ipv6 ? packet[frame + 20]! : null;
     const icmpv6Type = nextHeader === Ndp.NEXT_HEADER_ICMPV6 && view.frameLength > 54 ? packet[frame + 54]! : null;
-    const event: PeerEvent = { event: 'received', status: name, vni: view.vni, option: view.hasBypassOption, protocolType: view.protocolType, icmpv6Type, nextHeader };
+    const event: PeerEvent = {
+      event: 'received',
+      status: name,
+      vni: view.vni,
+      option: view.hasBypassOption,
+      protocolType: view.protocolType,
+      icmpv6Type,
+      nextHeader,
+    };
     if (icmpv6Type === Ndp.NEIGHBOR_ADVERTISEMENT && inspectNeighborMessage(packet, frame, view.frameLength, this.ndp) === NdpStatus.ADVERTISEMENT) {
       event.advertisedTarget = Buffer.from(packet.subarray(this.ndp.targetOffset, this.ndp.targetOffset + 16)).toString('hex');
       event.flags = this.ndp.flags;

@@ -33,9 +33,17 @@ export function createHosts(): Hosts {
 }
 
 /** Starts a long-running program and waits for the line that says it is ready (on stdout or stderr). */
-export async function startAndWait(namespace: Namespace, command: string, args: string[], ready: RegExp, stream: 'stdout' | 'stderr' = 'stderr'): Promise<ChildProcess> {
+export async function startAndWait(
+  namespace: Namespace,
+  command: string,
+  args: string[],
+  ready: RegExp,
+  stream: 'stdout' | 'stderr' = 'stderr',
+): Promise<ChildProcess> {
   const child = namespace.spawn(command, args);
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${command} ${args[1] ?? ''} exited with ${code} before it was ready`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`${command} ${args[1] ?? ''} exited with ${code} before it was ready`))),
+  );
   await Promise.race([waitForLine(child[stream]!, ready, 20_000), exited]);
   // Keep reading so a chatty child never blocks on a full pipe.
   child.stdout?.resume();
@@ -46,6 +54,8 @@ export async function startAndWait(namespace: Namespace, command: string, args: 
 /** Runs the gateway's CLI against its control socket (it is a path, reachable from any namespace). */
 export function gatewayCli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('node', [GATEWAY, ...args], { timeout: 20_000 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(stderr || error.message)))),
+    execFile('node', [GATEWAY, ...args], { timeout: 20_000 }, (error, stdout, stderr) =>
+      error === null ? resolve(stdout) : reject(new Error(stderr || error.message)),
+    ),
   );
 }

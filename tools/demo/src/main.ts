@@ -43,7 +43,12 @@ async function start(hosts: Hosts): Promise<void> {
   const { server, gateway } = hosts;
   say(`server ${ADDRESSES.server} (IPv4 only) starts nat64-receiver on UDP 62863 (and 6081, for bypass later) and an HTTP server on port 8080`);
   const transports = ['--transport', 'handoff,geneve,bypass', '--bypass-prefix', ADDRESSES.prefix, '--allow', `${ADDRESSES.pool4}/32`];
-  await startAndWait(server, 'node', [RECEIVER, 'run', '--listen', ADDRESSES.server, ...transports, '--db', database, '--conn-log', connLog, '--control', join(dir, 'receiver.sock')], /receiver started/);
+  await startAndWait(
+    server,
+    'node',
+    [RECEIVER, 'run', '--listen', ADDRESSES.server, ...transports, '--db', database, '--conn-log', connLog, '--control', join(dir, 'receiver.sock')],
+    /receiver started/,
+  );
   await startAndWait(
     server,
     'node',
@@ -56,7 +61,12 @@ async function start(hosts: Hosts): Promise<void> {
     'stdout',
   );
   say(`gateway runs nat64-gateway --prefix ${ADDRESSES.prefix} --pool4 ${ADDRESSES.pool4} (handoff mode full, the default)`);
-  gatewayChild = await startAndWait(gateway, 'node', [GATEWAY, 'run', '--tun', 'nat64', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control], /nat64-gateway running/);
+  gatewayChild = await startAndWait(
+    gateway,
+    'node',
+    [GATEWAY, 'run', '--tun', 'nat64', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control],
+    /nat64-gateway running/,
+  );
   gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'nat64');
   gateway.ip('route', 'add', `${ADDRESSES.pool4}/32`, 'dev', 'nat64');
 }
@@ -82,7 +92,11 @@ async function browse(hosts: Hosts): Promise<Map<string, string>> {
 
 async function report(hosts: Hosts, seen: Map<string, string>): Promise<void> {
   const lines = () => (readFileSync(connLog, { encoding: 'utf8', flag: 'a+' }) as string).split('\n').filter(Boolean);
-  await waitFor('the receiver to log every connection', () => [...seen].every(([nat, client]) => lines().some((line) => line.endsWith(`Created ${nat} ${client}`))), 10_000);
+  await waitFor(
+    'the receiver to log every connection',
+    () => [...seen].every(([nat, client]) => lines().some((line) => line.endsWith(`Created ${nat} ${client}`))),
+    10_000,
+  );
   console.log(`\nThe server saw only ${ADDRESSES.pool4}. Its receiver's connection log (${connLog}) names every IPv6 client:\n`);
   console.log(indent(lines().join('\n')));
   const [nat, client] = [...seen][1]!;
@@ -106,7 +120,10 @@ async function bypass(hosts: Hosts): Promise<void> {
   await startAndWait(
     server,
     'node',
-    ['-e', `require('http').createServer((req, res) => res.end('you are ' + req.socket.remoteAddress + ':' + req.socket.remotePort + '\\n')).listen(8081, '::', () => console.log('listening'));`],
+    [
+      '-e',
+      `require('http').createServer((req, res) => res.end('you are ' + req.socket.remoteAddress + ':' + req.socket.remotePort + '\\n')).listen(8081, '::', () => console.log('listening'));`,
+    ],
     /^listening$/,
     'stdout',
   );
@@ -114,7 +131,22 @@ async function bypass(hosts: Hosts): Promise<void> {
   await startAndWait(
     gateway,
     'node',
-    [GATEWAY, 'run', '--tun', 'nat64', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', bypassControl, '--transport', 'bypass', '--bypass-secret-file', secret],
+    [
+      GATEWAY,
+      'run',
+      '--tun',
+      'nat64',
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      bypassControl,
+      '--transport',
+      'bypass',
+      '--bypass-secret-file',
+      secret,
+    ],
     /nat64-gateway running/,
   );
   gateway.ip('-6', 'route', 'add', ADDRESSES.prefix, 'dev', 'nat64');
@@ -126,7 +158,11 @@ async function bypass(hosts: Hosts): Promise<void> {
     return result.stdout.trim();
   };
   console.log(`    first curl (translated; the gateway offers bypass to ${ADDRESSES.server}): the server says "${await fetch()}"`);
-  await waitFor('the server to accept bypass', async () => (await gatewayCli(['hosts', '--control', bypassControl, '--json'])).includes('"transport":"bypass"'), 20_000);
+  await waitFor(
+    'the server to accept bypass',
+    async () => (await gatewayCli(['hosts', '--control', bypassControl, '--json'])).includes('"transport":"bypass"'),
+    20_000,
+  );
   console.log(`    next curl (through the tunnel, untranslated):                    the server says "${await fetch()}"`);
   console.log('\nThe gateway keeps no session for it; nat64-gateway hosts shows the tunnel:\n');
   console.log(indent(await gatewayCli(['hosts', '--control', bypassControl])));

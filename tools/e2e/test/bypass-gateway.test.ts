@@ -20,7 +20,17 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESSES, GATEWAY_MAIN, REPO, createTopology, gatewayCli, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  REPO,
+  createTopology,
+  gatewayCli,
+  gatewayUnbuiltReason,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+} from './support/gateway-lab.js';
 import {
   capture,
   curl,
@@ -39,7 +49,10 @@ import { dissectGeneve } from './support/geneve-lab.js';
 
 const PEER_MAIN = join(REPO, 'tools/bypass-peer/dist/main.js');
 const unavailable =
-  labUnavailableReason(['curl', 'sha256sum']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason() ?? (existsSync(PEER_MAIN) ? undefined : `${PEER_MAIN} is missing`);
+  labUnavailableReason(['curl', 'sha256sum']) ??
+  gatewayUnbuiltReason() ??
+  receiverUnbuiltReason() ??
+  (existsSync(PEER_MAIN) ? undefined : `${PEER_MAIN} is missing`);
 if (unavailable) console.log(`bypass gateway end-to-end tests skipped: ${unavailable}`);
 const hasTshark = labUnavailableReason(['tshark']) === undefined;
 
@@ -64,7 +77,11 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
   const sessionsTo = async (port: number) => {
     const listed = await gatewayCli(['sessions', '--control', control, '--protocol', 'tcp', '--server', ADDRESSES.server, '--json']);
     expect(listed.code, listed.stderr).toBe(0);
-    return listed.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, string>).filter((row) => row['server'] === `${ADDRESSES.server}:${port}`);
+    return listed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, string>)
+      .filter((row) => row['server'] === `${ADDRESSES.server}:${port}`);
   };
 
   beforeAll(async () => {
@@ -90,9 +107,23 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
     await waitForLine(bulk.stdout!, /^listening$/);
     writeFileSync(
       join(dir, 'gateway.json'),
-      JSON.stringify({ statsInterval: '0s', handoff: { bypass: { secretFile: join(dir, 'state', 'bypass-secret'), offerInterval: '1s', reachableTime: '2s' } } }),
+      JSON.stringify({
+        statsInterval: '0s',
+        handoff: { bypass: { secretFile: join(dir, 'state', 'bypass-secret'), offerInterval: '1s', reachableTime: '2s' } },
+      }),
     );
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--transport', 'bypass']);
+    gateway = await startGateway(t, [
+      '--config',
+      join(dir, 'gateway.json'),
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      control,
+      '--transport',
+      'bypass',
+    ]);
   });
 
   afterAll(async () => {
@@ -122,10 +153,14 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
   it('turns the host to bypass once its receiver answers, and curl reaches the server with the real client address and no session', async () => {
     if (hasTshark) tap = await capture(t.server, dir, 'bypass', 'udp port 6081');
     receiver = await startReceiverIn(t.server, ADDRESSES.server, join(dir), undefined, receiverArgs);
-    const row = await waitFor('the host in bypass', async () => {
-      const found = await hostRow();
-      return found?.['transport'] === 'bypass' ? found : undefined;
-    }, 15_000);
+    const row = await waitFor(
+      'the host in bypass',
+      async () => {
+        const found = await hostRow();
+        return found?.['transport'] === 'bypass' ? found : undefined;
+      },
+      15_000,
+    );
     const b = row['bypass'] as unknown as Record<string, unknown>;
     vni = row['vni'] as number;
     expect(b).toMatchObject({ state: 'bypass', vni });
@@ -160,7 +195,21 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
     t.server.ip('addr', 'add', '203.0.113.20/24', 'dev', serverLink(t));
     const before = await gatewayCounters(GATEWAY_MAIN, control);
     const forge = (local: string, forgedVni: number, ...extra: string[]) =>
-      t.server.exec('node', [PEER_MAIN, 'forge', '--server', ADDRESSES.pool4, '--local', local, '--prefix', ADDRESSES.prefix, '--vni', String(forgedVni), '--count', '2', ...extra]);
+      t.server.exec('node', [
+        PEER_MAIN,
+        'forge',
+        '--server',
+        ADDRESSES.pool4,
+        '--local',
+        local,
+        '--prefix',
+        ADDRESSES.prefix,
+        '--vni',
+        String(forgedVni),
+        '--count',
+        '2',
+        ...extra,
+      ]);
     forge(ADDRESSES.server, vni ^ 1, '--no-option');
     forge('203.0.113.20', vni, '--no-option');
     forge(ADDRESSES.server, vni);
@@ -177,26 +226,50 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
     expect(delta('gateway.injected6')).toBe(0);
   });
 
-  it.skipIf(!hasTshark)('sends packets tshark dissects as Geneve: option 0x0162 type 0 toward the server, Ethernet/IPv6/TCP inside, no option back', async () => {
-    const captured = tap!;
-    tap = undefined;
-    await captured.stop();
-    const file = join(dir, 'bypass.pcapng');
-    const packets = await dissectGeneve(t.server, file);
-    const toServer = packets.filter((p) => p.src === ADDRESSES.pool4 && p.dst === ADDRESSES.server);
-    const fromServer = packets.filter((p) => p.src === ADDRESSES.server && p.dst === ADDRESSES.pool4 && p.vni === vni);
-    expect(toServer.length).toBeGreaterThanOrEqual(4);
-    for (const packet of toServer) expect(packet).toMatchObject({ vni, protoType: 0x6558, oam: false, optionClasses: [0x0162], optionTypes: [0x00] });
-    expect(fromServer.length).toBeGreaterThanOrEqual(3);
-    // The server's own packets carry no option; the only ones that do are the two forgeries above.
-    expect(fromServer.filter((p) => p.optionClasses.length > 0)).toHaveLength(2);
-    for (const packet of fromServer) expect(packet).toMatchObject({ protoType: 0x6558, oam: false });
-    const inner = await t.server.run('tshark', ['-n', '-r', file, '-d', 'udp.port==6081,geneve', '-Y', 'geneve && tcp', '-T', 'fields', '-e', 'eth.type', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'tcp.dstport']);
-    const rows = inner.stdout.split('\n').filter(Boolean).map((line) => line.split('\t'));
-    expect(rows.some(([, src, dst, port]) => src === ADDRESSES.client && dst === ADDRESSES.serverSix && port === '8080')).toBe(true);
-    expect(rows.some(([, src, dst]) => src === ADDRESSES.serverSix && dst === ADDRESSES.client)).toBe(true);
-    expect(rows.every(([type]) => type!.split(',').includes('0x86dd'))).toBe(true);
-  });
+  it.skipIf(!hasTshark)(
+    'sends packets tshark dissects as Geneve: option 0x0162 type 0 toward the server, Ethernet/IPv6/TCP inside, no option back',
+    async () => {
+      const captured = tap!;
+      tap = undefined;
+      await captured.stop();
+      const file = join(dir, 'bypass.pcapng');
+      const packets = await dissectGeneve(t.server, file);
+      const toServer = packets.filter((p) => p.src === ADDRESSES.pool4 && p.dst === ADDRESSES.server);
+      const fromServer = packets.filter((p) => p.src === ADDRESSES.server && p.dst === ADDRESSES.pool4 && p.vni === vni);
+      expect(toServer.length).toBeGreaterThanOrEqual(4);
+      for (const packet of toServer) expect(packet).toMatchObject({ vni, protoType: 0x6558, oam: false, optionClasses: [0x0162], optionTypes: [0x00] });
+      expect(fromServer.length).toBeGreaterThanOrEqual(3);
+      // The server's own packets carry no option; the only ones that do are the two forgeries above.
+      expect(fromServer.filter((p) => p.optionClasses.length > 0)).toHaveLength(2);
+      for (const packet of fromServer) expect(packet).toMatchObject({ protoType: 0x6558, oam: false });
+      const inner = await t.server.run('tshark', [
+        '-n',
+        '-r',
+        file,
+        '-d',
+        'udp.port==6081,geneve',
+        '-Y',
+        'geneve && tcp',
+        '-T',
+        'fields',
+        '-e',
+        'eth.type',
+        '-e',
+        'ipv6.src',
+        '-e',
+        'ipv6.dst',
+        '-e',
+        'tcp.dstport',
+      ]);
+      const rows = inner.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\t'));
+      expect(rows.some(([, src, dst, port]) => src === ADDRESSES.client && dst === ADDRESSES.serverSix && port === '8080')).toBe(true);
+      expect(rows.some(([, src, dst]) => src === ADDRESSES.serverSix && dst === ADDRESSES.client)).toBe(true);
+      expect(rows.every(([type]) => type!.split(',').includes('0x86dd'))).toBe(true);
+    },
+  );
 
   it('downloads and uploads 20 MB through the tunnel intact, without a session', async () => {
     const file = join(dir, 'bulk.bin');
@@ -204,9 +277,14 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
     const down = await t.client.run('curl', ['-sS', '--max-time', '120', '-o', file, url], { timeoutMs: 130_000 });
     expect(down.code, down.stderr).toBe(0);
     const sum = (await t.client.run('sha256sum', [file])).stdout.split(' ')[0]!;
-    const reference = await t.client.run('node', ['-e', `const d = Buffer.alloc(${BULK_BYTES}); for (let i = 0; i < d.length; i++) d[i] = (i * 2654435761) >>> 24; console.log(require('crypto').createHash('sha256').update(d).digest('hex'))`]);
+    const reference = await t.client.run('node', [
+      '-e',
+      `const d = Buffer.alloc(${BULK_BYTES}); for (let i = 0; i < d.length; i++) d[i] = (i * 2654435761) >>> 24; console.log(require('crypto').createHash('sha256').update(d).digest('hex'))`,
+    ]);
     expect(sum).toBe(reference.stdout.trim());
-    const up = await t.client.run('curl', ['-sS', '--max-time', '120', '--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', url], { timeoutMs: 130_000 });
+    const up = await t.client.run('curl', ['-sS', '--max-time', '120', '--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', url], {
+      timeoutMs: 130_000,
+    });
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout.trim()).toBe(sum);
     expect(await sessionsTo(8081)).toHaveLength(0);
@@ -242,6 +320,9 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
 });
 
 function serverLink(t: Topology): string {
-  const line = t.server.ip('-o', '-4', 'addr', 'show').split('\n').find((entry) => entry.includes(`${ADDRESSES.server}/`));
+  const line = t.server
+    .ip('-o', '-4', 'addr', 'show')
+    .split('\n')
+    .find((entry) => entry.includes(`${ADDRESSES.server}/`));
   return line!.split(/\s+/)[1]!;
 }

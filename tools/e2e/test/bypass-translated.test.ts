@@ -17,8 +17,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayCli, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
-import { gatewayCounters, gatewayHosts, receiverUnbuiltReason, startClientConversation, startReceiverIn, type ClientConversation, type RunningReceiver } from './support/handoff-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  createTopology,
+  gatewayCli,
+  gatewayUnbuiltReason,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+} from './support/gateway-lab.js';
+import {
+  gatewayCounters,
+  gatewayHosts,
+  receiverUnbuiltReason,
+  startClientConversation,
+  startReceiverIn,
+  type ClientConversation,
+  type RunningReceiver,
+} from './support/handoff-lab.js';
 
 const unavailable = labUnavailableReason([]) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
 if (unavailable) console.log(`bypass translated-flow end-to-end tests skipped: ${unavailable}`);
@@ -36,7 +53,10 @@ describe.skipIf(unavailable)('bypass: a translated connection whose session time
   const sessionsTo = async () => {
     const listed = await gatewayCli(['sessions', '--control', control, '--protocol', 'tcp', '--server', ADDRESSES.server, '--json']);
     expect(listed.code, listed.stderr).toBe(0);
-    return listed.stdout.split('\n').filter(Boolean).filter((line) => line.includes(`"${ADDRESSES.server}:${PORT}"`));
+    return listed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .filter((line) => line.includes(`"${ADDRESSES.server}:${PORT}"`));
   };
 
   beforeAll(async () => {
@@ -53,7 +73,18 @@ describe.skipIf(unavailable)('bypass: a translated connection whose session time
         handoff: { bypass: { secretFile: join(dir, 'state', 'bypass-secret'), offerInterval: '1s' } },
       }),
     );
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--transport', 'bypass']);
+    gateway = await startGateway(t, [
+      '--config',
+      join(dir, 'gateway.json'),
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      control,
+      '--transport',
+      'bypass',
+    ]);
   });
 
   afterAll(async () => {
@@ -67,8 +98,19 @@ describe.skipIf(unavailable)('bypass: a translated connection whose session time
   it('goes on translated on its NAT port when the client speaks first, instead of entering the tunnel', async () => {
     conversation = await startClientConversation(t, PORT);
     await conversation.ask('before');
-    receiver = await startReceiverIn(t.server, ADDRESSES.server, dir, undefined, ['--transport', 'bypass', '--bypass-prefix', ADDRESSES.prefix, '--allow', `${ADDRESSES.pool4}/32`]);
-    await waitFor('the host in bypass', async () => (await gatewayHosts(GATEWAY_MAIN, control)).hosts.some((row) => row['host'] === ADDRESSES.server && row['transport'] === 'bypass'), 15_000);
+    receiver = await startReceiverIn(t.server, ADDRESSES.server, dir, undefined, [
+      '--transport',
+      'bypass',
+      '--bypass-prefix',
+      ADDRESSES.prefix,
+      '--allow',
+      `${ADDRESSES.pool4}/32`,
+    ]);
+    await waitFor(
+      'the host in bypass',
+      async () => (await gatewayHosts(GATEWAY_MAIN, control)).hosts.some((row) => row['host'] === ADDRESSES.server && row['transport'] === 'bypass'),
+      15_000,
+    );
     // Still translated while its session lives (the words come from the NAT port the server accepted).
     await conversation.ask('accepted');
     await waitFor('the session timed out', async () => (await sessionsTo()).length === 0, 20_000);

@@ -20,7 +20,19 @@ import type { ChildProcess } from 'node:child_process';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, REPO, createTopology, type Topology } from './support/gateway-lab.js';
-import { capture, curl, curlTo, receiverCli, receiverCounters, receiverUnbuiltReason, startHttpServerIn, startReceiverIn, type Capture, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
+import {
+  capture,
+  curl,
+  curlTo,
+  receiverCli,
+  receiverCounters,
+  receiverUnbuiltReason,
+  startHttpServerIn,
+  startReceiverIn,
+  type Capture,
+  type HttpServer,
+  type RunningReceiver,
+} from './support/handoff-lab.js';
 import { dissectGeneve } from './support/geneve-lab.js';
 
 const PEER_MAIN = join(REPO, 'tools/bypass-peer/dist/main.js');
@@ -33,7 +45,9 @@ const PREFIX_2 = '2001:db8:65::/96';
 const SERVER_SIX_2 = '2001:db8:65::cb00:7102';
 
 const unavailable =
-  labUnavailableReason(['curl']) ?? receiverUnbuiltReason() ?? (existsSync(PEER_MAIN) ? undefined : `${PEER_MAIN} is missing: build with pnpm --filter @nat64/bypass-peer build`);
+  labUnavailableReason(['curl']) ??
+  receiverUnbuiltReason() ??
+  (existsSync(PEER_MAIN) ? undefined : `${PEER_MAIN} is missing: build with pnpm --filter @nat64/bypass-peer build`);
 if (unavailable) console.log(`bypass end-to-end tests skipped: ${unavailable}`);
 const hasTshark = labUnavailableReason(['tshark']) === undefined;
 if (!hasTshark) console.log('bypass end-to-end: tshark is not installed, the dissection test is skipped');
@@ -126,7 +140,21 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
   it('drops and counts forged packets: a wrong VNI, an allowed source without a tunnel, a source outside --allow; never forwards audit mirror copies', async () => {
     const before = await receiverCounters(t, receiver);
     const forge = (local: string, forgedVni: number, ...extra: string[]) =>
-      t.gateway.exec('node', [PEER_MAIN, 'forge', '--server', ADDRESSES.server, '--local', local, '--prefix', ADDRESSES.prefix, '--vni', String(forgedVni), '--count', '3', ...extra]);
+      t.gateway.exec('node', [
+        PEER_MAIN,
+        'forge',
+        '--server',
+        ADDRESSES.server,
+        '--local',
+        local,
+        '--prefix',
+        ADDRESSES.prefix,
+        '--vni',
+        String(forgedVni),
+        '--count',
+        '3',
+        ...extra,
+      ]);
     forge(ADDRESSES.gatewayFour, vni ^ 1);
     forge('203.0.113.9', vni);
     forge(ADDRESSES.gatewayFour, vni, '--audit');
@@ -185,8 +213,29 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     expect(fromServer.length).toBeGreaterThanOrEqual(3);
     for (const packet of fromServer) expect(packet).toMatchObject({ vni, protoType: 0x6558, optionClasses: [] });
     // Inside: Ethernet, then the client's own IPv6 TCP packets, both ways.
-    const inner = await t.server.run('tshark', ['-n', '-r', join(dir, 'bypass.pcapng'), '-d', 'udp.port==6081,geneve', '-Y', 'geneve && tcp', '-T', 'fields', '-e', 'eth.type', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'tcp.dstport']);
-    const rows = inner.stdout.split('\n').filter(Boolean).map((line) => line.split('\t'));
+    const inner = await t.server.run('tshark', [
+      '-n',
+      '-r',
+      join(dir, 'bypass.pcapng'),
+      '-d',
+      'udp.port==6081,geneve',
+      '-Y',
+      'geneve && tcp',
+      '-T',
+      'fields',
+      '-e',
+      'eth.type',
+      '-e',
+      'ipv6.src',
+      '-e',
+      'ipv6.dst',
+      '-e',
+      'tcp.dstport',
+    ]);
+    const rows = inner.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('\t'));
     expect(rows.some(([, src, dst, port]) => src === ADDRESSES.client && dst === ADDRESSES.serverSix && port === '8080')).toBe(true);
     expect(rows.some(([, src, dst]) => src === ADDRESSES.serverSix && dst === ADDRESSES.client)).toBe(true);
     expect(rows.every(([type]) => type!.split(',').includes('0x86dd'))).toBe(true);
@@ -216,7 +265,24 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
 
 /** bypass-peer bridging a TAP device named `tap` for the gateway at `local`, its events pushed to `events`. */
 function startPeer(t: Topology, local: string, prefix: string, tap: string, events: PeerEvent[]): ChildProcess {
-  const peer = t.gateway.spawn('node', [PEER_MAIN, 'bridge', '--server', ADDRESSES.server, '--local', local, '--prefix', prefix, '--tap', tap, '--persistent-secret', PERSISTENT, '--transient-secret', TRANSIENT, '--message', MESSAGE]);
+  const peer = t.gateway.spawn('node', [
+    PEER_MAIN,
+    'bridge',
+    '--server',
+    ADDRESSES.server,
+    '--local',
+    local,
+    '--prefix',
+    prefix,
+    '--tap',
+    tap,
+    '--persistent-secret',
+    PERSISTENT,
+    '--transient-secret',
+    TRANSIENT,
+    '--message',
+    MESSAGE,
+  ]);
   peer.stdout!.setEncoding('utf8');
   let partial = '';
   peer.stdout!.on('data', (chunk: string) => {
@@ -228,6 +294,9 @@ function startPeer(t: Topology, local: string, prefix: string, tap: string, even
 }
 
 function gatewayServerLink(t: Topology): string {
-  const line = t.gateway.ip('-o', '-4', 'addr', 'show').split('\n').find((entry) => entry.includes(`${ADDRESSES.gatewayFour}/`));
+  const line = t.gateway
+    .ip('-o', '-4', 'addr', 'show')
+    .split('\n')
+    .find((entry) => entry.includes(`${ADDRESSES.gatewayFour}/`));
   return line!.split(/\s+/)[1]!;
 }

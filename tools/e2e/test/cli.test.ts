@@ -42,13 +42,18 @@ describe('nat64-gateway and nat64-receiver on the command line', () => {
     expect(run(RECEIVER_MAIN, 'lookup', '192.0.2.7:3719', '--proto', 'sctp')).toEqual({
       status: 64,
       stdout: '',
-      stderr: "error: option '--proto <protocol>' argument 'sctp' is invalid. Allowed choices are tcp, udp, icmp.\n(run 'nat64-receiver lookup --help' for usage)\n",
+      stderr:
+        "error: option '--proto <protocol>' argument 'sctp' is invalid. Allowed choices are tcp, udp, icmp.\n(run 'nat64-receiver lookup --help' for usage)\n",
     });
   });
 
   it('treat bad filter values as usage errors before looking for the daemon', () => {
     const control = join(dir, 'nobody.sock');
-    for (const [flag, value] of [['--client', 'not-an-address'], ['--server', '2001:db8::1'], ['--nat', '198.51.100']]) {
+    for (const [flag, value] of [
+      ['--client', 'not-an-address'],
+      ['--server', '2001:db8::1'],
+      ['--nat', '198.51.100'],
+    ]) {
       const result = run(GATEWAY_MAIN, 'sessions', '--control', control, flag!, value!);
       expect(result.status, `${flag} ${value}`).toBe(64);
       expect(result.stderr).toMatch(/^error: .*\n\(run 'nat64-gateway sessions --help' for usage\)\n$/);
@@ -77,7 +82,12 @@ describe('nat64-gateway and nat64-receiver on the command line', () => {
     const result = run(RECEIVER_MAIN, 'run', '--config', file);
     expect(result.status).toBe(78);
     expect(result.stderr).toContain('4 mistakes:');
-    for (const where of ['port: must be at most 65535', 'durability: expected one of full, normal', 'listen[1]: expected an IPv4 or IPv6 address', 'capcity: unknown setting']) {
+    for (const where of [
+      'port: must be at most 65535',
+      'durability: expected one of full, normal',
+      'listen[1]: expected an IPv4 or IPv6 address',
+      'capcity: unknown setting',
+    ]) {
       expect(result.stderr).toContain(`${file}: ${where}`);
     }
     expect(() => readFileSync(database)).toThrow();

@@ -110,7 +110,18 @@ describe.skipIf(unavailable)('gateway burst of new UDP flows (end to end)', () =
   });
 
   it('counts what the kernel dropped when the queue is too small for the burst', async () => {
-    gateway = await startGateway(t, ['--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--handoff', 'off', '--tun-tx-queue', '8']);
+    gateway = await startGateway(t, [
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      control,
+      '--handoff',
+      'off',
+      '--tun-tx-queue',
+      '8',
+    ]);
     const { received, server } = await burst();
     const counted = await waitFor(
       'the lost datagrams to be counted as device drops',

@@ -96,7 +96,18 @@ describe.skipIf(unavailable)('gateway with transmit coalescing (end to end)', ()
     dir = mkdtempSync(join(tmpdir(), 'n64-coalesce-e2e-'));
     control = join(dir, 'gateway.sock');
     writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ handoff: { mode: 'off' }, statsInterval: '0s' }));
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--tun-offload', '--tun-coalesce']);
+    gateway = await startGateway(t, [
+      '--config',
+      join(dir, 'gateway.json'),
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      control,
+      '--tun-offload',
+      '--tun-coalesce',
+    ]);
   });
 
   afterAll(async () => {

@@ -100,7 +100,17 @@ describe.skipIf(unavailable)('gateway with TUN offload (end to end)', () => {
     dir = mkdtempSync(join(tmpdir(), 'n64-offload-e2e-'));
     control = join(dir, 'gateway.sock');
     writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ handoff: { mode: 'off' }, statsInterval: '0s' }));
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--tun-offload']);
+    gateway = await startGateway(t, [
+      '--config',
+      join(dir, 'gateway.json'),
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      control,
+      '--tun-offload',
+    ]);
   });
 
   afterAll(async () => {

@@ -46,7 +46,11 @@ describe.skipIf(unavailable)('gateway reload (end to end)', () => {
   async function udpSession(): Promise<Record<string, string | number> | undefined> {
     const listed = await gatewayCli(['sessions', '--control', control, '--protocol', 'udp', '--server', ADDRESSES.server, '--json']);
     expect(listed.code, listed.stderr).toBe(0);
-    const rows = listed.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, string | number>);
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, string | number>);
     return rows.find((row) => row['server'] === `${ADDRESSES.server}:${PORT}`);
   }
 

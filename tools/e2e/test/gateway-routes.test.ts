@@ -119,8 +119,20 @@ describe.skipIf(unavailable)('gateway routes (end to end)', () => {
     try {
       // The link stays down: the kernel takes no IPv4 route into it.
       const result = await t.gateway.run('node', [
-        GATEWAY_MAIN, 'run', '--tun', 'nat64c', '--attach', '--routes', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4,
-        '--handoff', 'off', '--control', join(dir, 'refused.sock'),
+        GATEWAY_MAIN,
+        'run',
+        '--tun',
+        'nat64c',
+        '--attach',
+        '--routes',
+        '--prefix',
+        ADDRESSES.prefix,
+        '--pool4',
+        ADDRESSES.pool4,
+        '--handoff',
+        'off',
+        '--control',
+        join(dir, 'refused.sock'),
       ]);
       expect(result.code).toBe(71);
       expect(result.stderr).toContain(`cannot route ${ADDRESSES.prefix} into nat64c: Error: Nexthop device is not up.`);
@@ -139,7 +151,9 @@ describe.skipIf(unavailable)('gateway routes (end to end)', () => {
       t.gateway.ip('route', 'add', '198.51.100.2/32', 'dev', 'nat64b');
       const control = join(dir, 'warn.sock');
       const gateway = await start(['--tun', 'nat64b', '--attach', '--control', control]);
-      const warning = await waitFor('the warning', () => gateway.log.find((line) => line.includes('"level":40') && line.includes(`${ADDRESSES.pool4}/32 is not routed into nat64b`)));
+      const warning = await waitFor('the warning', () =>
+        gateway.log.find((line) => line.includes('"level":40') && line.includes(`${ADDRESSES.pool4}/32 is not routed into nat64b`)),
+      );
       expect(JSON.parse(warning)).toMatchObject({ destination: `${ADDRESSES.pool4}/32`, fix: `ip -4 route add ${ADDRESSES.pool4}/32 dev nat64b` });
       expect(gateway.log.some((line) => line.includes(`${ADDRESSES.prefix} is not routed`))).toBe(false);
 

@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESSES, createTopology, gatewayCli, gatewayUnbuiltReason, GATEWAY_MAIN, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import {
+  ADDRESSES,
+  createTopology,
+  gatewayCli,
+  gatewayUnbuiltReason,
+  GATEWAY_MAIN,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+} from './support/gateway-lab.js';
 
 const unavailable = labUnavailableReason(['ping', 'curl', 'iperf3']) ?? gatewayUnbuiltReason();
 if (unavailable) console.log(`gateway end-to-end tests skipped: ${unavailable}`);
@@ -113,7 +122,11 @@ describe.skipIf(unavailable)('gateway (end to end)', () => {
       });
       const listed = await gatewayCli(['sessions', '--control', control, '--protocol', 'udp', '--server', ADDRESSES.server, '--json']);
       expect(listed.code, listed.stderr).toBe(0);
-      const rows = listed.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, string | number>);
+      const rows = listed.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, string | number>);
       const session = rows.find((row) => row['server'] === `${ADDRESSES.server}:${port}`);
       expect(session).toMatchObject({ protocol: 'udp', serverIpv6: `[${ADDRESSES.serverSix}]:${port}` });
       expect(String(session!['client'])).toMatch(/^\[2001:db8:1::2\]:\d+$/);

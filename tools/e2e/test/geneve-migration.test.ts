@@ -44,7 +44,9 @@ describe.skipIf(unavailable)('geneve and handoff side by side (end to end)', () 
     const { natPort, clientPort } = conversation;
     try {
       await conversation.say('before');
-      await waitFor('the Created line of the connection', () => lab.handoffReceiver.lines().includes(`Created ${ADDRESSES.pool4}:${natPort} [${ADDRESSES.client}]:${clientPort}`));
+      await waitFor('the Created line of the connection', () =>
+        lab.handoffReceiver.lines().includes(`Created ${ADDRESSES.pool4}:${natPort} [${ADDRESSES.client}]:${clientPort}`),
+      );
 
       // The admin restarts the receiver with the other flag, on the same database.
       await lab.handoffReceiver.stop();

@@ -14,7 +14,20 @@ import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
-import { capture, curl, curlAndExpectLogged, gatewayCounters, gatewayHosts, receiverCounters, receiverUnbuiltReason, startHttpServer, startReceiverIn, type Capture, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
+import {
+  capture,
+  curl,
+  curlAndExpectLogged,
+  gatewayCounters,
+  gatewayHosts,
+  receiverCounters,
+  receiverUnbuiltReason,
+  startHttpServer,
+  startReceiverIn,
+  type Capture,
+  type HttpServer,
+  type RunningReceiver,
+} from './support/handoff-lab.js';
 import { dissectGeneve } from './support/geneve-lab.js';
 
 const unavailable = labUnavailableReason(['curl', 'tshark']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
@@ -38,7 +51,18 @@ describe.skipIf(unavailable)('geneve transport (end to end)', () => {
     receiver = await startReceiverIn(t.server, ADDRESSES.server, dir, 'geneve');
     http = await startHttpServer(t);
     tap = await capture(t.server, dir, 'geneve', 'udp port 6081 or udp port 62863');
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--transport', 'geneve']);
+    gateway = await startGateway(t, [
+      '--config',
+      join(dir, 'gateway.json'),
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      control,
+      '--transport',
+      'geneve',
+    ]);
   });
 
   afterAll(async () => {
@@ -66,7 +90,7 @@ describe.skipIf(unavailable)('geneve transport (end to end)', () => {
     expect(counters['handoff.datagramsSent'] ?? 0).toBe(0);
     const received = await receiverCounters(t, receiver);
     expect(received['geneveDelivered']).toBeGreaterThanOrEqual(1);
-    const { hosts, transport } = await gatewayHosts(GATEWAY_MAIN, control) as Awaited<ReturnType<typeof gatewayHosts>> & { transport: string };
+    const { hosts, transport } = (await gatewayHosts(GATEWAY_MAIN, control)) as Awaited<ReturnType<typeof gatewayHosts>> & { transport: string };
     expect(transport).toBe('geneve');
     expect(hosts.find((row) => row['host'] === ADDRESSES.server)).toMatchObject({ state: 'authoritative', transport: 'geneve' });
   });

@@ -13,7 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayCli, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  createTopology,
+  gatewayCli,
+  gatewayUnbuiltReason,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+} from './support/gateway-lab.js';
 import {
   gatewayCounters,
   receiverCounters,
@@ -44,7 +53,11 @@ describe.skipIf(unavailable)('idle connections whose client speaks first (end to
   const sessionsOf = async (protocol: string) => (await gatewayCli(['sessions', '--control', control, '--protocol', protocol, '--json'])).stdout;
   /** Waits until the gateway's cache no longer holds a session on the NAT port. */
   const evicted = (protocol: string, natPort: string, seconds: number) =>
-    waitFor(`the eviction of ${protocol} ${natPort}`, async () => !(await sessionsOf(protocol)).includes(`"${ADDRESSES.pool4}:${natPort}"`), (seconds + 8) * 1000);
+    waitFor(
+      `the eviction of ${protocol} ${natPort}`,
+      async () => !(await sessionsOf(protocol)).includes(`"${ADDRESSES.pool4}:${natPort}"`),
+      (seconds + 8) * 1000,
+    );
   const handedOff = (protocol: string, natPort: string) =>
     waitFor(`the hand-off of ${protocol} ${natPort}`, async () =>
       (await sessionsOf(protocol))

@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayCli, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  createTopology,
+  gatewayCli,
+  gatewayUnbuiltReason,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+} from './support/gateway-lab.js';
 import { capture, curl, gatewayCounters, gatewayHosts, receiverUnbuiltReason, startHttpServer, startReceiver, type HttpServer } from './support/handoff-lab.js';
 
 const unavailable = labUnavailableReason(['curl', 'tshark', 'bash']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
@@ -29,7 +38,18 @@ describe.skipIf(unavailable)('handoff modes (end to end)', () => {
   let http: HttpServer;
 
   async function start(mode: string): Promise<void> {
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--handoff', mode]);
+    gateway = await startGateway(t, [
+      '--config',
+      join(dir, 'gateway.json'),
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      control,
+      '--handoff',
+      mode,
+    ]);
   }
 
   beforeAll(async () => {
@@ -92,7 +112,11 @@ describe.skipIf(unavailable)('handoff modes (end to end)', () => {
       await waitFor('the Created line', () => receiver.lines().includes(created));
       const { hosts } = await gatewayHosts(GATEWAY_MAIN, control);
       expect(hosts).toEqual([expect.objectContaining({ host: ADDRESSES.server, state: 'acknowledging', handedOff: 0 })]);
-      await waitFor('the session to time out and the receiver to log it', () => receiver.lines().some((line) => line.startsWith(`Deleted ${row.nat} ${row.client}`)), 8_000);
+      await waitFor(
+        'the session to time out and the receiver to log it',
+        () => receiver.lines().some((line) => line.startsWith(`Deleted ${row.nat} ${row.client}`)),
+        8_000,
+      );
       const counters = await gatewayCounters(GATEWAY_MAIN, control);
       expect(counters['table.sessionsTimedOut']).toBeGreaterThanOrEqual(1);
       expect(counters['table.sessionsEvicted']).toBe(0);

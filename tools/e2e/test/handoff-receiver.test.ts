@@ -13,7 +13,16 @@ import { join } from 'node:path';
 import { HANDOFF_PORT, HANDOFF_VERSION, MessageType, datagram } from '@nat64/handoff-codec';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayCli, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  createTopology,
+  gatewayCli,
+  gatewayUnbuiltReason,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+} from './support/gateway-lab.js';
 import {
   curl,
   curlAndExpectLogged,
@@ -46,13 +55,21 @@ describe.skipIf(unavailable)('handoff with a receiver (end to end)', () => {
   /** The gateway's UDP mappings toward the server's port 9999 ("nat" -> "client"), all or only those handed off. */
   const udpMappings = async (handedOffOnly: boolean): Promise<Map<string, string>> => {
     const listed = await gatewayCli(['sessions', '--control', control, '--protocol', 'udp', '--server', ADDRESSES.server, '--json']);
-    const rows = listed.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { nat: string; client: string; server: string; handedOff: boolean });
+    const rows = listed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { nat: string; client: string; server: string; handedOff: boolean });
     return new Map(rows.filter((row) => row.server.endsWith(':9999') && (row.handedOff || !handedOffOnly)).map((row) => [row.nat, row.client]));
   };
   /** The receiver's table from its database ("nat" -> "client"), read with `nat64-receiver dump`. */
   const dumped = async (): Promise<Map<string, string>> => {
     const lines = (await receiverCli(t, ['dump', '--db', receiver.database])).split('\n').filter(Boolean);
-    return new Map(lines.map((line) => line.slice(27).split(' ')).filter((words) => words[0] === 'Created').map((words) => [words[1]!, words[2]!]));
+    return new Map(
+      lines
+        .map((line) => line.slice(27).split(' '))
+        .filter((words) => words[0] === 'Created')
+        .map((words) => [words[1]!, words[2]!]),
+    );
   };
 
   const gatewayArgs = () => ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control];

@@ -61,27 +61,31 @@ const INSTALL_TIMEOUT = 180_000;
 describe('tools/setup/install.sh', () => {
   const version = (JSON.parse(readFileSync(join(REPO, 'apps/gateway/package.json'), 'utf8')) as { version: string }).version;
 
-  it('installs both daemons, runnable by name, with their units, users, directories, log rotation and configs', async () => {
-    await install();
-    for (const [path, expected] of Object.entries(FILES)) expect(mode(path), path).toBe(expected);
-    for (const name of ['nat64-gateway', 'nat64-receiver']) {
-      const link = join(root, 'usr/local/bin', name);
-      expect(lstatSync(link).isSymbolicLink()).toBe(true);
-      expect(readlinkSync(link).startsWith('/')).toBe(false);
-    }
-    expect(command('nat64-gateway', '--version')).toMatchObject({ status: 0, stdout: `${version}\n` });
-    const help = command('nat64-receiver', '--help');
-    expect(help.status).toBe(0);
-    expect(help.stdout).toContain('Usage: nat64-receiver');
-    // The installed copy stands alone: its example configuration passes the gateway's own check.
-    expect(command('nat64-gateway', 'run', '--check', '--config', join(root, 'etc/nat64-handoff/gateway.json'))).toMatchObject({
-      status: 0,
-      stdout: 'configuration OK\n',
-    });
-    const unit = readFileSync(join(root, 'etc/systemd/system/nat64-receiver.service'), 'utf8');
-    expect(unit).toContain('ExecStart=/usr/local/bin/nat64-receiver run --config /etc/nat64-handoff/receiver.json');
-    expect(filesUnder().some((path) => path.includes('/src/') && path.endsWith('.ts'))).toBe(false);
-  }, INSTALL_TIMEOUT);
+  it(
+    'installs both daemons, runnable by name, with their units, users, directories, log rotation and configs',
+    async () => {
+      await install();
+      for (const [path, expected] of Object.entries(FILES)) expect(mode(path), path).toBe(expected);
+      for (const name of ['nat64-gateway', 'nat64-receiver']) {
+        const link = join(root, 'usr/local/bin', name);
+        expect(lstatSync(link).isSymbolicLink()).toBe(true);
+        expect(readlinkSync(link).startsWith('/')).toBe(false);
+      }
+      expect(command('nat64-gateway', '--version')).toMatchObject({ status: 0, stdout: `${version}\n` });
+      const help = command('nat64-receiver', '--help');
+      expect(help.status).toBe(0);
+      expect(help.stdout).toContain('Usage: nat64-receiver');
+      // The installed copy stands alone: its example configuration passes the gateway's own check.
+      expect(command('nat64-gateway', 'run', '--check', '--config', join(root, 'etc/nat64-handoff/gateway.json'))).toMatchObject({
+        status: 0,
+        stdout: 'configuration OK\n',
+      });
+      const unit = readFileSync(join(root, 'etc/systemd/system/nat64-receiver.service'), 'utf8');
+      expect(unit).toContain('ExecStart=/usr/local/bin/nat64-receiver run --config /etc/nat64-handoff/receiver.json');
+      expect(filesUnder().some((path) => path.includes('/src/') && path.endsWith('.ts'))).toBe(false);
+    },
+    INSTALL_TIMEOUT,
+  );
 
   it('ships sysusers and tmpfiles files that make the users and their directories (systemd-sysusers, systemd-tmpfiles)', (context) => {
     if (!has('systemd-sysusers') || !has('systemd-tmpfiles')) {
@@ -104,7 +108,12 @@ describe('tools/setup/install.sh', () => {
           .map(([name, , uid]) => [name!, Number(uid)]),
       );
       expect([...users.keys()].sort()).toEqual(['nat64-gateway', 'nat64-receiver']);
-      for (const [dir, user] of [['run/nat64-gateway', 'nat64-gateway'], ['run/nat64-receiver', 'nat64-receiver'], ['var/lib/nat64-receiver', 'nat64-receiver'], ['var/log/nat64-receiver', 'nat64-receiver']]) {
+      for (const [dir, user] of [
+        ['run/nat64-gateway', 'nat64-gateway'],
+        ['run/nat64-receiver', 'nat64-receiver'],
+        ['var/lib/nat64-receiver', 'nat64-receiver'],
+        ['var/log/nat64-receiver', 'nat64-receiver'],
+      ]) {
         const stats = statSync(join(other, dir!));
         expect({ dir, uid: stats.uid, mode: (stats.mode & 0o777).toString(8) }).toEqual({ dir, uid: users.get(user!), mode: '750' });
       }
@@ -127,7 +136,9 @@ describe('tools/setup/install.sh', () => {
       writeFileSync(join(other, 'logrotate.conf'), config);
       writeFileSync(join(other, 'connections.log'), '2019-03-18 10:06:28.436754 Initialized 192.0.2.7\n');
       execFileSync('logrotate', ['--force', '--state', join(other, 'state'), join(other, 'logrotate.conf')], { stdio: 'pipe' });
-      const logs = readdirSync(other).filter((name) => name.startsWith('connections.log')).sort();
+      const logs = readdirSync(other)
+        .filter((name) => name.startsWith('connections.log'))
+        .sort();
       expect(logs).toHaveLength(2);
       expect(logs[0]).toBe('connections.log');
       expect(logs[1]).toMatch(/^connections\.log-\d{8}$/);
@@ -137,25 +148,33 @@ describe('tools/setup/install.sh', () => {
     }
   });
 
-  it('installs again over itself, keeping a configuration the admin edited', async () => {
-    const config = join(root, 'etc/nat64-handoff/receiver.json');
-    writeFileSync(config, '{ "port": 62863 }\n');
-    const before = filesUnder().sort();
-    const output = await install();
-    expect(output).toContain('keeping /etc/nat64-handoff/receiver.json');
-    expect(readFileSync(config, 'utf8')).toBe('{ "port": 62863 }\n');
-    expect(filesUnder().sort()).toEqual(before);
-    expect(command('nat64-receiver', '--version')).toMatchObject({ status: 0, stdout: `${version}\n` });
-  }, INSTALL_TIMEOUT);
+  it(
+    'installs again over itself, keeping a configuration the admin edited',
+    async () => {
+      const config = join(root, 'etc/nat64-handoff/receiver.json');
+      writeFileSync(config, '{ "port": 62863 }\n');
+      const before = filesUnder().sort();
+      const output = await install();
+      expect(output).toContain('keeping /etc/nat64-handoff/receiver.json');
+      expect(readFileSync(config, 'utf8')).toBe('{ "port": 62863 }\n');
+      expect(filesUnder().sort()).toEqual(before);
+      expect(command('nat64-receiver', '--version')).toMatchObject({ status: 0, stdout: `${version}\n` });
+    },
+    INSTALL_TIMEOUT,
+  );
 
-  it('uninstalls everything it installed, keeping configs until --purge', async () => {
-    await install('--uninstall');
-    expect(filesUnder().sort()).toEqual(['/etc/nat64-handoff/gateway.json', '/etc/nat64-handoff/receiver.json']);
-    expect(command('nat64-gateway', '--version').status).not.toBe(0);
-    expect(existsSync(join(root, 'opt/nat64-handoff'))).toBe(false);
-    await install('--uninstall', '--purge');
-    expect(filesUnder()).toEqual([]);
-  }, INSTALL_TIMEOUT);
+  it(
+    'uninstalls everything it installed, keeping configs until --purge',
+    async () => {
+      await install('--uninstall');
+      expect(filesUnder().sort()).toEqual(['/etc/nat64-handoff/gateway.json', '/etc/nat64-handoff/receiver.json']);
+      expect(command('nat64-gateway', '--version').status).not.toBe(0);
+      expect(existsSync(join(root, 'opt/nat64-handoff'))).toBe(false);
+      await install('--uninstall', '--purge');
+      expect(filesUnder()).toEqual([]);
+    },
+    INSTALL_TIMEOUT,
+  );
 
   it('explains itself with --help, from its header comment only', () => {
     const result = spawnSync(INSTALL, ['--help'], { encoding: 'utf8' });

@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
-import { curlAndExpectLogged, receiverCli, receiverUnbuiltReason, startHttpServer, startReceiver, type HttpServer, type RunningReceiver } from './support/handoff-lab.js';
+import {
+  curlAndExpectLogged,
+  receiverCli,
+  receiverUnbuiltReason,
+  startHttpServer,
+  startReceiver,
+  type HttpServer,
+  type RunningReceiver,
+} from './support/handoff-lab.js';
 
 const unavailable = labUnavailableReason(['curl']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
 if (unavailable) console.log(`key reload end-to-end tests skipped: ${unavailable}`);
@@ -35,7 +43,18 @@ describe.skipIf(unavailable)('a new handoff key by reload (end to end)', () => {
     receiver = await startReceiver(t, dir, ['--key-file', keyFile]);
     http = await startHttpServer(t);
     const control = join(dir, 'gateway.sock');
-    gateway = await startGateway(t, ['--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--transport', 'handoff', '--handoff-key-file', keyFile]);
+    gateway = await startGateway(t, [
+      '--prefix',
+      ADDRESSES.prefix,
+      '--pool4',
+      ADDRESSES.pool4,
+      '--control',
+      control,
+      '--transport',
+      'handoff',
+      '--handoff-key-file',
+      keyFile,
+    ]);
   });
 
   afterAll(async () => {

@@ -10,7 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GATEWAY_MAIN, REPO, ADDRESSES, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import {
+  GATEWAY_MAIN,
+  REPO,
+  ADDRESSES,
+  createTopology,
+  gatewayUnbuiltReason,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+} from './support/gateway-lab.js';
 import {
   curlAndExpectLogged,
   gatewayCounters,
@@ -119,7 +128,9 @@ describe.skipIf(unavailable)('metrics (end to end)', () => {
     const dashboard = readFileSync(join(REPO, 'contrib/grafana/nat64-handoff.json'), 'utf8');
     const used = new Set([...dashboard.matchAll(/nat64_(?:gateway|receiver)_[a-z0-9_]+/g)].map(([name]) => name.replace(/_bucket$/, '')));
     expect(used.size).toBeGreaterThan(20);
-    const served = new Set([...(await scrape(t.gateway, GATEWAY_METRICS)).families, ...(await scrape(t.server, RECEIVER_METRICS)).families].map((family) => family.name));
+    const served = new Set(
+      [...(await scrape(t.gateway, GATEWAY_METRICS)).families, ...(await scrape(t.server, RECEIVER_METRICS)).families].map((family) => family.name),
+    );
     expect([...used].filter((name) => !served.has(name))).toEqual([]);
   });
 

@@ -36,7 +36,18 @@ describe.skipIf(unavailable)('receiver end to end', () => {
 
   it('logs the six lines of the seed example exactly, after the two before them, apart from timestamps', async () => {
     const log = join(dir, 'connections.log');
-    const receiver = host.spawn('node', [RECEIVER, 'run', '--listen', '198.51.100.10', '--db', join(dir, 'connections.db'), '--conn-log', log, '--control', join(dir, 'control.sock')]);
+    const receiver = host.spawn('node', [
+      RECEIVER,
+      'run',
+      '--listen',
+      '198.51.100.10',
+      '--db',
+      join(dir, 'connections.db'),
+      '--conn-log',
+      log,
+      '--control',
+      join(dir, 'control.sock'),
+    ]);
     await waitForLine(receiver.stderr!, /receiver started/);
     const sim = await host.run('node', [SIM, '--receiver', '198.51.100.10', '--scenario', 'seed']);
     expect(sim.code, sim.stderr).toBe(0);

@@ -91,8 +91,14 @@ describe.skipIf(unavailable)('Type=notify and the watchdog (end to end)', () => 
     const database = join(dir, 'state', 'receiver.db');
     const control = join(dir, 'run', 'receiver', 'control.sock');
     const config = join(dir, 'receiver.json');
-    writeFileSync(config, JSON.stringify({ transport: 'handoff', listen: ['127.0.0.1'], port: 62863 + 7, database, control, connectionLog: join(dir, 'log', 'connections.log') }));
-    child = spawn(process.execPath, [RECEIVER_MAIN, 'run', '--config', config], { env: { ...process.env, NOTIFY_SOCKET: socket, WATCHDOG_USEC }, stdio: ['ignore', 'ignore', 'pipe'] });
+    writeFileSync(
+      config,
+      JSON.stringify({ transport: 'handoff', listen: ['127.0.0.1'], port: 62863 + 7, database, control, connectionLog: join(dir, 'log', 'connections.log') }),
+    );
+    child = spawn(process.execPath, [RECEIVER_MAIN, 'run', '--config', config], {
+      env: { ...process.env, NOTIFY_SOCKET: socket, WATCHDOG_USEC },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child.stderr!.resume();
     await expectLifecycle(listener, child, () => {
       expect(existsSync(database)).toBe(true);

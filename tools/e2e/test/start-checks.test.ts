@@ -32,7 +32,20 @@ describe.skipIf(unavailable)('start checks (end to end)', () => {
       [join(dir, 'x'.repeat(120)), 'longer than a unix socket path can be', 78],
       [aFile, `control: ${aFile} exists and is not a socket`, 73],
     ] as const) {
-      const result = await host.run('node', [GATEWAY_MAIN, 'run', '--tun', 'nat64', '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--handoff', 'off', '--control', control]);
+      const result = await host.run('node', [
+        GATEWAY_MAIN,
+        'run',
+        '--tun',
+        'nat64',
+        '--prefix',
+        ADDRESSES.prefix,
+        '--pool4',
+        ADDRESSES.pool4,
+        '--handoff',
+        'off',
+        '--control',
+        control,
+      ]);
       expect(result.code, result.stderr).toBe(code);
       expect(result.stderr).toContain(says);
       // Not even opened: a gateway that had opened the device would have logged or said so.
@@ -45,7 +58,26 @@ describe.skipIf(unavailable)('start checks (end to end)', () => {
   it('the receiver refuses a control socket it cannot make before it creates its database and log', () => {
     const database = join(dir, 'state', 'receiver.db');
     const log = join(dir, 'log', 'connections.log');
-    const result = spawnSync(process.execPath, [RECEIVER_MAIN, 'run', '--transport', 'handoff', '--listen', '127.0.0.1', '--port', '62871', '--db', database, '--conn-log', log, '--control', join(aFile, 'control.sock')], { encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(
+      process.execPath,
+      [
+        RECEIVER_MAIN,
+        'run',
+        '--transport',
+        'handoff',
+        '--listen',
+        '127.0.0.1',
+        '--port',
+        '62871',
+        '--db',
+        database,
+        '--conn-log',
+        log,
+        '--control',
+        join(aFile, 'control.sock'),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(result.status, result.stderr).toBe(73);
     expect(result.stderr).toBe(`nat64-receiver: control (--control): cannot create ${join(aFile, 'control.sock')}: ${aFile} is not a directory\n`);
     expect(existsSync(database)).toBe(false);
@@ -54,7 +86,26 @@ describe.skipIf(unavailable)('start checks (end to end)', () => {
 
   it('the receiver names the setting whose directory cannot be made, before opening anything', () => {
     const database = join(dir, 'fresh', 'receiver.db');
-    const result = spawnSync(process.execPath, [RECEIVER_MAIN, 'run', '--transport', 'handoff', '--listen', '127.0.0.1', '--port', '62871', '--db', database, '--conn-log', join(aFile, 'c.log'), '--control', join(dir, 'run', 'control.sock')], { encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(
+      process.execPath,
+      [
+        RECEIVER_MAIN,
+        'run',
+        '--transport',
+        'handoff',
+        '--listen',
+        '127.0.0.1',
+        '--port',
+        '62871',
+        '--db',
+        database,
+        '--conn-log',
+        join(aFile, 'c.log'),
+        '--control',
+        join(dir, 'run', 'control.sock'),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(result.status, result.stderr).toBe(73);
     expect(result.stderr).toContain('connectionLog (--conn-log): cannot create');
     expect(existsSync(database)).toBe(false);

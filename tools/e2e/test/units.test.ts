@@ -56,24 +56,33 @@ describe('the systemd units', () => {
     }
   });
 
-  it.skipIf(labUnavailableReason() !== undefined)("relax a strict rp_filter before the receiver starts, as systemd runs the line, and only a strict one", async () => {
-    const line = settings(UNITS[1]!).get('ExecStartPre')!.find((value) => value.includes('rp_filter'))!;
-    const quoted = /^\+\/bin\/sh -c '(.*)'$/.exec(line)![1]!;
-    // systemd turns "$$" into "$" and would expand a lone "$NAME" itself (systemd.service, Command lines).
-    expect(quoted.replaceAll('$$', '')).not.toContain('$');
-    const command = quoted.replaceAll('$$', '$');
-    const lab = new Lab('units');
-    try {
-      const host = lab.addNamespace('host');
-      for (const [before, after] of [['1', '2'], ['0', '0'], ['2', '2']]) {
-        expect((await host.run('sysctl', ['-q', '-w', `net.ipv4.conf.all.rp_filter=${before}`])).code).toBe(0);
-        expect((await host.run('sh', ['-c', command])).code).toBe(0);
-        expect((await host.run('cat', ['/proc/sys/net/ipv4/conf/all/rp_filter'])).stdout.trim()).toBe(after);
+  it.skipIf(labUnavailableReason() !== undefined)(
+    'relax a strict rp_filter before the receiver starts, as systemd runs the line, and only a strict one',
+    async () => {
+      const line = settings(UNITS[1]!)
+        .get('ExecStartPre')!
+        .find((value) => value.includes('rp_filter'))!;
+      const quoted = /^\+\/bin\/sh -c '(.*)'$/.exec(line)![1]!;
+      // systemd turns "$$" into "$" and would expand a lone "$NAME" itself (systemd.service, Command lines).
+      expect(quoted.replaceAll('$$', '')).not.toContain('$');
+      const command = quoted.replaceAll('$$', '$');
+      const lab = new Lab('units');
+      try {
+        const host = lab.addNamespace('host');
+        for (const [before, after] of [
+          ['1', '2'],
+          ['0', '0'],
+          ['2', '2'],
+        ]) {
+          expect((await host.run('sysctl', ['-q', '-w', `net.ipv4.conf.all.rp_filter=${before}`])).code).toBe(0);
+          expect((await host.run('sh', ['-c', command])).code).toBe(0);
+          expect((await host.run('cat', ['/proc/sys/net/ipv4/conf/all/rp_filter'])).stdout.trim()).toBe(after);
+        }
+      } finally {
+        lab.destroy();
       }
-    } finally {
-      lab.destroy();
-    }
-  });
+    },
+  );
 
   it('give the gateway no capability, the receiver only CAP_NET_ADMIN, both /dev/net/tun and nothing else', () => {
     const gateway = settings(UNITS[0]!);

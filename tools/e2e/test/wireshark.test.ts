@@ -38,16 +38,52 @@ interface Sent {
 type Row = Record<string, string>;
 
 const FIELDS = [
-  'ip.src', 'ip.dst', 'udp.srcport', 'udp.dstport', 'udp.length',
-  'nat64handoff.version', 'nat64handoff.type', 'nat64handoff.length', 'nat64handoff.flags.auth', 'nat64handoff.epoch', 'nat64handoff.cookie', 'nat64handoff.sequence',
-  'nat64handoff.nat_address', 'nat64handoff.capabilities.handoff_v1', 'nat64handoff.receiver_flags.authoritative', 'nat64handoff.window',
-  'nat64handoff.count', 'nat64handoff.entry.protocol', 'nat64handoff.entry.reason', 'nat64handoff.entry.nat_port', 'nat64handoff.entry.nat_address',
-  'nat64handoff.entry.client_address', 'nat64handoff.entry.client_port', 'nat64handoff.entry.server_address', 'nat64handoff.entry.server_port', 'nat64handoff.entry.time',
-  'nat64handoff.cumulative', 'nat64handoff.block_count', 'nat64handoff.query.protocol', 'nat64handoff.query.nat_port', 'nat64handoff.query.server_address',
-  'nat64handoff.query.server_port', 'nat64handoff.status', 'nat64handoff.tag',
-  'geneve.flags.oam', 'geneve.vni', 'nat64geneve.option.class', 'nat64geneve.option.type', 'nat64geneve.mapping.event', 'nat64geneve.mapping.protocol',
-  'nat64geneve.mapping.nat_port', 'nat64geneve.mapping.client_address', 'nat64geneve.mapping.client_port', 'nat64geneve.mapping.creation_time',
-  'nat64geneve.auth.key_id', 'nat64geneve.auth.tag',
+  'ip.src',
+  'ip.dst',
+  'udp.srcport',
+  'udp.dstport',
+  'udp.length',
+  'nat64handoff.version',
+  'nat64handoff.type',
+  'nat64handoff.length',
+  'nat64handoff.flags.auth',
+  'nat64handoff.epoch',
+  'nat64handoff.cookie',
+  'nat64handoff.sequence',
+  'nat64handoff.nat_address',
+  'nat64handoff.capabilities.handoff_v1',
+  'nat64handoff.receiver_flags.authoritative',
+  'nat64handoff.window',
+  'nat64handoff.count',
+  'nat64handoff.entry.protocol',
+  'nat64handoff.entry.reason',
+  'nat64handoff.entry.nat_port',
+  'nat64handoff.entry.nat_address',
+  'nat64handoff.entry.client_address',
+  'nat64handoff.entry.client_port',
+  'nat64handoff.entry.server_address',
+  'nat64handoff.entry.server_port',
+  'nat64handoff.entry.time',
+  'nat64handoff.cumulative',
+  'nat64handoff.block_count',
+  'nat64handoff.query.protocol',
+  'nat64handoff.query.nat_port',
+  'nat64handoff.query.server_address',
+  'nat64handoff.query.server_port',
+  'nat64handoff.status',
+  'nat64handoff.tag',
+  'geneve.flags.oam',
+  'geneve.vni',
+  'nat64geneve.option.class',
+  'nat64geneve.option.type',
+  'nat64geneve.mapping.event',
+  'nat64geneve.mapping.protocol',
+  'nat64geneve.mapping.nat_port',
+  'nat64geneve.mapping.client_address',
+  'nat64geneve.mapping.client_port',
+  'nat64geneve.mapping.creation_time',
+  'nat64geneve.auth.key_id',
+  'nat64geneve.auth.tag',
 ];
 
 describe.skipIf(unavailable)('the Wireshark dissector', () => {
@@ -64,7 +100,10 @@ describe.skipIf(unavailable)('the Wireshark dissector', () => {
     return frames.filter(where).map((frame) => Object.fromEntries(fields.map((field) => [field, frame[field] ?? ''])));
   }
   const has = (field: string, value?: string) => (frame: Row) => (value === undefined ? frame[field] !== '' : frame[field] === value);
-  const all = (...tests: Array<(frame: Row) => boolean>) => (frame: Row) => tests.every((test) => test(frame));
+  const all =
+    (...tests: Array<(frame: Row) => boolean>) =>
+    (frame: Row) =>
+      tests.every((test) => test(frame));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nat64-wireshark-'));
@@ -78,8 +117,19 @@ describe.skipIf(unavailable)('the Wireshark dissector', () => {
     ] as const;
     for (const [address, name, extra] of receivers) {
       const receiver = wire.spawn('node', [
-        RECEIVER_MAIN, 'run', '--listen', address, '--transport', 'handoff', '--db', join(dir, `${name}.db`),
-        '--conn-log', join(dir, `${name}.log`), '--control', join(dir, `${name}.sock`), ...extra,
+        RECEIVER_MAIN,
+        'run',
+        '--listen',
+        address,
+        '--transport',
+        'handoff',
+        '--db',
+        join(dir, `${name}.db`),
+        '--conn-log',
+        join(dir, `${name}.log`),
+        '--control',
+        join(dir, `${name}.sock`),
+        ...extra,
       ]);
       await waitForLine(receiver.stderr!, /receiver started/, 20_000);
     }
@@ -106,7 +156,23 @@ describe.skipIf(unavailable)('the Wireshark dissector', () => {
   });
 
   it('decodes every message type of handoff v1 with its header', async () => {
-    const rows = dissect(['udp.srcport', 'udp.dstport', 'nat64handoff.type', 'nat64handoff.epoch', 'nat64handoff.cookie', 'nat64handoff.sequence', 'nat64handoff.length', 'udp.length'], all(has('nat64handoff.type'), (frame) => frame['udp.srcport'] === '62863' || frame['udp.dstport'] === '62863', (frame) => frame['udp.srcport'] !== '40000'));
+    const rows = dissect(
+      [
+        'udp.srcport',
+        'udp.dstport',
+        'nat64handoff.type',
+        'nat64handoff.epoch',
+        'nat64handoff.cookie',
+        'nat64handoff.sequence',
+        'nat64handoff.length',
+        'udp.length',
+      ],
+      all(
+        has('nat64handoff.type'),
+        (frame) => frame['udp.srcport'] === '62863' || frame['udp.dstport'] === '62863',
+        (frame) => frame['udp.srcport'] !== '40000',
+      ),
+    );
     const types = new Set(rows.map((row) => Number(row['nat64handoff.type'])));
     expect([...types].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     for (const row of rows) expect(Number(row['nat64handoff.length'])).toBe(Number(row['udp.length']) - 8);
@@ -120,13 +186,29 @@ describe.skipIf(unavailable)('the Wireshark dissector', () => {
   });
 
   it('decodes the bodies: HELLO, HELLO-ACK, entries, ACK, QUERY, ANSWER', async () => {
-    const hello = dissect(['nat64handoff.nat_address', 'nat64handoff.capabilities.handoff_v1'], all(has('nat64handoff.type', '1'), has('ip.dst', '198.51.100.10'), has('udp.dstport', '62863')));
+    const hello = dissect(
+      ['nat64handoff.nat_address', 'nat64handoff.capabilities.handoff_v1'],
+      all(has('nat64handoff.type', '1'), has('ip.dst', '198.51.100.10'), has('udp.dstport', '62863')),
+    );
     expect(hello[0]).toEqual({ 'nat64handoff.nat_address': '192.0.2.7', 'nat64handoff.capabilities.handoff_v1': '1' });
-    const helloAck = dissect(['nat64handoff.receiver_flags.authoritative', 'nat64handoff.window'], all(has('nat64handoff.type', '2'), has('udp.srcport', '62863')));
+    const helloAck = dissect(
+      ['nat64handoff.receiver_flags.authoritative', 'nat64handoff.window'],
+      all(has('nat64handoff.type', '2'), has('udp.srcport', '62863')),
+    );
     expect(helloAck[0]!['nat64handoff.receiver_flags.authoritative']).toBe('1');
     expect(Number(helloAck[0]!['nat64handoff.window'])).toBeGreaterThan(0);
     const created = dissect(
-      ['nat64handoff.count', 'nat64handoff.entry.protocol', 'nat64handoff.entry.nat_port', 'nat64handoff.entry.nat_address', 'nat64handoff.entry.client_address', 'nat64handoff.entry.client_port', 'nat64handoff.entry.server_address', 'nat64handoff.entry.server_port', 'nat64handoff.entry.time'],
+      [
+        'nat64handoff.count',
+        'nat64handoff.entry.protocol',
+        'nat64handoff.entry.nat_port',
+        'nat64handoff.entry.nat_address',
+        'nat64handoff.entry.client_address',
+        'nat64handoff.entry.client_port',
+        'nat64handoff.entry.server_address',
+        'nat64handoff.entry.server_port',
+        'nat64handoff.entry.time',
+      ],
       all(has('nat64handoff.type', '3'), has('ip.dst', '198.51.100.10'), has('udp.srcport', '62863')),
     );
     expect(created[0]).toEqual({
@@ -144,9 +226,16 @@ describe.skipIf(unavailable)('the Wireshark dissector', () => {
     expect(deleted[0]).toEqual({ 'nat64handoff.entry.reason': '2', 'nat64handoff.entry.nat_port': '3719' });
     const acks = dissect(['nat64handoff.cumulative', 'nat64handoff.block_count', 'ip.src'], all(has('nat64handoff.type', '5'), has('ip.src', '198.51.100.10')));
     expect(acks.map((row) => row['nat64handoff.cumulative'])).toEqual(expect.arrayContaining(['1', '2']));
-    const queries = dissect(['nat64handoff.query.protocol', 'nat64handoff.query.nat_port', 'nat64handoff.query.server_address', 'nat64handoff.query.server_port'], has('nat64handoff.type', '6'));
+    const queries = dissect(
+      ['nat64handoff.query.protocol', 'nat64handoff.query.nat_port', 'nat64handoff.query.server_address', 'nat64handoff.query.server_port'],
+      has('nat64handoff.type', '6'),
+    );
     expect(queries.map((row) => row['nat64handoff.query.nat_port'])).toEqual(['12191', '9']);
-    expect(queries[0]).toMatchObject({ 'nat64handoff.query.protocol': '6', 'nat64handoff.query.server_address': '198.51.100.10', 'nat64handoff.query.server_port': '443' });
+    expect(queries[0]).toMatchObject({
+      'nat64handoff.query.protocol': '6',
+      'nat64handoff.query.server_address': '198.51.100.10',
+      'nat64handoff.query.server_port': '443',
+    });
     const answers = dissect(['nat64handoff.status', 'nat64handoff.entry.client_address'], has('nat64handoff.type', '7'));
     expect(answers).toEqual([
       { 'nat64handoff.status': String(sent.found), 'nat64handoff.entry.client_address': '2001:db8::3' },
@@ -170,12 +259,34 @@ describe.skipIf(unavailable)('the Wireshark dissector', () => {
 
   it('decodes our Geneve options and the handoff datagram a control packet carries', async () => {
     const rows = dissect(
-      ['geneve.flags.oam', 'geneve.vni', 'nat64geneve.option.class', 'nat64geneve.option.type', 'nat64geneve.mapping.event', 'nat64geneve.mapping.protocol', 'nat64geneve.mapping.nat_port', 'nat64geneve.mapping.client_address', 'nat64geneve.mapping.client_port', 'nat64geneve.mapping.creation_time', 'nat64geneve.auth.key_id', 'nat64geneve.auth.tag', 'nat64handoff.type', 'nat64handoff.nat_address', 'ip.src'],
+      [
+        'geneve.flags.oam',
+        'geneve.vni',
+        'nat64geneve.option.class',
+        'nat64geneve.option.type',
+        'nat64geneve.mapping.event',
+        'nat64geneve.mapping.protocol',
+        'nat64geneve.mapping.nat_port',
+        'nat64geneve.mapping.client_address',
+        'nat64geneve.mapping.client_port',
+        'nat64geneve.mapping.creation_time',
+        'nat64geneve.auth.key_id',
+        'nat64geneve.auth.tag',
+        'nat64handoff.type',
+        'nat64handoff.nat_address',
+        'ip.src',
+      ],
       (frame) => frame['udp.dstport']!.split(',')[0] === '6081',
     );
     expect(rows).toHaveLength(3);
     // Control packet, VNI 0, no options, a HELLO inside.
-    expect(rows[0]).toMatchObject({ 'geneve.flags.oam': '1', 'geneve.vni': '0x000000', 'nat64geneve.option.class': '', 'nat64handoff.type': '1', 'nat64handoff.nat_address': '192.0.2.7' });
+    expect(rows[0]).toMatchObject({
+      'geneve.flags.oam': '1',
+      'geneve.vni': '0x000000',
+      'nat64geneve.option.class': '',
+      'nat64handoff.type': '1',
+      'nat64handoff.nat_address': '192.0.2.7',
+    });
     // Data packet: mapping then authentication option, inner IPv4 from the NAT address.
     expect(rows[1]).toMatchObject({
       'geneve.flags.oam': '0',

@@ -84,7 +84,9 @@ function describe(want: Uint8Array, actual: Uint8Array, badChecksums: readonly n
     while (j + 1 < differences.length && differences[j + 1]!.offset === differences[j]!.offset + 1 && differences[j + 1]!.field === first.field) j++;
     const last = differences[j]!;
     const range = first.offset === last.offset ? `${first.offset}` : `${first.offset}-${last.offset}`;
-    lines.push(`offset ${range} (${first.field}): expected ${excerpt(want, first.offset, last.offset + 1)}, actual ${excerpt(actual, first.offset, last.offset + 1)}`);
+    lines.push(
+      `offset ${range} (${first.field}): expected ${excerpt(want, first.offset, last.offset + 1)}, actual ${excerpt(actual, first.offset, last.offset + 1)}`,
+    );
     i = j + 1;
   }
   if (i < differences.length) lines.push(`... and ${differences.length - i} more differing bytes`);

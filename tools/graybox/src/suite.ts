@@ -157,7 +157,7 @@ export function loadSuite(file: string, dir = testdataDir()): GrayboxSuite | und
   const path = join(dir, file);
   if (!existsSync(path)) return undefined;
   const root = record(JSON.parse(readFileSync(path, 'utf8')), file);
-  const cases = list(root['cases'], `${file} cases`, (item): item is unknown => true).map(parseCase);
+  const cases = list(root['cases'], `${file} cases`, (_item): _item is unknown => true).map(parseCase);
   cases.sort((a, b) => a.order - b.order);
   return {
     file: path,

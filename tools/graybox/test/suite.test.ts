@@ -19,7 +19,12 @@ const SUITE = {
       direction: '4to6',
       kind: 'translate',
       description: 'second',
-      preconditions: { cases: ['a'], recommendedCases: [], settings: { globals: { 'lowest-ipv6-mtu': 1500 }, linkMtu: { translatorIpv6Side: 1280 } }, state: 'x' },
+      preconditions: {
+        cases: ['a'],
+        recommendedCases: [],
+        settings: { globals: { 'lowest-ipv6-mtu': 1500 }, linkMtu: { translatorIpv6Side: 1280 } },
+        state: 'x',
+      },
       input: ['4500'],
       expected: ['6000', '6001'],
       ignoreBytes: [4],

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Installed command: runs the built simulator (pnpm build first).
-import "../dist/main.js";
+import '../dist/main.js';

@@ -104,7 +104,9 @@ export class GatewayClient {
       socket.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           error.code === 'EADDRNOTAVAIL'
-            ? new Error(`cannot send from ${address}: it is not an address of this host (run where it is, e.g. in a namespace with it on lo, or choose another NAT address)`)
+            ? new Error(
+                `cannot send from ${address}: it is not an address of this host (run where it is, e.g. in a namespace with it on lo, or choose another NAT address)`,
+              )
             : error,
         ),
       );
@@ -167,7 +169,15 @@ export class GatewayClient {
       acknowledgements.push(
         new Promise<number>((resolve, reject) => {
           const now = performance.now();
-          this.outstanding.set(sequence, { bytes, firstSentAt: now, sentAt: now, rtoMs: this.options.initialRtoMs ?? Reliability.INITIAL_RTO_MS, retransmissions: 0, resolve, reject });
+          this.outstanding.set(sequence, {
+            bytes,
+            firstSentAt: now,
+            sentAt: now,
+            rtoMs: this.options.initialRtoMs ?? Reliability.INITIAL_RTO_MS,
+            retransmissions: 0,
+            resolve,
+            reject,
+          });
         }),
       );
       this.transmit(bytes);
@@ -178,13 +188,26 @@ export class GatewayClient {
   /** Asks who owns (protocol, this NAT address, port) as seen from a server. */
   async query(protocol: number, natPort: number, serverAddress = 0, serverPort = 0, timeoutMs = 2000): Promise<Answer> {
     const natAddress = this.options.natAddress;
-    return this.ask('QUERY', (sequence) => ({ type: MessageType.QUERY, ...this.header(sequence), protocol, natPort, natAddress, serverAddress, serverPort }), timeoutMs);
+    return this.ask(
+      'QUERY',
+      (sequence) => ({ type: MessageType.QUERY, ...this.header(sequence), protocol, natPort, natAddress, serverAddress, serverPort }),
+      timeoutMs,
+    );
   }
 
   /** Asks which NAT port of this address a client endpoint holds (CLIENT-QUERY, protocol section 5.12). */
   async clientQuery(protocol: number, clientAddress: Uint8Array, clientPort: number, serverAddress = 0, serverPort = 0, timeoutMs = 2000): Promise<Answer> {
     const natAddress = this.options.natAddress;
-    const build = (sequence: number): HandoffMessage => ({ type: MessageType.CLIENT_QUERY, ...this.header(sequence), protocol, natAddress, clientAddress, clientPort, serverAddress, serverPort });
+    const build = (sequence: number): HandoffMessage => ({
+      type: MessageType.CLIENT_QUERY,
+      ...this.header(sequence),
+      protocol,
+      natAddress,
+      clientAddress,
+      clientPort,
+      serverAddress,
+      serverPort,
+    });
     return this.ask('CLIENT-QUERY', build, timeoutMs);
   }
 
@@ -220,10 +243,13 @@ export class GatewayClient {
     for (;;) {
       const sequence = randomBytes(4).readUInt32BE(0);
       const reply = new Promise<HandoffMessage | undefined>((resolve) => {
-        const timer = setTimeout(() => {
-          this.requests.delete(sequence);
-          resolve(undefined);
-        }, Math.min(rto, Math.max(1, deadline - Date.now())));
+        const timer = setTimeout(
+          () => {
+            this.requests.delete(sequence);
+            resolve(undefined);
+          },
+          Math.min(rto, Math.max(1, deadline - Date.now())),
+        );
         this.requests.set(sequence, (message) => {
           clearTimeout(timer);
           this.requests.delete(sequence);
@@ -233,7 +259,10 @@ export class GatewayClient {
       this.transmit(this.encode(build(sequence)));
       const message = await reply;
       if (message && message.type === replyType) return message;
-      if (Date.now() >= deadline) throw new HandoffTimeoutError(`no ${replyType === MessageType.ANSWER ? 'ANSWER' : 'HELLO-ACK'} from ${this.options.receiverAddress} within ${timeoutMs} ms`);
+      if (Date.now() >= deadline)
+        throw new HandoffTimeoutError(
+          `no ${replyType === MessageType.ANSWER ? 'ANSWER' : 'HELLO-ACK'} from ${this.options.receiverAddress} within ${timeoutMs} ms`,
+        );
       rto = Math.min(rto * 2, Reliability.MAX_RTO_MS);
     }
   }
@@ -280,7 +309,16 @@ export class GatewayClient {
       this.released.push(...message.entries);
     }
     this.transmit(
-      this.encode({ type: MessageType.ACK, version: HANDOFF_VERSION, flags: 0, epoch: this.epoch, cookie: this.cookie, sequence: 0, cumulative: this.releaseCumulative, blocks: [] }),
+      this.encode({
+        type: MessageType.ACK,
+        version: HANDOFF_VERSION,
+        flags: 0,
+        epoch: this.epoch,
+        cookie: this.cookie,
+        sequence: 0,
+        cumulative: this.releaseCumulative,
+        blocks: [],
+      }),
     );
   }
 

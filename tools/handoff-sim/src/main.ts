@@ -24,7 +24,10 @@ const program = new Command()
   .option('--port <port>', 'its UDP port', Number, HANDOFF_PORT)
   .addOption(new Option('--scenario <name>', 'replay a scripted scenario').choices(['seed']))
   .option('--load', 'generate load and report entries per second and ACK latency')
-  .option('--gateways <addresses>', 'NAT addresses to send from, comma-separated (each must be an address of this host); default 192.0.2.7,192.0.2.9 for seed, 127.0.0.7 for load')
+  .option(
+    '--gateways <addresses>',
+    'NAT addresses to send from, comma-separated (each must be an address of this host); default 192.0.2.7,192.0.2.9 for seed, 127.0.0.7 for load',
+  )
   .option('--local-port <port>', 'UDP port to send from (0 = any)', Number, HANDOFF_PORT)
   .option('--server <address>', 'server address the entries name (this receiver host)', '198.51.100.10')
   .option('--key-file <file>', 'hex key to authenticate with')
@@ -67,7 +70,9 @@ const program = new Command()
     console.log(`seconds          ${report.seconds.toFixed(2)}`);
     console.log(`entries/s        ${Math.round(report.entriesPerSecond)}`);
     console.log(`messages/s       ${Math.round(report.messagesPerSecond)}`);
-    console.log(`ACK latency ms   p50 ${report.ackLatencyMs.p50.toFixed(2)}  p90 ${report.ackLatencyMs.p90.toFixed(2)}  p99 ${report.ackLatencyMs.p99.toFixed(2)}  max ${report.ackLatencyMs.max.toFixed(2)}`);
+    console.log(
+      `ACK latency ms   p50 ${report.ackLatencyMs.p50.toFixed(2)}  p90 ${report.ackLatencyMs.p90.toFixed(2)}  p99 ${report.ackLatencyMs.p99.toFixed(2)}  max ${report.ackLatencyMs.max.toFixed(2)}`,
+    );
     console.log(`retransmissions  ${report.retransmissions}`);
   });
 

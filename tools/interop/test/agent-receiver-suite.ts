@@ -1,7 +1,7 @@
 // What the gateway side of handoff v1 (@nat64/handoff-agent) and a receiver must do together over
 // real UDP on loopback (topology in support/loopback.ts), as one suite: agent-receiver.test.ts runs
 // it against the receiver package alone and against the receiver daemon (support/receivers.ts).
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { DeleteReason, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { manualMicroClock } from '@nat64/service';
 import { PeerState, QueryOutcome, QueryVerdict, type HandoffAgentEvents } from '@nat64/handoff-agent';
@@ -157,7 +157,10 @@ export function agentAgainstReceiver(startReceiver: StartReceiver): void {
     expect(agent.query(loopback(n), RECEIVER_HOST, Protocol.TCP, 40050, RECEIVER_HOST, 443, 2)).toBe(QueryVerdict.SENT);
     await waitFor('both answers', () => mappings.answers.length === 2);
     const byToken = new Map(mappings.answers.map((answer) => [answer.token, answer]));
-    expect(byToken.get(1)).toMatchObject({ outcome: QueryOutcome.FOUND, entry: { natPort: 40005, clientPort: 50005, clientAddress: entry(0, 5).clientAddress } });
+    expect(byToken.get(1)).toMatchObject({
+      outcome: QueryOutcome.FOUND,
+      entry: { natPort: 40005, clientPort: 50005, clientAddress: entry(0, 5).clientAddress },
+    });
     expect(byToken.get(2)).toEqual({ token: 2, outcome: QueryOutcome.NOT_FOUND, entry: null });
   });
 
@@ -168,7 +171,9 @@ export function agentAgainstReceiver(startReceiver: StartReceiver): void {
     const held = entry(loopback(n), 7);
     const stranger = entry(loopback(n), 70);
     expect(agent.clientQuery(loopback(n), RECEIVER_HOST, Protocol.TCP, held.clientAddress, held.clientPort, RECEIVER_HOST, 443, 3)).toBe(QueryVerdict.SENT);
-    expect(agent.clientQuery(loopback(n), RECEIVER_HOST, Protocol.TCP, stranger.clientAddress, stranger.clientPort, RECEIVER_HOST, 443, 4)).toBe(QueryVerdict.SENT);
+    expect(agent.clientQuery(loopback(n), RECEIVER_HOST, Protocol.TCP, stranger.clientAddress, stranger.clientPort, RECEIVER_HOST, 443, 4)).toBe(
+      QueryVerdict.SENT,
+    );
     await waitFor('both answers', () => mappings.answers.length === 2);
     const byToken = new Map(mappings.answers.map((answer) => [answer.token, answer]));
     expect(byToken.get(3)).toMatchObject({ outcome: QueryOutcome.FOUND, entry: { natPort: 40007, clientPort: 50007, clientAddress: held.clientAddress } });

@@ -15,7 +15,12 @@ describe.skipIf(unavailable)('lab', () => {
     try {
       const left = lab.addNamespace('left');
       const right = lab.addNamespace('right');
-      lab.link(left, right, { addresses: [['192.0.2.1/24', '2001:db8::1/64'], ['192.0.2.2/24', '2001:db8::2/64']] });
+      lab.link(left, right, {
+        addresses: [
+          ['192.0.2.1/24', '2001:db8::1/64'],
+          ['192.0.2.2/24', '2001:db8::2/64'],
+        ],
+      });
       expect(left.exec('ping', ['-c', '1', '-W', '2', '192.0.2.2'])).toContain('1 received');
       expect(right.exec('ping', ['-c', '1', '-W', '2', '2001:db8::1'])).toContain('1 received');
     } finally {

@@ -40,7 +40,9 @@ describe('handoff', () => {
     converse(h, [receiver]);
     // The clock stands still: nothing has waited the flush delay, yet the datapath goes idle now.
     h.send(udp(40_001), udp(40_002));
-    expect(h.outbox.map((s) => [s.message.type, 'entries' in s.message ? s.message.entries.map((e) => e.clientPort) : []])).toEqual([[MessageType.CREATED, [40_001, 40_002]]]);
+    expect(h.outbox.map((s) => [s.message.type, 'entries' in s.message ? s.message.entries.map((e) => e.clientPort) : []])).toEqual([
+      [MessageType.CREATED, [40_001, 40_002]],
+    ]);
   });
 
   it('keeps filling the datagram while full batches follow one another, then sends the rest on its deadline when no batch comes', () => {
@@ -135,7 +137,10 @@ describe('handoff', () => {
         g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: port, dstPort: port }));
         return g.counter('localUnclaimed') > before;
       };
-      const groups = handoff.counterLines().map((line) => line.group).filter((group, i, all) => group !== all[i - 1]);
+      const groups = handoff
+        .counterLines()
+        .map((line) => line.group)
+        .filter((group, i, all) => group !== all[i - 1]);
       const seen = { 62863: !unclaimed(HANDOFF_PORT), 6081: !unclaimed(6081), groups };
       handoff.stop();
       return seen;

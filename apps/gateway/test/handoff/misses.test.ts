@@ -77,7 +77,16 @@ describe('MissQueue', () => {
     const natPort = evictedTcp(h, receiver, 41_002);
 
     // A segment the kernel did not split (TSO): TCPv4, 1448 bytes per segment, checksum from byte 20 + 16.
-    const segment = ipv4({ src: SERVER, dst: POOL4, protocol: 6, srcPort: 80, dstPort: natPort, tcpFlags: TCP_ACK, payload: new Uint8Array(30_000).fill(7), dontFragment: true });
+    const segment = ipv4({
+      src: SERVER,
+      dst: POOL4,
+      protocol: 6,
+      srcPort: 80,
+      dstPort: natPort,
+      tcpFlags: TCP_ACK,
+      payload: new Uint8Array(30_000).fill(7),
+      dontFragment: true,
+    });
     h.g.tun.injectWithHeader(segment, [1, 1, 40, 0, 0xa8, 0x05, 20, 0, 16, 0]);
     h.g.tun.flush();
     expect(h.g.counter('missTaken')).toBe(1);

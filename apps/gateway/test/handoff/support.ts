@@ -199,7 +199,9 @@ export class FakeReceiver {
       }
       case MessageType.CLIENT_QUERY: {
         const found = this.authoritative
-          ? [...this.held.values()].find((e) => e.protocol === m.protocol && e.natAddress === m.natAddress && e.clientPort === m.clientPort && sameBytes(e.clientAddress, m.clientAddress))
+          ? [...this.held.values()].find(
+              (e) => e.protocol === m.protocol && e.natAddress === m.natAddress && e.clientPort === m.clientPort && sameBytes(e.clientAddress, m.clientAddress),
+            )
           : undefined;
         return {
           ...header,

@@ -53,7 +53,7 @@ function talk(h: HandoffHarness, receivers: FakeReceiver[]): Sent[] {
     };
   });
   converse(h, receivers);
-  receivers.forEach((r, i) => (r.answer = spy[i]!));
+  for (const [i, r] of receivers.entries()) r.answer = spy[i]!;
   return seen;
 }
 

@@ -4,13 +4,14 @@
 export const BYPASS_COUNTERS = {
   bypassReceived: 'Geneve packets of NAT64 bypass received on UDP 6081 (Protocol Type 0x6558 or option class 0x0162)',
   bypassOffers: 'offers received: a Neighbor Solicitation with the bypass option',
-  bypassOffersRefused: 'offers refused: target not PREFIX::(an IPv4 address of this host), or no tunnel left (--bypass-max-tunnels), or setting up the tunnel failed',
+  bypassOffersRefused:
+    'offers refused: target not PREFIX::(an IPv4 address of this host), or no tunnel left (--bypass-max-tunnels), or setting up the tunnel failed',
   bypassTunnelsUp: 'tunnels brought up (a "Tunnel up" log line each)',
   bypassTunnelsDown: 'tunnels taken down (a "Tunnel down" log line each)',
   bypassNoTunnel: 'dropped: not an offer, from an outer source without a tunnel',
   bypassVniMismatch: 'dropped: not an offer, with another VNI than the tunnel of its outer source',
   bypassAuditMirror: 'audit mirror packets (option type 0x81): never forwarded',
-  bypassFramesIn: 'frames from gateways written into their tunnel\'s TAP device',
+  bypassFramesIn: "frames from gateways written into their tunnel's TAP device",
   bypassFramesInFailed: 'frames the TAP device refused',
   bypassFramesOut: 'frames from TAP devices sent to their gateway',
   bypassNotIpv6Out: 'frames from TAP devices dropped because they do not carry IPv6',

@@ -147,7 +147,13 @@ export class BypassEndpoint {
 
   /** The tunnels, for stats. */
   describeTunnels(): { gateway: string; vni: number; device: string; address: string; nextHop: string }[] {
-    return [...this.tunnels.values()].map((tunnel) => ({ gateway: tunnel.gateway, vni: tunnel.vni, device: tunnel.device.name, address: tunnel.route.address, nextHop: tunnel.route.nextHop }));
+    return [...this.tunnels.values()].map((tunnel) => ({
+      gateway: tunnel.gateway,
+      vni: tunnel.vni,
+      device: tunnel.device.name,
+      address: tunnel.route.address,
+      nextHop: tunnel.route.nextHop,
+    }));
   }
 
   /** Takes every tunnel down and removes what it set up. */
@@ -160,7 +166,12 @@ export class BypassEndpoint {
     const frame = this.view.frameOffset;
     const length = this.view.frameLength;
     // A cheap look first: only what looks like an NS pays for the full check and its checksum.
-    if (length < ICMP_OFFSET + Ndp.MESSAGE_LENGTH || buf[frame + IPV6_OFFSET + 6] !== Ndp.NEXT_HEADER_ICMPV6 || buf[frame + ICMP_OFFSET] !== Ndp.NEIGHBOR_SOLICITATION) return false;
+    if (
+      length < ICMP_OFFSET + Ndp.MESSAGE_LENGTH ||
+      buf[frame + IPV6_OFFSET + 6] !== Ndp.NEXT_HEADER_ICMPV6 ||
+      buf[frame + ICMP_OFFSET] !== Ndp.NEIGHBOR_SOLICITATION
+    )
+      return false;
     return inspectNeighborMessage(buf, frame, length, this.ndp) === NdpStatus.SOLICITATION;
   }
 
@@ -222,16 +233,19 @@ export class BypassEndpoint {
       logger.error({ err: error, gateway }, `cannot ${doing}`);
       return undefined;
     }
-    const tunnel = new Tunnel({ gateway, vni, index, device, route, target, message }, {
-      send: this.deps.send,
-      sendQueueCount: this.deps.sendQueueCount,
-      ...(this.deps.sendBatch === undefined ? {} : { sendBatch: this.deps.sendBatch }),
-      counters: this.counters,
-      onDeviceError: (failed, error) => {
-        logger.error({ err: error, gateway: failed.gateway }, `bypass TAP device ${failed.device.name} failed`);
-        this.takeDown(failed, 'device failed');
+    const tunnel = new Tunnel(
+      { gateway, vni, index, device, route, target, message },
+      {
+        send: this.deps.send,
+        sendQueueCount: this.deps.sendQueueCount,
+        ...(this.deps.sendBatch === undefined ? {} : { sendBatch: this.deps.sendBatch }),
+        counters: this.counters,
+        onDeviceError: (failed, error) => {
+          logger.error({ err: error, gateway: failed.gateway }, `bypass TAP device ${failed.device.name} failed`);
+          this.takeDown(failed, 'device failed');
+        },
       },
-    });
+    );
     const sharing = [...this.tunnels.values()].find((other) => other.route.address === route.address);
     if (sharing) {
       logger.warn(
@@ -304,7 +318,12 @@ function localIpv4(): Set<number> {
   const addresses = new Set<number>();
   for (const list of Object.values(networkInterfaces())) {
     for (const entry of list ?? []) {
-      if (entry.family === 'IPv4') addresses.add(ipaddr.IPv4.parse(entry.address).toByteArray().reduce((value, byte) => value * 256 + byte, 0));
+      if (entry.family === 'IPv4')
+        addresses.add(
+          ipaddr.IPv4.parse(entry.address)
+            .toByteArray()
+            .reduce((value, byte) => value * 256 + byte, 0),
+        );
     }
   }
   return addresses;

@@ -59,12 +59,15 @@ export const linuxHostNetwork: HostNetwork = {
     writeSysctl(route.device, 'disable_ipv6', '0');
     writeSysctl(route.device, 'accept_ra', '0');
     writeSysctl(route.device, 'autoconf', '0');
-    ip(['-6', '-batch', '-'], [
-      `link set dev ${route.device} address ${route.mac}`,
-      `addr add ${route.address}/128 dev ${route.device} nodad`,
-      `route add default via ${route.nextHop} dev ${route.device} table ${route.table}`,
-      `rule add from ${route.address} lookup ${route.table} pref ${route.table}`,
-    ].join('\n'));
+    ip(
+      ['-6', '-batch', '-'],
+      [
+        `link set dev ${route.device} address ${route.mac}`,
+        `addr add ${route.address}/128 dev ${route.device} nodad`,
+        `route add default via ${route.nextHop} dev ${route.device} table ${route.table}`,
+        `rule add from ${route.address} lookup ${route.table} pref ${route.table}`,
+      ].join('\n'),
+    );
   },
 
   moveNextHop(route) {

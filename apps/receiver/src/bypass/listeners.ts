@@ -58,7 +58,11 @@ export function findIpv4OnlyServices(ownPorts: readonly number[] = [], procNet =
   for (const protocol of ['tcp', 'udp'] as const) {
     const listening = (socket: Socket) =>
       protocol === 'tcp' ? socket.state === TCP_LISTEN : socket.state === UDP_UNCONNECTED && socket.remotePort === 0 && socket.port < FIRST_EPHEMERAL_PORT;
-    const six = new Set(readTable(`${procNet}/${protocol}6`).filter((socket) => listening(socket) && socket.address !== IPV6_LOOPBACK).map((socket) => socket.port));
+    const six = new Set(
+      readTable(`${procNet}/${protocol}6`)
+        .filter((socket) => listening(socket) && socket.address !== IPV6_LOOPBACK)
+        .map((socket) => socket.port),
+    );
     const seen = new Set<number>();
     for (const socket of readTable(`${procNet}/${protocol}`)) {
       if (!listening(socket) || six.has(socket.port) || ownPorts.includes(socket.port) || seen.has(socket.port)) continue;

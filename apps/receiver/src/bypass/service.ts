@@ -63,7 +63,10 @@ export function startBypass(
   const ipv4Only = () => findIpv4OnlyServices(ownPorts, environment.procNet);
   const atStart = ipv4Only();
   if (atStart.length > 0) {
-    logger.warn({ services: atStart }, `these services listen on IPv4 only, so bypassed (IPv6) clients cannot reach them; listen on :: too: ${describeIpv4OnlyServices(atStart)}`);
+    logger.warn(
+      { services: atStart },
+      `these services listen on IPv4 only, so bypassed (IPv6) clients cannot reach them; listen on :: too: ${describeIpv4OnlyServices(atStart)}`,
+    );
   }
   let otherGeneve = 0;
   return {
@@ -76,13 +79,20 @@ export function startBypass(
     },
     counters: (all) => [
       ...endpoint.counters.snapshot({ all }),
-      ...(all || otherGeneve > 0 ? [{ name: 'bypassOtherGeneve', value: otherGeneve, explanation: 'dropped: Geneve packets that are not bypass, with the geneve transport off' }] : []),
+      ...(all || otherGeneve > 0
+        ? [{ name: 'bypassOtherGeneve', value: otherGeneve, explanation: 'dropped: Geneve packets that are not bypass, with the geneve transport off' }]
+        : []),
       ...endpoint.dropCounters(all),
     ],
     stats: () => ({ bypassTunnels: endpoint.describeTunnels(), ipv4OnlyServices: ipv4Only() }),
     statsText: () => {
       const services = ipv4Only();
-      const tunnels = endpoint.describeTunnels().map((tunnel) => `\ntunnel ${tunnel.gateway} vni 0x${tunnel.vni.toString(16).padStart(6, '0')} ${tunnel.address} dev ${tunnel.device} via ${tunnel.nextHop}`);
+      const tunnels = endpoint
+        .describeTunnels()
+        .map(
+          (tunnel) =>
+            `\ntunnel ${tunnel.gateway} vni 0x${tunnel.vni.toString(16).padStart(6, '0')} ${tunnel.address} dev ${tunnel.device} via ${tunnel.nextHop}`,
+        );
       const warning = services.length > 0 ? `\nwarning: IPv4-only services, unreachable for bypassed clients: ${describeIpv4OnlyServices(services)}` : '';
       return tunnels.join('') + warning;
     },

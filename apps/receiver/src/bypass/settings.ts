@@ -37,7 +37,7 @@ export function readTransports(reader: ConfigReader, fallback: string): Set<Tran
   const transports = new Set<TransportName>();
   for (const item of items) {
     const alias = typeof item === 'string' ? TRANSPORT_ALIASES[item] : undefined;
-    if (alias) alias.forEach((name) => transports.add(name));
+    if (alias) for (const name of alias) transports.add(name);
     else if (typeof item === 'string' && (TRANSPORT_NAMES as readonly string[]).includes(item)) transports.add(item as TransportName);
     else throw new ConfigError(where, `"${String(item)}" is not one of ${TRANSPORT_NAMES.join(', ')} or both`);
   }
@@ -45,7 +45,11 @@ export function readTransports(reader: ConfigReader, fallback: string): Set<Tran
 }
 
 export function readBypassSettings(reader: ConfigReader): BypassSettings {
-  const prefixes = reader.array('bypassPrefixes', (value, where) => parsePrefix(value, where), BYPASS_DEFAULTS.prefixes.map((text) => parsePrefix(text, 'bypassPrefixes')));
+  const prefixes = reader.array(
+    'bypassPrefixes',
+    (value, where) => parsePrefix(value, where),
+    BYPASS_DEFAULTS.prefixes.map((text) => parsePrefix(text, 'bypassPrefixes')),
+  );
   if (prefixes.length === 0) throw new ConfigError('bypassPrefixes', 'needs at least one prefix');
   const tap = reader.string('bypassTap', BYPASS_DEFAULTS.tap);
   if (!/^[A-Za-z0-9_.-]{1,12}$/.test(tap)) throw new ConfigError('bypassTap', 'must be 1-12 letters, digits, "_", "-" or "." (the tunnel index follows it)');
@@ -67,7 +71,8 @@ function parsePrefix(value: unknown, where: string): ipaddr.IPv6 {
     throw new ConfigError(where, `"${value}" is not an IPv6 prefix`);
   }
   const [address, bits] = parsed;
-  if (address.kind() !== 'ipv6' || bits !== 96) throw new ConfigError(where, `"${value}" must be an IPv6 /96 (RFC 6052 prefixes of other lengths are not supported)`);
+  if (address.kind() !== 'ipv6' || bits !== 96)
+    throw new ConfigError(where, `"${value}" must be an IPv6 /96 (RFC 6052 prefixes of other lengths are not supported)`);
   const bytes = (address as ipaddr.IPv6).toByteArray();
   if (bytes.slice(12).some((byte) => byte !== 0)) throw new ConfigError(where, `"${value}" has bits set past /96`);
   return address as ipaddr.IPv6;

@@ -16,7 +16,11 @@ const VNI = 0x48b25c;
 
 function offer(): Buffer {
   const frame = Buffer.alloc(NEIGHBOR_FRAME_LENGTH);
-  writeNeighborSolicitation(frame, 0, { sourceMac: Uint8Array.from([2, 0, 0, 0, 0, 1]), source: Uint8Array.from(ipaddr.parse('fe80::1').toByteArray()), target: TARGET });
+  writeNeighborSolicitation(frame, 0, {
+    sourceMac: Uint8Array.from([2, 0, 0, 0, 0, 1]),
+    source: Uint8Array.from(ipaddr.parse('fe80::1').toByteArray()),
+    target: TARGET,
+  });
   const encapsulator = new BypassEncapsulator({ vni: VNI, message: 'from the test' });
   const packet = Buffer.alloc(encapsulator.headerLength + frame.length);
   frame.copy(packet, encapsulator.headerLength);
@@ -41,7 +45,17 @@ describe('bypass in the daemon', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-bypass-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const config = loadReceiverConfig({
-      flags: { listen: ['127.0.0.1'], port: 0, genevePort: 0, transport, allow: ['127.0.0.1'], database: join(dir, 'c.db'), connectionLog: join(dir, 'c.log'), control: join(dir, 'c.sock'), logLevel: 'silent' },
+      flags: {
+        listen: ['127.0.0.1'],
+        port: 0,
+        genevePort: 0,
+        transport,
+        allow: ['127.0.0.1'],
+        database: join(dir, 'c.db'),
+        connectionLog: join(dir, 'c.log'),
+        control: join(dir, 'c.sock'),
+        logLevel: 'silent',
+      },
     });
     const taps: FakeTap[] = [];
     const network = new FakeNetwork();
@@ -70,8 +84,15 @@ describe('bypass in the daemon', () => {
       taps,
       network,
       send: (packet: Buffer) => socket.send(packet, port, '127.0.0.1'),
-      counter: (name: string) => (daemon.bypass!.service.counters(true).find((c) => c.name === name) ?? daemon.counters.snapshot({ all: true }).find((c) => c.name === name))!.value,
-      lines: () => (existsSync(config.connectionLog) ? readFileSync(config.connectionLog, 'utf8').split('\n').filter(Boolean).map((line) => line.slice(27)) : []),
+      counter: (name: string) =>
+        (daemon.bypass!.service.counters(true).find((c) => c.name === name) ?? daemon.counters.snapshot({ all: true }).find((c) => c.name === name))!.value,
+      lines: () =>
+        existsSync(config.connectionLog)
+          ? readFileSync(config.connectionLog, 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((line) => line.slice(27))
+          : [],
       close: async () => {
         closed = true;
         await daemon.close();
@@ -86,7 +107,9 @@ describe('bypass in the daemon', () => {
     await waitFor('both packets', () => r.counter('bypassOffers') === 1 && r.counter('geneveControl') === 1, 2000);
     expect(r.taps).toHaveLength(1);
     expect(r.taps[0]!.written).toHaveLength(1);
-    expect(r.network.calls.filter((call) => call.startsWith('up'))).toEqual([expect.stringMatching(/^up nat64bp0 \S+ 64:ff9b::7f00:1 via fe80::1 table 6400$/)]);
+    expect(r.network.calls.filter((call) => call.startsWith('up'))).toEqual([
+      expect.stringMatching(/^up nat64bp0 \S+ 64:ff9b::7f00:1 via fe80::1 table 6400$/),
+    ]);
     expect(r.lines()).toEqual(['Bypass offered by 127.0.0.1 "from the test"', 'Tunnel up 127.0.0.1 vni 0x48b25c 64:ff9b::7f00:1 dev nat64bp0']);
     await r.close();
     expect(r.lines().at(-1)).toBe('Tunnel down 127.0.0.1 vni 0x48b25c (receiver stopped)');

@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BypassEncapsulator, BypassStatus, BypassView, NEIGHBOR_FRAME_LENGTH, auditMirrorOption, decapsulateBypass, writeEthernetHeader, writeNeighborSolicitation } from '@nat64/geneve';
+import {
+  BypassEncapsulator,
+  BypassStatus,
+  BypassView,
+  NEIGHBOR_FRAME_LENGTH,
+  auditMirrorOption,
+  decapsulateBypass,
+  writeEthernetHeader,
+  writeNeighborSolicitation,
+} from '@nat64/geneve';
 import { manualMicroClock, silentLogger } from '@nat64/service';
 import { BypassEndpoint, tunnelMac } from '../../src/bypass/endpoint.js';
 import { FakeNetwork, FakeTap } from './support.js';
@@ -27,7 +36,11 @@ function setUp(settings: Partial<BypassSettings> = {}, batches?: { count: number
       ? {}
       : {
           sendBatch: (buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, _port: number, address: string) => {
-            batches.push({ count, address, packets: [...offsets.subarray(0, count)].map((offset, i) => Buffer.from(buffer.subarray(offset, offset + lengths[i]!))) });
+            batches.push({
+              count,
+              address,
+              packets: [...offsets.subarray(0, count)].map((offset, i) => Buffer.from(buffer.subarray(offset, offset + lengths[i]!))),
+            });
           },
         }),
     logLine: (line) => lines.push(line.slice(27)),

@@ -5,12 +5,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeIpv4OnlyServices, findIpv4OnlyServices } from '../../src/bypass/listeners.js';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
-const row = (local: string, remote: string, state: string) => `   0: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n`;
+const row = (local: string, remote: string, state: string) =>
+  `   0: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n`;
 const ANY6 = '00000000000000000000000000000000';
 
 describe('bypass listeners', () => {
   const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 
   function procNet(tables: Record<string, string[]>): string {
     const dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-procnet-'));

@@ -35,10 +35,23 @@ export interface ChildOptions {
 export async function startChildReceiver(dir: string, options: ChildOptions = {}): Promise<ChildReceiver> {
   const control = join(dir, `control-${Math.random().toString(36).slice(2)}.sock`);
   const args = [
-    MAIN, 'run', '--listen', '127.0.0.1', '--port', '0', '--transport', 'handoff',
-    '--db', options.db ?? join(dir, 'connections.db'),
-    '--conn-log', options.log ?? join(dir, 'connections.log'),
-    '--control', control, '--log-level', 'info', ...(options.extra ?? []),
+    MAIN,
+    'run',
+    '--listen',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--transport',
+    'handoff',
+    '--db',
+    options.db ?? join(dir, 'connections.db'),
+    '--conn-log',
+    options.log ?? join(dir, 'connections.log'),
+    '--control',
+    control,
+    '--log-level',
+    'info',
+    ...(options.extra ?? []),
   ];
   const child = options.umask
     ? spawn('sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })

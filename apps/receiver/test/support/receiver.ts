@@ -24,7 +24,11 @@ export interface TestReceiver {
   cleanup(): Promise<void>;
 }
 
-export async function startTestReceiver(flags: Record<string, unknown> = {}, clock?: MicroClock, dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-'))): Promise<TestReceiver> {
+export async function startTestReceiver(
+  flags: Record<string, unknown> = {},
+  clock?: MicroClock,
+  dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-')),
+): Promise<TestReceiver> {
   const config = loadReceiverConfig({
     flags: {
       listen: ['127.0.0.1'],

@@ -22,8 +22,7 @@ const INSERT_COLUMNS = 'id, nat_key, client_address, client_port, server_address
 export const ENTRY_COLUMNS = `${NAT_KEY_COLUMNS}, client_address, client_port, server_address, server_port, created_at, started_at`;
 const COLUMN_COUNT = 8;
 /** Deletes at most ?2 ended rows with ended_at < ?1, oldest end first (through the conn_ended index). */
-export const PRUNE_ENDED_SQL =
-  'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)';
+export const PRUNE_ENDED_SQL = 'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)';
 /** No previous id in the undo log: the key was not open. */
 const NONE = -1;
 
@@ -55,7 +54,11 @@ export class CommitWriter {
       .sort((a, b) => b - a)
       .map((rows) => ({
         rows,
-        statement: db.prepare(`INSERT INTO conn_history (${INSERT_COLUMNS}) VALUES ${Array(rows).fill(`(${Array(COLUMN_COUNT).fill('?').join(', ')})`).join(', ')}`),
+        statement: db.prepare(
+          `INSERT INTO conn_history (${INSERT_COLUMNS}) VALUES ${Array(rows)
+            .fill(`(${Array(COLUMN_COUNT).fill('?').join(', ')})`)
+            .join(', ')}`,
+        ),
         args: new Array<unknown>(rows * COLUMN_COUNT),
       }));
     this.end = db.prepare('UPDATE conn_history SET ended_at = ?, end_reason = ? WHERE id = ?');

@@ -63,10 +63,7 @@ function readInside(path: string): { applicationId: number; version: number; obj
     return {
       applicationId: connection.pragma('application_id', { simple: true }) as number,
       version: connection.pragma('user_version', { simple: true }) as number,
-      objects: connection
-        .prepare<[], string>("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
-        .pluck()
-        .all(),
+      objects: connection.prepare<[], string>("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
     };
   } catch (error) {
     if (sqliteCode(error) === 'SQLITE_NOTADB') {

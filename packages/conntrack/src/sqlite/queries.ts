@@ -27,13 +27,9 @@ export class Queries {
   constructor(db: Database.Database) {
     this.readSide = db.prepare<[string], Buffer>('SELECT value FROM side_record WHERE name = ?').pluck();
     this.readSides = db
-      .prepare<{ prefix: string }, [string, Buffer]>(
-        'SELECT name, value FROM side_record WHERE substr(name, 1, length(:prefix)) = :prefix ORDER BY name',
-      )
+      .prepare<{ prefix: string }, [string, Buffer]>('SELECT name, value FROM side_record WHERE substr(name, 1, length(:prefix)) = :prefix ORDER BY name')
       .raw();
-    this.current = db
-      .prepare<[], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM conn_history WHERE ended_at IS NULL ORDER BY started_at, id`)
-      .raw();
+    this.current = db.prepare<[], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM conn_history WHERE ended_at IS NULL ORDER BY started_at, id`).raw();
     // Incarnations of one key never overlap, so the one held at t is the latest started at or before t.
     this.latestAt = db
       .prepare<[number, number], HistoryRow>(
@@ -49,9 +45,7 @@ export class Queries {
     this.recentOf = db
       .prepare<[number, number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? ORDER BY started_at DESC, id DESC LIMIT ?`)
       .raw();
-    this.endedAtStatement = db
-      .prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`)
-      .raw();
+    this.endedAtStatement = db.prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`).raw();
     this.pruneEnded = db.prepare<[number, number]>(PRUNE_ENDED_SQL);
     // No index by client: an admin's occasional question reads the whole history once.
     this.byClient = db
@@ -85,7 +79,12 @@ export class Queries {
     if (at === undefined) {
       const rows =
         protocol === undefined
-          ? this.recent.all(natKey(IpProtocol.icmp, natAddress, natPort), natKey(IpProtocol.tcp, natAddress, natPort), natKey(IpProtocol.udp, natAddress, natPort), limit)
+          ? this.recent.all(
+              natKey(IpProtocol.icmp, natAddress, natPort),
+              natKey(IpProtocol.tcp, natAddress, natPort),
+              natKey(IpProtocol.udp, natAddress, natPort),
+              limit,
+            )
           : this.recentOf.all(natKey(protocol, natAddress, natPort), limit);
       return rows.map(toRecord);
     }
@@ -95,7 +94,10 @@ export class Queries {
       if (row !== undefined && (row[9] === null || at < row[9])) held.push(row);
     }
     // Newest first as in the other queries: by start, then by insertion.
-    return held.sort((a, b) => b[8] - a[8] || b[11] - a[11]).slice(0, limit).map(toRecord);
+    return held
+      .sort((a, b) => b[8] - a[8] || b[11] - a[11])
+      .slice(0, limit)
+      .map(toRecord);
   }
 
   clientHistory(query: ClientHistoryQuery): HistoryRecord[] {

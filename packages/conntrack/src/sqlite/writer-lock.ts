@@ -33,12 +33,9 @@ export class WriterLock {
     } catch (error) {
       connection?.close();
       if (sqliteCode(error).startsWith('SQLITE_BUSY')) {
-        throw new StoreError(
-          'locked',
-          `Cannot open ${databasePath} (another process has it open for writing: ${lockPath} is locked)`,
-          databasePath,
-          { cause: error },
-        );
+        throw new StoreError('locked', `Cannot open ${databasePath} (another process has it open for writing: ${lockPath} is locked)`, databasePath, {
+          cause: error,
+        });
       }
       throw fromSqlite(error, lockPath, 'lock');
     }

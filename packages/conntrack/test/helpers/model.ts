@@ -16,8 +16,7 @@ export interface ModelRow {
 }
 
 const sameKey = (a: ConnEntry, b: ConnEntry) => a.protocol === b.protocol && a.natAddress === b.natAddress && a.natPort === b.natPort;
-const sameClient = (a: ConnEntry, b: ConnEntry) =>
-  a.clientPort === b.clientPort && a.clientAddress.every((byte, i) => byte === b.clientAddress[i]);
+const sameClient = (a: ConnEntry, b: ConnEntry) => a.clientPort === b.clientPort && a.clientAddress.every((byte, i) => byte === b.clientAddress[i]);
 
 export class TableModel {
   /** Least recently used first. */

@@ -3,14 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  MemoryStore,
-  SqliteStore,
-  StoreError,
-  type ConnStore,
-  type SqliteStoreOptions,
-  type SqliteWorkerStore,
-} from '@nat64/conntrack';
+import { MemoryStore, SqliteStore, StoreError, type ConnStore, type SqliteStoreOptions, type SqliteWorkerStore } from '@nat64/conntrack';
 import { checkBuild } from './build.js';
 
 export interface StoreHarness {

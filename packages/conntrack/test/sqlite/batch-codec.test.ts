@@ -63,7 +63,10 @@ const eventArbitrary: fc.Arbitrary<ConnEvent> = fc.oneof(
   fc.record({ kind: fc.constant('created' as const), entry: entryArbitrary, at: fc.maxSafeNat() }),
   fc.record({ kind: fc.constant('deleted' as const), entry: entryArbitrary, at: fc.maxSafeNat(), reason: fc.constantFrom(...DELETE_REASONS) }),
 );
-const sideArbitrary: fc.Arbitrary<SideRecord> = fc.tuple(fc.string({ unit: 'grapheme', maxLength: 20 }), fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }));
+const sideArbitrary: fc.Arbitrary<SideRecord> = fc.tuple(
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }),
+);
 const batchArbitrary = fc.record({ events: fc.array(eventArbitrary, { maxLength: 20 }), side: fc.array(sideArbitrary, { maxLength: 5 }) });
 
 describe('batch-codec', () => {
@@ -95,7 +98,11 @@ describe('batch-codec', () => {
   it('refuses to decode a batch cut short anywhere', () => {
     for (let length = 0; length < goldenBytes.length; length++) {
       expect(() => decode(goldenBytes.subarray(0, length), 0), `${length} bytes`).toThrow(
-        expect.objectContaining({ name: 'StoreError', code: 'corrupt', message: expect.stringMatching(/^Cannot decode commit batch at offset \d+ \(.*truncated\)$/) }),
+        expect.objectContaining({
+          name: 'StoreError',
+          code: 'corrupt',
+          message: expect.stringMatching(/^Cannot decode commit batch at offset \d+ \(.*truncated\)$/),
+        }),
       );
     }
   });
@@ -117,7 +124,9 @@ describe('batch-codec', () => {
     expect(bad(created({ clientAddress: new Uint8Array(4) }))).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
     expect(bad(created({}, -1))).toThrow(expect.objectContaining({ message: 'event 1: time must be a whole number of µs' }));
     expect(bad(created({}, 0.5))).toThrow(StoreError);
-    expect(bad({ kind: 'deleted', entry, at: 0, reason: 'bogus' as 'admin' })).toThrow(expect.objectContaining({ message: 'event 1: unknown kind or delete reason' }));
+    expect(bad({ kind: 'deleted', entry, at: 0, reason: 'bogus' as 'admin' })).toThrow(
+      expect.objectContaining({ message: 'event 1: unknown kind or delete reason' }),
+    );
   });
 
   it('refuses a buffer without room before writing anything', () => {

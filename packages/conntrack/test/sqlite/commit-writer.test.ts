@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore, type ConnEvent } from '@nat64/conntrack';
+import type { SqliteStore, ConnEvent } from '@nat64/conntrack';
 import { SqliteTuning } from '../../src/constants.js';
 import { encode, encodingLength } from '../../src/sqlite/batch-codec.js';
 import { NAT, T0, tcp } from '../helpers/entries.js';

@@ -5,7 +5,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '@nat64/conntrack';
 import { client } from '../helpers/entries.js';
 
-const entry = { protocol: 6, natAddress: 0xc000_0207, natPort: 3719, clientAddress: client(0x17), clientPort: 53_186, serverAddress: 0xc633_6401, serverPort: 443, createdAt: 1 };
+const entry = {
+  protocol: 6,
+  natAddress: 0xc000_0207,
+  natPort: 3719,
+  clientAddress: client(0x17),
+  clientPort: 53_186,
+  serverAddress: 0xc633_6401,
+  serverPort: 443,
+  createdAt: 1,
+};
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 
 describe('file-modes', () => {

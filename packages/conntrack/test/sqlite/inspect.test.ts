@@ -55,7 +55,7 @@ describe('inspect', () => {
   });
 
   it('refuses an SQLite database holding tables of another program', () => {
-    sqliteFile('CREATE TABLE users (name TEXT); INSERT INTO users VALUES (\'alice\')');
+    sqliteFile("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('alice')");
     expectRefused('not-ours', /tables of another program: users/);
   });
 
@@ -78,7 +78,7 @@ describe('inspect', () => {
     expectRefused('not-ours', /application_id 0x4d2/);
   });
 
-  it('refuses a blank SQLite database that carries someone else\'s user_version', () => {
+  it("refuses a blank SQLite database that carries someone else's user_version", () => {
     sqliteFile('PRAGMA user_version = 7');
     expectRefused('not-ours', /user_version 7/);
   });

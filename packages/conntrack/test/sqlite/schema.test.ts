@@ -69,7 +69,19 @@ describe('schema', () => {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const [protocol, natAddress, natPort, who, startedAt, endedAt, reason] of ROWS_1) {
-      insert.run(protocol, natAddress, natPort, Buffer.from(client(who)), 50_000 + who, SERVER, protocol === 1 ? 0 : 443, T0 - 1000, startedAt, endedAt, reason);
+      insert.run(
+        protocol,
+        natAddress,
+        natPort,
+        Buffer.from(client(who)),
+        50_000 + who,
+        SERVER,
+        protocol === 1 ? 0 : 443,
+        T0 - 1000,
+        startedAt,
+        endedAt,
+        reason,
+      );
     }
     db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?)').run('epoch/192.0.2.7', Buffer.from([1, 2, 3]));
     db.close();
@@ -87,10 +99,12 @@ describe('schema', () => {
     const store = SqliteStore.open(path);
     try {
       // Oldest start first.
-      expect([...store.loadCurrent()]).toEqual([ROWS_1[4]!, ROWS_1[2]!, ROWS_1[8]!].map((row) => {
-        const { endedAt: _e, endReason: _r, ...entry } = expected(row);
-        return entry;
-      }));
+      expect([...store.loadCurrent()]).toEqual(
+        [ROWS_1[4]!, ROWS_1[2]!, ROWS_1[8]!].map((row) => {
+          const { endedAt: _e, endReason: _r, ...entry } = expected(row);
+          return entry;
+        }),
+      );
       expect(store.history({ natAddress: NAT, natPort: 1 })).toEqual([ROWS_1[2]!, ROWS_1[4]!, ROWS_1[1]!, ROWS_1[3]!, ROWS_1[0]!].map(expected));
       expect(store.history({ natAddress: NAT, natPort: 1, protocol: 6, at: T0 + SECOND + 1 })).toEqual([expected(ROWS_1[1]!)]);
       expect(store.history({ natAddress: 0xffff_ffff, natPort: 0xffff })).toEqual([expected(ROWS_1[5]!)]);

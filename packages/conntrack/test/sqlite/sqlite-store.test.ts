@@ -130,9 +130,7 @@ describe('sqlite-store', () => {
       const other = new Database(h.path);
       cleanups.push(() => void other.close());
       other.exec('BEGIN IMMEDIATE');
-      expect(() => table.apply([create(tcp(1, 2)), create(tcp(2))], [['w', new Uint8Array([1])]])).toThrow(
-        expect.objectContaining({ code: 'busy' }),
-      );
+      expect(() => table.apply([create(tcp(1, 2)), create(tcp(2))], [['w', new Uint8Array([1])]])).toThrow(expect.objectContaining({ code: 'busy' }));
       expect(snapshot(table)).toEqual(before);
       other.exec('ROLLBACK');
       expect(table.apply([create(tcp(1, 2)), create(tcp(2))], [['w', new Uint8Array([1])]])).toHaveLength(3);

@@ -4,7 +4,16 @@
 
 import { ipv4TextToUint32, ipv6TextToBytes } from '@nat64/wire';
 import { FakeTun } from '@nat64/tun';
-import { BatchClock, buildEngine, type EngineParts, type EngineSettings, type Pool4Entry, type PortRange, type Protocol, type StaticBibEntry } from '@nat64/gateway-engine';
+import {
+  BatchClock,
+  buildEngine,
+  type EngineParts,
+  type EngineSettings,
+  type Pool4Entry,
+  type PortRange,
+  type Protocol,
+  type StaticBibEntry,
+} from '@nat64/gateway-engine';
 
 export const CLIENT = '2001:db8:1::2';
 export const PREFIX = '2001:db8:64::/96';

@@ -35,7 +35,10 @@ export interface Packet6 {
 }
 
 /** The upper-layer header and payload (TCP 20, UDP 8 or ICMP 8 bytes, then payload), checksum zero. */
-function upper(protocol: number, p: { srcPort?: number; dstPort?: number; tcpFlags?: number; icmp?: { type: number; code: number; rest: number }; payload?: Uint8Array }): Uint8Array {
+function upper(
+  protocol: number,
+  p: { srcPort?: number; dstPort?: number; tcpFlags?: number; icmp?: { type: number; code: number; rest: number }; payload?: Uint8Array },
+): Uint8Array {
   const payload = p.payload ?? new Uint8Array(8).fill(0xab);
   if (protocol === 6) {
     const out = new Uint8Array(20 + payload.length);
@@ -81,7 +84,10 @@ export function ipv6(p: Packet6): Uint8Array {
   out.set(dst, 24);
   if (p.fragment !== undefined) {
     const f = p.fragment;
-    out.set([p.protocol, 0, (f.offset >> 8) & 0xff, (f.offset & 0xf8) | (f.more ? 1 : 0), f.id >>> 24, (f.id >>> 16) & 0xff, (f.id >>> 8) & 0xff, f.id & 0xff], 40);
+    out.set(
+      [p.protocol, 0, (f.offset >> 8) & 0xff, (f.offset & 0xf8) | (f.more ? 1 : 0), f.id >>> 24, (f.id >>> 16) & 0xff, (f.id >>> 8) & 0xff, f.id & 0xff],
+      40,
+    );
   }
   out.set(body, 40 + extra);
   return out;

@@ -66,4 +66,4 @@ export const TRANSPORTS = {
 export type TransportName = keyof typeof TRANSPORTS;
 export const TRANSPORT_NAMES = Object.keys(TRANSPORTS) as TransportName[];
 
-export type { CounterLine, HandoffTransport, HostTransport, TransportContext } from './transport.js';
+export type { CounterLine, HandoffTransport, TransportContext } from './transport.js';

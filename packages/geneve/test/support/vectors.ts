@@ -101,7 +101,15 @@ export interface GoldenPacket {
   control: boolean;
 }
 
-const golden = (name: string, family: 4 | 6, outer: Uint8Array, udp: string, geneve: Uint8Array, payload: Uint8Array, flags: { mapping?: boolean; auth?: boolean; control?: boolean }): GoldenPacket => ({
+const golden = (
+  name: string,
+  family: 4 | 6,
+  outer: Uint8Array,
+  udp: string,
+  geneve: Uint8Array,
+  payload: Uint8Array,
+  flags: { mapping?: boolean; auth?: boolean; control?: boolean },
+): GoldenPacket => ({
   name,
   family,
   packet: bytes(outer, udp, geneve, payload),
@@ -123,5 +131,8 @@ export const GOLDEN: readonly GoldenPacket[] = [
   golden('auth over IPv6', 6, ipv6('60 0e 51 27', '00 48'), `${UDP_DATA_PORTS} 00 48 5f 0b`, GENEVE_AUTH, INNER, { auth: true }),
   golden('control over IPv4', 4, ipv4('00 44', '3c a2'), `${UDP_CONTROL_PORTS} 00 30 e4 90`, GENEVE_CONTROL, CONTROL_PAYLOAD, { auth: true, control: true }),
   // Flow Label 0xc9dc5 (the seed-only hash 0x811c9dc5)
-  golden('control over IPv6', 6, ipv6('60 0c 9d c5', '00 30'), `${UDP_CONTROL_PORTS} 00 30 87 20`, GENEVE_CONTROL, CONTROL_PAYLOAD, { auth: true, control: true }),
+  golden('control over IPv6', 6, ipv6('60 0c 9d c5', '00 30'), `${UDP_CONTROL_PORTS} 00 30 87 20`, GENEVE_CONTROL, CONTROL_PAYLOAD, {
+    auth: true,
+    control: true,
+  }),
 ];

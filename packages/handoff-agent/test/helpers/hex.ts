@@ -10,10 +10,6 @@ export function hex(text: string): Uint8Array {
   return Uint8Array.from(digits.match(/../g) ?? [], (pair) => parseInt(pair, 16));
 }
 
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
 /** Eight hex digits of a 32-bit number, to splice a random request identifier into a golden vector. */
 export function u32hex(value: number): string {
   return (value >>> 0).toString(16).padStart(8, '0');

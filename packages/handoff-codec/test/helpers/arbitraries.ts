@@ -67,6 +67,4 @@ const bodyArb = fc.oneof(
   ),
 );
 
-export const messageArb: fc.Arbitrary<HandoffMessage> = fc
-  .tuple(headerArb, bodyArb)
-  .map(([header, body]) => ({ ...header, ...body }) as HandoffMessage);
+export const messageArb: fc.Arbitrary<HandoffMessage> = fc.tuple(headerArb, bodyArb).map(([header, body]) => ({ ...header, ...body }) as HandoffMessage);

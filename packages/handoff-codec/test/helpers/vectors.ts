@@ -174,13 +174,7 @@ export const created: Vector = {
     sequence: 1,
     entries: [tcpEntry, icmpEntry],
   },
-  fields: [
-    ...HEADER_FIELDS,
-    [28, 2, 'CREATED body'],
-    [30, 2, 'CREATED body'],
-    ...entryFields(32, 'CREATED entry 0'),
-    ...entryFields(72, 'CREATED entry 1'),
-  ],
+  fields: [...HEADER_FIELDS, [28, 2, 'CREATED body'], [30, 2, 'CREATED body'], ...entryFields(32, 'CREATED entry 0'), ...entryFields(72, 'CREATED entry 1')],
 };
 
 export const deleted: Vector = {
@@ -443,16 +437,4 @@ export const taggedHello: Vector = {
   fields: [...HEADER_FIELDS, [28, 4, 'HELLO body'], [32, 2, 'HELLO body'], [34, 2, 'HELLO body'], [36, 16, 'tag']],
 };
 
-export const VECTORS: readonly Vector[] = [
-  hello,
-  helloAck,
-  created,
-  deleted,
-  ack,
-  query,
-  answerFound,
-  answerNotFound,
-  release,
-  clientQuery,
-  taggedHello,
-];
+export const VECTORS: readonly Vector[] = [hello, helloAck, created, deleted, ack, query, answerFound, answerNotFound, release, clientQuery, taggedHello];

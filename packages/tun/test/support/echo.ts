@@ -6,7 +6,11 @@ import { finishChecksum, sumWords } from '@nat64/wire';
 /** The device's side of the link (packet sources) and the stack's (where echo requests go). */
 export const LINK = {
   4: { device: [192, 0, 2, 2], stack: [192, 0, 2, 1], prefix: 24 },
-  6: { device: [0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 2], stack: [0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 1], prefix: 64 },
+  6: {
+    device: [0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 2],
+    stack: [0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 1],
+    prefix: 64,
+  },
 } as const;
 export const STACK_ADDRESS = { 4: '192.0.2.1', 6: '2001:db8::1' } as const;
 
@@ -44,7 +48,15 @@ function icmpChecksum(packet: Uint8Array, family: Family): number {
   return family === 4 ? checksum(icmp) : checksum(ipv6PseudoHeader(packet, icmp.length), icmp);
 }
 
-function build(family: Family, type: number, identifier: number, sequence: number, data: Uint8Array, source: readonly number[], destination: readonly number[]): Uint8Array {
+function build(
+  family: Family,
+  type: number,
+  identifier: number,
+  sequence: number,
+  data: Uint8Array,
+  source: readonly number[],
+  destination: readonly number[],
+): Uint8Array {
   const header = family === 4 ? IPV4_HEADER : IPV6_HEADER;
   const packet = new Uint8Array(header + ECHO_HEADER + data.length);
   const view = new DataView(packet.buffer);
@@ -88,7 +100,12 @@ function parse(packet: Uint8Array, type4: number, type6: number): Echo | undefin
   if (family === 4 ? protocol !== ICMP4.protocol || type !== type4 : protocol !== ICMP6.nextHeader || type !== type6) return undefined;
   if (icmpChecksum(packet, family) !== 0) return undefined;
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
-  return { family, identifier: view.getUint16(header + 4), sequence: view.getUint16(header + 6), data: Uint8Array.prototype.slice.call(packet, header + ECHO_HEADER) };
+  return {
+    family,
+    identifier: view.getUint16(header + 4),
+    sequence: view.getUint16(header + 6),
+    data: Uint8Array.prototype.slice.call(packet, header + ECHO_HEADER),
+  };
 }
 
 /** The echo reply in a packet with a valid ICMP checksum (its data copied), or undefined for anything else. */

@@ -63,8 +63,33 @@ export interface DissectedGeneve {
 
 /** Reads `file` with tshark, port 6081 decoded as Geneve (`-d udp.port==6081,geneve`). */
 export async function dissectGeneve(namespace: Namespace, file: string): Promise<DissectedGeneve[]> {
-  const fields = ['ip.src', 'ip.dst', 'udp.dstport', 'geneve.vni', 'geneve.proto_type', 'geneve.flags.oam', 'geneve.option.class', 'geneve.option.type', 'geneve.option.length'];
-  const result = await namespace.run('tshark', ['-n', '-r', file, '-d', 'udp.port==6081,geneve', '-Y', 'geneve', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', ...fields.flatMap((f) => ['-e', f])]);
+  const fields = [
+    'ip.src',
+    'ip.dst',
+    'udp.dstport',
+    'geneve.vni',
+    'geneve.proto_type',
+    'geneve.flags.oam',
+    'geneve.option.class',
+    'geneve.option.type',
+    'geneve.option.length',
+  ];
+  const result = await namespace.run('tshark', [
+    '-n',
+    '-r',
+    file,
+    '-d',
+    'udp.port==6081,geneve',
+    '-Y',
+    'geneve',
+    '-T',
+    'fields',
+    '-E',
+    'occurrence=a',
+    '-E',
+    'aggregator=,',
+    ...fields.flatMap((f) => ['-e', f]),
+  ]);
   if (result.code !== 0) throw new Error(`tshark failed: ${result.stderr}`);
   const number = (text: string) => Number(text.startsWith('0x') ? parseInt(text, 16) : text);
   return result.stdout
@@ -138,7 +163,19 @@ export async function startSideBySide(tag: string, receiverArgs: string[] = []):
       servers,
       gateway: undefined,
       startGateway: async (gatewayArgs: string[] = []) => {
-        lab.gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--transport', 'auto', ...gatewayArgs]);
+        lab.gateway = await startGateway(t, [
+          '--config',
+          join(dir, 'gateway.json'),
+          '--prefix',
+          ADDRESSES.prefix,
+          '--pool4',
+          ADDRESSES.pool4,
+          '--control',
+          control,
+          '--transport',
+          'auto',
+          ...gatewayArgs,
+        ]);
         return lab.gateway;
       },
       hostRow: async (host: string) => (await gatewayHosts(GATEWAY_MAIN, control)).hosts.find((row) => row['host'] === host),

@@ -81,7 +81,9 @@ export async function startReceiverIn(
 
 /** The running receiver's counters by name, through its CLI. */
 export async function receiverCounters(t: Topology, receiver: RunningReceiver): Promise<Record<string, number>> {
-  const answer = JSON.parse(await receiverCli(t, ['stats', '--control', receiver.control, '--json', '--all'])) as { counters: { name: string; value: number }[] };
+  const answer = JSON.parse(await receiverCli(t, ['stats', '--control', receiver.control, '--json', '--all'])) as {
+    counters: { name: string; value: number }[];
+  };
   return Object.fromEntries(answer.counters.map((c) => [c.name, c.value]));
 }
 
@@ -147,14 +149,21 @@ export async function curlTo(t: Topology, serverSix: string, port = 8080, extra:
  * server saw, from the NAT address, and `receiver` logs Initialized first, then Created with the real
  * client under that NAT port. Returns the curl and the NAT port.
  */
-export async function curlAndExpectLogged(t: Topology, http: HttpServer, receiver: RunningReceiver, serverSix: string = ADDRESSES.serverSix): Promise<{ result: Curl; natPort: string }> {
+export async function curlAndExpectLogged(
+  t: Topology,
+  http: HttpServer,
+  receiver: RunningReceiver,
+  serverSix: string = ADDRESSES.serverSix,
+): Promise<{ result: Curl; natPort: string }> {
   const result = await curlTo(t, serverSix);
   expect(result.code).toBe(0);
   const seen = http.peers.at(-1)!;
   expect(result.body).toBe(seen);
   const [address, natPort] = seen.split(':') as [string, string];
   expect(address).toBe(ADDRESSES.pool4);
-  await waitFor(`the Created line on ${serverSix}`, () => receiver.lines().includes(`Created ${ADDRESSES.pool4}:${natPort} [${ADDRESSES.client}]:${result.localPort}`));
+  await waitFor(`the Created line on ${serverSix}`, () =>
+    receiver.lines().includes(`Created ${ADDRESSES.pool4}:${natPort} [${ADDRESSES.client}]:${result.localPort}`),
+  );
   expect(receiver.lines()[0]).toBe(`Initialized ${ADDRESSES.pool4}`);
   return { result, natPort };
 }
@@ -188,11 +197,12 @@ export async function startConversation(t: Topology, port = 9000): Promise<Conve
   };
   try {
     await waitForLine(server.stdout!, /^listening$/);
-    const spawned = (client = t.client.spawn('node', [
+    client = t.client.spawn('node', [
       '-e',
       `const s = require('net').connect(${port}, '${ADDRESSES.serverSix}', () => console.log('connected ' + s.localPort));
        s.on('data', (d) => { console.log('client got ' + d); s.write('re:' + d); });`,
-    ]));
+    ]);
+    const spawned = client;
     const natPort = (await waitForLine(server.stdout!, /^accepted \d+$/)).split(' ')[1]!;
     const clientPort = (await waitForLine(spawned.stdout!, /^connected \d+$/)).split(' ')[1]!;
     const say = async (word: string, timeoutMs = 10_000) => {
@@ -240,29 +250,33 @@ export async function startClientConversation(t: Topology, port = 9100): Promise
   };
   try {
     await waitForLine(server.stdout!, /^listening$/);
-    const spawned = (client = t.client.spawn('node', [
+    client = t.client.spawn('node', [
       '-e',
       `const s = require('net').connect(${port}, '${ADDRESSES.serverSix}', () => console.log('connected ' + s.localPort));
        s.on('data', (d) => console.log('client got ' + d));
        s.on('error', (e) => console.log('client error ' + e.code));
        process.stdin.on('data', (d) => s.write(String(d).trim()));`,
-    ]));
+    ]);
+    const spawned = client;
     const natPort = (await waitForLine(server.stdout!, /^accepted \d+$/)).split(' ')[1]!;
     accepted = 1;
     server.stdout!.on('data', (chunk: Buffer) => {
-      accepted += chunk.toString().split('\n').filter((line) => line.startsWith('accepted ')).length;
+      accepted += chunk
+        .toString()
+        .split('\n')
+        .filter((line) => line.startsWith('accepted ')).length;
     });
     const clientPort = (await waitForLine(spawned.stdout!, /^connected \d+$/)).split(' ')[1]!;
     const ask = async (word: string, timeoutMs = 10_000) => {
       const serverGot = waitForLine(server.stdout!, new RegExp(`^server got ${word} from ${natPort}$`), timeoutMs);
       const clientGot = waitForLine(spawned.stdout!, new RegExp(`^client got ack:${word}$`), timeoutMs);
-      spawned.stdin!.write(word + '\n');
+      spawned.stdin!.write(`${word}\n`);
       await serverGot;
       await clientGot;
     };
     const askAndFail = async (word: string, timeoutMs = 10_000) => {
       const failed = waitForLine(spawned.stdout!, /^client error /, timeoutMs);
-      spawned.stdin!.write(word + '\n');
+      spawned.stdin!.write(`${word}\n`);
       return (await failed).split(' ')[2]!;
     };
     return { natPort, clientPort, ask, askAndFail, accepted: () => accepted, close };
@@ -295,18 +309,19 @@ export async function startUdpFlow(t: Topology, port = 9998): Promise<UdpFlow> {
   };
   try {
     await waitForLine(server.stdout!, /^listening$/);
-    const spawned = (client = t.client.spawn('node', [
+    client = t.client.spawn('node', [
       '-e',
       `const s = require('dgram').createSocket('udp6');
        s.on('message', (m) => console.log('echo ' + m));
        s.bind(0, () => console.log('bound'));
        process.stdin.on('data', (d) => s.send(String(d).trim(), ${port}, '${ADDRESSES.serverSix}'));`,
-    ]));
+    ]);
+    const spawned = client;
     await waitForLine(spawned.stdout!, /^bound$/);
     const send = async (word: string, timeoutMs = 10_000) => {
       const seen = waitForLine(server.stdout!, new RegExp(`^peer \\S+ ${word}$`), timeoutMs);
       const echoed = waitForLine(spawned.stdout!, new RegExp(`^echo ${word}$`), timeoutMs);
-      spawned.stdin!.write(word + '\n');
+      spawned.stdin!.write(`${word}\n`);
       const line = await seen;
       await echoed;
       return line.split(' ')[1]!;
@@ -338,7 +353,23 @@ export async function capture(namespace: Namespace, dir: string, name: string, f
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');
       await exited;
-      const read = await namespace.run('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'udp.length']);
+      const read = await namespace.run('tshark', [
+        '-n',
+        '-r',
+        file,
+        '-T',
+        'fields',
+        '-e',
+        'ip.src',
+        '-e',
+        'udp.srcport',
+        '-e',
+        'ip.dst',
+        '-e',
+        'udp.dstport',
+        '-e',
+        'udp.length',
+      ]);
       return read.stdout
         .split('\n')
         .filter(Boolean)

@@ -18,8 +18,15 @@ const TAGGED_GATEWAY = 0xc0000209; // 192.0.2.9
 const SERVER = 0xc633640a; // 198.51.100.10
 const client = (last) => Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last]);
 const entry = (natAddress, natPort, last, clientPort) => ({
-  protocol: Protocol.TCP, reason: 0, natAddress, natPort, clientAddress: client(last), clientPort,
-  serverAddress: SERVER, serverPort: 443, time: Date.UTC(2019, 2, 18, 10, 6, 28) * 1000 + 491727,
+  protocol: Protocol.TCP,
+  reason: 0,
+  natAddress,
+  natPort,
+  clientAddress: client(last),
+  clientPort,
+  serverAddress: SERVER,
+  serverPort: 443,
+  time: Date.UTC(2019, 2, 18, 10, 6, 28) * 1000 + 491727,
 });
 
 async function send(socket, bytes, port, address) {
@@ -49,15 +56,32 @@ await tagged.close();
 const geneve = createSocket('udp4');
 await new Promise((resolve) => geneve.bind({ address: '192.0.2.7', port: 6081 }, resolve));
 const vni = 0x2a0b1c;
-const hello = { type: MessageType.HELLO, version: HANDOFF_VERSION, flags: 0, epoch: 0x1122334455667788n, cookie: 0n, sequence: 77, natAddress: GATEWAY, capabilities: Capability.HANDOFF_V1 | Capability.GENEVE };
+const hello = {
+  type: MessageType.HELLO,
+  version: HANDOFF_VERSION,
+  flags: 0,
+  epoch: 0x1122334455667788n,
+  cookie: 0n,
+  sequence: 77,
+  natAddress: GATEWAY,
+  capabilities: Capability.HANDOFF_V1 | Capability.GENEVE,
+};
 const control = new GeneveWriter({ vni: 0 });
 let buffer = Buffer.alloc(512);
-let length = datagram.encode(hello, buffer, 256) - 256;
+const length = datagram.encode(hello, buffer, 256) - 256;
 let start = control.writeControl(buffer, 256, length, null);
 await send(geneve, buffer.subarray(start, 256 + length), 6081, '198.51.100.10');
 
 const authenticated = new GeneveWriter({ vni, auth: { keyId: 7, secret: key } });
-const mapping = { protocol: Protocol.UDP, event: MappingEvent.CREATED, natAddress: GATEWAY, natPort: 28965, clientAddress: client(0x5), clientPort: 41660, creationTimeUs: Date.UTC(2019, 2, 18, 11, 41, 6) * 1000 + 362189 };
+const mapping = {
+  protocol: Protocol.UDP,
+  event: MappingEvent.CREATED,
+  natAddress: GATEWAY,
+  natPort: 28965,
+  clientAddress: client(0x5),
+  clientPort: 41660,
+  creationTimeUs: Date.UTC(2019, 2, 18, 11, 41, 6) * 1000 + 362189,
+};
 // The inner packet: IPv4/UDP from the NAT address and port to the server, 4 bytes of payload.
 const inner = Buffer.from('4500002000004000401100000000000000000000712501bb000c000074657374', 'hex');
 inner.writeUInt32BE(GATEWAY, 12);
@@ -87,12 +111,14 @@ truncated.writeUInt16BE(1, 28);
 await send(bad, truncated, 62863, '198.51.100.10');
 bad.close();
 
-console.log(JSON.stringify({
-  epoch: gateway.epoch.toString(16).padStart(16, '0'),
-  cookie: gateway.cookie.toString(16).padStart(16, '0'),
-  taggedEpoch: tagged.epoch.toString(16).padStart(16, '0'),
-  found: found.status,
-  notFound: notFound.status,
-  released: gateway.released.length,
-  vni,
-}));
+console.log(
+  JSON.stringify({
+    epoch: gateway.epoch.toString(16).padStart(16, '0'),
+    cookie: gateway.cookie.toString(16).padStart(16, '0'),
+    taggedEpoch: tagged.epoch.toString(16).padStart(16, '0'),
+    found: found.status,
+    notFound: notFound.status,
+    released: gateway.released.length,
+    vni,
+  }),
+);

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnTable, SqliteStore, StoreError, connKey, type ConnTableOptions, type SqliteWorkerStore } from '@nat64/conntrack';
+import { ConnTable, SqliteStore, type StoreError, connKey, type ConnTableOptions, type SqliteWorkerStore } from '@nat64/conntrack';
 import { NAT, SECOND, T0, create, manualClock, tcp } from '../../helpers/entries.js';
 import { snapshot, view } from '../../helpers/snapshot.js';
 import { startStoreProcess } from '../../helpers/child.js';
@@ -109,7 +109,12 @@ describe('worker-store', () => {
       for (let n = 0; n < 400 && table.failure === undefined; n++) {
         clock.advance(SECOND);
         const { durable } = table.applyPipelined(batch(n), [['batch', new Uint8Array([n >> 8, n & 0xff])]]);
-        outcomes.push(durable.then(() => 'resolved' as const, (error: StoreError) => error));
+        outcomes.push(
+          durable.then(
+            () => 'resolved' as const,
+            (error: StoreError) => error,
+          ),
+        );
         // Keep a few batches in flight, so that the failure finds some queued behind it.
         if (n % 8 === 7) await outcomes[n - 4];
       }

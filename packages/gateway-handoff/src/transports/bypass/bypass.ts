@@ -6,7 +6,18 @@
 // on. In mode auto it composes a fallback transport (Geneve mapping tunnels, then handoff messages)
 // that gets the mapping events and the agent's datagrams, and the Geneve packets that are not bypass.
 
-import { BYPASS_STATUS_NAMES, NEIGHBOR_FRAME_LENGTH, NdpStatus, NdpView, formatMac, inspectNeighborMessage, isBypassPacket, writeNeighborAdvertisement, writeNeighborSolicitation, Ndp } from '@nat64/geneve';
+import {
+  BYPASS_STATUS_NAMES,
+  NEIGHBOR_FRAME_LENGTH,
+  NdpStatus,
+  NdpView,
+  formatMac,
+  inspectNeighborMessage,
+  isBypassPacket,
+  writeNeighborAdvertisement,
+  writeNeighborSolicitation,
+  Ndp,
+} from '@nat64/geneve';
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import { Counters, ExitCode, FatalError, statusCounters } from '@nat64/service';
 import { bytesToIpv6Text, uint32ToIpv4Text } from '@nat64/wire';
@@ -62,17 +73,26 @@ export class BypassTransport implements HandoffTransport {
       persistentSecret = loadPersistentSecret(settings.secretFile);
     } catch (error) {
       // Mode bypass cannot run without it; mode auto goes on with its other transports.
-      if (options.fallback === null) throw new FatalError(`${(error as Error).message} (handoff.bypass.secretFile, --bypass-secret-file)`, ExitCode.cantCreate, { cause: error });
+      if (options.fallback === null)
+        throw new FatalError(`${(error as Error).message} (handoff.bypass.secretFile, --bypass-secret-file)`, ExitCode.cantCreate, { cause: error });
       problem = (error as Error).message;
     }
     this.secretProblem = problem;
-    this.hostSettings = persistentSecret === null ? null : { persistentSecret, message: settings.message, flowHashSeed: settings.flowHashSeed, udpChecksum: settings.udpChecksum };
+    this.hostSettings =
+      persistentSecret === null
+        ? null
+        : { persistentSecret, message: settings.message, flowHashSeed: settings.flowHashSeed, udpChecksum: settings.udpChecksum };
     this.transient = new TransientSecret(context.clock());
     this.linkLocal = Uint8Array.from(ipaddr.IPv6.parse(settings.linkLocal).toByteArray());
     const mtu = Math.max(SPEC.IPV6_MIN_MTU, Math.min(settings.mtu, options.underlayMtu - SPEC.TUNNEL_OVERHEAD));
     this.datapath = new BypassDatapath(context.engine, this.counters, context.clock, mtu, (t, buf, frame, length) => this.neighborFrame(t, buf, frame, length));
     if (settings.translatedFlows > 0) {
-      this.datapath.translated = new TranslatedFlows(settings.translatedFlows, context.engine.table, this.counters, (host) => this.datapath.hosts.get(host)?.state === HostState.ACCEPTED);
+      this.datapath.translated = new TranslatedFlows(
+        settings.translatedFlows,
+        context.engine.table,
+        this.counters,
+        (host) => this.datapath.hosts.get(host)?.state === HostState.ACCEPTED,
+      );
     }
     this.fallback = options.fallback === null ? null : options.fallback(context);
   }
@@ -88,7 +108,10 @@ export class BypassTransport implements HandoffTransport {
     this.fallback?.start();
     if (this.hostSettings === null) {
       this.detach = () => {};
-      this.context.logger.warn({ secretFile: this.settings.secretFile, problem: this.secretProblem }, 'bypass: off, no persistent secret (the other transports of mode auto go on)');
+      this.context.logger.warn(
+        { secretFile: this.settings.secretFile, problem: this.secretProblem },
+        'bypass: off, no persistent secret (the other transports of mode auto go on)',
+      );
       return;
     }
     const offLocal = engine.interceptLocal(SPEC.GENEVE_PORT, (previous) => (v) => this.local(v, previous));
@@ -116,7 +139,10 @@ export class BypassTransport implements HandoffTransport {
       engine.onBypass(null);
       for (const off of undo.reverse()) off();
     };
-    this.context.logger.info({ mtu: this.datapath.mtu, secretFile: this.settings.secretFile, linkLocal: this.settings.linkLocal }, 'bypass: offering NAT64 bypass to every IPv4 host');
+    this.context.logger.info(
+      { mtu: this.datapath.mtu, secretFile: this.settings.secretFile, linkLocal: this.settings.linkLocal },
+      'bypass: offering NAT64 bypass to every IPv4 host',
+    );
   }
 
   stop(): void {
@@ -242,7 +268,10 @@ export class BypassTransport implements HandoffTransport {
     t.probes = 0;
     t.lastOfferAt = this.context.clock();
     this.counters.add('fallbacks');
-    this.context.logger.warn({ nat: uint32ToIpv4Text(t.nat), host: uint32ToIpv4Text(t.host), vni: t.vni, why }, 'bypass: tunnel stopped answering, new flows are translated again (offers go on)');
+    this.context.logger.warn(
+      { nat: uint32ToIpv4Text(t.nat), host: uint32ToIpv4Text(t.host), vni: t.vni, why },
+      'bypass: tunnel stopped answering, new flows are translated again (offers go on)',
+    );
   }
 
   private offer(t: BypassHost, now: number): void {
@@ -273,7 +302,12 @@ export class BypassTransport implements HandoffTransport {
     const ndp = this.ndp;
     const status = inspectNeighborMessage(buf, frame, length, ndp);
     if (status === NdpStatus.ADVERTISEMENT && sameBytes(buf, ndp.targetOffset, t.target, 16)) {
-      t.serverMac.set(buf.subarray(ndp.linkLayerOffset >= 0 ? ndp.linkLayerOffset : ndp.sourceMacOffset, (ndp.linkLayerOffset >= 0 ? ndp.linkLayerOffset : ndp.sourceMacOffset) + 6));
+      t.serverMac.set(
+        buf.subarray(
+          ndp.linkLayerOffset >= 0 ? ndp.linkLayerOffset : ndp.sourceMacOffset,
+          (ndp.linkLayerOffset >= 0 ? ndp.linkLayerOffset : ndp.sourceMacOffset) + 6,
+        ),
+      );
       const now = this.context.clock();
       t.lastHeardAt = now;
       t.probeAt = -1;
@@ -283,7 +317,14 @@ export class BypassTransport implements HandoffTransport {
         t.acceptedAt = now;
         this.counters.add('accepted');
         this.context.logger.info(
-          { nat: uint32ToIpv4Text(t.nat), host: uint32ToIpv4Text(t.host), vni: t.vni, mac: formatMac(t.mac), serverMac: formatMac(t.serverMac), target: bytesToIpv6Text(t.target) },
+          {
+            nat: uint32ToIpv4Text(t.nat),
+            host: uint32ToIpv4Text(t.host),
+            vni: t.vni,
+            mac: formatMac(t.mac),
+            serverMac: formatMac(t.serverMac),
+            target: bytesToIpv6Text(t.target),
+          },
           'bypass: host accepted, new flows go through the tunnel untranslated',
         );
       }
@@ -310,7 +351,10 @@ export class BypassTransport implements HandoffTransport {
   /** 'bypass' with its VNI for an accepted host (and the tunnel's details for any offered host); otherwise the fallback's view. */
   hostTransport(natAddress: number, host: number): HostTransport {
     const t = this.datapath.hosts.get(host);
-    const view = t !== undefined && t.state === HostState.ACCEPTED ? { transport: 'bypass', vni: t.vni } : (this.fallback?.hostTransport(natAddress, host) ?? { transport: 'nat64', vni: null });
+    const view =
+      t !== undefined && t.state === HostState.ACCEPTED
+        ? { transport: 'bypass', vni: t.vni }
+        : (this.fallback?.hostTransport(natAddress, host) ?? { transport: 'nat64', vni: null });
     return t === undefined ? view : { ...view, bypass: this.details(t, this.context.clock()) };
   }
 
@@ -377,8 +421,18 @@ export class BypassTransport implements HandoffTransport {
     lines.push({ group: 'bypass', name: 'hosts', value: this.datapath.hosts.size, explanation: 'gauge: hosts offered bypass' });
     lines.push({ group: 'bypass', name: 'tunnels', value: accepted, explanation: 'gauge: hosts reached through a bypass tunnel' });
     const translated = this.datapath.translated;
-    lines.push({ group: 'bypass', name: 'translatedFlows', value: translated?.size ?? 0, explanation: 'gauge: translated flows toward accepted hosts remembered after their session ended' });
-    lines.push({ group: 'bypass', name: 'translatedFlowsBytes', value: translated?.memory.byteLength ?? 0, explanation: 'gauge: bytes of that memory (16 per flow of handoff.bypass.translatedFlows)' });
+    lines.push({
+      group: 'bypass',
+      name: 'translatedFlows',
+      value: translated?.size ?? 0,
+      explanation: 'gauge: translated flows toward accepted hosts remembered after their session ended',
+    });
+    lines.push({
+      group: 'bypass',
+      name: 'translatedFlowsBytes',
+      value: translated?.memory.byteLength ?? 0,
+      explanation: 'gauge: bytes of that memory (16 per flow of handoff.bypass.translatedFlows)',
+    });
     for (const counter of statusCounters(this.datapath.drops, BYPASS_STATUS_NAMES, 'drop', (name) => `bypass packets to pool4:6081 dropped: ${name}`)) {
       lines.push({ group: 'bypass', ...counter });
     }

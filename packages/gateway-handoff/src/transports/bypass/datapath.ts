@@ -55,7 +55,7 @@ export class BypassDatapath implements BypassHook {
   outbound(v: Ipv6View, host: number, out: PacketBatch): number {
     const t = this.hosts.get(host);
     if (t === undefined || t.state !== HostState.ACCEPTED) return BYPASS_VERDICT.PASS;
-    if (this.hasSession(v, host) || (this.translated !== null && this.translated.keep(v, host))) {
+    if (this.hasSession(v, host) || this.translated?.keep(v, host) === true) {
       this.values[this.index.keptTranslated]!++;
       return BYPASS_VERDICT.PASS;
     }
@@ -125,7 +125,11 @@ export class BypassDatapath implements BypassHook {
     }
     const frame = view.frameOffset;
     const frameLength = view.frameLength;
-    if ((buf[frame]! & SPEC.ETHERNET_GROUP_BIT) === 0 && !macEquals(buf, frame, t.mac) && !(t.previousMac !== null && this.clock() < t.previousMacUntil && macEquals(buf, frame, t.previousMac))) {
+    if (
+      (buf[frame]! & SPEC.ETHERNET_GROUP_BIT) === 0 &&
+      !macEquals(buf, frame, t.mac) &&
+      !(t.previousMac !== null && this.clock() < t.previousMacUntil && macEquals(buf, frame, t.previousMac))
+    ) {
       values[index.wrongMac]!++;
       t.dropsIn++;
       return;

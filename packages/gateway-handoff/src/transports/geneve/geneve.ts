@@ -181,7 +181,10 @@ export class GeneveTransport implements HandoffTransport {
       if (this.tunnels.open(natAddress, host, vni, this.context.clock()) === undefined) return;
       if (tunnel === undefined) {
         this.counters.add('switchedToGeneve');
-        this.context.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), vni }, 'geneve: host reached through a tunnel (its receiver announced Geneve)');
+        this.context.logger.info(
+          { nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), vni },
+          'geneve: host reached through a tunnel (its receiver announced Geneve)',
+        );
       }
       if (announce) this.announce(natAddress, host);
     } else if (tunnel !== undefined && capabilities >= 0 && (capabilities & Capability.GENEVE) === 0) {

@@ -19,7 +19,7 @@ import { silentLogger } from '@nat64/service';
 import { ipv4TextToUint32 } from '@nat64/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RawSettings } from '../../../../src/config.js';
-import { BypassTransport, Handoff } from '@nat64/gateway-handoff';
+import { type BypassTransport, Handoff } from '@nat64/gateway-handoff';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../../../support/gateway.js';
 import { TCP_ACK, TCP_SYN, ipv4, ipv6 } from '../../../../../../packages/gateway-engine/test/support/packets.js';
 
@@ -42,7 +42,11 @@ function setup(bypass: RawSettings = {}, secretDir?: string, mode = 'bypass', se
   const dir = secretDir ?? mkdtempSync(join(tmpdir(), 'n64-bypass-unit-'));
   if (secretDir === undefined) dirs.push(dir);
   const secretFile = join(dir, 'state', 'bypass-secret');
-  const g = testGateway({ logLevel: 'silent', ...settings, handoff: { transport: mode, bypass: { secretFile, offerInterval: '1s', reachableTime: '2s', ...bypass } } });
+  const g = testGateway({
+    logLevel: 'silent',
+    ...settings,
+    handoff: { transport: mode, bypass: { secretFile, offerInterval: '1s', reachableTime: '2s', ...bypass } },
+  });
   const handoff = new Handoff(g, g.config.handoff, { logger: silentLogger() });
   handoff.start(0);
   const transport = handoff.transport as BypassTransport;
@@ -228,7 +232,7 @@ describe('bypass transport', () => {
     expect(s.counter('translatedFlowsRestored')).toBe(0);
   });
 
-  it('remembers nothing with translatedFlows 0: the client\'s segment goes into the tunnel', () => {
+  it("remembers nothing with translatedFlows 0: the client's segment goes into the tunnel", () => {
     const s = setup({ translatedFlows: 0 }, undefined, 'bypass', SHORT_TCP);
     const { vni } = timedOutConnection(s);
     expect(s.counter('translatedFlowsRemembered')).toBe(0);
@@ -248,7 +252,7 @@ describe('bypass transport', () => {
     expect(s.g.counter('bypassTooBig')).toBe(1);
   });
 
-  it('writes the server\'s IPv6 packets to the TUN device, and drops and counts forgeries', () => {
+  it("writes the server's IPv6 packets to the TUN device, and drops and counts forgeries", () => {
     const s = setup();
     const { vni, gatewayMac } = accepted(s);
     const [delivered] = s.g.send(fromServer(reply(gatewayMac), vni));
@@ -260,11 +264,16 @@ describe('bypass transport', () => {
     expect(s.g.send(fromServer(reply(gatewayMac), vni, { message: '' }))).toEqual([]);
     expect(s.g.send(fromServer(reply(SERVER_MAC), vni))).toEqual([]);
     expect(s.g.send(fromServer(reply(gatewayMac, '2001:db8:64::cb00:7109'), vni))).toEqual([]);
-    const drops = Object.fromEntries(s.handoff.counterLines().filter((l) => l.group === 'bypass').map((l) => [l.name, l.value]));
+    const drops = Object.fromEntries(
+      s.handoff
+        .counterLines()
+        .filter((l) => l.group === 'bypass')
+        .map((l) => [l.name, l.value]),
+    );
     expect(drops).toMatchObject({ framesIn: 1, 'drop.vni-mismatch': 1, noHost: 1, 'drop.option-from-server': 1, wrongMac: 1, wrongSource: 1 });
   });
 
-  it('answers the server\'s solicitation for fe80::1 with an advertisement of the gateway MAC', () => {
+  it("answers the server's solicitation for fe80::1 with an advertisement of the gateway MAC", () => {
     const s = setup();
     const { vni, gatewayMac } = accepted(s);
     const frame = new Uint8Array(86);

@@ -89,7 +89,12 @@ function setup(mode: 'geneve' | 'auto', maxDuePerTunnel?: number) {
   const written = () =>
     g.tun.takeWritten().map((p) => {
       const udp = (p[0]! & 0x0f) * 4;
-      return { sport: (p[udp]! << 8) | p[udp + 1]!, dport: (p[udp + 2]! << 8) | p[udp + 3]!, geneveVni: (p[udp + 12]! << 16) | (p[udp + 13]! << 8) | p[udp + 14]!, oam: (p[udp + 9]! & 0x80) !== 0 };
+      return {
+        sport: (p[udp]! << 8) | p[udp + 1]!,
+        dport: (p[udp + 2]! << 8) | p[udp + 3]!,
+        geneveVni: (p[udp + 12]! << 16) | (p[udp + 13]! << 8) | p[udp + 14]!,
+        oam: (p[udp + 9]! & 0x80) !== 0,
+      };
     });
   return { g, geneve, agent, handoffSent, written, announced, fallbackContexts };
 }
