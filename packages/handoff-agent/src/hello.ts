@@ -175,6 +175,7 @@ export function portUnreachable(core: AgentCore, peer: Peer, now: number): void 
   }
   if (peer.state === PeerState.PORT_CLOSED) return;
   peer.state = PeerState.PORT_CLOSED;
+  peer.openWhenClosed = peer.open;
   peer.helloDelay = Math.max(peer.helloDelay, core.options.helloIntervalMs);
   peer.helloAt = now + peer.helloDelay;
   core.reschedule(peer);

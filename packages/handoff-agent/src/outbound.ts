@@ -111,7 +111,11 @@ function close(core: AgentCore, peer: Peer, message: Message): void {
 }
 
 function sendLoose(core: AgentCore, peer: Peer, message: Message, now: number): void {
-  if (peer.state === PeerState.PORT_CLOSED) {
+  // The unreachable answered an earlier datagram (the HELLO); what was opened before it came still
+  // leaves once, so a capture on the host shows the entries of its first contact.
+  const openedBefore = message === peer.openWhenClosed;
+  peer.openWhenClosed = null;
+  if (peer.state === PeerState.PORT_CLOSED && !openedBefore) {
     core.count('portClosedSuppressed', message.count);
   } else if (peer.bucket.has(now) && core.unreliableBucket.take(now)) {
     peer.bucket.take(now);

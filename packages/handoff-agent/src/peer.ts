@@ -54,6 +54,8 @@ export class Peer implements Scheduled, Session {
   probeWithoutCookie = false;
   /** An ICMP port unreachable arrived since the last HELLO-ACK. */
   unreachableSeen = false;
+  /** The fire-and-forget datagram open when the peer became port-closed: it still leaves, once. */
+  openWhenClosed: Message | null = null;
   /** Request identifiers as int32 (small integers to V8, never boxed), and a bit per slot: sent with the cookie. */
   readonly helloIds: number[] = new Array<number>(HELLO_IDS_KEPT).fill(0);
   helloIdsWithCookie = 0;
