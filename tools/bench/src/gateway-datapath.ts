@@ -21,7 +21,12 @@ import { join } from 'node:path';
 import { labUnavailableReason, waitForLine } from '@nat64/netlab';
 import {
   ADDRESSES,
+  GATEWAY_CPU,
   GATEWAY_MAIN,
+  LOAD_CPU,
+  RUNS,
+  SECONDS,
+  SINK_PORT,
   compileNative,
   cpuBusySeconds,
   createBenchTopology,
@@ -36,10 +41,6 @@ import {
 import { ensureCommands } from './packages.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
-const GATEWAY_CPU = 1;
-const LOAD_CPU = 0;
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 /**
  * Flow counts of the UDP floods (BENCH_FLOWS, default 16,1024). 16 flows send bursts of 64 datagrams
  * per flow (one sendmmsg each), so a batch the translator reads is mostly one flow; more flows than
@@ -48,7 +49,6 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
  */
 const FLOW_COUNTS = (process.env['BENCH_FLOWS'] ?? '16,1024').split(',').map(Number);
 const burstFor = (flows: number) => (flows <= 16 ? 64 : 1);
-const SINK_PORT = 9;
 const RPS = process.env['BENCH_RPS'] === '1';
 /**
  * BENCH_DRAIN=1: each flood is queued in the translator's TUN device while the translator is stopped
