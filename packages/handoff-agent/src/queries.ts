@@ -107,11 +107,7 @@ export function issueQuery(
   if (!(isU(protocol, 0xff) && isU(natPort, 0xffff) && isU(serverAddress, 0xffff_ffff) && isU(serverPort, 0xffff))) {
     throw new RangeError('query: protocol, natPort, serverAddress or serverPort outside its field');
   }
-  if (peer === undefined || peer.state !== PeerState.AUTHORITATIVE) {
-    core.count('queriesNotAuthoritative');
-    return QueryVerdict.NOT_AUTHORITATIVE;
-  }
-  peer.queries ??= new PeerQueries();
+  if (!readyToAsk(core, peer)) return QueryVerdict.NOT_AUTHORITATIVE;
   const queries = peer.queries;
   const key = keyOf(protocol, natPort);
   const pending = queries.byKey.get(key);
@@ -145,11 +141,7 @@ export function issueClientQuery(
   if (!(isU(protocol, 0xff) && clientAddress.length === 16 && isU(clientPort, 0xffff) && isU(serverAddress, 0xffff_ffff) && isU(serverPort, 0xffff))) {
     throw new RangeError('clientQuery: protocol, clientAddress, clientPort, serverAddress or serverPort outside its field');
   }
-  if (peer === undefined || peer.state !== PeerState.AUTHORITATIVE) {
-    core.count('queriesNotAuthoritative');
-    return QueryVerdict.NOT_AUTHORITATIVE;
-  }
-  peer.queries ??= new PeerQueries();
+  if (!readyToAsk(core, peer)) return QueryVerdict.NOT_AUTHORITATIVE;
   const queries = peer.queries;
   const key = clientKeyOf(protocol, clientAddress, clientPort);
   const pending = queries.byClient.get(key);
@@ -173,6 +165,16 @@ export function issueClientQuery(
   queries.byClient.set(key, query);
   core.count('clientQueriesSent');
   return launchQuery(core, peer, queries, query, token, now);
+}
+
+/** Whether `peer` is authoritative, so that it may be asked (counted when not); makes its query tables on first use. */
+function readyToAsk(core: AgentCore, peer: Peer | undefined): peer is Peer & { queries: PeerQueries } {
+  if (peer === undefined || peer.state !== PeerState.AUTHORITATIVE) {
+    core.count('queriesNotAuthoritative');
+    return false;
+  }
+  peer.queries ??= new PeerQueries();
+  return true;
 }
 
 /** `token` waits for the answer of a query already out for the same key. */
