@@ -114,13 +114,8 @@ export function issueQuery(
   if (pending !== undefined) {
     return join(core, pending, token);
   }
-  const query = takeQuery(core, queries);
+  const query = takeQuery(core, queries, false, protocol, natPort, serverAddress, serverPort);
   if (typeof query === 'number') return query;
-  query.byClient = false;
-  query.protocol = protocol;
-  query.natPort = natPort;
-  query.serverAddress = serverAddress;
-  query.serverPort = serverPort;
   queries.byKey.set(key, query);
   core.count('queriesSent');
   return launchQuery(core, peer, queries, query, token, now);
@@ -152,16 +147,11 @@ export function issueClientQuery(
     }
     return join(core, pending, token);
   }
-  const query = takeQuery(core, queries);
+  const query = takeQuery(core, queries, true, protocol, 0, serverAddress, serverPort);
   if (typeof query === 'number') return query;
-  query.byClient = true;
-  query.protocol = protocol;
-  query.natPort = 0;
   query.clientAddress.set(clientAddress);
   query.clientPort = clientPort;
   query.clientKey = key;
-  query.serverAddress = serverAddress;
-  query.serverPort = serverPort;
   queries.byClient.set(key, query);
   core.count('clientQueriesSent');
   return launchQuery(core, peer, queries, query, token, now);
@@ -184,8 +174,16 @@ function join(core: AgentCore, pending: PendingQuery, token: number): QueryVerdi
   return QueryVerdict.JOINED;
 }
 
-/** A pending query with a fresh id, or the verdict that refuses one (the peer's or the agent's limit). */
-function takeQuery(core: AgentCore, queries: PeerQueries): PendingQuery | QueryVerdict {
+/** A pending query with a fresh id and the fields both kinds carry, or the verdict that refuses one (the peer's or the agent's limit). */
+function takeQuery(
+  core: AgentCore,
+  queries: PeerQueries,
+  byClient: boolean,
+  protocol: number,
+  natPort: number,
+  serverAddress: number,
+  serverPort: number,
+): PendingQuery | QueryVerdict {
   if (queries.byId.size >= core.options.maxQueriesPerPeer) {
     core.count('queriesLimited');
     return QueryVerdict.PEER_LIMIT;
@@ -198,6 +196,11 @@ function takeQuery(core: AgentCore, queries: PeerQueries): PendingQuery | QueryV
   let id = core.ids.next();
   while (queries.byId.has(id | 0)) id = core.ids.next();
   query.id = id;
+  query.byClient = byClient;
+  query.protocol = protocol;
+  query.natPort = natPort;
+  query.serverAddress = serverAddress;
+  query.serverPort = serverPort;
   return query;
 }
 
