@@ -3,45 +3,22 @@
 // setting ("pool4[1].tcp: ...").
 import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
 import { parseIpv4, parseIpv6, parsePool4, parsePrefix, parseStaticBib, type Pool4Entry, type PrefixSetting, type StaticBibEntry } from './config-fields.js';
-import { IMPL } from '@nat64/gateway-engine';
+import { IMPL, type EngineSettings } from '@nat64/gateway-engine';
 import { readHandoffConfig, transportNeeds, type HandoffConfig } from '@nat64/gateway-handoff';
 
 export type { Pool4Entry, StaticBibEntry } from './config-fields.js';
 export type { HandoffConfig } from '@nat64/gateway-handoff';
 
-export interface GatewayConfig {
+/** The engine's settings (with the prefix's text kept for messages), plus what the app itself runs. */
+export interface GatewayConfig extends EngineSettings {
   /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */
   /** offload: virtio-net headers and TSO through the device (engine/offload.ts); handoff transport only. */
   /** coalesce: with offload, translated packets of one flow in a batch leave as one USO or TSO packet (engine/coalesce.ts). */
   /** txQueueLength: packets the kernel queues for the gateway to read; undefined leaves an attached device's as it is. */
   tun: { name: string; mtu: number; create: boolean; batchSize: number; offload: boolean; coalesce: boolean; txQueueLength: number | undefined };
   prefix: PrefixSetting;
-  /** RFC 6052 section 3.1: refuse non-global IPv4 addresses under the Well-Known Prefix (ignored for other prefixes). */
-  refuseNonGlobalUnderWkp: boolean;
   pool4: Pool4Entry[];
   staticBib: StaticBibEntry[];
-  filtering: 'endpoint-independent' | 'address-dependent';
-  /** RFC 6146 3.5.2.2: drop unsolicited IPv4 SYNs instead of holding them for a simultaneous open. */
-  dropUnsolicitedTcp: boolean;
-  timeoutsMs: { udp: number; tcpEstablished: number; tcpTransitory: number; icmp: number; fragment: number };
-  /** Accept timeouts below the RFC 6146 section 4 minimums (tests, labs); a warning is logged. */
-  allowShortTimeouts: boolean;
-  limits: { maxSessions: number; maxSessionsPerClient: number; maxHeldSyns: number; maxFragmentDatagrams: number };
-  translation: {
-    lowestIpv6Mtu: number;
-    /** MTU assumed toward each side; default: the TUN device's MTU. */
-    ipv4NextHopMtu: number;
-    ipv6NextHopMtu: number;
-    /** Source of ICMPv6 errors the gateway itself generates; default: the prefix form of ipv4Address. */
-    ipv6Address: Uint8Array | undefined;
-    /** Source of ICMPv4 errors the gateway itself generates; defaults to the first pool4 address. */
-    ipv4Address: number;
-    zeroizeTrafficClass: boolean;
-    amendUdpChecksumZero: boolean;
-    /** Translated ICMPv4 errors come from the reporting router's address (true) or the quoted destination's. */
-    icmpErrorsFromReporter: boolean;
-    icmpErrorRate: { perSecond: number; burst: number };
-  };
   handoff: HandoffConfig;
   logSessions: boolean;
   /** Counter summary at info level every so often; 0 turns it off. */

@@ -3,7 +3,7 @@
 // filter the control socket accepts and the text rendering the command prints.
 
 import { PROTOCOL, tcpStateName, type Nat64Table, type SessionFilter } from '@nat64/nat64';
-import { formatEndpoint4, formatEndpoint6, type ControlParams } from '@nat64/service';
+import { formatEndpoint4, formatEndpoint6, formatTable, type ControlParams } from '@nat64/service';
 import { bytesToIpv6Text, ipv4TextToUint32, ipv6TextToBytes, uint32ToIpv4Text } from '@nat64/wire';
 import type { Rfc6052Prefix } from '@nat64/xlat';
 import type { BatchClock } from '@nat64/gateway-engine';
@@ -123,11 +123,5 @@ export function formatSessions(rows: readonly SessionRow[]): string {
     row.handedOff ? `${row.state} (handed off)` : row.state,
     formatRemaining(row.expiresInMs),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
-  const render = (cells: string[]): string =>
-    cells
-      .map((cell, column) => cell.padEnd(widths[column]!))
-      .join('  ')
-      .trimEnd();
-  return [render(header), ...lines.map(render), `(${rows.length} session${rows.length === 1 ? '' : 's'})`].join('\n');
+  return [...formatTable(header, lines), `(${rows.length} session${rows.length === 1 ? '' : 's'})`].join('\n');
 }

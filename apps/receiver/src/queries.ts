@@ -112,11 +112,7 @@ export function formatHistoryRecord(record: HistoryRecord, zone: TimeZoneMode): 
 
 export function historyRecordJson(record: HistoryRecord): Record<string, unknown> {
   return {
-    protocol: PROTOCOL_NAMES[record.protocol] ?? record.protocol,
-    nat: formatEndpoint4(record.natAddress, record.natPort),
-    client: formatEndpoint6(record.clientAddress, record.clientPort),
-    server: formatEndpoint4(record.serverAddress, record.serverPort),
-    startedAt: isoMicros(record.startedAt),
+    ...entryJson(record),
     endedAt: record.endedAt === null ? null : isoMicros(record.endedAt),
     endReason: record.endReason,
   };

@@ -235,21 +235,7 @@ export class Engine {
    * any new flow), never offered to the handler again.
    */
   reinjectIpv6(buffer: Uint8Array, offset: number, length: number, vnet: Uint8Array | null = null): void {
-    const s = this.s;
-    const offload = s.offload;
-    const interrupted = offload?.save();
-    this.run(() => {
-      try {
-        if (offload !== null) {
-          offload.done();
-          if (vnet !== null && !offload.received(vnet, 0, buffer, offset, length)) return s.count(GW.offloadRefused);
-        }
-        s.count(GW.reinjected);
-        handle6(s, buffer, offset, length, false, true);
-      } finally {
-        if (interrupted !== undefined) offload!.restore(interrupted);
-      }
-    });
+    this.reinject(6, buffer, offset, length, vnet);
   }
 
   /**
@@ -332,6 +318,10 @@ export class Engine {
    * given with it, so that a TCP segment of up to 64 KiB or a partial checksum goes on as it came.
    */
   reinjectIpv4(buffer: Uint8Array, offset: number, length: number, vnet: Uint8Array | null = null): void {
+    this.reinject(4, buffer, offset, length, vnet);
+  }
+
+  private reinject(family: 4 | 6, buffer: Uint8Array, offset: number, length: number, vnet: Uint8Array | null): void {
     const s = this.s;
     const offload = s.offload;
     // It may come while another received packet is being handled (an ANSWER restores its key): that
@@ -344,7 +334,8 @@ export class Engine {
           if (vnet !== null && !offload.received(vnet, 0, buffer, offset, length)) return s.count(GW.offloadRefused);
         }
         s.count(GW.reinjected);
-        handle4(s, buffer, offset, length, null, true);
+        if (family === 4) handle4(s, buffer, offset, length, null, true);
+        else handle6(s, buffer, offset, length, false, true);
       } finally {
         if (interrupted !== undefined) offload!.restore(interrupted);
       }

@@ -1,6 +1,6 @@
 // What the engine is built from: validated settings in their parsed form (addresses as numbers and
 // bytes, durations in milliseconds). Reading them from JSON and flags, with their defaults, is the
-// app's job (apps/gateway/src/config.ts); its GatewayConfig carries these fields under these names.
+// app's job (apps/gateway/src/config.ts); its GatewayConfig extends EngineSettings.
 
 export type Protocol = 'tcp' | 'udp' | 'icmp';
 

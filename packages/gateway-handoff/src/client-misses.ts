@@ -14,7 +14,7 @@
 // this also brings connections back after a gateway restart, when the memory is empty). A new flow
 // costs one memory lookup, no round trip.
 
-import { QueryOutcome, QueryVerdict, PeerState } from '@nat64/handoff-agent';
+import { QueryOutcome, QueryVerdict, PeerState, type HandoffAgent } from '@nat64/handoff-agent';
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
@@ -25,20 +25,7 @@ import { PacketHold, type HeldPackets, type MissLimits } from './held-packets.js
 import type { MappingTracker } from './tracker.js';
 
 /** The agent calls the client-miss queue makes (HandoffAgent implements them). */
-export interface ClientQueryAgent {
-  peerState(natAddress: number, host: number): PeerState;
-  probe(natAddress: number, host: number): PeerState;
-  clientQuery(
-    natAddress: number,
-    host: number,
-    protocol: number,
-    clientAddress: Uint8Array,
-    clientPort: number,
-    serverAddress: number,
-    serverPort: number,
-    token: number,
-  ): QueryVerdict;
-}
+export type ClientQueryAgent = Pick<HandoffAgent, 'peerState' | 'probe' | 'clientQuery'>;
 
 /** Tokens of client queries start here, apart from those of the miss queue (1 to 2^31 - 1). */
 export const CLIENT_TOKEN_BASE = 0x8000_0000;

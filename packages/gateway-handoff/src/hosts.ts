@@ -3,6 +3,7 @@
 
 import type { PeerSummary } from '@nat64/handoff-agent';
 import { Capability } from '@nat64/handoff-codec';
+import { formatTable } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
 import type { HostTransport } from './transports/transport.js';
 
@@ -119,17 +120,10 @@ export function formatHosts(answer: HostsAnswer): string {
     String(row.handedOff),
     ago(row.lastHeardMsAgo),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
-  const render = (cells: string[]): string =>
-    cells
-      .map((cell, column) => cell.padEnd(widths[column]!))
-      .join('  ')
-      .trimEnd();
   const count = answer.hosts.length;
   const tunnels = answer.hosts.flatMap((row) => (row.bypass === undefined ? [] : [bypassLine(row, row.bypass)]));
   return [
-    render(header),
-    ...lines.map(render),
+    ...formatTable(header, lines),
     `(${count} host${count === 1 ? '' : 's'}, mode ${answer.mode}${answer.transport === undefined ? '' : `, transport ${answer.transport}`})`,
     ...(tunnels.length === 0 ? [] : ['bypass tunnels:', ...tunnels]),
   ].join('\n');

@@ -8,7 +8,7 @@
 // waits for it briefly: if the host's receiver turns out authoritative, the QUERY goes out then.
 
 import type { HandoffEntry } from '@nat64/handoff-codec';
-import { PeerState, QueryOutcome, QueryVerdict } from '@nat64/handoff-agent';
+import { PeerState, QueryOutcome, QueryVerdict, type HandoffAgent } from '@nat64/handoff-agent';
 import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
 import { IpProto, type Ipv4View } from '@nat64/xlat';
@@ -20,11 +20,7 @@ import type { MappingTracker } from './tracker.js';
 export type { MissLimits } from './held-packets.js';
 
 /** The agent calls the miss queue makes (HandoffAgent implements them). */
-export interface QueryAgent {
-  peerState(natAddress: number, host: number): PeerState;
-  probe(natAddress: number, host: number): PeerState;
-  query(natAddress: number, host: number, protocol: number, natPort: number, serverAddress: number, serverPort: number, token: number): QueryVerdict;
-}
+export type QueryAgent = Pick<HandoffAgent, 'peerState' | 'probe' | 'query'>;
 
 /** The packets waiting for one QUERY (token > 0), or for the HELLO exchange before it (token 0); their server port is their source port. */
 interface Pending extends HeldPackets {

@@ -107,24 +107,15 @@ export function issueQuery(
   if (!(isU(protocol, 0xff) && isU(natPort, 0xffff) && isU(serverAddress, 0xffff_ffff) && isU(serverPort, 0xffff))) {
     throw new RangeError('query: protocol, natPort, serverAddress or serverPort outside its field');
   }
-  if (peer === undefined || peer.state !== PeerState.AUTHORITATIVE) {
-    core.count('queriesNotAuthoritative');
-    return QueryVerdict.NOT_AUTHORITATIVE;
-  }
-  peer.queries ??= new PeerQueries();
+  if (!readyToAsk(core, peer)) return QueryVerdict.NOT_AUTHORITATIVE;
   const queries = peer.queries;
   const key = keyOf(protocol, natPort);
   const pending = queries.byKey.get(key);
   if (pending !== undefined) {
     return join(core, pending, token);
   }
-  const query = takeQuery(core, queries);
+  const query = takeQuery(core, queries, false, protocol, natPort, serverAddress, serverPort);
   if (typeof query === 'number') return query;
-  query.byClient = false;
-  query.protocol = protocol;
-  query.natPort = natPort;
-  query.serverAddress = serverAddress;
-  query.serverPort = serverPort;
   queries.byKey.set(key, query);
   core.count('queriesSent');
   return launchQuery(core, peer, queries, query, token, now);
@@ -145,11 +136,7 @@ export function issueClientQuery(
   if (!(isU(protocol, 0xff) && clientAddress.length === 16 && isU(clientPort, 0xffff) && isU(serverAddress, 0xffff_ffff) && isU(serverPort, 0xffff))) {
     throw new RangeError('clientQuery: protocol, clientAddress, clientPort, serverAddress or serverPort outside its field');
   }
-  if (peer === undefined || peer.state !== PeerState.AUTHORITATIVE) {
-    core.count('queriesNotAuthoritative');
-    return QueryVerdict.NOT_AUTHORITATIVE;
-  }
-  peer.queries ??= new PeerQueries();
+  if (!readyToAsk(core, peer)) return QueryVerdict.NOT_AUTHORITATIVE;
   const queries = peer.queries;
   const key = clientKeyOf(protocol, clientAddress, clientPort);
   const pending = queries.byClient.get(key);
@@ -160,19 +147,24 @@ export function issueClientQuery(
     }
     return join(core, pending, token);
   }
-  const query = takeQuery(core, queries);
+  const query = takeQuery(core, queries, true, protocol, 0, serverAddress, serverPort);
   if (typeof query === 'number') return query;
-  query.byClient = true;
-  query.protocol = protocol;
-  query.natPort = 0;
   query.clientAddress.set(clientAddress);
   query.clientPort = clientPort;
   query.clientKey = key;
-  query.serverAddress = serverAddress;
-  query.serverPort = serverPort;
   queries.byClient.set(key, query);
   core.count('clientQueriesSent');
   return launchQuery(core, peer, queries, query, token, now);
+}
+
+/** Whether `peer` is authoritative, so that it may be asked (counted when not); makes its query tables on first use. */
+function readyToAsk(core: AgentCore, peer: Peer | undefined): peer is Peer & { queries: PeerQueries } {
+  if (peer === undefined || peer.state !== PeerState.AUTHORITATIVE) {
+    core.count('queriesNotAuthoritative');
+    return false;
+  }
+  peer.queries ??= new PeerQueries();
+  return true;
 }
 
 /** `token` waits for the answer of a query already out for the same key. */
@@ -182,8 +174,16 @@ function join(core: AgentCore, pending: PendingQuery, token: number): QueryVerdi
   return QueryVerdict.JOINED;
 }
 
-/** A pending query with a fresh id, or the verdict that refuses one (the peer's or the agent's limit). */
-function takeQuery(core: AgentCore, queries: PeerQueries): PendingQuery | QueryVerdict {
+/** A pending query with a fresh id and the fields both kinds carry, or the verdict that refuses one (the peer's or the agent's limit). */
+function takeQuery(
+  core: AgentCore,
+  queries: PeerQueries,
+  byClient: boolean,
+  protocol: number,
+  natPort: number,
+  serverAddress: number,
+  serverPort: number,
+): PendingQuery | QueryVerdict {
   if (queries.byId.size >= core.options.maxQueriesPerPeer) {
     core.count('queriesLimited');
     return QueryVerdict.PEER_LIMIT;
@@ -196,6 +196,11 @@ function takeQuery(core: AgentCore, queries: PeerQueries): PendingQuery | QueryV
   let id = core.ids.next();
   while (queries.byId.has(id | 0)) id = core.ids.next();
   query.id = id;
+  query.byClient = byClient;
+  query.protocol = protocol;
+  query.natPort = natPort;
+  query.serverAddress = serverAddress;
+  query.serverPort = serverPort;
   return query;
 }
 

@@ -18,6 +18,7 @@ export {
 export { ConfigError, ConfigReader, readJsonFile, parseDuration, formatDuration } from './config.js';
 export { Counters, formatCounters, statusCounters, type CounterSnapshot } from './counters.js';
 export { formatEndpoint4, formatEndpoint6 } from './addresses.js';
+export { formatTable } from './table.js';
 export { prepareControlPath, prepareDirectoryFor } from './start-checks.js';
 export { Resources, type Release, type ReleaseFailure } from './resources.js';
 export {

@@ -30,35 +30,30 @@ export function findJsonSyntaxError(text: string): number {
     }
     expect('"');
   };
+  /** An object's members or an array's elements: past the opening character, through `close`. */
+  const items = (close: string, item: () => void): void => {
+    at++;
+    skipSpace();
+    if (text[at] === close) return void at++;
+    for (;;) {
+      item();
+      skipSpace();
+      if (text[at] === ',') at++;
+      else return expect(close);
+    }
+  };
+  const member = (): void => {
+    skipSpace();
+    string();
+    skipSpace();
+    expect(':');
+    value();
+  };
   const value = (): void => {
     skipSpace();
     const char = text[at];
-    if (char === '{') {
-      at++;
-      skipSpace();
-      if (text[at] === '}') return void at++;
-      for (;;) {
-        skipSpace();
-        string();
-        skipSpace();
-        expect(':');
-        value();
-        skipSpace();
-        if (text[at] === ',') at++;
-        else return expect('}');
-      }
-    }
-    if (char === '[') {
-      at++;
-      skipSpace();
-      if (text[at] === ']') return void at++;
-      for (;;) {
-        value();
-        skipSpace();
-        if (text[at] === ',') at++;
-        else return expect(']');
-      }
-    }
+    if (char === '{') return items('}', member);
+    if (char === '[') return items(']', value);
     if (char === '"') return string();
     const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
     const token = number ? number[0] : ['true', 'false', 'null'].find((word) => text.startsWith(word, at));

@@ -68,3 +68,11 @@ export function writeFragmentHeader(o: Uint8Array, at: number, nextHeader: numbe
   writeU16(o, at + 2, (offsetBytes & 0xfff8) | (more ? 1 : 0));
   writeU32(o, at + 4, id);
 }
+
+/** Writes an ICMP or ICMPv6 header with a zero checksum (filled in once the message is whole); `rest` is its second word. */
+export function writeIcmpHeader(o: Uint8Array, at: number, type: number, code: number, rest: number): void {
+  o[at] = type;
+  o[at + 1] = code;
+  writeU16(o, at + 2, 0);
+  writeU32(o, at + 4, rest);
+}

@@ -2,11 +2,11 @@
 // Needed, Destination Unreachable, Parameter Problem), quoting the offending packet within the
 // RFC 1812 / RFC 4443 size limits, sourced from the translator's own address and rate limited.
 
-import { internetChecksum, pseudoHeaderSum6, writeU16, writeU32 } from '@nat64/wire';
+import { internetChecksum, pseudoHeaderSum6, writeU16 } from '@nat64/wire';
 import { copyBytes } from './bytes.js';
 import { Defaults } from './config.js';
 import { HeaderSize, Icmp4Type, Icmp4UnreachCode, Icmp6Type, IcmpErrorMax, IpProto } from './constants.js';
-import { writeIpv4Header, writeIpv6Header } from './headers.js';
+import { writeIcmpHeader, writeIpv4Header, writeIpv6Header } from './headers.js';
 import type { PacketBatch } from './batch.js';
 import { Verdict } from './reasons.js';
 import type { XlatState } from './state.js';
@@ -53,16 +53,13 @@ export function sendIcmp4Error(s: XlatState, v: Ipv4View, type: number, code: nu
   const o = out.buffer;
   writeIpv4Header(o, at, Defaults.errorTos, total, s.nextIpv4Id(), 0, Defaults.errorHopLimit, IpProto.icmp, s.config.ipv4Address | 0, v.src | 0);
   const icmp = at + HeaderSize.ipv4;
-  o[icmp] = type;
-  o[icmp + 1] = code;
-  writeU16(o, icmp + 2, 0);
+  let rest = param;
   if (type === Icmp4Type.destinationUnreachable && code === Icmp4UnreachCode.fragmentationNeeded) {
-    writeU32(o, icmp + 4, param & 0xffff); // RFC 1191 4: next-hop MTU in the low 16 bits
+    rest = param & 0xffff; // RFC 1191 4: next-hop MTU in the low 16 bits
   } else if (type === Icmp4Type.parameterProblem) {
-    writeU32(o, icmp + 4, (param & 0xff) * 0x1000000); // RFC 792: pointer in the first byte
-  } else {
-    writeU32(o, icmp + 4, param);
+    rest = (param & 0xff) * 0x1000000; // RFC 792: pointer in the first byte
   }
+  writeIcmpHeader(o, icmp, type, code, rest);
   copyBytes(v.buf, v.start, v.start + quote, o, icmp + HeaderSize.icmp);
   writeU16(o, icmp + 2, internetChecksum(o, icmp, at + total));
   out.commit(total);
@@ -85,10 +82,7 @@ export function sendIcmp6Error(s: XlatState, v: Ipv6View, type: number, code: nu
   const own = s.config.ipv6Address;
   writeIpv6Header(o, at, 0, length, IpProto.icmpv6, Defaults.errorHopLimit, own, 0, v.buf, v.srcOffset);
   const icmp = at + HeaderSize.ipv6;
-  o[icmp] = type;
-  o[icmp + 1] = code;
-  writeU16(o, icmp + 2, 0);
-  writeU32(o, icmp + 4, param);
+  writeIcmpHeader(o, icmp, type, code, param);
   copyBytes(v.buf, v.start, v.start + quote, o, icmp + HeaderSize.icmp);
   writeU16(o, icmp + 2, internetChecksum(o, icmp, icmp + length, pseudoHeaderSum6(o, at + 8, o, at + 24, IpProto.icmpv6, length)));
   out.commit(HeaderSize.ipv6 + length);

@@ -2,7 +2,7 @@
 // IPv4 packet translated to IPv6 one level deep (hop limit kept), cut to a 1280-byte error with
 // any RFC 4884 extension kept whole, and a fresh checksum (the parser verified the one that arrived).
 
-import { internetChecksum, pseudoHeaderSum6, readU16, writeU16, writeU32 } from '@nat64/wire';
+import { internetChecksum, pseudoHeaderSum6, readU16, writeU16 } from '@nat64/wire';
 import { copyBytes, zeroBytes } from './bytes.js';
 import {
   DEST_UNREACH_4TO6,
@@ -17,7 +17,8 @@ import {
   Rfc4884,
 } from './constants.js';
 import { trafficClassFor } from './common.js';
-import { writeFragmentHeader, writeIpv6Header } from './headers.js';
+import { writeFragmentHeader, writeIcmpHeader, writeIpv6Header } from './headers.js';
+import { MAPPED, mapped, setMapped } from './icmp-mapped.js';
 import { layoutIcmpError, plateauBelow } from './icmp-layout.js';
 import type { PacketBatch } from './batch.js';
 import type { Mapping46 } from './mapping.js';
@@ -53,10 +54,7 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
   const hopLimit = hairpin ? v.hopLimit : v.hopLimit - 1;
   writeIpv6Header(o, at, trafficClassFor(s, v.tos), total - HeaderSize.ipv6, IpProto.icmpv6, hopLimit, m.src, 0, m.dst, 0);
   const icmp = at + HeaderSize.ipv6;
-  o[icmp] = type;
-  o[icmp + 1] = code;
-  writeU16(o, icmp + 2, 0);
-  writeU32(o, icmp + 4, rest);
+  writeIcmpHeader(o, icmp, type, code, rest);
   if (layout.extension > 0) o[icmp + Rfc4884.lengthByte6] = layout.padded / Rfc4884.unit6;
 
   // RFC 7915 4.3: the quoted header keeps its declared length and its TTL.
@@ -82,11 +80,6 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
   out.commit(total);
   return Verdict.forward;
 }
-
-/** What mapError worked out: the ICMPv6 type and code, and the word after the checksum. Reused: no allocation per packet. */
-const mapped = { type: 0, code: 0, rest: 0 };
-/** mapError's result when the error maps (else a DropReason). */
-const MAPPED = -1;
 
 /** RFC 7915 4.2: the ICMPv6 type, code and MTU or pointer for the ICMPv4 error `v`, into `mapped`. */
 function mapError(s: XlatState, v: Ipv4View, inner: NonNullable<Ipv4View['inner']>): number {
@@ -129,8 +122,5 @@ function mapError(s: XlatState, v: Ipv4View, inner: NonNullable<Ipv4View['inner'
     default:
       return DropReason.icmpType;
   }
-  mapped.type = type;
-  mapped.code = code;
-  mapped.rest = rest;
-  return MAPPED;
+  return setMapped(type, code, rest);
 }

@@ -2,7 +2,7 @@
 // IPv6 packet translated to IPv4 one level deep (TTL kept), cut to a 576-byte error with any
 // RFC 4884 extension kept whole, and a fresh checksum (the parser verified the one that arrived).
 
-import { internetChecksum, readU32, writeU16, writeU32 } from '@nat64/wire';
+import { internetChecksum, readU32, writeU16 } from '@nat64/wire';
 import { copyBytes, zeroBytes } from './bytes.js';
 import {
   DEST_UNREACH_6TO4,
@@ -20,7 +20,8 @@ import {
   Rfc4884,
 } from './constants.js';
 import { tosFor } from './common.js';
-import { writeIpv4Header } from './headers.js';
+import { writeIcmpHeader, writeIpv4Header } from './headers.js';
+import { MAPPED, mapped, setMapped } from './icmp-mapped.js';
 import { layoutIcmpError } from './icmp-layout.js';
 import type { PacketBatch } from './batch.js';
 import type { Mapping64 } from './mapping.js';
@@ -52,10 +53,7 @@ export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out
   const o = out.buffer;
   writeIpv4Header(o, at, tosFor(s, v.trafficClass), total, s.nextIpv4Id(), 0, v.hopLimit - 1, IpProto.icmp, m.src | 0, m.dst | 0);
   const icmp = at + HeaderSize.ipv4;
-  o[icmp] = type;
-  o[icmp + 1] = code;
-  writeU16(o, icmp + 2, 0);
-  writeU32(o, icmp + 4, rest);
+  writeIcmpHeader(o, icmp, type, code, rest);
   if (layout.extension > 0) o[icmp + Rfc4884.lengthByte4] = layout.padded / Rfc4884.unit4;
 
   const q = icmp + HeaderSize.icmp;
@@ -88,11 +86,6 @@ function writeQuotedIpv4Header(s: XlatState, inner: Ipv6View, m: Mapping64, o: U
   const protocol = inner.protocol === IpProto.icmpv6 ? IpProto.icmp : inner.protocol;
   writeIpv4Header(o, q, tosFor(s, inner.trafficClass), totalLength, id, flagsAndOffset, inner.hopLimit, protocol, m.innerSrc | 0, m.innerDst | 0);
 }
-
-/** What mapError worked out: the ICMPv4 type and code, and the word after the checksum. Reused: no allocation per packet. */
-const mapped = { type: 0, code: 0, rest: 0 };
-/** mapError's result when the error maps (else a DropReason). */
-const MAPPED = -1;
 
 /** RFC 7915 5.2: the ICMPv4 type, code and MTU or pointer for the ICMPv6 error `v`, into `mapped`. */
 function mapError(s: XlatState, v: Ipv6View, inner: NonNullable<Ipv6View['inner']>): number {
@@ -140,8 +133,5 @@ function mapError(s: XlatState, v: Ipv6View, inner: NonNullable<Ipv6View['inner'
     default:
       return DropReason.icmpType;
   }
-  mapped.type = type;
-  mapped.code = code;
-  mapped.rest = rest;
-  return MAPPED;
+  return setMapped(type, code, rest);
 }

@@ -15,7 +15,10 @@ import { labUnavailableReason } from '@nat64/netlab';
 import { callControl } from '@nat64/service';
 import {
   ADDRESSES,
+  GATEWAY_CPU,
   GATEWAY_MAIN,
+  LOAD_CPU,
+  SINK_PORT,
   compileNative,
   createBenchTopology,
   dropAtServer,
@@ -26,10 +29,7 @@ import {
 import { ensureCommands } from './packages.js';
 import { printTable, rate, writeResults } from './report.js';
 
-const GATEWAY_CPU = 1;
-const LOAD_CPU = 0;
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 1_000_000);
-const SINK_PORT = 9;
 const PAYLOAD_6 = 16;
 /** 64 source addresses x 64,000 source ports: room for four million new sessions. */
 const SOURCES = Array.from({ length: 64 }, (_, i) => `2001:db8:1::${(0x100 + i).toString(16)}`);

@@ -21,7 +21,12 @@ import { join } from 'node:path';
 import { labUnavailableReason, waitForLine } from '@nat64/netlab';
 import {
   ADDRESSES,
+  GATEWAY_CPU,
   GATEWAY_MAIN,
+  LOAD_CPU,
+  RUNS,
+  SECONDS,
+  SINK_PORT,
   compileNative,
   cpuBusySeconds,
   createBenchTopology,
@@ -36,10 +41,6 @@ import {
 import { ensureCommands } from './packages.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
-const GATEWAY_CPU = 1;
-const LOAD_CPU = 0;
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 /**
  * Flow counts of the UDP floods (BENCH_FLOWS, default 16,1024). 16 flows send bursts of 64 datagrams
  * per flow (one sendmmsg each), so a batch the translator reads is mostly one flow; more flows than
@@ -48,7 +49,6 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
  */
 const FLOW_COUNTS = (process.env['BENCH_FLOWS'] ?? '16,1024').split(',').map(Number);
 const burstFor = (flows: number) => (flows <= 16 ? 64 : 1);
-const SINK_PORT = 9;
 const RPS = process.env['BENCH_RPS'] === '1';
 /**
  * BENCH_DRAIN=1: each flood is queued in the translator's TUN device while the translator is stopped
@@ -454,50 +454,25 @@ async function main(): Promise<void> {
     // Ratios to TAYGA for handoff full, with and without offload.
     const compared = reference === undefined ? [] : chosen.filter((s) => s.key === 'full' || s.key === 'offload' || s.key === 'coalesce');
     const ratios = (get: (s: ReturnType<typeof summarize>) => number) => compared.map((s) => (get(summaries.get(s)!) / get(reference!)).toFixed(2));
+    /** One row: the figure `pick` chooses of each system, then its ratios to TAYGA (blank without `compare`). */
+    const row = (label: string, pick: (s: ReturnType<typeof summarize>) => Spread, format: (v: number) => string, compare = true): string[] => [
+      label,
+      ...chosen.map((s) => cell(pick(summaries.get(s)!), format)),
+      ...(compare ? ratios((x) => pick(x).median) : compared.map(() => '')),
+    ];
     const header = ['figure, median (min-max)', ...chosen.map((s) => s.label), ...compared.map((s) => `${s.label} / TAYGA`)];
     const rows: string[][] = [];
+    const fixed = (digits: number) => (v: number) => v.toFixed(digits);
     for (const [i, f] of FLOODS.entries()) {
-      rows.push([
-        `${f.name}, pkt/s`,
-        ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.forwardedPps, rate)),
-        ...ratios((x) => x.floods[i]!.forwardedPps.median),
-      ]);
-      rows.push([
-        `  process CPU per packet, ns`,
-        ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.processNsPerPacket, (v) => v.toFixed(0))),
-        ...ratios((x) => x.floods[i]!.processNsPerPacket.median),
-      ]);
-      rows.push([
-        `  packets per write (coalescing)`,
-        ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.packetsPerWrite, (v) => v.toFixed(1))),
-        ...compared.map(() => ''),
-      ]);
-      rows.push([
-        `  core busy per packet, ns`,
-        ...chosen.map((s) => cell(summaries.get(s)!.floods[i]!.coreNsPerPacket, (v) => v.toFixed(0))),
-        ...ratios((x) => x.floods[i]!.coreNsPerPacket.median),
-      ]);
+      rows.push(row(`${f.name}, pkt/s`, (x) => x.floods[i]!.forwardedPps, rate));
+      rows.push(row('  process CPU per packet, ns', (x) => x.floods[i]!.processNsPerPacket, fixed(0)));
+      rows.push(row('  packets per write (coalescing)', (x) => x.floods[i]!.packetsPerWrite, fixed(1), false));
+      rows.push(row('  core busy per packet, ns', (x) => x.floods[i]!.coreNsPerPacket, fixed(0)));
     }
-    rows.push([
-      'TCP iperf3 IPv6->IPv4, Gbit/s',
-      ...chosen.map((s) => cell(summaries.get(s)!.tcp.gbps, (v) => v.toFixed(2))),
-      ...ratios((x) => x.tcp.gbps.median),
-    ]);
-    rows.push([
-      '  translator core busy share',
-      ...chosen.map((s) => cell(summaries.get(s)!.tcp.coreBusyShare, (v) => v.toFixed(2))),
-      ...compared.map(() => ''),
-    ]);
-    rows.push([
-      'TCP IPv6->IPv4, client without TSO, Gbit/s',
-      ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.gbps, (v) => v.toFixed(2))),
-      ...ratios((x) => x.tcpWithoutClientTso.gbps.median),
-    ]);
-    rows.push([
-      '  translator core busy share',
-      ...chosen.map((s) => cell(summaries.get(s)!.tcpWithoutClientTso.coreBusyShare, (v) => v.toFixed(2))),
-      ...compared.map(() => ''),
-    ]);
+    rows.push(row('TCP iperf3 IPv6->IPv4, Gbit/s', (x) => x.tcp.gbps, fixed(2)));
+    rows.push(row('  translator core busy share', (x) => x.tcp.coreBusyShare, fixed(2), false));
+    rows.push(row('TCP IPv6->IPv4, client without TSO, Gbit/s', (x) => x.tcpWithoutClientTso.gbps, fixed(2)));
+    rows.push(row('  translator core busy share', (x) => x.tcpWithoutClientTso.coreBusyShare, fixed(2), false));
     printTable(
       `NAT64 datapath side by side, ${RUNS} rounds of ${DRAIN ? `${DRAIN_PACKETS} packets queued and drained (pkt/s: per second of the translator's CPU)` : `${SECONDS} s`} per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
       header,

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitForLine } from '@nat64/netlab';
-import { ADDRESSES, createBenchTopology, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
+import { ADDRESSES, GATEWAY_CPU, LOAD_CPU, createBenchTopology, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
 import { printTable, spread, writeResults, type Spread } from './report.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 2);
@@ -21,8 +21,6 @@ const FLOWS = Number(process.env['BENCH_FLOWS'] ?? 300);
 const ECHO_PORT = 9997;
 /** Flows of the warm-up, evicted before the measurement, and measured again in mode full. */
 const EVICTED = 200;
-const GATEWAY_CPU = 1;
-const LOAD_CPU = 0;
 
 /** full-nomemory: handoff full with handoff.evictedFlows 0 (no client-first lookups at all). */
 type Mode = 'off' | 'full-nomemory' | 'full';

@@ -31,8 +31,13 @@ import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { callControl } from '@nat64/service';
 import {
   ADDRESSES,
+  GATEWAY_CPU,
   GATEWAY_MAIN,
+  LOAD_CPU,
   NICE,
+  RUNS,
+  SECONDS,
+  SINK_PORT,
   compileNative,
   createBenchTopology,
   pinned,
@@ -44,14 +49,9 @@ import {
 } from './gateway-lab.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
-const GATEWAY_CPU = 1;
-const LOAD_CPU = 0;
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 const FLOWS = 16;
 /** 64-byte packets on the input side: IPv6 40 + UDP 8 + 16. */
 const PAYLOAD_6 = 16;
-const SINK_PORT = 9;
 /** Source addresses of the new-session load; each stays on one pool4 address (paired pooling, RFC 4787 REQ-2). */
 const SOURCES = Array.from({ length: 32 }, (_, i) => `2001:db8:1::${(0x100 + i).toString(16)}`);
 /** pool4: 198.51.100.1-126, so that no pool4 address serves more source addresses than its ports allow. */

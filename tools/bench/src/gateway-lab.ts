@@ -32,6 +32,14 @@ export type BenchTopology = Nat64Topology;
  * processes' CPU in the middle of a run.
  */
 export const NICE = Number(process.env['BENCH_NICE'] ?? 0);
+/** The CPUs the benches pin the gateway and the load (floods, iperf3, the receiver) to. */
+export const GATEWAY_CPU = 1;
+export const LOAD_CPU = 0;
+/** The server's discard port the floods send to. */
+export const SINK_PORT = 9;
+/** BENCH_RUNS: rounds of each measurement; BENCH_SECONDS: the length of one. */
+export const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 
 /** `command args` pinned to `cpu` at BENCH_NICE, as [command, args] for spawn and run. */
 export function pinned(cpu: number, command: string, args: readonly string[]): [string, string[]] {
