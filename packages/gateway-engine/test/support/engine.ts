@@ -87,8 +87,8 @@ export function engineSettings(changes: TestSettings = {}): EngineSettings {
   };
 }
 
-export interface TestEngine extends EngineParts {
-  settings: EngineSettings;
+/** An engine on a FakeTun with a clock the test moves. */
+export interface EngineOnFakeTun extends EngineParts {
   tun: FakeTun;
   /** Moves the clock forward. */
   advance(ms: number): void;
@@ -98,10 +98,14 @@ export interface TestEngine extends EngineParts {
   counter(name: string): number;
 }
 
-export function testEngine(changes: TestSettings = {}): TestEngine {
+export interface TestEngine extends EngineOnFakeTun {
+  settings: EngineSettings;
+}
+
+/** Builds the engine from `settings` (the app passes its whole configuration) and attaches a FakeTun. */
+export function engineOnFakeTun(settings: EngineSettings): EngineOnFakeTun {
   let now = 5_000_000;
   const clock = new BatchClock(() => now);
-  const settings = engineSettings(changes);
   // With tun.offload, as the real device: 64 KiB slots and virtio-net headers.
   const offload = settings.tun.offload;
   const parts = buildEngine(settings, { clock, maxInputSize: offload ? 65600 : 1536, inputBatchSize: 64, secret: SECRET });
@@ -109,7 +113,6 @@ export function testEngine(changes: TestSettings = {}): TestEngine {
   parts.engine.attach(tun);
   return {
     ...parts,
-    settings,
     tun,
     advance: (ms) => {
       now += ms;
@@ -121,4 +124,9 @@ export function testEngine(changes: TestSettings = {}): TestEngine {
     },
     counter: (name) => parts.engine.counters().find((c) => c.name === name)!.value,
   };
+}
+
+export function testEngine(changes: TestSettings = {}): TestEngine {
+  const settings = engineSettings(changes);
+  return { ...engineOnFakeTun(settings), settings };
 }
