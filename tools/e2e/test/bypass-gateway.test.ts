@@ -45,7 +45,7 @@ import {
   type HttpServer,
   type RunningReceiver,
 } from './support/handoff-lab.js';
-import { dissectGeneve } from './support/geneve-lab.js';
+import { dissectGeneve, dissectInnerTcp } from './support/geneve-lab.js';
 
 const PEER_MAIN = join(REPO, 'tools/bypass-peer/dist/main.js');
 const unavailable =
@@ -242,29 +242,7 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
       // The server's own packets carry no option; the only ones that do are the two forgeries above.
       expect(fromServer.filter((p) => p.optionClasses.length > 0)).toHaveLength(2);
       for (const packet of fromServer) expect(packet).toMatchObject({ protoType: 0x6558, oam: false });
-      const inner = await t.server.run('tshark', [
-        '-n',
-        '-r',
-        file,
-        '-d',
-        'udp.port==6081,geneve',
-        '-Y',
-        'geneve && tcp',
-        '-T',
-        'fields',
-        '-e',
-        'eth.type',
-        '-e',
-        'ipv6.src',
-        '-e',
-        'ipv6.dst',
-        '-e',
-        'tcp.dstport',
-      ]);
-      const rows = inner.stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.split('\t'));
+      const rows = await dissectInnerTcp(t.server, file);
       expect(rows.some(([, src, dst, port]) => src === ADDRESSES.client && dst === ADDRESSES.serverSix && port === '8080')).toBe(true);
       expect(rows.some(([, src, dst]) => src === ADDRESSES.serverSix && dst === ADDRESSES.client)).toBe(true);
       expect(rows.every(([type]) => type!.split(',').includes('0x86dd'))).toBe(true);

@@ -33,7 +33,7 @@ import {
   type HttpServer,
   type RunningReceiver,
 } from './support/handoff-lab.js';
-import { dissectGeneve } from './support/geneve-lab.js';
+import { dissectGeneve, dissectInnerTcp } from './support/geneve-lab.js';
 
 const PEER_MAIN = join(REPO, 'tools/bypass-peer/dist/main.js');
 const PERSISTENT = '00'.repeat(16) + '11'.repeat(16);
@@ -213,29 +213,7 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     expect(fromServer.length).toBeGreaterThanOrEqual(3);
     for (const packet of fromServer) expect(packet).toMatchObject({ vni, protoType: 0x6558, optionClasses: [] });
     // Inside: Ethernet, then the client's own IPv6 TCP packets, both ways.
-    const inner = await t.server.run('tshark', [
-      '-n',
-      '-r',
-      join(dir, 'bypass.pcapng'),
-      '-d',
-      'udp.port==6081,geneve',
-      '-Y',
-      'geneve && tcp',
-      '-T',
-      'fields',
-      '-e',
-      'eth.type',
-      '-e',
-      'ipv6.src',
-      '-e',
-      'ipv6.dst',
-      '-e',
-      'tcp.dstport',
-    ]);
-    const rows = inner.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => line.split('\t'));
+    const rows = await dissectInnerTcp(t.server, join(dir, 'bypass.pcapng'));
     expect(rows.some(([, src, dst, port]) => src === ADDRESSES.client && dst === ADDRESSES.serverSix && port === '8080')).toBe(true);
     expect(rows.some(([, src, dst]) => src === ADDRESSES.serverSix && dst === ADDRESSES.client)).toBe(true);
     expect(rows.every(([type]) => type!.split(',').includes('0x86dd'))).toBe(true);

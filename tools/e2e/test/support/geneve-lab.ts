@@ -114,6 +114,19 @@ export async function dissectGeneve(namespace: Namespace, file: string): Promise
 }
 
 /**
+ * The TCP packets inside the Geneve packets of `file` (bypass's Ethernet frames), as tshark fields:
+ * [eth.type, ipv6.src, ipv6.dst, tcp.dstport] per packet.
+ */
+export async function dissectInnerTcp(namespace: Namespace, file: string): Promise<string[][]> {
+  const fields = ['eth.type', 'ipv6.src', 'ipv6.dst', 'tcp.dstport'].flatMap((field) => ['-e', field]);
+  const inner = await namespace.run('tshark', ['-n', '-r', file, '-d', 'udp.port==6081,geneve', '-Y', 'geneve && tcp', '-T', 'fields', ...fields]);
+  return inner.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'));
+}
+
+/**
  * The side-by-side lab: a handoff-message receiver on the server and a Geneve receiver on server2
  * (`receiverArgs` added to both), an HTTP server on each, and the gateway in `--transport auto`
  * started by startGateway (with `gatewayArgs`). stop() ends everything it started, on any path.
