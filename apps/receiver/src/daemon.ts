@@ -244,8 +244,8 @@ async function openEndpoints(config: ReceiverConfig, inputs: EndpointInputs, res
       }
       if (!allowed) counters.add('notAllowed');
       else if (bypass && isBypassPacket(bytes, offset, length)) bypass.handleDatagram(bytes, source, offset, length);
-      // A copy: the batched socket reuses its buffer, and the handoff engine may keep what it was given.
-      else if (geneveEndpoint) geneveEndpoint.handleDatagram(Buffer.from(bytes.subarray(offset, offset + length)), address, port);
+      // A view: the endpoint writes data packets out at once and copies what the handoff engine may keep.
+      else if (geneveEndpoint) geneveEndpoint.handleDatagram(bytes.subarray(offset, offset + length), address, port);
       else bypass?.refuseOther();
     };
     const onBatchEnd = () => {

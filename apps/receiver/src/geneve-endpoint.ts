@@ -68,7 +68,8 @@ export class GeneveEndpoint {
         if (peer) this.receiver.mappingEvent(peer, view.event, this.mappingEntry(0, 0));
       }
       if (view.protocolType === CONTROL_PROTOCOL_TYPE && view.payloadLength > 0) {
-        this.receiver.handleDatagram(buf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), address, port, 'geneve');
+        // A copy: `buf` may be the batched socket's, reused by the next read; the engine may keep this.
+        this.receiver.handleDatagram(Buffer.from(buf.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength)), address, port, 'geneve');
       }
       return;
     }
