@@ -16,12 +16,15 @@ import type { ChildProcess } from 'node:child_process';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
-import { gatewayCounters, gatewayHosts, receiverUnbuiltReason, startReceiverIn, type RunningReceiver } from './support/handoff-lab.js';
+import { capture, gatewayCounters, gatewayHosts, receiverUnbuiltReason, startReceiverIn, type RunningReceiver } from './support/handoff-lab.js';
 
 const unavailable = labUnavailableReason(['ethtool']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
 if (unavailable) console.log(`bypass coalescing end-to-end tests skipped: ${unavailable}`);
+const hasTshark = labUnavailableReason(['tshark']) === undefined;
 
 const DATAGRAMS = 256;
+/** The burst's two flows: client ports, each sending half of the datagrams in a row. */
+const FLOW_PORTS = [40_001, 40_002];
 const PAYLOAD = 200;
 const TCP_BYTES = 8 * 1024 * 1024;
 
@@ -120,8 +123,9 @@ describe.skipIf(unavailable)('bypass with offload and coalescing (end to end)', 
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes a burst of one flow as UDP GSO trains of tunnel packets, and the server gets every datagram intact', async () => {
+  it('writes a burst of two flows as UDP GSO trains of tunnel packets, each flow on its own outer port, and the server gets every datagram intact', async () => {
     const before = await gatewayCounters(GATEWAY_MAIN, control);
+    const tunnel = hasTshark ? await capture(t.server, dir, 'tunnel', 'udp port 6081') : undefined;
     let last = { good: 0, bad: 0, repeated: 0 };
     udpSink.stdout!.on('data', (chunk: Buffer) => {
       const lines = chunk.toString().trim().split('\n');
@@ -133,10 +137,17 @@ describe.skipIf(unavailable)('bypass with offload and coalescing (end to end)', 
       const sent = await t.client.run('node', [
         '-e',
         `const expected = ${DATAGRAM};
-         const s = require('dgram').createSocket('udp6');
+         const dgram = require('dgram');
+         const sockets = ${JSON.stringify(FLOW_PORTS)}.map(() => dgram.createSocket('udp6'));
+         let bound = 0;
+         const half = ${DATAGRAMS / 2};
          let i = 0;
-         const next = () => { if (i === ${DATAGRAMS}) return s.close(); s.send(expected(i++), 9999, '${ADDRESSES.serverSix}', next); };
-         next();`,
+         const next = () => {
+           if (i === ${DATAGRAMS}) return sockets.forEach((s) => s.close());
+           const n = i++;
+           sockets[n < half ? 0 : 1].send(expected(n), 9999, '${ADDRESSES.serverSix}', next);
+         };
+         sockets.forEach((s, k) => s.bind(${JSON.stringify(FLOW_PORTS)}[k], () => { if (++bound === sockets.length) next(); }));`,
       ]);
       expect(sent.code, sent.stderr).toBe(0);
     } finally {
@@ -152,6 +163,33 @@ describe.skipIf(unavailable)('bypass with offload and coalescing (end to end)', 
     expect(trains).toBeGreaterThan(0);
     expect(joined).toBeGreaterThan(DATAGRAMS / 2);
     expect(after['gateway.coalesceBadChecksum'] ?? 0).toBe(0);
+    if (tunnel === undefined) return;
+    await tunnel.stop();
+    // Outer and inner UDP source port of every tunnel datagram toward the server, as the server's link saw them (segmented).
+    const read = await t.server.run(
+      'tshark',
+      ['-n', '-r', join(dir, 'tunnel.pcapng'), '-d', 'udp.port==6081,geneve', '-Y', 'geneve && ip.dst == ' + ADDRESSES.server].concat([
+        '-T',
+        'fields',
+        '-E',
+        'occurrence=a',
+        '-E',
+        'aggregator=,',
+        '-e',
+        'udp.srcport',
+      ]),
+    );
+    const outerByInner = new Map<string, Set<string>>();
+    for (const line of read.stdout.split('\n').filter(Boolean)) {
+      const [outer, inner] = line.split(',');
+      if (!FLOW_PORTS.map(String).includes(inner!)) continue;
+      outerByInner.set(inner!, (outerByInner.get(inner!) ?? new Set()).add(outer!));
+    }
+    // RFC 8926 §3.3: one outer source port per inner flow, different flows on different ports.
+    expect([...outerByInner.keys()].sort()).toEqual(FLOW_PORTS.map(String));
+    const outers = [...outerByInner.values()].map((ports) => [...ports]);
+    expect(outers.map((ports) => ports.length)).toEqual([1, 1]);
+    expect(outers[0]![0]).not.toBe(outers[1]![0]);
   });
 
   it('carries TCP through the tunnel intact: the device hands over segments, which leave coalesced', async () => {
