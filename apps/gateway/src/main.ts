@@ -122,10 +122,10 @@ function addRunCommand(root: Command): void {
       `packets the kernel queues for the gateway to read (tun.txQueueLength; a full queue drops, counted as device.txDropped); default ${DEFAULT_TX_QUEUE_LENGTH} for a device it creates`,
       integer,
     )
-    .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload)')
+    .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload; with --transport bypass, checksum offload only)')
     .option(
       '--tun-coalesce',
-      'with --tun-offload: write translated packets of one flow in a batch as one UDP (USO, Linux 6.2+) or TCP segmentation packet (tun.coalesce)',
+      'with --tun-offload: write translated (or tunnelled) packets of one flow in a batch as one UDP (USO, Linux 6.2+) or TCP segmentation packet (tun.coalesce)',
     )
     .option('--prefix <prefix>', `RFC 6052 prefix (pool6), /32 /40 /48 /56 /64 or /96; default ${DEFAULT_PREFIX}`)
     .option('--pool4 <addresses>', 'comma-separated IPv4 addresses IPv4 hosts see (ports per protocol: in --config)', list)
