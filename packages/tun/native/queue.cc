@@ -218,19 +218,24 @@ uint32_t TunQueue::ReadBatch(bool* drained, int* error) {
   return count;
 }
 
-bool TunQueue::Deliver(napi_value self, uint32_t count) {
-  napi_value argv[1];
-  napi_create_uint32(env_, count, &argv[0]);
+napi_status TunQueue::CallHandler(napi_value self, const Napi::FunctionReference& handler, napi_value argument) {
   napi_value result;
   in_callback_ = true;
-  napi_status status = napi_make_callback(env_, async_context_, self, on_batch_.Value(), 1, argv, &result);
+  napi_status status = napi_make_callback(env_, async_context_, self, handler.Value(), 1, &argument, &result);
   in_callback_ = false;
   if (status != napi_ok) {
-    // The callback threw: report it like an exception from any other event source, stop this
-    // wake-up, and keep polling unless the handler closed the queue.
+    // The handler threw: report it like an exception from any other event source.
     napi_value exception;
     if (napi_get_and_clear_last_exception(env_, &exception) == napi_ok) napi_fatal_exception(env_, exception);
   }
+  return status;
+}
+
+bool TunQueue::Deliver(napi_value self, uint32_t count) {
+  napi_value argument;
+  napi_create_uint32(env_, count, &argument);
+  // A throwing handler stops this wake-up; polling goes on unless the handler closed the queue.
+  napi_status status = CallHandler(self, on_batch_, argument);
   if (closed_) {
     ReleaseJavaScriptState();
     return false;
@@ -240,16 +245,9 @@ bool TunQueue::Deliver(napi_value self, uint32_t count) {
 
 void TunQueue::Fail(napi_value self, int error) {
   StopPolling();
-  napi_value argv[1];
-  napi_create_int32(env_, error, &argv[0]);
-  napi_value result;
-  in_callback_ = true;
-  napi_status status = napi_make_callback(env_, async_context_, self, on_error_.Value(), 1, argv, &result);
-  in_callback_ = false;
-  if (status != napi_ok) {
-    napi_value exception;
-    if (napi_get_and_clear_last_exception(env_, &exception) == napi_ok) napi_fatal_exception(env_, exception);
-  }
+  napi_value argument;
+  napi_create_int32(env_, error, &argument);
+  CallHandler(self, on_error_, argument);
   if (closed_) ReleaseJavaScriptState();
 }
 

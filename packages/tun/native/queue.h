@@ -57,6 +57,8 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
   uint32_t ReadBatch(bool* drained, int* error);
   bool Deliver(napi_value self, uint32_t count);
   void Fail(napi_value self, int error);
+  // Calls a handler with one argument; what it throws is reported as an uncaught exception.
+  napi_status CallHandler(napi_value self, const Napi::FunctionReference& handler, napi_value argument);
   bool WriteOne(const uint8_t* header, const uint8_t* data, size_t length);
   // udp mode (udp.cc): the batch read, the batch send to one peer, and the failure class of a send.
   uint32_t ReadDatagrams(bool* drained, int* error);
