@@ -83,25 +83,23 @@ Napi::Value TunQueue::Start(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (vnet_) {
-    size_t vnet_length = 0;
-    if (info.Length() < 7 || !GetTypedArray(env, info[6], napi_uint8_array, &rx_vnet_, &vnet_length) ||
-        vnet_length < batch_size * kVnetHeaderSize) {
-      Napi::TypeError::New(env, "start(..., vnetHeaders: Uint8Array of lengths.length * 10 bytes) expected")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
+  // info[6], with offload or in udp mode: a record per slot (virtio-net header, or peer), held while we run.
+  auto take_records = [&](size_t record_size, uint8_t** records, Napi::Reference<Napi::Value>* ref, const char* expected) {
+    size_t length = 0;
+    if (info.Length() < 7 || !GetTypedArray(env, info[6], napi_uint8_array, records, &length) || length < batch_size * record_size) {
+      Napi::TypeError::New(env, expected).ThrowAsJavaScriptException();
+      return false;
     }
-    rx_vnet_ref_ = Napi::Persistent(info[6]);
+    *ref = Napi::Persistent(info[6]);
+    return true;
+  };
+  if (vnet_ && !take_records(kVnetHeaderSize, &rx_vnet_, &rx_vnet_ref_, "start(..., vnetHeaders: Uint8Array of lengths.length * 10 bytes) expected")) {
+    return env.Undefined();
   }
   if (udp_) {
-    size_t peers_length = 0;
-    if (info.Length() < 7 || !GetTypedArray(env, info[6], napi_uint8_array, &rx_peers_, &peers_length) ||
-        peers_length < batch_size * kPeerRecordSize) {
-      Napi::TypeError::New(env, "start(..., peers: Uint8Array of lengths.length * 20 bytes) expected")
-          .ThrowAsJavaScriptException();
+    if (!take_records(kPeerRecordSize, &rx_peers_, &rx_peers_ref_, "start(..., peers: Uint8Array of lengths.length * 20 bytes) expected")) {
       return env.Undefined();
     }
-    rx_peers_ref_ = Napi::Persistent(info[6]);
     messages_.resize(batch_size);
     iovecs_.resize(batch_size);
     names_.resize(batch_size);
@@ -210,6 +208,10 @@ uint32_t TunQueue::ReadBatch(bool* drained, int* error) {
     rx_lengths_[count++] = static_cast<uint32_t>(n);
     bytes += static_cast<double>(n);
   }
+  return CountReceived(count, bytes);
+}
+
+uint32_t TunQueue::CountReceived(uint32_t count, double bytes) {
   if (count > 0) {
     counters_[k_rxPackets] += count;
     counters_[k_rxBytes] += bytes;

@@ -38,26 +38,31 @@ bool TunQueue::WriteOne(const uint8_t* header, const uint8_t* data, size_t lengt
       counters_[k_txBytes] += static_cast<double>(length);
       return true;
     }
-    switch (errno) {
-      case EINTR:
-        continue;
-      case EAGAIN:
+    if (errno == EINTR) continue;
+    CountSendFailure(errno);
+    return false;
+  }
+}
+
+void TunQueue::CountSendFailure(int error) {
+  switch (error) {
+    case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
-      case EWOULDBLOCK:
+    case EWOULDBLOCK:
 #endif
-      case ENOBUFS:
-      case ENOMEM:
-        counters_[k_txDropped] += 1;
-        return false;
-      case EINVAL:
-      case EMSGSIZE:
-        // The kernel refused this packet (IFF_NO_PI: the version nibble must be 4 or 6).
-        counters_[k_txRejected] += 1;
-        return false;
-      default:
-        counters_[k_txErrors] += 1;
-        return false;
-    }
+    case ENOBUFS:
+    case ENOMEM:
+      counters_[k_txDropped] += 1;
+      return;
+    case EINVAL:
+    case EMSGSIZE:
+    case EAFNOSUPPORT:
+      // The kernel refused this packet (TUN with IFF_NO_PI: the version nibble must be 4 or 6; UDP:
+      // too large, or a peer of the other family).
+      counters_[k_txRejected] += 1;
+      return;
+    default:
+      counters_[k_txErrors] += 1;
   }
 }
 

@@ -175,32 +175,7 @@ uint32_t TunQueue::ReadDatagrams(bool* drained, int* error) {
     rx_lengths_[count++] = length;
     bytes += static_cast<double>(length);
   }
-  if (count > 0) {
-    counters_[k_rxPackets] += count;
-    counters_[k_rxBytes] += bytes;
-    counters_[k_rxBatches] += 1;
-  }
-  return count;
-}
-
-void TunQueue::CountSendFailure(int error) {
-  switch (error) {
-    case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-    case EWOULDBLOCK:
-#endif
-    case ENOBUFS:
-    case ENOMEM:
-      counters_[k_txDropped] += 1;
-      return;
-    case EINVAL:
-    case EMSGSIZE:
-    case EAFNOSUPPORT:
-      counters_[k_txRejected] += 1;
-      return;
-    default:
-      counters_[k_txErrors] += 1;
-  }
+  return CountReceived(count, bytes);
 }
 
 uint32_t TunQueue::SendDatagrams(const uint8_t* buffer, const uint32_t* offsets, const uint32_t* lengths, uint32_t count,
