@@ -80,6 +80,13 @@ export const Underlay = {
   FLOW_LABEL_MASK: 0xf_ffff,
 } as const;
 
+/** Protocols besides TCP and UDP whose first four bytes are ports, for the flow hash (IANA "Assigned Internet Protocol Numbers"). */
+export const OtherPortProtocol = {
+  DCCP: 33,
+  SCTP: 132,
+  UDP_LITE: 136,
+} as const;
+
 /** ICMP Echo types whose Identifier stands in for a port (RFC 792; RFC 6146 §3.5.3). */
 export const IcmpType = {
   ECHO_REPLY: 0,
