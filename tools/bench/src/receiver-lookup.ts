@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { SqliteStore, type ConnEntry, type ConnEvent } from '@nat64/conntrack';
+import { NAT_BASE, documentationClient, keyedEntry } from './receiver-entries.js';
 import { REPOSITORY_ROOT, printTable, writeResults } from './report.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
-const NAT_BASE = 0xcb007100; // 203.0.113.0
 const KEYS = 16 * 65_536;
 const COMMIT_KEYS = 65_536;
 const T0 = Date.UTC(2026, 0, 1) * 1000;
@@ -40,21 +40,7 @@ function percentiles(values: number[]): Percentiles {
 }
 
 function entry(key: number, round: number): ConnEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, round]);
-  clientAddress[13] = key >>> 16;
-  clientAddress[14] = key >>> 8;
-  clientAddress[15] = key;
-  return {
-    protocol: 6,
-    natAddress: NAT_BASE + (key >>> 16),
-    natPort: key & 0xffff,
-    clientAddress,
-    clientPort: 40_000 + round,
-    serverAddress: 0xc633640a,
-    serverPort: 443,
-    createdAt: T0,
-  };
+  return keyedEntry(key, documentationClient(key, round), 40_000 + round, T0);
 }
 
 /** Time of the commit that gave `key` its incarnation of `round`. */
