@@ -3,8 +3,12 @@
 import type Database from 'better-sqlite3';
 import type { ClientHistoryQuery, HistoryQuery, HistoryRecord, StoredEntry } from '../types.js';
 import { DELETE_REASONS, HISTORY_LIMIT, IpProtocol } from '../constants.js';
-import { ENTRY_COLUMNS, PRUNE_ENDED_SQL } from './commit-writer.js';
-import { natKey, natKeyFields } from './nat-key.js';
+import { NAT_KEY_COLUMNS, natKey, natKeyFields } from './nat-key.js';
+
+/** The fields of a StoredEntry, in its order, for a SELECT list. */
+const ENTRY_COLUMNS = `${NAT_KEY_COLUMNS}, client_address, client_port, server_address, server_port, created_at, started_at`;
+/** Deletes at most ?2 ended rows with ended_at < ?1, oldest end first (through the conn_ended index); the writer's commits prune with it too. */
+export const PRUNE_ENDED_SQL = 'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)';
 
 const HISTORY_COLUMNS = `${ENTRY_COLUMNS}, ended_at, end_reason, id`;
 const PROTOCOLS: readonly number[] = Object.values(IpProtocol);
