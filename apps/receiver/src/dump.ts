@@ -4,8 +4,8 @@ import type { StoredEntry } from '@nat64/conntrack';
 import { SqliteReader } from '@nat64/conntrack/sqlite-reader';
 import { entryLine, type TimeZoneMode } from '@nat64/handoff-receiver/conn-log';
 import { ipv4TextToUint32 } from '@nat64/wire/address';
-import { parseClientAddress } from './client-address.js';
-import { parseNatEndpoint, PROTOCOL_NUMBERS, QueryError } from './queries.js';
+import { clientAddressBytes } from './client-address.js';
+import { notAClientAddress, parseNatEndpoint, PROTOCOL_NUMBERS, QueryError } from './queries.js';
 
 /** Which entries `dump` prints; every one when empty. */
 export interface DumpFilter {
@@ -17,7 +17,8 @@ export interface DumpFilter {
 
 /** Checks a filter before the database is opened (a bad value is a usage error); returns the test. */
 export function dumpFilter(filter: DumpFilter): (entry: StoredEntry) => boolean {
-  const client = filter.client === undefined ? undefined : parseClientAddress(filter.client);
+  const client = filter.client === undefined ? undefined : clientAddressBytes(filter.client);
+  if (filter.client !== undefined && client === undefined) throw notAClientAddress(filter.client);
   let nat: { address: number; port: number | undefined } | undefined;
   if (filter.nat !== undefined) {
     if (filter.nat.includes(':')) nat = parseNatEndpoint(filter.nat);

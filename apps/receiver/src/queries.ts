@@ -47,6 +47,11 @@ export function parseTime(text: string, zone: TimeZoneMode): number {
   return millis * 1000 + micros;
 }
 
+/** The error for text that is not an IPv6 client address. */
+export function notAClientAddress(text: string): QueryError {
+  return new QueryError(`"${text}" is not an IPv6 address such as 2001:db8::17`);
+}
+
 export interface LookupRequest {
   database: string;
   /** A NAT address and port, or (with `client` instead) every connection of one IPv6 client. */
@@ -62,8 +67,9 @@ export async function lookup(request: LookupRequest): Promise<HistoryRecord[]> {
   if ((request.endpoint === undefined) === (request.client === undefined)) throw new QueryError('give a NAT address and port, or --client, not both');
   const at = request.at === undefined ? undefined : parseTime(request.at, request.zone);
   if (request.client !== undefined) {
-    const { parseClientAddress } = await import('./client-address.js');
-    const clientAddress = parseClientAddress(request.client);
+    const { clientAddressBytes } = await import('./client-address.js');
+    const clientAddress = clientAddressBytes(request.client);
+    if (clientAddress === undefined) throw notAClientAddress(request.client);
     const protocol = request.protocol === undefined ? undefined : PROTOCOL_NUMBERS[request.protocol];
     const store = SqliteReader.open(request.database);
     try {

@@ -149,7 +149,8 @@ export function runLookupBenchmark(options: { rows: number; db?: string; runs: n
     let rounds: number;
     if (existsSync(path)) {
       rounds = roundsIn(path);
-      if (rounds !== wantedRounds) throw new Error(`${path} holds ${rounds} rounds of ${KEYS} keys, not ${wantedRounds}: remove it or give --rows ${rounds * KEYS}`);
+      if (rounds !== wantedRounds)
+        throw new Error(`${path} holds ${rounds} rounds of ${KEYS} keys, not ${wantedRounds}: remove it or give --rows ${rounds * KEYS}`);
     } else {
       const fillStart = performance.now();
       fill(path, wantedRounds);
@@ -252,10 +253,28 @@ function main(): void {
     ['lookup', 'count', 'p50 ms', 'p99 ms', 'max ms'],
     [
       ...result.inProcessMs.rounds.map((round, index) => [`round ${index + 1}, all`, String(LOOKUPS), ms(round.p50), ms(round.p99), ms(round.max)]),
-      ['now (newest 20)', String((LOOKUPS / 2) * LOOKUP_ROUNDS), ms(result.inProcessMs.now.p50), ms(result.inProcessMs.now.p99), ms(result.inProcessMs.now.max)],
-      ['at a past time', String((LOOKUPS / 2) * LOOKUP_ROUNDS), ms(result.inProcessMs.past.p50), ms(result.inProcessMs.past.p99), ms(result.inProcessMs.past.max)],
+      [
+        'now (newest 20)',
+        String((LOOKUPS / 2) * LOOKUP_ROUNDS),
+        ms(result.inProcessMs.now.p50),
+        ms(result.inProcessMs.now.p99),
+        ms(result.inProcessMs.now.max),
+      ],
+      [
+        'at a past time',
+        String((LOOKUPS / 2) * LOOKUP_ROUNDS),
+        ms(result.inProcessMs.past.p50),
+        ms(result.inProcessMs.past.p99),
+        ms(result.inProcessMs.past.max),
+      ],
       ['all', String(LOOKUPS * LOOKUP_ROUNDS), ms(result.inProcessMs.all.p50), ms(result.inProcessMs.all.p99), ms(result.inProcessMs.all.max)],
-      ['all, CPU time of the process', String(LOOKUPS * LOOKUP_ROUNDS), ms(result.inProcessMs.allCpu.p50), ms(result.inProcessMs.allCpu.p99), ms(result.inProcessMs.allCpu.max)],
+      [
+        'all, CPU time of the process',
+        String(LOOKUPS * LOOKUP_ROUNDS),
+        ms(result.inProcessMs.allCpu.p50),
+        ms(result.inProcessMs.allCpu.p99),
+        ms(result.inProcessMs.allCpu.max),
+      ],
     ],
   );
   const whole = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(0));
