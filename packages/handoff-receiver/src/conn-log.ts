@@ -7,7 +7,7 @@
 // the batch is durably stored, so the log never shows an entry the store does not have.
 // The subpath, not the package: `nat64-receiver lookup` loads this module without the logger.
 import { formatEndpoint4, formatEndpoint6 } from '@nat64/service/addresses';
-import { uint32ToIpv4Text } from '@nat64/wire';
+import { uint32ToIpv4Text } from '@nat64/wire/address';
 
 export type TimeZoneMode = 'utc' | 'local';
 
