@@ -13,7 +13,7 @@
 // with every line written stores the last commit's time as logged through, so that a restart with
 // an emptied (rotated) log writes nothing again.
 import { connKey, type ConnEvent, type ConnOperation, type ConnTable, type PipelinedBatch, type SideRecord, type ConnEntry } from '@nat64/conntrack';
-import { commitLines } from './commit-lines.js';
+import { encodeCommitLines } from './commit-lines-encoder.js';
 import type { ConnectionLog } from './conn-log.js';
 import type { ReceiverCounterName } from './counters.js';
 import type { GatewayPeer, Via } from './peers.js';
@@ -318,17 +318,22 @@ export class CommitPipeline {
   /** Queues the commit's lines (in the order log recovery rebuilds them) and counts its events. */
   private logEvents(at: number, gateways: readonly number[], events: readonly ConnEvent[]): void {
     const { log, count } = this.deps;
-    for (const line of commitLines(at, gateways, events, log.zone)) log.append(line);
+    log.appendEncoded(encodeCommitLines(at, gateways, events, log.zone));
+    let created = 0;
+    let replaced = 0;
+    let expiredIdle = 0;
+    let evicted = 0;
     for (const event of events) {
-      if (event.kind === 'created') {
-        count('created');
-        continue;
-      }
-      count('deleted');
-      if (event.reason === 'replaced') count('replaced');
-      if (event.reason === 'idle') count('expiredIdle');
-      if (event.reason === 'evicted') count('evicted');
+      if (event.kind === 'created') created++;
+      else if (event.reason === 'replaced') replaced++;
+      else if (event.reason === 'idle') expiredIdle++;
+      else if (event.reason === 'evicted') evicted++;
     }
+    count('created', created);
+    count('deleted', events.length - created);
+    if (replaced > 0) count('replaced', replaced);
+    if (expiredIdle > 0) count('expiredIdle', expiredIdle);
+    if (evicted > 0) count('evicted', evicted);
     log.flush(at);
   }
 
