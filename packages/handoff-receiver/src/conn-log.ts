@@ -85,6 +85,8 @@ export interface ConnectionLog {
   readonly zone: TimeZoneMode;
   /** Queues a line; handed to the file by the next flush(). */
   append(line: string): void;
+  /** Queues lines already encoded (UTF-8, each ending in a newline), after those queued before; handed to the file by the next flush(). */
+  appendEncoded(lines: Uint8Array): void;
   /** Writes the queued lines in order, as the lines of `commit` (its time) when given. */
   flush(commit?: number): void;
   /**
