@@ -69,11 +69,4 @@ export const MIGRATIONS: readonly string[] = [
   -- Pruning the oldest ended rows without a full scan.
   CREATE INDEX conn_ended ON conn_history (ended_at) WHERE ended_at IS NOT NULL;
   `,
-  // 2 -> 3: cheaper ends. Ending a row (an UPDATE of ended_at) also deleted its entry from the
-  // index of open rows, at a random place, which cost twice what the rest of the UPDATE did (a
-  // replaced port in 5 % of creates added a sixth to the writer's time). The writer keeps the open
-  // keys in memory; it and loadCurrent find the open rows at open with one scan of the table.
-  `
-  DROP INDEX conn_open;
-  `,
 ];

@@ -36,33 +36,6 @@ const SCHEMA_1 = `
   PRAGMA user_version = 1;
 `;
 
-/** Schema version 2 as it shipped: version 1's DDL followed by MIGRATIONS[1] leaves exactly these tables and indexes. */
-const SCHEMA_2 = `
-  CREATE TABLE conn_history (
-    id INTEGER PRIMARY KEY,
-    nat_key INTEGER NOT NULL CHECK (
-      (nat_key >> 48 = 1 OR nat_key >> 48 = 6 OR nat_key >> 48 = 17) AND nat_key BETWEEN 0 AND 5066549580791807
-    ),
-    client_address BLOB NOT NULL CHECK (length(client_address) = 16),
-    client_port INTEGER NOT NULL CHECK (client_port BETWEEN 0 AND 65535),
-    server_address INTEGER NOT NULL CHECK (server_address BETWEEN 0 AND 4294967295),
-    server_port INTEGER NOT NULL CHECK (server_port BETWEEN 0 AND 65535),
-    created_at INTEGER NOT NULL,
-    started_at INTEGER NOT NULL,
-    ended_at INTEGER,
-    end_reason INTEGER CHECK (end_reason BETWEEN 1 AND 5),
-    CHECK ((ended_at IS NULL) = (end_reason IS NULL))
-  ) STRICT;
-  CREATE TABLE side_record (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT, WITHOUT ROWID;
-  CREATE INDEX conn_by_key ON conn_history (nat_key, started_at);
-  CREATE INDEX conn_open ON conn_history (started_at) WHERE ended_at IS NULL;
-  CREATE INDEX conn_ended ON conn_history (ended_at) WHERE ended_at IS NOT NULL;
-  PRAGMA application_id = 1312175171;
-  PRAGMA user_version = 2;
-`;
-/** Version 2's end reasons, 1 + the index in DELETE_REASONS. */
-const REASON_CODES_2: Record<string, number> = { gateway: 1, replaced: 2, idle: 3, evicted: 4, admin: 5 };
-
 type Row = [protocol: number, natAddress: number, natPort: number, who: number, startedAt: number, endedAt: number | null, reason: string | null];
 
 /** Every kind of row version 1 held (ICMP with server port 0, as the table checks): each protocol, the ends of every field's range, each end reason, two incarnations started together. */
@@ -112,42 +85,6 @@ describe('schema', () => {
     }
     db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?)').run('epoch/192.0.2.7', Buffer.from([1, 2, 3]));
     db.close();
-  }
-
-  /** A file as a version 2 receiver left it, holding ROWS_1 with ids in their order. */
-  function writeVersion2(): void {
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.exec(SCHEMA_2);
-    const insert = db.prepare(
-      `INSERT INTO conn_history (nat_key, client_address, client_port, server_address, server_port, created_at, started_at, ended_at, end_reason)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const [protocol, natAddress, natPort, who, startedAt, endedAt, reason] of ROWS_1) {
-      insert.run(
-        protocol * 2 ** 48 + natAddress * 2 ** 16 + natPort,
-        Buffer.from(client(who)),
-        50_000 + who,
-        SERVER,
-        protocol === 1 ? 0 : 443,
-        T0 - 1000,
-        startedAt,
-        endedAt,
-        reason === null ? null : REASON_CODES_2[reason]!,
-      );
-    }
-    db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?)').run('epoch/192.0.2.7', Buffer.from([1, 2, 3]));
-    db.close();
-  }
-
-  function schemaOf(): { version: number; indexes: string[] } {
-    const db = new Database(path, { readonly: true });
-    try {
-      const indexes = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all();
-      return { version: db.pragma('user_version', { simple: true }) as number, indexes };
-    } finally {
-      db.close();
-    }
   }
 
   const expected = (row: Row): HistoryRecord => ({
@@ -211,47 +148,6 @@ describe('schema', () => {
     const store = SqliteStore.open(path);
     expect([...store.loadCurrent()]).toHaveLength(3);
     store.close();
-  });
-
-  it('migrates a version 2 file: every incarnation, its end and the side records stay, without the index of open rows', () => {
-    writeVersion2();
-    const store = SqliteStore.open(path);
-    try {
-      expect([...store.loadCurrent()]).toEqual(
-        [ROWS_1[4]!, ROWS_1[2]!, ROWS_1[8]!].map((row) => {
-          const { endedAt: _e, endReason: _r, ...entry } = expected(row);
-          return entry;
-        }),
-      );
-      expect(store.history({ natAddress: NAT, natPort: 1 })).toEqual([ROWS_1[2]!, ROWS_1[4]!, ROWS_1[1]!, ROWS_1[3]!, ROWS_1[0]!].map(expected));
-      expect(store.history({ natAddress: NAT, natPort: 1, protocol: 6, at: T0 + SECOND + 1 })).toEqual([expected(ROWS_1[1]!)]);
-      expect(store.history({ natAddress: 0xffff_ffff, natPort: 0xffff })).toEqual([expected(ROWS_1[5]!)]);
-      expect(store.history({ natAddress: NAT, natPort: 2 })).toEqual([expected(ROWS_1[8]!), expected(ROWS_1[7]!)]);
-      expect(store.endedAt(T0 + SECOND).map((row) => row.endReason)).toEqual(['gateway', 'evicted', 'admin']);
-      expect(store.getSide('epoch/192.0.2.7')).toEqual(new Uint8Array([1, 2, 3]));
-      // The open incarnations read at open: a create of a held key is refused, an end finds its row.
-      expect(() => store.commit([{ kind: 'created', entry: tcp(1, 10), at: T0 + 9 * SECOND }], [])).toThrow(expect.objectContaining({ code: 'constraint' }));
-      store.commit(
-        [
-          { kind: 'deleted', entry: tcp(1, 3), at: T0 + 9 * SECOND, reason: 'idle' },
-          { kind: 'created', entry: tcp(1, 10), at: T0 + 9 * SECOND },
-        ],
-        [],
-      );
-      expect(store.history({ natAddress: NAT, natPort: 1, protocol: 6, limit: 2 })).toEqual([
-        { ...tcp(1, 10), startedAt: T0 + 9 * SECOND, endedAt: null, endReason: null },
-        { ...expected(ROWS_1[2]!), endedAt: T0 + 9 * SECOND, endReason: 'idle' },
-      ]);
-    } finally {
-      store.close();
-    }
-    expect(schemaOf()).toEqual({ version: 3, indexes: ['conn_by_key', 'conn_ended'] });
-  });
-
-  it('brings a version 1 file to the current schema in one go', () => {
-    writeVersion1();
-    SqliteStore.open(path).close();
-    expect(schemaOf()).toEqual({ version: 3, indexes: ['conn_by_key', 'conn_ended'] });
   });
 
   it('asks for a writer to migrate a version 1 file it may only read', () => {
