@@ -5,7 +5,10 @@
 // BURST datagrams of one flow leave together (one sendmmsg(2)) before the next flow's: 64 by default;
 // 1 interleaves the flows packet by packet, as many independent senders would.
 //
-// usage: gateway-flood DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FLOWS [PPS [BURST]]
+// FIRST-PORT binds flow i to source port FIRST-PORT + i (0: ephemeral ports, new ones every run), so
+// that repeated floods are the same flows. COUNT stops it after that many datagrams (0: SECONDS only).
+//
+// usage: gateway-flood DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FLOWS [PPS [BURST [FIRST-PORT [COUNT]]]]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,7 +26,7 @@
 #define MAX_FLOWS 4096
 
 int main(int argc, char **argv) {
-  if (!has_arguments(argc, argv, 6, "DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FLOWS [PPS [BURST]]")) return 64;
+  if (!has_arguments(argc, argv, 6, "DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FLOWS [PPS [BURST [FIRST-PORT [COUNT]]]]")) return 64;
   const char *address = argv[1];
   int port = atoi(argv[2]);
   size_t payload = (size_t)atoi(argv[3]);
@@ -31,7 +34,10 @@ int main(int argc, char **argv) {
   int flows = atoi(argv[5]);
   double pps = argc > 6 ? atof(argv[6]) : 0;
   int burst = argc > 7 ? atoi(argv[7]) : BATCH;
+  int first_port = argc > 8 ? atoi(argv[8]) : 0;
+  unsigned long long count = argc > 9 ? strtoull(argv[9], NULL, 10) : 0;
   if (flows < 1 || flows > MAX_FLOWS || payload > 1400 || burst < 1 || burst > BATCH) return 64;
+  if (first_port < 0 || (first_port > 0 && first_port + flows > 65536)) return 64;
   // A socket per flow: more than the usual 1024 descriptors.
   struct rlimit files = {MAX_FLOWS + 64, MAX_FLOWS + 64};
   setrlimit(RLIMIT_NOFILE, &files);
@@ -57,7 +63,24 @@ int main(int argc, char **argv) {
   int sockets[MAX_FLOWS];
   for (int i = 0; i < flows; i++) {
     sockets[i] = socket(family, SOCK_DGRAM, 0);
-    if (sockets[i] < 0 || connect(sockets[i], (struct sockaddr *)&dest, dest_length) < 0) {
+    if (sockets[i] < 0) {
+      perror("socket");
+      return 71;
+    }
+    if (first_port > 0) {
+      int on = 1;
+      setsockopt(sockets[i], SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+      struct sockaddr_storage source;
+      memset(&source, 0, sizeof source);
+      source.ss_family = family;
+      if (family == AF_INET6) ((struct sockaddr_in6 *)&source)->sin6_port = htons(first_port + i);
+      else ((struct sockaddr_in *)&source)->sin_port = htons(first_port + i);
+      if (bind(sockets[i], (struct sockaddr *)&source, family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0) {
+        perror("bind");
+        return 71;
+      }
+    }
+    if (connect(sockets[i], (struct sockaddr *)&dest, dest_length) < 0) {
       perror("socket/connect");
       return 71;
     }
@@ -72,12 +95,12 @@ int main(int argc, char **argv) {
   unsigned long long sent = 0, failed = 0;
   double start = now(), end = start + seconds, t = start;
   int flow = 0;
-  while (t < end) {
+  while (t < end && (count == 0 || sent < count)) {
     if (pps > 0 && sent > (t - start) * pps) {
       t = now();
       continue;
     }
-    int n = sendmmsg(sockets[flow], messages, burst, 0);
+    int n = sendmmsg(sockets[flow], messages, count == 0 || count - sent >= (unsigned long long)burst ? burst : (int)(count - sent), 0);
     if (n > 0) sent += (unsigned long long)n;
     else failed++;
     flow = (flow + 1) % flows;

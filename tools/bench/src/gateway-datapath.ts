@@ -33,7 +33,7 @@ import {
   cpuBusySeconds,
   createBenchTopology,
   dropAtServer,
-  processCpuSeconds,
+  processRunSeconds,
   rxPackets,
   startBenchGateway,
   startBenchReceiver,
@@ -51,6 +51,14 @@ import { printTable, rate, spread, writeResults, type Spread } from './report.js
  */
 const FLOW_COUNTS = (process.env['BENCH_FLOWS'] ?? '16,1024').split(',').map(Number);
 const burstFor = (flows: number) => (flows <= 16 ? 64 : 1);
+/**
+ * The floods' flows have fixed source ports, one range per flow count (below the ephemeral range), so
+ * every flood of a flow count is the same flows: the warm-up makes their sessions (and hands them off),
+ * and the measured floods find them, as TAYGA finds its address map entry. With a new ephemeral port
+ * per socket and run, every flood of 1,024 flows made 1,024 sessions (each a CREATED entry, toward a
+ * receiver stopped for the floods) that TAYGA does not make.
+ */
+const firstPortFor = (flows: number) => 20_000 + FLOW_COUNTS.slice(0, FLOW_COUNTS.indexOf(flows)).reduce((sum, n) => sum + n, 0);
 const RPS = process.env['BENCH_RPS'] === '1';
 /**
  * BENCH_SINK_RPS=0 turns it off: by default the far ends' receive (the server's for IPv6 -> IPv4, the
@@ -64,8 +72,14 @@ const SINK_RPS = process.env['BENCH_SINK_RPS'] !== '0';
  * load generator manages on a busy machine, and "process CPU per packet" is its cost per packet on one core.
  */
 const DRAIN = process.env['BENCH_DRAIN'] === '1';
-/** Packets queued per drained flood, and the TUN queue that holds them. */
+/**
+ * Packets queued per drained flood (the flooder stops at that count, so every system and flow count
+ * drains the same number: sent one per system call, 1,024 interleaved flows fell short of it in the
+ * 0.5 s the flooder used to have), and the TUN queue that holds them.
+ */
 const DRAIN_PACKETS = 60_000;
+/** The longest a drained flood may take to queue its packets. */
+const DRAIN_QUEUE_SECONDS = 10;
 const DRAIN_QUEUE = 200_000;
 /** TAYGA's own address, and its dynamic pool for the IPv6 clients (198.51.100.1 stays the static map). */
 const TAYGA_ADDRESS = '198.51.100.254';
@@ -279,9 +293,9 @@ async function floodOnce(t: BenchTopology, running: Running, flooder: string, f:
   const rx0 = rxPackets(sink.ns, sink.device);
   const tun0 = tunKernelCounters(t.gateway, running.tun);
   if (DRAIN) return drained(t, running, flooder, f, from, sink, target, payload, rx0, tun0);
-  const cpu0 = processCpuSeconds(running.pid);
+  const cpu0 = processRunSeconds(running.pid);
   const core0 = cpuBusySeconds(GATEWAY_CPU);
-  const args = [target, String(SINK_PORT), String(payload), String(SECONDS), String(f.flows), '0', String(burstFor(f.flows))];
+  const args = [target, String(SINK_PORT), String(payload), String(SECONDS), String(f.flows), '0', String(burstFor(f.flows)), String(firstPortFor(f.flows))];
   const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, ...args], {
     timeoutMs: (SECONDS + 10) * 1000,
   });
@@ -290,7 +304,7 @@ async function floodOnce(t: BenchTopology, running: Running, flooder: string, f:
   await new Promise((resolve) => setTimeout(resolve, 300));
   const rx = rxPackets(sink.ns, sink.device) - rx0;
   const tun = tunKernelCounters(t.gateway, running.tun);
-  const cpu = processCpuSeconds(running.pid) - cpu0;
+  const cpu = processRunSeconds(running.pid) - cpu0;
   const core = cpuBusySeconds(GATEWAY_CPU) - core0;
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
   return {
@@ -316,18 +330,27 @@ async function drained(
   rx0: number,
   tun0: { txDropped: number },
 ): Promise<FloodRun & { forwardedTotal: number }> {
-  const seconds = 0.5;
   process.kill(running.pid, 'SIGSTOP');
   let sent: { sent: number; seconds: number };
   try {
-    const args = [target, String(SINK_PORT), String(payload), String(seconds), String(f.flows), String(DRAIN_PACKETS / seconds), String(burstFor(f.flows))];
-    const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, ...args], { timeoutMs: 20_000 });
+    const args = [
+      target,
+      String(SINK_PORT),
+      String(payload),
+      String(DRAIN_QUEUE_SECONDS),
+      String(f.flows),
+      '0',
+      String(burstFor(f.flows)),
+      String(firstPortFor(f.flows)),
+      String(DRAIN_PACKETS),
+    ];
+    const result = await from.run('taskset', ['-c', String(LOAD_CPU), flooder, ...args], { timeoutMs: (DRAIN_QUEUE_SECONDS + 10) * 1000 });
     if (result.code !== 0) throw new Error(`flooder failed: ${result.stderr}`);
     sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
   } finally {
     process.kill(running.pid, 'SIGCONT');
   }
-  const cpu0 = processCpuSeconds(running.pid);
+  const cpu0 = processRunSeconds(running.pid);
   const core0 = cpuBusySeconds(GATEWAY_CPU);
   // Drained when the sink's counter stops moving.
   let rx = rxPackets(sink.ns, sink.device);
@@ -338,7 +361,7 @@ async function drained(
     rx = now;
   }
   const forwarded = rx - rx0;
-  const cpu = processCpuSeconds(running.pid) - cpu0;
+  const cpu = processRunSeconds(running.pid) - cpu0;
   const core = cpuBusySeconds(GATEWAY_CPU) - core0;
   const tun = tunKernelCounters(t.gateway, running.tun);
   return {
@@ -397,8 +420,8 @@ interface SystemRuns {
 async function round(t: BenchTopology, dir: string, flooder: string, system: System, into: SystemRuns, pauseReceiver: (on: boolean) => void): Promise<void> {
   const running = await system.start(t, dir);
   try {
-    // Warm-up: the flows' sessions exist (and are handed off), the JIT has settled.
-    for (const flows of FLOW_COUNTS) await flood(t, running, flooder, FLOODS.find((f) => f.flows === flows)!);
+    // Warm-up: the flows' sessions exist both ways (and are handed off), the JIT has settled.
+    for (const f of FLOODS) if (f.bytes === 64) await flood(t, running, flooder, f);
     await new Promise((resolve) => setTimeout(resolve, 300));
     pauseReceiver(true);
     try {

@@ -8,7 +8,7 @@
 //   sink 2001:db8:1::99 (static neighbour, dropped)                        sink 203.0.113.99 (static neighbour, dropped)
 
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NAT64_ADDRESSES, createNat64Topology, waitForLine, type Namespace, type Nat64Topology } from '@nat64/netlab';
 
@@ -78,6 +78,23 @@ export function processCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / 100;
+}
+
+/**
+ * CPU seconds the process's threads have run, from the scheduler's own accounting (nanoseconds, where
+ * processCpuSeconds counts 10 ms ticks): for deltas over a fraction of a second. Threads that ended are
+ * not counted, so it is for deltas over a time in which none ends.
+ */
+export function processRunSeconds(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e9;
 }
 
 /** Busy seconds of one CPU (everything but idle and iowait), softirq included. */
