@@ -21,6 +21,11 @@ export const IMPL = {
    * every batch, and on a timer set to the agent's next deadline only when no batch comes first.
    */
   HOUSEKEEPING_MS: 50,
+  /**
+   * The timer is set again for a deadline that moved earlier only when it moved by more than this; it
+   * then fires up to this late (the flush delay plus this stays well under section 5.11's 10 ms).
+   */
+  TIMER_SLACK_MS: 1,
   /** Packets held for one key (protocol, NAT address, port, host) while its QUERY is out. */
   MISS_PACKETS_PER_KEY: 16,
   /** Packets held in all while queries are out. */

@@ -8,7 +8,9 @@
 // flushes what waited flushDelay; the last batch of a burst (the device's queue read empty) sends every
 // open datagram, so entries do not wait for a wake-up of their own. ACKs arrive as packets of those
 // batches. One timer remains, the idle fallback: set to the agent's next deadline (or the housekeeping
-// interval of the miss queue and the transport), moved only when a batch leaves work due earlier.
+// interval of the miss queue and the transport), moved only when a batch leaves work due more than a
+// millisecond earlier; when it fires with nothing due (the batches did the work), it is set again for
+// the next deadline without a batch of its own.
 
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
@@ -275,20 +277,38 @@ export class Handoff {
     });
   }
 
-  /** Sets the timer to the agent's next deadline or the next housekeeping, unless it fires by then already. O(1), run at every batch end. */
+  /**
+   * Sets the timer to the agent's next deadline or the next housekeeping, unless it fires by then already
+   * or at most IMPL.TIMER_SLACK_MS after it (a deadline that moves a little earlier is not worth a
+   * clearTimeout and a setTimeout). O(1), run at every batch end.
+   */
   private schedule(): void {
     const due = Math.min(this.agent.nextDeadline(), this.housekeepingAt);
-    if (due >= this.timerAt) return;
+    if (due >= this.timerAt - IMPL.TIMER_SLACK_MS) return;
+    this.arm(due, this.parts.clock.now);
+  }
+
+  private arm(due: number, now: number): void {
     clearTimeout(this.timer);
     this.timerAt = due;
-    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(due - this.parts.clock.now)));
+    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(due - now)));
     this.timer.unref();
   }
 
-  /** A batch of its own, so what it sends leaves together; its batch-end hook sets the timer again. */
+  /**
+   * A batch of its own, so what it sends leaves together; its batch-end hook sets the timer again. When
+   * the batches since the timer was set did the work it was set for (nothing is due yet), it is set
+   * again for the next deadline without a batch.
+   */
   private onTimer(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
+    const now = this.parts.clock.tick();
+    const due = Math.min(this.agent.nextDeadline(), this.housekeepingAt);
+    if (due > now + IMPL.TIMER_SLACK_MS && due !== Infinity) {
+      this.arm(due, now);
+      return;
+    }
     try {
       this.parts.engine.run(() => {
         const now = this.parts.clock.now;

@@ -31,13 +31,22 @@ export class MappingTable {
   host: Uint32Array;
   protocol: Uint8Array;
   natPort: Uint16Array;
+  /** The table's BIB entry the record was made on, a hint its owner sets (the slot is checked before use); -1 when unknown. */
+  bib: Int32Array;
   count = 0;
   /** Links of the peer lists; the next link is the free-list link of free slots. */
   private peerNext: Int32Array;
   private peerPrev: Int32Array;
   private readonly index: ChainedIndex;
-  /** Peers by NAT address, then host: there are few of them, so maps are fine here. */
+  /**
+   * Peers by NAT address, then host: there are few of them, so maps are fine here. Keys as int32
+   * (`| 0`), which V8 keeps unboxed; an address above 2^31 would otherwise be a heap number per lookup.
+   */
   private readonly peers = new Map<number, Map<number, PeerRecords>>();
+  /** The peer of the last add(): records of a batch mostly go to the same one. */
+  private lastPeer: PeerRecords | null = null;
+  private lastNat = 0;
+  private lastHost = 0;
   /** Keyed, so that hosts a client picks cannot be aimed at one chain. */
   private readonly keyed = new KeyedHash();
   private freeHead = -1;
@@ -52,6 +61,7 @@ export class MappingTable {
     this.host = new Uint32Array(initialCapacity);
     this.protocol = new Uint8Array(initialCapacity);
     this.natPort = new Uint16Array(initialCapacity);
+    this.bib = new Int32Array(initialCapacity).fill(-1);
     this.peerNext = new Int32Array(initialCapacity).fill(-1);
     this.peerPrev = new Int32Array(initialCapacity).fill(-1);
     this.index = new ChainedIndex(initialCapacity);
@@ -98,16 +108,8 @@ export class MappingTable {
     this.host[slot] = host;
     this.protocol[slot] = protocol;
     this.natPort[slot] = natPort;
-    let byHost = this.peers.get(natAddress);
-    if (byHost === undefined) {
-      byHost = new Map();
-      this.peers.set(natAddress, byHost);
-    }
-    let peer = byHost.get(host);
-    if (peer === undefined) {
-      peer = { head: -1, count: 0 };
-      byHost.set(host, peer);
-    }
+    this.bib[slot] = -1;
+    const peer = this.peerFor(natAddress | 0, host | 0);
     this.peerPrev[slot] = -1;
     this.peerNext[slot] = peer.head;
     if (peer.head >= 0) this.peerPrev[peer.head] = slot;
@@ -123,16 +125,17 @@ export class MappingTable {
     const slot = this.find(natAddress, host, protocol, natPort);
     if (slot < 0) return;
     this.index.remove(slot);
-    const byHost = this.peers.get(natAddress)!;
-    const peer = byHost.get(host)!;
+    const byHost = this.peers.get(natAddress | 0)!;
+    const peer = byHost.get(host | 0)!;
     const prev = this.peerPrev[slot]!;
     const next = this.peerNext[slot]!;
     if (prev >= 0) this.peerNext[prev] = next;
     else peer.head = next;
     if (next >= 0) this.peerPrev[next] = prev;
     if (--peer.count === 0) {
-      byHost.delete(host);
-      if (byHost.size === 0) this.peers.delete(natAddress);
+      byHost.delete(host | 0);
+      if (byHost.size === 0) this.peers.delete(natAddress | 0);
+      if (peer === this.lastPeer) this.lastPeer = null;
     }
     this.live[slot] = 0;
     this.flags[slot] = 0;
@@ -143,7 +146,7 @@ export class MappingTable {
 
   /** The first record of a peer, or -1; nextOfPeer() gives the ones after it. Walk without removing records. */
   firstOfPeer(natAddress: number, host: number): number {
-    return this.peers.get(natAddress)?.get(host)?.head ?? -1;
+    return this.peers.get(natAddress | 0)?.get(host | 0)?.head ?? -1;
   }
 
   nextOfPeer(slot: number): number {
@@ -152,7 +155,7 @@ export class MappingTable {
 
   /** Records of one peer. */
   peerCount(natAddress: number, host: number): number {
-    return this.peers.get(natAddress)?.get(host)?.count ?? 0;
+    return this.peers.get(natAddress | 0)?.get(host | 0)?.count ?? 0;
   }
 
   bytesAllocated(): number {
@@ -165,6 +168,7 @@ export class MappingTable {
       this.host.byteLength +
       this.protocol.byteLength +
       this.natPort.byteLength +
+      this.bib.byteLength +
       this.peerNext.byteLength +
       this.peerPrev.byteLength +
       this.index.bytesAllocated()
@@ -174,6 +178,26 @@ export class MappingTable {
   /** The keyed hash of a record's key. */
   hash(natAddress: number, host: number, protocol: number, natPort: number): number {
     return this.keyed.session4(protocol, natAddress, natPort, host, 0);
+  }
+
+  /** The records of peer (nat, host), both as int32, made if there are none. */
+  private peerFor(nat: number, host: number): PeerRecords {
+    const last = this.lastPeer;
+    if (last !== null && this.lastNat === nat && this.lastHost === host) return last;
+    let byHost = this.peers.get(nat);
+    if (byHost === undefined) {
+      byHost = new Map();
+      this.peers.set(nat, byHost);
+    }
+    let peer = byHost.get(host);
+    if (peer === undefined) {
+      peer = { head: -1, count: 0 };
+      byHost.set(host, peer);
+    }
+    this.lastPeer = peer;
+    this.lastNat = nat;
+    this.lastHost = host;
+    return peer;
   }
 
   private grow(): void {
@@ -186,6 +210,7 @@ export class MappingTable {
     this.host = grown(this.host, capacity);
     this.protocol = grown(this.protocol, capacity);
     this.natPort = grown(this.natPort, capacity);
+    this.bib = grown(this.bib, capacity, -1);
     this.peerNext = grown(this.peerNext, capacity, -1);
     this.peerPrev = grown(this.peerPrev, capacity, -1);
     this.index.grow(capacity);

@@ -101,9 +101,12 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     const natPort = table.natPort(h);
     const protocol = table.protocol(h);
     const m = this.mappings;
-    // One hash for the lookup and, for a new mapping, the insertion.
+    // One hash for the lookup and, for a new mapping, the insertion. The only session of its BIB entry
+    // has no mapping to find: a mapping ends with the last session toward its host.
     const hash = m.hash(natAddress, host, protocol, natPort);
-    const slot = m.findHashed(hash, natAddress, host, protocol, natPort);
+    const b = table.bibOf(h);
+    const alone = table.firstSessionOfBib(b) === h && table.nextSessionOfBib(h) < 0;
+    const slot = alone ? -1 : m.findHashed(hash, natAddress, host, protocol, natPort);
     const restoring = this.restoring;
     const restored = restoring !== null && restoring.protocol === protocol && restoring.natAddress === natAddress && restoring.natPort === natPort;
     if (slot >= 0) {
@@ -112,12 +115,12 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       return;
     }
     if (restored) {
-      m.add(natAddress, host, protocol, natPort, restoring.serverPort, restoring.time, RECORD_HANDED_OFF, hash);
+      m.bib[m.add(natAddress, host, protocol, natPort, restoring.serverPort, restoring.time, RECORD_HANDED_OFF, hash)] = b;
       this.values[this.index.mappingsRestored]!++;
       return;
     }
     const time = this.wallMicros();
-    m.add(natAddress, host, protocol, natPort, table.serverPort(h), time, 0, hash);
+    m.bib[m.add(natAddress, host, protocol, natPort, table.serverPort(h), time, 0, hash)] = b;
     this.values[this.index.mappingsCreated]!++;
     this.reporter.mappingCreated(natAddress, host, this.fromSession(table, h, time));
   }
@@ -177,7 +180,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       }
       if ((m.flags[slot]! & RECORD_HANDED_OFF) !== 0) continue;
       m.flags[slot]! |= RECORD_HANDED_OFF;
-      this.mark(e.protocol, natAddress, e.natPort, host, true);
+      this.mark(slot, natAddress, host, true);
       this.values[this.index.mappingsHandedOff]!++;
       count++;
     }
@@ -261,7 +264,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
       if ((m.flags[slot]! & RECORD_HANDED_OFF) === 0) continue;
       m.flags[slot]! &= ~RECORD_HANDED_OFF;
-      this.mark(m.protocol[slot]!, natAddress, m.natPort[slot]!, host, false);
+      this.mark(slot, natAddress, host, false);
       this.counters.add('mappingsTakenBack');
     }
   }
@@ -286,11 +289,19 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     pending.length = 0;
   }
 
-  /** Marks the sessions of a mapping toward `host` handed off, or takes them back. */
-  private mark(protocol: number, natAddress: number, natPort: number, host: number, on: boolean): void {
+  /** Marks the sessions of mapping `slot` toward `host` handed off, or takes them back. */
+  private mark(slot: number, natAddress: number, host: number, on: boolean): void {
     const table = this.table;
-    const b = table.findBibByNat(protocol, natAddress, natPort);
-    if (b < 0) return;
+    const m = this.mappings;
+    const protocol = m.protocol[slot]!;
+    const natPort = m.natPort[slot]!;
+    // The BIB entry the mapping was made on, unless that slot now holds another (a freed one reads protocol 0).
+    let b = m.bib[slot]!;
+    if (b < 0 || table.bibProtocol(b) !== protocol || table.bibNatPort(b) !== natPort || table.bibNatAddress(b) !== natAddress) {
+      b = table.findBibByNat(protocol, natAddress, natPort);
+      if (b < 0) return;
+      m.bib[slot] = b;
+    }
     for (let h = table.firstSessionOfBib(b); h >= 0; h = table.nextSessionOfBib(h)) {
       if (table.serverAddress(h) === host) table.setHandedOff(h, on);
     }

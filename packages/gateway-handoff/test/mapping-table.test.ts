@@ -98,4 +98,22 @@ describe('MappingTable', () => {
       expect(m.find(A, host, protocol, port)).toBe(slot);
     }
   });
+
+  it('lists the records of a peer that lost its last one and came back, and keeps a BIB hint per record', () => {
+    const m = new MappingTable(2);
+    const first = m.add(A, H, 17, 1, 53, 1, 0);
+    expect(m.bib[first]).toBe(-1);
+    m.bib[first] = 7;
+    m.remove(A, H, 17, 1);
+    expect(m.peerCount(A, H)).toBe(0);
+    const again = m.add(A, H, 17, 2, 53, 2, 0);
+    const other = m.add(A, G, 17, 3, 53, 3, 0);
+    const third = m.add(A, H, 17, 4, 53, 4, 0);
+    expect(m.bib[again]).toBe(-1);
+    expect(m.peerCount(A, H)).toBe(2);
+    const walked: number[] = [];
+    for (let slot = m.firstOfPeer(A, H); slot >= 0; slot = m.nextOfPeer(slot)) walked.push(slot);
+    expect(walked.sort()).toEqual([again, third].sort());
+    expect(m.firstOfPeer(A, G)).toBe(other);
+  });
 });

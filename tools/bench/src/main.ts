@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   'receiver-lookup': { flags: [], needsRoot: false },
   'gateway-engine': { flags: ['--expose-gc'], needsRoot: false },
   'gateway-evicted': { flags: [], needsRoot: false },
+  'handoff-engine': { flags: [], needsRoot: false },
   'gateway-datapath': { flags: [], needsRoot: true },
   'gateway-handoff': { flags: [], needsRoot: true },
   'gateway-first-datagram': { flags: [], needsRoot: true },

@@ -64,6 +64,68 @@ describe('handoff', () => {
     h.handoff.stop();
   });
 
+  /** A gateway whose handoff timer runs on fake timers in step with its clock, talking to an authoritative receiver. */
+  function withTimer(housekeepingMs: number) {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const h = testHandoff({}, {}, housekeepingMs);
+    const receiver = new FakeReceiver(v4(SERVER));
+    // A millisecond at a time, so that a timer fires when the clock says it is due.
+    const later = (ms: number) => {
+      for (let i = 0; i < ms; i++) {
+        h.g.advance(1);
+        vi.advanceTimersByTime(1);
+      }
+    };
+    h.send(udp(1_000));
+    // As converse(), but only the timer runs the agent.
+    // Ten rounds of 5 ms: the clock is 50 ms past the start afterwards.
+    for (let round = 0; round < 10; round++) {
+      later(5);
+      const replies = receiver.answer(h.take().handoff);
+      if (replies.length > 0) h.send(...replies);
+    }
+    expect(receiver.log).toEqual([`Initialized ${POOL4}`, expect.stringMatching(/^Created /)]);
+    return { h, later };
+  }
+
+  const createdSizes = (h: ReturnType<typeof testHandoff>) =>
+    h.take().handoff.flatMap((s) => (s.message.type === MessageType.CREATED ? [s.message.entries.length] : []));
+
+  it('sets its timer again without a batch of its own when the batches since did the work it was set for', () => {
+    const { h, later } = withTimer(100);
+    // A full batch leaves its datagram open and sets the timer to its flush deadline; the short batch
+    // after it reads the device empty and sends the datagram, so the timer has nothing left to do.
+    h.send(...Array.from({ length: 64 }, (_, i) => udp(2_000 + i)));
+    h.send(udp(3_000));
+    expect(createdSizes(h)).toEqual([36, 29]);
+    const run = vi.spyOn(h.g.engine, 'run');
+    later(5);
+    expect(run).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(1);
+    // What is due later still runs: the retransmission of the unacknowledged datagrams.
+    later(100);
+    expect(run).toHaveBeenCalled();
+    expect(h.handoff.agent.counters.get('retransmissions')).toBeGreaterThan(0);
+    h.handoff.stop();
+  });
+
+  it('leaves its timer alone when the next deadline moves earlier by less than a millisecond, and sends the datagram when it fires', () => {
+    const { h, later } = withTimer(100);
+    // 50 ms after the start the timer waits for the housekeeping at 100; a datagram opened at 95.5 is
+    // due 0.5 ms before it (the fake timers count whole milliseconds, so they stay at 95).
+    later(45);
+    h.g.advance(0.5);
+    const setTimer = vi.spyOn(globalThis, 'setTimeout');
+    h.send(...Array.from({ length: 64 }, (_, i) => udp(2_000 + i)));
+    expect(setTimer).not.toHaveBeenCalled();
+    expect(createdSizes(h)).toEqual([36]);
+    later(4);
+    expect(createdSizes(h)).toEqual([]);
+    later(1);
+    expect(createdSizes(h)).toEqual([28]);
+    h.handoff.stop();
+  });
+
   it('reports mappings but keeps authority in mode announce', () => {
     const h = testHandoff({ handoff: { mode: 'announce' }, timeouts: { udp: '2s', allowBelowMinimum: true } });
     const receiver = new FakeReceiver(v4(SERVER));
