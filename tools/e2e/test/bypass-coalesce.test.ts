@@ -168,7 +168,7 @@ describe.skipIf(unavailable)('bypass with offload and coalescing (end to end)', 
     // Outer and inner UDP source port of every tunnel datagram toward the server, as the server's link saw them (segmented).
     const read = await t.server.run(
       'tshark',
-      ['-n', '-r', join(dir, 'tunnel.pcapng'), '-d', 'udp.port==6081,geneve', '-Y', 'geneve && ip.dst == ' + ADDRESSES.server].concat([
+      ['-n', '-r', join(dir, 'tunnel.pcapng'), '-d', 'udp.port==6081,geneve', '-Y', `geneve && ip.dst == ${ADDRESSES.server}`].concat([
         '-T',
         'fields',
         '-E',
