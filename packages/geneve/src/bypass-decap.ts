@@ -6,7 +6,7 @@ import { readU16 } from '@nat64/wire';
 import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType } from './constants.js';
 import { messageLength } from './bypass-option.js';
 import { BypassStatus } from './bypass-status.js';
-import { HeaderBounds, Structure, optionEnd, readFixedHeader, type StructureFailure } from './structure.js';
+import { HeaderBounds, STRUCTURE_OK, optionEnd, readFixedHeader } from './structure.js';
 
 /** Which end receives: the server accepts the bypass option, the gateway drops packets with it. */
 export type BypassDirection = 'to-server' | 'to-gateway';
@@ -89,7 +89,7 @@ export function isBypassPacket(buf: Uint8Array, offset: number, length: number):
 export function decapsulateBypass(buf: Uint8Array, offset: number, length: number, view: BypassView, policy: BypassPolicy): BypassStatus {
   view.reset(buf, offset);
   const structure = readFixedHeader(buf, offset, length, view, BOUNDS);
-  if (structure !== Structure.OK) return fail(view, structure as StructureFailure, BOUNDS.failOffset);
+  if (structure !== STRUCTURE_OK) return fail(view, structure, BOUNDS.failOffset);
   const { optionsStart, optionsEnd, end } = BOUNDS;
   view.frameOffset = optionsEnd;
   view.frameLength = end - optionsEnd;

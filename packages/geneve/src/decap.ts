@@ -18,7 +18,7 @@ import { CONTROL_PROTOCOL_TYPE, DEFAULT_OPTION_CLASS, Geneve, GeneveBits, MAX_SA
 import { OptionSize, OptionType, ProtocolType, Underlay } from './constants.js';
 import { MappingField, isMappingEvent } from './mapping.js';
 import { DecapStatus } from './status.js';
-import { HeaderBounds, Structure, optionEnd, readFixedHeader, type StructureFailure } from './structure.js';
+import { HeaderBounds, STRUCTURE_OK, optionEnd, readFixedHeader } from './structure.js';
 import type { GeneveView } from './view.js';
 
 export interface ReceivePolicyConfig {
@@ -70,7 +70,7 @@ function fail(view: GeneveView, status: DecapStatus, at: number): DecapStatus {
 export function decapsulate(buf: Uint8Array, offset: number, length: number, view: GeneveView, policy: ReceivePolicy): DecapStatus {
   view.reset(buf, offset);
   const structure = readFixedHeader(buf, offset, length, view, BOUNDS);
-  if (structure !== Structure.OK) return fail(view, structure as StructureFailure, BOUNDS.failOffset);
+  if (structure !== STRUCTURE_OK) return fail(view, structure, BOUNDS.failOffset);
   const { optionsStart, optionsEnd, end } = BOUNDS;
   view.oam = (view.flags & GeneveBits.OAM) !== 0;
   view.criticalFlag = (view.flags & GeneveBits.CRITICAL) !== 0;

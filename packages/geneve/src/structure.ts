@@ -6,15 +6,21 @@
 import { readU16 } from '@nat64/wire';
 import { Geneve, GeneveBits } from './constants.js';
 
-/** Structure verdicts; the failures share their numbers with DecapStatus and BypassStatus. */
-export const Structure = {
-  OK: 0,
+/** The structure failures, numbered alike in DecapStatus and BypassStatus, which both spread this. */
+export const StructureFailure = {
+  /** Drop: fewer than the 8 bytes of the fixed header (RFC 8926 §3.4). */
   TRUNCATED: 2,
+  /** Drop: Ver is not 0 (RFC 8926 §3.4: MUST drop). */
   BAD_VERSION: 3,
+  /** Drop: Opt Len reaches past the end of the packet (RFC 8926 §3.4). */
   OPTIONS_TRUNCATED: 4,
+  /** Drop: an option's Length reaches past Opt Len (RFC 8926 §3.5: MUST silently drop). */
   OPTION_OVERRUN: 5,
 } as const;
-export type StructureFailure = (typeof Structure)[Exclude<keyof typeof Structure, 'OK'>];
+export type StructureFailure = (typeof StructureFailure)[keyof typeof StructureFailure];
+
+/** What readFixedHeader returns when the fixed header is sound. */
+export const STRUCTURE_OK = 0;
 
 /** The fixed header's fields, as both views keep them. */
 export interface FixedHeaderFields {
@@ -32,26 +38,26 @@ export class HeaderBounds {
 }
 
 /** Checks the fixed header of buf[offset, offset + length) (a UDP payload) and fills `fields` and `bounds`. */
-export function readFixedHeader(buf: Uint8Array, offset: number, length: number, fields: FixedHeaderFields, bounds: HeaderBounds): number {
+export function readFixedHeader(buf: Uint8Array, offset: number, length: number, fields: FixedHeaderFields, bounds: HeaderBounds): typeof STRUCTURE_OK | StructureFailure {
   if (offset + length > buf.length) length = buf.length - offset;
   if (length < Geneve.HEADER_LENGTH) {
     bounds.failOffset = offset + Math.max(length, 0);
-    return Structure.TRUNCATED;
+    return StructureFailure.TRUNCATED;
   }
   bounds.failOffset = offset;
   const first = buf[offset]!;
-  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) return Structure.BAD_VERSION;
+  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) return StructureFailure.BAD_VERSION;
   const optionsStart = offset + Geneve.HEADER_LENGTH;
   const optionsEnd = optionsStart + (first & GeneveBits.OPT_LEN_MASK) * Geneve.WORD;
   const end = offset + length;
-  if (optionsEnd > end) return Structure.OPTIONS_TRUNCATED;
+  if (optionsEnd > end) return StructureFailure.OPTIONS_TRUNCATED;
   bounds.optionsStart = optionsStart;
   bounds.optionsEnd = optionsEnd;
   bounds.end = end;
   fields.flags = buf[offset + 1]!;
   fields.protocolType = readU16(buf, offset + 2);
   fields.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
-  return Structure.OK;
+  return STRUCTURE_OK;
 }
 
 /** Where the option TLV at `at` ends (its data starts at `at` + 4), or -1 when it runs past `optionsEnd` (OPTION_OVERRUN at `at` + 3). */
