@@ -1,9 +1,10 @@
 // The structure checks both packet-path decoders (decap.ts for our mapping transport, bypass-decap.ts
 // for NAT64 bypass) make before anything else (RFC 8926 §3.4, §3.5): the fixed header is there, its
 // version is 0, its options fit the packet, and each option's length fits the options. Never throws,
-// never allocates; failures are numbered as DecapStatus and BypassStatus both number them.
+// never allocates; failures are numbered as DecapStatus and BypassStatus both number them. And the
+// fixed header and option headers every encoder (writer.ts, bypass-encap.ts, header.ts) writes.
 
-import { readU16 } from '@nat64/wire';
+import { readU16, writeU16 } from '@nat64/wire';
 import { Geneve, GeneveBits } from './constants.js';
 
 /** The structure failures, numbered alike in DecapStatus and BypassStatus, which both spread this. */
@@ -21,6 +22,7 @@ export type StructureFailure = (typeof StructureFailure)[keyof typeof StructureF
 
 /** What readFixedHeader returns when the fixed header is sound. */
 export const STRUCTURE_OK = 0;
+export type StructureVerdict = typeof STRUCTURE_OK | StructureFailure;
 
 /** The fixed header's fields, as both views keep them. */
 export interface FixedHeaderFields {
@@ -38,7 +40,7 @@ export class HeaderBounds {
 }
 
 /** Checks the fixed header of buf[offset, offset + length) (a UDP payload) and fills `fields` and `bounds`. */
-export function readFixedHeader(buf: Uint8Array, offset: number, length: number, fields: FixedHeaderFields, bounds: HeaderBounds): typeof STRUCTURE_OK | StructureFailure {
+export function readFixedHeader(buf: Uint8Array, offset: number, length: number, fields: FixedHeaderFields, bounds: HeaderBounds): StructureVerdict {
   if (offset + length > buf.length) length = buf.length - offset;
   if (length < Geneve.HEADER_LENGTH) {
     bounds.failOffset = offset + Math.max(length, 0);
@@ -64,4 +66,23 @@ export function readFixedHeader(buf: Uint8Array, offset: number, length: number,
 export function optionEnd(buf: Uint8Array, at: number, optionsEnd: number): number {
   const next = at + Geneve.OPTION_HEADER_LENGTH + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
   return next > optionsEnd ? -1 : next;
+}
+
+/** Writes the 8-byte fixed header at `start`, its options (`optionsLength` bytes, whole words) to follow; `flags` holds O and C. */
+export function writeFixedHeader(buf: Uint8Array, start: number, optionsLength: number, flags: number, protocolType: number, vni: number): void {
+  buf[start] = (Geneve.VERSION << GeneveBits.VERSION_SHIFT) | (optionsLength / Geneve.WORD);
+  buf[start + 1] = flags;
+  writeU16(buf, start + 2, protocolType);
+  buf[start + 4] = vni >>> 16;
+  buf[start + 5] = vni >>> 8;
+  buf[start + 6] = vni;
+  buf[start + 7] = 0;
+}
+
+/** Writes an option's 4-byte header at `at` (RFC 8926 §3.5), its `dataLength` bytes (whole words) to follow; returns where they start. */
+export function writeOptionHeader(buf: Uint8Array, at: number, optionClass: number, type: number, dataLength: number): number {
+  writeU16(buf, at, optionClass);
+  buf[at + 2] = type;
+  buf[at + 3] = dataLength / Geneve.WORD;
+  return at + Geneve.OPTION_HEADER_LENGTH;
 }
