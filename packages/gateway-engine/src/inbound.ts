@@ -22,11 +22,7 @@ const PORTS = new SessionPorts();
 export function handle4(s: DatapathState, buf: Uint8Array, offset: number, length: number, origin: Ipv6View | null, reinjected: boolean): void {
   s.ensureRoom();
   const v = s.v4;
-  const status = parseIpv4(buf, offset, length, v);
-  if (status !== ParseStatus.ok) {
-    s.xlatDrops[status]!++;
-    return;
-  }
+  if (!s.parsed(parseIpv4(buf, offset, length, v))) return;
   if (!s.pool.has(v.dst)) return s.count(GW.notPool4);
   // A hairpinned packet comes from a pool4 address by design; anything else from one is a loop or spoofed.
   if (origin === null) {
@@ -190,16 +186,8 @@ function missed(s: DatapathState, v: Ipv4View, verdict: number, origin: Ipv6View
       s.count(GW.filtered);
       if (v.protocol !== IpProto.tcp) reject(s, v, origin, SPEC.ICMP4_ADMIN_PROHIBITED, SPEC.ICMP6_ADMIN_PROHIBITED);
       return;
-    case VERDICT.HELD_SYN:
-      return s.count(GW.heldSyns);
-    case VERDICT.HELD_SYN_LIMIT:
-      return s.count(GW.heldSynLimit);
-    case VERDICT.CLIENT_LIMIT:
-      return s.count(GW.clientLimit);
-    case VERDICT.TABLE_FULL:
-      return s.count(GW.tableFull);
     default:
-      return s.count(GW.noSession);
+      return s.countDropVerdict(verdict);
   }
 }
 

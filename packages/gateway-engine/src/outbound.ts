@@ -36,11 +36,7 @@ const PORTS = new SessionPorts();
 export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number, released = false, reinjected = false): void {
   s.ensureRoom();
   const v = s.v6;
-  const status = parseIpv6(buf, offset, length, v);
-  if (status !== ParseStatus.ok) {
-    s.xlatDrops[status]!++;
-    return;
-  }
+  if (!s.parsed(parseIpv6(buf, offset, length, v))) return;
   const dst4 = s.prefix.extract(buf, v.dstOffset);
   if (dst4 < 0) return s.count(GW.notPool6);
   if (isMartianIpv6Source(buf, v.srcOffset)) return s.count(GW.martianSourceIpv6);
@@ -248,12 +244,8 @@ function refused(s: DatapathState, v: Ipv6View, verdict: number): void {
       s.count(GW.poolExhausted);
       s.translator.icmp6Error(v, SPEC.ICMP6_UNREACH, SPEC.ICMP6_ADDRESS_UNREACH, 0, s.out);
       return;
-    case VERDICT.CLIENT_LIMIT:
-      return s.count(GW.clientLimit);
-    case VERDICT.TABLE_FULL:
-      return s.count(GW.tableFull);
     default:
       // NO_SESSION: a TCP segment other than a SYN opens nothing (RFC 6146 3.5.2.2).
-      return s.count(GW.noSession);
+      return s.countDropVerdict(verdict);
   }
 }
