@@ -62,10 +62,33 @@ export function readFixedHeader(buf: Uint8Array, offset: number, length: number,
   return STRUCTURE_OK;
 }
 
-/** Where the option TLV at `at` ends (its data starts at `at` + 4), or -1 when it runs past `optionsEnd` (OPTION_OVERRUN at `at` + 3). */
-export function optionEnd(buf: Uint8Array, at: number, optionsEnd: number): number {
-  const next = at + Geneve.OPTION_HEADER_LENGTH + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
-  return next > optionsEnd ? -1 : next;
+/** One option TLV as readOption leaves it; each decoder reuses one. */
+export class OptionFields {
+  optionClass = 0;
+  /** All 8 bits, the critical bit included. */
+  type = 0;
+  critical = false;
+  dataStart = 0;
+  dataLength = 0;
+}
+
+/**
+ * Reads the option TLV at `at` into `option`, counting it in `header.criticalOptions` when critical;
+ * returns where it ends, or -1 when its length runs past `optionsEnd` (OPTION_OVERRUN at `at` + 3).
+ */
+export function readOption(buf: Uint8Array, at: number, optionsEnd: number, header: { criticalOptions: number }, option: OptionFields): number {
+  const dataStart = at + Geneve.OPTION_HEADER_LENGTH;
+  const next = dataStart + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
+  if (next > optionsEnd) return -1;
+  const type = buf[at + 2]!;
+  const critical = (type & GeneveBits.OPTION_CRITICAL) !== 0;
+  if (critical) header.criticalOptions++;
+  option.optionClass = readU16(buf, at);
+  option.type = type;
+  option.critical = critical;
+  option.dataStart = dataStart;
+  option.dataLength = next - dataStart;
+  return next;
 }
 
 /** Writes the 8-byte fixed header at `start`, its options (`optionsLength` bytes, whole words) to follow; `flags` holds O and C. */
