@@ -12,7 +12,7 @@
 // Either way the translated packet's checksum field gets the new pseudo-header sum, which is all the
 // kernel expects there.
 
-import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writeVnetU16 } from '@nat64/tun';
+import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writePartialChecksumHeader } from '@nat64/tun';
 import { IpProto, XlatFlags, type PacketBatch } from '@nat64/xlat';
 import { foldSum, pseudoHeaderSum4, pseudoHeaderSum6, readU32, sumWords } from '@nat64/wire';
 
@@ -142,15 +142,9 @@ export class Offload {
     const check = foldSum(sum);
     buf[o + l3 + field] = check >>> 8;
     buf[o + l3 + field + 1] = check & 0xff;
-    const h = slot * VNET_HEADER_SIZE;
-    const headers = this.out;
-    const gso = rx[at + VnetOffset.GSO_TYPE]!;
-    headers[h + VnetOffset.FLAGS] = VnetFlag.NEEDS_CSUM;
-    headers[h + VnetOffset.GSO_TYPE] = (gso & ~ECN) === VnetGso.NONE ? VnetGso.NONE : (four ? VnetGso.TCPV4 : VnetGso.TCPV6) | (gso & ECN);
-    writeVnetU16(headers, h + VnetOffset.HDR_LEN, l3 + l4Header);
-    writeVnetU16(headers, h + VnetOffset.GSO_SIZE, readVnetU16(rx, at + VnetOffset.GSO_SIZE));
-    writeVnetU16(headers, h + VnetOffset.CSUM_START, l3);
-    writeVnetU16(headers, h + VnetOffset.CSUM_OFFSET, field);
+    const received = rx[at + VnetOffset.GSO_TYPE]!;
+    const gso = (received & ~ECN) === VnetGso.NONE ? VnetGso.NONE : (four ? VnetGso.TCPV4 : VnetGso.TCPV6) | (received & ECN);
+    writePartialChecksumHeader(this.out, slot * VNET_HEADER_SIZE, gso, l3 + l4Header, readVnetU16(rx, at + VnetOffset.GSO_SIZE), l3, field);
   }
 
   /** After the output batch was written: its slots' headers go back to zero. */
