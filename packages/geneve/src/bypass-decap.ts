@@ -6,7 +6,7 @@ import { readU16 } from '@nat64/wire';
 import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType } from './constants.js';
 import { messageLength } from './bypass-option.js';
 import { BypassStatus } from './bypass-status.js';
-import { HeaderBounds, OptionFields, STRUCTURE_OK, readFixedHeader, readOption } from './structure.js';
+import { HeaderBounds, OptionFields, beginDecode, fail, readOption } from './structure.js';
 
 /** Which end receives: the server accepts the bypass option, the gateway drops packets with it. */
 export type BypassDirection = 'to-server' | 'to-gateway';
@@ -64,12 +64,6 @@ export class BypassView {
 const BOUNDS = new HeaderBounds();
 const OPTION = new OptionFields();
 
-function fail(view: BypassView, status: BypassStatus, at: number): BypassStatus {
-  view.status = status;
-  view.failOffset = at;
-  return status;
-}
-
 /** Whether a Geneve packet belongs to bypass: Protocol Type Ethernet or an option of class 0x0162. */
 export function isBypassPacket(buf: Uint8Array, offset: number, length: number): boolean {
   if (offset + length > buf.length) length = buf.length - offset;
@@ -88,9 +82,7 @@ export function isBypassPacket(buf: Uint8Array, offset: number, length: number):
 
 /** Decodes buf[offset, offset + length) (a UDP payload) into `view` and decides. */
 export function decapsulateBypass(buf: Uint8Array, offset: number, length: number, view: BypassView, policy: BypassPolicy): BypassStatus {
-  view.reset(buf, offset);
-  const structure = readFixedHeader(buf, offset, length, view, BOUNDS);
-  if (structure !== STRUCTURE_OK) return fail(view, structure, BOUNDS.failOffset);
+  if (!beginDecode(buf, offset, length, view, BOUNDS)) return view.status;
   const { optionsStart, optionsEnd, end } = BOUNDS;
   view.frameOffset = optionsEnd;
   view.frameLength = end - optionsEnd;

@@ -18,7 +18,7 @@ import { CONTROL_PROTOCOL_TYPE, DEFAULT_OPTION_CLASS, Geneve, GeneveBits, MAX_SA
 import { OptionSize, OptionType, ProtocolType, Underlay } from './constants.js';
 import { MappingField, isMappingEvent } from './mapping.js';
 import { DecapStatus } from './status.js';
-import { HeaderBounds, OptionFields, STRUCTURE_OK, readFixedHeader, readOption } from './structure.js';
+import { HeaderBounds, OptionFields, beginDecode, fail, readOption } from './structure.js';
 import type { GeneveView } from './view.js';
 
 export interface ReceivePolicyConfig {
@@ -58,20 +58,12 @@ export function createReceivePolicy(config: ReceivePolicyConfig = {}): ReceivePo
 const BOUNDS = new HeaderBounds();
 const OPTION = new OptionFields();
 
-function fail(view: GeneveView, status: DecapStatus, at: number): DecapStatus {
-  view.status = status;
-  view.failOffset = at;
-  return status;
-}
-
 /**
  * Decodes the Geneve packet in buf[offset, offset + length) (a UDP payload) into `view` and
  * decides what to do with it. Never throws, whatever the bytes.
  */
 export function decapsulate(buf: Uint8Array, offset: number, length: number, view: GeneveView, policy: ReceivePolicy): DecapStatus {
-  view.reset(buf, offset);
-  const structure = readFixedHeader(buf, offset, length, view, BOUNDS);
-  if (structure !== STRUCTURE_OK) return fail(view, structure, BOUNDS.failOffset);
+  if (!beginDecode(buf, offset, length, view, BOUNDS)) return view.status;
   const { optionsStart, optionsEnd, end } = BOUNDS;
   view.oam = (view.flags & GeneveBits.OAM) !== 0;
   view.criticalFlag = (view.flags & GeneveBits.CRITICAL) !== 0;

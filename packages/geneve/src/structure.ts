@@ -1,8 +1,9 @@
-// The structure checks both packet-path decoders (decap.ts for our mapping transport, bypass-decap.ts
-// for NAT64 bypass) make before anything else (RFC 8926 §3.4, §3.5): the fixed header is there, its
-// version is 0, its options fit the packet, and each option's length fits the options. Never throws,
-// never allocates; failures are numbered as DecapStatus and BypassStatus both number them. And the
-// fixed header and option headers every encoder (writer.ts, bypass-encap.ts, header.ts) writes.
+// What both packet-path decoders (decap.ts for our mapping transport, bypass-decap.ts for NAT64 bypass)
+// do alike: the structure checks they make before anything else (RFC 8926 §3.4, §3.5: the fixed header
+// is there, its version is 0, its options fit the packet, each option's length fits the options), the
+// reading of each option's header, and how a drop is recorded. Never throws, never allocates; failures
+// are numbered as DecapStatus and BypassStatus both number them. And the fixed header and option
+// headers every encoder (writer.ts, bypass-encap.ts, header.ts) writes.
 
 import { readU16, writeU16 } from '@nat64/wire';
 import { Geneve, GeneveBits } from './constants.js';
@@ -20,46 +21,62 @@ export const StructureFailure = {
 } as const;
 export type StructureFailure = (typeof StructureFailure)[keyof typeof StructureFailure];
 
-/** What readFixedHeader returns when the fixed header is sound. */
-export const STRUCTURE_OK = 0;
-export type StructureVerdict = typeof STRUCTURE_OK | StructureFailure;
-
-/** The fixed header's fields, as both views keep them. */
-export interface FixedHeaderFields {
+/** What both decoders' views hold besides their own fields, filled alike. */
+export interface DecodeView {
+  status: number;
+  /** Where decoding found the problem; -1 when it did not fail. */
+  failOffset: number;
   flags: number;
   protocolType: number;
   vni: number;
+  criticalOptions: number;
+  reset(buf: Uint8Array, start: number): void;
 }
 
-/** Where the options and the payload lie after readFixedHeader, or where it failed. Reused by each decoder. */
+/** Where the options and the payload lie after beginDecode. Reused by each decoder. */
 export class HeaderBounds {
   optionsStart = 0;
   optionsEnd = 0;
   end = 0;
-  failOffset = -1;
 }
 
-/** Checks the fixed header of buf[offset, offset + length) (a UDP payload) and fills `fields` and `bounds`. */
-export function readFixedHeader(buf: Uint8Array, offset: number, length: number, fields: FixedHeaderFields, bounds: HeaderBounds): StructureVerdict {
+/** Records the drop `status`, found at `at`, in `view`; returns it. */
+export function fail<S extends number>(view: { status: S; failOffset: number }, status: S, at: number): S {
+  view.status = status;
+  view.failOffset = at;
+  return status;
+}
+
+/**
+ * Resets `view` for the UDP payload buf[offset, offset + length) and checks its fixed header into `view`
+ * and `bounds`; false when the structure fails, the failure then recorded in the view.
+ */
+export function beginDecode(buf: Uint8Array, offset: number, length: number, view: DecodeView, bounds: HeaderBounds): boolean {
+  view.reset(buf, offset);
   if (offset + length > buf.length) length = buf.length - offset;
   if (length < Geneve.HEADER_LENGTH) {
-    bounds.failOffset = offset + Math.max(length, 0);
-    return StructureFailure.TRUNCATED;
+    fail(view, StructureFailure.TRUNCATED, offset + Math.max(length, 0));
+    return false;
   }
-  bounds.failOffset = offset;
   const first = buf[offset]!;
-  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) return StructureFailure.BAD_VERSION;
+  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) {
+    fail(view, StructureFailure.BAD_VERSION, offset);
+    return false;
+  }
   const optionsStart = offset + Geneve.HEADER_LENGTH;
   const optionsEnd = optionsStart + (first & GeneveBits.OPT_LEN_MASK) * Geneve.WORD;
   const end = offset + length;
-  if (optionsEnd > end) return StructureFailure.OPTIONS_TRUNCATED;
+  if (optionsEnd > end) {
+    fail(view, StructureFailure.OPTIONS_TRUNCATED, offset);
+    return false;
+  }
   bounds.optionsStart = optionsStart;
   bounds.optionsEnd = optionsEnd;
   bounds.end = end;
-  fields.flags = buf[offset + 1]!;
-  fields.protocolType = readU16(buf, offset + 2);
-  fields.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
-  return STRUCTURE_OK;
+  view.flags = buf[offset + 1]!;
+  view.protocolType = readU16(buf, offset + 2);
+  view.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
+  return true;
 }
 
 /** One option TLV as readOption leaves it; each decoder reuses one. */
