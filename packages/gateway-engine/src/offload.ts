@@ -13,14 +13,10 @@
 // kernel expects there.
 
 import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writePartialChecksumHeader } from '@nat64/tun';
-import { IpProto, XlatFlags, type PacketBatch } from '@nat64/xlat';
+import { FieldOffset, HeaderSize, IpProto, XlatFlags, type PacketBatch } from '@nat64/xlat';
 import { foldSum, pseudoHeaderSum4, pseudoHeaderSum6, readU32, sumWords } from '@nat64/wire';
 
-const TCP_CHECKSUM = 16;
-const UDP_CHECKSUM = 6;
-const IPV4_HEADER = 20;
-const IPV6_HEADER = 40;
-const UDP_HEADER = 8;
+/** The DF bit in the byte of the IPv4 header that holds it (RFC 791 3.1). */
 const IPV4_DONT_FRAGMENT = 0x40;
 const ECN = VnetGso.ECN;
 
@@ -123,16 +119,16 @@ export class Offload {
     const o = out.offsets[slot]!;
     const length = out.lengths[slot]!;
     const four = buf[o]! >>> 4 === 4;
-    const l3 = four ? (buf[o]! & 0x0f) * 4 : IPV6_HEADER;
+    const l3 = four ? (buf[o]! & 0x0f) * 4 : HeaderSize.ipv6;
     const protocol = four ? buf[o + 9]! : buf[o + 6]!;
     let field: number;
     let l4Header: number;
     if (protocol === IpProto.tcp) {
-      field = TCP_CHECKSUM;
+      field = FieldOffset.tcpChecksum;
       l4Header = (buf[o + l3 + 12]! >>> 4) * 4;
     } else if (protocol === IpProto.udp) {
-      field = UDP_CHECKSUM;
-      l4Header = UDP_HEADER;
+      field = FieldOffset.udpChecksum;
+      l4Header = HeaderSize.udp;
     } else {
       return;
     }
@@ -155,8 +151,8 @@ export class Offload {
   /** Whether the translation of this packet will be one packet (RFC 7915: no fragmentation, no refusal for size). */
   private staysWhole(buf: Uint8Array, offset: number, length: number): boolean {
     const limits = this.limits;
-    if (buf[offset]! >>> 4 === 6) return length - IPV6_HEADER + IPV4_HEADER <= limits.ipv4NextHopMtu;
-    const grown = length - (buf[offset]! & 0x0f) * 4 + IPV6_HEADER;
+    if (buf[offset]! >>> 4 === 6) return length - HeaderSize.ipv6 + HeaderSize.ipv4 <= limits.ipv4NextHopMtu;
+    const grown = length - (buf[offset]! & 0x0f) * 4 + HeaderSize.ipv6;
     const dontFragment = (buf[offset + 6]! & IPV4_DONT_FRAGMENT) !== 0;
     return grown <= (dontFragment ? limits.ipv6NextHopMtu : Math.min(limits.lowestIpv6Mtu, limits.ipv6NextHopMtu));
   }
