@@ -22,6 +22,41 @@ local PROTOCOLS = { [1] = "ICMP", [6] = "TCP", [17] = "UDP" }
 local REASONS = { [0] = "unspecified", [1] = "idle timeout", [2] = "TCP closed", [3] = "evicted", [4] = "administrative" }
 local STATUSES = { [0] = "FOUND", [1] = "NOT_FOUND", [2] = "NOT_AUTHORITATIVE" }
 
+-- Gives a protocol its fields and its one expert for malformed data, and returns the expert.
+local function register(proto, fields, malformed_abbreviation, malformed_text)
+  local list = {}
+  for _, field in pairs(fields) do table.insert(list, field) end
+  proto.fields = list
+  local malformed = ProtoExpert.new(malformed_abbreviation, malformed_text, expert.group.MALFORMED, expert.severity.ERROR)
+  proto.experts = { malformed }
+  return malformed
+end
+
+-- Adds the fields of a structure to the tree from its layout: rows { field, offset, length, bits },
+-- a nil length reaching the end of the range, bits the flag fields shown under the field.
+local function add_fields(tree, range, layout)
+  for _, row in ipairs(layout) do
+    local item = tree:add(row[1], range(row[2], row[3]))
+    for _, bit in ipairs(row[4] or {}) do item:add(bit, range(row[2], row[3])) end
+  end
+end
+
+-- "2019-03-18 10:06:28.436754 UTC" for a time in microseconds since 1970.
+local function utc(micros)
+  local seconds = (micros / 1000000):tonumber()
+  local fraction = (micros % 1000000):tonumber()
+  return os.date("!%Y-%m-%d %H:%M:%S", seconds) .. string.format(".%06d UTC", fraction)
+end
+
+-- A time field (8 octets, microseconds since 1970) followed by its UTC text.
+local function add_time(tree, field, range)
+  tree:add(field, range):append_text(" (" .. utc(range:uint64()) .. ")")
+end
+
+local function protocol_name(range)
+  return PROTOCOLS[range:uint()] or tostring(range:uint())
+end
+
 local hf = {
   version = ProtoField.uint8("nat64handoff.version", "Version"),
   type = ProtoField.uint8("nat64handoff.type", "Type", base.DEC, MESSAGE_TYPES),
@@ -66,34 +101,38 @@ local hf = {
   padding = ProtoField.bytes("nat64handoff.padding", "Padding"),
   tag = ProtoField.bytes("nat64handoff.tag", "Authentication Tag"),
 }
-handoff.fields = {}
-for _, field in pairs(hf) do table.insert(handoff.fields, field) end
-
-local malformed = ProtoExpert.new("nat64handoff.malformed", "Malformed NAT64 handoff datagram", expert.group.MALFORMED, expert.severity.ERROR)
-handoff.experts = { malformed }
+local malformed = register(handoff, hf, "nat64handoff.malformed", "Malformed NAT64 handoff datagram")
 
 handoff.prefs.udp_port = Pref.uint("UDP port", 62863, "UDP port of handoff v1 messages (both sides)")
 
--- "2019-03-18 10:06:28.436754 UTC" for a time in microseconds since 1970.
-local function utc(micros)
-  local seconds = (micros / 1000000):tonumber()
-  local fraction = (micros % 1000000):tonumber()
-  return os.date("!%Y-%m-%d %H:%M:%S", seconds) .. string.format(".%06d UTC", fraction)
-end
+-- Layouts of the header and bodies (handoff-v1 section 5), as add_fields reads them.
+local CAPABILITY_BITS = { hf.cap_handoff, hf.cap_geneve }
+local HEADER_FIELDS = {
+  { hf.version, 0, 1 }, { hf.type, 1, 1 }, { hf.length, 2, 2 }, { hf.flags, 4, 2, { hf.flag_auth } },
+  { hf.reserved16, 6, 2 }, { hf.epoch, 8, 8 }, { hf.cookie, 16, 8 }, { hf.sequence, 24, 4 },
+}
+local ENTRY_FIELDS = {
+  { hf.protocol, 0, 1 }, { hf.reason, 1, 1 }, { hf.nat_port, 2, 2 }, { hf.entry_nat_address, 4, 4 },
+  { hf.client_address, 8, 16 }, { hf.client_port, 24, 2 }, { hf.server_port, 26, 2 }, { hf.server_address, 28, 4 },
+}
+local HELLO_FIELDS = { { hf.nat_address, 0, 4 }, { hf.capabilities, 4, 2, CAPABILITY_BITS }, { hf.reserved16, 6, 2 } }
+local HELLO_ACK_FIELDS = {
+  { hf.receiver_flags, 0, 2, { hf.authoritative } }, { hf.capabilities, 2, 2, CAPABILITY_BITS }, { hf.window, 4, 2 }, { hf.reserved16, 6, 2 },
+}
+local BATCH_PREFIX_FIELDS = { { hf.count, 0, 2 }, { hf.reserved16, 2, 2 } }
+local ACK_PREFIX_FIELDS = { { hf.cumulative, 0, 4 }, { hf.block_count, 4, 1 }, { hf.reserved24, 5, 3 } }
+local BLOCK_FIELDS = { { hf.block_start, 0, 4 }, { hf.block_end, 4, 4 } }
+local QUERY_FIELDS = {
+  { hf.query_protocol, 0, 1 }, { hf.reserved8, 1, 1 }, { hf.query_nat_port, 2, 2 }, { hf.query_nat_address, 4, 4 },
+  { hf.query_server_address, 8, 4 }, { hf.query_server_port, 12, 2 }, { hf.reserved16, 14, 2 }, { hf.padding, 16 },
+}
+local ANSWER_PREFIX_FIELDS = { { hf.status, 0, 1 }, { hf.reserved24, 1, 3 } }
 
 local function add_entry(tree, range, label)
   local entry = tree:add(hf.entry, range)
-  entry:add(hf.protocol, range(0, 1))
-  entry:add(hf.reason, range(1, 1))
-  entry:add(hf.nat_port, range(2, 2))
-  entry:add(hf.entry_nat_address, range(4, 4))
-  entry:add(hf.client_address, range(8, 16))
-  entry:add(hf.client_port, range(24, 2))
-  entry:add(hf.server_port, range(26, 2))
-  entry:add(hf.server_address, range(28, 4))
-  local micros = range(32, 8):uint64()
-  entry:add(hf.time, range(32, 8)):append_text(" (" .. utc(micros) .. ")")
-  local text = string.format("%s %s:%d [%s]:%d", PROTOCOLS[range(0, 1):uint()] or tostring(range(0, 1):uint()), tostring(range(4, 4):ipv4()),
+  add_fields(entry, range, ENTRY_FIELDS)
+  add_time(entry, hf.time, range(32, 8))
+  local text = string.format("%s %s:%d [%s]:%d", protocol_name(range(0, 1)), tostring(range(4, 4):ipv4()),
     range(2, 2):uint(), tostring(range(8, 16):ipv6()), range(24, 2):uint())
   entry:set_text((label or "Entry") .. ": " .. text)
   return text
@@ -136,26 +175,15 @@ end
 
 local function dissect_body(type, body, tree)
   if type == 1 then -- HELLO
-    tree:add(hf.nat_address, body(0, 4))
-    local caps = tree:add(hf.capabilities, body(4, 2))
-    caps:add(hf.cap_handoff, body(4, 2))
-    caps:add(hf.cap_geneve, body(4, 2))
-    tree:add(hf.reserved16, body(6, 2))
+    add_fields(tree, body, HELLO_FIELDS)
     if body:len() > 8 then tree:add(hf.padding, body(8)) end
     return string.format("NAT %s", tostring(body(0, 4):ipv4()))
   elseif type == 2 then -- HELLO-ACK
-    local flags = tree:add(hf.receiver_flags, body(0, 2))
-    flags:add(hf.authoritative, body(0, 2))
-    local caps = tree:add(hf.capabilities, body(2, 2))
-    caps:add(hf.cap_handoff, body(2, 2))
-    caps:add(hf.cap_geneve, body(2, 2))
-    tree:add(hf.window, body(4, 2))
-    tree:add(hf.reserved16, body(6, 2))
+    add_fields(tree, body, HELLO_ACK_FIELDS)
     return string.format("window %d%s", body(4, 2):uint(), bit32.band(body(0, 2):uint(), 0x8000) ~= 0 and ", authoritative" or "")
   elseif type == 3 or type == 4 or type == 8 then -- CREATED, DELETED, RELEASE
     local count = body(0, 2):uint()
-    tree:add(hf.count, body(0, 2))
-    tree:add(hf.reserved16, body(2, 2))
+    add_fields(tree, body, BATCH_PREFIX_FIELDS)
     local first
     for index = 0, count - 1 do
       local text = add_entry(tree, body(4 + ENTRY_LENGTH * index, ENTRY_LENGTH), "Entry " .. (index + 1))
@@ -164,32 +192,21 @@ local function dissect_body(type, body, tree)
     return string.format("%d %s%s", count, count == 1 and "entry" or "entries", first and (": " .. first .. (count > 1 and ", ..." or "")) or "")
   elseif type == 5 then -- ACK
     local blocks = body(4, 1):uint()
-    tree:add(hf.cumulative, body(0, 4))
-    tree:add(hf.block_count, body(4, 1))
-    tree:add(hf.reserved24, body(5, 3))
+    add_fields(tree, body, ACK_PREFIX_FIELDS)
     for index = 0, blocks - 1 do
       local range = body(8 + 8 * index, 8)
       local block = tree:add(hf.block, range)
-      block:add(hf.block_start, range(0, 4))
-      block:add(hf.block_end, range(4, 4))
+      add_fields(block, range, BLOCK_FIELDS)
       block:set_text(string.format("Block %d: %d-%d", index + 1, range(0, 4):uint(), range(4, 4):uint()))
     end
     return string.format("cumulative %d%s", body(0, 4):uint(), blocks > 0 and string.format(", %d blocks", blocks) or "")
   elseif type == 6 then -- QUERY
-    tree:add(hf.query_protocol, body(0, 1))
-    tree:add(hf.reserved8, body(1, 1))
-    tree:add(hf.query_nat_port, body(2, 2))
-    tree:add(hf.query_nat_address, body(4, 4))
-    tree:add(hf.query_server_address, body(8, 4))
-    tree:add(hf.query_server_port, body(12, 2))
-    tree:add(hf.reserved16, body(14, 2))
-    tree:add(hf.padding, body(16))
-    return string.format("%s %s:%d from %s:%d", PROTOCOLS[body(0, 1):uint()] or tostring(body(0, 1):uint()), tostring(body(4, 4):ipv4()), body(2, 2):uint(),
+    add_fields(tree, body, QUERY_FIELDS)
+    return string.format("%s %s:%d from %s:%d", protocol_name(body(0, 1)), tostring(body(4, 4):ipv4()), body(2, 2):uint(),
       tostring(body(8, 4):ipv4()), body(12, 2):uint())
   elseif type == 7 then -- ANSWER
     local status = body(0, 1):uint()
-    tree:add(hf.status, body(0, 1))
-    tree:add(hf.reserved24, body(1, 3))
+    add_fields(tree, body, ANSWER_PREFIX_FIELDS)
     if status == 0 then return "FOUND " .. add_entry(tree, body(4, ENTRY_LENGTH)) end
     tree:add(hf.padding, body(4, ENTRY_LENGTH))
     return STATUSES[status] or ("status " .. status)
@@ -214,15 +231,7 @@ function handoff.dissector(tvb, pinfo, tree)
     return tvb:len()
   end
   local tagged = bit32.band(tvb(4, 2):uint(), 0x8000) ~= 0
-  item:add(hf.version, tvb(0, 1))
-  item:add(hf.type, tvb(1, 1))
-  item:add(hf.length, tvb(2, 2))
-  local flags = item:add(hf.flags, tvb(4, 2))
-  flags:add(hf.flag_auth, tvb(4, 2))
-  item:add(hf.reserved16, tvb(6, 2))
-  item:add(hf.epoch, tvb(8, 8))
-  item:add(hf.cookie, tvb(16, 8))
-  item:add(hf.sequence, tvb(24, 4))
+  add_fields(item, tvb, HEADER_FIELDS)
   local body_end = tvb:len() - (tagged and TAG_LENGTH or 0)
   local summary = dissect_body(type, tvb(HEADER_LENGTH, body_end - HEADER_LENGTH), item)
   if tagged then item:add(hf.tag, tvb(body_end, TAG_LENGTH)) end
@@ -271,35 +280,31 @@ local of = {
   reserved24 = ProtoField.uint24("nat64geneve.auth.reserved", "Reserved", base.HEX),
   tag = ProtoField.bytes("nat64geneve.auth.tag", "Authentication Tag"),
 }
-options.fields = {}
-for _, field in pairs(of) do table.insert(options.fields, field) end
-
-local malformed_option = ProtoExpert.new("nat64geneve.malformed", "Malformed NAT64 handoff Geneve option", expert.group.MALFORMED, expert.severity.ERROR)
-options.experts = { malformed_option }
+local malformed_option = register(options, of, "nat64geneve.malformed", "Malformed NAT64 handoff Geneve option")
 
 options.prefs.option_class = Pref.uint("Option class", 0xFF64, "Geneve Option Class of the NAT64 handoff options (geneve-options section 2)")
 
 -- Wireshark registers its Geneve dissector on the port without a name: take it from there.
 local geneve = udp_port:get_dissector(6081)
 
+-- Layouts of the option header and of our options' data (geneve-options sections 3, 4).
+local OPTION_HEADER_FIELDS = { { of.class, 0, 2 }, { of.type, 2, 1 }, { of.length, 3, 1 } }
+local MAPPING_FIELDS = {
+  { of.protocol, 0, 1 }, { of.event, 1, 1 }, { of.reserved16, 2, 2 }, { of.nat_address, 4, 4 },
+  { of.nat_port, 8, 2 }, { of.client_port, 10, 2 }, { of.client_address, 12, 16 },
+}
+local AUTH_FIELDS = { { of.key_id, 0, 1 }, { of.reserved24, 1, 3 }, { of.tag, 4, 16 } }
+
 local function add_mapping(tree, data)
-  tree:add(of.protocol, data(0, 1))
-  tree:add(of.event, data(1, 1))
-  tree:add(of.reserved16, data(2, 2))
-  tree:add(of.nat_address, data(4, 4))
-  tree:add(of.nat_port, data(8, 2))
-  tree:add(of.client_port, data(10, 2))
-  tree:add(of.client_address, data(12, 16))
-  tree:add(of.creation_time, data(28, 8)):append_text(" (" .. utc(data(28, 8):uint64()) .. ")")
+  add_fields(tree, data, MAPPING_FIELDS)
+  add_time(tree, of.creation_time, data(28, 8))
   if data:len() > 36 then tree:add(of.extra, data(36)) end
-  return string.format("%s %s %s:%d [%s]:%d", EVENTS[data(1, 1):uint()] or ("event " .. data(1, 1):uint()), PROTOCOLS[data(0, 1):uint()] or tostring(data(0, 1):uint()),
+  return string.format("%s %s %s:%d [%s]:%d", EVENTS[data(1, 1):uint()] or ("event " .. data(1, 1):uint()), protocol_name(data(0, 1)),
     tostring(data(4, 4):ipv4()), data(8, 2):uint(), tostring(data(12, 16):ipv6()), data(10, 2):uint())
 end
 
 local function add_auth(tree, data)
-  tree:add(of.key_id, data(0, 1))
-  tree:add(of.reserved24, data(1, 3))
-  tree:add(of.tag, data(4, 16))
+  add_fields(tree, data, AUTH_FIELDS)
   if data:len() > 20 then tree:add(of.extra, data(20)) end
   return string.format("key %d", data(0, 1):uint())
 end
@@ -322,9 +327,7 @@ function options.dissector(tvb, pinfo, tree)
       ours = ours or tree:add(options, tvb(8, options_end - 8))
       local range = tvb(at, next_at - at)
       local option = ours:add(of.option, range)
-      option:add(of.class, tvb(at, 2))
-      option:add(of.type, tvb(at + 2, 1))
-      option:add(of.length, tvb(at + 3, 1))
+      add_fields(option, range, OPTION_HEADER_FIELDS)
       local name = OPTION_TYPES[type] or string.format("type 0x%02x", type)
       if type == 0x01 and words >= 9 then
         local text = add_mapping(option, tvb(at + 4, 4 * words))

@@ -12,10 +12,22 @@ export type { HandoffConfig } from '@nat64/gateway-handoff';
 /** The engine's settings (with the prefix's text kept for messages), plus what the app itself runs. */
 export interface GatewayConfig extends EngineSettings {
   /** create: make the device (set its MTU, bring it up) or attach to one that exists, leaving it as it is. */
-  /** offload: virtio-net headers and TSO through the device (engine/offload.ts); handoff transport only. */
+  /**
+   * offload: virtio-net headers through the device (engine/offload.ts); not with the Geneve mapping transport.
+   * receiveSegments: with offload, TSO on reads (64 KiB TCP segments); not with bypass, whose tunnel takes packets of its MTU.
+   */
   /** coalesce: with offload, translated packets of one flow in a batch leave as one USO or TSO packet (engine/coalesce.ts). */
   /** txQueueLength: packets the kernel queues for the gateway to read; undefined leaves an attached device's as it is. */
-  tun: { name: string; mtu: number; create: boolean; batchSize: number; offload: boolean; coalesce: boolean; txQueueLength: number | undefined };
+  tun: {
+    name: string;
+    mtu: number;
+    create: boolean;
+    batchSize: number;
+    offload: boolean;
+    receiveSegments: boolean;
+    coalesce: boolean;
+    txQueueLength: number | undefined;
+  };
   prefix: PrefixSetting;
   pool4: Pool4Entry[];
   staticBib: StaticBibEntry[];
@@ -110,6 +122,7 @@ function readTun(tunReader: ConfigReader, transport: ReturnType<typeof transport
     create: tunReader.boolean('create', true),
     batchSize: tunReader.integer('batchSize', { min: 1, max: 1024, fallback: 64 }),
     offload: tunReader.boolean('offload', false),
+    receiveSegments: transport.receivesSegments,
     coalesce: tunReader.boolean('coalesce', false),
     txQueueLength: undefined as number | undefined,
   };
@@ -118,7 +131,7 @@ function readTun(tunReader: ConfigReader, transport: ReturnType<typeof transport
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun.name)) throw new ConfigError('tun.name', 'must be 1-15 letters, digits, "_", "-" or "."');
   if (tun.offload && transport.refusesOffload !== null) {
     // A 64 KiB segment cannot ride in a tunnel packet; the kernel would have to split it first.
-    throw new ConfigError('tun.offload', `needs handoff.transport "handoff": ${transport.refusesOffload}`);
+    throw new ConfigError('tun.offload', `needs handoff.transport "handoff" or "bypass": ${transport.refusesOffload}`);
   }
   if (tun.coalesce && !tun.offload) throw new ConfigError('tun.coalesce', 'needs tun.offload: trains leave as GSO packets with virtio-net headers');
   tunReader.done();

@@ -59,6 +59,7 @@ export function openDevice(tun: GatewayConfig['tun'], mtu: number): TunDevice {
       batchSize: tun.batchSize,
       slotSize: slotSizeFor(mtu, tun.offload),
       offload: tun.offload,
+      receiveSegments: tun.receiveSegments,
     });
   } catch (error) {
     if (error instanceof TunError) throw new FatalError(error.message, exitCodeOf(error), { cause: error });

@@ -97,8 +97,22 @@ function program(): Command {
   addRunCommand(root);
   addSessionsCommand(root);
   addStatsCommand(root);
-  addHostsCommand(root);
-  addReloadCommand(root);
+  addAnswerCommand(
+    root,
+    'hosts',
+    'List the handoff peers of the running gateway, one per NAT address and IPv4 host: state (unknown, silent, port-closed, ' +
+      'acknowledging, authoritative), window, messages in flight, entries queued, RTO, entries handed off, when last heard.',
+    async (options) => showHosts(options),
+  );
+  addAnswerCommand(
+    root,
+    'reload',
+    'Make the running gateway read its configuration again (as SIGHUP does): log level, timeouts, session limits, statsInterval, ' +
+      'logSessions and the handoff key change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
+    async (options) => {
+      process.exitCode = await reloadGateway(options);
+    },
+  );
   hintHelpAfterErrors(root);
   return root;
 }
@@ -122,10 +136,10 @@ function addRunCommand(root: Command): void {
       `packets the kernel queues for the gateway to read (tun.txQueueLength; a full queue drops, counted as device.txDropped); default ${DEFAULT_TX_QUEUE_LENGTH} for a device it creates`,
       integer,
     )
-    .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload)')
+    .option('--tun-offload', 'take checksum and TCP segmentation offload through the TUN device (tun.offload; with --transport bypass, checksum offload only)')
     .option(
       '--tun-coalesce',
-      'with --tun-offload: write translated packets of one flow in a batch as one UDP (USO, Linux 6.2+) or TCP segmentation packet (tun.coalesce)',
+      'with --tun-offload: write translated (or tunnelled) packets of one flow in a batch as one UDP (USO, Linux 6.2+) or TCP segmentation packet (tun.coalesce)',
     )
     .option('--prefix <prefix>', `RFC 6052 prefix (pool6), /32 /40 /48 /56 /64 or /96; default ${DEFAULT_PREFIX}`)
     .option('--pool4 <addresses>', 'comma-separated IPv4 addresses IPv4 hosts see (ports per protocol: in --config)', list)
@@ -208,27 +222,13 @@ function addStatsCommand(root: Command): void {
     });
 }
 
-function addHostsCommand(root: Command): void {
-  controlCommand(root, 'hosts')
-    .description(
-      'List the handoff peers of the running gateway, one per NAT address and IPv4 host: state (unknown, silent, port-closed, ' +
-        'acknowledging, authoritative), window, messages in flight, entries queued, RTO, entries handed off, when last heard.',
-    )
+/** A control command that prints the gateway's answer, as a table or with --json as JSON. */
+function addAnswerCommand(root: Command, name: string, description: string, run: (options: { control: string; json?: boolean }) => Promise<void>): void {
+  controlCommand(root, name)
+    .description(description)
     .option('--json', 'print the answer as JSON')
     .action(async (flags: ControlFlags & { json?: boolean }) => {
-      await showHosts({ ...flags, control: controlPath(flags) });
-    });
-}
-
-function addReloadCommand(root: Command): void {
-  controlCommand(root, 'reload')
-    .description(
-      'Make the running gateway read its configuration again (as SIGHUP does): log level, timeouts, session limits, statsInterval, ' +
-        'logSessions and the handoff key change at once; what needs a restart is named. Exits 78 when the new configuration is refused.',
-    )
-    .option('--json', 'print the answer as JSON')
-    .action(async (flags: ControlFlags & { json?: boolean }) => {
-      process.exitCode = await reloadGateway({ ...flags, control: controlPath(flags) });
+      await run({ ...flags, control: controlPath(flags) });
     });
 }
 

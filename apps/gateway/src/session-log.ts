@@ -10,24 +10,20 @@ const NAMES: Record<number, string> = { [PROTOCOL.TCP]: 'tcp', [PROTOCOL.UDP]: '
 /** Subscribes a logger to the table's changes; returns the unsubscribe function. */
 export function logSessionChanges(events: SessionEvents, logger: Logger): () => void {
   const address = new Uint8Array(16);
-  const session = (table: Nat64Table, h: number) => {
-    table.copyClientAddress(h, address, 0);
-    return {
-      protocol: NAMES[table.protocol(h)],
-      client: formatEndpoint6(address, table.clientPort(h)),
-      nat: formatEndpoint4(table.natAddress(h), table.natPort(h)),
-      server: formatEndpoint4(table.serverAddress(h), table.serverPort(h)),
-    };
-  };
-  const bib = (table: Nat64Table, b: number) => {
+  // A session's protocol, client and NAT endpoints are its BIB entry's (listeners run before anything is freed).
+  const mapping = (table: Nat64Table, b: number) => {
     table.copyBibClientAddress(b, address, 0);
     return {
       protocol: NAMES[table.bibProtocol(b)],
       client: formatEndpoint6(address, table.bibClientPort(b)),
       nat: formatEndpoint4(table.bibNatAddress(b), table.bibNatPort(b)),
-      static: table.isStaticBib(b),
     };
   };
+  const session = (table: Nat64Table, h: number) => ({
+    ...mapping(table, table.bibOf(h)),
+    server: formatEndpoint4(table.serverAddress(h), table.serverPort(h)),
+  });
+  const bib = (table: Nat64Table, b: number) => ({ ...mapping(table, b), static: table.isStaticBib(b) });
   return events.subscribe({
     sessionCreated: (table, h) => logger.info({ event: 'session-created', ...session(table, h) }, 'session created'),
     sessionDeleted: (table, h, reason) => logger.info({ event: 'session-deleted', reason: deleteReasonName(reason), ...session(table, h) }, 'session deleted'),

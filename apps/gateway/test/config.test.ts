@@ -27,7 +27,16 @@ function problem(flags: RawSettings, file?: object): string {
 describe('config', () => {
   it('fills every setting with its default', () => {
     const config = load(POOL);
-    expect(config.tun).toEqual({ name: 'nat64', mtu: 1500, create: true, batchSize: 64, offload: false, coalesce: false, txQueueLength: 10_000 });
+    expect(config.tun).toEqual({
+      name: 'nat64',
+      mtu: 1500,
+      create: true,
+      batchSize: 64,
+      offload: false,
+      receiveSegments: true,
+      coalesce: false,
+      txQueueLength: 10_000,
+    });
     expect(config.prefix.text).toBe('64:ff9b::/96');
     expect(config.refuseNonGlobalUnderWkp).toBe(true);
     expect(config.pool4).toEqual([
@@ -176,5 +185,12 @@ describe('config', () => {
 
   it('refuses tun.offload with the Geneve transport', () => {
     expect(() => loadGatewayConfig({ flags: { ...POOL, 'tun.offload': true, 'handoff.transport': 'geneve' } })).toThrow(/tun\.offload/);
+    expect(() => loadGatewayConfig({ flags: { ...POOL, 'tun.offload': true, 'handoff.transport': 'auto' } })).toThrow(/tun\.offload/);
+  });
+
+  it('takes tun.offload with bypass, without TCP segments on reads (the tunnel carries packets of its MTU)', () => {
+    const bypass = loadGatewayConfig({ flags: { ...POOL, 'tun.offload': true, 'tun.coalesce': true, 'handoff.transport': 'bypass' } }).tun;
+    expect(bypass).toMatchObject({ offload: true, coalesce: true, receiveSegments: false });
+    expect(loadGatewayConfig({ flags: { ...POOL, 'tun.offload': true } }).tun).toMatchObject({ offload: true, receiveSegments: true });
   });
 });

@@ -10,13 +10,24 @@ describe('device', () => {
   });
 
   it('uses the configured MTU for a device it creates', () => {
-    expect(deviceMtu({ name: 'nat64', mtu: 9000, create: true, batchSize: 64, offload: false, coalesce: false, txQueueLength: 10_000 })).toBe(9000);
+    expect(
+      deviceMtu({ name: 'nat64', mtu: 9000, create: true, batchSize: 64, offload: false, receiveSegments: true, coalesce: false, txQueueLength: 10_000 }),
+    ).toBe(9000);
   });
 
   it('refuses to attach to an interface that does not exist, as a configuration error', () => {
     let error: unknown;
     try {
-      deviceMtu({ name: 'n64-absent-if', mtu: 1500, create: false, batchSize: 64, offload: false, coalesce: false, txQueueLength: undefined });
+      deviceMtu({
+        name: 'n64-absent-if',
+        mtu: 1500,
+        create: false,
+        batchSize: 64,
+        offload: false,
+        receiveSegments: true,
+        coalesce: false,
+        txQueueLength: undefined,
+      });
     } catch (caught) {
       error = caught;
     }

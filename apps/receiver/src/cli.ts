@@ -22,8 +22,10 @@ import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings, type Rece
 import { startReceiver } from './daemon.js';
 import { effectiveSettings } from './effective.js';
 import { ReceiverReloader, ReceiverSettings, type ReloadOutcome } from './reload.js';
-import { lookupCommand, lookupExitCode } from './lookup-command.js';
-import { dumpEntries, dumpFilter, dumpLines, entryJson, PROTOCOL_NUMBERS } from './queries.js';
+import { dumpEntries, dumpFilter, dumpLines } from './dump.js';
+import { lookupCommand } from './lookup-command.js';
+import { lookupExitCode } from './lookup-run.js';
+import { entryJson, PROTOCOL_NUMBERS } from './queries.js';
 
 /** Mode of the directories made for the database and the connection log. */
 const DIRECTORY_MODE = 0o750;

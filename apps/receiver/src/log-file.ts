@@ -41,7 +41,7 @@ interface Waiter {
 }
 
 interface Chunk {
-  bytes: Buffer;
+  bytes: Uint8Array;
   /** The commit whose lines these are, if the caller said so. */
   commit: number | undefined;
 }
@@ -53,7 +53,10 @@ export function openConnectionLog(target: { file: string } | { fd: number }, zon
 
 class LogFile implements ConnectionLog {
   #fd: number;
+  /** Lines appended one by one since the last of `#encoded`, not yet encoded. */
   #queued: string[] = [];
+  /** Encoded lines not yet handed to `#chunks`, in order. */
+  #encoded: Uint8Array[] = [];
   readonly #chunks: Chunk[] = [];
   /** Bytes of chunks[0] already written. */
   #offset = 0;
@@ -84,6 +87,11 @@ class LogFile implements ConnectionLog {
 
   append(line: string): void {
     this.#queued.push(line);
+  }
+
+  appendEncoded(lines: Uint8Array): void {
+    this.#encodeQueued();
+    this.#encoded.push(lines);
   }
 
   flush(commit?: number): void {
@@ -143,12 +151,19 @@ class LogFile implements ConnectionLog {
     if (this.file !== undefined) closeQuietly(this.#fd);
   }
 
-  #queue(commit: number | undefined): void {
+  #encodeQueued(): void {
     if (this.#queued.length === 0) return;
-    const bytes = Buffer.from(`${this.#queued.join('\n')}\n`);
+    this.#encoded.push(Buffer.from(`${this.#queued.join('\n')}\n`));
     this.#queued = [];
-    this.#chunks.push({ bytes, commit });
-    this.#appendedBytes += bytes.length;
+  }
+
+  #queue(commit: number | undefined): void {
+    this.#encodeQueued();
+    for (const lines of this.#encoded) {
+      this.#chunks.push({ bytes: lines, commit });
+      this.#appendedBytes += lines.length;
+    }
+    this.#encoded = [];
   }
 
   /** Tries to write everything queued (reopening first if asked); true when nothing is left. */

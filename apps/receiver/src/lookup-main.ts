@@ -1,21 +1,17 @@
-// `nat64-receiver lookup`, lean: the same command as in cli.ts, run without loading the daemon,
-// the logger or the other commands, because start-up is most of what a lookup costs (an admin runs
-// it by hand, a script once per abuse report). Errors end the process as cli.ts ends it.
-import { Command } from 'commander';
-import { ConfigError } from '@nat64/service/config';
-import { ExitCode } from '@nat64/service/exit-codes';
-import { lookupCommand, lookupExitCode } from './lookup-command.js';
+// `nat64-receiver lookup`, lean: start-up is most of what a lookup costs (an admin runs it by hand,
+// a script once per abuse report), so a plain command line is read here (lookup-arguments.ts) and
+// answered loading only the store's reader, the time parser and the line format: neither the
+// daemon, its logger and config reader, nor commander. Any other command line goes to commander
+// (lookup-cli.ts), which answers as the full program does.
+import { plainLookupArguments } from './lookup-arguments.js';
+import { exitAfterLookupError, runLookup } from './lookup-run.js';
 
-const program = new Command().name('nat64-receiver').exitOverride();
-program.addCommand(lookupCommand().copyInheritedSettings(program).showHelpAfterError("(run 'nat64-receiver lookup --help' for usage)"));
-
-try {
-  await program.parseAsync();
-} catch (error) {
-  const commanderCode = (error as { code?: string }).code;
-  if (typeof commanderCode === 'string' && commanderCode.startsWith('commander.')) {
-    process.exit(commanderCode === 'commander.helpDisplayed' ? 0 : ExitCode.usage);
+const plain = plainLookupArguments(process.argv.slice(3));
+if (plain === undefined) await import('./lookup-cli.js');
+else {
+  try {
+    await runLookup(plain.endpoint, plain.options);
+  } catch (error) {
+    await exitAfterLookupError(error);
   }
-  console.error(`nat64-receiver: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(lookupExitCode(error) ?? (error instanceof ConfigError ? ExitCode.config : ExitCode.software));
 }

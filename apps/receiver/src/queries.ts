@@ -1,12 +1,13 @@
-// The admin's questions, answered from the store without the daemon: which IPv6 client held a NAT
-// address and port (now, or at a given time), and the whole current table in log format. They
-// open the database read-only, so they work while the receiver runs.
-import ipaddr from 'ipaddr.js';
-import { SqliteStore, type HistoryRecord, type StoredEntry } from '@nat64/conntrack';
+// The admin's question, answered from the store without the daemon: which IPv6 client held a NAT
+// address and port (now, or at a given time), or what one client held; and the text and JSON of
+// the answer. It opens the database read-only, so it works while the receiver runs.
+// Subpaths, not the packages: `lookup` (lookup-main.ts) loads neither the writer of the store, the
+// logger nor the receiver engine; ipaddr.js only for --client.
+import type { HistoryRecord, StoredEntry } from '@nat64/conntrack';
+import { SqliteReader } from '@nat64/conntrack/sqlite-reader';
 import { formatEndpoint4, formatEndpoint6 } from '@nat64/service/addresses';
-import { ipv4TextToUint32 } from '@nat64/wire';
-// Subpaths, not the packages: `lookup` (lookup-main.ts) loads neither the logger nor the receiver engine.
-import { entryLine, formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver/conn-log';
+import { ipv4TextToUint32 } from '@nat64/wire/address';
+import { formatTimestamp, type TimeZoneMode } from '@nat64/handoff-receiver/conn-log';
 
 export const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, icmp: 1 } as const;
 const PROTOCOL_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };
@@ -46,10 +47,9 @@ export function parseTime(text: string, zone: TimeZoneMode): number {
   return millis * 1000 + micros;
 }
 
-/** An IPv6 client address ("2001:db8::17") into its 16 bytes. */
-export function parseClientAddress(text: string): Uint8Array {
-  if (!ipaddr.IPv6.isValid(text) || text.includes('%')) throw new QueryError(`"${text}" is not an IPv6 address such as 2001:db8::17`);
-  return new Uint8Array(ipaddr.IPv6.parse(text).toByteArray());
+/** The error for text that is not an IPv6 client address. */
+export function notAClientAddress(text: string): QueryError {
+  return new QueryError(`"${text}" is not an IPv6 address such as 2001:db8::17`);
 }
 
 export interface LookupRequest {
@@ -63,13 +63,15 @@ export interface LookupRequest {
   limit: number;
 }
 
-export function lookup(request: LookupRequest): HistoryRecord[] {
+export async function lookup(request: LookupRequest): Promise<HistoryRecord[]> {
   if ((request.endpoint === undefined) === (request.client === undefined)) throw new QueryError('give a NAT address and port, or --client, not both');
   const at = request.at === undefined ? undefined : parseTime(request.at, request.zone);
   if (request.client !== undefined) {
-    const clientAddress = parseClientAddress(request.client);
+    const { clientAddressBytes } = await import('./client-address.js');
+    const clientAddress = clientAddressBytes(request.client);
+    if (clientAddress === undefined) throw notAClientAddress(request.client);
     const protocol = request.protocol === undefined ? undefined : PROTOCOL_NUMBERS[request.protocol];
-    const store = SqliteStore.openReadOnly(request.database);
+    const store = SqliteReader.open(request.database);
     try {
       // The protocol is filtered after the limit would cut: ask for every row of the client then.
       const records = store.clientHistory({
@@ -83,7 +85,7 @@ export function lookup(request: LookupRequest): HistoryRecord[] {
     }
   }
   const { address, port } = parseNatEndpoint(request.endpoint!);
-  const store = SqliteStore.openReadOnly(request.database);
+  const store = SqliteReader.open(request.database);
   try {
     return store.history({
       natAddress: address,
@@ -122,52 +124,6 @@ export function historyRecordJson(record: HistoryRecord): Record<string, unknown
 export function isoMicros(micros: number): string {
   const millis = Math.floor(micros / 1000);
   return `${new Date(millis).toISOString().slice(0, 19)}.${String(micros - Math.floor(micros / 1_000_000) * 1_000_000).padStart(6, '0')}Z`;
-}
-
-/** Which entries `dump` prints; every one when empty. */
-export interface DumpFilter {
-  client?: string;
-  /** "192.0.2.7" or "192.0.2.7:3719". */
-  nat?: string;
-  protocol?: keyof typeof PROTOCOL_NUMBERS;
-}
-
-/** Checks a filter before the database is opened (a bad value is a usage error); returns the test. */
-export function dumpFilter(filter: DumpFilter): (entry: StoredEntry) => boolean {
-  const client = filter.client === undefined ? undefined : parseClientAddress(filter.client);
-  let nat: { address: number; port: number | undefined } | undefined;
-  if (filter.nat !== undefined) {
-    if (filter.nat.includes(':')) nat = parseNatEndpoint(filter.nat);
-    else {
-      const address = ipv4TextToUint32(filter.nat);
-      if (address < 0) throw new QueryError(`"${filter.nat}" is not a NAT address (192.0.2.7) or address and port (192.0.2.7:3719)`);
-      nat = { address, port: undefined };
-    }
-  }
-  const protocol = filter.protocol === undefined ? undefined : PROTOCOL_NUMBERS[filter.protocol];
-  return (entry) =>
-    (protocol === undefined || entry.protocol === protocol) &&
-    (nat === undefined || (entry.natAddress === nat.address && (nat.port === undefined || entry.natPort === nat.port))) &&
-    (client === undefined || sameBytes(entry.clientAddress, client));
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
-}
-
-/** The entries of the current table that pass `accept`, oldest first. */
-export function* dumpEntries(database: string, accept: (entry: StoredEntry) => boolean = () => true): Generator<StoredEntry> {
-  const store = SqliteStore.openReadOnly(database);
-  try {
-    for (const entry of store.loadCurrent() as Iterable<StoredEntry>) if (accept(entry)) yield entry;
-  } finally {
-    store.close();
-  }
-}
-
-/** The current table as log lines ("Created" at the time each entry was stored), oldest first. */
-export function* dumpLines(database: string, zone: TimeZoneMode, accept?: (entry: StoredEntry) => boolean): Generator<string> {
-  for (const entry of dumpEntries(database, accept)) yield entryLine(entry.startedAt, 'Created', entry, zone);
 }
 
 /** One entry of `dump --json`: the fields of `lookup --json` that an entry still held has. */

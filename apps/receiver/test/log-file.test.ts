@@ -40,6 +40,19 @@ describe('log-file', () => {
     expect(readFileSync(file, 'utf8')).toBe('2019-03-18 10:06:28.436756 Initialized 192.0.2.7\n');
   });
 
+  it('writes encoded lines and single lines in the order they were appended, as the lines of their commit', () => {
+    const file = join(tempDir(), 'connections.log');
+    const log = openConnectionLog({ file }, 'utc');
+    log.append(line(0));
+    log.appendEncoded(Buffer.from(`${line(1)}\n${line(2)}\n`));
+    log.append(line(3));
+    log.appendEncoded(Buffer.from(`${line(4)}\n`));
+    expect(readFileSync(file, 'utf8')).toBe('');
+    log.flush(seedTime + 4);
+    log.close();
+    expect(readFileSync(file, 'utf8')).toBe([0, 1, 2, 3, 4].map((offset) => `${line(offset)}\n`).join(''));
+  });
+
   it('cuts a partial last line off at startup and returns the complete lines of the last commit', () => {
     const file = join(tempDir(), 'connections.log');
     const earlier = line(0);

@@ -83,14 +83,14 @@ describe('receiver persistence', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await gateway.send(MessageType.CREATED, [entry(loopback(61), 3719, 0x55)]);
     const database = receiver.config.database;
-    const now = lookup({ database, endpoint: '127.0.0.61:3719', zone: 'utc', limit: 20 });
+    const now = await lookup({ database, endpoint: '127.0.0.61:3719', zone: 'utc', limit: 20 });
     expect(now.map((record) => [record.clientAddress[15], record.endReason])).toEqual([
       [0x55, null],
       [0x17, 'replaced'],
     ]);
-    const past = lookup({ database, endpoint: '127.0.0.61:3719', zone: 'utc', limit: 20, at: formatTimestamp(between, 'utc'), protocol: 'tcp' });
+    const past = await lookup({ database, endpoint: '127.0.0.61:3719', zone: 'utc', limit: 20, at: formatTimestamp(between, 'utc'), protocol: 'tcp' });
     expect(past.map((record) => record.clientAddress[15])).toEqual([0x17]);
-    expect(lookup({ database, endpoint: '127.0.0.61:3719', zone: 'utc', limit: 20, at: '2001-01-01 00:00' })).toEqual([]);
+    expect(await lookup({ database, endpoint: '127.0.0.61:3719', zone: 'utc', limit: 20, at: '2001-01-01 00:00' })).toEqual([]);
     // The command line, while the daemon runs and holds the database.
     const { stdout } = await run('node', [MAIN, 'lookup', '127.0.0.61:3719', '--db', database, '--at', formatTimestamp(between, 'utc')]);
     expect(stdout).toMatch(/^tcp 127\.0\.0\.61:3719 \[2001:db8::17\]:50023 server 198\.51\.100\.10:443 from .* until .* \(replaced\)\n$/);

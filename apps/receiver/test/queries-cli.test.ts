@@ -119,7 +119,7 @@ describe('nat64-receiver lookup and dump', { timeout: 60_000 }, () => {
     expect(cli('lookup', '--client', '2001:db8::99', '--db', database).status).toBe(1);
   });
 
-  it('lookup answers without loading the daemon or its logger', () => {
+  it('lookup answers without loading the daemon, its logger, commander or ipaddr.js', () => {
     // The command, run by a script that then lists the CommonJS modules the process loaded (pino is one).
     const script = join(dir, 'lookup-modules.mjs');
     writeFileSync(
@@ -134,7 +134,34 @@ describe('nat64-receiver lookup and dump', { timeout: 60_000 }, () => {
     expect(result.stdout).toContain('tcp 192.0.2.7:3719 [2001:db8::3]:53186');
     const loaded = JSON.parse(result.stderr.trim().split('\n').at(-1)!) as string[];
     expect(loaded.some((file) => file.includes('better-sqlite3'))).toBe(true);
-    expect(loaded.filter((file) => /[\\/](pino|sd-notify)[\\/]/.test(file))).toEqual([]);
+    expect(loaded.filter((file) => /[\\/](pino|sd-notify|commander|ipaddr\.js)[\\/]/.test(file))).toEqual([]);
+  });
+
+  it('lookup leaves help and usage errors to commander, as the full program', () => {
+    const help = cli('lookup', '--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: nat64-receiver lookup \[options\] \[nat-endpoint\]/);
+    expect(cli('lookup', '192.0.2.7:3719', '--db', database, '--limit', '0')).toMatchObject({
+      status: 64,
+      stderr: expect.stringContaining("argument '0' is invalid. expected a whole number above zero"),
+    });
+    expect(cli('lookup', '192.0.2.7:3719', '--db', database, '--proto', 'sctp')).toMatchObject({ status: 64 });
+    expect(cli('lookup', '192.0.2.7:3719', '--db', database, '--limit', '1', '--proto', 'tcp', '--json').status).toBe(0);
+  });
+
+  it('lookup --config reads only the database setting of the config file', () => {
+    // A setting lookup does not use is wrong, and the key file is missing: the daemon refuses this
+    // file, a lookup still answers.
+    const config = join(dir, 'lookup-config.json');
+    writeFileSync(config, JSON.stringify({ database, capacity: 0, keyFile: join(dir, 'missing.key') }));
+    const found = cli('lookup', '192.0.2.7:3719', '--config', config, '--json');
+    expect(found.status, found.stderr).toBe(0);
+    expect(lines(found.stdout).map((row) => row['client'])).toEqual(['[2001:db8::3]:53186', '[2001:db8::17]:53186']);
+    writeFileSync(config, JSON.stringify({ database: 7 }));
+    expect(cli('lookup', '192.0.2.7:3719', '-c', config)).toMatchObject({ status: 78, stderr: expect.stringContaining('database: expected a string') });
+    writeFileSync(config, '[]');
+    expect(cli('lookup', '192.0.2.7:3719', '-c', config)).toMatchObject({ status: 78 });
+    expect(cli('lookup', '192.0.2.7:3719', '-c', join(dir, 'no-such-config.json'))).toMatchObject({ status: 78 });
   });
 
   it('lookup refuses a bad client or both questions at once as usage errors', () => {

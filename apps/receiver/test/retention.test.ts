@@ -60,7 +60,7 @@ describe('retention', () => {
     const receiver = await startTestReceiver({ retention: '90d' }, clock, dir);
     receivers.push(receiver);
     const database = receiver.config.database;
-    expect(lookup({ database, endpoint: '192.0.2.0:0', zone: 'utc', limit: 20 })).toHaveLength(1);
+    expect(await lookup({ database, endpoint: '192.0.2.0:0', zone: 'utc', limit: 20 })).toHaveLength(1);
     const gateway = await receiver.gateway(loopback(80));
     await gateway.hello();
     let port = 0;
@@ -75,9 +75,9 @@ describe('retention', () => {
     );
     expect(receiver.daemon.counters.get('historyPruned')).toBe(ENDED + 1);
     for (const endpoint of ['192.0.2.0:0', '192.0.2.0:65535', '192.0.2.1:54463']) {
-      expect(lookup({ database, endpoint, zone: 'utc', limit: 20 })).toEqual([]);
+      expect(await lookup({ database, endpoint, zone: 'utc', limit: 20 })).toEqual([]);
     }
-    expect(lookup({ database, endpoint: `127.0.0.80:${port}`, zone: 'utc', limit: 20 }).map((record) => record.endedAt)).toEqual([null]);
+    expect((await lookup({ database, endpoint: `127.0.0.80:${port}`, zone: 'utc', limit: 20 })).map((record) => record.endedAt)).toEqual([null]);
     expect(receiver.daemon.counters.get('reliableApplied')).toBe(port);
   }, 60_000);
 });

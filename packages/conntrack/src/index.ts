@@ -5,6 +5,7 @@ export { Retention, type RetentionOptions, type RetentionRun } from './retention
 export { MemoryStore } from './memory-store.js';
 export { SqliteStore, type SqliteStoreOptions, type Durability } from './sqlite/sqlite-store.js';
 export type { SqliteWorkerStore } from './sqlite/worker/worker-store.js';
+export { SqliteReader } from './sqlite-reader.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export { connKey, checkEntry, ownEntry, type ConnKey, type EntryProblem } from './entry.js';
 export { IpProtocol, DELETE_REASONS } from './constants.js';

@@ -116,6 +116,7 @@ function local(s: DatapathState, v: Ipv4View): void {
   const handler = s.localHandlers.get(v.dstPort);
   if (handler === undefined) return s.count(GW.localUnclaimed);
   s.count(GW.localDelivered);
+  s.offload?.local(v.buf, v.start, v.end - v.start);
   handler(v);
 }
 

@@ -71,12 +71,20 @@ export class Offload {
       this.at = at;
       return true;
     }
-    // Complete the checksum as the kernel would have (skb_checksum_help): the field holds the
-    // pseudo-header sum, so summing from csum_start over the field gives the whole sum.
-    const value = ~foldSum(sumWords(buf, offset + start, offset + length)) & 0xffff;
-    buf[offset + field] = value >>> 8;
-    buf[offset + field + 1] = value & 0xff;
+    complete(buf, offset + start, offset + length, offset + field);
     return true;
+  }
+
+  /**
+   * The packet being handled, buf[offset, offset + length), is for the gateway itself (a reserved UDP
+   * port): a checksum it left partial is completed, so that it reads as a socket would deliver it.
+   */
+  local(buf: Uint8Array, offset: number, length: number): void {
+    if (this.at < 0 || this.xlatFlags !== 0) return;
+    const rx = this.rx!;
+    const start = readVnetU16(rx, this.at + VnetOffset.CSUM_START);
+    complete(buf, offset + start, offset + length, offset + start + readVnetU16(rx, this.at + VnetOffset.CSUM_OFFSET));
+    this.at = -1;
   }
 
   /** The virtio-net header of the packet being handled when it asks for offload (a view, valid until done()), else null. */
@@ -143,6 +151,36 @@ export class Offload {
     writePartialChecksumHeader(this.out, slot * VNET_HEADER_SIZE, gso, l3 + l4Header, readVnetU16(rx, at + VnetOffset.GSO_SIZE), l3, field);
   }
 
+  /**
+   * The packet being handled left untranslated inside a tunnel packet (NAT64 bypass) in output slot
+   * `slot`: outer IPv4 and UDP headers, then the packet itself as the slot's last `innerLength` bytes.
+   * A checksum the packet asked to have completed is completed here: inside a tunnel it is payload,
+   * which the receiving end's socket delivers as it is. With `coalesce`, the outer UDP checksum is left
+   * partial (its pseudo-header sum, for the kernel or the NIC to complete), which is what lets the
+   * coalescer join a flow's tunnel packets into one UDP GSO packet; an outer checksum computed before
+   * the inner one was completed is redone the same way.
+   */
+  tunnelled(out: PacketBatch, slot: number, innerLength: number, coalesce: boolean): void {
+    const buf = out.buffer;
+    const o = out.offsets[slot]!;
+    const length = out.lengths[slot]!;
+    const l3 = (buf[o]! & 0x0f) * 4;
+    const udp = o + l3;
+    let redo = coalesce;
+    if (this.at >= 0 && this.xlatFlags === 0) {
+      const rx = this.rx!;
+      const inner = o + length - innerLength;
+      const start = readVnetU16(rx, this.at + VnetOffset.CSUM_START);
+      complete(buf, inner + start, inner + innerLength, inner + start + readVnetU16(rx, this.at + VnetOffset.CSUM_OFFSET));
+      redo ||= (buf[udp + FieldOffset.udpChecksum]! | buf[udp + FieldOffset.udpChecksum + 1]!) !== 0;
+    }
+    if (!redo) return;
+    const sum = foldSum(pseudoHeaderSum4(readU32(buf, o + 12), readU32(buf, o + 16), IpProto.udp, length - l3));
+    buf[udp + FieldOffset.udpChecksum] = sum >>> 8;
+    buf[udp + FieldOffset.udpChecksum + 1] = sum & 0xff;
+    writePartialChecksumHeader(this.out, slot * VNET_HEADER_SIZE, VnetGso.NONE, l3 + HeaderSize.udp, 0, l3, FieldOffset.udpChecksum);
+  }
+
   /** After the output batch was written: its slots' headers go back to zero. */
   written(count: number): void {
     this.out.fill(0, 0, count * VNET_HEADER_SIZE);
@@ -156,4 +194,14 @@ export class Offload {
     const dontFragment = (buf[offset + 6]! & IPV4_DONT_FRAGMENT) !== 0;
     return grown <= (dontFragment ? limits.ipv6NextHopMtu : Math.min(limits.lowestIpv6Mtu, limits.ipv6NextHopMtu));
   }
+}
+
+/**
+ * Completes a partial checksum as the kernel would (skb_checksum_help): the field holds the
+ * pseudo-header sum, so summing from csum_start to the end, over the field, gives the whole sum.
+ */
+function complete(buf: Uint8Array, start: number, end: number, field: number): void {
+  const value = ~foldSum(sumWords(buf, start, end)) & 0xffff;
+  buf[field] = value >>> 8;
+  buf[field + 1] = value & 0xff;
 }

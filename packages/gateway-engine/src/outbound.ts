@@ -93,6 +93,7 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
 function bypassed(s: DatapathState, v: Ipv6View, verdict: number, mtu: number): void {
   switch (verdict) {
     case BYPASS_VERDICT.TAKEN:
+      s.offload?.tunnelled(s.out, s.out.count - 1, v.end - v.start, s.coalescer !== null);
       return s.count(GW.bypassed);
     case BYPASS_VERDICT.HOP_LIMIT:
       s.count(GW.bypassHopLimit);

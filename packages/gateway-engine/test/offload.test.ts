@@ -6,7 +6,7 @@
 import { VNET_HEADER_SIZE, VnetFlag, VnetGso, type RxBatch } from '@nat64/tun';
 import { describe, expect, it } from 'vitest';
 import { foldSum, sumWords } from '@nat64/wire';
-import { BatchClock, buildEngine } from '@nat64/gateway-engine';
+import { BYPASS_VERDICT, BatchClock, SPEC as GATEWAY_SPEC, buildEngine, type BypassHook } from '@nat64/gateway-engine';
 import { TCP_ACK, checksumValid6, checksumsValid4, ipv4, ipv6, read16 } from './support/packets.js';
 import { CLIENT, POOL4, SERVER, SERVER6, engineSettings } from './support/engine.js';
 
@@ -17,11 +17,12 @@ interface Written {
   header: number[];
 }
 
-function offloadGateway() {
+function offloadGateway(options: { coalesce?: boolean; bypass?: BypassHook } = {}) {
   const clock = new BatchClock(() => 5_000_000);
-  const settings = engineSettings({ offload: true });
+  const settings = engineSettings({ offload: true, coalesce: options.coalesce ?? false });
   const parts = buildEngine(settings, { clock, maxInputSize: SLOT, inputBatchSize: 4, secret: new Uint8Array(64).fill(7) });
   const written: Written[] = [];
+  if (options.bypass !== undefined) parts.engine.onBypass(options.bypass);
   parts.engine.setSink({
     writeBatch(buffer, offsets, lengths, count, vnet) {
       for (let i = 0; i < count; i++) {
@@ -40,6 +41,7 @@ function offloadGateway() {
   };
   return {
     settings,
+    engine: parts.engine,
     counter: (name: string) => parts.engine.counters().find((c) => c.name === name)!.value,
     /** Delivers one packet with its virtio-net header; returns what the engine wrote. */
     send(packet: Uint8Array, header: number[] = []): Written[] {
@@ -80,6 +82,37 @@ function complete(packet: Uint8Array, csumStart: number, csumOffset: number): Ui
 }
 
 const bulk = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 1) & 0xff);
+
+/** Outer IPv4, UDP, Geneve and Ethernet headers, as NAT64 bypass puts them in front of a client's packet. */
+const TUNNEL = 20 + 8 + 8 + 14;
+
+/**
+ * A bypass hook that takes every packet and writes it with outer IPv4 and UDP headers (UDP checksum zero,
+ * as bypass sends by default) and room for Geneve and Ethernet in between, as the bypass transport does.
+ */
+const tunnelEverything: BypassHook = {
+  mtu: 1400,
+  outbound(v, host, out) {
+    const at = out.reserve();
+    const buf = out.buffer;
+    const length = v.end - v.start;
+    buf.set(v.buf.subarray(v.start, v.end), at);
+    out.commit(length);
+    const start = at - TUNNEL;
+    buf.fill(0, start, at);
+    buf.set(ipv4({ src: '203.0.113.1', dst: '203.0.113.2', protocol: 17, srcPort: 50_000, dstPort: 6081, payload: new Uint8Array(0) }).subarray(0, 28), start);
+    const total = TUNNEL + length;
+    buf.set([total >>> 8, total & 0xff], start + 2);
+    buf.set([0, 0], start + 10);
+    const check = ~foldSum(sumWords(buf, start, start + 20)) & 0xffff;
+    buf.set([check >>> 8, check & 0xff], start + 10);
+    buf.set([(total - 20) >>> 8, (total - 20) & 0xff, 0, 0], start + 24);
+    void host;
+    out.offsets[out.count - 1] = start;
+    out.lengths[out.count - 1] = total;
+    return BYPASS_VERDICT.TAKEN;
+  },
+};
 
 describe('engine with TUN offload', () => {
   it('translates a 60 KiB TCP segment from IPv6 whole, with a TCPv4 segmentation header and the new pseudo-header sum', () => {
@@ -150,6 +183,45 @@ describe('engine with TUN offload', () => {
     }
     const pseudo = sumWords(fragments[0]!.packet, 8, 40) + 17 + body.length;
     expect(foldSum(sumWords(body, 0, body.length, pseudo))).toBe(0xffff);
+  });
+
+  it('tunnels a packet with a partial checksum (bypass) with its inner checksum completed: inside the tunnel it is payload', () => {
+    const g = offloadGateway({ bypass: tunnelEverything });
+    const datagram = makePartial(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_003, dstPort: 53, payload: bulk(300) }), 40, 6);
+    const out = g.send(datagram, header(VnetFlag.NEEDS_CSUM, VnetGso.NONE, 0, 0, 40, 6));
+    expect(out).toHaveLength(1);
+    // A complete packet, as a receiving socket delivers its payload without completing anything in it; the outer checksum stays zero.
+    expect(out[0]!.header).toEqual(header(0, VnetGso.NONE, 0, 0, 0, 0));
+    expect(read16(out[0]!.packet, 26)).toBe(0);
+    expect(checksumValid6(out[0]!.packet.subarray(TUNNEL))).toBe(true);
+    expect(g.counter('bypassed')).toBe(1);
+  });
+
+  it("with coalescing, completes a tunnelled packet's inner checksum and leaves the outer UDP checksum partial, so trains can form", () => {
+    const g = offloadGateway({ bypass: tunnelEverything, coalesce: true });
+    const partial = makePartial(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_004, dstPort: 53, payload: bulk(300) }), 40, 6);
+    const complete6 = ipv6({ src: CLIENT, dst: SERVER6, protocol: 6, srcPort: 40_005, dstPort: 80, tcpFlags: TCP_ACK, payload: bulk(500) });
+    for (const [packet, vnet] of [
+      [partial, header(VnetFlag.NEEDS_CSUM, VnetGso.NONE, 0, 0, 40, 6)],
+      [complete6, []],
+    ] as const) {
+      const out = g.send(packet, [...vnet]);
+      expect(out).toHaveLength(1);
+      const written = out[0]!.packet;
+      expect(out[0]!.header).toEqual(header(VnetFlag.NEEDS_CSUM, VnetGso.NONE, 28, 0, 20, 6));
+      // The inner packet is whole and right as it is; the outer checksum is right once the kernel completes it.
+      expect(checksumValid6(written.subarray(TUNNEL))).toBe(true);
+      expect(checksumsValid4(complete(written, 20, 6))).toBe(true);
+    }
+  });
+
+  it('completes a partial checksum of a datagram to a reserved port before its local handler reads it', () => {
+    const g = offloadGateway();
+    const seen: boolean[] = [];
+    g.engine.onLocal(GATEWAY_SPEC.GENEVE_PORT, (v) => seen.push(checksumsValid4(v.buf.slice(v.start, v.end))));
+    const datagram = makePartial(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 6081, dstPort: GATEWAY_SPEC.GENEVE_PORT, payload: bulk(100) }), 20, 6);
+    expect(g.send(datagram, header(VnetFlag.NEEDS_CSUM, VnetGso.NONE, 0, 0, 20, 6))).toHaveLength(0);
+    expect(seen).toEqual([true]);
   });
 
   it('drops and counts what it cannot honour: UDP segmentation, a checksum field past the packet', () => {

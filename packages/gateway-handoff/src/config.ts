@@ -47,7 +47,7 @@ export interface HandoffConfig {
 }
 
 /** What a transport asks of the rest of the configuration. */
-export type TransportNeeds = Pick<TransportKind, 'overhead' | 'refusesOffload'>;
+export type TransportNeeds = Pick<TransportKind, 'overhead' | 'refusesOffload' | 'receivesSegments'>;
 
 /** handoff.transport, read ahead of the rest (a bad value is refused later, by readHandoffConfig), and what it needs. */
 export function transportNeeds(raw: Record<string, unknown>): TransportNeeds {

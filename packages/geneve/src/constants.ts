@@ -2,7 +2,7 @@
 // this implementation: the experimental option class and the options of
 // docs/protocol/geneve-options.md (cited below as "options §n").
 
-import { GENEVE_PORT } from '@nat64/wire';
+import { GENEVE_PORT, IpProto } from '@nat64/wire';
 
 // ---- Specification ------------------------------------------------------------------------------
 
@@ -72,19 +72,16 @@ export const Underlay = {
   IPV4_MORE_FRAGMENTS: 0x2000,
   IPV4_FRAGMENT_OFFSET_MASK: 0x1fff,
   IPV6_VERSION: 6,
-  /** IANA protocol number of UDP, in IPv4 Protocol and IPv6 Next Header. */
-  PROTOCOL_UDP: 17,
+  /** IPv4 Protocol and IPv6 Next Header of UDP. */
+  PROTOCOL_UDP: IpProto.udp,
   /** Largest IPv4 Total Length, IPv6 Payload Length and UDP Length (16-bit fields). */
   MAX_LENGTH_FIELD: 0xffff,
   /** IPv6 Flow Label is 20 bits (RFC 8200 §3, RFC 6437). */
   FLOW_LABEL_MASK: 0xf_ffff,
 } as const;
 
-/** IANA protocol numbers the flow hash reads ports from (IANA "Assigned Internet Protocol Numbers"). */
-export const IpProtocol = {
-  ICMP: 1,
-  TCP: 6,
-  UDP: 17,
+/** Protocols besides TCP and UDP whose first four bytes are ports, for the flow hash (IANA "Assigned Internet Protocol Numbers"). */
+export const OtherPortProtocol = {
   DCCP: 33,
   SCTP: 132,
   UDP_LITE: 136,
@@ -173,7 +170,7 @@ export const Ethernet = {
 /** IPv6 Neighbor Discovery (RFC 4861) and ICMPv6 (RFC 4443) numbers the bypass handshake uses. */
 export const Ndp = {
   /** Next Header of ICMPv6 (RFC 4443 §1). */
-  NEXT_HEADER_ICMPV6: 58,
+  NEXT_HEADER_ICMPV6: IpProto.icmpv6,
   /** NS and NA are sent and accepted only with Hop Limit 255 (RFC 4861 §7.1.1, §7.1.2). */
   HOP_LIMIT: 255,
   NEIGHBOR_SOLICITATION: 135,

@@ -2,8 +2,8 @@
 // inner flow, so ECMP keeps a flow on one path, and different ports across flows, so ECMP spreads
 // them. The hash is seeded FNV-1a 32 over the inner IPv4 5-tuple, written out in
 // docs/protocol/geneve-options.md §6.1 so it can be recomputed by hand. No allocation.
-import { readU16 } from '@nat64/wire';
-import { EphemeralPorts, IcmpType, IpProtocol, Underlay } from './constants.js';
+import { IpProto, readU16 } from '@nat64/wire';
+import { EphemeralPorts, IcmpType, OtherPortProtocol, Underlay } from './constants.js';
 
 const FNV_OFFSET_BASIS = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -15,11 +15,11 @@ function mix(hash: number, byte: number): number {
 /** Whether the protocol's first four bytes are source and destination ports. */
 function hasPorts(protocol: number): boolean {
   return (
-    protocol === IpProtocol.TCP ||
-    protocol === IpProtocol.UDP ||
-    protocol === IpProtocol.SCTP ||
-    protocol === IpProtocol.DCCP ||
-    protocol === IpProtocol.UDP_LITE
+    protocol === IpProto.tcp ||
+    protocol === IpProto.udp ||
+    protocol === OtherPortProtocol.SCTP ||
+    protocol === OtherPortProtocol.DCCP ||
+    protocol === OtherPortProtocol.UDP_LITE
   );
 }
 
@@ -47,7 +47,7 @@ export function flowHash(buf: Uint8Array, offset: number, length: number, seed: 
     if (hasPorts(protocol) && headerLength + 4 <= length) {
       sourcePort = readU16(buf, l4);
       destinationPort = readU16(buf, l4 + 2);
-    } else if (protocol === IpProtocol.ICMP && headerLength + 6 <= length) {
+    } else if (protocol === IpProto.icmp && headerLength + 6 <= length) {
       const type = buf[l4]!;
       if (type === IcmpType.ECHO_REQUEST || type === IcmpType.ECHO_REPLY) sourcePort = readU16(buf, l4 + 4);
     }

@@ -1,7 +1,8 @@
 // The agent's own vocabulary and choices. Numbers of the protocol itself (ports, sizes, INITIAL_RTO,
 // MAX_RTO, RETRIES_BEFORE_HELLO, RELEASE_WINDOW) come from @nat64/handoff-codec and are cited as
 // "§n" of docs/protocol/handoff-v1.md; everything here is an implementation choice.
-import { Capability, HANDOFF_PORT, Reliability } from '@nat64/handoff-codec';
+import { AnswerStatus, Capability, HANDOFF_PORT, Reliability } from '@nat64/handoff-codec';
+import { codeNames } from '@nat64/wire';
 
 /** What the agent knows about one peer, a (NAT address A, IPv4 host H) pair. */
 export const PeerState = {
@@ -19,13 +20,7 @@ export const PeerState = {
 export type PeerState = (typeof PeerState)[keyof typeof PeerState];
 
 /** Display names of the states, as `hosts` shows them. */
-export const PEER_STATE_NAMES: Readonly<Record<PeerState, string>> = {
-  0: 'unknown',
-  1: 'silent',
-  2: 'port-closed',
-  3: 'acknowledging',
-  4: 'authoritative',
-};
+export const PEER_STATE_NAMES = codeNames(PeerState);
 
 /** What query() did with a request. Only SENT and JOINED are followed by exactly one onAnswer. */
 export const QueryVerdict = {
@@ -42,15 +37,11 @@ export const QueryVerdict = {
 } as const;
 export type QueryVerdict = (typeof QueryVerdict)[keyof typeof QueryVerdict];
 
-/** How a query ended, as onAnswer reports it. The first three mirror AnswerStatus (§5.9). */
-export const QueryOutcome = {
-  FOUND: 0,
-  NOT_FOUND: 1,
-  /** The receiver said so, or the peer stopped being authoritative while the query waited. */
-  NOT_AUTHORITATIVE: 2,
-  /** No ANSWER after every retransmission. */
-  TIMED_OUT: 3,
-} as const;
+/**
+ * How a query ended, as onAnswer reports it: an ANSWER's status (§5.9; NOT_AUTHORITATIVE also when the
+ * peer stopped being authoritative while the query waited), or TIMED_OUT, no ANSWER after every retransmission.
+ */
+export const QueryOutcome = { ...AnswerStatus, TIMED_OUT: 3 } as const;
 export type QueryOutcome = (typeof QueryOutcome)[keyof typeof QueryOutcome];
 
 /** Tokens per second and bucket size of a token bucket. */

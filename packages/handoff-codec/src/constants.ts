@@ -1,5 +1,6 @@
 // Numbers of handoff protocol v1 (docs/protocol/handoff-v1.md, cited below as "§n") and the RFC
 // numbers it builds on. Specification only: choices of this implementation live next to their code.
+import { IpProto } from '@nat64/wire';
 
 /** UDP ports of handoff v1 on both sides (§4) and of Geneve (RFC 8926 §3.3), the other transport a capability can announce (§5.4). */
 export { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
@@ -21,18 +22,10 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
-/** Wire names of the message types, for logs and error messages (§5.2). */
-export const MESSAGE_TYPE_NAMES: Readonly<Record<MessageType, string>> = {
-  1: 'HELLO',
-  2: 'HELLO-ACK',
-  3: 'CREATED',
-  4: 'DELETED',
-  5: 'ACK',
-  6: 'QUERY',
-  7: 'ANSWER',
-  8: 'RELEASE',
-  9: 'CLIENT-QUERY',
-};
+/** Wire names of the message types, for logs and error messages (§5.2): HELLO_ACK is HELLO-ACK. */
+export const MESSAGE_TYPE_NAMES = Object.fromEntries(Object.entries(MessageType).map(([key, type]) => [type, key.replaceAll('_', '-')])) as Readonly<
+  Record<MessageType, string>
+>;
 
 /** Flags field of the common header (§5.1); every other bit is reserved. */
 export const HeaderFlag = {
@@ -55,11 +48,7 @@ export const ReceiverFlag = {
 } as const;
 
 /** Protocol field of an entry: IANA "Assigned Internet Protocol Numbers" (§5.3). */
-export const Protocol = {
-  ICMP: 1,
-  TCP: 6,
-  UDP: 17,
-} as const;
+export const Protocol = { ICMP: IpProto.icmp, TCP: IpProto.tcp, UDP: IpProto.udp } as const;
 
 /** Reason field of an entry in DELETED (§5.3); zero in every other message. */
 export const DeleteReason = {

@@ -11,12 +11,12 @@ import { entryLine, initializedLine, type TimeZoneMode } from './conn-log.js';
 export function commitLines(at: number, gateways: readonly number[], events: readonly ConnEvent[], zone: TimeZoneMode): string[] {
   const lines: string[] = [];
   for (const gateway of [...gateways].sort((a, b) => a - b)) lines.push(initializedLine(at, gateway, zone));
-  for (const event of inKeyOrder(events)) lines.push(entryLine(at, event.kind === 'created' ? 'Created' : 'Deleted', event.entry, zone));
+  for (const event of commitOrder(events)) lines.push(entryLine(at, event.kind === 'created' ? 'Created' : 'Deleted', event.entry, zone));
   return lines;
 }
 
-/** `events` stably sorted by key; the array itself when it already is (the common case: one gateway's new ports, in order). */
-function inKeyOrder(events: readonly ConnEvent[]): readonly ConnEvent[] {
+/** `events` in the order of their lines: stably sorted by key; the array itself when it already is (the common case: one gateway's new ports, in order). */
+export function commitOrder(events: readonly ConnEvent[]): readonly ConnEvent[] {
   let sorted = true;
   for (let i = 1; i < events.length && sorted; i++) sorted = compareKeys(events[i - 1]!, events[i]!) <= 0;
   if (sorted) return events;

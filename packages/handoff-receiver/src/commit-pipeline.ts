@@ -13,7 +13,7 @@
 // with every line written stores the last commit's time as logged through, so that a restart with
 // an emptied (rotated) log writes nothing again.
 import { connKey, type ConnEvent, type ConnOperation, type ConnTable, type PipelinedBatch, type SideRecord, type ConnEntry } from '@nat64/conntrack';
-import { commitLines } from './commit-lines.js';
+import { encodeCommitLines } from './commit-lines-encoder.js';
 import type { ConnectionLog } from './conn-log.js';
 import type { ReceiverCounterName } from './counters.js';
 import type { GatewayPeer, Via } from './peers.js';
@@ -70,6 +70,18 @@ export class CommitClock {
   end(): void {
     this.committing = undefined;
   }
+}
+
+/** What a started commit logs, counts and releases once it is durable (CommitPipeline.prepareLog). */
+interface LoggedCommit {
+  at: number;
+  lines: Uint8Array;
+  created: number;
+  deleted: number;
+  replaced: number;
+  expiredIdle: number;
+  evicted: number;
+  released: ConnEntry[];
 }
 
 export interface CommitPipelineDependencies {
@@ -179,11 +191,12 @@ export class CommitPipeline {
       this.deps.commitClock.end();
     }
     if (batch.events.length === 0) return;
+    const logged = this.prepareLog(at, [], batch.events);
     this.track(
       at,
-      batch,
-      () => this.logEvents(at, [], batch.events),
-      () => undefined,
+      batch.durable,
+      () => this.writeLog(logged),
+      () => this.releaseEnded(logged),
       (error) => this.deps.failed(error, new Set(), []),
     );
   }
@@ -253,21 +266,23 @@ export class CommitPipeline {
     }
     const again = [...this.acknowledgeAgain].filter((peer) => !progress.has(peer));
     this.acknowledgeAgain.clear();
+    const logged = this.prepareLog(
+      at,
+      initialized.map((peer) => peer.natAddress),
+      batch.events,
+    );
     this.track(
       at,
-      batch,
+      batch.durable,
       () => {
         for (const peer of initialized) {
           peer.initializing = false;
           this.deps.count('gatewaysInitialized');
         }
-        this.logEvents(
-          at,
-          initialized.map((peer) => peer.natAddress),
-          batch.events,
-        );
+        this.writeLog(logged);
       },
       () => {
+        this.releaseEnded(logged);
         for (const [peer, sequence] of progress) {
           peer.cumulative = sequence;
           this.sendAck(peer, sequence);
@@ -281,19 +296,18 @@ export class CommitPipeline {
   }
 
   /**
-   * When the batch is durable (in commit order): runs `logLines`, and once the lines are in the log
+   * When `durable` resolves (in commit order): runs `logLines`, and once the lines are in the log
    * `acknowledge` (never, if the log is closed first); or `failed`. Then pumps again.
    */
-  private track(at: number, batch: PipelinedBatch, logLines: () => void, acknowledge: () => void, failed: (error: unknown) => void): void {
+  private track(at: number, durable: Promise<void>, logLines: () => void, acknowledge: () => void, failed: (error: unknown) => void): void {
     this.inFlightTimes.push(at);
-    const settled = batch.durable.then(
+    const settled = durable.then(
       () => {
         this.deps.count('commits');
         logLines();
         return new Promise<void>((resolve) =>
           this.deps.log.afterWritten((written) => {
             if (written) {
-              this.releaseEnded(batch.events);
               acknowledge();
               this.deps.committed();
             }
@@ -315,26 +329,52 @@ export class CommitPipeline {
     this.deps.count('acksSent');
   }
 
-  /** Queues the commit's lines (in the order log recovery rebuilds them) and counts its events. */
-  private logEvents(at: number, gateways: readonly number[], events: readonly ConnEvent[]): void {
-    const { log, count } = this.deps;
-    for (const line of commitLines(at, gateways, events, log.zone)) log.append(line);
+  /**
+   * What a commit's events leave behind once it starts: its log lines (in the order log recovery
+   * rebuilds them), its counts and the entries to release, so that the events themselves, one
+   * object per entry, are garbage at once rather than held until the commit is durable.
+   */
+  private prepareLog(at: number, gateways: readonly number[], events: readonly ConnEvent[]): LoggedCommit {
+    const logged: LoggedCommit = {
+      at,
+      lines: encodeCommitLines(at, gateways, events, this.deps.log.zone),
+      created: 0,
+      deleted: 0,
+      replaced: 0,
+      expiredIdle: 0,
+      evicted: 0,
+      released: [],
+    };
     for (const event of events) {
       if (event.kind === 'created') {
-        count('created');
+        logged.created++;
         continue;
       }
-      count('deleted');
-      if (event.reason === 'replaced') count('replaced');
-      if (event.reason === 'idle') count('expiredIdle');
-      if (event.reason === 'evicted') count('evicted');
+      logged.deleted++;
+      if (event.reason === 'replaced') logged.replaced++;
+      else if (event.reason === 'idle') logged.expiredIdle++;
+      else if (event.reason === 'evicted') logged.evicted++;
+      // Ended by this receiver's own policy: its gateway is told (RELEASE).
+      if (event.reason === 'idle' || event.reason === 'evicted') logged.released.push(event.entry);
     }
-    log.flush(at);
+    return logged;
+  }
+
+  /** Queues the commit's lines and counts its events. */
+  private writeLog(logged: LoggedCommit): void {
+    const { log, count } = this.deps;
+    log.appendEncoded(logged.lines);
+    count('created', logged.created);
+    count('deleted', logged.deleted);
+    count('replaced', logged.replaced);
+    count('expiredIdle', logged.expiredIdle);
+    count('evicted', logged.evicted);
+    log.flush(logged.at);
   }
 
   /** Tells the gateways about the entries this receiver ended by its own policy, once their lines are in the log. */
-  private releaseEnded(events: readonly ConnEvent[]): void {
-    for (const event of events) if (event.kind === 'deleted' && (event.reason === 'idle' || event.reason === 'evicted')) this.deps.release(event.entry);
+  private releaseEnded(logged: LoggedCommit): void {
+    for (const entry of logged.released) this.deps.release(entry);
   }
 
   /** The commits that may lack log lines if the process dies now: those in flight, those the log holds back, and this one. */

@@ -7,7 +7,7 @@
 // the batch is durably stored, so the log never shows an entry the store does not have.
 // The subpath, not the package: `nat64-receiver lookup` loads this module without the logger.
 import { formatEndpoint4, formatEndpoint6 } from '@nat64/service/addresses';
-import { uint32ToIpv4Text } from '@nat64/wire';
+import { uint32ToIpv4Text } from '@nat64/wire/address';
 
 export type TimeZoneMode = 'utc' | 'local';
 
@@ -85,6 +85,8 @@ export interface ConnectionLog {
   readonly zone: TimeZoneMode;
   /** Queues a line; handed to the file by the next flush(). */
   append(line: string): void;
+  /** Queues lines already encoded (UTF-8, each ending in a newline), after those queued before; handed to the file by the next flush(). */
+  appendEncoded(lines: Uint8Array): void;
   /** Writes the queued lines in order, as the lines of `commit` (its time) when given. */
   flush(commit?: number): void;
   /**

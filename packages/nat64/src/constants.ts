@@ -1,12 +1,9 @@
 // Numbers the NAT64 tables work with: "specification" values taken from RFCs (each cites its section) and
 // "implementation" values that are our own choices. Nothing here is computed at run time.
+import { IpProto } from '@nat64/wire';
 
-/** IP protocol numbers the tables key on (IANA). ICMP stands for ICMPv4 and ICMPv6 queries (RFC 6146 3.5.3). */
-export const PROTOCOL = {
-  ICMP: 1,
-  TCP: 6,
-  UDP: 17,
-} as const;
+/** IP protocol numbers the tables key on. ICMP stands for ICMPv4 and ICMPv6 queries (RFC 6146 3.5.3). */
+export const PROTOCOL = { ICMP: IpProto.icmp, TCP: IpProto.tcp, UDP: IpProto.udp } as const;
 export type Protocol = (typeof PROTOCOL)[keyof typeof PROTOCOL];
 
 /** TCP header flag bits, as the translator hands them over (RFC 9293 3.1). */

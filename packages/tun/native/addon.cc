@@ -14,7 +14,8 @@ namespace tun {
 namespace {
 
 // open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking, offload = false,
-//      txQueueLength = 0 (leave), tap = false) -> { fd, name, mtu, txQueueLength, ifindex, udpSegmentation }, or throws an Error
+//      txQueueLength = 0 (leave), tap = false, receiveSegments = true)
+//      -> { fd, name, mtu, txQueueLength, ifindex, udpSegmentation }, or throws an Error
 //      carrying `errno` and `step`.
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -33,6 +34,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   request.offload = info.Length() > 6 && info[6].ToBoolean().Value();
   request.tx_queue_length = info.Length() > 7 && info[7].IsNumber() ? info[7].As<Napi::Number>().Int32Value() : 0;
   request.tap = info.Length() > 8 && info[8].ToBoolean().Value();
+  request.receive_segments = info.Length() <= 9 || info[9].ToBoolean().Value();
 
   OpenResult result = OpenQueue(request);
   if (result.error != 0) {

@@ -35,6 +35,33 @@ void SetName(struct ifreq* ifr, const std::string& name) {
   memcpy(ifr->ifr_name, name.data(), name.size() < IFNAMSIZ - 1 ? name.size() : IFNAMSIZ - 1);
 }
 
+// An int setting of the interface, with its ioctls and its field of struct ifreq.
+struct IntSetting {
+  unsigned long set;
+  const char* set_step;
+  unsigned long get;
+  const char* get_step;
+  int& (*field)(struct ifreq&);
+};
+
+constexpr IntSetting kMtu = {SIOCSIFMTU, "SIOCSIFMTU", SIOCGIFMTU, "SIOCGIFMTU", [](struct ifreq& r) -> int& { return r.ifr_mtu; }};
+constexpr IntSetting kTxQueueLength = {SIOCSIFTXQLEN, "SIOCSIFTXQLEN", SIOCGIFTXQLEN, "SIOCGIFTXQLEN",
+                                       [](struct ifreq& r) -> int& { return r.ifr_qlen; }};
+
+// Sets the setting to `wanted` when that is above zero, then reads back what the kernel holds into
+// *value. Returns nullptr, or the step that failed (errno tells why).
+const char* SetThenGet(int sock, struct ifreq* ifr, const std::string& name, const IntSetting& setting, int wanted, int* value) {
+  if (wanted > 0) {
+    SetName(ifr, name);
+    setting.field(*ifr) = wanted;
+    if (ioctl(sock, setting.set, ifr) < 0) return setting.set_step;
+  }
+  SetName(ifr, name);
+  if (ioctl(sock, setting.get, ifr) < 0) return setting.get_step;
+  *value = setting.field(*ifr);
+  return nullptr;
+}
+
 }  // namespace
 
 OpenResult OpenQueue(const OpenRequest& request) {
@@ -55,7 +82,8 @@ OpenResult OpenQueue(const OpenRequest& request) {
     // segments of up to 64 KiB with a partial checksum, and takes the same from us.
     int header_size = kVnetHeaderSize;
     if (ioctl(fd, TUNSETVNETHDRSZ, &header_size) < 0) return Fail(result, "TUNSETVNETHDRSZ", errno, fd, -1);
-    unsigned long offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    // Without TSO the kernel splits TCP segments before they reach us; writes may still be GSO packets.
+    unsigned long offloads = TUN_F_CSUM | (request.receive_segments ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
     // Whether this kernel knows UDP segmentation offload (USO, Linux 6.2): asked with the USO flags,
     // then set without them, so that reads never bring UDP GSO packets and the written ones (the
     // transmit coalescer's) are all the USO this device sees.
@@ -68,23 +96,9 @@ OpenResult OpenQueue(const OpenRequest& request) {
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return Fail(result, "socket", errno, fd, -1);
 
-  if (request.mtu > 0) {
-    SetName(&ifr, result.name);
-    ifr.ifr_mtu = request.mtu;
-    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) return Fail(result, "SIOCSIFMTU", errno, fd, sock);
-  }
-  SetName(&ifr, result.name);
-  if (ioctl(sock, SIOCGIFMTU, &ifr) < 0) return Fail(result, "SIOCGIFMTU", errno, fd, sock);
-  result.mtu = ifr.ifr_mtu;
-
-  if (request.tx_queue_length > 0) {
-    SetName(&ifr, result.name);
-    ifr.ifr_qlen = request.tx_queue_length;
-    if (ioctl(sock, SIOCSIFTXQLEN, &ifr) < 0) return Fail(result, "SIOCSIFTXQLEN", errno, fd, sock);
-  }
-  SetName(&ifr, result.name);
-  if (ioctl(sock, SIOCGIFTXQLEN, &ifr) < 0) return Fail(result, "SIOCGIFTXQLEN", errno, fd, sock);
-  result.tx_queue_length = ifr.ifr_qlen;
+  const char* failed = SetThenGet(sock, &ifr, result.name, kMtu, request.mtu, &result.mtu);
+  if (failed == nullptr) failed = SetThenGet(sock, &ifr, result.name, kTxQueueLength, request.tx_queue_length, &result.tx_queue_length);
+  if (failed != nullptr) return Fail(result, failed, errno, fd, sock);
 
   if (request.up) {
     SetName(&ifr, result.name);

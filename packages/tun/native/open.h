@@ -19,6 +19,7 @@ struct OpenRequest {
   bool non_blocking = true;  // O_NONBLOCK on the queue's file descriptor
   bool offload = false;      // IFF_VNET_HDR with checksum and TSO offloads (a virtio-net header per packet)
   bool tap = false;          // IFF_TAP: Ethernet frames instead of IP packets
+  bool receive_segments = true;  // with offload: TUN_F_TSO4/6, reads may bring TCP segments of up to 64 KiB
 };
 
 struct OpenResult {

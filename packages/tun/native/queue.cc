@@ -83,25 +83,23 @@ Napi::Value TunQueue::Start(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (vnet_) {
-    size_t vnet_length = 0;
-    if (info.Length() < 7 || !GetTypedArray(env, info[6], napi_uint8_array, &rx_vnet_, &vnet_length) ||
-        vnet_length < batch_size * kVnetHeaderSize) {
-      Napi::TypeError::New(env, "start(..., vnetHeaders: Uint8Array of lengths.length * 10 bytes) expected")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
+  // info[6], with offload or in udp mode: a record per slot (virtio-net header, or peer), held while we run.
+  auto take_records = [&](size_t record_size, uint8_t** records, Napi::Reference<Napi::Value>* ref, const char* expected) {
+    size_t length = 0;
+    if (info.Length() < 7 || !GetTypedArray(env, info[6], napi_uint8_array, records, &length) || length < batch_size * record_size) {
+      Napi::TypeError::New(env, expected).ThrowAsJavaScriptException();
+      return false;
     }
-    rx_vnet_ref_ = Napi::Persistent(info[6]);
+    *ref = Napi::Persistent(info[6]);
+    return true;
+  };
+  if (vnet_ && !take_records(kVnetHeaderSize, &rx_vnet_, &rx_vnet_ref_, "start(..., vnetHeaders: Uint8Array of lengths.length * 10 bytes) expected")) {
+    return env.Undefined();
   }
   if (udp_) {
-    size_t peers_length = 0;
-    if (info.Length() < 7 || !GetTypedArray(env, info[6], napi_uint8_array, &rx_peers_, &peers_length) ||
-        peers_length < batch_size * kPeerRecordSize) {
-      Napi::TypeError::New(env, "start(..., peers: Uint8Array of lengths.length * 20 bytes) expected")
-          .ThrowAsJavaScriptException();
+    if (!take_records(kPeerRecordSize, &rx_peers_, &rx_peers_ref_, "start(..., peers: Uint8Array of lengths.length * 20 bytes) expected")) {
       return env.Undefined();
     }
-    rx_peers_ref_ = Napi::Persistent(info[6]);
     messages_.resize(batch_size);
     iovecs_.resize(batch_size);
     names_.resize(batch_size);
@@ -210,6 +208,10 @@ uint32_t TunQueue::ReadBatch(bool* drained, int* error) {
     rx_lengths_[count++] = static_cast<uint32_t>(n);
     bytes += static_cast<double>(n);
   }
+  return CountReceived(count, bytes);
+}
+
+uint32_t TunQueue::CountReceived(uint32_t count, double bytes) {
   if (count > 0) {
     counters_[k_rxPackets] += count;
     counters_[k_rxBytes] += bytes;
@@ -218,19 +220,24 @@ uint32_t TunQueue::ReadBatch(bool* drained, int* error) {
   return count;
 }
 
-bool TunQueue::Deliver(napi_value self, uint32_t count) {
-  napi_value argv[1];
-  napi_create_uint32(env_, count, &argv[0]);
+napi_status TunQueue::CallHandler(napi_value self, const Napi::FunctionReference& handler, napi_value argument) {
   napi_value result;
   in_callback_ = true;
-  napi_status status = napi_make_callback(env_, async_context_, self, on_batch_.Value(), 1, argv, &result);
+  napi_status status = napi_make_callback(env_, async_context_, self, handler.Value(), 1, &argument, &result);
   in_callback_ = false;
   if (status != napi_ok) {
-    // The callback threw: report it like an exception from any other event source, stop this
-    // wake-up, and keep polling unless the handler closed the queue.
+    // The handler threw: report it like an exception from any other event source.
     napi_value exception;
     if (napi_get_and_clear_last_exception(env_, &exception) == napi_ok) napi_fatal_exception(env_, exception);
   }
+  return status;
+}
+
+bool TunQueue::Deliver(napi_value self, uint32_t count) {
+  napi_value argument;
+  napi_create_uint32(env_, count, &argument);
+  // A throwing handler stops this wake-up; polling goes on unless the handler closed the queue.
+  napi_status status = CallHandler(self, on_batch_, argument);
   if (closed_) {
     ReleaseJavaScriptState();
     return false;
@@ -240,16 +247,9 @@ bool TunQueue::Deliver(napi_value self, uint32_t count) {
 
 void TunQueue::Fail(napi_value self, int error) {
   StopPolling();
-  napi_value argv[1];
-  napi_create_int32(env_, error, &argv[0]);
-  napi_value result;
-  in_callback_ = true;
-  napi_status status = napi_make_callback(env_, async_context_, self, on_error_.Value(), 1, argv, &result);
-  in_callback_ = false;
-  if (status != napi_ok) {
-    napi_value exception;
-    if (napi_get_and_clear_last_exception(env_, &exception) == napi_ok) napi_fatal_exception(env_, exception);
-  }
+  napi_value argument;
+  napi_create_int32(env_, error, &argument);
+  CallHandler(self, on_error_, argument);
   if (closed_) ReleaseJavaScriptState();
 }
 

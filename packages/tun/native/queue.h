@@ -55,14 +55,19 @@ class TunQueue : public Napi::ObjectWrap<TunQueue> {
   // Reads one batch into the slots; returns the packet count and sets *drained on EAGAIN and
   // *error to a fatal errno.
   uint32_t ReadBatch(bool* drained, int* error);
+  // Counts a batch of `count` packets of `bytes` in all as received; returns count.
+  uint32_t CountReceived(uint32_t count, double bytes);
   bool Deliver(napi_value self, uint32_t count);
   void Fail(napi_value self, int error);
+  // Calls a handler with one argument; what it throws is reported as an uncaught exception.
+  napi_status CallHandler(napi_value self, const Napi::FunctionReference& handler, napi_value argument);
   bool WriteOne(const uint8_t* header, const uint8_t* data, size_t length);
-  // udp mode (udp.cc): the batch read, the batch send to one peer, and the failure class of a send.
+  // Counts a failed write or send by its errno: dropped, rejected or error (see TunCounters).
+  void CountSendFailure(int error);
+  // udp mode (udp.cc): the batch read and the batch send to one peer.
   uint32_t ReadDatagrams(bool* drained, int* error);
   uint32_t SendDatagrams(const uint8_t* buffer, const uint32_t* offsets, const uint32_t* lengths, uint32_t count,
                          const uint8_t* peer);
-  void CountSendFailure(int error);
   void StopPolling();
   // Stops polling and closes the descriptor; no JavaScript calls, so it is safe in teardown.
   void Shutdown();

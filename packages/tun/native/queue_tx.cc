@@ -38,46 +38,44 @@ bool TunQueue::WriteOne(const uint8_t* header, const uint8_t* data, size_t lengt
       counters_[k_txBytes] += static_cast<double>(length);
       return true;
     }
-    switch (errno) {
-      case EINTR:
-        continue;
-      case EAGAIN:
+    if (errno == EINTR) continue;
+    CountSendFailure(errno);
+    return false;
+  }
+}
+
+void TunQueue::CountSendFailure(int error) {
+  switch (error) {
+    case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
-      case EWOULDBLOCK:
+    case EWOULDBLOCK:
 #endif
-      case ENOBUFS:
-      case ENOMEM:
-        counters_[k_txDropped] += 1;
-        return false;
-      case EINVAL:
-      case EMSGSIZE:
-        // The kernel refused this packet (IFF_NO_PI: the version nibble must be 4 or 6).
-        counters_[k_txRejected] += 1;
-        return false;
-      default:
-        counters_[k_txErrors] += 1;
-        return false;
-    }
+    case ENOBUFS:
+    case ENOMEM:
+      counters_[k_txDropped] += 1;
+      return;
+    case EINVAL:
+    case EMSGSIZE:
+    case EAFNOSUPPORT:
+      // The kernel refused this packet (TUN with IFF_NO_PI: the version nibble must be 4 or 6; UDP:
+      // too large, or a peer of the other family).
+      counters_[k_txRejected] += 1;
+      return;
+    default:
+      counters_[k_txErrors] += 1;
   }
 }
 
 Napi::Value TunQueue::WriteBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint8_t* buffer = nullptr;
-  uint32_t* offsets = nullptr;
-  uint32_t* lengths = nullptr;
-  size_t buffer_length = 0;
-  size_t offsets_length = 0;
-  size_t lengths_length = 0;
-  if (info.Length() < 4 || !GetTypedArray(env, info[0], napi_uint8_array, &buffer, &buffer_length) ||
-      !GetTypedArray(env, info[1], napi_uint32_array, &offsets, &offsets_length) ||
-      !GetTypedArray(env, info[2], napi_uint32_array, &lengths, &lengths_length) || !info[3].IsNumber()) {
+  BatchArguments batch;
+  if (!GetBatchArguments(env, info, &batch)) {
     Napi::TypeError::New(env, "writeBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count) expected")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  uint32_t count = 0;
-  if (!CheckBatch(env, info[3], buffer_length, offsets, offsets_length, lengths, lengths_length, &count)) return env.Undefined();
+  if (!CheckBatch(env, info[3], &batch)) return env.Undefined();
+  const uint32_t count = batch.count;
   // writeBatch(..., count, vnetHeaders?): with offload, packet i's virtio-net header at i * 10.
   uint8_t* headers = nullptr;
   size_t headers_length = 0;
@@ -92,7 +90,7 @@ Napi::Value TunQueue::WriteBatch(const Napi::CallbackInfo& info) {
   if (!closed_) {
     for (uint32_t i = 0; i < count; ++i) {
       const uint8_t* header = headers != nullptr ? headers + static_cast<size_t>(i) * kVnetHeaderSize : nullptr;
-      written += WriteOne(header, buffer + offsets[i], lengths[i]) ? 1 : 0;
+      written += WriteOne(header, batch.buffer + batch.offsets[i], batch.lengths[i]) ? 1 : 0;
     }
   }
   return Napi::Number::New(env, written);

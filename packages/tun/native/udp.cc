@@ -175,32 +175,7 @@ uint32_t TunQueue::ReadDatagrams(bool* drained, int* error) {
     rx_lengths_[count++] = length;
     bytes += static_cast<double>(length);
   }
-  if (count > 0) {
-    counters_[k_rxPackets] += count;
-    counters_[k_rxBytes] += bytes;
-    counters_[k_rxBatches] += 1;
-  }
-  return count;
-}
-
-void TunQueue::CountSendFailure(int error) {
-  switch (error) {
-    case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-    case EWOULDBLOCK:
-#endif
-    case ENOBUFS:
-    case ENOMEM:
-      counters_[k_txDropped] += 1;
-      return;
-    case EINVAL:
-    case EMSGSIZE:
-    case EAFNOSUPPORT:
-      counters_[k_txRejected] += 1;
-      return;
-    default:
-      counters_[k_txErrors] += 1;
-  }
+  return CountReceived(count, bytes);
 }
 
 uint32_t TunQueue::SendDatagrams(const uint8_t* buffer, const uint32_t* offsets, const uint32_t* lengths, uint32_t count,
@@ -247,26 +222,18 @@ uint32_t TunQueue::SendDatagrams(const uint8_t* buffer, const uint32_t* offsets,
 
 Napi::Value TunQueue::SendBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint8_t* buffer = nullptr;
-  uint32_t* offsets = nullptr;
-  uint32_t* lengths = nullptr;
+  BatchArguments batch;
   uint8_t* peer = nullptr;
-  size_t buffer_length = 0;
-  size_t offsets_length = 0;
-  size_t lengths_length = 0;
   size_t peer_length = 0;
-  if (!udp_ || info.Length() < 5 || !GetTypedArray(env, info[0], napi_uint8_array, &buffer, &buffer_length) ||
-      !GetTypedArray(env, info[1], napi_uint32_array, &offsets, &offsets_length) ||
-      !GetTypedArray(env, info[2], napi_uint32_array, &lengths, &lengths_length) || !info[3].IsNumber() ||
+  if (!udp_ || info.Length() < 5 || !GetBatchArguments(env, info, &batch) ||
       !GetTypedArray(env, info[4], napi_uint8_array, &peer, &peer_length) || peer_length < kPeerRecordSize) {
     Napi::TypeError::New(env, "sendBatch(buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count, peer: Uint8Array(20)) expected on a UDP queue")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  uint32_t count = 0;
-  if (!CheckBatch(env, info[3], buffer_length, offsets, offsets_length, lengths, lengths_length, &count)) return env.Undefined();
+  if (!CheckBatch(env, info[3], &batch)) return env.Undefined();
   if (closed_) return Napi::Number::New(env, 0);
-  return Napi::Number::New(env, SendDatagrams(buffer, offsets, lengths, count, peer));
+  return Napi::Number::New(env, SendDatagrams(batch.buffer, batch.offsets, batch.lengths, batch.count, peer));
 }
 
 }  // namespace tun

@@ -1,5 +1,6 @@
 // TunCounters over a Float64Array: native code (or FakeTun) adds to the array, readers use named
-// getters. Doubles count exactly up to 2^53, and reading them allocates nothing.
+// getters, one per name of COUNTER_NAMES. Doubles count exactly up to 2^53, and reading them
+// allocates nothing.
 import { COUNTER_NAMES, type CounterName } from './constants.js';
 import type { TunCounters } from './device.js';
 
@@ -8,45 +9,23 @@ export const COUNTER = Object.fromEntries(COUNTER_NAMES.map((name, index) => [na
   readonly [name in CounterName]: number;
 };
 
-export class CounterArray implements TunCounters {
+class CounterValues {
   // Its own ArrayBuffer: small typed arrays may live on the V8 heap, where data can move.
   readonly values = new Float64Array(new ArrayBuffer(COUNTER_NAMES.length * Float64Array.BYTES_PER_ELEMENT));
-
-  get rxPackets(): number {
-    return this.values[COUNTER.rxPackets]!;
-  }
-  get rxBytes(): number {
-    return this.values[COUNTER.rxBytes]!;
-  }
-  get rxBatches(): number {
-    return this.values[COUNTER.rxBatches]!;
-  }
-  get rxWakeups(): number {
-    return this.values[COUNTER.rxWakeups]!;
-  }
-  get rxTruncated(): number {
-    return this.values[COUNTER.rxTruncated]!;
-  }
-  get rxErrors(): number {
-    return this.values[COUNTER.rxErrors]!;
-  }
-  get txPackets(): number {
-    return this.values[COUNTER.txPackets]!;
-  }
-  get txBytes(): number {
-    return this.values[COUNTER.txBytes]!;
-  }
-  get txDropped(): number {
-    return this.values[COUNTER.txDropped]!;
-  }
-  get txRejected(): number {
-    return this.values[COUNTER.txRejected]!;
-  }
-  get txErrors(): number {
-    return this.values[COUNTER.txErrors]!;
-  }
 
   snapshot(): Record<CounterName, number> {
     return Object.fromEntries(COUNTER_NAMES.map((name, index) => [name, this.values[index]!])) as Record<CounterName, number>;
   }
 }
+
+for (const [index, name] of COUNTER_NAMES.entries()) {
+  Object.defineProperty(CounterValues.prototype, name, {
+    get(this: CounterValues): number {
+      return this.values[index]!;
+    },
+  });
+}
+
+/** The counters array with a getter per name of COUNTER_NAMES. */
+export type CounterArray = CounterValues & TunCounters;
+export const CounterArray = CounterValues as new () => CounterArray;

@@ -25,7 +25,8 @@ export function openTun(options: TunOptions): TunDevice {
   const tap = options.tap ?? false;
   let opened: NativeOpened;
   try {
-    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload, options.txQueueLength ?? 0, tap);
+    const segments = options.receiveSegments ?? true;
+    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload, options.txQueueLength ?? 0, tap, segments);
   } catch (error) {
     if (!isNativeOpenError(error)) throw error;
     const attempt = { name: options.name, multiQueue, mtu: options.mtu, txQueueLength: options.txQueueLength, tap };

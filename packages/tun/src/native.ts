@@ -54,6 +54,7 @@ export interface NativeBinding {
     offload?: boolean,
     txQueueLength?: number,
     tap?: boolean,
+    receiveSegments?: boolean,
   ): NativeOpened;
   closeDescriptor(fd: number): void;
   /** A bound non-blocking UDP socket. Throws a NativeOpenError. */

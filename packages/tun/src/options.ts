@@ -47,6 +47,13 @@ export interface TunOptions extends RxOptions {
    */
   offload?: boolean;
   /**
+   * With offload: take TCP segmentation offload on reads (TUN_F_TSO4/6), so that TCP arrives in segments
+   * of up to 64 KiB. false leaves checksum offload only: the kernel splits TCP segments before it hands
+   * them over, for a reader that cannot forward them whole (a tunnel: the segments are encapsulated one by
+   * one). Writes may be GSO packets either way. Default true.
+   */
+  receiveSegments?: boolean;
+  /**
    * IFF_TAP: a layer-2 device whose packets are whole Ethernet frames (destination MAC at byte 0,
    * no FCS) instead of IP packets; the kernel does neighbor discovery on it. Must match how the
    * device was created. Default false (openTap sets it).

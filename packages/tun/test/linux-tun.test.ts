@@ -180,6 +180,15 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
     expect(result.replies).toEqual(['partial reply', 'plain reply', 'single reply']);
   });
 
+  it('with offload and receiveSegments false, takes checksum offload but no TCP segments on reads', async () => {
+    type Features = { tcp: string; tcp6: string; checksum: string };
+    const result = await runScenario<{ segments: Features; split: Features; udpSegmentation: boolean }>(namespace, 'receiveSegments');
+    expect(result.segments).toEqual({ tcp: 'on', tcp6: 'on', checksum: 'on' });
+    expect(result.split).toEqual({ tcp: 'off', tcp6: 'off', checksum: 'on' });
+    // Writes still take UDP GSO packets where the kernel knows USO (the transmit coalescer's trains).
+    expect(result.udpSegmentation).toBe(true);
+  });
+
   it('writes coalesced trains that the kernel segments back into the packets they were made of', async () => {
     // A namespace of its own: the scenario turns on forwarding, which later scenarios must not inherit.
     const forwarding = createNamespace();

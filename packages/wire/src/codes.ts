@@ -1,9 +1,14 @@
 // Tables of codes (`{ BAD_VERSION: 3, ... } as const`, a decoder's verdicts and drop reasons): their
 // names for logs and counters, so that each code is named once, where it is defined.
 
-/** The names of a table of codes 0..n-1, indexed by code, in lower kebab case ('BAD_VERSION': 'bad-version'). */
-export function codeNames(codes: Readonly<Record<string, number>>): readonly string[] {
+/**
+ * The names of a table of codes 0..n-1, indexed by code, in lower kebab case ('BAD_VERSION': 'bad-version');
+ * indexed by one of the table's codes, the name is known to be there.
+ */
+export function codeNames<const Codes extends Readonly<Record<string, number>>>(
+  codes: Codes,
+): readonly string[] & Readonly<Record<Codes[keyof Codes], string>> {
   const names: string[] = [];
   for (const [key, code] of Object.entries(codes)) names[code] = key.toLowerCase().replaceAll('_', '-');
-  return names;
+  return names as readonly string[] & Readonly<Record<Codes[keyof Codes], string>>;
 }

@@ -1,5 +1,5 @@
 // The wire toolkit every protocol package shares: big-endian fields, the Internet checksum and its
-// pseudo-headers, address text, the codec shape and the well-known ports.
+// pseudo-headers, address text, the codec shape, the well-known ports and the IP protocol numbers.
 export { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
 export {
   finishChecksum,
@@ -18,3 +18,4 @@ export { bytesToIpv6Text, ipv4TextToUint32, ipv6TextIntoBytes, ipv6TextToBytes, 
 export { codeNames } from './codes.js';
 export type { Codec } from './codec.js';
 export { GENEVE_PORT, HANDOFF_PORT } from './ports.js';
+export { IpProto } from './protocols.js';

@@ -18,20 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 64
+#include "flood.h"
+
 #define MAX_FLOWS 4096
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv) {
-  if (argc < 6) {
-    fprintf(stderr, "usage: %s DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FLOWS [PPS]\n", argv[0]);
-    return 64;
-  }
+  if (!has_arguments(argc, argv, 6, "DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FLOWS [PPS [BURST]]")) return 64;
   const char *address = argv[1];
   int port = atoi(argv[2]);
   size_t payload = (size_t)atoi(argv[3]);
@@ -71,17 +63,11 @@ int main(int argc, char **argv) {
     }
   }
 
-  char data[1400];
+  unsigned char data[1400];
   memset(data, 0x5a, sizeof data);
   struct iovec iov[BATCH];
   struct mmsghdr messages[BATCH];
-  memset(messages, 0, sizeof messages);
-  for (int i = 0; i < BATCH; i++) {
-    iov[i].iov_base = data;
-    iov[i].iov_len = payload;
-    messages[i].msg_hdr.msg_iov = &iov[i];
-    messages[i].msg_hdr.msg_iovlen = 1;
-  }
+  set_up_batch(iov, messages, data, 0, payload);
 
   unsigned long long sent = 0, failed = 0;
   double start = now(), end = start + seconds, t = start;

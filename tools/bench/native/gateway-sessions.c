@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 64
+#include "flood.h"
+
 #define MAX_SOURCES 64
 #define UDP_HEADER 8
 
@@ -28,17 +29,8 @@ static void stop(int signal) {
   stopping = 1;
 }
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv) {
-  if (argc < 9) {
-    fprintf(stderr, "usage: %s DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FIRST-PORT LAST-PORT PPS SOURCE-ADDRESS...\n", argv[0]);
-    return 64;
-  }
+  if (!has_arguments(argc, argv, 9, "DEST-ADDRESS PORT PAYLOAD-BYTES SECONDS FIRST-PORT LAST-PORT PPS SOURCE-ADDRESS...")) return 64;
   struct sockaddr_in6 dest;
   memset(&dest, 0, sizeof dest);
   dest.sin6_family = AF_INET6;
@@ -76,7 +68,7 @@ int main(int argc, char **argv) {
   static uint8_t data[BATCH][UDP_HEADER + 1400];
   struct iovec iov[BATCH];
   struct mmsghdr messages[BATCH];
-  memset(messages, 0, sizeof messages);
+  set_up_batch(iov, messages, data[0], sizeof data[0], UDP_HEADER + payload);
   for (int i = 0; i < BATCH; i++) {
     memset(data[i], 0x5a, sizeof data[i]);
     data[i][2] = (uint8_t)(port >> 8);
@@ -85,10 +77,6 @@ int main(int argc, char **argv) {
     data[i][5] = (uint8_t)(UDP_HEADER + payload);
     data[i][6] = 0;
     data[i][7] = 0;
-    iov[i].iov_base = data[i];
-    iov[i].iov_len = UDP_HEADER + payload;
-    messages[i].msg_hdr.msg_iov = &iov[i];
-    messages[i].msg_hdr.msg_iovlen = 1;
     messages[i].msg_hdr.msg_name = &dest;
     messages[i].msg_hdr.msg_namelen = sizeof dest;
   }

@@ -1,7 +1,8 @@
 // The gateway's datapath side by side with TAYGA, in one run, on the namespace topology
 // (gateway-lab.ts): the translator pinned to one core, the load on the other. Systems: nat64-gateway
 // with handoff off, announce and full (nat64-receiver on the server) and, where the gateway has the
-// Geneve transport, full over Geneve, and NAT64 bypass (untranslated IPv6 through the receiver's tunnel;
+// Geneve transport, full over Geneve, and NAT64 bypass (untranslated IPv6 through the receiver's tunnel, also
+// with tun.offload and with tun.coalesce;
 // its IPv4 -> IPv6 floods still go through the static mapping, so they are translated); then TAYGA (Debian's, userspace C over TUN) configured alike
 // (dynamic pool, the same network-specific prefix, a static map for the IPv4 -> IPv6 direction).
 // Figures per system: translated packets/s of 64- and 1400-byte UDP at saturation both ways
@@ -11,7 +12,8 @@
 // reported as median (min-max). Not a test: run as root, `node tools/bench/dist/gateway-datapath.js`
 // (BENCH_RUNS rounds, BENCH_SECONDS per run, BENCH_FLOWS=16,1024 the floods' flow counts, BENCH_DRAIN=1 queues each
 // flood while the translator is stopped and measures the drain, BENCH_SYSTEMS=off,full,tayga picks systems, `unbatched` among
-// them adds handoff full with batches of one packet, BENCH_RPS=1
+// them adds handoff full with batches of one packet, BENCH_SINK_RPS=0 leaves the far ends' receive on the
+// translator's core, BENCH_RPS=1
 // steers the TUN's received packets to the load core).
 
 import { spawnSync } from 'node:child_process';
@@ -50,6 +52,12 @@ import { printTable, rate, spread, writeResults, type Spread } from './report.js
 const FLOW_COUNTS = (process.env['BENCH_FLOWS'] ?? '16,1024').split(',').map(Number);
 const burstFor = (flows: number) => (flows <= 16 ? 64 : 1);
 const RPS = process.env['BENCH_RPS'] === '1';
+/**
+ * BENCH_SINK_RPS=0 turns it off: by default the far ends' receive (the server's for IPv6 -> IPv4, the
+ * client's for IPv4 -> IPv6) is steered to the load's core, so that what a sink does with a packet is
+ * not charged to the translator's core (see steerSinks).
+ */
+const SINK_RPS = process.env['BENCH_SINK_RPS'] !== '0';
 /**
  * BENCH_DRAIN=1: each flood is queued in the translator's TUN device while the translator is stopped
  * (SIGSTOP), then drained: the figures are what the translator does with full batches, whatever the
@@ -188,7 +196,13 @@ function systems(dir: string): System[] {
     ours('offload', 'full, offload', { mode: 'full' }, { offload: true }),
     ours('coalesce', 'full, coalesce', { mode: 'full' }, { offload: true, coalesce: true }),
     ...(gatewayHasGeneve(dir) ? [ours('geneve', 'full, Geneve', { mode: 'full', transport: 'geneve' })] : []),
-    ...(gatewayHasBypass(dir) ? [ours('bypass', 'bypass', { mode: 'full', transport: 'bypass' })] : []),
+    ...(gatewayHasBypass(dir)
+      ? [
+          ours('bypass', 'bypass', { mode: 'full', transport: 'bypass' }),
+          ours('bypass-offload', 'bypass, offload', { mode: 'full', transport: 'bypass' }, { offload: true }),
+          ours('bypass-coalesce', 'bypass, coalesce', { mode: 'full', transport: 'bypass' }, { offload: true, coalesce: true }),
+        ]
+      : []),
     TAYGA,
   ];
   const wanted = process.env['BENCH_SYSTEMS']?.split(',');
@@ -205,7 +219,25 @@ function noUdpSegmentationOut(t: BenchTopology): void {
 
 /** Receive Packet Steering of a TUN device's received packets (what the translator writes) to the load's core. */
 function steer(t: BenchTopology, device: string): void {
-  t.gateway.exec('sh', ['-c', `echo ${(1 << LOAD_CPU).toString(16)} > /sys/class/net/${device}/queues/rx-0/rps_cpus`]);
+  rpsToLoad(t.gateway, device);
+}
+
+function rpsToLoad(namespace: BenchTopology['gateway'], device: string): void {
+  namespace.exec('sh', ['-c', `echo ${(1 << LOAD_CPU).toString(16)} > /sys/class/net/${device}/queues/rx-0/rps_cpus`]);
+}
+
+/**
+ * Receive Packet Steering of the server's and the client's links to the load's core. A veth delivers what
+ * the gateway forwards into it on the CPU that forwarded it, inside the translator's write(2), so
+ * without this the far end's receive (routing, a socket's queue, a wake-up) is charged to the
+ * translator: little for a datagram that dies at a routing rule, more for one delivered to a socket
+ * (bypass's tunnel packets to the receiver's UDP 6081), and all of the server's TCP receive. On a real
+ * network that work is another machine's. With it, the translator's core pays up to the hand-over to
+ * the far end's backlog queue, as it would pay up to a NIC's queue; every system alike.
+ */
+function steerSinks(t: BenchTopology): void {
+  rpsToLoad(t.server, t.serverLink[1]);
+  rpsToLoad(t.client, t.clientLink[0]);
 }
 
 /** Our gateway's coalescing counters (packets that joined a train, trains), zeros for TAYGA. */
@@ -427,6 +459,7 @@ async function main(): Promise<void> {
     // UDP GSO packets (tun.coalesce) are split on leaving the gateway, on its core, so the sinks count
     // datagrams as they would arrive from a NIC without USO.
     noUdpSegmentationOut(t);
+    if (SINK_RPS) steerSinks(t);
     // On every address: translated clients arrive over IPv4, bypassed ones over IPv6 (the receiver's tunnel).
     const iperfServer = t.server.spawn('taskset', ['-c', String(LOAD_CPU), 'iperf3', '-s', '--forceflush']);
     children.push(iperfServer);
@@ -474,7 +507,7 @@ async function main(): Promise<void> {
     rows.push(row('TCP IPv6->IPv4, client without TSO, Gbit/s', (x) => x.tcpWithoutClientTso.gbps, fixed(2)));
     rows.push(row('  translator core busy share', (x) => x.tcpWithoutClientTso.coreBusyShare, fixed(2), false));
     printTable(
-      `NAT64 datapath side by side, ${RUNS} rounds of ${DRAIN ? `${DRAIN_PACKETS} packets queued and drained (pkt/s: per second of the translator's CPU)` : `${SECONDS} s`} per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}, ${process.version}`,
+      `NAT64 datapath side by side, ${RUNS} rounds of ${DRAIN ? `${DRAIN_PACKETS} packets queued and drained (pkt/s: per second of the translator's CPU)` : `${SECONDS} s`} per figure, translator on CPU ${GATEWAY_CPU}, load on CPU ${LOAD_CPU}${RPS ? ', RPS of the TUN to the load CPU' : ''}${SINK_RPS ? ", the far ends' receive steered to the load CPU" : ''}, ${process.version}`,
       header,
       rows,
     );
@@ -483,6 +516,7 @@ async function main(): Promise<void> {
       secondsPerRun: SECONDS,
       cpus: { translator: GATEWAY_CPU, load: LOAD_CPU },
       receivePacketSteering: RPS,
+      sinkReceiveSteering: SINK_RPS,
       drained: DRAIN ? { packetsQueued: DRAIN_PACKETS, tunQueue: DRAIN_QUEUE } : false,
       systems: Object.fromEntries([...summaries].map(([s, summary]) => [s.key, { label: s.label, ...summary }])),
     };

@@ -1,24 +1,31 @@
 // Lookup benchmark: who held a NAT address and port, at scale. Builds a store of `--rows` history
 // rows (default 10 million: 1,048,576 keys on 16 NAT addresses, each taken over by a new client
 // `rows / keys` times, so that most rows have ended and each key has a few incarnations), then
-// answers 1000 random lookups in process (half "now", half at a random past moment, as an abuse
-// report asks) and runs the `nat64-receiver lookup` command end to end.
+// reads the file through (the page cache) and answers three rounds of 1000 random lookups in process
+// (half "now", half at a random past moment, as an abuse report asks) and runs the `nat64-receiver lookup` command end to end, beside what any Node
+// process pays to start (`node -e 0`) and to open the database (better-sqlite3 alone, one query),
+// the three interleaved so that the machine's load falls on each alike.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { SqliteStore, type ConnEntry, type ConnEvent } from '@nat64/conntrack';
+import { SqliteReader, SqliteStore, type ConnEntry, type ConnEvent } from '@nat64/conntrack';
+import { NAT_BASE, documentationClient, keyedEntry } from './receiver-entries.js';
 import { REPOSITORY_ROOT, printTable, writeResults } from './report.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
-const NAT_BASE = 0xcb007100; // 203.0.113.0
+const BETTER_SQLITE3 = createRequire(join(REPOSITORY_ROOT, 'packages/conntrack/package.json')).resolve('better-sqlite3');
+/** Reports the user and system CPU time of the command it runs; absent on some systems. */
+const GNU_TIME = '/usr/bin/time';
 const KEYS = 16 * 65_536;
 const COMMIT_KEYS = 65_536;
 const T0 = Date.UTC(2026, 0, 1) * 1000;
 const STEP_US = 1_000_000;
 const LOOKUPS = 1000;
-const COMMAND_RUNS = 20;
+/** Rounds of LOOKUPS lookups, each reported on its own too (one round is 1000 lookups, as issue 15 asks). */
+const LOOKUP_ROUNDS = 3;
 
 interface Percentiles {
   p50: number;
@@ -26,12 +33,23 @@ interface Percentiles {
   max: number;
 }
 
+/** Wall time of each run of a process, ms, and its CPU time (user + system, 10 ms resolution) where GNU time is there. */
+interface ProcessTimes {
+  wallMs: { p50: number; p90: number; max: number };
+  cpuMs: { p50: number; p90: number } | undefined;
+}
+
 export interface LookupResult {
   rows: number;
-  fillSeconds: number;
-  inProcessMs: { now: Percentiles; past: Percentiles; all: Percentiles };
-  commandMs: { p50: number; p90: number; max: number };
+  fillSeconds: number | undefined;
+  /** Wall time of each lookup, and the CPU time of the process for it (what is left without waiting for a core); and each round's. */
+  inProcessMs: { now: Percentiles; past: Percentiles; all: Percentiles; allCpu: Percentiles; rounds: Percentiles[] };
+  /** Per process, in the same interleaved runs. */
+  processes: Record<string, ProcessTimes>;
 }
+
+const START_NAMES = ['node -e 0', 'node + better-sqlite3, open, one query', 'nat64-receiver lookup --at', 'nat64-receiver lookup (now)'] as const;
+const BASELINE_NAME = 'baseline: nat64-receiver lookup --at';
 
 function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
@@ -39,22 +57,13 @@ function percentiles(values: number[]): Percentiles {
   return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
 }
 
+function p90(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))] ?? 0;
+}
+
 function entry(key: number, round: number): ConnEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, round]);
-  clientAddress[13] = key >>> 16;
-  clientAddress[14] = key >>> 8;
-  clientAddress[15] = key;
-  return {
-    protocol: 6,
-    natAddress: NAT_BASE + (key >>> 16),
-    natPort: key & 0xffff,
-    clientAddress,
-    clientPort: 40_000 + round,
-    serverAddress: 0xc633640a,
-    serverPort: 443,
-    createdAt: T0,
-  };
+  return keyedEntry(key, documentationClient(key, round), 40_000 + round, T0);
 }
 
 /** Time of the commit that gave `key` its incarnation of `round`. */
@@ -62,10 +71,9 @@ function startOf(key: number, round: number): number {
   return T0 + (round * (KEYS / COMMIT_KEYS) + Math.floor(key / COMMIT_KEYS)) * STEP_US;
 }
 
-/** Fills `path` with `rows` history rows; returns the number of rounds (incarnations per key). */
-function fill(path: string, rows: number): number {
+/** Fills `path` with `rounds` incarnations of every key. */
+function fill(path: string, rounds: number): void {
   const store = SqliteStore.open(path, { durability: 'normal' });
-  const rounds = Math.max(1, Math.round(rows / KEYS));
   try {
     for (let round = 0; round < rounds; round++) {
       for (let first = 0; first < KEYS; first += COMMIT_KEYS) {
@@ -81,51 +89,134 @@ function fill(path: string, rows: number): number {
   } finally {
     store.close();
   }
-  return rounds;
 }
 
-export function runLookupBenchmark(rows: number): LookupResult {
+/** Rounds in a store this benchmark filled: the incarnations of its last key. */
+function roundsIn(path: string): number {
+  const store = SqliteStore.openReadOnly(path);
+  try {
+    const last = KEYS - 1;
+    return store.history({ natAddress: NAT_BASE + (last >>> 16), natPort: last & 0xffff, limit: 1_000_000 }).length;
+  } finally {
+    store.close();
+  }
+}
+
+/** Reads the file through once, so that the lookups find it in the page cache as a receiver's own reads keep it. */
+function warm(path: string): void {
+  const buffer = Buffer.alloc(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs `argv` once; its wall time and, where GNU time is there, its CPU time. Throws when it fails. */
+function timeProcess(argv: string[], cpuFile: string): { wallMs: number; cpuMs: number | undefined } {
+  const withTime = existsSync(GNU_TIME);
+  const [file, ...args] = withTime ? [GNU_TIME, '-f', '%U %S', '-o', cpuFile, ...argv] : argv;
+  const start = performance.now();
+  const result = spawnSync(file!, args, { encoding: 'utf8' });
+  const wallMs = performance.now() - start;
+  if (result.status !== 0) throw new Error(`${argv.join(' ')} exited with ${result.status}: ${result.stderr}`);
+  if (!withTime) return { wallMs, cpuMs: undefined };
+  const [user, system] = readFileSync(cpuFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number) as [number, number];
+  return { wallMs, cpuMs: (user + system) * 1000 };
+}
+
+export function runLookupBenchmark(options: { rows: number; db?: string; runs: number; baseline?: string }): LookupResult {
   const dir = mkdtempSync(join(tmpdir(), 'nat64-bench-lookup-'));
   try {
-    const path = join(dir, 'c.db');
-    const fillStart = performance.now();
-    const rounds = fill(path, rows);
-    const fillSeconds = (performance.now() - fillStart) / 1000;
+    const path = options.db ?? join(dir, 'c.db');
+    const wantedRounds = Math.max(1, Math.round(options.rows / KEYS));
+    let fillSeconds: number | undefined;
+    let rounds: number;
+    if (existsSync(path)) {
+      rounds = roundsIn(path);
+      if (rounds !== wantedRounds)
+        throw new Error(`${path} holds ${rounds} rounds of ${KEYS} keys, not ${wantedRounds}: remove it or give --rows ${rounds * KEYS}`);
+    } else {
+      const fillStart = performance.now();
+      fill(path, wantedRounds);
+      fillSeconds = (performance.now() - fillStart) / 1000;
+      rounds = wantedRounds;
+    }
     const end = startOf(KEYS - 1, rounds - 1) + STEP_US;
     const randomKey = () => Math.floor(Math.random() * KEYS);
     /** A moment at which `key` was held: between its first start and the end of the fill. */
     const heldAt = (key: number) => startOf(key, 0) + Math.floor(Math.random() * (end - startOf(key, 0)));
-    const store = SqliteStore.openReadOnly(path);
+    warm(path);
+    const store = SqliteReader.open(path);
     const now: number[] = [];
     const past: number[] = [];
+    const cpu: number[] = [];
+    const roundPercentiles: Percentiles[] = [];
     try {
-      for (let i = 0; i < LOOKUPS; i++) {
-        const key = randomKey();
-        const query = { natAddress: NAT_BASE + (key >>> 16), natPort: key & 0xffff, limit: 20 };
-        const start = performance.now();
-        if (i % 2 === 0) store.history(query);
-        else store.history({ ...query, at: heldAt(key) });
-        (i % 2 === 0 ? now : past).push(performance.now() - start);
+      for (let round = 0; round < LOOKUP_ROUNDS; round++) {
+        const all: number[] = [];
+        for (let i = 0; i < LOOKUPS; i++) {
+          const key = randomKey();
+          const query = { natAddress: NAT_BASE + (key >>> 16), natPort: key & 0xffff, limit: 20 };
+          const cpuStart = process.cpuUsage();
+          const start = performance.now();
+          const found = i % 2 === 0 ? store.history(query) : store.history({ ...query, at: heldAt(key) });
+          const elapsed = performance.now() - start;
+          const cpuUsed = process.cpuUsage(cpuStart);
+          if (found.length === 0) throw new Error(`no entry for key ${key}`);
+          (i % 2 === 0 ? now : past).push(elapsed);
+          all.push(elapsed);
+          cpu.push((cpuUsed.user + cpuUsed.system) / 1000);
+        }
+        roundPercentiles.push(percentiles(all));
       }
     } finally {
       store.close();
     }
-    const command: number[] = [];
-    for (let i = 0; i < COMMAND_RUNS; i++) {
+    const names: string[] = [...START_NAMES, ...(options.baseline === undefined ? [] : [BASELINE_NAME])];
+    const times: Record<string, { wall: number[]; cpu: number[] }> = Object.fromEntries(names.map((name) => [name, { wall: [], cpu: [] }]));
+    const cpuFile = join(dir, 'cpu');
+    const openAndQuery = [
+      `import Database from ${JSON.stringify(BETTER_SQLITE3)};`,
+      `const db = new Database(${JSON.stringify(path)}, { readonly: true, fileMustExist: true });`,
+      `db.prepare('SELECT * FROM conn_history WHERE nat_key = ? AND started_at <= ? ORDER BY started_at DESC LIMIT 1').get(0, 0);`,
+      'db.close();',
+    ].join(' ');
+    for (let run = 0; run < options.runs; run++) {
       const key = randomKey();
       const at = new Date(Math.floor(heldAt(key) / 1000)).toISOString().replace('T', ' ').replace('Z', '');
       const endpoint = `203.0.113.${key >>> 16}:${key & 0xffff}`;
-      const start = performance.now();
-      const result = spawnSync(process.execPath, [RECEIVER, 'lookup', endpoint, '--db', path, '--at', at], { encoding: 'utf8' });
-      command.push(performance.now() - start);
-      if (result.status !== 0) throw new Error(`lookup ${endpoint} --at "${at}" exited with ${result.status}: ${result.stderr}`);
+      const argvs: Record<string, string[]> = {
+        'node -e 0': [process.execPath, '-e', '0'],
+        'node + better-sqlite3, open, one query': [process.execPath, '--input-type=module', '-e', openAndQuery],
+        'nat64-receiver lookup --at': [process.execPath, RECEIVER, 'lookup', endpoint, '--db', path, '--at', at],
+        'nat64-receiver lookup (now)': [process.execPath, RECEIVER, 'lookup', endpoint, '--db', path],
+        ...(options.baseline === undefined
+          ? {}
+          : { [BASELINE_NAME]: [process.execPath, join(options.baseline, 'apps/receiver/dist/main.js'), 'lookup', endpoint, '--db', path, '--at', at] }),
+      };
+      for (const name of names) {
+        const { wallMs, cpuMs } = timeProcess(argvs[name]!, cpuFile);
+        times[name]!.wall.push(wallMs);
+        if (cpuMs !== undefined) times[name]!.cpu.push(cpuMs);
+      }
     }
-    const commandPercentiles = percentiles(command);
+    const processes = Object.fromEntries(
+      names.map((name) => {
+        const { wall, cpu: cpuTimes } = times[name]!;
+        const processTimes: ProcessTimes = {
+          wallMs: { p50: percentiles(wall).p50, p90: p90(wall), max: percentiles(wall).max },
+          cpuMs: cpuTimes.length === 0 ? undefined : { p50: percentiles(cpuTimes).p50, p90: p90(cpuTimes) },
+        };
+        return [name, processTimes];
+      }),
+    );
     return {
       rows: rounds * KEYS,
       fillSeconds,
-      inProcessMs: { now: percentiles(now), past: percentiles(past), all: percentiles([...now, ...past]) },
-      commandMs: { p50: commandPercentiles.p50, p90: [...command].sort((a, b) => a - b)[Math.floor(COMMAND_RUNS * 0.9)]!, max: commandPercentiles.max },
+      inProcessMs: { now: percentiles(now), past: percentiles(past), all: percentiles([...now, ...past]), allCpu: percentiles(cpu), rounds: roundPercentiles },
+      processes,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -135,25 +226,50 @@ export function runLookupBenchmark(rows: number): LookupResult {
 function main(): void {
   const options = new Command()
     .option('--rows <count>', 'history rows to build (rounded to whole rounds of 1,048,576 keys)', Number, 10_000_000)
+    .option('--db <file>', 'keep the history in this file, and reuse it when it exists (it must hold --rows)')
+    .option('--runs <count>', 'runs of each process', Number, 20)
+    .option('--baseline <dir>', "another checkout's built receiver: its lookup --at runs in the same rounds, for a before/after")
     .parse()
-    .opts<{ rows: number }>();
-  const result = runLookupBenchmark(options.rows);
+    .opts<{ rows: number; db?: string; runs: number; baseline?: string }>();
+  const result = runLookupBenchmark(options);
   const ms = (value: number) => value.toFixed(3);
+  const built = result.fillSeconds === undefined ? 'reused' : `built in ${result.fillSeconds.toFixed(0)} s`;
   printTable(
-    `Lookups at ${(result.rows / 1e6).toFixed(1)} M history rows (${KEYS} keys; built in ${result.fillSeconds.toFixed(0)} s)`,
+    `Lookups in process at ${(result.rows / 1e6).toFixed(1)} M history rows (${KEYS} keys; ${built}; file read through first)`,
     ['lookup', 'count', 'p50 ms', 'p99 ms', 'max ms'],
     [
-      ['in process, now (newest 20)', String(LOOKUPS / 2), ms(result.inProcessMs.now.p50), ms(result.inProcessMs.now.p99), ms(result.inProcessMs.now.max)],
-      ['in process, at a past time', String(LOOKUPS / 2), ms(result.inProcessMs.past.p50), ms(result.inProcessMs.past.p99), ms(result.inProcessMs.past.max)],
-      ['in process, all', String(LOOKUPS), ms(result.inProcessMs.all.p50), ms(result.inProcessMs.all.p99), ms(result.inProcessMs.all.max)],
+      ...result.inProcessMs.rounds.map((round, index) => [`round ${index + 1}, all`, String(LOOKUPS), ms(round.p50), ms(round.p99), ms(round.max)]),
       [
-        'nat64-receiver lookup --at (end to end)',
-        String(COMMAND_RUNS),
-        result.commandMs.p50.toFixed(0),
-        `${result.commandMs.p90.toFixed(0)} (p90)`,
-        result.commandMs.max.toFixed(0),
+        'now (newest 20)',
+        String((LOOKUPS / 2) * LOOKUP_ROUNDS),
+        ms(result.inProcessMs.now.p50),
+        ms(result.inProcessMs.now.p99),
+        ms(result.inProcessMs.now.max),
+      ],
+      [
+        'at a past time',
+        String((LOOKUPS / 2) * LOOKUP_ROUNDS),
+        ms(result.inProcessMs.past.p50),
+        ms(result.inProcessMs.past.p99),
+        ms(result.inProcessMs.past.max),
+      ],
+      ['all', String(LOOKUPS * LOOKUP_ROUNDS), ms(result.inProcessMs.all.p50), ms(result.inProcessMs.all.p99), ms(result.inProcessMs.all.max)],
+      [
+        'all, CPU time of the process',
+        String(LOOKUPS * LOOKUP_ROUNDS),
+        ms(result.inProcessMs.allCpu.p50),
+        ms(result.inProcessMs.allCpu.p99),
+        ms(result.inProcessMs.allCpu.max),
       ],
     ],
+  );
+  const whole = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(0));
+  printTable(
+    `Processes end to end, ${options.runs} interleaved runs each (CPU = user + system)`,
+    ['process', 'wall p50 ms', 'wall p90 ms', 'wall max ms', 'CPU p50 ms', 'CPU p90 ms'],
+    Object.entries(result.processes).map(([name, { wallMs, cpuMs }]) => {
+      return [name, whole(wallMs.p50), whole(wallMs.p90), whole(wallMs.max), whole(cpuMs?.p50), whole(cpuMs?.p90)];
+    }),
   );
   console.log(`\nwrote ${writeResults('receiver-lookup', result)}`);
 }

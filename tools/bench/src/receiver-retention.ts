@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnTable, Retention, SqliteStore, type ConnEntry, type ConnOperation, type ConnStore } from '@nat64/conntrack';
+import { documentationClient, keyedEntry } from './receiver-entries.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
 const BATCH = 4096;
 const IN_FLIGHT = 4;
 const CAPACITY = 100_000;
 const TICK_MS = 1000;
-const NAT_BASE = 0xcb007100; // 203.0.113.0
 
 interface Phase {
   name: string;
@@ -49,22 +49,7 @@ class Ingest {
   constructor(private readonly table: ConnTable) {}
 
   entry(i: number): ConnEntry {
-    const clientAddress = new Uint8Array(16);
-    clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-    clientAddress[12] = i >>> 24;
-    clientAddress[13] = i >>> 16;
-    clientAddress[14] = i >>> 8;
-    clientAddress[15] = i;
-    return {
-      protocol: 6,
-      natAddress: NAT_BASE + (i >>> 16),
-      natPort: i & 0xffff,
-      clientAddress,
-      clientPort: 40_000 + (i % 20_000),
-      serverAddress: 0xc633640a,
-      serverPort: 443,
-      createdAt: clock(),
-    };
+    return keyedEntry(i, documentationClient(i), 40_000 + (i % 20_000), clock());
   }
 
   /** Applies one batch of fresh creates; resolves with its latency in ms and how many entries it ended. */

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import type { ConnEntry, ConnEvent } from '@nat64/conntrack';
+import { SERVER_ADDRESS, documentationClient } from './receiver-entries.js';
 import { printTable, rate, REPOSITORY_ROOT, spread, writeResults, type Spread } from './report.js';
 
 const BATCH = 4096;
@@ -56,16 +57,13 @@ function batches(entries: number): ConnEvent[][] {
       if (used[g]!.length > 4096) used[g]!.shift();
       ports[g] = natPort >= 65535 ? 1024 : natPort + 1;
     }
-    const clientAddress = new Uint8Array(16);
-    clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-    new DataView(clientAddress.buffer).setUint32(12, i % 10_000);
     const entry: ConnEntry = {
       protocol: 6,
       natAddress: GATEWAYS[g]!,
       natPort,
-      clientAddress,
+      clientAddress: documentationClient(i % 10_000),
       clientPort: 32768 + (i % 28_000),
-      serverAddress: 0xc633640a,
+      serverAddress: SERVER_ADDRESS,
       serverPort: 443,
       createdAt: at,
     };

@@ -29,6 +29,67 @@ function add(fields: FieldRange[], start: number, end: number, name: string, lim
   if (start < limit) fields.push({ start, end: Math.min(end, limit), name });
 }
 
+/** A header's fields in order, each with its size in bytes. */
+type Layout = readonly (readonly [size: number, name: string])[];
+
+const IPV4_LAYOUT: Layout = [
+  [1, 'version/IHL'],
+  [1, 'TOS'],
+  [2, 'total length'],
+  [2, 'identification'],
+  [2, 'flags/fragment offset'],
+  [1, 'TTL'],
+  [1, 'protocol'],
+  [2, 'header checksum'],
+  [4, 'source address'],
+  [4, 'destination address'],
+];
+const IPV6_LAYOUT: Layout = [
+  [1, 'version/traffic class'],
+  [3, 'traffic class/flow label'],
+  [2, 'payload length'],
+  [1, 'next header'],
+  [1, 'hop limit'],
+  [16, 'source address'],
+  [16, 'destination address'],
+];
+const FRAGMENT_LAYOUT: Layout = [
+  [1, 'next header'],
+  [1, 'reserved'],
+  [2, 'offset/M'],
+  [4, 'identification'],
+];
+const TCP_LAYOUT: Layout = [
+  [2, 'source port'],
+  [2, 'destination port'],
+  [4, 'sequence number'],
+  [4, 'acknowledgment number'],
+  [2, 'data offset/flags'],
+  [2, 'window'],
+  [2, 'checksum'],
+  [2, 'urgent pointer'],
+];
+const UDP_LAYOUT: Layout = [
+  [2, 'source port'],
+  [2, 'destination port'],
+  [2, 'length'],
+  [2, 'checksum'],
+];
+const ICMP_LAYOUT: Layout = [
+  [1, 'type'],
+  [1, 'code'],
+  [2, 'checksum'],
+  [4, 'rest of header (identifier/sequence, MTU, pointer, length)'],
+];
+
+/** Adds the fields of `layout` from `at` on, each named "`label` `name`". */
+function addLayout(fields: FieldRange[], at: number, layout: Layout, label: string, limit: number): void {
+  for (const [size, name] of layout) {
+    add(fields, at, at + size, `${label} ${name}`, limit);
+    at += size;
+  }
+}
+
 function dissect(p: Uint8Array, at: number, end: number, prefix: string, fields: FieldRange[], outer: boolean): void {
   if (at >= end) return;
   const version = (p[at] ?? 0) >> 4;
@@ -38,35 +99,14 @@ function dissect(p: Uint8Array, at: number, end: number, prefix: string, fields:
 
 function dissect4(p: Uint8Array, at: number, end: number, prefix: string, fields: FieldRange[], outer: boolean): void {
   const ihl = ((p[at] ?? 0) & 15) * 4;
-  const names: [number, number, string][] = [
-    [0, 1, 'version/IHL'],
-    [1, 2, 'TOS'],
-    [2, 4, 'total length'],
-    [4, 6, 'identification'],
-    [6, 8, 'flags/fragment offset'],
-    [8, 9, 'TTL'],
-    [9, 10, 'protocol'],
-    [10, 12, 'header checksum'],
-    [12, 16, 'source address'],
-    [16, 20, 'destination address'],
-  ];
-  for (const [s, e, name] of names) add(fields, at + s, at + e, `${prefix}IPv4 ${name}`, end);
+  addLayout(fields, at, IPV4_LAYOUT, `${prefix}IPv4`, end);
   if (ihl > 20) add(fields, at + 20, at + ihl, `${prefix}IPv4 options`, end);
   const fragmentOffset = read16(p, at + 6) & 0x1fff;
   if (fragmentOffset === 0) dissectTransport(p, at + ihl, end, p[at + 9] ?? -1, 1, prefix, fields, outer);
 }
 
 function dissect6(p: Uint8Array, at: number, end: number, prefix: string, fields: FieldRange[], outer: boolean): void {
-  const names: [number, number, string][] = [
-    [0, 1, 'version/traffic class'],
-    [1, 4, 'traffic class/flow label'],
-    [4, 6, 'payload length'],
-    [6, 7, 'next header'],
-    [7, 8, 'hop limit'],
-    [8, 24, 'source address'],
-    [24, 40, 'destination address'],
-  ];
-  for (const [s, e, name] of names) add(fields, at + s, at + e, `${prefix}IPv6 ${name}`, end);
+  addLayout(fields, at, IPV6_LAYOUT, `${prefix}IPv6`, end);
   let next = p[at + 6] ?? -1;
   let pos = at + 40;
   for (;;) {
@@ -77,10 +117,7 @@ function dissect6(p: Uint8Array, at: number, end: number, prefix: string, fields
       next = p[pos] ?? -1;
       pos += length;
     } else if (next === 44) {
-      add(fields, pos, pos + 1, `${prefix}fragment next header`, end);
-      add(fields, pos + 1, pos + 2, `${prefix}fragment reserved`, end);
-      add(fields, pos + 2, pos + 4, `${prefix}fragment offset/M`, end);
-      add(fields, pos + 4, pos + 8, `${prefix}fragment identification`, end);
+      addLayout(fields, pos, FRAGMENT_LAYOUT, `${prefix}fragment`, end);
       const offset = read16(p, pos + 2) >> 3;
       next = p[pos] ?? -1;
       pos += 8;
@@ -95,31 +132,11 @@ function dissect6(p: Uint8Array, at: number, end: number, prefix: string, fields
 
 function dissectTransport(p: Uint8Array, at: number, end: number, protocol: number, icmp: number, prefix: string, fields: FieldRange[], outer: boolean): void {
   if (protocol === 6) {
-    const names: [number, number, string][] = [
-      [0, 2, 'source port'],
-      [2, 4, 'destination port'],
-      [4, 8, 'sequence number'],
-      [8, 12, 'acknowledgment number'],
-      [12, 14, 'data offset/flags'],
-      [14, 16, 'window'],
-      [16, 18, 'checksum'],
-      [18, 20, 'urgent pointer'],
-    ];
-    for (const [s, e, name] of names) add(fields, at + s, at + e, `${prefix}TCP ${name}`, end);
+    addLayout(fields, at, TCP_LAYOUT, `${prefix}TCP`, end);
   } else if (protocol === 17) {
-    const names: [number, number, string][] = [
-      [0, 2, 'source port'],
-      [2, 4, 'destination port'],
-      [4, 6, 'length'],
-      [6, 8, 'checksum'],
-    ];
-    for (const [s, e, name] of names) add(fields, at + s, at + e, `${prefix}UDP ${name}`, end);
+    addLayout(fields, at, UDP_LAYOUT, `${prefix}UDP`, end);
   } else if (protocol === 1 || protocol === 58) {
-    const label = protocol === 1 ? 'ICMPv4' : 'ICMPv6';
-    add(fields, at, at + 1, `${prefix}${label} type`, end);
-    add(fields, at + 1, at + 2, `${prefix}${label} code`, end);
-    add(fields, at + 2, at + 4, `${prefix}${label} checksum`, end);
-    add(fields, at + 4, at + 8, `${prefix}${label} rest of header (identifier/sequence, MTU, pointer, length)`, end);
+    addLayout(fields, at, ICMP_LAYOUT, `${prefix}${protocol === 1 ? 'ICMPv4' : 'ICMPv6'}`, end);
     const type = p[at] ?? -1;
     const isError = protocol === 1 ? type === 3 || type === 11 || type === 12 : type >= 0 && type < 128;
     if (isError && outer && protocol === icmp) dissect(p, at + 8, end, 'quoted ', fields, false);

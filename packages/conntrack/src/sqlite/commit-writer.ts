@@ -15,14 +15,11 @@ import { DELETE_REASONS, SqliteTuning, retainedPerCommit } from '../constants.js
 import { StoreError } from '../errors.js';
 import { KeyIndex } from '../key-index.js';
 import { BatchLayout, CREATED_KIND } from './batch-codec.js';
-import { NAT_KEY_COLUMNS, natKey } from './nat-key.js';
+import { natKey } from './nat-key.js';
+import { PRUNE_ENDED_SQL } from './queries.js';
 
 const INSERT_COLUMNS = 'id, nat_key, client_address, client_port, server_address, server_port, created_at, started_at';
-/** The fields of a StoredEntry, in its order, for a SELECT list. */
-export const ENTRY_COLUMNS = `${NAT_KEY_COLUMNS}, client_address, client_port, server_address, server_port, created_at, started_at`;
 const COLUMN_COUNT = 8;
-/** Deletes at most ?2 ended rows with ended_at < ?1, oldest end first (through the conn_ended index). */
-export const PRUNE_ENDED_SQL = 'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)';
 /** No previous id in the undo log: the key was not open. */
 const NONE = -1;
 

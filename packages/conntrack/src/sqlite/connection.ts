@@ -1,7 +1,8 @@
 // Opening the writing SQLite connection of a store: options, pragmas and the schema migration. The
 // caller holds the writer lock (writer-lock.ts) for as long as the connection is open; a recovering
 // store reopens the connection under the same lock.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './better-sqlite3.js';
 import { SqliteDefault, SqliteFormat } from '../constants.js';
 import { StoreError } from '../errors.js';
 import { MIGRATIONS } from './schema.js';
@@ -60,7 +61,7 @@ export function connectionSettings(options: SqliteStoreOptions): ConnectionSetti
 export function openWriter(path: string, settings: ConnectionSettings): Database.Database {
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { timeout: settings.busyTimeoutMs });
+    db = openDatabase(path, { timeout: settings.busyTimeoutMs });
     if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') {
       throw new StoreError('io', `Cannot open ${path} (WAL mode unavailable)`, path);
     }

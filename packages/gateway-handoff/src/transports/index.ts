@@ -16,8 +16,13 @@ export interface TransportKind {
   readonly capabilities: number;
   /** Bytes it may write in front of a translated IPv4 packet: translation.ipv4NextHopMtu defaults to the TUN MTU minus these. */
   readonly overhead: number;
-  /** Why it cannot take TUN offload (64 KiB segments), or null when it can. */
+  /** Why it cannot take TUN offload (virtio-net headers), or null when it can. */
   readonly refusesOffload: string | null;
+  /**
+   * With offload, whether the device may hand over TCP segments of up to 64 KiB (TSO on reads): false
+   * for a transport that must fit every packet it takes into a tunnel of its MTU, so the kernel splits them first.
+   */
+  readonly receivesSegments: boolean;
   create(context: TransportContext, config: HandoffConfig): HandoffTransport;
 }
 
@@ -29,6 +34,7 @@ export const TRANSPORTS = {
     capabilities: Capability.HANDOFF_V1,
     overhead: 0,
     refusesOffload: null,
+    receivesSegments: true,
     create: (context) => new MessagesTransport(context),
   },
   /** Geneve tunnels and control packets on UDP 6081 only. */
@@ -36,6 +42,7 @@ export const TRANSPORTS = {
     capabilities: GeneveTransport.capabilities(false),
     overhead: GENEVE_OVERHEAD,
     refusesOffload: GENEVE_REFUSES_OFFLOAD,
+    receivesSegments: false,
     create: (context, config) => new GeneveTransport(context, { settings: config.geneve, fallback: null }),
   },
   /**
@@ -46,6 +53,7 @@ export const TRANSPORTS = {
     capabilities: GeneveTransport.capabilities(true),
     overhead: GENEVE_OVERHEAD,
     refusesOffload: GENEVE_REFUSES_OFFLOAD,
+    receivesSegments: false,
     create: (context, config) =>
       new BypassTransport(context, {
         settings: config.bypass,
@@ -57,7 +65,9 @@ export const TRANSPORTS = {
   bypass: {
     capabilities: Capability.HANDOFF_V1,
     overhead: 0,
-    refusesOffload: 'bypass tunnels carry IPv6 packets of at most the tunnel MTU, not unsplit TCP segments',
+    // Tunnelled packets fit the tunnel MTU, so TCP arrives split; translated flows' segments are coalesced again (tun.coalesce).
+    refusesOffload: null,
+    receivesSegments: false,
     create: (context, config) => new BypassTransport(context, { settings: config.bypass, underlayMtu: config.mtu, fallback: null }),
   },
 } as const satisfies Record<string, TransportKind>;

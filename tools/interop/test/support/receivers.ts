@@ -36,6 +36,9 @@ function memoryLog(lines: string[]): ConnectionLog {
   return {
     zone: 'utc',
     append: (line) => void lines.push(line.slice(TIMESTAMP_CHARS)),
+    appendEncoded: (bytes) => {
+      for (const line of Buffer.from(bytes).toString('utf8').split('\n').slice(0, -1)) lines.push(line.slice(TIMESTAMP_CHARS));
+    },
     flush: () => undefined,
     afterWritten: (done) => done(true),
     stalled: false,

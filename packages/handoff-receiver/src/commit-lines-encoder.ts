@@ -1,0 +1,116 @@
+// The lines of one commit (commit-lines.ts) written straight into bytes, as the log file takes
+// them: the same text, byte for byte, without a string per line, per address or per port, and
+// without joining and re-encoding them. The receiver's main thread writes one line per stored
+// entry, so this is on the ingest path; commitLines stays the reference (log recovery, tests).
+import type { ConnEvent } from '@nat64/conntrack';
+import { commitOrder } from './commit-lines.js';
+import { formatTimestamp, initializedLine, type TimeZoneMode } from './conn-log.js';
+
+/** "YYYY-MM-DD HH:MM:SS.ffffff", the part every line of one commit shares. */
+const TIMESTAMP_BYTES = 26;
+/** The longest entry line: timestamp, " Deleted ", "255.255.255.255:65535", " [", 39 address characters, "]:65535", newline. */
+const MAX_ENTRY_LINE_BYTES = TIMESTAMP_BYTES + 9 + 21 + 2 + 39 + 7 + 1;
+const CREATED = ascii(' Created ');
+const DELETED = ascii(' Deleted ');
+const HEX = ascii('0123456789abcdef');
+const COLON = 0x3a;
+const DOT = 0x2e;
+const SPACE = 0x20;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const NEWLINE = 0x0a;
+const ZERO = 0x30;
+
+/**
+ * The lines commitLines(at, gateways, events, zone) returns, each followed by a newline, as UTF-8
+ * (all ASCII) in a buffer of their own.
+ */
+export function encodeCommitLines(at: number, gateways: readonly number[], events: readonly ConnEvent[], zone: TimeZoneMode): Buffer {
+  let size = events.length * MAX_ENTRY_LINE_BYTES;
+  const initialized = [...gateways].sort((a, b) => a - b).map((gateway) => `${initializedLine(at, gateway, zone)}\n`);
+  for (const line of initialized) size += line.length;
+  const buf = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const line of initialized) o += buf.write(line, o, 'latin1');
+  const stamp = Buffer.from(formatTimestamp(at, zone), 'latin1');
+  for (const event of commitOrder(events)) {
+    const entry = event.entry;
+    o += stamp.copy(buf, o);
+    o += (event.kind === 'created' ? CREATED : DELETED).copy(buf, o);
+    o = writeIpv4(buf, o, entry.natAddress);
+    buf[o++] = COLON;
+    o = writeDecimal(buf, o, entry.natPort);
+    buf[o++] = SPACE;
+    buf[o++] = OPEN_BRACKET;
+    o = writeIpv6(buf, o, entry.clientAddress);
+    buf[o++] = CLOSE_BRACKET;
+    buf[o++] = COLON;
+    o = writeDecimal(buf, o, entry.clientPort);
+    buf[o++] = NEWLINE;
+  }
+  return buf.subarray(0, o);
+}
+
+function writeIpv4(buf: Buffer, o: number, address: number): number {
+  o = writeDecimal(buf, o, address >>> 24);
+  buf[o++] = DOT;
+  o = writeDecimal(buf, o, (address >>> 16) & 0xff);
+  buf[o++] = DOT;
+  o = writeDecimal(buf, o, (address >>> 8) & 0xff);
+  buf[o++] = DOT;
+  return writeDecimal(buf, o, address & 0xff);
+}
+
+/** A non-negative integer below 100 000 (ports and octets), without leading zeros. */
+function writeDecimal(buf: Buffer, o: number, value: number): number {
+  const digits = value >= 10_000 ? 5 : value >= 1000 ? 4 : value >= 100 ? 3 : value >= 10 ? 2 : 1;
+  for (let i = o + digits - 1; i >= o; i--) {
+    buf[i] = ZERO + (value % 10);
+    value = Math.floor(value / 10);
+  }
+  return o + digits;
+}
+
+/** RFC 5952 text, as bytesToIpv6Text (@nat64/wire) writes it: lowercase, the longest run of two or more zero groups as "::". */
+function writeIpv6(buf: Buffer, o: number, bytes: Uint8Array): number {
+  let bestStart = -1;
+  let bestLength = 1;
+  let runStart = -1;
+  for (let group = 0; group <= 8; group++) {
+    const isZero = group < 8 && bytes[group * 2] === 0 && bytes[group * 2 + 1] === 0;
+    if (isZero) {
+      if (runStart < 0) runStart = group;
+    } else if (runStart >= 0) {
+      if (group - runStart > bestLength) {
+        bestStart = runStart;
+        bestLength = group - runStart;
+      }
+      runStart = -1;
+    }
+  }
+  for (let group = 0; group < 8; group++) {
+    if (group === bestStart) {
+      buf[o++] = COLON;
+      buf[o++] = COLON;
+      group += bestLength - 1;
+      continue;
+    }
+    if (group > 0 && buf[o - 1] !== COLON) buf[o++] = COLON;
+    o = writeHex(buf, o, (bytes[group * 2]! << 8) | bytes[group * 2 + 1]!);
+  }
+  return o;
+}
+
+/** A 16-bit group in lowercase hex without leading zeros. */
+function writeHex(buf: Buffer, o: number, value: number): number {
+  const digits = value >= 0x1000 ? 4 : value >= 0x100 ? 3 : value >= 0x10 ? 2 : 1;
+  for (let i = o + digits - 1; i >= o; i--) {
+    buf[i] = HEX[value & 0xf]!;
+    value >>>= 4;
+  }
+  return o + digits;
+}
+
+function ascii(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
+}
