@@ -1,22 +1,11 @@
 // The model shared by the table, its stores and their callers. Addresses are numbers and bytes,
 // never strings: IPv4 an unsigned 32-bit number, IPv6 16 bytes. Times are microseconds since the
 // Unix epoch as JS numbers (exact below 2^53, year 2255).
+import type { HandoffEntry } from '@nat64/handoff-codec';
 import type { DELETE_REASONS } from './constants.js';
 
-/** One connection-tracking entry as the gateway reports it. Same shape as the wire codec's entry. */
-export interface ConnEntry {
-  /** IANA protocol number: 6 TCP, 17 UDP, 1 ICMP. */
-  protocol: number;
-  natAddress: number;
-  /** NAT port, or for ICMP the query identifier the gateway chose. */
-  natPort: number;
-  /** 16 bytes. */
-  clientAddress: Uint8Array;
-  /** Client port, or for ICMP the client's query identifier. */
-  clientPort: number;
-  serverAddress: number;
-  /** 0 for ICMP. */
-  serverPort: number;
+/** One connection-tracking entry as the gateway reports it: the wire codec's entry, its creation time renamed. */
+export interface ConnEntry extends Omit<HandoffEntry, 'reason' | 'time'> {
   /** Creation time as reported by the gateway, µs. */
   createdAt: number;
 }

@@ -8,10 +8,12 @@ import { FAMILY, PROTOCOL, VERDICT } from '@nat64/nat64';
 import { IpProto, ParseStatus, Verdict, XlatFlags, isMartianIpv4, parseIpv4, type Ipv4View, type Ipv6View } from '@nat64/xlat';
 import { SPEC } from './constants.js';
 import { GW } from './reasons.js';
+import { SessionPorts, readSessionPorts } from './session-ports.js';
 import type { DatapathState } from './state.js';
 
 const ECHO_REQUEST = SPEC.ICMP4_ECHO_REQUEST;
 const ECHO_REPLY = SPEC.ICMP4_ECHO_REPLY;
+const PORTS = new SessionPorts();
 
 /**
  * Handles the IPv4 packet buf[offset, offset + length). `origin`: the IPv6 packet this one is the
@@ -20,11 +22,7 @@ const ECHO_REPLY = SPEC.ICMP4_ECHO_REPLY;
 export function handle4(s: DatapathState, buf: Uint8Array, offset: number, length: number, origin: Ipv6View | null, reinjected: boolean): void {
   s.ensureRoom();
   const v = s.v4;
-  const status = parseIpv4(buf, offset, length, v);
-  if (status !== ParseStatus.ok) {
-    s.xlatDrops[status]!++;
-    return;
-  }
+  if (!s.parsed(parseIpv4(buf, offset, length, v))) return;
   if (!s.pool.has(v.dst)) return s.count(GW.notPool4);
   // A hairpinned packet comes from a pool4 address by design; anything else from one is a loop or spoofed.
   if (origin === null) {
@@ -139,20 +137,9 @@ function icmpError(s: DatapathState, v: Ipv4View, origin: Ipv6View | null): void
       return handler(v);
     }
   }
-  let protocol: number;
-  let natPort: number;
-  let serverPort: number;
-  if ((inner.protocol === IpProto.tcp || inner.protocol === IpProto.udp) && inner.hasPorts) {
-    protocol = inner.protocol;
-    natPort = inner.srcPort;
-    serverPort = inner.dstPort;
-  } else if (inner.protocol === IpProto.icmp && (inner.icmpType === ECHO_REQUEST || inner.icmpType === ECHO_REPLY)) {
-    protocol = PROTOCOL.ICMP;
-    natPort = inner.icmpId;
-    serverPort = 0;
-  } else {
-    return s.count(GW.icmpErrorUnusable);
-  }
+  // The quoted packet went from the NAT to the server.
+  if (!readSessionPorts(inner, false, PORTS)) return s.count(GW.icmpErrorUnusable);
+  const { protocol, near: natPort, server: serverPort } = PORTS;
   const h = s.table.lookupInbound(protocol, inner.dst, serverPort, inner.src, natPort);
   if (h < 0) {
     // No session: perhaps about one of our tunnel packets (Geneve data to the host's port 6081).
@@ -200,16 +187,8 @@ function missed(s: DatapathState, v: Ipv4View, verdict: number, origin: Ipv6View
       s.count(GW.filtered);
       if (v.protocol !== IpProto.tcp) reject(s, v, origin, SPEC.ICMP4_ADMIN_PROHIBITED, SPEC.ICMP6_ADMIN_PROHIBITED);
       return;
-    case VERDICT.HELD_SYN:
-      return s.count(GW.heldSyns);
-    case VERDICT.HELD_SYN_LIMIT:
-      return s.count(GW.heldSynLimit);
-    case VERDICT.CLIENT_LIMIT:
-      return s.count(GW.clientLimit);
-    case VERDICT.TABLE_FULL:
-      return s.count(GW.tableFull);
     default:
-      return s.count(GW.noSession);
+      return s.countDropVerdict(verdict);
   }
 }
 

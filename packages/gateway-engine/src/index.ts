@@ -22,5 +22,6 @@ export { IMPL, SPEC } from './constants.js';
 export { GATEWAY_COUNTERS, GATEWAY_COUNTER_NAMES, GW, type GatewayCounterName } from './reasons.js';
 export { LocalSocket, localSocketExplanations, type LocalSocketCounterName, type LocalSocketReceiver } from './local-socket.js';
 export { TCP_RESET_LENGTH, writeTcpReset } from './tcp-reset.js';
+export { SessionPorts, readSessionPorts } from './session-ports.js';
 export { buildEngine, prefixOf, refusesNonGlobal, tableOptions, translatorOptions, type BuildOptions, type EngineParts } from './build.js';
 export type { EngineSettings, Pool4Entry, PortRange, Protocol, StaticBibEntry } from './settings.js';

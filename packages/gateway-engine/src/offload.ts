@@ -12,15 +12,11 @@
 // Either way the translated packet's checksum field gets the new pseudo-header sum, which is all the
 // kernel expects there.
 
-import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writeVnetU16 } from '@nat64/tun';
-import { IpProto, XlatFlags, type PacketBatch } from '@nat64/xlat';
+import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writePartialChecksumHeader } from '@nat64/tun';
+import { FieldOffset, HeaderSize, IpProto, XlatFlags, type PacketBatch } from '@nat64/xlat';
 import { foldSum, pseudoHeaderSum4, pseudoHeaderSum6, readU32, sumWords } from '@nat64/wire';
 
-const TCP_CHECKSUM = 16;
-const UDP_CHECKSUM = 6;
-const IPV4_HEADER = 20;
-const IPV6_HEADER = 40;
-const UDP_HEADER = 8;
+/** The DF bit in the byte of the IPv4 header that holds it (RFC 791 3.1). */
 const IPV4_DONT_FRAGMENT = 0x40;
 const ECN = VnetGso.ECN;
 
@@ -131,16 +127,16 @@ export class Offload {
     const o = out.offsets[slot]!;
     const length = out.lengths[slot]!;
     const four = buf[o]! >>> 4 === 4;
-    const l3 = four ? (buf[o]! & 0x0f) * 4 : IPV6_HEADER;
+    const l3 = four ? (buf[o]! & 0x0f) * 4 : HeaderSize.ipv6;
     const protocol = four ? buf[o + 9]! : buf[o + 6]!;
     let field: number;
     let l4Header: number;
     if (protocol === IpProto.tcp) {
-      field = TCP_CHECKSUM;
+      field = FieldOffset.tcpChecksum;
       l4Header = (buf[o + l3 + 12]! >>> 4) * 4;
     } else if (protocol === IpProto.udp) {
-      field = UDP_CHECKSUM;
-      l4Header = UDP_HEADER;
+      field = FieldOffset.udpChecksum;
+      l4Header = HeaderSize.udp;
     } else {
       return;
     }
@@ -150,15 +146,9 @@ export class Offload {
     const check = foldSum(sum);
     buf[o + l3 + field] = check >>> 8;
     buf[o + l3 + field + 1] = check & 0xff;
-    const h = slot * VNET_HEADER_SIZE;
-    const headers = this.out;
-    const gso = rx[at + VnetOffset.GSO_TYPE]!;
-    headers[h + VnetOffset.FLAGS] = VnetFlag.NEEDS_CSUM;
-    headers[h + VnetOffset.GSO_TYPE] = (gso & ~ECN) === VnetGso.NONE ? VnetGso.NONE : (four ? VnetGso.TCPV4 : VnetGso.TCPV6) | (gso & ECN);
-    writeVnetU16(headers, h + VnetOffset.HDR_LEN, l3 + l4Header);
-    writeVnetU16(headers, h + VnetOffset.GSO_SIZE, readVnetU16(rx, at + VnetOffset.GSO_SIZE));
-    writeVnetU16(headers, h + VnetOffset.CSUM_START, l3);
-    writeVnetU16(headers, h + VnetOffset.CSUM_OFFSET, field);
+    const received = rx[at + VnetOffset.GSO_TYPE]!;
+    const gso = (received & ~ECN) === VnetGso.NONE ? VnetGso.NONE : (four ? VnetGso.TCPV4 : VnetGso.TCPV6) | (received & ECN);
+    writePartialChecksumHeader(this.out, slot * VNET_HEADER_SIZE, gso, l3 + l4Header, readVnetU16(rx, at + VnetOffset.GSO_SIZE), l3, field);
   }
 
   /**
@@ -182,18 +172,13 @@ export class Offload {
       const inner = o + length - innerLength;
       const start = readVnetU16(rx, this.at + VnetOffset.CSUM_START);
       complete(buf, inner + start, inner + innerLength, inner + start + readVnetU16(rx, this.at + VnetOffset.CSUM_OFFSET));
-      redo ||= (buf[udp + UDP_CHECKSUM]! | buf[udp + UDP_CHECKSUM + 1]!) !== 0;
+      redo ||= (buf[udp + FieldOffset.udpChecksum]! | buf[udp + FieldOffset.udpChecksum + 1]!) !== 0;
     }
     if (!redo) return;
     const sum = foldSum(pseudoHeaderSum4(readU32(buf, o + 12), readU32(buf, o + 16), IpProto.udp, length - l3));
-    buf[udp + UDP_CHECKSUM] = sum >>> 8;
-    buf[udp + UDP_CHECKSUM + 1] = sum & 0xff;
-    const headers = this.out;
-    const h = slot * VNET_HEADER_SIZE;
-    headers[h + VnetOffset.FLAGS] = VnetFlag.NEEDS_CSUM;
-    writeVnetU16(headers, h + VnetOffset.HDR_LEN, l3 + UDP_HEADER);
-    writeVnetU16(headers, h + VnetOffset.CSUM_START, l3);
-    writeVnetU16(headers, h + VnetOffset.CSUM_OFFSET, UDP_CHECKSUM);
+    buf[udp + FieldOffset.udpChecksum] = sum >>> 8;
+    buf[udp + FieldOffset.udpChecksum + 1] = sum & 0xff;
+    writePartialChecksumHeader(this.out, slot * VNET_HEADER_SIZE, VnetGso.NONE, l3 + HeaderSize.udp, 0, l3, FieldOffset.udpChecksum);
   }
 
   /** After the output batch was written: its slots' headers go back to zero. */
@@ -204,8 +189,8 @@ export class Offload {
   /** Whether the translation of this packet will be one packet (RFC 7915: no fragmentation, no refusal for size). */
   private staysWhole(buf: Uint8Array, offset: number, length: number): boolean {
     const limits = this.limits;
-    if (buf[offset]! >>> 4 === 6) return length - IPV6_HEADER + IPV4_HEADER <= limits.ipv4NextHopMtu;
-    const grown = length - (buf[offset]! & 0x0f) * 4 + IPV6_HEADER;
+    if (buf[offset]! >>> 4 === 6) return length - HeaderSize.ipv6 + HeaderSize.ipv4 <= limits.ipv4NextHopMtu;
+    const grown = length - (buf[offset]! & 0x0f) * 4 + HeaderSize.ipv6;
     const dontFragment = (buf[offset + 6]! & IPV4_DONT_FRAGMENT) !== 0;
     return grown <= (dontFragment ? limits.ipv6NextHopMtu : Math.min(limits.lowestIpv6Mtu, limits.ipv6NextHopMtu));
   }

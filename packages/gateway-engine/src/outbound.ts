@@ -21,10 +21,12 @@ import {
 import { SPEC } from './constants.js';
 import { handle4 } from './inbound.js';
 import { GW } from './reasons.js';
+import { SessionPorts, readSessionPorts } from './session-ports.js';
 import { BYPASS_VERDICT, type DatapathState } from './state.js';
 
 const ECHO_REQUEST = SPEC.ICMP6_ECHO_REQUEST;
 const ECHO_REPLY = SPEC.ICMP6_ECHO_REPLY;
+const PORTS = new SessionPorts();
 
 /**
  * Handles the IPv6 packet buf[offset, offset + length). Never throws; every outcome is counted.
@@ -34,11 +36,7 @@ const ECHO_REPLY = SPEC.ICMP6_ECHO_REPLY;
 export function handle6(s: DatapathState, buf: Uint8Array, offset: number, length: number, released = false, reinjected = false): void {
   s.ensureRoom();
   const v = s.v6;
-  const status = parseIpv6(buf, offset, length, v);
-  if (status !== ParseStatus.ok) {
-    s.xlatDrops[status]!++;
-    return;
-  }
+  if (!s.parsed(parseIpv6(buf, offset, length, v))) return;
   const dst4 = s.prefix.extract(buf, v.dstOffset);
   if (dst4 < 0) return s.count(GW.notPool6);
   if (isMartianIpv6Source(buf, v.srcOffset)) return s.count(GW.martianSourceIpv6);
@@ -176,20 +174,9 @@ function icmpError(s: DatapathState, v: Ipv6View, dst4: number): void {
   if (v.innerStatus !== ParseStatus.ok || inner.isIcmpError) return refuse(s, v);
   const server = s.prefix.extract(inner.buf, inner.srcOffset);
   if (server < 0) return s.count(GW.icmpErrorNoSession);
-  let protocol: number;
-  let clientPort: number;
-  let serverPort: number;
-  if ((inner.protocol === IpProto.tcp || inner.protocol === IpProto.udp) && inner.hasPorts) {
-    protocol = inner.protocol;
-    clientPort = inner.dstPort;
-    serverPort = inner.srcPort;
-  } else if (inner.protocol === IpProto.icmpv6 && (inner.icmpType === ECHO_REQUEST || inner.icmpType === ECHO_REPLY)) {
-    protocol = PROTOCOL.ICMP;
-    clientPort = inner.icmpId;
-    serverPort = 0;
-  } else {
-    return s.count(GW.icmpErrorUnusable);
-  }
+  // The quoted packet went from the server to the client.
+  if (!readSessionPorts(inner, true, PORTS)) return s.count(GW.icmpErrorUnusable);
+  const { protocol, near: clientPort, server: serverPort } = PORTS;
   const h = s.table.lookupOutbound(protocol, inner.buf, inner.dstOffset, clientPort, server, serverPort);
   if (h < 0) return s.count(GW.icmpErrorNoSession);
   const m = s.m64;
@@ -258,12 +245,8 @@ function refused(s: DatapathState, v: Ipv6View, verdict: number): void {
       s.count(GW.poolExhausted);
       s.translator.icmp6Error(v, SPEC.ICMP6_UNREACH, SPEC.ICMP6_ADDRESS_UNREACH, 0, s.out);
       return;
-    case VERDICT.CLIENT_LIMIT:
-      return s.count(GW.clientLimit);
-    case VERDICT.TABLE_FULL:
-      return s.count(GW.tableFull);
     default:
       // NO_SESSION: a TCP segment other than a SYN opens nothing (RFC 6146 3.5.2.2).
-      return s.count(GW.noSession);
+      return s.countDropVerdict(verdict);
   }
 }

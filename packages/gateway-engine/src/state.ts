@@ -2,8 +2,8 @@
 // views and mappings, the output batches, the counters and the hooks. The packet handlers in
 // outbound.ts and inbound.ts are plain functions over it; Engine (engine.ts) is its public face.
 
-import type { FragmentTracker, Nat64Table } from '@nat64/nat64';
-import { Ipv4View, Ipv6View, Mapping46, Mapping64, PacketBatch, isNonGlobalIpv4, type Rfc6052Prefix, type Translator } from '@nat64/xlat';
+import { VERDICT, type FragmentTracker, type Nat64Table } from '@nat64/nat64';
+import { Ipv4View, Ipv6View, Mapping46, Mapping64, PacketBatch, ParseStatus, isNonGlobalIpv4, type Rfc6052Prefix, type Translator } from '@nat64/xlat';
 import type { BatchClock } from './clock.js';
 import { IMPL, SPEC } from './constants.js';
 import { PoolSet } from './pool-set.js';
@@ -197,6 +197,29 @@ export class DatapathState {
 
   count(index: number): void {
     this.counters[index]!++;
+  }
+
+  /** Whether the parser accepted the packet; a failure is counted under the parser's reason. */
+  parsed(status: number): boolean {
+    if (status === ParseStatus.ok) return true;
+    this.xlatDrops[status]!++;
+    return false;
+  }
+
+  /** Counts a table verdict that only drops: a held SYN, a limit, or no session (what the other verdicts come to). */
+  countDropVerdict(verdict: number): void {
+    switch (verdict) {
+      case VERDICT.HELD_SYN:
+        return this.count(GW.heldSyns);
+      case VERDICT.HELD_SYN_LIMIT:
+        return this.count(GW.heldSynLimit);
+      case VERDICT.CLIENT_LIMIT:
+        return this.count(GW.clientLimit);
+      case VERDICT.TABLE_FULL:
+        return this.count(GW.tableFull);
+      default:
+        return this.count(GW.noSession);
+    }
   }
 
   /** Runs the batch-end hooks; what they send joins the batch's output. See Engine.onBatchEnd for `drained`. */

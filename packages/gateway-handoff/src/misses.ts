@@ -7,17 +7,20 @@
 // A miss from a host the gateway has never met (after a restart, say) starts the HELLO exchange and
 // waits for it briefly: if the host's receiver turns out authoritative, the QUERY goes out then.
 
+import { readSessionPorts, SessionPorts } from '@nat64/gateway-engine';
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome, QueryVerdict, type HandoffAgent } from '@nat64/handoff-agent';
 import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
-import { IpProto, type Ipv4View } from '@nat64/xlat';
+import type { Ipv4View } from '@nat64/xlat';
 import type { HandoffCounterName } from './counters.js';
 import { IMPL, SPEC } from './constants.js';
 import { PacketHold, type HeldPackets, type MissLimits } from './held-packets.js';
 import type { MappingTracker } from './tracker.js';
 
 export type { MissLimits } from './held-packets.js';
+
+const PORTS = new SessionPorts();
 
 /** The agent calls the miss queue makes (HandoffAgent implements them). */
 export type QueryAgent = Pick<HandoffAgent, 'peerState' | 'probe' | 'query'>;
@@ -76,21 +79,10 @@ export class MissQueue {
     const peerKey = `${natAddress}/${host}`;
     const waiting = this.waiting.get(peerKey);
     if (state !== PeerState.AUTHORITATIVE && state !== PeerState.UNKNOWN && waiting === undefined) return false;
-    let protocol: number;
-    let natPort: number;
-    let serverPort: number;
-    if (v.protocol === IpProto.tcp || v.protocol === IpProto.udp) {
-      protocol = v.protocol;
-      natPort = v.dstPort;
-      serverPort = v.srcPort;
-    } else if (v.protocol === IpProto.icmp && v.icmpType === SPEC.ICMP4_ECHO_REPLY) {
-      // Only a reply answers a client's echo mapping; a server's own echo request has no mapping to find.
-      protocol = PROTOCOL.ICMP;
-      natPort = v.icmpId;
-      serverPort = 0;
-    } else {
-      return false;
-    }
+    if (!readSessionPorts(v, true, PORTS)) return false;
+    const { protocol, near: natPort, server: serverPort } = PORTS;
+    // Only a reply answers a client's echo mapping; a server's own echo request has no mapping to find.
+    if (protocol === PROTOCOL.ICMP && v.icmpType !== SPEC.ICMP4_ECHO_REPLY) return false;
     const key = `${protocol}/${natAddress}/${natPort}/${host}`;
     const pending = this.byKey.get(key);
     if (this.held.full(pending, v.end - v.start)) {

@@ -6,7 +6,7 @@ import { readU16 } from '@nat64/wire';
 import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType } from './constants.js';
 import { messageLength } from './bypass-option.js';
 import { BypassStatus } from './bypass-status.js';
-import { HeaderBounds, Structure, optionEnd, readFixedHeader, type StructureFailure } from './structure.js';
+import { HeaderBounds, OptionFields, beginDecode, fail, readOption } from './structure.js';
 
 /** Which end receives: the server accepts the bypass option, the gateway drops packets with it. */
 export type BypassDirection = 'to-server' | 'to-gateway';
@@ -62,12 +62,7 @@ export class BypassView {
 }
 
 const BOUNDS = new HeaderBounds();
-
-function fail(view: BypassView, status: BypassStatus, at: number): BypassStatus {
-  view.status = status;
-  view.failOffset = at;
-  return status;
-}
+const OPTION = new OptionFields();
 
 /** Whether a Geneve packet belongs to bypass: Protocol Type Ethernet or an option of class 0x0162. */
 export function isBypassPacket(buf: Uint8Array, offset: number, length: number): boolean {
@@ -87,9 +82,7 @@ export function isBypassPacket(buf: Uint8Array, offset: number, length: number):
 
 /** Decodes buf[offset, offset + length) (a UDP payload) into `view` and decides. */
 export function decapsulateBypass(buf: Uint8Array, offset: number, length: number, view: BypassView, policy: BypassPolicy): BypassStatus {
-  view.reset(buf, offset);
-  const structure = readFixedHeader(buf, offset, length, view, BOUNDS);
-  if (structure !== Structure.OK) return fail(view, structure as StructureFailure, BOUNDS.failOffset);
+  if (!beginDecode(buf, offset, length, view, BOUNDS)) return view.status;
   const { optionsStart, optionsEnd, end } = BOUNDS;
   view.frameOffset = optionsEnd;
   view.frameLength = end - optionsEnd;
@@ -97,14 +90,10 @@ export function decapsulateBypass(buf: Uint8Array, offset: number, length: numbe
   let unknownCriticalAt = -1;
   let at = optionsStart;
   while (at < optionsEnd) {
-    const next = optionEnd(buf, at, optionsEnd);
+    const next = readOption(buf, at, optionsEnd, view, OPTION);
     if (next < 0) return fail(view, BypassStatus.OPTION_OVERRUN, at + 3);
-    const type = buf[at + 2]!;
-    const dataStart = at + Geneve.OPTION_HEADER_LENGTH;
-    const dataLength = next - dataStart;
-    const critical = (type & GeneveBits.OPTION_CRITICAL) !== 0;
-    if (critical) view.criticalOptions++;
-    const ours = readU16(buf, at) === Bypass.OPTION_CLASS;
+    const { type, critical, dataStart, dataLength } = OPTION;
+    const ours = OPTION.optionClass === Bypass.OPTION_CLASS;
     if (ours && type === Bypass.OPTION_TYPE && !view.hasBypassOption) {
       view.hasBypassOption = true;
       view.messageOffset = dataStart;

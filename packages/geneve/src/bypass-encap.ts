@@ -2,12 +2,12 @@
 // tunnel's VNI and, from a gateway, the bypass option, written into the headroom in front of an
 // Ethernet frame that is neither copied nor read. The message is encoded once, at construction;
 // encapsulate() allocates nothing.
-import { writeU16 } from '@nat64/wire';
 import { checkUint } from './bytes.js';
-import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType, Underlay } from './constants.js';
+import { Bypass, Ethernet, Geneve, ProtocolType, Underlay } from './constants.js';
 import { encodeMessage, writeBypassOption } from './bypass-option.js';
-import { Ipv4Outer, type OuterConfig } from './encap.js';
+import { Ipv4Outer, type Ipv4OuterConfig } from './encap.js';
 import { flowHash6 } from './flow-hash.js';
+import { writeFixedHeader } from './structure.js';
 
 export interface BypassEncapsulatorConfig {
   vni: number;
@@ -40,25 +40,14 @@ export class BypassEncapsulator {
     if (start < 0 || !Number.isInteger(start) || frameLength < 0 || frameOffset + frameLength > buf.length) {
       throw new RangeError(`no room for a ${this.headerLength}-byte Geneve header before offset ${frameOffset} of a ${buf.length}-byte buffer`);
     }
-    // The bypass option is not critical, so C stays clear (RFC 8926 §3.4).
-    buf[start] = (Geneve.VERSION << GeneveBits.VERSION_SHIFT) | ((this.headerLength - Geneve.HEADER_LENGTH) / Geneve.WORD);
-    buf[start + 1] = 0;
-    writeU16(buf, start + 2, ProtocolType.TRANSPARENT_ETHERNET_BRIDGING);
-    buf[start + 4] = this.vni >>> 16;
-    buf[start + 5] = this.vni >>> 8;
-    buf[start + 6] = this.vni;
-    buf[start + 7] = 0;
+    writeFixedHeader(buf, start, this.headerLength - Geneve.HEADER_LENGTH, 0, ProtocolType.TRANSPARENT_ETHERNET_BRIDGING, this.vni);
     if (this.option !== null) writeBypassOption(buf, start + Geneve.HEADER_LENGTH, Bypass.OPTION_TYPE, this.option);
     return start;
   }
 }
 
-export interface BypassIpv4EncapsulatorConfig extends BypassEncapsulatorConfig, OuterConfig {
-  /** The gateway's outer IPv4 address; it stays the same when the MAC changes (bypass §5.2). */
-  source: number;
-  /** Compute the UDP checksum (default true); false sends zero, as RFC 8926 §3.3 allows over IPv4. */
-  udpChecksum?: boolean;
-}
+/** `source` is the gateway's outer IPv4 address; it stays the same when the MAC changes (bypass §5.2). */
+export interface BypassIpv4EncapsulatorConfig extends BypassEncapsulatorConfig, Ipv4OuterConfig {}
 
 /**
  * Whole outer packets for a gateway that writes raw IPv4 into a TUN device: IPv4 (DF set), UDP to

@@ -3,10 +3,11 @@
 // the same data: an optional UTF-8 message, then 0xFF padding to a 4-byte boundary. UTF-8 never
 // contains 0xFF, so the padding is unambiguous. The trio serves tools and tests; the packet path
 // reads the same bytes through bypass-decap.ts and writes them through bypass-encap.ts.
-import { type Codec, readU16, writeU16 } from '@nat64/wire';
+import { type Codec, readU16 } from '@nat64/wire';
 import { availableFrom, checkRoom } from './bytes.js';
 import { Bypass, Geneve, GeneveBits } from './constants.js';
 import { GeneveDecodeError } from './errors.js';
+import { writeOptionHeader } from './structure.js';
 
 export interface BypassOption {
   /** The log message (bypass option) or explanation (audit mirror); '' for none. */
@@ -40,11 +41,9 @@ export function messageLength(buf: Uint8Array, start: number, length: number): n
 
 /** Writes an option TLV of class 0x0162 with pre-encoded data; returns the offset past it. */
 export function writeBypassOption(buf: Uint8Array, at: number, type: number, data: Uint8Array): number {
-  writeU16(buf, at, Bypass.OPTION_CLASS);
-  buf[at + 2] = type;
-  buf[at + 3] = data.length / Geneve.WORD;
-  buf.set(data, at + Geneve.OPTION_HEADER_LENGTH);
-  return at + Geneve.OPTION_HEADER_LENGTH + data.length;
+  const dataStart = writeOptionHeader(buf, at, Bypass.OPTION_CLASS, type, data.length);
+  buf.set(data, dataStart);
+  return dataStart + data.length;
 }
 
 function messageCodec(type: number, structure: string): Codec<BypassOption> {

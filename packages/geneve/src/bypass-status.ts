@@ -2,20 +2,14 @@
 // verdict that forwards, AUDIT_MIRROR is accepted but never forwarded, every other value is one
 // drop reason, so endpoints count in a flat array indexed by status (bypass §7).
 import { codeNames } from '@nat64/wire';
+import { StructureFailure } from './structure.js';
 
 export const BypassStatus = {
   /** Forward: an Ethernet frame carrying IPv6, from the tunnel's VNI. */
   FRAME: 0,
   /** Not forwarded: the packet carries the audit mirror option (bypass §3.2); count, maybe log. */
   AUDIT_MIRROR: 1,
-  /** Drop: fewer than the 8 bytes of the fixed header (RFC 8926 §3.4). */
-  TRUNCATED: 2,
-  /** Drop: Ver is not 0 (RFC 8926 §3.4). */
-  BAD_VERSION: 3,
-  /** Drop: Opt Len reaches past the end of the packet (RFC 8926 §3.4). */
-  OPTIONS_TRUNCATED: 4,
-  /** Drop: an option's Length reaches past Opt Len (RFC 8926 §3.5). */
-  OPTION_OVERRUN: 5,
+  ...StructureFailure,
   /** Drop: a critical option other than the audit mirror (RFC 8926 §3.5). */
   UNKNOWN_CRITICAL: 6,
   /** Drop: the VNI is not the tunnel's (bypass §5.1). */

@@ -18,7 +18,7 @@ import { CONTROL_PROTOCOL_TYPE, DEFAULT_OPTION_CLASS, Geneve, GeneveBits, MAX_SA
 import { OptionSize, OptionType, ProtocolType, Underlay } from './constants.js';
 import { MappingField, isMappingEvent } from './mapping.js';
 import { DecapStatus } from './status.js';
-import { HeaderBounds, Structure, optionEnd, readFixedHeader, type StructureFailure } from './structure.js';
+import { HeaderBounds, OptionFields, beginDecode, fail, readOption } from './structure.js';
 import type { GeneveView } from './view.js';
 
 export interface ReceivePolicyConfig {
@@ -56,21 +56,14 @@ export function createReceivePolicy(config: ReceivePolicyConfig = {}): ReceivePo
 }
 
 const BOUNDS = new HeaderBounds();
-
-function fail(view: GeneveView, status: DecapStatus, at: number): DecapStatus {
-  view.status = status;
-  view.failOffset = at;
-  return status;
-}
+const OPTION = new OptionFields();
 
 /**
  * Decodes the Geneve packet in buf[offset, offset + length) (a UDP payload) into `view` and
  * decides what to do with it. Never throws, whatever the bytes.
  */
 export function decapsulate(buf: Uint8Array, offset: number, length: number, view: GeneveView, policy: ReceivePolicy): DecapStatus {
-  view.reset(buf, offset);
-  const structure = readFixedHeader(buf, offset, length, view, BOUNDS);
-  if (structure !== Structure.OK) return fail(view, structure as StructureFailure, BOUNDS.failOffset);
+  if (!beginDecode(buf, offset, length, view, BOUNDS)) return view.status;
   const { optionsStart, optionsEnd, end } = BOUNDS;
   view.oam = (view.flags & GeneveBits.OAM) !== 0;
   view.criticalFlag = (view.flags & GeneveBits.CRITICAL) !== 0;
@@ -85,20 +78,15 @@ export function decapsulate(buf: Uint8Array, offset: number, length: number, vie
   let pendingAt = -1;
   let at = optionsStart;
   while (at < optionsEnd) {
-    const next = optionEnd(buf, at, optionsEnd);
+    const next = readOption(buf, at, optionsEnd, view, OPTION);
     if (next < 0) return fail(view, DecapStatus.OPTION_OVERRUN, at + 3);
-    const type = buf[at + 2]!;
-    const dataStart = at + Geneve.OPTION_HEADER_LENGTH;
-    const dataLength = next - dataStart;
-    const critical = (type & GeneveBits.OPTION_CRITICAL) !== 0;
-    if (critical) view.criticalOptions++;
-    const ours = readU16(buf, at) === policy.optionClass;
+    const ours = OPTION.optionClass === policy.optionClass;
     let problem: DecapStatus = DecapStatus.DATA;
-    if (ours && type === OptionType.MAPPING) {
-      problem = view.hasMapping ? DecapStatus.DUPLICATE_OPTION : readMapping(buf, dataStart, dataLength, view);
-    } else if (ours && type === OptionType.AUTH) {
-      problem = view.hasAuth ? DecapStatus.DUPLICATE_OPTION : readAuth(buf, dataStart, dataLength, view);
-    } else if (critical) {
+    if (ours && OPTION.type === OptionType.MAPPING) {
+      problem = view.hasMapping ? DecapStatus.DUPLICATE_OPTION : readMapping(buf, OPTION.dataStart, OPTION.dataLength, view);
+    } else if (ours && OPTION.type === OptionType.AUTH) {
+      problem = view.hasAuth ? DecapStatus.DUPLICATE_OPTION : readAuth(buf, OPTION.dataStart, OPTION.dataLength, view);
+    } else if (OPTION.critical) {
       problem = DecapStatus.UNKNOWN_CRITICAL;
     } else {
       view.skippedOptions++;

@@ -22,15 +22,16 @@ export interface OuterConfig {
   dscp?: number;
 }
 
-interface EncapsulatorConfig extends GeneveWriterConfig, OuterConfig {}
-
-export interface Ipv4EncapsulatorConfig extends EncapsulatorConfig {
+/** The outer IPv4 header's settings, as every IPv4 encapsulator takes them. */
+export interface Ipv4OuterConfig extends OuterConfig {
   source: number;
   /** Compute the UDP checksum (default true); false sends zero, as RFC 8926 §3.3 allows over IPv4. */
   udpChecksum?: boolean;
 }
 
-export interface Ipv6EncapsulatorConfig extends EncapsulatorConfig {
+export interface Ipv4EncapsulatorConfig extends GeneveWriterConfig, Ipv4OuterConfig {}
+
+export interface Ipv6EncapsulatorConfig extends GeneveWriterConfig, OuterConfig {
   source: Uint8Array;
   /** Send a zero UDP checksum (default false): only where RFC 6935/6936 permit it (RFC 8926 §3.3). */
   zeroUdpChecksum?: boolean;
@@ -106,7 +107,7 @@ export class Ipv4Outer {
   private readonly tos: number;
   private readonly udpChecksum: boolean;
 
-  constructor(config: OuterConfig & { source: number; udpChecksum?: boolean }) {
+  constructor(config: Ipv4OuterConfig) {
     checkUint(config.source, 0xffff_ffff, 'source');
     this.source = config.source;
     ({ seed: this.seed, ttl: this.ttl, tos: this.tos } = checkCommon(config));

@@ -1,10 +1,11 @@
 // The Geneve header with its option TLVs as a value (RFC 8926 §3.4, §3.5), for tools and tests:
 // the dns-packet trio. Options stay raw TLVs here; mapping.ts and auth.ts read our own. The packet
 // path uses decap.ts instead, which never throws and never allocates.
-import { type Codec, readU16, writeU16 } from '@nat64/wire';
+import { type Codec, readU16 } from '@nat64/wire';
 import { availableFrom, checkBytes, checkRoom, checkUint } from './bytes.js';
 import { Geneve, GeneveBits } from './constants.js';
 import { GeneveDecodeError } from './errors.js';
+import { writeFixedHeader, writeOptionHeader } from './structure.js';
 
 /** One option TLV (RFC 8926 §3.5). `type` is all 8 bits, its high bit the critical bit. */
 export interface GeneveOption {
@@ -61,20 +62,13 @@ export function encode(value: GeneveHeader, buf: Uint8Array, offset = 0): number
   checkRoom(buf, offset, length, 'Geneve header');
   let critical = false;
   for (const option of value.options) if ((option.type & GeneveBits.OPTION_CRITICAL) !== 0) critical = true;
-  buf[offset] = (Geneve.VERSION << GeneveBits.VERSION_SHIFT) | ((length - Geneve.HEADER_LENGTH) / Geneve.WORD);
-  buf[offset + 1] = (value.oam ? GeneveBits.OAM : 0) | (critical ? GeneveBits.CRITICAL : 0);
-  writeU16(buf, offset + 2, value.protocolType);
-  buf[offset + 4] = value.vni >>> 16;
-  buf[offset + 5] = value.vni >>> 8;
-  buf[offset + 6] = value.vni;
-  buf[offset + 7] = 0;
+  const flags = (value.oam ? GeneveBits.OAM : 0) | (critical ? GeneveBits.CRITICAL : 0);
+  writeFixedHeader(buf, offset, length - Geneve.HEADER_LENGTH, flags, value.protocolType, value.vni);
   let at = offset + Geneve.HEADER_LENGTH;
   for (const option of value.options) {
-    writeU16(buf, at, option.optionClass);
-    buf[at + 2] = option.type;
-    buf[at + 3] = option.data.length / Geneve.WORD;
-    buf.set(option.data, at + Geneve.OPTION_HEADER_LENGTH);
-    at += Geneve.OPTION_HEADER_LENGTH + option.data.length;
+    const dataStart = writeOptionHeader(buf, at, option.optionClass, option.type, option.data.length);
+    buf.set(option.data, dataStart);
+    at = dataStart + option.data.length;
   }
   return at;
 }

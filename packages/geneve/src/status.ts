@@ -2,20 +2,14 @@
 // then one drop reason per distinct cause, so a receiver counts drops in a flat array indexed by
 // status and names them from DECAP_STATUS_NAMES when it logs or reports.
 import { codeNames } from '@nat64/wire';
+import { StructureFailure } from './structure.js';
 
 export const DecapStatus = {
   /** Forward: a data packet whose inner IPv4 packet goes to the host stack. */
   DATA: 0,
   /** Accept: a control packet (O bit); its payload, possibly empty, is a handoff datagram. */
   CONTROL: 1,
-  /** Drop: fewer than the 8 bytes of the fixed header (RFC 8926 §3.4). */
-  TRUNCATED: 2,
-  /** Drop: Ver is not 0 (RFC 8926 §3.4: MUST drop). */
-  BAD_VERSION: 3,
-  /** Drop: Opt Len reaches past the end of the packet (RFC 8926 §3.4). */
-  OPTIONS_TRUNCATED: 4,
-  /** Drop: an option's Length reaches past Opt Len (RFC 8926 §3.5: MUST silently drop). */
-  OPTION_OVERRUN: 5,
+  ...StructureFailure,
   /** Drop: an option we do not understand has its critical bit set (RFC 8926 §3.5: MUST drop). */
   UNKNOWN_CRITICAL: 6,
   /** Drop: one of our options is too short or holds an undefined value (options §3, §4). */

@@ -1,61 +1,128 @@
-// The structure checks both packet-path decoders (decap.ts for our mapping transport, bypass-decap.ts
-// for NAT64 bypass) make before anything else (RFC 8926 §3.4, §3.5): the fixed header is there, its
-// version is 0, its options fit the packet, and each option's length fits the options. Never throws,
-// never allocates; failures are numbered as DecapStatus and BypassStatus both number them.
+// What both packet-path decoders (decap.ts for our mapping transport, bypass-decap.ts for NAT64 bypass)
+// do alike: the structure checks they make before anything else (RFC 8926 §3.4, §3.5: the fixed header
+// is there, its version is 0, its options fit the packet, each option's length fits the options), the
+// reading of each option's header, and how a drop is recorded. Never throws, never allocates; failures
+// are numbered as DecapStatus and BypassStatus both number them. And the fixed header and option
+// headers every encoder (writer.ts, bypass-encap.ts, header.ts) writes.
 
-import { readU16 } from '@nat64/wire';
+import { readU16, writeU16 } from '@nat64/wire';
 import { Geneve, GeneveBits } from './constants.js';
 
-/** Structure verdicts; the failures share their numbers with DecapStatus and BypassStatus. */
-export const Structure = {
-  OK: 0,
+/** The structure failures, numbered alike in DecapStatus and BypassStatus, which both spread this. */
+export const StructureFailure = {
+  /** Drop: fewer than the 8 bytes of the fixed header (RFC 8926 §3.4). */
   TRUNCATED: 2,
+  /** Drop: Ver is not 0 (RFC 8926 §3.4: MUST drop). */
   BAD_VERSION: 3,
+  /** Drop: Opt Len reaches past the end of the packet (RFC 8926 §3.4). */
   OPTIONS_TRUNCATED: 4,
+  /** Drop: an option's Length reaches past Opt Len (RFC 8926 §3.5: MUST silently drop). */
   OPTION_OVERRUN: 5,
 } as const;
-export type StructureFailure = (typeof Structure)[Exclude<keyof typeof Structure, 'OK'>];
+export type StructureFailure = (typeof StructureFailure)[keyof typeof StructureFailure];
 
-/** The fixed header's fields, as both views keep them. */
-export interface FixedHeaderFields {
+/** What both decoders' views hold besides their own fields, filled alike. */
+export interface DecodeView {
+  status: number;
+  /** Where decoding found the problem; -1 when it did not fail. */
+  failOffset: number;
   flags: number;
   protocolType: number;
   vni: number;
+  criticalOptions: number;
+  reset(buf: Uint8Array, start: number): void;
 }
 
-/** Where the options and the payload lie after readFixedHeader, or where it failed. Reused by each decoder. */
+/** Where the options and the payload lie after beginDecode. Reused by each decoder. */
 export class HeaderBounds {
   optionsStart = 0;
   optionsEnd = 0;
   end = 0;
-  failOffset = -1;
 }
 
-/** Checks the fixed header of buf[offset, offset + length) (a UDP payload) and fills `fields` and `bounds`. */
-export function readFixedHeader(buf: Uint8Array, offset: number, length: number, fields: FixedHeaderFields, bounds: HeaderBounds): number {
+/** Records the drop `status`, found at `at`, in `view`; returns it. */
+export function fail<S extends number>(view: { status: S; failOffset: number }, status: S, at: number): S {
+  view.status = status;
+  view.failOffset = at;
+  return status;
+}
+
+/**
+ * Resets `view` for the UDP payload buf[offset, offset + length) and checks its fixed header into `view`
+ * and `bounds`; false when the structure fails, the failure then recorded in the view.
+ */
+export function beginDecode(buf: Uint8Array, offset: number, length: number, view: DecodeView, bounds: HeaderBounds): boolean {
+  view.reset(buf, offset);
   if (offset + length > buf.length) length = buf.length - offset;
   if (length < Geneve.HEADER_LENGTH) {
-    bounds.failOffset = offset + Math.max(length, 0);
-    return Structure.TRUNCATED;
+    fail(view, StructureFailure.TRUNCATED, offset + Math.max(length, 0));
+    return false;
   }
-  bounds.failOffset = offset;
   const first = buf[offset]!;
-  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) return Structure.BAD_VERSION;
+  if (first >>> GeneveBits.VERSION_SHIFT !== Geneve.VERSION) {
+    fail(view, StructureFailure.BAD_VERSION, offset);
+    return false;
+  }
   const optionsStart = offset + Geneve.HEADER_LENGTH;
   const optionsEnd = optionsStart + (first & GeneveBits.OPT_LEN_MASK) * Geneve.WORD;
   const end = offset + length;
-  if (optionsEnd > end) return Structure.OPTIONS_TRUNCATED;
+  if (optionsEnd > end) {
+    fail(view, StructureFailure.OPTIONS_TRUNCATED, offset);
+    return false;
+  }
   bounds.optionsStart = optionsStart;
   bounds.optionsEnd = optionsEnd;
   bounds.end = end;
-  fields.flags = buf[offset + 1]!;
-  fields.protocolType = readU16(buf, offset + 2);
-  fields.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
-  return Structure.OK;
+  view.flags = buf[offset + 1]!;
+  view.protocolType = readU16(buf, offset + 2);
+  view.vni = (buf[offset + 4]! << 16) | (buf[offset + 5]! << 8) | buf[offset + 6]!;
+  return true;
 }
 
-/** Where the option TLV at `at` ends (its data starts at `at` + 4), or -1 when it runs past `optionsEnd` (OPTION_OVERRUN at `at` + 3). */
-export function optionEnd(buf: Uint8Array, at: number, optionsEnd: number): number {
-  const next = at + Geneve.OPTION_HEADER_LENGTH + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
-  return next > optionsEnd ? -1 : next;
+/** One option TLV as readOption leaves it; each decoder reuses one. */
+export class OptionFields {
+  optionClass = 0;
+  /** All 8 bits, the critical bit included. */
+  type = 0;
+  critical = false;
+  dataStart = 0;
+  dataLength = 0;
+}
+
+/**
+ * Reads the option TLV at `at` into `option`, counting it in `header.criticalOptions` when critical;
+ * returns where it ends, or -1 when its length runs past `optionsEnd` (OPTION_OVERRUN at `at` + 3).
+ */
+export function readOption(buf: Uint8Array, at: number, optionsEnd: number, header: { criticalOptions: number }, option: OptionFields): number {
+  const dataStart = at + Geneve.OPTION_HEADER_LENGTH;
+  const next = dataStart + (buf[at + 3]! & GeneveBits.OPTION_LENGTH_MASK) * Geneve.WORD;
+  if (next > optionsEnd) return -1;
+  const type = buf[at + 2]!;
+  const critical = (type & GeneveBits.OPTION_CRITICAL) !== 0;
+  if (critical) header.criticalOptions++;
+  option.optionClass = readU16(buf, at);
+  option.type = type;
+  option.critical = critical;
+  option.dataStart = dataStart;
+  option.dataLength = next - dataStart;
+  return next;
+}
+
+/** Writes the 8-byte fixed header at `start`, its options (`optionsLength` bytes, whole words) to follow; `flags` holds O and C. */
+export function writeFixedHeader(buf: Uint8Array, start: number, optionsLength: number, flags: number, protocolType: number, vni: number): void {
+  buf[start] = (Geneve.VERSION << GeneveBits.VERSION_SHIFT) | (optionsLength / Geneve.WORD);
+  buf[start + 1] = flags;
+  writeU16(buf, start + 2, protocolType);
+  buf[start + 4] = vni >>> 16;
+  buf[start + 5] = vni >>> 8;
+  buf[start + 6] = vni;
+  buf[start + 7] = 0;
+}
+
+/** Writes an option's 4-byte header at `at` (RFC 8926 §3.5), its `dataLength` bytes (whole words) to follow; returns where they start. */
+export function writeOptionHeader(buf: Uint8Array, at: number, optionClass: number, type: number, dataLength: number): number {
+  writeU16(buf, at, optionClass);
+  buf[at + 2] = type;
+  buf[at + 3] = dataLength / Geneve.WORD;
+  return at + Geneve.OPTION_HEADER_LENGTH;
 }

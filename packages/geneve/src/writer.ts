@@ -2,12 +2,12 @@
 // §3.5; options §3-§5), for senders that hand the UDP payload to a dgram socket and as the inner
 // step of encap.ts. The payload is never copied or read, except by the HMAC when signing.
 import type { KeyObject } from 'node:crypto';
-import { writeU16 } from '@nat64/wire';
 import { importAuthKey, sealTag, writeAuth } from './auth.js';
 import { checkUint } from './bytes.js';
 import { CONTROL_PROTOCOL_TYPE, DEFAULT_OPTION_CLASS, Geneve, GeneveBits } from './constants.js';
 import { OptionSize, OptionType, ProtocolType } from './constants.js';
 import { checkMapping, writeMapping } from './mapping.js';
+import { writeFixedHeader, writeOptionHeader } from './structure.js';
 import type { MappingOption } from './mapping.js';
 
 export interface GeneveWriterConfig {
@@ -76,31 +76,18 @@ export class GeneveWriter {
       throw new RangeError(`no room for a Geneve header before offset ${payloadOffset} of a ${buf.length}-byte buffer`);
     }
     if (mapping !== null) checkMapping(mapping);
-    // Our options are all non-critical, so C stays clear (RFC 8926 §3.4: set only with critical options).
-    buf[start] = (Geneve.VERSION << GeneveBits.VERSION_SHIFT) | ((payloadOffset - start - Geneve.HEADER_LENGTH) / Geneve.WORD);
-    buf[start + 1] = oam ? GeneveBits.OAM : 0;
-    writeU16(buf, start + 2, oam ? CONTROL_PROTOCOL_TYPE : ProtocolType.IPV4);
-    buf[start + 4] = this.vni >>> 16;
-    buf[start + 5] = this.vni >>> 8;
-    buf[start + 6] = this.vni;
-    buf[start + 7] = 0;
+    const protocolType = oam ? CONTROL_PROTOCOL_TYPE : ProtocolType.IPV4;
+    writeFixedHeader(buf, start, payloadOffset - start - Geneve.HEADER_LENGTH, oam ? GeneveBits.OAM : 0, protocolType, this.vni);
     let at = start + Geneve.HEADER_LENGTH;
     if (mapping !== null) {
-      at = this.writeOptionHeader(buf, at, OptionType.MAPPING, OptionSize.MAPPING_DATA);
+      at = writeOptionHeader(buf, at, this.optionClass, OptionType.MAPPING, OptionSize.MAPPING_DATA);
       at = writeMapping(buf, at, mapping);
     }
     if (this.key !== null) {
-      at = this.writeOptionHeader(buf, at, OptionType.AUTH, OptionSize.AUTH_DATA);
+      at = writeOptionHeader(buf, at, this.optionClass, OptionType.AUTH, OptionSize.AUTH_DATA);
       writeAuth(buf, at, this.keyId, null);
       sealTag(this.key, buf, start, end, at + OptionSize.AUTH_TAG_OFFSET);
     }
     return start;
-  }
-
-  private writeOptionHeader(buf: Uint8Array, at: number, type: number, dataLength: number): number {
-    writeU16(buf, at, this.optionClass);
-    buf[at + 2] = type;
-    buf[at + 3] = dataLength / Geneve.WORD;
-    return at + Geneve.OPTION_HEADER_LENGTH;
   }
 }

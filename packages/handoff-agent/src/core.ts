@@ -2,7 +2,17 @@
 // the reused objects that reports are made of. The handlers (hello.ts, outbound.ts, inbound.ts,
 // queries.ts) are plain functions over it; HandoffAgent (agent.ts) is its public face.
 import { randomFillSync } from 'node:crypto';
-import { DatagramView, createEntry, datagram, maxDatagramLength, signDatagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
+import {
+  DatagramView,
+  HANDOFF_VERSION,
+  createEntry,
+  datagram,
+  maxDatagramLength,
+  signDatagram,
+  type HandoffEntry,
+  type HandoffMessage,
+  type MessageHeader,
+} from '@nat64/handoff-codec';
 import { Counters } from '@nat64/service';
 import type { PeerState, QueryOutcome } from './constants.js';
 import { AGENT_COUNTERS, type AgentCounterName } from './counters.js';
@@ -29,6 +39,11 @@ class RandomIds {
     }
     return this.pool[this.at++]!;
   }
+}
+
+/** The header fields of a message object reused for every send; epoch, cookie and sequence are set per send. */
+export function reusedHeader(): MessageHeader {
+  return { version: HANDOFF_VERSION, flags: 0, epoch: 0n, cookie: 0n, sequence: 0 };
 }
 
 /**
@@ -139,50 +154,30 @@ export class AgentCore {
   }
 
   peerUp(peer: Peer, state: PeerState): void {
-    const handler = this.options.events.onPeerUp;
-    if (handler === undefined) return;
-    try {
-      handler(peer.natAddress, peer.host, state);
-    } catch (error) {
-      this.eventFailed(error);
-    }
+    this.emit(this.options.events.onPeerUp, peer.natAddress, peer.host, state);
   }
 
   peerDown(peer: Peer, state: PeerState): void {
-    const handler = this.options.events.onPeerDown;
-    if (handler === undefined) return;
-    try {
-      handler(peer.natAddress, peer.host, state);
-    } catch (error) {
-      this.eventFailed(error);
-    }
+    this.emit(this.options.events.onPeerDown, peer.natAddress, peer.host, state);
   }
 
   handedOff(peer: Peer, entries: readonly HandoffEntry[]): void {
-    const handler = this.options.events.onHandedOff;
-    if (handler === undefined) return;
-    try {
-      handler(peer.natAddress, peer.host, entries);
-    } catch (error) {
-      this.eventFailed(error);
-    }
+    this.emit(this.options.events.onHandedOff, peer.natAddress, peer.host, entries);
   }
 
   released(peer: Peer, entries: readonly HandoffEntry[]): void {
-    const handler = this.options.events.onRelease;
-    if (handler === undefined) return;
-    try {
-      handler(peer.natAddress, peer.host, entries);
-    } catch (error) {
-      this.eventFailed(error);
-    }
+    this.emit(this.options.events.onRelease, peer.natAddress, peer.host, entries);
   }
 
   answer(token: number, outcome: QueryOutcome, entry: HandoffEntry | null): void {
-    const handler = this.options.events.onAnswer;
+    this.emit(this.options.events.onAnswer, token, outcome, entry);
+  }
+
+  /** Calls an event handler, if one is set; what it throws is counted and reported, never passed on. */
+  private emit<A, B, C>(handler: ((a: A, b: B, c: C) => void) | undefined, a: A, b: B, c: C): void {
     if (handler === undefined) return;
     try {
-      handler(token, outcome, entry);
+      handler(a, b, c);
     } catch (error) {
       this.eventFailed(error);
     }

@@ -3,9 +3,9 @@
 // probes toward peers that answer, the repeat after RETRIES_BEFORE_HELLO, and, when a receiver has
 // evidently lost its state, a new epoch toward it (§6.3 last paragraph, Appendix B).
 import { randomBytes } from 'node:crypto';
-import { HANDOFF_VERSION, MessageType, ReceiverFlag, Reliability, type Hello } from '@nat64/handoff-codec';
+import { MessageType, ReceiverFlag, Reliability, type Hello } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome } from './constants.js';
-import type { AgentCore } from './core.js';
+import { reusedHeader, type AgentCore } from './core.js';
 import { discardStream, dropLoose, pump, resume, rewriteSessions } from './outbound.js';
 import type { Peer } from './peer.js';
 import { endQueries } from './queries.js';
@@ -13,11 +13,7 @@ import { endQueries } from './queries.js';
 /** Reused for every HELLO: the agent runs on one thread and encodes it at once. */
 const hello: Hello = {
   type: MessageType.HELLO,
-  version: HANDOFF_VERSION,
-  flags: 0,
-  epoch: 0n,
-  cookie: 0n,
-  sequence: 0,
+  ...reusedHeader(),
   natAddress: 0,
   capabilities: 0,
 };

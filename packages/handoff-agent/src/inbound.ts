@@ -5,7 +5,6 @@
 import {
   DECODE_STATUS_COUNTER,
   DecodeStatus,
-  HANDOFF_VERSION,
   MAX_ACK_BLOCKS,
   MessageType,
   Size,
@@ -18,7 +17,7 @@ import {
   type DatagramView,
 } from '@nat64/handoff-codec';
 import { PeerState } from './constants.js';
-import type { AgentCore } from './core.js';
+import { reusedHeader, type AgentCore } from './core.js';
 import type { AgentCounterName } from './counters.js';
 import { helloAckReceived, startProbe } from './hello.js';
 import { pump } from './outbound.js';
@@ -34,11 +33,7 @@ const blockSlots: AckBlock[] = Array.from({ length: MAX_ACK_BLOCKS }, () => ({ s
 const ackBlocks: AckBlock[] = [];
 const ack: Ack = {
   type: MessageType.ACK,
-  version: HANDOFF_VERSION,
-  flags: 0,
-  epoch: 0n,
-  cookie: 0n,
-  sequence: 0,
+  ...reusedHeader(),
   cumulative: 0,
   blocks: ackBlocks,
 };

@@ -3,9 +3,9 @@
 // packets missed on it; exactly one onAnswer per accepted query token. CLIENT-QUERY (§5.12), the
 // question by client side when the client speaks first, is timed, bounded and answered the same way:
 // one outstanding per client side.
-import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, readEntry, type ClientQuery, type HandoffEntry, type Query } from '@nat64/handoff-codec';
+import { AnswerStatus, MessageType, Protocol, readEntry, type ClientQuery, type HandoffEntry, type Query } from '@nat64/handoff-codec';
 import { PeerState, QueryOutcome, QueryVerdict } from './constants.js';
-import type { AgentCore } from './core.js';
+import { reusedHeader, type AgentCore } from './core.js';
 import type { Peer } from './peer.js';
 
 class PendingQuery {
@@ -40,11 +40,7 @@ export class PeerQueries {
 /** Reused for every QUERY. */
 const message: Query = {
   type: MessageType.QUERY,
-  version: HANDOFF_VERSION,
-  flags: 0,
-  epoch: 0n,
-  cookie: 0n,
-  sequence: 0,
+  ...reusedHeader(),
   protocol: 0,
   natPort: 0,
   natAddress: 0,
@@ -55,11 +51,7 @@ const message: Query = {
 /** Reused for every CLIENT-QUERY. */
 const clientMessage: ClientQuery = {
   type: MessageType.CLIENT_QUERY,
-  version: HANDOFF_VERSION,
-  flags: 0,
-  epoch: 0n,
-  cookie: 0n,
-  sequence: 0,
+  ...reusedHeader(),
   protocol: 0,
   natAddress: 0,
   clientAddress: new Uint8Array(16),
@@ -221,34 +213,21 @@ function launchQuery(core: AgentCore, peer: Peer, queries: PeerQueries, query: P
 }
 
 function sendQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
-  if (query.byClient) {
-    sendClientQuery(core, peer, query);
-    return;
-  }
-  message.epoch = peer.epoch;
-  message.cookie = peer.cookie;
-  message.sequence = query.id;
-  message.protocol = query.protocol;
-  message.natPort = query.natPort;
-  message.natAddress = peer.natAddress;
-  message.serverAddress = query.serverAddress;
-  message.serverPort = query.serverPort;
-  // The codec pads QUERY to the size of an ANSWER (§5.8, §6.8); the tag comes on top.
-  core.sendMessage(peer, message);
-}
-
-function sendClientQuery(core: AgentCore, peer: Peer, query: PendingQuery): void {
-  const m = clientMessage;
+  const m = query.byClient ? clientMessage : message;
   m.epoch = peer.epoch;
   m.cookie = peer.cookie;
   m.sequence = query.id;
   m.protocol = query.protocol;
   m.natAddress = peer.natAddress;
-  m.clientAddress = query.clientAddress;
-  m.clientPort = query.clientPort;
   m.serverAddress = query.serverAddress;
   m.serverPort = query.serverPort;
-  // Padded to the size of an ANSWER like QUERY (§5.12, §6.8).
+  if (query.byClient) {
+    clientMessage.clientAddress = query.clientAddress;
+    clientMessage.clientPort = query.clientPort;
+  } else {
+    message.natPort = query.natPort;
+  }
+  // The codec pads QUERY and CLIENT-QUERY to the size of an ANSWER (§5.8, §5.12, §6.8); the tag comes on top.
   core.sendMessage(peer, m);
 }
 

@@ -3,30 +3,22 @@
 // the message type, so that errors say "Cannot decode CREATED entry 3 (...)". The public codecs at
 // the bottom wrap them in the codec trio.
 import { readU16, readU32, writeU16, writeU32 } from '@nat64/wire';
-import { availableFrom, checkRoom, checkUint, zero } from './bytes.js';
+import { checkUint, zero } from './bytes.js';
 import { AnswerStatus, MAX_ACK_BLOCKS, Size } from './constants.js';
 import { checkEntry, decodeEntryAt, writeEntry } from './entry.js';
 import { HandoffDecodeError } from './errors.js';
+import { codecOf, type Part } from './part.js';
 import { ACK_BLOCK_FIELDS, ACK_PREFIX_FIELDS, ANSWER_PREFIX_FIELDS, BATCH_PREFIX_FIELDS, ENTRY_FIELDS } from './layout.js';
 import { CLIENT_QUERY_FIELDS, HELLO_ACK_FIELDS, HELLO_FIELDS, QUERY_FIELDS, fieldStart } from './layout.js';
-import type { AckBlock, AckBody, AnswerBody, BatchBody, Codec, HandoffEntry } from './types.js';
+import type { AckBlock, AckBody, AnswerBody, BatchBody, HandoffEntry } from './types.js';
 import type { ClientQueryBody, HelloAckBody, HelloBody, QueryBody } from './types.js';
-
-export interface Body<T> {
-  length(value: T): number;
-  check(value: T): void;
-  /** Writes a checked value, padding and reserved fields as zeros; returns the offset after it. */
-  write(buf: Uint8Array, offset: number, value: T): number;
-  /** Reads from `available` octets at `offset`; `name` is the message type named in errors. */
-  read(buf: Uint8Array, offset: number, available: number, name: string): T;
-}
 
 function truncated(offset: number, starts: readonly number[], available: number, structure: string): HandoffDecodeError {
   return new HandoffDecodeError('TRUNCATED', offset + fieldStart(starts, available), structure, 'truncated');
 }
 
 // A HELLO body is already as large as a HELLO-ACK body, so HELLO needs no padding in v1 (§5.4).
-export const helloOps: Body<HelloBody> = {
+export const helloOps: Part<HelloBody> = {
   length: () => Size.HELLO_BODY,
   check(value) {
     checkUint(value.natAddress, 0xffff_ffff, 'natAddress');
@@ -44,7 +36,7 @@ export const helloOps: Body<HelloBody> = {
   },
 };
 
-export const helloAckOps: Body<HelloAckBody> = {
+export const helloAckOps: Part<HelloAckBody> = {
   length: () => Size.HELLO_ACK_BODY,
   check(value) {
     checkUint(value.receiverFlags, 0xffff, 'receiverFlags');
@@ -68,7 +60,7 @@ export const helloAckOps: Body<HelloAckBody> = {
   },
 };
 
-export const batchOps: Body<BatchBody> = {
+export const batchOps: Part<BatchBody> = {
   length: (value) => Size.BATCH_PREFIX + value.entries.length * Size.ENTRY,
   check(value) {
     const count = value.entries.length;
@@ -95,7 +87,7 @@ export const batchOps: Body<BatchBody> = {
   },
 };
 
-export const ackOps: Body<AckBody> = {
+export const ackOps: Part<AckBody> = {
   length: (value) => Size.ACK_PREFIX + value.blocks.length * Size.ACK_BLOCK,
   check(value) {
     checkUint(value.cumulative, 0xffff_ffff, 'cumulative');
@@ -135,30 +127,47 @@ export const ackOps: Body<AckBody> = {
   },
 };
 
-export const queryOps: Body<QueryBody> = {
+// QUERY and CLIENT-QUERY start alike (§5.8, §5.12): Protocol, a reserved octet, the port the question
+// is asked by (NAT or client), the NAT address and the server address; both are padded to an ANSWER.
+type QueryPrefix = Pick<QueryBody, 'protocol' | 'natAddress' | 'serverAddress' | 'serverPort'>;
+
+function checkQueryPrefix(value: QueryPrefix, port: number, portName: string): void {
+  checkUint(value.protocol, 0xff, 'protocol');
+  checkUint(port, 0xffff, portName);
+  checkUint(value.natAddress, 0xffff_ffff, 'natAddress');
+  checkUint(value.serverAddress, 0xffff_ffff, 'serverAddress');
+  checkUint(value.serverPort, 0xffff, 'serverPort');
+}
+
+function writeQueryPrefix(buf: Uint8Array, offset: number, value: QueryPrefix, port: number): void {
+  buf[offset] = value.protocol;
+  buf[offset + 1] = 0;
+  writeU16(buf, offset + 2, port);
+  writeU32(buf, offset + 4, value.natAddress);
+  writeU32(buf, offset + 8, value.serverAddress);
+}
+
+/** Throws unless `available` octets hold the fields and the padding of a query body. */
+function checkQueryRoom(offset: number, available: number, name: string, fields: readonly number[], fieldsLength: number, bodyLength: number): void {
+  if (available < fieldsLength) throw truncated(offset, fields, available, `${name} body`);
+  if (available < bodyLength) {
+    throw new HandoffDecodeError('UNDERSIZED', offset + fieldsLength, `${name} padding`, 'shorter than an ANSWER');
+  }
+}
+
+export const queryOps: Part<QueryBody> = {
   length: () => Size.QUERY_BODY,
   check(value) {
-    checkUint(value.protocol, 0xff, 'protocol');
-    checkUint(value.natPort, 0xffff, 'natPort');
-    checkUint(value.natAddress, 0xffff_ffff, 'natAddress');
-    checkUint(value.serverAddress, 0xffff_ffff, 'serverAddress');
-    checkUint(value.serverPort, 0xffff, 'serverPort');
+    checkQueryPrefix(value, value.natPort, 'natPort');
   },
   write(buf, offset, value) {
-    buf[offset] = value.protocol;
-    buf[offset + 1] = 0;
-    writeU16(buf, offset + 2, value.natPort);
-    writeU32(buf, offset + 4, value.natAddress);
-    writeU32(buf, offset + 8, value.serverAddress);
+    writeQueryPrefix(buf, offset, value, value.natPort);
     writeU16(buf, offset + 12, value.serverPort);
     zero(buf, offset + 14, offset + Size.QUERY_BODY);
     return offset + Size.QUERY_BODY;
   },
   read(buf, offset, available, name) {
-    if (available < Size.QUERY_FIELDS) throw truncated(offset, QUERY_FIELDS, available, `${name} body`);
-    if (available < Size.QUERY_BODY) {
-      throw new HandoffDecodeError('UNDERSIZED', offset + Size.QUERY_FIELDS, `${name} padding`, 'shorter than an ANSWER');
-    }
+    checkQueryRoom(offset, available, name, QUERY_FIELDS, Size.QUERY_FIELDS, Size.QUERY_BODY);
     return {
       protocol: buf[offset]!,
       natPort: readU16(buf, offset + 2),
@@ -169,34 +178,23 @@ export const queryOps: Body<QueryBody> = {
   },
 };
 
-export const clientQueryOps: Body<ClientQueryBody> = {
+export const clientQueryOps: Part<ClientQueryBody> = {
   length: () => Size.CLIENT_QUERY_BODY,
   check(value) {
-    checkUint(value.protocol, 0xff, 'protocol');
-    checkUint(value.clientPort, 0xffff, 'clientPort');
-    checkUint(value.natAddress, 0xffff_ffff, 'natAddress');
-    checkUint(value.serverAddress, 0xffff_ffff, 'serverAddress');
+    checkQueryPrefix(value, value.clientPort, 'clientPort');
     if (!(value.clientAddress instanceof Uint8Array) || value.clientAddress.length !== 16) {
       throw new RangeError('clientAddress must be a Uint8Array of 16 bytes');
     }
-    checkUint(value.serverPort, 0xffff, 'serverPort');
   },
   write(buf, offset, value) {
-    buf[offset] = value.protocol;
-    buf[offset + 1] = 0;
-    writeU16(buf, offset + 2, value.clientPort);
-    writeU32(buf, offset + 4, value.natAddress);
-    writeU32(buf, offset + 8, value.serverAddress);
+    writeQueryPrefix(buf, offset, value, value.clientPort);
     buf.set(value.clientAddress, offset + 12);
     writeU16(buf, offset + 28, value.serverPort);
     zero(buf, offset + 30, offset + Size.CLIENT_QUERY_BODY);
     return offset + Size.CLIENT_QUERY_BODY;
   },
   read(buf, offset, available, name) {
-    if (available < Size.CLIENT_QUERY_FIELDS) throw truncated(offset, CLIENT_QUERY_FIELDS, available, `${name} body`);
-    if (available < Size.CLIENT_QUERY_BODY) {
-      throw new HandoffDecodeError('UNDERSIZED', offset + Size.CLIENT_QUERY_FIELDS, `${name} padding`, 'shorter than an ANSWER');
-    }
+    checkQueryRoom(offset, available, name, CLIENT_QUERY_FIELDS, Size.CLIENT_QUERY_FIELDS, Size.CLIENT_QUERY_BODY);
     return {
       protocol: buf[offset]!,
       clientPort: readU16(buf, offset + 2),
@@ -209,7 +207,7 @@ export const clientQueryOps: Body<ClientQueryBody> = {
   },
 };
 
-export const answerOps: Body<AnswerBody> = {
+export const answerOps: Part<AnswerBody> = {
   length: () => Size.ANSWER_BODY,
   check(value) {
     checkUint(value.status, 0xff, 'status');
@@ -237,18 +235,6 @@ export const answerOps: Body<AnswerBody> = {
     return { status, entry: null };
   },
 };
-
-function codecOf<T>(ops: Body<T>, name: string): Codec<T> {
-  return {
-    encodingLength: (value) => ops.length(value),
-    encode(value, buf, offset = 0) {
-      ops.check(value);
-      checkRoom(buf, offset, ops.length(value), `${name} body`);
-      return ops.write(buf, offset, value);
-    },
-    decode: (buf, offset = 0, length) => ops.read(buf, offset, availableFrom(buf, offset, length), name),
-  };
-}
 
 export const helloBody = codecOf(helloOps, 'HELLO');
 export const helloAckBody = codecOf(helloAckOps, 'HELLO-ACK');

@@ -4,15 +4,16 @@
 import { readU16 } from '@nat64/wire';
 import { availableFrom, checkRoom, checkU64, checkUint } from './bytes.js';
 import { HeaderFlag, MESSAGE_TYPE_NAMES, MessageType, Size } from './constants.js';
-import { ackOps, answerOps, batchOps, clientQueryOps, helloAckOps, helloOps, queryOps, type Body } from './bodies.js';
+import { ackOps, answerOps, batchOps, clientQueryOps, helloAckOps, helloOps, queryOps } from './bodies.js';
 import { HandoffDecodeError } from './errors.js';
 import { writeHeader } from './header.js';
 import { DatagramView, inspectDatagram } from './inspect.js';
 import { datagramStructureAt } from './layout.js';
+import type { Part } from './part.js';
 import { DecodeStatus, decodeStatusName } from './status.js';
 import type { Codec, HandoffMessage, MessageHeader } from './types.js';
 
-const BODIES: Readonly<Record<MessageType, Body<unknown>>> = {
+const BODIES: Readonly<Record<MessageType, Part<unknown>>> = {
   [MessageType.HELLO]: helloOps,
   [MessageType.HELLO_ACK]: helloAckOps,
   [MessageType.CREATED]: batchOps,
@@ -24,8 +25,8 @@ const BODIES: Readonly<Record<MessageType, Body<unknown>>> = {
   [MessageType.CLIENT_QUERY]: clientQueryOps,
 };
 
-function bodyOf(message: HandoffMessage): Body<HandoffMessage> {
-  const body = BODIES[message.type] as Body<HandoffMessage> | undefined;
+function bodyOf(message: HandoffMessage): Part<HandoffMessage> {
+  const body = BODIES[message.type] as Part<HandoffMessage> | undefined;
   if (body === undefined) throw new RangeError(`type must be a handoff v1 message type, got ${String(message.type)}`);
   return body;
 }
@@ -87,7 +88,7 @@ function decode(buf: Uint8Array, offset = 0, length?: number): HandoffMessage {
   };
   // Copies, never views of `buf`: receive buffers are reused for the next datagram.
   if (view.tagged) header.tag = buf.slice(view.bodyEnd, view.bodyEnd + Size.TAG);
-  const body = (BODIES[type] as Body<object>).read(buf, view.bodyOffset, view.bodyEnd - view.bodyOffset, MESSAGE_TYPE_NAMES[type]);
+  const body = (BODIES[type] as Part<object>).read(buf, view.bodyOffset, view.bodyEnd - view.bodyOffset, MESSAGE_TYPE_NAMES[type]);
   return { type, ...header, ...body } as HandoffMessage;
 }
 

@@ -1,11 +1,12 @@
 // The 40-octet entry (§5.3): the codec trio, and readEntry() for the receiver's hot loop, which
 // fills a reusable entry instead of allocating one.
 import { readU16, readU32, writeU16, writeU32 } from '@nat64/wire';
-import { availableFrom, checkRoom, checkTime, checkUint, isExactTime } from './bytes.js';
+import { checkTime, checkUint, isExactTime } from './bytes.js';
 import { readTime, writeTime } from './bytes.js';
 import { Size } from './constants.js';
 import { HandoffDecodeError } from './errors.js';
 import { ENTRY_FIELDS, fieldStart } from './layout.js';
+import { codecOf, type Part } from './part.js';
 import type { Codec, HandoffEntry } from './types.js';
 
 const TIME_OFFSET = 32;
@@ -112,14 +113,6 @@ export function decodeEntryAt(buf: Uint8Array, offset: number, available: number
   return value;
 }
 
-export const entry: Codec<HandoffEntry> = {
-  encodingLength: () => Size.ENTRY,
-  encode(value, buf, offset = 0) {
-    checkEntry(value);
-    checkRoom(buf, offset, Size.ENTRY, 'entry');
-    return writeEntry(buf, offset, value);
-  },
-  decode(buf, offset = 0, length) {
-    return decodeEntryAt(buf, offset, availableFrom(buf, offset, length), 'entry');
-  },
-};
+const entryPart: Part<HandoffEntry> = { length: () => Size.ENTRY, check: checkEntry, write: writeEntry, read: decodeEntryAt };
+
+export const entry: Codec<HandoffEntry> = codecOf(entryPart, 'entry', 'entry');

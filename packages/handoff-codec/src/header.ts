@@ -1,10 +1,11 @@
 // The 28-octet common header (§5.1). The header codec is raw: it reads and writes every field as
 // it is, A flag and Length included, and judges nothing; datagram-level validation is inspect.ts.
 import { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from '@nat64/wire';
-import { availableFrom, checkRoom, checkU64, checkUint } from './bytes.js';
+import { checkU64, checkUint } from './bytes.js';
 import { Size } from './constants.js';
 import { HandoffDecodeError } from './errors.js';
 import { HEADER_FIELDS, fieldStart } from './layout.js';
+import { codecOf, type Part } from './part.js';
 import type { Codec, HandoffHeader } from './types.js';
 
 export function checkHeader(value: HandoffHeader): void {
@@ -30,26 +31,21 @@ export function writeHeader(buf: Uint8Array, offset: number, value: HandoffHeade
   return offset + Size.HEADER;
 }
 
-export const header: Codec<HandoffHeader> = {
-  encodingLength: () => Size.HEADER,
-  encode(value, buf, offset = 0) {
-    checkHeader(value);
-    checkRoom(buf, offset, Size.HEADER, 'header');
-    return writeHeader(buf, offset, value);
-  },
-  decode(buf, offset = 0, length) {
-    const available = availableFrom(buf, offset, length);
-    if (available < Size.HEADER) {
-      throw new HandoffDecodeError('TRUNCATED', offset + fieldStart(HEADER_FIELDS, available), 'header', 'truncated');
-    }
-    return {
-      version: buf[offset]!,
-      type: buf[offset + 1]!,
-      length: readU16(buf, offset + 2),
-      flags: readU16(buf, offset + 4),
-      epoch: readU64(buf, offset + 8),
-      cookie: readU64(buf, offset + 16),
-      sequence: readU32(buf, offset + 24),
-    };
-  },
-};
+function readHeader(buf: Uint8Array, offset: number, available: number): HandoffHeader {
+  if (available < Size.HEADER) {
+    throw new HandoffDecodeError('TRUNCATED', offset + fieldStart(HEADER_FIELDS, available), 'header', 'truncated');
+  }
+  return {
+    version: buf[offset]!,
+    type: buf[offset + 1]!,
+    length: readU16(buf, offset + 2),
+    flags: readU16(buf, offset + 4),
+    epoch: readU64(buf, offset + 8),
+    cookie: readU64(buf, offset + 16),
+    sequence: readU32(buf, offset + 24),
+  };
+}
+
+const headerPart: Part<HandoffHeader> = { length: () => Size.HEADER, check: checkHeader, write: writeHeader, read: readHeader };
+
+export const header: Codec<HandoffHeader> = codecOf(headerPart, 'header', 'header');

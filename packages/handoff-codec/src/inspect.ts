@@ -227,19 +227,19 @@ function readBodyFields(buf: Uint8Array, view: DatagramView): void {
       view.blocksOffset = body + Size.ACK_PREFIX;
       break;
     case MessageType.QUERY:
-      view.protocol = buf[body]!;
-      view.natPort = readU16(buf, body + 2);
-      view.natAddress = readU32(buf, body + 4);
-      view.serverAddress = readU32(buf, body + 8);
-      view.serverPort = readU16(buf, body + 12);
-      break;
     case MessageType.CLIENT_QUERY:
+      // Both start with Protocol, a reserved octet, the port asked by, the NAT and the server address (§5.8, §5.12).
       view.protocol = buf[body]!;
-      view.clientPort = readU16(buf, body + 2);
       view.natAddress = readU32(buf, body + 4);
       view.serverAddress = readU32(buf, body + 8);
-      view.clientAddressOffset = body + 12;
-      view.serverPort = readU16(buf, body + 28);
+      if (view.type === MessageType.QUERY) {
+        view.natPort = readU16(buf, body + 2);
+        view.serverPort = readU16(buf, body + 12);
+      } else {
+        view.clientPort = readU16(buf, body + 2);
+        view.clientAddressOffset = body + 12;
+        view.serverPort = readU16(buf, body + 28);
+      }
       break;
     case MessageType.ANSWER:
       view.answerStatus = buf[body]!;

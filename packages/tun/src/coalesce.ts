@@ -13,7 +13,7 @@
 //
 // Never throws for a packet; allocates nothing per batch.
 
-import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, writeVnetU16 } from './vnet.js';
+import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, writePartialChecksumHeader } from './vnet.js';
 
 const IPV4_HEADER = 20;
 const IPV6_HEADER = 40;
@@ -290,14 +290,8 @@ export class TxCoalescer {
     const check = fold(pseudoHeaderSum(buffer, o, l3, protocol, l4Length));
     buffer[o + l3 + field] = check >>> 8;
     buffer[o + l3 + field + 1] = check & 0xff;
-    const h = j * VNET_HEADER_SIZE;
-    const headers = this.vnet;
-    headers[h + VnetOffset.FLAGS] = VnetFlag.NEEDS_CSUM;
-    headers[h + VnetOffset.GSO_TYPE] = protocol === PROTO_UDP ? VnetGso.UDP_L4 : four ? VnetGso.TCPV4 : VnetGso.TCPV6;
-    writeVnetU16(headers, h + VnetOffset.HDR_LEN, l3 + this.#l4Header[j]!);
-    writeVnetU16(headers, h + VnetOffset.GSO_SIZE, this.#segmentSize[j]!);
-    writeVnetU16(headers, h + VnetOffset.CSUM_START, l3);
-    writeVnetU16(headers, h + VnetOffset.CSUM_OFFSET, field);
+    const gso = protocol === PROTO_UDP ? VnetGso.UDP_L4 : four ? VnetGso.TCPV4 : VnetGso.TCPV6;
+    writePartialChecksumHeader(this.vnet, j * VNET_HEADER_SIZE, gso, l3 + this.#l4Header[j]!, this.#segmentSize[j]!, l3, field);
   }
 }
 

@@ -7,7 +7,7 @@ export { FakeTun, type FakeTunOptions } from './fake-tun.js';
 export { TunError } from './errors.js';
 export { readInterfaceStatistics, type InterfaceStatistics } from './sysfs.js';
 export { TxCoalescer, type CoalesceCounters, type CoalesceOptions } from './coalesce.js';
-export { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writeVnetU16 } from './vnet.js';
+export { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, readVnetU16, writePartialChecksumHeader, writeVnetU16 } from './vnet.js';
 export type { TunDevice, RxBatch, TunCounters, OnBatch, OnError } from './device.js';
 export type { TunOptions, RxOptions } from './options.js';
 export type { CounterName } from './constants.js';

@@ -38,3 +38,25 @@ export function writeVnetU16(headers: Uint8Array, at: number, value: number): vo
   headers[at] = value & 0xff;
   headers[at + 1] = (value >>> 8) & 0xff;
 }
+
+/**
+ * Fills the header at `at` for a packet whose checksum at csumStart + csumOffset holds only the
+ * pseudo-header sum (NEEDS_CSUM), to be segmented by `gsoType` into `gsoSize`-byte payloads behind
+ * `hdrLen` bytes of headers (VnetGso.NONE: one packet).
+ */
+export function writePartialChecksumHeader(
+  headers: Uint8Array,
+  at: number,
+  gsoType: number,
+  hdrLen: number,
+  gsoSize: number,
+  csumStart: number,
+  csumOffset: number,
+): void {
+  headers[at + VnetOffset.FLAGS] = VnetFlag.NEEDS_CSUM;
+  headers[at + VnetOffset.GSO_TYPE] = gsoType;
+  writeVnetU16(headers, at + VnetOffset.HDR_LEN, hdrLen);
+  writeVnetU16(headers, at + VnetOffset.GSO_SIZE, gsoSize);
+  writeVnetU16(headers, at + VnetOffset.CSUM_START, csumStart);
+  writeVnetU16(headers, at + VnetOffset.CSUM_OFFSET, csumOffset);
+}

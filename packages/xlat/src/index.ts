@@ -4,7 +4,7 @@
 
 export { PacketBatch, type PacketBatchOptions } from './batch.js';
 export { Defaults, type IcmpRateLimit, type TranslatorConfig } from './config.js';
-export { Icmp4Type, Icmp4UnreachCode, Icmp6ParamCode, Icmp6Type, Icmp6UnreachCode, IpProto } from './constants.js';
+export { FieldOffset, HeaderSize, Icmp4Type, Icmp4UnreachCode, Icmp6ParamCode, Icmp6Type, Icmp6UnreachCode, IpProto } from './constants.js';
 export { XlatError } from './errors.js';
 export { FragmentFault, fragmentFaultPointer, ipv6FragmentFault, isMartianIpv4, isMartianIpv6Source } from './martians.js';
 export { Mapping46, Mapping64, XlatFlags } from './mapping.js';

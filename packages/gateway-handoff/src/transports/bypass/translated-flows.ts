@@ -15,11 +15,13 @@
 
 import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason, type Nat64Table } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
-import { IpProto, type Ipv6View } from '@nat64/xlat';
+import { readSessionPorts, SessionPorts } from '@nat64/gateway-engine';
+import type { Ipv6View } from '@nat64/xlat';
 import { EvictedFlows } from '../../evicted-flows.js';
 import type { BypassCounterName } from './counters.js';
 
 const ECHO_REQUEST = 128;
+const PORTS = new SessionPorts();
 const TCP_FLAGS = 13;
 const TCP_SYN = 0x02;
 /** The port value of a flow handed off: its receiver holds the NAT port. */
@@ -70,20 +72,9 @@ export class TranslatedFlows {
    */
   keep(v: Ipv6View, host: number): boolean {
     if (this.memory.size === 0 || v.isFragment) return false;
-    let protocol: number;
-    let clientPort: number;
-    let serverPort: number;
-    if (v.protocol === IpProto.tcp || v.protocol === IpProto.udp) {
-      protocol = v.protocol;
-      clientPort = v.srcPort;
-      serverPort = v.dstPort;
-    } else if (v.protocol === IpProto.icmpv6 && v.icmpType === ECHO_REQUEST) {
-      protocol = PROTOCOL.ICMP;
-      clientPort = v.icmpId;
-      serverPort = 0;
-    } else {
-      return false;
-    }
+    if (!readSessionPorts(v, false, PORTS)) return false;
+    const { protocol, near: clientPort, server: serverPort } = PORTS;
+    if (protocol === PROTOCOL.ICMP && v.icmpType !== ECHO_REQUEST) return false;
     const memory = this.memory;
     const buf = v.buf;
     const natAddress = memory.recall(protocol, buf, v.srcOffset, clientPort, host, serverPort);
