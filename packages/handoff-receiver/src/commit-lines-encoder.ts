@@ -3,6 +3,7 @@
 // without joining and re-encoding them. The receiver's main thread writes one line per stored
 // entry, so this is on the ingest path; commitLines stays the reference (log recovery, tests).
 import type { ConnEvent } from '@nat64/conntrack';
+import { ipv6ZeroRun } from '@nat64/wire/address';
 import { commitOrder } from './commit-lines.js';
 import { formatTimestamp, initializedLine, type TimeZoneMode } from './conn-log.js';
 
@@ -73,21 +74,9 @@ function writeDecimal(buf: Buffer, o: number, value: number): number {
 
 /** RFC 5952 text, as bytesToIpv6Text (@nat64/wire) writes it: lowercase, the longest run of two or more zero groups as "::". */
 function writeIpv6(buf: Buffer, o: number, bytes: Uint8Array): number {
-  let bestStart = -1;
-  let bestLength = 1;
-  let runStart = -1;
-  for (let group = 0; group <= 8; group++) {
-    const isZero = group < 8 && bytes[group * 2] === 0 && bytes[group * 2 + 1] === 0;
-    if (isZero) {
-      if (runStart < 0) runStart = group;
-    } else if (runStart >= 0) {
-      if (group - runStart > bestLength) {
-        bestStart = runStart;
-        bestLength = group - runStart;
-      }
-      runStart = -1;
-    }
-  }
+  const zeroRun = ipv6ZeroRun(bytes);
+  const bestStart = zeroRun < 0 ? -1 : zeroRun >> 4;
+  const bestLength = zeroRun & 15;
   for (let group = 0; group < 8; group++) {
     if (group === bestStart) {
       buf[o++] = COLON;

@@ -67,8 +67,11 @@ export function ipv6TextToBytes(text: string): Uint8Array | null {
   return ipv6TextIntoBytes(text, out) ? out : null;
 }
 
-/** RFC 5952 canonical text of the IPv6 address at bytes[offset]: lowercase, no leading zeros, the longest run (first if tied) of two or more zero groups as "::". */
-export function bytesToIpv6Text(bytes: Uint8Array, offset = 0): string {
+/**
+ * The run of zero groups RFC 5952 writes as "::" in the IPv6 address at bytes[offset]: the longest
+ * (first if tied) of two or more, as start * 16 + length, or -1 when there is none.
+ */
+export function ipv6ZeroRun(bytes: Uint8Array, offset = 0): number {
   let bestStart = -1;
   let bestLength = 1;
   let runStart = -1;
@@ -84,6 +87,14 @@ export function bytesToIpv6Text(bytes: Uint8Array, offset = 0): string {
       runStart = -1;
     }
   }
+  return bestStart < 0 ? -1 : bestStart * 16 + bestLength;
+}
+
+/** RFC 5952 canonical text of the IPv6 address at bytes[offset]: lowercase, no leading zeros, the longest run (first if tied) of two or more zero groups as "::". */
+export function bytesToIpv6Text(bytes: Uint8Array, offset = 0): string {
+  const zeroRun = ipv6ZeroRun(bytes, offset);
+  const bestStart = zeroRun < 0 ? -1 : zeroRun >> 4;
+  const bestLength = zeroRun & 15;
   let text = '';
   for (let group = 0; group < 8; group++) {
     if (group === bestStart) {
