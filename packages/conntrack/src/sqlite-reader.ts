@@ -7,7 +7,7 @@ import { SqliteDefault } from './constants.js';
 import { StoreError } from './errors.js';
 import { openForReading } from './sqlite/inspect.js';
 import { Queries } from './sqlite/queries.js';
-import { fromSqlite } from './sqlite/sqlite-errors.js';
+import { fromSqlite, guarded, guardedRows } from './sqlite/sqlite-errors.js';
 import type { ClientHistoryQuery, HistoryQuery, HistoryRecord, StoredEntry } from './types.js';
 
 export { StoreError } from './errors.js';
@@ -41,12 +41,7 @@ export class SqliteReader {
   /** The open incarnations, oldest start first, read lazily. */
   *loadCurrent(): Iterable<StoredEntry> {
     this.ensureOpen();
-    const rows = this.guard('read', () => this.queries.openIncarnations());
-    for (;;) {
-      const next = this.guard('read', () => rows.next());
-      if (next.done) return;
-      yield next.value;
-    }
+    yield* guardedRows(this.path, () => this.queries.openIncarnations());
   }
 
   /** Incarnations of a NAT endpoint, newest start first (see HistoryQuery). */
@@ -68,11 +63,7 @@ export class SqliteReader {
   }
 
   private guard<T>(doing: string, run: () => T): T {
-    try {
-      return run();
-    } catch (error) {
-      throw fromSqlite(error, this.path, doing);
-    }
+    return guarded(this.path, doing, run);
   }
 
   private ensureOpen(): void {

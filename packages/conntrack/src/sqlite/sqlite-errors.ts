@@ -25,3 +25,22 @@ export function fromSqlite(error: unknown, path: string, doing: string): StoreEr
   const detail = error instanceof Error ? error.message : String(error);
   return new StoreError(kind, `Cannot ${doing} ${path} (${detail}${code ? `, ${code}` : ''})`, path, { cause: error });
 }
+
+/** Runs `run`, turning what SQLite throws into a StoreError about `doing` to `path`. */
+export function guarded<T>(path: string, doing: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw fromSqlite(error, path, doing);
+  }
+}
+
+/** The rows of a lazy query, each step guarded as a read of `path`. */
+export function* guardedRows<T>(path: string, open: () => IterableIterator<T>): Generator<T, void, undefined> {
+  const rows = guarded(path, 'read', open);
+  for (;;) {
+    const next = guarded(path, 'read', () => rows.next());
+    if (next.done) return;
+    yield next.value;
+  }
+}

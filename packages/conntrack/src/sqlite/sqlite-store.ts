@@ -14,7 +14,7 @@ import { connectionSettings, openWriter, type ConnectionSettings, type Durabilit
 import { createPrivateFile, restrictDatabaseFiles } from './file-modes.js';
 import { inspectDatabase, openForReading } from './inspect.js';
 import { Queries } from './queries.js';
-import { fromSqlite } from './sqlite-errors.js';
+import { fromSqlite, guarded, guardedRows } from './sqlite-errors.js';
 import { SqliteWorkerStore } from './worker/worker-store.js';
 import { WriterLock } from './writer-lock.js';
 
@@ -92,22 +92,7 @@ export class SqliteStore implements ConnStore {
 
   *loadCurrent(): Iterable<StoredEntry> {
     this.ensureOpen();
-    let rows: IterableIterator<StoredEntry>;
-    try {
-      rows = this.queries.openIncarnations();
-    } catch (error) {
-      throw fromSqlite(error, this.path, 'read');
-    }
-    for (;;) {
-      let next: IteratorResult<StoredEntry>;
-      try {
-        next = rows.next();
-      } catch (error) {
-        throw fromSqlite(error, this.path, 'read');
-      }
-      if (next.done) return;
-      yield next.value;
-    }
+    yield* guardedRows(this.path, () => this.queries.openIncarnations());
   }
 
   commit(events: readonly ConnEvent[], side: readonly SideRecord[]): void {
@@ -210,11 +195,7 @@ export class SqliteStore implements ConnStore {
   }
 
   private guard<T>(doing: string, run: () => T): T {
-    try {
-      return run();
-    } catch (error) {
-      throw fromSqlite(error, this.path, doing);
-    }
+    return guarded(this.path, doing, run);
   }
 
   private ensureOpen(): void {
