@@ -10,6 +10,7 @@ import { buildEngine } from '@nat64/gateway-engine';
 import { Handoff, type EvictedFlows } from '@nat64/gateway-handoff';
 import { silentLogger } from '@nat64/service';
 import type { RxBatch } from '@nat64/tun';
+import { CLIENT_PACKET_BYTES, writeClientPacket } from './client-packet.js';
 import { engineSettings, handoffSettings } from './engine-settings.js';
 import { printTable, rate, spread, writeResults, type Spread } from './report.js';
 
@@ -25,30 +26,6 @@ const PORTS = 250;
 const LOOKUPS = 2_000_000;
 const SERVER = (203 << 24) | (0 << 16) | (113 << 8) | 99;
 const NAT = ((198 << 24) | (51 << 16) | (100 << 8) | 1) >>> 0;
-
-function checksum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
-  let sum = initial;
-  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
-/** The IPv6 pseudo-header sum of the UDP packet at `at` (RFC 8200 8.1), unfolded. */
-function pseudo(bytes: Uint8Array, at: number): number {
-  let sum = 24 + 17;
-  for (let i = at + 8; i < at + 40; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
-  return sum;
-}
-
-/** A 64-byte IPv6 UDP packet from 2001:db8:1:<run>::<client> to 2001:db8:64::203.0.113.99 port 9 (checksum filled per packet). */
-function template(): Uint8Array {
-  const p = new Uint8Array(64);
-  p.set([0x60, 0, 0, 0, 0, 24, 17, 64]);
-  p.set([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 8);
-  p.set([0x20, 0x01, 0x0d, 0xb8, 0, 0x64, 0, 0, 0, 0, 0, 0, 203, 0, 113, 99], 24);
-  p.set([0, 0, 0, 9, 0, 24, 0, 0], 40);
-  return p;
-}
 
 /** Fills the memory with `count` random flows toward the server (clients in 2001:db8:2::/48). */
 function fill(flows: EvictedFlows, count: number): number {
@@ -83,7 +60,6 @@ function run(entries: number, round: number): Run & { rememberNs: number; bytes:
   handoff.start(0);
   const rememberNs = entries > 0 ? fill(handoff.evictedFlows, entries) * 1e6 : 0;
   const rx: RxBatch = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH), vnet: null };
-  const packet = template();
   // The same lookups the gateway makes, counted apart: how many new flows the memory thinks it knows.
   let maybes = 0;
   let n = 0;
@@ -91,18 +67,8 @@ function run(entries: number, round: number): Run & { rememberNs: number; bytes:
   for (let c = 0; c < CLIENTS; c++) {
     for (let p = 0; p < PORTS; p++) {
       const at = n * SLOT;
-      rx.buffer.set(packet, at);
-      rx.buffer[at + 20] = round; // 2001:db8:1:<round>::<c>: new clients every run
-      rx.buffer[at + 22] = c >> 8;
-      rx.buffer[at + 23] = c & 0xff;
-      rx.buffer[at + 40] = (10_000 + p) >> 8;
-      rx.buffer[at + 41] = (10_000 + p) & 0xff;
-      rx.buffer[at + 46] = 0;
-      rx.buffer[at + 47] = 0;
-      const sum = checksum(rx.buffer, at + 40, at + 64, pseudo(rx.buffer, at));
-      rx.buffer[at + 46] = sum >> 8;
-      rx.buffer[at + 47] = sum & 0xff;
-      rx.lengths[n] = packet.length;
+      writeClientPacket(rx.buffer, at, round, c, 10_000 + p); // 2001:db8:1:<round>::<c>: new clients every run
+      rx.lengths[n] = CLIENT_PACKET_BYTES;
       if (handoff.evictedFlows.recall(17, rx.buffer, at + 8, 10_000 + p, SERVER, 9) >= 0) maybes++;
       if (++n === BATCH) {
         const t0 = performance.now();

@@ -13,7 +13,9 @@ import * as ownEngine from '@nat64/gateway-engine';
 import * as ownHandoff from '@nat64/gateway-handoff';
 import { Capability, HANDOFF_PORT, HANDOFF_VERSION, MessageType, ReceiverFlag, datagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { silentLogger } from '@nat64/service';
+import { finishUdpChecksum, internetChecksum, sumWords } from '@nat64/wire';
 import type { RxBatch } from '@nat64/tun';
+import { CLIENT_PACKET_BYTES, writeClientPacket } from './client-packet.js';
 import { engineSettings, handoffSettings } from './engine-settings.js';
 import { printTable, rate, spread, writeResults } from './report.js';
 
@@ -25,29 +27,6 @@ const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 400_000);
 const BURST = 4;
 const SERVER = (203 << 24) | (0 << 16) | (113 << 8) | 99;
 const COOKIE = 0x8899aabbccddeeffn;
-
-function checksum(bytes: Uint8Array, start: number, end: number, initial = 0): number {
-  let sum = initial;
-  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
-/** A 64-byte IPv6 UDP packet from 2001:db8:1:<run>::<client> to 2001:db8:64::203.0.113.99 port 9 (checksum filled per packet). */
-function template(): Uint8Array {
-  const p = new Uint8Array(64);
-  p.set([0x60, 0, 0, 0, 0, 24, 17, 64]);
-  p.set([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], 8);
-  p.set([0x20, 0x01, 0x0d, 0xb8, 0, 0x64, 0, 0, 0, 0, 0, 0, 203, 0, 113, 99], 24);
-  p.set([0, 0, 0, 9, 0, 24, 0, 0], 40);
-  return p;
-}
-
-function pseudo6(bytes: Uint8Array, at: number): number {
-  let sum = 24 + 17;
-  for (let i = at + 8; i < at + 40; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
-  return sum;
-}
 
 /** `payload` as an IPv4 UDP packet from the server's port 62863 to natAddress:62863, written at `at` in `out`; returns its length. */
 function reply4(out: Uint8Array, at: number, natAddress: number, payload: Uint8Array, length: number): number {
@@ -66,7 +45,7 @@ function reply4(out: Uint8Array, at: number, natAddress: number, payload: Uint8A
   };
   w32(at + 12, SERVER >>> 0);
   w32(at + 16, natAddress);
-  const ip = checksum(out, at, at + 20);
+  const ip = internetChecksum(out, at, at + 20);
   out[at + 10] = ip >> 8;
   out[at + 11] = ip & 0xff;
   out[at + 20] = HANDOFF_PORT >> 8;
@@ -78,7 +57,7 @@ function reply4(out: Uint8Array, at: number, natAddress: number, payload: Uint8A
   out.set(payload.subarray(0, length), at + 28);
   let sum = 17 + 8 + length;
   for (let i = at + 12; i < at + 20; i += 2) sum += (out[i]! << 8) | out[i + 1]!;
-  const udp = checksum(out, at + 20, at + total, sum) || 0xffff;
+  const udp = finishUdpChecksum(sumWords(out, at + 20, at + total, sum));
   out[at + 26] = udp >> 8;
   out[at + 27] = udp & 0xff;
   return total;
@@ -160,7 +139,6 @@ function run(build: Build, mode: 'off' | 'full', round: number): Run {
   const handoff = mode === 'off' ? null : new Handoff(parts, handoffSettings({ mode: 'full', transport: 'handoff' }), { logger: silentLogger() });
   handoff?.start(0);
   const rx: RxBatch = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH), vnet: null };
-  const packet = template();
   let n = 0;
   let batches = 0;
   let cpu = 0;
@@ -184,18 +162,8 @@ function run(build: Build, mode: 'off' | 'full', round: number): Run {
         }
       }
       const at = n * SLOT;
-      rx.buffer.set(packet, at);
-      rx.buffer[at + 20] = round;
-      rx.buffer[at + 22] = c >> 8;
-      rx.buffer[at + 23] = c & 0xff;
-      rx.buffer[at + 40] = (10_000 + p) >> 8;
-      rx.buffer[at + 41] = (10_000 + p) & 0xff;
-      rx.buffer[at + 46] = 0;
-      rx.buffer[at + 47] = 0;
-      const sum = checksum(rx.buffer, at + 40, at + 64, pseudo6(rx.buffer, at));
-      rx.buffer[at + 46] = sum >> 8;
-      rx.buffer[at + 47] = sum & 0xff;
-      rx.lengths[n] = packet.length;
+      writeClientPacket(rx.buffer, at, round, c, 10_000 + p); // 2001:db8:1:<round>::<c>: new clients every run
+      rx.lengths[n] = CLIENT_PACKET_BYTES;
       n++;
       // Every BURST-th batch is short: it read the queue empty, so the datapath goes idle after it.
       const limit = batches % BURST === BURST - 1 ? BATCH - 8 : BATCH;
