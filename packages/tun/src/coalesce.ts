@@ -234,7 +234,8 @@ export class TxCoalescer {
       const s = (slot + probe) & (TABLE_SIZE - 1);
       if (this.#stamp[s] !== this.#generation) return s;
       const head = this.#table[s]!;
-      if (this.#l3[head] === this.#pl3 && this.#protocol[head] === this.#pprotocol && sameFlow(buffer, this.offsets[head]! + this.#link, o, this.#pl3)) return s;
+      if (this.#l3[head] === this.#pl3 && this.#protocol[head] === this.#pprotocol && sameFlow(buffer, this.offsets[head]! + this.#link, o, this.#pl3))
+        return s;
     }
     return slot;
   }

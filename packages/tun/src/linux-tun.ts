@@ -27,7 +27,19 @@ export function openTun(options: TunOptions): TunDevice {
   try {
     const checksums = options.receiveChecksums ?? true;
     const segments = checksums && (options.receiveSegments ?? true);
-    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload, options.txQueueLength ?? 0, tap, segments, checksums);
+    opened = native.open(
+      options.name,
+      multiQueue,
+      persist,
+      options.mtu ?? 0,
+      options.up ?? false,
+      true,
+      offload,
+      options.txQueueLength ?? 0,
+      tap,
+      segments,
+      checksums,
+    );
   } catch (error) {
     if (!isNativeOpenError(error)) throw error;
     const attempt = { name: options.name, multiQueue, mtu: options.mtu, txQueueLength: options.txQueueLength, tap };
