@@ -42,6 +42,7 @@ function settingsFromFlags(options: Record<string, unknown>): RawSettings {
     bypassTap: options.bypassTap,
     bypassMtu: options.bypassMtu,
     bypassMaxTunnels: options.bypassMaxTunnels,
+    bypassCoalesce: options.bypassCoalesce === false ? false : undefined,
     database: options.db,
     durability: options.durability,
     connectionLog: options.connLog,
@@ -152,6 +153,10 @@ program
   .option('--bypass-tap <name>', 'bypass TAP devices are named this plus a number (default nat64bp)')
   .option('--bypass-mtu <bytes>', 'IPv6 MTU of the bypass tunnels (default 1400)', Number)
   .option('--bypass-max-tunnels <count>', 'most bypass tunnels (gateways) at once; offers beyond are refused and counted (default 64)', Number)
+  .option(
+    '--no-bypass-coalesce',
+    'write every frame from a gateway into the TAP device by itself, instead of consecutive TCP segments of a flow as one large segment',
+  )
   .option('--geneve-port <port>', `UDP port of Geneve (default ${DEFAULTS.genevePort})`, Number)
   .option('--geneve-tun <name>', `TUN device that delivers Geneve inner packets to this host (default ${DEFAULTS.geneveTun})`)
   .option('--db <file>', `SQLite database of the table and its history (default ${DEFAULTS.database})`)

@@ -14,7 +14,8 @@ namespace tun {
 namespace {
 
 // open(name, multiQueue, persist (-1|0|1), mtu (0 = leave), up, nonBlocking, offload = false,
-//      txQueueLength = 0 (leave), tap = false, receiveSegments = true)
+//      txQueueLength = 0 (leave), tap = false, receiveSegments = true,
+//      receiveChecksums = true)
 //      -> { fd, name, mtu, txQueueLength, ifindex, udpSegmentation }, or throws an Error
 //      carrying `errno` and `step`.
 Napi::Value Open(const Napi::CallbackInfo& info) {
@@ -35,6 +36,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   request.tx_queue_length = info.Length() > 7 && info[7].IsNumber() ? info[7].As<Napi::Number>().Int32Value() : 0;
   request.tap = info.Length() > 8 && info[8].ToBoolean().Value();
   request.receive_segments = info.Length() <= 9 || info[9].ToBoolean().Value();
+  request.receive_checksums = info.Length() <= 10 || info[10].ToBoolean().Value();
 
   OpenResult result = OpenQueue(request);
   if (result.error != 0) {

@@ -83,7 +83,9 @@ OpenResult OpenQueue(const OpenRequest& request) {
     int header_size = kVnetHeaderSize;
     if (ioctl(fd, TUNSETVNETHDRSZ, &header_size) < 0) return Fail(result, "TUNSETVNETHDRSZ", errno, fd, -1);
     // Without TSO the kernel splits TCP segments before they reach us; writes may still be GSO packets.
-    unsigned long offloads = TUN_F_CSUM | (request.receive_segments ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
+    // Without any (receive_checksums false) reads are complete packets with checksums, and the header
+    // serves only the writes: the kernel takes GSO packets and partial checksums whatever these flags say.
+    unsigned long offloads = !request.receive_checksums ? 0 : TUN_F_CSUM | (request.receive_segments ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
     // Whether this kernel knows UDP segmentation offload (USO, Linux 6.2): asked with the USO flags,
     // then set without them, so that reads never bring UDP GSO packets and the written ones (the
     // transmit coalescer's) are all the USO this device sees.

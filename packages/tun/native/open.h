@@ -20,6 +20,7 @@ struct OpenRequest {
   bool offload = false;      // IFF_VNET_HDR with checksum and TSO offloads (a virtio-net header per packet)
   bool tap = false;          // IFF_TAP: Ethernet frames instead of IP packets
   bool receive_segments = true;  // with offload: TUN_F_TSO4/6, reads may bring TCP segments of up to 64 KiB
+  bool receive_checksums = true;  // with offload: TUN_F_CSUM; false: reads are complete packets, only writes use the header
 };
 
 struct OpenResult {

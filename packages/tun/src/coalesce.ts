@@ -11,6 +11,9 @@
 // coalesced (it would leave repaired). The IPv4 Identification of the segments becomes consecutive from
 // the head's, as the kernel's segmentation numbers them.
 //
+// On a TAP device (linkHeader 14) every packet is an Ethernet frame: the IP packet follows the
+// Ethernet header, which joined frames must share, and the virtio-net header's offsets count it.
+//
 // Never throws for a packet; allocates nothing per batch.
 
 import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, writePartialChecksumHeader } from './vnet.js';
@@ -38,6 +41,8 @@ export interface CoalesceOptions {
   readonly udp?: boolean;
   /** TCP trains as TSO packets. Default true. */
   readonly tcp?: boolean;
+  /** Bytes before the IP header: 0 on a TUN device, 14 (Ethernet) on a TAP device. Default 0. */
+  readonly linkHeader?: number;
 }
 
 /** What one coalescer did since it was made. */
@@ -64,6 +69,7 @@ export class TxCoalescer {
   readonly counters: CoalesceCounters = { trains: 0, joined: 0, badChecksum: 0 };
   readonly #udp: boolean;
   readonly #tcp: boolean;
+  readonly #link: number;
   /** Per output packet that heads a flow: its segment size, segments so far, whether it takes more, next TCP sequence number. */
   readonly #segmentSize: Uint32Array;
   readonly #segments: Uint32Array;
@@ -98,6 +104,7 @@ export class TxCoalescer {
     this.#protocol = new Uint8Array(capacity);
     this.#udp = options.udp ?? true;
     this.#tcp = options.tcp ?? true;
+    this.#link = options.linkHeader ?? 0;
   }
 
   /** Returns how many packets to write: this.offsets, this.lengths and this.vnet [0, result). */
@@ -108,17 +115,21 @@ export class TxCoalescer {
       this.#stamp.fill(0);
       this.#generation = 1;
     }
+    const link = this.#link;
     let n = 0;
     for (let i = 0; i < count; i++) {
-      const o = offsets[i]!;
-      const length = lengths[i]!;
+      const frame = offsets[i]!;
+      const frameLength = lengths[i]!;
+      // o and length: the IP packet's.
+      const o = frame + link;
+      const length = frameLength - link;
       let slot = this.#classify(buffer, o, length, vnet, i);
       if (slot !== NONE) {
         slot = this.#find(buffer, o, slot);
         if (this.#peligible && this.#stamp[slot] === this.#generation && this.#join(buffer, this.#table[slot]!, o, length, room)) continue;
       }
-      this.offsets[n] = o;
-      this.lengths[n] = length;
+      this.offsets[n] = frame;
+      this.lengths[n] = frameLength;
       const h = n * VNET_HEADER_SIZE;
       if (vnet === null) this.vnet.fill(0, h, h + VNET_HEADER_SIZE);
       else this.vnet.set(vnet.subarray(i * VNET_HEADER_SIZE, (i + 1) * VNET_HEADER_SIZE), h);
@@ -149,6 +160,7 @@ export class TxCoalescer {
   #classify(buffer: Uint8Array, o: number, length: number, vnet: Uint8Array | null, i: number): number {
     if (length < IPV4_HEADER) return NONE;
     const version = buffer[o]! >>> 4;
+    if (this.#link > 0 && !etherTypeMatches(buffer, o - 2, version)) return NONE;
     let l3: number;
     let protocol: number;
     if (version === 4) {
@@ -201,7 +213,7 @@ export class TxCoalescer {
         // Only the header offload.ts writes: checksum field of this transport header.
         const start = vnet[at + VnetOffset.CSUM_START]! | (vnet[at + VnetOffset.CSUM_START + 1]! << 8);
         const field = vnet[at + VnetOffset.CSUM_OFFSET]! | (vnet[at + VnetOffset.CSUM_OFFSET + 1]! << 8);
-        if (start !== l3 || field !== (protocol === PROTO_UDP ? UDP_CHECKSUM : TCP_CHECKSUM)) return slot;
+        if (start !== this.#link + l3 || field !== (protocol === PROTO_UDP ? UDP_CHECKSUM : TCP_CHECKSUM)) return slot;
         partial = true;
       } else if (flags !== 0) {
         return slot;
@@ -222,7 +234,8 @@ export class TxCoalescer {
       const s = (slot + probe) & (TABLE_SIZE - 1);
       if (this.#stamp[s] !== this.#generation) return s;
       const head = this.#table[s]!;
-      if (this.#l3[head] === this.#pl3 && this.#protocol[head] === this.#pprotocol && sameFlow(buffer, this.offsets[head]!, o, this.#pl3)) return s;
+      if (this.#l3[head] === this.#pl3 && this.#protocol[head] === this.#pprotocol && sameFlow(buffer, this.offsets[head]! + this.#link, o, this.#pl3))
+        return s;
     }
     return slot;
   }
@@ -236,11 +249,13 @@ export class TxCoalescer {
     const payload = this.#ppayload;
     const size = this.#segmentSize[head]!;
     if (this.#protocol[head] !== protocol || this.#l4Header[head] !== l4Header || payload > size) return false;
-    const h = this.offsets[head]!;
-    const headLength = this.lengths[head]!;
+    const link = this.#link;
+    const h = this.offsets[head]! + link;
+    const headLength = this.lengths[head]! - link;
     const grown = headLength + payload;
-    if (grown - (l3 === IPV6_HEADER ? IPV6_HEADER : 0) > MAX_LENGTH || grown > room) return false;
+    if (grown - (l3 === IPV6_HEADER ? IPV6_HEADER : 0) > MAX_LENGTH || link + grown > room) return false;
     if (protocol === PROTO_UDP && this.#segments[head]! >= MAX_UDP_SEGMENTS) return false;
+    for (let k = 1; k <= link; k++) if (buffer[h - k] !== buffer[o - k]) return false;
     if (!sameHeaders(buffer, h, o, l3, l4Header, protocol)) return false;
     if (protocol === PROTO_TCP) {
       if (this.#pseq !== this.#nextSeq[head]) return false;
@@ -252,7 +267,7 @@ export class TxCoalescer {
       }
     }
     buffer.copyWithin(h + headLength, o + l3 + l4Header, o + length);
-    this.lengths[head] = grown;
+    this.lengths[head] = link + grown;
     this.#segments[head]!++;
     // A shorter segment is the last one segmentation can express.
     if (payload < size) this.#open[head] = 0;
@@ -263,8 +278,9 @@ export class TxCoalescer {
   /** Writes the lengths, the partial checksum and the virtio-net header of train j. */
   #finish(buffer: Uint8Array, j: number): void {
     this.counters.trains++;
-    const o = this.offsets[j]!;
-    const length = this.lengths[j]!;
+    const link = this.#link;
+    const o = this.offsets[j]! + link;
+    const length = this.lengths[j]! - link;
     const l3 = this.#l3[j]!;
     const protocol = this.#protocol[j]!;
     const four = l3 === IPV4_HEADER;
@@ -291,8 +307,13 @@ export class TxCoalescer {
     buffer[o + l3 + field] = check >>> 8;
     buffer[o + l3 + field + 1] = check & 0xff;
     const gso = protocol === PROTO_UDP ? VnetGso.UDP_L4 : four ? VnetGso.TCPV4 : VnetGso.TCPV6;
-    writePartialChecksumHeader(this.vnet, j * VNET_HEADER_SIZE, gso, l3 + this.#l4Header[j]!, this.#segmentSize[j]!, l3, field);
+    writePartialChecksumHeader(this.vnet, j * VNET_HEADER_SIZE, gso, link + l3 + this.#l4Header[j]!, this.#segmentSize[j]!, link + l3, field);
   }
+}
+
+/** Whether the EtherType ending at `at + 2` is the one of this IP version. */
+function etherTypeMatches(buffer: Uint8Array, at: number, version: number): boolean {
+  return version === 6 ? buffer[at] === 0x86 && buffer[at + 1] === 0xdd : version === 4 && buffer[at] === 0x08 && buffer[at + 1] === 0x00;
 }
 
 function readU32(buffer: Uint8Array, at: number): number {

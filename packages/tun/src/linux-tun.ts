@@ -25,8 +25,21 @@ export function openTun(options: TunOptions): TunDevice {
   const tap = options.tap ?? false;
   let opened: NativeOpened;
   try {
-    const segments = options.receiveSegments ?? true;
-    opened = native.open(options.name, multiQueue, persist, options.mtu ?? 0, options.up ?? false, true, offload, options.txQueueLength ?? 0, tap, segments);
+    const checksums = options.receiveChecksums ?? true;
+    const segments = checksums && (options.receiveSegments ?? true);
+    opened = native.open(
+      options.name,
+      multiQueue,
+      persist,
+      options.mtu ?? 0,
+      options.up ?? false,
+      true,
+      offload,
+      options.txQueueLength ?? 0,
+      tap,
+      segments,
+      checksums,
+    );
   } catch (error) {
     if (!isNativeOpenError(error)) throw error;
     const attempt = { name: options.name, multiQueue, mtu: options.mtu, txQueueLength: options.txQueueLength, tap };
@@ -35,7 +48,7 @@ export function openTun(options: TunOptions): TunDevice {
   try {
     const counters = new CounterArray();
     const queue = new native.TunQueue(opened.fd, counters.values, offload);
-    return new LinuxTun(opened, queue, counters, resolveRxShape(options, opened.mtu, offload, tap), offload);
+    return new LinuxTun(opened, queue, counters, resolveRxShape(options, opened.mtu, offload && (options.receiveChecksums ?? true), tap), offload);
   } catch (error) {
     native.closeDescriptor(opened.fd);
     throw error;

@@ -55,6 +55,7 @@ export interface NativeBinding {
     txQueueLength?: number,
     tap?: boolean,
     receiveSegments?: boolean,
+    receiveChecksums?: boolean,
   ): NativeOpened;
   closeDescriptor(fd: number): void;
   /** A bound non-blocking UDP socket. Throws a NativeOpenError. */

@@ -54,6 +54,13 @@ export interface TunOptions extends RxOptions {
    */
   receiveSegments?: boolean;
   /**
+   * With offload: take checksum offload on reads (TUN_F_CSUM). false sets no read offload at all: reads
+   * are complete packets with their checksums (and a virtio-net header to skip), slots keep their MTU
+   * size, and the header serves the writes only, which may still be GSO packets with partial checksums
+   * (a receive coalescer's). Implies receiveSegments false. Default true.
+   */
+  receiveChecksums?: boolean;
+  /**
    * IFF_TAP: a layer-2 device whose packets are whole Ethernet frames (destination MAC at byte 0,
    * no FCS) instead of IP packets; the kernel does neighbor discovery on it. Must match how the
    * device was created. Default false (openTap sets it).

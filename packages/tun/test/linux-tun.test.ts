@@ -148,6 +148,33 @@ describe.skipIf(unavailable)('linux-tun', { timeout: 30_000 }, () => {
     expect(result.received).toEqual([{ payload: 'tap reply', address: '2001:db8::2', port: 9999 }]);
   });
 
+  it('takes TCP segments coalesced with their Ethernet header on a TAP device without read offload, and a socket reads them intact', async () => {
+    const result = await runScenario<{
+      vnetReads: boolean;
+      slotSize: number;
+      synAckChecksumValid: boolean;
+      count: number;
+      written: number;
+      vnet: number[];
+      counters: { trains: number; joined: number; badChecksum: number };
+      rxPackets: number;
+      received: boolean;
+      receivedLength: number;
+    }>(namespace, 'tapCoalesce');
+    // Reads keep MTU-sized slots and complete checksums: no read offload.
+    expect(result.vnetReads).toBe(true);
+    expect(result.slotSize).toBe(1472);
+    expect(result.synAckChecksumValid).toBe(true);
+    // Ten segments, one frame: NEEDS_CSUM, GSO TCPV6, hdr_len 14 + 40 + 20, gso_size 1000, csum_start 54, csum_offset 16.
+    expect(result.counters).toEqual({ trains: 1, joined: 9, badChecksum: 0 });
+    expect(result.count).toBe(1);
+    expect(result.written).toBe(1);
+    expect(result.vnet).toEqual([1, 4, 74, 0, 0xe8, 0x03, 54, 0, 16, 0]);
+    expect(result.rxPackets).toBe(1);
+    expect(result.receivedLength).toBe(10_000);
+    expect(result.received).toBe(true);
+  });
+
   it('delivers a burst of 500 datagrams in order, in fewer callbacks than packets', async () => {
     const result = await runScenario<{ total: number; sequence: number[]; batchSizes: number[]; batchSize: number; counters: Counters }>(namespace, 'batch');
     expect(result.sequence).toEqual(Array.from({ length: result.total }, (_, i) => i));

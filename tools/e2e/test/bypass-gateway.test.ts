@@ -36,6 +36,7 @@ import {
   curl,
   gatewayCounters,
   gatewayHosts,
+  receiverCounters,
   receiverUnbuiltReason,
   startConversation,
   startHttpServerIn,
@@ -260,12 +261,18 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
       `const d = Buffer.alloc(${BULK_BYTES}); for (let i = 0; i < d.length; i++) d[i] = (i * 2654435761) >>> 24; console.log(require('crypto').createHash('sha256').update(d).digest('hex'))`,
     ]);
     expect(sum).toBe(reference.stdout.trim());
+    const before = await receiverCounters(t, receiver!);
     const up = await t.client.run('curl', ['-sS', '--max-time', '120', '--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', url], {
       timeoutMs: 130_000,
     });
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout.trim()).toBe(sum);
     expect(await sessionsTo(8081)).toHaveLength(0);
+    // The upload's segments reached the server's stack coalesced into large ones (receive coalescing).
+    const after = await receiverCounters(t, receiver!);
+    expect(after['bypassTrainsIn']! - (before['bypassTrainsIn'] ?? 0)).toBeGreaterThan(0);
+    expect(after['bypassFramesCoalesced']! - (before['bypassFramesCoalesced'] ?? 0)).toBeGreaterThan(0);
+    expect(after['bypassFramesInFailed']).toBe(before['bypassFramesInFailed']);
   });
 
   it('answers packets over the tunnel MTU (1400) with ICMPv6 Packet Too Big, and carries those that fit', async () => {

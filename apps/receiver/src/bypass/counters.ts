@@ -13,6 +13,8 @@ export const BYPASS_COUNTERS = {
   bypassAuditMirror: 'audit mirror packets (option type 0x81): never forwarded',
   bypassFramesIn: "frames from gateways written into their tunnel's TAP device",
   bypassFramesInFailed: 'frames the TAP device refused',
+  bypassTrainsIn: 'large TCP segments written into TAP devices, each made of two frames or more of one flow (receive coalescing, --bypass-coalesce)',
+  bypassFramesCoalesced: 'frames from gateways that joined an earlier frame of their TCP flow in such a large segment',
   bypassFramesOut: 'frames from TAP devices sent to their gateway',
   bypassNotIpv6Out: 'frames from TAP devices dropped because they do not carry IPv6',
   bypassSendQueueFull: 'frames from TAP devices dropped because the socket still held too many unsent packets',

@@ -41,7 +41,7 @@ export function startBypass(
   environment: BypassEnvironment = {},
   sendBatch?: (buffer: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, port: number, address: string) => void,
 ): BypassService {
-  const openDevice = environment.openDevice ?? ((name: string, mtu: number) => openTap({ name, mtu, up: true }));
+  const openDevice = environment.openDevice ?? ((name: string, mtu: number) => openBypassTap(name, mtu, config.bypass.coalesce, logger));
   const endpoint = new BypassEndpoint({
     settings: config.bypass,
     send,
@@ -98,4 +98,20 @@ export function startBypass(
     },
     close: () => endpoint.close(),
   };
+}
+
+/**
+ * A bypass TAP device; with coalescing, opened with a virtio-net header that takes large TCP segments
+ * on writes and no read offload (what the kernel reads out stays frames of the MTU), or plain where the
+ * kernel refuses that.
+ */
+function openBypassTap(name: string, mtu: number, coalesce: boolean, logger: Logger): TunDevice {
+  if (coalesce) {
+    try {
+      return openTap({ name, mtu, up: true, offload: true, receiveChecksums: false });
+    } catch (error) {
+      logger.warn({ err: error, device: name }, 'the TAP device takes no virtio-net header: frames from the gateway are written one by one');
+    }
+  }
+  return openTap({ name, mtu, up: true });
 }

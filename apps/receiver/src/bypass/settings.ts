@@ -19,6 +19,8 @@ export interface BypassSettings {
   /** Tunnel i routes replies through table `table + i`, selected by a rule of priority `table + i`. */
   table: number;
   maxTunnels: number;
+  /** TAP devices take consecutive TCP segments of a flow as one large segment (receive coalescing). */
+  coalesce: boolean;
 }
 
 export const BYPASS_DEFAULTS = {
@@ -27,6 +29,7 @@ export const BYPASS_DEFAULTS = {
   mtu: 1400,
   table: 6400,
   maxTunnels: 64,
+  coalesce: true,
 } as const;
 
 /** `transport` as a set: "handoff,bypass", ["geneve", "bypass"], "both". */
@@ -59,6 +62,7 @@ export function readBypassSettings(reader: ConfigReader): BypassSettings {
     mtu: reader.integer('bypassMtu', { min: 1280, max: 65_000, fallback: BYPASS_DEFAULTS.mtu }),
     table: reader.integer('bypassTable', { min: 1, max: 0x7fff_0000, fallback: BYPASS_DEFAULTS.table }),
     maxTunnels: reader.integer('bypassMaxTunnels', { min: 1, max: 4096, fallback: BYPASS_DEFAULTS.maxTunnels }),
+    coalesce: reader.boolean('bypassCoalesce', BYPASS_DEFAULTS.coalesce),
   };
 }
 

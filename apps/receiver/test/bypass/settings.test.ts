@@ -53,3 +53,11 @@ describe('bypass settings', () => {
     expect(configError({ bypassMtu: 1279 }).where).toBe('bypassMtu');
   });
 });
+
+describe('bypass receive coalescing setting', () => {
+  it('coalesces by default, and bypassCoalesce false (--no-bypass-coalesce) turns it off', () => {
+    expect(loadReceiverConfig({ flags: {} }).bypass.coalesce).toBe(true);
+    expect(loadReceiverConfig({ flags: { bypassCoalesce: false } }).bypass.coalesce).toBe(false);
+    expect(configError({ bypassCoalesce: 'sometimes' }).where).toBe('bypassCoalesce');
+  });
+});
