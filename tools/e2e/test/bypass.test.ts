@@ -167,7 +167,9 @@ describe.skipIf(unavailable)('bypass, server side (end to end)', () => {
     expect(after['bypassNoTunnel']! - before['bypassNoTunnel']!).toBe(3);
     expect(after['notAllowed']! - before['notAllowed']!).toBe(3);
     expect(after['bypassAuditMirror']! - before['bypassAuditMirror']!).toBe(3);
-    expect(after['bypassFramesIn']).toBe(before['bypassFramesIn']);
+    // The three audit copies carry the tunnel's own VNI from the gateway's own address: forwarded, they
+    // would add three frames. The gateway side's kernel may send a neighbor probe through the tunnel meanwhile.
+    expect(after['bypassFramesIn']! - before['bypassFramesIn']!).toBeLessThan(3);
     expect(after['bypassTunnelsUp']).toBe(1);
   });
 
