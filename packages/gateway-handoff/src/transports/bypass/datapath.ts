@@ -9,6 +9,7 @@
 import { BYPASS_STATUS_COUNT, BypassStatus, BypassView, decapsulateBypass, macEquals, writeEthernetHeader } from '@nat64/geneve';
 import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
+import { pseudoHeaderSum4, verifyChecksum } from '@nat64/wire';
 import { IpProto, ParseStatus, type Ipv4View, type Ipv6View, type PacketBatch } from '@nat64/xlat';
 import { BYPASS_VERDICT, type BypassHook, type Engine } from '@nat64/gateway-engine';
 import type { BypassCounterName } from './counters.js';
@@ -186,7 +187,7 @@ export class BypassDatapath implements BypassHook {
     const end = v.end;
     if (end - udp < SPEC.UDP_HEADER || ((buf[udp + 4]! << 8) | buf[udp + 5]!) !== end - udp) return -1;
     // UDP checksum 0: none computed (RFC 768, RFC 8926 §3.3 allows it over IPv4); anything else must verify.
-    if ((buf[udp + 6]! | buf[udp + 7]!) !== 0 && !udpChecksumOk(buf, udp, end, v.src, v.dst)) return -1;
+    if ((buf[udp + 6]! | buf[udp + 7]!) !== 0 && !verifyChecksum(buf, udp, end, pseudoHeaderSum4(v.src, v.dst, IpProto.udp, end - udp))) return -1;
     return udp + SPEC.UDP_HEADER;
   }
 }
@@ -205,14 +206,4 @@ function copyPacket(src: Uint8Array, start: number, end: number, dst: Uint8Array
 function sameAddress(buf: Uint8Array, offset: number, address: Uint8Array): boolean {
   for (let i = 0; i < 16; i++) if (buf[offset + i] !== address[i]) return false;
   return true;
-}
-
-/** RFC 768 checksum over the pseudo-header and the datagram buf[start, end). */
-function udpChecksumOk(buf: Uint8Array, start: number, end: number, src: number, dst: number): boolean {
-  let sum = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + IpProto.udp + (end - start);
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
-  if (i < end) sum += buf[i]! << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum === 0xffff;
 }
