@@ -6,14 +6,12 @@ import type { ClientTable } from './clients.js';
 import { ChainedIndex } from './chained-index.js';
 import { grown } from './grow.js';
 import type { KeyedHash } from './hash.js';
+import { SlotTable } from './slot-table.js';
 
 /** Entry flag: configured, never expires (RFC 6146 3.5.1 "static"). */
 export const BIB_STATIC = 1;
 
-export class BibTable {
-  capacity: number;
-  count = 0;
-  highWater = 0;
+export class BibTable extends SlotTable {
   /** IP protocol number; 0 marks a free slot. */
   protocol: Uint8Array;
   flags: Uint8Array;
@@ -30,14 +28,13 @@ export class BibTable {
   readonly byClient: ChainedIndex;
   /** The IPv4-side index (NAT transport address). */
   readonly byNat: ChainedIndex;
-  private freeHead = -1;
 
   constructor(
     private readonly hash: KeyedHash,
     private readonly clients: ClientTable,
     initialCapacity: number,
   ) {
-    this.capacity = initialCapacity;
+    super(initialCapacity);
     this.protocol = new Uint8Array(initialCapacity);
     this.flags = new Uint8Array(initialCapacity);
     this.client = new Int32Array(initialCapacity);
@@ -84,13 +81,7 @@ export class BibTable {
 
   /** Adds an entry; the caller has checked that neither side is in use. */
   insert(protocol: number, client: number, clientPort: number, natAddress: number, natPort: number, poolIndex: number, flags: number): number {
-    let i = this.freeHead;
-    if (i >= 0) {
-      this.freeHead = this.byClient.next[i]!;
-    } else {
-      if (this.highWater === this.capacity) this.grow();
-      i = this.highWater++;
-    }
+    const i = this.takeSlot(this.byClient);
     this.protocol[i] = protocol;
     this.flags[i] = flags;
     this.client[i] = client;
@@ -99,7 +90,6 @@ export class BibTable {
     this.natPort[i] = natPort;
     this.poolIndex[i] = poolIndex;
     this.sessionHead[i] = -1;
-    this.count++;
     const address = this.clients.address;
     const o = client * 4;
     this.byClient.add(i, this.hash.transport6(protocol, address[o]!, address[o + 1]!, address[o + 2]!, address[o + 3]!, clientPort), this.count);
@@ -111,9 +101,7 @@ export class BibTable {
     this.byClient.remove(i);
     this.byNat.remove(i);
     this.protocol[i] = 0;
-    this.byClient.next[i] = this.freeHead;
-    this.freeHead = i;
-    this.count--;
+    this.freeSlot(i, this.byClient);
   }
 
   bytesAllocated(): number {
@@ -131,8 +119,7 @@ export class BibTable {
     );
   }
 
-  private grow(): void {
-    const capacity = this.capacity * 2;
+  protected grow(capacity: number): void {
     this.protocol = grown(this.protocol, capacity);
     this.flags = grown(this.flags, capacity);
     this.client = grown(this.client, capacity);
@@ -143,6 +130,5 @@ export class BibTable {
     this.sessionHead = grown(this.sessionHead, capacity, -1);
     this.byClient.grow(capacity);
     this.byNat.grow(capacity);
-    this.capacity = capacity;
   }
 }

@@ -5,15 +5,11 @@
 import { ChainedIndex } from './chained-index.js';
 import { grown } from './grow.js';
 import type { KeyedHash } from './hash.js';
+import { SlotTable } from './slot-table.js';
 
 const FREE = -1;
 
-export class ClientTable {
-  capacity: number;
-  /** Live records. */
-  count = 0;
-  /** Slots ever used; slots at and above it were never allocated. */
-  highWater = 0;
+export class ClientTable extends SlotTable {
   /** The address, four big-endian words per record. */
   address: Uint32Array;
   /** Index of the paired pool4 address, or -1 before the first mapping. */
@@ -24,13 +20,12 @@ export class ClientTable {
   sessions: Int32Array;
   /** The address index; its chain link is the free-list link of free slots. */
   readonly index: ChainedIndex;
-  private freeHead = -1;
 
   constructor(
     private readonly hash: KeyedHash,
     initialCapacity: number,
   ) {
-    this.capacity = initialCapacity;
+    super(initialCapacity);
     this.address = new Uint32Array(initialCapacity * 4);
     this.pool = new Int32Array(initialCapacity).fill(-1);
     this.bibs = new Int32Array(initialCapacity).fill(FREE);
@@ -56,13 +51,7 @@ export class ClientTable {
 
   /** Adds a record for an address that has none; it starts with no BIB entries and no pool address. */
   insert(a0: number, a1: number, a2: number, a3: number): number {
-    let i = this.freeHead;
-    if (i >= 0) {
-      this.freeHead = this.index.next[i]!;
-    } else {
-      if (this.highWater === this.capacity) this.grow();
-      i = this.highWater++;
-    }
+    const i = this.takeSlot(this.index);
     const o = i * 4;
     this.address[o] = a0;
     this.address[o + 1] = a1;
@@ -71,7 +60,6 @@ export class ClientTable {
     this.pool[i] = -1;
     this.bibs[i] = 0;
     this.sessions[i] = 0;
-    this.count++;
     this.index.add(i, this.hash.address6(a0, a1, a2, a3), this.count);
     return i;
   }
@@ -80,22 +68,18 @@ export class ClientTable {
     this.index.remove(i);
     this.bibs[i] = FREE;
     this.pool[i] = -1;
-    this.index.next[i] = this.freeHead;
-    this.freeHead = i;
-    this.count--;
+    this.freeSlot(i, this.index);
   }
 
   bytesAllocated(): number {
     return this.address.byteLength + this.pool.byteLength + this.bibs.byteLength + this.sessions.byteLength + this.index.bytesAllocated();
   }
 
-  private grow(): void {
-    const capacity = this.capacity * 2;
+  protected grow(capacity: number): void {
     this.address = grown(this.address, capacity * 4);
     this.pool = grown(this.pool, capacity, -1);
     this.bibs = grown(this.bibs, capacity, FREE);
     this.sessions = grown(this.sessions, capacity);
     this.index.grow(capacity);
-    this.capacity = capacity;
   }
 }

@@ -10,6 +10,7 @@ import type { ClientTable } from './clients.js';
 import { ChainedIndex } from './chained-index.js';
 import { grown } from './grow.js';
 import type { KeyedHash } from './hash.js';
+import { SlotTable } from './slot-table.js';
 
 /** Session flag: handed off to its server's receiver; kept only as a cache. */
 export const SESSION_HANDED_OFF = 1;
@@ -20,10 +21,7 @@ export const SESSION_RST = 2;
 export const TIMER_LIST_COUNT = 8;
 export const HANDED_OFF_LIST_OFFSET = 4;
 
-export class SessionTable {
-  capacity: number;
-  count = 0;
-  highWater = 0;
+export class SessionTable extends SlotTable {
   /** IP protocol number; 0 marks a free slot. */
   protocol: Uint8Array;
   /** TCP state (TCP_STATE); CLOSED for UDP and ICMP. */
@@ -52,7 +50,6 @@ export class SessionTable {
   /** Sessions per protocol number (index 1, 6, 17 used). */
   readonly perProtocol = new Int32Array(18);
   handedOff = 0;
-  private freeHead = -1;
 
   constructor(
     private readonly hash: KeyedHash,
@@ -60,8 +57,8 @@ export class SessionTable {
     private readonly bibs: BibTable,
     initialCapacity: number,
   ) {
+    super(initialCapacity);
     const n = initialCapacity;
-    this.capacity = n;
     this.protocol = new Uint8Array(n);
     this.state = new Uint8Array(n);
     this.flags = new Uint8Array(n);
@@ -124,13 +121,7 @@ export class SessionTable {
    * It is on no timer list yet.
    */
   insert(protocol: number, bib: number, serverAddress: number, serverPort: number, state: number, flags: number): number {
-    let i = this.freeHead;
-    if (i >= 0) {
-      this.freeHead = this.outIndex.next[i]!;
-    } else {
-      if (this.highWater === this.capacity) this.grow();
-      i = this.highWater++;
-    }
+    const i = this.takeSlot(this.outIndex);
     this.protocol[i] = protocol;
     this.state[i] = state;
     this.flags[i] = flags;
@@ -144,7 +135,6 @@ export class SessionTable {
     this.bibNext[i] = head;
     if (head >= 0) this.bibPrev[head] = i;
     this.bibs.sessionHead[bib] = i;
-    this.count++;
     this.perProtocol[protocol]!++;
     this.outIndex.add(i, this.outHash(i), this.count);
     this.inIndex.add(i, this.inHash(i), this.count);
@@ -165,9 +155,7 @@ export class SessionTable {
     this.protocol[i] = 0;
     this.flags[i] = 0;
     this.generation[i] = (this.generation[i]! + 1) & 0xffff;
-    this.outIndex.next[i] = this.freeHead;
-    this.freeHead = i;
-    this.count--;
+    this.freeSlot(i, this.outIndex);
   }
 
   bytesAllocated(): number {
@@ -212,8 +200,7 @@ export class SessionTable {
     return this.hash.session4(this.protocol[i]!, this.bibs.natAddress[b]!, this.bibs.natPort[b]!, this.serverAddress[i]!, this.serverPort[i]!);
   }
 
-  private grow(): void {
-    const n = this.capacity * 2;
+  protected grow(n: number): void {
     this.protocol = grown(this.protocol, n);
     this.state = grown(this.state, n);
     this.flags = grown(this.flags, n);
@@ -229,6 +216,5 @@ export class SessionTable {
     this.inIndex.grow(n);
     this.bibNext = grown(this.bibNext, n, -1);
     this.bibPrev = grown(this.bibPrev, n, -1);
-    this.capacity = n;
   }
 }
