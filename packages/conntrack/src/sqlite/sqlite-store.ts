@@ -4,17 +4,17 @@
 // (connection.ts). Commits are encoded once (batch-codec.ts) and written from the bytes
 // (commit-writer.ts), the same path the worker-thread store (worker/) takes.
 import type Database from 'better-sqlite3';
-import { SqliteDefault } from '../constants.js';
 import { StoreError } from '../errors.js';
 import type { ConnStore } from '../store.js';
-import type { ClientHistoryQuery, ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from '../types.js';
+import type { ConnEvent, HistoryRecord, SideRecord } from '../types.js';
 import { encode, encodingLength } from './batch-codec.js';
 import { CommitWriter } from './commit-writer.js';
 import { connectionSettings, openWriter, type ConnectionSettings, type Durability, type SqliteStoreOptions } from './connection.js';
 import { createPrivateFile, restrictDatabaseFiles } from './file-modes.js';
-import { inspectDatabase, openForReading } from './inspect.js';
+import { inspectDatabase } from './inspect.js';
 import { Queries } from './queries.js';
-import { fromSqlite, guarded, guardedRows } from './sqlite-errors.js';
+import { SqliteReading, openReading } from './reading.js';
+import { fromSqlite } from './sqlite-errors.js';
 import { SqliteWorkerStore } from './worker/worker-store.js';
 import { WriterLock } from './writer-lock.js';
 
@@ -23,25 +23,23 @@ export type { Durability, SqliteStoreOptions } from './connection.js';
 const SCRATCH_BYTES = 64 * 1024;
 
 /** A ConnStore in an SQLite file. Open with SqliteStore.open(path, options); see ConnStore for the contract. */
-export class SqliteStore implements ConnStore {
+export class SqliteStore extends SqliteReading implements ConnStore {
   /** Undefined when open for reading only (it reads the open keys, which a reader does not need). */
   private writer: CommitWriter | undefined;
-  private queries: Queries;
   /** Where commit() encodes its batch; grows to the largest batch seen. */
   private scratch = new Uint8Array(SCRATCH_BYTES);
-  private closed = false;
   private retainBefore: number | undefined;
   prunedByCommits = 0;
 
   private constructor(
-    private db: Database.Database,
+    db: Database.Database,
     private readonly lock: WriterLock | undefined,
-    readonly path: string,
+    path: string,
     readonly durability: Durability,
     private readonly settings: ConnectionSettings | undefined,
   ) {
+    super(db, path);
     this.writer = settings === undefined ? undefined : new CommitWriter(db);
-    this.queries = new Queries(db);
   }
 
   /**
@@ -81,18 +79,7 @@ export class SqliteStore implements ConnStore {
    * `invalid-argument` when there is no store at `path` or its schema is older than ours.
    */
   static openReadOnly(path: string, options: Pick<SqliteStoreOptions, 'busyTimeoutMs'> = {}): SqliteStore {
-    const db = openForReading(path, options.busyTimeoutMs ?? SqliteDefault.busyTimeoutMs);
-    try {
-      return new SqliteStore(db, undefined, path, 'normal', undefined);
-    } catch (error) {
-      db.close();
-      throw fromSqlite(error, path, 'open');
-    }
-  }
-
-  *loadCurrent(): Iterable<StoredEntry> {
-    this.ensureOpen();
-    yield* guardedRows(this.path, () => this.queries.openIncarnations());
+    return openReading(path, options.busyTimeoutMs, (db) => new SqliteStore(db, undefined, path, 'normal', undefined));
   }
 
   commit(events: readonly ConnEvent[], side: readonly SideRecord[]): void {
@@ -155,17 +142,6 @@ export class SqliteStore implements ConnStore {
     return this.guard('read', () => this.queries.listSide(prefix));
   }
 
-  history(query: HistoryQuery): HistoryRecord[] {
-    this.ensureOpen();
-    return this.guard('read', () => this.queries.history(query));
-  }
-
-  /** Incarnations of an IPv6 client address, newest start first; reads the whole history (no index by client). */
-  clientHistory(query: ClientHistoryQuery): HistoryRecord[] {
-    this.ensureOpen();
-    return this.guard('read', () => this.queries.clientHistory(query));
-  }
-
   endedAt(at: number): HistoryRecord[] {
     this.ensureOpen();
     return this.guard('read', () => this.queries.endedAt(at));
@@ -192,13 +168,5 @@ export class SqliteStore implements ConnStore {
     } finally {
       this.lock?.release();
     }
-  }
-
-  private guard<T>(doing: string, run: () => T): T {
-    return guarded(this.path, doing, run);
-  }
-
-  private ensureOpen(): void {
-    if (this.closed) throw new StoreError('closed', `store ${this.path} is closed`, this.path);
   }
 }
