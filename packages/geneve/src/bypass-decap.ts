@@ -6,7 +6,7 @@ import { readU16 } from '@nat64/wire';
 import { Bypass, Ethernet, Geneve, GeneveBits, ProtocolType } from './constants.js';
 import { messageLength } from './bypass-option.js';
 import { BypassStatus } from './bypass-status.js';
-import { HeaderBounds, OptionFields, beginDecode, fail, readOption } from './structure.js';
+import { DecodeView, HeaderBounds, OptionFields, beginDecode, fail, readOption } from './structure.js';
 
 /** Which end receives: the server accepts the bypass option, the gateway drops packets with it. */
 export type BypassDirection = 'to-server' | 'to-gateway';
@@ -17,18 +17,8 @@ export interface BypassPolicy {
   direction: BypassDirection;
 }
 
-/** One per receive loop, reused for every packet; after a drop trust only status and failOffset. */
-export class BypassView {
-  buf: Uint8Array = new Uint8Array(0);
-  status: BypassStatus = BypassStatus.FRAME;
-  failOffset = -1;
-  start = 0;
-  flags = 0;
-  protocolType = 0;
-  vni = 0;
-  criticalOptions = 0;
-  /** Options skipped as RFC 8926 §3.5 allows: non-critical and not ours. */
-  skippedOptions = 0;
+/** The header fields of DecodeView, and the bypass options and inner frame; after a drop trust only status and failOffset. */
+export class BypassView extends DecodeView<BypassStatus> {
   hasBypassOption = false;
   /** The bypass option's message in `buf` (UTF-8, padding excluded). */
   messageOffset = 0;
@@ -40,16 +30,8 @@ export class BypassView {
   frameOffset = 0;
   frameLength = 0;
 
-  reset(buf: Uint8Array, start: number): void {
-    this.buf = buf;
-    this.status = BypassStatus.FRAME;
-    this.failOffset = -1;
-    this.start = start;
-    this.flags = 0;
-    this.protocolType = 0;
-    this.vni = 0;
-    this.criticalOptions = 0;
-    this.skippedOptions = 0;
+  override reset(buf: Uint8Array, start: number): void {
+    super.reset(buf, start);
     this.hasBypassOption = false;
     this.messageOffset = 0;
     this.messageLength = 0;

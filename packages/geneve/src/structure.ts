@@ -21,16 +21,43 @@ export const StructureFailure = {
 } as const;
 export type StructureFailure = (typeof StructureFailure)[keyof typeof StructureFailure];
 
-/** What both decoders' views hold besides their own fields, filled alike. */
-export interface DecodeView {
-  status: number;
-  /** Where decoding found the problem; -1 when it did not fail. */
-  failOffset: number;
-  flags: number;
-  protocolType: number;
-  vni: number;
-  criticalOptions: number;
-  reset(buf: Uint8Array, start: number): void;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * What both decoders' views (GeneveView, BypassView) hold besides their own fields, filled alike:
+ * the fixed header and the option counts. One per receive loop, reused for every packet; offsets
+ * are absolute positions in `buf`. After a drop, trust only `status` and `failOffset`. Status 0 is
+ * each decoder's verdict that forwards (DecapStatus.DATA, BypassStatus.FRAME).
+ */
+export abstract class DecodeView<S extends number> {
+  /** The buffer of the last decode; the view holds a reference, never a copy. */
+  buf: Uint8Array = EMPTY;
+  status = 0 as S;
+  /** Where decoding found the problem, for a debug log; -1 when it did not fail. */
+  failOffset = -1;
+  /** Start of the Geneve header. */
+  start = 0;
+  /** Raw second octet: O, C and the reserved bits, for anomaly logs. */
+  flags = 0;
+  protocolType = 0;
+  vni = 0;
+  /** Number of critical options, understood or not. */
+  criticalOptions = 0;
+  /** Non-critical options the decoder does not understand, skipped as RFC 8926 §3.5 allows. */
+  skippedOptions = 0;
+
+  /** Forgets the last packet: the fields of a packet at `start` in `buf` before anything is read. */
+  reset(buf: Uint8Array, start: number): void {
+    this.buf = buf;
+    this.status = 0 as S;
+    this.failOffset = -1;
+    this.start = start;
+    this.flags = 0;
+    this.protocolType = 0;
+    this.vni = 0;
+    this.criticalOptions = 0;
+    this.skippedOptions = 0;
+  }
 }
 
 /** Where the options and the payload lie after beginDecode. Reused by each decoder. */
@@ -51,7 +78,7 @@ export function fail<S extends number>(view: { status: S; failOffset: number }, 
  * Resets `view` for the UDP payload buf[offset, offset + length) and checks its fixed header into `view`
  * and `bounds`; false when the structure fails, the failure then recorded in the view.
  */
-export function beginDecode(buf: Uint8Array, offset: number, length: number, view: DecodeView, bounds: HeaderBounds): boolean {
+export function beginDecode(buf: Uint8Array, offset: number, length: number, view: DecodeView<number>, bounds: HeaderBounds): boolean {
   view.reset(buf, offset);
   if (offset + length > buf.length) length = buf.length - offset;
   if (length < Geneve.HEADER_LENGTH) {

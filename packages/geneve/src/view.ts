@@ -1,34 +1,19 @@
 // The reusable parsed view the packet-path decoder fills: offsets into the receive buffer and the
 // fields of our options as numbers, so a receiver parses each packet once and allocates nothing.
 import type { DecapStatus } from './status.js';
+import { DecodeView } from './structure.js';
 
 /**
- * One per receive loop, reused for every packet. Offsets are absolute positions in `buf`. Fields
- * past the point where decoding stopped keep their reset values: after a drop, trust only
- * `status` and `failOffset`; after DATA or CONTROL, everything is filled.
+ * The header fields of DecodeView, and ours. Fields past the point where decoding stopped keep
+ * their reset values: after a drop, trust only `status` and `failOffset`; after DATA or CONTROL,
+ * everything is filled. With criticalFlag, criticalOptions shows a C mismatch.
  */
-export class GeneveView {
-  /** The buffer of the last decode; the view holds a reference, never a copy. */
-  buf: Uint8Array = new Uint8Array(0);
-  status: DecapStatus = 0;
-  /** Where decoding found the problem, for a debug log; -1 when it did not fail. */
-  failOffset = -1;
-
-  /** Start of the Geneve header. */
-  start = 0;
-  /** Raw second octet: O, C and the reserved bits, for anomaly logs. */
-  flags = 0;
+export class GeneveView extends DecodeView<DecapStatus> {
   oam = false;
   /** The C bit as received. Never consulted for decisions (see decap.ts). */
   criticalFlag = false;
-  protocolType = 0;
-  vni = 0;
   optionsOffset = 0;
   optionsLength = 0;
-  /** Number of critical options, understood or not; with criticalFlag it shows a C mismatch. */
-  criticalOptions = 0;
-  /** Non-critical options we do not understand, skipped as RFC 8926 §3.5 allows. */
-  skippedOptions = 0;
   payloadOffset = 0;
   payloadLength = 0;
 
@@ -47,20 +32,12 @@ export class GeneveView {
   /** Offset in `buf` of the 16-byte tag. */
   authTagOffset = 0;
 
-  reset(buf: Uint8Array, start: number): void {
-    this.buf = buf;
-    this.status = 0;
-    this.failOffset = -1;
-    this.start = start;
-    this.flags = 0;
+  override reset(buf: Uint8Array, start: number): void {
+    super.reset(buf, start);
     this.oam = false;
     this.criticalFlag = false;
-    this.protocolType = 0;
-    this.vni = 0;
     this.optionsOffset = start;
     this.optionsLength = 0;
-    this.criticalOptions = 0;
-    this.skippedOptions = 0;
     this.payloadOffset = start;
     this.payloadLength = 0;
     this.hasMapping = false;
