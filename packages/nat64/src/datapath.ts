@@ -123,15 +123,14 @@ function createInbound(
   const tcp = protocol === PROTOCOL.TCP;
   const syn = tcp && (tcpFlags & TCP_FLAG.SYN) !== 0;
   let b = c.bibs.findByNat(protocol, natAddress, natPort);
-  if (b < 0) {
-    if (syn && !c.dropUnsolicitedTcp && c.pool.indexOf(natAddress) >= 0) {
-      return hold(c, natAddress, natPort, serverAddress, serverPort, packet, start, end, now);
+  const filtered = b >= 0 && c.addressDependentFiltering && !c.hasSessionWith(b, serverAddress);
+  if (b < 0 || filtered) {
+    // An unsolicited SYN, to a NAT address of ours or filtered, waits for the simultaneous open (RFC 6146 3.5.2.2).
+    if (syn && !c.dropUnsolicitedTcp && (filtered || c.pool.indexOf(natAddress) >= 0)) {
+      if (c.held.hold(natAddress, natPort, serverAddress, serverPort, packet, start, end, now) < 0) return c.verdict(VERDICT.HELD_SYN_LIMIT, COUNTER.heldSynLimit);
+      return c.verdict(VERDICT.HELD_SYN, COUNTER.heldSyns);
     }
-    return c.verdict(VERDICT.NO_BIB, COUNTER.noBib);
-  }
-  if (c.addressDependentFiltering && !c.hasSessionWith(b, serverAddress)) {
-    if (syn && !c.dropUnsolicitedTcp) return hold(c, natAddress, natPort, serverAddress, serverPort, packet, start, end, now);
-    return c.verdict(VERDICT.FILTERED, COUNTER.filtered);
+    return filtered ? c.verdict(VERDICT.FILTERED, COUNTER.filtered) : c.verdict(VERDICT.NO_BIB, COUNTER.noBib);
   }
   if (tcp && !syn) return c.verdict(VERDICT.NO_SESSION, COUNTER.noSession);
   if (syn && c.dropUnsolicitedTcp) return c.verdict(VERDICT.FILTERED, COUNTER.filtered);
@@ -148,25 +147,6 @@ function createInbound(
   const state = tcp ? TCP_STATE.V4_INIT : TCP_STATE.CLOSED;
   c.count(COUNTER.sessionsCreated);
   return c.createSession(protocol, b, serverAddress, serverPort, state, 0, now);
-}
-
-function hold(
-  c: Core,
-  natAddress: number,
-  natPort: number,
-  serverAddress: number,
-  serverPort: number,
-  packet: Uint8Array | undefined,
-  start: number,
-  end: number,
-  now: number,
-): number {
-  // A retransmitted SYN keeps the first copy and its deadline.
-  if (c.held.find(natAddress, natPort, serverAddress, serverPort) >= 0) return c.verdict(VERDICT.HELD_SYN, COUNTER.heldSyns);
-  if (c.held.hold(natAddress, natPort, serverAddress, serverPort, packet, start, end, now) < 0) {
-    return c.verdict(VERDICT.HELD_SYN_LIMIT, COUNTER.heldSynLimit);
-  }
-  return c.verdict(VERDICT.HELD_SYN, COUNTER.heldSyns);
 }
 
 /** Outbound lookup that creates nothing and refreshes nothing (ICMP error inner packets). */

@@ -65,7 +65,10 @@ export class HeldSyns {
     return -1;
   }
 
-  /** Stores a copy of packet[start, end) (at most an ICMP error's worth), or returns -1 when full. */
+  /**
+   * Stores a copy of packet[start, end) (at most an ICMP error's worth) and returns its record, or -1 when
+   * full. A retransmitted SYN finds its first copy held and keeps it, with its deadline.
+   */
   hold(
     natAddress: number,
     natPort: number,
@@ -76,6 +79,8 @@ export class HeldSyns {
     end: number,
     now: number,
   ): number {
+    const held = this.find(natAddress, natPort, serverAddress, serverPort);
+    if (held >= 0) return held;
     const i = this.freeHead;
     if (i < 0) return -1;
     this.freeHead = this.next[i]!;
