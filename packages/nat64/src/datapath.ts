@@ -127,8 +127,8 @@ function createInbound(
   if (b < 0 || filtered) {
     // An unsolicited SYN, to a NAT address of ours or filtered, waits for the simultaneous open (RFC 6146 3.5.2.2).
     if (syn && !c.dropUnsolicitedTcp && (filtered || c.pool.indexOf(natAddress) >= 0)) {
-      if (c.held.hold(natAddress, natPort, serverAddress, serverPort, packet, start, end, now) < 0) return c.verdict(VERDICT.HELD_SYN_LIMIT, COUNTER.heldSynLimit);
-      return c.verdict(VERDICT.HELD_SYN, COUNTER.heldSyns);
+      const held = c.held.hold(natAddress, natPort, serverAddress, serverPort, packet, start, end, now);
+      return held < 0 ? c.verdict(VERDICT.HELD_SYN_LIMIT, COUNTER.heldSynLimit) : c.verdict(VERDICT.HELD_SYN, COUNTER.heldSyns);
     }
     return filtered ? c.verdict(VERDICT.FILTERED, COUNTER.filtered) : c.verdict(VERDICT.NO_BIB, COUNTER.noBib);
   }
