@@ -24,22 +24,6 @@ export const HISTORY_SQL = {
   recentOf: `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
 } as const;
 
-/** The start and row id of a key's newest :limit incarnations, from conn_by_key alone (it holds both). */
-const newestIdsOf = (key: string) =>
-  `SELECT * FROM (SELECT started_at, id FROM conn_history WHERE nat_key = :${key} ORDER BY started_at DESC, id DESC LIMIT :limit)`;
-
-/**
- * The newest :limit incarnations of an endpoint over its three keys (:icmp, :tcp, :udp): the keys'
- * newest starts and ids are merged from the index alone, and only the rows that make the answer
- * are read from the table, so an endpoint that all three protocols use reads at most :limit rows,
- * not three times as many (each row is a page of its own: incarnations are written far apart).
- */
-export const NEWEST_OF_ENDPOINT_SQL = `WITH newest (started_at, id) AS (
-    ${newestIdsOf('icmp')} UNION ALL ${newestIdsOf('tcp')} UNION ALL ${newestIdsOf('udp')}
-    ORDER BY 1 DESC, 2 DESC LIMIT :limit
-  )
-  SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE id IN (SELECT id FROM newest) ORDER BY started_at DESC, id DESC`;
-
 type EntryRow = [number, number, number, Buffer, number, number, number, number, number];
 /** end_reason is 1 + the index of the reason in DELETE_REASONS. */
 type HistoryRow = [...EntryRow, number | null, number | null, number];
@@ -50,7 +34,6 @@ export class Queries {
   private readonly current: Database.Statement<[], EntryRow>;
   private readonly latestAt: Database.Statement<[number, number], HistoryRow>;
   private readonly recentOf: Database.Statement<[number, number], HistoryRow>;
-  private readonly newestOfEndpoint: Database.Statement<[{ icmp: number; tcp: number; udp: number; limit: number }], HistoryRow>;
   private readonly endedAtStatement: Database.Statement<[number], HistoryRow>;
   private readonly pruneEnded: Database.Statement<[number, number]>;
   private readonly byClient: Database.Statement<[Buffer, number, number, number], HistoryRow>;
@@ -63,7 +46,6 @@ export class Queries {
     this.current = db.prepare<[], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM conn_history WHERE ended_at IS NULL ORDER BY started_at, id`).raw();
     this.latestAt = db.prepare<[number, number], HistoryRow>(HISTORY_SQL.latestAt).raw();
     this.recentOf = db.prepare<[number, number], HistoryRow>(HISTORY_SQL.recentOf).raw();
-    this.newestOfEndpoint = db.prepare<[{ icmp: number; tcp: number; udp: number; limit: number }], HistoryRow>(NEWEST_OF_ENDPOINT_SQL).raw();
     this.endedAtStatement = db.prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`).raw();
     this.pruneEnded = db.prepare<[number, number]>(PRUNE_ENDED_SQL);
     // No index by client: an admin's occasional question reads the whole history once.
@@ -95,17 +77,17 @@ export class Queries {
     const limit = Math.max(0, query.limit ?? HISTORY_LIMIT);
     // Fields out of range would pack into another key; no entry has them.
     if (!natKeyFields(protocol ?? IpProtocol.tcp, natAddress, natPort)) return [];
-    if (at === undefined) {
-      if (protocol !== undefined) return this.recentOf.all(natKey(protocol, natAddress, natPort), limit).map(toRecord);
-      const key = (p: number) => natKey(p, natAddress, natPort);
-      return this.newestOfEndpoint.all({ icmp: key(IpProtocol.icmp), tcp: key(IpProtocol.tcp), udp: key(IpProtocol.udp), limit }).map(toRecord);
-    }
-    // The one incarnation of each key held at `at`, newest start first (by insertion on a tie).
+    // One key per protocol (icmp, tcp, udp), each read on its own in index order, then merged.
     const rows: HistoryRow[] = [];
     for (const p of protocol === undefined ? PROTOCOLS : [protocol]) {
-      const row = this.latestAt.get(natKey(p, natAddress, natPort), at);
-      if (row !== undefined && (row[9] === null || at < row[9])) rows.push(row);
+      const key = natKey(p, natAddress, natPort);
+      if (at === undefined) rows.push(...this.recentOf.all(key, limit));
+      else {
+        const row = this.latestAt.get(key, at);
+        if (row !== undefined && (row[9] === null || at < row[9])) rows.push(row);
+      }
     }
+    // Newest first: by start, then by insertion.
     return rows
       .sort((a, b) => b[8] - a[8] || b[11] - a[11])
       .slice(0, limit)
