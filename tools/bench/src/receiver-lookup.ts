@@ -2,7 +2,9 @@
 // rows (default 10 million: 1,048,576 keys on 16 NAT addresses, each taken over by a new client
 // `rows / keys` times, so that most rows have ended and each key has a few incarnations), then
 // reads the file through (the page cache) and answers three rounds of 1000 random lookups in process
-// (half "now", half at a random past moment, as an abuse report asks) and runs the `nat64-receiver lookup` command end to end, beside what any Node
+// (half "now", half at a random past moment, as an abuse report asks; also split by whether a
+// lookup read from the disk, a page of the file out of the page cache, or was served from it) and
+// runs the `nat64-receiver lookup` command end to end, beside what any Node
 // process pays to start (`node -e 0`) and to open the database (better-sqlite3 alone, one query),
 // the three interleaved so that the machine's load falls on each alike.
 import { spawnSync } from 'node:child_process';
