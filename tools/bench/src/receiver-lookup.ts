@@ -2,7 +2,9 @@
 // rows (default 10 million: 1,048,576 keys on 16 NAT addresses, each taken over by a new client
 // `rows / keys` times, so that most rows have ended and each key has a few incarnations), then
 // reads the file through (the page cache) and answers three rounds of 1000 random lookups in process
-// (half "now", half at a random past moment, as an abuse report asks) and runs the `nat64-receiver lookup` command end to end, beside what any Node
+// (half "now", half at a random past moment, as an abuse report asks; also split by whether a
+// lookup read from the disk, a page of the file out of the page cache, or was served from it) and
+// runs the `nat64-receiver lookup` command end to end, beside what any Node
 // process pays to start (`node -e 0`) and to open the database (better-sqlite3 alone, one query),
 // the three interleaved so that the machine's load falls on each alike.
 import { spawnSync } from 'node:child_process';
@@ -44,6 +46,11 @@ export interface LookupResult {
   fillSeconds: number | undefined;
   /** Wall time of each lookup, and the CPU time of the process for it (what is left without waiting for a core); and each round's. */
   inProcessMs: { now: Percentiles; past: Percentiles; all: Percentiles; allCpu: Percentiles; rounds: Percentiles[] };
+  /**
+   * The same lookups split by whether the process read from the disk during it (its file-system
+   * input count grew: a page of the file had left the page cache), with how many did.
+   */
+  byDiskReads: Record<'now' | 'past', { fromCache: Percentiles; fromDisk: Percentiles; fromDiskCount: number }>;
   /** Per process, in the same interleaved runs. */
   processes: Record<string, ProcessTimes>;
 }
@@ -152,6 +159,8 @@ export function runLookupBenchmark(options: { rows: number; db?: string; runs: n
     const now: number[] = [];
     const past: number[] = [];
     const cpu: number[] = [];
+    const fromDisk = { now: [] as number[], past: [] as number[] };
+    const fromCache = { now: [] as number[], past: [] as number[] };
     const roundPercentiles: Percentiles[] = [];
     try {
       for (let round = 0; round < LOOKUP_ROUNDS; round++) {
@@ -159,13 +168,17 @@ export function runLookupBenchmark(options: { rows: number; db?: string; runs: n
         for (let i = 0; i < LOOKUPS; i++) {
           const key = randomKey();
           const query = { natAddress: NAT_BASE + (key >>> 16), natPort: key & 0xffff, limit: 20 };
+          const at = i % 2 === 0 ? undefined : heldAt(key);
+          const readsBefore = process.resourceUsage().fsRead;
           const cpuStart = process.cpuUsage();
           const start = performance.now();
-          const found = i % 2 === 0 ? store.history(query) : store.history({ ...query, at: heldAt(key) });
+          const found = at === undefined ? store.history(query) : store.history({ ...query, at });
           const elapsed = performance.now() - start;
           const cpuUsed = process.cpuUsage(cpuStart);
+          const readFromDisk = process.resourceUsage().fsRead > readsBefore;
           if (found.length === 0) throw new Error(`no entry for key ${key}`);
-          (i % 2 === 0 ? now : past).push(elapsed);
+          (at === undefined ? now : past).push(elapsed);
+          (readFromDisk ? fromDisk : fromCache)[at === undefined ? 'now' : 'past'].push(elapsed);
           all.push(elapsed);
           cpu.push((cpuUsed.user + cpuUsed.system) / 1000);
         }
@@ -216,6 +229,10 @@ export function runLookupBenchmark(options: { rows: number; db?: string; runs: n
       rows: rounds * KEYS,
       fillSeconds,
       inProcessMs: { now: percentiles(now), past: percentiles(past), all: percentiles([...now, ...past]), allCpu: percentiles(cpu), rounds: roundPercentiles },
+      byDiskReads: {
+        now: { fromCache: percentiles(fromCache.now), fromDisk: percentiles(fromDisk.now), fromDiskCount: fromDisk.now.length },
+        past: { fromCache: percentiles(fromCache.past), fromDisk: percentiles(fromDisk.past), fromDiskCount: fromDisk.past.length },
+      },
       processes,
     };
   } finally {
@@ -262,6 +279,25 @@ function main(): void {
         ms(result.inProcessMs.allCpu.max),
       ],
     ],
+  );
+  printTable(
+    'The same lookups by whether they read from the disk (a page of the file out of the page cache)',
+    ['lookup', 'from cache: count', 'p50 ms', 'p99 ms', 'max ms', 'read from disk: count', 'p50 ms', 'p99 ms', 'max ms'],
+    (['now', 'past'] as const).map((kind) => {
+      const { fromCache, fromDisk, fromDiskCount } = result.byDiskReads[kind];
+      const total = (LOOKUPS / 2) * LOOKUP_ROUNDS;
+      return [
+        kind === 'now' ? 'now (newest 20)' : 'at a past time',
+        String(total - fromDiskCount),
+        ms(fromCache.p50),
+        ms(fromCache.p99),
+        ms(fromCache.max),
+        String(fromDiskCount),
+        ms(fromDisk.p50),
+        ms(fromDisk.p99),
+        ms(fromDisk.max),
+      ];
+    }),
   );
   const whole = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(0));
   printTable(
