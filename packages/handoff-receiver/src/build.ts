@@ -37,6 +37,8 @@ export interface ReceiverParts {
   ackLatency?: Histogram | undefined;
   /** Runs the engine's flush at the end of the turn (default: setImmediate). */
   scheduleFlush?: (flush: () => void) => void;
+  /** Milliseconds an ACK may wait to cover the commits after it (ack-delay.ts); default 0, none. */
+  ackDelayMs?: number;
 }
 
 export interface BuiltReceiver {
@@ -74,6 +76,7 @@ export function buildReceiver(parts: ReceiverParts): BuiltReceiver {
       scheduleFlush: () => scheduleFlush(() => void receiver.flush()),
       options: parts.options,
       ackLatency: parts.ackLatency,
+      ackDelayMs: parts.ackDelayMs,
     },
     storedPeers,
   );
