@@ -56,7 +56,7 @@ export class AckDelay {
   acknowledge(peer: GatewayPeer, cumulative: number, previous: number): void {
     const held = this.held.get(peer);
     const sent = held ? held.sent : previous;
-    if (this.delayMs === 0 || ((cumulative - sent) >>> 0) >= ACK_AT_ONCE_MESSAGES) {
+    if (this.delayMs === 0 || (cumulative - sent) >>> 0 >= ACK_AT_ONCE_MESSAGES) {
       if (held) this.held.delete(peer);
       this.sendAck(peer, cumulative);
       return;

@@ -63,7 +63,15 @@ function harness(ackDelayMs: number) {
   const cookie = cookies.cookieFor(GATEWAY, 99n);
   /** CREATED number `sequence`, committed on its own. */
   const created = async (sequence: number) => {
-    const message = { type: MessageType.CREATED, version: HANDOFF_VERSION, flags: 0, epoch: 99n, cookie, sequence, entries: [entry(sequence)] } as HandoffMessage;
+    const message = {
+      type: MessageType.CREATED,
+      version: HANDOFF_VERSION,
+      flags: 0,
+      epoch: 99n,
+      cookie,
+      sequence,
+      entries: [entry(sequence)],
+    } as HandoffMessage;
     const bytes = Buffer.alloc(datagram.encodingLength(message));
     datagram.encode(message, bytes, 0);
     receiver.handleDatagram(bytes, GATEWAY, 62863);

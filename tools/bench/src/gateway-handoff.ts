@@ -27,7 +27,7 @@
 // device on the CPU that wrote it, inside the gateway's write(2), so without it the server side's
 // routing, socket queueing and wake-ups, of the flood's and the sessions' datagrams in every mode and
 // of the handoff datagrams to the receiver in mode full, are charged to the gateway's system time.
-// On a real network that work is the server's. Every mode alike; BENCH_STEER=0 turns it off.
+// On a real network that work is the server's. Every mode alike; BENCH_SINK_RPS=0 turns it off (as in gateway-datapath).
 // BENCH_ACK_DELAY (a duration, e.g. 0 or 10ms) is this checkout's receiver's --ack-delay (default: its own, 4ms).
 
 import type { ChildProcess } from 'node:child_process';
@@ -73,7 +73,7 @@ const STEADY_PPS = Number(process.env['BENCH_SESSION_RATE'] ?? 20_000);
 const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'floods,sessions,idle').split(','));
 const IDLE_SECONDS = 10;
 const BASELINE = process.env['BENCH_BASELINE'];
-const STEER = process.env['BENCH_STEER'] !== '0';
+const SINK_RPS = process.env['BENCH_SINK_RPS'] !== '0';
 const ACK_DELAY = process.env['BENCH_ACK_DELAY'];
 
 /** off: plain NAT64; full: handoff messages (transport handoff); geneve: handoff full over Geneve (transport geneve). */
@@ -515,7 +515,7 @@ function report(summaries: Map<System, Summary>): void {
     ]);
   }
   printTable(
-    `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}${STEER ? ", the far ends' receive steered there too" : ''}, medians (min-max)`,
+    `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}${SINK_RPS ? ", the far ends' receive steered there too" : ''}, medians (min-max)`,
     ['figure', ...systems.map((system) => system.label), 'cost vs off'],
     rows,
   );
@@ -534,7 +534,7 @@ async function main(): Promise<void> {
     const generator = compileNative(dir, 'gateway-sessions');
     for (const source of SOURCES) t.client.ip('-6', 'address', 'add', `${source}/64`, 'dev', t.clientLink[0], 'nodad');
     t.server.ip('route', 'add', POOL4_ROUTE, 'via', ADDRESSES.gatewayFour);
-    if (STEER) {
+    if (SINK_RPS) {
       rpsToLoad(t.server, t.serverLink[1]);
       rpsToLoad(t.client, t.clientLink[0]);
     }
@@ -573,7 +573,7 @@ async function main(): Promise<void> {
       parts: [...PARTS],
       baseline: BASELINE ?? null,
       cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU, receiver: LOAD_CPU },
-      steered: STEER,
+      steered: SINK_RPS,
       ackDelay: ACK_DELAY ?? null,
       nice: NICE,
       ...Object.fromEntries([...summaries].map(([system, s]) => [system.key, s])),

@@ -178,7 +178,13 @@ export function rpsToLoad(namespace: Namespace, device: string): void {
 }
 
 /** Starts nat64-receiver (`main`, this checkout's by default) on the server (its default transport, both), pinned to `cpu`, its files in `dir`. */
-export async function startBenchReceiver(t: BenchTopology, cpu: number, dir: string, extra: readonly string[] = [], main = RECEIVER_MAIN): Promise<ChildProcess> {
+export async function startBenchReceiver(
+  t: BenchTopology,
+  cpu: number,
+  dir: string,
+  extra: readonly string[] = [],
+  main = RECEIVER_MAIN,
+): Promise<ChildProcess> {
   const files = ['--db', join(dir, 'receiver.db'), '--conn-log', join(dir, 'connections.log'), '--control', join(dir, 'receiver.sock')];
   const child = t.server.spawn(...pinned(cpu, 'node', [main, 'run', '--listen', ADDRESSES.server, ...files, ...extra]));
   await waitForLine(child.stderr!, /receiver started/, 20_000);
