@@ -21,7 +21,7 @@ export const MAX_ACK_DELAY_MS = 100;
 export type StartTimer = (ms: number, fire: () => void) => () => void;
 
 /** The default StartTimer: a setTimeout that does not keep the process alive. */
-export const unrefTimer: StartTimer = (ms, fire) => {
+const unrefTimer: StartTimer = (ms, fire) => {
   const timer = setTimeout(fire, ms);
   timer.unref();
   return () => clearTimeout(timer);
@@ -43,11 +43,6 @@ export class AckDelay {
     private readonly sendAck: (peer: GatewayPeer, cumulative: number) => void,
     private readonly startTimer: StartTimer = unrefTimer,
   ) {}
-
-  /** Gateways with an ACK held. */
-  get holding(): number {
-    return this.held.size;
-  }
 
   /**
    * Everything `peer` sent up to `cumulative` is durable and logged; `previous` is what its last
