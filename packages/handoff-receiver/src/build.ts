@@ -33,7 +33,7 @@ export interface ReceiverParts {
   options: ReceiverOptions;
   /** How replies leave (ReceiverDependencies.send); it may name transports opened after the build. */
   send: ReceiverDependencies['send'];
-  /** Seconds from applying a reliable message to sending its ACK (metrics). */
+  /** Seconds from applying a reliable message until its ACK is due, before any ACK delay (metrics). */
   ackLatency?: Histogram | undefined;
   /** Runs the engine's flush at the end of the turn (default: setImmediate). */
   scheduleFlush?: (flush: () => void) => void;

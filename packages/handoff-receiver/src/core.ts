@@ -50,7 +50,7 @@ export interface ReceiverDependencies {
   counters: Counters<ReceiverCounterName>;
   logger: Logger;
   options: ReceiverOptions;
-  /** Seconds from applying a reliable message to sending its ACK (metrics). */
+  /** Seconds from applying a reliable message until its ACK is due, before any ACK delay (metrics). */
   ackLatency?: Histogram | undefined;
   /** Called when a batch is waiting; the composition root runs flush() at the end of the turn. */
   scheduleFlush(): void;
