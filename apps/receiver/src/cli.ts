@@ -57,6 +57,7 @@ function settingsFromFlags(options: Record<string, unknown>): RawSettings {
     queryBurst: options.queryBurst,
     capacity: options.capacity,
     idleTimeout: options.idleTimeout,
+    ackDelay: options.ackDelay,
     retention: options.retention,
     control: options.control,
     metrics: options.metrics,
@@ -181,6 +182,10 @@ program
   .option('--query-burst <count>', `ANSWERs a gateway address may draw at once (default ${DEFAULTS.queryBurst})`, Number)
   .option('--capacity <entries>', `most entries held; the least recently used make room (default ${DEFAULTS.capacity})`, Number)
   .option('--idle-timeout <duration>', `end entries unused for this long, e.g. 24h, 90m; 0 never (default ${DEFAULTS.idleTimeout})`)
+  .option(
+    '--ack-delay <duration>',
+    `wait at most this long to acknowledge several commits of a gateway with one ACK (fewer wake-ups of the gateway), at once from 16 messages on or when a gateway retransmits; 0 an ACK per commit (default ${DEFAULTS.ackDelay})`,
+  )
   .option('--retention <duration>', `keep ended entries in the history this long, e.g. 90d (default ${DEFAULTS.retention})`)
   .option('--control <socket>', `control socket for "stats" and "reload" (default ${DEFAULTS.control})`)
   .option('--metrics <address>', 'serve Prometheus metrics over HTTP on ADDRESS:PORT, or PORT on 127.0.0.1 (GET /metrics); default off')

@@ -6,7 +6,7 @@ import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type Metr
 import { OptionClassRange } from '@nat64/geneve';
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 import type { TimeZoneMode } from '@nat64/handoff-receiver';
-import { DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, type RateLimit } from '@nat64/handoff-receiver';
+import { DEFAULT_ACK_DELAY_MS, DEFAULT_HELLO_LIMIT, DEFAULT_QUERY_LIMIT, MAX_ACK_DELAY_MS, type RateLimit } from '@nat64/handoff-receiver';
 import { DEFAULT_DATABASE } from './paths.js';
 import { readBypassSettings, readTransports, type BypassSettings, type TransportName } from './bypass/settings.js';
 
@@ -45,6 +45,8 @@ export interface ReceiverConfig {
   queryLimit: RateLimit;
   capacity: number;
   idleTimeoutMs: number;
+  /** How long an ACK may wait to cover the commits after it; 0 acknowledges every commit at once. */
+  ackDelayMs: number;
   retentionMs: number;
   control: string;
   /** Prometheus exposition over HTTP (metrics.ts); undefined: off. */
@@ -72,6 +74,7 @@ export const DEFAULTS = {
   queryBurst: DEFAULT_QUERY_LIMIT.burst,
   capacity: 1_000_000,
   idleTimeout: '24h',
+  ackDelay: `${DEFAULT_ACK_DELAY_MS}ms`,
   retention: '90d',
   control: '/run/nat64-receiver/control.sock',
   logLevel: 'info',
@@ -129,6 +132,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     queryLimit: readRateLimit(reader, 'query', DEFAULTS.queryRate, DEFAULTS.queryBurst),
     capacity: reader.integer('capacity', { min: 1, max: 100_000_000, fallback: DEFAULTS.capacity }),
     idleTimeoutMs: readDuration(reader, 'idleTimeout', DEFAULTS.idleTimeout),
+    ackDelayMs: readAckDelay(reader),
     retentionMs: readDuration(reader, 'retention', DEFAULTS.retention),
     control: reader.string('control', DEFAULTS.control),
     metrics: readMetrics(reader),
@@ -160,6 +164,14 @@ function readRateLimit(reader: ConfigReader, name: string, rate: number, burst: 
     perSecond: reader.integer(`${name}Rate`, { min: 0, max: 10_000_000, fallback: rate }),
     burst: reader.integer(`${name}Burst`, { min: 1, max: 10_000_000, fallback: burst }),
   };
+}
+
+/** At most MAX_ACK_DELAY_MS, in whole milliseconds (the timer's resolution). */
+function readAckDelay(reader: ConfigReader): number {
+  const ms = readDuration(reader, 'ackDelay', DEFAULTS.ackDelay);
+  if (!Number.isInteger(ms) || ms > MAX_ACK_DELAY_MS)
+    throw new ConfigError('ackDelay', `must be whole milliseconds from 0 to ${MAX_ACK_DELAY_MS}ms, well inside a gateway's retransmission timeout`);
+  return ms;
 }
 
 function readMetrics(reader: ConfigReader): MetricsAddress | undefined {

@@ -163,6 +163,7 @@ async function openEngine(config: ReceiverConfig, inputs: EngineInputs, resource
     counters,
     capacity: config.capacity,
     idleTimeoutMs: config.idleTimeoutMs,
+    ackDelayMs: config.ackDelayMs,
     ackLatency,
     send: (bytes, port, address, via, cookie) => {
       if (via === 'geneve') sockets.geneveTransport?.send(sockets.endpoint!.frame(bytes, address, cookie), port, address);

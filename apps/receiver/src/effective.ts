@@ -35,6 +35,7 @@ export function effectiveSettings(config: ReceiverConfig, keys: 'hidden' | 'dige
     authoritative: config.authoritative,
     capacity: config.capacity,
     idleTimeout: formatDuration(config.idleTimeoutMs),
+    ackDelay: formatDuration(config.ackDelayMs),
     retention: formatDuration(config.retentionMs),
     control: config.control,
     ...(config.metrics === undefined ? {} : { metrics: formatMetricsAddress(config.metrics) }),

@@ -1,7 +1,7 @@
 // The receiver's Prometheus page (`--metrics`): every counter `stats` shows, as
 // `nat64_receiver_<name>_total` with the `--explain` text as HELP, and gauges of the table, the
 // gateways and the commit queue, and the ACK latency histogram (seconds from applying a reliable
-// message to sending its ACK: the store's commit and the log's write in between).
+// message until its ACK is due: the store's commit and the log's write in between; ackDelay comes after).
 import { Histogram, counterFamilies, type CounterSnapshot, type MetricFamily } from '@nat64/service';
 
 const PREFIX = 'nat64_receiver';
@@ -37,7 +37,7 @@ export function receiverMetricFamilies(counters: readonly CounterSnapshot[], gau
     ...(gauges.bypassTunnels === undefined ? [] : [gauge('bypass_tunnels', 'NAT64 bypass tunnels up', gauges.bypassTunnels)]),
     {
       name: `${PREFIX}_ack_latency_seconds`,
-      help: 'seconds from applying a CREATED/DELETED message to sending its ACK (store commit and log write)',
+      help: 'seconds from applying a CREATED/DELETED message until its ACK is due (store commit and log write; the ACK may then wait up to ackDelay)',
       type: 'histogram',
       histograms: [{ histogram: ackLatency }],
     },

@@ -54,6 +54,14 @@ describe('config', () => {
     expect(() => loadReceiverConfig({ flags: { helloBurst: 0 } })).toThrow('helloBurst: must be at least 1');
   });
 
+  it('reads the ACK delay as a duration, 4 ms by default, and refuses more than 100 ms or a fraction of a millisecond', () => {
+    expect(loadReceiverConfig({ flags: {} }).ackDelayMs).toBe(4);
+    expect(loadReceiverConfig({ flags: { ackDelay: '0' } }).ackDelayMs).toBe(0);
+    expect(loadReceiverConfig({ file: file('receiver.json', JSON.stringify({ ackDelay: '25ms' })), flags: {} }).ackDelayMs).toBe(25);
+    expect(() => loadReceiverConfig({ flags: { ackDelay: '1s' } })).toThrow('ackDelay: must be whole milliseconds from 0 to 100ms');
+    expect(() => loadReceiverConfig({ flags: { ackDelay: '0.5ms' } })).toThrow('ackDelay: must be whole milliseconds');
+  });
+
   it('reads one key for all gateways from a flag or a file, and per-range keys from the file', () => {
     const hex = '00112233445566778899aabbccddeeff';
     expect(loadReceiverConfig({ flags: { key: hex } }).keys).toHaveLength(2);

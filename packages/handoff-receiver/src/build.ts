@@ -33,10 +33,12 @@ export interface ReceiverParts {
   options: ReceiverOptions;
   /** How replies leave (ReceiverDependencies.send); it may name transports opened after the build. */
   send: ReceiverDependencies['send'];
-  /** Seconds from applying a reliable message to sending its ACK (metrics). */
+  /** Seconds from applying a reliable message until its ACK is due, before any ACK delay (metrics). */
   ackLatency?: Histogram | undefined;
   /** Runs the engine's flush at the end of the turn (default: setImmediate). */
   scheduleFlush?: (flush: () => void) => void;
+  /** Milliseconds an ACK may wait to cover the commits after it (ack-delay.ts); default 0, none. */
+  ackDelayMs?: number;
 }
 
 export interface BuiltReceiver {
@@ -74,6 +76,7 @@ export function buildReceiver(parts: ReceiverParts): BuiltReceiver {
       scheduleFlush: () => scheduleFlush(() => void receiver.flush()),
       options: parts.options,
       ackLatency: parts.ackLatency,
+      ackDelayMs: parts.ackDelayMs,
     },
     storedPeers,
   );

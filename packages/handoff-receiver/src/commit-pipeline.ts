@@ -13,6 +13,7 @@
 // with every line written stores the last commit's time as logged through, so that a restart with
 // an emptied (rotated) log writes nothing again.
 import { connKey, type ConnEvent, type ConnOperation, type ConnTable, type PipelinedBatch, type SideRecord, type ConnEntry } from '@nat64/conntrack';
+import { AckDelay, type StartTimer } from './ack-delay.js';
 import { encodeCommitLines } from './commit-lines-encoder.js';
 import type { ConnectionLog } from './conn-log.js';
 import type { ReceiverCounterName } from './counters.js';
@@ -90,6 +91,10 @@ export interface CommitPipelineDependencies {
   log: ConnectionLog;
   send(bytes: Buffer, port: number, address: string, via: Via, cookie: bigint): void;
   count(name: ReceiverCounterName, amount?: number): void;
+  /** Milliseconds an ACK may wait to cover the commits that follow (ack-delay.ts); 0 or absent: none. */
+  ackDelayMs?: number;
+  /** The ACK delay's timer (default: an unref'd setTimeout). */
+  startTimer?: StartTimer;
   /** An entry this receiver ended by its own policy (idle, evicted): tell its gateway. */
   release(entry: ConnEntry): void;
   /** A message applied at `receivedAt` (microseconds) was acknowledged. */
@@ -110,8 +115,12 @@ export class CommitPipeline {
   private inFlightTimes: number[] = [];
   private readonly pendingCreates = new Map<number, number>();
   private tail: Promise<void> = Promise.resolve();
+  /** Where every ACK goes out, at once or a few milliseconds later. */
+  readonly acks: AckDelay;
 
-  constructor(private readonly deps: CommitPipelineDependencies) {}
+  constructor(private readonly deps: CommitPipelineDependencies) {
+    this.acks = new AckDelay(deps.ackDelayMs ?? 0, (peer, cumulative) => this.sendAck(peer, cumulative), deps.startTimer);
+  }
 
   /** Entries waiting for a commit. */
   get backlog(): number {
@@ -172,7 +181,7 @@ export class CommitPipeline {
       const peers = [...this.acknowledgeAgain];
       this.acknowledgeAgain.clear();
       this.deps.log.afterWritten((written) => {
-        if (written) for (const peer of peers) this.sendAck(peer, peer.cumulative);
+        if (written) for (const peer of peers) this.acks.acknowledgeAgain(peer, peer.cumulative);
       });
     }
   }
@@ -264,7 +273,7 @@ export class CommitPipeline {
     } finally {
       this.deps.commitClock.end();
     }
-    const again = [...this.acknowledgeAgain].filter((peer) => !progress.has(peer));
+    const asked = new Set(this.acknowledgeAgain);
     this.acknowledgeAgain.clear();
     const logged = this.prepareLog(
       at,
@@ -284,10 +293,12 @@ export class CommitPipeline {
       () => {
         this.releaseEnded(logged);
         for (const [peer, sequence] of progress) {
+          const previous = peer.cumulative;
           peer.cumulative = sequence;
-          this.sendAck(peer, sequence);
+          if (asked.has(peer)) this.acks.acknowledgeAgain(peer, sequence);
+          else this.acks.acknowledge(peer, sequence, previous);
         }
-        for (const peer of again) this.sendAck(peer, peer.cumulative);
+        for (const peer of asked) if (!progress.has(peer)) this.acks.acknowledgeAgain(peer, peer.cumulative);
         for (const receivedAt of received) this.deps.acknowledged?.(receivedAt);
       },
       (error) => this.deps.failed(error, peers, initialized),

@@ -5,6 +5,7 @@
 import { DatagramView, createEntry } from '@nat64/handoff-codec';
 import type { ConnEntry, ConnTable } from '@nat64/conntrack';
 import type { Counters, Histogram, Logger, MicroClock } from '@nat64/service';
+import type { StartTimer } from './ack-delay.js';
 import { CommitPipeline, type CommitClock } from './commit-pipeline.js';
 import type { ConnectionLog } from './conn-log.js';
 import type { CookieJar } from './cookies.js';
@@ -49,10 +50,14 @@ export interface ReceiverDependencies {
   counters: Counters<ReceiverCounterName>;
   logger: Logger;
   options: ReceiverOptions;
-  /** Seconds from applying a reliable message to sending its ACK (metrics). */
+  /** Seconds from applying a reliable message until its ACK is due, before any ACK delay (metrics). */
   ackLatency?: Histogram | undefined;
   /** Called when a batch is waiting; the composition root runs flush() at the end of the turn. */
   scheduleFlush(): void;
+  /** Milliseconds an ACK may wait to cover the commits after it (ack-delay.ts); absent or 0: none. */
+  ackDelayMs?: number | undefined;
+  /** The ACK delay's timer (default: an unref'd setTimeout). */
+  startTimer?: StartTimer | undefined;
 }
 
 export interface PipelineCallbacks {
@@ -96,6 +101,8 @@ export class ReceiverCore {
       log: deps.log,
       send: deps.send,
       count: (name, amount) => this.count(name, amount),
+      ackDelayMs: deps.ackDelayMs ?? 0,
+      ...(deps.startTimer ? { startTimer: deps.startTimer } : {}),
       release: (entry) => callbacks.release(entry),
       acknowledged: (receivedAt) => deps.ackLatency?.observe((deps.clock() - receivedAt) / 1e6),
       committed: () => callbacks.committed(),

@@ -5,6 +5,7 @@
 export { buildReceiver, type BuiltReceiver, type ReceiverParts } from './build.js';
 export { runReceiver, type RunningReceiver, type RunOptions } from './run.js';
 export { Receiver, WINDOW, geneveVni, type ReceiverDependencies, type ReceiverOptions } from './receiver.js';
+export { DEFAULT_ACK_DELAY_MS, MAX_ACK_DELAY_MS } from './ack-delay.js';
 export { RECEIVER_COUNTERS, type ReceiverCounterName } from './counters.js';
 export {
   formatTimestamp,

@@ -131,6 +131,11 @@ export class Receiver {
     serviceReleases(core);
   }
 
+  /** At a stop, before the sockets close: sends the ACKs held back (ack-delay.ts), and every later one at once. */
+  stopDelayingAcks(): void {
+    this.core.pipeline.acks.stop();
+  }
+
   /** At a clean stop, after settle(): stores that the log is complete, when it is (CommitPipeline.markLogged). */
   markLogged(): Promise<void> {
     return this.core.pipeline.markLogged();

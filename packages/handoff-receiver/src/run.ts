@@ -20,7 +20,7 @@ export interface RunOptions {
 }
 
 export interface RunningReceiver {
-  /** Stops the timers and waits for a pruning run under way. */
+  /** Stops the timers, sends the ACKs held back, and waits for a pruning run under way. */
   stop(): Promise<void>;
   /** After stop() and once no datagram can arrive: commits what is pending and marks the log complete. */
   drain(): Promise<void>;
@@ -41,6 +41,7 @@ export function runReceiver(built: BuiltReceiver, options: RunOptions): RunningR
   timers.add('pruning timer', () => clearInterval(pruner));
   return {
     async stop() {
+      receiver.stopDelayingAcks();
       await timers.stop();
     },
     async drain() {

@@ -34,6 +34,7 @@ import {
   createBenchTopology,
   dropAtServer,
   processRunSeconds,
+  rpsToLoad,
   rxPackets,
   startBenchGateway,
   startBenchReceiver,
@@ -234,10 +235,6 @@ function noUdpSegmentationOut(t: BenchTopology): void {
 /** Receive Packet Steering of a TUN device's received packets (what the translator writes) to the load's core. */
 function steer(t: BenchTopology, device: string): void {
   rpsToLoad(t.gateway, device);
-}
-
-function rpsToLoad(namespace: BenchTopology['gateway'], device: string): void {
-  namespace.exec('sh', ['-c', `echo ${(1 << LOAD_CPU).toString(16)} > /sys/class/net/${device}/queues/rx-0/rps_cpus`]);
 }
 
 /**

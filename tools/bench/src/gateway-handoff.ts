@@ -18,13 +18,20 @@
 // the JSON written to bench-results/gateway-handoff.json. Not a test: run it as root with
 // `node tools/bench/dist/gateway-handoff.js`. Environment: BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE
 // change the defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions,idle picks the
-// loads (idle: the gateway's CPU over 10 s without traffic, its own timers); BENCH_BASELINE=DIR runs every mode a second time with the gateway built in checkout DIR (say, a
+// loads (idle: the gateway's CPU over 10 s without traffic, its own timers); BENCH_BASELINE=DIR runs every mode a second time with the gateway and the receiver built in checkout DIR (say, a
 // worktree of main), interleaved, for a before/after in one run; BENCH_NAT_ADDRESSES the pool4 size
 // (default 126); BENCH_NICE the niceness of gateway, receiver and load (gateway-lab.ts); BENCH_VERBOSE=1
 // prints every session run; BENCH_PROFILE=DIR profiles the gateway.
+// The far ends' receive is steered to the load's core (Receive Packet Steering on the server's and
+// the client's links, as gateway-datapath does): a veth delivers what the gateway writes into its TUN
+// device on the CPU that wrote it, inside the gateway's write(2), so without it the server side's
+// routing, socket queueing and wake-ups, of the flood's and the sessions' datagrams in every mode and
+// of the handoff datagrams to the receiver in mode full, are charged to the gateway's system time.
+// On a real network that work is the server's. Every mode alike; BENCH_SINK_RPS=0 turns it off (as in gateway-datapath).
+// BENCH_ACK_DELAY (a duration, e.g. 0 or 10ms) is this checkout's receiver's --ack-delay (default: its own, 4ms).
 
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
@@ -37,11 +44,13 @@ import {
   NICE,
   RUNS,
   SECONDS,
+  RECEIVER_MAIN,
   SINK_PORT,
   compileNative,
   createBenchTopology,
   pinned,
   processCpuSeconds,
+  rpsToLoad,
   rxPackets,
   startBenchGateway,
   startBenchReceiver,
@@ -64,6 +73,8 @@ const STEADY_PPS = Number(process.env['BENCH_SESSION_RATE'] ?? 20_000);
 const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'floods,sessions,idle').split(','));
 const IDLE_SECONDS = 10;
 const BASELINE = process.env['BENCH_BASELINE'];
+const SINK_RPS = process.env['BENCH_SINK_RPS'] !== '0';
+const ACK_DELAY = process.env['BENCH_ACK_DELAY'];
 
 /** off: plain NAT64; full: handoff messages (transport handoff); geneve: handoff full over Geneve (transport geneve). */
 type Mode = 'off' | 'full' | 'geneve';
@@ -79,13 +90,22 @@ interface System {
   mode: Mode;
   label: string;
   main: string;
+  /** The nat64-receiver build this system runs against. */
+  receiverMain: string;
 }
 
 const SYSTEMS: readonly System[] = MODES.flatMap((mode) => {
   const label = mode === 'full' ? 'full (messages)' : mode === 'geneve' ? 'full (geneve)' : 'off';
-  const own: System = { key: mode, mode, label, main: GATEWAY_MAIN };
+  const own: System = { key: mode, mode, label, main: GATEWAY_MAIN, receiverMain: RECEIVER_MAIN };
   if (BASELINE === undefined) return [own];
-  return [{ key: `${mode}-baseline`, mode, label: `${label}, baseline`, main: join(BASELINE, 'apps/gateway/dist/main.js') }, own];
+  const baseline: System = {
+    key: `${mode}-baseline`,
+    mode,
+    label: `${label}, baseline`,
+    main: join(BASELINE, 'apps/gateway/dist/main.js'),
+    receiverMain: join(BASELINE, 'apps/receiver/dist/main.js'),
+  };
+  return [baseline, own];
 });
 
 /** One session run, as measured. */
@@ -222,6 +242,8 @@ interface Lab {
   generator: string;
   receiverPid: number;
   receiverControl: string;
+  /** Runs the receiver built at `main` on the server, restarting it if another build runs. */
+  useReceiver(main: string): Promise<void>;
 }
 
 async function sessionRun(lab: Lab, pid: number, control: string, system: System, firstPort: number, pps: number): Promise<SessionRun> {
@@ -305,6 +327,7 @@ async function measure(lab: Lab, dir: string, flooder: string, system: System, i
     limits: { maxSessionsPerClient: 100_000 },
     handoff: mode === 'off' ? { mode, transport: 'handoff' } : { mode: 'full', transport: mode === 'geneve' ? 'geneve' : 'handoff' },
   };
+  await lab.useReceiver(system.receiverMain);
   const gateway = await startBenchGateway(t, GATEWAY_CPU, dir, system.key, settings, system.main);
   const control = gateway.control;
   try {
@@ -348,6 +371,15 @@ async function measure(lab: Lab, dir: string, flooder: string, system: System, i
   } finally {
     await gateway.stop();
   }
+}
+
+/** Stops a receiver and waits for it to exit (its socket and database free for the next). */
+async function stopReceiver(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGCONT');
+  child.kill('SIGTERM');
+  await exited;
 }
 
 /** Relative cost against `off`: positive when the other is slower or uses more CPU. */
@@ -483,7 +515,7 @@ function report(summaries: Map<System, Summary>): void {
     ]);
   }
   printTable(
-    `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}, medians (min-max)`,
+    `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}${SINK_RPS ? ", the far ends' receive steered there too" : ''}, medians (min-max)`,
     ['figure', ...systems.map((system) => system.label), 'cost vs off'],
     rows,
   );
@@ -502,13 +534,35 @@ async function main(): Promise<void> {
     const generator = compileNative(dir, 'gateway-sessions');
     for (const source of SOURCES) t.client.ip('-6', 'address', 'add', `${source}/64`, 'dev', t.clientLink[0], 'nodad');
     t.server.ip('route', 'add', POOL4_ROUTE, 'via', ADDRESSES.gatewayFour);
+    if (SINK_RPS) {
+      rpsToLoad(t.server, t.serverLink[1]);
+      rpsToLoad(t.client, t.clientLink[0]);
+    }
     const sink = await startSink(t);
-    const receiver = await startBenchReceiver(t, LOAD_CPU, dir);
-    const lab: Lab = { t, generator, receiverPid: receiver.pid!, receiverControl: join(dir, 'receiver.sock') };
+    let receiver: ChildProcess | undefined;
+    let receiverMain = '';
+    const lab: Lab = {
+      t,
+      generator,
+      receiverPid: 0,
+      receiverControl: '',
+      async useReceiver(main) {
+        if (main === receiverMain) return;
+        if (receiver) await stopReceiver(receiver);
+        // Each build its own database: the baseline's may not read what this one writes.
+        const files = join(dir, main === RECEIVER_MAIN ? 'receiver' : 'receiver-baseline');
+        mkdirSync(files, { recursive: true });
+        const own = main === RECEIVER_MAIN && ACK_DELAY !== undefined ? ['--ack-delay', ACK_DELAY] : [];
+        receiver = await startBenchReceiver(t, LOAD_CPU, files, own, main);
+        receiverMain = main;
+        lab.receiverPid = receiver.pid!;
+        lab.receiverControl = join(files, 'receiver.sock');
+      },
+    };
     const runs = new Map(SYSTEMS.map((system) => [system, emptyRuns()]));
-    const pause = (on: boolean) => receiver.kill(on ? 'SIGSTOP' : 'SIGCONT');
+    const pause = (on: boolean) => receiver?.kill(on ? 'SIGSTOP' : 'SIGCONT');
     for (const system of [...SYSTEMS, ...[...SYSTEMS].reverse()]) await measure(lab, dir, flooder, system, runs.get(system)!, pause);
-    receiver.kill('SIGTERM');
+    if (receiver) await stopReceiver(receiver);
     sink.kill();
     const summaries = new Map([...runs].map(([system, r]) => [system, summary(r)]));
     report(summaries);
@@ -519,6 +573,8 @@ async function main(): Promise<void> {
       parts: [...PARTS],
       baseline: BASELINE ?? null,
       cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU, receiver: LOAD_CPU },
+      steered: SINK_RPS,
+      ackDelay: ACK_DELAY ?? null,
       nice: NICE,
       ...Object.fromEntries([...summaries].map(([system, s]) => [system.key, s])),
     };

@@ -172,10 +172,21 @@ export function dropAtServer(t: BenchTopology, port: number): void {
   t.server.ip('rule', 'add', 'pref', '10', 'table', 'local');
 }
 
-/** Starts nat64-receiver on the server (its default transport, both), pinned to `cpu`, its files in `dir`. */
-export async function startBenchReceiver(t: BenchTopology, cpu: number, dir: string, extra: readonly string[] = []): Promise<ChildProcess> {
+/** Receive Packet Steering of what `device` in `namespace` receives to the load's core. */
+export function rpsToLoad(namespace: Namespace, device: string): void {
+  namespace.exec('sh', ['-c', `echo ${(1 << LOAD_CPU).toString(16)} > /sys/class/net/${device}/queues/rx-0/rps_cpus`]);
+}
+
+/** Starts nat64-receiver (`main`, this checkout's by default) on the server (its default transport, both), pinned to `cpu`, its files in `dir`. */
+export async function startBenchReceiver(
+  t: BenchTopology,
+  cpu: number,
+  dir: string,
+  extra: readonly string[] = [],
+  main = RECEIVER_MAIN,
+): Promise<ChildProcess> {
   const files = ['--db', join(dir, 'receiver.db'), '--conn-log', join(dir, 'connections.log'), '--control', join(dir, 'receiver.sock')];
-  const child = t.server.spawn(...pinned(cpu, 'node', [RECEIVER_MAIN, 'run', '--listen', ADDRESSES.server, ...files, ...extra]));
+  const child = t.server.spawn(...pinned(cpu, 'node', [main, 'run', '--listen', ADDRESSES.server, ...files, ...extra]));
   await waitForLine(child.stderr!, /receiver started/, 20_000);
   child.stderr!.resume();
   return child;

@@ -180,6 +180,17 @@ export function agentAgainstReceiver(startReceiver: StartReceiver): void {
     expect(byToken.get(4)).toEqual({ token: 4, outcome: QueryOutcome.NOT_FOUND, entry: null });
   });
 
+  it('keeps a gateway with a window of 2 going through a receiver that holds its ACKs, without retransmissions', async () => {
+    const n = 38;
+    const { receiver, mappings, agent } = await setUp(n, { ackDelayMs: 20 }, { maxWindow: 2 });
+    await handOff(receiver, mappings, n, 400);
+    expect(agent.peers()[0]!.window).toBe(2);
+    // 400 entries fill 12 datagrams: every window of 2 waits for a held ACK, and still gets it.
+    expect(agent.counters.get('reliableSent')).toBeGreaterThanOrEqual(12);
+    expect(agent.counters.get('retransmissions')).toBe(0);
+    expect(receiver.lines().filter((text) => text.startsWith('Created'))).toHaveLength(400);
+  });
+
   it('passes an idle RELEASE from the receiver to onRelease and acknowledges it', async () => {
     const n = 33;
     const clock = manualMicroClock(Date.now() * 1000);

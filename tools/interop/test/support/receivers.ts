@@ -15,6 +15,8 @@ export interface ReceiverSetup {
   /** Idle time after which the receiver releases an entry (default: never). */
   idleTimeoutMs?: number;
   clock?: MicroClock | undefined;
+  /** How long the receiver may hold an ACK (default: the package's 0, the daemon's 4 ms). */
+  ackDelayMs?: number;
 }
 
 export interface ReceiverUnderTest {
@@ -64,6 +66,7 @@ export const startPackageReceiver: StartReceiver = async (setup) => {
     counters,
     capacity: 100_000,
     idleTimeoutMs: setup.idleTimeoutMs ?? 0,
+    ...(setup.ackDelayMs === undefined ? {} : { ackDelayMs: setup.ackDelayMs }),
     send: (bytes, port, address) => socket.send(bytes, port, address),
     options: {
       authoritative: true,
@@ -95,6 +98,7 @@ export const startDaemonReceiver: StartReceiver = async (setup) => {
   const flags: Record<string, unknown> = {};
   if (setup.key) flags.keys = [{ gateways: '127.0.0.0/8', key: Buffer.from(setup.key).toString('hex') }];
   if (setup.idleTimeoutMs !== undefined) flags.idleTimeout = `${setup.idleTimeoutMs / 1000}s`;
+  if (setup.ackDelayMs !== undefined) flags.ackDelay = `${setup.ackDelayMs}ms`;
   const receiver = await startLoopbackReceiver(flags, setup.clock);
   return {
     port: receiver.port,
