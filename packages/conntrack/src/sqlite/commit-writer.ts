@@ -1,15 +1,15 @@
-// Writes one encoded commit batch (batch-codec.ts) in one IMMEDIATE transaction, binding straight
-// from the bytes: each run of consecutive created events goes out as multi-row INSERTs of a few
+// Writes encoded commit batches (batch-codec.ts), one or several in one IMMEDIATE transaction (a
+// group commit: one WAL append and one fsync for all of them), binding straight from the bytes: each run of consecutive created events goes out as multi-row INSERTs of a few
 // fixed sizes (one statement step per 64 rows instead of per row), each deleted event as an UPDATE
 // of the row of its key's open incarnation, then the side records. Events keep their order, so a
 // replacement's UPDATE always precedes the INSERT that reuses the key. Under a retention bound the
-// same transaction then deletes the oldest ended rows past it (ConnStore.retain).
+// same transaction then deletes, batch by batch, the oldest ended rows past it (ConnStore.retain).
 //
 // The writer keeps the open keys in memory, each with the id of its row (read from the file when it
 // is constructed, then kept by its own commits; it must be the file's only writer): that is how a
 // create of a held key is refused (StoreError `constraint`) and how a delete finds its row, without
 // a unique index of open keys, which cost a B-tree insert at a random place per create. It assigns
-// row ids itself. A commit that fails puts the map and the next id back as they were.
+// row ids itself. A transaction that fails puts the map and the next id back as they were.
 import type Database from 'better-sqlite3';
 import { DELETE_REASONS, SqliteTuning, retainedPerCommit } from '../constants.js';
 import { StoreError } from '../errors.js';
@@ -37,7 +37,9 @@ export class CommitWriter {
   private readonly putSide: Database.Statement<unknown[]>;
   private readonly dropSide: Database.Statement<unknown[]>;
   private readonly pruneEnded: Database.Statement<unknown[]>;
-  private readonly transaction: (bytes: Uint8Array, retainBefore: number | undefined) => number;
+  private readonly transaction: (batches: readonly Uint8Array[], retainBefore: number | undefined, pruned: number[]) => void;
+  private readonly one: Uint8Array[] = [];
+  private readonly onePruned: number[] = [0];
   private readonly decoder = new TextDecoder();
   /** Open key -> id of its row. */
   private readonly open = new KeyIndex(0, true);
@@ -62,9 +64,11 @@ export class CommitWriter {
     this.putSide = db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
     this.dropSide = db.prepare('DELETE FROM side_record WHERE name = ?');
     this.pruneEnded = db.prepare(PRUNE_ENDED_SQL);
-    this.transaction = db.transaction((bytes: Uint8Array, retainBefore: number | undefined) => {
-      const eventCount = this.run(bytes);
-      return retainBefore === undefined ? 0 : this.pruneEnded.run(retainBefore, retainedPerCommit(eventCount)).changes;
+    this.transaction = db.transaction((batches: readonly Uint8Array[], retainBefore: number | undefined, pruned: number[]) => {
+      for (let i = 0; i < batches.length; i++) {
+        const eventCount = this.run(batches[i]!);
+        pruned[i] = retainBefore === undefined ? 0 : this.pruneEnded.run(retainBefore, retainedPerCommit(eventCount)).changes;
+      }
     }).immediate;
     for (const [key, id] of db.prepare<[], [number, number]>('SELECT nat_key, id FROM conn_history WHERE ended_at IS NULL').raw().iterate()) {
       this.open.set(key, id);
@@ -78,11 +82,21 @@ export class CommitWriter {
    * bytes that are no batch.
    */
   write(bytes: Uint8Array, retainBefore?: number): number {
+    this.one[0] = bytes;
+    this.writeGroup(this.one, retainBefore, this.onePruned);
+    return this.onePruned[0]!;
+  }
+
+  /**
+   * Stores the batches in order, in one transaction, or nothing of any of them; `pruned[i]` is then
+   * how many ended rows batch i deleted under `retainBefore`. Throws as write() does.
+   */
+  writeGroup(batches: readonly Uint8Array[], retainBefore: number | undefined, pruned: number[]): void {
     const lastId = this.lastId;
     this.undoKeys.length = 0;
     this.undoIds.length = 0;
     try {
-      return this.transaction(bytes, retainBefore);
+      this.transaction(batches, retainBefore, pruned);
     } catch (error) {
       this.lastId = lastId;
       for (let i = this.undoKeys.length - 1; i >= 0; i--) {
