@@ -5,6 +5,8 @@
 // and the CPU per entry (user + system of this thread, which is all SQLite and binding), which
 // moves far less than the rate on a shared machine. `--baseline DIR` runs the store of another
 // checkout (its built packages/conntrack) in the same run, alternating rounds, for before/after.
+// `--gateway-deletes` has every entry ended by its gateway (a DELETED, reason `gateway`) once
+// 20,000 are open, oldest first, as a receiver in a steady state sees: a delete per create.
 // `--group N` adds this checkout committing N batches per transaction, as its writer thread does
 // when N pipelined commits wait for it together (group commit); it encodes the batches as commit()
 // does, inside the measurement, so that both count the same work.
@@ -20,6 +22,8 @@ import { printTable, rate, REPOSITORY_ROOT, spread, writeResults, type Spread } 
 const BATCH = 4096;
 const GATEWAYS = [0xcb007107, 0xcb007108, 0xcb007109, 0xcb00710a];
 const REUSE = 0.05;
+/** Entries open before `--gateway-deletes` starts ending the oldest. */
+const STEADY_OPEN = 20_000;
 
 interface Store {
   commit(events: readonly ConnEvent[], side: ReadonlyArray<readonly [string, Uint8Array | null]>): void;
@@ -50,13 +54,15 @@ export interface StoreResult {
 }
 
 /** The batches of one run, built before the clock starts. */
-function batches(entries: number): ConnEvent[][] {
+function batches(entries: number, gatewayDeletes: boolean): ConnEvent[][] {
   const ports = GATEWAYS.map(() => 1024);
   const held = GATEWAYS.map(() => new Map<number, ConnEntry>());
   const used: number[][] = GATEWAYS.map(() => []);
   const all: ConnEvent[][] = [];
   let events: ConnEvent[] = [];
   let at = Date.UTC(2026, 0, 1) * 1000;
+  const open: Array<[gateway: number, entry: ConnEntry]> = [];
+  let oldest = 0;
   for (let i = 0; i < entries; i++) {
     const g = i % GATEWAYS.length;
     const reusing = used[g]!.length > 0 && Math.random() < REUSE;
@@ -80,6 +86,15 @@ function batches(entries: number): ConnEvent[][] {
     if (previous !== undefined) events.push({ kind: 'deleted', entry: previous, at, reason: 'replaced' });
     events.push({ kind: 'created', entry, at });
     held[g]!.set(natPort, entry);
+    if (gatewayDeletes) {
+      open.push([g, entry]);
+      for (; open.length - oldest > STEADY_OPEN; oldest++) {
+        const [gateway, ended] = open[oldest]!;
+        if (held[gateway]!.get(ended.natPort) !== ended) continue;
+        held[gateway]!.delete(ended.natPort);
+        events.push({ kind: 'deleted', entry: ended, at, reason: 'gateway' });
+      }
+    }
     if (events.length >= BATCH) {
       all.push(events);
       events = [];
@@ -132,7 +147,13 @@ function encodeBatch(codec: BatchCodec, events: readonly ConnEvent[]): Uint8Arra
   return bytes;
 }
 
-export async function runStoreBenchmark(options: { entries: number; rounds: number; baseline: string | undefined; group: number }): Promise<StoreResult[]> {
+export async function runStoreBenchmark(options: {
+  entries: number;
+  rounds: number;
+  baseline: string | undefined;
+  group: number;
+  gatewayDeletes: boolean;
+}): Promise<StoreResult[]> {
   const module = (await import('@nat64/conntrack')) as unknown as StoreModule;
   type Run = (durability: 'full' | 'normal', work: ConnEvent[][]) => StoreRound;
   const codes: Array<[string, Run]> = [['this checkout', (durability, work) => round(module, durability, work, options.entries)]];
@@ -146,7 +167,7 @@ export async function runStoreBenchmark(options: { entries: number; rounds: numb
     const group = { size: options.group, codec };
     codes.push([`this checkout, groups of ${options.group}`, (durability, work) => round(module, durability, work, options.entries, group)]);
   }
-  const work = batches(options.entries);
+  const work = batches(options.entries, options.gatewayDeletes);
   const results: StoreResult[] = [];
   for (const durability of ['full', 'normal'] as const) {
     const rounds = codes.map((): StoreRound[] => []);
@@ -173,11 +194,12 @@ async function main(): Promise<void> {
     .option('--rounds <count>', 'rounds per store and durability', Number, 3)
     .option('--baseline <dir>', `another checkout, built, whose store runs beside this one (e.g. a worktree of main); paths from ${REPOSITORY_ROOT}`)
     .option('--group <count>', 'also commit this many batches per transaction, as the writer thread groups waiting commits', Number, 1)
+    .option('--gateway-deletes', `end every entry by its gateway once ${STEADY_OPEN} are open (a delete per create, as in a steady state)`, false)
     .parse()
-    .opts<{ entries: number; rounds: number; baseline?: string; group: number }>();
-  const results = await runStoreBenchmark({ entries: options.entries, rounds: options.rounds, baseline: options.baseline, group: options.group });
+    .opts<{ entries: number; rounds: number; baseline?: string; group: number; gatewayDeletes: boolean }>();
+  const results = await runStoreBenchmark({ ...options, baseline: options.baseline });
   printTable(
-    `Receiver store alone: commits of ${BATCH} events (4 gateways, 5% port reuse), ${options.rounds} rounds of ${rate(options.entries)} entries; median (min-max)`,
+    `Receiver store alone: commits of ${BATCH} events (4 gateways, 5% port reuse${options.gatewayDeletes ? ', a gateway delete per create' : ''}), ${options.rounds} rounds of ${rate(options.entries)} entries; median (min-max)`,
     ['store', 'durability', 'entries/s', 'CPU µs/entry'],
     results.map((result) => [
       result.code,
