@@ -87,6 +87,8 @@ export const WorkerTuning = {
   minBufferBytes: 64 * 1024,
   /** A blocked call re-checks that the writer thread is alive this often, ms. */
   waitSliceMs: 100,
+  /** Most pipelined commits the writer stores in one transaction when they wait for it together (group commit). */
+  groupCommits: 16,
 } as const;
 
 /** Implementation default shared by the stores: history() answers at most this many rows unless told. */

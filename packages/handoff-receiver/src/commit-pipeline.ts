@@ -33,9 +33,20 @@ export const LOGGED_THROUGH_RECORD = 'log/logged-through';
 export interface QueuedMessage {
   peer: GatewayPeer | null;
   sequence: number;
-  operations: ConnOperation[];
+  entries: MessageEntries;
   /** When the receiver applied it (microseconds), for the ACK latency. */
   receivedAt?: number;
+}
+
+/**
+ * What a queued message changes: at most `size` entries, which `read` appends as operations once,
+ * when the message's commit starts. A reliable message keeps them in its datagram until then, so
+ * that a backlog holds a buffer per message rather than objects per entry, which the collector
+ * would copy and promote while they wait.
+ */
+export interface MessageEntries {
+  readonly size: number;
+  read(into: ConnOperation[]): void;
 }
 
 /**
@@ -138,11 +149,14 @@ export class CommitPipeline {
 
   enqueue(message: QueuedMessage): void {
     this.queue.push(message);
-    this.queuedOperations += message.operations.length;
-    if (message.peer === null) {
-      for (const operation of message.operations) {
-        if (operation.op === 'create') this.pendingCreates.set(keyOf(operation.entry), operation.entry.createdAt);
-      }
+    this.queuedOperations += message.entries.size;
+  }
+
+  /** Queues mapping events' operations as a message that nobody acknowledges. */
+  enqueueOperations(operations: readonly ConnOperation[]): void {
+    this.enqueue({ peer: null, sequence: 0, entries: { size: operations.length, read: (into) => into.push(...operations) } });
+    for (const operation of operations) {
+      if (operation.op === 'create') this.pendingCreates.set(keyOf(operation.entry), operation.entry.createdAt);
     }
   }
 
@@ -247,14 +261,16 @@ export class CommitPipeline {
     const progress = new Map<GatewayPeer, number>();
     const received: number[] = [];
     let taken = 0;
-    while (taken < this.queue.length && (operations.length === 0 || operations.length + this.queue[taken]!.operations.length <= MAX_COMMIT_OPERATIONS)) {
+    let size = 0;
+    while (taken < this.queue.length && (size === 0 || size + this.queue[taken]!.entries.size <= MAX_COMMIT_OPERATIONS)) {
       const message = this.queue[taken++]!;
-      for (const operation of message.operations) operations.push(operation);
+      size += message.entries.size;
+      message.entries.read(operations);
       if (message.peer) progress.set(message.peer, message.sequence);
       if (message.peer && message.receivedAt !== undefined) received.push(message.receivedAt);
     }
     this.queue = this.queue.slice(taken);
-    this.queuedOperations -= operations.length;
+    this.queuedOperations -= size;
     if (this.queue.length === 0) this.pendingCreates.clear();
     const initialized = this.initialized;
     const removals = this.removals;

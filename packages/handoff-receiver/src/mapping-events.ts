@@ -48,13 +48,13 @@ export function mappingEvent(core: ReceiverCore, peer: GatewayPeer, event: numbe
     rememberTombstone(core.tombstones, key, time);
     const operations: ConnOperation[] = [{ op: 'delete', entry, reason: 'gateway' }];
     if (held && !sameClient(held, entry)) operations.push({ op: 'delete', entry: held, reason: 'gateway' });
-    core.pipeline.enqueue({ peer: null, sequence: 0, operations });
+    core.pipeline.enqueueOperations(operations);
   } else if (held && held.createdAt === time && sameClient(held, entry)) {
     core.deps.table.touch(key);
     return;
   } else {
     if (core.pipeline.pendingCreate(key, time)) return;
-    core.pipeline.enqueue({ peer: null, sequence: 0, operations: [{ op: 'create', entry }] });
+    core.pipeline.enqueueOperations([{ op: 'create', entry }]);
   }
   core.count('mappingEvents');
   core.schedule();

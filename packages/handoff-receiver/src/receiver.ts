@@ -51,7 +51,11 @@ export class Receiver {
     return { entries: this.core.pipeline.backlog, commits: this.core.pipeline.inFlight };
   }
 
-  /** One handoff v1 datagram, from UDP 62863 or from the payload of a Geneve control packet. */
+  /**
+   * One handoff v1 datagram, from UDP 62863 or from the payload of a Geneve control packet. The
+   * receiver keeps `buf` (a reliable message until its commit starts, one ahead of a gap until it
+   * is applied): pass a buffer that is not reused.
+   */
   handleDatagram(buf: Buffer, sourceAddress: string, port: number, via: Via = 'handoff'): void {
     const core = this.core;
     const values = core.counterValues;

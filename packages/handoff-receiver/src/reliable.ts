@@ -1,8 +1,10 @@
 // CREATED and DELETED (handoff-v1 section 6.4): in sequence order within the advertised window,
-// duplicates acknowledged again, messages beyond a gap held until it fills. Each message's valid
-// entries are queued whole on the commit pipeline, which stores them, logs them, then ACKs.
-import { MessageType, inspectDatagram, readEntry, type DatagramView } from '@nat64/handoff-codec';
+// duplicates acknowledged again, messages beyond a gap held until it fills. Each message is queued
+// whole on the commit pipeline, which reads its valid entries from the datagram when its commit
+// starts, stores them, logs them, then ACKs.
+import { MessageType, Size, inspectDatagram, readEntry, type DatagramView } from '@nat64/handoff-codec';
 import { checkEntry, ownEntry, type ConnOperation } from '@nat64/conntrack';
+import type { MessageEntries } from './commit-pipeline.js';
 import { MAX_PENDING_OPERATIONS, WINDOW, type ReceiverCore } from './core.js';
 import { authenticatedPeer } from './hello.js';
 import type { GatewayPeer, Via } from './peers.js';
@@ -43,20 +45,34 @@ export function onReliable(core: ReceiverCore, buf: Buffer, address: string, por
 
 /** Queues the entries of the next reliable message of `peer` for a commit. */
 function applyMessage(core: ReceiverCore, peer: GatewayPeer, view: DatagramView, buf: Buffer): void {
-  const create = view.type === MessageType.CREATED;
-  const entry = core.entry;
-  const operations: ConnOperation[] = [];
-  for (let i = 0; i < view.count; i++) {
-    const valid = readEntry(buf, view.entriesOffset + i * 40, entry);
-    const conn = ownEntry(entry, entry.time);
-    if (!valid || entry.natAddress !== peer.natAddress || checkEntry(conn) !== undefined) {
-      core.count('entriesRejected');
-      continue;
-    }
-    operations.push(create ? { op: 'create', entry: conn } : { op: 'delete', entry: conn, reason: 'gateway' });
-  }
+  const entries = new DatagramEntries(core, buf, view.entriesOffset, view.count, view.type === MessageType.CREATED, peer.natAddress);
   peer.pendingCumulative = view.sequence;
-  core.pipeline.enqueue({ peer, sequence: view.sequence, operations, receivedAt: core.deps.clock() });
+  core.pipeline.enqueue({ peer, sequence: view.sequence, entries, receivedAt: core.deps.clock() });
   core.count('reliableApplied');
   core.schedule();
+}
+
+/** A message's entries, read from its datagram when its commit starts; invalid ones are counted and left out. */
+class DatagramEntries implements MessageEntries {
+  constructor(
+    private readonly core: ReceiverCore,
+    private readonly buf: Buffer,
+    private readonly offset: number,
+    readonly size: number,
+    private readonly create: boolean,
+    private readonly natAddress: number,
+  ) {}
+
+  read(into: ConnOperation[]): void {
+    const entry = this.core.entry;
+    for (let i = 0; i < this.size; i++) {
+      const valid = readEntry(this.buf, this.offset + i * Size.ENTRY, entry);
+      const conn = ownEntry(entry, entry.time);
+      if (!valid || entry.natAddress !== this.natAddress || checkEntry(conn) !== undefined) {
+        this.core.count('entriesRejected');
+        continue;
+      }
+      into.push(this.create ? { op: 'create', entry: conn } : { op: 'delete', entry: conn, reason: 'gateway' });
+    }
+  }
 }

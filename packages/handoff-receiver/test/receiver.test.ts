@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConnTable, MemoryStore, StoreError, type ConnStore, type PipelinedConnStore } from '@nat64/conntrack';
+import { ConnTable, MemoryStore, StoreError, checkEntry, ownEntry, type ConnOperation, type ConnStore, type PipelinedConnStore } from '@nat64/conntrack';
 import {
   DatagramView,
   DecodeStatus,
@@ -199,5 +200,40 @@ describe('receiver engine', () => {
     receiver.tick();
     await receiver.settle();
     expect(sent.find((message) => message.type === MessageType.RELEASE)).toMatchObject({ entries: [{ natPort: 1 }] });
+  });
+
+  it('reads the entries of messages that waited for a commit as the old decoding at arrival did (random datagrams)', async () => {
+    const handoffEntry = fc.record({
+      protocol: fc.constantFrom(Protocol.TCP, Protocol.UDP, 99),
+      natAddress: fc.constantFrom(NAT, NAT + 1),
+      natPort: fc.integer({ min: 0, max: 7 }),
+      who: fc.integer({ min: 1, max: 4 }),
+      time: fc.integer({ min: 1, max: 3 }),
+    });
+    const message = fc.record({ created: fc.boolean(), entries: fc.array(handoffEntry, { minLength: 1, maxLength: 12 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 12 }), async (messages) => {
+        const { receiver, counters, deliver, table } = harness();
+        // What decoding each message at arrival gave: its valid entries, applied in order.
+        const reference = ConnTable.open(new MemoryStore(), { capacity: 3, idleTimeout: HOUR_US, clock: manualMicroClock() });
+        let rejected = 0;
+        for (const [index, { created, entries }] of messages.entries()) {
+          const wire = entries.map(({ who, ...fields }) => ({ ...entry(fields.natPort, who), ...fields }));
+          const operations: ConnOperation[] = [];
+          for (const sent of wire) {
+            const conn = ownEntry(sent, sent.time);
+            if (sent.natAddress !== NAT || checkEntry(conn) !== undefined) rejected++;
+            else operations.push(created ? { op: 'create', entry: conn } : { op: 'delete', entry: conn, reason: 'gateway' });
+          }
+          reference.apply(operations);
+          // All of them queue before the first commit starts.
+          deliver({ type: created ? MessageType.CREATED : MessageType.DELETED, sequence: index + 1, entries: wire });
+        }
+        await receiver.flush();
+        expect([...table.entries()]).toEqual([...reference.entries()]);
+        expect(counters.get('entriesRejected')).toBe(rejected);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -5,6 +5,11 @@
 // and the CPU per entry (user + system of this thread, which is all SQLite and binding), which
 // moves far less than the rate on a shared machine. `--baseline DIR` runs the store of another
 // checkout (its built packages/conntrack) in the same run, alternating rounds, for before/after.
+// `--gateway-deletes` has every entry ended by its gateway (a DELETED, reason `gateway`) once
+// 20,000 are open, oldest first, as a receiver in a steady state sees: a delete per create.
+// `--group N` adds this checkout committing N batches per transaction, as its writer thread does
+// when N pipelined commits wait for it together (group commit); it encodes the batches as commit()
+// does, inside the measurement, so that both count the same work.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,10 +22,18 @@ import { printTable, rate, REPOSITORY_ROOT, spread, writeResults, type Spread } 
 const BATCH = 4096;
 const GATEWAYS = [0xcb007107, 0xcb007108, 0xcb007109, 0xcb00710a];
 const REUSE = 0.05;
+/** Entries open before `--gateway-deletes` starts ending the oldest. */
+const STEADY_OPEN = 20_000;
 
 interface Store {
   commit(events: readonly ConnEvent[], side: ReadonlyArray<readonly [string, Uint8Array | null]>): void;
+  /** This checkout's writer-thread entry point (not public API). */
+  commitEncodedGroup?(batches: readonly Uint8Array[], pruned: number[]): void;
   close(): void;
+}
+interface BatchCodec {
+  encodingLength(batch: { events: readonly ConnEvent[]; side: ReadonlyArray<readonly [string, Uint8Array | null]> }): number;
+  encode(batch: { events: readonly ConnEvent[]; side: ReadonlyArray<readonly [string, Uint8Array | null]> }, buf: Uint8Array, offset: number): number;
 }
 interface StoreModule {
   SqliteStore: { open(path: string, options: { durability: 'full' | 'normal' }): Store };
@@ -41,13 +54,15 @@ export interface StoreResult {
 }
 
 /** The batches of one run, built before the clock starts. */
-function batches(entries: number): ConnEvent[][] {
+function batches(entries: number, gatewayDeletes: boolean): ConnEvent[][] {
   const ports = GATEWAYS.map(() => 1024);
   const held = GATEWAYS.map(() => new Map<number, ConnEntry>());
   const used: number[][] = GATEWAYS.map(() => []);
   const all: ConnEvent[][] = [];
   let events: ConnEvent[] = [];
   let at = Date.UTC(2026, 0, 1) * 1000;
+  const open: Array<[gateway: number, entry: ConnEntry]> = [];
+  let oldest = 0;
   for (let i = 0; i < entries; i++) {
     const g = i % GATEWAYS.length;
     const reusing = used[g]!.length > 0 && Math.random() < REUSE;
@@ -71,6 +86,15 @@ function batches(entries: number): ConnEvent[][] {
     if (previous !== undefined) events.push({ kind: 'deleted', entry: previous, at, reason: 'replaced' });
     events.push({ kind: 'created', entry, at });
     held[g]!.set(natPort, entry);
+    if (gatewayDeletes) {
+      open.push([g, entry]);
+      for (; open.length - oldest > STEADY_OPEN; oldest++) {
+        const [gateway, ended] = open[oldest]!;
+        if (held[gateway]!.get(ended.natPort) !== ended) continue;
+        held[gateway]!.delete(ended.natPort);
+        events.push({ kind: 'deleted', entry: ended, at, reason: 'gateway' });
+      }
+    }
     if (events.length >= BATCH) {
       all.push(events);
       events = [];
@@ -81,14 +105,30 @@ function batches(entries: number): ConnEvent[][] {
   return all;
 }
 
-function round(module: StoreModule, durability: 'full' | 'normal', work: ConnEvent[][], entries: number): StoreRound {
+const SIDE: ReadonlyArray<readonly [string, Uint8Array]> = [['gateway/progress', new Uint8Array(16)]];
+
+/** A round of `work`, committed batch by batch, or (`group` given) `group.size` encoded batches per transaction. */
+function round(
+  module: StoreModule,
+  durability: 'full' | 'normal',
+  work: ConnEvent[][],
+  entries: number,
+  group?: { size: number; codec: BatchCodec },
+): StoreRound {
   const dir = mkdtempSync(join(tmpdir(), 'nat64-bench-store-'));
   try {
     const store = module.SqliteStore.open(join(dir, 'c.db'), { durability });
     try {
+      const pruned: number[] = [];
       const cpu = process.cpuUsage();
       const start = performance.now();
-      for (const events of work) store.commit(events, [['gateway/progress', new Uint8Array(16)]]);
+      if (group === undefined) for (const events of work) store.commit(events, SIDE);
+      else {
+        for (let i = 0; i < work.length; i += group.size) {
+          const encoded = work.slice(i, i + group.size).map((events) => encodeBatch(group.codec, events));
+          store.commitEncodedGroup!(encoded, pruned);
+        }
+      }
       const seconds = (performance.now() - start) / 1000;
       const used = process.cpuUsage(cpu);
       return { entriesPerSecond: entries / seconds, cpuMicrosPerEntry: (used.user + used.system) / entries };
@@ -100,18 +140,39 @@ function round(module: StoreModule, durability: 'full' | 'normal', work: ConnEve
   }
 }
 
-export async function runStoreBenchmark(options: { entries: number; rounds: number; baseline: string | undefined }): Promise<StoreResult[]> {
-  const codes: Array<[string, StoreModule]> = [['this checkout', (await import('@nat64/conntrack')) as unknown as StoreModule]];
+function encodeBatch(codec: BatchCodec, events: readonly ConnEvent[]): Uint8Array {
+  const batch = { events, side: SIDE };
+  const bytes = new Uint8Array(codec.encodingLength(batch));
+  codec.encode(batch, bytes, 0);
+  return bytes;
+}
+
+export async function runStoreBenchmark(options: {
+  entries: number;
+  rounds: number;
+  baseline: string | undefined;
+  group: number;
+  gatewayDeletes: boolean;
+}): Promise<StoreResult[]> {
+  const module = (await import('@nat64/conntrack')) as unknown as StoreModule;
+  type Run = (durability: 'full' | 'normal', work: ConnEvent[][]) => StoreRound;
+  const codes: Array<[string, Run]> = [['this checkout', (durability, work) => round(module, durability, work, options.entries)]];
   if (options.baseline !== undefined) {
     const url = pathToFileURL(join(resolve(options.baseline), 'packages/conntrack/dist/index.js')).href;
-    codes.unshift([`baseline (${options.baseline})`, (await import(url)) as StoreModule]);
+    const baseline = (await import(url)) as StoreModule;
+    codes.unshift([`baseline (${options.baseline})`, (durability, work) => round(baseline, durability, work, options.entries)]);
   }
-  const work = batches(options.entries);
+  if (options.group > 1) {
+    const codec = (await import(pathToFileURL(join(REPOSITORY_ROOT, 'packages/conntrack/dist/sqlite/batch-codec.js')).href)) as BatchCodec;
+    const group = { size: options.group, codec };
+    codes.push([`this checkout, groups of ${options.group}`, (durability, work) => round(module, durability, work, options.entries, group)]);
+  }
+  const work = batches(options.entries, options.gatewayDeletes);
   const results: StoreResult[] = [];
   for (const durability of ['full', 'normal'] as const) {
     const rounds = codes.map((): StoreRound[] => []);
     for (let r = 0; r < options.rounds; r++) {
-      for (const [i, [, module]] of codes.entries()) rounds[i]!.push(round(module, durability, work, options.entries));
+      for (const [i, [, run]] of codes.entries()) rounds[i]!.push(run(durability, work));
     }
     for (const [i, [code]] of codes.entries()) {
       results.push({
@@ -132,11 +193,13 @@ async function main(): Promise<void> {
     .option('--entries <count>', 'created entries per round', Number, 300_000)
     .option('--rounds <count>', 'rounds per store and durability', Number, 3)
     .option('--baseline <dir>', `another checkout, built, whose store runs beside this one (e.g. a worktree of main); paths from ${REPOSITORY_ROOT}`)
+    .option('--group <count>', 'also commit this many batches per transaction, as the writer thread groups waiting commits', Number, 1)
+    .option('--gateway-deletes', `end every entry by its gateway once ${STEADY_OPEN} are open (a delete per create, as in a steady state)`, false)
     .parse()
-    .opts<{ entries: number; rounds: number; baseline?: string }>();
-  const results = await runStoreBenchmark({ entries: options.entries, rounds: options.rounds, baseline: options.baseline });
+    .opts<{ entries: number; rounds: number; baseline?: string; group: number; gatewayDeletes: boolean }>();
+  const results = await runStoreBenchmark({ ...options, baseline: options.baseline });
   printTable(
-    `Receiver store alone: commits of ${BATCH} events (4 gateways, 5% port reuse), ${options.rounds} rounds of ${rate(options.entries)} entries; median (min-max)`,
+    `Receiver store alone: commits of ${BATCH} events (4 gateways, 5% port reuse${options.gatewayDeletes ? ', a gateway delete per create' : ''}), ${options.rounds} rounds of ${rate(options.entries)} entries; median (min-max)`,
     ['store', 'durability', 'entries/s', 'CPU µs/entry'],
     results.map((result) => [
       result.code,

@@ -1,10 +1,11 @@
 // Receiver benchmark: durable CREATED entries per second through the simulator, with the real
 // receiver (a separate process, SQLite file, connection log file) on loopback, and ACK latency
-// at saturation and at fixed offered rates. Also the receiver's CPU time per entry. Each case runs
+// at saturation and at fixed offered rates. Also the receiver's CPU time per entry, in all and per
+// thread (main thread, the store's writer thread, all others: mostly V8's collector). Each case runs
 // `--rounds` times; `--baseline DIR` runs another checkout's built receiver in the same rounds,
 // alternating with this one, so that before and after meet the same machine.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -25,11 +26,46 @@ export interface ReceiverResult extends Case {
   code: string;
   report: LoadReport;
   receiverCpuMicrosPerEntry: number;
+  /** CPU per entry of the main thread, the writer thread and the other threads together. */
+  threadCpuMicrosPerEntry: { main: number; writer: number; others: number };
 }
 
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+function cpuMicros(pid: number, task?: string): number {
+  const fields = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8')
+    .split(') ')[1]!
+    .split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
+}
+
+/** CPU µs of each thread of the process, by thread id (a thread that ends in between is left out). */
+function threadCpuMicros(pid: number): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      threads.set(task, cpuMicros(pid, task));
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  return threads;
+}
+
+/**
+ * Splits the CPU the threads used between two samples into the main thread, the writer thread
+ * (Node names its threads alike, so: the busiest other thread, which the SQLite writer is at any
+ * load worth measuring) and the rest.
+ */
+function splitThreads(pid: number, before: Map<string, number>, after: Map<string, number>, entries: number): ReceiverResult['threadCpuMicrosPerEntry'] {
+  let main = 0;
+  let writer = 0;
+  let total = 0;
+  for (const [task, micros] of after) {
+    const used = micros - (before.get(task) ?? 0);
+    total += used;
+    if (task === String(pid)) main = used;
+    else if (used > writer) writer = used;
+  }
+  return { main: main / entries, writer: writer / entries, others: (total - main - writer) / entries };
 }
 
 async function runCase(testCase: Case, code: string, receiver: string): Promise<ReceiverResult> {
@@ -67,6 +103,7 @@ async function runCase(testCase: Case, code: string, receiver: string): Promise<
       child.once('exit', (code) => reject(new Error(`receiver exited with ${code}: ${stderr}`)));
     });
     const cpuBefore = cpuMicros(child.pid!);
+    const threadsBefore = threadCpuMicros(child.pid!);
     const report = await runLoad({
       receiverAddress: '127.0.0.1',
       receiverPort: port,
@@ -79,7 +116,8 @@ async function runCase(testCase: Case, code: string, receiver: string): Promise<
       serverAddress: 0xc633640a,
     });
     const receiverCpuMicrosPerEntry = (cpuMicros(child.pid!) - cpuBefore) / testCase.count;
-    return { ...testCase, code, report, receiverCpuMicrosPerEntry };
+    const threadCpuMicrosPerEntry = splitThreads(child.pid!, threadsBefore, threadCpuMicros(child.pid!), testCase.count);
+    return { ...testCase, code, report, receiverCpuMicrosPerEntry, threadCpuMicrosPerEntry };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -121,7 +159,17 @@ async function main(): Promise<void> {
   };
   printTable(
     `Receiver: durable CREATED entries through handoff-sim (4 gateways, 5% port reuse, SQLite, log file); median (min-max) of ${options.rounds} rounds`,
-    ['durability', 'offered', 'receiver', 'stored+acked/s', 'ACK p50 ms', 'ACK p99 ms', 'receiver CPU µs/entry', 'retransmissions'],
+    [
+      'durability',
+      'offered',
+      'receiver',
+      'stored+acked/s',
+      'ACK p50 ms',
+      'ACK p99 ms',
+      'receiver CPU µs/entry',
+      'main / writer / other threads µs',
+      'retransmissions',
+    ],
     [...groups.values()].map((group) => {
       const first = group[0]!;
       return [
@@ -144,6 +192,9 @@ async function main(): Promise<void> {
           group.map((result) => result.receiverCpuMicrosPerEntry),
           (value) => value.toFixed(2),
         ),
+        (['main', 'writer', 'others'] as const)
+          .map((thread) => spread(group.map((result) => result.threadCpuMicrosPerEntry[thread])).median.toFixed(2))
+          .join(' / '),
         range(
           group.map((result) => result.report.retransmissions),
           String,

@@ -1,15 +1,19 @@
-// Writes one encoded commit batch (batch-codec.ts) in one IMMEDIATE transaction, binding straight
-// from the bytes: each run of consecutive created events goes out as multi-row INSERTs of a few
-// fixed sizes (one statement step per 64 rows instead of per row), each deleted event as an UPDATE
-// of the row of its key's open incarnation, then the side records. Events keep their order, so a
-// replacement's UPDATE always precedes the INSERT that reuses the key. Under a retention bound the
-// same transaction then deletes the oldest ended rows past it (ConnStore.retain).
+// Writes encoded commit batches (batch-codec.ts), one or several in one IMMEDIATE transaction (a
+// group commit: one WAL append and one fsync for all of them), binding straight from the bytes:
+// the created events go out as multi-row INSERTs of a few fixed sizes (one statement step per 64
+// rows instead of per row), the deleted events as multi-row UPDATEs of the rows of their keys' open
+// incarnations (one statement per end reason and time, `WHERE id IN (...)`), then the side records.
+// The writer walks the events in order for its map of open keys and row ids; the statements may
+// then run in another order (no index constrains open keys), but for one rule: an UPDATE may end a
+// row created in the same batch, so the INSERTs waiting go out before any UPDATE does. So deletes
+// between creates do not cut the INSERTs into small statements. Under a retention bound the same
+// transaction then deletes, batch by batch, the oldest ended rows past it (ConnStore.retain).
 //
 // The writer keeps the open keys in memory, each with the id of its row (read from the file when it
 // is constructed, then kept by its own commits; it must be the file's only writer): that is how a
 // create of a held key is refused (StoreError `constraint`) and how a delete finds its row, without
 // a unique index of open keys, which cost a B-tree insert at a random place per create. It assigns
-// row ids itself. A commit that fails puts the map and the next id back as they were.
+// row ids itself. A transaction that fails puts the map and the next id back as they were.
 import type Database from 'better-sqlite3';
 import { DELETE_REASONS, SqliteTuning, retainedPerCommit } from '../constants.js';
 import { StoreError } from '../errors.js';
@@ -23,21 +27,37 @@ const COLUMN_COUNT = 8;
 /** No previous id in the undo log: the key was not open. */
 const NONE = -1;
 
-interface InsertStatement {
+interface Statement {
   rows: number;
   statement: Database.Statement<unknown[]>;
-  /** Reused for every call: rows * COLUMN_COUNT bound values. */
+  /** Reused for every call: the bound values of `rows` rows. */
   args: unknown[];
+}
+
+/** Statements of `sql(rows)` for each size of SqliteTuning.insertRows, largest first. */
+function statements(db: Database.Database, sql: (rows: number) => string, fixed: number, perRow: number): Statement[] {
+  return [...SqliteTuning.insertRows]
+    .sort((a, b) => b - a)
+    .map((rows) => ({ rows, statement: db.prepare(sql(rows)), args: new Array<unknown>(fixed + rows * perRow) }));
+}
+
+/** Deleted events of one end reason waiting for their UPDATE. */
+interface PendingEnds {
+  at: number;
+  ids: number[];
 }
 
 export class CommitWriter {
   /** Largest first. */
-  private readonly inserts: InsertStatement[];
-  private readonly end: Database.Statement<unknown[]>;
+  private readonly inserts: Statement[];
+  /** Largest first: ended_at, end_reason, then the ids. */
+  private readonly ends: Statement[];
   private readonly putSide: Database.Statement<unknown[]>;
   private readonly dropSide: Database.Statement<unknown[]>;
   private readonly pruneEnded: Database.Statement<unknown[]>;
-  private readonly transaction: (bytes: Uint8Array, retainBefore: number | undefined) => number;
+  private readonly transaction: (batches: readonly Uint8Array[], retainBefore: number | undefined, pruned: number[]) => void;
+  private readonly one: Uint8Array[] = [];
+  private readonly onePruned: number[] = [0];
   private readonly decoder = new TextDecoder();
   /** Open key -> id of its row. */
   private readonly open = new KeyIndex(0, true);
@@ -45,26 +65,24 @@ export class CommitWriter {
   /** What this commit changed in `open`, pairs of key and previous id (NONE), to undo on failure. */
   private readonly undoKeys: number[] = [];
   private readonly undoIds: number[] = [];
+  /** Created events of the batch being written waiting for their INSERT: offsets and row ids. */
+  private readonly rowOffsets: number[] = [];
+  private readonly rowIds: number[] = [];
+  /** By end reason (kind - 1). */
+  private readonly pendingEnds: PendingEnds[] = DELETE_REASONS.map(() => ({ at: 0, ids: [] }));
 
   constructor(db: Database.Database) {
-    this.inserts = [...SqliteTuning.insertRows]
-      .sort((a, b) => b - a)
-      .map((rows) => ({
-        rows,
-        statement: db.prepare(
-          `INSERT INTO conn_history (${INSERT_COLUMNS}) VALUES ${Array(rows)
-            .fill(`(${Array(COLUMN_COUNT).fill('?').join(', ')})`)
-            .join(', ')}`,
-        ),
-        args: new Array<unknown>(rows * COLUMN_COUNT),
-      }));
-    this.end = db.prepare('UPDATE conn_history SET ended_at = ?, end_reason = ? WHERE id = ?');
+    const row = `(${Array(COLUMN_COUNT).fill('?').join(', ')})`;
+    this.inserts = statements(db, (rows) => `INSERT INTO conn_history (${INSERT_COLUMNS}) VALUES ${Array(rows).fill(row).join(', ')}`, 0, COLUMN_COUNT);
+    this.ends = statements(db, (rows) => `UPDATE conn_history SET ended_at = ?, end_reason = ? WHERE id IN (${Array(rows).fill('?').join(', ')})`, 2, 1);
     this.putSide = db.prepare('INSERT INTO side_record (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
     this.dropSide = db.prepare('DELETE FROM side_record WHERE name = ?');
     this.pruneEnded = db.prepare(PRUNE_ENDED_SQL);
-    this.transaction = db.transaction((bytes: Uint8Array, retainBefore: number | undefined) => {
-      const eventCount = this.run(bytes);
-      return retainBefore === undefined ? 0 : this.pruneEnded.run(retainBefore, retainedPerCommit(eventCount)).changes;
+    this.transaction = db.transaction((batches: readonly Uint8Array[], retainBefore: number | undefined, pruned: number[]) => {
+      for (let i = 0; i < batches.length; i++) {
+        const eventCount = this.run(batches[i]!);
+        pruned[i] = retainBefore === undefined ? 0 : this.pruneEnded.run(retainBefore, retainedPerCommit(eventCount)).changes;
+      }
     }).immediate;
     for (const [key, id] of db.prepare<[], [number, number]>('SELECT nat_key, id FROM conn_history WHERE ended_at IS NULL').raw().iterate()) {
       this.open.set(key, id);
@@ -78,11 +96,21 @@ export class CommitWriter {
    * bytes that are no batch.
    */
   write(bytes: Uint8Array, retainBefore?: number): number {
+    this.one[0] = bytes;
+    this.writeGroup(this.one, retainBefore, this.onePruned);
+    return this.onePruned[0]!;
+  }
+
+  /**
+   * Stores the batches in order, in one transaction, or nothing of any of them; `pruned[i]` is then
+   * how many ended rows batch i deleted under `retainBefore`. Throws as write() does.
+   */
+  writeGroup(batches: readonly Uint8Array[], retainBefore: number | undefined, pruned: number[]): void {
     const lastId = this.lastId;
     this.undoKeys.length = 0;
     this.undoIds.length = 0;
     try {
-      return this.transaction(bytes, retainBefore);
+      this.transaction(batches, retainBefore, pruned);
     } catch (error) {
       this.lastId = lastId;
       for (let i = this.undoKeys.length - 1; i >= 0; i--) {
@@ -101,27 +129,41 @@ export class CommitWriter {
     const sideCount = view.getUint32(4, true);
     const eventsEnd = BatchLayout.headerBytes + eventCount * BatchLayout.eventBytes;
     if (eventsEnd > bytes.length) throw malformed(0, 'events truncated');
+    this.rowOffsets.length = 0;
+    this.rowIds.length = 0;
+    for (const pending of this.pendingEnds) pending.ids.length = 0;
+    const largestInsert = this.inserts[0]!.rows;
+    const largestEnd = this.ends[0]!.rows;
     let o: number = BatchLayout.headerBytes;
-    while (o < eventsEnd) {
+    for (; o < eventsEnd; o += BatchLayout.eventBytes) {
       const kind = bytes[o + BatchLayout.kind]!;
+      const key = keyAt(view, bytes, o);
       if (kind === CREATED_KIND) {
-        let runEnd = o + BatchLayout.eventBytes;
-        while (runEnd < eventsEnd && bytes[runEnd + BatchLayout.kind] === CREATED_KIND) runEnd += BatchLayout.eventBytes;
-        this.insertRun(view, bytes, o, (runEnd - o) / BatchLayout.eventBytes);
-        o = runEnd;
-      } else {
-        if (DELETE_REASONS[kind - 1] === undefined) throw malformed(o + BatchLayout.kind, `unknown event kind ${kind}`);
-        const key = keyAt(view, bytes, o);
-        const id = this.open.get(key);
-        if (id >= 0) {
-          this.end.run(view.getFloat64(o + BatchLayout.at, true), kind, id);
-          this.open.delete(key);
-          this.undoKeys.push(key);
-          this.undoIds.push(id);
-        }
-        o += BatchLayout.eventBytes;
+        if (this.open.get(key) >= 0) throw new StoreError('constraint', `Cannot store a created entry whose key is already held (event at offset ${o})`);
+        const id = ++this.lastId;
+        this.open.set(key, id);
+        this.undoKeys.push(key);
+        this.undoIds.push(NONE);
+        this.rowOffsets.push(o);
+        this.rowIds.push(id);
+        if (this.rowOffsets.length === largestInsert) this.insertRows(view, bytes);
+        continue;
       }
+      const pending = this.pendingEnds[kind - 1];
+      if (pending === undefined) throw malformed(o + BatchLayout.kind, `unknown event kind ${kind}`);
+      const id = this.open.get(key);
+      if (id < 0) continue;
+      this.open.delete(key);
+      this.undoKeys.push(key);
+      this.undoIds.push(id);
+      const at = view.getFloat64(o + BatchLayout.at, true);
+      if (pending.ids.length > 0 && pending.at !== at) this.endRows(view, bytes, kind);
+      pending.at = at;
+      pending.ids.push(id);
+      if (pending.ids.length === largestEnd) this.endRows(view, bytes, kind);
     }
+    this.insertRows(view, bytes);
+    for (let kind = 1; kind <= this.pendingEnds.length; kind++) this.endRows(view, bytes, kind);
     for (let i = 0; i < sideCount; i++) {
       if (o + 4 > bytes.length) throw malformed(o, 'side record truncated');
       const nameLength = view.getUint32(o, true);
@@ -141,21 +183,19 @@ export class CommitWriter {
     return eventCount;
   }
 
-  /** Inserts `count` created events starting at `o`, largest statements first. */
-  private insertRun(view: DataView, bytes: Uint8Array, o: number, count: number): void {
+  /** Inserts the created events waiting, largest statements first. */
+  private insertRows(view: DataView, bytes: Uint8Array): void {
+    const offsets = this.rowOffsets;
+    const ids = this.rowIds;
+    let next = 0;
     for (const insert of this.inserts) {
-      while (count >= insert.rows) {
+      while (offsets.length - next >= insert.rows) {
         const args = insert.args;
         let k = 0;
-        for (let row = 0; row < insert.rows; row++, o += BatchLayout.eventBytes) {
-          const key = keyAt(view, bytes, o);
-          if (this.open.get(key) >= 0) throw new StoreError('constraint', `Cannot store a created entry whose key is already held (event at offset ${o})`);
-          const id = ++this.lastId;
-          this.open.set(key, id);
-          this.undoKeys.push(key);
-          this.undoIds.push(NONE);
-          args[k++] = id;
-          args[k++] = key;
+        for (let row = 0; row < insert.rows; row++, next++) {
+          const o = offsets[next]!;
+          args[k++] = ids[next]!;
+          args[k++] = keyAt(view, bytes, o);
           args[k++] = bytes.subarray(o + BatchLayout.clientAddress, o + BatchLayout.eventBytes);
           args[k++] = view.getUint16(o + BatchLayout.clientPort, true);
           args[k++] = view.getUint32(o + BatchLayout.serverAddress, true);
@@ -164,9 +204,28 @@ export class CommitWriter {
           args[k++] = view.getFloat64(o + BatchLayout.at, true);
         }
         insert.statement.run(args);
-        count -= insert.rows;
       }
     }
+    offsets.length = 0;
+    ids.length = 0;
+  }
+
+  /** Ends the rows waiting for end reason `kind`, after inserting the created rows waiting (it may end one of them). */
+  private endRows(view: DataView, bytes: Uint8Array, kind: number): void {
+    const pending = this.pendingEnds[kind - 1]!;
+    if (pending.ids.length === 0) return;
+    this.insertRows(view, bytes);
+    let next = 0;
+    for (const end of this.ends) {
+      while (pending.ids.length - next >= end.rows) {
+        const args = end.args;
+        args[0] = pending.at;
+        args[1] = kind;
+        for (let row = 0; row < end.rows; row++) args[2 + row] = pending.ids[next++]!;
+        end.statement.run(args);
+      }
+    }
+    pending.ids.length = 0;
   }
 }
 

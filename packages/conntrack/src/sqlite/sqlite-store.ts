@@ -30,6 +30,8 @@ export class SqliteStore extends SqliteReading implements ConnStore {
   private scratch = new Uint8Array(SCRATCH_BYTES);
   private retainBefore: number | undefined;
   prunedByCommits = 0;
+  private readonly single: Uint8Array[] = [];
+  private readonly singlePruned: number[] = [0];
 
   private constructor(
     db: Database.Database,
@@ -96,16 +98,24 @@ export class SqliteStore extends SqliteReading implements ConnStore {
    * deleted under the retention bound. For the writer thread; not part of the public API.
    */
   commitEncoded(bytes: Uint8Array): number {
+    this.single[0] = bytes;
+    this.commitEncodedGroup(this.single, this.singlePruned);
+    return this.singlePruned[0]!;
+  }
+
+  /**
+   * commitEncoded() of several batches in one transaction (one fsync): all of them or none;
+   * `pruned[i]` is then what batch i deleted under the retention bound. For the writer thread.
+   */
+  commitEncodedGroup(batches: readonly Uint8Array[], pruned: number[]): void {
     this.ensureOpen();
     if (this.writer === undefined) throw new StoreError('read-only', `store ${this.path} is open for reading only`, this.path);
-    let pruned: number;
     try {
-      pruned = this.writer.write(bytes, this.retainBefore);
+      this.writer.writeGroup(batches, this.retainBefore, pruned);
     } catch (error) {
       throw fromSqlite(error, this.path, 'commit to');
     }
-    this.prunedByCommits += pruned;
-    return pruned;
+    for (let i = 0; i < batches.length; i++) this.prunedByCommits += pruned[i]!;
   }
 
   /**

@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SqliteStore, ConnEvent } from '@nat64/conntrack';
+import { DELETE_REASONS, MemoryStore, type SqliteStore, type ConnEvent } from '@nat64/conntrack';
 import { SqliteTuning } from '../../src/constants.js';
 import { encode, encodingLength } from '../../src/sqlite/batch-codec.js';
 import { NAT, T0, tcp } from '../helpers/entries.js';
+import { view } from '../helpers/snapshot.js';
 import { sqliteHarness } from '../helpers/stores.js';
 
 describe('commit-writer', () => {
@@ -52,6 +54,50 @@ describe('commit-writer', () => {
       '5 by 1',
     ]);
     expect(store.history({ natAddress: NAT, natPort: 2 }).map((record) => record.endReason)).toEqual([null, 'replaced']);
+  });
+
+  it('stores what the memory store stores for random batches of creates and deletes, however they interleave (property)', async () => {
+    const PORTS = 100;
+    const step = fc.record({
+      port: fc.integer({ min: 0, max: PORTS - 1 }),
+      who: fc.integer({ min: 1, max: 3 }),
+      // null: a create (after a `replaced` delete when the key is held).
+      reason: fc.constantFrom(null, null, ...DELETE_REASONS),
+      // Mostly one time per batch, as the receiver's commits have, sometimes later within it.
+      later: fc.constantFrom(false, false, false, false, false, false, false, true),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(step, { maxLength: 400, size: 'max' }), { minLength: 1, maxLength: 5 }), async (batches) => {
+        const sqlite = await open();
+        const memory = new MemoryStore();
+        const held = new Map<number, number>();
+        let at = T0;
+        for (const steps of batches) {
+          at += 10;
+          const events: ConnEvent[] = [];
+          for (const { port, who, reason, later } of steps) {
+            if (later) at++;
+            const holder = held.get(port);
+            if (reason === null) {
+              if (holder !== undefined) events.push({ kind: 'deleted', entry: tcp(port, holder), at, reason: 'replaced' });
+              events.push({ kind: 'created', entry: tcp(port, who, { createdAt: at }), at });
+              held.set(port, who);
+            } else {
+              // A delete of a key not held is ignored by both.
+              events.push({ kind: 'deleted', entry: tcp(port, holder ?? who), at, reason });
+              held.delete(port);
+            }
+          }
+          sqlite.commit(events, []);
+          memory.commit(events, []);
+        }
+        expect([...sqlite.loadCurrent()].map(view)).toEqual([...memory.loadCurrent()].map(view));
+        for (let port = 0; port < PORTS; port++) {
+          expect(sqlite.history({ natAddress: NAT, natPort: port, limit: 10_000 })).toEqual(memory.history({ natAddress: NAT, natPort: port, limit: 10_000 }));
+        }
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('stores nothing of a batch whose bytes hold an unknown event kind', async () => {

@@ -1,5 +1,8 @@
 // The writer thread of a SqliteWorkerStore. It owns the SqliteStore (the connection and the writer
-// lock) and serves the requests of protocol.ts one at a time, in arrival order. After a commit that
+// lock) and serves the requests of protocol.ts in arrival order. Pipelined commits that wait for it
+// together are stored in one transaction (group commit: one WAL append and one fsync for all), and
+// each is answered once that transaction is durable; if it fails, they are stored one by one, so
+// that exactly the batches before the failing one stand, as without grouping. After a commit that
 // the table's thread did not wait for fails, it refuses every later commit and prune with that same
 // failure until a recover request: batches queued behind a lost one may build on it (delete what it
 // created), so none of them may reach the file.
@@ -32,6 +35,24 @@ class Writer {
   closed = false;
 
   constructor(private readonly store: SqliteStore) {}
+
+  /** Pipelined commits, in arrival order, stored in one transaction when there are several. */
+  commitGroup(group: readonly CommitRequest[]): void {
+    if (group.length === 1 || this.failure !== undefined) {
+      for (const request of group) this.handle(request);
+      return;
+    }
+    const batches = group.map((request) => new Uint8Array(request.bytes, 0, request.length));
+    const pruned: number[] = [];
+    try {
+      this.store.commitEncodedGroup(batches, pruned);
+    } catch {
+      // Nothing of the group is stored: one by one, the batches before the failing one stand.
+      for (const request of group) this.handle(request);
+      return;
+    }
+    for (const [index, request] of group.entries()) post({ id: request.id, ok: true, value: pruned[index], bytes: request.bytes }, [request.bytes]);
+  }
 
   handle(request: Request): void {
     try {
@@ -108,6 +129,12 @@ class Writer {
   }
 }
 
+type CommitRequest = Extract<Request, { op: 'commit' }>;
+
+function isPipelinedCommit(request: Request): request is CommitRequest {
+  return request.op === 'commit' && !request.contained;
+}
+
 function main(): void {
   let store: SqliteStore;
   try {
@@ -119,11 +146,22 @@ function main(): void {
   }
   const writer = new Writer(store);
   post({ id: READY_ID, ok: true });
+  const next = () => (writer.closed ? undefined : (receiveMessageOnPort(port)?.message as Request | undefined));
   port.on('message', (first: Request) => {
     // Serve everything already queued in one go rather than one request per event-loop turn.
     for (let request: Request | undefined = first; request !== undefined && !writer.closed; ) {
-      writer.handle(request);
-      request = writer.closed ? undefined : (receiveMessageOnPort(port)?.message as Request | undefined);
+      if (!isPipelinedCommit(request)) {
+        writer.handle(request);
+        request = next();
+        continue;
+      }
+      const group: CommitRequest[] = [request];
+      request = next();
+      while (request !== undefined && isPipelinedCommit(request) && group.length < WorkerTuning.groupCommits) {
+        group.push(request);
+        request = next();
+      }
+      writer.commitGroup(group);
     }
     // Without a ref'd port the thread ends on its own once the store is closed.
     if (writer.closed) port.unref();

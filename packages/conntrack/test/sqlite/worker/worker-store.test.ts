@@ -155,6 +155,49 @@ describe('worker-store', () => {
       expect(readOnly(h.path).getSide('batch')).toEqual(new Uint8Array([9, 9]));
     });
 
+    it('keeps the batches before the one that fills the disk when they wait for the writer together (group commit)', async () => {
+      // Batch n: 50 creates of client n on ports 50n..50n+49, and side record "batch" = n.
+      const batch = (n: number) =>
+        [Array.from({ length: 50 }, (_, i) => create(tcp(50 * n + i, n + 1))), [['batch', new Uint8Array([n >> 8, n & 0xff])]]] as const;
+      const maxBytes = 96 * 1024;
+      // How many batches fit, committed one at a time.
+      const alone = await openTable(harness({ maxBytes }));
+      let fit = 0;
+      for (; fit < 1000; fit++) {
+        try {
+          alone.apply(...batch(fit));
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'full' });
+          break;
+        }
+      }
+      expect(fit).toBeGreaterThan(6);
+
+      const h = harness({ maxBytes, busyTimeoutMs: 10_000 });
+      const table = await openTable(h);
+      for (let n = 0; n < fit - 4; n++) table.apply(...batch(n));
+      // Another connection holds the write lock, so the writer waits for it while the batches queue
+      // up: they reach the writer together.
+      const other = new Database(h.path);
+      cleanups.push(() => void other.close());
+      other.exec('BEGIN IMMEDIATE');
+      const outcomes = Array.from({ length: 8 }, (_, i) =>
+        table.applyPipelined(...batch(fit - 4 + i)).durable.then(
+          () => 'resolved' as const,
+          (error: StoreError) => error.code,
+        ),
+      );
+      setTimeout(() => other.exec('ROLLBACK'), 200);
+      const results = await Promise.all(outcomes);
+      const stored = results.indexOf('full');
+      expect(results).toEqual([...Array(stored).fill('resolved'), ...Array(8 - stored).fill('full')]);
+      // Those that fit stand (storing none, or only the one that may have waited alone, would not).
+      expect(stored).toBeGreaterThan(1);
+      const reader = readOnly(h.path);
+      expect(reader.getSide('batch')).toEqual(new Uint8Array([0, fit - 4 + stored - 1]));
+      expect([...reader.loadCurrent()]).toHaveLength(50 * (fit - 4 + stored));
+    });
+
     it('fails everything waiting when the writer thread dies, and stays failed', async () => {
       const h = harness();
       const table = await openTable(h);
