@@ -188,7 +188,7 @@ export class Handoff {
     );
   }
 
-  /** Session creations and deletions go to the tracker, which reports mappings. */
+  /** Session creations and deletions go to the tracker, which reports mappings; the end of a BIB entry frees its records' slot. */
   private followSessions(): void {
     const tracker = this.tracker;
     this.wiring.add(
@@ -204,6 +204,13 @@ export class Handoff {
         sessionDeleted: (table, h, reason) => {
           try {
             tracker.sessionDeleted(table, h, reason);
+          } catch (error) {
+            this.failed(error);
+          }
+        },
+        bibDeleted: (table, b) => {
+          try {
+            tracker.bibDeleted(table, b);
           } catch (error) {
             this.failed(error);
           }

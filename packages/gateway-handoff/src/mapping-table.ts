@@ -1,11 +1,14 @@
 // The mappings the gateway has reported to each host (handoff v1 section 5.3: one entry per BIB
-// entry and host, however many sessions): records in typed arrays with a free list, found through a
-// hash index over (NAT address, host, protocol, NAT port), and kept on one list per peer (NAT
-// address, host) so a peer's records can be walked when it comes up or goes down. Nothing is
-// allocated per record: a million records are a few typed arrays, not a million map entries for the
-// garbage collector to trace on every major collection.
+// entry and host, however many sessions): records in typed arrays with a free list, found from the
+// NAT64 table's BIB entry they were made on (a list of records per BIB slot, one record per host, so
+// a new session, a deletion and an ACK find their record without hashing), and kept on one list per
+// peer (NAT address, host) so a peer's records can be walked when it comes up or goes down. A record
+// lives no longer than its BIB entry: a mapping ends with its last session, and a BIB entry with its
+// last session; removeBib() drops what a BIB entry leaves behind all the same, so a reused BIB slot
+// never finds an older entry's records. Nothing is allocated per record: a million records are a few
+// typed arrays, not a million map entries for the garbage collector to trace on every major collection.
 
-import { ChainedIndex, KeyedHash, grown } from '@nat64/nat64';
+import { grown } from '@nat64/nat64';
 
 /** Record flag: an authoritative receiver acknowledged it; its sessions are a cache. */
 export const RECORD_HANDED_OFF = 1;
@@ -17,8 +20,9 @@ interface PeerRecords {
 }
 
 /**
- * Records of (protocol, NAT address, NAT port, host): live sessions, flags, the first session's server
- * port and the creation time reported (µs). A slot index is valid until the record is removed.
+ * Records of (BIB entry, host) with the entry's protocol, NAT address and NAT port: live sessions,
+ * flags, the first session's server port and the creation time reported (µs). A slot index is valid
+ * until the record is removed.
  */
 export class MappingTable {
   /** Live sessions of the mapping toward its host. */
@@ -31,13 +35,16 @@ export class MappingTable {
   host: Uint32Array;
   protocol: Uint8Array;
   natPort: Uint16Array;
-  /** The table's BIB entry the record was made on, a hint its owner sets (the slot is checked before use); -1 when unknown. */
+  /** The table's BIB entry the record belongs to. */
   bib: Int32Array;
   count = 0;
   /** Links of the peer lists; the next link is the free-list link of free slots. */
   private peerNext: Int32Array;
   private peerPrev: Int32Array;
-  private readonly index: ChainedIndex;
+  /** Links of the lists per BIB entry. */
+  private bibNext: Int32Array;
+  /** The first record of each BIB slot, or -1; grows with the highest BIB slot seen. */
+  private bibHead: Int32Array;
   /**
    * Peers by NAT address, then host: there are few of them, so maps are fine here. Keys as int32
    * (`| 0`), which V8 keeps unboxed; an address above 2^31 would otherwise be a heap number per lookup.
@@ -47,8 +54,6 @@ export class MappingTable {
   private lastPeer: PeerRecords | null = null;
   private lastNat = 0;
   private lastHost = 0;
-  /** Keyed, so that hosts a client picks cannot be aimed at one chain. */
-  private readonly keyed = new KeyedHash();
   private freeHead = -1;
   private highWater = 0;
 
@@ -64,35 +69,33 @@ export class MappingTable {
     this.bib = new Int32Array(initialCapacity).fill(-1);
     this.peerNext = new Int32Array(initialCapacity).fill(-1);
     this.peerPrev = new Int32Array(initialCapacity).fill(-1);
-    this.index = new ChainedIndex(initialCapacity);
+    this.bibNext = new Int32Array(initialCapacity).fill(-1);
+    this.bibHead = new Int32Array(initialCapacity).fill(-1);
   }
 
-  /** The slot of a record, or -1. */
-  find(natAddress: number, host: number, protocol: number, natPort: number): number {
-    return this.findHashed(this.hash(natAddress, host, protocol, natPort), natAddress, host, protocol, natPort);
-  }
-
-  /** find() with the key's hash from hash(), for a caller that may add() the same key next. */
-  findHashed(h: number, natAddress: number, host: number, protocol: number, natPort: number): number {
-    const { next, hashes } = this.index;
-    for (let i = this.index.head(h); i >= 0; i = next[i]!) {
-      if (hashes[i] === h && this.natPort[i] === natPort && this.host[i] === host && this.natAddress[i] === natAddress && this.protocol[i] === protocol)
-        return i;
-    }
+  /** The slot of the record of BIB entry `b` toward `host`, or -1. */
+  find(b: number, host: number): number {
+    if (b < 0 || b >= this.bibHead.length) return -1;
+    const hosts = this.host;
+    const next = this.bibNext;
+    for (let slot = this.bibHead[b]!; slot >= 0; slot = next[slot]!) if (hosts[slot] === host) return slot;
     return -1;
   }
 
-  /** Adds a record with one live session; the caller has checked there is none for this key. `h`: the key's hash(), if known. */
-  add(
-    natAddress: number,
-    host: number,
-    protocol: number,
-    natPort: number,
-    serverPort: number,
-    time: number,
-    flags: number,
-    h = this.hash(natAddress, host, protocol, natPort),
-  ): number {
+  /** The first record of BIB entry `b`, or -1; nextOfBib() gives the ones after it. */
+  firstOfBib(b: number): number {
+    return b >= 0 && b < this.bibHead.length ? this.bibHead[b]! : -1;
+  }
+
+  nextOfBib(slot: number): number {
+    return this.bibNext[slot]!;
+  }
+
+  /**
+   * Adds a record with one live session on BIB entry `b` (whose key is protocol, NAT address and NAT
+   * port); the caller has checked there is none toward this host.
+   */
+  add(b: number, natAddress: number, host: number, protocol: number, natPort: number, serverPort: number, time: number, flags: number): number {
     let slot = this.freeHead;
     if (slot >= 0) {
       this.freeHead = this.peerNext[slot]!;
@@ -108,7 +111,10 @@ export class MappingTable {
     this.host[slot] = host;
     this.protocol[slot] = protocol;
     this.natPort[slot] = natPort;
-    this.bib[slot] = -1;
+    this.bib[slot] = b;
+    if (b >= this.bibHead.length) this.growBibs(b);
+    this.bibNext[slot] = this.bibHead[b]!;
+    this.bibHead[b] = slot;
     const peer = this.peerFor(natAddress | 0, host | 0);
     this.peerPrev[slot] = -1;
     this.peerNext[slot] = peer.head;
@@ -116,32 +122,51 @@ export class MappingTable {
     peer.head = slot;
     peer.count++;
     this.count++;
-    this.index.add(slot, h, this.count);
     return slot;
   }
 
-  /** Removes a record if there is one; a peer left without records is forgotten. */
-  remove(natAddress: number, host: number, protocol: number, natPort: number): void {
-    const slot = this.find(natAddress, host, protocol, natPort);
-    if (slot < 0) return;
-    this.index.remove(slot);
-    const byHost = this.peers.get(natAddress | 0)!;
-    const peer = byHost.get(host | 0)!;
+  /** Removes the record in `slot`; a peer left without records is forgotten. */
+  remove(slot: number): void {
+    const b = this.bib[slot]!;
+    const bibNext = this.bibNext;
+    if (this.bibHead[b] === slot) {
+      this.bibHead[b] = bibNext[slot]!;
+    } else {
+      let before = this.bibHead[b]!;
+      while (bibNext[before] !== slot) before = bibNext[before]!;
+      bibNext[before] = bibNext[slot]!;
+    }
+    const natAddress = this.natAddress[slot]! | 0;
+    const host = this.host[slot]! | 0;
+    const byHost = this.peers.get(natAddress)!;
+    const peer = byHost.get(host)!;
     const prev = this.peerPrev[slot]!;
     const next = this.peerNext[slot]!;
     if (prev >= 0) this.peerNext[prev] = next;
     else peer.head = next;
     if (next >= 0) this.peerPrev[next] = prev;
     if (--peer.count === 0) {
-      byHost.delete(host | 0);
-      if (byHost.size === 0) this.peers.delete(natAddress | 0);
+      byHost.delete(host);
+      if (byHost.size === 0) this.peers.delete(natAddress);
       if (peer === this.lastPeer) this.lastPeer = null;
     }
     this.live[slot] = 0;
     this.flags[slot] = 0;
+    this.bib[slot] = -1;
+    bibNext[slot] = -1;
     this.peerNext[slot] = this.freeHead;
     this.freeHead = slot;
     this.count--;
+  }
+
+  /** Removes every record of BIB entry `b` (its slot is about to be freed); returns how many there were. */
+  removeBib(b: number): number {
+    let removed = 0;
+    for (let slot = this.firstOfBib(b); slot >= 0; slot = this.firstOfBib(b)) {
+      this.remove(slot);
+      removed++;
+    }
+    return removed;
   }
 
   /** The first record of a peer, or -1; nextOfPeer() gives the ones after it. Walk without removing records. */
@@ -171,13 +196,9 @@ export class MappingTable {
       this.bib.byteLength +
       this.peerNext.byteLength +
       this.peerPrev.byteLength +
-      this.index.bytesAllocated()
+      this.bibNext.byteLength +
+      this.bibHead.byteLength
     );
-  }
-
-  /** The keyed hash of a record's key. */
-  hash(natAddress: number, host: number, protocol: number, natPort: number): number {
-    return this.keyed.session4(protocol, natAddress, natPort, host, 0);
   }
 
   /** The records of peer (nat, host), both as int32, made if there are none. */
@@ -200,6 +221,12 @@ export class MappingTable {
     return peer;
   }
 
+  private growBibs(b: number): void {
+    let capacity = Math.max(16, this.bibHead.length * 2);
+    while (capacity <= b) capacity *= 2;
+    this.bibHead = grown(this.bibHead, capacity, -1);
+  }
+
   private grow(): void {
     const capacity = this.live.length * 2;
     this.live = grown(this.live, capacity);
@@ -213,6 +240,6 @@ export class MappingTable {
     this.bib = grown(this.bib, capacity, -1);
     this.peerNext = grown(this.peerNext, capacity, -1);
     this.peerPrev = grown(this.peerPrev, capacity, -1);
-    this.index.grow(capacity);
+    this.bibNext = grown(this.bibNext, capacity, -1);
   }
 }

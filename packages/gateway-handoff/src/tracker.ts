@@ -101,12 +101,10 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     const natPort = table.natPort(h);
     const protocol = table.protocol(h);
     const m = this.mappings;
-    // One hash for the lookup and, for a new mapping, the insertion. The only session of its BIB entry
-    // has no mapping to find: a mapping ends with the last session toward its host.
-    const hash = m.hash(natAddress, host, protocol, natPort);
+    // The only session of its BIB entry has no mapping to find: a mapping ends with the last session toward its host.
     const b = table.bibOf(h);
     const alone = table.firstSessionOfBib(b) === h && table.nextSessionOfBib(h) < 0;
-    const slot = alone ? -1 : m.findHashed(hash, natAddress, host, protocol, natPort);
+    const slot = alone ? -1 : m.find(b, host);
     const restoring = this.restoring;
     const restored = restoring !== null && restoring.protocol === protocol && restoring.natAddress === natAddress && restoring.natPort === natPort;
     if (slot >= 0) {
@@ -115,12 +113,12 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       return;
     }
     if (restored) {
-      m.bib[m.add(natAddress, host, protocol, natPort, restoring.serverPort, restoring.time, RECORD_HANDED_OFF, hash)] = b;
+      m.add(b, natAddress, host, protocol, natPort, restoring.serverPort, restoring.time, RECORD_HANDED_OFF);
       this.values[this.index.mappingsRestored]!++;
       return;
     }
     const time = this.wallMicros();
-    m.bib[m.add(natAddress, host, protocol, natPort, table.serverPort(h), time, 0, hash)] = b;
+    m.add(b, natAddress, host, protocol, natPort, table.serverPort(h), time, 0);
     this.values[this.index.mappingsCreated]!++;
     this.reporter.mappingCreated(natAddress, host, this.fromSession(table, h, time));
   }
@@ -128,19 +126,17 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   sessionDeleted(table: Nat64Table, h: number, reason: TableDeleteReason): void {
     const host = table.serverAddress(h);
     const natAddress = table.natAddress(h);
-    const natPort = table.natPort(h);
-    const protocol = table.protocol(h);
     if (reason === DELETE_REASON.EVICTED && this.evictedFlows !== null && !closedTcp(table, h)) {
       table.copyClientAddress(h, this.scratch, 0);
-      this.evictedFlows.remember(protocol, this.scratch, 0, table.clientPort(h), host, table.serverPort(h), natAddress);
+      this.evictedFlows.remember(table.protocol(h), this.scratch, 0, table.clientPort(h), host, table.serverPort(h), natAddress);
       this.values[this.index.flowsEvictedRemembered]!++;
     }
     const m = this.mappings;
-    const slot = m.find(natAddress, host, protocol, natPort);
+    const slot = m.find(table.bibOf(h), host);
     if (slot < 0 || --m.live[slot]! > 0) return;
     const time = m.time[slot]!;
     const serverPort = m.serverPort[slot]!;
-    m.remove(natAddress, host, protocol, natPort);
+    m.remove(slot);
     const values = this.values;
     const index = this.index;
     if (reason === DELETE_REASON.RELEASED) {
@@ -164,15 +160,25 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   }
 
   /**
+   * The table frees BIB entry `b`: its mappings ended with its sessions, but whatever the tracker did
+   * not see end (sessions it never saw, or deleted while it was not subscribed) goes now, without
+   * DELETED, so the reused slot starts without records.
+   */
+  bibDeleted(_table: Nat64Table, b: number): void {
+    if (this.mappings.firstOfBib(b) >= 0) this.mappings.removeBib(b);
+  }
+
+  /**
    * An authoritative receiver acknowledged these CREATED entries: their sessions toward it become a
    * cache. Returns how many mappings were handed off now.
    */
   handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): number {
     const m = this.mappings;
+    const table = this.table;
     let count = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      const slot = m.find(natAddress, host, e.protocol, e.natPort);
+      const slot = m.find(table.findBibByNat(e.protocol, natAddress, e.natPort), host);
       // Same incarnation only: the mapping may have ended, or ended and come back, since the CREATED.
       if (slot < 0 || m.time[slot] !== e.time) {
         this.counters.add('handOffStale');
@@ -180,7 +186,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       }
       if ((m.flags[slot]! & RECORD_HANDED_OFF) !== 0) continue;
       m.flags[slot]! |= RECORD_HANDED_OFF;
-      this.mark(slot, natAddress, host, true);
+      this.mark(slot, host, true);
       this.values[this.index.mappingsHandedOff]!++;
       count++;
     }
@@ -240,14 +246,11 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     const m = this.mappings;
     const e = this.entry;
     for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
-      const protocol = m.protocol[slot]!;
-      const natPort = m.natPort[slot]!;
-      const b = table.findBibByNat(protocol, natAddress, natPort);
-      if (b < 0) continue;
-      e.protocol = protocol;
+      const b = m.bib[slot]!;
+      e.protocol = m.protocol[slot]!;
       e.reason = 0;
       e.natAddress = natAddress;
-      e.natPort = natPort;
+      e.natPort = m.natPort[slot]!;
       table.copyBibClientAddress(b, e.clientAddress, 0);
       e.clientPort = table.bibClientPort(b);
       e.serverAddress = host;
@@ -264,7 +267,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
       if ((m.flags[slot]! & RECORD_HANDED_OFF) === 0) continue;
       m.flags[slot]! &= ~RECORD_HANDED_OFF;
-      this.mark(slot, natAddress, host, false);
+      this.mark(slot, host, false);
       this.counters.add('mappingsTakenBack');
     }
   }
@@ -280,7 +283,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       if (h < 0) continue;
       const host = table.serverAddress(h);
       const natAddress = table.natAddress(h);
-      const slot = m.find(natAddress, host, table.protocol(h), table.natPort(h));
+      const slot = m.find(table.bibOf(h), host);
       if (slot >= 0 && (m.flags[slot]! & RECORD_HANDED_OFF) !== 0 && this.authority.isAuthoritative(natAddress, host)) {
         table.setHandedOff(h, true);
         this.counters.add('sessionsHandedOffLater');
@@ -290,19 +293,9 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   }
 
   /** Marks the sessions of mapping `slot` toward `host` handed off, or takes them back. */
-  private mark(slot: number, natAddress: number, host: number, on: boolean): void {
+  private mark(slot: number, host: number, on: boolean): void {
     const table = this.table;
-    const m = this.mappings;
-    const protocol = m.protocol[slot]!;
-    const natPort = m.natPort[slot]!;
-    // The BIB entry the mapping was made on, unless that slot now holds another (a freed one reads protocol 0).
-    let b = m.bib[slot]!;
-    if (b < 0 || table.bibProtocol(b) !== protocol || table.bibNatPort(b) !== natPort || table.bibNatAddress(b) !== natAddress) {
-      b = table.findBibByNat(protocol, natAddress, natPort);
-      if (b < 0) return;
-      m.bib[slot] = b;
-    }
-    for (let h = table.firstSessionOfBib(b); h >= 0; h = table.nextSessionOfBib(h)) {
+    for (let h = table.firstSessionOfBib(this.mappings.bib[slot]!); h >= 0; h = table.nextSessionOfBib(h)) {
       if (table.serverAddress(h) === host) table.setHandedOff(h, on);
     }
   }

@@ -6,37 +6,28 @@ const H = 0xcb007102;
 const G = 0xcb007103;
 
 describe('MappingTable', () => {
-  it('keeps one record per protocol, NAT address, NAT port and host', () => {
+  it('keeps one record per BIB entry and host, found from the BIB entry', () => {
     const m = new MappingTable(4);
-    const tcp = m.add(A, H, 6, 40_000, 443, 1000, 0);
-    const udp = m.add(A, H, 17, 40_000, 53, 2000, RECORD_HANDED_OFF);
-    const other = m.add(A, G, 6, 40_000, 80, 3000, 0);
+    const tcp = m.add(3, A, H, 6, 40_000, 443, 1000, 0);
+    const udp = m.add(5, A, H, 17, 40_000, 53, 2000, RECORD_HANDED_OFF);
+    const other = m.add(3, A, G, 6, 40_000, 80, 3000, 0);
     expect(new Set([tcp, udp, other]).size).toBe(3);
-    expect(m.find(A, H, 6, 40_000)).toBe(tcp);
-    expect(m.find(A, H, 17, 40_000)).toBe(udp);
-    expect(m.find(A, G, 6, 40_000)).toBe(other);
-    expect(m.find(A, H, 6, 40_001)).toBe(-1);
-    expect([m.live[udp], m.flags[udp], m.serverPort[udp], m.time[udp]]).toEqual([1, RECORD_HANDED_OFF, 53, 2000]);
+    expect(m.find(3, H)).toBe(tcp);
+    expect(m.find(5, H)).toBe(udp);
+    expect(m.find(3, G)).toBe(other);
+    expect(m.find(5, G)).toBe(-1);
+    expect(m.find(4, H)).toBe(-1);
+    expect(m.find(-1, H)).toBe(-1);
+    expect(m.find(1_000_000, H)).toBe(-1);
+    expect([m.live[udp], m.flags[udp], m.serverPort[udp], m.time[udp], m.bib[udp]]).toEqual([1, RECORD_HANDED_OFF, 53, 2000, 5]);
     expect(m.count).toBe(3);
-  });
-
-  it('finds and adds under the hash a caller computed once, as find() and add() do on their own', () => {
-    const m = new MappingTable(4);
-    const hash = m.hash(A, H, 17, 40_000);
-    expect(m.findHashed(hash, A, H, 17, 40_000)).toBe(-1);
-    const slot = m.add(A, H, 17, 40_000, 53, 1000, 0, hash);
-    expect(m.find(A, H, 17, 40_000)).toBe(slot);
-    expect(m.findHashed(hash, A, H, 17, 40_000)).toBe(slot);
-    expect(m.findHashed(m.hash(A, H, 17, 40_001), A, H, 17, 40_001)).toBe(-1);
-    m.remove(A, H, 17, 40_000);
-    expect(m.findHashed(hash, A, H, 17, 40_000)).toBe(-1);
   });
 
   it('walks the records of one peer, and only those', () => {
     const m = new MappingTable();
-    m.add(A, H, 6, 40_000, 443, 1, 0);
-    m.add(A, H, 1, 7, 0, 2, 0);
-    m.add(A, G, 17, 5, 53, 3, 0);
+    m.add(0, A, H, 6, 40_000, 443, 1, 0);
+    m.add(1, A, H, 1, 7, 0, 2, 0);
+    m.add(2, A, G, 17, 5, 53, 3, 0);
     const walk = (host: number) => {
       const keys: string[] = [];
       for (let slot = m.firstOfPeer(A, host); slot >= 0; slot = m.nextOfPeer(slot)) keys.push(`${m.protocol[slot]}/${m.natPort[slot]}`);
@@ -45,30 +36,60 @@ describe('MappingTable', () => {
     expect(walk(H)).toEqual(['1/7', '6/40000']);
     expect(walk(G)).toEqual(['17/5']);
     expect(m.peerCount(A, H)).toBe(2);
-    m.remove(A, H, 6, 40_000);
+    m.remove(m.find(0, H));
     expect(walk(H)).toEqual(['1/7']);
+  });
+
+  it('takes a record out of the middle of its BIB entry’s list and leaves the others findable', () => {
+    const m = new MappingTable(4);
+    const hosts = [H, G, H + 2, H + 3];
+    const slots = hosts.map((host) => m.add(9, A, host, 17, 1, 53, host, 0));
+    m.remove(slots[1]!);
+    m.remove(slots[3]!);
+    expect(hosts.map((host) => m.find(9, host))).toEqual([slots[0], -1, slots[2], -1]);
+    const walked: number[] = [];
+    for (let slot = m.firstOfBib(9); slot >= 0; slot = m.nextOfBib(slot)) walked.push(slot);
+    expect(walked.sort()).toEqual([slots[0], slots[2]].sort());
   });
 
   it('forgets a peer with its last record and reuses freed slots', () => {
     const m = new MappingTable(2);
-    const first = m.add(A, H, 6, 1, 0, 0, 0);
-    m.remove(A, H, 6, 1);
+    const first = m.add(0, A, H, 6, 1, 0, 0, 0);
+    m.remove(first);
     expect(m.peerCount(A, H)).toBe(0);
     expect(m.firstOfPeer(A, H)).toBe(-1);
-    expect(m.find(A, H, 6, 1)).toBe(-1);
-    expect(m.add(A, G, 6, 2, 0, 0, 0)).toBe(first);
-    m.remove(A, H, 6, 1);
+    expect(m.find(0, H)).toBe(-1);
+    expect(m.bib[first]).toBe(-1);
+    expect(m.add(1, A, G, 6, 2, 0, 0, 0)).toBe(first);
+    expect(m.find(0, G)).toBe(-1);
+    expect(m.find(1, G)).toBe(first);
     expect(m.count).toBe(1);
   });
 
-  it('grows past its initial capacity without losing records', () => {
+  it('drops every record a freed BIB entry leaves, so its reused slot starts empty', () => {
+    const m = new MappingTable(4);
+    m.add(2, A, H, 17, 1, 53, 1, 0);
+    m.add(2, A, G, 17, 1, 53, 2, RECORD_HANDED_OFF);
+    const kept = m.add(3, A, H, 17, 2, 53, 3, 0);
+    expect(m.removeBib(2)).toBe(2);
+    expect(m.removeBib(2)).toBe(0);
+    expect([m.find(2, H), m.find(2, G), m.firstOfBib(2)]).toEqual([-1, -1, -1]);
+    expect(m.find(3, H)).toBe(kept);
+    expect([m.count, m.peerCount(A, H), m.peerCount(A, G)]).toEqual([1, 1, 0]);
+    const again = m.add(2, A, H, 6, 7, 80, 4, 0);
+    expect(m.find(2, H)).toBe(again);
+    expect(m.time[again]).toBe(4);
+  });
+
+  it('grows past its initial capacity, in records and in BIB slots, without losing records', () => {
     const m = new MappingTable(2);
-    for (let port = 0; port < 100; port++) m.add(A, H, 17, port, port, port * 10, 0);
-    for (let port = 0; port < 100; port++) expect(m.time[m.find(A, H, 17, port)]).toBe(port * 10);
+    for (let b = 0; b < 100; b++) m.add(b * 37, A, H, 17, b, b, b * 10, 0);
+    for (let b = 0; b < 100; b++) expect(m.time[m.find(b * 37, H)]).toBe(b * 10);
+    expect(m.find(36, H)).toBe(-1);
     expect(m.bytesAllocated()).toBeGreaterThanOrEqual(128 * (4 + 1 + 2 + 8 + 4));
   });
 
-  it('agrees with a plain map through any mix of additions and removals over several peers', () => {
+  it('agrees with a plain map through any mix of additions and removals over several BIB entries and peers', () => {
     const m = new MappingTable(4);
     const model = new Map<string, number>();
     let seed = 12345;
@@ -77,43 +98,29 @@ describe('MappingTable', () => {
       return seed % n;
     };
     for (let step = 0; step < 20_000; step++) {
-      const host = [H, G][random(2)]!;
-      const protocol = [1, 6, 17][random(3)]!;
-      const port = random(500);
-      const key = `${host}/${protocol}/${port}`;
-      if (random(3) === 0) {
-        m.remove(A, host, protocol, port);
+      const host = [H, G, H + 7][random(3)]!;
+      const b = random(500);
+      const key = `${b}/${host}`;
+      const action = random(10);
+      if (action === 0) {
+        m.removeBib(b);
+        for (const h of [H, G, H + 7]) model.delete(`${b}/${h}`);
+      } else if (action < 4) {
+        if (model.has(key)) m.remove(model.get(key)!);
         model.delete(key);
       } else if (!model.has(key)) {
-        model.set(key, m.add(A, host, protocol, port, 0, step, 0));
+        model.set(key, m.add(b, A, host, 17, b, 0, step, 0));
       }
-      expect(m.find(A, host, protocol, port)).toBe(model.get(key) ?? -1);
+      expect(m.find(b, host)).toBe(model.get(key) ?? -1);
     }
     expect(m.count).toBe(model.size);
     let walked = 0;
-    for (const host of [H, G]) for (let slot = m.firstOfPeer(A, host); slot >= 0; slot = m.nextOfPeer(slot)) walked++;
+    for (const host of [H, G, H + 7]) for (let slot = m.firstOfPeer(A, host); slot >= 0; slot = m.nextOfPeer(slot)) walked++;
     expect(walked).toBe(model.size);
     for (const [key, slot] of model) {
-      const [host, protocol, port] = key.split('/').map(Number) as [number, number, number];
-      expect(m.find(A, host, protocol, port)).toBe(slot);
+      const [b, host] = key.split('/').map(Number) as [number, number];
+      expect(m.find(b, host)).toBe(slot);
+      expect(m.bib[slot]).toBe(b);
     }
-  });
-
-  it('lists the records of a peer that lost its last one and came back, and keeps a BIB hint per record', () => {
-    const m = new MappingTable(2);
-    const first = m.add(A, H, 17, 1, 53, 1, 0);
-    expect(m.bib[first]).toBe(-1);
-    m.bib[first] = 7;
-    m.remove(A, H, 17, 1);
-    expect(m.peerCount(A, H)).toBe(0);
-    const again = m.add(A, H, 17, 2, 53, 2, 0);
-    const other = m.add(A, G, 17, 3, 53, 3, 0);
-    const third = m.add(A, H, 17, 4, 53, 4, 0);
-    expect(m.bib[again]).toBe(-1);
-    expect(m.peerCount(A, H)).toBe(2);
-    const walked: number[] = [];
-    for (let slot = m.firstOfPeer(A, H); slot >= 0; slot = m.nextOfPeer(slot)) walked.push(slot);
-    expect(walked.sort()).toEqual([again, third].sort());
-    expect(m.firstOfPeer(A, G)).toBe(other);
   });
 });

@@ -204,6 +204,72 @@ describe('MappingTracker', () => {
     expect(h.handoff.counters.get('handOffStale')).toBe(1);
   });
 
+  it('finds mappings by their BIB entry: two hosts on one entry end apart, and a freed entry’s reused slot starts a mapping of its own', () => {
+    const h = testHandoff(SHORT);
+    const receiver = new FakeReceiver(v4(SERVER));
+    const other = new FakeReceiver(v4(OTHER));
+    receiver.authoritative = false;
+    other.authoritative = false;
+    const natPort = udp(h, 40_000);
+    const b = h.g.table.bibOf(session(h, PROTOCOL.UDP, natPort, 53));
+    h.g.advance(1_500);
+    expect(udp(h, 40_000, OTHER6)).toBe(natPort);
+    talk(h, [receiver, other]);
+    expect(h.handoff.tracker.mappings.count).toBe(2);
+    h.g.advance(1_000);
+    h.g.engine.expire(Infinity);
+    expect(entries(talk(h, [receiver, other]), MessageType.DELETED)).toEqual([expect.objectContaining({ natPort, serverAddress: v4(SERVER) })]);
+    expect(h.handoff.tracker.mappings.find(b, v4(OTHER))).toBeGreaterThanOrEqual(0);
+    h.g.advance(2_000);
+    h.g.engine.expire(Infinity);
+    talk(h, [receiver, other]);
+    expect(other.held.size).toBe(0);
+    expect(h.g.table.sessionCount).toBe(0);
+    expect(h.handoff.tracker.mappings.count).toBe(0);
+    // The next client's BIB entry takes the freed slot: its mapping is new, reported as such.
+    const again = udp(h, 40_001);
+    expect(h.g.table.bibOf(session(h, PROTOCOL.UDP, again, 53))).toBe(b);
+    const created = entries(talk(h, [receiver]), MessageType.CREATED);
+    expect(created).toEqual([expect.objectContaining({ natPort: again, clientPort: 40_001, serverAddress: v4(SERVER) })]);
+    expect(h.handoff.tracker.mappings.count).toBe(1);
+  });
+
+  it('hands off a mapping made on the reused slot of a handed-off BIB entry that left the cache', () => {
+    const h = testHandoff(SHORT);
+    const receiver = new FakeReceiver(v4(SERVER));
+    const natPort = udp(h, 40_000);
+    const b = h.g.table.bibOf(session(h, PROTOCOL.UDP, natPort, 53));
+    talk(h, [receiver]);
+    expect(h.g.table.isHandedOff(session(h, PROTOCOL.UDP, natPort, 53))).toBe(true);
+    h.g.advance(3_000);
+    h.g.engine.expire(Infinity);
+    expect(h.handoff.counters.get('mappingsEvicted')).toBe(1);
+    expect(h.handoff.tracker.mappings.count).toBe(0);
+    const again = udp(h, 40_001);
+    const h2 = session(h, PROTOCOL.UDP, again, 53);
+    expect(h.g.table.bibOf(h2)).toBe(b);
+    expect(entries(talk(h, [receiver]), MessageType.CREATED)).toEqual([expect.objectContaining({ natPort: again, clientPort: 40_001 })]);
+    expect(h.g.table.isHandedOff(h2)).toBe(true);
+    expect(h.handoff.counters.get('mappingsHandedOff')).toBe(2);
+    expect(h.handoff.counters.get('handOffStale')).toBe(0);
+  });
+
+  it('drops the records a BIB entry leaves when the table frees it, without reporting them', () => {
+    const h = testHandoff();
+    const receiver = new FakeReceiver(v4(SERVER));
+    receiver.authoritative = false;
+    const natPort = udp(h, 40_000);
+    talk(h, [receiver]);
+    const b = h.g.table.bibOf(session(h, PROTOCOL.UDP, natPort, 53));
+    const tracker = h.handoff.tracker;
+    tracker.bibDeleted(h.g.table, b);
+    expect(tracker.mappings.count).toBe(0);
+    expect(tracker.mappings.firstOfBib(b)).toBe(-1);
+    // Its session's deletion finds no record to report.
+    h.g.table.deleteSession(session(h, PROTOCOL.UDP, natPort, 53));
+    expect(entries(talk(h, [receiver]), MessageType.DELETED)).toEqual([]);
+  });
+
   it('reports no mapping toward a pool4 address (hairpinning)', () => {
     const h = testHandoff();
     h.send(ipv6({ src: CLIENT, dst: '2001:db8:64::c633:6401', protocol: 17, srcPort: 40_000, dstPort: 53 }));
