@@ -234,8 +234,8 @@ describe('MappingTracker', () => {
     expect(h.handoff.tracker.mappings.count).toBe(1);
   });
 
-  it('hands off a mapping made on the reused slot of a handed-off BIB entry that left the cache', () => {
-    const h = testHandoff(SHORT);
+  it('hands off a mapping made on the reused slot of a handed-off BIB entry that left the cache, takes it back when its receiver goes, announces it when it returns', () => {
+    const h = testHandoff(SHORT, { tuning: { helloRetryMs: 100, initialRtoMs: 100, minRtoMs: 50, keepaliveMs: 1000 } });
     const receiver = new FakeReceiver(v4(SERVER));
     const natPort = udp(h, 40_000);
     const b = h.g.table.bibOf(session(h, PROTOCOL.UDP, natPort, 53));
@@ -252,6 +252,23 @@ describe('MappingTracker', () => {
     expect(h.g.table.isHandedOff(h2)).toBe(true);
     expect(h.handoff.counters.get('mappingsHandedOff')).toBe(2);
     expect(h.handoff.counters.get('handOffStale')).toBe(0);
+    receiver.answering = false;
+    for (let i = 0; i < 200 && h.handoff.agent.isAuthoritative(v4(POOL4), v4(SERVER)); i++) {
+      h.tick(200);
+      h.take();
+      udp(h, 40_001);
+    }
+    expect(h.g.table.isHandedOff(session(h, PROTOCOL.UDP, again, 53))).toBe(false);
+    expect(h.handoff.counters.get('mappingsTakenBack')).toBe(1);
+    receiver.answering = true;
+    const announced: HandoffEntry[] = [];
+    for (let i = 0; i < 100 && !h.handoff.agent.isAuthoritative(v4(POOL4), v4(SERVER)); i++) {
+      h.g.advance(500);
+      udp(h, 40_001);
+      announced.push(...entries(talk(h, [receiver]), MessageType.CREATED));
+    }
+    expect(announced).toEqual([expect.objectContaining({ natPort: again, clientPort: 40_001, serverAddress: v4(SERVER) })]);
+    expect(h.g.table.isHandedOff(session(h, PROTOCOL.UDP, again, 53))).toBe(true);
   });
 
   it('drops the records a BIB entry leaves when the table frees it, without reporting them', () => {
