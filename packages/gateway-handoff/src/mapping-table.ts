@@ -8,7 +8,7 @@
 // never finds an older entry's records. Nothing is allocated per record: a million records are a few
 // typed arrays, not a million map entries for the garbage collector to trace on every major collection.
 
-import { grown } from '@nat64/nat64';
+import { SlotTable, grown } from '@nat64/nat64';
 
 /** Record flag: an authoritative receiver acknowledged it; its sessions are a cache. */
 export const RECORD_HANDED_OFF = 1;
@@ -24,7 +24,7 @@ interface PeerRecords {
  * flags, the first session's server port and the creation time reported (µs). A slot index is valid
  * until the record is removed.
  */
-export class MappingTable {
+export class MappingTable extends SlotTable {
   /** Live sessions of the mapping toward its host. */
   live: Uint32Array;
   flags: Uint8Array;
@@ -37,7 +37,6 @@ export class MappingTable {
   natPort: Uint16Array;
   /** The table's BIB entry the record belongs to. */
   bib: Int32Array;
-  count = 0;
   /** Links of the peer lists; the next link is the free-list link of free slots. */
   private peerNext: Int32Array;
   private peerPrev: Int32Array;
@@ -54,10 +53,9 @@ export class MappingTable {
   private lastPeer: PeerRecords | null = null;
   private lastNat = 0;
   private lastHost = 0;
-  private freeHead = -1;
-  private highWater = 0;
 
   constructor(initialCapacity = 1024) {
+    super(initialCapacity);
     this.live = new Uint32Array(initialCapacity);
     this.flags = new Uint8Array(initialCapacity);
     this.serverPort = new Uint16Array(initialCapacity);
@@ -96,13 +94,7 @@ export class MappingTable {
    * port); the caller has checked there is none toward this host.
    */
   add(b: number, natAddress: number, host: number, protocol: number, natPort: number, serverPort: number, time: number, flags: number): number {
-    let slot = this.freeHead;
-    if (slot >= 0) {
-      this.freeHead = this.peerNext[slot]!;
-    } else {
-      if (this.highWater === this.live.length) this.grow();
-      slot = this.highWater++;
-    }
+    const slot = this.takeSlot(this.peerNext);
     this.live[slot] = 1;
     this.flags[slot] = flags;
     this.serverPort[slot] = serverPort;
@@ -121,7 +113,6 @@ export class MappingTable {
     if (peer.head >= 0) this.peerPrev[peer.head] = slot;
     peer.head = slot;
     peer.count++;
-    this.count++;
     return slot;
   }
 
@@ -154,9 +145,7 @@ export class MappingTable {
     this.flags[slot] = 0;
     this.bib[slot] = -1;
     bibNext[slot] = -1;
-    this.peerNext[slot] = this.freeHead;
-    this.freeHead = slot;
-    this.count--;
+    this.freeSlot(slot, this.peerNext);
   }
 
   /** Removes every record of BIB entry `b` (its slot is about to be freed); returns how many there were. */
@@ -227,8 +216,7 @@ export class MappingTable {
     this.bibHead = grown(this.bibHead, capacity, -1);
   }
 
-  private grow(): void {
-    const capacity = this.live.length * 2;
+  protected grow(capacity: number): void {
     this.live = grown(this.live, capacity);
     this.flags = grown(this.flags, capacity);
     this.serverPort = grown(this.serverPort, capacity);

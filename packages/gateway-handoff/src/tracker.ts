@@ -101,10 +101,8 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     const natPort = table.natPort(h);
     const protocol = table.protocol(h);
     const m = this.mappings;
-    // The only session of its BIB entry has no mapping to find: a mapping ends with the last session toward its host.
     const b = table.bibOf(h);
-    const alone = table.firstSessionOfBib(b) === h && table.nextSessionOfBib(h) < 0;
-    const slot = alone ? -1 : m.find(b, host);
+    const slot = m.find(b, host);
     const restoring = this.restoring;
     const restored = restoring !== null && restoring.protocol === protocol && restoring.natAddress === natAddress && restoring.natPort === natPort;
     if (slot >= 0) {
@@ -165,7 +163,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
    * DELETED, so the reused slot starts without records.
    */
   bibDeleted(_table: Nat64Table, b: number): void {
-    if (this.mappings.firstOfBib(b) >= 0) this.mappings.removeBib(b);
+    this.mappings.removeBib(b);
   }
 
   /**

@@ -81,7 +81,7 @@ export class BibTable extends SlotTable {
 
   /** Adds an entry; the caller has checked that neither side is in use. */
   insert(protocol: number, client: number, clientPort: number, natAddress: number, natPort: number, poolIndex: number, flags: number): number {
-    const i = this.takeSlot(this.byClient);
+    const i = this.takeSlot(this.byClient.next);
     this.protocol[i] = protocol;
     this.flags[i] = flags;
     this.client[i] = client;
@@ -101,7 +101,7 @@ export class BibTable extends SlotTable {
     this.byClient.remove(i);
     this.byNat.remove(i);
     this.protocol[i] = 0;
-    this.freeSlot(i, this.byClient);
+    this.freeSlot(i, this.byClient.next);
   }
 
   bytesAllocated(): number {

@@ -51,7 +51,7 @@ export class ClientTable extends SlotTable {
 
   /** Adds a record for an address that has none; it starts with no BIB entries and no pool address. */
   insert(a0: number, a1: number, a2: number, a3: number): number {
-    const i = this.takeSlot(this.index);
+    const i = this.takeSlot(this.index.next);
     const o = i * 4;
     this.address[o] = a0;
     this.address[o + 1] = a1;
@@ -68,7 +68,7 @@ export class ClientTable extends SlotTable {
     this.index.remove(i);
     this.bibs[i] = FREE;
     this.pool[i] = -1;
-    this.freeSlot(i, this.index);
+    this.freeSlot(i, this.index.next);
   }
 
   bytesAllocated(): number {

@@ -121,7 +121,7 @@ export class SessionTable extends SlotTable {
    * It is on no timer list yet.
    */
   insert(protocol: number, bib: number, serverAddress: number, serverPort: number, state: number, flags: number): number {
-    const i = this.takeSlot(this.outIndex);
+    const i = this.takeSlot(this.outIndex.next);
     this.protocol[i] = protocol;
     this.state[i] = state;
     this.flags[i] = flags;
@@ -155,7 +155,7 @@ export class SessionTable extends SlotTable {
     this.protocol[i] = 0;
     this.flags[i] = 0;
     this.generation[i] = (this.generation[i]! + 1) & 0xffff;
-    this.freeSlot(i, this.outIndex);
+    this.freeSlot(i, this.outIndex.next);
   }
 
   bytesAllocated(): number {

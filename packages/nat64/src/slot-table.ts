@@ -3,8 +3,6 @@
 // slot is in use. A free slot is in no chain of the table's indexes, so one index's chain links double as
 // the free list.
 
-import type { ChainedIndex } from './chained-index.js';
-
 export abstract class SlotTable {
   capacity: number;
   /** Live entries. */
@@ -17,11 +15,11 @@ export abstract class SlotTable {
     this.capacity = initialCapacity;
   }
 
-  /** A slot for a new entry, counted in `count`; `links` is the index whose chain links hold the free list. */
-  protected takeSlot(links: ChainedIndex): number {
+  /** A slot for a new entry, counted in `count`; `links` are the chain links that hold the free list. */
+  protected takeSlot(links: Int32Array): number {
     let i = this.freeHead;
     if (i >= 0) {
-      this.freeHead = links.next[i]!;
+      this.freeHead = links[i]!;
     } else {
       if (this.highWater === this.capacity) {
         const capacity = this.capacity * 2;
@@ -34,9 +32,9 @@ export abstract class SlotTable {
     return i;
   }
 
-  /** Frees slot `i`, which is in none of the indexes any more, onto the free list in `links`. */
-  protected freeSlot(i: number, links: ChainedIndex): void {
-    links.next[i] = this.freeHead;
+  /** Frees slot `i`, which is in no chain of `links` any more, onto the free list in `links`. */
+  protected freeSlot(i: number, links: Int32Array): void {
+    links[i] = this.freeHead;
     this.freeHead = i;
     this.count--;
   }
