@@ -3,8 +3,8 @@
 // The data trio serves tools and tests; sealTag/verifyTag are what the packet paths call.
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { Codec } from '@nat64/wire';
-import { availableFrom, checkBytes, checkRoom, checkUint, copyBytes } from './bytes.js';
+import { availableFrom, checkBytes, checkRoom, checkUint } from './bytes.js';
+import { copyBytes, type Codec } from '@nat64/wire';
 import { OptionSize } from './constants.js';
 import { GeneveDecodeError } from './errors.js';
 
@@ -34,7 +34,7 @@ export function importAuthKey(secret: Uint8Array): KeyObject {
 export function sealTag(key: KeyObject, buf: Uint8Array, start: number, end: number, tagOffset: number): void {
   buf.fill(0, tagOffset, tagOffset + OptionSize.AUTH_TAG);
   const digest = createHmac('sha256', key).update(buf.subarray(start, end)).digest();
-  copyBytes(digest, 0, buf, tagOffset, OptionSize.AUTH_TAG);
+  copyBytes(digest, 0, OptionSize.AUTH_TAG, buf, tagOffset);
 }
 
 /**
@@ -55,7 +55,7 @@ export function writeAuth(buf: Uint8Array, offset: number, keyId: number, tag: U
   buf[offset + 3] = 0;
   const tagOffset = offset + OptionSize.AUTH_TAG_OFFSET;
   if (tag === null) buf.fill(0, tagOffset, tagOffset + OptionSize.AUTH_TAG);
-  else copyBytes(tag, 0, buf, tagOffset, OptionSize.AUTH_TAG);
+  else copyBytes(tag, 0, OptionSize.AUTH_TAG, buf, tagOffset);
   return offset + OptionSize.AUTH_DATA;
 }
 
@@ -77,7 +77,7 @@ export function decode(buf: Uint8Array, offset = 0, length?: number): AuthOption
     throw new GeneveDecodeError('OPTION_TRUNCATED', offset + available, 'auth option', 'truncated');
   }
   const tag = new Uint8Array(OptionSize.AUTH_TAG);
-  copyBytes(buf, offset + OptionSize.AUTH_TAG_OFFSET, tag, 0, OptionSize.AUTH_TAG);
+  copyBytes(buf, offset + OptionSize.AUTH_TAG_OFFSET, offset + OptionSize.AUTH_TAG_OFFSET + OptionSize.AUTH_TAG, tag, 0);
   return { keyId: buf[offset]!, tag };
 }
 

@@ -1,15 +1,11 @@
-// Byte copying on plain Uint8Arrays and the range checks encoders run before writing (big-endian
-// fields are @nat64/wire's). Callers check bounds first.
+// The range checks encoders run before writing (byte copies and big-endian fields are
+// @nat64/wire's).
 
 export const TWO_POW_32 = 0x1_0000_0000;
 
 /** Joins a 64-bit field's words; exact only when high <= 0x1FFFFF, which callers check. */
 export function joinU64(high: number, low: number): number {
   return high * TWO_POW_32 + low;
-}
-
-export function copyBytes(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number, length: number): void {
-  for (let i = 0; i < length; i++) dst[dstOffset + i] = src[srcOffset + i]!;
 }
 
 export function checkUint(value: number, max: number, field: string): void {

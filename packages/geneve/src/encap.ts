@@ -2,8 +2,8 @@
 // header, UDP header and Geneve header written into the headroom in front of an inner IPv4
 // packet, which is neither copied nor moved (RFC 8926 §3.1, §3.2, §3.3, §4.1). One encapsulator
 // per underlay source, built once; each call allocates nothing unless it signs (node:crypto).
-import { finishChecksum, finishUdpChecksum, sumWords, writeU16, writeU32 } from '@nat64/wire';
-import { checkBytes, checkUint, copyBytes } from './bytes.js';
+import { copyBytes, finishChecksum, finishUdpChecksum, sumWords, writeU16, writeU32 } from '@nat64/wire';
+import { checkBytes, checkUint } from './bytes.js';
 import { DEFAULT_TTL, Geneve, Underlay } from './constants.js';
 import { flowHash, sourcePortFromHash } from './flow-hash.js';
 import type { MappingOption } from './mapping.js';
@@ -213,8 +213,8 @@ export class Ipv6Encapsulator {
     writeU16(buf, ip + 4, udpLength);
     buf[ip + 6] = Underlay.PROTOCOL_UDP;
     buf[ip + 7] = this.ttl;
-    copyBytes(this.source, 0, buf, ip + 8, 16);
-    copyBytes(destination, 0, buf, ip + 24, 16);
+    copyBytes(this.source, 0, 16, buf, ip + 8);
+    copyBytes(destination, 0, 16, buf, ip + 24);
     if (!this.zeroUdpChecksum) {
       // Pseudo-header: source, destination, upper-layer length, next header (RFC 8200 §8.1).
       const sum = sumWords(destination, 0, 16, this.sourceSum + udpLength + Underlay.PROTOCOL_UDP);

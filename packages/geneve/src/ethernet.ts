@@ -1,8 +1,8 @@
 // Ethernet II headers (IEEE 802.3 §3.1.1), the inner framing of NAT64 bypass (bypass §4): the
 // codec trio for tools and tests, and in-place helpers for the packet path. MAC addresses are
 // 6-byte Uint8Arrays; formatMac/parseMac are for configuration and logs only.
-import { type Codec, readU16, writeU16 } from '@nat64/wire';
-import { availableFrom, checkBytes, checkRoom, checkUint, copyBytes } from './bytes.js';
+import { copyBytes, readU16, type Codec, writeU16 } from '@nat64/wire';
+import { availableFrom, checkBytes, checkRoom, checkUint } from './bytes.js';
 import { Ethernet } from './constants.js';
 import { GeneveDecodeError } from './errors.js';
 
@@ -14,8 +14,8 @@ export interface EthernetHeader {
 
 /** Writes an Ethernet II header at `offset`; returns the offset of the payload. No checks. */
 export function writeEthernetHeader(buf: Uint8Array, offset: number, destination: Uint8Array, source: Uint8Array, etherType: number): number {
-  copyBytes(destination, 0, buf, offset, Ethernet.ADDRESS_LENGTH);
-  copyBytes(source, 0, buf, offset + Ethernet.ADDRESS_LENGTH, Ethernet.ADDRESS_LENGTH);
+  copyBytes(destination, 0, Ethernet.ADDRESS_LENGTH, buf, offset);
+  copyBytes(source, 0, Ethernet.ADDRESS_LENGTH, buf, offset + Ethernet.ADDRESS_LENGTH);
   writeU16(buf, offset + Ethernet.TYPE_OFFSET, etherType);
   return offset + Ethernet.HEADER_LENGTH;
 }

@@ -1,7 +1,7 @@
 // The mapping option's data (options §3): one connection-tracking entry and what happened to it.
 // The trio serves tools and tests; the packet path reads the same fields through decap.ts.
-import { type Codec, readU16, readU32, writeU16, writeU32 } from '@nat64/wire';
-import { TWO_POW_32, availableFrom, checkRoom, copyBytes, joinU64 } from './bytes.js';
+import { copyBytes, readU16, readU32, type Codec, writeU16, writeU32 } from '@nat64/wire';
+import { TWO_POW_32, availableFrom, checkRoom, joinU64 } from './bytes.js';
 import { MAX_SAFE_HIGH_WORD, MappingEvent, OptionSize } from './constants.js';
 import { GeneveDecodeError } from './errors.js';
 
@@ -72,7 +72,7 @@ export function writeMapping(buf: Uint8Array, offset: number, value: MappingOpti
   buf[offset + MappingField.NAT_ADDRESS + 3] = nat & 0xff;
   writeU16(buf, offset + MappingField.NAT_PORT, value.natPort);
   writeU16(buf, offset + MappingField.CLIENT_PORT, value.clientPort);
-  copyBytes(value.clientAddress, 0, buf, offset + MappingField.CLIENT_ADDRESS, OptionSize.IPV6_ADDRESS);
+  copyBytes(value.clientAddress, 0, OptionSize.IPV6_ADDRESS, buf, offset + MappingField.CLIENT_ADDRESS);
   const time = value.creationTimeUs;
   // High word below 2^21 and `time | 0` (the low word, as int32) are both small integers.
   writeU32(buf, offset + MappingField.CREATION_TIME, Math.floor(time / TWO_POW_32));
@@ -108,7 +108,7 @@ export function decode(buf: Uint8Array, offset = 0, length?: number): MappingOpt
     throw new GeneveDecodeError('BAD_FIELD', offset + MappingField.CREATION_TIME, 'mapping option', 'creation time beyond 2^53');
   }
   const clientAddress = new Uint8Array(OptionSize.IPV6_ADDRESS);
-  copyBytes(buf, offset + MappingField.CLIENT_ADDRESS, clientAddress, 0, OptionSize.IPV6_ADDRESS);
+  copyBytes(buf, offset + MappingField.CLIENT_ADDRESS, offset + MappingField.CLIENT_ADDRESS + OptionSize.IPV6_ADDRESS, clientAddress, 0);
   return {
     protocol: buf[offset + MappingField.PROTOCOL]!,
     event,

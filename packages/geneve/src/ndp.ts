@@ -3,8 +3,8 @@
 // IPv6, ICMPv6 with its checksum, one link-layer address option) into a caller's buffer;
 // inspectNeighborMessage checks a received frame without throwing or allocating and fills a
 // reusable view; `neighborMessage` is the codec trio over the same frame for tools and tests.
-import { type Codec, finishChecksum, pseudoHeaderSum6, readU16, sumWords, writeU16 } from '@nat64/wire';
-import { availableFrom, checkBytes, checkRoom, copyBytes } from './bytes.js';
+import { copyBytes, finishChecksum, pseudoHeaderSum6, readU16, sumWords, type Codec, writeU16 } from '@nat64/wire';
+import { availableFrom, checkBytes, checkRoom } from './bytes.js';
 import { Ethernet, Ndp, Underlay } from './constants.js';
 import { writeEthernetHeader } from './ethernet.js';
 import { GeneveDecodeError } from './errors.js';
@@ -85,7 +85,7 @@ export function writeSolicitedNodeAddress(target: Uint8Array, buf: Uint8Array, o
 export function writeMulticastMac(address: Uint8Array, addressOffset: number, buf: Uint8Array, offset: number): void {
   buf[offset] = 0x33;
   buf[offset + 1] = 0x33;
-  copyBytes(address, addressOffset + 12, buf, offset + 2, 4);
+  copyBytes(address, addressOffset + 12, addressOffset + 16, buf, offset + 2);
 }
 
 /** The ICMPv6 checksum of buf[start, end) under the IPv6 pseudo-header (RFC 8200 §8.1, RFC 4443 §2.3). */
@@ -106,8 +106,8 @@ function writeFrame(buf: Uint8Array, offset: number, value: NeighborMessage): nu
   writeU16(buf, ip + 4, end - icmp);
   buf[ip + 6] = Ndp.NEXT_HEADER_ICMPV6;
   buf[ip + 7] = Ndp.HOP_LIMIT;
-  copyBytes(value.source, 0, buf, ip + 8, 16);
-  copyBytes(value.destination, 0, buf, ip + 24, 16);
+  copyBytes(value.source, 0, 16, buf, ip + 8);
+  copyBytes(value.destination, 0, 16, buf, ip + 24);
   buf[icmp] = value.type;
   buf[icmp + 1] = 0;
   writeU16(buf, icmp + 2, 0);
@@ -115,12 +115,12 @@ function writeFrame(buf: Uint8Array, offset: number, value: NeighborMessage): nu
   buf[icmp + 5] = 0;
   buf[icmp + 6] = 0;
   buf[icmp + 7] = 0;
-  copyBytes(value.target, 0, buf, icmp + 8, 16);
+  copyBytes(value.target, 0, 16, buf, icmp + 8);
   if (value.linkLayer !== null) {
     const option = icmp + Ndp.MESSAGE_LENGTH;
     buf[option] = value.type === Ndp.NEIGHBOR_SOLICITATION ? Ndp.OPTION_SOURCE_LINK_LAYER : Ndp.OPTION_TARGET_LINK_LAYER;
     buf[option + 1] = Ndp.LINK_LAYER_OPTION_LENGTH / 8;
-    copyBytes(value.linkLayer, 0, buf, option + 2, Ethernet.ADDRESS_LENGTH);
+    copyBytes(value.linkLayer, 0, Ethernet.ADDRESS_LENGTH, buf, option + 2);
   }
   writeU16(buf, icmp + 2, icmpv6Checksum(buf, ip, icmp, end));
   return end;

@@ -1,6 +1,6 @@
 // The wire toolkit every protocol package shares: big-endian fields, the Internet checksum and its
 // pseudo-headers, address text, the codec shape, the well-known ports and the IP protocol numbers.
-export { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
+export { copyBytes, readU16, readU32, readU64, writeU16, writeU32, writeU64, zeroBytes } from './bytes.js';
 export {
   finishChecksum,
   finishUdpChecksum,

@@ -3,7 +3,7 @@
 // RFC 1812 / RFC 4443 size limits, sourced from the translator's own address and rate limited.
 
 import { internetChecksum, pseudoHeaderSum6, writeU16 } from '@nat64/wire';
-import { copyBytes } from './bytes.js';
+import { copyBytes } from '@nat64/wire';
 import { Defaults } from './config.js';
 import { HeaderSize, Icmp4Type, Icmp4UnreachCode, Icmp6Type, IcmpErrorMax, IpProto } from './constants.js';
 import { writeIcmpHeader, writeIpv4Header, writeIpv6Header } from './headers.js';

@@ -3,7 +3,7 @@
 // any RFC 4884 extension kept whole, and a fresh checksum (the parser verified the one that arrived).
 
 import { internetChecksum, pseudoHeaderSum6, readU16, writeU16 } from '@nat64/wire';
-import { copyBytes, zeroBytes } from './bytes.js';
+import { copyBytes, zeroBytes } from '@nat64/wire';
 import {
   DEST_UNREACH_4TO6,
   HeaderSize,

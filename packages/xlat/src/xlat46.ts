@@ -3,7 +3,7 @@
 // one IPv6 packet or, for DF-clear packets that do not fit, IPv6 fragments.
 
 import { finishChecksum, pseudoHeaderSum6, sumWords, writeU16 } from '@nat64/wire';
-import { copyBytes } from './bytes.js';
+import { copyBytes } from '@nat64/wire';
 import { refuse4, trafficClassFor } from './common.js';
 import { FieldOffset, HeaderSize, Icmp4Type, Icmp4UnreachCode, IpProto } from './constants.js';
 import { writeFragmentHeader, writeIpv6Header } from './headers.js';

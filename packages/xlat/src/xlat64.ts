@@ -2,7 +2,7 @@
 // RFC asks for one), then one IPv4 header written in front of a copy of the upper-layer data,
 // whose ports/identifier and checksum are rewritten in place.
 
-import { copyBytes } from './bytes.js';
+import { copyBytes } from '@nat64/wire';
 import { DF_THRESHOLD, HeaderSize, Icmp6Type, Icmp6ParamCode, Icmp6UnreachCode, IpProto, Ipv4Flags, MinMtu } from './constants.js';
 import { writeIpv4Header } from './headers.js';
 import { transport64 } from './transport.js';
