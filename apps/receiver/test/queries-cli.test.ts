@@ -1,9 +1,10 @@
 // The admin's questions through the built command: `lookup --at` in every form a person writes a
 // time, `--json` with microseconds, `lookup --client`, and `dump --json` with filters.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnTable, SqliteStore, type ConnEntry } from '@nat64/conntrack';
 import { Protocol } from '@nat64/handoff-codec';
@@ -135,6 +136,32 @@ describe('nat64-receiver lookup and dump', { timeout: 60_000 }, () => {
     const loaded = JSON.parse(result.stderr.trim().split('\n').at(-1)!) as string[];
     expect(loaded.some((file) => file.includes('better-sqlite3'))).toBe(true);
     expect(loaded.filter((file) => /[\\/](pino|sd-notify|commander|ipaddr\.js)[\\/]/.test(file))).toEqual([]);
+  });
+
+  it('lookup loads its code as one bundled module, not the modules of the workspace', () => {
+    // A module hook that writes down every ES module the process resolves.
+    const resolved = join(dir, 'resolved.txt');
+    const hooks = join(dir, 'record-resolve.mjs');
+    writeFileSync(
+      hooks,
+      `import { appendFileSync } from 'node:fs';
+       export async function resolve(specifier, context, next) {
+         const result = await next(specifier, context);
+         appendFileSync(${JSON.stringify(resolved)}, result.url + '\\n');
+         return result;
+       }`,
+    );
+    const register = join(dir, 'register.mjs');
+    writeFileSync(register, `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(hooks).href)});`);
+    writeFileSync(resolved, '');
+    const result = spawnSync(process.execPath, ['--import', register, MAIN, 'lookup', '192.0.2.7:3719', '--db', database], { encoding: 'utf8' });
+    expect(result.stdout).toContain('tcp 192.0.2.7:3719 [2001:db8::3]:53186');
+    const ours = readFileSync(resolved, 'utf8')
+      .split('\n')
+      .filter((url) => url.startsWith('file:') && !url.includes('/node_modules/.pnpm/'));
+    const bundle = pathToFileURL(join(import.meta.dirname, '../dist/lookup/')).href;
+    expect(ours.filter((url) => url !== pathToFileURL(MAIN).href && !url.startsWith(bundle))).toEqual([]);
+    expect(ours.filter((url) => url.startsWith(bundle)).length).toBeLessThanOrEqual(3);
   });
 
   it('lookup leaves help and usage errors to commander, as the full program', () => {
