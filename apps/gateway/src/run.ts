@@ -76,6 +76,8 @@ export async function runGateway(options: RunOptions): Promise<number> {
     else reloadNotifying(notifier, reloader, 'SIGHUP');
   };
   process.on('SIGHUP', onHangup);
+  // Also before: a SIGTERM while starting stops the gateway cleanly once it has started.
+  const shutdown = waitForShutdown();
   const short = shortTimeouts(config);
   if (short.length > 0) logger.warn({ timeouts: short }, 'session timeouts below the RFC 6146 minimums (timeouts.allowBelowMinimum): for labs only');
   let stopLoggingSessions: (() => void) | undefined;
@@ -92,7 +94,7 @@ export async function runGateway(options: RunOptions): Promise<number> {
   reloader = reloads;
   notifier.ready(`translating ${config.prefix.text} through ${device.name}`);
 
-  const outcome = await Promise.race([waitForShutdown(), failed]);
+  const outcome = await Promise.race([shutdown, failed]);
   reloader = 'stopping';
   notifier.stopping();
   // Closing the device stops reading at once; every batch was written when its callback returned.

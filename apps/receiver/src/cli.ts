@@ -17,6 +17,7 @@ import {
   prepareDirectoryFor,
   waitForShutdown,
   type Logger,
+  type ShutdownSignal,
 } from '@nat64/service';
 import { DEFAULTS, HANDOFF_PORT, loadReceiverConfig, type RawSettings, type ReceiverConfig } from './config.js';
 import { startReceiver } from './daemon.js';
@@ -82,7 +83,7 @@ function prepareToRun(config: ReceiverConfig): Logger {
 }
 
 /** Runs the daemon until SIGTERM or SIGINT, telling systemd (Type=notify) and reloading on SIGHUP. */
-async function serve(source: { file?: string; flags: RawSettings }, config: ReceiverConfig, logger: Logger): Promise<void> {
+async function serve(source: { file?: string; flags: RawSettings }, config: ReceiverConfig, logger: Logger, shutdown: Promise<ShutdownSignal>): Promise<void> {
   const notifier = new ServiceNotifier({ onError: (error) => logger.warn({ err: error }, 'cannot notify systemd ($NOTIFY_SOCKET)') });
   const settings = new ReceiverSettings(config);
   const reloader = new ReceiverReloader(source, config, settings, logger);
@@ -108,7 +109,7 @@ async function serve(source: { file?: string; flags: RawSettings }, config: Rece
   const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reload('control') }, onTick: () => notifier.tick() });
   state = 'running';
   notifier.ready(`receiving on ${[...config.transports].join(', ')}; ${daemon.receiver.peerCount} gateways known`);
-  const signal = await waitForShutdown();
+  const signal = await shutdown;
   state = 'stopping';
   notifier.stopping();
   logger.info({ signal }, 'shutting down');
@@ -201,8 +202,10 @@ program
       console.log('configuration OK');
       return;
     }
+    // Before anything is opened or logged: a SIGTERM while starting stops the daemon cleanly once it has started.
+    const shutdown = waitForShutdown();
     const logger = prepareToRun(config);
-    await serve(source, config, logger);
+    await serve(source, config, logger, shutdown);
   });
 
 program.addCommand(lookupCommand().copyInheritedSettings(program));

@@ -30,6 +30,9 @@ if (unavailable) console.log(`gateway end-to-end tests skipped: ${unavailable}`)
 const PING_ID = 7;
 const BODY_BYTES = 5 * 1024 * 1024;
 
+/** The lab's prefix and pool4, and a control socket. */
+const startArguments = (control: string) => ['--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control];
+
 describe.skipIf(unavailable)('gateway (end to end)', () => {
   let t: Topology;
   let gateway: RunningGateway;
@@ -48,7 +51,7 @@ describe.skipIf(unavailable)('gateway (end to end)', () => {
         timeouts: { udp: '2s', allowBelowMinimum: true },
       }),
     );
-    gateway = await startGateway(t, ['--config', config, '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control]);
+    gateway = await startGateway(t, ['--config', config].concat(startArguments(control)));
   });
 
   afterAll(async () => {
@@ -160,6 +163,24 @@ describe.skipIf(unavailable)('gateway (end to end)', () => {
     expect(await gateway.stop()).toBe(0);
     expect(() => t.gateway.ip('link', 'show', 'nat64')).toThrow(/does not exist/);
     expect(gateway.log.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+
+  it('stops cleanly, exit 0 and no device left, on a SIGTERM that arrives while it starts', async () => {
+    // The configuration's short timeouts are warned about before the device is opened: the signal
+    // goes out when that line arrives, while the gateway is still starting.
+    const child = t.gateway.spawn(
+      'node',
+      [GATEWAY_MAIN, 'run', '--tun', 'nat64sig', '--config', join(dir, 'gateway.json')].concat(startArguments(join(dir, 'sig.sock'))),
+    );
+    let log = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (log === '' && chunk.includes('session timeouts below')) child.kill('SIGTERM');
+      log += chunk.toString();
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(log).toContain('"msg":"stopped"');
+    expect(() => t.gateway.ip('link', 'show', 'nat64sig')).toThrow(/does not exist/);
   });
 
   it('refuses a broken configuration with exit 78, naming the setting, before any device exists', async () => {
