@@ -302,6 +302,23 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
     expect(gateway.log.some((line) => line.includes('bypass: tunnel stopped answering'))).toBe(true);
     await waitFor('another offer', async () => (await gatewayCounters(GATEWAY_MAIN, control))['bypass.offersSent']! > after['bypass.offersSent']!);
   });
+
+  it('takes the host back when a receiver answers again, here one with --no-bypass-coalesce: the upload arrives intact, frame by frame', async () => {
+    receiver = await startReceiverIn(t.server, ADDRESSES.server, join(dir), undefined, [...receiverArgs, '--no-bypass-coalesce']);
+    await waitFor('the host in bypass again', async () => ((await hostRow())?.['transport'] === 'bypass' ? true : undefined), 20_000);
+    const file = join(dir, 'bulk.bin');
+    const sum = (await t.client.run('sha256sum', [file])).stdout.split(' ')[0]!;
+    const url = `http://[${ADDRESSES.serverSix}]:8081/`;
+    const up = await t.client.run('curl', ['-sS', '--max-time', '120', '--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream', url], {
+      timeoutMs: 130_000,
+    });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout.trim()).toBe(sum);
+    const counters = await receiverCounters(t, receiver);
+    expect(counters['bypassFramesIn']).toBeGreaterThan(BULK_BYTES / 1400);
+    expect(counters['bypassTrainsIn'] ?? 0).toBe(0);
+    expect(counters['bypassFramesCoalesced'] ?? 0).toBe(0);
+  });
 });
 
 function serverLink(t: Topology): string {
