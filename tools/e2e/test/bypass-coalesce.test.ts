@@ -15,7 +15,16 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  createTopology,
+  gatewayUnbuiltReason,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+  labArguments,
+} from './support/gateway-lab.js';
 import { capture, gatewayCounters, gatewayHosts, receiverUnbuiltReason, startReceiverIn, type RunningReceiver } from './support/handoff-lab.js';
 
 const unavailable = labUnavailableReason(['ethtool']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
@@ -80,12 +89,7 @@ describe.skipIf(unavailable)('bypass with offload and coalescing (end to end)', 
     gateway = await startGateway(t, [
       '--config',
       join(dir, 'gateway.json'),
-      '--prefix',
-      ADDRESSES.prefix,
-      '--pool4',
-      ADDRESSES.pool4,
-      '--control',
-      control,
+      ...labArguments(control),
       '--transport',
       'bypass',
       '--tun-offload',

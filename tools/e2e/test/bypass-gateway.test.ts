@@ -30,6 +30,7 @@ import {
   startGateway,
   type RunningGateway,
   type Topology,
+  labArguments,
 } from './support/gateway-lab.js';
 import {
   capture,
@@ -113,18 +114,7 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
         handoff: { bypass: { secretFile: join(dir, 'state', 'bypass-secret'), offerInterval: '1s', reachableTime: '2s' } },
       }),
     );
-    gateway = await startGateway(t, [
-      '--config',
-      join(dir, 'gateway.json'),
-      '--prefix',
-      ADDRESSES.prefix,
-      '--pool4',
-      ADDRESSES.pool4,
-      '--control',
-      control,
-      '--transport',
-      'bypass',
-    ]);
+    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--transport', 'bypass']);
   });
 
   afterAll(async () => {

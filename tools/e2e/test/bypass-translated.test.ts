@@ -26,6 +26,7 @@ import {
   startGateway,
   type RunningGateway,
   type Topology,
+  labArguments,
 } from './support/gateway-lab.js';
 import {
   gatewayCounters,
@@ -73,18 +74,7 @@ describe.skipIf(unavailable)('bypass: a translated connection whose session time
         handoff: { bypass: { secretFile: join(dir, 'state', 'bypass-secret'), offerInterval: '1s' } },
       }),
     );
-    gateway = await startGateway(t, [
-      '--config',
-      join(dir, 'gateway.json'),
-      '--prefix',
-      ADDRESSES.prefix,
-      '--pool4',
-      ADDRESSES.pool4,
-      '--control',
-      control,
-      '--transport',
-      'bypass',
-    ]);
+    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--transport', 'bypass']);
   });
 
   afterAll(async () => {

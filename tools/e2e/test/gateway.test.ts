@@ -21,6 +21,7 @@ import {
   startGateway,
   type RunningGateway,
   type Topology,
+  labArguments,
 } from './support/gateway-lab.js';
 
 const unavailable = labUnavailableReason(['ping', 'curl', 'iperf3']) ?? gatewayUnbuiltReason();
@@ -29,9 +30,6 @@ if (unavailable) console.log(`gateway end-to-end tests skipped: ${unavailable}`)
 /** A static ICMP mapping so the IPv4 server can ping the IPv6 client: identifier 7 on both sides. */
 const PING_ID = 7;
 const BODY_BYTES = 5 * 1024 * 1024;
-
-/** The lab's prefix and pool4, and a control socket. */
-const startArguments = (control: string) => ['--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control];
 
 describe.skipIf(unavailable)('gateway (end to end)', () => {
   let t: Topology;
@@ -51,7 +49,7 @@ describe.skipIf(unavailable)('gateway (end to end)', () => {
         timeouts: { udp: '2s', allowBelowMinimum: true },
       }),
     );
-    gateway = await startGateway(t, ['--config', config].concat(startArguments(control)));
+    gateway = await startGateway(t, ['--config', config].concat(labArguments(control)));
   });
 
   afterAll(async () => {
@@ -170,7 +168,7 @@ describe.skipIf(unavailable)('gateway (end to end)', () => {
     // goes out when that line arrives, while the gateway is still starting.
     const child = t.gateway.spawn(
       'node',
-      [GATEWAY_MAIN, 'run', '--tun', 'nat64sig', '--config', join(dir, 'gateway.json')].concat(startArguments(join(dir, 'sig.sock'))),
+      [GATEWAY_MAIN, 'run', '--tun', 'nat64sig', '--config', join(dir, 'gateway.json')].concat(labArguments(join(dir, 'sig.sock'))),
     );
     let log = '';
     child.stderr!.on('data', (chunk: Buffer) => {

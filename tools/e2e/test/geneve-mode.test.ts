@@ -13,7 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology } from './support/gateway-lab.js';
+import {
+  ADDRESSES,
+  GATEWAY_MAIN,
+  createTopology,
+  gatewayUnbuiltReason,
+  startGateway,
+  type RunningGateway,
+  type Topology,
+  labArguments,
+} from './support/gateway-lab.js';
 import {
   capture,
   curl,
@@ -51,18 +60,7 @@ describe.skipIf(unavailable)('geneve transport (end to end)', () => {
     receiver = await startReceiverIn(t.server, ADDRESSES.server, dir, 'geneve');
     http = await startHttpServer(t);
     tap = await capture(t.server, dir, 'geneve', 'udp port 6081 or udp port 62863');
-    gateway = await startGateway(t, [
-      '--config',
-      join(dir, 'gateway.json'),
-      '--prefix',
-      ADDRESSES.prefix,
-      '--pool4',
-      ADDRESSES.pool4,
-      '--control',
-      control,
-      '--transport',
-      'geneve',
-    ]);
+    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--transport', 'geneve']);
   });
 
   afterAll(async () => {

@@ -22,6 +22,7 @@ import {
   startGateway,
   type RunningGateway,
   type Topology,
+  labArguments,
 } from './support/gateway-lab.js';
 import {
   gatewayCounters,
@@ -48,7 +49,7 @@ describe.skipIf(unavailable)('idle connections whose client speaks first (end to
   let gateway: RunningGateway;
   let receiver: RunningReceiver;
 
-  const gatewayArgs = () => ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control];
+  const gatewayArgs = () => ['--config', join(dir, 'gateway.json'), ...labArguments(control)];
   const createdLines = () => receiver.lines().filter((line) => line.startsWith('Created ')).length;
   const sessionsOf = async (protocol: string) => (await gatewayCli(['sessions', '--control', control, '--protocol', protocol, '--json'])).stdout;
   /** Waits until the gateway's cache no longer holds a session on the NAT port. */

@@ -21,6 +21,7 @@ import {
   startGateway,
   type RunningGateway,
   type Topology,
+  labArguments,
 } from './support/gateway-lab.js';
 import { capture, curl, gatewayCounters, gatewayHosts, receiverUnbuiltReason, startHttpServer, startReceiver, type HttpServer } from './support/handoff-lab.js';
 
@@ -38,18 +39,7 @@ describe.skipIf(unavailable)('handoff modes (end to end)', () => {
   let http: HttpServer;
 
   async function start(mode: string): Promise<void> {
-    gateway = await startGateway(t, [
-      '--config',
-      join(dir, 'gateway.json'),
-      '--prefix',
-      ADDRESSES.prefix,
-      '--pool4',
-      ADDRESSES.pool4,
-      '--control',
-      control,
-      '--handoff',
-      mode,
-    ]);
+    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--handoff', mode]);
   }
 
   beforeAll(async () => {

@@ -22,6 +22,7 @@ import {
   startGateway,
   type RunningGateway,
   type Topology,
+  labArguments,
 } from './support/gateway-lab.js';
 import {
   curl,
@@ -72,7 +73,7 @@ describe.skipIf(unavailable)('handoff with a receiver (end to end)', () => {
     );
   };
 
-  const gatewayArgs = () => ['--config', join(dir, 'gateway.json'), '--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control];
+  const gatewayArgs = () => ['--config', join(dir, 'gateway.json'), ...labArguments(control)];
 
   beforeAll(async () => {
     t = createTopology('hor');

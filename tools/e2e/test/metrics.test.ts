@@ -19,6 +19,7 @@ import {
   startGateway,
   type RunningGateway,
   type Topology,
+  labArguments,
 } from './support/gateway-lab.js';
 import {
   curlAndExpectLogged,
@@ -61,7 +62,7 @@ describe.skipIf(unavailable)('metrics (end to end)', () => {
     control = join(dir, 'gateway.sock');
     receiver = await startReceiver(t, dir, ['--metrics', '9465']);
     http = await startHttpServer(t);
-    gateway = await startGateway(t, ['--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control, '--metrics', '9464']);
+    gateway = await startGateway(t, [...labArguments(control), '--metrics', '9464']);
     await curlAndExpectLogged(t, http, receiver);
     await waitForQuietPeer(GATEWAY_MAIN, control, 'authoritative');
   });

@@ -20,6 +20,11 @@ export const GATEWAY_MAIN = join(REPO, 'apps/gateway/dist/main.js');
 
 export const ADDRESSES = NAT64_ADDRESSES;
 
+/** `nat64-gateway run` arguments for the lab: its prefix and pool4 (which startGateway routes), and a control socket. */
+export function labArguments(control: string): string[] {
+  return ['--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control];
+}
+
 /** The three hosts (netlab's NAT64 topology); tests that need the link names take them from there. */
 export type Topology = Pick<Nat64Topology, 'lab' | 'client' | 'gateway' | 'server'>;
 
