@@ -75,6 +75,16 @@ describe('tools/setup/install.sh', () => {
       const help = command('nat64-receiver', '--help');
       expect(help.status).toBe(0);
       expect(help.stdout).toContain('Usage: nat64-receiver');
+      // `lookup` runs its bundled module, which loads better-sqlite3 from the installed copy: SQLite
+      // itself refuses a file with an SQLite header and nothing valid behind it.
+      const broken = Buffer.alloc(4096);
+      broken.write('SQLite format 3\0');
+      writeFileSync(join(root, 'broken.db'), broken);
+      expect(command('nat64-receiver', 'lookup', '192.0.2.7:3719', '--db', join(root, 'broken.db'))).toMatchObject({
+        status: 65,
+        stderr: expect.stringContaining('not an SQLite database'),
+      });
+      rmSync(join(root, 'broken.db'));
       // The installed copy stands alone: its example configuration passes the gateway's own check.
       expect(command('nat64-gateway', 'run', '--check', '--config', join(root, 'etc/nat64-handoff/gateway.json'))).toMatchObject({
         status: 0,
