@@ -188,33 +188,19 @@ export class Handoff {
     );
   }
 
-  /** Session creations and deletions go to the tracker, which reports mappings; the end of a BIB entry frees its records' slot. */
+  /**
+   * Session creations and deletions go to the tracker, which reports mappings; the end of a BIB entry
+   * frees its records' slot. The engine's fan-out catches what the tracker throws and hands it to failed().
+   */
   private followSessions(): void {
     const tracker = this.tracker;
     this.wiring.add(
       'session events',
       this.parts.engine.events.subscribe({
-        sessionCreated: (table, h) => {
-          try {
-            tracker.sessionCreated(table, h);
-          } catch (error) {
-            this.failed(error);
-          }
-        },
-        sessionDeleted: (table, h, reason) => {
-          try {
-            tracker.sessionDeleted(table, h, reason);
-          } catch (error) {
-            this.failed(error);
-          }
-        },
-        bibDeleted: (table, b) => {
-          try {
-            tracker.bibDeleted(table, b);
-          } catch (error) {
-            this.failed(error);
-          }
-        },
+        sessionCreated: (table, h) => tracker.sessionCreated(table, h),
+        sessionDeleted: (table, h, reason) => tracker.sessionDeleted(table, h, reason),
+        bibDeleted: (table, b) => tracker.bibDeleted(table, b),
+        failed: (error) => this.failed(error),
       }),
     );
   }
