@@ -10,7 +10,7 @@ import { helloDue, portUnreachable, restartEpoch, startProbe } from './hello.js'
 import { receive } from './inbound.js';
 import { abandonOpen, appendEntry, flush, retransmit } from './outbound.js';
 import { Peer } from './peer.js';
-import { issueClientQuery, issueQuery, queriesDue } from './queries.js';
+import { issueClientQuery, issueQuery, queriesDue, type ClientQuestion } from './queries.js';
 import { resolveOptions, type HandoffAgentOptions } from './options.js';
 
 /** One peer as `hosts` displays it. */
@@ -202,24 +202,15 @@ export class HandoffAgent {
   }
 
   /**
-   * An IPv6 packet of a client (protocol, clientAddress, clientPort) toward serverAddress:serverPort
-   * found no session, on a flow the gateway handed off earlier: ask the authoritative receiver on
-   * `host` which NAT port of `natAddress` the client holds (CLIENT-QUERY, §5.12). Verdicts and
-   * onAnswer as for query(); a FOUND entry is one of this client side. `clientAddress` is copied.
+   * An IPv6 packet of a client (question.protocol, clientAddress, clientPort) toward
+   * serverAddress:serverPort found no session, on a flow the gateway handed off earlier: ask the
+   * authoritative receiver on `host` which NAT port of `natAddress` the client holds (CLIENT-QUERY,
+   * §5.12). Verdicts and onAnswer as for query(); a FOUND entry is one of this client side. `question`
+   * is read during the call only (its clientAddress is copied).
    */
-  clientQuery(
-    natAddress: number,
-    host: number,
-    protocol: number,
-    clientAddress: Uint8Array,
-    clientPort: number,
-    serverAddress: number,
-    serverPort: number,
-    token: number,
-  ): QueryVerdict {
+  clientQuery(natAddress: number, host: number, question: ClientQuestion, token: number): QueryVerdict {
     const core = this.core;
-    const now = core.options.clock();
-    return issueClientQuery(core, core.peers.get(natAddress, host), protocol, clientAddress, clientPort, serverAddress, serverPort, token, now);
+    return issueClientQuery(core, core.peers.get(natAddress, host), question, token, core.options.clock());
   }
 
   /** Whether `host` holds authority for the mappings of `natAddress` it acknowledged. O(1), allocation-free. */
