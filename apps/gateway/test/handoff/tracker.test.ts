@@ -293,4 +293,13 @@ describe('MappingTracker', () => {
     expect(h.handoff.counters.get('mappingsCreated')).toBe(0);
     expect(h.outbox).toEqual([]);
   });
+
+  it('tells pool4 from other hosts session by session within one batch', () => {
+    const h = testHandoff();
+    const toPool = (port: number) => ipv6({ src: CLIENT, dst: '2001:db8:64::c633:6401', protocol: 17, srcPort: port, dstPort: 53 });
+    const toServer = (port: number, server6 = SERVER6) => ipv6({ src: CLIENT, dst: server6, protocol: 17, srcPort: port, dstPort: 53 });
+    h.send(toPool(40_000), toServer(40_001), toServer(40_002), toPool(40_003), toServer(40_004, OTHER6), toPool(40_005));
+    expect(h.handoff.counters.get('mappingsCreated')).toBe(3);
+    expect(h.handoff.tracker.mappings.count).toBe(3);
+  });
 });
