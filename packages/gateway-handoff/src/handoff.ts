@@ -105,7 +105,7 @@ export class Handoff {
       events: {
         onPeerUp: (natAddress, host, state) => this.peerUp(natAddress, host, state),
         onPeerDown: (natAddress, host, state) => this.peerDown(natAddress, host, state),
-        onHandedOff: (natAddress, host, entries) => this.tracker.handedOff(natAddress, host, entries),
+        onHandedOff: (natAddress, host, entries, refs) => this.tracker.handedOff(natAddress, host, entries, refs),
         onRelease: (natAddress, host, entries) => this.tracker.released(natAddress, host, entries),
         onAnswer: (token, outcome, entry) =>
           token >= CLIENT_TOKEN_BASE ? this.clientMisses.answered(token, outcome, entry) : this.misses.answered(token, outcome, entry),
@@ -118,7 +118,7 @@ export class Handoff {
       ...options.tuning,
     });
     const reporter = {
-      mappingCreated: (natAddress: number, host: number, entry: HandoffEntry) => this.transport.mappingCreated(natAddress, host, entry),
+      mappingCreated: (natAddress: number, host: number, entry: HandoffEntry, ref?: number) => this.transport.mappingCreated(natAddress, host, entry, ref),
       mappingDeleted: (natAddress: number, host: number, entry: HandoffEntry, reason: number) => this.transport.mappingDeleted(natAddress, host, entry, reason),
     };
     this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros);

@@ -127,9 +127,9 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     }
     const time = this.wallMicros();
     const serverPort = table.serverPort(h);
-    m.add(b, natAddress, host, protocol, natPort, serverPort, time, 0);
+    const added = m.add(b, natAddress, host, protocol, natPort, serverPort, time, 0);
     this.values[this.index.mappingsCreated]!++;
-    this.reporter.mappingCreated(natAddress, host, this.fill(table, b, protocol, natAddress, natPort, host, serverPort, time));
+    this.reporter.mappingCreated(natAddress, host, this.fill(table, b, protocol, natAddress, natPort, host, serverPort, time), added);
   }
 
   sessionDeleted(table: Nat64Table, h: number, reason: TableDeleteReason): void {
@@ -178,15 +178,16 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
 
   /**
    * An authoritative receiver acknowledged these CREATED entries: their sessions toward it become a
-   * cache. Returns how many mappings were handed off now.
+   * cache. refs[i], when there is one, is the record entries[i] was reported from (the `ref` the agent
+   * hands back). Returns how many mappings were handed off now.
    */
-  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): number {
+  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[], refs?: Int32Array): number {
     const m = this.mappings;
-    const table = this.table;
     let count = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      const slot = m.find(table.findBibByNat(e.protocol, natAddress, e.natPort), host);
+      const ref = refs === undefined ? -1 : refs[i]!;
+      const slot = ref >= 0 ? (m.holds(ref, natAddress, host, e.protocol, e.natPort) ? ref : -1) : this.recordOf(e, natAddress, host);
       // Same incarnation only: the mapping may have ended, or ended and come back, since the CREATED.
       if (slot < 0 || m.time[slot] !== e.time) {
         this.counters.add('handOffStale');
@@ -255,7 +256,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
       const e = this.fill(table, m.bib[slot]!, m.protocol[slot]!, natAddress, m.natPort[slot]!, host, m.serverPort[slot]!, m.time[slot]!);
       this.counters.add('mappingsReannounced');
-      to.mappingCreated(natAddress, host, e);
+      to.mappingCreated(natAddress, host, e, slot);
     }
   }
 
@@ -297,6 +298,11 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     for (let h = table.firstSessionOfBib(this.mappings.bib[slot]!); h >= 0; h = table.nextSessionOfBib(h)) {
       if (table.serverAddress(h) === host) table.setHandedOff(h, on);
     }
+  }
+
+  /** The record of the mapping of `e` toward `host`, found by its key through the table's BIB entry; -1 if none. */
+  private recordOf(e: HandoffEntry, natAddress: number, host: number): number {
+    return this.mappings.find(this.table.findBibByNat(e.protocol, natAddress, e.natPort), host);
   }
 
   private sameClient(b: number, address: Uint8Array): boolean {

@@ -75,9 +75,12 @@ export class HandoffAgent {
     this.epoch = resolved.epoch;
   }
 
-  /** A mapping toward `host` was created: the entry goes out in a CREATED. */
-  mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void {
-    this.mappingChanged(natAddress, host, MessageType.CREATED, entry, 0);
+  /**
+   * A mapping toward `host` was created: the entry goes out in a CREATED. `ref`, any int32 (say where
+   * the gateway keeps the mapping), comes back with the entry in onHandedOff; -1 for none.
+   */
+  mappingCreated(natAddress: number, host: number, entry: HandoffEntry, ref = -1): void {
+    this.mappingChanged(natAddress, host, MessageType.CREATED, entry, 0, ref);
   }
 
   /** A mapping toward `host` ended: the entry (its creation time included) goes out in a DELETED with `reason` (DeleteReason). */
@@ -86,7 +89,7 @@ export class HandoffAgent {
       this.core.count('entriesInvalid');
       return;
     }
-    this.mappingChanged(natAddress, host, MessageType.DELETED, entry, reason);
+    this.mappingChanged(natAddress, host, MessageType.DELETED, entry, reason, -1);
   }
 
   private mappingChanged(
@@ -95,6 +98,7 @@ export class HandoffAgent {
     type: typeof MessageType.CREATED | typeof MessageType.DELETED,
     entry: HandoffEntry,
     reason: number,
+    ref: number,
   ): void {
     const core = this.core;
     const now = core.options.clock();
@@ -109,7 +113,7 @@ export class HandoffAgent {
     } else {
       core.peers.touch(peer);
     }
-    appendEntry(core, peer, type, entry, reason, now);
+    appendEntry(core, peer, type, entry, reason, ref, now);
   }
 
   private createPeer(natAddress: number, host: number, now: number): Peer | undefined {

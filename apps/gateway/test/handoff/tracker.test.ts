@@ -204,6 +204,27 @@ describe('MappingTracker', () => {
     expect(h.handoff.counters.get('handOffStale')).toBe(1);
   });
 
+  it('takes an acknowledgement for a mapping whose record was reused by another one as stale', () => {
+    const h = testHandoff(SHORT);
+    const receiver = new FakeReceiver(v4(SERVER));
+    udp(h, 40_000);
+    talk(h, [receiver]);
+    const record = (natPort: number) => h.handoff.tracker.mappings.find(h.g.table.bibOf(session(h, PROTOCOL.UDP, natPort, 53)), v4(SERVER));
+    const ended = record(udp(h, 40_001));
+    h.tick(10);
+    const created = h.take().handoff;
+    h.g.advance(3_000);
+    h.g.engine.expire(Infinity);
+    // Both records are free again; the next two mappings take them, one of them the ended mapping's.
+    const natPorts = [udp(h, 40_002), udp(h, 40_003)];
+    expect(natPorts.map(record)).toContain(ended);
+    h.send(...receiver.answer(created));
+    expect(h.handoff.counters.get('handOffStale')).toBe(1);
+    expect(natPorts.map((natPort) => h.g.table.isHandedOff(session(h, PROTOCOL.UDP, natPort, 53)))).toEqual([false, false]);
+    talk(h, [receiver]);
+    expect(natPorts.map((natPort) => h.g.table.isHandedOff(session(h, PROTOCOL.UDP, natPort, 53)))).toEqual([true, true]);
+  });
+
   it('finds mappings by their BIB entry: two hosts on one entry end apart, and a freed entry’s reused slot starts a mapping of its own', () => {
     const h = testHandoff(SHORT);
     const receiver = new FakeReceiver(v4(SERVER));
