@@ -29,4 +29,34 @@ describe('events', () => {
     g.send(udp(40_000), udp(40_001));
     expect(heard).toEqual(['once', 'always', 'always']);
   });
+
+  it('catches what a subscriber throws: counted, handed to its failed(), and the others and the packet go on', () => {
+    const g = testEngine();
+    const heard: string[] = [];
+    const failures: unknown[] = [];
+    const bug = new Error('subscriber bug');
+    g.engine.events.subscribe({
+      sessionCreated: () => {
+        throw bug;
+      },
+      bibCreated: () => {
+        throw bug;
+      },
+      failed: (error) => failures.push(error),
+    });
+    g.engine.events.subscribe({
+      sessionCreated: (table, h) => heard.push(`s${table.clientPort(h)}`),
+      bibCreated: (_t, b) => heard.push(`b${b}`),
+    });
+    g.engine.events.subscribe({
+      sessionCreated: () => {
+        throw new Error('without failed()');
+      },
+    });
+    expect(g.send(udp(40_000), udp(40_001))).toHaveLength(2);
+    expect(heard).toEqual(['b0', 's40000', 'b1', 's40001']);
+    expect(failures).toEqual([bug, bug, bug, bug]);
+    expect(g.engine.events.errors).toBe(6);
+    expect(g.engine.table.sessionCount).toBe(2);
+  });
 });

@@ -124,7 +124,7 @@ export class ClientMissQueue {
     clientAddress.set(buf.subarray(clientOffset, clientOffset + 16));
     const token = this.nextToken;
     this.nextToken = token >= 0xffff_fffe ? CLIENT_TOKEN_BASE : token + 1;
-    const verdict = this.agent.clientQuery(natAddress, host, protocol, clientAddress, clientPort, host, serverPort, token);
+    const verdict = this.agent.clientQuery(natAddress, host, { protocol, clientAddress, clientPort, serverAddress: host, serverPort }, token);
     if (verdict !== QueryVerdict.SENT && verdict !== QueryVerdict.JOINED) {
       if (verdict !== QueryVerdict.NOT_AUTHORITATIVE) this.counters.add('clientMissesQueryRefused');
       return false;

@@ -105,7 +105,7 @@ export class Handoff {
       events: {
         onPeerUp: (natAddress, host, state) => this.peerUp(natAddress, host, state),
         onPeerDown: (natAddress, host, state) => this.peerDown(natAddress, host, state),
-        onHandedOff: (natAddress, host, entries) => this.tracker.handedOff(natAddress, host, entries),
+        onHandedOff: (natAddress, host, entries, refs) => this.tracker.handedOff(natAddress, host, entries, refs),
         onRelease: (natAddress, host, entries) => this.tracker.released(natAddress, host, entries),
         onAnswer: (token, outcome, entry) =>
           token >= CLIENT_TOKEN_BASE ? this.clientMisses.answered(token, outcome, entry) : this.misses.answered(token, outcome, entry),
@@ -118,7 +118,7 @@ export class Handoff {
       ...options.tuning,
     });
     const reporter = {
-      mappingCreated: (natAddress: number, host: number, entry: HandoffEntry) => this.transport.mappingCreated(natAddress, host, entry),
+      mappingCreated: (natAddress: number, host: number, entry: HandoffEntry, ref?: number) => this.transport.mappingCreated(natAddress, host, entry, ref),
       mappingDeleted: (natAddress: number, host: number, entry: HandoffEntry, reason: number) => this.transport.mappingDeleted(natAddress, host, entry, reason),
     };
     this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros);
@@ -188,33 +188,19 @@ export class Handoff {
     );
   }
 
-  /** Session creations and deletions go to the tracker, which reports mappings; the end of a BIB entry frees its records' slot. */
+  /**
+   * Session creations and deletions go to the tracker, which reports mappings; the end of a BIB entry
+   * frees its records' slot. The engine's fan-out catches what the tracker throws and hands it to failed().
+   */
   private followSessions(): void {
     const tracker = this.tracker;
     this.wiring.add(
       'session events',
       this.parts.engine.events.subscribe({
-        sessionCreated: (table, h) => {
-          try {
-            tracker.sessionCreated(table, h);
-          } catch (error) {
-            this.failed(error);
-          }
-        },
-        sessionDeleted: (table, h, reason) => {
-          try {
-            tracker.sessionDeleted(table, h, reason);
-          } catch (error) {
-            this.failed(error);
-          }
-        },
-        bibDeleted: (table, b) => {
-          try {
-            tracker.bibDeleted(table, b);
-          } catch (error) {
-            this.failed(error);
-          }
-        },
+        sessionCreated: (table, h) => tracker.sessionCreated(table, h),
+        sessionDeleted: (table, h, reason) => tracker.sessionDeleted(table, h, reason),
+        bibDeleted: (table, b) => tracker.bibDeleted(table, b),
+        failed: (error) => this.failed(error),
       }),
     );
   }

@@ -80,6 +80,18 @@ export class MappingTable extends SlotTable {
     return -1;
   }
 
+  /** Whether `slot` holds a record of this key toward `host` (a slot named earlier may be free or reused since). */
+  holds(slot: number, natAddress: number, host: number, protocol: number, natPort: number): boolean {
+    return (
+      slot < this.bib.length &&
+      this.bib[slot]! >= 0 &&
+      this.host[slot] === host >>> 0 &&
+      this.natAddress[slot] === natAddress >>> 0 &&
+      this.protocol[slot] === protocol &&
+      this.natPort[slot] === natPort
+    );
+  }
+
   /** The first record of BIB entry `b`, or -1; nextOfBib() gives the ones after it. */
   firstOfBib(b: number): number {
     return b >= 0 && b < this.bibHead.length ? this.bibHead[b]! : -1;

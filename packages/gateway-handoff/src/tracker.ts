@@ -75,6 +75,12 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   /** Tokens of sessions created on a handed-off mapping, to hand off when the batch ends. */
   private pending: number[] = [];
   private readonly entry: HandoffEntry = createEntry();
+  /**
+   * Whether the last host a session was created toward is reportable, kept until the batch ends: the
+   * sessions of a batch mostly go to few hosts, and the pool4 test is a hashed lookup. -1: none yet.
+   */
+  private lastHost = -1;
+  private lastReportable = false;
   private readonly scratch = new Uint8Array(16);
   /** Counter values and indexes, bumped directly on the per-session paths. */
   private readonly values: Float64Array;
@@ -96,7 +102,11 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
 
   sessionCreated(table: Nat64Table, h: number): void {
     const host = table.serverAddress(h);
-    if (!reportable(host, this.isPool)) return;
+    if (host !== this.lastHost) {
+      this.lastHost = host;
+      this.lastReportable = reportable(host, this.isPool);
+    }
+    if (!this.lastReportable) return;
     const natAddress = table.natAddress(h);
     const natPort = table.natPort(h);
     const protocol = table.protocol(h);
@@ -116,9 +126,10 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       return;
     }
     const time = this.wallMicros();
-    m.add(b, natAddress, host, protocol, natPort, table.serverPort(h), time, 0);
+    const serverPort = table.serverPort(h);
+    const added = m.add(b, natAddress, host, protocol, natPort, serverPort, time, 0);
     this.values[this.index.mappingsCreated]!++;
-    this.reporter.mappingCreated(natAddress, host, this.fromSession(table, h, time));
+    this.reporter.mappingCreated(natAddress, host, this.fill(table, b, protocol, natAddress, natPort, host, serverPort, time), added);
   }
 
   sessionDeleted(table: Nat64Table, h: number, reason: TableDeleteReason): void {
@@ -152,8 +163,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
       values[index.mappingsClosedInCache]!++;
     }
     values[index.mappingsDeleted]!++;
-    const entry = this.fromSession(table, h, time);
-    entry.serverPort = serverPort;
+    const entry = this.fill(table, table.bibOf(h), table.protocol(h), natAddress, table.natPort(h), host, serverPort, time);
     this.reporter.mappingDeleted(natAddress, host, entry, wire);
   }
 
@@ -168,15 +178,16 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
 
   /**
    * An authoritative receiver acknowledged these CREATED entries: their sessions toward it become a
-   * cache. Returns how many mappings were handed off now.
+   * cache. refs[i], when there is one, is the record entries[i] was reported from (the `ref` the agent
+   * hands back). Returns how many mappings were handed off now.
    */
-  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): number {
+  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[], refs?: Int32Array): number {
     const m = this.mappings;
-    const table = this.table;
     let count = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      const slot = m.find(table.findBibByNat(e.protocol, natAddress, e.natPort), host);
+      const ref = refs === undefined ? -1 : refs[i]!;
+      const slot = ref >= 0 ? (m.holds(ref, natAddress, host, e.protocol, e.natPort) ? ref : -1) : this.recordOf(e, natAddress, host);
       // Same incarnation only: the mapping may have ended, or ended and come back, since the CREATED.
       if (slot < 0 || m.time[slot] !== e.time) {
         this.counters.add('handOffStale');
@@ -242,20 +253,10 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   announce(natAddress: number, host: number, to: MappingReporter = this.reporter): void {
     const table = this.table;
     const m = this.mappings;
-    const e = this.entry;
     for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
-      const b = m.bib[slot]!;
-      e.protocol = m.protocol[slot]!;
-      e.reason = 0;
-      e.natAddress = natAddress;
-      e.natPort = m.natPort[slot]!;
-      table.copyBibClientAddress(b, e.clientAddress, 0);
-      e.clientPort = table.bibClientPort(b);
-      e.serverAddress = host;
-      e.serverPort = m.serverPort[slot]!;
-      e.time = m.time[slot]!;
+      const e = this.fill(table, m.bib[slot]!, m.protocol[slot]!, natAddress, m.natPort[slot]!, host, m.serverPort[slot]!, m.time[slot]!);
       this.counters.add('mappingsReannounced');
-      to.mappingCreated(natAddress, host, e);
+      to.mappingCreated(natAddress, host, e, slot);
     }
   }
 
@@ -272,6 +273,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
 
   /** Hands off the sessions created on handed-off mappings during the batch. */
   batchEnd(): void {
+    this.lastHost = -1;
     const pending = this.pending;
     if (pending.length === 0) return;
     const table = this.table;
@@ -298,6 +300,11 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     }
   }
 
+  /** The record of the mapping of `e` toward `host`, found by its key through the table's BIB entry; -1 if none. */
+  private recordOf(e: HandoffEntry, natAddress: number, host: number): number {
+    return this.mappings.find(this.table.findBibByNat(e.protocol, natAddress, e.natPort), host);
+  }
+
   private sameClient(b: number, address: Uint8Array): boolean {
     const mine = this.scratch;
     this.table.copyBibClientAddress(b, mine, 0);
@@ -305,17 +312,26 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     return true;
   }
 
-  /** The reused entry, filled from session `h` with creation time `time`. */
-  private fromSession(table: Nat64Table, h: number, time: number): HandoffEntry {
+  /** The reused entry of a mapping on BIB entry `b` (whose client it reads from the table) with these fields. */
+  private fill(
+    table: Nat64Table,
+    b: number,
+    protocol: number,
+    natAddress: number,
+    natPort: number,
+    host: number,
+    serverPort: number,
+    time: number,
+  ): HandoffEntry {
     const e = this.entry;
-    e.protocol = table.protocol(h);
+    e.protocol = protocol;
     e.reason = 0;
-    e.natAddress = table.natAddress(h);
-    e.natPort = table.natPort(h);
-    table.copyClientAddress(h, e.clientAddress, 0);
-    e.clientPort = table.clientPort(h);
-    e.serverAddress = table.serverAddress(h);
-    e.serverPort = table.serverPort(h);
+    e.natAddress = natAddress;
+    e.natPort = natPort;
+    table.copyBibClientAddress(b, e.clientAddress, 0);
+    e.clientPort = table.bibClientPort(b);
+    e.serverAddress = host;
+    e.serverPort = serverPort;
     e.time = time;
     return e;
   }

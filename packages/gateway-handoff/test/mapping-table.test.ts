@@ -23,6 +23,23 @@ describe('MappingTable', () => {
     expect(m.count).toBe(3);
   });
 
+  it('tells whether a slot named earlier still holds the record of a key and host', () => {
+    const m = new MappingTable(4);
+    const slot = m.add(3, A, H, 6, 40_000, 443, 1000, 0);
+    expect(m.holds(slot, A, H, 6, 40_000)).toBe(true);
+    expect([m.holds(slot, A, G, 6, 40_000), m.holds(slot, A, H, 17, 40_000), m.holds(slot, A, H, 6, 40_001), m.holds(slot, A + 1, H, 6, 40_000)]).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect([m.holds(slot + 1, A, H, 6, 40_000), m.holds(1_000_000, A, H, 6, 40_000)]).toEqual([false, false]);
+    m.remove(slot);
+    expect(m.holds(slot, A, H, 6, 40_000)).toBe(false);
+    expect(m.add(4, A, H, 6, 40_002, 443, 2000, 0)).toBe(slot);
+    expect([m.holds(slot, A, H, 6, 40_000), m.holds(slot, A, H, 6, 40_002)]).toEqual([false, true]);
+  });
+
   it('walks the records of one peer, and only those', () => {
     const m = new MappingTable();
     m.add(0, A, H, 6, 40_000, 443, 1, 0);

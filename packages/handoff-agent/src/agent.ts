@@ -10,7 +10,7 @@ import { helloDue, portUnreachable, restartEpoch, startProbe } from './hello.js'
 import { receive } from './inbound.js';
 import { abandonOpen, appendEntry, flush, retransmit } from './outbound.js';
 import { Peer } from './peer.js';
-import { issueClientQuery, issueQuery, queriesDue } from './queries.js';
+import { issueClientQuery, issueQuery, queriesDue, type ClientQuestion } from './queries.js';
 import { resolveOptions, type HandoffAgentOptions } from './options.js';
 
 /** One peer as `hosts` displays it. */
@@ -75,9 +75,12 @@ export class HandoffAgent {
     this.epoch = resolved.epoch;
   }
 
-  /** A mapping toward `host` was created: the entry goes out in a CREATED. */
-  mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void {
-    this.mappingChanged(natAddress, host, MessageType.CREATED, entry, 0);
+  /**
+   * A mapping toward `host` was created: the entry goes out in a CREATED. `ref`, any int32 (say where
+   * the gateway keeps the mapping), comes back with the entry in onHandedOff; -1 for none.
+   */
+  mappingCreated(natAddress: number, host: number, entry: HandoffEntry, ref = -1): void {
+    this.mappingChanged(natAddress, host, MessageType.CREATED, entry, 0, ref);
   }
 
   /** A mapping toward `host` ended: the entry (its creation time included) goes out in a DELETED with `reason` (DeleteReason). */
@@ -86,7 +89,7 @@ export class HandoffAgent {
       this.core.count('entriesInvalid');
       return;
     }
-    this.mappingChanged(natAddress, host, MessageType.DELETED, entry, reason);
+    this.mappingChanged(natAddress, host, MessageType.DELETED, entry, reason, -1);
   }
 
   private mappingChanged(
@@ -95,6 +98,7 @@ export class HandoffAgent {
     type: typeof MessageType.CREATED | typeof MessageType.DELETED,
     entry: HandoffEntry,
     reason: number,
+    ref: number,
   ): void {
     const core = this.core;
     const now = core.options.clock();
@@ -109,7 +113,7 @@ export class HandoffAgent {
     } else {
       core.peers.touch(peer);
     }
-    appendEntry(core, peer, type, entry, reason, now);
+    appendEntry(core, peer, type, entry, reason, ref, now);
   }
 
   private createPeer(natAddress: number, host: number, now: number): Peer | undefined {
@@ -202,24 +206,15 @@ export class HandoffAgent {
   }
 
   /**
-   * An IPv6 packet of a client (protocol, clientAddress, clientPort) toward serverAddress:serverPort
-   * found no session, on a flow the gateway handed off earlier: ask the authoritative receiver on
-   * `host` which NAT port of `natAddress` the client holds (CLIENT-QUERY, §5.12). Verdicts and
-   * onAnswer as for query(); a FOUND entry is one of this client side. `clientAddress` is copied.
+   * An IPv6 packet of a client (question.protocol, clientAddress, clientPort) toward
+   * serverAddress:serverPort found no session, on a flow the gateway handed off earlier: ask the
+   * authoritative receiver on `host` which NAT port of `natAddress` the client holds (CLIENT-QUERY,
+   * §5.12). Verdicts and onAnswer as for query(); a FOUND entry is one of this client side. `question`
+   * is read during the call only (its clientAddress is copied).
    */
-  clientQuery(
-    natAddress: number,
-    host: number,
-    protocol: number,
-    clientAddress: Uint8Array,
-    clientPort: number,
-    serverAddress: number,
-    serverPort: number,
-    token: number,
-  ): QueryVerdict {
+  clientQuery(natAddress: number, host: number, question: ClientQuestion, token: number): QueryVerdict {
     const core = this.core;
-    const now = core.options.clock();
-    return issueClientQuery(core, core.peers.get(natAddress, host), protocol, clientAddress, clientPort, serverAddress, serverPort, token, now);
+    return issueClientQuery(core, core.peers.get(natAddress, host), question, token, core.options.clock());
   }
 
   /** Whether `host` holds authority for the mappings of `natAddress` it acknowledged. O(1), allocation-free. */

@@ -161,8 +161,8 @@ export class AgentCore {
     this.emit(this.options.events.onPeerDown, peer.natAddress, peer.host, state);
   }
 
-  handedOff(peer: Peer, entries: readonly HandoffEntry[]): void {
-    this.emit(this.options.events.onHandedOff, peer.natAddress, peer.host, entries);
+  handedOff(peer: Peer, entries: readonly HandoffEntry[], refs: Int32Array): void {
+    this.emit(this.options.events.onHandedOff, peer.natAddress, peer.host, entries, refs);
   }
 
   released(peer: Peer, entries: readonly HandoffEntry[]): void {
@@ -174,10 +174,10 @@ export class AgentCore {
   }
 
   /** Calls an event handler, if one is set; what it throws is counted and reported, never passed on. */
-  private emit<A, B, C>(handler: ((a: A, b: B, c: C) => void) | undefined, a: A, b: B, c: C): void {
+  private emit<A, B, C, D>(handler: ((a: A, b: B, c: C, d: D) => void) | undefined, a: A, b: B, c: C, d?: D): void {
     if (handler === undefined) return;
     try {
-      handler(a, b, c);
+      handler(a, b, c, d!);
     } catch (error) {
       this.eventFailed(error);
     }

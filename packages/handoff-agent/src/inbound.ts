@@ -130,7 +130,7 @@ function ackReceived(core: AgentCore, peer: Peer, buf: Uint8Array, now: number):
       }
       peer.handedOff += message.count;
       core.count('entriesHandedOff', message.count);
-      core.handedOff(peer, report.list());
+      core.handedOff(peer, report.list(), message.refs);
     }
     core.pool.give(message);
   }

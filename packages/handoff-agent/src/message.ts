@@ -1,7 +1,7 @@
 // One CREATED or DELETED datagram, built in place and kept for retransmission, and the pool that
 // recycles them. A message owns its buffer (a slice of a shared slab) and its batch writer for good;
 // the pool hands out the same ones again, so a steady flow of mappings allocates nothing.
-import { EntryBatchWriter, HeaderFlag, Size, signDatagram, type BatchType, type HandoffEntry } from '@nat64/handoff-codec';
+import { EntryBatchWriter, HeaderFlag, Size, entriesPerLength, signDatagram, type BatchType, type HandoffEntry } from '@nat64/handoff-codec';
 import { writeU32 } from '@nat64/wire';
 
 /** Offsets of Epoch and Cookie in the common header (§5.1). */
@@ -42,6 +42,8 @@ export class Message {
   rto = 0;
   retransmissions = 0;
   acked = false;
+  /** The gateway's reference of each entry (mappingCreated's `ref`), handed back with the entries when acknowledged. */
+  readonly refs: Int32Array;
 
   private readonly writer: EntryBatchWriter;
 
@@ -51,6 +53,7 @@ export class Message {
     private readonly key: Uint8Array | undefined,
   ) {
     this.writer = new EntryBatchWriter({ maxLength, ...(key === undefined ? {} : { key }) });
+    this.refs = new Int32Array(entriesPerLength(maxLength, key !== undefined));
     // Epoch and cookie differ per peer; begin() writes them over this placeholder session, which
     // keeps 64-bit bigint arithmetic off the per-datagram path.
     this.writer.setSession(0n, 0n);
@@ -77,13 +80,15 @@ export class Message {
   }
 
   /**
-   * Appends an entry with this Reason (§5.3: the DELETED reason, else 0); false when full. Throws
-   * RangeError for an entry whose fields do not fit. The reason goes straight into the datagram so
-   * that the gateway's entry object is neither copied nor changed.
+   * Appends an entry with this Reason (§5.3: the DELETED reason, else 0) and the gateway's `ref` for it;
+   * false when full. Throws RangeError for an entry whose fields do not fit. The reason goes straight
+   * into the datagram so that the gateway's entry object is neither copied nor changed.
    */
-  append(entry: HandoffEntry, reason: number): boolean {
+  append(entry: HandoffEntry, reason: number, ref = -1): boolean {
     if (!this.writer.append(entry)) return false;
-    this.buf[this.entryOffset(this.writer.count - 1) + 1] = reason;
+    const index = this.writer.count - 1;
+    this.buf[this.entryOffset(index) + 1] = reason;
+    this.refs[index] = ref;
     return true;
   }
 

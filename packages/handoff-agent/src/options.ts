@@ -22,8 +22,11 @@ export interface HandoffAgentEvents {
    * handed off to this host is the gateway's to keep again.
    */
   onPeerDown(natAddress: number, host: number, state: PeerState): void;
-  /** An authoritative peer acknowledged these CREATED entries: the gateway may keep them as a cache. */
-  onHandedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): void;
+  /**
+   * An authoritative peer acknowledged these CREATED entries: the gateway may keep them as a cache.
+   * refs[i] is the `ref` entries[i] was created with (-1 for none); refs may be longer than entries.
+   */
+  onHandedOff(natAddress: number, host: number, entries: readonly HandoffEntry[], refs: Int32Array): void;
   /** The receiver ended these entries (RELEASE, §6.4); each entry is reported once. */
   onRelease(natAddress: number, host: number, entries: readonly HandoffEntry[]): void;
   /** The one answer to a query that query() accepted (SENT or JOINED); `entry` only when FOUND. */

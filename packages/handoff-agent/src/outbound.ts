@@ -9,14 +9,14 @@ import type { AgentCore } from './core.js';
 import type { Message } from './message.js';
 import type { Peer } from './peer.js';
 
-/** Queues one mapping change toward `peer`. */
-export function appendEntry(core: AgentCore, peer: Peer, type: BatchType, entry: HandoffEntry, reason: number, now: number): void {
-  if (peer.streaming) appendReliable(core, peer, type, entry, reason, now);
+/** Queues one mapping change toward `peer`, with the gateway's `ref` for it. */
+export function appendEntry(core: AgentCore, peer: Peer, type: BatchType, entry: HandoffEntry, reason: number, ref: number, now: number): void {
+  if (peer.streaming) appendReliable(core, peer, type, entry, reason, ref, now);
   else if (peer.state === PeerState.PORT_CLOSED) core.count('portClosedSuppressed');
-  else appendLoose(core, peer, type, entry, reason, now);
+  else appendLoose(core, peer, type, entry, reason, ref, now);
 }
 
-function appendReliable(core: AgentCore, peer: Peer, type: BatchType, entry: HandoffEntry, reason: number, now: number): void {
+function appendReliable(core: AgentCore, peer: Peer, type: BatchType, entry: HandoffEntry, reason: number, ref: number, now: number): void {
   const { options } = core;
   const stream = peer.stream;
   if (stream.queuedEntries >= options.maxQueuedEntries || core.queuedEntries >= options.maxQueuedEntriesTotal) {
@@ -41,7 +41,7 @@ function appendReliable(core: AgentCore, peer: Peer, type: BatchType, entry: Han
     message.begin(type, stream.next, true, peer, false);
     stream.push(message);
   }
-  if (!tryAppend(core, message, entry, reason)) {
+  if (!tryAppend(core, message, entry, reason, ref)) {
     if (begun) core.pool.give(stream.unpush()!);
     return;
   }
@@ -55,7 +55,7 @@ function appendReliable(core: AgentCore, peer: Peer, type: BatchType, entry: Han
 }
 
 /** Fire and forget toward a peer that has not answered: one datagram at a time, cookie 0, sequence 0. */
-function appendLoose(core: AgentCore, peer: Peer, type: BatchType, entry: HandoffEntry, reason: number, now: number): void {
+function appendLoose(core: AgentCore, peer: Peer, type: BatchType, entry: HandoffEntry, reason: number, ref: number, now: number): void {
   let message = peer.open;
   if (message !== null && message.type !== type) {
     close(core, peer, message);
@@ -73,7 +73,7 @@ function appendLoose(core: AgentCore, peer: Peer, type: BatchType, entry: Handof
     message = core.pool.take();
     message.begin(type, 0, false, peer, true);
   }
-  if (!tryAppend(core, message, entry, reason)) {
+  if (!tryAppend(core, message, entry, reason, ref)) {
     if (begun) core.pool.give(message);
     return;
   }
@@ -84,10 +84,10 @@ function appendLoose(core: AgentCore, peer: Peer, type: BatchType, entry: Handof
   }
 }
 
-function tryAppend(core: AgentCore, message: Message, entry: HandoffEntry, reason: number): boolean {
+function tryAppend(core: AgentCore, message: Message, entry: HandoffEntry, reason: number, ref: number): boolean {
   try {
     // Never false: a datagram is closed as soon as it is full.
-    return message.append(entry, reason);
+    return message.append(entry, reason, ref);
   } catch {
     core.count('entriesInvalid');
     return false;

@@ -2,7 +2,8 @@
 // V8 keeps as small integers: no number is boxed and nothing is allocated on the per-packet path
 // (a single key A * 2^32 + H would be a heap number per lookup). Peers that never answered sit in
 // a least-recently-used list and make room for new ones; peers that answered are never evicted,
-// because their epoch's sequence numbers live on at the receiver.
+// because their epoch's sequence numbers live on at the receiver. The last peer found is kept: the
+// entries of a batch and the ACKs that answer them nearly all concern one peer.
 import { LinkedList } from './linked-list.js';
 import type { Peer } from './peer.js';
 
@@ -11,12 +12,18 @@ export class PeerTable {
   /** Evictable peers, least recently used first. */
   readonly idle = new LinkedList<Peer>();
   size = 0;
+  /** The peer get() found last, until it is removed. */
+  private last: Peer | undefined = undefined;
 
   constructor(readonly limit: number) {}
 
   get(natAddress: number, host: number): Peer | undefined {
+    const last = this.last;
+    if (last !== undefined && last.natAddress === natAddress && last.host === host) return last;
     const hosts = this.byNat.get(natAddress | 0);
-    return hosts === undefined ? undefined : hosts.get(host | 0);
+    const peer = hosts === undefined ? undefined : hosts.get(host | 0);
+    if (peer !== undefined) this.last = peer;
+    return peer;
   }
 
   /** Adds a peer (which must not be there); it starts evictable. */
@@ -36,6 +43,7 @@ export class PeerTable {
     if (hosts === undefined || hosts.get(peer.host | 0) !== peer) return;
     hosts.delete(peer.host | 0);
     if (hosts.size === 0) this.byNat.delete(peer.natAddress | 0);
+    if (peer === this.last) this.last = undefined;
     this.idle.remove(peer.idleNode);
     this.size--;
   }

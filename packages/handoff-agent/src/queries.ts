@@ -113,18 +113,19 @@ export function issueQuery(
   return launchQuery(core, peer, queries, query, token, now);
 }
 
-/** clientQuery() of the agent; throws RangeError only for arguments outside their fields. */
-export function issueClientQuery(
-  core: AgentCore,
-  peer: Peer | undefined,
-  protocol: number,
-  clientAddress: Uint8Array,
-  clientPort: number,
-  serverAddress: number,
-  serverPort: number,
-  token: number,
-  now: number,
-): QueryVerdict {
+/** What a CLIENT-QUERY asks (§5.12): a client side, and the server it spoke to. */
+export interface ClientQuestion {
+  readonly protocol: number;
+  /** 16 bytes, copied. */
+  readonly clientAddress: Uint8Array;
+  readonly clientPort: number;
+  readonly serverAddress: number;
+  readonly serverPort: number;
+}
+
+/** clientQuery() of the agent; throws RangeError only for fields outside their range. */
+export function issueClientQuery(core: AgentCore, peer: Peer | undefined, question: ClientQuestion, token: number, now: number): QueryVerdict {
+  const { protocol, clientAddress, clientPort, serverAddress, serverPort } = question;
   if (!(isU(protocol, 0xff) && clientAddress.length === 16 && isU(clientPort, 0xffff) && isU(serverAddress, 0xffff_ffff) && isU(serverPort, 0xffff))) {
     throw new RangeError('clientQuery: protocol, clientAddress, clientPort, serverAddress or serverPort outside its field');
   }

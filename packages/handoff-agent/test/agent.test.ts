@@ -25,6 +25,18 @@ describe('agent', () => {
     expect(h.agent.counters.get('peersEvicted')).toBe(1);
   });
 
+  it('forgets an evicted peer, even the one it looked up last', () => {
+    const h = new Harness({ maxPeers: 1 });
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(0));
+    expect(h.agent.peerState(NAT, HOST)).toBe(PeerState.SILENT);
+    h.agent.mappingCreated(NAT, HOST2, tcpEntry(1, NAT, HOST2));
+    expect(h.agent.peerState(NAT, HOST)).toBe(PeerState.UNKNOWN);
+    expect(h.agent.peerState(NAT, HOST2)).toBe(PeerState.SILENT);
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(2));
+    expect(hosts(h)).toEqual([HOST]);
+    expect(h.agent.counters.get('peersEvicted')).toBe(2);
+  });
+
   it('never evicts a peer that answered, and refuses new hosts when only such peers are left', () => {
     const h = new Harness({ maxPeers: 1 });
     connect(h);

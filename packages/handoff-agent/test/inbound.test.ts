@@ -35,6 +35,25 @@ describe('inbound', () => {
     expect(h.agent.counters.get('entriesHandedOff')).toBe(40);
   });
 
+  it('hands back the ref each CREATED entry was made with, -1 where it had none', () => {
+    const h = new Harness();
+    const receiver = connect(h);
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(0), 700);
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(1));
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(2), 0);
+    h.advance(5);
+    for (let i = 3; i < 40; i++) h.agent.mappingCreated(NAT, HOST, tcpEntry(i), 1000 + i);
+    h.advance(5);
+    receiver.ack(1);
+    receiver.ack(2);
+    receiver.ack(3);
+    expect(h.events.handedOff.map((event) => [ports(event.entries), event.refs])).toEqual([
+      [ports([tcpEntry(0), tcpEntry(1), tcpEntry(2)]), [700, -1, 0]],
+      [ports(Array.from({ length: 36 }, (_, i) => tcpEntry(3 + i))), Array.from({ length: 36 }, (_, i) => 1003 + i)],
+      [ports([tcpEntry(39)]), [1039]],
+    ]);
+  });
+
   it('never reports a hand-off in mode announce, toward a receiver that is not authoritative, or for DELETED', () => {
     for (const [mode, authoritative] of [
       ['announce', true],

@@ -151,7 +151,7 @@ describe('queries', () => {
 describe('client queries', () => {
   const clientQueries = (h: Harness): ClientQuery[] => h.takeType(MessageType.CLIENT_QUERY).map((sent) => sent.message as ClientQuery);
   const ask = (h: Harness, token: number, clientPort = 54321, protocol = UDP) =>
-    h.agent.clientQuery(NAT, HOST, protocol, held.clientAddress, clientPort, HOST, 53, token);
+    h.agent.clientQuery(NAT, HOST, { protocol, clientAddress: held.clientAddress, clientPort, serverAddress: HOST, serverPort: 53 }, token);
 
   it('sends a CLIENT-QUERY padded to the size of an ANSWER (Appendix A) and reports FOUND with the entry', () => {
     const h = new Harness();
@@ -234,7 +234,9 @@ describe('client queries', () => {
 
   it('throws for fields outside their range', () => {
     const h = new Harness();
-    expect(() => h.agent.clientQuery(NAT, HOST, UDP, new Uint8Array(4), 1, HOST, 53, 1)).toThrow(RangeError);
+    expect(() =>
+      h.agent.clientQuery(NAT, HOST, { protocol: UDP, clientAddress: new Uint8Array(4), clientPort: 1, serverAddress: HOST, serverPort: 53 }, 1),
+    ).toThrow(RangeError);
     expect(() => ask(h, 1, 65536)).toThrow(RangeError);
   });
 });

@@ -170,10 +170,10 @@ export function agentAgainstReceiver(startReceiver: StartReceiver): void {
     await handOff(receiver, mappings, n, 10);
     const held = entry(loopback(n), 7);
     const stranger = entry(loopback(n), 70);
-    expect(agent.clientQuery(loopback(n), RECEIVER_HOST, Protocol.TCP, held.clientAddress, held.clientPort, RECEIVER_HOST, 443, 3)).toBe(QueryVerdict.SENT);
-    expect(agent.clientQuery(loopback(n), RECEIVER_HOST, Protocol.TCP, stranger.clientAddress, stranger.clientPort, RECEIVER_HOST, 443, 4)).toBe(
-      QueryVerdict.SENT,
-    );
+    const ask = (client: { clientAddress: Uint8Array; clientPort: number }, token: number) =>
+      agent.clientQuery(loopback(n), RECEIVER_HOST, { protocol: Protocol.TCP, ...client, serverAddress: RECEIVER_HOST, serverPort: 443 }, token);
+    expect(ask(held, 3)).toBe(QueryVerdict.SENT);
+    expect(ask(stranger, 4)).toBe(QueryVerdict.SENT);
     await waitFor('both answers', () => mappings.answers.length === 2);
     const byToken = new Map(mappings.answers.map((answer) => [answer.token, answer]));
     expect(byToken.get(3)).toMatchObject({ outcome: QueryOutcome.FOUND, entry: { natPort: 40007, clientPort: 50007, clientAddress: held.clientAddress } });

@@ -204,6 +204,27 @@ describe('MappingTracker', () => {
     expect(h.handoff.counters.get('handOffStale')).toBe(1);
   });
 
+  it('takes an acknowledgement for a mapping whose record was reused by another one as stale', () => {
+    const h = testHandoff(SHORT);
+    const receiver = new FakeReceiver(v4(SERVER));
+    udp(h, 40_000);
+    talk(h, [receiver]);
+    const record = (natPort: number) => h.handoff.tracker.mappings.find(h.g.table.bibOf(session(h, PROTOCOL.UDP, natPort, 53)), v4(SERVER));
+    const ended = record(udp(h, 40_001));
+    h.tick(10);
+    const created = h.take().handoff;
+    h.g.advance(3_000);
+    h.g.engine.expire(Infinity);
+    // Both records are free again; the next two mappings take them, one of them the ended mapping's.
+    const natPorts = [udp(h, 40_002), udp(h, 40_003)];
+    expect(natPorts.map(record)).toContain(ended);
+    h.send(...receiver.answer(created));
+    expect(h.handoff.counters.get('handOffStale')).toBe(1);
+    expect(natPorts.map((natPort) => h.g.table.isHandedOff(session(h, PROTOCOL.UDP, natPort, 53)))).toEqual([false, false]);
+    talk(h, [receiver]);
+    expect(natPorts.map((natPort) => h.g.table.isHandedOff(session(h, PROTOCOL.UDP, natPort, 53)))).toEqual([true, true]);
+  });
+
   it('finds mappings by their BIB entry: two hosts on one entry end apart, and a freed entry’s reused slot starts a mapping of its own', () => {
     const h = testHandoff(SHORT);
     const receiver = new FakeReceiver(v4(SERVER));
@@ -292,5 +313,14 @@ describe('MappingTracker', () => {
     h.send(ipv6({ src: CLIENT, dst: '2001:db8:64::c633:6401', protocol: 17, srcPort: 40_000, dstPort: 53 }));
     expect(h.handoff.counters.get('mappingsCreated')).toBe(0);
     expect(h.outbox).toEqual([]);
+  });
+
+  it('tells pool4 from other hosts session by session within one batch', () => {
+    const h = testHandoff();
+    const toPool = (port: number) => ipv6({ src: CLIENT, dst: '2001:db8:64::c633:6401', protocol: 17, srcPort: port, dstPort: 53 });
+    const toServer = (port: number, server6 = SERVER6) => ipv6({ src: CLIENT, dst: server6, protocol: 17, srcPort: port, dstPort: 53 });
+    h.send(toPool(40_000), toServer(40_001), toServer(40_002), toPool(40_003), toServer(40_004, OTHER6), toPool(40_005));
+    expect(h.handoff.counters.get('mappingsCreated')).toBe(3);
+    expect(h.handoff.tracker.mappings.count).toBe(3);
   });
 });

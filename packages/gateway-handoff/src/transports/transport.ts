@@ -47,8 +47,8 @@ export interface HandoffInbound {
 
 /** The agent calls a transport may make besides its inbound (HandoffAgent implements them). */
 export interface TransportAgent {
-  /** A mapping change as an entry of the agent's reliable stream (CREATED/DELETED datagrams). */
-  mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void;
+  /** A mapping change as an entry of the agent's reliable stream (CREATED/DELETED datagrams); `ref` comes back in onHandedOff. */
+  mappingCreated(natAddress: number, host: number, entry: HandoffEntry, ref?: number): void;
   mappingDeleted(natAddress: number, host: number, entry: HandoffEntry, reason: number): void;
   isAuthoritative(natAddress: number, host: number): boolean;
   peerState(natAddress: number, host: number): PeerState;
@@ -58,9 +58,12 @@ export interface TransportAgent {
   peerCookieLow24(natAddress: number, host: number): number;
 }
 
-/** Where mapping events go (the tracker's reporter; every transport is one). */
+/**
+ * Where mapping events go (the tracker's reporter; every transport is one). `ref` is the tracker's
+ * record of the mapping: a transport that hands the entry to the agent passes it on.
+ */
 export interface MappingReporter {
-  mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void;
+  mappingCreated(natAddress: number, host: number, entry: HandoffEntry, ref?: number): void;
   mappingDeleted(natAddress: number, host: number, entry: HandoffEntry, reason: number): void;
 }
 

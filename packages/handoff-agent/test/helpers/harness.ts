@@ -29,7 +29,7 @@ export interface Sent {
 export interface Recorded {
   up: Array<{ natAddress: number; host: number; state: PeerState }>;
   down: Array<{ natAddress: number; host: number; state: PeerState }>;
-  handedOff: Array<{ natAddress: number; host: number; entries: HandoffEntry[] }>;
+  handedOff: Array<{ natAddress: number; host: number; entries: HandoffEntry[]; refs: number[] }>;
   released: Array<{ natAddress: number; host: number; entries: HandoffEntry[] }>;
   answers: Array<{ token: number; outcome: QueryOutcome; entry: HandoffEntry | null }>;
 }
@@ -65,7 +65,8 @@ export class Harness {
           this.onUp?.(natAddress, host, state);
         },
         onPeerDown: (natAddress, host, state) => this.events.down.push({ natAddress, host, state }),
-        onHandedOff: (natAddress, host, entries) => this.events.handedOff.push({ natAddress, host, entries: entries.map(copyEntry) }),
+        onHandedOff: (natAddress, host, entries, refs) =>
+          this.events.handedOff.push({ natAddress, host, entries: entries.map(copyEntry), refs: [...refs.subarray(0, entries.length)] }),
         onRelease: (natAddress, host, entries) => this.events.released.push({ natAddress, host, entries: entries.map(copyEntry) }),
         onAnswer: (token, outcome, entry) => this.events.answers.push({ token, outcome, entry: entry === null ? null : copyEntry(entry) }),
       },

@@ -178,8 +178,8 @@ export class BypassTransport implements HandoffTransport {
   }
 
   // (a) Mapping events: every host with a translated flow gets offers; the fallback carries them on.
-  mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void {
-    this.fallback?.mappingCreated(natAddress, host, entry);
+  mappingCreated(natAddress: number, host: number, entry: HandoffEntry, ref?: number): void {
+    this.fallback?.mappingCreated(natAddress, host, entry, ref);
     if (this.hostSettings === null) return;
     let t = this.datapath.hosts.get(host);
     const now = this.context.clock();

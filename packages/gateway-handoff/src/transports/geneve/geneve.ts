@@ -46,7 +46,7 @@ export class GeneveTransport implements HandoffTransport {
   private readonly refused = new Set<string>();
   /** Live mappings re-announced by the timer ride as Refresh options. */
   private readonly refresher: MappingReporter = {
-    mappingCreated: (natAddress, host, entry) => this.carry(natAddress, host, entry, MappingEvent.REFRESH, 1),
+    mappingCreated: (natAddress, host, entry, ref) => this.carry(natAddress, host, entry, MappingEvent.REFRESH, 1, ref),
     mappingDeleted: (natAddress, host, entry, reason) => this.mappingDeleted(natAddress, host, entry, reason),
   };
   private detach: (() => void) | null = null;
@@ -209,18 +209,18 @@ export class GeneveTransport implements HandoffTransport {
     this.context.logger.info({ nat: uint32ToIpv4Text(natAddress), host: uint32ToIpv4Text(host), why }, `geneve: tunnel closed, host reached with ${to}`);
   }
 
-  mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void {
-    this.carry(natAddress, host, entry, MappingEvent.CREATED, this.settings.createdPackets);
+  mappingCreated(natAddress: number, host: number, entry: HandoffEntry, ref?: number): void {
+    this.carry(natAddress, host, entry, MappingEvent.CREATED, this.settings.createdPackets, ref);
   }
 
   /** A mapping toward a tunnel host rides as an option on its next `packets` data packets; toward others, as a CREATED. */
-  private carry(natAddress: number, host: number, entry: HandoffEntry, event: MappingEvent, packets: number): void {
+  private carry(natAddress: number, host: number, entry: HandoffEntry, event: MappingEvent, packets: number, ref?: number): void {
     const tunnel = this.tunnels.get(natAddress, host);
-    if (tunnel === undefined) return this.context.agent.mappingCreated(natAddress, host, entry);
+    if (tunnel === undefined) return this.context.agent.mappingCreated(natAddress, host, entry, ref);
     if (this.tunnels.schedule(tunnel, this.toOption(entry, event), packets)) return;
     // Too many options waiting for packets on this tunnel (single-packet flows pile up): the mapping
     // goes as a CREATED of the agent's reliable stream, inside a control packet, so it is still logged.
-    this.context.agent.mappingCreated(natAddress, host, entry);
+    this.context.agent.mappingCreated(natAddress, host, entry, ref);
   }
 
   mappingDeleted(natAddress: number, host: number, entry: HandoffEntry, reason: number): void {

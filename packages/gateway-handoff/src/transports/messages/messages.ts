@@ -33,8 +33,8 @@ export class MessagesTransport implements HandoffTransport {
     this.socket.send(natAddress, host, payload);
   }
 
-  mappingCreated(natAddress: number, host: number, entry: HandoffEntry): void {
-    this.context.agent.mappingCreated(natAddress, host, entry);
+  mappingCreated(natAddress: number, host: number, entry: HandoffEntry, ref?: number): void {
+    this.context.agent.mappingCreated(natAddress, host, entry, ref);
   }
 
   mappingDeleted(natAddress: number, host: number, entry: HandoffEntry, reason: number): void {
