@@ -65,6 +65,12 @@ export function collectStats(parts: EngineParts, device?: TunCounters, handoff?:
     explanation: 'ICMP errors not generated because of the rate limit',
   });
   for (const counter of parts.table.counters()) lines.push({ group: 'table', ...counter });
+  lines.push({
+    group: 'table',
+    name: 'sessionEventErrors',
+    value: parts.engine.events.errors,
+    explanation: 'session events a follower of the table (the handoff, the session log) failed to take; the others and the packet went on',
+  });
   for (const counter of parts.fragments.counterSnapshot()) lines.push({ group: 'fragments', ...counter });
   if (handoff) lines.push(...handoff.counterLines());
   return lines;

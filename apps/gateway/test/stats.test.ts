@@ -20,6 +20,7 @@ describe('stats', () => {
     expect(value('xlat', 'truncated')).toBe(1);
     expect(value('xlat', 'icmpErrorsSent')).toBe(1);
     expect(value('table', 'sessionsCreated')).toBe(1);
+    expect(value('table', 'sessionEventErrors')).toBe(0);
     expect(value('fragments', 'fragmentsHeld')).toBe(0);
     expect(lines.every((line) => line.explanation.length > 10)).toBe(true);
     expect(new Set(lines.map((l) => `${l.group}.${l.name}`)).size).toBe(lines.length);
@@ -35,6 +36,19 @@ describe('stats', () => {
     expect(value('agent', 'helloSent')).toBe(1);
     expect(lines.filter((l) => l.group === 'handoff' || l.group === 'agent').every((line) => line.explanation.length > 10)).toBe(true);
     expect(collectStats(h.g, undefined, null).some((l) => l.group === 'handoff')).toBe(false);
+  });
+
+  it('counts the session events a subscriber failed to take', () => {
+    const g = testGateway();
+    g.engine.events.subscribe({
+      sessionCreated: () => {
+        throw new Error('a broken follower');
+      },
+    });
+    g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: 40_000, dstPort: 53 }));
+    const lines = collectStats(g);
+    expect(lines.find((l) => l.group === 'table' && l.name === 'sessionEventErrors')?.value).toBe(1);
+    expect(lines.find((l) => l.group === 'gateway' && l.name === 'forwarded64')?.value).toBe(1);
   });
 
   it('leaves the device out when there is none', () => {
