@@ -222,9 +222,10 @@ async function openEndpoints(config: ReceiverConfig, inputs: EndpointInputs, res
     logger.debug({ err: error }, 'send failed');
   };
   if (config.transports.has('handoff')) {
+    const onDatagram = (bytes: Buffer, address: string, port: number) => receiver.handleDatagram(bytes, address, port);
     sockets.transport = await resources.acquire(
       'handoff sockets',
-      () => openHandoffTransport(config, logger, receiver, onSendError),
+      () => openTransport({ addresses: config.listen, port: config.port, onDatagram, onSendError }),
       (open) => open.close(),
     );
   }
@@ -286,38 +287,6 @@ async function openEndpoints(config: ReceiverConfig, inputs: EndpointInputs, res
     );
   }
   return bypass;
-}
-
-/**
- * The handoff sockets: batched (recvmmsg, one wake-up and one flush of the engine per batch of
- * datagrams), else dgram sockets, one datagram per callback. The engine keeps a reliable message's
- * datagram until its commit starts (one ahead of a gap until the gap fills), so each datagram read
- * from the batch's buffer, which the next batch overwrites, gets a copy of its own.
- */
-async function openHandoffTransport(
-  config: ReceiverConfig,
-  logger: Logger,
-  receiver: BuiltReceiver['receiver'],
-  onSendError: (error: Error) => void,
-): Promise<Transport> {
-  try {
-    return openBatchedTransport({
-      addresses: config.listen,
-      port: config.port,
-      onDatagram: (bytes, offset, length, address, port) => receiver.handleDatagram(Buffer.from(bytes.subarray(offset, offset + length)), address, port),
-      onBatchEnd: () => undefined,
-      onSendError,
-    });
-  } catch (error) {
-    if (!(error instanceof TunError && error.code === 'ERR_TUN_BINDING')) throw error;
-    logger.warn({ err: error }, 'the handoff port falls back to dgram sockets, one datagram per callback (the native binding is missing)');
-    return openTransport({
-      addresses: config.listen,
-      port: config.port,
-      onDatagram: (bytes, address, port) => receiver.handleDatagram(bytes, address, port),
-      onSendError,
-    });
-  }
 }
 
 /** A batch of frames to one gateway: one sendmmsg on the batched socket, else a datagram each. */
