@@ -1,0 +1,201 @@
+// Where the receiver's ACK latency goes at a set offered rate (issue 15 §2): the real receiver under
+// handoff-sim as in `receiver`, with its metrics endpoint sampled during the run (entries waiting
+// in front of the store, commits in flight, commits made) and a probe loaded into it
+// (receiver-tail-probe.ts: event-loop delay, GC pauses of the main thread). Prints, per case, the
+// ACK latency the simulator saw beside the share the receiver itself counted under 50 ms (from
+// applying a message until its ACK is due), so the tail can be split into the queue in front of
+// the writer, the main thread's stalls, and what lies outside the receiver. `--baseline DIR` runs
+// another checkout's receiver in the same rounds, alternating.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { runLoad, type LoadReport } from '@nat64/handoff-sim';
+import { printTable, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
+import type { ProbeReport } from './receiver-tail-probe.js';
+
+const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
+const PROBE = join(REPOSITORY_ROOT, 'tools/bench/dist/receiver-tail-probe.js');
+const GATEWAYS = [0x7f000007, 0x7f000008, 0x7f000009, 0x7f00000a];
+const TICKS_PER_SECOND = 100;
+const SAMPLE_MS = 100;
+
+interface TailResult {
+  code: string;
+  rate: number;
+  report: LoadReport;
+  cpuMicrosPerEntry: number;
+  commits: number;
+  /** Share of the receiver's own ACK latencies (applying to ACK due) at or under 50 ms. */
+  receiverUnder50Ms: number;
+  queueEntries: { p50: number; p90: number; max: number };
+  /** Samples with 0, 1, ... 4 commits in flight. */
+  inFlight: number[];
+  probe: ProbeReport;
+}
+
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
+}
+
+function metric(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+async function runCase(code: string, receiver: string, offered: number, count: number): Promise<TailResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'nat64-bench-receiver-tail-'));
+  const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const probeFile = join(dir, 'probe.json');
+  const child = spawn(
+    'node',
+    [
+      '--import',
+      PROBE,
+      receiver,
+      'run',
+      '--listen',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--db',
+      join(dir, 'c.db'),
+      '--conn-log',
+      join(dir, 'c.log'),
+      '--control',
+      join(dir, 'c.sock'),
+      '--metrics',
+      `127.0.0.1:${metricsPort}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RECEIVER_TAIL_PROBE: probeFile } },
+  );
+  try {
+    let stderr = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const match = /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr);
+        if (match) resolve(Number(match[1]));
+      });
+      child.once('exit', (exit) => reject(new Error(`receiver exited with ${exit}: ${stderr}`)));
+    });
+    const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const queue: number[] = [];
+    const inFlight = [0, 0, 0, 0, 0];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const text = await scrape();
+        queue.push(metric(text, 'nat64_receiver_commit_queue_entries'));
+        inFlight[metric(text, 'nat64_receiver_commits_in_flight')]!++;
+        await new Promise((wake) => setTimeout(wake, SAMPLE_MS));
+      }
+    })();
+    const commitsBefore = metric(await scrape(), 'nat64_receiver_commits_total');
+    const cpuBefore = cpuMicros(child.pid!);
+    const report = await runLoad({
+      receiverAddress: '127.0.0.1',
+      receiverPort: port,
+      localPort: 0,
+      gateways: GATEWAYS,
+      count,
+      rate: offered,
+      clients: 10_000,
+      reuse: 0.05,
+      serverAddress: 0xc633640a,
+    });
+    const cpuMicrosPerEntry = (cpuMicros(child.pid!) - cpuBefore) / count;
+    sampling = false;
+    await sampler;
+    const text = await scrape();
+    const under50 = metric(text, 'nat64_receiver_ack_latency_seconds_bucket\\{le="0.05"\\}');
+    const all = metric(text, 'nat64_receiver_ack_latency_seconds_count');
+    child.kill('SIGTERM');
+    await new Promise((exited) => child.once('exit', exited));
+    const { median: p50, max } = spread(queue);
+    queue.sort((a, b) => a - b);
+    return {
+      code,
+      rate: offered,
+      report,
+      cpuMicrosPerEntry,
+      commits: metric(text, 'nat64_receiver_commits_total') - commitsBefore,
+      receiverUnder50Ms: under50 / all,
+      queueEntries: { p50, p90: queue[Math.floor(queue.length * 0.9)] ?? 0, max },
+      inFlight,
+      probe: JSON.parse(readFileSync(probeFile, 'utf8')) as ProbeReport,
+    };
+  } finally {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((exited) => child.once('exit', exited));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .option('--rounds <count>', 'runs of each case', Number, 3)
+    .option('--rate <entries>', 'offered entries per second, comma-separated; 0 is saturation', '100000')
+    .option('--count <entries>', 'entries per run', Number, 300_000)
+    .option('--baseline <dir>', 'another checkout, built, whose receiver runs beside this one (e.g. a worktree of main)')
+    .parse()
+    .opts<{ rounds: number; rate: string; count: number; baseline?: string }>();
+  const codes: Array<[string, string]> = [['this checkout', RECEIVER]];
+  if (options.baseline !== undefined) codes.unshift(['baseline', join(resolve(options.baseline), 'apps/receiver/dist/main.js')]);
+  const results: TailResult[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    for (const offered of options.rate.split(',').map(Number)) {
+      for (const [code, receiver] of codes) results.push(await runCase(code, receiver, offered, options.count));
+    }
+  }
+  const median = (group: TailResult[], value: (result: TailResult) => number, digits = 1) => spread(group.map(value)).median.toFixed(digits);
+  const groups = new Map<string, TailResult[]>();
+  for (const result of results) {
+    const key = `${result.rate}/${result.code}`;
+    groups.set(key, [...(groups.get(key) ?? []), result]);
+  }
+  printTable(
+    `Receiver ACK latency, split (full durability, ${options.count} entries); medians of ${options.rounds} rounds`,
+    [
+      'offered',
+      'receiver',
+      'stored/s',
+      'ACK p50 / p99 ms',
+      'receiver ≤ 50 ms',
+      'entries per commit',
+      'queue p50 / p90 / max',
+      'in flight 0-4 (% of samples)',
+      'loop delay p99 / max ms',
+      'GC pauses total / max ms',
+      'CPU µs/entry',
+      'retransmissions',
+    ],
+    [...groups.values()].map((group) => {
+      const first = group[0]!;
+      const inFlight = first.inFlight.map((_, slot) =>
+        spread(group.map((result) => (result.inFlight[slot]! / result.inFlight.reduce((a, b) => a + b, 0)) * 100)).median.toFixed(0),
+      );
+      return [
+        first.rate === 0 ? 'saturation' : `${rate(first.rate)}/s`,
+        first.code,
+        rate(spread(group.map((result) => result.report.entriesPerSecond)).median),
+        `${median(group, (result) => result.report.ackLatencyMs.p50)} / ${median(group, (result) => result.report.ackLatencyMs.p99)}`,
+        `${median(group, (result) => result.receiverUnder50Ms * 100, 0)} %`,
+        median(group, (result) => result.report.entries / result.commits, 0),
+        `${median(group, (result) => result.queueEntries.p50, 0)} / ${median(group, (result) => result.queueEntries.p90, 0)} / ${median(group, (result) => result.queueEntries.max, 0)}`,
+        inFlight.join(' / '),
+        `${median(group, (result) => result.probe.eventLoopDelayMs.p99)} / ${median(group, (result) => result.probe.eventLoopDelayMs.max)}`,
+        `${median(group, (result) => result.probe.gcPausesMs.total, 0)} / ${median(group, (result) => result.probe.gcPausesMs.max)}`,
+        median(group, (result) => result.cpuMicrosPerEntry, 2),
+        median(group, (result) => result.report.retransmissions, 0),
+      ];
+    }),
+  );
+  console.log(`\nwrote ${writeResults('receiver-tail', results)}`);
+}
+
+await main();
