@@ -26,7 +26,9 @@ export const SqliteFormat = {
   /** PRAGMA application_id (file header offset 68): the bytes "N64C". */
   applicationId: 0x4e36_3443,
   /** PRAGMA user_version (file header offset 60): the newest schema this code reads and writes. */
-  schemaVersion: 2,
+  schemaVersion: 3,
+  /** The oldest schema a reader (SqliteReader, openReadOnly) reads as it is; older files need a writer to migrate them first. */
+  oldestReadableVersion: 2,
   /** The first 16 bytes of every SQLite 3 database file ("SQLite format 3\0"). */
   magic: 'SQLite format 3\u0000',
   /** Length of the database file header. */
