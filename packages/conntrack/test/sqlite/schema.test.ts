@@ -143,6 +143,8 @@ describe('schema', () => {
   function rowIds(): Array<[number, number]> {
     const db = new Database(path, { readonly: true });
     try {
+      // An existing file keeps its page size (4 KiB, SQLite's default); only new files take ours.
+      expect(db.pragma('page_size', { simple: true })).toBe(4096);
       return db.prepare<[], [number, number]>('SELECT id, nat_key & 65535 FROM conn_history ORDER BY id').raw().all();
     } finally {
       db.close();
