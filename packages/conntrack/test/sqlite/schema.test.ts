@@ -270,6 +270,46 @@ describe('schema', () => {
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
+  /** A store holding one open row, then `sql` run on it directly. */
+  function storeWithRowAltered(sql: string): void {
+    const store = SqliteStore.open(path);
+    store.commit([{ kind: 'created', entry: tcp(1), at: T0 }], []);
+    store.close();
+    const db = new Database(path);
+    try {
+      db.prepare(sql).run();
+    } finally {
+      db.close();
+    }
+  }
+
+  it('keeps a server endpoint that would unpack into another address out of the file (one CHECK for address and port)', () => {
+    storeWithRowAltered('UPDATE conn_history SET server = 281474976710655');
+    const db = new Database(path);
+    try {
+      expect(() => db.prepare('UPDATE conn_history SET server = 281474976710656').run()).toThrow(/CHECK constraint failed/);
+      expect(() => db.prepare('UPDATE conn_history SET server = -1').run()).toThrow(/CHECK constraint failed/);
+    } finally {
+      db.close();
+    }
+    const reader = SqliteReader.open(path);
+    try {
+      expect(reader.history({ natAddress: NAT, natPort: 1 })[0]).toMatchObject({ serverAddress: 0xffff_ffff, serverPort: 0xffff });
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('refuses to load a creation time out of range (start_delay has no CHECK) as corrupt, closing the store', () => {
+    storeWithRowAltered('UPDATE conn_history SET start_delay = started_at + 1');
+    // The table stops reading at the bad row; the store must end that query to close, or the
+    // failure would come out as the close's "busy" instead.
+    expect(() => ConnTable.open(SqliteStore.open(path), { capacity: 10, idleTimeout: 0, clock: manualClock(T0) })).toThrow(
+      expect.objectContaining({ code: 'corrupt' }),
+    );
+    SqliteStore.open(path).close();
+  });
+
   it('asks for a writer to migrate a version 1 file it may only read', () => {
     writeVersion1();
     expect(() => SqliteStore.openReadOnly(path)).toThrow(/schema version 1; open it once for writing/);
