@@ -26,7 +26,9 @@ export const SqliteFormat = {
   /** PRAGMA application_id (file header offset 68): the bytes "N64C". */
   applicationId: 0x4e36_3443,
   /** PRAGMA user_version (file header offset 60): the newest schema this code reads and writes. */
-  schemaVersion: 2,
+  schemaVersion: 3,
+  /** The oldest schema a reader (SqliteReader, openReadOnly) reads as it is; older files need a writer to migrate them first. */
+  oldestReadableVersion: 2,
   /** The first 16 bytes of every SQLite 3 database file ("SQLite format 3\0"). */
   magic: 'SQLite format 3\u0000',
   /** Length of the database file header. */
@@ -40,6 +42,12 @@ export const SqliteDefault = {
   busyTimeoutMs: 1000,
   /** Page cache; the two history indexes of a million-row table need tens of MiB to stay in memory. */
   cacheKiB: 64 * 1024,
+  /**
+   * Page size of a new file (an existing file keeps its own). Against 4 KiB, half the WAL frames
+   * and write(2)s per commit and fewer B-tree splits: about a tenth of the writer's CPU per entry
+   * (docs/BENCHMARKS.md, "Receiver ingest, round five").
+   */
+  pageBytes: 8192,
   /** Truncate the WAL back to this size after a checkpoint, so one burst does not keep a huge file. */
   walSizeLimitBytes: 64 * 1024 * 1024,
 } as const;

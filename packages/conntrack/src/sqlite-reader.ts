@@ -10,7 +10,7 @@ export { StoreError } from './errors.js';
 export class SqliteReader extends SqliteReading {
   /**
    * Opens the existing store at `path`. Throws StoreError `not-sqlite`, `not-ours`, `newer-schema`,
-   * or `invalid-argument` when there is no store at `path` or its schema is older than ours.
+   * or `invalid-argument` when there is no store at `path` or its schema is too old to read as it is (schema 1: a writer migrates it).
    */
   static open(path: string, options: { busyTimeoutMs?: number } = {}): SqliteReader {
     return openReading(path, options.busyTimeoutMs, (db) => new SqliteReader(db, path));

@@ -22,8 +22,9 @@ import { BatchLayout, CREATED_KIND } from './batch-codec.js';
 import { natKey } from './nat-key.js';
 import { PRUNE_ENDED_SQL } from './queries.js';
 
-const INSERT_COLUMNS = 'id, nat_key, client_address, client_port, server_address, server_port, created_at, started_at';
-const COLUMN_COUNT = 8;
+const INSERT_COLUMNS = 'id, nat_key, client_address, client_port, server, started_at, start_delay';
+const COLUMN_COUNT = 7;
+const TWO_16 = 0x1_0000;
 /** No previous id in the undo log: the key was not open. */
 const NONE = -1;
 
@@ -198,10 +199,10 @@ export class CommitWriter {
           args[k++] = keyAt(view, bytes, o);
           args[k++] = bytes.subarray(o + BatchLayout.clientAddress, o + BatchLayout.eventBytes);
           args[k++] = view.getUint16(o + BatchLayout.clientPort, true);
-          args[k++] = view.getUint32(o + BatchLayout.serverAddress, true);
-          args[k++] = view.getUint16(o + BatchLayout.serverPort, true);
-          args[k++] = view.getFloat64(o + BatchLayout.createdAt, true);
-          args[k++] = view.getFloat64(o + BatchLayout.at, true);
+          args[k++] = view.getUint32(o + BatchLayout.serverAddress, true) * TWO_16 + view.getUint16(o + BatchLayout.serverPort, true);
+          const at = view.getFloat64(o + BatchLayout.at, true);
+          args[k++] = at;
+          args[k++] = at - view.getFloat64(o + BatchLayout.createdAt, true);
         }
         insert.statement.run(args);
       }

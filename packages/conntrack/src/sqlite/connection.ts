@@ -62,6 +62,8 @@ export function openWriter(path: string, settings: ConnectionSettings): Database
   let db: Database.Database | undefined;
   try {
     db = openDatabase(path, { timeout: settings.busyTimeoutMs });
+    // Takes effect only on a file without pages yet, before WAL mode writes the first.
+    db.pragma(`page_size = ${SqliteDefault.pageBytes}`);
     if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') {
       throw new StoreError('io', `Cannot open ${path} (WAL mode unavailable)`, path);
     }

@@ -24,9 +24,10 @@ export function inspectDatabase(path: string): number {
 }
 
 /**
- * Opens an existing store of the current schema for reading only, through the connection that
- * inspected it (one open, not two). Throws `not-sqlite`, `not-ours`, `newer-schema`, or
- * `invalid-argument` when there is no store at `path` or its schema is older than ours.
+ * Opens an existing store of schema SqliteFormat.oldestReadableVersion or later for reading only,
+ * through the connection that inspected it (one open, not two), without migrating it. Throws
+ * `not-sqlite`, `not-ours`, `newer-schema`, or `invalid-argument` when there is no store at `path`
+ * or its schema is older.
  */
 export function openForReading(path: string, busyTimeoutMs: number): Database.Database {
   if (!checkHeader(path)) throw noStore(path);
@@ -35,7 +36,7 @@ export function openForReading(path: string, busyTimeoutMs: number): Database.Da
     connection = openDatabase(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
     const version = inspectInside(connection, path);
     if (version === 0) throw noStore(path);
-    if (version !== SqliteFormat.schemaVersion) {
+    if (version < SqliteFormat.oldestReadableVersion) {
       throw new StoreError('invalid-argument', `${path} has schema version ${version}; open it once for writing to migrate it`, path);
     }
     return connection;

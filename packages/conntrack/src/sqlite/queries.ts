@@ -5,12 +5,19 @@ import type { ClientHistoryQuery, HistoryQuery, HistoryRecord, StoredEntry } fro
 import { DELETE_REASONS, HISTORY_LIMIT, IpProtocol } from '../constants.js';
 import { NAT_KEY_COLUMNS, natKey, natKeyFields } from './nat-key.js';
 
-/** The fields of a StoredEntry, in its order, for a SELECT list. */
-const ENTRY_COLUMNS = `${NAT_KEY_COLUMNS}, client_address, client_port, server_address, server_port, created_at, started_at`;
+/**
+ * The fields of a StoredEntry, in its order, for a SELECT list: from schema 3's packed server
+ * endpoint and start delay, or from schema 2's columns (a reader reads a file it may not migrate).
+ */
+function entryColumns(schemaVersion: number): string {
+  const serverAndTimes =
+    schemaVersion === 2 ? 'server_address, server_port, created_at, started_at' : 'server >> 16, server & 65535, started_at - start_delay, started_at';
+  return `${NAT_KEY_COLUMNS}, client_address, client_port, ${serverAndTimes}`;
+}
 /** Deletes at most ?2 ended rows with ended_at < ?1, oldest end first (through the conn_ended index); the writer's commits prune with it too. */
 export const PRUNE_ENDED_SQL = 'DELETE FROM conn_history WHERE id IN (SELECT id FROM conn_history WHERE ended_at < ? ORDER BY ended_at LIMIT ?)';
 
-const HISTORY_COLUMNS = `${ENTRY_COLUMNS}, ended_at, end_reason, id`;
+const historyColumns = (schemaVersion: number) => `${entryColumns(schemaVersion)}, ended_at, end_reason, id`;
 const PROTOCOLS: readonly number[] = Object.values(IpProtocol);
 
 /**
@@ -18,11 +25,13 @@ const PROTOCOLS: readonly number[] = Object.values(IpProtocol);
  * in the index's order and stops at the LIMIT: no sort, so a key with many incarnations costs what
  * one with few does.
  */
-export const HISTORY_SQL = {
-  // Incarnations of one key never overlap, so the one held at t is the latest started at or before t.
-  latestAt: `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? AND started_at <= ? ORDER BY started_at DESC, id DESC LIMIT 1`,
-  recentOf: `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE nat_key = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
-} as const;
+export function historySql(schemaVersion: number) {
+  return {
+    // Incarnations of one key never overlap, so the one held at t is the latest started at or before t.
+    latestAt: `SELECT ${historyColumns(schemaVersion)} FROM conn_history WHERE nat_key = ? AND started_at <= ? ORDER BY started_at DESC, id DESC LIMIT 1`,
+    recentOf: `SELECT ${historyColumns(schemaVersion)} FROM conn_history WHERE nat_key = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
+  } as const;
+}
 
 type EntryRow = [number, number, number, Buffer, number, number, number, number, number];
 /** end_reason is 1 + the index of the reason in DELETE_REASONS. */
@@ -38,20 +47,23 @@ export class Queries {
   private readonly pruneEnded: Database.Statement<[number, number]>;
   private readonly byClient: Database.Statement<[Buffer, number, number, number], HistoryRow>;
 
-  constructor(db: Database.Database) {
+  /** `schemaVersion`: of the file behind `db`, the current one or (a reader's) SqliteFormat.oldestReadableVersion and later. */
+  constructor(db: Database.Database, schemaVersion: number) {
+    const sql = historySql(schemaVersion);
+    const columns = historyColumns(schemaVersion);
     this.readSide = db.prepare<[string], Buffer>('SELECT value FROM side_record WHERE name = ?').pluck();
     this.readSides = db
       .prepare<{ prefix: string }, [string, Buffer]>('SELECT name, value FROM side_record WHERE substr(name, 1, length(:prefix)) = :prefix ORDER BY name')
       .raw();
-    this.current = db.prepare<[], EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM conn_history WHERE ended_at IS NULL ORDER BY started_at, id`).raw();
-    this.latestAt = db.prepare<[number, number], HistoryRow>(HISTORY_SQL.latestAt).raw();
-    this.recentOf = db.prepare<[number, number], HistoryRow>(HISTORY_SQL.recentOf).raw();
-    this.endedAtStatement = db.prepare<[number], HistoryRow>(`SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE ended_at = ? ORDER BY id`).raw();
+    this.current = db.prepare<[], EntryRow>(`SELECT ${entryColumns(schemaVersion)} FROM conn_history WHERE ended_at IS NULL ORDER BY started_at, id`).raw();
+    this.latestAt = db.prepare<[number, number], HistoryRow>(sql.latestAt).raw();
+    this.recentOf = db.prepare<[number, number], HistoryRow>(sql.recentOf).raw();
+    this.endedAtStatement = db.prepare<[number], HistoryRow>(`SELECT ${columns} FROM conn_history WHERE ended_at = ? ORDER BY id`).raw();
     this.pruneEnded = db.prepare<[number, number]>(PRUNE_ENDED_SQL);
     // No index by client: an admin's occasional question reads the whole history once.
     this.byClient = db
       .prepare<[Buffer, number, number, number], HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM conn_history WHERE client_address = ? AND started_at <= ? AND (ended_at IS NULL OR ended_at > ?)
+        `SELECT ${columns} FROM conn_history WHERE client_address = ? AND started_at <= ? AND (ended_at IS NULL OR ended_at > ?)
          ORDER BY started_at DESC, id DESC LIMIT ?`,
       )
       .raw();

@@ -17,7 +17,7 @@ export abstract class SqliteReading {
     protected db: Database.Database,
     readonly path: string,
   ) {
-    this.queries = new Queries(db);
+    this.queries = new Queries(db, schemaVersionOf(db));
   }
 
   /** The open incarnations, oldest start first, read lazily. */
@@ -47,10 +47,16 @@ export abstract class SqliteReading {
   }
 }
 
+/** The schema version of the store behind `db` (PRAGMA user_version). */
+export function schemaVersionOf(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
 /**
  * Opens the existing store at `path` for reading only, without the writer lock, and builds on the
- * connection, closing it if that fails. Throws StoreError `not-sqlite`, `not-ours`, `newer-schema`,
- * or `invalid-argument` when there is no store at `path` or its schema is older than ours.
+ * connection, closing it if that fails. Reads a file of schema SqliteFormat.oldestReadableVersion
+ * or later as it is (it may not migrate it). Throws StoreError `not-sqlite`, `not-ours`,
+ * `newer-schema`, or `invalid-argument` when there is no store at `path` or its schema is older.
  */
 export function openReading<T>(path: string, busyTimeoutMs: number | undefined, build: (db: Database.Database) => T): T {
   const db = openForReading(path, busyTimeoutMs ?? SqliteDefault.busyTimeoutMs);

@@ -35,12 +35,19 @@ export function guarded<T>(path: string, doing: string, run: () => T): T {
   }
 }
 
-/** The rows of a lazy query, each step guarded as a read of `path`. */
+/**
+ * The rows of a lazy query, each step guarded as a read of `path`. A caller that stops early
+ * (break, or a throw in its loop) ends the query too, so that the connection can close.
+ */
 export function* guardedRows<T>(path: string, open: () => IterableIterator<T>): Generator<T, void, undefined> {
   const rows = guarded(path, 'read', open);
-  for (;;) {
-    const next = guarded(path, 'read', () => rows.next());
-    if (next.done) return;
-    yield next.value;
+  try {
+    for (;;) {
+      const next = guarded(path, 'read', () => rows.next());
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    rows.return?.();
   }
 }

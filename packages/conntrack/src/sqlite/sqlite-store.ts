@@ -13,7 +13,7 @@ import { connectionSettings, openWriter, type ConnectionSettings, type Durabilit
 import { createPrivateFile, restrictDatabaseFiles } from './file-modes.js';
 import { inspectDatabase } from './inspect.js';
 import { Queries } from './queries.js';
-import { SqliteReading, openReading } from './reading.js';
+import { SqliteReading, openReading, schemaVersionOf } from './reading.js';
 import { fromSqlite } from './sqlite-errors.js';
 import { SqliteWorkerStore } from './worker/worker-store.js';
 import { WriterLock } from './writer-lock.js';
@@ -78,7 +78,7 @@ export class SqliteStore extends SqliteReading implements ConnStore {
    * dumps) can read while the receiver writes (a tool that starts, asks and exits loads less
    * through SqliteReader). It sees every committed transaction; commit() and
    * prune() fail with StoreError `read-only`. Throws `not-sqlite`, `not-ours`, `newer-schema`, or
-   * `invalid-argument` when there is no store at `path` or its schema is older than ours.
+   * `invalid-argument` when there is no store at `path` or its schema is too old to read as it is (schema 1: a writer migrates it).
    */
   static openReadOnly(path: string, options: Pick<SqliteStoreOptions, 'busyTimeoutMs'> = {}): SqliteStore {
     return openReading(path, options.busyTimeoutMs, (db) => new SqliteStore(db, undefined, path, 'normal', undefined));
@@ -133,7 +133,7 @@ export class SqliteStore extends SqliteReading implements ConnStore {
     }
     this.db = openWriter(this.path, this.settings);
     this.writer = new CommitWriter(this.db);
-    this.queries = new Queries(this.db);
+    this.queries = new Queries(this.db, schemaVersionOf(this.db));
   }
 
   /** Copies WAL content back into the database file if no reader stops it (PRAGMA wal_checkpoint(PASSIVE)). */

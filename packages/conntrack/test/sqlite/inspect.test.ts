@@ -86,13 +86,13 @@ describe('inspect', () => {
   it('refuses a store written by a newer schema version', () => {
     SqliteStore.open(path).close();
     rmSync(`${path}-lock`);
-    sqliteFile('PRAGMA user_version = 3');
+    sqliteFile('PRAGMA user_version = 4');
     expect(inspectDatabase.bind(null, path)).toThrow(expect.objectContaining({ code: 'newer-schema' }));
-    expectRefused('newer-schema', /schema version 3 is newer than 2/);
+    expectRefused('newer-schema', /schema version 4 is newer than 3/);
   });
 
   it('accepts its own store at the current version', () => {
     SqliteStore.open(path).close();
-    expect(inspectDatabase(path)).toBe(2);
+    expect(inspectDatabase(path)).toBe(3);
   });
 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore, type ConnEvent } from '@nat64/conntrack';
-import { HISTORY_SQL } from '../../src/sqlite/queries.js';
+import { SqliteFormat } from '../../src/constants.js';
+import { historySql } from '../../src/sqlite/queries.js';
 import { NAT, SECOND, T0, tcp } from '../helpers/entries.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conntrack-queries-'));
@@ -35,7 +36,8 @@ describe('history lookups', () => {
   it('seek the conn_by_key index and read it in order, without sorting the rows of a key', () => {
     const db = new Database(path, { readonly: true });
     try {
-      for (const [name, sql] of Object.entries(HISTORY_SQL)) {
+      expect(db.pragma('user_version', { simple: true })).toBe(SqliteFormat.schemaVersion);
+      for (const [name, sql] of Object.entries(historySql(SqliteFormat.schemaVersion))) {
         const parameters = sql.split('?').length - 1;
         const plan = db
           .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)

@@ -28,8 +28,9 @@ describe('sqlite-store', () => {
       (await h.reopen()).close();
       const header = readFileSync(h.path).subarray(0, 100);
       expect(header.subarray(0, 16)).toEqual(Buffer.from('SQLite format 3\0', 'latin1'));
+      expect(header.readUInt16BE(16)).toBe(8192); // page size
       expect([header[18], header[19]]).toEqual([2, 2]); // file format read/write version 2 = WAL
-      expect(header.subarray(60, 64)).toEqual(Buffer.from([0x00, 0x00, 0x00, 0x02])); // user_version 2
+      expect(header.subarray(60, 64)).toEqual(Buffer.from([0x00, 0x00, 0x00, 0x03])); // user_version 3
       expect(header.subarray(68, 72)).toEqual(Buffer.from([0x4e, 0x36, 0x34, 0x43])); // application_id "N64C"
     });
 
