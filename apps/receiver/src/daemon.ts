@@ -149,7 +149,7 @@ interface EngineInputs {
 /** The store, the connection log and the engine built over them (@nat64/handoff-receiver buildReceiver). */
 async function openEngine(config: ReceiverConfig, inputs: EngineInputs, resources: Resources): Promise<{ built: BuiltReceiver; log: ConnectionLog }> {
   const { logger, clock, counters, settings, ackLatency, sockets } = inputs;
-  const store = await openStore(config);
+  const store = await openStore(config, logger);
   let built: BuiltReceiver | undefined;
   // Once built, the table owns the store and closes it after its queued commits.
   resources.add('store', () => (built ? built.table.closeAsync() : store.close()));
@@ -379,10 +379,21 @@ function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: s
   }
 }
 
-/** The store, written by a worker thread so that SQLite runs beside the receiving thread. */
-function openStore(config: ReceiverConfig): Promise<ConnStore> {
+/**
+ * The store, written by a worker thread so that SQLite runs beside the receiving thread. A file of an
+ * older schema is migrated as it opens, which takes a while for a large history: said before and after.
+ */
+async function openStore(config: ReceiverConfig, logger: Logger): Promise<ConnStore> {
   mkdirSync(dirname(config.database), { recursive: true, mode: DIRECTORY_MODE });
-  return SqliteStore.openInWorker(config.database, { durability: config.durability });
+  const found = SqliteStore.fileSchemaVersion(config.database);
+  const migrating = found > 0 && found < SqliteStore.schemaVersion;
+  const fields = { database: config.database, schema: found, newSchema: SqliteStore.schemaVersion };
+  if (migrating)
+    logger.info(fields, 'bringing the database to the current schema before starting (one transaction, about 4 s of CPU per million history rows)');
+  const started = performance.now();
+  const store = await SqliteStore.openInWorker(config.database, { durability: config.durability });
+  if (migrating) logger.info({ ...fields, seconds: Math.round(performance.now() - started) / 1000 }, 'database brought to the current schema');
+  return store;
 }
 
 /**

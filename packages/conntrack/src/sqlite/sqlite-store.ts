@@ -4,6 +4,7 @@
 // (connection.ts). Commits are encoded once (batch-codec.ts) and written from the bytes
 // (commit-writer.ts), the same path the worker-thread store (worker/) takes.
 import type Database from 'better-sqlite3';
+import { SqliteFormat } from '../constants.js';
 import { StoreError } from '../errors.js';
 import type { ConnStore } from '../store.js';
 import type { ConnEvent, HistoryRecord, SideRecord } from '../types.js';
@@ -62,6 +63,17 @@ export class SqliteStore extends SqliteReading implements ConnStore {
       lock.release();
       throw fromSqlite(error, path, 'open');
     }
+  }
+
+  /** The schema version open() brings a file to. */
+  static readonly schemaVersion: number = SqliteFormat.schemaVersion;
+
+  /**
+   * The schema version of the store at `path`, 0 when there is none yet (a missing or empty file):
+   * below schemaVersion, open() migrates it first. Throws as open() does for a file it would refuse.
+   */
+  static fileSchemaVersion(path: string): number {
+    return inspectDatabase(path);
   }
 
   /**

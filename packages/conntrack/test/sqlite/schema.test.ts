@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnTable, DELETE_REASONS, SqliteReader, SqliteStore, type DeleteReason, type HistoryRecord } from '@nat64/conntrack';
 import { NAT, SECOND, SERVER, T0, client, manualClock, tcp } from '../helpers/entries.js';
+import { SCHEMA_2 } from '../helpers/old-schemas.js';
 
 /** Schema version 1 as it shipped (MIGRATIONS[0]). */
 const SCHEMA_1 = `
@@ -34,31 +35,6 @@ const SCHEMA_1 = `
   CREATE TABLE side_record (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT, WITHOUT ROWID;
   PRAGMA application_id = 1312175171;
   PRAGMA user_version = 1;
-`;
-
-/** Schema version 2 as it shipped (the end state of MIGRATIONS[1]). */
-const SCHEMA_2 = `
-  CREATE TABLE conn_history (
-    id INTEGER PRIMARY KEY,
-    nat_key INTEGER NOT NULL CHECK (
-      (nat_key >> 48 = 1 OR nat_key >> 48 = 6 OR nat_key >> 48 = 17) AND nat_key BETWEEN 0 AND 5066549580791807
-    ),
-    client_address BLOB NOT NULL CHECK (length(client_address) = 16),
-    client_port INTEGER NOT NULL CHECK (client_port BETWEEN 0 AND 65535),
-    server_address INTEGER NOT NULL CHECK (server_address BETWEEN 0 AND 4294967295),
-    server_port INTEGER NOT NULL CHECK (server_port BETWEEN 0 AND 65535),
-    created_at INTEGER NOT NULL,
-    started_at INTEGER NOT NULL,
-    ended_at INTEGER,
-    end_reason INTEGER CHECK (end_reason BETWEEN 1 AND 5),
-    CHECK ((ended_at IS NULL) = (end_reason IS NULL))
-  ) STRICT;
-  CREATE INDEX conn_by_key ON conn_history (nat_key, started_at);
-  CREATE INDEX conn_open ON conn_history (started_at) WHERE ended_at IS NULL;
-  CREATE INDEX conn_ended ON conn_history (ended_at) WHERE ended_at IS NOT NULL;
-  CREATE TABLE side_record (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT, WITHOUT ROWID;
-  PRAGMA application_id = 1312175171;
-  PRAGMA user_version = 2;
 `;
 
 type Row = [protocol: number, natAddress: number, natPort: number, who: number, startedAt: number, endedAt: number | null, reason: string | null];
