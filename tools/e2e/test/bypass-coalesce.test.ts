@@ -15,16 +15,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADDRESSES,
-  GATEWAY_MAIN,
-  createTopology,
-  gatewayUnbuiltReason,
-  startGateway,
-  type RunningGateway,
-  type Topology,
-  labArguments,
-} from './support/gateway-lab.js';
+import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayUnbuiltReason, type RunningGateway, type Topology, startLabGateway } from './support/gateway-lab.js';
 import { capture, gatewayCounters, gatewayHosts, receiverUnbuiltReason, startReceiverIn, type RunningReceiver } from './support/handoff-lab.js';
 
 const unavailable = labUnavailableReason(['ethtool']) ?? gatewayUnbuiltReason() ?? receiverUnbuiltReason();
@@ -86,15 +77,7 @@ describe.skipIf(unavailable)('bypass with offload and coalescing (end to end)', 
       join(dir, 'gateway.json'),
       JSON.stringify({ statsInterval: '0s', handoff: { bypass: { secretFile: join(dir, 'bypass-secret'), offerInterval: '1s', reachableTime: '10m' } } }),
     );
-    gateway = await startGateway(t, [
-      '--config',
-      join(dir, 'gateway.json'),
-      ...labArguments(control),
-      '--transport',
-      'bypass',
-      '--tun-offload',
-      '--tun-coalesce',
-    ]);
+    gateway = await startLabGateway(t, control, ['--config', join(dir, 'gateway.json'), '--transport', 'bypass', '--tun-offload', '--tun-coalesce']);
     receiver = await startReceiverIn(t.server, ADDRESSES.server, dir, undefined, [
       '--transport',
       'bypass',

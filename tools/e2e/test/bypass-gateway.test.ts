@@ -27,10 +27,9 @@ import {
   createTopology,
   gatewayCli,
   gatewayUnbuiltReason,
-  startGateway,
   type RunningGateway,
   type Topology,
-  labArguments,
+  startLabGateway,
 } from './support/gateway-lab.js';
 import {
   capture,
@@ -114,7 +113,7 @@ describe.skipIf(unavailable)('bypass, gateway side (end to end)', () => {
         handoff: { bypass: { secretFile: join(dir, 'state', 'bypass-secret'), offerInterval: '1s', reachableTime: '2s' } },
       }),
     );
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--transport', 'bypass']);
+    gateway = await startLabGateway(t, control, ['--config', join(dir, 'gateway.json'), '--transport', 'bypass']);
   });
 
   afterAll(async () => {

@@ -23,10 +23,9 @@ import {
   createTopology,
   gatewayCli,
   gatewayUnbuiltReason,
-  startGateway,
   type RunningGateway,
   type Topology,
-  labArguments,
+  startLabGateway,
 } from './support/gateway-lab.js';
 import {
   gatewayCounters,
@@ -74,7 +73,7 @@ describe.skipIf(unavailable)('bypass: a translated connection whose session time
         handoff: { bypass: { secretFile: join(dir, 'state', 'bypass-secret'), offerInterval: '1s' } },
       }),
     );
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--transport', 'bypass']);
+    gateway = await startLabGateway(t, control, ['--config', join(dir, 'gateway.json'), '--transport', 'bypass']);
   });
 
   afterAll(async () => {

@@ -13,16 +13,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { labUnavailableReason, waitFor, waitForLine } from '@nat64/netlab';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ADDRESSES,
-  createTopology,
-  gatewayCli,
-  gatewayUnbuiltReason,
-  startGateway,
-  type RunningGateway,
-  type Topology,
-  labArguments,
-} from './support/gateway-lab.js';
+import { ADDRESSES, createTopology, gatewayCli, gatewayUnbuiltReason, type RunningGateway, type Topology, startLabGateway } from './support/gateway-lab.js';
 
 const unavailable = labUnavailableReason([]) ?? gatewayUnbuiltReason();
 if (unavailable) console.log(`gateway burst end-to-end tests skipped: ${unavailable}`);
@@ -108,7 +99,7 @@ describe.skipIf(unavailable)('gateway burst of new UDP flows (end to end)', () =
   }
 
   it('carries every datagram of 800 new flows sent at once, and shows the device drop counter', async () => {
-    gateway = await startGateway(t, [...labArguments(control), '--handoff', 'off']);
+    gateway = await startLabGateway(t, control, ['--handoff', 'off']);
     expect(t.gateway.exec('cat', ['/sys/class/net/nat64/tx_queue_len']).trim()).toBe('10000');
     const { received, server } = await burst();
     // Every flow arrives, or this times out naming how many did.
@@ -119,7 +110,7 @@ describe.skipIf(unavailable)('gateway burst of new UDP flows (end to end)', () =
   });
 
   it('counts what the kernel dropped when the queue is too small for the burst', async () => {
-    gateway = await startGateway(t, [...labArguments(control), '--handoff', 'off', '--tun-tx-queue', '8']);
+    gateway = await startLabGateway(t, control, ['--handoff', 'off', '--tun-tx-queue', '8']);
     const { received, server } = await burst();
     const counted = await waitFor(
       'the lost datagrams to be counted as device drops',

@@ -15,16 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitForLine } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADDRESSES,
-  GATEWAY_MAIN,
-  createTopology,
-  gatewayUnbuiltReason,
-  startGateway,
-  type RunningGateway,
-  type Topology,
-  labArguments,
-} from './support/gateway-lab.js';
+import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayUnbuiltReason, type RunningGateway, type Topology, startLabGateway } from './support/gateway-lab.js';
 import { gatewayCounters } from './support/handoff-lab.js';
 
 const unavailable = labUnavailableReason(['ethtool']) ?? gatewayUnbuiltReason();
@@ -105,7 +96,7 @@ describe.skipIf(unavailable)('gateway with transmit coalescing (end to end)', ()
     dir = mkdtempSync(join(tmpdir(), 'n64-coalesce-e2e-'));
     control = join(dir, 'gateway.sock');
     writeFileSync(join(dir, 'gateway.json'), JSON.stringify({ handoff: { mode: 'off' }, statsInterval: '0s' }));
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--tun-offload', '--tun-coalesce']);
+    gateway = await startLabGateway(t, control, ['--config', join(dir, 'gateway.json'), '--tun-offload', '--tun-coalesce']);
   });
 
   afterAll(async () => {

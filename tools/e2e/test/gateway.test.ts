@@ -18,10 +18,10 @@ import {
   gatewayCli,
   gatewayUnbuiltReason,
   GATEWAY_MAIN,
-  startGateway,
   type RunningGateway,
   type Topology,
   labArguments,
+  startLabGateway,
 } from './support/gateway-lab.js';
 
 const unavailable = labUnavailableReason(['ping', 'curl', 'iperf3']) ?? gatewayUnbuiltReason();
@@ -49,7 +49,7 @@ describe.skipIf(unavailable)('gateway (end to end)', () => {
         timeouts: { udp: '2s', allowBelowMinimum: true },
       }),
     );
-    gateway = await startGateway(t, ['--config', config].concat(labArguments(control)));
+    gateway = await startLabGateway(t, control, ['--config', config]);
   });
 
   afterAll(async () => {

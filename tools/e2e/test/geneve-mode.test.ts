@@ -13,16 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADDRESSES,
-  GATEWAY_MAIN,
-  createTopology,
-  gatewayUnbuiltReason,
-  startGateway,
-  type RunningGateway,
-  type Topology,
-  labArguments,
-} from './support/gateway-lab.js';
+import { ADDRESSES, GATEWAY_MAIN, createTopology, gatewayUnbuiltReason, type RunningGateway, type Topology, startLabGateway } from './support/gateway-lab.js';
 import {
   capture,
   curl,
@@ -60,7 +51,7 @@ describe.skipIf(unavailable)('geneve transport (end to end)', () => {
     receiver = await startReceiverIn(t.server, ADDRESSES.server, dir, 'geneve');
     http = await startHttpServer(t);
     tap = await capture(t.server, dir, 'geneve', 'udp port 6081 or udp port 62863');
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--transport', 'geneve']);
+    gateway = await startLabGateway(t, control, ['--config', join(dir, 'gateway.json'), '--transport', 'geneve']);
   });
 
   afterAll(async () => {

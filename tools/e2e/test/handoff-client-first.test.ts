@@ -22,7 +22,7 @@ import {
   startGateway,
   type RunningGateway,
   type Topology,
-  labArguments,
+  startLabGateway,
 } from './support/gateway-lab.js';
 import {
   gatewayCounters,
@@ -49,7 +49,7 @@ describe.skipIf(unavailable)('idle connections whose client speaks first (end to
   let gateway: RunningGateway;
   let receiver: RunningReceiver;
 
-  const gatewayArgs = () => ['--config', join(dir, 'gateway.json'), ...labArguments(control)];
+  const gatewayArgs = () => ['--config', join(dir, 'gateway.json')];
   const createdLines = () => receiver.lines().filter((line) => line.startsWith('Created ')).length;
   const sessionsOf = async (protocol: string) => (await gatewayCli(['sessions', '--control', control, '--protocol', protocol, '--json'])).stdout;
   /** Waits until the gateway's cache no longer holds a session on the NAT port. */
@@ -79,7 +79,7 @@ describe.skipIf(unavailable)('idle connections whose client speaks first (end to
       JSON.stringify({ timeouts: { tcpEstablished: `${TCP_CACHE_SECONDS}s`, udp: `${UDP_CACHE_SECONDS}s`, allowBelowMinimum: true }, statsInterval: '0s' }),
     );
     receiver = await startReceiver(t, dir);
-    gateway = await startGateway(t, gatewayArgs());
+    gateway = await startLabGateway(t, control, gatewayArgs());
   });
 
   afterAll(async () => {
@@ -144,7 +144,7 @@ describe.skipIf(unavailable)('idle connections whose client speaks first (end to
       const initialized = receiver.lines().filter((line) => line === `Initialized ${ADDRESSES.pool4}`).length;
       const created = createdLines();
       expect(await gateway.stop()).toBe(0);
-      gateway = await startGateway(t, gatewayArgs());
+      gateway = await startLabGateway(t, control, gatewayArgs());
       // The first segment starts the HELLO exchange with the host; TCP's retransmission is asked about.
       await conversation.ask('after', 20_000);
       await conversation.ask('still');

@@ -18,10 +18,9 @@ import {
   createTopology,
   gatewayCli,
   gatewayUnbuiltReason,
-  startGateway,
   type RunningGateway,
   type Topology,
-  labArguments,
+  startLabGateway,
 } from './support/gateway-lab.js';
 import { capture, curl, gatewayCounters, gatewayHosts, receiverUnbuiltReason, startHttpServer, startReceiver, type HttpServer } from './support/handoff-lab.js';
 
@@ -39,7 +38,7 @@ describe.skipIf(unavailable)('handoff modes (end to end)', () => {
   let http: HttpServer;
 
   async function start(mode: string): Promise<void> {
-    gateway = await startGateway(t, ['--config', join(dir, 'gateway.json'), ...labArguments(control), '--handoff', mode]);
+    gateway = await startLabGateway(t, control, ['--config', join(dir, 'gateway.json'), '--handoff', mode]);
   }
 
   beforeAll(async () => {

@@ -19,10 +19,9 @@ import {
   createTopology,
   gatewayCli,
   gatewayUnbuiltReason,
-  startGateway,
   type RunningGateway,
   type Topology,
-  labArguments,
+  startLabGateway,
 } from './support/gateway-lab.js';
 import {
   curl,
@@ -73,7 +72,7 @@ describe.skipIf(unavailable)('handoff with a receiver (end to end)', () => {
     );
   };
 
-  const gatewayArgs = () => ['--config', join(dir, 'gateway.json'), ...labArguments(control)];
+  const gatewayArgs = () => ['--config', join(dir, 'gateway.json')];
 
   beforeAll(async () => {
     t = createTopology('hor');
@@ -85,7 +84,7 @@ describe.skipIf(unavailable)('handoff with a receiver (end to end)', () => {
     );
     receiver = await startReceiver(t, dir);
     http = await startHttpServer(t);
-    gateway = await startGateway(t, gatewayArgs());
+    gateway = await startLabGateway(t, control, gatewayArgs());
   });
 
   afterAll(async () => {
@@ -180,7 +179,7 @@ describe.skipIf(unavailable)('handoff with a receiver (end to end)', () => {
       const before = initialized();
       await waitForQuietPeer(GATEWAY_MAIN, control, 'authoritative');
       expect(await gateway.stop()).toBe(0);
-      gateway = await startGateway(t, gatewayArgs());
+      gateway = await startLabGateway(t, control, gatewayArgs());
       await conversation.say('ping', 15_000);
       // The Initialized line follows the commit of the HELLO; the QUERY's answer need not wait for it.
       await waitFor('the new epoch in the log', () => initialized() === before + 1, 5_000);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitFor } from '@nat64/netlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopology, gatewayUnbuiltReason, startGateway, type RunningGateway, type Topology, labArguments } from './support/gateway-lab.js';
+import { createTopology, gatewayUnbuiltReason, type RunningGateway, type Topology, startLabGateway } from './support/gateway-lab.js';
 import {
   curlAndExpectLogged,
   receiverCli,
@@ -43,7 +43,7 @@ describe.skipIf(unavailable)('a new handoff key by reload (end to end)', () => {
     receiver = await startReceiver(t, dir, ['--key-file', keyFile]);
     http = await startHttpServer(t);
     const control = join(dir, 'gateway.sock');
-    gateway = await startGateway(t, [...labArguments(control), '--transport', 'handoff', '--handoff-key-file', keyFile]);
+    gateway = await startLabGateway(t, control, ['--transport', 'handoff', '--handoff-key-file', keyFile]);
   });
 
   afterAll(async () => {

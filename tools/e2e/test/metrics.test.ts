@@ -16,10 +16,9 @@ import {
   ADDRESSES,
   createTopology,
   gatewayUnbuiltReason,
-  startGateway,
   type RunningGateway,
   type Topology,
-  labArguments,
+  startLabGateway,
 } from './support/gateway-lab.js';
 import {
   curlAndExpectLogged,
@@ -62,7 +61,7 @@ describe.skipIf(unavailable)('metrics (end to end)', () => {
     control = join(dir, 'gateway.sock');
     receiver = await startReceiver(t, dir, ['--metrics', '9465']);
     http = await startHttpServer(t);
-    gateway = await startGateway(t, [...labArguments(control), '--metrics', '9464']);
+    gateway = await startLabGateway(t, control, ['--metrics', '9464']);
     await curlAndExpectLogged(t, http, receiver);
     await waitForQuietPeer(GATEWAY_MAIN, control, 'authoritative');
   });

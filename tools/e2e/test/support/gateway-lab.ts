@@ -25,6 +25,11 @@ export function labArguments(control: string): string[] {
   return ['--prefix', ADDRESSES.prefix, '--pool4', ADDRESSES.pool4, '--control', control];
 }
 
+/** startGateway with the lab's arguments (labArguments) and `args`. */
+export function startLabGateway(t: Topology, control: string, args: string[] = []): Promise<RunningGateway> {
+  return startGateway(t, [...labArguments(control), ...args]);
+}
+
 /** The three hosts (netlab's NAT64 topology); tests that need the link names take them from there. */
 export type Topology = Pick<Nat64Topology, 'lab' | 'client' | 'gateway' | 'server'>;
 
