@@ -106,7 +106,12 @@ async function serve(source: { file?: string; flags: RawSettings }, config: Rece
     daemon.reopenLog();
     reload('SIGHUP');
   });
-  const daemon = await startReceiver(config, logger, { settings, controlHandlers: { reload: () => reload('control') }, onTick: () => notifier.tick() });
+  const daemon = await startReceiver(config, logger, {
+    settings,
+    controlHandlers: { reload: () => reload('control') },
+    onTick: () => notifier.tick(),
+    extendStart: (ms, status) => notifier.extendTimeout(ms, status),
+  });
   state = 'running';
   notifier.ready(`receiving on ${[...config.transports].join(', ')}; ${daemon.receiver.peerCount} gateways known`);
   const signal = await shutdown;

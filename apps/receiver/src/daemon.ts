@@ -81,7 +81,12 @@ export interface ReceiverEnvironment {
   bypass?: BypassEnvironment;
   /** Called every tick of the main loop (the systemd watchdog). */
   onTick?: () => void;
+  /** Called again and again through a long step of the start: it may take `ms` more (systemd's EXTEND_TIMEOUT_USEC). */
+  extendStart?: (ms: number, status: string) => void;
 }
+
+/** How much longer a migration may take, said every third of that while it runs. */
+const MIGRATION_EXTEND_MS = 30_000;
 
 export async function startReceiver(config: ReceiverConfig, logger: Logger, environment: ReceiverEnvironment = {}): Promise<ReceiverDaemon> {
   // Released in reverse order by close(), or when a step below fails: the store and log last.
@@ -92,7 +97,11 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const settings = environment.settings ?? new ReceiverSettings(config);
     const ackLatency = newAckLatencyHistogram();
     const sockets: Sockets = { transport: undefined, geneveTransport: undefined, batched: undefined, endpoint: undefined, device: undefined };
-    const { built, log } = await openEngine(config, { logger, clock, counters, settings, ackLatency, sockets }, resources);
+    const { built, log } = await openEngine(
+      config,
+      { logger, clock, counters, settings, ackLatency, sockets, extendStart: environment.extendStart },
+      resources,
+    );
     let running: RunningReceiver | undefined;
     resources.onStop('the commit pipeline', async () => {
       // Lines the log cannot take now are left to log recovery at the next start, unacknowledged.
@@ -144,12 +153,13 @@ interface EngineInputs {
   settings: ReceiverSettings;
   ackLatency: Histogram;
   sockets: Sockets;
+  extendStart: ReceiverEnvironment['extendStart'];
 }
 
 /** The store, the connection log and the engine built over them (@nat64/handoff-receiver buildReceiver). */
 async function openEngine(config: ReceiverConfig, inputs: EngineInputs, resources: Resources): Promise<{ built: BuiltReceiver; log: ConnectionLog }> {
-  const { logger, clock, counters, settings, ackLatency, sockets } = inputs;
-  const store = await openStore(config, logger);
+  const { logger, clock, counters, settings, ackLatency, sockets, extendStart } = inputs;
+  const store = await openStore(config, logger, extendStart);
   let built: BuiltReceiver | undefined;
   // Once built, the table owns the store and closes it after its queued commits.
   resources.add('store', () => (built ? built.table.closeAsync() : store.close()));
@@ -383,17 +393,25 @@ function openGeneveDevice(config: ReceiverConfig, logger: Logger, open: (name: s
  * The store, written by a worker thread so that SQLite runs beside the receiving thread. A file of an
  * older schema is migrated as it opens, which takes a while for a large history: said before and after.
  */
-async function openStore(config: ReceiverConfig, logger: Logger): Promise<ConnStore> {
+async function openStore(config: ReceiverConfig, logger: Logger, extendStart?: (ms: number, status: string) => void): Promise<ConnStore> {
   mkdirSync(dirname(config.database), { recursive: true, mode: DIRECTORY_MODE });
   const found = SqliteStore.fileSchemaVersion(config.database);
-  const migrating = found > 0 && found < SqliteStore.schemaVersion;
+  const open = () => SqliteStore.openInWorker(config.database, { durability: config.durability });
+  if (found === 0 || found >= SqliteStore.schemaVersion) return open();
   const fields = { database: config.database, schema: found, newSchema: SqliteStore.schemaVersion };
-  if (migrating)
-    logger.info(fields, 'bringing the database to the current schema before starting (one transaction, about 4 s of CPU per million history rows)');
+  logger.info(fields, 'bringing the database to the current schema before starting (one transaction, about 4 s of CPU per million history rows)');
+  // The worker migrates; this thread tells systemd meanwhile, so that a large history does not hit TimeoutStartSec.
+  const extend = () => extendStart?.(MIGRATION_EXTEND_MS, `migrating ${config.database} to schema ${SqliteStore.schemaVersion}`);
+  extend();
+  const keepExtending = setInterval(extend, MIGRATION_EXTEND_MS / 3);
   const started = performance.now();
-  const store = await SqliteStore.openInWorker(config.database, { durability: config.durability });
-  if (migrating) logger.info({ ...fields, seconds: Math.round(performance.now() - started) / 1000 }, 'database brought to the current schema');
-  return store;
+  try {
+    const store = await open();
+    logger.info({ ...fields, seconds: Math.round(performance.now() - started) / 1000 }, 'database brought to the current schema');
+    return store;
+  } finally {
+    clearInterval(keepExtending);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 // What a daemon tells systemd over its life (Type=notify, WatchdogSec=): READY=1 once it serves,
-// RELOADING=1 and READY=1 around a reload, STOPPING=1 at shutdown, and WATCHDOG=1 from its main
+// RELOADING=1 and READY=1 around a reload, STOPPING=1 at shutdown, EXTEND_TIMEOUT_USEC= through a
+// long step of its start, and WATCHDOG=1 from its main
 // loop's timer at half the watchdog period, so that a stuck loop gets it restarted.
 import { notify } from './notify.js';
 
@@ -45,6 +46,11 @@ export class ServiceNotifier {
 
   status(text: string): void {
     this.post(`STATUS=${oneLine(text)}`);
+  }
+
+  /** While starting or stopping: the service manager's timeout is extended to `ms` from now; send again before it runs out. */
+  extendTimeout(ms: number, status: string): void {
+    this.post(`EXTEND_TIMEOUT_USEC=${Math.round(ms * 1000)}\nSTATUS=${oneLine(status)}`);
   }
 
   stopping(): void {

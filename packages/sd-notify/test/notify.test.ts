@@ -64,6 +64,19 @@ describe('ServiceNotifier', () => {
     expect(sent).toEqual(['WATCHDOG=1', 'WATCHDOG=1']);
   });
 
+  it('extends the start or stop timeout in microseconds, with a status line', () => {
+    const sent: string[] = [];
+    const notifier = new ServiceNotifier({
+      environment: { NOTIFY_SOCKET: '@x' },
+      send: (state) => {
+        sent.push(state);
+        return true;
+      },
+    });
+    notifier.extendTimeout(30_000, 'migrating\nthe database');
+    expect(sent).toEqual(['EXTEND_TIMEOUT_USEC=30000000\nSTATUS=migrating the database']);
+  });
+
   it('reports the first failed send of an outage and goes on', () => {
     const errors: Error[] = [];
     const notifier = new ServiceNotifier({ environment: { NOTIFY_SOCKET: '/nonexistent/notify' }, onError: (error) => errors.push(error) });
