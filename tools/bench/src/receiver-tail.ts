@@ -6,19 +6,17 @@
 // applying a message until its ACK is due), so the tail can be split into the queue in front of
 // the writer, the main thread's stalls, and what lies outside the receiver. `--baseline DIR` runs
 // another checkout's receiver in the same rounds, alternating.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { runLoad, type LoadReport } from '@nat64/handoff-sim';
+import type { LoadReport } from '@nat64/handoff-sim';
 import { printTable, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
+import { cpuMicros, startBenchReceiver } from './receiver-process.js';
 import type { ProbeReport } from './receiver-tail-probe.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
 const PROBE = join(REPOSITORY_ROOT, 'tools/bench/dist/receiver-tail-probe.js');
-const GATEWAYS = [0x7f000007, 0x7f000008, 0x7f000009, 0x7f00000a];
-const TICKS_PER_SECOND = 100;
 const SAMPLE_MS = 100;
 
 interface TailResult {
@@ -35,52 +33,20 @@ interface TailResult {
   probe: ProbeReport;
 }
 
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
-}
-
 function metric(text: string, name: string): number {
   const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return match ? Number(match[1]) : Number.NaN;
 }
 
 async function runCase(code: string, receiver: string, offered: number, count: number): Promise<TailResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'nat64-bench-receiver-tail-'));
   const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
-  const probeFile = join(dir, 'probe.json');
-  const child = spawn(
-    'node',
-    [
-      '--import',
-      PROBE,
-      receiver,
-      'run',
-      '--listen',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--db',
-      join(dir, 'c.db'),
-      '--conn-log',
-      join(dir, 'c.log'),
-      '--control',
-      join(dir, 'c.sock'),
-      '--metrics',
-      `127.0.0.1:${metricsPort}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RECEIVER_TAIL_PROBE: probeFile } },
-  );
+  const probeDir = mkdtempSync(join(tmpdir(), 'nat64-bench-receiver-tail-'));
+  const probeFile = join(probeDir, 'probe.json');
+  const started = await startBenchReceiver(receiver, ['--metrics', `127.0.0.1:${metricsPort}`], {
+    nodeArgs: ['--import', PROBE],
+    env: { ...process.env, RECEIVER_TAIL_PROBE: probeFile },
+  });
   try {
-    let stderr = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const match = /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (exit) => reject(new Error(`receiver exited with ${exit}: ${stderr}`)));
-    });
     const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const queue: number[] = [];
     const inFlight = [0, 0, 0, 0, 0];
@@ -94,26 +60,15 @@ async function runCase(code: string, receiver: string, offered: number, count: n
       }
     })();
     const commitsBefore = metric(await scrape(), 'nat64_receiver_commits_total');
-    const cpuBefore = cpuMicros(child.pid!);
-    const report = await runLoad({
-      receiverAddress: '127.0.0.1',
-      receiverPort: port,
-      localPort: 0,
-      gateways: GATEWAYS,
-      count,
-      rate: offered,
-      clients: 10_000,
-      reuse: 0.05,
-      serverAddress: 0xc633640a,
-    });
-    const cpuMicrosPerEntry = (cpuMicros(child.pid!) - cpuBefore) / count;
+    const cpuBefore = cpuMicros(started.child.pid!);
+    const report = await started.load(count, offered);
+    const cpuMicrosPerEntry = (cpuMicros(started.child.pid!) - cpuBefore) / count;
     sampling = false;
     await sampler;
     const text = await scrape();
     const under50 = metric(text, 'nat64_receiver_ack_latency_seconds_bucket\\{le="0.05"\\}');
     const all = metric(text, 'nat64_receiver_ack_latency_seconds_count');
-    child.kill('SIGTERM');
-    await new Promise((exited) => child.once('exit', exited));
+    await started.stop();
     const { median: p50, max } = spread(queue);
     queue.sort((a, b) => a - b);
     return {
@@ -128,11 +83,8 @@ async function runCase(code: string, receiver: string, offered: number, count: n
       probe: JSON.parse(readFileSync(probeFile, 'utf8')) as ProbeReport,
     };
   } finally {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((exited) => child.once('exit', exited));
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await started.stop();
+    rmSync(probeDir, { recursive: true, force: true });
   }
 }
 

@@ -4,17 +4,14 @@
 // thread (main thread, the store's writer thread, all others: mostly V8's collector). Each case runs
 // `--rounds` times; `--baseline DIR` runs another checkout's built receiver in the same rounds,
 // alternating with this one, so that before and after meet the same machine.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { runLoad, type LoadReport } from '@nat64/handoff-sim';
+import type { LoadReport } from '@nat64/handoff-sim';
 import { printTable, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
+import { cpuMicros, startBenchReceiver } from './receiver-process.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
-const GATEWAYS = [0x7f000007, 0x7f000008, 0x7f000009, 0x7f00000a];
-const TICKS_PER_SECOND = 100;
 
 interface Case {
   durability: 'full' | 'normal';
@@ -28,13 +25,6 @@ export interface ReceiverResult extends Case {
   receiverCpuMicrosPerEntry: number;
   /** CPU per entry of the main thread, the writer thread and the other threads together. */
   threadCpuMicrosPerEntry: { main: number; writer: number; others: number };
-}
-
-function cpuMicros(pid: number, task?: string): number {
-  const fields = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, 'utf8')
-    .split(') ')[1]!
-    .split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
 }
 
 /** CPU µs of each thread of the process, by thread id (a thread that ends in between is left out). */
@@ -69,59 +59,17 @@ function splitThreads(pid: number, before: Map<string, number>, after: Map<strin
 }
 
 async function runCase(testCase: Case, code: string, receiver: string): Promise<ReceiverResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'nat64-bench-receiver-'));
-  const child = spawn(
-    'node',
-    [
-      receiver,
-      'run',
-      '--listen',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--db',
-      join(dir, 'c.db'),
-      '--conn-log',
-      join(dir, 'c.log'),
-      '--control',
-      join(dir, 'c.sock'),
-      '--durability',
-      testCase.durability,
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const started = await startBenchReceiver(receiver, ['--durability', testCase.durability]);
   try {
-    let stderr = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const match = /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`receiver exited with ${code}: ${stderr}`)));
-    });
-    const cpuBefore = cpuMicros(child.pid!);
-    const threadsBefore = threadCpuMicros(child.pid!);
-    const report = await runLoad({
-      receiverAddress: '127.0.0.1',
-      receiverPort: port,
-      localPort: 0,
-      gateways: GATEWAYS,
-      count: testCase.count,
-      rate: testCase.rate,
-      clients: 10_000,
-      reuse: 0.05,
-      serverAddress: 0xc633640a,
-    });
-    const receiverCpuMicrosPerEntry = (cpuMicros(child.pid!) - cpuBefore) / testCase.count;
-    const threadCpuMicrosPerEntry = splitThreads(child.pid!, threadsBefore, threadCpuMicros(child.pid!), testCase.count);
+    const pid = started.child.pid!;
+    const cpuBefore = cpuMicros(pid);
+    const threadsBefore = threadCpuMicros(pid);
+    const report = await started.load(testCase.count, testCase.rate);
+    const receiverCpuMicrosPerEntry = (cpuMicros(pid) - cpuBefore) / testCase.count;
+    const threadCpuMicrosPerEntry = splitThreads(pid, threadsBefore, threadCpuMicros(pid), testCase.count);
     return { ...testCase, code, report, receiverCpuMicrosPerEntry, threadCpuMicrosPerEntry };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    rmSync(dir, { recursive: true, force: true });
+    await started.stop();
   }
 }
 
