@@ -22,7 +22,7 @@ export interface BenchReceiver {
 }
 
 /** Starts the receiver at `main` with `args` after its own (loopback, files), and `nodeArgs` before the script. */
-export async function startBenchReceiver(
+export async function startLoopbackReceiver(
   main: string,
   args: string[] = [],
   options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},

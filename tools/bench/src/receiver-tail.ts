@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import type { LoadReport } from '@nat64/handoff-sim';
 import { printTable, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
-import { cpuMicros, startBenchReceiver } from './receiver-process.js';
+import { cpuMicros, startLoopbackReceiver } from './receiver-process.js';
 import type { ProbeReport } from './receiver-tail-probe.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
@@ -42,7 +42,7 @@ async function runCase(code: string, receiver: string, offered: number, count: n
   const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
   const probeDir = mkdtempSync(join(tmpdir(), 'nat64-bench-receiver-tail-'));
   const probeFile = join(probeDir, 'probe.json');
-  const started = await startBenchReceiver(receiver, ['--metrics', `127.0.0.1:${metricsPort}`], {
+  const started = await startLoopbackReceiver(receiver, ['--metrics', `127.0.0.1:${metricsPort}`], {
     nodeArgs: ['--import', PROBE],
     env: { ...process.env, RECEIVER_TAIL_PROBE: probeFile },
   });

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import type { LoadReport } from '@nat64/handoff-sim';
 import { printTable, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
-import { cpuMicros, startBenchReceiver } from './receiver-process.js';
+import { cpuMicros, startLoopbackReceiver } from './receiver-process.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
 
@@ -59,7 +59,7 @@ function splitThreads(pid: number, before: Map<string, number>, after: Map<strin
 }
 
 async function runCase(testCase: Case, code: string, receiver: string): Promise<ReceiverResult> {
-  const started = await startBenchReceiver(receiver, ['--durability', testCase.durability]);
+  const started = await startLoopbackReceiver(receiver, ['--durability', testCase.durability]);
   try {
     const pid = started.child.pid!;
     const cpuBefore = cpuMicros(pid);
