@@ -1,7 +1,7 @@
 // The real receiver process on a database an older version wrote: it says that it migrates the file
 // before starting and when that is done (to its log, and to systemd as start time it needs), and the
 // entries it held are there afterwards.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,24 +65,14 @@ describe('receiver upgrade', { timeout: 60_000 }, () => {
     writeSchema2(database);
     const socket = join(dir, 'notify');
     const notify = await listenNotify(socket);
-    const child = spawn(
-      process.execPath,
-      [MAIN, 'run', '--listen', '127.0.0.1', '--port', '0', '--transport', 'handoff', '--db', database, '--conn-log', join(dir, 'c.log')].concat([
-        '--control',
-        join(dir, 'control.sock'),
-      ]),
-      { env: { ...process.env, NOTIFY_SOCKET: socket }, stdio: ['ignore', 'ignore', 'ignore'] },
-    );
     try {
+      const receiver = await startChildReceiver(dir, { db: database, env: { ...process.env, NOTIFY_SOCKET: socket } });
       await notify.next((message) => message.includes('READY=1'));
       const extended = notify.messages.findIndex((message) => message.startsWith('EXTEND_TIMEOUT_USEC=30000000\nSTATUS=migrating '));
       expect(extended).toBeGreaterThanOrEqual(0);
       expect(extended).toBeLessThan(notify.messages.findIndex((message) => message.includes('READY=1')));
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await receiver.stop()).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
       notify.close();
     }
   });

@@ -28,6 +28,8 @@ export interface ChildOptions {
   log?: string;
   /** Shell umask the receiver starts under (e.g. '000'). */
   umask?: string;
+  /** Its environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
   extra?: string[];
 }
 
@@ -54,8 +56,8 @@ export async function startChildReceiver(dir: string, options: ChildOptions = {}
     ...(options.extra ?? []),
   ];
   const child = options.umask
-    ? spawn('sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    ? spawn('sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: options.env })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: options.env });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
