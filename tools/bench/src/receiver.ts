@@ -23,6 +23,8 @@ export interface ReceiverResult extends Case {
   code: string;
   report: LoadReport;
   receiverCpuMicrosPerEntry: number;
+  /** CPU per entry of this process, handoff-sim's simulated gateways, which share the machine with the receiver. */
+  generatorCpuMicrosPerEntry: number;
   /** CPU per entry of the main thread, the writer thread and the other threads together. */
   threadCpuMicrosPerEntry: { main: number; writer: number; others: number };
 }
@@ -64,10 +66,13 @@ async function runCase(testCase: Case, code: string, receiver: string): Promise<
     const pid = started.child.pid!;
     const cpuBefore = cpuMicros(pid);
     const threadsBefore = threadCpuMicros(pid);
+    const generatorBefore = process.cpuUsage();
     const report = await started.load(testCase.count, testCase.rate);
+    const generator = process.cpuUsage(generatorBefore);
     const receiverCpuMicrosPerEntry = (cpuMicros(pid) - cpuBefore) / testCase.count;
     const threadCpuMicrosPerEntry = splitThreads(pid, threadsBefore, threadCpuMicros(pid), testCase.count);
-    return { ...testCase, code, report, receiverCpuMicrosPerEntry, threadCpuMicrosPerEntry };
+    const generatorCpuMicrosPerEntry = (generator.user + generator.system) / testCase.count;
+    return { ...testCase, code, report, receiverCpuMicrosPerEntry, threadCpuMicrosPerEntry, generatorCpuMicrosPerEntry };
   } finally {
     await started.stop();
   }
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
       'ACK p99 ms',
       'receiver CPU µs/entry',
       'main / writer / other threads µs',
+      'handoff-sim CPU µs/entry',
       'retransmissions',
     ],
     [...groups.values()].map((group) => {
@@ -143,6 +149,10 @@ async function main(): Promise<void> {
         (['main', 'writer', 'others'] as const)
           .map((thread) => spread(group.map((result) => result.threadCpuMicrosPerEntry[thread])).median.toFixed(2))
           .join(' / '),
+        range(
+          group.map((result) => result.generatorCpuMicrosPerEntry),
+          (value) => value.toFixed(2),
+        ),
         range(
           group.map((result) => result.report.retransmissions),
           String,

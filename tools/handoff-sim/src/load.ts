@@ -44,19 +44,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     await Promise.all(
       gateways.map(async (gateway, index) => {
         const total = Math.min(perGateway, options.count - index * perGateway);
-        const generator = entryGenerator(gateway.natAddress, options, index);
-        const pending: Promise<number[]>[] = [];
+        const source = new EntrySource(gateway.natAddress, options, index);
+        const pending: Array<{ chunk: HandoffEntry[]; acknowledged: Promise<number[]> }> = [];
         const share = options.rate / gateways.length;
         const chunkSize = options.rate > 0 ? Math.max(1, Math.round((share * PACING_MS) / 1000)) : SATURATION_CHUNK;
+        const settle = async () => {
+          const { chunk, acknowledged } = pending.shift()!;
+          record(await acknowledged);
+          source.release(chunk);
+        };
         for (let sent = 0; sent < total; sent += chunkSize) {
-          const chunk = Array.from({ length: Math.min(chunkSize, total - sent) }, () => generator.next().value as HandoffEntry);
+          const chunk = source.next(Math.min(chunkSize, total - sent));
           if (options.rate > 0) await pace(start, sent, share);
-          pending.push(gateway.send(MessageType.CREATED, chunk));
+          pending.push({ chunk, acknowledged: gateway.send(MessageType.CREATED, chunk) });
           // At saturation keep a few chunks in flight so the window stays full while the next is built.
-          if (options.rate === 0 && pending.length >= 4) record(await pending.shift()!);
-          else if (pending.length >= 4096) record(await pending.shift()!);
+          if (options.rate === 0 && pending.length >= 4) await settle();
+          else if (pending.length >= 4096) await settle();
         }
-        for (const chunk of pending) record(await chunk);
+        while (pending.length > 0) await settle();
       }),
     );
     const seconds = (performance.now() - start) / 1000;
@@ -87,32 +92,95 @@ function pace(start: number, sent: number, rate: number): Promise<void> {
   return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve();
 }
 
-function* entryGenerator(natAddress: number, options: LoadOptions, seed: number): Generator<HandoffEntry> {
-  let port = 1024;
-  let client = seed;
-  const used: number[] = [];
-  for (;;) {
-    const reusing = used.length > 0 && Math.random() < options.reuse;
-    const natPort = reusing ? used[Math.floor(Math.random() * used.length)]! : port;
-    if (!reusing) {
-      used.push(port);
-      if (used.length > 4096) used.shift();
-      port = port >= 65535 ? 1024 : port + 1;
+/** NAT ports a reusing entry picks from: the most recent this many new ones. */
+const REUSE_POOL = 4096;
+
+/**
+ * One simulated gateway's CREATED entries: new NAT ports in turn from 1024, or (a `reuse` share) a
+ * recent port again for another client, clients in turn. Entries are written into chunks that are
+ * handed back once their send has settled and then filled again, so that the generator costs the
+ * receiver it shares the machine with no garbage per entry.
+ */
+export class EntrySource {
+  private port = 1024;
+  private client: number;
+  private readonly recentPorts = new Uint16Array(REUSE_POOL);
+  private recentCount = 0;
+  private recentNext = 0;
+  private lastTime = 0;
+  /** By NAT port: 1 + the client it was last given to (0: none yet). */
+  private readonly holders = new Uint32Array(65536);
+  private readonly free: HandoffEntry[][] = [];
+
+  constructor(
+    private readonly natAddress: number,
+    private readonly options: Pick<LoadOptions, 'clients' | 'reuse' | 'serverAddress'>,
+    seed: number,
+  ) {
+    this.client = seed;
+  }
+
+  /** A chunk of `size` new entries (a released one filled again, when one of that size is free). */
+  next(size: number): HandoffEntry[] {
+    const chunk = this.free.at(-1)?.length === size ? this.free.pop()! : Array.from({ length: size }, () => this.blankEntry());
+    const now = Date.now() * 1000;
+    for (const entry of chunk) {
+      // Strictly increasing, as a gateway's creation times are: an entry that reuses a port within
+      // the same microsecond would be the incarnation it replaces, sent again, not a new one.
+      this.lastTime = Math.max(now, this.lastTime + 1);
+      this.fill(entry, this.lastTime);
     }
-    client = (client + 1) % Math.max(1, options.clients);
+    return chunk;
+  }
+
+  /** The chunk's send has settled: its entries may be filled again. */
+  release(chunk: HandoffEntry[]): void {
+    this.free.push(chunk);
+  }
+
+  private fill(entry: HandoffEntry, time: number): void {
+    const { clients, reuse } = this.options;
+    this.client = (this.client + 1) % Math.max(1, clients);
+    const client = this.client;
+    const reused = this.recentCount > 0 && Math.random() < reuse ? this.recentPorts[Math.floor(Math.random() * this.recentCount)]! : -1;
+    // A port its holder gets again would be the same connection, not one that replaces another.
+    if (reused >= 0 && this.holders[reused] !== client + 1) {
+      entry.natPort = reused;
+    } else {
+      if (this.holders[this.port] === client + 1) this.advancePort();
+      entry.natPort = this.port;
+      this.recentPorts[this.recentNext] = this.port;
+      this.recentNext = (this.recentNext + 1) % REUSE_POOL;
+      this.recentCount = Math.min(this.recentCount + 1, REUSE_POOL);
+      this.advancePort();
+    }
+    this.holders[entry.natPort] = client + 1;
+    const address = entry.clientAddress;
+    address[12] = client >>> 24;
+    address[13] = (client >>> 16) & 0xff;
+    address[14] = (client >>> 8) & 0xff;
+    address[15] = client & 0xff;
+    entry.clientPort = 32768 + (client % 28000);
+    entry.time = time;
+  }
+
+  private advancePort(): void {
+    this.port = this.port >= 65535 ? 1024 : this.port + 1;
+  }
+
+  private blankEntry(): HandoffEntry {
     const clientAddress = new Uint8Array(16);
-    clientAddress.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0]);
-    new DataView(clientAddress.buffer).setUint32(12, client);
-    yield {
+    clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
+    return {
       protocol: Protocol.TCP,
       reason: 0,
-      natAddress,
-      natPort,
+      natAddress: this.natAddress,
+      natPort: 0,
       clientAddress,
-      clientPort: 32768 + (client % 28000),
-      serverAddress: options.serverAddress,
+      clientPort: 0,
+      serverAddress: this.options.serverAddress,
       serverPort: 443,
-      time: Date.now() * 1000,
+      time: 0,
     };
   }
 }
