@@ -1,23 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { MessageType } from '@nat64/handoff-codec';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 
 /** Messages sent, each one committed before the next is sent: fewer than ACK_AT_ONCE_MESSAGES (16). */
 const MESSAGES = 12;
-
-function entry(natAddress: number, natPort: number): HandoffEntry {
-  return {
-    protocol: Protocol.UDP,
-    reason: 0,
-    natAddress,
-    natPort,
-    clientAddress: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x66]),
-    clientPort: natPort,
-    serverAddress: 0xc633640a,
-    serverPort: 53,
-    time: Date.now() * 1000,
-  };
-}
 
 describe('receiver ACK delay over UDP', () => {
   const receivers: TestReceiver[] = [];
@@ -36,7 +23,7 @@ describe('receiver ACK delay over UDP', () => {
     await gateway.hello();
     const acknowledged: Promise<number[]>[] = [];
     for (let i = 1; i <= MESSAGES; i++) {
-      acknowledged.push(gateway.send(MessageType.CREATED, [entry(nat, 1000 + i)]));
+      acknowledged.push(gateway.send(MessageType.CREATED, [entry({ natAddress: nat, natPort: 1000 + i, who: i })]));
       while (receiver.daemon.counters.get('created') < i) await new Promise((resolve) => setTimeout(resolve, 1));
     }
     await Promise.all(acknowledged);

@@ -1,25 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { MessageType } from '@nat64/handoff-codec';
 import { manualMicroClock } from '@nat64/service';
 import { waitFor } from '@nat64/netlab';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
-
-function entry(natPort: number, who: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = who;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress: 0,
-    natPort,
-    clientAddress,
-    clientPort: 1000 + who,
-    serverAddress: 0xc633640a,
-    serverPort: 80,
-    time: 1,
-  };
-}
 
 describe('receiver RELEASE over UDP', () => {
   const receivers: TestReceiver[] = [];
@@ -33,7 +17,7 @@ describe('receiver RELEASE over UDP', () => {
     receivers.push(receiver);
     const gateway = await receiver.gateway(loopback(70));
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [{ ...entry(10, 1), natAddress: loopback(70) }]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(70), natPort: 10, clientPort: 1001 })]);
     clock.advance(11 * 60_000_000);
     receiver.daemon.receiver.tick();
     await waitFor('the RELEASE', () => gateway.released.length === 1);

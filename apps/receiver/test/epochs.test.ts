@@ -1,27 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
+import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 import { RawGateway } from './support/raw-gateway.js';
 
 const A = loopback(71);
-
-function tcpEntry(natPort: number, who: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = who;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress: A,
-    natPort,
-    clientAddress,
-    clientPort: 40_000 + who,
-    serverAddress: 0xc633640a,
-    serverPort: 443,
-    time: Date.now() * 1000,
-  };
-}
 
 function encode(message: HandoffMessage): Buffer {
   const bytes = Buffer.alloc(datagram.encodingLength(message));
@@ -55,9 +39,9 @@ function oldEpochDatagrams(epoch: bigint, cookie: bigint): Buffer[] {
   return [
     hello(epoch, 0n, 0x1111),
     hello(epoch, cookie, 0x2222),
-    encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 1, entries: [tcpEntry(100, 1)] }),
-    encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 2, entries: [tcpEntry(100, 1)] }),
-    encode({ ...header, type: MessageType.DELETED, epoch, cookie, sequence: 3, entries: [tcpEntry(100, 2)] }),
+    encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 1, entries: [entry({ natAddress: A, natPort: 100 })] }),
+    encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 2, entries: [entry({ natAddress: A, natPort: 100 })] }),
+    encode({ ...header, type: MessageType.DELETED, epoch, cookie, sequence: 3, entries: [entry({ natAddress: A, natPort: 100, who: 2 })] }),
     query(epoch, cookie, 100),
     encode({ ...header, type: MessageType.ACK, epoch, cookie, sequence: 0, cumulative: 0, blocks: [] }),
   ];
@@ -95,11 +79,11 @@ describe('superseded gateway epochs', () => {
     receivers.push(receiver);
     const first = await receiver.gateway(A);
     await first.hello();
-    await first.send(MessageType.CREATED, [tcpEntry(100, 1)]);
+    await first.send(MessageType.CREATED, [entry({ natAddress: A, natPort: 100 })]);
     // The gateway restarts with a new epoch and hands the same NAT port to another client.
     const second = await receiver.gateway(A);
     await second.hello();
-    await second.send(MessageType.CREATED, [tcpEntry(100, 2)]);
+    await second.send(MessageType.CREATED, [entry({ natAddress: A, natPort: 100, who: 2 })]);
     const expected = [
       'Initialized 127.0.0.71',
       'Created 127.0.0.71:100 [2001:db8::1]:40001',
@@ -116,7 +100,7 @@ describe('superseded gateway epochs', () => {
     expect(receiver.daemon.counters.get('supersededEpoch')).toBe(stale.length);
     expect(receiver.daemon.counters.get('gatewaysInitialized')).toBe(2);
     // The current epoch is still acknowledged and answered from its own entries.
-    await second.send(MessageType.CREATED, [tcpEntry(101, 3)]);
+    await second.send(MessageType.CREATED, [entry({ natAddress: A, natPort: 101, who: 3 })]);
     const answer = await second.query(Protocol.TCP, 100);
     expect(answer.status).toBe(AnswerStatus.FOUND);
     expect(answer.entry?.clientAddress[15]).toBe(2);
@@ -132,7 +116,7 @@ describe('superseded gateway epochs', () => {
     expect(restarted.daemon.counters.get('supersededEpoch')).toBe(stale.length);
     expect(restarted.daemon.counters.get('gatewaysInitialized')).toBe(0);
     const current = await raw(restarted);
-    current.send(encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 3, entries: [tcpEntry(102, 4)] }));
+    current.send(encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 3, entries: [entry({ natAddress: A, natPort: 102, who: 4 })] }));
     await current.waitFor('the ACK of E2', (message) => message.type === MessageType.ACK && message.epoch === epoch && message.cumulative === 3);
     current.send(query(epoch, cookie, 100));
     const found = await current.waitFor('the ANSWER to E2', (message) => message.type === MessageType.ANSWER);
@@ -152,7 +136,7 @@ describe('superseded gateway epochs', () => {
     receivers.push(restarted);
     const third = await restarted.gateway(A);
     await third.hello();
-    await third.send(MessageType.CREATED, [tcpEntry(200, 5)]);
+    await third.send(MessageType.CREATED, [entry({ natAddress: A, natPort: 200, who: 5 })]);
     expect(restarted.lines()).toEqual([
       'Initialized 127.0.0.71',
       'Initialized 127.0.0.71',

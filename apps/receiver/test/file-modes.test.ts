@@ -4,9 +4,10 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, Protocol } from '@nat64/handoff-codec';
+import { MessageType } from '@nat64/handoff-codec';
 import { GatewayClient } from '@nat64/handoff-sim';
 import { waitFor } from '@nat64/netlab';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { startChildReceiver, type ChildReceiver } from './support/child.js';
 import { loopback } from './support/receiver.js';
 
@@ -34,20 +35,7 @@ describe('receiver file modes', () => {
     });
     try {
       await gateway.hello();
-      const clientAddress = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-      await gateway.send(MessageType.CREATED, [
-        {
-          protocol: Protocol.TCP,
-          reason: 0,
-          natAddress: loopback(72),
-          natPort: 1,
-          clientAddress,
-          clientPort: 1,
-          serverAddress: 0xc633640a,
-          serverPort: 443,
-          time: Date.now() * 1000,
-        },
-      ]);
+      await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(72), natPort: 1 })]);
     } finally {
       await gateway.close();
     }

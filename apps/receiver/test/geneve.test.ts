@@ -10,6 +10,7 @@ import { waitFor } from '@nat64/netlab';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loadReceiverConfig, startReceiver, type ReceiverDaemon } from '../src/index.js';
 import { loopback } from './support/receiver.js';
 
@@ -196,8 +197,8 @@ describe('receiver over Geneve', () => {
     const receiver = await start();
     const g = await gateway(81, receiver.port);
     await g.hello();
-    const entry = { ...mapping(loopback(81), 700, MappingEvent.CREATED, 3, 1), reason: 0, serverAddress: HOST, serverPort: 53, time: 1 };
-    g.control({ type: MessageType.CREATED, version: HANDOFF_VERSION, flags: 0, epoch: g.epoch, cookie: g.cookie, sequence: 1, entries: [entry] }, null);
+    const created = entry({ protocol: 17, natAddress: loopback(81), natPort: 700, who: 3, serverAddress: HOST, serverPort: 53 });
+    g.control({ type: MessageType.CREATED, version: HANDOFF_VERSION, flags: 0, epoch: g.epoch, cookie: g.cookie, sequence: 1, entries: [created] }, null);
     const ack = await g.nextReply();
     expect(ack).toMatchObject({ type: MessageType.ACK, cumulative: 1 });
     g.control(

@@ -4,30 +4,14 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HANDOFF_VERSION, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { HANDOFF_VERSION, MessageType, type HandoffEntry } from '@nat64/handoff-codec';
 import { GatewayClient } from '@nat64/handoff-sim';
 import { waitFor } from '@nat64/netlab';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { startChildReceiver, type ChildReceiver } from './support/child.js';
 import { loopback } from './support/receiver.js';
 
 const NAT = loopback(70);
-
-function entry(natPort: number, who: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = who;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress: NAT,
-    natPort,
-    clientAddress,
-    clientPort: 50_000 + who,
-    serverAddress: 0xc633640a,
-    serverPort: 443,
-    time: Date.now() * 1000,
-  };
-}
 
 const linesOf = (bytes: Buffer) => bytes.toString('utf8').split('\n').filter(Boolean);
 
@@ -53,13 +37,27 @@ describe('connection log crash recovery', () => {
     const gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: crashed.port, natAddress: NAT, localPort: 0, initialRtoMs: 200 });
     gateways.push(gateway);
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [entry(9, 1), entry(40, 9)]);
+    await gateway.send(MessageType.CREATED, [
+      entry({ natAddress: NAT, natPort: 9, clientPort: 50_001 }),
+      entry({ natAddress: NAT, natPort: 40, who: 9, clientPort: 50_009 }),
+    ]);
     // Messages 2 and 3 go into one commit: 3 arrives first and waits for 2. In it, port 9 changes
     // hands twice, port 5 is created and deleted, port 40 ends.
     const message = (type: typeof MessageType.CREATED | typeof MessageType.DELETED, sequence: number, entries: HandoffEntry[]) =>
       gateway.encode({ type, version: HANDOFF_VERSION, flags: 0, epoch: gateway.epoch, cookie: gateway.cookie, sequence, entries });
-    gateway.sendRaw(message(MessageType.DELETED, 3, [entry(5, 4), entry(40, 9)]));
-    gateway.sendRaw(message(MessageType.CREATED, 2, [entry(9, 2), entry(9, 3), entry(5, 4)]));
+    gateway.sendRaw(
+      message(MessageType.DELETED, 3, [
+        entry({ natAddress: NAT, natPort: 5, who: 4, clientPort: 50_004 }),
+        entry({ natAddress: NAT, natPort: 40, who: 9, clientPort: 50_009 }),
+      ]),
+    );
+    gateway.sendRaw(
+      message(MessageType.CREATED, 2, [
+        entry({ natAddress: NAT, natPort: 9, who: 2, clientPort: 50_002 }),
+        entry({ natAddress: NAT, natPort: 9, who: 3, clientPort: 50_003 }),
+        entry({ natAddress: NAT, natPort: 5, who: 4, clientPort: 50_004 }),
+      ]),
+    );
     const log = join(dir, 'connections.log');
     await waitFor('the lines of both commits', () => existsSync(log) && linesOf(readFileSync(log)).length === 10);
     await crashed.kill();

@@ -7,9 +7,10 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { MessageType } from '@nat64/handoff-codec';
 import { GatewayClient } from '@nat64/handoff-sim';
 import { waitFor } from '@nat64/netlab';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { startChildReceiver, type ChildReceiver } from './support/child.js';
 import { loopback } from './support/receiver.js';
 
@@ -18,24 +19,9 @@ const LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} (Initialized 127\.0\.0\.71|
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('log-full-disk: the full-disk tests need root (mount -t tmpfs); skipped');
 
-function entry(natPort: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = natPort & 0xff;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress: NAT,
-    natPort,
-    clientAddress,
-    clientPort: 40_000 + natPort,
-    serverAddress: 0xc633640a,
-    serverPort: 443,
-    time: Date.now() * 1000,
-  };
-}
-
 const ports = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+/** The entries of `natPorts`, each held by client 2001:db8::<port>, port 40000 + port. */
+const entriesOf = (natPorts: number[]) => natPorts.map((natPort) => entry({ natAddress: NAT, natPort, who: natPort }));
 const expectedLines = (...groups: number[][]) => [
   'Initialized 127.0.0.71',
   ...groups.flat().map((port) => `Created 127.0.0.71:${port} [2001:db8::${(port & 0xff).toString(16)}]:${40_000 + port}`),
@@ -112,11 +98,11 @@ describe('connection log failures', () => {
       const log = join(smallDisk(dir), 'connections.log');
       const receiver = await start(dir, log);
       const gateway = await gatewayFor(receiver);
-      await gateway.send(MessageType.CREATED, ports(1, 3).map(entry));
+      await gateway.send(MessageType.CREATED, entriesOf(ports(1, 3)));
       const filler = fill(join(dir, 'logs', 'filler'));
       const acksBefore = await receiver.counter('acksSent');
       let acknowledged = false;
-      const sent = gateway.send(MessageType.CREATED, ports(100, 100).map(entry)).then(() => (acknowledged = true));
+      const sent = gateway.send(MessageType.CREATED, entriesOf(ports(100, 100))).then(() => (acknowledged = true));
       sent.catch(() => undefined);
       await waitFor('the outage', async () => (await receiver.counter('logOutages')) === 1);
       // Retransmissions arrive and are stored, but nothing is acknowledged while the lines wait.
@@ -147,9 +133,9 @@ describe('connection log failures', () => {
       const log = join(smallDisk(dir), 'connections.log');
       const killed = await start(dir, log);
       const gateway = await gatewayFor(killed);
-      await gateway.send(MessageType.CREATED, ports(1, 3).map(entry));
+      await gateway.send(MessageType.CREATED, entriesOf(ports(1, 3)));
       const filler = fill(join(dir, 'logs', 'filler'));
-      void gateway.send(MessageType.CREATED, ports(100, 100).map(entry)).catch(() => undefined);
+      void gateway.send(MessageType.CREATED, entriesOf(ports(100, 100))).catch(() => undefined);
       await waitFor('every entry stored', async () => (await killed.counter('created')) === 103);
       await killed.kill();
       // The write the kill interrupted filled the room left in the file's last page: a partial line.
@@ -171,13 +157,13 @@ describe('connection log failures', () => {
     const log = join(logs, 'connections.log');
     const receiver = await start(dir, log);
     const gateway = await gatewayFor(receiver);
-    await gateway.send(MessageType.CREATED, ports(1, 3).map(entry));
+    await gateway.send(MessageType.CREATED, entriesOf(ports(1, 3)));
     renameSync(logs, join(dir, 'logs.old'));
     receiver.child.kill('SIGHUP');
     await waitFor('the failed reopen', async () => (await receiver.counter('logOutages')) === 1);
     const acksBefore = await receiver.counter('acksSent');
     let acknowledged = false;
-    const sent = gateway.send(MessageType.CREATED, ports(100, 5).map(entry)).then(() => (acknowledged = true));
+    const sent = gateway.send(MessageType.CREATED, entriesOf(ports(100, 5))).then(() => (acknowledged = true));
     sent.catch(() => undefined);
     await sleep(1500);
     expect(receiver.child.exitCode).toBeNull();

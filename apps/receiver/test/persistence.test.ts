@@ -1,51 +1,55 @@
 import { execFile } from 'node:child_process';
-import { renameSync, readFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol } from '@nat64/handoff-codec';
 import { SqliteStore } from '@nat64/conntrack';
+import { GatewayClient } from '@nat64/handoff-sim';
 import { waitFor } from '@nat64/netlab';
 import { formatTimestamp } from '@nat64/handoff-receiver';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { lookup } from '../src/queries.js';
+import { MAIN, startChildReceiver, type ChildOptions, type ChildReceiver } from './support/child.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 
 const run = promisify(execFile);
-const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
-
-function entry(natAddress: number, natPort: number, who: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = who;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress,
-    natPort,
-    clientAddress,
-    clientPort: 50_000 + who,
-    serverAddress: 0xc633640a,
-    serverPort: 443,
-    time: Date.now() * 1000,
-  };
-}
 
 describe('receiver persistence', () => {
   const receivers: TestReceiver[] = [];
+  const children: ChildReceiver[] = [];
+  const dirs: string[] = [];
   afterEach(async () => {
+    for (const child of children.splice(0)) await child.kill();
     for (const receiver of receivers.splice(0)) await receiver.cleanup();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
   async function start(flags: Record<string, unknown> = {}): Promise<TestReceiver> {
     const receiver = await startTestReceiver(flags);
     receivers.push(receiver);
     return receiver;
   }
+  function tempDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'nat64-persistence-'));
+    dirs.push(dir);
+    return dir;
+  }
+  async function startChild(dir: string, options: ChildOptions): Promise<ChildReceiver> {
+    const child = await startChildReceiver(dir, options);
+    children.push(child);
+    return child;
+  }
 
   it('keeps its table and gateway epochs across a restart, without logging anything twice', async () => {
     const first = await start();
     const gateway = await first.gateway(loopback(60));
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [entry(loopback(60), 100, 1), entry(loopback(60), 101, 2)]);
+    const held = [
+      entry({ natAddress: loopback(60), natPort: 100, clientPort: 50_001 }),
+      entry({ natAddress: loopback(60), natPort: 101, who: 2, clientPort: 50_002 }),
+    ];
+    await gateway.send(MessageType.CREATED, held);
     const retransmission = gateway.encode({
       type: MessageType.CREATED,
       version: HANDOFF_VERSION,
@@ -53,7 +57,7 @@ describe('receiver persistence', () => {
       epoch: gateway.epoch,
       cookie: gateway.cookie,
       sequence: 1,
-      entries: [entry(loopback(60), 100, 1), entry(loopback(60), 101, 2)],
+      entries: held,
     });
     const { epoch, cookie } = gateway;
     const second = await first.restart();
@@ -68,7 +72,7 @@ describe('receiver persistence', () => {
     expect(answer.status).toBe(AnswerStatus.FOUND);
     expect(answer.entry?.clientPort).toBe(50_002);
     // The index by client side is rebuilt from the database too.
-    const byClient = await again.clientQuery(Protocol.TCP, entry(loopback(60), 101, 2).clientAddress, 50_002);
+    const byClient = await again.clientQuery(Protocol.TCP, held[1]!.clientAddress, 50_002);
     expect(byClient.entry?.natPort).toBe(101);
     expect(second.lines()).toEqual(['Initialized 127.0.0.60', 'Created 127.0.0.60:100 [2001:db8::1]:50001', 'Created 127.0.0.60:101 [2001:db8::2]:50002']);
   });
@@ -77,11 +81,11 @@ describe('receiver persistence', () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(61));
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [entry(loopback(61), 3719, 0x17)]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(61), natPort: 3719, who: 0x17, clientPort: 50_023 })]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     const between = Date.now() * 1000;
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await gateway.send(MessageType.CREATED, [entry(loopback(61), 3719, 0x55)]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(61), natPort: 3719, who: 0x55, clientPort: 50_085 })]);
     const database = receiver.config.database;
     const now = await lookup({ database, endpoint: '127.0.0.61:3719', zone: 'utc', limit: 20 });
     expect(now.map((record) => [record.clientAddress[15], record.endReason])).toEqual([
@@ -106,95 +110,36 @@ describe('receiver persistence', () => {
   }, 20_000);
 
   it('reopens its connection log on SIGHUP, for logrotate', async () => {
-    const { spawn } = await import('node:child_process');
-    const receiver = await start();
-    await receiver.stop();
-    const dir = receiver.dir;
+    const dir = tempDir();
     const log = join(dir, 'rotated.log');
-    const child = spawn(
-      'node',
-      [
-        MAIN,
-        'run',
-        '--listen',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--db',
-        join(dir, 'child.db'),
-        '--conn-log',
-        log,
-        '--control',
-        join(dir, 'child.sock'),
-        '--log-level',
-        'info',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    try {
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const port = Number(await waitFor('the listening port', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]));
-      const { GatewayClient } = await import('@nat64/handoff-sim');
-      const gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: port, natAddress: loopback(63), localPort: 0 });
-      await gateway.hello();
-      await gateway.send(MessageType.CREATED, [entry(loopback(63), 1, 1)]);
-      renameSync(log, `${log}.1`);
-      child.kill('SIGHUP');
-      await waitFor('the reopen', () => stderr.includes('reopened the connection log'));
-      await gateway.send(MessageType.CREATED, [entry(loopback(63), 2, 2)]);
-      await gateway.close();
-      expect(readFileSync(`${log}.1`, 'utf8')).toContain('Created 127.0.0.63:1 ');
-      expect(
-        readFileSync(log, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => line.slice(27)),
-      ).toEqual(['Created 127.0.0.63:2 [2001:db8::2]:50002']);
-      child.kill('SIGTERM');
-      const code = await new Promise((resolve) => child.once('exit', resolve));
-      expect(code).toBe(0);
-      // Nothing is lost on a clean stop: the store holds both entries.
-      const store = SqliteStore.openReadOnly(join(dir, 'child.db'));
-      expect([...store.loadCurrent()]).toHaveLength(2);
-      store.close();
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const child = await startChild(dir, { db: join(dir, 'child.db'), log });
+    const gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: child.port, natAddress: loopback(63), localPort: 0 });
+    await gateway.hello();
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(63), natPort: 1 })]);
+    renameSync(log, `${log}.1`);
+    child.child.kill('SIGHUP');
+    await waitFor('the reopen', () => child.stderr().includes('reopened the connection log'));
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(63), natPort: 2, who: 2, clientPort: 50_002 })]);
+    await gateway.close();
+    expect(readFileSync(`${log}.1`, 'utf8')).toContain('Created 127.0.0.63:1 ');
+    expect(
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(27)),
+    ).toEqual(['Created 127.0.0.63:2 [2001:db8::2]:50002']);
+    expect(await child.stop()).toBe(0);
+    // Nothing is lost on a clean stop: the store holds both entries.
+    const store = SqliteStore.openReadOnly(join(dir, 'child.db'));
+    expect([...store.loadCurrent()]).toHaveLength(2);
+    store.close();
   });
 
   it('loses no acknowledged entry when killed with SIGKILL under load', async () => {
-    const { spawn } = await import('node:child_process');
-    const receiver = await start();
-    await receiver.stop();
-    const database = join(receiver.dir, 'killed.db');
-    const child = spawn(
-      'node',
-      [
-        MAIN,
-        'run',
-        '--listen',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--db',
-        database,
-        '--conn-log',
-        join(receiver.dir, 'killed.log'),
-        '--control',
-        join(receiver.dir, 'killed.sock'),
-        '--log-level',
-        'info',
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const port = Number(await waitFor('the listening port', () => /"listen":\["127\.0\.0\.1:(\d+)"\]/.exec(stderr)?.[1]));
-    const { GatewayClient } = await import('@nat64/handoff-sim');
-    const gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: port, natAddress: loopback(64), localPort: 0 });
+    const dir = tempDir();
+    const database = join(dir, 'killed.db');
+    const child = await startChild(dir, { db: database, log: join(dir, 'killed.log') });
+    const gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: child.port, natAddress: loopback(64), localPort: 0 });
     await gateway.hello();
     const acknowledged: number[] = [];
     const sends: Promise<unknown>[] = [];
@@ -204,7 +149,7 @@ describe('receiver persistence', () => {
         gateway
           .send(
             MessageType.CREATED,
-            ports.map((natPort) => entry(loopback(64), natPort, 1)),
+            ports.map((natPort) => entry({ natAddress: loopback(64), natPort })),
           )
           .then(
             () => acknowledged.push(...ports),
@@ -213,8 +158,7 @@ describe('receiver persistence', () => {
       );
     }
     await waitFor('some acknowledgements', () => acknowledged.length > 300);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await child.kill();
     const seen = [...acknowledged];
     await gateway.close();
     await Promise.allSettled(sends);

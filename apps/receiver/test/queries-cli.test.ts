@@ -8,21 +8,15 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnTable, SqliteStore, type ConnEntry } from '@nat64/conntrack';
 import { Protocol } from '@nat64/handoff-codec';
+import { client } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { isoMicros, parseTime, QueryError } from '../src/queries.js';
+import { MAIN } from './support/child.js';
 
-const MAIN = join(import.meta.dirname, '../dist/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'nat64-queries-'));
 const database = join(dir, 'receiver.db');
 /** 2019-03-18 10:06:28.491727 UTC, the seed example's first Created line. */
 const SEED = Date.UTC(2019, 2, 18, 10, 6, 28) * 1000 + 491_727;
 const HOUR = 3_600_000_000;
-
-function client(last: number): Uint8Array {
-  const address = new Uint8Array(16);
-  address.set([0x20, 0x01, 0x0d, 0xb8]);
-  address[15] = last;
-  return address;
-}
 
 function entry(natPort: number, clientLast: number, protocol: number = Protocol.TCP): ConnEntry {
   return {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
 import { manualMicroClock } from '@nat64/service';
+import { client, entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 import { RawGateway } from './support/raw-gateway.js';
 
@@ -34,7 +35,6 @@ function query(natAddress: number, epoch: bigint, cookie: bigint, sequence: numb
 }
 
 function clientQuery(natAddress: number, epoch: bigint, cookie: bigint, sequence: number): Buffer {
-  const clientAddress = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
   return encode({
     version: HANDOFF_VERSION,
     flags: 0,
@@ -44,7 +44,7 @@ function clientQuery(natAddress: number, epoch: bigint, cookie: bigint, sequence
     sequence,
     protocol: Protocol.TCP,
     natAddress,
-    clientAddress,
+    clientAddress: client(1),
     clientPort: 40000,
     serverAddress: 0xc633640a,
     serverPort: 80,
@@ -92,19 +92,7 @@ describe('receiver reply rate limits', () => {
     expect(receiver.daemon.counters.get('helloRateLimited')).toBe(2000 - 19);
 
     // The gateway's epoch goes on: CREATED, QUERY, and a keepalive HELLO with its cookie.
-    await gateway.send(MessageType.CREATED, [
-      {
-        protocol: Protocol.TCP,
-        reason: 0,
-        natAddress: A,
-        natPort: 7,
-        clientAddress: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
-        clientPort: 1,
-        serverAddress: 0xc633640a,
-        serverPort: 80,
-        time: Date.now() * 1000,
-      },
-    ]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: A, natPort: 7 })]);
     expect((await gateway.query(Protocol.TCP, 7)).status).toBe(AnswerStatus.FOUND);
     const keepalive = await raw(receiver, A);
     keepalive.send(hello(A, gateway.epoch, gateway.cookie, 0x4b41));

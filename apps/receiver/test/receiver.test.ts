@@ -3,30 +3,8 @@ import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, type HandoffEntry
 import { runSeedScenario, seedExpectedLines } from '@nat64/handoff-sim';
 import { waitFor } from '@nat64/netlab';
 import { manualMicroClock } from '@nat64/service';
+import { SERVER, client, entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
-
-const SERVER = 0xc633640a; // 198.51.100.10
-
-function client(n: number): Uint8Array {
-  const bytes = new Uint8Array(16);
-  bytes.set([0x20, 0x01, 0x0d, 0xb8]);
-  bytes[15] = n;
-  return bytes;
-}
-
-function tcpEntry(natAddress: number, natPort: number, who: number, clientPort = 40_000 + who): HandoffEntry {
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress,
-    natPort,
-    clientAddress: client(who),
-    clientPort,
-    serverAddress: SERVER,
-    serverPort: 443,
-    time: Date.now() * 1000,
-  };
-}
 
 describe('receiver', () => {
   const receivers: TestReceiver[] = [];
@@ -65,7 +43,7 @@ describe('receiver', () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(20));
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(20), 5000, 1), tcpEntry(loopback(20), 5000, 2)]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(20), natPort: 5000 }), entry({ natAddress: loopback(20), natPort: 5000, who: 2 })]);
     expect(receiver.lines()).toEqual([
       'Initialized 127.0.0.20',
       'Created 127.0.0.20:5000 [2001:db8::1]:40001',
@@ -78,8 +56,8 @@ describe('receiver', () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(21));
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(21), 6000, 1), tcpEntry(loopback(21), 6001, 2)]);
-    await gateway.send(MessageType.DELETED, [tcpEntry(loopback(21), 6000, 1), tcpEntry(loopback(21), 6001, 9)]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(21), natPort: 6000 }), entry({ natAddress: loopback(21), natPort: 6001, who: 2 })]);
+    await gateway.send(MessageType.DELETED, [entry({ natAddress: loopback(21), natPort: 6000 }), entry({ natAddress: loopback(21), natPort: 6001, who: 9 })]);
     expect(receiver.lines().slice(3)).toEqual(['Deleted 127.0.0.21:6000 [2001:db8::1]:40001']);
     expect(receiver.daemon.counters.get('deleted')).toBe(1);
   });
@@ -88,7 +66,7 @@ describe('receiver', () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(22));
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(22), 7000, 3)]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(22), natPort: 7000, who: 3 })]);
     const found = await gateway.query(Protocol.TCP, 7000, SERVER, 443);
     expect(found.status).toBe(AnswerStatus.FOUND);
     expect(found.entry?.clientAddress).toEqual(client(3));
@@ -101,7 +79,10 @@ describe('receiver', () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(24));
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(24), 7000, 3), tcpEntry(loopback(24), 7001, 4)]);
+    await gateway.send(MessageType.CREATED, [
+      entry({ natAddress: loopback(24), natPort: 7000, who: 3 }),
+      entry({ natAddress: loopback(24), natPort: 7001, who: 4 }),
+    ]);
     const found = await gateway.clientQuery(Protocol.TCP, client(3), 40_003, SERVER, 8080);
     expect(found.status).toBe(AnswerStatus.FOUND);
     expect(found.entry).toMatchObject({ protocol: Protocol.TCP, natAddress: loopback(24), natPort: 7000, clientPort: 40_003 });
@@ -118,7 +99,7 @@ describe('receiver', () => {
     const receiver = await start({ authoritative: false });
     const gateway = await receiver.gateway(loopback(23));
     expect((await gateway.hello()).authoritative).toBe(false);
-    await gateway.send(MessageType.CREATED, [tcpEntry(loopback(23), 7000, 3)]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(23), natPort: 7000, who: 3 })]);
     expect((await gateway.query(Protocol.TCP, 7000)).status).toBe(AnswerStatus.NOT_AUTHORITATIVE);
     expect(receiver.lines()).toContain('Created 127.0.0.23:7000 [2001:db8::3]:40003');
   });
@@ -134,7 +115,7 @@ describe('receiver', () => {
       epoch: gateway.epoch,
       cookie: gateway.cookie,
       sequence: 1,
-      entries: [tcpEntry(loopback(24), 8000, 1)],
+      entries: [entry({ natAddress: loopback(24), natPort: 8000 })],
     });
     gateway.sendRaw(created);
     gateway.sendRaw(created);
@@ -148,12 +129,12 @@ describe('receiver', () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(25));
     await gateway.hello();
-    const message = (sequence: number, type: typeof MessageType.CREATED | typeof MessageType.DELETED, entry: HandoffEntry) =>
-      gateway.encode({ type, version: HANDOFF_VERSION, flags: 0, epoch: gateway.epoch, cookie: gateway.cookie, sequence, entries: [entry] });
+    const message = (sequence: number, type: typeof MessageType.CREATED | typeof MessageType.DELETED, mapping: HandoffEntry) =>
+      gateway.encode({ type, version: HANDOFF_VERSION, flags: 0, epoch: gateway.epoch, cookie: gateway.cookie, sequence, entries: [mapping] });
     // DELETED (2) overtakes the CREATED (1) it undoes: applied in arrival order, the entry would stay.
-    gateway.sendRaw(message(2, MessageType.DELETED, tcpEntry(loopback(25), 9000, 1)));
+    gateway.sendRaw(message(2, MessageType.DELETED, entry({ natAddress: loopback(25), natPort: 9000 })));
     await waitFor('the held message', () => receiver.daemon.counters.get('heldAhead') === 1);
-    gateway.sendRaw(message(1, MessageType.CREATED, tcpEntry(loopback(25), 9000, 1)));
+    gateway.sendRaw(message(1, MessageType.CREATED, entry({ natAddress: loopback(25), natPort: 9000 })));
     await waitFor('both applied', () => receiver.daemon.counters.get('reliableApplied') === 2);
     await waitFor('the log', () => receiver.lines().length === 3);
     expect(receiver.lines()).toEqual(['Initialized 127.0.0.25', 'Created 127.0.0.25:9000 [2001:db8::1]:40001', 'Deleted 127.0.0.25:9000 [2001:db8::1]:40001']);
@@ -163,7 +144,7 @@ describe('receiver', () => {
     const receiver = await start();
     const first = await receiver.gateway(loopback(26));
     await first.hello();
-    await first.send(MessageType.CREATED, [tcpEntry(loopback(26), 1000, 1)]);
+    await first.send(MessageType.CREATED, [entry({ natAddress: loopback(26), natPort: 1000 })]);
     await first.close();
     const second = await receiver.gateway(loopback(26));
     await second.hello();

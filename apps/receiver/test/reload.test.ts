@@ -13,9 +13,8 @@ import { GatewayClient } from '@nat64/handoff-sim';
 import { waitFor } from '@nat64/netlab';
 import { loadReceiverConfig } from '../src/config.js';
 import { ReceiverReloader, ReceiverSettings } from '../src/reload.js';
+import { MAIN } from './support/child.js';
 import { loopback } from './support/receiver.js';
-
-const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

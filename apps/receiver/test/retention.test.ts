@@ -2,10 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { MessageType, Protocol } from '@nat64/handoff-codec';
 import { ConnTable, SqliteStore, type ConnEntry } from '@nat64/conntrack';
 import { manualMicroClock } from '@nat64/service';
 import { waitFor } from '@nat64/netlab';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { lookup } from '../src/queries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 
@@ -28,13 +29,6 @@ function storedEntry(n: number): ConnEntry {
     serverPort: 443,
     createdAt: ENDED_AT,
   };
-}
-
-function handoffEntry(natAddress: number, natPort: number, time: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = 9;
-  return { protocol: Protocol.TCP, reason: 0, natAddress, natPort, clientAddress, clientPort: 50_009, serverAddress: 0xc633640a, serverPort: 443, time };
 }
 
 /** A database whose history holds ENDED incarnations, all ended at ENDED_AT, and nothing open. */
@@ -68,7 +62,7 @@ describe('retention', () => {
     await waitFor(
       'the history past the retention period to be pruned',
       async () => {
-        await gateway.send(MessageType.CREATED, [handoffEntry(loopback(80), ++port, clock())]);
+        await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(80), natPort: ++port, time: clock() })]);
         return receiver.daemon.counters.get('historyPruned') >= ENDED + 1;
       },
       30_000,

@@ -1,22 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HANDOFF_VERSION, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { HANDOFF_VERSION, MessageType } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
-
-function entry(natAddress: number, natPort: number): HandoffEntry {
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress,
-    natPort,
-    clientAddress: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x66]),
-    clientPort: 4444,
-    serverAddress: 0xc633640a,
-    serverPort: 80,
-    time: Date.now() * 1000,
-  };
-}
 
 describe('receiver security', () => {
   const receivers: TestReceiver[] = [];
@@ -34,7 +21,15 @@ describe('receiver security', () => {
     const attacker = await receiver.gateway(loopback(40));
     for (const cookie of [0n, 1n, 0x0123456789abcdefn]) {
       attacker.sendRaw(
-        attacker.encode({ type: MessageType.CREATED, version: HANDOFF_VERSION, flags: 0, epoch: 42n, cookie, sequence: 1, entries: [entry(loopback(40), 1)] }),
+        attacker.encode({
+          type: MessageType.CREATED,
+          version: HANDOFF_VERSION,
+          flags: 0,
+          epoch: 42n,
+          cookie,
+          sequence: 1,
+          entries: [entry({ natAddress: loopback(40), natPort: 1 })],
+        }),
       );
     }
     await waitFor('three drops', () => receiver.daemon.counters.get('badCookie') === 3);
@@ -55,7 +50,7 @@ describe('receiver security', () => {
         epoch: honest.epoch,
         cookie: honest.cookie,
         sequence: 1,
-        entries: [entry(loopback(42), 1)],
+        entries: [entry({ natAddress: loopback(42), natPort: 1 })],
       }),
     );
     await waitFor('the drop', () => receiver.daemon.counters.get('badCookie') === 1);
@@ -66,7 +61,11 @@ describe('receiver security', () => {
     const receiver = await start();
     const gateway = await receiver.gateway(loopback(43));
     await gateway.hello();
-    await gateway.send(MessageType.CREATED, [entry(loopback(44), 1), entry(loopback(43), 2), { ...entry(loopback(43), 3), protocol: 99 }]);
+    await gateway.send(MessageType.CREATED, [
+      entry({ natAddress: loopback(44), natPort: 1 }),
+      entry({ natAddress: loopback(43), natPort: 2, who: 0x66, clientPort: 4444 }),
+      entry({ natAddress: loopback(43), natPort: 3, protocol: 99 }),
+    ]);
     expect(receiver.lines()).toEqual(['Initialized 127.0.0.43', 'Created 127.0.0.43:2 [2001:db8::66]:4444']);
     expect(receiver.daemon.counters.get('entriesRejected')).toBe(2);
   });
@@ -114,7 +113,7 @@ describe('receiver security', () => {
       epoch: gateway.epoch,
       cookie: gateway.cookie,
       sequence: 1,
-      entries: [entry(loopback(47), 9)],
+      entries: [entry({ natAddress: loopback(47), natPort: 9 })],
     });
     const garbage = Array.from({ length: 200 }, (_, i) => randomBytes(1 + (i % 120)));
     const truncated = Array.from({ length: valid.length - 1 }, (_, i) => valid.subarray(0, i + 1));
@@ -132,7 +131,7 @@ describe('receiver security', () => {
     expect(counters.get('truncated') + counters.get('lengthMismatch') + counters.get('badCount')).toBeGreaterThanOrEqual(truncated.length);
     expect(counters.get('reliableApplied')).toBe(0);
     // Still serving, with nothing stored from any of it.
-    await gateway.send(MessageType.CREATED, [entry(loopback(47), 10)]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(47), natPort: 10, who: 0x66, clientPort: 4444 })]);
     expect(receiver.lines()).toEqual(['Initialized 127.0.0.47', 'Created 127.0.0.47:10 [2001:db8::66]:4444']);
   });
 
@@ -155,7 +154,7 @@ describe('receiver security', () => {
     expect(receiver.daemon.counters.get('authenticationFailed')).toBeGreaterThanOrEqual(2);
     const keyed = await receiver.gateway(loopback(52), { key });
     await keyed.hello();
-    await keyed.send(MessageType.CREATED, [entry(loopback(52), 11)]);
+    await keyed.send(MessageType.CREATED, [entry({ natAddress: loopback(52), natPort: 11, who: 0x66, clientPort: 4444 })]);
     expect(receiver.lines()).toEqual(['Initialized 127.0.0.52', 'Created 127.0.0.52:11 [2001:db8::66]:4444']);
   });
 

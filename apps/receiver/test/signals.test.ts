@@ -5,8 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-
-const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
+import { MAIN } from './support/child.js';
 
 describe('receiver signals', { timeout: 30_000 }, () => {
   let dir = '';

@@ -1,24 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
+import { MessageType, Protocol } from '@nat64/handoff-codec';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { socketPlan } from '../src/transport.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
-
-function entry(natAddress: number, natPort: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = 7;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress,
-    natPort,
-    clientAddress,
-    clientPort: 50_007,
-    serverAddress: 0xc633640a,
-    serverPort: 443,
-    time: Date.now() * 1000,
-  };
-}
 
 describe('transport', () => {
   const receivers: TestReceiver[] = [];
@@ -44,7 +28,7 @@ describe('transport', () => {
     expect(receiver.daemon.transport!.ipv4Through).toBe(`[::]:${receiver.port}`);
     const gateway = await receiver.gateway(loopback(70));
     await gateway.hello(2000);
-    await gateway.send(MessageType.CREATED, [entry(loopback(70), 3719)]);
+    await gateway.send(MessageType.CREATED, [entry({ natAddress: loopback(70), natPort: 3719, who: 7, clientPort: 50_007 })]);
     expect(receiver.lines()).toEqual(['Initialized 127.0.0.70', 'Created 127.0.0.70:3719 [2001:db8::7]:50007']);
     const answer = await gateway.query(Protocol.TCP, 3719);
     expect(answer.entry?.clientPort).toBe(50_007);

@@ -1,30 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ConnTable, MemoryStore } from '@nat64/conntrack';
-import { HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
+import { HANDOFF_VERSION, MessageType, datagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { ACK_AT_ONCE_MESSAGES } from '../src/ack-delay.js';
 import { CommitClock } from '../src/commit-pipeline.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
 import { RECEIVER_COUNTERS } from '../src/counters.js';
 import { Receiver } from '../src/receiver.js';
+import { entry } from './support/entries.js';
 import { memoryLog } from './support/memory-log.js';
 
+/** NAT, the address the entries name. */
 const GATEWAY = '192.0.2.7';
-const NAT = 0xc0000207;
-
-function entry(natPort: number): HandoffEntry {
-  return {
-    protocol: Protocol.UDP,
-    reason: 0,
-    natAddress: NAT,
-    natPort,
-    clientAddress: Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
-    clientPort: natPort,
-    serverAddress: 0xc633640a,
-    serverPort: 53,
-    time: 1,
-  };
-}
 
 /** A receiver engine with an ACK delay whose timer the test fires by hand. */
 function harness(ackDelayMs: number) {
@@ -70,7 +57,7 @@ function harness(ackDelayMs: number) {
       epoch: 99n,
       cookie,
       sequence,
-      entries: [entry(sequence)],
+      entries: [entry({ natPort: sequence, who: sequence })],
     } as HandoffMessage;
     const bytes = Buffer.alloc(datagram.encodingLength(message));
     datagram.encode(message, bytes, 0);

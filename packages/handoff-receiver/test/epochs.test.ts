@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConnTable, MemoryStore, StoreError, type ConnStore } from '@nat64/conntrack';
-import { HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffEntry, type HandoffMessage } from '@nat64/handoff-codec';
+import { HANDOFF_VERSION, MessageType, datagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { CommitClock } from '../src/commit-pipeline.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
@@ -8,27 +8,8 @@ import { RECEIVER_COUNTERS } from '../src/counters.js';
 import { DEAD_EPOCHS_KEPT, EPOCH_SIDE_PREFIX, EpochBook } from '../src/epochs.js';
 import { PEER_SIDE_PREFIX, parseStoredPeers } from '../src/peers.js';
 import { Receiver } from '../src/receiver.js';
+import { NAT, entry } from './support/entries.js';
 import { memoryLog } from './support/memory-log.js';
-
-/** 127.0.0.71; the tests below put their own NAT address into the entries. */
-const A = 0x7f000047;
-
-function tcpEntry(natPort: number, who: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = who;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress: A,
-    natPort,
-    clientAddress,
-    clientPort: 40_000 + who,
-    serverAddress: 0xc633640a,
-    serverPort: 443,
-    time: Date.now() * 1000,
-  };
-}
 
 function encode(message: HandoffMessage): Buffer {
   const bytes = Buffer.alloc(datagram.encodingLength(message));
@@ -82,8 +63,8 @@ describe('EpochBook', () => {
 });
 
 describe('superseded epochs on the memory store', () => {
+  /** NAT, the address the entries name. */
   const GATEWAY = '192.0.2.7';
-  const NAT = 0xc0000207;
 
   /** A store whose commits fail while `failing` is set. */
   class FlakyStore extends MemoryStore {
@@ -125,7 +106,7 @@ describe('superseded epochs on the memory store', () => {
   }
 
   function created(epoch: bigint, cookie: bigint, sequence: number, who: number): HandoffMessage {
-    return { ...header, type: MessageType.CREATED, epoch, cookie, sequence, entries: [{ ...tcpEntry(100, who), natAddress: NAT }] };
+    return { ...header, type: MessageType.CREATED, epoch, cookie, sequence, entries: [entry({ natPort: 100, who })] };
   }
 
   it('keeps an old epoch dead across a restart on the same store', async () => {

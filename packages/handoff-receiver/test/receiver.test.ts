@@ -1,26 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConnTable, MemoryStore, StoreError, checkEntry, ownEntry, type ConnOperation, type ConnStore, type PipelinedConnStore } from '@nat64/conntrack';
-import {
-  DatagramView,
-  DecodeStatus,
-  HANDOFF_VERSION,
-  MessageType,
-  Protocol,
-  datagram,
-  inspectDatagram,
-  type HandoffEntry,
-  type HandoffMessage,
-} from '@nat64/handoff-codec';
+import { DatagramView, DecodeStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, inspectDatagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { CommitClock } from '../src/commit-pipeline.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
 import { RECEIVER_COUNTERS } from '../src/counters.js';
 import { Receiver } from '../src/receiver.js';
+import { NAT, entry } from './support/entries.js';
 import { memoryLog } from './support/memory-log.js';
 
+/** NAT, the address the entries name. */
 const GATEWAY = '192.0.2.7';
-const NAT = 0xc0000207;
 const HOUR_US = 3_600_000_000;
 
 /** A store whose commits fail while `failing` is set. */
@@ -57,23 +48,6 @@ class FlakyPipelinedStore extends MemoryStore implements PipelinedConnStore {
     this.close();
     return Promise.resolve();
   }
-}
-
-function entry(natPort: number, who: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = who;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress: NAT,
-    natPort,
-    clientAddress,
-    clientPort: 1000 + who,
-    serverAddress: 0xc633640a,
-    serverPort: 80,
-    time: 1,
-  };
 }
 
 function harness(store: ConnStore = new MemoryStore()) {
@@ -120,13 +94,13 @@ describe('receiver engine', () => {
     const store = new FlakyStore();
     const { receiver, sent, lines, counters, deliver } = harness(store);
     store.failing = true;
-    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry({ natPort: 10, clientPort: 1001 })] });
     await receiver.flush();
     expect(sent).toEqual([]);
     expect(lines).toEqual([]);
     expect(counters.get('storeFailures')).toBe(1);
     store.failing = false;
-    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry({ natPort: 10, clientPort: 1001 })] });
     await receiver.flush();
     expect(sent.map((message) => [message.type, 'cumulative' in message ? message.cumulative : -1])).toEqual([[MessageType.ACK, 1]]);
     expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001']);
@@ -135,10 +109,10 @@ describe('receiver engine', () => {
   it('reloads the table and every gateway progress from the store when a background commit fails', async () => {
     const store = new FlakyPipelinedStore();
     const { receiver, sent, lines, counters, deliver, table } = harness(store);
-    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1)] });
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry({ natPort: 10, clientPort: 1001 })] });
     await receiver.flush();
     store.failNext = true;
-    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry(11, 2)] });
+    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry({ natPort: 11, who: 2, clientPort: 1002 })] });
     await receiver.flush();
     expect(counters.get('storeFailures')).toBe(1);
     await receiver.settle();
@@ -146,7 +120,7 @@ describe('receiver engine', () => {
     // Memory is back to what is durable: entry 11 is gone, and message 2 is new again.
     expect(table.size).toBe(1);
     sent.length = 0;
-    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry(11, 2)] });
+    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry({ natPort: 11, who: 2, clientPort: 1002 })] });
     await receiver.flush();
     expect(sent.map((message) => ('cumulative' in message ? message.cumulative : -1))).toEqual([2]);
     expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001', 'Created 192.0.2.7:11 [2001:db8::2]:1002']);
@@ -154,7 +128,7 @@ describe('receiver engine', () => {
 
   it('ends idle entries, logs them, and tells the gateway with RELEASE until it acknowledges', async () => {
     const { receiver, clock, sent, lines, deliver } = harness();
-    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(10, 1), entry(11, 2)] });
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry({ natPort: 10, clientPort: 1001 }), entry({ natPort: 11, who: 2 })] });
     await receiver.flush();
     sent.length = 0;
     clock.advance(HOUR_US / 2);
@@ -194,7 +168,11 @@ describe('receiver engine', () => {
 
   it('evicts the least recently used entry when full, and releases it', async () => {
     const { receiver, sent, lines, deliver } = harness();
-    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry(1, 1), entry(2, 2), entry(3, 3), entry(4, 4)] });
+    deliver({
+      type: MessageType.CREATED,
+      sequence: 1,
+      entries: [entry({ natPort: 1, clientPort: 1001 }), entry({ natPort: 2, who: 2 }), entry({ natPort: 3, who: 3 }), entry({ natPort: 4, who: 4 })],
+    });
     await receiver.flush();
     expect(lines).toContain('Deleted 192.0.2.7:1 [2001:db8::1]:1001');
     receiver.tick();
@@ -218,7 +196,7 @@ describe('receiver engine', () => {
         const reference = ConnTable.open(new MemoryStore(), { capacity: 3, idleTimeout: HOUR_US, clock: manualMicroClock() });
         let rejected = 0;
         for (const [index, { created, entries }] of messages.entries()) {
-          const wire = entries.map(({ who, ...fields }) => ({ ...entry(fields.natPort, who), ...fields }));
+          const wire = entries.map((fields) => entry(fields));
           const operations: ConnOperation[] = [];
           for (const sent of wire) {
             const conn = ownEntry(sent, sent.time);

@@ -5,29 +5,17 @@ import { afterEach, expect, it } from 'vitest';
 import { DeleteReason, MessageType, Protocol, type HandoffEntry } from '@nat64/handoff-codec';
 import { manualMicroClock } from '@nat64/service';
 import { PeerState, QueryOutcome, QueryVerdict, type HandoffAgentEvents } from '@nat64/handoff-agent';
+import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { LoopbackGateway, RECEIVER_HOST, loopback, waitFor, type LoopbackAgentOptions } from './support/loopback.js';
 import type { ReceiverSetup, ReceiverUnderTest, StartReceiver } from './support/receivers.js';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
 
-function entry(natAddress: number, i: number): HandoffEntry {
-  const clientAddress = new Uint8Array(16);
-  clientAddress.set([0x20, 0x01, 0x0d, 0xb8]);
-  clientAddress[15] = i + 1;
-  return {
-    protocol: Protocol.TCP,
-    reason: 0,
-    natAddress,
-    natPort: 40000 + i,
-    clientAddress,
-    clientPort: 50000 + i,
-    serverAddress: RECEIVER_HOST,
-    serverPort: 443,
-    time: Date.now() * 1000,
-  };
+/** The i-th mapping of a gateway: NAT port 40000 + i, client 2001:db8::(i+1) port 50000 + i, toward the receiver's host. */
+function nthEntry(natAddress: number, i: number): HandoffEntry {
+  return entry({ natAddress, natPort: 40000 + i, who: i + 1, clientPort: 50000 + i, serverAddress: RECEIVER_HOST });
 }
-
-/** The receiver's log line for entry(…, i) of NAT address 127.0.0.n. */
+/** The receiver's log line for nthEntry(…, i) of NAT address 127.0.0.n. */
 function line(kind: 'Created' | 'Deleted', n: number, i: number): string {
   return `${kind} 127.0.0.${n}:${40000 + i} [2001:db8::${(i + 1).toString(16)}]:${50000 + i}`;
 }
@@ -58,7 +46,7 @@ class Mappings {
   };
 
   create(natAddress: number, i: number): void {
-    const mapping = entry(natAddress, i);
+    const mapping = nthEntry(natAddress, i);
     this.live.set(i, mapping);
     this.gateway.agent.mappingCreated(natAddress, RECEIVER_HOST, mapping);
   }
@@ -159,7 +147,7 @@ export function agentAgainstReceiver(startReceiver: StartReceiver): void {
     const byToken = new Map(mappings.answers.map((answer) => [answer.token, answer]));
     expect(byToken.get(1)).toMatchObject({
       outcome: QueryOutcome.FOUND,
-      entry: { natPort: 40005, clientPort: 50005, clientAddress: entry(0, 5).clientAddress },
+      entry: { natPort: 40005, clientPort: 50005, clientAddress: nthEntry(0, 5).clientAddress },
     });
     expect(byToken.get(2)).toEqual({ token: 2, outcome: QueryOutcome.NOT_FOUND, entry: null });
   });
@@ -168,8 +156,8 @@ export function agentAgainstReceiver(startReceiver: StartReceiver): void {
     const n = 37;
     const { receiver, mappings, agent } = await setUp(n);
     await handOff(receiver, mappings, n, 10);
-    const held = entry(loopback(n), 7);
-    const stranger = entry(loopback(n), 70);
+    const held = nthEntry(loopback(n), 7);
+    const stranger = nthEntry(loopback(n), 70);
     const ask = (client: { clientAddress: Uint8Array; clientPort: number }, token: number) =>
       agent.clientQuery(loopback(n), RECEIVER_HOST, { protocol: Protocol.TCP, ...client, serverAddress: RECEIVER_HOST, serverPort: 443 }, token);
     expect(ask(held, 3)).toBe(QueryVerdict.SENT);

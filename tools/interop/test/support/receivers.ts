@@ -4,9 +4,10 @@
 // thread, a log file and a control socket in a temp dir).
 import { createSocket } from 'node:dgram';
 import { MemoryStore } from '@nat64/conntrack';
-import { RECEIVER_COUNTERS, buildReceiver, runReceiver, type ConnectionLog, type ReceiverCounterName } from '@nat64/handoff-receiver';
+import { RECEIVER_COUNTERS, buildReceiver, runReceiver, type ReceiverCounterName } from '@nat64/handoff-receiver';
 import { Capability } from '@nat64/handoff-codec';
 import { Counters, silentLogger, systemMicroClock, type MicroClock } from '@nat64/service';
+import { memoryLog } from '../../../../packages/handoff-receiver/test/support/memory-log.js';
 import { startLoopbackReceiver } from './loopback.js';
 
 export interface ReceiverSetup {
@@ -30,27 +31,6 @@ export interface ReceiverUnderTest {
 }
 
 export type StartReceiver = (setup: ReceiverSetup) => Promise<ReceiverUnderTest>;
-
-/** "2019-03-18 10:06:28.436754 " in front of every line. */
-const TIMESTAMP_CHARS = 27;
-
-function memoryLog(lines: string[]): ConnectionLog {
-  return {
-    zone: 'utc',
-    append: (line) => void lines.push(line.slice(TIMESTAMP_CHARS)),
-    appendEncoded: (bytes) => {
-      for (const line of Buffer.from(bytes).toString('utf8').split('\n').slice(0, -1)) lines.push(line.slice(TIMESTAMP_CHARS));
-    },
-    flush: () => undefined,
-    afterWritten: (done) => done(true),
-    stalled: false,
-    unwrittenCommits: () => [],
-    reopen: () => undefined,
-    prepareTail: () => undefined,
-    finish: () => undefined,
-    close: () => undefined,
-  };
-}
 
 export const startPackageReceiver: StartReceiver = async (setup) => {
   const clock = setup.clock ?? systemMicroClock();
