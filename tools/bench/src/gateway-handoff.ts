@@ -29,8 +29,11 @@
 // of the handoff datagrams to the receiver in mode full, are charged to the gateway's system time.
 // On a real network that work is the server's. Every mode alike; BENCH_SINK_RPS=0 turns it off (as in gateway-datapath).
 // BENCH_ACK_DELAY (a duration, e.g. 0 or 10ms) is this checkout's receiver's --ack-delay (default: its own, 4ms).
+// BENCH_PERF=DIR records the gateway with `perf record -g` and counts its system calls and context switches
+// with `perf stat` during every session run at the steady rate (warm-up included), one file pair per run;
+// BENCH_GATEWAY_NODE_FLAGS=--perf-basic-prof (gateway-lab.ts) names its JavaScript frames.
 
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +110,25 @@ const SYSTEMS: readonly System[] = MODES.flatMap((mode) => {
   };
   return [baseline, own];
 });
+
+const PERF_DIR = process.env['BENCH_PERF'];
+let perfRun = 0;
+/** BENCH_PERF=DIR: perf record -g and perf stat of the gateway during every steady session run; returns a stop. */
+function startPerf(pid: number, key: string): () => Promise<void> {
+  const n = perfRun++;
+  const record = spawn('perf', ['record', '-q', '-g', '-F', '2000', '-p', String(pid), '-o', join(PERF_DIR!, `${key}-${n}.data`)], { stdio: 'ignore' });
+  const stat = spawn(
+    'perf',
+    ['stat', '-x', ',', '-o', join(PERF_DIR!, `${key}-${n}.stat`), '-e', 'raw_syscalls:sys_enter,context-switches,task-clock', '-p', String(pid)],
+    { stdio: 'ignore' },
+  );
+  return async () => {
+    const done = Promise.all([record, stat].map((c) => new Promise((resolve) => c.once('exit', resolve))));
+    record.kill('SIGINT');
+    stat.kill('SIGINT');
+    await done;
+  };
+}
 
 /** One session run, as measured. */
 interface SessionRun {
@@ -262,7 +284,9 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
     String(pps),
     ...SOURCES,
   ];
+  const perf = PERF_DIR !== undefined && pps !== 0 ? startPerf(pid, system.key) : undefined;
   const result = await t.client.run(...pinned(LOAD_CPU, generator, args), { timeoutMs: (SECONDS + 10) * 1000 });
+  await perf?.();
   const cpuLoad = processCpuSeconds(pid) - cpu0.user - cpu0.system;
   const receiverLoad = processCpuSeconds(lab.receiverPid) - receiver0;
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };

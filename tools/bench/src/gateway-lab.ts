@@ -146,7 +146,9 @@ export async function startBenchGateway(
   writeFileSync(configFile, JSON.stringify({ ...defaults, ...settings }));
   // BENCH_PROFILE=DIR: a V8 CPU profile of each gateway run, written to DIR when it stops.
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
-  const child = t.gateway.spawn(...pinned(cpu, 'node', [...profile, main, 'run', '--config', configFile, '--control', control]));
+  // BENCH_GATEWAY_NODE_FLAGS: more node/V8 flags for the gateway (say, --perf-basic-prof for perf record).
+  const flags = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+  const child = t.gateway.spawn(...pinned(cpu, 'node', [...profile, ...flags, main, 'run', '--config', configFile, '--control', control]));
   await waitForLine(child.stderr!, /nat64-gateway running/, 60_000);
   child.stderr!.resume();
   return {
