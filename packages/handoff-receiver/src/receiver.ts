@@ -145,11 +145,15 @@ export class Receiver {
     return this.core.pipeline.markLogged();
   }
 
-  /** Waits until every commit started so far has finished, and any reload after a failure. */
+  /**
+   * Waits until no commit is in flight, those that start meanwhile included (a commit held back
+   * while another was in flight starts when it is durable), and any reload after a failure.
+   */
   async settle(): Promise<void> {
     const { pipeline } = this.core;
-    await pipeline.settle();
-    while (this.core.recovering) await this.core.recovering;
-    await pipeline.settle();
+    do {
+      await pipeline.settle();
+      while (this.core.recovering) await this.core.recovering;
+    } while (pipeline.busy);
   }
 }

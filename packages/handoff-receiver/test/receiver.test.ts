@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConnTable, MemoryStore, StoreError, checkEntry, ownEntry, type ConnOperation, type ConnStore, type PipelinedConnStore } from '@nat64/conntrack';
 import { DatagramView, DecodeStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, inspectDatagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
-import { CommitClock } from '../src/commit-pipeline.js';
+import { CommitClock, PIPELINE_AT_OPERATIONS } from '../src/commit-pipeline.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
 import { RECEIVER_COUNTERS } from '../src/counters.js';
 import { Receiver } from '../src/receiver.js';
@@ -50,10 +50,44 @@ class FlakyPipelinedStore extends MemoryStore implements PipelinedConnStore {
   }
 }
 
-function harness(store: ConnStore = new MemoryStore()) {
+/** A background-committing store whose commits become durable, in order, only when the test says so. */
+class HeldPipelinedStore extends MemoryStore implements PipelinedConnStore {
+  readonly failure: StoreError | undefined = undefined;
+  /** Entries of each commit handed to the store, in order. */
+  readonly commitSizes: number[] = [];
+  private readonly held: Array<() => void> = [];
+  commitPipelined(events: Parameters<ConnStore['commit']>[0], side: Parameters<ConnStore['commit']>[1]): Promise<void> {
+    this.commitSizes.push(events.length);
+    return new Promise((resolve) =>
+      this.held.push(() => {
+        this.commit(events, side);
+        resolve();
+      }),
+    );
+  }
+  /** Makes the oldest commit not yet durable durable. */
+  release(): void {
+    this.held.shift()?.();
+  }
+  prunePipelined(before: number, limit: number): Promise<number> {
+    return Promise.resolve(this.prune(before, limit));
+  }
+  recover(): Promise<void> {
+    return Promise.resolve();
+  }
+  closeAsync(): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/** Lets the promise callbacks of released commits run. */
+const settleCallbacks = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function harness(store: ConnStore = new MemoryStore(), capacity = 3) {
   const clock = manualMicroClock();
   const commitClock = new CommitClock(clock, 0);
-  const table = ConnTable.open(store, { capacity: 3, idleTimeout: HOUR_US, clock: commitClock.read });
+  const table = ConnTable.open(store, { capacity, idleTimeout: HOUR_US, clock: commitClock.read });
   const lines: string[] = [];
   const log = memoryLog(lines);
   const sent: HandoffMessage[] = [];
@@ -124,6 +158,61 @@ describe('receiver engine', () => {
     await receiver.flush();
     expect(sent.map((message) => ('cumulative' in message ? message.cumulative : -1))).toEqual([2]);
     expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001', 'Created 192.0.2.7:11 [2001:db8::2]:1002']);
+  });
+
+  it('below a backlog, holds the next commit until the one in flight is durable, then stores what waited in one commit', async () => {
+    const store = new HeldPipelinedStore();
+    const { receiver, sent, lines, deliver } = harness(store, 100);
+    deliver({ type: MessageType.CREATED, sequence: 1, entries: [entry({ natPort: 10, who: 1, clientPort: 1001 })] });
+    void receiver.flush();
+    deliver({ type: MessageType.CREATED, sequence: 2, entries: [entry({ natPort: 11, who: 2, clientPort: 1002 })] });
+    void receiver.flush();
+    deliver({
+      type: MessageType.CREATED,
+      sequence: 3,
+      entries: [entry({ natPort: 12, who: 3, clientPort: 1003 }), entry({ natPort: 13, who: 4, clientPort: 1004 })],
+    });
+    void receiver.flush();
+    expect(store.commitSizes).toEqual([1]);
+    expect(receiver.commitQueue).toEqual({ entries: 3, commits: 1 });
+    store.release();
+    await settleCallbacks();
+    // Nothing is acknowledged or logged ahead of its commit.
+    expect(store.commitSizes).toEqual([1, 3]);
+    expect(sent.map((message) => [message.type, 'cumulative' in message ? message.cumulative : -1])).toEqual([[MessageType.ACK, 1]]);
+    expect(lines).toEqual(['Initialized 192.0.2.7', 'Created 192.0.2.7:10 [2001:db8::1]:1001']);
+    store.release();
+    await receiver.settle();
+    expect(sent.map((message) => [message.type, 'cumulative' in message ? message.cumulative : -1])).toEqual([
+      [MessageType.ACK, 1],
+      [MessageType.ACK, 3],
+    ]);
+    expect(lines.slice(2)).toEqual([
+      'Created 192.0.2.7:11 [2001:db8::2]:1002',
+      'Created 192.0.2.7:12 [2001:db8::3]:1003',
+      'Created 192.0.2.7:13 [2001:db8::4]:1004',
+    ]);
+  });
+
+  it('starts another commit while one is in flight once a backlog of PIPELINE_AT_OPERATIONS entries waits', async () => {
+    const store = new HeldPipelinedStore();
+    const { receiver, deliver } = harness(store, 4 * PIPELINE_AT_OPERATIONS);
+    const perMessage = 30;
+    let port = 1;
+    const message = (sequence: number) => {
+      deliver({ type: MessageType.CREATED, sequence, entries: Array.from({ length: perMessage }, () => entry({ natPort: port++, who: 1, clientPort: 1001 })) });
+      void receiver.flush();
+    };
+    message(1);
+    let sequence = 2;
+    for (; (sequence - 1) * perMessage < PIPELINE_AT_OPERATIONS; sequence++) message(sequence);
+    expect(store.commitSizes).toEqual([perMessage]);
+    message(sequence);
+    expect(store.commitSizes).toEqual([perMessage, sequence * perMessage - perMessage]);
+    store.release();
+    store.release();
+    await receiver.settle();
+    expect(receiver.commitQueue).toEqual({ entries: 0, commits: 0 });
   });
 
   it('ends idle entries, logs them, and tells the gateway with RELEASE until it acknowledges', async () => {
