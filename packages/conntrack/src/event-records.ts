@@ -8,6 +8,7 @@ import { BatchLayout, CREATED_KIND, eventKind, readEventEntry } from './sqlite/b
 import type { ConnEntry, ConnEvent, ConnOperation, DeleteReason } from './types.js';
 
 const RECORD_BYTES = BatchLayout.eventBytes;
+const RECORD_WORDS = RECORD_BYTES / 4;
 const ADDRESS_BYTES = 16;
 
 /** The wire codec's entry or a ConnEntry, without its creation time. */
@@ -22,11 +23,14 @@ export class EventRecords {
   /** The records, `length` of them from offset 0, RECORD_BYTES each; replaced when it grows. */
   bytes: Uint8Array;
   view: DataView;
+  /** The same bytes as 32-bit words, for copying whole records (byte order does not matter there). */
+  private words: Uint32Array;
   length = 0;
 
   constructor(records = 256) {
     this.bytes = new Uint8Array(Math.max(1, records) * RECORD_BYTES);
     this.view = new DataView(this.bytes.buffer);
+    this.words = new Uint32Array(this.bytes.buffer);
   }
 
   /** Bytes the records take, from offset 0. */
@@ -75,8 +79,11 @@ export class EventRecords {
   /** Appends a copy of record `index` of `from` with the time `at`. */
   appendCopy(from: EventRecords, index: number, at: number): void {
     const o = this.reserve();
-    const start = index * RECORD_BYTES;
-    this.bytes.set(from.bytes.subarray(start, start + RECORD_BYTES), o);
+    const words = this.words;
+    const source = from.words;
+    const start = index * RECORD_WORDS;
+    const into = o / 4;
+    for (let i = 0; i < RECORD_WORDS; i++) words[into + i] = source[start + i]!;
     this.view.setFloat64(o + BatchLayout.at, at, true);
   }
 
@@ -88,6 +95,7 @@ export class EventRecords {
       grown.set(this.bytes.subarray(0, o));
       this.bytes = grown;
       this.view = new DataView(grown.buffer);
+      this.words = new Uint32Array(grown.buffer);
     }
     this.length++;
     return o;

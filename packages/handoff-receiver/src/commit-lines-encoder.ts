@@ -11,8 +11,8 @@ import { recordOrder } from './record-order.js';
 const TIMESTAMP_BYTES = 26;
 /** The longest entry line: timestamp, " Deleted ", "255.255.255.255:65535", " [", 39 address characters, "]:65535", newline. */
 const MAX_ENTRY_LINE_BYTES = TIMESTAMP_BYTES + 9 + 21 + 2 + 39 + 7 + 1;
-const CREATED = ascii(' Created ');
-const DELETED = ascii(' Deleted ');
+const CREATED = ' Created ';
+const DELETED = ' Deleted ';
 const HEX = ascii('0123456789abcdef');
 const COLON = 0x3a;
 const DOT = 0x2e;
@@ -33,12 +33,16 @@ export function encodeCommitLines(at: number, gateways: readonly number[], event
   const buf = Buffer.allocUnsafe(size);
   let o = 0;
   for (const line of initialized) o += buf.write(line, o, 'latin1');
-  const stamp = Buffer.from(formatTimestamp(at, zone), 'latin1');
+  // Every entry line starts with the commit's time and " Created " or " Deleted ".
+  const stamp = formatTimestamp(at, zone);
+  const created = ascii(stamp + CREATED);
+  const deleted = ascii(stamp + DELETED);
   const order = recordOrder(events);
   for (let n = 0; n < events.length; n++) {
     const i = order === undefined ? n : order[n]!;
-    o = copyInto(buf, o, stamp);
-    o = copyInto(buf, o, events.kind(i) === CREATED_KIND ? CREATED : DELETED);
+    const start = events.kind(i) === CREATED_KIND ? created : deleted;
+    buf.set(start, o);
+    o += start.length;
     o = writeIpv4(buf, o, events.natAddress(i));
     buf[o++] = COLON;
     o = writeDecimal(buf, o, events.natPort(i));
@@ -101,12 +105,8 @@ function writeHex(buf: Buffer, o: number, value: number): number {
   return o + digits;
 }
 
-/** A few bytes copied in a loop rather than through Buffer.copy's call into the runtime. */
-function copyInto(buf: Buffer, o: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) buf[o + i] = bytes[i]!;
-  return o + bytes.length;
-}
-
-function ascii(text: string): Buffer {
-  return Buffer.from(text, 'latin1');
+function ascii(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }
