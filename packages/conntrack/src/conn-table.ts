@@ -358,9 +358,12 @@ export class ConnTable {
     slab.lastUsed[held] = at;
   }
 
-  /** Before a create: replaces the other incarnation `held` of its key, or evicts while the table is full. */
+  /**
+   * Before a create: replaces the other incarnation `held` of its key (whose index entry insert()
+   * then overwrites rather than deleting and adding it again), or evicts while the table is full.
+   */
   private makeRoom(held: number, at: number, events: ConnEvent[] | EventRecords): void {
-    if (held >= 0) this.remove(held, 'replaced', at, events);
+    if (held >= 0) this.remove(held, 'replaced', at, events, true);
     else while (this.index.size >= this.options.capacity) this.remove(this.slab.head, 'evicted', at, events);
   }
 
@@ -383,14 +386,17 @@ export class ConnTable {
     if (held >= 0 && this.slab.sameClientRecord(held, records, index)) this.remove(held, reason, at, events);
   }
 
-  /** Unlinks and unindexes a slot; it is recycled only once the batch commits. */
-  private remove(slot: number, reason: DeleteReason, at: number, events: ConnEvent[] | EventRecords): void {
+  /**
+   * Unlinks and unindexes a slot (but for its key, when `replaced`: the caller maps the key to the
+   * new incarnation); it is recycled only once the batch commits.
+   */
+  private remove(slot: number, reason: DeleteReason, at: number, events: ConnEvent[] | EventRecords, replaced = false): void {
     const slab = this.slab;
     if (events instanceof EventRecords) slab.appendRecord(slot, events, deleteKind(reason), at);
     else events.push({ kind: 'deleted', entry: slab.read(slot), at, reason });
     this.undo.removed(slot);
     slab.unlink(slot);
-    this.index.delete(slab.key(slot));
+    if (!replaced) this.index.delete(slab.key(slot));
     this.clients.remove(slot);
   }
 

@@ -38,12 +38,24 @@ export function encodeCommitLines(at: number, gateways: readonly number[], event
   const created = ascii(stamp + CREATED);
   const deleted = ascii(stamp + DELETED);
   const order = recordOrder(events);
+  // A commit holds the NAT addresses of a few gateways, in order: the last one's text is copied.
+  let lastNat = -1;
+  let natStart = 0;
+  let natEnd = 0;
   for (let n = 0; n < events.length; n++) {
     const i = order === undefined ? n : order[n]!;
     const start = events.kind(i) === CREATED_KIND ? created : deleted;
     buf.set(start, o);
     o += start.length;
-    o = writeIpv4(buf, o, events.natAddress(i));
+    const nat = events.natAddress(i);
+    if (nat === lastNat) {
+      for (let k = natStart; k < natEnd; k++) buf[o++] = buf[k]!;
+    } else {
+      lastNat = nat;
+      natStart = o;
+      o = writeIpv4(buf, o, nat);
+      natEnd = o;
+    }
     buf[o++] = COLON;
     o = writeDecimal(buf, o, events.natPort(i));
     buf[o++] = SPACE;
