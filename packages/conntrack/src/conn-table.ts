@@ -160,6 +160,7 @@ export class ConnTable {
    */
   applyRecordsPipelined(operations: EventRecords, side: readonly SideRecord[] = []): PipelinedRecords {
     this.ensureWritable();
+    if (operations === this.records) throw new StoreError('invalid-argument', "operations cannot be the table's own events, which this call overwrites");
     for (let i = 0; i < operations.length; i++) checkRecord(operations, i);
     checkSide(side);
     const at = this.now();

@@ -335,7 +335,7 @@ describe('conn-table pipelined on a synchronous store', () => {
     await expect(table.recover()).rejects.toMatchObject({ code: 'closed' });
   });
 
-  it('refuses records that hold an invalid operation before changing anything', () => {
+  it('refuses records that hold an invalid operation, or its own events, before changing anything', () => {
     const { store, table } = open();
     const corruptions: Array<(records: EventRecords, o: number) => void> = [
       (records, o) => (records.bytes[o + BatchLayout.protocol] = 2),
@@ -354,6 +354,11 @@ describe('conn-table pipelined on a synchronous store', () => {
       expect(table.size).toBe(0);
     }
     expect(store.commits).toBe(0);
+    const own = new EventRecords(1);
+    own.appendOperation(create(tcp(1)));
+    const { events } = table.applyRecordsPipelined(own);
+    expect(() => table.applyRecordsPipelined(events)).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(table.size).toBe(1);
   });
 
   it('rebuilds memory from the store on recover(), each entry used as of now', async () => {
