@@ -1,7 +1,8 @@
 // Validation of what callers hand the table, before anything changes.
-import { DELETE_REASONS } from './constants.js';
-import { checkEntry } from './entry.js';
+import { DELETE_REASONS, IpProtocol } from './constants.js';
+import { checkEntry, protocolCode } from './entry.js';
 import { StoreError } from './errors.js';
+import type { EventRecords } from './event-records.js';
 import type { ConnTableOptions } from './conn-table.js';
 import type { ConnOperation, SideRecord } from './types.js';
 
@@ -23,6 +24,21 @@ export function checkOperation(operation: ConnOperation, index: number): void {
   if (operation.op === 'delete' ? !DELETE_REASONS.includes(operation.reason) : operation.op !== 'create') {
     throw new StoreError('invalid-argument', `operation ${index}: unknown operation or delete reason`);
   }
+}
+
+/**
+ * checkOperation for record `index` of `records`: the fields that its typed layout does not bound
+ * already (the protocol, an ICMP entry's server port, the creation time, the kind).
+ */
+export function checkRecord(records: EventRecords, index: number): void {
+  const protocol = records.protocol(index);
+  const createdAt = records.createdAt(index);
+  let problem: string | undefined;
+  if (protocolCode(protocol) < 0) problem = 'invalid entry (protocol)';
+  else if (protocol === IpProtocol.icmp && records.serverPort(index) !== 0) problem = 'invalid entry (server-port)';
+  else if (!(Number.isSafeInteger(createdAt) && createdAt >= 0)) problem = 'invalid entry (created-at)';
+  else if (records.kind(index) > DELETE_REASONS.length) problem = 'unknown operation or delete reason';
+  if (problem !== undefined) throw new StoreError('invalid-argument', `operation ${index}: ${problem}`);
 }
 
 export function checkSide(side: readonly SideRecord[]): void {

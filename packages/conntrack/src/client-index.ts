@@ -21,10 +21,8 @@ export class ClientIndex {
   }
 
   add(slot: number): void {
-    const key = this.slotKey(slot);
-    const head = this.index.get(key);
-    this.slab.clientNext[slot] = head;
-    this.index.set(key, slot);
+    // The slot becomes the chain's head, in front of the one it replaces.
+    this.slab.clientNext[slot] = this.index.set(this.slotKey(slot), slot);
   }
 
   remove(slot: number): void {

@@ -7,13 +7,16 @@
 // created), and running them for real against the live structures keeps one code path for those
 // cases. A pipelined batch cannot be undone that way once later batches built on it, so a failed
 // background commit instead fails the table until recover() reloads it from the store.
-import { checkOperation, checkOptions, checkSide } from './checks.js';
+import { checkOperation, checkOptions, checkRecord, checkSide } from './checks.js';
 import { ClientIndex } from './client-index.js';
+import { DELETE_REASONS } from './constants.js';
 import { EntrySlab } from './entry-slab.js';
-import { checkEntry, entryKey, type ConnKey } from './entry.js';
+import { checkEntry, connKey, entryKey, type ConnKey } from './entry.js';
 import { StoreError, asStoreError } from './errors.js';
+import { EventRecords, deleteKind } from './event-records.js';
 import { KeyIndex } from './key-index.js';
 import { isPipelined, type ConnStore, type PipelinedConnStore } from './store.js';
+import { CREATED_KIND } from './sqlite/batch-codec.js';
 import { UndoLog } from './undo-log.js';
 import type { ConnEntry, ConnEvent, ConnOperation, DeleteReason, HistoryQuery, HistoryRecord, SideRecord } from './types.js';
 
@@ -30,6 +33,17 @@ export interface ConnTableOptions {
 export interface PipelinedBatch {
   /** The events, as the synchronous call returns them; they stand once `durable` resolves. */
   events: ConnEvent[];
+  /** Resolves once the batch is stored durably; rejects with the StoreError that lost it. */
+  durable: Promise<void>;
+}
+
+/** What applyRecordsPipelined returns. */
+export interface PipelinedRecords {
+  /**
+   * The events as records, in the order they happened: the table's own buffer, which its next
+   * mutating call overwrites.
+   */
+  events: EventRecords;
   /** Resolves once the batch is stored durably; rejects with the StoreError that lost it. */
   durable: Promise<void>;
 }
@@ -67,6 +81,8 @@ export class ConnTable {
   private readonly index: KeyIndex;
   private readonly clients: ClientIndex;
   private readonly undo: UndoLog;
+  /** The events of the last applyRecordsPipelined call. */
+  private readonly records = new EventRecords();
   private readonly pipelined: PipelinedConnStore | undefined;
   private lastAt = 0;
   private closed = false;
@@ -134,6 +150,33 @@ export class ConnTable {
   /** Applies a batch to memory and commits it in the background (see the class contract). */
   applyPipelined(operations: readonly ConnOperation[], side: readonly SideRecord[] = []): PipelinedBatch {
     const events = this.applyToMemory(operations, side);
+    return { events, durable: this.commitLater(events, side, true) };
+  }
+
+  /**
+   * applyPipelined() of operations given as records (event-records.ts: `kind` a created or deleted
+   * event's, `at` ignored), returning the events as records: the same changes, checks, events and
+   * contract, without an object per entry.
+   */
+  applyRecordsPipelined(operations: EventRecords, side: readonly SideRecord[] = []): PipelinedRecords {
+    this.ensureWritable();
+    if (operations === this.records) throw new StoreError('invalid-argument', "operations cannot be the table's own events, which this call overwrites");
+    for (let i = 0; i < operations.length; i++) checkRecord(operations, i);
+    checkSide(side);
+    const at = this.now();
+    const events = this.records;
+    events.clear();
+    this.undo.clear();
+    try {
+      for (let i = 0; i < operations.length; i++) {
+        const kind = operations.kind(i);
+        if (kind === CREATED_KIND) this.createRecord(operations, i, at, events);
+        else this.deleteRecord(operations, i, DELETE_REASONS[kind - 1]!, at, events);
+      }
+    } catch (error) {
+      this.undo.rollback();
+      throw asStoreError(error, 'apply failed');
+    }
     return { events, durable: this.commitLater(events, side, true) };
   }
 
@@ -286,26 +329,51 @@ export class ConnTable {
     const slab = this.slab;
     const key = entryKey(entry);
     const held = this.index.get(key);
-    if (held >= 0) {
-      if (slab.sameClient(held, entry)) {
-        // A retransmitted create: nothing to store, but it shows the entry is in use.
-        this.undo.touched(held);
-        slab.unlink(held);
-        slab.linkTail(held);
-        slab.lastUsed[held] = at;
-        return;
-      }
-      this.remove(held, 'replaced', at, events);
-    } else {
-      while (this.index.size >= this.options.capacity) this.remove(slab.head, 'evicted', at, events);
-    }
+    if (held >= 0 && slab.sameClient(held, entry)) return this.retouch(held, at);
+    this.makeRoom(held, at, events);
     const slot = slab.allocate();
     slab.write(slot, entry, at);
-    slab.linkTail(slot);
+    this.insert(slot, key);
+    events.push({ kind: 'created', entry, at });
+  }
+
+  /** create() from record `index` of `records`. */
+  private createRecord(records: EventRecords, index: number, at: number, events: EventRecords): void {
+    const slab = this.slab;
+    const key = connKey(records.protocol(index), records.natAddress(index), records.natPort(index));
+    const held = this.index.get(key);
+    if (held >= 0 && slab.sameClientRecord(held, records, index)) return this.retouch(held, at);
+    this.makeRoom(held, at, events);
+    const slot = slab.allocate();
+    slab.writeRecord(slot, records, index, at);
+    this.insert(slot, key);
+    events.appendCopy(records, index, at);
+  }
+
+  /** A retransmitted create: nothing to store, but it shows the entry is in use. */
+  private retouch(held: number, at: number): void {
+    const slab = this.slab;
+    this.undo.touched(held);
+    slab.unlink(held);
+    slab.linkTail(held);
+    slab.lastUsed[held] = at;
+  }
+
+  /**
+   * Before a create: replaces the other incarnation `held` of its key (whose index entry insert()
+   * then overwrites rather than deleting and adding it again), or evicts while the table is full.
+   */
+  private makeRoom(held: number, at: number, events: ConnEvent[] | EventRecords): void {
+    if (held >= 0) this.remove(held, 'replaced', at, events, true);
+    else while (this.index.size >= this.options.capacity) this.remove(this.slab.head, 'evicted', at, events);
+  }
+
+  /** Links, indexes and records a slot just written. */
+  private insert(slot: number, key: number): void {
+    this.slab.linkTail(slot);
     this.index.set(key, slot);
     this.clients.add(slot);
     this.undo.inserted(slot);
-    events.push({ kind: 'created', entry, at });
   }
 
   private delete(entry: ConnEntry, reason: DeleteReason, at: number, events: ConnEvent[]): void {
@@ -313,13 +381,23 @@ export class ConnTable {
     if (held >= 0 && this.slab.sameClient(held, entry)) this.remove(held, reason, at, events);
   }
 
-  /** Unlinks and unindexes a slot; it is recycled only once the batch commits. */
-  private remove(slot: number, reason: DeleteReason, at: number, events: ConnEvent[]): void {
+  /** delete() of record `index` of `records`. */
+  private deleteRecord(records: EventRecords, index: number, reason: DeleteReason, at: number, events: EventRecords): void {
+    const held = this.index.get(connKey(records.protocol(index), records.natAddress(index), records.natPort(index)));
+    if (held >= 0 && this.slab.sameClientRecord(held, records, index)) this.remove(held, reason, at, events);
+  }
+
+  /**
+   * Unlinks and unindexes a slot (but for its key, when `replaced`: the caller maps the key to the
+   * new incarnation); it is recycled only once the batch commits.
+   */
+  private remove(slot: number, reason: DeleteReason, at: number, events: ConnEvent[] | EventRecords, replaced = false): void {
     const slab = this.slab;
-    events.push({ kind: 'deleted', entry: slab.read(slot), at, reason });
+    if (events instanceof EventRecords) slab.appendRecord(slot, events, deleteKind(reason), at);
+    else events.push({ kind: 'deleted', entry: slab.read(slot), at, reason });
     this.undo.removed(slot);
     slab.unlink(slot);
-    this.index.delete(slab.key(slot));
+    if (!replaced) this.index.delete(slab.key(slot));
     this.clients.remove(slot);
   }
 
@@ -378,11 +456,11 @@ export class ConnTable {
   }
 
   /** Queues the batch `mutate` left in the undo log; on a synchronous store, commits it now. */
-  private commitLater(events: ConnEvent[], side: readonly SideRecord[], sideAlone: boolean): Promise<void> {
+  private commitLater(events: ConnEvent[] | EventRecords, side: readonly SideRecord[], sideAlone: boolean): Promise<void> {
     const store = this.pipelined;
     if (store === undefined || !(events.length > 0 || (sideAlone && side.length > 0))) {
       try {
-        this.commitNow(events, side, sideAlone);
+        this.commitNow(events instanceof EventRecords ? events.toEvents() : events, side, sideAlone);
       } catch (error) {
         return rejected(error);
       }
@@ -390,7 +468,9 @@ export class ConnTable {
     }
     let durable: Promise<void>;
     try {
-      durable = store.commitPipelined(events, side);
+      if (!(events instanceof EventRecords)) durable = store.commitPipelined(events, side);
+      else if (store.commitRecordsPipelined) durable = store.commitRecordsPipelined(events, side);
+      else durable = store.commitPipelined(events.toEvents(), side);
     } catch (error) {
       // Nothing was queued, so this batch can still be undone.
       this.undo.rollback();

@@ -4,6 +4,8 @@
 // collector to trace; slots are recycled through a free list threaded through `next`.
 import { FieldLimit } from './constants.js';
 import { connKey } from './entry.js';
+import type { EventRecords } from './event-records.js';
+import { BatchLayout } from './sqlite/batch-codec.js';
 import type { ConnEntry } from './types.js';
 
 const NONE = -1;
@@ -96,6 +98,38 @@ export class EntrySlab {
     this.lastUsed[slot] = lastUsed;
   }
 
+  /** write() from record `index` of `records`. */
+  writeRecord(slot: number, records: EventRecords, index: number, lastUsed: number): void {
+    const view = records.view;
+    const o = index * BatchLayout.eventBytes;
+    this.protocol[slot] = records.bytes[o + BatchLayout.protocol]!;
+    this.natAddress[slot] = view.getUint32(o + BatchLayout.natAddress, true);
+    this.natPort[slot] = view.getUint16(o + BatchLayout.natPort, true);
+    copyAddress(records.bytes, o + BatchLayout.clientAddress, this.clientAddress, slot * ADDRESS_BYTES);
+    this.clientPort[slot] = view.getUint16(o + BatchLayout.clientPort, true);
+    this.serverAddress[slot] = view.getUint32(o + BatchLayout.serverAddress, true);
+    this.serverPort[slot] = view.getUint16(o + BatchLayout.serverPort, true);
+    this.createdAt[slot] = view.getFloat64(o + BatchLayout.createdAt, true);
+    this.lastUsed[slot] = lastUsed;
+  }
+
+  /** Appends the slot's entry to `records` as an event of `kind` at `at`. */
+  appendRecord(slot: number, records: EventRecords, kind: number, at: number): void {
+    const o = records.reserve();
+    const view = records.view;
+    const bytes = records.bytes;
+    view.setFloat64(o + BatchLayout.at, at, true);
+    view.setFloat64(o + BatchLayout.createdAt, this.createdAt[slot]!, true);
+    view.setUint32(o + BatchLayout.natAddress, this.natAddress[slot]!, true);
+    view.setUint32(o + BatchLayout.serverAddress, this.serverAddress[slot]!, true);
+    view.setUint16(o + BatchLayout.natPort, this.natPort[slot]!, true);
+    view.setUint16(o + BatchLayout.clientPort, this.clientPort[slot]!, true);
+    view.setUint16(o + BatchLayout.serverPort, this.serverPort[slot]!, true);
+    bytes[o + BatchLayout.protocol] = this.protocol[slot]!;
+    bytes[o + BatchLayout.kind] = kind;
+    copyAddress(this.clientAddress, slot * ADDRESS_BYTES, bytes, o + BatchLayout.clientAddress);
+  }
+
   /** A fresh entry object with its own copy of the client address. */
   read(slot: number): ConnEntry {
     const offset = slot * ADDRESS_BYTES;
@@ -122,6 +156,17 @@ export class EntrySlab {
     const given = entry.clientAddress;
     const offset = slot * ADDRESS_BYTES;
     for (let i = 0; i < ADDRESS_BYTES; i++) if (stored[offset + i] !== given[i]) return false;
+    return true;
+  }
+
+  /** sameClient() against record `index` of `records`. */
+  sameClientRecord(slot: number, records: EventRecords, index: number): boolean {
+    if (this.clientPort[slot] !== records.clientPort(index)) return false;
+    const stored = this.clientAddress;
+    const given = records.bytes;
+    const offset = slot * ADDRESS_BYTES;
+    const start = records.clientAddressOffset(index);
+    for (let i = 0; i < ADDRESS_BYTES; i++) if (stored[offset + i] !== given[start + i]) return false;
     return true;
   }
 
@@ -166,6 +211,10 @@ export class EntrySlab {
 }
 
 const BYTES_PER_SLOT = 1 + 4 + 2 + ADDRESS_BYTES + 2 + 4 + 2 + 8 + 8 + 4 + 4 + 4;
+
+function copyAddress(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number): void {
+  for (let i = 0; i < ADDRESS_BYTES; i++) to[toOffset + i] = from[fromOffset + i]!;
+}
 
 function grown<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(old: T, fresh: T): T {
   fresh.set(old);

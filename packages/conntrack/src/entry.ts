@@ -56,6 +56,11 @@ export type EntryProblem = 'protocol' | 'nat-address' | 'nat-port' | 'client-add
 
 /** The first invalid field of an entry, or undefined when the entry is valid. Callers filter with it before apply(). */
 export function checkEntry(entry: ConnEntry): EntryProblem | undefined {
+  return checkFields(entry, entry.createdAt);
+}
+
+/** checkEntry for the fields of `entry` (a ConnEntry, or the wire codec's entry) created at `createdAt`. */
+export function checkFields(entry: Omit<ConnEntry, 'createdAt'>, createdAt: number): EntryProblem | undefined {
   if (protocolCode(entry.protocol) < 0) return 'protocol';
   if (!isUint(entry.natAddress, FieldLimit.ipv4AddressMax)) return 'nat-address';
   if (!isUint(entry.natPort, FieldLimit.portMax)) return 'nat-port';
@@ -66,7 +71,7 @@ export function checkEntry(entry: ConnEntry): EntryProblem | undefined {
   if (!isUint(entry.serverAddress, FieldLimit.ipv4AddressMax)) return 'server-address';
   // ICMP query mappings have no server port (RFC 6146 §3.5.3 tracks only the identifier).
   if (!isUint(entry.serverPort, entry.protocol === IpProtocol.icmp ? 0 : FieldLimit.portMax)) return 'server-port';
-  if (!isUint(entry.createdAt, Number.MAX_SAFE_INTEGER)) return 'created-at';
+  if (!isUint(createdAt, Number.MAX_SAFE_INTEGER)) return 'created-at';
   return undefined;
 }
 

@@ -47,14 +47,21 @@ export class KeyIndex {
     }
   }
 
-  /** Stores `value` (a non-negative int32, or integer below 2^53 if `wide`) for `key` (a non-negative integer below 2^53). */
-  set(key: number, value: number): void {
+  /**
+   * Stores `value` (a non-negative int32, or integer below 2^53 if `wide`) for `key` (a non-negative
+   * integer below 2^53); returns the value it replaces, or -1, so that a caller needing both costs one probe.
+   */
+  set(key: number, value: number): number {
     if ((this.count + 1) * 2 > this.keys.length) this.resize(this.keys.length * 2);
     const keys = this.keys;
     let i = home(key, this.mask);
+    let previous = -1;
     for (;;) {
       const k = keys[i]!;
-      if (k === key) break;
+      if (k === key) {
+        previous = this.values[i]!;
+        break;
+      }
       if (k === EMPTY) {
         keys[i] = key;
         this.count++;
@@ -63,6 +70,7 @@ export class KeyIndex {
       i = (i + 1) & this.mask;
     }
     this.values[i] = value;
+    return previous;
   }
 
   delete(key: number): boolean {

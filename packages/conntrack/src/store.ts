@@ -2,6 +2,7 @@
 // unit tests and SqliteStore, the embedded default; pipelined: SqliteWorkerStore, which commits on
 // a writer thread.
 import type { StoreError } from './errors.js';
+import type { EventRecords } from './event-records.js';
 import type { ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from './types.js';
 
 /**
@@ -63,6 +64,11 @@ export interface ConnStore {
  */
 export interface PipelinedConnStore extends ConnStore {
   commitPipelined(events: readonly ConnEvent[], side: readonly SideRecord[]): Promise<void>;
+  /**
+   * commitPipelined() of events given as records (event-records.ts), which it copies before it
+   * returns. Optional: without it, the table hands such a store event objects.
+   */
+  commitRecordsPipelined?(events: EventRecords, side: readonly SideRecord[]): Promise<void>;
   /**
    * prune() queued behind the batches already queued, without blocking the caller: commits queued
    * after it wait for this one transaction only. Resolves with how many incarnations it deleted;

@@ -1,7 +1,19 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConnTable, MemoryStore, StoreError, connKey, type ConnOperation, type ConnTableOptions } from '@nat64/conntrack';
+import {
+  BatchLayout,
+  ConnTable,
+  DELETE_REASONS,
+  EventRecords,
+  MemoryStore,
+  StoreError,
+  connKey,
+  type ConnOperation,
+  type ConnTableOptions,
+  type PipelinedBatch,
+  type SideRecord,
+} from '@nat64/conntrack';
 import { NAT, SECOND, T0, create, del, manualClock, tcp } from './helpers/entries.js';
 import { TableModel } from './helpers/model.js';
 import { brief, snapshot, view } from './helpers/snapshot.js';
@@ -64,8 +76,8 @@ describe('conn-table against a reference model', () => {
     reopened.close();
   };
 
-  /** Synchronous stores: apply()/expireIdle(), or their pipelined forms, which must settle before returning. */
-  const run = async (harness: StoreHarness, commands: readonly Command[], pipelined: boolean) => {
+  /** Synchronous stores: apply()/expireIdle(), or their pipelined forms (with operations as objects or as records), which must settle before returning. */
+  const run = async (harness: StoreHarness, commands: readonly Command[], pipelined: false | 'objects' | 'records') => {
     const clock = manualClock();
     const failing = new FailingStore(await harness.open());
     const table = ConnTable.open(failing, options(clock));
@@ -85,7 +97,7 @@ describe('conn-table against a reference model', () => {
           if (pipelined) {
             const { events, durable } =
               step.kind === 'batch'
-                ? table.applyPipelined(toOperations(step.ops), [['step', new Uint8Array([1])]])
+                ? applyPipelined(table, toOperations(step.ops), [['step', new Uint8Array([1])]], pipelined === 'records')
                 : table.expireIdlePipelined(step.limit, [['step', new Uint8Array([2])]]);
             expect(await promiseState(durable)).toBe(fails ? 'rejected' : 'resolved');
             if (fails) {
@@ -117,8 +129,8 @@ describe('conn-table against a reference model', () => {
     }
   };
 
-  for (const pipelined of [false, true]) {
-    const how = pipelined ? 'applyPipelined' : 'apply';
+  for (const pipelined of [false, 'objects', 'records'] as const) {
+    const how = pipelined === 'records' ? 'applyRecordsPipelined' : pipelined ? 'applyPipelined' : 'apply';
     it(`matches the model through random batches, touches, clock steps, expiries and failed commits (${how}, MemoryStore)`, async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(command, { maxLength: 40 }), (commands) => run(memoryHarness(), commands, pipelined)),
@@ -144,7 +156,7 @@ describe('conn-table against a reference model', () => {
   // batch would hit; and a trigger that rejects the first batch alone (its side record "poison"),
   // so that only the writer's refusal keeps the batches behind it out of the file.
   const pipelineCommand = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('batch' as const), ops }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('batch' as const), ops, records: fc.boolean() }) },
     fc.record({ kind: fc.constant('touch' as const), protocol: fc.constantFrom(6, 17), port: fc.integer({ min: 0, max: 5 }) }),
     fc.record({ kind: fc.constant('clock' as const), step: fc.integer({ min: -20 * SECOND, max: 80 * SECOND }) }),
     fc.record({ kind: fc.constant('expire' as const), limit: fc.integer({ min: 1, max: 4 }) }),
@@ -155,6 +167,7 @@ describe('conn-table against a reference model', () => {
         kind: fc.constant('fail' as const),
         how: fc.constantFrom('busy' as const, 'poison' as const),
         batches: fc.array(ops, { minLength: 1, maxLength: 3 }),
+        records: fc.boolean(),
       }),
     },
   );
@@ -177,7 +190,7 @@ describe('conn-table against a reference model', () => {
           expect(table.touch(connKey(step.protocol, NAT, step.port))).toBe(model.touch(step.protocol, step.port, clock()));
         } else if (step.kind === 'batch') {
           const expected = model.apply(toOperations(step.ops), clock(), false);
-          const { events, durable } = table.applyPipelined(toOperations(step.ops), [['step', new Uint8Array([1])]]);
+          const { events, durable } = applyPipelined(table, toOperations(step.ops), [['step', new Uint8Array([1])]], step.records);
           expect(brief(events)).toEqual(expected);
           pending.push(durable);
         } else if (step.kind === 'expire') {
@@ -195,7 +208,7 @@ describe('conn-table against a reference model', () => {
           try {
             const lost = step.batches.map((batch, i) => {
               model.apply(toOperations(batch), clock(), true);
-              return table.applyPipelined(toOperations(batch), [[i === 0 ? 'poison' : 'step', new Uint8Array([3])]]).durable;
+              return applyPipelined(table, toOperations(batch), [[i === 0 ? 'poison' : 'step', new Uint8Array([3])]], step.records).durable;
             });
             const outcomes = await Promise.allSettled(lost);
             expect(outcomes.map((outcome) => outcome.status)).toEqual(lost.map(() => 'rejected'));
@@ -227,6 +240,15 @@ describe('conn-table against a reference model', () => {
     await fc.assert(fc.asyncProperty(fc.array(pipelineCommand, { maxLength: 30 }), runPipelined), { numRuns: 20 });
   }, 120_000);
 });
+
+/** applyPipelined, or applyRecordsPipelined of the same operations as records with its events read back as objects. */
+function applyPipelined(table: ConnTable, operations: readonly ConnOperation[], side: readonly SideRecord[], asRecords: boolean): PipelinedBatch {
+  if (!asRecords) return table.applyPipelined(operations, side);
+  const records = new EventRecords(1);
+  for (const operation of operations) expect(records.appendOperation(operation)).toBeUndefined();
+  const { events, durable } = table.applyRecordsPipelined(records, side);
+  return { events: events.toEvents(), durable };
+}
 
 function toOperations(ops: ReadonlyArray<{ op: 'create' | 'delete'; protocol: number; port: number; who: number }>): ConnOperation[] {
   return ops.map(({ op, protocol, port, who }) => (op === 'create' ? create(tcp(port, who, { protocol })) : del(tcp(port, who, { protocol }))));
@@ -311,6 +333,32 @@ describe('conn-table pipelined on a synchronous store', () => {
     expect(() => table.applyPipelined([create(tcp(1))])).toThrow(expect.objectContaining({ code: 'closed' }));
     expect(() => table.expireIdlePipelined()).toThrow(expect.objectContaining({ code: 'closed' }));
     await expect(table.recover()).rejects.toMatchObject({ code: 'closed' });
+  });
+
+  it('refuses records that hold an invalid operation, or its own events, before changing anything', () => {
+    const { store, table } = open();
+    const corruptions: Array<(records: EventRecords, o: number) => void> = [
+      (records, o) => (records.bytes[o + BatchLayout.protocol] = 2),
+      (records, o) => (records.bytes[o + BatchLayout.protocol] = 1), // ICMP with a server port
+      (records, o) => records.view.setFloat64(o + BatchLayout.createdAt, 0.5, true),
+      (records, o) => (records.bytes[o + BatchLayout.kind] = DELETE_REASONS.length + 1),
+    ];
+    for (const corrupt of corruptions) {
+      const records = new EventRecords(1);
+      records.appendOperation(create(tcp(1)));
+      records.appendOperation(create(tcp(2)));
+      corrupt(records, BatchLayout.eventBytes);
+      expect(() => table.applyRecordsPipelined(records)).toThrow(
+        expect.objectContaining({ code: 'invalid-argument', message: expect.stringContaining('operation 1') }),
+      );
+      expect(table.size).toBe(0);
+    }
+    expect(store.commits).toBe(0);
+    const own = new EventRecords(1);
+    own.appendOperation(create(tcp(1)));
+    const { events } = table.applyRecordsPipelined(own);
+    expect(() => table.applyRecordsPipelined(events)).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
+    expect(table.size).toBe(1);
   });
 
   it('rebuilds memory from the store on recover(), each entry used as of now', async () => {

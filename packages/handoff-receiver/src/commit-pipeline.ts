@@ -16,7 +16,18 @@
 // itself included); log recovery rebuilds the lines of exactly those after a crash. A clean stop
 // with every line written stores the last commit's time as logged through, so that a restart with
 // an emptied (rotated) log writes nothing again.
-import { connKey, type ConnEvent, type ConnOperation, type ConnTable, type PipelinedBatch, type SideRecord, type ConnEntry } from '@nat64/conntrack';
+import {
+  CREATED_KIND,
+  DELETE_REASONS,
+  EventRecords,
+  connKey,
+  type ConnOperation,
+  type ConnTable,
+  type PipelinedBatch,
+  type PipelinedRecords,
+  type SideRecord,
+  type ConnEntry,
+} from '@nat64/conntrack';
 import { AckDelay, type StartTimer } from './ack-delay.js';
 import { encodeCommitLines } from './commit-lines-encoder.js';
 import type { ConnectionLog } from './conn-log.js';
@@ -45,14 +56,14 @@ export interface QueuedMessage {
 }
 
 /**
- * What a queued message changes: at most `size` entries, which `read` appends as operations once,
- * when the message's commit starts. A reliable message keeps them in its datagram until then, so
- * that a backlog holds a buffer per message rather than objects per entry, which the collector
- * would copy and promote while they wait.
+ * What a queued message changes: at most `size` entries, which `read` appends as operation records
+ * (ConnTable.applyRecordsPipelined) once, when the message's commit starts. A reliable message
+ * keeps them in its datagram until then, so that a backlog holds a buffer per message rather than
+ * objects per entry, which the collector would copy and promote while they wait.
  */
 export interface MessageEntries {
   readonly size: number;
-  read(into: ConnOperation[]): void;
+  read(into: EventRecords): void;
 }
 
 /**
@@ -131,6 +142,8 @@ export class CommitPipeline {
   private acknowledgeAgain = new Set<GatewayPeer>();
   private inFlightTimes: number[] = [];
   private readonly pendingCreates = new Map<number, number>();
+  /** The operations of the commit being started, reused from commit to commit. */
+  private readonly operations = new EventRecords(1024);
   private tail: Promise<void> = Promise.resolve();
   /** Where every ACK goes out, at once or a few milliseconds later. */
   readonly acks: AckDelay;
@@ -160,7 +173,10 @@ export class CommitPipeline {
 
   /** Queues mapping events' operations as a message that nobody acknowledges. */
   enqueueOperations(operations: readonly ConnOperation[]): void {
-    this.enqueue({ peer: null, sequence: 0, entries: { size: operations.length, read: (into) => into.push(...operations) } });
+    const read = (into: EventRecords) => {
+      for (const operation of operations) if (into.appendOperation(operation) !== undefined) this.deps.count('entriesRejected');
+    };
+    this.enqueue({ peer: null, sequence: 0, entries: { size: operations.length, read } });
     for (const operation of operations) {
       if (operation.op === 'create') this.pendingCreates.set(keyOf(operation.entry), operation.entry.createdAt);
     }
@@ -220,7 +236,9 @@ export class CommitPipeline {
       this.deps.commitClock.end();
     }
     if (batch.events.length === 0) return;
-    const logged = this.prepareLog(at, [], batch.events);
+    const events = new EventRecords(batch.events.length);
+    for (const event of batch.events) events.appendEvent(event);
+    const logged = this.prepareLog(at, [], events);
     this.track(
       at,
       batch.durable,
@@ -270,7 +288,8 @@ export class CommitPipeline {
   }
 
   private startCommit(): boolean {
-    const operations: ConnOperation[] = [];
+    const operations = this.operations;
+    operations.clear();
     const progress = new Map<GatewayPeer, number>();
     const received: number[] = [];
     let taken = 0;
@@ -293,9 +312,9 @@ export class CommitPipeline {
     for (const peer of initialized) peer.initializedAt = at;
     const peers = new Set<GatewayPeer>([...initialized, ...progress.keys()]);
     const side: SideRecord[] = [...removals, ...[...peers].map((peer) => peer.sideRecord(progress.get(peer) ?? peer.cumulative)), this.unloggedRecord(at)];
-    let batch: PipelinedBatch;
+    let batch: PipelinedRecords;
     try {
-      batch = this.deps.table.applyPipelined(operations, side);
+      batch = this.deps.table.applyRecordsPipelined(operations, side);
     } catch (error) {
       this.deps.failed(error, peers, initialized);
       return false;
@@ -374,7 +393,7 @@ export class CommitPipeline {
    * rebuilds them), its counts and the entries to release, so that the events themselves, one
    * object per entry, are garbage at once rather than held until the commit is durable.
    */
-  private prepareLog(at: number, gateways: readonly number[], events: readonly ConnEvent[]): LoggedCommit {
+  private prepareLog(at: number, gateways: readonly number[], events: EventRecords): LoggedCommit {
     const logged: LoggedCommit = {
       at,
       lines: encodeCommitLines(at, gateways, events, this.deps.log.zone),
@@ -385,17 +404,19 @@ export class CommitPipeline {
       evicted: 0,
       released: [],
     };
-    for (const event of events) {
-      if (event.kind === 'created') {
+    for (let i = 0; i < events.length; i++) {
+      const kind = events.kind(i);
+      if (kind === CREATED_KIND) {
         logged.created++;
         continue;
       }
       logged.deleted++;
-      if (event.reason === 'replaced') logged.replaced++;
-      else if (event.reason === 'idle') logged.expiredIdle++;
-      else if (event.reason === 'evicted') logged.evicted++;
+      const reason = DELETE_REASONS[kind - 1];
+      if (reason === 'replaced') logged.replaced++;
+      else if (reason === 'idle') logged.expiredIdle++;
+      else if (reason === 'evicted') logged.evicted++;
       // Ended by this receiver's own policy: its gateway is told (RELEASE).
-      if (event.reason === 'idle' || event.reason === 'evicted') logged.released.push(event.entry);
+      if (reason === 'idle' || reason === 'evicted') logged.released.push(events.entry(i));
     }
     return logged;
   }

@@ -3,7 +3,7 @@
 // whole on the commit pipeline, which reads its valid entries from the datagram when its commit
 // starts, stores them, logs them, then ACKs.
 import { MessageType, Size, inspectDatagram, readEntry, type DatagramView } from '@nat64/handoff-codec';
-import { checkEntry, ownEntry, type ConnOperation } from '@nat64/conntrack';
+import { CREATED_KIND, deleteKind, type EventRecords } from '@nat64/conntrack';
 import type { MessageEntries } from './commit-pipeline.js';
 import { MAX_PENDING_OPERATIONS, WINDOW, type ReceiverCore } from './core.js';
 import { authenticatedPeer } from './hello.js';
@@ -52,6 +52,8 @@ function applyMessage(core: ReceiverCore, peer: GatewayPeer, view: DatagramView,
   core.schedule();
 }
 
+const GATEWAY_DELETE = deleteKind('gateway');
+
 /** A message's entries, read from its datagram when its commit starts; invalid ones are counted and left out. */
 class DatagramEntries implements MessageEntries {
   constructor(
@@ -63,16 +65,13 @@ class DatagramEntries implements MessageEntries {
     private readonly natAddress: number,
   ) {}
 
-  read(into: ConnOperation[]): void {
+  read(into: EventRecords): void {
     const entry = this.core.entry;
+    const kind = this.create ? CREATED_KIND : GATEWAY_DELETE;
     for (let i = 0; i < this.size; i++) {
       const valid = readEntry(this.buf, this.offset + i * Size.ENTRY, entry);
-      const conn = ownEntry(entry, entry.time);
-      if (!valid || entry.natAddress !== this.natAddress || checkEntry(conn) !== undefined) {
-        this.core.count('entriesRejected');
-        continue;
-      }
-      into.push(this.create ? { op: 'create', entry: conn } : { op: 'delete', entry: conn, reason: 'gateway' });
+      // appendEntry checks the entry's fields (checkEntry) and appends nothing when one is invalid.
+      if (!valid || entry.natAddress !== this.natAddress || into.appendEntry(entry, entry.time, kind) !== undefined) this.core.count('entriesRejected');
     }
   }
 }

@@ -17,6 +17,7 @@
 import { DELETE_REASONS } from '../constants.js';
 import { checkEntry } from '../entry.js';
 import { StoreError } from '../errors.js';
+import type { EventRecords } from '../event-records.js';
 import type { ConnEntry, ConnEvent, SideRecord } from '../types.js';
 
 export interface CommitBatch {
@@ -72,6 +73,29 @@ export function encode(batch: CommitBatch, buf: Uint8Array, offset = 0): number 
     writeEvent(view, buf, o, event.entry, event.at, eventKind(event), i);
     o += BatchLayout.eventBytes;
   }
+  return encodeSide(side, view, buf, o, end);
+}
+
+/**
+ * encode() of a batch whose events are already records (event-records.ts): their bytes are copied
+ * as they are, so they must hold valid events (ConnTable writes only such).
+ */
+export function encodeRecords(events: EventRecords, side: readonly SideRecord[], buf: Uint8Array, offset = 0): number {
+  const end = offset + recordsEncodingLength(events, side);
+  if (!(offset >= 0 && end <= buf.length)) throw new RangeError(`commit batch needs ${end - offset} bytes at offset ${offset} of ${buf.length}`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  view.setUint32(offset, events.length, true);
+  view.setUint32(offset + 4, side.length, true);
+  const o = offset + BatchLayout.headerBytes;
+  buf.set(events.bytes.subarray(0, events.byteLength), o);
+  return encodeSide(side, view, buf, o + events.byteLength, end);
+}
+
+export function recordsEncodingLength(events: EventRecords, side: readonly SideRecord[]): number {
+  return encodingLength({ events: [], side }) + events.byteLength;
+}
+
+function encodeSide(side: readonly SideRecord[], view: DataView, buf: Uint8Array, o: number, end: number): number {
   for (const [name, value] of side) {
     const nameLength = encoder.encodeInto(name, buf.subarray(o + 4, end)).written;
     view.setUint32(o, nameLength, true);

@@ -9,7 +9,8 @@ import { WorkerTuning } from '../../constants.js';
 import { StoreError } from '../../errors.js';
 import type { PipelinedConnStore } from '../../store.js';
 import type { ConnEvent, HistoryQuery, HistoryRecord, SideRecord, StoredEntry } from '../../types.js';
-import { decode, encode, encodingLength } from '../batch-codec.js';
+import type { EventRecords } from '../../event-records.js';
+import { decode, encode, encodeRecords, encodingLength, recordsEncodingLength } from '../batch-codec.js';
 import { connectionSettings, type Durability, type SqliteStoreOptions } from '../connection.js';
 import { READY_ID, Signal, fromErrorData, type Request, type RequestBody, type Response, type WriterInit } from './protocol.js';
 
@@ -106,13 +107,26 @@ export class SqliteWorkerStore implements PipelinedConnStore {
   }
 
   commitPipelined(events: readonly ConnEvent[], side: readonly SideRecord[]): Promise<void> {
+    return this.queueCommit(() => this.encodeBatch(events, side));
+  }
+
+  commitRecordsPipelined(events: EventRecords, side: readonly SideRecord[]): Promise<void> {
+    return this.queueCommit(() => {
+      const length = recordsEncodingLength(events, side);
+      const buffer = this.takeBuffer(length);
+      encodeRecords(events, side, new Uint8Array(buffer, 0, length), 0);
+      return { buffer, length };
+    });
+  }
+
+  private queueCommit(encodeBatch: () => { buffer: ArrayBuffer; length: number }): Promise<void> {
     this.ensureOpen();
     if (this.failed !== undefined) {
       const rejected = Promise.reject(this.failed);
       rejected.catch(ignore);
       return rejected;
     }
-    const { buffer, length } = this.encodeBatch(events, side);
+    const { buffer, length } = encodeBatch();
     const pending = this.send({ op: 'commit', bytes: buffer, length, contained: false }, [buffer]);
     const durable = new Promise<void>((resolve, reject) => {
       pending.resolve = () => resolve();
