@@ -4,12 +4,11 @@
 // into its batch and the connection log writes its lines from them. No object per entry on the way.
 import { DELETE_REASONS } from './constants.js';
 import { checkFields, type EntryProblem } from './entry.js';
-import { BatchLayout, CREATED_KIND, eventKind, readEventEntry } from './sqlite/batch-codec.js';
+import { BatchLayout, CREATED_KIND, eventKind, readEventEntry, writeEventFields } from './sqlite/batch-codec.js';
 import type { ConnEntry, ConnEvent, ConnOperation, DeleteReason } from './types.js';
 
 const RECORD_BYTES = BatchLayout.eventBytes;
 const RECORD_WORDS = RECORD_BYTES / 4;
-const ADDRESS_BYTES = 16;
 
 /** The wire codec's entry or a ConnEntry, without its creation time. */
 export type EntryFields = Omit<ConnEntry, 'createdAt'>;
@@ -49,21 +48,9 @@ export class EventRecords {
   appendEntry(entry: EntryFields, createdAt: number, kind: number, at = 0): EntryProblem | undefined {
     const problem = checkFields(entry, createdAt);
     if (problem !== undefined) return problem;
+    // reserve() first: it may replace the buffer and its view.
     const o = this.reserve();
-    const view = this.view;
-    const bytes = this.bytes;
-    view.setFloat64(o + BatchLayout.at, at, true);
-    view.setFloat64(o + BatchLayout.createdAt, createdAt, true);
-    view.setUint32(o + BatchLayout.natAddress, entry.natAddress, true);
-    view.setUint32(o + BatchLayout.serverAddress, entry.serverAddress, true);
-    view.setUint16(o + BatchLayout.natPort, entry.natPort, true);
-    view.setUint16(o + BatchLayout.clientPort, entry.clientPort, true);
-    view.setUint16(o + BatchLayout.serverPort, entry.serverPort, true);
-    bytes[o + BatchLayout.protocol] = entry.protocol;
-    bytes[o + BatchLayout.kind] = kind;
-    const client = entry.clientAddress;
-    const start = o + BatchLayout.clientAddress;
-    for (let i = 0; i < ADDRESS_BYTES; i++) bytes[start + i] = client[i]!;
+    writeEventFields(this.view, this.bytes, o, entry, createdAt, at, kind);
     return undefined;
   }
 

@@ -180,8 +180,21 @@ export function writeEvent(view: DataView, buf: Uint8Array, o: number, entry: Co
   if (problem !== undefined) throw new StoreError('invalid-argument', `event ${index}: invalid entry (${problem})`);
   if (!Number.isSafeInteger(at) || at < 0) throw new StoreError('invalid-argument', `event ${index}: time must be a whole number of µs`);
   if (kind < 0 || kind > DELETE_REASONS.length) throw new StoreError('invalid-argument', `event ${index}: unknown kind or delete reason`);
+  writeEventFields(view, buf, o, entry, entry.createdAt, at, kind);
+}
+
+/** Writes one event's bytes at `o`, unchecked: the caller has validated the entry, the time and the kind. */
+export function writeEventFields(
+  view: DataView,
+  buf: Uint8Array,
+  o: number,
+  entry: Omit<ConnEntry, 'createdAt'>,
+  createdAt: number,
+  at: number,
+  kind: number,
+): void {
   view.setFloat64(o + BatchLayout.at, at, true);
-  view.setFloat64(o + BatchLayout.createdAt, entry.createdAt, true);
+  view.setFloat64(o + BatchLayout.createdAt, createdAt, true);
   view.setUint32(o + BatchLayout.natAddress, entry.natAddress, true);
   view.setUint32(o + BatchLayout.serverAddress, entry.serverAddress, true);
   view.setUint16(o + BatchLayout.natPort, entry.natPort, true);
