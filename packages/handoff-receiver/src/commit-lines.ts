@@ -6,6 +6,7 @@
 // unrelated keys within it hides nothing a reader could see; the order per key is what matters.
 import type { ConnEvent } from '@nat64/conntrack';
 import { entryLine, initializedLine, type TimeZoneMode } from './conn-log.js';
+import { lineKey, orderByKeys } from './record-order.js';
 
 /** The lines of the commit at `at` that initialized `gateways` (NAT addresses) and made `events` (in the order they happened). */
 export function commitLines(at: number, gateways: readonly number[], events: readonly ConnEvent[], zone: TimeZoneMode): string[] {
@@ -15,15 +16,9 @@ export function commitLines(at: number, gateways: readonly number[], events: rea
   return lines;
 }
 
-/** `events` in the order of their lines: stably sorted by key; the array itself when it already is (the common case: one gateway's new ports, in order). */
-export function commitOrder(events: readonly ConnEvent[]): readonly ConnEvent[] {
-  let sorted = true;
-  for (let i = 1; i < events.length && sorted; i++) sorted = compareKeys(events[i - 1]!, events[i]!) <= 0;
-  if (sorted) return events;
-  // Array.prototype.sort is stable, which keeps each key's events in the order they happened.
-  return [...events].sort(compareKeys);
-}
-
-function compareKeys(a: ConnEvent, b: ConnEvent): number {
-  return a.entry.natAddress - b.entry.natAddress || a.entry.natPort - b.entry.natPort || a.entry.protocol - b.entry.protocol;
+/** `events` in the order of their lines (record-order.ts); the array itself when it already is (the common case: one gateway's new ports, in order). */
+function commitOrder(events: readonly ConnEvent[]): readonly ConnEvent[] {
+  const keys = Float64Array.from(events, ({ entry }) => lineKey(entry.natAddress, entry.natPort, entry.protocol));
+  const order = orderByKeys(keys);
+  return order === undefined ? events : Array.from(order, (index) => events[index]!);
 }

@@ -1,5 +1,5 @@
-// The order of a commit's log lines (commit-lines.ts, commitOrder) for events held as records:
-// stably by NAT address, port and protocol. A commit interleaves the messages of a few gateways,
+// The order of a commit's log lines (commit-lines.ts), for events held as records (the writer) and
+// as objects (log recovery) alike: stably by NAT address, port and protocol. A commit interleaves the messages of a few gateways,
 // each mostly in port order, so the records come as ascending runs; a natural merge sort of their
 // indexes on one numeric key merges those runs without a comparator call or an object per entry.
 import type { EventRecords } from '@nat64/conntrack';
@@ -8,19 +8,26 @@ const PORT_SPAN = 0x1_0000;
 /** Protocols take 5 bits of the key: the tracked ones (1, 6, 17) keep their order below 32. */
 const PROTOCOL_SPAN = 32;
 
+/** The key a line sorts by: NAT address, then port, then protocol, as one exact integer (below 2^48 * 32 = 2^53). */
+export function lineKey(natAddress: number, natPort: number, protocol: number): number {
+  return (natAddress * PORT_SPAN + natPort) * PROTOCOL_SPAN + Math.min(protocol, PROTOCOL_SPAN - 1);
+}
+
 /**
  * The indexes of `records` in the order of their lines, or undefined when that is the order they
  * are in (the common case: one gateway's new ports, in order).
  */
 export function recordOrder(records: EventRecords): Uint32Array | undefined {
-  const n = records.length;
-  const keys = new Float64Array(n);
+  const keys = new Float64Array(records.length);
+  for (let i = 0; i < keys.length; i++) keys[i] = lineKey(records.natAddress(i), records.natPort(i), records.protocol(i));
+  return orderByKeys(keys);
+}
+
+/** The indexes of `keys` stably sorted by key, or undefined when they already are. */
+export function orderByKeys(keys: Float64Array): Uint32Array | undefined {
+  const n = keys.length;
   let sorted = true;
-  for (let i = 0; i < n; i++) {
-    // Below 2^48 * 32 = 2^53: an exact integer.
-    keys[i] = (records.natAddress(i) * PORT_SPAN + records.natPort(i)) * PROTOCOL_SPAN + Math.min(records.protocol(i), PROTOCOL_SPAN - 1);
-    if (i > 0 && keys[i]! < keys[i - 1]!) sorted = false;
-  }
+  for (let i = 1; i < n && sorted; i++) sorted = keys[i - 1]! <= keys[i]!;
   if (sorted) return undefined;
   // Starts of the ascending runs, then the end.
   let starts = new Uint32Array(n + 1);

@@ -75,6 +75,11 @@ describe('commit-lines-encoder', () => {
             .map((line) => `${line}\n`)
             .join('');
           expect(encodeCommitLines(at, gateways, events, zone).toString('latin1')).toBe(expected);
+          // The order both share, against a plain stable sort by address, port and protocol.
+          const byKey = [...events].sort(
+            (a, b) => a.entry.natAddress - b.entry.natAddress || a.entry.natPort - b.entry.natPort || a.entry.protocol - b.entry.protocol,
+          );
+          expect(commitLines(at, gateways, events, zone)).toEqual(commitLines(at, gateways, byKey, zone));
         },
       ),
       { numRuns: 500 },
