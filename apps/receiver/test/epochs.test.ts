@@ -1,26 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffMessage } from '@nat64/handoff-codec';
+import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
 import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 import { RawGateway } from './support/raw-gateway.js';
+import { encodeDatagram } from '../../../packages/handoff-receiver/test/support/datagrams.js';
 
 const A = loopback(71);
-
-function encode(message: HandoffMessage): Buffer {
-  const bytes = Buffer.alloc(datagram.encodingLength(message));
-  datagram.encode(message, bytes, 0);
-  return bytes;
-}
 
 const header = { version: HANDOFF_VERSION, flags: 0 } as const;
 
 function hello(epoch: bigint, cookie: bigint, sequence: number): Buffer {
-  return encode({ ...header, type: MessageType.HELLO, epoch, cookie, sequence, natAddress: A, capabilities: 1 });
+  return encodeDatagram({ ...header, type: MessageType.HELLO, epoch, cookie, sequence, natAddress: A, capabilities: 1 });
 }
 
 function query(epoch: bigint, cookie: bigint, natPort: number): Buffer {
-  return encode({
+  return encodeDatagram({
     ...header,
     type: MessageType.QUERY,
     epoch,
@@ -39,11 +34,11 @@ function oldEpochDatagrams(epoch: bigint, cookie: bigint): Buffer[] {
   return [
     hello(epoch, 0n, 0x1111),
     hello(epoch, cookie, 0x2222),
-    encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 1, entries: [entry({ natAddress: A, natPort: 100 })] }),
-    encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 2, entries: [entry({ natAddress: A, natPort: 100 })] }),
-    encode({ ...header, type: MessageType.DELETED, epoch, cookie, sequence: 3, entries: [entry({ natAddress: A, natPort: 100, who: 2 })] }),
+    encodeDatagram({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 1, entries: [entry({ natAddress: A, natPort: 100 })] }),
+    encodeDatagram({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 2, entries: [entry({ natAddress: A, natPort: 100 })] }),
+    encodeDatagram({ ...header, type: MessageType.DELETED, epoch, cookie, sequence: 3, entries: [entry({ natAddress: A, natPort: 100, who: 2 })] }),
     query(epoch, cookie, 100),
-    encode({ ...header, type: MessageType.ACK, epoch, cookie, sequence: 0, cumulative: 0, blocks: [] }),
+    encodeDatagram({ ...header, type: MessageType.ACK, epoch, cookie, sequence: 0, cumulative: 0, blocks: [] }),
   ];
 }
 
@@ -116,7 +111,9 @@ describe('superseded gateway epochs', () => {
     expect(restarted.daemon.counters.get('supersededEpoch')).toBe(stale.length);
     expect(restarted.daemon.counters.get('gatewaysInitialized')).toBe(0);
     const current = await raw(restarted);
-    current.send(encode({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 3, entries: [entry({ natAddress: A, natPort: 102, who: 4 })] }));
+    current.send(
+      encodeDatagram({ ...header, type: MessageType.CREATED, epoch, cookie, sequence: 3, entries: [entry({ natAddress: A, natPort: 102, who: 4 })] }),
+    );
     await current.waitFor('the ACK of E2', (message) => message.type === MessageType.ACK && message.epoch === epoch && message.cumulative === 3);
     current.send(query(epoch, cookie, 100));
     const found = await current.waitFor('the ANSWER to E2', (message) => message.type === MessageType.ANSWER);

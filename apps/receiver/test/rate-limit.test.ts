@@ -1,25 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol, datagram, type HandoffMessage } from '@nat64/handoff-codec';
+import { AnswerStatus, HANDOFF_VERSION, MessageType, Protocol } from '@nat64/handoff-codec';
 import { waitFor } from '@nat64/netlab';
 import { manualMicroClock } from '@nat64/service';
 import { client, entry } from '../../../packages/handoff-receiver/test/support/entries.js';
 import { loopback, startTestReceiver, type TestReceiver } from './support/receiver.js';
 import { RawGateway } from './support/raw-gateway.js';
+import { encodeDatagram } from '../../../packages/handoff-receiver/test/support/datagrams.js';
 
 const SECOND_US = 1_000_000;
 
-function encode(message: HandoffMessage): Buffer {
-  const bytes = Buffer.alloc(datagram.encodingLength(message));
-  datagram.encode(message, bytes, 0);
-  return bytes;
-}
-
 function hello(natAddress: number, epoch: bigint, cookie = 0n, sequence = 1): Buffer {
-  return encode({ version: HANDOFF_VERSION, flags: 0, type: MessageType.HELLO, epoch, cookie, sequence, natAddress, capabilities: 1 });
+  return encodeDatagram({ version: HANDOFF_VERSION, flags: 0, type: MessageType.HELLO, epoch, cookie, sequence, natAddress, capabilities: 1 });
 }
 
 function query(natAddress: number, epoch: bigint, cookie: bigint, sequence: number): Buffer {
-  return encode({
+  return encodeDatagram({
     version: HANDOFF_VERSION,
     flags: 0,
     type: MessageType.QUERY,
@@ -35,7 +30,7 @@ function query(natAddress: number, epoch: bigint, cookie: bigint, sequence: numb
 }
 
 function clientQuery(natAddress: number, epoch: bigint, cookie: bigint, sequence: number): Buffer {
-  return encode({
+  return encodeDatagram({
     version: HANDOFF_VERSION,
     flags: 0,
     type: MessageType.CLIENT_QUERY,

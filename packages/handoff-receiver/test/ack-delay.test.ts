@@ -9,6 +9,7 @@ import { RECEIVER_COUNTERS } from '../src/counters.js';
 import { Receiver } from '../src/receiver.js';
 import { entry } from './support/entries.js';
 import { memoryLog } from './support/memory-log.js';
+import { encodeDatagram } from './support/datagrams.js';
 
 /** NAT, the address the entries name. */
 const GATEWAY = '192.0.2.7';
@@ -59,9 +60,7 @@ function harness(ackDelayMs: number) {
       sequence,
       entries: [entry({ natPort: sequence, who: sequence })],
     } as HandoffMessage;
-    const bytes = Buffer.alloc(datagram.encodingLength(message));
-    datagram.encode(message, bytes, 0);
-    receiver.handleDatagram(bytes, GATEWAY, 62863);
+    receiver.handleDatagram(encodeDatagram(message), GATEWAY, 62863);
     await receiver.flush();
   };
   /** Fires the timers that are running, as their delay ending would. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConnTable, MemoryStore, StoreError, type ConnStore } from '@nat64/conntrack';
-import { HANDOFF_VERSION, MessageType, datagram, type HandoffMessage } from '@nat64/handoff-codec';
+import { ConnTable, MemoryStore } from '@nat64/conntrack';
+import { HANDOFF_VERSION, MessageType, type HandoffMessage } from '@nat64/handoff-codec';
 import { Counters, manualMicroClock, silentLogger } from '@nat64/service';
 import { CommitClock } from '../src/commit-pipeline.js';
 import { CookieJar, newCookieSecret } from '../src/cookies.js';
@@ -10,12 +10,7 @@ import { PEER_SIDE_PREFIX, parseStoredPeers } from '../src/peers.js';
 import { Receiver } from '../src/receiver.js';
 import { NAT, entry } from './support/entries.js';
 import { memoryLog } from './support/memory-log.js';
-
-function encode(message: HandoffMessage): Buffer {
-  const bytes = Buffer.alloc(datagram.encodingLength(message));
-  datagram.encode(message, bytes, 0);
-  return bytes;
-}
+import { encodeDatagram, FlakyStore } from './support/datagrams.js';
 
 const header = { version: HANDOFF_VERSION, flags: 0 } as const;
 
@@ -67,14 +62,6 @@ describe('superseded epochs on the memory store', () => {
   const GATEWAY = '192.0.2.7';
 
   /** A store whose commits fail while `failing` is set. */
-  class FlakyStore extends MemoryStore {
-    failing = false;
-    override commit(...args: Parameters<ConnStore['commit']>): void {
-      if (this.failing) throw new StoreError('full', 'injected: disk full');
-      super.commit(...args);
-    }
-  }
-
   function start(store: MemoryStore, cookies: CookieJar, maxPeers = 10) {
     const clock = manualMicroClock();
     const commitClock = new CommitClock(clock, 0);
@@ -99,7 +86,7 @@ describe('superseded epochs on the memory store', () => {
       parseStoredPeers(store.listSide(PEER_SIDE_PREFIX)),
     );
     const deliver = async (message: HandoffMessage) => {
-      receiver.handleDatagram(encode(message), GATEWAY, 62863);
+      receiver.handleDatagram(encodeDatagram(message), GATEWAY, 62863);
       await receiver.flush();
     };
     return { receiver, lines, sent, counters, deliver };

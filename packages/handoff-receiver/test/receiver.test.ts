@@ -8,6 +8,7 @@ import { CookieJar, newCookieSecret } from '../src/cookies.js';
 import { RECEIVER_COUNTERS } from '../src/counters.js';
 import { Receiver } from '../src/receiver.js';
 import { NAT, entry } from './support/entries.js';
+import { FlakyStore, encodeDatagram } from './support/datagrams.js';
 import { memoryLog } from './support/memory-log.js';
 
 /** NAT, the address the entries name. */
@@ -15,14 +16,6 @@ const GATEWAY = '192.0.2.7';
 const HOUR_US = 3_600_000_000;
 
 /** A store whose commits fail while `failing` is set. */
-class FlakyStore extends MemoryStore {
-  failing = false;
-  override commit(...args: Parameters<ConnStore['commit']>): void {
-    if (this.failing) throw new StoreError('full', 'injected: disk full');
-    super.commit(...args);
-  }
-}
-
 /** A background-committing store that can lose a commit, as a disk failure in the writer thread would. */
 class FlakyPipelinedStore extends MemoryStore implements PipelinedConnStore {
   failNext = false;
@@ -116,9 +109,7 @@ function harness(store: ConnStore = new MemoryStore(), capacity = 3) {
   const cookie = cookies.cookieFor(GATEWAY, epoch);
   const deliver = (message: Partial<HandoffMessage> & { type: number }) => {
     const full = { version: HANDOFF_VERSION, flags: 0, epoch, cookie, sequence: 0, ...message } as HandoffMessage;
-    const bytes = Buffer.alloc(datagram.encodingLength(full));
-    datagram.encode(full, bytes, 0);
-    receiver.handleDatagram(bytes, GATEWAY, 62863);
+    receiver.handleDatagram(encodeDatagram(full), GATEWAY, 62863);
   };
   return { receiver, clock, lines, sent, counters, deliver, table };
 }
