@@ -190,7 +190,7 @@ function icmpError(s: DatapathState, v: Ipv6View, dst4: number): void {
   m.innerDstPort = natPort;
   m.innerIcmpId = natPort;
   s.count(GW.icmpErrorsTranslated);
-  emit(s, v, dst4);
+  emitFor(s, v, dst4, protocol, natPort);
 }
 
 /**
@@ -198,6 +198,13 @@ function icmpError(s: DatapathState, v: Ipv6View, dst4: number): void {
  * leaves toward a tunnelled host is encapsulated in place (s.encap), in the output batch's headroom.
  */
 function emit(s: DatapathState, v: Ipv6View, dst4: number): void {
+  const m = s.m64;
+  const icmp = v.protocol === IpProto.icmpv6;
+  emitFor(s, v, dst4, icmp ? PROTOCOL.ICMP : v.protocol, icmp ? m.icmpId : m.srcPort);
+}
+
+/** As emit, for the packet of the session whose NAT transport address is natPort of `protocol` (an error's quoted session). */
+function emitFor(s: DatapathState, v: Ipv6View, dst4: number, protocol: number, natPort: number): void {
   if (s.pool.has(dst4)) return hairpin(s, v);
   const out = s.out;
   const from = out.count;
@@ -207,11 +214,7 @@ function emit(s: DatapathState, v: Ipv6View, dst4: number): void {
   s.count(GW.forwarded64);
   if (offload?.translated(out, from)) s.count(GW.offloaded);
   const encap = s.encap;
-  if (encap !== null) {
-    const m = s.m64;
-    const icmp = v.protocol === IpProto.icmpv6;
-    encap.encapsulate(out, from, m.src, dst4, icmp ? PROTOCOL.ICMP : v.protocol, icmp ? m.icmpId : m.srcPort);
-  }
+  if (encap !== null) encap.encapsulate(out, from, s.m64.src, dst4, protocol, natPort);
 }
 
 /**

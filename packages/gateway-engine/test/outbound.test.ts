@@ -150,6 +150,21 @@ describe('outbound', () => {
     expect(g.counter('icmpErrorNoSession')).toBe(1);
   });
 
+  it("hands a translated ICMPv6 error to the tunnel encapsulator under its quoted session's mapping", () => {
+    const g = testEngine();
+    const mappings: string[] = [];
+    g.engine.onOutput({ encapsulate: (_out, _from, _nat, _host, protocol, natPort) => void mappings.push(`${protocol}/${natPort}`) });
+    const [request] = g.send(udp());
+    const natPort = read16(request!, 20);
+    // An echo in between leaves its identifier in the engine's reused mapping.
+    const [echo] = g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 58, icmp: { type: 128, code: 0, rest: 0x4242_0001 } }));
+    const echoId = read16(echo!, 24);
+    const [reply6] = g.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: natPort }));
+    const [error4] = g.send(ipv6({ src: CLIENT, dst: SERVER6, protocol: 58, icmp: { type: 1, code: 4, rest: 0 }, payload: reply6! }));
+    expect(error4![9]).toBe(1);
+    expect(mappings).toEqual([`17/${natPort}`, `1/${echoId}`, `17/${natPort}`]);
+  });
+
   it('hairpins a packet to a pool4 address back to the client that owns the mapping', () => {
     const g = testEngine({ staticBib: [staticBib('udp', '2001:db8:1::7', POOL4, 7000)] });
     const [out] = g.send(udp({ dst: '2001:db8:64::c633:6401', dstPort: 7000 }));
