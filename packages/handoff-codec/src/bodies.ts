@@ -128,7 +128,8 @@ export const ackOps: Part<AckBody> = {
 };
 
 // QUERY and CLIENT-QUERY start alike (§5.8, §5.12): Protocol, a reserved octet, the port the question
-// is asked by (NAT or client), the NAT address and the server address; both are padded to an ANSWER.
+// is asked by (NAT or client), the NAT address and the server address; CLIENT-QUERY then holds the
+// client address; both end with the server port and are padded to an ANSWER.
 type QueryPrefix = Pick<QueryBody, 'protocol' | 'natAddress' | 'serverAddress' | 'serverPort'>;
 
 function checkQueryPrefix(value: QueryPrefix, port: number, portName: string): void {
@@ -139,12 +140,21 @@ function checkQueryPrefix(value: QueryPrefix, port: number, portName: string): v
   checkUint(value.serverPort, 0xffff, 'serverPort');
 }
 
-function writeQueryPrefix(buf: Uint8Array, offset: number, value: QueryPrefix, port: number): void {
+/** Writes a query body of `bodyLength` octets asked by `port` and, for a CLIENT-QUERY, `clientAddress`; returns the offset after it. */
+function writeQuery(buf: Uint8Array, offset: number, value: QueryPrefix, port: number, clientAddress: Uint8Array | null, bodyLength: number): number {
   buf[offset] = value.protocol;
   buf[offset + 1] = 0;
   writeU16(buf, offset + 2, port);
   writeU32(buf, offset + 4, value.natAddress);
   writeU32(buf, offset + 8, value.serverAddress);
+  let at = offset + 12;
+  if (clientAddress !== null) {
+    buf.set(clientAddress, at);
+    at += 16;
+  }
+  writeU16(buf, at, value.serverPort);
+  zero(buf, at + 2, offset + bodyLength);
+  return offset + bodyLength;
 }
 
 /** Throws unless `available` octets hold the fields and the padding of a query body. */
@@ -155,26 +165,20 @@ function checkQueryRoom(offset: number, available: number, name: string, fields:
   }
 }
 
+/** The fields both query bodies hold at the same offsets; the asking port, at 2, is named by each. */
+function readQueryAddresses(buf: Uint8Array, offset: number): Pick<QueryBody, 'protocol' | 'natAddress' | 'serverAddress'> {
+  return { protocol: buf[offset]!, natAddress: readU32(buf, offset + 4), serverAddress: readU32(buf, offset + 8) };
+}
+
 export const queryOps: Part<QueryBody> = {
   length: () => Size.QUERY_BODY,
   check(value) {
     checkQueryPrefix(value, value.natPort, 'natPort');
   },
-  write(buf, offset, value) {
-    writeQueryPrefix(buf, offset, value, value.natPort);
-    writeU16(buf, offset + 12, value.serverPort);
-    zero(buf, offset + 14, offset + Size.QUERY_BODY);
-    return offset + Size.QUERY_BODY;
-  },
+  write: (buf, offset, value) => writeQuery(buf, offset, value, value.natPort, null, Size.QUERY_BODY),
   read(buf, offset, available, name) {
     checkQueryRoom(offset, available, name, QUERY_FIELDS, Size.QUERY_FIELDS, Size.QUERY_BODY);
-    return {
-      protocol: buf[offset]!,
-      natPort: readU16(buf, offset + 2),
-      natAddress: readU32(buf, offset + 4),
-      serverAddress: readU32(buf, offset + 8),
-      serverPort: readU16(buf, offset + 12),
-    };
+    return { ...readQueryAddresses(buf, offset), natPort: readU16(buf, offset + 2), serverPort: readU16(buf, offset + 12) };
   },
 };
 
@@ -186,20 +190,12 @@ export const clientQueryOps: Part<ClientQueryBody> = {
       throw new RangeError('clientAddress must be a Uint8Array of 16 bytes');
     }
   },
-  write(buf, offset, value) {
-    writeQueryPrefix(buf, offset, value, value.clientPort);
-    buf.set(value.clientAddress, offset + 12);
-    writeU16(buf, offset + 28, value.serverPort);
-    zero(buf, offset + 30, offset + Size.CLIENT_QUERY_BODY);
-    return offset + Size.CLIENT_QUERY_BODY;
-  },
+  write: (buf, offset, value) => writeQuery(buf, offset, value, value.clientPort, value.clientAddress, Size.CLIENT_QUERY_BODY),
   read(buf, offset, available, name) {
     checkQueryRoom(offset, available, name, CLIENT_QUERY_FIELDS, Size.CLIENT_QUERY_FIELDS, Size.CLIENT_QUERY_BODY);
     return {
-      protocol: buf[offset]!,
+      ...readQueryAddresses(buf, offset),
       clientPort: readU16(buf, offset + 2),
-      natAddress: readU32(buf, offset + 4),
-      serverAddress: readU32(buf, offset + 8),
       // A copy even when buf is a Buffer, whose slice() is a view.
       clientAddress: Uint8Array.prototype.slice.call(buf, offset + 12, offset + 28),
       serverPort: readU16(buf, offset + 28),

@@ -18,7 +18,7 @@ import {
 } from './constants.js';
 import { trafficClassFor } from './common.js';
 import { writeFragmentHeader, writeIcmpHeader, writeIpv6Header } from './headers.js';
-import { MAPPED, mapped, setMapped } from './icmp-mapped.js';
+import { MAPPED, checkQuoted, mapped, setMapped } from './icmp-mapped.js';
 import { layoutIcmpError, plateauBelow } from './icmp-layout.js';
 import type { PacketBatch } from './batch.js';
 import type { Mapping46 } from './mapping.js';
@@ -31,11 +31,9 @@ const HEADERS = HeaderSize.ipv6 + HeaderSize.icmp;
 
 /** Translates the ICMPv4 error `v` (outer checks already passed) into `out`. */
 export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out: PacketBatch, hairpin: boolean): Verdict {
-  const inner = v.inner;
-  if (inner === null || v.innerStatus !== 0) return s.drop(DropReason.icmpBadInner);
-  if (inner.isIcmpError) return s.drop(DropReason.icmpNestedError);
-  const problem = mapError(s, v, inner);
+  const problem = mapError(s, v);
   if (problem !== MAPPED) return s.drop(problem);
+  const inner = v.inner!;
   const { type, code, rest } = mapped;
   const buf = v.buf;
 
@@ -81,46 +79,38 @@ export function translateIcmp4Error(s: XlatState, v: Ipv4View, m: Mapping46, out
   return Verdict.forward;
 }
 
-/** RFC 7915 4.2: the ICMPv6 type, code and MTU or pointer for the ICMPv4 error `v`, into `mapped`. */
-function mapError(s: XlatState, v: Ipv4View, inner: NonNullable<Ipv4View['inner']>): number {
-  const buf = v.buf;
-  const l4 = v.l4Offset;
-  let type: number;
-  let code: number;
-  let rest = 0;
+/** RFC 7915 4.2: the ICMPv6 type, code and MTU or pointer for the ICMPv4 error `v`, into `mapped`; else the DropReason. */
+function mapError(s: XlatState, v: Ipv4View): number {
+  const quoted = checkQuoted(v);
+  if (quoted !== MAPPED) return quoted;
   switch (v.icmpType) {
-    case Icmp4Type.destinationUnreachable: {
-      const codes = DEST_UNREACH_4TO6[v.icmpCode];
-      if (codes === undefined || codes === null) return DropReason.icmpCode;
-      [type, code] = codes;
-      if (type === Icmp6Type.parameterProblem) {
-        rest = PROTOCOL_UNREACH_POINTER;
-      } else if (type === Icmp6Type.packetTooBig) {
-        // RFC 7915 4.2: minimum(MTU + 20, IPv6 next-hop MTU, IPv4 next-hop MTU + 20), 28 when the
-        // packet in error gets a Fragment header; a zero MTU means "guess from the plateaus".
-        const delta = inner.isFragment ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
-        let advertised = readU16(buf, l4 + 6);
-        if (advertised === 0) advertised = plateauBelow(inner.totalLength);
-        const mtu = Math.min(advertised + delta, s.config.ipv6NextHopMtu, s.config.ipv4NextHopMtu + delta);
-        rest = Math.max(MinMtu.ipv6, mtu); // RFC 7915 5: never below the IPv6 minimum MTU
-      }
-      break;
-    }
+    case Icmp4Type.destinationUnreachable:
+      return mapUnreachable(s, v);
     case Icmp4Type.timeExceeded:
-      type = Icmp6Type.timeExceeded;
-      code = v.icmpCode;
-      break;
+      return setMapped(Icmp6Type.timeExceeded, v.icmpCode, 0);
     case Icmp4Type.parameterProblem: {
       if (v.icmpCode !== 0 && v.icmpCode !== 2) return DropReason.icmpCode;
-      const pointer = POINTER_4TO6[buf[l4 + 4]!] ?? -1;
-      if (pointer < 0) return DropReason.icmpPointer;
-      type = Icmp6Type.parameterProblem;
-      code = 0;
-      rest = pointer;
-      break;
+      const pointer = POINTER_4TO6[v.buf[v.l4Offset + 4]!] ?? -1;
+      return pointer < 0 ? DropReason.icmpPointer : setMapped(Icmp6Type.parameterProblem, 0, pointer);
     }
     default:
       return DropReason.icmpType;
   }
-  return setMapped(type, code, rest);
+}
+
+/** RFC 7915 4.2 Destination Unreachable: the code by table, with the pointer or MTU its ICMPv6 type carries. */
+function mapUnreachable(s: XlatState, v: Ipv4View): number {
+  const codes = DEST_UNREACH_4TO6[v.icmpCode];
+  if (codes === undefined || codes === null) return DropReason.icmpCode;
+  const [type, code] = codes;
+  if (type === Icmp6Type.parameterProblem) return setMapped(type, code, PROTOCOL_UNREACH_POINTER);
+  if (type !== Icmp6Type.packetTooBig) return setMapped(type, code, 0);
+  // RFC 7915 4.2: minimum(MTU + 20, IPv6 next-hop MTU, IPv4 next-hop MTU + 20), 28 when the
+  // packet in error gets a Fragment header; a zero MTU means "guess from the plateaus".
+  const inner = v.inner!;
+  const delta = inner.isFragment ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
+  let advertised = readU16(v.buf, v.l4Offset + 6);
+  if (advertised === 0) advertised = plateauBelow(inner.totalLength);
+  const mtu = Math.min(advertised + delta, s.config.ipv6NextHopMtu, s.config.ipv4NextHopMtu + delta);
+  return setMapped(type, code, Math.max(MinMtu.ipv6, mtu)); // RFC 7915 5: never below the IPv6 minimum MTU
 }

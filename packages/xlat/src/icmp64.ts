@@ -21,7 +21,7 @@ import {
 } from './constants.js';
 import { tosFor } from './common.js';
 import { writeIcmpHeader, writeIpv4Header } from './headers.js';
-import { MAPPED, mapped, setMapped } from './icmp-mapped.js';
+import { MAPPED, checkQuoted, mapped, setMapped } from './icmp-mapped.js';
 import { layoutIcmpError } from './icmp-layout.js';
 import type { PacketBatch } from './batch.js';
 import type { Mapping64 } from './mapping.js';
@@ -34,11 +34,9 @@ const HEADERS = HeaderSize.ipv4 + HeaderSize.icmp;
 
 /** Translates the ICMPv6 error `v` (outer checks already passed) into `out`. */
 export function translateIcmp6Error(s: XlatState, v: Ipv6View, m: Mapping64, out: PacketBatch): Verdict {
-  const inner = v.inner;
-  if (inner === null || v.innerStatus !== 0) return s.drop(DropReason.icmpBadInner);
-  if (inner.isIcmpError) return s.drop(DropReason.icmpNestedError);
-  const problem = mapError(s, v, inner);
+  const problem = mapError(s, v);
   if (problem !== MAPPED) return s.drop(problem);
+  const inner = v.inner!;
   const { type, code, rest } = mapped;
   const buf = v.buf;
 
@@ -87,51 +85,36 @@ function writeQuotedIpv4Header(s: XlatState, inner: Ipv6View, m: Mapping64, o: U
   writeIpv4Header(o, q, tosFor(s, inner.trafficClass), totalLength, id, flagsAndOffset, inner.hopLimit, protocol, m.innerSrc | 0, m.innerDst | 0);
 }
 
-/** RFC 7915 5.2: the ICMPv4 type, code and MTU or pointer for the ICMPv6 error `v`, into `mapped`. */
-function mapError(s: XlatState, v: Ipv6View, inner: NonNullable<Ipv6View['inner']>): number {
-  const buf = v.buf;
-  const l4 = v.l4Offset;
-  let type: number;
-  let code: number;
-  let rest = 0;
+/** RFC 7915 5.2: the ICMPv4 type, code and MTU or pointer for the ICMPv6 error `v`, into `mapped`; else the DropReason. */
+function mapError(s: XlatState, v: Ipv6View): number {
+  const quoted = checkQuoted(v);
+  if (quoted !== MAPPED) return quoted;
   switch (v.icmpType) {
-    case Icmp6Type.destinationUnreachable: {
-      const codes = DEST_UNREACH_6TO4[v.icmpCode];
-      if (codes === undefined || codes === null) return DropReason.icmpCode;
-      [type, code] = codes;
-      break;
-    }
+    case Icmp6Type.destinationUnreachable:
+      return mapUnreachable(v);
     case Icmp6Type.packetTooBig: {
       // RFC 7915 5.2: minimum(MTU - 20, IPv4 next-hop MTU, IPv6 next-hop MTU - 20), 28 when the
       // packet in error carries a Fragment header that translation removes.
-      const delta = inner.hasFragmentHeader ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
-      const mtu = Math.min(readU32(buf, l4 + 4) - delta, s.config.ipv4NextHopMtu, s.config.ipv6NextHopMtu - delta);
-      type = Icmp4Type.destinationUnreachable;
-      code = Icmp4UnreachCode.fragmentationNeeded;
-      rest = Math.min(0xffff, Math.max(MinMtu.ipv4, mtu));
-      break;
+      const delta = v.inner!.hasFragmentHeader ? HeaderSize.ipv6 + HeaderSize.fragment - HeaderSize.ipv4 : HeaderSize.ipv6 - HeaderSize.ipv4;
+      const mtu = Math.min(readU32(v.buf, v.l4Offset + 4) - delta, s.config.ipv4NextHopMtu, s.config.ipv6NextHopMtu - delta);
+      return setMapped(Icmp4Type.destinationUnreachable, Icmp4UnreachCode.fragmentationNeeded, Math.min(0xffff, Math.max(MinMtu.ipv4, mtu)));
     }
     case Icmp6Type.timeExceeded:
-      type = Icmp4Type.timeExceeded;
-      code = v.icmpCode;
-      break;
-    case Icmp6Type.parameterProblem:
-      if (v.icmpCode === Icmp6ParamCode.erroneousField) {
-        const pointer = readU32(buf, l4 + 4);
-        const mappedPointer = pointer < POINTER_6TO4.length ? POINTER_6TO4[pointer]! : -1;
-        if (mappedPointer < 0) return DropReason.icmpPointer;
-        type = Icmp4Type.parameterProblem;
-        code = 0;
-        rest = mappedPointer * 0x1000000;
-      } else if (v.icmpCode === Icmp6ParamCode.unrecognizedNextHeader) {
-        type = Icmp4Type.destinationUnreachable;
-        code = Icmp4UnreachCode.protocol;
-      } else {
-        return DropReason.icmpCode;
-      }
-      break;
+      return setMapped(Icmp4Type.timeExceeded, v.icmpCode, 0);
+    case Icmp6Type.parameterProblem: {
+      if (v.icmpCode === Icmp6ParamCode.unrecognizedNextHeader) return setMapped(Icmp4Type.destinationUnreachable, Icmp4UnreachCode.protocol, 0);
+      if (v.icmpCode !== Icmp6ParamCode.erroneousField) return DropReason.icmpCode;
+      const pointer = readU32(v.buf, v.l4Offset + 4);
+      const field = pointer < POINTER_6TO4.length ? POINTER_6TO4[pointer]! : -1;
+      return field < 0 ? DropReason.icmpPointer : setMapped(Icmp4Type.parameterProblem, 0, field * 0x1000000);
+    }
     default:
       return DropReason.icmpType;
   }
-  return setMapped(type, code, rest);
+}
+
+/** RFC 7915 5.2 Destination Unreachable: the code by table. */
+function mapUnreachable(v: Ipv6View): number {
+  const codes = DEST_UNREACH_6TO4[v.icmpCode];
+  return codes === undefined || codes === null ? DropReason.icmpCode : setMapped(codes[0], codes[1], 0);
 }
