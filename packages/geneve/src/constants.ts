@@ -2,7 +2,7 @@
 // this implementation: the experimental option class and the options of
 // docs/protocol/geneve-options.md (cited below as "options §n").
 
-import { GENEVE_PORT, IpProto } from '@nat64/wire';
+import { GENEVE_PORT, IpProto, type ValueOf } from '@nat64/wire';
 
 // ---- Specification ------------------------------------------------------------------------------
 
@@ -110,7 +110,7 @@ export const MappingEvent = {
   REFRESH: 2,
   DELETED: 3,
 } as const;
-export type MappingEvent = (typeof MappingEvent)[keyof typeof MappingEvent];
+export type MappingEvent = ValueOf<typeof MappingEvent>;
 
 /** Sizes of our option data (options §3, §4). */
 export const OptionSize = {
