@@ -104,7 +104,7 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     translation,
     handoff,
     logSessions: reader.boolean('logSessions', false),
-    statsIntervalMs: readDuration(reader, 'statsInterval', '5m'),
+    statsIntervalMs: reader.duration('statsInterval', '5m'),
     control: reader.string('control', DEFAULT_CONTROL),
     metrics: readMetrics(reader),
     routes: reader.boolean('routes', false),
@@ -148,11 +148,11 @@ function readPool4(reader: ConfigReader): GatewayConfig['pool4'] {
 
 function readTimeouts(timeouts: ConfigReader): Pick<GatewayConfig, 'timeoutsMs' | 'allowShortTimeouts'> {
   const timeoutsMs = {
-    udp: readDuration(timeouts, 'udp', '5m'),
-    tcpEstablished: readDuration(timeouts, 'tcpEstablished', '2h4m'),
-    tcpTransitory: readDuration(timeouts, 'tcpTransitory', '4m'),
-    icmp: readDuration(timeouts, 'icmp', '60s'),
-    fragment: readDuration(timeouts, 'fragment', '2s'),
+    udp: timeouts.duration('udp', '5m'),
+    tcpEstablished: timeouts.duration('tcpEstablished', '2h4m'),
+    tcpTransitory: timeouts.duration('tcpTransitory', '4m'),
+    icmp: timeouts.duration('icmp', '60s'),
+    fragment: timeouts.duration('fragment', '2s'),
   };
   const allowShortTimeouts = timeouts.boolean('allowBelowMinimum', false);
   timeouts.done();
@@ -235,9 +235,4 @@ export function shortTimeouts(config: GatewayConfig): string[] {
 function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
   const text = reader.optionalString('metrics');
   return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
-}
-
-/** Durations are strings such as "90s", "5m", "2h4m", "250ms", or numbers of seconds. */
-function readDuration(reader: ConfigReader, key: string, fallback: string): number {
-  return reader.duration(key, fallback);
 }

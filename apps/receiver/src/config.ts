@@ -131,9 +131,9 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     helloLimit: readRateLimit(reader, 'hello', DEFAULTS.helloRate, DEFAULTS.helloBurst),
     queryLimit: readRateLimit(reader, 'query', DEFAULTS.queryRate, DEFAULTS.queryBurst),
     capacity: reader.integer('capacity', { min: 1, max: 100_000_000, fallback: DEFAULTS.capacity }),
-    idleTimeoutMs: readDuration(reader, 'idleTimeout', DEFAULTS.idleTimeout),
+    idleTimeoutMs: reader.duration('idleTimeout', DEFAULTS.idleTimeout),
     ackDelayMs: readAckDelay(reader),
-    retentionMs: readDuration(reader, 'retention', DEFAULTS.retention),
+    retentionMs: reader.duration('retention', DEFAULTS.retention),
     control: reader.string('control', DEFAULTS.control),
     metrics: readMetrics(reader),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULTS.logLevel),
@@ -168,7 +168,7 @@ function readRateLimit(reader: ConfigReader, name: string, rate: number, burst: 
 
 /** At most MAX_ACK_DELAY_MS, in whole milliseconds (the timer's resolution). */
 function readAckDelay(reader: ConfigReader): number {
-  const ms = readDuration(reader, 'ackDelay', DEFAULTS.ackDelay);
+  const ms = reader.duration('ackDelay', DEFAULTS.ackDelay);
   if (!Number.isInteger(ms) || ms > MAX_ACK_DELAY_MS)
     throw new ConfigError('ackDelay', `must be whole milliseconds from 0 to ${MAX_ACK_DELAY_MS}ms, well inside a gateway's retransmission timeout`);
   return ms;
@@ -177,11 +177,6 @@ function readAckDelay(reader: ConfigReader): number {
 function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
   const text = reader.optionalString('metrics');
   return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
-}
-
-/** As the flags take them ("90d", "24h") or a number of seconds. */
-function readDuration(reader: ConfigReader, key: string, fallback: string): number {
-  return reader.duration(key, fallback);
 }
 
 function parseListenAddress(value: unknown, where: string): string {

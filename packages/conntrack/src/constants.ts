@@ -1,15 +1,12 @@
 // Numbers the connection table and its stores depend on: first those fixed by specifications,
 // then our own choices.
+import { Protocol } from '@nat64/handoff-codec';
 
-/** IANA "Assigned Internet Protocol Numbers"; the only protocols stateful NAT64 tracks (RFC 6146 §3). */
-export const IpProtocol = {
-  /** RFC 792; ports are ICMP query identifiers (RFC 6146 §3.5.3). */
-  icmp: 1,
-  /** RFC 9293. */
-  tcp: 6,
-  /** RFC 768. */
-  udp: 17,
-} as const;
+/**
+ * The only protocols stateful NAT64 tracks (RFC 6146 §3), numbered as an entry's Protocol field
+ * carries them (IANA). For ICMP the ports are query identifiers (RFC 6146 §3.5.3).
+ */
+export const IpProtocol = { icmp: Protocol.ICMP, tcp: Protocol.TCP, udp: Protocol.UDP } as const;
 
 /** Field ranges of the model: IPv4 addresses (RFC 791 §3.1), IPv6 addresses (RFC 8200 §3), ports (RFC 768, RFC 9293 §3.1). */
 export const FieldLimit = {

@@ -2,7 +2,7 @@
 // this implementation: the experimental option class and the options of
 // docs/protocol/geneve-options.md (cited below as "options §n").
 
-import { GENEVE_PORT, IpProto } from '@nat64/wire';
+import { GENEVE_PORT, IpProto, type ValueOf } from '@nat64/wire';
 
 // ---- Specification ------------------------------------------------------------------------------
 
@@ -80,13 +80,6 @@ export const Underlay = {
   FLOW_LABEL_MASK: 0xf_ffff,
 } as const;
 
-/** Protocols besides TCP and UDP whose first four bytes are ports, for the flow hash (IANA "Assigned Internet Protocol Numbers"). */
-export const OtherPortProtocol = {
-  DCCP: 33,
-  SCTP: 132,
-  UDP_LITE: 136,
-} as const;
-
 /** ICMP Echo types whose Identifier stands in for a port (RFC 792; RFC 6146 §3.5.3). */
 export const IcmpType = {
   ECHO_REPLY: 0,
@@ -117,7 +110,7 @@ export const MappingEvent = {
   REFRESH: 2,
   DELETED: 3,
 } as const;
-export type MappingEvent = (typeof MappingEvent)[keyof typeof MappingEvent];
+export type MappingEvent = ValueOf<typeof MappingEvent>;
 
 /** Sizes of our option data (options §3, §4). */
 export const OptionSize = {
@@ -161,7 +154,8 @@ export const Ethernet = {
   ADDRESS_LENGTH: 6,
   /** Offset of the EtherType field. */
   TYPE_OFFSET: 12,
-  ETHERTYPE_IPV6: 0x86dd,
+  /** The EtherType numbering Geneve's Protocol Type also uses. */
+  ETHERTYPE_IPV6: ProtocolType.IPV6,
   /** First-octet bits of a MAC address: I/G (group) and U/L (locally administered) (IEEE 802 §8.2). */
   GROUP_BIT: 0x01,
   LOCAL_BIT: 0x02,

@@ -3,7 +3,7 @@
 // them. The hash is seeded FNV-1a 32 over the inner IPv4 5-tuple, written out in
 // docs/protocol/geneve-options.md §6.1 so it can be recomputed by hand. No allocation.
 import { IpProto, readU16 } from '@nat64/wire';
-import { EphemeralPorts, IcmpType, OtherPortProtocol, Underlay } from './constants.js';
+import { EphemeralPorts, IcmpType, Underlay } from './constants.js';
 
 const FNV_OFFSET_BASIS = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -14,13 +14,7 @@ function mix(hash: number, byte: number): number {
 
 /** Whether the protocol's first four bytes are source and destination ports. */
 function hasPorts(protocol: number): boolean {
-  return (
-    protocol === IpProto.tcp ||
-    protocol === IpProto.udp ||
-    protocol === OtherPortProtocol.SCTP ||
-    protocol === OtherPortProtocol.DCCP ||
-    protocol === OtherPortProtocol.UDP_LITE
-  );
+  return protocol === IpProto.tcp || protocol === IpProto.udp || protocol === IpProto.sctp || protocol === IpProto.dccp || protocol === IpProto.udpLite;
 }
 
 /**

@@ -2,7 +2,7 @@
 // MAX_RTO, RETRIES_BEFORE_HELLO, RELEASE_WINDOW) come from @nat64/handoff-codec and are cited as
 // "§n" of docs/protocol/handoff-v1.md; everything here is an implementation choice.
 import { AnswerStatus, Capability, HANDOFF_PORT, Reliability } from '@nat64/handoff-codec';
-import { codeNames } from '@nat64/wire';
+import { codeNames, type ValueOf } from '@nat64/wire';
 
 /** What the agent knows about one peer, a (NAT address A, IPv4 host H) pair. */
 export const PeerState = {
@@ -17,7 +17,7 @@ export const PeerState = {
   /** HELLO-ACK with AUTHORITATIVE (§5.5) in mode full: acknowledged CREATEDs are handed off. */
   AUTHORITATIVE: 4,
 } as const;
-export type PeerState = (typeof PeerState)[keyof typeof PeerState];
+export type PeerState = ValueOf<typeof PeerState>;
 
 /** Display names of the states, as `hosts` shows them. */
 export const PEER_STATE_NAMES = codeNames(PeerState);
@@ -35,14 +35,14 @@ export const QueryVerdict = {
   /** Too many queries outstanding in total: nothing sent, no onAnswer. */
   TOTAL_LIMIT: 4,
 } as const;
-export type QueryVerdict = (typeof QueryVerdict)[keyof typeof QueryVerdict];
+export type QueryVerdict = ValueOf<typeof QueryVerdict>;
 
 /**
  * How a query ended, as onAnswer reports it: an ANSWER's status (§5.9; NOT_AUTHORITATIVE also when the
  * peer stopped being authoritative while the query waited), or TIMED_OUT, no ANSWER after every retransmission.
  */
 export const QueryOutcome = { ...AnswerStatus, TIMED_OUT: 3 } as const;
-export type QueryOutcome = (typeof QueryOutcome)[keyof typeof QueryOutcome];
+export type QueryOutcome = ValueOf<typeof QueryOutcome>;
 
 /** Tokens per second and bucket size of a token bucket. */
 export interface RateLimit {

@@ -1,6 +1,6 @@
 // Numbers of handoff protocol v1 (docs/protocol/handoff-v1.md, cited below as "§n") and the RFC
 // numbers it builds on. Specification only: choices of this implementation live next to their code.
-import { IpProto } from '@nat64/wire';
+import { IpProto, type ValueOf } from '@nat64/wire';
 
 /** UDP ports of handoff v1 on both sides (§4) and of Geneve (RFC 8926 §3.3), the other transport a capability can announce (§5.4). */
 export { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
@@ -20,7 +20,7 @@ export const MessageType = {
   RELEASE: 8,
   CLIENT_QUERY: 9,
 } as const;
-export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+export type MessageType = ValueOf<typeof MessageType>;
 
 /** Wire names of the message types, for logs and error messages (§5.2): HELLO_ACK is HELLO-ACK. */
 export const MESSAGE_TYPE_NAMES = Object.fromEntries(Object.entries(MessageType).map(([key, type]) => [type, key.replaceAll('_', '-')])) as Readonly<

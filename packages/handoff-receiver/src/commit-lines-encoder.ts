@@ -14,13 +14,13 @@ const MAX_ENTRY_LINE_BYTES = TIMESTAMP_BYTES + 9 + 21 + 2 + 39 + 7 + 1;
 const CREATED = ' Created ';
 const DELETED = ' Deleted ';
 const HEX = ascii('0123456789abcdef');
-const COLON = 0x3a;
-const DOT = 0x2e;
-const SPACE = 0x20;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const NEWLINE = 0x0a;
-const ZERO = 0x30;
+const COLON = ':'.charCodeAt(0);
+const DOT = '.'.charCodeAt(0);
+const SPACE = ' '.charCodeAt(0);
+const OPEN_BRACKET = '['.charCodeAt(0);
+const CLOSE_BRACKET = ']'.charCodeAt(0);
+const NEWLINE = '\n'.charCodeAt(0);
+const ZERO = '0'.charCodeAt(0);
 
 /**
  * The lines commitLines(at, gateways, events, zone) returns for the events held in `events` (as

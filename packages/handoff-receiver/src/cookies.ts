@@ -6,6 +6,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { setNewest } from './bounded-map.js';
 
 export const COOKIE_SECRET_BYTES = 32;
 
@@ -35,8 +36,7 @@ export class CookieJar {
     const cached = this.known.get(key);
     if (cached !== undefined) return cached === cookie;
     if (cookie === 0n || this.compute(address, epoch) !== cookie) return false;
-    if (this.known.size >= this.maxKnown) this.known.delete(this.known.keys().next().value!);
-    this.known.set(key, cookie);
+    setNewest(this.known, key, cookie, this.maxKnown);
     return true;
   }
 

@@ -6,6 +6,7 @@
 // stored in the commit that starts the new epoch, so a restart knows exactly what it knew before,
 // without keys and without trusting anything in the datagrams but the cookie.
 import type { SideRecord } from '@nat64/conntrack';
+import { setNewest } from './bounded-map.js';
 
 export const EPOCH_SIDE_PREFIX = 'epochs/';
 /** Superseded epochs remembered per gateway address (8 bytes each); older ones are forgotten. */
@@ -65,14 +66,9 @@ export class EpochBook {
       dead.set(known.dead.subarray(0, dead.length - 1), 1);
     }
     const epochs: AddressEpochs = { current: epoch, dead };
-    this.byAddress.delete(address);
-    this.byAddress.set(address, epochs);
     const records: SideRecord[] = [[EPOCH_SIDE_PREFIX + address, encode(epochs)]];
-    if (this.byAddress.size > this.maxAddresses) {
-      const oldest = this.byAddress.keys().next().value!;
-      this.byAddress.delete(oldest);
-      records.push([EPOCH_SIDE_PREFIX + oldest, null]);
-    }
+    const forgotten = setNewest(this.byAddress, address, epochs, this.maxAddresses);
+    if (forgotten !== undefined) records.push([EPOCH_SIDE_PREFIX + forgotten, null]);
     return records;
   }
 }

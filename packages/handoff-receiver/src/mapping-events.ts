@@ -3,6 +3,7 @@
 // Deleted incarnations leave tombstones (memory only) so that a late Created cannot revive them.
 import { MappingEvent } from '@nat64/geneve';
 import { checkEntry, connKey, type ConnEntry, type ConnOperation } from '@nat64/conntrack';
+import { setNewest } from './bounded-map.js';
 import type { ReceiverCore } from './core.js';
 import type { GatewayPeer } from './peers.js';
 
@@ -45,7 +46,7 @@ export function mappingEvent(core: ReceiverCore, peer: GatewayPeer, event: numbe
   if (event === MappingEvent.DELETED) {
     // It ends this incarnation, and an older one still held was replaced by it at the gateway.
     // Deletions name the incarnation by its client, which may still be queued for a commit.
-    rememberTombstone(core.tombstones, key, time);
+    setNewest(core.tombstones, key, time, MAX_TOMBSTONES);
     const operations: ConnOperation[] = [{ op: 'delete', entry, reason: 'gateway' }];
     if (held && !sameClient(held, entry)) operations.push({ op: 'delete', entry: held, reason: 'gateway' });
     core.pipeline.enqueueOperations(operations);
@@ -58,12 +59,6 @@ export function mappingEvent(core: ReceiverCore, peer: GatewayPeer, event: numbe
   }
   core.count('mappingEvents');
   core.schedule();
-}
-
-function rememberTombstone(tombstones: Map<number, number>, key: number, time: number): void {
-  tombstones.delete(key);
-  tombstones.set(key, time);
-  if (tombstones.size > MAX_TOMBSTONES) tombstones.delete(tombstones.keys().next().value!);
 }
 
 function sameClient(a: ConnEntry, b: ConnEntry): boolean {

@@ -4,6 +4,7 @@
 // a reply takes one. Sources are remembered up to a bound: beyond it the source seen first is
 // forgotten and starts again with a full bucket, which can only make the limit looser for it.
 import type { MicroClock } from '@nat64/service';
+import { setNewest } from './bounded-map.js';
 
 export interface RateLimit {
   /** Tokens added per second; 0 turns the limit off. */
@@ -43,9 +44,8 @@ export class SourceRateLimiter {
     const now = this.clock();
     let bucket = this.buckets.get(source);
     if (bucket === undefined) {
-      if (this.buckets.size >= this.maxSources) this.buckets.delete(this.buckets.keys().next().value!);
       bucket = { tokens: this.limit.burst, at: now };
-      this.buckets.set(source, bucket);
+      setNewest(this.buckets, source, bucket, this.maxSources);
     } else if (now > bucket.at) {
       bucket.tokens = Math.min(this.limit.burst, bucket.tokens + (now - bucket.at) * this.perMicrosecond);
       bucket.at = now;

@@ -1,10 +1,10 @@
 // Numbers the NAT64 tables work with: "specification" values taken from RFCs (each cites its section) and
 // "implementation" values that are our own choices. Nothing here is computed at run time.
-import { IpProto } from '@nat64/wire';
+import { IpProto, type ValueOf } from '@nat64/wire';
 
 /** IP protocol numbers the tables key on. ICMP stands for ICMPv4 and ICMPv6 queries (RFC 6146 3.5.3). */
 export const PROTOCOL = { ICMP: IpProto.icmp, TCP: IpProto.tcp, UDP: IpProto.udp } as const;
-export type Protocol = (typeof PROTOCOL)[keyof typeof PROTOCOL];
+export type Protocol = ValueOf<typeof PROTOCOL>;
 
 /** TCP header flag bits, as the translator hands them over (RFC 9293 3.1). */
 export const TCP_FLAG = {
@@ -25,7 +25,7 @@ export const TCP_STATE = {
   V4_FIN_V6_FIN_RCV: 6,
   TRANS: 7,
 } as const;
-export type TcpState = (typeof TCP_STATE)[keyof typeof TCP_STATE];
+export type TcpState = ValueOf<typeof TCP_STATE>;
 
 /** Timer values and port ranges from the specifications. Times in milliseconds. */
 export const SPEC = {
@@ -121,7 +121,7 @@ export const VERDICT = {
   /** Fragment tracker: the fragment's datagram is discarded whole, its fragments overlap (RFC 5722). */
   FRAGMENT_OVERLAP: -14,
 } as const;
-export type Verdict = (typeof VERDICT)[keyof typeof VERDICT];
+export type Verdict = ValueOf<typeof VERDICT>;
 
 /** Why a session or BIB entry went away, as listeners and counters see it. */
 export const DELETE_REASON = {
@@ -138,7 +138,7 @@ export const DELETE_REASON = {
   /** Deleted by an operator or by removing a static BIB entry. */
   ADMINISTRATIVE: 5,
 } as const;
-export type DeleteReason = (typeof DELETE_REASON)[keyof typeof DELETE_REASON];
+export type DeleteReason = ValueOf<typeof DELETE_REASON>;
 
 /** Timer classes: every session of one class has the same timeout, so one FIFO list per class suffices. */
 export const TIMER_CLASS = {

@@ -15,7 +15,7 @@ export {
   verifyChecksum,
 } from './checksum.js';
 export { bytesToIpv6Text, ipv4TextToUint32, ipv6TextIntoBytes, ipv6TextToBytes, uint32ToIpv4Text } from './address.js';
-export { codeNames } from './codes.js';
+export { codeNames, type ValueOf } from './codes.js';
 export type { Codec } from './codec.js';
 export { GENEVE_PORT, HANDOFF_PORT } from './ports.js';
 export { IpProto } from './protocols.js';

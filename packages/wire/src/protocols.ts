@@ -7,6 +7,7 @@ export const IpProto = {
   igmp: 2, // RFC 3376
   tcp: 6, // RFC 9293
   udp: 17, // RFC 768
+  dccp: 33, // RFC 4340
   routing: 43, // RFC 8200 4.4
   fragment: 44, // RFC 8200 4.5
   esp: 50, // RFC 4303
@@ -14,7 +15,9 @@ export const IpProto = {
   icmpv6: 58, // RFC 4443
   noNextHeader: 59, // RFC 8200 4.7
   destinationOptions: 60, // RFC 8200 4.6
+  sctp: 132, // RFC 9260
   mobility: 135, // RFC 6275
+  udpLite: 136, // RFC 3828
   hip: 139, // RFC 7401
   shim6: 140, // RFC 5533
   experiment1: 253, // RFC 3692

@@ -1,5 +1,6 @@
 // Verdicts and the single table of drop reasons. Every packet the translator does not forward is
 // counted under exactly one reason; the gateway prints the table with its counters in `stats`.
+import type { ValueOf } from '@nat64/wire';
 
 /** What a translation did with the packet. */
 export const Verdict = {
@@ -10,7 +11,7 @@ export const Verdict = {
   /** The packet was refused and an ICMP error to its sender was appended instead; `reason` says why. */
   icmpError: 2,
 } as const;
-export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+export type Verdict = ValueOf<typeof Verdict>;
 
 /** Drop reasons with a one-line explanation each, in counter order (index = reason code). */
 export const DROP_REASONS = [

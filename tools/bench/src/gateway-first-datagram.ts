@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailableReason, waitForLine } from '@nat64/netlab';
 import { ADDRESSES, GATEWAY_CPU, LOAD_CPU, createBenchTopology, startBenchGateway, startBenchReceiver, type BenchTopology } from './gateway-lab.js';
-import { printTable, spread, writeResults, type Spread } from './report.js';
+import { percentile, printTable, spread, writeResults, type Spread } from './report.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 2);
 const FLOWS = Number(process.env['BENCH_FLOWS'] ?? 300);
@@ -105,8 +105,7 @@ async function main(): Promise<void> {
     }
     receiver.kill('SIGTERM');
     echo.kill();
-    const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN;
-    const summary = (values: number[]): Spread & { p90: number; count: number } => ({ ...spread(values), p90: pct(values, 0.9), count: values.length });
+    const summary = (values: number[]): Spread & { p90: number; count: number } => ({ ...spread(values), p90: percentile(values, 0.9), count: values.length });
     const off = summary(runs.off.newFlowUs);
     const full = summary(runs.full.newFlowUs);
     const noMemory = summary(runs['full-nomemory'].newFlowUs);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { SqliteReader, SqliteStore, type ConnEntry, type ConnEvent } from '@nat64/conntrack';
 import { NAT_BASE, documentationClient, keyedEntry } from './receiver-entries.js';
-import { REPOSITORY_ROOT, printTable, writeResults } from './report.js';
+import { REPOSITORY_ROOT, percentile, percentiles, printTable, writeResults, type Percentiles } from './report.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
 const BETTER_SQLITE3 = createRequire(join(REPOSITORY_ROOT, 'packages/conntrack/package.json')).resolve('better-sqlite3');
@@ -28,12 +28,6 @@ const STEP_US = 1_000_000;
 const LOOKUPS = 1000;
 /** Rounds of LOOKUPS lookups, each reported on its own too (one round is 1000 lookups, as issue 15 asks). */
 const LOOKUP_ROUNDS = 3;
-
-interface Percentiles {
-  p50: number;
-  p99: number;
-  max: number;
-}
 
 /** Wall time of each run of a process, ms, and its CPU time (user + system, 10 ms resolution) where GNU time is there. */
 interface ProcessTimes {
@@ -57,17 +51,6 @@ export interface LookupResult {
 
 const START_NAMES = ['node -e 0', 'node + better-sqlite3, open, one query', 'nat64-receiver lookup --at', 'nat64-receiver lookup (now)'] as const;
 const BASELINE_NAME = 'baseline: nat64-receiver lookup --at';
-
-function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
-}
-
-function p90(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))] ?? 0;
-}
 
 function entry(key: number, round: number): ConnEntry {
   return keyedEntry(key, documentationClient(key, round), 40_000 + round, T0);
@@ -219,8 +202,8 @@ export function runLookupBenchmark(options: { rows: number; db?: string; runs: n
       names.map((name) => {
         const { wall, cpu: cpuTimes } = times[name]!;
         const processTimes: ProcessTimes = {
-          wallMs: { p50: percentiles(wall).p50, p90: p90(wall), max: percentiles(wall).max },
-          cpuMs: cpuTimes.length === 0 ? undefined : { p50: percentiles(cpuTimes).p50, p90: p90(cpuTimes) },
+          wallMs: { p50: percentile(wall, 0.5), p90: percentile(wall, 0.9), max: percentile(wall, 1) },
+          cpuMs: cpuTimes.length === 0 ? undefined : { p50: percentile(cpuTimes, 0.5), p90: percentile(cpuTimes, 0.9) },
         };
         return [name, processTimes];
       }),

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnTable, Retention, SqliteStore, type ConnEntry, type ConnOperation, type ConnStore } from '@nat64/conntrack';
 import { documentationClient, keyedEntry } from './receiver-entries.js';
-import { printTable, rate, spread, writeResults, type Spread } from './report.js';
+import { percentile, printTable, rate, spread, writeResults, type Spread } from './report.js';
 
 const BATCH = 4096;
 const IN_FLIGHT = 4;
@@ -87,8 +87,7 @@ async function fill(ingest: Ingest, entries: number, offered: number, latencies:
 }
 
 function latencySpread(values: number[]): Spread & { p99: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { ...spread(sorted), p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0 };
+  return { ...spread(values), p99: percentile(values, 0.99) };
 }
 
 async function runPhase(store: ConnStore, table: ConnTable, ingest: Ingest, phase: Phase): Promise<RetentionPhaseResult> {

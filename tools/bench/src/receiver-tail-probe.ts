@@ -3,9 +3,10 @@
 import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
+import type { Percentiles } from './report.js';
 
 export interface ProbeReport {
-  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  eventLoopDelayMs: Percentiles;
   gcPausesMs: { count: number; total: number; max: number; scavenges: number; scavengeTotal: number };
 }
 

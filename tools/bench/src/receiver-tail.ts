@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import type { LoadReport } from '@nat64/handoff-sim';
-import { printTable, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
+import { groupBy, percentile, printColumns, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
 import { cpuMicros, startLoopbackReceiver } from './receiver-process.js';
 import type { ProbeReport } from './receiver-tail-probe.js';
 
@@ -70,7 +70,6 @@ async function runCase(code: string, receiver: string, offered: number, count: n
     const all = metric(text, 'nat64_receiver_ack_latency_seconds_count');
     await started.stop();
     const { median: p50, max } = spread(queue);
-    queue.sort((a, b) => a - b);
     return {
       code,
       rate: offered,
@@ -78,7 +77,7 @@ async function runCase(code: string, receiver: string, offered: number, count: n
       cpuMicrosPerEntry,
       commits: metric(text, 'nat64_receiver_commits_total') - commitsBefore,
       receiverUnder50Ms: under50 / all,
-      queueEntries: { p50, p90: queue[Math.floor(queue.length * 0.9)] ?? 0, max },
+      queueEntries: { p50, p90: percentile(queue, 0.9), max },
       inFlight,
       probe: JSON.parse(readFileSync(probeFile, 'utf8')) as ProbeReport,
     };
@@ -105,47 +104,38 @@ async function main(): Promise<void> {
     }
   }
   const median = (group: TailResult[], value: (result: TailResult) => number, digits = 1) => spread(group.map(value)).median.toFixed(digits);
-  const groups = new Map<string, TailResult[]>();
-  for (const result of results) {
-    const key = `${result.rate}/${result.code}`;
-    groups.set(key, [...(groups.get(key) ?? []), result]);
-  }
-  printTable(
+  const inFlightShares = (group: TailResult[]) =>
+    group[0]!.inFlight.map((_, slot) => median(group, (result) => (result.inFlight[slot]! / result.inFlight.reduce((a, b) => a + b, 0)) * 100, 0));
+  printColumns<TailResult[]>(
     `Receiver ACK latency, split (full durability, ${options.count} entries); medians of ${options.rounds} rounds`,
     [
-      'offered',
-      'receiver',
-      'stored/s',
-      'ACK p50 / p99 ms',
-      'receiver ≤ 50 ms',
-      'entries per commit',
-      'queue p50 / p90 / max',
-      'in flight 0-4 (% of samples)',
-      'loop delay p99 / max ms',
-      'GC pauses total / max ms',
-      'CPU µs/entry',
-      'retransmissions',
+      ['offered', (group) => (group[0]!.rate === 0 ? 'saturation' : `${rate(group[0]!.rate)}/s`)],
+      ['receiver', (group) => group[0]!.code],
+      ['stored/s', (group) => rate(spread(group.map((result) => result.report.entriesPerSecond)).median)],
+      [
+        'ACK p50 / p99 ms',
+        (group) => `${median(group, (result) => result.report.ackLatencyMs.p50)} / ${median(group, (result) => result.report.ackLatencyMs.p99)}`,
+      ],
+      ['receiver ≤ 50 ms', (group) => `${median(group, (result) => result.receiverUnder50Ms * 100, 0)} %`],
+      ['entries per commit', (group) => median(group, (result) => result.report.entries / result.commits, 0)],
+      [
+        'queue p50 / p90 / max',
+        (group) =>
+          `${median(group, (result) => result.queueEntries.p50, 0)} / ${median(group, (result) => result.queueEntries.p90, 0)} / ${median(group, (result) => result.queueEntries.max, 0)}`,
+      ],
+      ['in flight 0-4 (% of samples)', (group) => inFlightShares(group).join(' / ')],
+      [
+        'loop delay p99 / max ms',
+        (group) => `${median(group, (result) => result.probe.eventLoopDelayMs.p99)} / ${median(group, (result) => result.probe.eventLoopDelayMs.max)}`,
+      ],
+      [
+        'GC pauses total / max ms',
+        (group) => `${median(group, (result) => result.probe.gcPausesMs.total, 0)} / ${median(group, (result) => result.probe.gcPausesMs.max)}`,
+      ],
+      ['CPU µs/entry', (group) => median(group, (result) => result.cpuMicrosPerEntry, 2)],
+      ['retransmissions', (group) => median(group, (result) => result.report.retransmissions, 0)],
     ],
-    [...groups.values()].map((group) => {
-      const first = group[0]!;
-      const inFlight = first.inFlight.map((_, slot) =>
-        spread(group.map((result) => (result.inFlight[slot]! / result.inFlight.reduce((a, b) => a + b, 0)) * 100)).median.toFixed(0),
-      );
-      return [
-        first.rate === 0 ? 'saturation' : `${rate(first.rate)}/s`,
-        first.code,
-        rate(spread(group.map((result) => result.report.entriesPerSecond)).median),
-        `${median(group, (result) => result.report.ackLatencyMs.p50)} / ${median(group, (result) => result.report.ackLatencyMs.p99)}`,
-        `${median(group, (result) => result.receiverUnder50Ms * 100, 0)} %`,
-        median(group, (result) => result.report.entries / result.commits, 0),
-        `${median(group, (result) => result.queueEntries.p50, 0)} / ${median(group, (result) => result.queueEntries.p90, 0)} / ${median(group, (result) => result.queueEntries.max, 0)}`,
-        inFlight.join(' / '),
-        `${median(group, (result) => result.probe.eventLoopDelayMs.p99)} / ${median(group, (result) => result.probe.eventLoopDelayMs.max)}`,
-        `${median(group, (result) => result.probe.gcPausesMs.total, 0)} / ${median(group, (result) => result.probe.gcPausesMs.max)}`,
-        median(group, (result) => result.cpuMicrosPerEntry, 2),
-        median(group, (result) => result.report.retransmissions, 0),
-      ];
-    }),
+    groupBy(results, (result) => `${result.rate}/${result.code}`),
   );
   console.log(`\nwrote ${writeResults('receiver-tail', results)}`);
 }

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import type { LoadReport } from '@nat64/handoff-sim';
-import { printTable, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
+import { groupBy, printColumns, rate, REPOSITORY_ROOT, spread, writeResults } from './report.js';
 import { cpuMicros, startLoopbackReceiver } from './receiver-process.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
@@ -101,64 +101,35 @@ async function main(): Promise<void> {
     .parse()
     .opts<{ rounds: number; baseline?: string }>();
   const results = await runReceiverBenchmark({ rounds: options.rounds, baseline: options.baseline });
-  const groups = new Map<string, ReceiverResult[]>();
-  for (const result of results) {
-    const key = `${result.durability}/${result.rate}/${result.code}`;
-    groups.set(key, [...(groups.get(key) ?? []), result]);
-  }
-  const range = (values: number[], format: (value: number) => string) => {
-    const { min, median, max } = spread(values);
-    return values.length === 1 ? format(median) : `${format(median)} (${format(min)}-${format(max)})`;
-  };
-  printTable(
+  /** A column's cells: the median of `value` over a group's rounds, with their least and greatest. */
+  const range =
+    (value: (result: ReceiverResult) => number, format: (value: number) => string) =>
+    (group: ReceiverResult[]): string => {
+      const { min, median, max } = spread(group.map(value));
+      return group.length === 1 ? format(median) : `${format(median)} (${format(min)}-${format(max)})`;
+    };
+  const fixed = (digits: number) => (value: number) => value.toFixed(digits);
+  printColumns<ReceiverResult[]>(
     `Receiver: durable CREATED entries through handoff-sim (4 gateways, 5% port reuse, SQLite, log file); median (min-max) of ${options.rounds} rounds`,
     [
-      'durability',
-      'offered',
-      'receiver',
-      'stored+acked/s',
-      'ACK p50 ms',
-      'ACK p99 ms',
-      'receiver CPU µs/entry',
-      'main / writer / other threads µs',
-      'handoff-sim CPU µs/entry',
-      'retransmissions',
+      ['durability', (group) => group[0]!.durability],
+      ['offered', (group) => (group[0]!.rate === 0 ? 'saturation' : `${rate(group[0]!.rate)}/s`)],
+      ['receiver', (group) => group[0]!.code],
+      ['stored+acked/s', range((result) => result.report.entriesPerSecond, rate)],
+      ['ACK p50 ms', range((result) => result.report.ackLatencyMs.p50, fixed(1))],
+      ['ACK p99 ms', range((result) => result.report.ackLatencyMs.p99, fixed(1))],
+      ['receiver CPU µs/entry', range((result) => result.receiverCpuMicrosPerEntry, fixed(2))],
+      [
+        'main / writer / other threads µs',
+        (group) =>
+          (['main', 'writer', 'others'] as const)
+            .map((thread) => spread(group.map((result) => result.threadCpuMicrosPerEntry[thread])).median.toFixed(2))
+            .join(' / '),
+      ],
+      ['handoff-sim CPU µs/entry', range((result) => result.generatorCpuMicrosPerEntry, fixed(2))],
+      ['retransmissions', range((result) => result.report.retransmissions, String)],
     ],
-    [...groups.values()].map((group) => {
-      const first = group[0]!;
-      return [
-        first.durability,
-        first.rate === 0 ? 'saturation' : `${rate(first.rate)}/s`,
-        first.code,
-        range(
-          group.map((result) => result.report.entriesPerSecond),
-          rate,
-        ),
-        range(
-          group.map((result) => result.report.ackLatencyMs.p50),
-          (value) => value.toFixed(1),
-        ),
-        range(
-          group.map((result) => result.report.ackLatencyMs.p99),
-          (value) => value.toFixed(1),
-        ),
-        range(
-          group.map((result) => result.receiverCpuMicrosPerEntry),
-          (value) => value.toFixed(2),
-        ),
-        (['main', 'writer', 'others'] as const)
-          .map((thread) => spread(group.map((result) => result.threadCpuMicrosPerEntry[thread])).median.toFixed(2))
-          .join(' / '),
-        range(
-          group.map((result) => result.generatorCpuMicrosPerEntry),
-          (value) => value.toFixed(2),
-        ),
-        range(
-          group.map((result) => result.report.retransmissions),
-          String,
-        ),
-      ];
-    }),
+    groupBy(results, (result) => `${result.durability}/${result.rate}/${result.code}`),
   );
   console.log(`\nwrote ${writeResults('receiver', results)}`);
 }

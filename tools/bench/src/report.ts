@@ -17,6 +17,23 @@ export function spread(values: number[]): Spread {
   return { min: sorted[0] ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
 }
 
+/** The median, the 99th percentile and the largest of a set of timings. */
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** The value at share `q` (0 to 1) of `values` sorted, by nearest rank: 0.5 the median, 1 the largest; 0 for none. */
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
+}
+
+export function percentiles(values: readonly number[]): Percentiles {
+  return { p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: percentile(values, 1) };
+}
+
 /** Formats a rate such as 12.3M/s or 456k/s. */
 export function rate(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
@@ -31,6 +48,29 @@ export function printTable(title: string, header: string[], rows: string[][]): v
   console.log(line(header));
   console.log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const row of rows) console.log(line(row));
+}
+
+/** A table's column: its header, and its cell in the row of `row`. */
+export type Column<Row> = readonly [header: string, cell: (row: Row) => string];
+
+/** printTable with each column's header beside how its cells are made, one row per element of `rows`. */
+export function printColumns<Row>(title: string, columns: readonly Column<Row>[], rows: readonly Row[]): void {
+  printTable(
+    title,
+    columns.map(([header]) => header),
+    rows.map((row) => columns.map(([, cell]) => cell(row))),
+  );
+}
+
+/** `items` in groups of equal `key`, the groups in the order of their first item. */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group === undefined) groups.set(key(item), [item]);
+    else group.push(item);
+  }
+  return [...groups.values()];
 }
 
 export function machine(): Record<string, unknown> {

@@ -59,9 +59,13 @@ const FRAGMENT_LAYOUT: Layout = [
   [2, 'offset/M'],
   [4, 'identification'],
 ];
-const TCP_LAYOUT: Layout = [
+/** TCP's and UDP's first four bytes (RFC 9293 §3.1, RFC 768). */
+const PORTS_LAYOUT: Layout = [
   [2, 'source port'],
   [2, 'destination port'],
+];
+const TCP_LAYOUT: Layout = [
+  ...PORTS_LAYOUT,
   [4, 'sequence number'],
   [4, 'acknowledgment number'],
   [2, 'data offset/flags'],
@@ -69,12 +73,7 @@ const TCP_LAYOUT: Layout = [
   [2, 'checksum'],
   [2, 'urgent pointer'],
 ];
-const UDP_LAYOUT: Layout = [
-  [2, 'source port'],
-  [2, 'destination port'],
-  [2, 'length'],
-  [2, 'checksum'],
-];
+const UDP_LAYOUT: Layout = [...PORTS_LAYOUT, [2, 'length'], [2, 'checksum']];
 const ICMP_LAYOUT: Layout = [
   [1, 'type'],
   [1, 'code'],

@@ -3,6 +3,7 @@
 // its neighbor unreachability state (bypass §6.3) and its counters. Pure state; no I/O.
 
 import { BypassIpv4Encapsulator, deriveGatewayMac, deriveVni, type BypassPolicy } from '@nat64/geneve';
+import type { ValueOf } from '@nat64/wire';
 
 /** Where a host is in the offer / acceptance / liveness cycle. */
 export const HostState = {
@@ -13,7 +14,7 @@ export const HostState = {
   /** It stopped answering: flows are translated again, offers continue. */
   UNREACHABLE: 2,
 } as const;
-export type HostState = (typeof HostState)[keyof typeof HostState];
+export type HostState = ValueOf<typeof HostState>;
 export const HOST_STATE_NAMES = ['offered', 'bypass', 'unreachable'] as const;
 
 export interface HostSettings {
