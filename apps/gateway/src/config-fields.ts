@@ -3,6 +3,7 @@
 import ipaddr from 'ipaddr.js';
 import type { Pool4Entry, PortRange, Protocol, StaticBibEntry } from '@nat64/gateway-engine';
 import { ConfigError, ConfigReader } from '@nat64/service';
+import { ipv4TextToUint32, ipv6TextToBytes } from '@nat64/wire';
 
 export type { Pool4Entry, Protocol, StaticBibEntry } from '@nat64/gateway-engine';
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp', 'icmp'];
@@ -41,7 +42,7 @@ export function parsePrefix(text: string, where: string): PrefixSetting {
 /** A pool4 entry: "198.51.100.1", or { address, tcp?, udp?, icmp? } with ranges such as "1024-65535". */
 export function parsePool4(value: unknown, where: string): Pool4Entry {
   const reader = typeof value === 'string' ? new ConfigReader({ address: value }, where) : new ConfigReader(value, where);
-  const address = parseIpv4(reader.string('address'), `${where}.address`);
+  const address = parseIpv4Address(reader.string('address'), `${where}.address`);
   const ports = Object.fromEntries(
     PROTOCOLS.map((protocol) => [protocol, parsePortRange(reader.string(protocol, DEFAULT_PORTS[protocol]), `${where}.${protocol}`, protocol)]),
   ) as Record<Protocol, PortRange>;
@@ -66,12 +67,12 @@ export function parseStaticBib(value: unknown, where: string, pool4: readonly Po
   const [ipv6Text, ipv6Port] = splitEndpoint(reader.string('ipv6'), `${where}.ipv6`, true);
   const [ipv4Text, ipv4Port] = splitEndpoint(reader.string('ipv4'), `${where}.ipv4`, false);
   reader.done();
-  const ipv4 = parseIpv4(ipv4Text, `${where}.ipv4`);
+  const ipv4 = parseIpv4Address(ipv4Text, `${where}.ipv4`);
   if (!pool4.some((entry) => entry.address === ipv4)) throw new ConfigError(`${where}.ipv4`, `${ipv4Text} is not a pool4 address`);
   if (protocol === 'udp' && reservedUdp.includes(ipv4Port)) {
     throw new ConfigError(`${where}.ipv4`, `UDP port ${ipv4Port} is reserved for the gateway itself (handoff, Geneve)`);
   }
-  return { protocol, ipv6: parseIpv6(ipv6Text, `${where}.ipv6`), ipv6Port, ipv4, ipv4Port };
+  return { protocol, ipv6: parseIpv6Address(ipv6Text, `${where}.ipv6`), ipv6Port, ipv4, ipv4Port };
 }
 
 /** "[2001:db8::5]:2000" or "192.0.2.2:2000"; for ICMP the "port" is the query identifier. */
@@ -83,14 +84,16 @@ function splitEndpoint(text: string, where: string, ipv6: boolean): [string, num
   return [match[1]!, Number(match[2])];
 }
 
-export function parseIpv4(text: string, where: string): number {
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) throw new ConfigError(where, `"${text}" is not an IPv4 address`);
-  return ipaddr.IPv4.parse(text)
-    .toByteArray()
-    .reduce((value, octet) => value * 256 + octet, 0);
+/** A dotted quad (no octal, no shorthand) as an unsigned 32-bit number. */
+export function parseIpv4Address(text: string, where: string): number {
+  const address = ipv4TextToUint32(text);
+  if (address < 0) throw new ConfigError(where, `"${text}" is not an IPv4 address`);
+  return address;
 }
 
-export function parseIpv6(text: string, where: string): Uint8Array {
-  if (!ipaddr.IPv6.isValid(text) || text.includes('%')) throw new ConfigError(where, `"${text}" is not an IPv6 address`);
-  return Uint8Array.from(ipaddr.IPv6.parse(text).toByteArray());
+/** IPv6 text (RFC 4291 2.2, no zone) as 16 bytes. */
+export function parseIpv6Address(text: string, where: string): Uint8Array {
+  const address = ipv6TextToBytes(text);
+  if (address === null) throw new ConfigError(where, `"${text}" is not an IPv6 address`);
+  return address;
 }

@@ -2,7 +2,16 @@
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
 import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
-import { parseIpv4, parseIpv6, parsePool4, parsePrefix, parseStaticBib, type Pool4Entry, type PrefixSetting, type StaticBibEntry } from './config-fields.js';
+import {
+  parseIpv4Address,
+  parseIpv6Address,
+  parsePool4,
+  parsePrefix,
+  parseStaticBib,
+  type Pool4Entry,
+  type PrefixSetting,
+  type StaticBibEntry,
+} from './config-fields.js';
 import { IMPL, type EngineSettings } from '@nat64/gateway-engine';
 import { readHandoffConfig, transportNeeds, type HandoffConfig } from '@nat64/gateway-handoff';
 
@@ -187,8 +196,8 @@ function readTranslation(
     // translated packets are kept that much smaller (RFC 7915 Packet Too Big toward the client).
     ipv4NextHopMtu: translation.integer('ipv4NextHopMtu', { min: 68, max: 65535, fallback: ipv4NextHopMtu }),
     ipv6NextHopMtu: translation.integer('ipv6NextHopMtu', { min: 1280, max: 65535, fallback: ipv6NextHopMtu }),
-    ipv6Address: ipv6Source === undefined ? undefined : parseIpv6(ipv6Source, 'translation.ipv6Address'),
-    ipv4Address: ipv4Source === undefined ? pool4[0]!.address : parseIpv4(ipv4Source, 'translation.ipv4Address'),
+    ipv6Address: ipv6Source === undefined ? undefined : parseIpv6Address(ipv6Source, 'translation.ipv6Address'),
+    ipv4Address: ipv4Source === undefined ? pool4[0]!.address : parseIpv4Address(ipv4Source, 'translation.ipv4Address'),
     zeroizeTrafficClass: translation.boolean('zeroizeTrafficClass', false),
     // RFC 6146 3.4: a stateful NAT64 MUST compute the checksum of an IPv4 UDP datagram without one.
     amendUdpChecksumZero: translation.boolean('amendUdpChecksumZero', true),

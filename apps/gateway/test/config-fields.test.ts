@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePool4, parsePrefix, parseStaticBib } from '../src/config-fields.js';
+import { parseIpv4Address, parseIpv6Address, parsePool4, parsePrefix, parseStaticBib } from '../src/config-fields.js';
 
 describe('config-fields', () => {
   it('accepts every prefix length RFC 6052 allows and canonicalises the text', () => {
@@ -7,6 +7,17 @@ describe('config-fields', () => {
     expect(parsePrefix('2001:0DB8:0064::/96', 'prefix').text).toBe('2001:db8:64::/96');
     expect(() => parsePrefix('198.51.100.0/24', 'prefix')).toThrow(/must be an IPv6 prefix/);
     expect(() => parsePrefix('nonsense', 'prefix')).toThrow(/is not an IPv6 prefix/);
+  });
+
+  it('reads addresses strictly, naming the setting when one is not an address', () => {
+    expect(parseIpv4Address('198.51.100.1', 'translation.ipv4Address')).toBe(0xc6336401);
+    for (const text of ['198.51.100', '198.51.100.01', '198.51.100.256', '2001:db8::1']) {
+      expect(() => parseIpv4Address(text, 'translation.ipv4Address')).toThrow(`translation.ipv4Address: "${text}" is not an IPv4 address`);
+    }
+    expect(Buffer.from(parseIpv6Address('2001:db8::198.51.100.1', 'translation.ipv6Address')).toString('hex')).toBe('20010db80000000000000000c6336401');
+    for (const text of ['2001:db8::1::2', 'fe80::1%eth0', '198.51.100.1']) {
+      expect(() => parseIpv6Address(text, 'translation.ipv6Address')).toThrow(`translation.ipv6Address: "${text}" is not an IPv6 address`);
+    }
   });
 
   it('reads pool4 entries with per-protocol ranges, and bare addresses with the default ranges', () => {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../src/config.js';
 import { Handoff } from '@nat64/gateway-handoff';
 import { HandoffKeySlot, Reloader, withKeySlot, type LiveGateway } from '../src/reload.js';
-import { parseIpv4, parseIpv6 } from '../src/config-fields.js';
+import { parseIpv4Address, parseIpv6Address } from '../src/config-fields.js';
 import { CLIENT, POOL4, PREFIX, SERVER, SERVER6, testGateway } from './support/gateway.js';
 import { ipv6 } from '../../../packages/gateway-engine/test/support/packets.js';
 
@@ -64,7 +64,7 @@ function harness(settings: object, name = 'gateway.json'): Harness {
 }
 
 function sessionOf(g: ReturnType<typeof testGateway>, port: number): number {
-  const h = g.table.lookupOutbound(17, parseIpv6(CLIENT, 'client'), 0, port, parseIpv4(SERVER, 'server'), 53);
+  const h = g.table.lookupOutbound(17, parseIpv6Address(CLIENT, 'client'), 0, port, parseIpv4Address(SERVER, 'server'), 53);
   expect(h).toBeGreaterThanOrEqual(0);
   return h;
 }
