@@ -62,12 +62,8 @@ export function restore(c: Core, entry: RestoreEntry): number {
   if (c.pool.isReserved(protocolSlot(protocol), natPort)) return c.verdict(VERDICT.CONFLICT, COUNTER.restoreConflicts);
   const serverPort = protocol === PROTOCOL.ICMP ? 0 : entry.serverPort;
   const bytes = entry.clientAddress;
-  const a0 = readU32(bytes, offset);
-  const a1 = readU32(bytes, offset + 4);
-  const a2 = readU32(bytes, offset + 8);
-  const a3 = readU32(bytes, offset + 12);
   const now = c.clock();
-  const existing = c.sessions.findOut(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);
+  const existing = c.sessions.findOut(protocol, bytes, offset, clientPort, serverAddress, serverPort);
   if (existing >= 0) {
     const b = c.sessions.bib[existing]!;
     if (c.bibs.natAddress[b] !== natAddress || c.bibs.natPort[b] !== natPort) {
@@ -77,6 +73,10 @@ export function restore(c: Core, entry: RestoreEntry): number {
     touchTimer(c.sessions, c.sessions.list[existing]!, existing, now);
     return existing;
   }
+  const a0 = readU32(bytes, offset);
+  const a1 = readU32(bytes, offset + 4);
+  const a2 = readU32(bytes, offset + 8);
+  const a3 = readU32(bytes, offset + 12);
   // The client transport address must be unmapped or mapped to exactly this NAT transport address, and vice versa.
   if (c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort) !== c.bibs.findByNat(protocol, natAddress, natPort)) {
     return c.verdict(VERDICT.CONFLICT, COUNTER.restoreConflicts);
