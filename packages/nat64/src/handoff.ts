@@ -5,6 +5,7 @@ import { readU32 } from '@nat64/wire';
 import { DELETE_REASON, PROTOCOL, TCP_STATE, VERDICT, type Protocol, type TcpState } from './constants.js';
 import type { Core } from './core.js';
 import { COUNTER } from './counters.js';
+import { serverPortKey } from './datapath.js';
 import { protocolSlot } from './pool4.js';
 import { SESSION_HANDED_OFF } from './sessions.js';
 import { touchTimer } from './timers.js';
@@ -60,7 +61,7 @@ export function restore(c: Core, entry: RestoreEntry): number {
   const a = c.pool.indexOf(natAddress);
   if (a < 0) return c.verdict(VERDICT.NOT_IN_POOL, COUNTER.restoreNotInPool);
   if (c.pool.isReserved(protocolSlot(protocol), natPort)) return c.verdict(VERDICT.CONFLICT, COUNTER.restoreConflicts);
-  const serverPort = protocol === PROTOCOL.ICMP ? 0 : entry.serverPort;
+  const serverPort = serverPortKey(protocol, entry.serverPort);
   const bytes = entry.clientAddress;
   const now = c.clock();
   const existing = c.sessions.findOut(protocol, bytes, offset, clientPort, serverAddress, serverPort);
