@@ -112,15 +112,15 @@ export class Core {
     a3: number,
     clientPort: number,
     client: number,
-    serverAddress = -1,
-    serverPort = -1,
+    serverAddress: number,
+    serverPort: number,
   ): number {
     const pool = this.pool;
     const slot = protocolSlot(protocol);
     const paired = client >= 0 && this.clients.bibs[client]! > 0;
     let a = -1;
     let port = -1;
-    if (protocol === PROTOCOL.TCP && this.held.count > 0 && serverAddress >= 0) {
+    if (protocol === PROTOCOL.TCP && this.held.count > 0) {
       // RFC 6146 3.5.2.2 simultaneous open: the IPv4 peer already aims at a NAT port; meet it there, so the
       // held SYN is answered instead of timing out with a port unreachable.
       const held = this.held;

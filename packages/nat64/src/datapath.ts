@@ -1,6 +1,6 @@
 // The packet path: outbound (IPv6 -> IPv4) and inbound (IPv4 -> IPv6) lookups that create state as RFC 6146
-// 3.5 says, and the lookup-only variants used to translate ICMP errors by their inner packet. A hit costs one
-// hash and a short chain walk; everything else is the slow path below it. Never throws: a miss is a verdict.
+// 3.5 says. A hit costs one hash and a short chain walk and returns; what follows it is the slow path. Never
+// throws: a miss is a verdict.
 
 import { readU32 } from '@nat64/wire';
 import { PROTOCOL, TCP_FLAG, TCP_STATE, VERDICT } from './constants.js';
@@ -9,7 +9,7 @@ import { COUNTER } from './counters.js';
 import { protocolSlot } from './pool4.js';
 
 /** RFC 6146 3.5.3: an ICMP query session is keyed by its identifier alone; the "server port" is always 0. */
-function serverPortKey(protocol: number, serverPort: number): number {
+export function serverPortKey(protocol: number, serverPort: number): number {
   return protocol === PROTOCOL.ICMP ? 0 : serverPort;
 }
 
@@ -23,33 +23,17 @@ export function outbound(
   serverPort: number,
   tcpFlags: number,
 ): number {
-  const a0 = readU32(clientAddress, offset);
-  const a1 = readU32(clientAddress, offset + 4);
-  const a2 = readU32(clientAddress, offset + 8);
-  const a3 = readU32(clientAddress, offset + 12);
   serverPort = serverPortKey(protocol, serverPort);
-  const h = c.sessions.findOut(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);
+  const h = c.sessions.findOut(protocol, clientAddress, offset, clientPort, serverAddress, serverPort);
   const now = c.clock();
   if (h >= 0) {
     c.refresh(h, true, tcpFlags, now);
     return h;
   }
-  return createOutbound(c, protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort, tcpFlags, now);
-}
-
-function createOutbound(
-  c: Core,
-  protocol: number,
-  a0: number,
-  a1: number,
-  a2: number,
-  a3: number,
-  clientPort: number,
-  serverAddress: number,
-  serverPort: number,
-  tcpFlags: number,
-  now: number,
-): number {
+  const a0 = readU32(clientAddress, offset);
+  const a1 = readU32(clientAddress, offset + 4);
+  const a2 = readU32(clientAddress, offset + 8);
+  const a3 = readU32(clientAddress, offset + 12);
   if (protocolSlot(protocol) < 0) return c.verdict(VERDICT.NO_SESSION, COUNTER.noSession);
   const tcp = protocol === PROTOCOL.TCP;
   // RFC 6146 3.5.2.2 CLOSED: only a V6 SYN opens a TCP session from the IPv6 side.
@@ -104,22 +88,6 @@ export function inbound(
     c.refresh(h, false, tcpFlags, now);
     return h;
   }
-  return createInbound(c, protocol, serverAddress, serverPort, natAddress, natPort, tcpFlags, packet, start, end, now);
-}
-
-function createInbound(
-  c: Core,
-  protocol: number,
-  serverAddress: number,
-  serverPort: number,
-  natAddress: number,
-  natPort: number,
-  tcpFlags: number,
-  packet: Uint8Array | undefined,
-  start: number,
-  end: number,
-  now: number,
-): number {
   const tcp = protocol === PROTOCOL.TCP;
   const syn = tcp && (tcpFlags & TCP_FLAG.SYN) !== 0;
   let b = c.bibs.findByNat(protocol, natAddress, natPort);
@@ -147,33 +115,4 @@ function createInbound(
   const state = tcp ? TCP_STATE.V4_INIT : TCP_STATE.CLOSED;
   c.count(COUNTER.sessionsCreated);
   return c.createSession(protocol, b, serverAddress, serverPort, state, 0, now);
-}
-
-/** Outbound lookup that creates nothing and refreshes nothing (ICMP error inner packets). */
-export function lookupOutbound(
-  c: Core,
-  protocol: number,
-  clientAddress: Uint8Array,
-  offset: number,
-  clientPort: number,
-  serverAddress: number,
-  serverPort: number,
-): number {
-  const h = c.sessions.findOut(
-    protocol,
-    readU32(clientAddress, offset),
-    readU32(clientAddress, offset + 4),
-    readU32(clientAddress, offset + 8),
-    readU32(clientAddress, offset + 12),
-    clientPort,
-    serverAddress,
-    serverPortKey(protocol, serverPort),
-  );
-  return h >= 0 ? h : VERDICT.NO_SESSION;
-}
-
-/** Inbound lookup that creates nothing and refreshes nothing (ICMP error inner packets). */
-export function lookupInbound(c: Core, protocol: number, serverAddress: number, serverPort: number, natAddress: number, natPort: number): number {
-  const h = c.sessions.findIn(protocol, natAddress, natPort, serverAddress, serverPortKey(protocol, serverPort));
-  return h >= 0 ? h : VERDICT.NO_SESSION;
 }

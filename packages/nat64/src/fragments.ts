@@ -34,6 +34,12 @@ export interface FragmentTrackerOptions {
 export const FAMILY = { IPV4: 4, IPV6: 6 } as const;
 export type Family = (typeof FAMILY)[keyof typeof FAMILY];
 
+/**
+ * What names a fragment's datagram: the family, the packet holding the addresses and their offsets in it
+ * (4 bytes each for IPv4, 16 for IPv6), the identification and the protocol.
+ */
+type DatagramKey = [family: Family, packet: Uint8Array, sourceOffset: number, destinationOffset: number, identification: number, protocol: number];
+
 const PENDING = -1;
 /** The datagram is being discarded: every fragment of it is dropped until it is forgotten. */
 const DISCARDED = -2;
@@ -80,8 +86,12 @@ export class FragmentTracker {
   /** Per datagram, up to PIECES [start, end) ranges in 8-byte units of what its fragments covered so far. */
   private readonly ranges: Uint16Array;
   private readonly rangeCount: Uint8Array;
-  /** The key of the fragment being handled. */
+  /** The key of the fragment being handled, as `locate` loaded it: address words, the rest, its bucket. */
   private readonly key = new Uint32Array(8);
+  private keyFamily = 0;
+  private keyIdentification = 0;
+  private keyProtocol = 0;
+  private keyBucket = 0;
   /** The key of an entry being removed (removal can happen while `key` is in use). */
   private readonly removedKey = new Uint32Array(8);
   private readonly counters = new Float64Array(Object.keys(HELP).length);
@@ -126,26 +136,8 @@ export class FragmentTracker {
    * covers in the datagram, [rangeStart, rangeEnd) (rangeEnd at most 65,536), it is checked against the
    * fragments seen so far: null means the datagram is discarded (RFC 5722) and the fragment must be dropped.
    */
-  first(
-    family: Family,
-    packet: Uint8Array,
-    sourceOffset: number,
-    destinationOffset: number,
-    identification: number,
-    protocol: number,
-    value: number,
-  ): readonly Uint8Array[];
-  first(
-    family: Family,
-    packet: Uint8Array,
-    sourceOffset: number,
-    destinationOffset: number,
-    identification: number,
-    protocol: number,
-    value: number,
-    rangeStart: number,
-    rangeEnd: number,
-  ): readonly Uint8Array[] | null;
+  first(...fragment: [...DatagramKey, value: number]): readonly Uint8Array[];
+  first(...fragment: [...DatagramKey, value: number, rangeStart: number, rangeEnd: number]): readonly Uint8Array[] | null;
   first(
     family: Family,
     packet: Uint8Array,
@@ -158,20 +150,16 @@ export class FragmentTracker {
     rangeEnd = -1,
   ): readonly Uint8Array[] | null {
     const now = this.clock();
-    const bucket = this.readKey(family, packet, sourceOffset, destinationOffset, identification, protocol);
-    let i = this.find(bucket, family, identification, protocol);
-    if (i < 0) i = this.insert(bucket, family, identification, protocol);
+    let i = this.locate(family, packet, sourceOffset, destinationOffset, identification, protocol);
+    if (i < 0) i = this.insert();
     this.touch(i, now);
     if (this.value[i] === DISCARDED || (rangeStart >= 0 && !this.cover(i, rangeStart, rangeEnd))) {
       this.counters[C.fragmentsDiscarded]!++;
       return null;
     }
     this.value[i] = value;
-    const held = this.held[i];
+    const held = this.takeHeld(i);
     if (held === undefined) return NO_FRAGMENTS;
-    this.held[i] = undefined;
-    this.heldCount -= held.length;
-    for (const fragment of held) this.heldBytes -= fragment.byteLength;
     this.counters[C.fragmentsReleased]! += held.length;
     return held;
   }
@@ -195,8 +183,7 @@ export class FragmentTracker {
     rangeEnd = -1,
   ): number {
     const now = this.clock();
-    const bucket = this.readKey(family, packet, sourceOffset, destinationOffset, identification, protocol);
-    let i = this.find(bucket, family, identification, protocol);
+    let i = this.locate(family, packet, sourceOffset, destinationOffset, identification, protocol);
     if (i >= 0 && this.value[i]! !== PENDING) {
       this.touch(i, now);
       if (this.value[i] === DISCARDED || (rangeStart >= 0 && !this.cover(i, rangeStart, rangeEnd))) return this.dropDiscarded();
@@ -208,8 +195,7 @@ export class FragmentTracker {
       return VERDICT.FRAGMENT_LIMIT;
     }
     if (i < 0) {
-      i = this.insert(bucket, family, identification, protocol);
-      this.value[i] = PENDING;
+      i = this.insert();
       this.touch(i, now);
     }
     if (rangeStart >= 0 && !this.cover(i, rangeStart, rangeEnd)) return this.dropDiscarded();
@@ -314,19 +300,24 @@ export class FragmentTracker {
 
   /** Datagram i is discarded: its held fragments go, and every later fragment of it is dropped until it is forgotten. */
   private discard(i: number): void {
-    const held = this.held[i];
-    if (held !== undefined) {
-      this.heldCount -= held.length;
-      for (const fragment of held) this.heldBytes -= fragment.byteLength;
-      this.counters[C.fragmentsDiscarded]! += held.length;
-      this.held[i] = undefined;
-    }
+    const held = this.takeHeld(i);
+    if (held !== undefined) this.counters[C.fragmentsDiscarded]! += held.length;
     this.value[i] = DISCARDED;
     this.rangeCount[i] = 0;
   }
 
-  /** Loads the key into the scratch words and returns its bucket. */
-  private readKey(family: number, packet: Uint8Array, src: number, dst: number, identification: number, protocol: number): number {
+  /** Takes datagram i's held fragments out of it and off the budget; undefined when none are held. */
+  private takeHeld(i: number): Uint8Array[] | undefined {
+    const held = this.held[i];
+    if (held === undefined) return undefined;
+    this.held[i] = undefined;
+    this.heldCount -= held.length;
+    for (const fragment of held) this.heldBytes -= fragment.byteLength;
+    return held;
+  }
+
+  /** Loads the fragment's datagram key into the scratch key and returns the datagram's entry, or -1. */
+  private locate(family: number, packet: Uint8Array, src: number, dst: number, identification: number, protocol: number): number {
     const key = this.key;
     if (family === FAMILY.IPV6) {
       key[0] = readU32(packet, src);
@@ -342,11 +333,11 @@ export class FragmentTracker {
       key[0] = readU32(packet, src);
       key[4] = readU32(packet, dst);
     }
-    return this.hash.fragment(key, 8, identification, (family << 8) | protocol) & (this.buckets.length - 1);
-  }
-
-  private find(bucket: number, family: number, identification: number, protocol: number): number {
-    const key = this.key;
+    this.keyFamily = family;
+    this.keyIdentification = identification;
+    this.keyProtocol = protocol;
+    const bucket = this.hash.fragment(key, 8, identification, (family << 8) | protocol) & (this.buckets.length - 1);
+    this.keyBucket = bucket;
     const words = this.words;
     for (let i = this.buckets[bucket]!; i >= 0; i = this.next[i]!) {
       if (this.identification[i] !== identification || this.family[i] !== family || this.protocol[i] !== protocol) continue;
@@ -358,22 +349,23 @@ export class FragmentTracker {
     return -1;
   }
 
-  private insert(bucket: number, family: number, identification: number, protocol: number): number {
+  /** A new entry, pending, for the key `locate` loaded last. */
+  private insert(): number {
     if (this.freeHead < 0) {
       this.counters[C.datagramsForgotten]!++;
       this.counters[C.fragmentsTimedOut]! += this.remove(this.fifo.head);
     }
     const i = this.freeHead;
     this.freeHead = this.next[i]!;
-    this.family[i] = family;
-    this.protocol[i] = protocol;
-    this.identification[i] = identification;
+    this.family[i] = this.keyFamily;
+    this.protocol[i] = this.keyProtocol;
+    this.identification[i] = this.keyIdentification;
     this.words.set(this.key, i * 8);
     // A reused slot must not keep its last datagram's state (a discarded one would discard this one).
     this.value[i] = PENDING;
     this.rangeCount[i] = 0;
-    this.next[i] = this.buckets[bucket]!;
-    this.buckets[bucket] = i;
+    this.next[i] = this.buckets[this.keyBucket]!;
+    this.buckets[this.keyBucket] = i;
     this.count++;
     return i;
   }
@@ -396,14 +388,7 @@ export class FragmentTracker {
     const bucket = this.hash.fragment(key, 8, this.identification[i]!, (this.family[i]! << 8) | this.protocol[i]!) & (this.buckets.length - 1);
     unchain(this.buckets, this.next, bucket, i);
     this.fifo.unlink(i);
-    let dropped = 0;
-    const held = this.held[i];
-    if (held !== undefined) {
-      dropped = held.length;
-      this.heldCount -= dropped;
-      for (const fragment of held) this.heldBytes -= fragment.byteLength;
-      this.held[i] = undefined;
-    }
+    const dropped = this.takeHeld(i)?.length ?? 0;
     this.family[i] = 0;
     this.next[i] = this.freeHead;
     this.freeHead = i;

@@ -5,6 +5,7 @@ import { readU32 } from '@nat64/wire';
 import { DELETE_REASON, PROTOCOL, TCP_STATE, VERDICT, type Protocol, type TcpState } from './constants.js';
 import type { Core } from './core.js';
 import { COUNTER } from './counters.js';
+import { serverPortKey } from './datapath.js';
 import { protocolSlot } from './pool4.js';
 import { SESSION_HANDED_OFF } from './sessions.js';
 import { touchTimer } from './timers.js';
@@ -60,14 +61,10 @@ export function restore(c: Core, entry: RestoreEntry): number {
   const a = c.pool.indexOf(natAddress);
   if (a < 0) return c.verdict(VERDICT.NOT_IN_POOL, COUNTER.restoreNotInPool);
   if (c.pool.isReserved(protocolSlot(protocol), natPort)) return c.verdict(VERDICT.CONFLICT, COUNTER.restoreConflicts);
-  const serverPort = protocol === PROTOCOL.ICMP ? 0 : entry.serverPort;
+  const serverPort = serverPortKey(protocol, entry.serverPort);
   const bytes = entry.clientAddress;
-  const a0 = readU32(bytes, offset);
-  const a1 = readU32(bytes, offset + 4);
-  const a2 = readU32(bytes, offset + 8);
-  const a3 = readU32(bytes, offset + 12);
   const now = c.clock();
-  const existing = c.sessions.findOut(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);
+  const existing = c.sessions.findOut(protocol, bytes, offset, clientPort, serverAddress, serverPort);
   if (existing >= 0) {
     const b = c.sessions.bib[existing]!;
     if (c.bibs.natAddress[b] !== natAddress || c.bibs.natPort[b] !== natPort) {
@@ -77,6 +74,10 @@ export function restore(c: Core, entry: RestoreEntry): number {
     touchTimer(c.sessions, c.sessions.list[existing]!, existing, now);
     return existing;
   }
+  const a0 = readU32(bytes, offset);
+  const a1 = readU32(bytes, offset + 4);
+  const a2 = readU32(bytes, offset + 8);
+  const a3 = readU32(bytes, offset + 12);
   // The client transport address must be unmapped or mapped to exactly this NAT transport address, and vice versa.
   if (c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort) !== c.bibs.findByNat(protocol, natAddress, natPort)) {
     return c.verdict(VERDICT.CONFLICT, COUNTER.restoreConflicts);

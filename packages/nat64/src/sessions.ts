@@ -5,6 +5,7 @@
 // (one NAT port toward different servers for different clients) needs no new index. Each entry is also on
 // its BIB entry's session list and on one timer list (timers.ts).
 
+import { readU32 } from '@nat64/wire';
 import type { BibTable } from './bib.js';
 import type { ClientTable } from './clients.js';
 import { ChainedIndex } from './chained-index.js';
@@ -76,8 +77,12 @@ export class SessionTable extends SlotTable {
     this.bibPrev = new Int32Array(n).fill(-1);
   }
 
-  /** The session with this outbound key, or -1. */
-  findOut(protocol: number, a0: number, a1: number, a2: number, a3: number, clientPort: number, serverAddress: number, serverPort: number): number {
+  /** The session with this outbound key, or -1; the client address is read from `clientAddress` at `offset`. */
+  findOut(protocol: number, clientAddress: Uint8Array, offset: number, clientPort: number, serverAddress: number, serverPort: number): number {
+    const a0 = readU32(clientAddress, offset);
+    const a1 = readU32(clientAddress, offset + 4);
+    const a2 = readU32(clientAddress, offset + 8);
+    const a3 = readU32(clientAddress, offset + 12);
     const bibs = this.bibs;
     const address = this.clients.address;
     const h = this.hash.session6(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);

@@ -13,7 +13,7 @@ import { PROTOCOL, TIMER_CLASS, VERDICT, type TcpState } from './constants.js';
 import { Core } from './core.js';
 import { counterSnapshot, type CounterSnapshot } from './counters.js';
 import { SessionCursor, type SessionFilter } from './cursor.js';
-import { inbound, lookupInbound, lookupOutbound, outbound } from './datapath.js';
+import { inbound, outbound, serverPortKey } from './datapath.js';
 import { expire } from './expiry.js';
 import { release, restore, type RestoreEntry } from './handoff.js';
 import { completeListener, resolveOptions, type Nat64Listener, type Nat64Options, type StaticBibEntry } from './options.js';
@@ -104,12 +104,14 @@ export class Nat64Table {
 
   /** Outbound lookup that neither creates nor refreshes (an ICMPv6 error's inner packet): handle or NO_SESSION. */
   lookupOutbound(protocol: number, clientAddress: Uint8Array, offset: number, clientPort: number, serverAddress: number, serverPort: number): number {
-    return lookupOutbound(this.core, protocol, clientAddress, offset, clientPort, serverAddress, serverPort);
+    const h = this.core.sessions.findOut(protocol, clientAddress, offset, clientPort, serverAddress, serverPortKey(protocol, serverPort));
+    return h >= 0 ? h : VERDICT.NO_SESSION;
   }
 
   /** Inbound lookup that neither creates nor refreshes (an ICMPv4 error's inner packet): handle or NO_SESSION. */
   lookupInbound(protocol: number, serverAddress: number, serverPort: number, natAddress: number, natPort: number): number {
-    return lookupInbound(this.core, protocol, serverAddress, serverPort, natAddress, natPort);
+    const h = this.core.sessions.findIn(protocol, natAddress, natPort, serverAddress, serverPortKey(protocol, serverPort));
+    return h >= 0 ? h : VERDICT.NO_SESSION;
   }
 
   /** The BIB entry of a client transport address, or VERDICT.NO_BIB. */
