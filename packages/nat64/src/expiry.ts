@@ -2,7 +2,7 @@
 // (an idle ESTABLISHED session moves to TRANS for a probe, others are deleted) and evicting handed-off
 // sessions instead of deleting them. Also hands back held IPv4 SYNs whose 6 seconds ran out.
 
-import { DELETE_REASON, PROTOCOL, SPEC, TCP_STATE, TIMER_CLASS } from './constants.js';
+import { DELETE_REASON, PROTOCOL, SPEC, TCP_STATE, TIMER_CLASS, type DeleteReason } from './constants.js';
 import type { Core } from './core.js';
 import { COUNTER } from './counters.js';
 import { HANDED_OFF_LIST_OFFSET, SESSION_RST, TIMER_LIST_COUNT } from './sessions.js';
@@ -11,7 +11,7 @@ import { classOf, touchTimer } from './timers.js';
 const NO_PACKETS: readonly Uint8Array[] = Object.freeze([]);
 
 /** Why an expired authoritative TCP session goes away. */
-function tcpReason(state: number, flags: number): (typeof DELETE_REASON)[keyof typeof DELETE_REASON] {
+function tcpReason(state: number, flags: number): DeleteReason {
   if (state === TCP_STATE.V4_FIN_V6_FIN_RCV) return DELETE_REASON.TCP_CLOSED;
   if (state === TCP_STATE.TRANS && (flags & SESSION_RST) !== 0) return DELETE_REASON.RST;
   return DELETE_REASON.TIMEOUT;

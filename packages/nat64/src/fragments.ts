@@ -8,7 +8,7 @@
 // forgotten.
 
 import { randomBytes } from 'node:crypto';
-import { readU32 } from '@nat64/wire';
+import { readU32, type ValueOf } from '@nat64/wire';
 import { IMPL, SPEC, VERDICT } from './constants.js';
 import type { CounterSnapshot } from './counters.js';
 import { Nat64Error } from './errors.js';
@@ -32,7 +32,7 @@ export interface FragmentTrackerOptions {
 
 /** Address families as the tracker takes them. */
 export const FAMILY = { IPV4: 4, IPV6: 6 } as const;
-export type Family = (typeof FAMILY)[keyof typeof FAMILY];
+export type Family = ValueOf<typeof FAMILY>;
 
 /**
  * What names a fragment's datagram: the family, the packet holding the addresses and their offsets in it
