@@ -16,8 +16,8 @@
 //
 // Never throws for a packet; allocates nothing per batch.
 
-import { foldSum, internetChecksum, IpProto, pseudoHeaderSum4, pseudoHeaderSum6, readU32, verifyChecksum } from '@nat64/wire';
-import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, writePartialChecksumHeader } from './vnet.js';
+import { foldSum, internetChecksum, IpProto, pseudoHeaderSum4, pseudoHeaderSum6, readU16, readU32, verifyChecksum, writeU16 } from '@nat64/wire';
+import { readVnetU16, VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, writePartialChecksumHeader } from './vnet.js';
 
 const IPV4_HEADER = 20;
 const IPV6_HEADER = 40;
@@ -163,13 +163,13 @@ export class TxCoalescer {
     let l3: number;
     let protocol: number;
     if (version === 4) {
-      if (buffer[o] !== 0x45 || ((buffer[o + 2]! << 8) | buffer[o + 3]!) !== length) return NONE;
+      if (buffer[o] !== 0x45 || readU16(buffer, o + 2) !== length) return NONE;
       // More Fragments or a fragment offset: a fragment, never part of a train.
       if ((buffer[o + 6]! & 0x3f) !== 0 || buffer[o + 7] !== 0) return NONE;
       l3 = IPV4_HEADER;
       protocol = buffer[o + 9]!;
     } else if (version === 6) {
-      if (length < IPV6_HEADER || ((buffer[o + 4]! << 8) | buffer[o + 5]!) !== length - IPV6_HEADER) return NONE;
+      if (length < IPV6_HEADER || readU16(buffer, o + 4) !== length - IPV6_HEADER) return NONE;
       l3 = IPV6_HEADER;
       protocol = buffer[o + 6]!;
     } else {
@@ -186,7 +186,7 @@ export class TxCoalescer {
       this.#pl4Header = l4Header;
       this.#pseq = 0;
       const slot = flowHash(buffer, o, l3);
-      if (length - l3 === UDP_HEADER || ((buffer[o + l3 + 4]! << 8) | buffer[o + l3 + 5]!) !== length - l3) return slot;
+      if (length - l3 === UDP_HEADER || readU16(buffer, o + l3 + 4) !== length - l3) return slot;
       // IPv4 UDP without a checksum: the kernel would add one to every segment.
       if (version === 4 && buffer[o + l3 + 6] === 0 && buffer[o + l3 + 7] === 0) return slot;
     } else if (protocol === IpProto.tcp) {
@@ -210,8 +210,8 @@ export class TxCoalescer {
       if (vnet[at + VnetOffset.GSO_TYPE] !== VnetGso.NONE) return slot;
       if (flags === VnetFlag.NEEDS_CSUM) {
         // Only the header offload.ts writes: checksum field of this transport header.
-        const start = vnet[at + VnetOffset.CSUM_START]! | (vnet[at + VnetOffset.CSUM_START + 1]! << 8);
-        const field = vnet[at + VnetOffset.CSUM_OFFSET]! | (vnet[at + VnetOffset.CSUM_OFFSET + 1]! << 8);
+        const start = readVnetU16(vnet, at + VnetOffset.CSUM_START);
+        const field = readVnetU16(vnet, at + VnetOffset.CSUM_OFFSET);
         if (start !== this.#link + l3 || field !== (protocol === IpProto.udp ? UDP_CHECKSUM : TCP_CHECKSUM)) return slot;
         partial = true;
       } else if (flags !== 0) {
@@ -284,27 +284,19 @@ export class TxCoalescer {
     const protocol = this.#protocol[j]!;
     const four = l3 === IPV4_HEADER;
     if (four) {
-      buffer[o + 2] = length >>> 8;
-      buffer[o + 3] = length & 0xff;
-      buffer[o + 10] = 0;
-      buffer[o + 11] = 0;
+      writeU16(buffer, o + 2, length);
+      writeU16(buffer, o + 10, 0);
       const check = internetChecksum(buffer, o, o + IPV4_HEADER);
-      buffer[o + 10] = check >>> 8;
-      buffer[o + 11] = check & 0xff;
+      writeU16(buffer, o + 10, check);
     } else {
-      buffer[o + 4] = (length - IPV6_HEADER) >>> 8;
-      buffer[o + 5] = (length - IPV6_HEADER) & 0xff;
+      writeU16(buffer, o + 4, length - IPV6_HEADER);
     }
     const l4Length = length - l3;
     const field = protocol === IpProto.udp ? UDP_CHECKSUM : TCP_CHECKSUM;
-    if (protocol === IpProto.udp) {
-      buffer[o + l3 + 4] = l4Length >>> 8;
-      buffer[o + l3 + 5] = l4Length & 0xff;
-    }
+    if (protocol === IpProto.udp) writeU16(buffer, o + l3 + 4, l4Length);
     // CHECKSUM_PARTIAL: the field holds the pseudo-header sum, not complemented.
     const check = foldSum(pseudoHeaderSum(buffer, o, l3, protocol, l4Length));
-    buffer[o + l3 + field] = check >>> 8;
-    buffer[o + l3 + field + 1] = check & 0xff;
+    writeU16(buffer, o + l3 + field, check);
     const gso = protocol === IpProto.udp ? VnetGso.UDP_L4 : four ? VnetGso.TCPV4 : VnetGso.TCPV6;
     writePartialChecksumHeader(this.vnet, j * VNET_HEADER_SIZE, gso, link + l3 + this.#l4Header[j]!, this.#segmentSize[j]!, link + l3, field);
   }
