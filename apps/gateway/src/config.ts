@@ -1,7 +1,7 @@
 // The gateway's configuration: embedded defaults, then a JSON file (--config), then flags, all
 // validated completely before the TUN device or any socket is opened. Every error names the
 // setting ("pool4[1].tcp: ...").
-import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
+import { ConfigError, ConfigReader, readJsonFile, readMetricsAddress, type MetricsAddress } from '@nat64/service';
 import {
   parseIpv4Address,
   parseIpv6Address,
@@ -115,7 +115,7 @@ function readSettings(reader: ConfigReader, raw: RawSettings): GatewayConfig {
     logSessions: reader.boolean('logSessions', false),
     statsIntervalMs: reader.duration('statsInterval', '5m'),
     control: reader.string('control', DEFAULT_CONTROL),
-    metrics: readMetrics(reader),
+    metrics: readMetricsAddress(reader, 'metrics'),
     routes: reader.boolean('routes', false),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
@@ -239,9 +239,4 @@ export function shortTimeouts(config: GatewayConfig): string[] {
   if (t.tcpEstablished < 7_440_000) short.push(`tcpEstablished ${t.tcpEstablished} ms`);
   if (t.tcpTransitory < 240_000) short.push(`tcpTransitory ${t.tcpTransitory} ms`);
   return short;
-}
-
-function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
-  const text = reader.optionalString('metrics');
-  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
 }

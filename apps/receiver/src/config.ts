@@ -2,7 +2,7 @@
 // validated before any socket, file or database is opened. Every error names the setting.
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { ConfigError, ConfigReader, parseMetricsAddress, readJsonFile, type MetricsAddress } from '@nat64/service';
+import { ConfigError, ConfigReader, readJsonFile, readMetricsAddress, type MetricsAddress } from '@nat64/service';
 import { OptionClassRange } from '@nat64/geneve';
 import { GENEVE_PORT, HANDOFF_PORT } from '@nat64/wire';
 import type { TimeZoneMode } from '@nat64/handoff-receiver';
@@ -135,7 +135,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     ackDelayMs: readAckDelay(reader),
     retentionMs: reader.duration('retention', DEFAULTS.retention),
     control: reader.string('control', DEFAULTS.control),
-    metrics: readMetrics(reader),
+    metrics: readMetricsAddress(reader, 'metrics'),
     logLevel: reader.oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, DEFAULTS.logLevel),
   };
   const sharedKey = reader.optionalString('key');
@@ -172,11 +172,6 @@ function readAckDelay(reader: ConfigReader): number {
   if (!Number.isInteger(ms) || ms > MAX_ACK_DELAY_MS)
     throw new ConfigError('ackDelay', `must be whole milliseconds from 0 to ${MAX_ACK_DELAY_MS}ms, well inside a gateway's retransmission timeout`);
   return ms;
-}
-
-function readMetrics(reader: ConfigReader): MetricsAddress | undefined {
-  const text = reader.optionalString('metrics');
-  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, 'metrics');
 }
 
 function parseListenAddress(value: unknown, where: string): string {

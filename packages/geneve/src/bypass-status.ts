@@ -1,7 +1,7 @@
 // What the bypass decoder (bypass-decap.ts) decided, as one small integer: FRAME is the only
 // verdict that forwards, AUDIT_MIRROR is accepted but never forwarded, every other value is one
 // drop reason, so endpoints count in a flat array indexed by status (bypass §7).
-import { codeNames } from '@nat64/wire';
+import { codeNames, type ValueOf } from '@nat64/wire';
 import { StructureFailure } from './structure.js';
 
 export const BypassStatus = {
@@ -23,7 +23,7 @@ export const BypassStatus = {
   /** Drop: a packet from the server carries the bypass option (bypass §3.1: the gateway SHOULD discard). */
   OPTION_FROM_SERVER: 11,
 } as const;
-export type BypassStatus = (typeof BypassStatus)[keyof typeof BypassStatus];
+export type BypassStatus = ValueOf<typeof BypassStatus>;
 
 export const BYPASS_STATUS_COUNT = Object.keys(BypassStatus).length;
 

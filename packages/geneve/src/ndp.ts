@@ -3,7 +3,7 @@
 // IPv6, ICMPv6 with its checksum, one link-layer address option) into a caller's buffer;
 // inspectNeighborMessage checks a received frame without throwing or allocating and fills a
 // reusable view; `neighborMessage` is the codec trio over the same frame for tools and tests.
-import { copyBytes, finishChecksum, pseudoHeaderSum6, readU16, sumWords, type Codec, writeU16 } from '@nat64/wire';
+import { copyBytes, finishChecksum, pseudoHeaderSum6, readU16, sumWords, type Codec, type ValueOf, writeU16 } from '@nat64/wire';
 import { availableFrom, checkBytes, checkRoom } from './bytes.js';
 import { Ethernet, Ndp, Underlay } from './constants.js';
 import { writeEthernetHeader } from './ethernet.js';
@@ -35,7 +35,7 @@ export const NdpStatus = {
   BAD_CHECKSUM: 7,
   BAD_OPTION: 8,
 } as const;
-export type NdpStatus = (typeof NdpStatus)[keyof typeof NdpStatus];
+export type NdpStatus = ValueOf<typeof NdpStatus>;
 
 export const NDP_STATUS_NAMES: readonly string[] = [
   'solicitation',

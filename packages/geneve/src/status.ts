@@ -1,7 +1,7 @@
 // What the packet-path decoder (decap.ts) decided, as one small integer: two accept verdicts,
 // then one drop reason per distinct cause, so a receiver counts drops in a flat array indexed by
 // status and names them from DECAP_STATUS_NAMES when it logs or reports.
-import { codeNames } from '@nat64/wire';
+import { codeNames, type ValueOf } from '@nat64/wire';
 import { StructureFailure } from './structure.js';
 
 export const DecapStatus = {
@@ -29,7 +29,7 @@ export const DecapStatus = {
   /** Drop: the tag does not verify. */
   AUTH_FAILED: 14,
 } as const;
-export type DecapStatus = (typeof DecapStatus)[keyof typeof DecapStatus];
+export type DecapStatus = ValueOf<typeof DecapStatus>;
 
 /** Number of distinct statuses: the length of a per-status counter array. */
 export const DECAP_STATUS_COUNT = Object.keys(DecapStatus).length;

@@ -5,7 +5,7 @@
 // are numbered as DecapStatus and BypassStatus both number them. And the fixed header and option
 // headers every encoder (writer.ts, bypass-encap.ts, header.ts) writes.
 
-import { readU16, writeU16 } from '@nat64/wire';
+import { readU16, type ValueOf, writeU16 } from '@nat64/wire';
 import { Geneve, GeneveBits } from './constants.js';
 
 /** The structure failures, numbered alike in DecapStatus and BypassStatus, which both spread this. */
@@ -19,7 +19,7 @@ export const StructureFailure = {
   /** Drop: an option's Length reaches past Opt Len (RFC 8926 §3.5: MUST silently drop). */
   OPTION_OVERRUN: 5,
 } as const;
-export type StructureFailure = (typeof StructureFailure)[keyof typeof StructureFailure];
+export type StructureFailure = ValueOf<typeof StructureFailure>;
 
 const EMPTY = new Uint8Array(0);
 

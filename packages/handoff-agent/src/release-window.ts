@@ -2,6 +2,7 @@
 // messages"). It keeps the cumulative number N, holds copies of messages above a gap until the gap
 // fills (effects take place in sequence order), and describes what it holds as ACK blocks.
 import { MAX_ACK_BLOCKS, type AckBlock } from '@nat64/handoff-codec';
+import type { ValueOf } from '@nat64/wire';
 
 export const ReleaseVerdict = {
   /** s = N + 1: apply now. */
@@ -13,7 +14,7 @@ export const ReleaseVerdict = {
   /** s > N + W: drop without acknowledgement. */
   BEYOND_WINDOW: 3,
 } as const;
-export type ReleaseVerdict = (typeof ReleaseVerdict)[keyof typeof ReleaseVerdict];
+export type ReleaseVerdict = ValueOf<typeof ReleaseVerdict>;
 
 export class ReleaseWindow {
   /** Every RELEASE up to this sequence number is applied. */

@@ -2,6 +2,8 @@
 // under (§6.1 lists the checks in this order). Codes are dense small integers so a receiver can
 // keep its counters in an array indexed by status.
 
+import type { ValueOf } from '@nat64/wire';
+
 export const DecodeStatus = {
   OK: 0,
   /** The datagram ends before its header does, or before its Length field says it does. */
@@ -22,7 +24,7 @@ export const DecodeStatus = {
   /** HELLO, QUERY or CLIENT-QUERY shorter than its minimum length, the size of its response (§6.8). */
   UNDERSIZED: 8,
 } as const;
-export type DecodeStatus = (typeof DecodeStatus)[keyof typeof DecodeStatus];
+export type DecodeStatus = ValueOf<typeof DecodeStatus>;
 
 /** Codes of HandoffDecodeError: every failing status, plus an entry time past 2^53 µs (§5.3). */
 export type DecodeErrorCode = Exclude<keyof typeof DecodeStatus, 'OK'> | 'TIME_RANGE';

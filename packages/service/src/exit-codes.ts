@@ -1,5 +1,7 @@
 // Process exit codes, from BSD sysexits.h, so that systemd units and scripts can tell a bad
 // config from a missing permission from a crash.
+import type { ValueOf } from '@nat64/wire';
+
 export const ExitCode = {
   ok: 0,
   /** Wrong command-line usage. */
@@ -24,7 +26,7 @@ export const ExitCode = {
   config: 78,
 } as const;
 
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+export type ExitCode = ValueOf<typeof ExitCode>;
 
 /** An error that carries the exit code the process should end with. */
 export class FatalError extends Error {

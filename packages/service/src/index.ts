@@ -36,6 +36,7 @@ export {
 export {
   listenMetrics,
   parseMetricsAddress,
+  readMetricsAddress,
   formatMetricsAddress,
   DEFAULT_METRICS_HOST,
   type MetricsAddress,

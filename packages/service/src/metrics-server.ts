@@ -3,7 +3,7 @@
 // since the counters say much about the traffic and the page has no authentication.
 import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
-import { ConfigError } from './config.js';
+import { ConfigError, type ConfigReader } from './config.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 
 export interface MetricsAddress {
@@ -23,6 +23,12 @@ export function parseMetricsAddress(text: string, where: string): MetricsAddress
     throw new ConfigError(where, `"${text}" is not ADDRESS:PORT or PORT, such as 127.0.0.1:9464, [::1]:9464 or 9464`);
   }
   return { host, port };
+}
+
+/** A config's optional metrics address setting: absent or empty means no metrics endpoint. */
+export function readMetricsAddress(reader: ConfigReader, key: string): MetricsAddress | undefined {
+  const text = reader.optionalString(key);
+  return text === undefined || text === '' ? undefined : parseMetricsAddress(text, reader.path(key));
 }
 
 /** "127.0.0.1:9464", "[::1]:9464". */

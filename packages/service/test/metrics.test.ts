@@ -3,12 +3,14 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  ConfigReader,
   Histogram,
   counterFamilies,
   formatMetrics,
   formatMetricsAddress,
   listenMetrics,
   parseMetricsAddress,
+  readMetricsAddress,
   snakeCase,
   type MetricFamily,
   type MetricsServer,
@@ -134,6 +136,15 @@ describe('metrics', () => {
       expect(() => parseMetricsAddress(bad, 'metrics'), bad).toThrow(ConfigError);
     }
     expect(() => parseMetricsAddress('1.2.3.4:70000', 'metrics')).toThrow(/metrics: "1.2.3.4:70000" is not ADDRESS:PORT/);
+  });
+
+  it('reads an optional address setting: absent or empty is none, a bad one throws where it is', () => {
+    const read = (value: unknown) => ConfigReader.read(value, undefined, (reader) => readMetricsAddress(reader.object('service'), 'metrics'));
+    expect(read({ service: { metrics: '[::1]:9100' } })).toEqual({ host: '::1', port: 9100 });
+    expect(read({ service: { metrics: '' } })).toBeUndefined();
+    expect(read({ service: {} })).toBeUndefined();
+    expect(() => read({ service: { metrics: 'x:1' } })).toThrow(/^service\.metrics: "x:1" is not ADDRESS:PORT/);
+    expect(() => read({ service: { metrics: 9100 } })).toThrow(/^service\.metrics: expected a string$/);
   });
 
   describe('server', () => {

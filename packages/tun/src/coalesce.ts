@@ -16,13 +16,12 @@
 //
 // Never throws for a packet; allocates nothing per batch.
 
-import { VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, writePartialChecksumHeader } from './vnet.js';
+import { foldSum, internetChecksum, IpProto, pseudoHeaderSum4, pseudoHeaderSum6, readU16, readU32, verifyChecksum, writeU16 } from '@nat64/wire';
+import { readVnetU16, VNET_HEADER_SIZE, VnetFlag, VnetGso, VnetOffset, writePartialChecksumHeader } from './vnet.js';
 
 const IPV4_HEADER = 20;
 const IPV6_HEADER = 40;
 const UDP_HEADER = 8;
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
 const UDP_CHECKSUM = 6;
 const TCP_CHECKSUM = 16;
 /** Linux's UDP_MAX_SEGMENTS (include/linux/udp.h): the most segments one UDP GSO packet may have. */
@@ -164,13 +163,13 @@ export class TxCoalescer {
     let l3: number;
     let protocol: number;
     if (version === 4) {
-      if (buffer[o] !== 0x45 || ((buffer[o + 2]! << 8) | buffer[o + 3]!) !== length) return NONE;
+      if (buffer[o] !== 0x45 || readU16(buffer, o + 2) !== length) return NONE;
       // More Fragments or a fragment offset: a fragment, never part of a train.
       if ((buffer[o + 6]! & 0x3f) !== 0 || buffer[o + 7] !== 0) return NONE;
       l3 = IPV4_HEADER;
       protocol = buffer[o + 9]!;
     } else if (version === 6) {
-      if (length < IPV6_HEADER || ((buffer[o + 4]! << 8) | buffer[o + 5]!) !== length - IPV6_HEADER) return NONE;
+      if (length < IPV6_HEADER || readU16(buffer, o + 4) !== length - IPV6_HEADER) return NONE;
       l3 = IPV6_HEADER;
       protocol = buffer[o + 6]!;
     } else {
@@ -181,16 +180,16 @@ export class TxCoalescer {
     this.#peligible = false;
     this.#pl3 = l3;
     this.#pprotocol = protocol;
-    if (protocol === PROTO_UDP) {
+    if (protocol === IpProto.udp) {
       if (!this.#udp || length - l3 < UDP_HEADER) return NONE;
       l4Header = UDP_HEADER;
       this.#pl4Header = l4Header;
       this.#pseq = 0;
       const slot = flowHash(buffer, o, l3);
-      if (length - l3 === UDP_HEADER || ((buffer[o + l3 + 4]! << 8) | buffer[o + l3 + 5]!) !== length - l3) return slot;
+      if (length - l3 === UDP_HEADER || readU16(buffer, o + l3 + 4) !== length - l3) return slot;
       // IPv4 UDP without a checksum: the kernel would add one to every segment.
       if (version === 4 && buffer[o + l3 + 6] === 0 && buffer[o + l3 + 7] === 0) return slot;
-    } else if (protocol === PROTO_TCP) {
+    } else if (protocol === IpProto.tcp) {
       if (!this.#tcp || length - l3 < 20) return NONE;
       l4Header = (buffer[o + l3 + 12]! >>> 4) * 4;
       this.#pl4Header = l4Header;
@@ -211,9 +210,9 @@ export class TxCoalescer {
       if (vnet[at + VnetOffset.GSO_TYPE] !== VnetGso.NONE) return slot;
       if (flags === VnetFlag.NEEDS_CSUM) {
         // Only the header offload.ts writes: checksum field of this transport header.
-        const start = vnet[at + VnetOffset.CSUM_START]! | (vnet[at + VnetOffset.CSUM_START + 1]! << 8);
-        const field = vnet[at + VnetOffset.CSUM_OFFSET]! | (vnet[at + VnetOffset.CSUM_OFFSET + 1]! << 8);
-        if (start !== this.#link + l3 || field !== (protocol === PROTO_UDP ? UDP_CHECKSUM : TCP_CHECKSUM)) return slot;
+        const start = readVnetU16(vnet, at + VnetOffset.CSUM_START);
+        const field = readVnetU16(vnet, at + VnetOffset.CSUM_OFFSET);
+        if (start !== this.#link + l3 || field !== (protocol === IpProto.udp ? UDP_CHECKSUM : TCP_CHECKSUM)) return slot;
         partial = true;
       } else if (flags !== 0) {
         return slot;
@@ -254,10 +253,10 @@ export class TxCoalescer {
     const headLength = this.lengths[head]! - link;
     const grown = headLength + payload;
     if (grown - (l3 === IPV6_HEADER ? IPV6_HEADER : 0) > MAX_LENGTH || link + grown > room) return false;
-    if (protocol === PROTO_UDP && this.#segments[head]! >= MAX_UDP_SEGMENTS) return false;
+    if (protocol === IpProto.udp && this.#segments[head]! >= MAX_UDP_SEGMENTS) return false;
     for (let k = 1; k <= link; k++) if (buffer[h - k] !== buffer[o - k]) return false;
     if (!sameHeaders(buffer, h, o, l3, l4Header, protocol)) return false;
-    if (protocol === PROTO_TCP) {
+    if (protocol === IpProto.tcp) {
       if (this.#pseq !== this.#nextSeq[head]) return false;
       this.#nextSeq[head] = (this.#pseq + payload) >>> 0;
       // PSH goes on the head: segmentation leaves it on the last segment only.
@@ -285,28 +284,20 @@ export class TxCoalescer {
     const protocol = this.#protocol[j]!;
     const four = l3 === IPV4_HEADER;
     if (four) {
-      buffer[o + 2] = length >>> 8;
-      buffer[o + 3] = length & 0xff;
-      buffer[o + 10] = 0;
-      buffer[o + 11] = 0;
-      const check = ~fold(sum16(buffer, o, o + IPV4_HEADER, 0)) & 0xffff;
-      buffer[o + 10] = check >>> 8;
-      buffer[o + 11] = check & 0xff;
+      writeU16(buffer, o + 2, length);
+      writeU16(buffer, o + 10, 0);
+      const check = internetChecksum(buffer, o, o + IPV4_HEADER);
+      writeU16(buffer, o + 10, check);
     } else {
-      buffer[o + 4] = (length - IPV6_HEADER) >>> 8;
-      buffer[o + 5] = (length - IPV6_HEADER) & 0xff;
+      writeU16(buffer, o + 4, length - IPV6_HEADER);
     }
     const l4Length = length - l3;
-    const field = protocol === PROTO_UDP ? UDP_CHECKSUM : TCP_CHECKSUM;
-    if (protocol === PROTO_UDP) {
-      buffer[o + l3 + 4] = l4Length >>> 8;
-      buffer[o + l3 + 5] = l4Length & 0xff;
-    }
+    const field = protocol === IpProto.udp ? UDP_CHECKSUM : TCP_CHECKSUM;
+    if (protocol === IpProto.udp) writeU16(buffer, o + l3 + 4, l4Length);
     // CHECKSUM_PARTIAL: the field holds the pseudo-header sum, not complemented.
-    const check = fold(pseudoHeaderSum(buffer, o, l3, protocol, l4Length));
-    buffer[o + l3 + field] = check >>> 8;
-    buffer[o + l3 + field + 1] = check & 0xff;
-    const gso = protocol === PROTO_UDP ? VnetGso.UDP_L4 : four ? VnetGso.TCPV4 : VnetGso.TCPV6;
+    const check = foldSum(pseudoHeaderSum(buffer, o, l3, protocol, l4Length));
+    writeU16(buffer, o + l3 + field, check);
+    const gso = protocol === IpProto.udp ? VnetGso.UDP_L4 : four ? VnetGso.TCPV4 : VnetGso.TCPV6;
     writePartialChecksumHeader(this.vnet, j * VNET_HEADER_SIZE, gso, link + l3 + this.#l4Header[j]!, this.#segmentSize[j]!, link + l3, field);
   }
 }
@@ -316,32 +307,14 @@ function etherTypeMatches(buffer: Uint8Array, at: number, version: number): bool
   return version === 6 ? buffer[at] === 0x86 && buffer[at + 1] === 0xdd : version === 4 && buffer[at] === 0x08 && buffer[at + 1] === 0x00;
 }
 
-function readU32(buffer: Uint8Array, at: number): number {
-  return ((buffer[at]! << 24) | (buffer[at + 1]! << 16) | (buffer[at + 2]! << 8) | buffer[at + 3]!) >>> 0;
-}
-
-/** One's-complement sum of the 16-bit words in [start, end), an odd last byte padded with zero. */
-function sum16(buffer: Uint8Array, start: number, end: number, initial: number): number {
-  let sum = initial;
-  let i = start;
-  for (; i + 1 < end; i += 2) sum += (buffer[i]! << 8) | buffer[i + 1]!;
-  if (i < end) sum += buffer[i]! << 8;
-  return sum;
-}
-
-function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
-
 function pseudoHeaderSum(buffer: Uint8Array, o: number, l3: number, protocol: number, l4Length: number): number {
-  // IPv4: addresses at 12..20; IPv6: at 8..40.
-  const sum = l3 === IPV4_HEADER ? sum16(buffer, o + 12, o + 20, 0) : sum16(buffer, o + 8, o + 40, 0);
-  return sum + protocol + l4Length;
+  return l3 === IPV4_HEADER
+    ? pseudoHeaderSum4(readU32(buffer, o + 12), readU32(buffer, o + 16), protocol, l4Length)
+    : pseudoHeaderSum6(buffer, o + 8, buffer, o + 24, protocol, l4Length);
 }
 
 function checksumValid(buffer: Uint8Array, o: number, length: number, l3: number, protocol: number): boolean {
-  return fold(sum16(buffer, o + l3, o + length, pseudoHeaderSum(buffer, o, l3, protocol, length - l3))) === 0xffff;
+  return verifyChecksum(buffer, o + l3, o + length, pseudoHeaderSum(buffer, o, l3, protocol, length - l3));
 }
 
 /** A hash of the addresses and ports, as a table slot. */
@@ -373,7 +346,7 @@ function sameHeaders(buffer: Uint8Array, a: number, b: number, l3: number, l4Hea
     for (let i = 0; i < 4; i++) if (buffer[a + i] !== buffer[b + i]) return false;
     for (let i = 6; i < 44; i++) if (buffer[a + i] !== buffer[b + i]) return false;
   }
-  if (protocol === PROTO_UDP) return true;
+  if (protocol === IpProto.udp) return true;
   const ta = a + l3;
   const tb = b + l3;
   for (let i = 8; i < 13; i++) if (buffer[ta + i] !== buffer[tb + i]) return false;

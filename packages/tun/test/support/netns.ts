@@ -12,6 +12,8 @@ export const PACKAGE_ROOT = join(import.meta.dirname, '../..');
 const CHILD_IN_PACKAGE = 'test/fixtures/tun-child.mjs';
 const CHILD = join(PACKAGE_ROOT, CHILD_IN_PACKAGE);
 const CHILD_TIMEOUT_MS = 20_000;
+/** The workspace packages dist/ imports at run time. */
+const RUNTIME_WORKSPACE_PACKAGES = ['@nat64/wire'];
 
 /** Why real-device tests cannot run here, or undefined when they can. */
 export function realDeviceUnavailableReason(): string | undefined {
@@ -102,14 +104,20 @@ export async function runScenario<T>(namespace: string, scenario: string, option
 }
 
 /**
- * What the child needs (dist/, the addon, the fixtures) copied where uid 65534 can read it: the
- * checkout itself may sit under a directory only root can enter (a clone in /root).
+ * What the child needs (dist/, the addon, the fixtures and the workspace packages dist/ imports)
+ * copied where uid 65534 can read it: the checkout itself may sit under a directory only root can
+ * enter (a clone in /root).
  */
 function readableCopy(): string {
   const copy = mkdtempSync(join(tmpdir(), 'nat64-tun-test-'));
   chmodSync(copy, 0o755);
   for (const part of ['dist', 'build/Release/tun.node', 'test/fixtures']) {
     cpSync(join(PACKAGE_ROOT, part), join(copy, part), { recursive: true });
+  }
+  for (const name of RUNTIME_WORKSPACE_PACKAGES) {
+    for (const part of ['package.json', 'dist']) {
+      cpSync(join(PACKAGE_ROOT, 'node_modules', name, part), join(copy, 'node_modules', name, part), { recursive: true });
+    }
   }
   return copy;
 }
