@@ -45,23 +45,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       gateways.map(async (gateway, index) => {
         const total = Math.min(perGateway, options.count - index * perGateway);
         const source = new EntrySource(gateway.natAddress, options, index);
-        const pending: Array<{ chunk: HandoffEntry[]; acknowledged: Promise<number[]> }> = [];
+        // Each chunk is recorded and handed back to the source as soon as it is acknowledged, so that
+        // paced chunks are reused too.
+        const pending: Promise<void>[] = [];
         const share = options.rate / gateways.length;
         const chunkSize = options.rate > 0 ? Math.max(1, Math.round((share * PACING_MS) / 1000)) : SATURATION_CHUNK;
-        const settle = async () => {
-          const { chunk, acknowledged } = pending.shift()!;
-          record(await acknowledged);
-          source.release(chunk);
-        };
         for (let sent = 0; sent < total; sent += chunkSize) {
           const chunk = source.next(Math.min(chunkSize, total - sent));
           if (options.rate > 0) await pace(start, sent, share);
-          pending.push({ chunk, acknowledged: gateway.send(MessageType.CREATED, chunk) });
+          pending.push(
+            gateway.send(MessageType.CREATED, chunk).then((chunkLatencies) => {
+              record(chunkLatencies);
+              source.release(chunk);
+            }),
+          );
           // At saturation keep a few chunks in flight so the window stays full while the next is built.
-          if (options.rate === 0 && pending.length >= 4) await settle();
-          else if (pending.length >= 4096) await settle();
+          if (pending.length >= (options.rate === 0 ? 4 : 4096)) await pending.shift();
         }
-        while (pending.length > 0) await settle();
+        await Promise.all(pending);
       }),
     );
     const seconds = (performance.now() - start) / 1000;
