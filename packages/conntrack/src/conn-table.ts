@@ -13,10 +13,10 @@ import { DELETE_REASONS } from './constants.js';
 import { EntrySlab } from './entry-slab.js';
 import { checkEntry, connKey, entryKey, type ConnKey } from './entry.js';
 import { StoreError, asStoreError } from './errors.js';
-import { EventRecords, deleteKind } from './event-records.js';
+import { EventRecords } from './event-records.js';
 import { KeyIndex } from './key-index.js';
 import { isPipelined, type ConnStore, type PipelinedConnStore } from './store.js';
-import { CREATED_KIND } from './sqlite/batch-codec.js';
+import { CREATED_KIND, deleteKind } from './sqlite/batch-codec.js';
 import { UndoLog } from './undo-log.js';
 import type { ConnEntry, ConnEvent, ConnOperation, DeleteReason, HistoryQuery, HistoryRecord, SideRecord } from './types.js';
 

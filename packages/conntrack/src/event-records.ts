@@ -2,21 +2,15 @@
 // growable buffer reused from commit to commit: the receiver reads a datagram's entries into
 // records, the table applies them and writes its events as records, the store copies those bytes
 // into its batch and the connection log writes its lines from them. No object per entry on the way.
-import { DELETE_REASONS } from './constants.js';
 import { checkFields, type EntryProblem } from './entry.js';
-import { BatchLayout, CREATED_KIND, eventKind, readEventEntry, writeEventFields } from './sqlite/batch-codec.js';
-import type { ConnEntry, ConnEvent, ConnOperation, DeleteReason } from './types.js';
+import { BatchLayout, CREATED_KIND, deleteKind, eventKind, readEvent, readEventEntry, writeEventFields } from './sqlite/batch-codec.js';
+import type { ConnEntry, ConnEvent, ConnOperation } from './types.js';
 
 const RECORD_BYTES = BatchLayout.eventBytes;
 const RECORD_WORDS = RECORD_BYTES / 4;
 
 /** The wire codec's entry or a ConnEntry, without its creation time. */
 export type EntryFields = Omit<ConnEntry, 'createdAt'>;
-
-/** `kind` byte of a delete for `reason` (batch-codec.ts). */
-export function deleteKind(reason: DeleteReason): number {
-  return 1 + DELETE_REASONS.indexOf(reason);
-}
 
 export class EventRecords {
   /** The records, `length` of them from offset 0, RECORD_BYTES each; replaced when it grows. */
@@ -129,12 +123,7 @@ export class EventRecords {
   /** The records as event objects (for stores that take those). */
   toEvents(): ConnEvent[] {
     const events: ConnEvent[] = [];
-    for (let i = 0; i < this.length; i++) {
-      const entry = this.entry(i);
-      const at = this.view.getFloat64(i * RECORD_BYTES + BatchLayout.at, true);
-      const kind = this.kind(i);
-      events.push(kind === CREATED_KIND ? { kind: 'created', entry, at } : { kind: 'deleted', entry, at, reason: DELETE_REASONS[kind - 1]! });
-    }
+    for (let i = 0; i < this.length; i++) events.push(readEvent(this.view, this.bytes, i * RECORD_BYTES)!);
     return events;
   }
 }

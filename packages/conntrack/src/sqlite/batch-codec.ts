@@ -18,7 +18,7 @@ import { DELETE_REASONS } from '../constants.js';
 import { checkEntry } from '../entry.js';
 import { StoreError } from '../errors.js';
 import type { EventRecords } from '../event-records.js';
-import type { ConnEntry, ConnEvent, SideRecord } from '../types.js';
+import type { ConnEntry, ConnEvent, DeleteReason, SideRecord } from '../types.js';
 
 export interface CommitBatch {
   events: readonly ConnEvent[];
@@ -122,16 +122,9 @@ export function decode(buf: Uint8Array, offset = 0): CommitBatch {
   need(buf, o, eventCount * BatchLayout.eventBytes, 'events');
   const events: ConnEvent[] = [];
   for (let i = 0; i < eventCount; i++, o += BatchLayout.eventBytes) {
-    const entry = readEventEntry(view, buf, o);
-    const at = view.getFloat64(o + BatchLayout.at, true);
-    const kind = buf[o + BatchLayout.kind]!;
-    if (kind === CREATED_KIND) {
-      events.push({ kind: 'created', entry, at });
-    } else {
-      const reason = DELETE_REASONS[kind - 1];
-      if (reason === undefined) throw malformed(o + BatchLayout.kind, `unknown event kind ${kind}`);
-      events.push({ kind: 'deleted', entry, at, reason });
-    }
+    const event = readEvent(view, buf, o);
+    if (event === undefined) throw malformed(o + BatchLayout.kind, `unknown event kind ${buf[o + BatchLayout.kind]}`);
+    events.push(event);
   }
   const side: SideRecord[] = [];
   for (let i = 0; i < sideCount; i++) {
@@ -168,10 +161,24 @@ export function readEventEntry(view: DataView, buf: Uint8Array, o: number): Conn
 }
 
 /** The `kind` byte of an event, or -1 for a delete reason this package does not know. */
+/** The event at `o` as an object; undefined when its kind byte names no kind. */
+export function readEvent(view: DataView, buf: Uint8Array, o: number): ConnEvent | undefined {
+  const entry = readEventEntry(view, buf, o);
+  const at = view.getFloat64(o + BatchLayout.at, true);
+  const kind = buf[o + BatchLayout.kind]!;
+  if (kind === CREATED_KIND) return { kind: 'created', entry, at };
+  const reason = DELETE_REASONS[kind - 1];
+  return reason === undefined ? undefined : { kind: 'deleted', entry, at, reason };
+}
+
+/** `kind` byte of a delete for `reason`; -1 for a reason the layout does not know. */
+export function deleteKind(reason: DeleteReason): number {
+  const index = DELETE_REASONS.indexOf(reason);
+  return index < 0 ? -1 : 1 + index;
+}
+
 export function eventKind(event: ConnEvent): number {
-  if (event.kind === 'created') return CREATED_KIND;
-  const reason = DELETE_REASONS.indexOf(event.reason);
-  return reason < 0 ? -1 : 1 + reason;
+  return event.kind === 'created' ? CREATED_KIND : deleteKind(event.reason);
 }
 
 /** Writes one event at `o`; `index` names it in the error for an invalid entry. */
