@@ -9,14 +9,13 @@
 // background commit instead fails the table until recover() reloads it from the store.
 import { checkOperation, checkOptions, checkRecord, checkSide } from './checks.js';
 import { ClientIndex } from './client-index.js';
-import { DELETE_REASONS } from './constants.js';
 import { EntrySlab } from './entry-slab.js';
 import { checkEntry, connKey, entryKey, type ConnKey } from './entry.js';
 import { StoreError, asStoreError } from './errors.js';
 import { EventRecords } from './event-records.js';
 import { KeyIndex } from './key-index.js';
 import { isPipelined, type ConnStore, type PipelinedConnStore } from './store.js';
-import { CREATED_KIND, deleteKind } from './sqlite/batch-codec.js';
+import { CREATED_KIND, deleteKind, deleteReasonOf } from './sqlite/batch-codec.js';
 import { UndoLog } from './undo-log.js';
 import type { ConnEntry, ConnEvent, ConnOperation, DeleteReason, HistoryQuery, HistoryRecord, SideRecord } from './types.js';
 
@@ -171,7 +170,7 @@ export class ConnTable {
       for (let i = 0; i < operations.length; i++) {
         const kind = operations.kind(i);
         if (kind === CREATED_KIND) this.createRecord(operations, i, at, events);
-        else this.deleteRecord(operations, i, DELETE_REASONS[kind - 1]!, at, events);
+        else this.deleteRecord(operations, i, deleteReasonOf(kind)!, at, events);
       }
     } catch (error) {
       this.undo.rollback();

@@ -1,7 +1,7 @@
 // The authoritative connection table a receiver keeps, and the stores that make it durable.
 export { ConnTable, type ConnTableOptions, type PipelinedBatch, type PipelinedRecords } from './conn-table.js';
 export { EventRecords, type EntryFields } from './event-records.js';
-export { CREATED_KIND, BatchLayout, deleteKind } from './sqlite/batch-codec.js';
+export { CREATED_KIND, BatchLayout, deleteKind, deleteReasonOf } from './sqlite/batch-codec.js';
 export { isPipelined, type ConnStore, type PipelinedConnStore } from './store.js';
 export { Retention, type RetentionOptions, type RetentionRun } from './retention.js';
 export { MemoryStore } from './memory-store.js';

@@ -18,9 +18,9 @@
 // an emptied (rotated) log writes nothing again.
 import {
   CREATED_KIND,
-  DELETE_REASONS,
   EventRecords,
   connKey,
+  deleteReasonOf,
   type ConnOperation,
   type ConnTable,
   type PipelinedBatch,
@@ -411,7 +411,7 @@ export class CommitPipeline {
         continue;
       }
       logged.deleted++;
-      const reason = DELETE_REASONS[kind - 1];
+      const reason = deleteReasonOf(kind);
       if (reason === 'replaced') logged.replaced++;
       else if (reason === 'idle') logged.expiredIdle++;
       else if (reason === 'evicted') logged.evicted++;

@@ -167,8 +167,13 @@ export function readEvent(view: DataView, buf: Uint8Array, o: number): ConnEvent
   const at = view.getFloat64(o + BatchLayout.at, true);
   const kind = buf[o + BatchLayout.kind]!;
   if (kind === CREATED_KIND) return { kind: 'created', entry, at };
-  const reason = DELETE_REASONS[kind - 1];
+  const reason = deleteReasonOf(kind);
   return reason === undefined ? undefined : { kind: 'deleted', entry, at, reason };
+}
+
+/** The delete reason a `kind` byte names; undefined for CREATED_KIND and for bytes that name none. */
+export function deleteReasonOf(kind: number): DeleteReason | undefined {
+  return DELETE_REASONS[kind - 1];
 }
 
 /** `kind` byte of a delete for `reason`; -1 for a reason the layout does not know. */
