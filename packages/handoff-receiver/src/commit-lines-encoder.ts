@@ -118,7 +118,5 @@ function writeHex(buf: Buffer, o: number, value: number): number {
 }
 
 function ascii(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
+  return Buffer.from(text, 'latin1');
 }
