@@ -66,8 +66,9 @@ export function printColumns<Row>(title: string, columns: readonly Column<Row>[]
 export function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
   const groups = new Map<string, T[]>();
   for (const item of items) {
-    const group = groups.get(key(item));
-    if (group === undefined) groups.set(key(item), [item]);
+    const name = key(item);
+    const group = groups.get(name);
+    if (group === undefined) groups.set(name, [item]);
     else group.push(item);
   }
   return [...groups.values()];
