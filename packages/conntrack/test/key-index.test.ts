@@ -42,6 +42,62 @@ describe('key-index', () => {
     );
   });
 
+  it('agrees with a Map at every step while it doubles, sets returning what they replace', () => {
+    // Keys set, reset and deleted while the previous arrays still hold some of them.
+    const pool = fc.uniqueArray(fc.integer({ min: 0, max: 2 ** 53 - 1 }), { minLength: 1100, maxLength: 2000 });
+    const step = fc.tuple(fc.integer({ min: 0, max: 9 }), fc.nat(), fc.nat({ max: 0x7fff_ffff }));
+    fc.assert(
+      fc.property(pool, fc.array(step, { minLength: 2000, maxLength: 5000 }), fc.boolean(), (keys, steps, wide) => {
+        const index = new KeyIndex(0, wide);
+        const model = new Map<number, number>();
+        for (const [n, [action, pick, value]] of steps.entries()) {
+          const key = keys[pick % keys.length]!;
+          if (action < 7) {
+            expect(index.set(key, value)).toBe(model.get(key) ?? -1);
+            model.set(key, value);
+          } else if (action < 9) {
+            expect(index.delete(key)).toBe(model.delete(key));
+          } else {
+            expect(index.get(key)).toBe(model.get(key) ?? -1);
+          }
+          if (n % 97 === 0) expect(keys.filter((k) => index.get(k) !== (model.get(k) ?? -1))).toEqual([]);
+        }
+        expect(index.size).toBe(model.size);
+        for (const key of keys) expect(index.get(key)).toBe(model.get(key) ?? -1);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('doubles without moving every key at once: next arrays from 3/8 load, the previous ones kept until further sets', () => {
+    const index = new KeyIndex();
+    const initial = index.byteLength;
+    const key = (i: number) => 0x6_7f00_0007_0000 + i;
+    for (let i = 0; i < 384; i++) index.set(key(i), i);
+    expect(index.byteLength).toBe(initial);
+    index.set(key(384), 384);
+    // The next arrays, of twice the buckets, beside the current ones.
+    expect(index.byteLength).toBe(initial * 3);
+    for (let i = 385; i <= 512; i++) index.set(key(i), i);
+    // Doubled at 513 keys: the previous arrays are still there.
+    expect(index.byteLength).toBe(initial * 3);
+    for (let i = 513; i < 513 + 1024 / 8; i++) index.set(key(i), i);
+    expect(index.byteLength).toBe(initial * 2);
+    for (let i = 0; i < 513 + 1024 / 8; i++) expect(index.get(key(i))).toBe(i);
+    expect(index.size).toBe(513 + 1024 / 8);
+  });
+
+  it('forgets everything on clear, in the middle of doubling too', () => {
+    const index = new KeyIndex();
+    for (let i = 0; i < 600; i++) index.set(i * 31, i);
+    index.clear();
+    expect(index.size).toBe(0);
+    for (let i = 0; i < 600; i++) expect(index.get(i * 31)).toBe(-1);
+    index.set(31, 5);
+    expect(index.get(31)).toBe(5);
+    expect(index.size).toBe(1);
+  });
+
   it('keeps every key reachable after deleting half of a densely filled table', () => {
     const index = new KeyIndex();
     const keys = Array.from({ length: 512 }, (_, i) => 0x1_c000_0207_0000 + i * 7919);
