@@ -94,9 +94,9 @@ export class ConnTable {
     private readonly store: ConnStore,
     private readonly options: Readonly<ConnTableOptions>,
   ) {
-    // Columns and index start small and double as the table grows, so a large capacity costs
-    // nothing until it is used.
-    this.slab = new EntrySlab();
+    // The columns are reserved for the capacity (EntrySlab.reserve) and the indexes double a few
+    // buckets at a time (KeyIndex), so that growing never stalls a commit.
+    this.slab = EntrySlab.reserve(options.capacity);
     this.index = new KeyIndex();
     this.clients = new ClientIndex(this.slab);
     this.undo = new UndoLog(this.slab, this.index, this.clients);

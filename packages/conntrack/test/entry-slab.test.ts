@@ -27,6 +27,25 @@ describe('entry-slab', () => {
     expect(slab.sameClient(slot, { ...entry, clientPort: 1 })).toBe(false);
   });
 
+  it('reserves columns for a capacity and never replaces them below it', () => {
+    const slab = EntrySlab.reserve(5000);
+    expect(slab.slots).toBe(5000);
+    const columns = [slab.natAddress, slab.clientAddress, slab.lastUsed, slab.next];
+    for (let i = 0; i < 5000; i++) slab.write(slab.allocate(), tcp(i), i);
+    expect([slab.natAddress, slab.clientAddress, slab.lastUsed, slab.next]).toEqual(columns);
+    expect(slab.natAddress).toBe(columns[0]);
+    slab.allocate();
+    expect(slab.natAddress).not.toBe(columns[0]);
+    expect(slab.read(4999)).toEqual(tcp(4999));
+  });
+
+  it('falls back to columns that double where a reservation is refused', () => {
+    const slab = EntrySlab.reserve(2 ** 40);
+    expect(slab.slots).toBeLessThan(2 ** 20);
+    for (let i = 0; i < 3000; i++) slab.write(slab.allocate(), tcp(i), i);
+    expect(slab.read(2999)).toEqual(tcp(2999));
+  });
+
   it('keeps entries and links when it grows', () => {
     const slab = new EntrySlab();
     const count = slab.slots * 2 + 3;
