@@ -9,6 +9,8 @@ import { runLoad, type LoadReport } from '@nat64/handoff-sim';
 
 /** The simulated gateways' NAT addresses: 127.0.0.7 to 127.0.0.10. */
 const GATEWAYS = [0x7f000007, 0x7f000008, 0x7f000009, 0x7f00000a];
+/** Those of the gateways that warm a receiver up (BenchReceiver.warm): 127.0.0.11 to 127.0.0.14. */
+const WARMING_GATEWAYS = [0x7f00000b, 0x7f00000c, 0x7f00000d, 0x7f00000e];
 const TICKS_PER_SECOND = 100;
 
 export interface BenchReceiver {
@@ -17,6 +19,12 @@ export interface BenchReceiver {
   port: number;
   /** Sends `count` CREATED entries at `rate` per second (0: as fast as ACKs allow), as 4 gateways with 5 % port reuse. */
   load(count: number, rate: number): Promise<LoadReport>;
+  /**
+   * Sends `count` entries at saturation from 4 other gateways, so that a load after it meets a
+   * receiver that has run for a while (its hot paths compiled, its tables and file holding entries)
+   * without replacing any of those entries.
+   */
+  warm(count: number): Promise<LoadReport>;
   /** SIGTERM, then its files go. */
   stop(): Promise<void>;
 }
@@ -50,19 +58,21 @@ export async function startLoopbackReceiver(
       });
       child.once('exit', (code) => reject(new Error(`receiver exited with ${code}: ${stderr}`)));
     });
-    const load = (count: number, rate: number) =>
+    const loadFrom = (gateways: number[], count: number, rate: number) =>
       runLoad({
         receiverAddress: '127.0.0.1',
         receiverPort: port,
         localPort: 0,
-        gateways: GATEWAYS,
+        gateways,
         count,
         rate,
         clients: 10_000,
         reuse: 0.05,
         serverAddress: 0xc633640a,
       });
-    return { child, port, load, stop };
+    const load = (count: number, rate: number) => loadFrom(GATEWAYS, count, rate);
+    const warm = (count: number) => loadFrom(WARMING_GATEWAYS, count, 0);
+    return { child, port, load, warm, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,7 +1,10 @@
 // Receiver benchmark: durable CREATED entries per second through the simulator, with the real
 // receiver (a separate process, SQLite file, connection log file) on loopback, and ACK latency
 // at saturation and at fixed offered rates. Also the receiver's CPU time per entry, in all and per
-// thread (main thread, the store's writer thread, all others: mostly V8's collector). Each case runs
+// thread (main thread, the store's writer thread, all others: mostly V8's collector). A paced case
+// runs in a fresh receiver, as it comes up, and in one warmed by WARM_ENTRIES from other gateways
+// first (what a receiver that has been running sees; its first second after a start is slower,
+// while its hot paths are compiled). Each case runs
 // `--rounds` times; `--baseline DIR` runs another checkout's built receiver in the same rounds,
 // alternating with this one, so that before and after meet the same machine.
 import { readdirSync } from 'node:fs';
@@ -12,11 +15,15 @@ import { groupBy, printColumns, rate, REPOSITORY_ROOT, spread, writeResults } fr
 import { cpuMicros, startLoopbackReceiver } from './receiver-process.js';
 
 const RECEIVER = join(REPOSITORY_ROOT, 'apps/receiver/dist/main.js');
+/** Entries a warmed case's receiver stores before the measured ones. */
+const WARM_ENTRIES = 100_000;
 
 interface Case {
   durability: 'full' | 'normal';
   rate: number;
   count: number;
+  /** Whether the receiver takes WARM_ENTRIES first (BenchReceiver.warm). */
+  warmed: boolean;
 }
 
 export interface ReceiverResult extends Case {
@@ -63,6 +70,7 @@ function splitThreads(pid: number, before: Map<string, number>, after: Map<strin
 async function runCase(testCase: Case, code: string, receiver: string): Promise<ReceiverResult> {
   const started = await startLoopbackReceiver(receiver, ['--durability', testCase.durability]);
   try {
+    if (testCase.warmed) await started.warm(WARM_ENTRIES);
     const pid = started.child.pid!;
     const cpuBefore = cpuMicros(pid);
     const threadsBefore = threadCpuMicros(pid);
@@ -80,10 +88,11 @@ async function runCase(testCase: Case, code: string, receiver: string): Promise<
 
 export async function runReceiverBenchmark(options: { rounds: number; baseline: string | undefined }): Promise<ReceiverResult[]> {
   const cases: Case[] = [
-    { durability: 'full', rate: 0, count: 300_000 },
-    { durability: 'normal', rate: 0, count: 300_000 },
-    { durability: 'full', rate: 100_000, count: 300_000 },
-    { durability: 'full', rate: 50_000, count: 150_000 },
+    { durability: 'full', rate: 0, count: 300_000, warmed: false },
+    { durability: 'normal', rate: 0, count: 300_000, warmed: false },
+    { durability: 'full', rate: 100_000, count: 300_000, warmed: false },
+    { durability: 'full', rate: 100_000, count: 300_000, warmed: true },
+    { durability: 'full', rate: 50_000, count: 150_000, warmed: false },
   ];
   const codes: Array<[string, string]> = [['this checkout', RECEIVER]];
   if (options.baseline !== undefined) codes.unshift(['baseline', join(resolve(options.baseline), 'apps/receiver/dist/main.js')]);
@@ -114,6 +123,7 @@ async function main(): Promise<void> {
     [
       ['durability', (group) => group[0]!.durability],
       ['offered', (group) => (group[0]!.rate === 0 ? 'saturation' : `${rate(group[0]!.rate)}/s`)],
+      ['started', (group) => (group[0]!.warmed ? `warmed by ${rate(WARM_ENTRIES)}` : 'fresh')],
       ['receiver', (group) => group[0]!.code],
       ['stored+acked/s', range((result) => result.report.entriesPerSecond, rate)],
       ['ACK p50 ms', range((result) => result.report.ackLatencyMs.p50, fixed(1))],
@@ -129,7 +139,7 @@ async function main(): Promise<void> {
       ['handoff-sim CPU µs/entry', range((result) => result.generatorCpuMicrosPerEntry, fixed(2))],
       ['retransmissions', range((result) => result.report.retransmissions, String)],
     ],
-    groupBy(results, (result) => `${result.durability}/${result.rate}/${result.code}`),
+    groupBy(results, (result) => `${result.durability}/${result.rate}/${result.warmed}/${result.code}`),
   );
   console.log(`\nwrote ${writeResults('receiver', results)}`);
 }
