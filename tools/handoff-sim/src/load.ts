@@ -93,24 +93,34 @@ function pace(start: number, sent: number, rate: number): Promise<void> {
   return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve();
 }
 
-/** NAT ports a reusing entry picks from: the most recent this many new ones. */
+/** NAT keys a reusing entry picks from: the most recent this many new ones. */
 const REUSE_POOL = 4096;
+/**
+ * The protocols whose NAT ports a gateway's new entries walk, every port from FIRST_PORT of one and
+ * then of the next, before any key comes round again: with one protocol the walk came round after
+ * 64,512 entries per gateway, and from there every create replaced an open entry, not the share asked.
+ */
+const WALKED_PROTOCOLS = [Protocol.TCP, Protocol.UDP];
+const FIRST_PORT = 1024;
+const PORTS_PER_PROTOCOL = 0x1_0000 - FIRST_PORT;
+const WALKED_KEYS = WALKED_PROTOCOLS.length * PORTS_PER_PROTOCOL;
 
 /**
- * One simulated gateway's CREATED entries: new NAT ports in turn from 1024, or (a `reuse` share) a
- * recent port again for another client, clients in turn. Entries are written into chunks that are
+ * One simulated gateway's CREATED entries: new NAT keys in turn (WALKED_PROTOCOLS), or (a `reuse`
+ * share) a recent key again for another client, clients in turn. Entries are written into chunks that are
  * handed back once their send has settled and then filled again, so that the generator costs the
  * receiver it shares the machine with no garbage per entry.
  */
 export class EntrySource {
-  private port = 1024;
+  /** The next new key: WALKED_PROTOCOLS[key / PORTS_PER_PROTOCOL], port FIRST_PORT + key % PORTS_PER_PROTOCOL. */
+  private key = 0;
   private client: number;
-  private readonly recentPorts = new Uint16Array(REUSE_POOL);
+  private readonly recentKeys = new Uint32Array(REUSE_POOL);
   private recentCount = 0;
   private recentNext = 0;
   private lastTime = 0;
-  /** By NAT port: 1 + the client it was last given to (0: none yet). */
-  private readonly holders = new Uint32Array(65536);
+  /** By key: 1 + the client it was last given to (0: none yet). */
+  private readonly holders = new Uint32Array(WALKED_KEYS);
   private readonly free: HandoffEntry[][] = [];
 
   constructor(
@@ -143,19 +153,20 @@ export class EntrySource {
     const { clients, reuse } = this.options;
     this.client = (this.client + 1) % Math.max(1, clients);
     const client = this.client;
-    const reused = this.recentCount > 0 && Math.random() < reuse ? this.recentPorts[Math.floor(Math.random() * this.recentCount)]! : -1;
-    // A port its holder gets again would be the same connection, not one that replaces another.
-    if (reused >= 0 && this.holders[reused] !== client + 1) {
-      entry.natPort = reused;
-    } else {
-      if (this.holders[this.port] === client + 1) this.advancePort();
-      entry.natPort = this.port;
-      this.recentPorts[this.recentNext] = this.port;
+    const reused = this.recentCount > 0 && Math.random() < reuse ? this.recentKeys[Math.floor(Math.random() * this.recentCount)]! : -1;
+    // A key its holder gets again would be the same connection, not one that replaces another.
+    let key = reused;
+    if (reused < 0 || this.holders[reused] === client + 1) {
+      if (this.holders[this.key] === client + 1) this.advanceKey();
+      key = this.key;
+      this.recentKeys[this.recentNext] = key;
       this.recentNext = (this.recentNext + 1) % REUSE_POOL;
       this.recentCount = Math.min(this.recentCount + 1, REUSE_POOL);
-      this.advancePort();
+      this.advanceKey();
     }
-    this.holders[entry.natPort] = client + 1;
+    this.holders[key] = client + 1;
+    entry.protocol = WALKED_PROTOCOLS[Math.floor(key / PORTS_PER_PROTOCOL)]!;
+    entry.natPort = FIRST_PORT + (key % PORTS_PER_PROTOCOL);
     const address = entry.clientAddress;
     address[12] = client >>> 24;
     address[13] = (client >>> 16) & 0xff;
@@ -165,8 +176,8 @@ export class EntrySource {
     entry.time = time;
   }
 
-  private advancePort(): void {
-    this.port = this.port >= 65535 ? 1024 : this.port + 1;
+  private advanceKey(): void {
+    this.key = (this.key + 1) % WALKED_KEYS;
   }
 
   private blankEntry(): HandoffEntry {

@@ -40,6 +40,20 @@ describe('EntrySource', () => {
     expect(source.next(2)).not.toBe(third);
   });
 
+  it('walks every TCP port, then every UDP port, before a key comes round again', () => {
+    const source = new EntrySource(NAT, { clients: 50_000, reuse: 0, serverAddress: SERVER }, 0);
+    const keys = new Set<string>();
+    const ports = 65536 - 1024;
+    for (let given = 0; given < 2 * ports; given += 1000) {
+      const chunk = source.next(Math.min(1000, 2 * ports - given));
+      for (const entry of chunk) keys.add(`${entry.protocol}/${entry.natPort}`);
+      source.release(chunk);
+    }
+    expect(keys.size).toBe(2 * ports);
+    expect(keys.has('6/1024') && keys.has('6/65535') && keys.has('17/1024') && keys.has('17/65535')).toBe(true);
+    expect(source.next(1).map((entry) => [entry.protocol, entry.natPort])).toEqual([[6, 1024]]);
+  });
+
   it('reuses only NAT ports it gave out recently, for the share asked', () => {
     const source = new EntrySource(NAT, { clients: 10_000, reuse: 0.25, serverAddress: SERVER }, 0);
     const seen = new Set<number>();
