@@ -50,6 +50,7 @@ export class KeyIndex {
     this.keys = new Float64Array(buckets);
     this.values = this.valuesOf(buckets);
     this.mask = buckets - 1;
+    writePages(this.keys, this.values, 0, this.keys.byteLength);
   }
 
   get size(): number {
@@ -172,12 +173,8 @@ export class KeyIndex {
       this.nextValues = this.valuesOf(buckets);
       this.touched = 0;
     }
-    // A bucket a page apart in the keys, and the same bucket's value (values take at most as many bytes).
     const end = Math.min(this.nextKeys.byteLength, this.touched + pages * PAGE_BYTES);
-    for (let at = this.touched; at < end; at += PAGE_BYTES) {
-      this.nextKeys[at / 8] = EMPTY;
-      this.nextValues![at / 8] = 0;
-    }
+    writePages(this.nextKeys, this.nextValues!, this.touched, end);
     this.touched = end;
   }
 
@@ -242,6 +239,17 @@ export class KeyIndex {
     this.oldKeys[old] = MOVED;
     this.count--;
     return true;
+  }
+}
+
+/**
+ * Writes the pages of `keys` from byte `from` to `to`, and those of the same buckets' values (which
+ * take at most as many bytes), with the empty value they already hold: a bucket a page apart.
+ */
+function writePages(keys: Float64Array, values: Int32Array | Float64Array, from: number, to: number): void {
+  for (let at = from; at < to; at += PAGE_BYTES) {
+    keys[at / 8] = EMPTY;
+    values[at / 8] = 0;
   }
 }
 
