@@ -19,10 +19,14 @@ export class ChainedIndex {
   private old: Int32Array | null = null;
   private moved = 0;
 
-  constructor(capacity: number) {
+  /**
+   * Links for `capacity` slots, unlinked, and buckets for `buckets` entries. A slot table passes 0 slots and
+   * reserves them with grow() and prepare(); the buckets double from `buckets` as entries come.
+   */
+  constructor(capacity: number, buckets = capacity) {
     this.next = new Int32Array(capacity).fill(-1);
     this.hashes = new Uint32Array(capacity);
-    this.buckets = new Int32Array(powerOfTwoAtLeast(capacity)).fill(-1);
+    this.buckets = new Int32Array(powerOfTwoAtLeast(buckets)).fill(-1);
   }
 
   /** The first slot of the chain where keys hashing to `h` are; follow `next` from there. */
@@ -74,10 +78,15 @@ export class ChainedIndex {
     next[i] = -1;
   }
 
-  /** Makes room for slots up to `capacity` (the table grew). */
+  /** Makes room for slots up to `capacity` (the table grew); the new ones are unlinked once prepared. */
   grow(capacity: number): void {
-    this.next = grown(this.next, capacity, -1);
+    this.next = grown(this.next, capacity);
     this.hashes = grown(this.hashes, capacity);
+  }
+
+  /** Marks never used slots `start` to `end` - 1 unlinked (SlotTable.prepare). */
+  prepare(start: number, end: number): void {
+    this.next.fill(-1, start, end);
   }
 
   /** Whether a doubling is still moving entries (for tests). */

@@ -320,6 +320,11 @@ export class Nat64Table {
     return this.core.bibs.count;
   }
 
+  /** The session maximum in force (options, then reconfigure). */
+  get maxSessions(): number {
+    return this.core.maxSessions;
+  }
+
   /** Every counter and gauge with its explanation. */
   counters(): CounterSnapshot[] {
     const c = this.core;
