@@ -181,21 +181,25 @@ export class MappingTable extends SlotTable {
     return this.peers.get(natAddress | 0)?.get(host | 0)?.count ?? 0;
   }
 
+  /** Bytes of the arrays in use (SlotTable.inUse; the BIB heads prepared so far). */
   bytesAllocated(): number {
+    const heads = this.bibHead.length === 0 ? 0 : Math.round((this.bibHead.byteLength * this.bibsPrepared) / this.bibHead.length);
     return (
-      this.live.byteLength +
-      this.flags.byteLength +
-      this.serverPort.byteLength +
-      this.time.byteLength +
-      this.natAddress.byteLength +
-      this.host.byteLength +
-      this.protocol.byteLength +
-      this.natPort.byteLength +
-      this.bib.byteLength +
-      this.peerNext.byteLength +
-      this.peerPrev.byteLength +
-      this.bibNext.byteLength +
-      this.bibHead.byteLength
+      heads +
+      this.inUse(
+        this.live.byteLength +
+          this.flags.byteLength +
+          this.serverPort.byteLength +
+          this.time.byteLength +
+          this.natAddress.byteLength +
+          this.host.byteLength +
+          this.protocol.byteLength +
+          this.natPort.byteLength +
+          this.bib.byteLength +
+          this.peerNext.byteLength +
+          this.peerPrev.byteLength +
+          this.bibNext.byteLength,
+      )
     );
   }
 

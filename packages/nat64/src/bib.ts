@@ -99,19 +99,21 @@ export class BibTable extends SlotTable {
     this.freeSlot(i, this.byClient.next);
   }
 
+  /** Bytes of the arrays in use (SlotTable.inUse). */
   bytesAllocated(): number {
-    return (
+    const slots = this.inUse(
       this.protocol.byteLength +
-      this.flags.byteLength +
-      this.client.byteLength +
-      this.clientPort.byteLength +
-      this.natAddress.byteLength +
-      this.natPort.byteLength +
-      this.poolIndex.byteLength +
-      this.sessionHead.byteLength +
-      this.byClient.bytesAllocated() +
-      this.byNat.bytesAllocated()
+        this.flags.byteLength +
+        this.client.byteLength +
+        this.clientPort.byteLength +
+        this.natAddress.byteLength +
+        this.natPort.byteLength +
+        this.poolIndex.byteLength +
+        this.sessionHead.byteLength +
+        this.byClient.slotBytes() +
+        this.byNat.slotBytes(),
     );
+    return slots + this.byClient.bucketBytes() + this.byNat.bucketBytes();
   }
 
   protected grow(capacity: number): void {

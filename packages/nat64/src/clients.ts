@@ -70,8 +70,10 @@ export class ClientTable extends SlotTable {
     this.freeSlot(i, this.index.next);
   }
 
+  /** Bytes of the arrays in use (SlotTable.inUse). */
   bytesAllocated(): number {
-    return this.address.byteLength + this.pool.byteLength + this.bibs.byteLength + this.sessions.byteLength + this.index.bytesAllocated();
+    const slots = this.inUse(this.address.byteLength + this.pool.byteLength + this.bibs.byteLength + this.sessions.byteLength + this.index.slotBytes());
+    return slots + this.index.bucketBytes();
   }
 
   protected grow(capacity: number): void {

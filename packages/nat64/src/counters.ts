@@ -47,7 +47,7 @@ export const GAUGE_HELP = {
   bibStatic: 'static BIB entries',
   clients: 'IPv6 client addresses holding BIB entries',
   heldSynsNow: 'IPv4 SYNs held now',
-  bytesAllocated: 'bytes allocated for the tables',
+  bytesAllocated: 'bytes of the tables in use (slots reserved but never used are not counted)',
 } as const;
 export type GaugeName = keyof typeof GAUGE_HELP;
 

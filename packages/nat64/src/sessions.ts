@@ -152,24 +152,26 @@ export class SessionTable extends SlotTable {
     this.freeSlot(i, this.outIndex.next);
   }
 
+  /** Bytes of the arrays in use (SlotTable.inUse). */
   bytesAllocated(): number {
-    return (
+    const slots = this.inUse(
       this.protocol.byteLength +
-      this.state.byteLength +
-      this.flags.byteLength +
-      this.list.byteLength +
-      this.generation.byteLength +
-      this.bib.byteLength +
-      this.serverAddress.byteLength +
-      this.serverPort.byteLength +
-      this.lastUse.byteLength +
-      this.timerNext.byteLength +
-      this.timerPrev.byteLength +
-      this.bibNext.byteLength +
-      this.bibPrev.byteLength +
-      this.outIndex.bytesAllocated() +
-      this.inIndex.bytesAllocated()
+        this.state.byteLength +
+        this.flags.byteLength +
+        this.list.byteLength +
+        this.generation.byteLength +
+        this.bib.byteLength +
+        this.serverAddress.byteLength +
+        this.serverPort.byteLength +
+        this.lastUse.byteLength +
+        this.timerNext.byteLength +
+        this.timerPrev.byteLength +
+        this.bibNext.byteLength +
+        this.bibPrev.byteLength +
+        this.outIndex.slotBytes() +
+        this.inIndex.slotBytes(),
     );
+    return slots + this.outIndex.bucketBytes() + this.inIndex.bucketBytes();
   }
 
   private outHash(i: number): number {

@@ -74,6 +74,14 @@ export abstract class SlotTable {
    */
   protected abstract prepare(start: number, end: number): void;
 
+  /**
+   * The part of `bytes` of per-slot arrays (all of `capacity` slots) in use: that of the slots prepared so
+   * far. The rest of a reservation is address space whose pages the kernel has not committed.
+   */
+  protected inUse(bytes: number): number {
+    return this.capacity === 0 ? 0 : Math.round((bytes * this.prepared) / this.capacity);
+  }
+
   /** The next chunk of never used slots, after doubling the arrays if all of them are in use. */
   private prepareMore(): void {
     if (this.prepared === this.capacity) {

@@ -355,7 +355,7 @@ export class Nat64Table {
     return usage;
   }
 
-  /** Bytes of typed arrays (and held copies) allocated for the tables. */
+  /** Bytes of typed arrays (and held copies) in use by the tables; slots reserved but never used are not counted. */
   bytesAllocated(): number {
     return this.core.bytesAllocated();
   }
