@@ -4,7 +4,8 @@ import { BibTable } from '../src/bib.js';
 import { ClientTable } from '../src/clients.js';
 import { KeyedHash } from '../src/hash.js';
 import { SessionTable } from '../src/sessions.js';
-import { PREPARE_SLOTS } from '../src/slot-table.js';
+import { grown } from '../src/grow.js';
+import { PREPARE_SLOTS, SlotTable } from '../src/slot-table.js';
 import { SECRET } from './support.js';
 
 const UDP = 17;
@@ -170,6 +171,34 @@ describe('slot-table', () => {
     );
     expect(model.size).toBeGreaterThan(0);
     expect(tables.sessions.capacity).toBeGreaterThanOrEqual(tables.sessions.highWater);
+  });
+
+  it('cuts back the columns it reserved before the reservation was refused', () => {
+    /** Two columns; the machine refuses the second one's reservation. */
+    class Refusing extends SlotTable {
+      first = new Int32Array(0);
+      second = new Int32Array(0);
+      constructor() {
+        super();
+        this.reserve(16, 1_000_000);
+      }
+      add(): number {
+        return this.takeSlot(this.second);
+      }
+      protected grow(capacity: number): void {
+        this.first = grown(this.first, capacity);
+        if (capacity > 1000) throw new RangeError('Array buffer allocation failed');
+        this.second = grown(this.second, capacity);
+      }
+      protected prepare(start: number, end: number): void {
+        this.first.fill(-1, start, end);
+      }
+    }
+    const table = new Refusing();
+    expect([table.capacity, table.first.length, table.second.length]).toEqual([16, 16, 16]);
+    for (let i = 0; i < 100; i++) expect(table.add()).toBe(i);
+    expect([table.capacity, table.first.length, table.second.length]).toEqual([128, 128, 128]);
+    expect(table.first.every((v) => v === -1)).toBe(true);
   });
 
   it('holds -1 links in every slot it has prepared and not used yet', () => {
