@@ -8,7 +8,7 @@
 // never finds an older entry's records. Nothing is allocated per record: a million records are a few
 // typed arrays, not a million map entries for the garbage collector to trace on every major collection.
 
-import { SlotTable, grown } from '@nat64/nat64';
+import { PREPARE_SLOTS, SlotTable, grown } from '@nat64/nat64';
 
 /** Record flag: an authoritative receiver acknowledged it; its sessions are a cache. */
 export const RECORD_HANDED_OFF = 1;
@@ -26,24 +26,28 @@ interface PeerRecords {
  */
 export class MappingTable extends SlotTable {
   /** Live sessions of the mapping toward its host. */
-  live: Uint32Array;
-  flags: Uint8Array;
-  serverPort: Uint16Array;
+  live = new Uint32Array(0);
+  flags = new Uint8Array(0);
+  serverPort = new Uint16Array(0);
   /** Creation time as reported in CREATED, in µs since 1970 (handoff v1 section 5.3). */
-  time: Float64Array;
-  natAddress: Uint32Array;
-  host: Uint32Array;
-  protocol: Uint8Array;
-  natPort: Uint16Array;
+  time = new Float64Array(0);
+  natAddress = new Uint32Array(0);
+  host = new Uint32Array(0);
+  protocol = new Uint8Array(0);
+  natPort = new Uint16Array(0);
   /** The table's BIB entry the record belongs to. */
-  bib: Int32Array;
+  bib = new Int32Array(0);
   /** Links of the peer lists; the next link is the free-list link of free slots. */
-  private peerNext: Int32Array;
-  private peerPrev: Int32Array;
+  private peerNext = new Int32Array(0);
+  private peerPrev = new Int32Array(0);
   /** Links of the lists per BIB entry. */
-  private bibNext: Int32Array;
-  /** The first record of each BIB slot, or -1; grows with the highest BIB slot seen. */
+  private bibNext = new Int32Array(0);
+  /**
+   * The first record of each BIB slot, or -1 below `bibsPrepared`: reserved like the records, prepared a
+   * chunk at a time as higher BIB slots come, doubled past its reservation.
+   */
   private bibHead: Int32Array;
+  private bibsPrepared = 0;
   /**
    * Peers by NAT address, then host: there are few of them, so maps are fine here. Keys as int32
    * (`| 0`), which V8 keeps unboxed; an address above 2^31 would otherwise be a heap number per lookup.
@@ -54,26 +58,19 @@ export class MappingTable extends SlotTable {
   private lastNat = 0;
   private lastHost = 0;
 
-  constructor(initialCapacity = 1024) {
-    super(initialCapacity);
-    this.live = new Uint32Array(initialCapacity);
-    this.flags = new Uint8Array(initialCapacity);
-    this.serverPort = new Uint16Array(initialCapacity);
-    this.time = new Float64Array(initialCapacity);
-    this.natAddress = new Uint32Array(initialCapacity);
-    this.host = new Uint32Array(initialCapacity);
-    this.protocol = new Uint8Array(initialCapacity);
-    this.natPort = new Uint16Array(initialCapacity);
-    this.bib = new Int32Array(initialCapacity).fill(-1);
-    this.peerNext = new Int32Array(initialCapacity).fill(-1);
-    this.peerPrev = new Int32Array(initialCapacity).fill(-1);
-    this.bibNext = new Int32Array(initialCapacity).fill(-1);
-    this.bibHead = new Int32Array(initialCapacity).fill(-1);
+  /**
+   * Slots reserved for `bound` records and BIB slots (SlotTable.reserve). A record has a live session,
+   * so the table's session maximum bounds both (static BIB entries past it double the BIB heads).
+   */
+  constructor(initialCapacity = 1024, bound = initialCapacity) {
+    super();
+    this.reserve(initialCapacity, bound);
+    this.bibHead = reservedBibHeads(initialCapacity, bound);
   }
 
   /** The slot of the record of BIB entry `b` toward `host`, or -1. */
   find(b: number, host: number): number {
-    if (b < 0 || b >= this.bibHead.length) return -1;
+    if (b < 0 || b >= this.bibsPrepared) return -1;
     const hosts = this.host;
     const next = this.bibNext;
     for (let slot = this.bibHead[b]!; slot >= 0; slot = next[slot]!) if (hosts[slot] === host) return slot;
@@ -83,7 +80,7 @@ export class MappingTable extends SlotTable {
   /** Whether `slot` holds a record of this key toward `host` (a slot named earlier may be free or reused since). */
   holds(slot: number, natAddress: number, host: number, protocol: number, natPort: number): boolean {
     return (
-      slot < this.bib.length &&
+      slot < this.highWater &&
       this.bib[slot]! >= 0 &&
       this.host[slot] === host >>> 0 &&
       this.natAddress[slot] === natAddress >>> 0 &&
@@ -94,7 +91,7 @@ export class MappingTable extends SlotTable {
 
   /** The first record of BIB entry `b`, or -1; nextOfBib() gives the ones after it. */
   firstOfBib(b: number): number {
-    return b >= 0 && b < this.bibHead.length ? this.bibHead[b]! : -1;
+    return b >= 0 && b < this.bibsPrepared ? this.bibHead[b]! : -1;
   }
 
   nextOfBib(slot: number): number {
@@ -116,7 +113,7 @@ export class MappingTable extends SlotTable {
     this.protocol[slot] = protocol;
     this.natPort[slot] = natPort;
     this.bib[slot] = b;
-    if (b >= this.bibHead.length) this.growBibs(b);
+    if (b >= this.bibsPrepared) this.prepareBibs(b);
     this.bibNext[slot] = this.bibHead[b]!;
     this.bibHead[b] = slot;
     const peer = this.peerFor(natAddress | 0, host | 0);
@@ -184,21 +181,25 @@ export class MappingTable extends SlotTable {
     return this.peers.get(natAddress | 0)?.get(host | 0)?.count ?? 0;
   }
 
+  /** Bytes of the arrays in use (SlotTable.inUse; the BIB heads prepared so far). */
   bytesAllocated(): number {
+    const heads = this.bibHead.length === 0 ? 0 : Math.round((this.bibHead.byteLength * this.bibsPrepared) / this.bibHead.length);
     return (
-      this.live.byteLength +
-      this.flags.byteLength +
-      this.serverPort.byteLength +
-      this.time.byteLength +
-      this.natAddress.byteLength +
-      this.host.byteLength +
-      this.protocol.byteLength +
-      this.natPort.byteLength +
-      this.bib.byteLength +
-      this.peerNext.byteLength +
-      this.peerPrev.byteLength +
-      this.bibNext.byteLength +
-      this.bibHead.byteLength
+      heads +
+      this.inUse(
+        this.live.byteLength +
+          this.flags.byteLength +
+          this.serverPort.byteLength +
+          this.time.byteLength +
+          this.natAddress.byteLength +
+          this.host.byteLength +
+          this.protocol.byteLength +
+          this.natPort.byteLength +
+          this.bib.byteLength +
+          this.peerNext.byteLength +
+          this.peerPrev.byteLength +
+          this.bibNext.byteLength,
+      )
     );
   }
 
@@ -222,10 +223,16 @@ export class MappingTable extends SlotTable {
     return peer;
   }
 
-  private growBibs(b: number): void {
-    let capacity = Math.max(16, this.bibHead.length * 2);
-    while (capacity <= b) capacity *= 2;
-    this.bibHead = grown(this.bibHead, capacity, -1);
+  /** BIB heads up to `b` at least, a chunk ahead, set to -1; doubled first if `b` is past them. */
+  private prepareBibs(b: number): void {
+    if (b >= this.bibHead.length) {
+      let capacity = Math.max(16, this.bibHead.length * 2);
+      while (capacity <= b) capacity *= 2;
+      this.bibHead = grown(this.bibHead, capacity);
+    }
+    const end = Math.min(this.bibHead.length, Math.max(b + 1, this.bibsPrepared + PREPARE_SLOTS));
+    this.bibHead.fill(-1, this.bibsPrepared, end);
+    this.bibsPrepared = end;
   }
 
   protected grow(capacity: number): void {
@@ -237,9 +244,26 @@ export class MappingTable extends SlotTable {
     this.host = grown(this.host, capacity);
     this.protocol = grown(this.protocol, capacity);
     this.natPort = grown(this.natPort, capacity);
-    this.bib = grown(this.bib, capacity, -1);
-    this.peerNext = grown(this.peerNext, capacity, -1);
-    this.peerPrev = grown(this.peerPrev, capacity, -1);
-    this.bibNext = grown(this.bibNext, capacity, -1);
+    this.bib = grown(this.bib, capacity);
+    this.peerNext = grown(this.peerNext, capacity);
+    this.peerPrev = grown(this.peerPrev, capacity);
+    this.bibNext = grown(this.bibNext, capacity);
+  }
+
+  protected prepare(start: number, end: number): void {
+    this.bib.fill(-1, start, end);
+    this.peerNext.fill(-1, start, end);
+    this.peerPrev.fill(-1, start, end);
+    this.bibNext.fill(-1, start, end);
+  }
+}
+
+/** BIB heads for `bound` BIB slots, or where that is refused, for `initialCapacity`. */
+function reservedBibHeads(initialCapacity: number, bound: number): Int32Array {
+  try {
+    return new Int32Array(Math.max(initialCapacity, bound));
+  } catch (error) {
+    if (error instanceof RangeError) return new Int32Array(initialCapacity);
+    throw error;
   }
 }

@@ -64,7 +64,8 @@ function closedTcp(table: Nat64Table, h: number): boolean {
  * are one reused object, valid during the call.
  */
 export class MappingTracker implements SessionSubscriber, LiveMappings {
-  readonly mappings = new MappingTable();
+  /** Reserved for the table's session maximum: a record has a live session. */
+  readonly mappings: MappingTable;
   /**
    * Set by restore() around Nat64Table.restore: the session about to be created comes from this
    * ANSWER, so its mapping is already the receiver's (no CREATED, the receiver's creation time).
@@ -96,6 +97,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     /** Whether an address is a pool4 address (default: ask the table). */
     private readonly isPool: (address: number) => boolean = (address) => table.isPoolAddress(address),
   ) {
+    this.mappings = new MappingTable(undefined, table.maxSessions);
     this.values = counters.values;
     this.index = counters.index;
   }

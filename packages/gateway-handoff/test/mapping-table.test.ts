@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PREPARE_SLOTS } from '@nat64/nat64';
 import { MappingTable, RECORD_HANDED_OFF } from '../src/mapping-table.js';
 
 const A = 0xc6336401;
@@ -106,8 +107,24 @@ describe('MappingTable', () => {
     expect(m.bytesAllocated()).toBeGreaterThanOrEqual(128 * (4 + 1 + 2 + 8 + 4));
   });
 
-  it('agrees with a plain map through any mix of additions and removals over several BIB entries and peers', () => {
-    const m = new MappingTable(4);
+  it('keeps the same arrays while filling to its bound, in records and in BIB slots', () => {
+    const bound = 3 * PREPARE_SLOTS + 100;
+    const m = new MappingTable(16, bound);
+    const arrays = [m.live, m.flags, m.serverPort, m.time, m.natAddress, m.host, m.protocol, m.natPort, m.bib];
+    // BIB slots out of order, as a table that frees and reuses them hands them out.
+    for (let i = 0; i < bound; i++) m.add((i * 7919) % bound, A, H, 17, i & 0xffff, 0, i, 0);
+    const after = [m.live, m.flags, m.serverPort, m.time, m.natAddress, m.host, m.protocol, m.natPort, m.bib];
+    for (let k = 0; k < arrays.length; k++) expect(after[k]).toBe(arrays[k]);
+    const wrong: number[] = [];
+    for (let i = 0; i < bound; i++) if (m.time[m.find((i * 7919) % bound, H)] !== i || m.find((i * 7919) % bound, G) !== -1) wrong.push(i);
+    expect(wrong).toEqual([]);
+  });
+
+  it.each([
+    ['doubling from 4 slots', () => new MappingTable(4), 500],
+    ['reserved, prepared a chunk at a time', () => new MappingTable(16, 3 * PREPARE_SLOTS), 3 * PREPARE_SLOTS],
+  ])('agrees with a plain map through any mix of additions and removals over several BIB entries and peers (%s)', (_, create, bibs) => {
+    const m = create();
     const model = new Map<string, number>();
     let seed = 12345;
     const random = (n: number) => {
@@ -116,7 +133,7 @@ describe('MappingTable', () => {
     };
     for (let step = 0; step < 20_000; step++) {
       const host = [H, G, H + 7][random(3)]!;
-      const b = random(500);
+      const b = random(bibs);
       const key = `${b}/${host}`;
       const action = random(10);
       if (action === 0) {

@@ -13,38 +13,33 @@ export const BIB_STATIC = 1;
 
 export class BibTable extends SlotTable {
   /** IP protocol number; 0 marks a free slot. */
-  protocol: Uint8Array;
-  flags: Uint8Array;
+  protocol = new Uint8Array(0);
+  flags = new Uint8Array(0);
   /** Client record (ClientTable index), which holds the IPv6 address. */
-  client: Int32Array;
-  clientPort: Uint16Array;
-  natAddress: Uint32Array;
-  natPort: Uint16Array;
+  client = new Int32Array(0);
+  clientPort = new Uint16Array(0);
+  natAddress = new Uint32Array(0);
+  natPort = new Uint16Array(0);
   /** Index of natAddress in pool4. */
-  poolIndex: Uint16Array;
+  poolIndex = new Uint16Array(0);
   /** First session of this entry (SessionTable index), or -1. */
-  sessionHead: Int32Array;
+  sessionHead = new Int32Array(0);
   /** The IPv6-side index (client transport address); its chain link is the free-list link of free slots. */
   readonly byClient: ChainedIndex;
   /** The IPv4-side index (NAT transport address). */
   readonly byNat: ChainedIndex;
 
+  /** Slots reserved for `bound` entries (SlotTable.reserve); the indexes' buckets start at `initialCapacity`. */
   constructor(
     private readonly hash: KeyedHash,
     private readonly clients: ClientTable,
     initialCapacity: number,
+    bound = initialCapacity,
   ) {
-    super(initialCapacity);
-    this.protocol = new Uint8Array(initialCapacity);
-    this.flags = new Uint8Array(initialCapacity);
-    this.client = new Int32Array(initialCapacity);
-    this.clientPort = new Uint16Array(initialCapacity);
-    this.natAddress = new Uint32Array(initialCapacity);
-    this.natPort = new Uint16Array(initialCapacity);
-    this.poolIndex = new Uint16Array(initialCapacity);
-    this.sessionHead = new Int32Array(initialCapacity).fill(-1);
-    this.byClient = new ChainedIndex(initialCapacity);
-    this.byNat = new ChainedIndex(initialCapacity);
+    super();
+    this.byClient = new ChainedIndex(0, initialCapacity);
+    this.byNat = new ChainedIndex(0, initialCapacity);
+    this.reserve(initialCapacity, bound);
   }
 
   /** The entry mapping this client transport address, or -1. */
@@ -104,19 +99,21 @@ export class BibTable extends SlotTable {
     this.freeSlot(i, this.byClient.next);
   }
 
+  /** Bytes of the arrays in use (SlotTable.inUse). */
   bytesAllocated(): number {
-    return (
+    const slots = this.inUse(
       this.protocol.byteLength +
-      this.flags.byteLength +
-      this.client.byteLength +
-      this.clientPort.byteLength +
-      this.natAddress.byteLength +
-      this.natPort.byteLength +
-      this.poolIndex.byteLength +
-      this.sessionHead.byteLength +
-      this.byClient.bytesAllocated() +
-      this.byNat.bytesAllocated()
+        this.flags.byteLength +
+        this.client.byteLength +
+        this.clientPort.byteLength +
+        this.natAddress.byteLength +
+        this.natPort.byteLength +
+        this.poolIndex.byteLength +
+        this.sessionHead.byteLength +
+        this.byClient.slotBytes() +
+        this.byNat.slotBytes(),
     );
+    return slots + this.byClient.bucketBytes() + this.byNat.bucketBytes();
   }
 
   protected grow(capacity: number): void {
@@ -127,8 +124,14 @@ export class BibTable extends SlotTable {
     this.natAddress = grown(this.natAddress, capacity);
     this.natPort = grown(this.natPort, capacity);
     this.poolIndex = grown(this.poolIndex, capacity);
-    this.sessionHead = grown(this.sessionHead, capacity, -1);
+    this.sessionHead = grown(this.sessionHead, capacity);
     this.byClient.grow(capacity);
     this.byNat.grow(capacity);
+  }
+
+  protected prepare(start: number, end: number): void {
+    this.sessionHead.fill(-1, start, end);
+    this.byClient.prepare(start, end);
+    this.byNat.prepare(start, end);
   }
 }

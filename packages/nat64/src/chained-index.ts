@@ -1,8 +1,9 @@
 // One hash index of a table: bucket heads over table slots, chained through a link per slot. It doubles
 // its buckets without a pause: on doubling, entries move from the old bucket array to the new one a few
 // buckets per insertion (incremental rehashing), so no packet pays for moving a million entries at once
-// (that took 0.4 s at a million sessions, long enough for the TUN queue to overflow). Each slot keeps its
-// entry's full hash, which makes moving an entry cheap and lets lookups skip most key comparisons.
+// (that took 0.4 s at a million sessions, long enough for the TUN queue to overflow), and each new bucket
+// is set up as its old bucket moves instead of all at once. Each slot keeps its entry's full hash, which
+// makes moving an entry cheap and lets lookups skip most key comparisons.
 
 import { grown, powerOfTwoAtLeast } from './grow.js';
 
@@ -19,10 +20,14 @@ export class ChainedIndex {
   private old: Int32Array | null = null;
   private moved = 0;
 
-  constructor(capacity: number) {
+  /**
+   * Links for `capacity` slots, unlinked, and buckets for `buckets` entries. A slot table passes 0 slots and
+   * reserves them with grow() and prepare(); the buckets double from `buckets` as entries come.
+   */
+  constructor(capacity: number, buckets = capacity) {
     this.next = new Int32Array(capacity).fill(-1);
     this.hashes = new Uint32Array(capacity);
-    this.buckets = new Int32Array(powerOfTwoAtLeast(capacity)).fill(-1);
+    this.buckets = new Int32Array(powerOfTwoAtLeast(buckets)).fill(-1);
   }
 
   /** The first slot of the chain where keys hashing to `h` are; follow `next` from there. */
@@ -74,10 +79,15 @@ export class ChainedIndex {
     next[i] = -1;
   }
 
-  /** Makes room for slots up to `capacity` (the table grew). */
+  /** Makes room for slots up to `capacity` (the table grew); the new ones are unlinked once prepared. */
   grow(capacity: number): void {
-    this.next = grown(this.next, capacity, -1);
+    this.next = grown(this.next, capacity);
     this.hashes = grown(this.hashes, capacity);
+  }
+
+  /** Marks never used slots `start` to `end` - 1 unlinked (SlotTable.prepare). */
+  prepare(start: number, end: number): void {
+    this.next.fill(-1, start, end);
   }
 
   /** Whether a doubling is still moving entries (for tests). */
@@ -86,12 +96,25 @@ export class ChainedIndex {
   }
 
   bytesAllocated(): number {
-    return this.next.byteLength + this.hashes.byteLength + this.buckets.byteLength + (this.old?.byteLength ?? 0);
+    return this.slotBytes() + this.bucketBytes();
+  }
+
+  /** Bytes of the per-slot arrays (links and hashes). */
+  slotBytes(): number {
+    return this.next.byteLength + this.hashes.byteLength;
+  }
+
+  /** Bytes of the bucket arrays. */
+  bucketBytes(): number {
+    return this.buckets.byteLength + (this.old?.byteLength ?? 0);
   }
 
   private startDoubling(): void {
     this.old = this.buckets;
-    this.buckets = new Int32Array(this.old.length * 2).fill(-1);
+    // Not filled here (4 MB of -1 at a million entries stalled the insertion for 5 ms per index): a new
+    // bucket is read only once the old bucket it comes from has moved, and move() sets it to -1 first. So
+    // every page of the fresh array is written before it is read, never a zero page turned copy-on-write.
+    this.buckets = new Int32Array(this.old.length * 2);
     this.moved = 0;
     this.move(MOVES_PER_ADD);
   }
@@ -106,6 +129,9 @@ export class ChainedIndex {
     const end = Math.min(old.length, this.moved + count);
     let j = this.moved;
     for (; j < end; j++) {
+      // Old bucket j splits into new buckets j and j + old.length, untouched until now.
+      buckets[j] = -1;
+      buckets[j + old.length] = -1;
       let e = old[j]!;
       while (e >= 0) {
         const after = next[e]!;

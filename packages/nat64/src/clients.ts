@@ -11,26 +11,25 @@ const FREE = -1;
 
 export class ClientTable extends SlotTable {
   /** The address, four big-endian words per record. */
-  address: Uint32Array;
+  address = new Uint32Array(0);
   /** Index of the paired pool4 address, or -1 before the first mapping. */
-  pool: Int32Array;
+  pool = new Int32Array(0);
   /** BIB entries of this client (any protocol); FREE (-1) marks a free slot. */
-  bibs: Int32Array;
+  bibs = new Int32Array(0);
   /** Sessions of this client (any protocol), for the per-client limit. */
-  sessions: Int32Array;
+  sessions = new Int32Array(0);
   /** The address index; its chain link is the free-list link of free slots. */
   readonly index: ChainedIndex;
 
+  /** Slots reserved for `bound` records (SlotTable.reserve); the index's buckets start at `initialCapacity`. */
   constructor(
     private readonly hash: KeyedHash,
     initialCapacity: number,
+    bound = initialCapacity,
   ) {
-    super(initialCapacity);
-    this.address = new Uint32Array(initialCapacity * 4);
-    this.pool = new Int32Array(initialCapacity).fill(-1);
-    this.bibs = new Int32Array(initialCapacity).fill(FREE);
-    this.sessions = new Int32Array(initialCapacity);
-    this.index = new ChainedIndex(initialCapacity);
+    super();
+    this.index = new ChainedIndex(0, initialCapacity);
+    this.reserve(initialCapacity, bound);
   }
 
   /** The record of this address, or -1. */
@@ -71,15 +70,23 @@ export class ClientTable extends SlotTable {
     this.freeSlot(i, this.index.next);
   }
 
+  /** Bytes of the arrays in use (SlotTable.inUse). */
   bytesAllocated(): number {
-    return this.address.byteLength + this.pool.byteLength + this.bibs.byteLength + this.sessions.byteLength + this.index.bytesAllocated();
+    const slots = this.inUse(this.address.byteLength + this.pool.byteLength + this.bibs.byteLength + this.sessions.byteLength + this.index.slotBytes());
+    return slots + this.index.bucketBytes();
   }
 
   protected grow(capacity: number): void {
     this.address = grown(this.address, capacity * 4);
-    this.pool = grown(this.pool, capacity, -1);
-    this.bibs = grown(this.bibs, capacity, FREE);
+    this.pool = grown(this.pool, capacity);
+    this.bibs = grown(this.bibs, capacity);
     this.sessions = grown(this.sessions, capacity);
     this.index.grow(capacity);
+  }
+
+  protected prepare(start: number, end: number): void {
+    this.pool.fill(-1, start, end);
+    this.bibs.fill(FREE, start, end);
+    this.index.prepare(start, end);
   }
 }

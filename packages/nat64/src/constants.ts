@@ -59,7 +59,7 @@ export const IMPL = {
   DEFAULT_MAX_SESSIONS_PER_CLIENT: 16_384,
   /** Default number of unsolicited IPv4 SYNs held at once (RFC 6146 3.5.2.2 lets us bound them). */
   DEFAULT_MAX_HELD_SYNS: 1_024,
-  /** Default slots allocated up front; tables double from here. */
+  /** Default buckets of each hash index at start, and slots of a table whose reservation was refused. */
   DEFAULT_INITIAL_CAPACITY: 1_024,
   /** Default dynamic range of TCP and UDP ports in each pool4 address. */
   DEFAULT_PORT_MIN: 1_024,

@@ -57,9 +57,14 @@ export class Core {
       options.pool4,
       (options.reservedPorts ?? []).map((r) => [r.protocol, r.port] as const),
     );
-    this.clients = new ClientTable(this.hash, resolved.initialCapacity);
-    this.bibs = new BibTable(this.hash, this.clients, resolved.initialCapacity);
-    this.sessions = new SessionTable(this.hash, this.clients, this.bibs, resolved.initialCapacity);
+    // The tables reserve their slots for the session maximum (SlotTable): a dynamic BIB entry lives only
+    // while it has sessions and a client record while it has BIB entries, so static entries aside, neither
+    // outnumbers the sessions. Past it (a maximum raised by reconfigure) they double.
+    const initial = resolved.initialCapacity;
+    const bibBound = resolved.maxSessions + (options.staticBib?.length ?? 0);
+    this.clients = new ClientTable(this.hash, initial, bibBound);
+    this.bibs = new BibTable(this.hash, this.clients, initial, bibBound);
+    this.sessions = new SessionTable(this.hash, this.clients, this.bibs, initial, resolved.maxSessions);
     this.held = new HeldSyns(this.hash, resolved.maxHeldSyns);
     this.timeouts = resolved.timeouts;
     this.addressDependentFiltering = resolved.addressDependentFiltering;

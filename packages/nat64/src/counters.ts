@@ -33,7 +33,7 @@ export const COUNTER_HELP = {
   restoreConflicts: 'restores refused: NAT port held by another client or client mapped elsewhere',
   restoreInvalid: 'restores refused: malformed entry (protocol, port, address or TCP state)',
   restoreNotInPool: 'restores refused: NAT address outside pool4',
-  tableGrowths: 'times a table doubled its storage',
+  tableGrowths: 'times a table doubled its slots (past the maximum it reserved them for)',
 } as const;
 export type CounterName = keyof typeof COUNTER_HELP;
 
@@ -47,7 +47,7 @@ export const GAUGE_HELP = {
   bibStatic: 'static BIB entries',
   clients: 'IPv6 client addresses holding BIB entries',
   heldSynsNow: 'IPv4 SYNs held now',
-  bytesAllocated: 'bytes allocated for the tables',
+  bytesAllocated: 'bytes of the tables in use (slots reserved but never used are not counted)',
 } as const;
 export type GaugeName = keyof typeof GAUGE_HELP;
 

@@ -1,13 +1,16 @@
 // Growing typed arrays by copying into a larger one. Tables double, so the copies cost O(1) amortised per
-// entry; a table sized up front (`initialCapacity`) never copies.
+// entry; a table reserved for its bound (SlotTable) never copies below it.
 
 type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
 
-/** A copy of `array` with room for `length` elements; new elements hold `fill`. */
+/**
+ * A copy of `array` with room for `length` elements; new elements hold `fill`. A shorter `length` keeps the
+ * elements that fit.
+ */
 export function grown<T extends Typed>(array: T, length: number, fill = 0): T {
   const next = new (array.constructor as new (length: number) => T)(length);
-  next.set(array);
-  if (fill !== 0) next.fill(fill, array.length);
+  next.set(array.length <= length ? array : (array.subarray(0, length) as T));
+  if (fill !== 0 && length > array.length) next.fill(fill, array.length);
   return next;
 }
 

@@ -4,7 +4,7 @@ export { Nat64Table, type Nat64RuntimeOptions, type Pool4Usage } from './table.j
 export { ChainedIndex } from './chained-index.js';
 export { KeyedHash } from './hash.js';
 export { grown } from './grow.js';
-export { SlotTable } from './slot-table.js';
+export { PREPARE_SLOTS, SlotTable } from './slot-table.js';
 export {
   PROTOCOL,
   TCP_FLAG,

@@ -61,7 +61,10 @@ export interface Nat64Options {
   readonly maxSessionsPerClient?: number;
   /** Unsolicited IPv4 SYNs held at once. */
   readonly maxHeldSyns?: number;
-  /** Slots allocated up front for sessions, BIB entries and clients; tables double from there. */
+  /**
+   * Buckets the hash indexes start with (they double as entries come), and the slots tables start with
+   * where reserving slots for maxSessions up front is refused (tables double from there). Default 1024.
+   */
   readonly initialCapacity?: number;
   /** At least 64 random bytes keying the hashes and port allocation; random by default. */
   readonly secret?: Uint8Array;

@@ -24,57 +24,46 @@ export const HANDED_OFF_LIST_OFFSET = 4;
 
 export class SessionTable extends SlotTable {
   /** IP protocol number; 0 marks a free slot. */
-  protocol: Uint8Array;
+  protocol = new Uint8Array(0);
   /** TCP state (TCP_STATE); CLOSED for UDP and ICMP. */
-  state: Uint8Array;
-  flags: Uint8Array;
+  state = new Uint8Array(0);
+  flags = new Uint8Array(0);
   /** The timer list this session is on. */
-  list: Uint8Array;
+  list = new Uint8Array(0);
   /** Incremented when the slot is freed, so a token (handle + generation) can tell reuse apart. */
-  generation: Uint16Array;
-  bib: Int32Array;
-  serverAddress: Uint32Array;
-  serverPort: Uint16Array;
+  generation = new Uint16Array(0);
+  bib = new Int32Array(0);
+  serverAddress = new Uint32Array(0);
+  serverPort = new Uint16Array(0);
   /** Time of last use in milliseconds (the timer list is ordered by it). */
-  lastUse: Float64Array;
-  timerNext: Int32Array;
-  timerPrev: Int32Array;
+  lastUse = new Float64Array(0);
+  timerNext = new Int32Array(0);
+  timerPrev = new Int32Array(0);
   /** The outbound index (client and server transport addresses); its chain link is the free-list link of free slots. */
   readonly outIndex: ChainedIndex;
   /** The inbound index (NAT and server transport addresses). */
   readonly inIndex: ChainedIndex;
   /** Links of the BIB entry's session list. */
-  bibNext: Int32Array;
-  bibPrev: Int32Array;
+  bibNext = new Int32Array(0);
+  bibPrev = new Int32Array(0);
   readonly listHead = new Int32Array(TIMER_LIST_COUNT).fill(-1);
   readonly listTail = new Int32Array(TIMER_LIST_COUNT).fill(-1);
   /** Sessions per protocol number (index 1, 6, 17 used). */
   readonly perProtocol = new Int32Array(18);
   handedOff = 0;
 
+  /** Slots reserved for `bound` sessions (SlotTable.reserve); the indexes' buckets start at `initialCapacity`. */
   constructor(
     private readonly hash: KeyedHash,
     private readonly clients: ClientTable,
     private readonly bibs: BibTable,
     initialCapacity: number,
+    bound = initialCapacity,
   ) {
-    super(initialCapacity);
-    const n = initialCapacity;
-    this.protocol = new Uint8Array(n);
-    this.state = new Uint8Array(n);
-    this.flags = new Uint8Array(n);
-    this.list = new Uint8Array(n);
-    this.generation = new Uint16Array(n);
-    this.bib = new Int32Array(n);
-    this.serverAddress = new Uint32Array(n);
-    this.serverPort = new Uint16Array(n);
-    this.lastUse = new Float64Array(n);
-    this.timerNext = new Int32Array(n).fill(-1);
-    this.timerPrev = new Int32Array(n).fill(-1);
-    this.outIndex = new ChainedIndex(n);
-    this.inIndex = new ChainedIndex(n);
-    this.bibNext = new Int32Array(n).fill(-1);
-    this.bibPrev = new Int32Array(n).fill(-1);
+    super();
+    this.outIndex = new ChainedIndex(0, initialCapacity);
+    this.inIndex = new ChainedIndex(0, initialCapacity);
+    this.reserve(initialCapacity, bound);
   }
 
   /** The session with this outbound key, or -1; the client address is read from `clientAddress` at `offset`. */
@@ -163,24 +152,26 @@ export class SessionTable extends SlotTable {
     this.freeSlot(i, this.outIndex.next);
   }
 
+  /** Bytes of the arrays in use (SlotTable.inUse). */
   bytesAllocated(): number {
-    return (
+    const slots = this.inUse(
       this.protocol.byteLength +
-      this.state.byteLength +
-      this.flags.byteLength +
-      this.list.byteLength +
-      this.generation.byteLength +
-      this.bib.byteLength +
-      this.serverAddress.byteLength +
-      this.serverPort.byteLength +
-      this.lastUse.byteLength +
-      this.timerNext.byteLength +
-      this.timerPrev.byteLength +
-      this.bibNext.byteLength +
-      this.bibPrev.byteLength +
-      this.outIndex.bytesAllocated() +
-      this.inIndex.bytesAllocated()
+        this.state.byteLength +
+        this.flags.byteLength +
+        this.list.byteLength +
+        this.generation.byteLength +
+        this.bib.byteLength +
+        this.serverAddress.byteLength +
+        this.serverPort.byteLength +
+        this.lastUse.byteLength +
+        this.timerNext.byteLength +
+        this.timerPrev.byteLength +
+        this.bibNext.byteLength +
+        this.bibPrev.byteLength +
+        this.outIndex.slotBytes() +
+        this.inIndex.slotBytes(),
     );
+    return slots + this.outIndex.bucketBytes() + this.inIndex.bucketBytes();
   }
 
   private outHash(i: number): number {
@@ -215,11 +206,22 @@ export class SessionTable extends SlotTable {
     this.serverAddress = grown(this.serverAddress, n);
     this.serverPort = grown(this.serverPort, n);
     this.lastUse = grown(this.lastUse, n);
-    this.timerNext = grown(this.timerNext, n, -1);
-    this.timerPrev = grown(this.timerPrev, n, -1);
+    this.timerNext = grown(this.timerNext, n);
+    this.timerPrev = grown(this.timerPrev, n);
     this.outIndex.grow(n);
     this.inIndex.grow(n);
-    this.bibNext = grown(this.bibNext, n, -1);
-    this.bibPrev = grown(this.bibPrev, n, -1);
+    this.bibNext = grown(this.bibNext, n);
+    this.bibPrev = grown(this.bibPrev, n);
+  }
+
+  protected prepare(start: number, end: number): void {
+    this.timerNext.fill(-1, start, end);
+    this.timerPrev.fill(-1, start, end);
+    this.bibNext.fill(-1, start, end);
+    this.bibPrev.fill(-1, start, end);
+    this.outIndex.prepare(start, end);
+    this.inIndex.prepare(start, end);
+    // Read (tokens, removal) before the slot's first removal writes it.
+    this.generation.fill(0, start, end);
   }
 }

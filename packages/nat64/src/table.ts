@@ -320,6 +320,11 @@ export class Nat64Table {
     return this.core.bibs.count;
   }
 
+  /** The session maximum in force (options, then reconfigure). */
+  get maxSessions(): number {
+    return this.core.maxSessions;
+  }
+
   /** Every counter and gauge with its explanation. */
   counters(): CounterSnapshot[] {
     const c = this.core;
@@ -350,7 +355,7 @@ export class Nat64Table {
     return usage;
   }
 
-  /** Bytes of typed arrays (and held copies) allocated for the tables. */
+  /** Bytes of typed arrays (and held copies) in use by the tables; slots reserved but never used are not counted. */
   bytesAllocated(): number {
     return this.core.bytesAllocated();
   }

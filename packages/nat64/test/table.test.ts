@@ -5,11 +5,15 @@ import { client, MINUTE, NAT_1, NAT_2, newTable, SERVER_1, TestClock } from './s
 const { UDP, TCP } = PROTOCOL;
 
 describe('table', () => {
-  it('grows past its initial capacity and still finds every session both ways', () => {
-    const { table } = newTable({ initialCapacity: 16, pool4: [{ address: NAT_1 }, { address: NAT_2 }] });
-    const before = table.bytesAllocated();
+  it('reserves its slots for maxSessions, doubles past a maximum raised at runtime, and still finds every session both ways', () => {
+    const { table } = newTable({ initialCapacity: 16, maxSessions: 1000, pool4: [{ address: NAT_1 }, { address: NAT_2 }] });
+    const growths = () => table.counters().find((c) => c.name === 'tableGrowths')?.value;
     const handles: number[] = [];
-    for (let i = 0; i < 5000; i++) handles.push(table.outbound(UDP, client(i % 700), 0, 1024 + i, SERVER_1, 53));
+    for (let i = 0; i < 1000; i++) handles.push(table.outbound(UDP, client(i % 700), 0, 1024 + i, SERVER_1, 53));
+    expect(growths()).toBe(0);
+    const before = table.bytesAllocated();
+    table.reconfigure({ maxSessions: 5000 });
+    for (let i = 1000; i < 5000; i++) handles.push(table.outbound(UDP, client(i % 700), 0, 1024 + i, SERVER_1, 53));
     expect(table.sessionCount).toBe(5000);
     for (let i = 0; i < 5000; i++) {
       const h = handles[i]!;
@@ -17,7 +21,7 @@ describe('table', () => {
       expect(table.lookupInbound(UDP, SERVER_1, 53, table.natAddress(h), table.natPort(h))).toBe(h);
     }
     expect(table.bytesAllocated()).toBeGreaterThan(before);
-    expect(table.counters().find((c) => c.name === 'tableGrowths')?.value).toBeGreaterThan(0);
+    expect(growths()).toBeGreaterThan(0);
   });
 
   it('counts the ports in use per pool4 address and protocol, leaving out reserved ports', () => {
