@@ -59,10 +59,11 @@ export class MappingTable extends SlotTable {
   private lastHost = 0;
 
   /**
-   * Slots reserved for `bound` records and BIB slots (SlotTable.reserve). A record has a live session,
-   * so the table's session maximum bounds both (static BIB entries past it double the BIB heads).
+   * Slots reserved for `bound` records and BIB slots (SlotTable.reserve), or where that is refused,
+   * `initialCapacity` that double. A record has a live session, so the table's session maximum bounds
+   * both (static BIB entries past it double the BIB heads).
    */
-  constructor(initialCapacity = 1024, bound = initialCapacity) {
+  constructor(bound = 1024, initialCapacity = Math.min(bound, 1024)) {
     super();
     this.reserve(initialCapacity, bound);
     this.bibHead = reservedBibHeads(initialCapacity, bound);
@@ -183,9 +184,8 @@ export class MappingTable extends SlotTable {
 
   /** Bytes of the arrays in use (SlotTable.inUse; the BIB heads prepared so far). */
   bytesAllocated(): number {
-    const heads = this.bibHead.length === 0 ? 0 : Math.round((this.bibHead.byteLength * this.bibsPrepared) / this.bibHead.length);
     return (
-      heads +
+      this.bibsPrepared * Int32Array.BYTES_PER_ELEMENT +
       this.inUse(
         this.live.byteLength +
           this.flags.byteLength +

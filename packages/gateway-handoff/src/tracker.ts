@@ -97,7 +97,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     /** Whether an address is a pool4 address (default: ask the table). */
     private readonly isPool: (address: number) => boolean = (address) => table.isPoolAddress(address),
   ) {
-    this.mappings = new MappingTable(undefined, table.maxSessions);
+    this.mappings = new MappingTable(table.maxSessions);
     this.values = counters.values;
     this.index = counters.index;
   }

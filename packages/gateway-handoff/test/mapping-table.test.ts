@@ -109,7 +109,7 @@ describe('MappingTable', () => {
 
   it('keeps the same arrays while filling to its bound, in records and in BIB slots', () => {
     const bound = 3 * PREPARE_SLOTS + 100;
-    const m = new MappingTable(16, bound);
+    const m = new MappingTable(bound, 16);
     const arrays = [m.live, m.flags, m.serverPort, m.time, m.natAddress, m.host, m.protocol, m.natPort, m.bib];
     // BIB slots out of order, as a table that frees and reuses them hands them out.
     for (let i = 0; i < bound; i++) m.add((i * 7919) % bound, A, H, 17, i & 0xffff, 0, i, 0);
@@ -122,7 +122,7 @@ describe('MappingTable', () => {
 
   it.each([
     ['doubling from 4 slots', () => new MappingTable(4), 500],
-    ['reserved, prepared a chunk at a time', () => new MappingTable(16, 3 * PREPARE_SLOTS), 3 * PREPARE_SLOTS],
+    ['reserved, prepared a chunk at a time', () => new MappingTable(3 * PREPARE_SLOTS, 16), 3 * PREPARE_SLOTS],
   ])('agrees with a plain map through any mix of additions and removals over several BIB entries and peers (%s)', (_, create, bibs) => {
     const m = create();
     const model = new Map<string, number>();
