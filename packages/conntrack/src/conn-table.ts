@@ -129,7 +129,7 @@ export class ConnTable {
     return this.options.capacity;
   }
 
-  /** Bytes of the typed arrays behind the table (columns and index), for capacity planning. */
+  /** Bytes of the typed arrays behind the table in use (columns of the slots handed out, and the indexes), for capacity planning. */
   get byteLength(): number {
     return this.slab.byteLength + this.index.byteLength + this.clients.byteLength;
   }

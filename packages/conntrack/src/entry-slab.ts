@@ -71,9 +71,9 @@ export class EntrySlab {
     return this.protocol.length;
   }
 
-  /** Bytes held by the columns. */
+  /** Bytes of the columns in use: those of the slots ever handed out (the rest of a reservation is address space). */
   get byteLength(): number {
-    return this.slots * BYTES_PER_SLOT;
+    return this.highWater * BYTES_PER_SLOT;
   }
 
   /** Forgets every entry and slot; the columns keep their size. */
