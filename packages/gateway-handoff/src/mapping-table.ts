@@ -66,7 +66,8 @@ export class MappingTable extends SlotTable {
   constructor(bound = 1024, initialCapacity = Math.min(bound, 1024)) {
     super();
     this.reserve(initialCapacity, bound);
-    this.bibHead = reservedBibHeads(initialCapacity, bound);
+    // As many as the records got: the bound, or the initial capacity where the bound was refused.
+    this.bibHead = new Int32Array(this.capacity);
   }
 
   /** The slot of the record of BIB entry `b` toward `host`, or -1. */
@@ -255,15 +256,5 @@ export class MappingTable extends SlotTable {
     this.peerNext.fill(-1, start, end);
     this.peerPrev.fill(-1, start, end);
     this.bibNext.fill(-1, start, end);
-  }
-}
-
-/** BIB heads for `bound` BIB slots, or where that is refused, for `initialCapacity`. */
-function reservedBibHeads(initialCapacity: number, bound: number): Int32Array {
-  try {
-    return new Int32Array(Math.max(initialCapacity, bound));
-  } catch (error) {
-    if (error instanceof RangeError) return new Int32Array(initialCapacity);
-    throw error;
   }
 }
