@@ -10,6 +10,8 @@ import type { ConnEntry } from './types.js';
 
 const NONE = -1;
 const MIN_SLOTS = 1024;
+/** Slots from which reserved columns grow straight to their capacity (EntrySlab.reserve). */
+const RESERVE_FROM = 65_536;
 const ADDRESS_BYTES = FieldLimit.ipv6AddressBytes;
 
 export class EntrySlab {
@@ -35,6 +37,8 @@ export class EntrySlab {
   private freeHead = NONE;
   /** Slots ever handed out; slots at or above it were never used. */
   private highWater = 0;
+  /** The capacity the columns grow to from RESERVE_FROM slots on (0: none). */
+  private reserved = 0;
 
   constructor(expected = 0) {
     const slots = Math.max(MIN_SLOTS, expected);
@@ -53,18 +57,17 @@ export class EntrySlab {
   }
 
   /**
-   * Columns for `capacity` slots reserved up front, so that the table never stops to copy them (a
-   * million slots took 40 ms to double): fresh columns are zero pages that the kernel commits only as
-   * slots are first used, so an unused capacity costs address space, not memory. Where the
-   * reservation is refused, columns that start small and double.
+   * Columns that double up to RESERVE_FROM slots and then grow once, straight to `capacity`, so that a
+   * large table never stops to copy them again (a million slots took 40 ms to double): fresh columns
+   * are zero pages that the kernel commits only as slots are first used, so the unused capacity costs
+   * address space, not memory. Not up front: on Node 20 a process that allocated tens of MB and ended
+   * soon after sometimes hung at exit (nodejs/node#54918, the platform's task drain), which a
+   * short-lived table (tests, tools) then met. Where the reservation is refused, columns double.
    */
   static reserve(capacity: number): EntrySlab {
-    try {
-      return new EntrySlab(capacity);
-    } catch (error) {
-      if (error instanceof RangeError) return new EntrySlab();
-      throw error;
-    }
+    const slab = new EntrySlab();
+    slab.reserved = capacity;
+    return slab;
   }
 
   get slots(): number {
@@ -91,7 +94,7 @@ export class EntrySlab {
       this.freeHead = this.next[slot]!;
       return slot;
     }
-    if (this.highWater === this.slots) this.grow(this.slots * 2);
+    if (this.highWater === this.slots) this.growColumns();
     return this.highWater++;
   }
 
@@ -209,6 +212,21 @@ export class EntrySlab {
     else this.prev[next] = prev;
   }
 
+  /** Doubles the columns, or at RESERVE_FROM slots grows them to the reserved capacity where that is allowed. */
+  private growColumns(): void {
+    const doubled = this.slots * 2;
+    if (this.slots >= RESERVE_FROM && this.reserved > doubled) {
+      try {
+        this.grow(this.reserved);
+        return;
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        this.reserved = 0;
+      }
+    }
+    this.grow(doubled);
+  }
+
   private grow(slots: number): void {
     this.protocol = grown(this.protocol, new Uint8Array(slots));
     this.natAddress = grown(this.natAddress, new Uint32Array(slots));
@@ -231,7 +249,8 @@ function copyAddress(from: Uint8Array, fromOffset: number, to: Uint8Array, toOff
   for (let i = 0; i < ADDRESS_BYTES; i++) to[toOffset + i] = from[fromOffset + i]!;
 }
 
+/** `fresh` holding what of `old` fits (a refused reservation may leave a column longer than the next size). */
 function grown<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(old: T, fresh: T): T {
-  fresh.set(old);
+  fresh.set(old.length <= fresh.length ? old : old.subarray(0, fresh.length));
   return fresh;
 }

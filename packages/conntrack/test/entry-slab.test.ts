@@ -27,23 +27,25 @@ describe('entry-slab', () => {
     expect(slab.sameClient(slot, { ...entry, clientPort: 1 })).toBe(false);
   });
 
-  it('reserves columns for a capacity and never replaces them below it', () => {
-    const slab = EntrySlab.reserve(5000);
-    expect(slab.slots).toBe(5000);
+  it('grows reserved columns straight to their capacity from 65,536 slots, and never replaces them below it', () => {
+    const slab = EntrySlab.reserve(200_000);
+    expect(slab.slots).toBeLessThan(65_536);
+    for (let i = 0; i <= 65_536; i++) slab.write(slab.allocate(), tcp(i & 0xffff), i);
+    expect(slab.slots).toBe(200_000);
     const columns = [slab.natAddress, slab.clientAddress, slab.lastUsed, slab.next];
-    for (let i = 0; i < 5000; i++) slab.write(slab.allocate(), tcp(i), i);
-    expect([slab.natAddress, slab.clientAddress, slab.lastUsed, slab.next]).toEqual(columns);
-    expect(slab.natAddress).toBe(columns[0]);
+    for (let i = 65_537; i < 200_000; i++) slab.write(slab.allocate(), tcp(i & 0xffff), i);
+    const after = [slab.natAddress, slab.clientAddress, slab.lastUsed, slab.next];
+    for (const [k, column] of columns.entries()) expect(after[k]).toBe(column);
     slab.allocate();
     expect(slab.natAddress).not.toBe(columns[0]);
-    expect(slab.read(4999)).toEqual(tcp(4999));
+    expect(slab.read(199_999)).toEqual(tcp(199_999 & 0xffff));
   });
 
   it('falls back to columns that double where a reservation is refused', () => {
     const slab = EntrySlab.reserve(2 ** 40);
-    expect(slab.slots).toBeLessThan(2 ** 20);
-    for (let i = 0; i < 3000; i++) slab.write(slab.allocate(), tcp(i), i);
-    expect(slab.read(2999)).toEqual(tcp(2999));
+    for (let i = 0; i < 70_000; i++) slab.write(slab.allocate(), tcp(i & 0xffff), i);
+    expect(slab.slots).toBe(131_072);
+    expect(slab.read(69_999)).toEqual(tcp(69_999 & 0xffff));
   });
 
   it('keeps entries and links when it grows', () => {
