@@ -16,8 +16,8 @@
 // make if it were offered enough, the figure to compare between modes at saturation.
 // Each figure over several runs (min / median / max); a table with the relative cost is printed and
 // the JSON written to bench-results/gateway-handoff.json. Not a test: run it as root with
-// `node tools/bench/dist/gateway-handoff.js`. Environment: BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE
-// change the defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions,idle picks the
+// `node tools/bench/dist/gateway-handoff.js`. Environment: BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE,
+// BENCH_WARMUP_RUNS change the defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions,idle picks the
 // loads (idle: the gateway's CPU over 10 s without traffic, its own timers); BENCH_BASELINE=DIR runs every mode a second time with the gateway and the receiver built in checkout DIR (say, a
 // worktree of main), interleaved, for a before/after in one run; BENCH_NAT_ADDRESSES the pool4 size
 // (default 126); BENCH_NICE the niceness of gateway, receiver and load (gateway-lab.ts); BENCH_VERBOSE=1
@@ -73,6 +73,12 @@ const POOL4_ROUTE = '198.51.100.0/25';
 const PORTS_PER_RUN = 2000;
 /** The steady new-session rate at which CPU per session is compared (both modes sustain it here). */
 const STEADY_PPS = Number(process.env['BENCH_SESSION_RATE'] ?? 20_000);
+/**
+ * Session runs at the steady rate before any is measured (BENCH_WARMUP_RUNS). Handoff's ACK path and
+ * timers run once per tens of sessions, so V8 optimizes them only after tens of thousands of sessions:
+ * with one warm-up run the first measured runs of mode full still paid for that compilation.
+ */
+const WARMUP_SESSION_RUNS = Math.max(1, Number(process.env['BENCH_WARMUP_RUNS'] ?? 3));
 const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'floods,sessions,idle').split(','));
 const IDLE_SECONDS = 10;
 const BASELINE = process.env['BENCH_BASELINE'];
@@ -372,17 +378,16 @@ async function measure(lab: Lab, dir: string, flooder: string, system: System, i
       into.processNsPerPacket.push(...floods.map((f) => f.nsPerPacket));
     }
     if (PARTS.has('sessions')) {
-      // Port ranges: a short warm-up, then a fresh range per run so every datagram makes a new session.
-      let port = 1024;
-      await sessionRun(lab, gateway.pid, control, system, port, STEADY_PPS);
-      for (let i = 0; i < RUNS_PER_START; i++) {
-        port += PORTS_PER_RUN;
-        into.saturated.push(await sessionRun(lab, gateway.pid, control, system, port, 0));
-      }
-      for (let i = 0; i < RUNS_PER_START; i++) {
-        port += PORTS_PER_RUN;
-        into.steady.push(await sessionRun(lab, gateway.pid, control, system, port, STEADY_PPS));
-      }
+      // A fresh range of source ports per run, so every datagram makes a new session. The runs at the
+      // steady rate come before those at saturation: paced, they make the same sessions in every mode, so
+      // each mode measures them on tables of the same size. Saturation drops different shares at the TUN
+      // queue per mode, and after it the tables' indexes would be at different points of their doubling
+      // (incremental, a few buckets moved per insertion), which costs up to a µs per session while it runs.
+      let port = 1024 - PORTS_PER_RUN;
+      const run = (pps: number) => sessionRun(lab, gateway.pid, control, system, (port += PORTS_PER_RUN), pps);
+      for (let i = 0; i < WARMUP_SESSION_RUNS; i++) await run(STEADY_PPS);
+      for (let i = 0; i < RUNS_PER_START; i++) into.steady.push(await run(STEADY_PPS));
+      for (let i = 0; i < RUNS_PER_START; i++) into.saturated.push(await run(0));
     }
     if (PARTS.has('idle')) {
       // Idle: what the gateway's own timers cost once the load is gone (10 s, CPU read in ticks of 10 ms).

@@ -32,14 +32,40 @@ export type BenchTopology = Nat64Topology;
  * processes' CPU in the middle of a run.
  */
 export const NICE = Number(process.env['BENCH_NICE'] ?? 0);
-/** The CPUs the benches pin the gateway and the load (floods, iperf3, the receiver) to. */
-export const GATEWAY_CPU = 1;
-export const LOAD_CPU = 0;
+/**
+ * The CPUs the benches pin the gateway and the load (floods, iperf3, the receiver) to. The load takes
+ * the CPU that serves the disk's completion interrupts, where there is one: the softirq that ends the
+ * receiver's writes and fsyncs runs on whatever that CPU is running, and on the gateway's core it
+ * would be charged to the gateway (on this VM the virtio disk's only request queue interrupts CPU 1,
+ * and its affinity cannot be changed). BENCH_GATEWAY_CPU=0 or 1 chooses instead.
+ */
+export const GATEWAY_CPU =
+  process.env['BENCH_GATEWAY_CPU'] === '0' || process.env['BENCH_GATEWAY_CPU'] === '1'
+    ? Number(process.env['BENCH_GATEWAY_CPU'])
+    : diskInterruptCpu(readFileSync('/proc/interrupts', 'utf8')) === 0
+      ? 1
+      : 0;
+export const LOAD_CPU = 1 - GATEWAY_CPU;
 /** The server's discard port the floods send to. */
 export const SINK_PORT = 9;
 /** BENCH_RUNS: rounds of each measurement; BENCH_SECONDS: the length of one. */
 export const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
+
+/**
+ * Of CPUs 0 and 1, the one that took the most interrupts of block devices' request queues (virtio-blk,
+ * NVMe, AHCI, Xen) in `interrupts` (the text of /proc/interrupts), or undefined where none counted any.
+ */
+export function diskInterruptCpu(interrupts: string): number | undefined {
+  const totals = [0, 0];
+  for (const line of interrupts.split('\n').slice(1)) {
+    if (!/virtio\d+-req|nvme\d+q\d|ahci|blkif/.test(line)) continue;
+    const counts = line.trim().split(/\s+/).slice(1, 3).map(Number);
+    for (let cpu = 0; cpu < 2; cpu++) totals[cpu]! += Number.isFinite(counts[cpu]) ? counts[cpu]! : 0;
+  }
+  if (totals[0] === 0 && totals[1] === 0) return undefined;
+  return totals[1]! > totals[0]! ? 1 : 0;
+}
 
 /** `command args` pinned to `cpu` at BENCH_NICE, as [command, args] for spawn and run. */
 export function pinned(cpu: number, command: string, args: readonly string[]): [string, string[]] {
