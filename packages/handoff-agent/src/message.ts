@@ -38,8 +38,13 @@ export class Message {
   sentAt = 0;
   /** When the next retransmission is due (Infinity when not sent or acknowledged). */
   deadline = Infinity;
-  /** The retransmission timeout this message is on, doubled at each retransmission (§6.3). */
-  rto = 0;
+  /**
+   * The retransmission timeout this message is on, doubled at each retransmission (§6.3). -0, which is
+   * 0 in every use, because V8 then keeps the field as a double from the start: with 0 it was a small
+   * integer until the peer's RTO first came out fractional, and that change of representation, at any
+   * time in a gateway's life, deoptimized every function that touches a message.
+   */
+  rto = -0;
   retransmissions = 0;
   acked = false;
   /** The gateway's reference of each entry (mappingCreated's `ref`), handed back with the entries when acknowledged. */

@@ -11,18 +11,23 @@ import type { Codec, HandoffEntry } from './types.js';
 
 const TIME_OFFSET = 32;
 
-/** A zeroed entry with its own 16-byte client address, to pass to readEntry() again and again. */
+/**
+ * A zeroed entry with its own 16-byte client address, to pass to readEntry() again and again. The two
+ * IPv4 addresses and the time start as -0, a double: most values they take (addresses from 128.0.0.0,
+ * every time) are no small integers, and a field that V8 first saw as one changes representation at
+ * the first such value, which deoptimizes the code that reads entries whenever it comes.
+ */
 export function createEntry(): HandoffEntry {
   return {
     protocol: 0,
     reason: 0,
-    natAddress: 0,
+    natAddress: -0,
     natPort: 0,
     clientAddress: new Uint8Array(16),
     clientPort: 0,
-    serverAddress: 0,
+    serverAddress: -0,
     serverPort: 0,
-    time: 0,
+    time: -0,
   };
 }
 
