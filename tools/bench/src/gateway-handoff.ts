@@ -383,8 +383,8 @@ async function measure(lab: Lab, dir: string, flooder: string, system: System, i
       // each mode measures them on tables of the same size. Saturation drops different shares at the TUN
       // queue per mode, and after it the tables' indexes would be at different points of their doubling
       // (incremental, a few buckets moved per insertion), which costs up to a µs per session while it runs.
-      let port = 1024 - PORTS_PER_RUN;
-      const run = (pps: number) => sessionRun(lab, gateway.pid, control, system, (port += PORTS_PER_RUN), pps);
+      let runs = 0;
+      const run = (pps: number) => sessionRun(lab, gateway.pid, control, system, 1024 + PORTS_PER_RUN * runs++, pps);
       for (let i = 0; i < WARMUP_SESSION_RUNS; i++) await run(STEADY_PPS);
       for (let i = 0; i < RUNS_PER_START; i++) into.steady.push(await run(STEADY_PPS));
       for (let i = 0; i < RUNS_PER_START; i++) into.saturated.push(await run(0));
