@@ -1,6 +1,6 @@
 // Validation of what callers hand the table, before anything changes.
-import { DELETE_REASONS, IpProtocol } from './constants.js';
-import { checkEntry, protocolCode } from './entry.js';
+import { DELETE_REASONS } from './constants.js';
+import { checkEntry, createdAtValid, protocolCode, serverPortValid } from './entry.js';
 import { StoreError } from './errors.js';
 import type { EventRecords } from './event-records.js';
 import type { ConnTableOptions } from './conn-table.js';
@@ -28,15 +28,15 @@ export function checkOperation(operation: ConnOperation, index: number): void {
 
 /**
  * checkOperation for record `index` of `records`: the fields that its typed layout does not bound
- * already (the protocol, an ICMP entry's server port, the creation time, the kind).
+ * already (the protocol, an ICMP entry's server port, the creation time, the kind), by checkFields'
+ * rules.
  */
 export function checkRecord(records: EventRecords, index: number): void {
   const protocol = records.protocol(index);
-  const createdAt = records.createdAt(index);
   let problem: string | undefined;
   if (protocolCode(protocol) < 0) problem = 'invalid entry (protocol)';
-  else if (protocol === IpProtocol.icmp && records.serverPort(index) !== 0) problem = 'invalid entry (server-port)';
-  else if (!(Number.isSafeInteger(createdAt) && createdAt >= 0)) problem = 'invalid entry (created-at)';
+  else if (!serverPortValid(protocol, records.serverPort(index))) problem = 'invalid entry (server-port)';
+  else if (!createdAtValid(records.createdAt(index))) problem = 'invalid entry (created-at)';
   else if (records.kind(index) > DELETE_REASONS.length) problem = 'unknown operation or delete reason';
   if (problem !== undefined) throw new StoreError('invalid-argument', `operation ${index}: ${problem}`);
 }

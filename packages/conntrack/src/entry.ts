@@ -69,10 +69,19 @@ export function checkFields(entry: Omit<ConnEntry, 'createdAt'>, createdAt: numb
   }
   if (!isUint(entry.clientPort, FieldLimit.portMax)) return 'client-port';
   if (!isUint(entry.serverAddress, FieldLimit.ipv4AddressMax)) return 'server-address';
-  // ICMP query mappings have no server port (RFC 6146 §3.5.3 tracks only the identifier).
-  if (!isUint(entry.serverPort, entry.protocol === IpProtocol.icmp ? 0 : FieldLimit.portMax)) return 'server-port';
-  if (!isUint(createdAt, Number.MAX_SAFE_INTEGER)) return 'created-at';
+  if (!serverPortValid(entry.protocol, entry.serverPort)) return 'server-port';
+  if (!createdAtValid(createdAt)) return 'created-at';
   return undefined;
+}
+
+/** A server port for `protocol`: ICMP query mappings have none (RFC 6146 §3.5.3 tracks only the identifier). */
+export function serverPortValid(protocol: number, serverPort: number): boolean {
+  return isUint(serverPort, protocol === IpProtocol.icmp ? 0 : FieldLimit.portMax);
+}
+
+/** A creation time in µs: a whole number from 0 that a JS number holds exactly. */
+export function createdAtValid(createdAt: number): boolean {
+  return isUint(createdAt, Number.MAX_SAFE_INTEGER);
 }
 
 function isUint(value: number, max: number): boolean {
