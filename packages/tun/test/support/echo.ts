@@ -1,7 +1,7 @@
 // ICMP echo (RFC 792, RFC 4443 §4) as the traffic of the TunDevice suite: the device writes echo
 // requests from its side of the link to the stack's address, and the stack's echo replies are what
 // arrives into the device. A real kernel answers by itself; echoReply is the same answer for the fake.
-import { finishChecksum, sumWords } from '@nat64/wire';
+import { internetChecksum as checksum } from './inet.js';
 
 /** The device's side of the link (packet sources) and the stack's (where echo requests go). */
 export const LINK = {
@@ -28,10 +28,6 @@ export interface Echo {
   sequence: number;
   /** Bytes after the echo header. */
   data: Uint8Array;
-}
-
-function checksum(...parts: Uint8Array[]): number {
-  return finishChecksum(parts.reduce((sum, part) => sumWords(part, 0, part.length, sum), 0));
 }
 
 function ipv6PseudoHeader(packet: Uint8Array, icmpLength: number): Uint8Array {
