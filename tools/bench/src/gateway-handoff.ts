@@ -29,6 +29,7 @@
 // of the handoff datagrams to the receiver in mode full, are charged to the gateway's system time.
 // On a real network that work is the server's. Every mode alike; BENCH_SINK_RPS=0 turns it off (as in gateway-datapath).
 // BENCH_ACK_DELAY (a duration, e.g. 0 or 10ms) is this checkout's receiver's --ack-delay (default: its own, 4ms).
+// BENCH_RECEIVER=ack runs ack-receiver.ts (acknowledges, stores nothing) in place of nat64-receiver.
 // BENCH_PERF=DIR records the gateway with `perf record -g` and counts its system calls and context switches
 // with `perf stat` during every session run at the steady rate (warm-up included), one file pair per run;
 // BENCH_GATEWAY_NODE_FLAGS=--perf-basic-prof (gateway-lab.ts) names its JavaScript frames.
@@ -84,6 +85,13 @@ const IDLE_SECONDS = 10;
 const BASELINE = process.env['BENCH_BASELINE'];
 const SINK_RPS = process.env['BENCH_SINK_RPS'] !== '0';
 const ACK_DELAY = process.env['BENCH_ACK_DELAY'];
+/**
+ * BENCH_RECEIVER=ack: ack-receiver.ts instead of nat64-receiver, for both builds. It acknowledges as
+ * nat64-receiver does and stores nothing, so at saturation it leaves the generator its core and both
+ * modes are offered alike; what the gateway does is the same, its receiver being another machine's.
+ */
+const ACK_RECEIVER = process.env['BENCH_RECEIVER'] === 'ack';
+const ACK_RECEIVER_MAIN = join(import.meta.dirname, 'ack-receiver.js');
 
 /** off: plain NAT64; full: handoff messages (transport handoff); geneve: handoff full over Geneve (transport geneve). */
 type Mode = 'off' | 'full' | 'geneve';
@@ -402,6 +410,14 @@ async function measure(lab: Lab, dir: string, flooder: string, system: System, i
   }
 }
 
+/** Starts ack-receiver on the server, pinned to the load's CPU, its control socket in `dir`. */
+async function startAckReceiver(t: BenchTopology, dir: string): Promise<ChildProcess> {
+  const child = t.server.spawn(...pinned(LOAD_CPU, 'node', [ACK_RECEIVER_MAIN, '--listen', ADDRESSES.server, '--control', join(dir, 'receiver.sock')]));
+  await waitForLine(child.stderr!, /ack-receiver listening/, 20_000);
+  child.stderr!.resume();
+  return child;
+}
+
 /** Stops a receiver and waits for it to exit (its socket and database free for the next). */
 async function stopReceiver(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -544,7 +560,7 @@ function report(summaries: Map<System, Summary>): void {
     ]);
   }
   printTable(
-    `nat64-gateway, handoff off against full over handoff messages and over Geneve (receiver --transport both on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}${SINK_RPS ? ", the far ends' receive steered there too" : ''}, medians (min-max)`,
+    `nat64-gateway, handoff off against full over handoff messages and over Geneve (${ACK_RECEIVER ? 'ack-receiver' : 'nat64-receiver --transport both'} on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}${SINK_RPS ? ", the far ends' receive steered there too" : ''}, medians (min-max)`,
     ['figure', ...systems.map((system) => system.label), 'cost vs off'],
     rows,
   );
@@ -554,6 +570,11 @@ async function main(): Promise<void> {
   const unavailable = labUnavailableReason(['gcc', 'taskset', 'python3']);
   if (unavailable !== undefined) {
     console.log(`gateway handoff benchmark skipped: ${unavailable}`);
+    return;
+  }
+  if (ACK_RECEIVER && MODES.includes('geneve')) {
+    console.log('gateway handoff benchmark: BENCH_RECEIVER=ack answers handoff messages only; set BENCH_MODES=off,full');
+    process.exitCode = 64;
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'n64-gw-handoff-bench-'));
@@ -576,13 +597,14 @@ async function main(): Promise<void> {
       receiverPid: 0,
       receiverControl: '',
       async useReceiver(main) {
+        if (ACK_RECEIVER) main = ACK_RECEIVER_MAIN;
         if (main === receiverMain) return;
         if (receiver) await stopReceiver(receiver);
         // Each build its own database: the baseline's may not read what this one writes.
         const files = join(dir, main === RECEIVER_MAIN ? 'receiver' : 'receiver-baseline');
         mkdirSync(files, { recursive: true });
         const own = main === RECEIVER_MAIN && ACK_DELAY !== undefined ? ['--ack-delay', ACK_DELAY] : [];
-        receiver = await startBenchReceiver(t, LOAD_CPU, files, own, main);
+        receiver = ACK_RECEIVER ? await startAckReceiver(t, files) : await startBenchReceiver(t, LOAD_CPU, files, own, main);
         receiverMain = main;
         lab.receiverPid = receiver.pid!;
         lab.receiverControl = join(files, 'receiver.sock');
@@ -604,6 +626,7 @@ async function main(): Promise<void> {
       cpus: { gateway: GATEWAY_CPU, load: LOAD_CPU, receiver: LOAD_CPU },
       steered: SINK_RPS,
       ackDelay: ACK_DELAY ?? null,
+      receiver: ACK_RECEIVER ? 'ack-receiver' : 'nat64-receiver',
       nice: NICE,
       ...Object.fromEntries([...summaries].map(([system, s]) => [system.key, s])),
     };

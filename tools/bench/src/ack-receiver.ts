@@ -1,0 +1,115 @@
+// ack-receiver: the least a handoff receiver does for a gateway, for benchmarks that measure the
+// gateway at rates where nat64-receiver would take the load generator's core (on this 2-core machine
+// they share one). It answers HELLO with an authoritative HELLO-ACK and acknowledges CREATED and
+// DELETED datagrams cumulatively, as nat64-receiver does with its defaults (an ACK held up to 4 ms,
+// sent at once when it covers 16 messages or answers a duplicate), and stores and logs nothing. Its
+// control socket answers `stats` with the entries it acknowledged, as `created`.
+//
+// usage: node tools/bench/dist/ack-receiver.js --listen ADDRESS --control PATH [--port 62863] [--ack-delay-ms 4]
+
+import { createSocket } from 'node:dgram';
+import { Command } from 'commander';
+import {
+  Capability,
+  DatagramView,
+  DecodeStatus,
+  HANDOFF_PORT,
+  HANDOFF_VERSION,
+  MessageType,
+  ReceiverFlag,
+  datagram,
+  inspectDatagram,
+  type HandoffMessage,
+} from '@nat64/handoff-codec';
+import { listenControl } from '@nat64/service';
+
+/** Messages one held ACK covers at most, as nat64-receiver's ack-delay.ts. */
+const ACK_AFTER_MESSAGES = 16;
+/** The window the HELLO-ACK advertises. */
+const WINDOW = 1024;
+const COOKIE = 0x0123456789abcdefn;
+
+/** One gateway's stream under one epoch: where it is, and the ACK held for it. */
+interface Stream {
+  address: string;
+  port: number;
+  epoch: bigint;
+  cumulative: number;
+  unacknowledged: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const options = new Command()
+  .requiredOption('--listen <address>', 'IPv4 address to listen on')
+  .requiredOption('--control <path>', 'control socket')
+  .option('--port <port>', 'UDP port', Number, HANDOFF_PORT)
+  .option('--ack-delay-ms <ms>', 'longest an ACK is held', Number, 4)
+  .parse()
+  .opts<{ listen: string; control: string; port: number; ackDelayMs: number }>();
+
+const socket = createSocket('udp4');
+const view = new DatagramView();
+const out = new Uint8Array(256);
+const streams = new Map<string, Stream>();
+let acknowledged = 0;
+let dropped = 0;
+
+function send(message: HandoffMessage, address: string, port: number): void {
+  const length = datagram.encode(message, out, 0);
+  socket.send(out.subarray(0, length), port, address);
+}
+
+function sendAck(stream: Stream): void {
+  clearTimeout(stream.timer);
+  stream.timer = undefined;
+  stream.unacknowledged = 0;
+  const header = { version: HANDOFF_VERSION, flags: 0, epoch: stream.epoch, cookie: COOKIE, sequence: 0 } as const;
+  send({ ...header, type: MessageType.ACK, cumulative: stream.cumulative, blocks: [] }, stream.address, stream.port);
+}
+
+function received(payload: Uint8Array, address: string, port: number): void {
+  if (inspectDatagram(payload, 0, payload.length, view) !== DecodeStatus.OK) {
+    dropped++;
+    return;
+  }
+  const epoch = (BigInt(view.epochHigh) << 32n) | BigInt(view.epochLow);
+  if (view.type === MessageType.HELLO) {
+    const header = { version: HANDOFF_VERSION, flags: 0, epoch, cookie: COOKIE, sequence: view.sequence } as const;
+    send(
+      { ...header, type: MessageType.HELLO_ACK, receiverFlags: ReceiverFlag.AUTHORITATIVE, capabilities: Capability.HANDOFF_V1, window: WINDOW },
+      address,
+      port,
+    );
+    return;
+  }
+  if (view.type !== MessageType.CREATED && view.type !== MessageType.DELETED) return;
+  const key = `${address}/${epoch}`;
+  let stream = streams.get(key);
+  if (stream === undefined) {
+    stream = { address, port, epoch, cumulative: 0, unacknowledged: 0, timer: undefined };
+    streams.set(key, stream);
+  }
+  if (view.sequence !== stream.cumulative + 1) {
+    // A duplicate, or a datagram past one that was lost: the gateway waits on its retransmission timer.
+    sendAck(stream);
+    return;
+  }
+  stream.cumulative = view.sequence;
+  if (view.type === MessageType.CREATED) acknowledged += view.count;
+  if (++stream.unacknowledged >= ACK_AFTER_MESSAGES || options.ackDelayMs === 0) sendAck(stream);
+  else if (stream.timer === undefined) {
+    const held = stream;
+    held.timer = setTimeout(() => sendAck(held), options.ackDelayMs);
+  }
+}
+
+socket.on('message', (payload, remote) => received(payload, remote.address, remote.port));
+socket.bind(options.port, options.listen, () => console.error(`ack-receiver listening on ${options.listen}:${options.port}`));
+await listenControl(options.control, {
+  stats: () => ({
+    counters: [
+      { name: 'created', value: acknowledged },
+      { name: 'dropped', value: dropped },
+    ],
+  }),
+});
