@@ -188,6 +188,8 @@ function emptyRuns(): SystemRuns {
 
 /** Runs per gateway start: each system is started twice, in the order A B B A, so drifting background load hits all alike. */
 const RUNS_PER_START = Math.max(1, Math.ceil(RUNS / 2));
+/** Source ports a gateway start uses: every session run takes a fresh range above 1023. */
+const PORTS_PER_START = PORTS_PER_RUN * (WARMUP_SESSION_RUNS + 2 * RUNS_PER_START);
 
 interface Counters {
   [name: string]: number;
@@ -570,6 +572,11 @@ async function main(): Promise<void> {
   const unavailable = labUnavailableReason(['gcc', 'taskset', 'python3']);
   if (unavailable !== undefined) {
     console.log(`gateway handoff benchmark skipped: ${unavailable}`);
+    return;
+  }
+  if (1024 + PORTS_PER_START > 65_536) {
+    console.log(`gateway handoff benchmark: BENCH_RUNS and BENCH_WARMUP_RUNS ask for ${PORTS_PER_START} source ports per gateway start, more than 64,512`);
+    process.exitCode = 64;
     return;
   }
   if (ACK_RECEIVER && MODES.includes('geneve')) {

@@ -42,9 +42,9 @@ export const NICE = Number(process.env['BENCH_NICE'] ?? 0);
 export const GATEWAY_CPU =
   process.env['BENCH_GATEWAY_CPU'] === '0' || process.env['BENCH_GATEWAY_CPU'] === '1'
     ? Number(process.env['BENCH_GATEWAY_CPU'])
-    : diskInterruptCpu(readFileSync('/proc/interrupts', 'utf8')) === 0
-      ? 1
-      : 0;
+    : diskInterruptCpu(readFileSync('/proc/interrupts', 'utf8')) === 1
+      ? 0
+      : 1;
 export const LOAD_CPU = 1 - GATEWAY_CPU;
 /** The server's discard port the floods send to. */
 export const SINK_PORT = 9;
@@ -56,7 +56,7 @@ export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
  * Of CPUs 0 and 1, the one that took the most interrupts of block devices' request queues (virtio-blk,
  * NVMe, AHCI, Xen) in `interrupts` (the text of /proc/interrupts), or undefined where none counted any.
  */
-export function diskInterruptCpu(interrupts: string): number | undefined {
+function diskInterruptCpu(interrupts: string): number | undefined {
   const totals = [0, 0];
   for (const line of interrupts.split('\n').slice(1)) {
     if (!/virtio\d+-req|nvme\d+q\d|ahci|blkif/.test(line)) continue;
