@@ -56,7 +56,8 @@ let dropped = 0;
 
 function send(message: HandoffMessage, address: string, port: number): void {
   const length = datagram.encode(message, out, 0);
-  socket.send(out.subarray(0, length), port, address);
+  // A copy: the send may still be queued when the next message is encoded into `out`.
+  socket.send(out.slice(0, length), port, address);
 }
 
 function sendAck(stream: Stream): void {
