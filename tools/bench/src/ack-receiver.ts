@@ -5,7 +5,7 @@
 // sent at once when it covers 16 messages or answers a duplicate), and stores and logs nothing. Its
 // control socket answers `stats` with the entries it acknowledged, as `created`.
 //
-// usage: node tools/bench/dist/ack-receiver.js --listen ADDRESS --control PATH [--port 62863] [--ack-delay-ms 4]
+// usage: node tools/bench/dist/ack-receiver.js --listen ADDRESS --control PATH [--port 62863 (0: any)] [--ack-delay-ms 4]
 
 import { createSocket } from 'node:dgram';
 import { Command } from 'commander';
@@ -105,7 +105,7 @@ function received(payload: Uint8Array, address: string, port: number): void {
 }
 
 socket.on('message', (payload, remote) => received(payload, remote.address, remote.port));
-socket.bind(options.port, options.listen, () => console.error(`ack-receiver listening on ${options.listen}:${options.port}`));
+socket.bind(options.port, options.listen, () => console.error(`ack-receiver listening on ${options.listen}:${socket.address().port}`));
 await listenControl(options.control, {
   stats: () => ({
     counters: [
