@@ -4,13 +4,12 @@
 type Typed = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
 
 /**
- * A copy of `array` with room for `length` elements; new elements hold `fill`. A shorter `length` keeps the
- * elements that fit.
+ * A copy of `array` with room for `length` elements, the new ones 0 (the tables write other empty values as
+ * they prepare slots). A shorter `length` keeps the elements that fit.
  */
-export function grown<T extends Typed>(array: T, length: number, fill = 0): T {
+export function grown<T extends Typed>(array: T, length: number): T {
   const next = new (array.constructor as new (length: number) => T)(length);
   next.set(array.length <= length ? array : (array.subarray(0, length) as T));
-  if (fill !== 0 && length > array.length) next.fill(fill, array.length);
   return next;
 }
 
