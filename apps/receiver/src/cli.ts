@@ -59,6 +59,7 @@ function settingsFromFlags(options: Record<string, unknown>): RawSettings {
     capacity: options.capacity,
     idleTimeout: options.idleTimeout,
     ackDelay: options.ackDelay,
+    warmUp: options.warmUp,
     retention: options.retention,
     control: options.control,
     metrics: options.metrics,
@@ -191,6 +192,11 @@ program
   .option(
     '--ack-delay <duration>',
     `wait at most this long to acknowledge several commits of a gateway with one ACK (fewer wake-ups of the gateway), at once from 16 messages on or when a gateway retransmits; 0 an ACK per commit (default ${DEFAULTS.ackDelay})`,
+  )
+  .option(
+    '--warm-up <entries>',
+    `before listening, run this many made-up entries through a scratch store and log, so that the first real ones meet compiled code; 0 none (default ${DEFAULTS.warmUp})`,
+    Number,
   )
   .option('--retention <duration>', `keep ended entries in the history this long, e.g. 90d (default ${DEFAULTS.retention})`)
   .option('--control <socket>', `control socket for "stats" and "reload" (default ${DEFAULTS.control})`)

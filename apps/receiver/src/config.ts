@@ -47,6 +47,8 @@ export interface ReceiverConfig {
   idleTimeoutMs: number;
   /** How long an ACK may wait to cover the commits after it; 0 acknowledges every commit at once. */
   ackDelayMs: number;
+  /** Made-up entries the receiver runs through a scratch engine before it listens (warm-up.ts); 0: none. */
+  warmUp: number;
   retentionMs: number;
   control: string;
   /** Prometheus exposition over HTTP (metrics.ts); undefined: off. */
@@ -75,6 +77,7 @@ export const DEFAULTS = {
   capacity: 1_000_000,
   idleTimeout: '24h',
   ackDelay: `${DEFAULT_ACK_DELAY_MS}ms`,
+  warmUp: 20_000,
   retention: '90d',
   control: '/run/nat64-receiver/control.sock',
   logLevel: 'info',
@@ -133,6 +136,7 @@ function readSettings(reader: ConfigReader): ReceiverConfig {
     capacity: reader.integer('capacity', { min: 1, max: 100_000_000, fallback: DEFAULTS.capacity }),
     idleTimeoutMs: reader.duration('idleTimeout', DEFAULTS.idleTimeout),
     ackDelayMs: readAckDelay(reader),
+    warmUp: reader.integer('warmUp', { min: 0, max: 1_000_000, fallback: DEFAULTS.warmUp }),
     retentionMs: reader.duration('retention', DEFAULTS.retention),
     control: reader.string('control', DEFAULTS.control),
     metrics: readMetricsAddress(reader, 'metrics'),

@@ -47,6 +47,7 @@ import { isBypassPacket } from '@nat64/geneve';
 import { startBypass, type BypassEnvironment, type BypassService } from './bypass/service.js';
 import type { ReceiverConfig } from './config.js';
 import { ReceiverSettings } from './reload.js';
+import { warmUp } from './warm-up.js';
 
 const MAX_PEERS = 100_000;
 
@@ -96,6 +97,7 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const counters = new Counters(RECEIVER_COUNTERS);
     const settings = environment.settings ?? new ReceiverSettings(config);
     const ackLatency = newAckLatencyHistogram();
+    if (config.warmUp > 0) logger.info(await warmUp(config.warmUp, config.ackDelayMs, logger), 'warmed up');
     const sockets: Sockets = { transport: undefined, geneveTransport: undefined, batched: undefined, endpoint: undefined, device: undefined };
     const { built, log } = await openEngine(
       config,

@@ -36,6 +36,7 @@ export function effectiveSettings(config: ReceiverConfig, keys: 'hidden' | 'dige
     capacity: config.capacity,
     idleTimeout: formatDuration(config.idleTimeoutMs),
     ackDelay: formatDuration(config.ackDelayMs),
+    warmUp: config.warmUp,
     retention: formatDuration(config.retentionMs),
     control: config.control,
     ...(config.metrics === undefined ? {} : { metrics: formatMetricsAddress(config.metrics) }),

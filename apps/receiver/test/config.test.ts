@@ -62,6 +62,13 @@ describe('config', () => {
     expect(() => loadReceiverConfig({ flags: { ackDelay: '0.5ms' } })).toThrow('ackDelay: must be whole milliseconds');
   });
 
+  it('warms up with 20,000 made-up entries by default, none with 0, and refuses a negative or fractional count', () => {
+    expect(loadReceiverConfig({ flags: {} }).warmUp).toBe(20_000);
+    expect(loadReceiverConfig({ flags: { warmUp: 0 } }).warmUp).toBe(0);
+    expect(() => loadReceiverConfig({ flags: { warmUp: -1 } })).toThrow('warmUp: must be at least 0');
+    expect(() => loadReceiverConfig({ flags: { warmUp: 1.5 } })).toThrow('warmUp');
+  });
+
   it('reads one key for all gateways from a flag or a file, and per-range keys from the file', () => {
     const hex = '00112233445566778899aabbccddeeff';
     expect(loadReceiverConfig({ flags: { key: hex } }).keys).toHaveLength(2);

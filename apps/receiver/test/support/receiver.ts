@@ -38,6 +38,8 @@ export async function startTestReceiver(
       connectionLog: join(dir, 'connections.log'),
       control: join(dir, 'control.sock'),
       logLevel: 'silent',
+      // A warm-up costs each start a third of a second; warm-up.test.ts tests it.
+      warmUp: 0,
       ...flags,
     },
   });
