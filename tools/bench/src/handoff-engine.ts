@@ -25,6 +25,8 @@ const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 400_000);
 /** Batches in a burst: the last one is short (the queue read empty), as a device's would be. */
 const BURST = 4;
+/** BENCH_BATCH_SESSIONS=N: every batch holds N new sessions and reads the queue empty, as at a moderate rate (about 12 at 20 k/s on the device). */
+const BATCH_SESSIONS = Number(process.env['BENCH_BATCH_SESSIONS'] ?? 0);
 const SERVER = (203 << 24) | (0 << 16) | (113 << 8) | 99;
 const COOKIE = 0x8899aabbccddeeffn;
 
@@ -140,6 +142,7 @@ function run(build: Build, mode: 'off' | 'full', round: number): Run {
   handoff?.start(0);
   const rx: RxBatch = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH), vnet: null };
   let n = 0;
+  let sessionsInBatch = 0;
   let batches = 0;
   let cpu = 0;
   const clients = Math.ceil(SESSIONS / 1000);
@@ -165,11 +168,13 @@ function run(build: Build, mode: 'off' | 'full', round: number): Run {
       writeClientPacket(rx.buffer, at, round, c, 10_000 + p); // 2001:db8:1:<round>::<c>: new clients every run
       rx.lengths[n] = CLIENT_PACKET_BYTES;
       n++;
+      sessionsInBatch++;
       // Every BURST-th batch is short: it read the queue empty, so the datapath goes idle after it.
       const limit = batches % BURST === BURST - 1 ? BATCH - 8 : BATCH;
-      if (n >= limit) {
+      if (BATCH_SESSIONS > 0 ? sessionsInBatch >= BATCH_SESSIONS : n >= limit) {
         handle(n);
         n = 0;
+        sessionsInBatch = 0;
       }
     }
   }
