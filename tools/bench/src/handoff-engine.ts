@@ -5,8 +5,10 @@
 // output goes nowhere (a sink that counts). Both modes alternate in one process, so the difference is
 // the hand-off's own JavaScript: the entries, the datagrams, the ACKs and the timer work at batch ends.
 // Not a test: node tools/bench/dist/handoff-engine.js (BENCH_RUNS, default 5; BENCH_SESSIONS per run;
-// BENCH_MODES=off,full; BENCH_BASELINE=DIR adds mode full with the engine and handoff built in checkout
-// DIR, say a worktree of main, in the same process and rounds, for a before/after).
+// BENCH_MODES=off,full; BENCH_BATCH_SESSIONS=N: batches of N sessions, each the last of its burst, as
+// at a moderate rate on a device, where the default is bursts of full batches; BENCH_BASELINE=DIR adds
+// mode full with the engine and handoff built in checkout DIR, say a worktree of main, in the same
+// process and rounds, for a before/after).
 
 import { join } from 'node:path';
 import * as ownEngine from '@nat64/gateway-engine';

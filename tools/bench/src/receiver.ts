@@ -2,9 +2,9 @@
 // receiver (a separate process, SQLite file, connection log file) on loopback, and ACK latency
 // at saturation and at fixed offered rates. Also the receiver's CPU time per entry, in all and per
 // thread (main thread, the store's writer thread, all others: mostly V8's collector). A paced case
-// runs in a fresh receiver, as it comes up, and in one warmed by WARM_ENTRIES from other gateways
-// first (what a receiver that has been running sees; its first second after a start is slower,
-// while its hot paths are compiled). Each case runs
+// runs in a fresh receiver, as it comes up (after its own warm-up, --warm-up, which compiles its hot
+// paths before it listens), and in one warmed by WARM_ENTRIES from other gateways first (what a
+// receiver that has been running sees: its tables and files hold entries). Each case runs
 // `--rounds` times; `--baseline DIR` runs another checkout's built receiver in the same rounds,
 // alternating with this one, so that before and after meet the same machine.
 import { readdirSync } from 'node:fs';
