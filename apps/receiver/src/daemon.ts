@@ -97,7 +97,10 @@ export async function startReceiver(config: ReceiverConfig, logger: Logger, envi
     const counters = new Counters(RECEIVER_COUNTERS);
     const settings = environment.settings ?? new ReceiverSettings(config);
     const ackLatency = newAckLatencyHistogram();
-    if (config.warmUp > 0) logger.info(await warmUp(config.warmUp, config.ackDelayMs, logger), 'warmed up');
+    if (config.warmUp > 0) {
+      const warmed = await warmUp(config.warmUp, config.ackDelayMs, logger);
+      if (warmed.entries > 0) logger.info(warmed, 'warmed up');
+    }
     const sockets: Sockets = { transport: undefined, geneveTransport: undefined, batched: undefined, endpoint: undefined, device: undefined };
     const { built, log } = await openEngine(
       config,
