@@ -8,9 +8,9 @@ import { MessageType } from '@nat64/handoff-codec';
 import { GatewayClient } from '@nat64/handoff-sim';
 import { silentLogger } from '@nat64/service';
 import { entry } from '../../../packages/handoff-receiver/test/support/entries.js';
-import { loadReceiverConfig, startReceiver } from '../src/index.js';
+import { startReceiver } from '../src/index.js';
 import { warmUp } from '../src/warm-up.js';
-import { loopback } from './support/receiver.js';
+import { loopback, testReceiverConfig } from './support/receiver.js';
 
 /** A logger whose lines (parsed) land in `lines`. */
 function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -73,17 +73,7 @@ describe('receiver warm-up', () => {
     const work = join(dir, 'tmp');
     mkdirSync(work);
     const { logger, lines } = recordingLogger();
-    const config = loadReceiverConfig({
-      flags: {
-        listen: ['127.0.0.1'],
-        port: 0,
-        transport: 'handoff',
-        database: join(dir, 'connections.db'),
-        connectionLog: join(dir, 'connections.log'),
-        control: join(dir, 'control.sock'),
-        warmUp: 2000,
-      },
-    });
+    const config = testReceiverConfig(dir, { warmUp: 2000, logLevel: 'info' });
     const daemon = await withTmpdir(work, () => startReceiver(config, logger));
     cleanups.push(() => daemon.close());
     const messages = lines.map((line) => line['msg']);

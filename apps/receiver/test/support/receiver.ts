@@ -24,12 +24,9 @@ export interface TestReceiver {
   cleanup(): Promise<void>;
 }
 
-export async function startTestReceiver(
-  flags: Record<string, unknown> = {},
-  clock?: MicroClock,
-  dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-')),
-): Promise<TestReceiver> {
-  const config = loadReceiverConfig({
+/** The configuration startTestReceiver uses in `dir`, with `flags` over it. */
+export function testReceiverConfig(dir: string, flags: Record<string, unknown> = {}): ReceiverConfig {
+  return loadReceiverConfig({
     flags: {
       listen: ['127.0.0.1'],
       port: 0,
@@ -43,6 +40,14 @@ export async function startTestReceiver(
       ...flags,
     },
   });
+}
+
+export async function startTestReceiver(
+  flags: Record<string, unknown> = {},
+  clock?: MicroClock,
+  dir = mkdtempSync(join(tmpdir(), 'nat64-receiver-')),
+): Promise<TestReceiver> {
+  const config = testReceiverConfig(dir, flags);
   const daemon = await startReceiver(config, silentLogger(), clock ? { clock } : {});
   const port = Number(daemon.transport!.bound[0]!.split(':').at(-1));
   const clients: GatewayClient[] = [];
