@@ -93,9 +93,6 @@ class MadeUpGateway {
   private nextSequence = 1;
   /** Every message up to this one is acknowledged. */
   private cumulative = 0;
-  private acknowledgedEntries = 0;
-  /** Entries of each message not yet acknowledged, by sequence number. */
-  private readonly pending = new Map<number, number>();
   private readonly buffer = new Uint8Array(4096);
 
   constructor(
@@ -104,49 +101,34 @@ class MadeUpGateway {
     private readonly deadline: number,
   ) {}
 
-  /** Sends `count` CREATED entries, then deletes some; resolves with the entries acknowledged. */
+  /** Sends `count` CREATED entries, then deletes some; resolves with the CREATED entries acknowledged. */
   async run(count: number): Promise<number> {
-    if (!(await this.hello())) return 0;
+    this.deliver({ type: MessageType.HELLO, ...this.header(0), natAddress: GATEWAY_NUMBER, capabilities: Capability.HANDOFF_V1 });
+    if (!(await this.until(() => this.cookie !== 0n))) return 0;
     const time = Date.now() * 1000;
     const created: HandoffEntry[] = [];
     for (let i = 0; i < count; i++) created.push(madeUpEntry(i, time));
     await this.send(MessageType.CREATED, created);
+    // The CREATED messages are the first, full but for the last: those acknowledged hold these entries.
+    const acknowledged = Math.min(count, this.cumulative * ENTRIES_PER_DATAGRAM);
     // Neither a reused port's entry (i % REUSE 0) nor the one it replaced (1).
-    const deleted = created.filter((_, i) => i % 100 >= 2 && i % 100 < 2 + DELETED_PERCENT);
-    await this.send(MessageType.DELETED, deleted);
-    return this.acknowledgedEntries;
+    await this.send(
+      MessageType.DELETED,
+      created.filter((_, i) => i % 100 >= 2 && i % 100 < 2 + DELETED_PERCENT),
+    );
+    return acknowledged;
   }
 
-  private async hello(): Promise<boolean> {
-    this.deliver({ type: MessageType.HELLO, ...this.header(0), natAddress: GATEWAY_NUMBER, capabilities: Capability.HANDOFF_V1 });
-    while (this.cookie === 0n) {
-      this.read();
-      if (this.cookie !== 0n) break;
-      if (!(await this.pause())) return false;
-    }
-    return true;
-  }
-
+  /** Sends `entries` in messages within the window, then waits until all are acknowledged. */
   private async send(type: typeof MessageType.CREATED | typeof MessageType.DELETED, entries: readonly HandoffEntry[]): Promise<void> {
-    for (let at = 0; at < entries.length; ) {
-      while (this.nextSequence - this.cumulative > this.window) {
-        this.read();
-        if (this.nextSequence - this.cumulative <= this.window) break;
-        if (!(await this.pause())) return;
-      }
+    for (let at = 0; at < entries.length; at += ENTRIES_PER_DATAGRAM) {
+      if (!(await this.until(() => this.nextSequence - this.cumulative <= this.window))) return;
+      const header = this.header(this.nextSequence++);
       const batch = entries.slice(at, at + ENTRIES_PER_DATAGRAM);
-      at += batch.length;
-      const sequence = this.nextSequence++;
-      this.pending.set(sequence, type === MessageType.CREATED ? batch.length : 0);
-      const header = this.header(sequence);
       // Alike but for the type each branch narrows `type` to, which the message union needs.
       this.deliver(type === MessageType.CREATED ? { type, ...header, entries: batch } : { type, ...header, entries: batch });
     }
-    while (this.cumulative < this.nextSequence - 1) {
-      this.read();
-      if (this.cumulative >= this.nextSequence - 1) break;
-      if (!(await this.pause())) return;
-    }
+    await this.until(() => this.cumulative === this.nextSequence - 1);
   }
 
   /** One datagram to the scratch engine, in a buffer of its own (the engine keeps it). */
@@ -163,19 +145,19 @@ class MadeUpGateway {
         this.cookie = message.cookie;
         this.window = Math.max(1, message.window);
       } else if (message.type === MessageType.ACK) {
-        for (let sequence = this.cumulative + 1; sequence <= message.cumulative; sequence++) {
-          this.acknowledgedEntries += this.pending.get(sequence) ?? 0;
-          this.pending.delete(sequence);
-        }
         this.cumulative = Math.max(this.cumulative, message.cumulative);
       }
     }
   }
 
-  /** Lets the engine commit and reply; false past the deadline. */
-  private async pause(): Promise<boolean> {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    return performance.now() < this.deadline;
+  /** Takes the replies until `done` holds, letting the engine commit and reply in between; false past the deadline. */
+  private async until(done: () => boolean): Promise<boolean> {
+    for (;;) {
+      this.read();
+      if (done()) return true;
+      if (performance.now() >= this.deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 
   private header(sequence: number): { version: number; flags: number; epoch: bigint; cookie: bigint; sequence: number } {
