@@ -1,15 +1,27 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@nat64/service';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadGatewayConfig, shortTimeouts, type RawSettings } from '../src/config.js';
 
 const POOL = { pool4: ['198.51.100.1'] };
 
+/** Directories the tests made, removed after each (whether it passed or not). */
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
 function load(flags: RawSettings, file?: object): ReturnType<typeof loadGatewayConfig> {
   if (file === undefined) return loadGatewayConfig({ flags });
-  const path = join(mkdtempSync(join(tmpdir(), 'gw-config-')), 'gateway.json');
+  const path = join(scratchDir('gw-config-'), 'gateway.json');
   writeFileSync(path, JSON.stringify(file));
   return loadGatewayConfig({ file: path, flags });
 }
@@ -94,7 +106,7 @@ describe('config', () => {
   });
 
   it('reads the handoff key from its file and refuses what is not a key', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gw-key-'));
+    const dir = scratchDir('gw-key-');
     const good = join(dir, 'good.key');
     writeFileSync(good, `${'00112233445566778899aabbccddeeff'}\n`);
     expect(Buffer.from(load({ ...POOL, 'handoff.keyFile': good }).handoff.key!).toString('hex')).toBe('00112233445566778899aabbccddeeff');
@@ -146,7 +158,7 @@ describe('config', () => {
   });
 
   it('points at the line and column of a JSON syntax error', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'gw-config-')), 'broken.json');
+    const path = join(scratchDir('gw-config-'), 'broken.json');
     writeFileSync(path, '{\n  "pool4": ["198.51.100.1",]\n}\n');
     expect(() => loadGatewayConfig({ file: path, flags: {} })).toThrow(/broken\.json:2:\d+: invalid JSON/);
   });

@@ -2,7 +2,7 @@
 // authentication, the view `hosts` shows, and start/stop.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { HANDOFF_PORT, MessageType } from '@nat64/handoff-codec';
 import { PeerState } from '@nat64/handoff-agent';
 import { PROTOCOL } from '@nat64/nat64';
@@ -16,8 +16,10 @@ import { FakeReceiver, converse, testHandoff, v4 } from './support.js';
 const udp = (srcPort: number, dstPort = 53) => ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort, dstPort });
 
 describe('handoff', () => {
+  const dirs: string[] = [];
   afterEach(() => {
     vi.useRealTimers();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
   it('hands a new mapping to an authoritative receiver: HELLO, CREATED, ACK, then its session is a cache', () => {
@@ -151,7 +153,9 @@ describe('handoff', () => {
   });
 
   it('tags every datagram with the configured key and refuses untagged replies', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'gw-handoff-key-')), 'handoff.key');
+    const dir = mkdtempSync(join(tmpdir(), 'gw-handoff-key-'));
+    dirs.push(dir);
+    const file = join(dir, 'handoff.key');
     writeFileSync(file, '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
     const h = testHandoff({ handoff: { keyFile: file } });
     h.send(udp(40_000));
@@ -189,7 +193,9 @@ describe('handoff', () => {
   });
 
   it('builds the one transport handoff.transport names: messages on 62863, Geneve on 6081, bypass on 6081, or all in auto', () => {
-    const secretFile = join(mkdtempSync(join(tmpdir(), 'n64-handoff-')), 'bypass-secret');
+    const secretDir = mkdtempSync(join(tmpdir(), 'n64-handoff-'));
+    dirs.push(secretDir);
+    const secretFile = join(secretDir, 'bypass-secret');
     const listens = (transport: string) => {
       const g = testGateway({ handoff: { transport, bypass: { secretFile } } });
       const handoff = new Handoff(g, g.config.handoff, { logger: silentLogger() });
@@ -211,7 +217,6 @@ describe('handoff', () => {
     expect(listens('geneve')).toEqual({ 62863: false, 6081: true, groups: ['handoff', 'agent', 'geneve'] });
     expect(listens('auto')).toEqual({ 62863: true, 6081: true, groups: ['handoff', 'agent', 'geneve', 'bypass'] });
     expect(listens('bypass')).toEqual({ 62863: false, 6081: true, groups: ['handoff', 'agent', 'bypass'] });
-    rmSync(dirname(secretFile), { recursive: true, force: true });
   });
 
   it('unhooks everything when stopped', () => {
