@@ -8,6 +8,12 @@
 // on its retransmission timer), and when the messages it would cover reach ACK_AT_ONCE_MESSAGES,
 // so that a gateway with a small window is not held back for the delay. Nothing here acknowledges
 // anything the pipeline has not made durable: it only ever sends later, never earlier.
+//
+// A held ACK also leaves early when its gateway sends another datagram (from any of its NAT
+// addresses: the same epoch) after the ACK has waited half the delay. The gateway is awake then, so
+// the ACK arrives while it works instead of waking it on its own; under new sessions arriving in
+// bursts, a burst's datagrams carry away the ACKs of the one before. Half the delay keeps the ACKs
+// toward a busy gateway as few as before: at most one per peer per half delay.
 import type { GatewayPeer } from './peers.js';
 
 /** Messages one held ACK covers at most; the next one sends it at once (half of the smallest window we expect a gateway to use, 32). */
@@ -32,16 +38,22 @@ interface HeldAck {
   sent: number;
   /** The cumulative number to send. */
   cumulative: number;
+  /** When it began to wait, in ms of `now`. */
+  since: number;
 }
 
 export class AckDelay {
   private readonly held = new Map<GatewayPeer, HeldAck>();
+  /** The peers in `held` by gateway (epoch), for gatewayAwake(). */
+  private readonly heldByEpoch = new Map<bigint, Set<GatewayPeer>>();
   private cancelTimer: (() => void) | undefined;
 
   constructor(
     private delayMs: number,
     private readonly sendAck: (peer: GatewayPeer, cumulative: number) => void,
     private readonly startTimer: StartTimer = unrefTimer,
+    /** Milliseconds, for how long an ACK has waited. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
@@ -52,12 +64,21 @@ export class AckDelay {
     const held = this.held.get(peer);
     const sent = held ? held.sent : previous;
     if (this.delayMs === 0 || (cumulative - sent) >>> 0 >= ACK_AT_ONCE_MESSAGES) {
-      if (held) this.held.delete(peer);
+      if (held) this.release(peer);
       this.sendAck(peer, cumulative);
       return;
     }
-    if (held) held.cumulative = cumulative;
-    else this.held.set(peer, { sent, cumulative });
+    if (held) {
+      held.cumulative = cumulative;
+    } else {
+      this.held.set(peer, { sent, cumulative, since: this.now() });
+      let peers = this.heldByEpoch.get(peer.epoch);
+      if (peers === undefined) {
+        peers = new Set();
+        this.heldByEpoch.set(peer.epoch, peers);
+      }
+      peers.add(peer);
+    }
     this.cancelTimer ??= this.startTimer(this.delayMs, () => {
       this.cancelTimer = undefined;
       this.sendHeld();
@@ -66,8 +87,28 @@ export class AckDelay {
 
   /** A gateway asked again (a duplicate): its ACK, with `cumulative`, leaves now. */
   acknowledgeAgain(peer: GatewayPeer, cumulative: number): void {
-    this.held.delete(peer);
+    if (this.held.has(peer)) this.release(peer);
     this.sendAck(peer, cumulative);
+  }
+
+  /**
+   * The gateway of `epoch` sent a datagram: its ACKs that have waited half the delay leave now, while
+   * it is awake (file comment).
+   */
+  gatewayAwake(epoch: bigint): void {
+    const peers = this.heldByEpoch.get(epoch);
+    if (peers === undefined) return;
+    const waited = this.now() - this.delayMs / 2;
+    for (const peer of peers) {
+      const held = this.held.get(peer)!;
+      if (held.since > waited) continue;
+      this.release(peer);
+      this.sendAck(peer, held.cumulative);
+    }
+    if (this.held.size === 0) {
+      this.cancelTimer?.();
+      this.cancelTimer = undefined;
+    }
   }
 
   /** Sends every held ACK now and, from then on, every ACK at once (a stopping receiver). */
@@ -81,6 +122,15 @@ export class AckDelay {
   private sendHeld(): void {
     const held = [...this.held];
     this.held.clear();
+    this.heldByEpoch.clear();
     for (const [peer, ack] of held) this.sendAck(peer, ack.cumulative);
+  }
+
+  /** Forgets the ACK held for `peer`, which has one. */
+  private release(peer: GatewayPeer): void {
+    this.held.delete(peer);
+    const peers = this.heldByEpoch.get(peer.epoch)!;
+    peers.delete(peer);
+    if (peers.size === 0) this.heldByEpoch.delete(peer.epoch);
   }
 }

@@ -123,6 +123,8 @@ export interface CommitPipelineDependencies {
   ackDelayMs?: number;
   /** The ACK delay's timer (default: an unref'd setTimeout). */
   startTimer?: StartTimer;
+  /** Milliseconds, for how long a held ACK has waited (default: performance.now). */
+  now?: () => number;
   /** An entry this receiver ended by its own policy (idle, evicted): tell its gateway. */
   release(entry: ConnEntry): void;
   /** A message applied at `receivedAt` (microseconds) was acknowledged. */
@@ -149,7 +151,7 @@ export class CommitPipeline {
   readonly acks: AckDelay;
 
   constructor(private readonly deps: CommitPipelineDependencies) {
-    this.acks = new AckDelay(deps.ackDelayMs ?? 0, (peer, cumulative) => this.sendAck(peer, cumulative), deps.startTimer);
+    this.acks = new AckDelay(deps.ackDelayMs ?? 0, (peer, cumulative) => this.sendAck(peer, cumulative), deps.startTimer, deps.now);
   }
 
   /** Entries waiting for a commit. */

@@ -103,6 +103,7 @@ export class ReceiverCore {
       count: (name, amount) => this.count(name, amount),
       ackDelayMs: deps.ackDelayMs ?? 0,
       ...(deps.startTimer ? { startTimer: deps.startTimer } : {}),
+      now: () => deps.clock() / 1000,
       release: (entry) => callbacks.release(entry),
       acknowledged: (receivedAt) => deps.ackLatency?.observe((deps.clock() - receivedAt) / 1e6),
       committed: () => callbacks.committed(),

@@ -32,7 +32,7 @@ export function onHello(core: ReceiverCore, address: string, port: number, key: 
 
 /**
  * The peer of the datagram in `core.view` when its cookie is ours, creating it (a new epoch)
- * when `mayStart`; undefined, counted, otherwise.
+ * when `mayStart`; undefined, counted, otherwise. The gateway is awake: ACKs held for it may leave.
  */
 export function authenticatedPeer(
   core: ReceiverCore,
@@ -76,5 +76,6 @@ export function authenticatedPeer(
   peer.port = port;
   peer.via = via;
   peer.key = key;
+  core.pipeline.acks.gatewayAwake(epoch);
   return peer;
 }
