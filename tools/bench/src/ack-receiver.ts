@@ -1,9 +1,11 @@
 // ack-receiver: the least a handoff receiver does for a gateway, for benchmarks that measure the
 // gateway at rates where nat64-receiver would take the load generator's core (on this 2-core machine
 // they share one). It answers HELLO with an authoritative HELLO-ACK and acknowledges CREATED and
-// DELETED datagrams cumulatively, as nat64-receiver does with its defaults (an ACK held up to 4 ms,
-// sent at once when it covers 16 messages or answers a duplicate), and stores and logs nothing. Its
-// control socket answers `stats` with the entries it acknowledged, as `created`.
+// DELETED datagrams cumulatively, as nat64-receiver does with its defaults (ack-delay.ts: an ACK held
+// up to 4 ms, every held ACK sent when that one timer runs out, at once when it covers 16 messages or
+// answers a duplicate, early when its gateway sends again after it has waited half the delay), and
+// stores and logs nothing. Its control socket answers `stats` with the entries it acknowledged, as
+// `created`.
 //
 // usage: node tools/bench/dist/ack-receiver.js --listen ADDRESS --control PATH [--port 62863 (0: any)] [--ack-delay-ms 4]
 
@@ -36,7 +38,8 @@ interface Stream {
   epoch: bigint;
   cumulative: number;
   unacknowledged: number;
-  timer: NodeJS.Timeout | undefined;
+  /** When its ACK began to wait (performance.now), if one is held. */
+  heldSince: number;
 }
 
 const options = new Command()
@@ -51,6 +54,9 @@ const socket = createSocket('udp4');
 const view = new DatagramView();
 const out = new Uint8Array(256);
 const streams = new Map<string, Stream>();
+/** Streams whose ACK is held, all sent when `timer` runs out. */
+const held = new Set<Stream>();
+let timer: NodeJS.Timeout | undefined;
 let acknowledged = 0;
 let dropped = 0;
 
@@ -61,8 +67,7 @@ function send(message: HandoffMessage, address: string, port: number): void {
 }
 
 function sendAck(stream: Stream): void {
-  clearTimeout(stream.timer);
-  stream.timer = undefined;
+  held.delete(stream);
   stream.unacknowledged = 0;
   const header = { version: HANDOFF_VERSION, flags: 0, epoch: stream.epoch, cookie: COOKIE, sequence: 0 } as const;
   send({ ...header, type: MessageType.ACK, cumulative: stream.cumulative, blocks: [] }, stream.address, stream.port);
@@ -84,10 +89,11 @@ function received(payload: Uint8Array, address: string, port: number): void {
     return;
   }
   if (view.type !== MessageType.CREATED && view.type !== MessageType.DELETED) return;
+  gatewayAwake(epoch);
   const key = `${address}/${epoch}`;
   let stream = streams.get(key);
   if (stream === undefined) {
-    stream = { address, port, epoch, cumulative: 0, unacknowledged: 0, timer: undefined };
+    stream = { address, port, epoch, cumulative: 0, unacknowledged: 0, heldSince: 0 };
     streams.set(key, stream);
   }
   if (view.sequence !== stream.cumulative + 1) {
@@ -97,10 +103,28 @@ function received(payload: Uint8Array, address: string, port: number): void {
   }
   stream.cumulative = view.sequence;
   if (view.type === MessageType.CREATED) acknowledged += view.count;
-  if (++stream.unacknowledged >= ACK_AFTER_MESSAGES || options.ackDelayMs === 0) sendAck(stream);
-  else if (stream.timer === undefined) {
-    const held = stream;
-    held.timer = setTimeout(() => sendAck(held), options.ackDelayMs);
+  if (++stream.unacknowledged >= ACK_AFTER_MESSAGES || options.ackDelayMs === 0) {
+    sendAck(stream);
+  } else if (!held.has(stream)) {
+    stream.heldSince = performance.now();
+    held.add(stream);
+    timer ??= setTimeout(sendHeld, options.ackDelayMs);
+  }
+}
+
+function sendHeld(): void {
+  timer = undefined;
+  for (const stream of held) sendAck(stream);
+}
+
+/** The gateway of `epoch` sent a datagram: its ACKs held for half the delay leave now, while it is awake. */
+function gatewayAwake(epoch: bigint): void {
+  if (held.size === 0) return;
+  const waited = performance.now() - options.ackDelayMs / 2;
+  for (const stream of held) if (stream.epoch === epoch && stream.heldSince <= waited) sendAck(stream);
+  if (held.size === 0) {
+    clearTimeout(timer);
+    timer = undefined;
   }
 }
 

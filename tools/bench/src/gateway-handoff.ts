@@ -29,7 +29,8 @@
 // of the handoff datagrams to the receiver in mode full, are charged to the gateway's system time.
 // On a real network that work is the server's. Every mode alike; BENCH_SINK_RPS=0 turns it off (as in gateway-datapath).
 // BENCH_ACK_DELAY (a duration, e.g. 0 or 10ms) is this checkout's receiver's --ack-delay (default: its own, 4ms).
-// BENCH_RECEIVER=ack runs ack-receiver.ts (acknowledges, stores nothing) in place of nat64-receiver.
+// BENCH_RECEIVER=ack runs ack-receiver.ts (acknowledges, stores nothing) in place of nat64-receiver, each
+// build its own (BENCH_BASELINE: the baseline checkout's, so a change of the ACK policy compares too).
 // BENCH_PERF=DIR records the gateway with `perf record -g` and counts its system calls and context switches
 // with `perf stat` during every session run at the steady rate (warm-up included), one file pair per run;
 // BENCH_GATEWAY_NODE_FLAGS=--perf-basic-prof (gateway-lab.ts) names its JavaScript frames.
@@ -86,7 +87,7 @@ const BASELINE = process.env['BENCH_BASELINE'];
 const SINK_RPS = process.env['BENCH_SINK_RPS'] !== '0';
 const ACK_DELAY = process.env['BENCH_ACK_DELAY'];
 /**
- * BENCH_RECEIVER=ack: ack-receiver.ts instead of nat64-receiver, for both builds. It acknowledges as
+ * BENCH_RECEIVER=ack: ack-receiver.ts instead of nat64-receiver, each build its own. It acknowledges as
  * nat64-receiver does and stores nothing, so at saturation it leaves the generator its core and both
  * modes are offered alike; what the gateway does is the same, its receiver being another machine's.
  */
@@ -107,20 +108,20 @@ interface System {
   mode: Mode;
   label: string;
   main: string;
-  /** The nat64-receiver build this system runs against. */
+  /** The nat64-receiver build this system runs against (with BENCH_RECEIVER=ack, that build's ack-receiver). */
   receiverMain: string;
 }
 
 const SYSTEMS: readonly System[] = MODES.flatMap((mode) => {
   const label = mode === 'full' ? 'full (messages)' : mode === 'geneve' ? 'full (geneve)' : 'off';
-  const own: System = { key: mode, mode, label, main: GATEWAY_MAIN, receiverMain: RECEIVER_MAIN };
+  const own: System = { key: mode, mode, label, main: GATEWAY_MAIN, receiverMain: ACK_RECEIVER ? ACK_RECEIVER_MAIN : RECEIVER_MAIN };
   if (BASELINE === undefined) return [own];
   const baseline: System = {
     key: `${mode}-baseline`,
     mode,
     label: `${label}, baseline`,
     main: join(BASELINE, 'apps/gateway/dist/main.js'),
-    receiverMain: join(BASELINE, 'apps/receiver/dist/main.js'),
+    receiverMain: join(BASELINE, ACK_RECEIVER ? 'tools/bench/dist/ack-receiver.js' : 'apps/receiver/dist/main.js'),
   };
   return [baseline, own];
 });
@@ -413,8 +414,8 @@ async function measure(lab: Lab, dir: string, flooder: string, system: System, i
 }
 
 /** Starts ack-receiver on the server, pinned to the load's CPU, its control socket in `dir`. */
-async function startAckReceiver(t: BenchTopology, dir: string): Promise<ChildProcess> {
-  const child = t.server.spawn(...pinned(LOAD_CPU, 'node', [ACK_RECEIVER_MAIN, '--listen', ADDRESSES.server, '--control', join(dir, 'receiver.sock')]));
+async function startAckReceiver(t: BenchTopology, dir: string, main: string): Promise<ChildProcess> {
+  const child = t.server.spawn(...pinned(LOAD_CPU, 'node', [main, '--listen', ADDRESSES.server, '--control', join(dir, 'receiver.sock')]));
   await waitForLine(child.stderr!, /ack-receiver listening/, 20_000);
   child.stderr!.resume();
   return child;
@@ -604,14 +605,13 @@ async function main(): Promise<void> {
       receiverPid: 0,
       receiverControl: '',
       async useReceiver(main) {
-        if (ACK_RECEIVER) main = ACK_RECEIVER_MAIN;
         if (main === receiverMain) return;
         if (receiver) await stopReceiver(receiver);
         // Each build its own database: the baseline's may not read what this one writes.
-        const files = join(dir, main === RECEIVER_MAIN ? 'receiver' : 'receiver-baseline');
+        const files = join(dir, main === RECEIVER_MAIN || main === ACK_RECEIVER_MAIN ? 'receiver' : 'receiver-baseline');
         mkdirSync(files, { recursive: true });
         const own = main === RECEIVER_MAIN && ACK_DELAY !== undefined ? ['--ack-delay', ACK_DELAY] : [];
-        receiver = ACK_RECEIVER ? await startAckReceiver(t, files) : await startBenchReceiver(t, LOAD_CPU, files, own, main);
+        receiver = ACK_RECEIVER ? await startAckReceiver(t, files, main) : await startBenchReceiver(t, LOAD_CPU, files, own, main);
         receiverMain = main;
         lab.receiverPid = receiver.pid!;
         lab.receiverControl = join(files, 'receiver.sock');
