@@ -63,8 +63,8 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
     if (v.isFragment) return refuse(s, v);
     if (v.isIcmpError) return icmpError(s, v, dst4);
     if (v.icmpType !== ECHO_REQUEST && v.icmpType !== ECHO_REPLY) return refuse(s, v);
-    if (!reinjected && offerNewFlow(s, v, PROTOCOL.ICMP, v.icmpId, dst4, 0)) return;
-    const h = s.table.outbound(PROTOCOL.ICMP, buf, v.srcOffset, v.icmpId, dst4, 0);
+    const h = outboundSession(s, v, PROTOCOL.ICMP, v.icmpId, dst4, 0, 0, !reinjected);
+    if (h === VERDICT.NEW_MAPPING) return;
     if (h < 0) return refused(s, v, h);
     mapOut(s, h, dst4, 0);
     return emit(s, v, dst4);
@@ -73,8 +73,8 @@ export function handle6(s: DatapathState, buf: Uint8Array, offset: number, lengt
   if (!v.isFirstFragment) return laterFragment(s, v, dst4, released);
   const flags = protocol === IpProto.tcp ? buf[v.l4Offset + SPEC.TCP_FLAGS_OFFSET]! : 0;
   const whole = !v.moreFragments && !reinjected;
-  if (whole && protocol === IpProto.udp && offerNewFlow(s, v, protocol, v.srcPort, dst4, v.dstPort)) return;
-  const h = s.table.outbound(protocol, buf, v.srcOffset, v.srcPort, dst4, v.dstPort, flags);
+  const h = outboundSession(s, v, protocol, v.srcPort, dst4, v.dstPort, flags, whole && protocol === IpProto.udp);
+  if (h === VERDICT.NEW_MAPPING) return;
   if (h < 0) {
     if (whole && h === VERDICT.NO_SESSION && offerClientMiss(s, v, protocol, v.srcPort, dst4, v.dstPort, true)) return;
     return refused(s, v, h);
@@ -119,11 +119,27 @@ function prohibited(s: DatapathState, v: Ipv6View, counter: number): void {
   s.translator.icmp6Error(v, SPEC.ICMP6_UNREACH, SPEC.ICMP6_ADMIN_PROHIBITED, 0, s.out);
 }
 
-/** A UDP datagram or echo whose client holds no mapping, offered while the client-miss handler is armed. */
-function offerNewFlow(s: DatapathState, v: Ipv6View, protocol: number, clientPort: number, dst4: number, serverPort: number): boolean {
-  const handler = s.clientMissHandler;
-  if (handler === null || !handler.armed || s.table.findBibByClient(protocol, v.buf, v.srcOffset, clientPort) >= 0) return false;
-  return offerClientMiss(s, v, protocol, clientPort, dst4, serverPort, false);
+/**
+ * The session of an outbound packet, found or made by the table: a handle or a VERDICT. With `offer`, while
+ * the client-miss handler is armed, a flow whose client holds no mapping goes to the handler before the
+ * table makes one; VERDICT.NEW_MAPPING: the handler took the packet. Established flows pay one lookup
+ * either way.
+ */
+function outboundSession(
+  s: DatapathState,
+  v: Ipv6View,
+  protocol: number,
+  clientPort: number,
+  dst4: number,
+  serverPort: number,
+  flags: number,
+  offer: boolean,
+): number {
+  if (offer && s.clientMissHandler?.armed) {
+    const h = s.table.outbound(protocol, v.buf, v.srcOffset, clientPort, dst4, serverPort, flags, false);
+    if (h !== VERDICT.NEW_MAPPING || offerClientMiss(s, v, protocol, clientPort, dst4, serverPort, false)) return h;
+  }
+  return s.table.outbound(protocol, v.buf, v.srcOffset, clientPort, dst4, serverPort, flags);
 }
 
 /** Offers a packet to the client-miss handler, if one is installed; whether it took the packet. */

@@ -43,8 +43,8 @@ export type MissHandler = (packet: Ipv4View, verdict: number, vnet: Uint8Array |
 /**
  * Offered an outbound IPv6 packet (TCP, UDP or an ICMPv6 echo, unfragmented) that would start a new
  * mapping or that found no session, before the table creates one or drops it. `miss` gets UDP datagrams
- * and echoes whose client holds no mapping (no BIB entry), while `armed` says so (it is read per packet,
- * so that established flows pay nothing while the handler has nothing to look for; `noSession` false:
+ * and echoes whose client holds no mapping (no BIB entry), while `armed` says so (read per packet; the
+ * table tells a new flow apart in the lookup it makes anyway, so established flows pay nothing; `noSession` false:
  * the handler must answer fast, from memory, whether the flow is one handed off earlier), and TCP
  * segments other than a SYN that found no session (`noSession` true: they would be dropped).
  * `clientPort` is the source port or echo identifier, `server` and `serverPort` the IPv4 destination (0

@@ -165,6 +165,29 @@ describe('outbound', () => {
     expect(mappings).toEqual([`17/${natPort}`, `1/${echoId}`, `17/${natPort}`]);
   });
 
+  it('offers an armed client-miss handler the new UDP and echo flows whose client holds no mapping, and nothing else', () => {
+    const g = testEngine();
+    const offered: string[] = [];
+    let take = false;
+    g.engine.onClientMiss({
+      armed: true,
+      miss: (_v, protocol, clientPort, _server, serverPort) => {
+        offered.push(`${protocol}/${clientPort}/${serverPort}`);
+        return take;
+      },
+    });
+    const echo = ipv6({ src: CLIENT, dst: SERVER6, protocol: 58, icmp: { type: 128, code: 0, rest: (7 << 16) | 1 } });
+    take = true;
+    expect(g.send(udp(), echo)).toEqual([]);
+    expect(g.table.sessionCount).toBe(0);
+    take = false;
+    // Declined: the table makes the mapping; its later packets, and a new server on it (EIM), are not offered.
+    expect(g.send(udp(), udp(), udp({ dstPort: 123 }), echo, echo)).toHaveLength(5);
+    expect(offered).toEqual(['17/40000/53', '1/7/0', '17/40000/53', '1/7/0']);
+    expect(g.table.sessionCount).toBe(3);
+    expect(g.counter('clientMissTaken')).toBe(2);
+  });
+
   it('hairpins a packet to a pool4 address back to the client that owns the mapping', () => {
     const g = testEngine({ staticBib: [staticBib('udp', '2001:db8:1::7', POOL4, 7000)] });
     const [out] = g.send(udp({ dst: '2001:db8:64::c633:6401', dstPort: 7000 }));

@@ -120,6 +120,8 @@ export const VERDICT = {
   FRAGMENT_LIMIT: -13,
   /** Fragment tracker: the fragment's datagram is discarded whole, its fragments overlap (RFC 5722). */
   FRAGMENT_OVERLAP: -14,
+  /** Outbound with `newMapping` false: the flow would need a new BIB entry (its client holds none); nothing was made. */
+  NEW_MAPPING: -15,
 } as const;
 export type Verdict = ValueOf<typeof VERDICT>;
 

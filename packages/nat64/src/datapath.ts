@@ -22,6 +22,7 @@ export function outbound(
   serverAddress: number,
   serverPort: number,
   tcpFlags: number,
+  newMapping: boolean,
 ): number {
   serverPort = serverPortKey(protocol, serverPort);
   const h = c.sessions.findOut(protocol, clientAddress, offset, clientPort, serverAddress, serverPort);
@@ -39,6 +40,7 @@ export function outbound(
   // RFC 6146 3.5.2.2 CLOSED: only a V6 SYN opens a TCP session from the IPv6 side.
   if (tcp && (tcpFlags & TCP_FLAG.SYN) === 0) return c.verdict(VERDICT.NO_SESSION, COUNTER.noSession);
   let b = c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort);
+  if (b < 0 && !newMapping) return VERDICT.NEW_MAPPING;
   let client = b >= 0 ? c.bibs.client[b]! : c.clients.find(a0, a1, a2, a3);
   if (client >= 0 && c.clients.sessions[client]! >= c.maxSessionsPerClient) {
     return c.verdict(VERDICT.CLIENT_LIMIT, COUNTER.clientLimit);

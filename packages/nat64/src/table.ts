@@ -78,10 +78,21 @@ export class Nat64Table {
   /**
    * IPv6 -> IPv4. Finds or creates the session for (protocol, client address at `clientAddress[offset..+16)`,
    * client port, server IPv4 address, server port) and applies the packet's TCP flags to it. ICMP: ports are
-   * the echo identifier and serverPort is ignored. Returns the session handle or a VERDICT.
+   * the echo identifier and serverPort is ignored. Returns the session handle or a VERDICT. With `newMapping`
+   * false, a flow whose client holds no BIB entry gets VERDICT.NEW_MAPPING and nothing is made or counted (so
+   * a caller can look at a new flow before it takes a NAT port, at no cost to established flows).
    */
-  outbound(protocol: number, clientAddress: Uint8Array, offset: number, clientPort: number, serverAddress: number, serverPort: number, tcpFlags = 0): number {
-    return outbound(this.core, protocol, clientAddress, offset, clientPort, serverAddress, serverPort, tcpFlags);
+  outbound(
+    protocol: number,
+    clientAddress: Uint8Array,
+    offset: number,
+    clientPort: number,
+    serverAddress: number,
+    serverPort: number,
+    tcpFlags = 0,
+    newMapping = true,
+  ): number {
+    return outbound(this.core, protocol, clientAddress, offset, clientPort, serverAddress, serverPort, tcpFlags, newMapping);
   }
 
   /**

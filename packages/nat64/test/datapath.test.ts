@@ -111,6 +111,25 @@ describe('datapath', () => {
     expect(table.findBibByNat(TCP, NAT_1, table.natPort(h))).toBe(VERDICT.NO_BIB);
   });
 
+  it('without newMapping, tells a flow that needs a new BIB entry apart and makes nothing for it', () => {
+    const { table } = newTable({ maxSessions: 2 });
+    const created = () => table.counters().find((c) => c.name === 'sessionsCreated')!.value;
+    expect(table.outbound(UDP, client(1), 0, 40_000, SERVER_1, 53, 0, false)).toBe(VERDICT.NEW_MAPPING);
+    expect(table.outbound(ICMP, client(1), 0, 7, SERVER_1, 0, 0, false)).toBe(VERDICT.NEW_MAPPING);
+    expect([table.sessionCount, table.bibCount, created()]).toEqual([0, 0, 0]);
+    const h = table.outbound(UDP, client(1), 0, 40_000, SERVER_1, 53);
+    // An established flow, and a new server on the client's mapping (EIM): found or made as usual.
+    expect(table.outbound(UDP, client(1), 0, 40_000, SERVER_1, 53, 0, false)).toBe(h);
+    const other = table.outbound(UDP, client(1), 0, 40_000, SERVER_2, 53, 0, false);
+    expect(table.bibOf(other)).toBe(table.bibOf(h));
+    // A full table evicts nothing (here a handed-off session) for a flow it only tells apart.
+    table.setHandedOff(h, true);
+    expect(table.outbound(UDP, client(2), 0, 40_000, SERVER_1, 53, 0, false)).toBe(VERDICT.NEW_MAPPING);
+    expect([table.sessionCount, table.bibCount, created()]).toEqual([2, 1, 2]);
+    expect(table.outbound(UDP, client(2), 0, 40_000, SERVER_1, 53)).toBeGreaterThanOrEqual(0);
+    expect(table.lookupOutbound(UDP, client(1), 0, 40_000, SERVER_1, 53)).toBe(VERDICT.NO_SESSION);
+  });
+
   it('keeps each client on one pool4 address across ports and protocols (paired pooling)', () => {
     const { table } = newTable({ pool4: [{ address: NAT_1 }, { address: NAT_2 }] });
     const used = new Set<number>();
