@@ -161,6 +161,8 @@ interface SessionRun {
   perCpuSecond: number;
   /** Per 1000 made sessions: the TUN device's wake-ups, handoff datagrams sent, ACKs received, retransmissions. */
   wakeupsPerThousand: number;
+  /** Per 1000 made sessions: the gateway's main thread went to sleep (a wake-up of any cause followed). */
+  sleepsPerThousand: number;
   datagramsPerThousand: number;
   acksPerThousand: number;
   retransmissions: number;
@@ -205,6 +207,15 @@ async function counters(control: string): Promise<Counters> {
 async function peer(control: string): Promise<Record<string, unknown> | undefined> {
   const answer = (await callControl(control, 'hosts')) as { hosts: Record<string, unknown>[] };
   return answer.hosts.find((row) => row['host'] === ADDRESSES.server);
+}
+
+/**
+ * How often the process's main thread (the event loop) has gone to sleep: its voluntary context switches.
+ * Each is a wake-up to come, whatever woke it (the TUN device, a timer, a socket).
+ */
+function mainThreadSleeps(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
 }
 
 /** User and system CPU seconds of a process. */
@@ -290,6 +301,7 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
   const before = await counters(control);
   const created0 = system.mode === 'full' ? await receiverCreated(lab.receiverControl) : 0;
   const cpu0 = cpuSplit(pid);
+  const sleeps0 = mainThreadSleeps(pid);
   const receiver0 = processCpuSeconds(lab.receiverPid);
   const args = [
     ADDRESSES.serverSix,
@@ -304,6 +316,8 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
   const perf = PERF_DIR !== undefined && pps !== 0 ? startPerf(pid, system.key) : undefined;
   const result = await t.client.run(...pinned(LOAD_CPU, generator, args), { timeoutMs: (SECONDS + 10) * 1000 });
   await perf?.();
+  // Before any control call, which would wake it too.
+  const sleeps1 = mainThreadSleeps(pid);
   const cpuLoad = processCpuSeconds(pid) - cpu0.user - cpu0.system;
   const receiverLoad = processCpuSeconds(lab.receiverPid) - receiver0;
   const sent = JSON.parse(result.stdout) as { sent: number; seconds: number };
@@ -338,6 +352,7 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
     queueDropShare: d('device.txDropped') / Math.max(1, sent.sent),
     perCpuSecond: made / Math.max(0.01, user + sys),
     wakeupsPerThousand: (d('tun.rxWakeups') * 1000) / made,
+    sleepsPerThousand: ((sleeps1 - sleeps0) * 1000) / made,
     datagramsPerThousand: ((d('agent.reliableSent') + d('agent.retransmissions')) * 1000) / made,
     acksPerThousand: (d('agent.acksReceived') * 1000) / made,
     retransmissions: d('agent.retransmissions'),
@@ -348,7 +363,7 @@ async function sessionRun(lab: Lab, pid: number, control: string, system: System
   if (process.env['BENCH_VERBOSE']) {
     console.log(
       `${system.key} pps=${pps} offered=${rate(run.offeredPerSecond)}/s made=${rate(run.madePerSecond)}/s cpu=${(user + sys).toFixed(2)} (user ${user.toFixed(2)} sys ${sys.toFixed(2)}) ` +
-        `${run.usPerSession.toFixed(2)} us/session busy=${(run.busyShare * 100).toFixed(0)} % queueDrops=${(run.queueDropShare * 100).toFixed(0)} % receiver=${(run.receiverShare * 100).toFixed(0)} % wakeups/k=${run.wakeupsPerThousand.toFixed(1)} ` +
+        `${run.usPerSession.toFixed(2)} us/session busy=${(run.busyShare * 100).toFixed(0)} % queueDrops=${(run.queueDropShare * 100).toFixed(0)} % receiver=${(run.receiverShare * 100).toFixed(0)} % wakeups/k=${run.wakeupsPerThousand.toFixed(1)} sleeps/k=${run.sleepsPerThousand.toFixed(1)} ` +
         `datagrams/k=${run.datagramsPerThousand.toFixed(1)} acks/k=${run.acksPerThousand.toFixed(1)} rtx=${run.retransmissions} drain=${drainMs.toFixed(0)} ms`,
     );
   }
@@ -517,6 +532,7 @@ function report(summaries: Map<System, Summary>): void {
         '',
       ],
       ['  TUN wake-ups per 1000 sessions', ...cells((r) => r.steady.wakeupsPerThousand, per), ''],
+      ["  the gateway's main thread went to sleep, per 1000 sessions", ...cells((r) => r.steady.sleepsPerThousand, per), ''],
       [
         '  handoff datagrams sent / ACKs received per 1000 sessions',
         ...systems.map((system) =>
