@@ -103,6 +103,7 @@ export class ReceiverCore {
       count: (name, amount) => this.count(name, amount),
       ackDelayMs: deps.ackDelayMs ?? 0,
       ...(deps.startTimer ? { startTimer: deps.startTimer } : {}),
+      // The wall clock, as the tests drive it: a step of it only moves a held ACK within its delay.
       now: () => deps.clock() / 1000,
       release: (entry) => callbacks.release(entry),
       acknowledged: (receivedAt) => deps.ackLatency?.observe((deps.clock() - receivedAt) / 1e6),
