@@ -83,4 +83,18 @@ describe.skipIf(unbuilt)('ack-receiver', () => {
     const [latency] = await gateway.send(MessageType.CREATED, entries(1));
     expect(latency).toBeGreaterThanOrEqual(190);
   });
+
+  it('sends a held ACK early when its gateway sends again after half the delay, as nat64-receiver does', async () => {
+    const { port } = await start(400);
+    gateway = await GatewayClient.open({ receiverAddress: '127.0.0.1', receiverPort: port, natAddress: NAT, localPort: 0, initialRtoMs: 4000 });
+    await gateway.hello();
+    const first = gateway.send(MessageType.CREATED, entries(1));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const second = gateway.send(MessageType.CREATED, entries(1));
+    const [latency] = await first;
+    // Released by the second datagram (held 250 ms, more than half of 400), not by the timer at 400 ms.
+    expect(latency).toBeGreaterThanOrEqual(240);
+    expect(latency).toBeLessThan(390);
+    await second;
+  });
 });
