@@ -134,6 +134,12 @@ function ackReceived(core: AgentCore, peer: Peer, buf: Uint8Array, now: number):
     }
     core.pool.give(message);
   }
+  // The timer was set for the oldest message; once that is acknowledged it would fire for nothing.
+  const rtxAt = stream.earliestDeadline();
+  if (rtxAt !== stream.rtxAt) {
+    stream.rtxAt = rtxAt;
+    core.reschedule(peer);
+  }
   pump(core, peer, now);
 }
 

@@ -22,7 +22,7 @@ export class ReliableStream {
   window = 1;
   /** Entries in messages not yet sent, the open one included. */
   queuedEntries = 0;
-  /** Earliest retransmission deadline of a sent message, or earlier (a spurious wake-up rescans). */
+  /** Earliest retransmission deadline of a sent, unacknowledged message; Infinity when none. ACKs keep it exact, so the timer does not fire for what was acknowledged. */
   rtxAt = Infinity;
   /** sentAt of the most recently sent, never retransmitted message that the last acknowledge() covered; -1 if none. */
   sampleSentAt = -1;
@@ -94,6 +94,16 @@ export class ReliableStream {
     const to = ((end - this.base) | 0) + 1;
     if (to > from) this.mark(from, to);
     return true;
+  }
+
+  /** The earliest retransmission deadline of the sent, unacknowledged messages; Infinity when none. O(in flight). */
+  earliestDeadline(): number {
+    let earliest = Infinity;
+    for (let sequence = this.base; sequence !== this.sendNext; sequence = (sequence + 1) >>> 0) {
+      const deadline = this.at(sequence)!.deadline;
+      if (deadline < earliest) earliest = deadline;
+    }
+    return earliest;
   }
 
   /** Removes the oldest message if it is acknowledged, moving base past it. */

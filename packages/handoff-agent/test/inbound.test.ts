@@ -95,6 +95,34 @@ describe('inbound', () => {
     expect(h.takeType(MessageType.CREATED).map((s) => s.message.sequence)).toEqual([1, 3]);
   });
 
+  it('moves its retransmission deadline with every ACK, so that no timer waits for what was acknowledged', () => {
+    const h = new Harness({ keepaliveMs: 3_600_000 });
+    const receiver = connect(h);
+    const start = h.now;
+    const rto = h.agent.peers()[0]!.rtoMs;
+    // Sequence 1 leaves full at once, sequence 2 on its flush deadline, 5 ms later.
+    create(h, 0, 40);
+    h.advance(5);
+    expect(h.takeType(MessageType.CREATED).map((s) => s.message.sequence)).toEqual([1, 2]);
+    expect(h.agent.nextDeadline()).toBe(start + rto);
+    receiver.ack(1);
+    expect(h.agent.nextDeadline()).toBe(start + 5 + rto);
+    receiver.ack(2);
+    expect(h.agent.nextDeadline()).toBeGreaterThan(start + 5 + rto);
+    // Sequences 3 and 4 now, 5 three milliseconds later: a block that acknowledges 4 leaves 3's
+    // deadline, an ACK of 3 and 4 leaves 5's.
+    const later = h.agent.peers()[0]!.rtoMs;
+    create(h, 100, 72);
+    h.advance(3);
+    create(h, 200, 36);
+    receiver.ack(2, [{ start: 4, end: 4 }]);
+    expect(h.agent.nextDeadline()).toBe(start + 5 + later);
+    receiver.ack(4);
+    expect(h.agent.nextDeadline()).toBe(start + 8 + later);
+    receiver.ack(5);
+    expect(h.agent.nextDeadline()).toBeGreaterThan(start + 8 + later);
+  });
+
   it('ignores ACK parts that acknowledge numbers never sent', () => {
     const h = new Harness({ keepaliveMs: 3_600_000 });
     const receiver = connect(h);
