@@ -8,9 +8,9 @@
 // flushes what waited flushDelay; the last batch of a burst (the device's queue read empty) sends every
 // open datagram, so entries do not wait for a wake-up of their own. ACKs arrive as packets of those
 // batches. One timer remains, the idle fallback: set to the agent's next deadline (or the housekeeping
-// interval of the miss queue and the transport), moved only when a batch leaves work due more than a
-// millisecond earlier; when it fires with nothing due (the batches did the work), it is set again for
-// the next deadline without a batch of its own.
+// interval of the miss queue and the transport, while they have work), moved only when a batch leaves
+// work due more than a millisecond earlier; when it fires with nothing due (the batches did the work),
+// it is set again for the next deadline without a batch of its own.
 
 import { HandoffAgent, PEER_STATE_NAMES, type HandoffAgentOptions, type PeerState } from '@nat64/handoff-agent';
 import { Size, type HandoffEntry } from '@nat64/handoff-codec';
@@ -276,9 +276,14 @@ export class Handoff {
    * clearTimeout and a setTimeout). O(1), run at every batch end.
    */
   private schedule(): void {
-    const due = Math.min(this.agent.nextDeadline(), this.housekeepingAt);
+    const due = Math.min(this.agent.nextDeadline(), this.housekeepingDue());
     if (due >= this.timerAt - IMPL.TIMER_SLACK_MS) return;
     this.arm(due, this.parts.clock.now);
+  }
+
+  /** The next housekeeping, or Infinity while it has nothing to do: no packets wait for a host, and the transport keeps no house. */
+  private housekeepingDue(): number {
+    return this.misses.awaitingHosts || this.transport.tick !== undefined ? this.housekeepingAt : Infinity;
   }
 
   private arm(due: number, now: number): void {
@@ -297,9 +302,9 @@ export class Handoff {
     this.timer = undefined;
     this.timerAt = Infinity;
     const now = this.parts.clock.tick();
-    const due = Math.min(this.agent.nextDeadline(), this.housekeepingAt);
-    if (due > now + IMPL.TIMER_SLACK_MS && due !== Infinity) {
-      this.arm(due, now);
+    const due = Math.min(this.agent.nextDeadline(), this.housekeepingDue());
+    if (due > now + IMPL.TIMER_SLACK_MS) {
+      if (due !== Infinity) this.arm(due, now);
       return;
     }
     try {
@@ -308,7 +313,7 @@ export class Handoff {
         if (now < this.housekeepingAt) return;
         this.housekeepingAt = now + this.housekeepingMs;
         this.misses.tick();
-        this.transport.tick();
+        this.transport.tick?.();
       });
     } catch (error) {
       this.failed(error);
@@ -320,7 +325,7 @@ export class Handoff {
   tick(): void {
     this.agent.tick();
     this.misses.tick();
-    this.transport.tick();
+    this.transport.tick?.();
   }
 
   stop(): void {

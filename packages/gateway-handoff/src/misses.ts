@@ -132,6 +132,11 @@ export class MissQueue {
     }
   }
 
+  /** Whether packets wait for a probed host's HELLO-ACK, so that tick() has work. O(1). */
+  get awaitingHosts(): boolean {
+    return this.waiting.size > 0;
+  }
+
   /** Gives back the keys whose probed host stayed silent for the wait (call from the agent's timer). */
   tick(): void {
     if (this.waiting.size === 0) return;

@@ -3,7 +3,7 @@
 // the plain NAT64's answer.
 import { MessageType } from '@nat64/handoff-codec';
 import { PROTOCOL } from '@nat64/nat64';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CLIENT, POOL4, SERVER, SERVER6 } from '../support/gateway.js';
 import { TCP_ACK, TCP_SYN, addr4, ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
 import { FakeReceiver, TIME, converse, testHandoff, v4, type HandoffHarness } from './support.js';
@@ -186,6 +186,31 @@ describe('MissQueue', () => {
     expect(h.handoff.counters.get('missesTimedOut')).toBe(1);
     expect(h.send(fromServer(50_001)).filter(portUnreachable)).toHaveLength(1);
     expect(h.handoff.counters.get('missesAwaitingHost')).toBe(1);
+  });
+
+  it('wakes for housekeeping only while packets wait for a host to answer', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const h = testHandoff(SHORT, {}, 50);
+      const later = (ms: number) => {
+        for (let i = 0; i < ms; i++) {
+          h.g.advance(1);
+          vi.advanceTimersByTime(1);
+        }
+      };
+      const run = vi.spyOn(h.g.engine, 'run');
+      later(500);
+      expect(run).not.toHaveBeenCalled();
+      expect(vi.getTimerCount()).toBe(0);
+      // A host never met: its packet waits for the HELLO-ACK, and only housekeeping gives it back.
+      h.send(fromServer(50_000));
+      later(1_100);
+      expect(h.take().packets.filter(portUnreachable)).toHaveLength(1);
+      expect(h.handoff.counters.get('missesTimedOut')).toBe(1);
+      h.handoff.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('holds a bounded number of packets per key and in all, and drops the rest', () => {

@@ -18,7 +18,7 @@
 //     Two transports share a reserved port through `interceptLocal` (bypass in front of Geneve on 6081). Every per-host and per-flow
 //     decision is the transport's, from per-host state of its own.
 // (c) Life. Everything it owns (sockets, tables, engine hooks) is wired by start() and unwired by
-//     stop(); tick() runs on handoff's housekeeping timer (IMPL.HOUSEKEEPING_MS), batchEnd() at
+//     stop(); tick(), where it has one, runs on handoff's housekeeping timer (IMPL.HOUSEKEEPING_MS), batchEnd() at
 //     the end of every engine batch, both inside engine.run(). Nothing here may keep the process alive: handoff owns the timer.
 // (d) What operators see: hostTransport() fills the transport columns of `hosts` for each agent
 //     peer, and hostsWithoutPeer() (optional) lists hosts it reaches that the agent has no peer for
@@ -119,7 +119,8 @@ export interface HandoffTransport extends MappingReporter {
   peerUp(natAddress: number, host: number): void;
   start(): void;
   stop(): void;
-  tick(): void;
+  /** Housekeeping, every IMPL.HOUSEKEEPING_MS; absent where there is none, so that an idle gateway is not woken for it. */
+  tick?(): void;
   batchEnd(): void;
   hostTransport(natAddress: number, host: number): HostTransport;
   /** Rows of `hosts` for hosts the agent has no peer for; absent: none. */

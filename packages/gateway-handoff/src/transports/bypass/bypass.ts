@@ -214,7 +214,7 @@ export class BypassTransport implements HandoffTransport {
 
   /** Offers, unreachability probes, MAC rotation and forgetting, at most every SCAN_MS. */
   tick(): void {
-    this.fallback?.tick();
+    this.fallback?.tick?.();
     const now = this.context.clock();
     if (now - this.lastScan < IMPL.SCAN_MS) return;
     this.lastScan = now;

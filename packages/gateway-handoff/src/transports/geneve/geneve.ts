@@ -257,7 +257,7 @@ export class GeneveTransport implements HandoffTransport {
 
   /** The timer: every tunnel's live mappings get a Refresh on their next packet once per refresh interval. */
   tick(): void {
-    this.fallback?.tick();
+    this.fallback?.tick?.();
     if (this.tunnels.size === 0) return;
     const now = this.context.clock();
     const interval = this.settings.refreshMs;

@@ -59,8 +59,6 @@ export class MessagesTransport implements HandoffTransport {
     this.detach = null;
   }
 
-  tick(): void {}
-
   batchEnd(): void {}
 
   hostTransport(): HostTransport {
