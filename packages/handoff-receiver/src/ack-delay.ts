@@ -16,6 +16,11 @@
 // toward a busy gateway as few as before: at most one per peer per half delay.
 import type { GatewayPeer } from './peers.js';
 
+/** What the delay needs of a peer: which gateway (epoch) it belongs to; peers are told apart by identity. */
+export interface AckPeer {
+  readonly epoch: bigint;
+}
+
 /** Messages one held ACK covers at most; the next one sends it at once (half of the smallest window we expect a gateway to use, 32). */
 export const ACK_AT_ONCE_MESSAGES = 16;
 /** The delay a receiver uses unless told otherwise (the app's `ackDelay`): the engine's own default is 0, no delay. */
@@ -42,15 +47,15 @@ interface HeldAck {
   since: number;
 }
 
-export class AckDelay {
-  private readonly held = new Map<GatewayPeer, HeldAck>();
+export class AckDelay<P extends AckPeer = GatewayPeer> {
+  private readonly held = new Map<P, HeldAck>();
   /** The peers in `held` by gateway (epoch), for gatewayAwake(). */
-  private readonly heldByEpoch = new Map<bigint, Set<GatewayPeer>>();
+  private readonly heldByEpoch = new Map<bigint, Set<P>>();
   private cancelTimer: (() => void) | undefined;
 
   constructor(
     private delayMs: number,
-    private readonly sendAck: (peer: GatewayPeer, cumulative: number) => void,
+    private readonly sendAck: (peer: P, cumulative: number) => void,
     private readonly startTimer: StartTimer = unrefTimer,
     /** Milliseconds, for how long an ACK has waited. */
     private readonly now: () => number = () => performance.now(),
@@ -60,7 +65,7 @@ export class AckDelay {
    * Everything `peer` sent up to `cumulative` is durable and logged; `previous` is what its last
    * ACK carried, or would have (the cumulative number before this commit).
    */
-  acknowledge(peer: GatewayPeer, cumulative: number, previous: number): void {
+  acknowledge(peer: P, cumulative: number, previous: number): void {
     const held = this.held.get(peer);
     const sent = held ? held.sent : previous;
     if (this.delayMs === 0 || (cumulative - sent) >>> 0 >= ACK_AT_ONCE_MESSAGES) {
@@ -86,7 +91,7 @@ export class AckDelay {
   }
 
   /** A gateway asked again (a duplicate): its ACK, with `cumulative`, leaves now. */
-  acknowledgeAgain(peer: GatewayPeer, cumulative: number): void {
+  acknowledgeAgain(peer: P, cumulative: number): void {
     if (this.held.has(peer)) this.release(peer);
     this.sendAck(peer, cumulative);
   }
@@ -127,7 +132,7 @@ export class AckDelay {
   }
 
   /** Forgets the ACK held for `peer`, which has one. */
-  private release(peer: GatewayPeer): void {
+  private release(peer: P): void {
     this.held.delete(peer);
     const peers = this.heldByEpoch.get(peer.epoch)!;
     peers.delete(peer);

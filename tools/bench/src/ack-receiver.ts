@@ -1,11 +1,10 @@
 // ack-receiver: the least a handoff receiver does for a gateway, for benchmarks that measure the
 // gateway at rates where nat64-receiver would take the load generator's core (on this 2-core machine
 // they share one). It answers HELLO with an authoritative HELLO-ACK and acknowledges CREATED and
-// DELETED datagrams cumulatively, as nat64-receiver does with its defaults (ack-delay.ts: an ACK held
-// up to 4 ms, every held ACK sent when that one timer runs out, at once when it covers 16 messages or
-// answers a duplicate, early when its gateway sends again after it has waited half the delay), and
-// stores and logs nothing. Its control socket answers `stats` with the entries it acknowledged, as
-// `created`.
+// DELETED datagrams cumulatively, timed by nat64-receiver's own AckDelay with its default delay (an ACK
+// held up to 4 ms, at once when it covers 16 messages or answers a duplicate, early when its gateway
+// sends again after it has waited half the delay), and stores and logs nothing. Its control socket
+// answers `stats` with the entries it acknowledged, as `created`.
 //
 // usage: node tools/bench/dist/ack-receiver.js --listen ADDRESS --control PATH [--port 62863 (0: any)] [--ack-delay-ms 4]
 
@@ -23,30 +22,27 @@ import {
   inspectDatagram,
   type HandoffMessage,
 } from '@nat64/handoff-codec';
+import { AckDelay, DEFAULT_ACK_DELAY_MS } from '@nat64/handoff-receiver/ack-delay';
 import { listenControl } from '@nat64/service';
 
-/** Messages one held ACK covers at most, as nat64-receiver's ack-delay.ts. */
-const ACK_AFTER_MESSAGES = 16;
 /** The window the HELLO-ACK advertises. */
 const WINDOW = 1024;
 const COOKIE = 0x0123456789abcdefn;
 
-/** One gateway's stream under one epoch: where it is, and the ACK held for it. */
+/** One gateway's stream under one epoch: where it is, what it sent and what the last ACK carried. */
 interface Stream {
   address: string;
   port: number;
   epoch: bigint;
   cumulative: number;
-  unacknowledged: number;
-  /** When its ACK began to wait (performance.now), if one is held. */
-  heldSince: number;
+  lastAck: number;
 }
 
 const options = new Command()
   .requiredOption('--listen <address>', 'IPv4 address to listen on')
   .requiredOption('--control <path>', 'control socket')
   .option('--port <port>', 'UDP port', Number, HANDOFF_PORT)
-  .option('--ack-delay-ms <ms>', 'longest an ACK is held', Number, 4)
+  .option('--ack-delay-ms <ms>', 'longest an ACK is held', Number, DEFAULT_ACK_DELAY_MS)
   .parse()
   .opts<{ listen: string; control: string; port: number; ackDelayMs: number }>();
 
@@ -54,9 +50,7 @@ const socket = createSocket('udp4');
 const view = new DatagramView();
 const out = new Uint8Array(256);
 const streams = new Map<string, Stream>();
-/** Streams whose ACK is held, all sent when `timer` runs out. */
-const held = new Set<Stream>();
-let timer: NodeJS.Timeout | undefined;
+const acks = new AckDelay<Stream>(options.ackDelayMs, sendAck);
 let acknowledged = 0;
 let dropped = 0;
 
@@ -66,11 +60,10 @@ function send(message: HandoffMessage, address: string, port: number): void {
   socket.send(out.slice(0, length), port, address);
 }
 
-function sendAck(stream: Stream): void {
-  held.delete(stream);
-  stream.unacknowledged = 0;
+function sendAck(stream: Stream, cumulative: number): void {
+  stream.lastAck = cumulative;
   const header = { version: HANDOFF_VERSION, flags: 0, epoch: stream.epoch, cookie: COOKIE, sequence: 0 } as const;
-  send({ ...header, type: MessageType.ACK, cumulative: stream.cumulative, blocks: [] }, stream.address, stream.port);
+  send({ ...header, type: MessageType.ACK, cumulative, blocks: [] }, stream.address, stream.port);
 }
 
 function received(payload: Uint8Array, address: string, port: number): void {
@@ -89,43 +82,21 @@ function received(payload: Uint8Array, address: string, port: number): void {
     return;
   }
   if (view.type !== MessageType.CREATED && view.type !== MessageType.DELETED) return;
-  gatewayAwake(epoch);
+  acks.gatewayAwake(epoch);
   const key = `${address}/${epoch}`;
   let stream = streams.get(key);
   if (stream === undefined) {
-    stream = { address, port, epoch, cumulative: 0, unacknowledged: 0, heldSince: 0 };
+    stream = { address, port, epoch, cumulative: 0, lastAck: 0 };
     streams.set(key, stream);
   }
   if (view.sequence !== stream.cumulative + 1) {
     // A duplicate, or a datagram past one that was lost: the gateway waits on its retransmission timer.
-    sendAck(stream);
+    acks.acknowledgeAgain(stream, stream.cumulative);
     return;
   }
   stream.cumulative = view.sequence;
   if (view.type === MessageType.CREATED) acknowledged += view.count;
-  if (++stream.unacknowledged >= ACK_AFTER_MESSAGES || options.ackDelayMs === 0) {
-    sendAck(stream);
-  } else if (!held.has(stream)) {
-    stream.heldSince = performance.now();
-    held.add(stream);
-    timer ??= setTimeout(sendHeld, options.ackDelayMs);
-  }
-}
-
-function sendHeld(): void {
-  timer = undefined;
-  for (const stream of held) sendAck(stream);
-}
-
-/** The gateway of `epoch` sent a datagram: its ACKs held for half the delay leave now, while it is awake. */
-function gatewayAwake(epoch: bigint): void {
-  if (held.size === 0) return;
-  const waited = performance.now() - options.ackDelayMs / 2;
-  for (const stream of held) if (stream.epoch === epoch && stream.heldSince <= waited) sendAck(stream);
-  if (held.size === 0) {
-    clearTimeout(timer);
-    timer = undefined;
-  }
+  acks.acknowledge(stream, stream.cumulative, stream.lastAck);
 }
 
 socket.on('message', (payload, remote) => received(payload, remote.address, remote.port));
