@@ -68,6 +68,11 @@ export class Engine {
     return this.s.table;
   }
 
+  /** Whether a batch is under way (handleBatch or run): its end runs the batch-end hooks. */
+  get inBatch(): boolean {
+    return this.s.inBatch;
+  }
+
   /** The RFC 6052 prefix (pool6) the engine translates under. */
   get prefix(): Rfc6052Prefix {
     return this.s.prefix;

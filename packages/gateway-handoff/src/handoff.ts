@@ -121,7 +121,10 @@ export class Handoff {
       mappingCreated: (natAddress: number, host: number, entry: HandoffEntry, ref?: number) => this.transport.mappingCreated(natAddress, host, entry, ref),
       mappingDeleted: (natAddress: number, host: number, entry: HandoffEntry, reason: number) => this.transport.mappingDeleted(natAddress, host, entry, reason),
     };
-    this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros);
+    this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros, {
+      inBatch: () => engine.inBatch,
+      failed: (error) => this.failed(error),
+    });
     this.misses = new MissQueue(this.agent, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);
     this.evictedFlows = new EvictedFlows(config.mode === 'full' ? config.evictedFlows : 0);
     if (this.evictedFlows.capacity > 0) this.tracker.evictedFlows = this.evictedFlows;

@@ -3,7 +3,10 @@
 // DELETED when the last one toward H ends), and applies what the receivers decide: hand-off (the
 // sessions become a cache), RELEASE (the mapping ends without DELETED), a receiver coming up (every
 // live mapping announced again) or going down (authority back to the gateway). Work happens per
-// session event and per message, never per packet.
+// session event and per message, never per packet. Inside a batch, a created session is only noted
+// and reported when the batch ends or the table's next event comes, whichever is first: the
+// datapath's loop stays small, and the batch's mappings are reported in one tight loop, in the
+// order the table made them.
 
 import { DeleteReason, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteReason, type Nat64Table, type Protocol } from '@nat64/nat64';
@@ -16,16 +19,27 @@ import type { LiveMappings, MappingReporter } from './transports/transport.js';
 
 export type { MappingReporter } from './transports/transport.js';
 
+/** What the tracker asks of the gateway around it. */
+export interface TrackerHooks {
+  /** Whether the engine is inside a batch, whose end calls batchEnd(); default never (every session reported at once). */
+  readonly inBatch?: () => boolean;
+  /** What reporting a session noted during the batch threw; it goes on with the next one. Default: rethrow. */
+  readonly failed?: (error: unknown) => void;
+}
+
+/** Sessions a batch may note before they are reported anyway. */
+const NOTED_SESSIONS = 256;
+
 /** Who holds authority over a peer's mappings (HandoffAgent implements it). */
 export interface Authority {
   isAuthoritative(natAddress: number, host: number): boolean;
 }
 
 /** Hosts a mapping is reported to: unicast addresses outside pool4 (a hairpinned session's server is ourselves). */
-function reportable(host: number, isPool: (address: number) => boolean): boolean {
+function reportable(host: number, table: Nat64Table): boolean {
   const first = host >>> 24;
   // 0/8 "this network" and 127/8 loopback (RFC 1122 3.2.1.3), 224/4 multicast and 240/4 (RFC 5771, RFC 1112).
-  return first !== 0 && first !== 127 && first < 224 && !isPool(host);
+  return first !== 0 && first !== 127 && first < 224 && !table.isPoolAddress(host);
 }
 
 /** The DELETED reason (handoff v1 section 5.3) for a session the table deleted. */
@@ -59,9 +73,11 @@ function closedTcp(table: Nat64Table, h: number): boolean {
 /**
  * Follows the table (subscribe it to the engine's SessionEvents) and reports to `reporter` (the
  * transport). Contract:
- * handles are read during the event only; the table is changed only outside its own events (hand-off
- * of sessions created on a handed-off mapping waits for batchEnd()). Entries passed to the reporter
- * are one reused object, valid during the call.
+ * handles are read during the event, or for a session noted inside a batch, before the table's next
+ * event (every deletion is one, so the handle is still that session's); the table is changed only
+ * outside its own events (hand-off of sessions created on a handed-off mapping waits for batchEnd()).
+ * batchEnd() must follow every batch. Entries passed to the reporter are one reused object, valid
+ * during the call.
  */
 export class MappingTracker implements SessionSubscriber, LiveMappings {
   /** Reserved for the table's session maximum: a record has a live session. */
@@ -76,6 +92,12 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   /** Tokens of sessions created on a handed-off mapping, to hand off when the batch ends. */
   private pending: number[] = [];
   private readonly entry: HandoffEntry = createEntry();
+  /** Sessions created during the batch, not reported yet: noted[notedNext..notedCount). */
+  private readonly noted = new Int32Array(NOTED_SESSIONS);
+  private notedCount = 0;
+  private notedNext = 0;
+  private readonly inBatch: () => boolean;
+  private readonly reportFailed: (error: unknown) => void;
   /**
    * Whether the last host a session was created toward is reportable, kept until the batch ends: the
    * sessions of a batch mostly go to few hosts, and the pool4 test is a hashed lookup. -1: none yet.
@@ -94,19 +116,55 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     private readonly counters: Counters<HandoffCounterName>,
     /** Wall-clock microseconds since 1970, for the Time of new entries. */
     private readonly wallMicros: () => number,
-    /** Whether an address is a pool4 address (default: ask the table). */
-    private readonly isPool: (address: number) => boolean = (address) => table.isPoolAddress(address),
+    hooks: TrackerHooks = {},
   ) {
     this.mappings = new MappingTable(table.maxSessions);
     this.values = counters.values;
     this.index = counters.index;
+    this.inBatch = hooks.inBatch ?? (() => false);
+    this.reportFailed =
+      hooks.failed ??
+      ((error) => {
+        throw error;
+      });
   }
 
+  /**
+   * Inside a batch the session is noted, and reported by reportNoted(): at the batch's end, at the
+   * table's next event (before a deletion could free the handle), or before anything else reads or
+   * changes the mappings. A session restored from an ANSWER is reported at once (restore() marks it).
+   */
   sessionCreated(table: Nat64Table, h: number): void {
+    if (this.restoring === null && this.inBatch()) {
+      if (this.notedCount === NOTED_SESSIONS) this.reportNoted();
+      this.noted[this.notedCount++] = h;
+      return;
+    }
+    this.reportNoted();
+    this.report(table, h);
+  }
+
+  /** Reports the sessions noted during the batch, in order; one that throws goes to hooks.failed, the rest still go. */
+  reportNoted(): void {
+    const table = this.table;
+    const noted = this.noted;
+    while (this.notedNext < this.notedCount) {
+      const h = noted[this.notedNext++]!;
+      try {
+        this.report(table, h);
+      } catch (error) {
+        this.reportFailed(error);
+      }
+    }
+    this.notedNext = 0;
+    this.notedCount = 0;
+  }
+
+  private report(table: Nat64Table, h: number): void {
     const host = table.serverAddress(h);
     if (host !== this.lastHost) {
       this.lastHost = host;
-      this.lastReportable = reportable(host, this.isPool);
+      this.lastReportable = reportable(host, this.table);
     }
     if (!this.lastReportable) return;
     const natAddress = table.natAddress(h);
@@ -135,6 +193,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   }
 
   sessionDeleted(table: Nat64Table, h: number, reason: TableDeleteReason): void {
+    this.reportNoted();
     const host = table.serverAddress(h);
     const natAddress = table.natAddress(h);
     if (reason === DELETE_REASON.EVICTED && this.evictedFlows !== null && !closedTcp(table, h)) {
@@ -175,6 +234,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
    * DELETED, so the reused slot starts without records.
    */
   bibDeleted(_table: Nat64Table, b: number): void {
+    this.reportNoted();
     this.mappings.removeBib(b);
   }
 
@@ -184,6 +244,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
    * hands back). Returns how many mappings were handed off now.
    */
   handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[], refs?: Int32Array): number {
+    this.reportNoted();
     const m = this.mappings;
     let count = 0;
     for (let i = 0; i < entries.length; i++) {
@@ -211,6 +272,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
    * `stopOnRefusal`, it stops at the first.
    */
   restore(entry: HandoffEntry, host: number, serverPorts: readonly number[], stopOnRefusal: boolean): number {
+    this.reportNoted();
     let refused = 0;
     this.restoring = entry;
     try {
@@ -236,6 +298,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
 
   /** The receiver ended these entries (section 6.4): the mapping with the same key and owner goes, without DELETED. */
   released(natAddress: number, host: number, entries: readonly HandoffEntry[]): void {
+    this.reportNoted();
     const table = this.table;
     for (const e of entries) {
       const b = table.findBibByNat(e.protocol, natAddress, e.natPort);
@@ -253,6 +316,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
    * after a receiver came up, or moved to another transport, or for a periodic Geneve Refresh.
    */
   announce(natAddress: number, host: number, to: MappingReporter = this.reporter): void {
+    this.reportNoted();
     const table = this.table;
     const m = this.mappings;
     for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
@@ -264,6 +328,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
 
   /** A receiver stopped being authoritative: the gateway holds its mappings toward it again. */
   peerDown(natAddress: number, host: number): void {
+    this.reportNoted();
     const m = this.mappings;
     for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
       if ((m.flags[slot]! & RECORD_HANDED_OFF) === 0) continue;
@@ -273,8 +338,9 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     }
   }
 
-  /** Hands off the sessions created on handed-off mappings during the batch. */
+  /** Reports the sessions the batch noted, then hands off those created on handed-off mappings. */
   batchEnd(): void {
+    this.reportNoted();
     this.lastHost = -1;
     const pending = this.pending;
     if (pending.length === 0) return;

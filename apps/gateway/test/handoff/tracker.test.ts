@@ -308,6 +308,76 @@ describe('MappingTracker', () => {
     expect(entries(talk(h, [receiver]), MessageType.DELETED)).toEqual([]);
   });
 
+  it('reports a mapping made and ended within one batch in the table’s order: CREATED, then DELETED', () => {
+    const h = testHandoff();
+    const receiver = new FakeReceiver(v4(SERVER));
+    udp(h, 40_000);
+    talk(h, [receiver]);
+    const table = h.g.table;
+    h.g.engine.run(() => {
+      const made = table.restore({
+        protocol: PROTOCOL.UDP,
+        clientAddress: ipv6TextToBytes(CLIENT)!,
+        clientPort: 40_001,
+        natAddress: v4(POOL4),
+        natPort: 7000,
+        serverAddress: v4(SERVER),
+        serverPort: 53,
+      });
+      table.deleteSession(made);
+    });
+    const seen = talk(h, [receiver]).filter((s) => s.message.type === MessageType.CREATED || s.message.type === MessageType.DELETED);
+    expect(seen.map((s) => s.message.type)).toEqual([MessageType.CREATED, MessageType.DELETED]);
+    const expected = { protocol: PROTOCOL.UDP, natPort: 7000, clientPort: 40_001, serverPort: 53, time: TIME };
+    expect(entries(seen, MessageType.CREATED)).toEqual([expect.objectContaining(expected)]);
+    expect(entries(seen, MessageType.DELETED)).toEqual([expect.objectContaining({ ...expected, reason: DeleteReason.ADMINISTRATIVE })]);
+    expect(receiver.held.size).toBe(1);
+    expect(h.handoff.tracker.mappings.count).toBe(1);
+  });
+
+  it('reports every mapping of a batch that makes more than the tracker notes before reporting', () => {
+    const h = testHandoff();
+    const receiver = new FakeReceiver(v4(SERVER));
+    const client = ipv6TextToBytes(CLIENT)!;
+    const table = h.g.table;
+    h.g.engine.run(() => {
+      for (let i = 0; i < 600; i++) {
+        table.restore({
+          protocol: PROTOCOL.UDP,
+          clientAddress: client,
+          clientPort: 20_000 + i,
+          natAddress: v4(POOL4),
+          natPort: 20_000 + i,
+          serverAddress: v4(SERVER),
+          serverPort: 53,
+        });
+      }
+    });
+    expect(h.handoff.counters.get('mappingsCreated')).toBe(600);
+    talk(h, [receiver]);
+    expect(receiver.held.size).toBe(600);
+    expect(h.handoff.counters.get('mappingsHandedOff')).toBe(600);
+  });
+
+  it('goes on reporting the mappings of a batch after one whose report fails, and counts the failure', () => {
+    const h = testHandoff();
+    const receiver = new FakeReceiver(v4(SERVER));
+    udp(h, 39_999);
+    talk(h, [receiver]);
+    const transport = h.handoff.transport;
+    const report = transport.mappingCreated.bind(transport);
+    transport.mappingCreated = (natAddress, host, entry, ref) => {
+      if (entry.clientPort === 40_001) throw new Error('transport bug');
+      report(natAddress, host, entry, ref);
+    };
+    const packet = (clientPort: number) => ipv6({ src: CLIENT, dst: SERVER6, protocol: 17, srcPort: clientPort, dstPort: 53 });
+    expect(h.send(packet(40_000), packet(40_001), packet(40_002))).toHaveLength(3);
+    expect(h.handoff.counters.get('eventErrors')).toBe(1);
+    expect(h.handoff.counters.get('mappingsCreated')).toBe(4);
+    // The batch's end sent them: the failure stopped neither the report of 40002 nor the flush.
+    expect(entries(h.outbox, MessageType.CREATED).map((e) => e.clientPort)).toEqual([40_000, 40_002]);
+  });
+
   it('reports no mapping toward a pool4 address (hairpinning)', () => {
     const h = testHandoff();
     h.send(ipv6({ src: CLIENT, dst: '2001:db8:64::c633:6401', protocol: 17, srcPort: 40_000, dstPort: 53 }));
