@@ -53,6 +53,7 @@ import {
   SINK_PORT,
   compileNative,
   createBenchTopology,
+  mainThreadSleeps,
   pinned,
   processCpuSeconds,
   rpsToLoad,
@@ -207,15 +208,6 @@ async function counters(control: string): Promise<Counters> {
 async function peer(control: string): Promise<Record<string, unknown> | undefined> {
   const answer = (await callControl(control, 'hosts')) as { hosts: Record<string, unknown>[] };
   return answer.hosts.find((row) => row['host'] === ADDRESSES.server);
-}
-
-/**
- * How often the process's main thread (the event loop) has gone to sleep: its voluntary context switches.
- * Each is a wake-up to come, whatever woke it (the TUN device, a timer, a socket).
- */
-function mainThreadSleeps(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
-  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
 }
 
 /** User and system CPU seconds of a process. */

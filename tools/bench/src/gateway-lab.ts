@@ -116,6 +116,15 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /**
+ * How often the process's main thread (the event loop) has gone to sleep: its voluntary context switches.
+ * Each is a wake-up to come, whatever woke it (the TUN device, a timer, a socket).
+ */
+export function mainThreadSleeps(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
+}
+
+/**
  * CPU seconds the process's threads have run, from the scheduler's own accounting (nanoseconds, where
  * processCpuSeconds counts 10 ms ticks): for deltas over a fraction of a second. Threads that ended are
  * not counted, so it is for deltas over a time in which none ends.

@@ -19,6 +19,7 @@ const BENCHMARKS: Record<string, { flags: string[]; needsRoot: boolean }> = {
   'gateway-handoff': { flags: [], needsRoot: true },
   'gateway-first-datagram': { flags: [], needsRoot: true },
   'gateway-capacity': { flags: [], needsRoot: true },
+  'gateway-idle': { flags: [], needsRoot: true },
   'bypass-server': { flags: [], needsRoot: true },
 };
 
