@@ -26,7 +26,7 @@ import { CLIENT_TOKEN_BASE, ClientMissQueue } from './client-misses.js';
 import { EvictedFlows } from './evicted-flows.js';
 import { MissQueue } from './misses.js';
 import { MappingTracker } from './tracker.js';
-import { TRANSPORTS, type CounterLine, type HandoffTransport, type TransportContext } from './transports/index.js';
+import { TRANSPORTS, needsHousekeeping, type CounterLine, type HandoffTransport, type TransportContext } from './transports/index.js';
 
 /** What handoff uses of the gateway. */
 export interface HandoffParts {
@@ -284,9 +284,9 @@ export class Handoff {
     this.arm(due, this.parts.clock.now);
   }
 
-  /** The next housekeeping, or Infinity while it has nothing to do: no packets wait for a host, and the transport keeps no house. */
+  /** The next housekeeping, or Infinity while it has nothing to do: no packets wait for a host, and the transport has no housework. */
   private housekeepingDue(): number {
-    return this.misses.awaitingHosts || this.transport.tick !== undefined ? this.housekeepingAt : Infinity;
+    return this.misses.awaitingHosts || needsHousekeeping(this.transport) ? this.housekeepingAt : Infinity;
   }
 
   private arm(due: number, now: number): void {

@@ -76,4 +76,5 @@ export const TRANSPORTS = {
 export type TransportName = keyof typeof TRANSPORTS;
 export const TRANSPORT_NAMES = Object.keys(TRANSPORTS) as TransportName[];
 
+export { needsHousekeeping } from './transport.js';
 export type { CounterLine, HandoffTransport, TransportContext } from './transport.js';

@@ -18,8 +18,10 @@
 //     Two transports share a reserved port through `interceptLocal` (bypass in front of Geneve on 6081). Every per-host and per-flow
 //     decision is the transport's, from per-host state of its own.
 // (c) Life. Everything it owns (sockets, tables, engine hooks) is wired by start() and unwired by
-//     stop(); tick(), where it has one, runs on handoff's housekeeping timer (IMPL.HOUSEKEEPING_MS), batchEnd() at
-//     the end of every engine batch, both inside engine.run(). Nothing here may keep the process alive: handoff owns the timer.
+//     stop(); tick(), where it has one, runs on handoff's housekeeping timer (IMPL.HOUSEKEEPING_MS)
+//     while hasHousework() says it has work (tunnels to refresh, hosts to scan), so an idle gateway
+//     is not woken for it; batchEnd() at the end of every engine batch, both inside engine.run().
+//     Nothing here may keep the process alive: handoff owns the timer.
 // (d) What operators see: hostTransport() fills the transport columns of `hosts` for each agent
 //     peer, and hostsWithoutPeer() (optional) lists hosts it reaches that the agent has no peer for
 //     (a host carried without translation holds no mapping); counterLines() adds its counters to
@@ -119,11 +121,18 @@ export interface HandoffTransport extends MappingReporter {
   peerUp(natAddress: number, host: number): void;
   start(): void;
   stop(): void;
-  /** Housekeeping, every IMPL.HOUSEKEEPING_MS; absent where there is none, so that an idle gateway is not woken for it. */
+  /** Housekeeping, every IMPL.HOUSEKEEPING_MS while hasHousework() holds; absent where there is none. */
   tick?(): void;
+  /** Whether tick() has work without a new packet; absent: whenever tick is there. Asked at every batch end, so O(1). */
+  hasHousework?(): boolean;
   batchEnd(): void;
   hostTransport(natAddress: number, host: number): HostTransport;
   /** Rows of `hosts` for hosts the agent has no peer for; absent: none. */
   hostsWithoutPeer?(): HostRow[];
   counterLines(): CounterLine[];
+}
+
+/** Whether `transport` (none: null) wants its tick() on the housekeeping timer now. */
+export function needsHousekeeping(transport: HandoffTransport | null): boolean {
+  return transport !== null && transport.tick !== undefined && (transport.hasHousework?.() ?? true);
 }

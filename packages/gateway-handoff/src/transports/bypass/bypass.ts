@@ -25,7 +25,7 @@ import type { Ipv4View } from '@nat64/xlat';
 import ipaddr from 'ipaddr.js';
 import { PeerState } from '@nat64/handoff-agent';
 import type { BypassRow, HostRow } from '../../hosts.js';
-import type { CounterLine, HandoffTransport, HostTransport, TransportContext } from '../transport.js';
+import { needsHousekeeping, type CounterLine, type HandoffTransport, type HostTransport, type TransportContext } from '../transport.js';
 import type { BypassConfig } from './config.js';
 import { BYPASS_COUNTERS, type BypassCounterName } from './counters.js';
 import { IMPL, SPEC } from './constants.js';
@@ -210,6 +210,14 @@ export class BypassTransport implements HandoffTransport {
 
   batchEnd(): void {
     this.fallback?.batchEnd();
+  }
+
+  /**
+   * Scans only while hosts are offered bypass (or the fallback has work). Without hosts, a MAC rotation
+   * that fell due waits for the first scan after one arrives: no host is offered the old MAC meanwhile.
+   */
+  hasHousework(): boolean {
+    return this.datapath.hosts.size > 0 || needsHousekeeping(this.fallback);
   }
 
   /** Offers, unreachability probes, MAC rotation and forgetting, at most every SCAN_MS. */

@@ -10,7 +10,7 @@ import { DECAP_STATUS_NAMES, MappingEvent, type MappingOption } from '@nat64/gen
 import { PeerState } from '@nat64/handoff-agent';
 import { Counters, statusCounters } from '@nat64/service';
 import { uint32ToIpv4Text } from '@nat64/wire';
-import type { CounterLine, HandoffTransport, HostTransport, MappingReporter, TransportContext } from '../transport.js';
+import { needsHousekeeping, type CounterLine, type HandoffTransport, type HostTransport, type MappingReporter, type TransportContext } from '../transport.js';
 import type { GeneveConfig } from './config.js';
 import { GENEVE_COUNTERS, type GeneveCounterName } from './counters.js';
 import { GeneveControl } from './control.js';
@@ -253,6 +253,11 @@ export class GeneveTransport implements HandoffTransport {
       if (this.context.mappings.handedOff(natAddress, host, one) > 0) this.counters.add('handedOffByGeneve');
     }
     settled.length = 0;
+  }
+
+  /** Refreshes are due only with tunnels (or whatever the fallback keeps). */
+  hasHousework(): boolean {
+    return this.tunnels.size > 0 || needsHousekeeping(this.fallback);
   }
 
   /** The timer: every tunnel's live mappings get a Refresh on their next packet once per refresh interval. */

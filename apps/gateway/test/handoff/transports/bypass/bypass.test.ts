@@ -17,7 +17,7 @@ import {
 } from '@nat64/geneve';
 import { silentLogger } from '@nat64/service';
 import { ipv4TextToUint32 } from '@nat64/wire';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RawSettings } from '../../../../src/config.js';
 import { type BypassTransport, Handoff } from '@nat64/gateway-handoff';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../../../support/gateway.js';
@@ -38,7 +38,7 @@ function bytes6(text: string): Uint8Array {
   return packet.slice(8, 24);
 }
 
-function setup(bypass: RawSettings = {}, secretDir?: string, mode = 'bypass', settings: RawSettings = {}) {
+function setup(bypass: RawSettings = {}, secretDir?: string, mode = 'bypass', settings: RawSettings = {}, housekeepingMs = 0) {
   const dir = secretDir ?? mkdtempSync(join(tmpdir(), 'n64-bypass-unit-'));
   if (secretDir === undefined) dirs.push(dir);
   const secretFile = join(dir, 'state', 'bypass-secret');
@@ -48,7 +48,7 @@ function setup(bypass: RawSettings = {}, secretDir?: string, mode = 'bypass', se
     handoff: { transport: mode, bypass: { secretFile, offerInterval: '1s', reachableTime: '2s', ...bypass } },
   });
   const handoff = new Handoff(g, g.config.handoff, { logger: silentLogger() });
-  handoff.start(0);
+  handoff.start(housekeepingMs);
   const transport = handoff.transport as BypassTransport;
   const tick = (ms = 0) => {
     g.advance(ms);
@@ -157,6 +157,32 @@ describe('bypass transport', () => {
     expect(tunnelPackets(s.g.tun.takeWritten(), vni)).toHaveLength(1);
     expect(s.counter('offersSent')).toBe(2);
     expect(s.handoff.hosts()).toMatchObject([{ host: SERVER, state: 'offered', transport: 'nat64', vni: null, bypass: { state: 'offered', vni } }]);
+  });
+
+  it('wakes for its scans only while a host is offered bypass', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const s = setup({}, undefined, 'bypass', {}, 50);
+      const later = (ms: number) => {
+        for (let i = 0; i < ms; i += 10) {
+          s.g.advance(10);
+          vi.advanceTimersByTime(10);
+        }
+      };
+      const run = vi.spyOn(s.g.engine, 'run');
+      later(500);
+      expect(run).not.toHaveBeenCalled();
+      expect(vi.getTimerCount()).toBe(0);
+      // A host to offer: the scans run on the timer again, and the offer is repeated after its interval.
+      translatedSyn(s.g);
+      expect(s.counter('offersSent')).toBe(1);
+      later(1_100);
+      expect(s.counter('offersSent')).toBe(2);
+      expect(run).toHaveBeenCalled();
+      s.handoff.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps the VNI across restarts: the persistent secret is read back, not made anew', () => {

@@ -149,6 +149,20 @@ describe('geneve', () => {
     expect(geneve.counters.get('deletedSent')).toBe(1);
   });
 
+  it('has housework for the timer only while it has a tunnel', () => {
+    const { geneve, agent } = setup('geneve');
+    expect(geneve.hasHousework()).toBe(false);
+    agent.state = PeerState.AUTHORITATIVE;
+    agent.capabilities = Capability.HANDOFF_V1 | Capability.GENEVE;
+    agent.cookieLow24 = 0xabcdef;
+    geneve.reconsider(NAT, HOST, true);
+    expect(geneve.hasHousework()).toBe(true);
+    agent.capabilities = Capability.HANDOFF_V1;
+    geneve.reconsider(NAT, HOST, false);
+    expect(geneve.tunnels.size).toBe(0);
+    expect(geneve.hasHousework()).toBe(false);
+  });
+
   it('sends a new mapping as a reliable CREATED inside a control packet when too many options already wait on the tunnel', () => {
     const { geneve, agent } = setup('auto', 2);
     agent.state = PeerState.AUTHORITATIVE;
