@@ -145,7 +145,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   }
 
   /** Reports the sessions noted during the batch, in order; one that throws goes to hooks.failed, the rest still go. */
-  reportNoted(): void {
+  private reportNoted(): void {
     const table = this.table;
     const noted = this.noted;
     while (this.notedNext < this.notedCount) {
