@@ -122,7 +122,7 @@ export class Handoff {
       mappingDeleted: (natAddress: number, host: number, entry: HandoffEntry, reason: number) => this.transport.mappingDeleted(natAddress, host, entry, reason),
     };
     this.tracker = new MappingTracker(table, reporter, this.agent, this.counters, wallMicros, {
-      inBatch: () => engine.inBatch,
+      ...(kind.mappingsRideOnPackets ? {} : { inBatch: () => engine.inBatch }),
       failed: (error) => this.failed(error),
     });
     this.misses = new MissQueue(this.agent, this.tracker, (b, o, l, vnet) => engine.reinjectIpv4(b, o, l, vnet), config.missQueue, this.counters, clock.read);

@@ -3,10 +3,11 @@
 // DELETED when the last one toward H ends), and applies what the receivers decide: hand-off (the
 // sessions become a cache), RELEASE (the mapping ends without DELETED), a receiver coming up (every
 // live mapping announced again) or going down (authority back to the gateway). Work happens per
-// session event and per message, never per packet. Inside a batch, a created session is only noted
-// and reported when the batch ends or the table's next event comes, whichever is first: the
-// datapath's loop stays small, and the batch's mappings are reported in one tight loop, in the
-// order the table made them.
+// session event and per message, never per packet. Inside a batch (where the transport lets a
+// mapping wait for the batch's end: not Geneve, whose Created rides on the mapping's first packet), a
+// created session is only noted and reported when the batch ends or the table's next event comes,
+// whichever is first: the datapath's loop stays small, and the batch's mappings are reported in one
+// tight loop, in the order the table made them.
 
 import { DeleteReason, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteReason, type Nat64Table, type Protocol } from '@nat64/nat64';

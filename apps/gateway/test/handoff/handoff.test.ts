@@ -8,7 +8,7 @@ import { PeerState } from '@nat64/handoff-agent';
 import { PROTOCOL } from '@nat64/nat64';
 import { silentLogger } from '@nat64/service';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Handoff, createHandoff } from '@nat64/gateway-handoff';
+import { type GeneveTransport, Handoff, createHandoff } from '@nat64/gateway-handoff';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../support/gateway.js';
 import { ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
 import { FakeReceiver, converse, testHandoff, v4 } from './support.js';
@@ -190,6 +190,30 @@ describe('handoff', () => {
     const [answer] = h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 5555 }));
     expect([answer![9], answer![20], answer![21]]).toEqual([1, 3, 3]);
     expect(h.handoff.counters.get('eventErrors')).toBe(2);
+  });
+
+  it('over Geneve, reports a new mapping before its first packet is encapsulated, so its Created can ride on that packet', () => {
+    const g = testGateway({ handoff: { transport: 'geneve' } });
+    const handoff = new Handoff(g, g.config.handoff, { logger: silentLogger() });
+    handoff.start(0);
+    const geneve = handoff.transport as GeneveTransport;
+    const order: string[] = [];
+    const tunnels = geneve.tunnels;
+    const encapsulate = tunnels.encapsulate.bind(tunnels);
+    tunnels.encapsulate = (out, from, natAddress, host, protocol, natPort) => {
+      order.push(`packet ${natPort}`);
+      encapsulate(out, from, natAddress, host, protocol, natPort);
+    };
+    const mappingCreated = geneve.mappingCreated.bind(geneve);
+    geneve.mappingCreated = (natAddress, host, entry, ref) => {
+      order.push(`mapping ${entry.natPort}`);
+      mappingCreated(natAddress, host, entry, ref);
+    };
+    g.send(udp(40_000), udp(40_001));
+    const [first, second] = [order[0]!.split(' ')[1], order[2]!.split(' ')[1]];
+    expect(order).toEqual([`mapping ${first}`, `packet ${first}`, `mapping ${second}`, `packet ${second}`]);
+    expect(first).not.toBe(second);
+    handoff.stop();
   });
 
   it('builds the one transport handoff.transport names: messages on 62863, Geneve on 6081, bypass on 6081, or all in auto', () => {

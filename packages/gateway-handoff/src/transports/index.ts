@@ -23,6 +23,12 @@ export interface TransportKind {
    * for a transport that must fit every packet it takes into a tunnel of its MTU, so the kernel splits them first.
    */
   readonly receivesSegments: boolean;
+  /**
+   * Whether mapping events ride on the mapping's own data packets (Geneve options, whose Created goes on
+   * the first packet): then the tracker reports a new mapping at once, before that packet is
+   * encapsulated, instead of at the end of its batch.
+   */
+  readonly mappingsRideOnPackets: boolean;
   create(context: TransportContext, config: HandoffConfig): HandoffTransport;
 }
 
@@ -35,6 +41,7 @@ export const TRANSPORTS = {
     overhead: 0,
     refusesOffload: null,
     receivesSegments: true,
+    mappingsRideOnPackets: false,
     create: (context) => new MessagesTransport(context),
   },
   /** Geneve tunnels and control packets on UDP 6081 only. */
@@ -43,6 +50,7 @@ export const TRANSPORTS = {
     overhead: GENEVE_OVERHEAD,
     refusesOffload: GENEVE_REFUSES_OFFLOAD,
     receivesSegments: false,
+    mappingsRideOnPackets: true,
     create: (context, config) => new GeneveTransport(context, { settings: config.geneve, fallback: null }),
   },
   /**
@@ -54,6 +62,7 @@ export const TRANSPORTS = {
     overhead: GENEVE_OVERHEAD,
     refusesOffload: GENEVE_REFUSES_OFFLOAD,
     receivesSegments: false,
+    mappingsRideOnPackets: true,
     create: (context, config) =>
       new BypassTransport(context, {
         settings: config.bypass,
@@ -68,6 +77,7 @@ export const TRANSPORTS = {
     // Tunnelled packets fit the tunnel MTU, so TCP arrives split; translated flows' segments are coalesced again (tun.coalesce).
     refusesOffload: null,
     receivesSegments: false,
+    mappingsRideOnPackets: false,
     create: (context, config) => new BypassTransport(context, { settings: config.bypass, underlayMtu: config.mtu, fallback: null }),
   },
 } as const satisfies Record<string, TransportKind>;
