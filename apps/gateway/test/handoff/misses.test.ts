@@ -6,7 +6,7 @@ import { PROTOCOL } from '@nat64/nat64';
 import { describe, expect, it, vi } from 'vitest';
 import { CLIENT, POOL4, SERVER, SERVER6 } from '../support/gateway.js';
 import { TCP_ACK, TCP_SYN, addr4, ipv4, ipv6, read16 } from '../../../../packages/gateway-engine/test/support/packets.js';
-import { FakeReceiver, TIME, converse, testHandoff, v4, type HandoffHarness } from './support.js';
+import { FakeReceiver, TIME, converse, letTimePass, testHandoff, v4, type HandoffHarness } from './support.js';
 import { ipv6TextToBytes } from '@nat64/wire';
 
 const SHORT = { timeouts: { udp: '2s', tcpEstablished: '10s', allowBelowMinimum: true } };
@@ -192,12 +192,7 @@ describe('MissQueue', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const h = testHandoff(SHORT, {}, 50);
-      const later = (ms: number) => {
-        for (let i = 0; i < ms; i++) {
-          h.g.advance(1);
-          vi.advanceTimersByTime(1);
-        }
-      };
+      const later = (ms: number) => letTimePass(h.g, ms);
       const run = vi.spyOn(h.g.engine, 'run');
       later(500);
       expect(run).not.toHaveBeenCalled();

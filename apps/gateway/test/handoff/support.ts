@@ -15,6 +15,7 @@ import {
   type HandoffMessage,
 } from '@nat64/handoff-codec';
 import { silentLogger } from '@nat64/service';
+import { vi } from 'vitest';
 import { ipv4TextToUint32 } from '@nat64/wire';
 import { Handoff, type HandoffOptions } from '@nat64/gateway-handoff';
 import { ipv4 } from '../../../../packages/gateway-engine/test/support/packets.js';
@@ -83,6 +84,17 @@ export function testHandoff(settings: RawSettings = {}, options: Partial<Handoff
       return written;
     },
   };
+}
+
+/**
+ * Lets `ms` pass on the gateway's clock and on vitest's fake timers together, `stepMs` at a time, so
+ * that handoff's own timer fires at the time it reads from the clock.
+ */
+export function letTimePass(g: TestGateway, ms: number, stepMs = 1): void {
+  for (let passed = 0; passed < ms; passed += stepMs) {
+    g.advance(stepMs);
+    vi.advanceTimersByTime(stepMs);
+  }
 }
 
 /** Handoff datagrams decoded, and the other packets as they are. */

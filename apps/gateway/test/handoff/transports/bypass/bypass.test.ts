@@ -22,6 +22,7 @@ import type { RawSettings } from '../../../../src/config.js';
 import { type BypassTransport, Handoff } from '@nat64/gateway-handoff';
 import { CLIENT, POOL4, SERVER, SERVER6, testGateway } from '../../../support/gateway.js';
 import { TCP_ACK, TCP_SYN, ipv4, ipv6 } from '../../../../../../packages/gateway-engine/test/support/packets.js';
+import { letTimePass } from '../../support.js';
 
 const HOST = ipv4TextToUint32(SERVER);
 const SERVER_MAC = Uint8Array.from([0x02, 0, 0, 0, 0, 0x05]);
@@ -163,12 +164,7 @@ describe('bypass transport', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const s = setup({}, undefined, 'bypass', {}, 50);
-      const later = (ms: number) => {
-        for (let i = 0; i < ms; i += 10) {
-          s.g.advance(10);
-          vi.advanceTimersByTime(10);
-        }
-      };
+      const later = (ms: number) => letTimePass(s.g, ms, 10);
       const run = vi.spyOn(s.g.engine, 'run');
       later(500);
       expect(run).not.toHaveBeenCalled();
