@@ -224,6 +224,18 @@ export class MappingTable extends SlotTable {
     return peer;
   }
 
+  /** Records and BIB heads for a session maximum raised at runtime, now (SlotTable.reserveUpTo). */
+  override reserveUpTo(bound: number): void {
+    super.reserveUpTo(bound);
+    if (this.capacity < bound || this.bibHead.length >= bound) return;
+    try {
+      this.bibHead = grown(this.bibHead, bound);
+    } catch (error) {
+      // Refused: the heads double when a BIB slot past them comes, as before.
+      if (!(error instanceof RangeError)) throw error;
+    }
+  }
+
   /** BIB heads up to `b` at least, a chunk ahead, set to -1; doubled first if `b` is past them. */
   private prepareBibs(b: number): void {
     if (b >= this.bibHead.length) {

@@ -98,6 +98,8 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   private notedCount = 0;
   private notedNext = 0;
   private readonly inBatch: () => boolean;
+  /** The session maximum the records are reserved for. */
+  private reservedFor: number;
   private readonly reportFailed: (error: unknown) => void;
   /**
    * Whether the last host a session was created toward is reportable, kept until the batch ends: the
@@ -120,6 +122,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     hooks: TrackerHooks = {},
   ) {
     this.mappings = new MappingTable(table.maxSessions);
+    this.reservedFor = table.maxSessions;
     this.values = counters.values;
     this.index = counters.index;
     this.inBatch = hooks.inBatch ?? (() => false);
@@ -339,10 +342,17 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     }
   }
 
-  /** Reports the sessions the batch noted, then hands off those created on handed-off mappings. */
+  /**
+   * Reports the sessions the batch noted, then hands off those created on handed-off mappings. A session
+   * maximum raised since (a reload) grows the records for it here, once, rather than when they fill.
+   */
   batchEnd(): void {
     this.reportNoted();
     this.lastHost = -1;
+    if (this.table.maxSessions > this.reservedFor) {
+      this.reservedFor = this.table.maxSessions;
+      this.mappings.reserveUpTo(this.reservedFor);
+    }
     const pending = this.pending;
     if (pending.length === 0) return;
     const table = this.table;

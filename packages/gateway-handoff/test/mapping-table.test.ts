@@ -120,6 +120,22 @@ describe('MappingTable', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('grows at once, in records and in BIB slots, to a bound raised at runtime, and keeps its records', () => {
+    const m = new MappingTable(1000, 16);
+    for (let i = 0; i < 900; i++) m.add((i * 7919) % 1000, A, H, 17, i, 0, i, 0);
+    m.reserveUpTo(5000);
+    expect(m.capacity).toBe(5000);
+    const arrays = [m.live, m.flags, m.serverPort, m.time, m.natAddress, m.host, m.protocol, m.natPort, m.bib];
+    // Records on BIB slots past the old bound, up to the new one: nothing is copied any more.
+    for (let i = 900; i < 4900; i++) m.add(1000 + ((i * 7919) % 4000), A, H, 17, i & 0xffff, 0, i, 0);
+    const after = [m.live, m.flags, m.serverPort, m.time, m.natAddress, m.host, m.protocol, m.natPort, m.bib];
+    for (let k = 0; k < arrays.length; k++) expect(after[k]).toBe(arrays[k]);
+    const wrong: number[] = [];
+    for (let i = 0; i < 900; i++) if (m.time[m.find((i * 7919) % 1000, H)] !== i) wrong.push(i);
+    for (let i = 900; i < 4900; i++) if (m.time[m.find(1000 + ((i * 7919) % 4000), H)] !== i) wrong.push(i);
+    expect(wrong).toEqual([]);
+  });
+
   it.each([
     ['doubling from 4 slots', () => new MappingTable(4), 500],
     ['reserved, prepared a chunk at a time', () => new MappingTable(3 * PREPARE_SLOTS, 16), 3 * PREPARE_SLOTS],

@@ -42,6 +42,8 @@ export class Core {
   readonly timeouts: Float64Array;
   readonly addressDependentFiltering: boolean;
   readonly dropUnsolicitedTcp: boolean;
+  /** Static BIB entries of the options, reserved for beside the session maximum. */
+  private readonly staticBibs: number;
   /** These two change with Nat64Table.reconfigure, like the timeouts (in place). */
   maxSessions: number;
   maxSessionsPerClient: number;
@@ -59,9 +61,11 @@ export class Core {
     );
     // The tables reserve their slots for the session maximum (SlotTable): a dynamic BIB entry lives only
     // while it has sessions and a client record while it has BIB entries, so static entries aside, neither
-    // outnumbers the sessions. Past it (a maximum raised by reconfigure) they double.
+    // outnumbers the sessions. Past it (static entries added later) they double; a maximum raised by
+    // reconfigure grows them at once (reserveFor).
     const initial = resolved.initialCapacity;
-    const bibBound = resolved.maxSessions + (options.staticBib?.length ?? 0);
+    this.staticBibs = options.staticBib?.length ?? 0;
+    const bibBound = resolved.maxSessions + this.staticBibs;
     this.clients = new ClientTable(this.hash, initial, bibBound);
     this.bibs = new BibTable(this.hash, this.clients, initial, bibBound);
     this.sessions = new SessionTable(this.hash, this.clients, this.bibs, initial, resolved.maxSessions);
@@ -180,6 +184,13 @@ export class Core {
     const client = bibs.client[b]!;
     bibs.remove(b);
     if (--this.clients.bibs[client]! === 0) this.clients.remove(client);
+  }
+
+  /** Grows the tables for a session maximum raised at runtime, now rather than under the traffic that fills them. */
+  reserveFor(maxSessions: number): void {
+    this.clients.reserveUpTo(maxSessions + this.staticBibs);
+    this.bibs.reserveUpTo(maxSessions + this.staticBibs);
+    this.sessions.reserveUpTo(maxSessions);
   }
 
   /** A session of BIB entry `b`, on the timer list of its class, announced to the listener. */

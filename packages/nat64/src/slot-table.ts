@@ -11,7 +11,8 @@
 // reads it: a fresh page read first maps the kernel's shared zero page, and the write after it is a
 // copy-on-write fault whose TLB shootdown interrupts the other core. Where the reservation is refused
 // (RangeError: too large for this machine), the arrays start at the initial capacity and double when full,
-// as they also do past the bound (static BIB entries, a session maximum raised at runtime).
+// as they also do past the bound (static BIB entries); a bound raised at runtime grows them at once
+// (reserveUpTo).
 
 /** Slots prepared at a time ahead of the first never used slot (a few pages of each column). */
 export const PREPARE_SLOTS = 4096;
@@ -42,6 +43,23 @@ export abstract class SlotTable {
       // is in them yet).
       this.grow(initialCapacity);
       this.capacity = initialCapacity;
+    }
+  }
+
+  /**
+   * Grows the arrays to `bound` slots now, for a bound raised at runtime (a session maximum raised by a
+   * reload): otherwise they would double when the old bound fills, under the traffic that fills it.
+   * Where the machine refuses, they stay as they are and double later, as past any bound.
+   */
+  reserveUpTo(bound: number): void {
+    if (bound <= this.capacity) return;
+    try {
+      this.grow(bound);
+      this.capacity = bound;
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      // Columns grown before the refusal are cut back; every slot in use is below the capacity kept.
+      this.grow(this.capacity);
     }
   }
 

@@ -51,7 +51,8 @@ export class Nat64Table {
   /**
    * Changes what may change while the table runs; absent fields keep their current values. A new timeout
    * applies to every session of its class at once (expiry is last use plus the class's timeout); a lower
-   * maxSessions deletes nothing by itself, it refuses (or evicts for) new sessions past it. A bad value
+   * maxSessions deletes nothing by itself, it refuses (or evicts for) new sessions past it; a higher one
+   * grows the tables for it now (a copy of what they hold), not when the old maximum fills. A bad value
    * throws a Nat64Error and changes nothing.
    */
   reconfigure(options: Nat64RuntimeOptions): void {
@@ -71,6 +72,7 @@ export class Nat64Table {
       maxSessionsPerClient: options.maxSessionsPerClient ?? c.maxSessionsPerClient,
     });
     c.timeouts.set(resolved.timeouts);
+    if (resolved.maxSessions > c.maxSessions) c.reserveFor(resolved.maxSessions);
     c.maxSessions = resolved.maxSessions;
     c.maxSessionsPerClient = resolved.maxSessionsPerClient;
   }

@@ -201,6 +201,33 @@ describe('slot-table', () => {
     expect(table.first.every((v) => v === -1)).toBe(true);
   });
 
+  it('grows at once to a bound raised at runtime, and keeps every entry and the free list', () => {
+    const tables = new Tables(16, 1000);
+    const model = churn(
+      tables,
+      Array.from({ length: 3000 }, (_, i) => (i * 7919) % 1000),
+      1000,
+    );
+    for (const table of [tables.clients, tables.bibs, tables.sessions]) table.reserveUpTo(5000);
+    expect(tables.sessions.capacity).toBe(5000);
+    const arrays = tables.arrays();
+    // Filling to the new bound copies nothing more, and every entry, old and new, is still found.
+    for (let key = 1000; key < 4500; key++) model.set(key, tables.add(key));
+    expect(tables.arrays().every((array, i) => array === arrays[i])).toBe(true);
+    for (const [key, h] of model) expect(tables.find(key)).toBe(h);
+    tables.sessions.reserveUpTo(100);
+    expect(tables.sessions.capacity).toBe(5000);
+  });
+
+  it('keeps its arrays where the machine refuses a raised bound', () => {
+    const tables = new Tables(16, 1000);
+    for (let key = 0; key < 500; key++) tables.add(key);
+    tables.sessions.reserveUpTo(2 ** 33);
+    expect(tables.sessions.capacity).toBe(1000);
+    expect(tables.sessions.protocol.length).toBe(1000);
+    for (let key = 0; key < 500; key++) expect(tables.find(key)).toBeGreaterThanOrEqual(0);
+  });
+
   it('holds -1 links in every slot it has prepared and not used yet', () => {
     const tables = new Tables(16, 2 * PREPARE_SLOTS);
     for (let key = 0; key < 10; key++) tables.add(key);

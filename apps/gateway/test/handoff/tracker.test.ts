@@ -378,6 +378,16 @@ describe('MappingTracker', () => {
     expect(entries(h.outbox, MessageType.CREATED).map((e) => e.clientPort)).toEqual([40_000, 40_002]);
   });
 
+  it('grows its records for a session maximum raised at runtime at the next batch’s end', () => {
+    const h = testHandoff({ limits: { maxSessions: 1000 } });
+    const tracker = h.handoff.tracker;
+    expect(tracker.mappings.capacity).toBe(1000);
+    h.g.table.reconfigure({ maxSessions: 5000 });
+    udp(h, 40_000);
+    expect(tracker.mappings.capacity).toBe(5000);
+    expect(tracker.mappings.count).toBe(1);
+  });
+
   it('reports no mapping toward a pool4 address (hairpinning)', () => {
     const h = testHandoff();
     h.send(ipv6({ src: CLIENT, dst: '2001:db8:64::c633:6401', protocol: 17, srcPort: 40_000, dstPort: 53 }));
