@@ -42,7 +42,7 @@ import {
   type BenchTopology,
 } from './gateway-lab.js';
 import { ensureCommands } from './packages.js';
-import { printTable, rate, spread, writeResults, type Spread } from './report.js';
+import { printTable, rate, spread, spreadCell, writeResults, type Spread } from './report.js';
 
 /**
  * Flow counts of the UDP floods (BENCH_FLOWS, default 16,1024). 16 flows send bursts of 64 datagrams
@@ -457,10 +457,6 @@ function summarize(runs: SystemRuns) {
   };
 }
 
-function cell(s: Spread, format: (v: number) => string): string {
-  return `${format(s.median)} (${format(s.min)}-${format(s.max)})`;
-}
-
 async function main(): Promise<void> {
   const missing = ensureCommands({ gcc: 'gcc', iperf3: 'iperf3', taskset: 'util-linux', tayga: 'tayga', ethtool: 'ethtool' });
   const unavailable = labUnavailableReason([]) ?? (missing.some((c) => c !== 'tayga') ? `missing ${missing.join(', ')}` : undefined);
@@ -510,7 +506,7 @@ async function main(): Promise<void> {
     /** One row: the figure `pick` chooses of each system, then its ratios to TAYGA (blank without `compare`). */
     const row = (label: string, pick: (s: ReturnType<typeof summarize>) => Spread, format: (v: number) => string, compare = true): string[] => [
       label,
-      ...chosen.map((s) => cell(pick(summaries.get(s)!), format)),
+      ...chosen.map((s) => spreadCell(pick(summaries.get(s)!), format)),
       ...(compare ? ratios((x) => pick(x).median) : compared.map(() => '')),
     ];
     const header = ['figure, median (min-max)', ...chosen.map((s) => s.label), ...compared.map((s) => `${s.label} / TAYGA`)];

@@ -20,7 +20,7 @@ import {
   startBenchGateway,
   type BenchTopology,
 } from './gateway-lab.js';
-import { printTable, spread, writeResults } from './report.js';
+import { printTable, spread, spreadCell, writeResults } from './report.js';
 
 const IDLE_SECONDS = 10;
 /** After "running": the start's own work (JIT, first HELLO timers) is over by then. */
@@ -89,10 +89,7 @@ async function main(): Promise<void> {
     t.lab.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  const cell = (values: number[], digits: number) => {
-    const s = spread(values);
-    return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
-  };
+  const cell = (values: number[], digits: number) => spreadCell(spread(values), (x) => x.toFixed(digits));
   printTable(
     `nat64-gateway with nothing to forward, ${IDLE_SECONDS} s after a ${SETTLE_MS / 1000} s settle, ${RUNS} starts per system (alternating), gateway on CPU ${GATEWAY_CPU}, medians (min-max)`,
     ['system (handoff.transport, mode full)', 'CPU, ms per second', 'event-loop wake-ups per second'],

@@ -18,6 +18,11 @@ export function spread(values: number[]): Spread {
 }
 
 /** The median, the 99th percentile and the largest of a set of timings. */
+/** A table cell: the median, then the range, each through `format`: "12.3 (11.0-14.1)". */
+export function spreadCell(s: Spread, format: (v: number) => string): string {
+  return `${format(s.median)} (${format(s.min)}-${format(s.max)})`;
+}
+
 export interface Percentiles {
   p50: number;
   p99: number;
