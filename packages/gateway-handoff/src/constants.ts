@@ -17,9 +17,9 @@ export const IMPL = {
   FLUSH_DELAY: '4ms',
   /**
    * The miss queue's waits and the transport's own timers (Geneve refresh, bypass scans) run this
-   * often, while there are any: packets waiting for a host's HELLO-ACK, or a transport with a
-   * tick (the messages transport has none, so an idle gateway on it sleeps until the agent's next
-   * deadline). The agent's timers (HELLO, retransmission, query timeouts, flush delay) run at the end of
+   * often, while there are any: packets waiting for a host's HELLO-ACK, or a transport whose tick
+   * has work (hasHousework: Geneve tunnels, bypass hosts; the messages transport has no tick), so an
+   * idle gateway sleeps until the agent's next deadline. The agent's timers (HELLO, retransmission, query timeouts, flush delay) run at the end of
    * every batch, and on a timer set to the agent's next deadline only when no batch comes first.
    */
   HOUSEKEEPING_MS: 50,

@@ -343,16 +343,17 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   }
 
   /**
-   * Reports the sessions the batch noted, then hands off those created on handed-off mappings. A session
-   * maximum raised since (a reload) grows the records for it here, once, rather than when they fill.
+   * Grows the records for a session maximum raised since (a reload), once, before the batch's mappings
+   * are recorded; then reports the sessions the batch noted and hands off those created on handed-off
+   * mappings.
    */
   batchEnd(): void {
-    this.reportNoted();
-    this.lastHost = -1;
     if (this.table.maxSessions > this.reservedFor) {
       this.reservedFor = this.table.maxSessions;
       this.mappings.reserveUpTo(this.reservedFor);
     }
+    this.reportNoted();
+    this.lastHost = -1;
     const pending = this.pending;
     if (pending.length === 0) return;
     const table = this.table;
