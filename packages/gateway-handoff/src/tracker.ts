@@ -168,7 +168,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     const host = table.serverAddress(h);
     if (host !== this.lastHost) {
       this.lastHost = host;
-      this.lastReportable = reportable(host, this.table);
+      this.lastReportable = reportable(host, table);
     }
     if (!this.lastReportable) return;
     const natAddress = table.natAddress(h);
