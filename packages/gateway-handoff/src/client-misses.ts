@@ -18,6 +18,7 @@ import { QueryOutcome, QueryVerdict, PeerState, type HandoffAgent } from '@nat64
 import type { HandoffEntry } from '@nat64/handoff-codec';
 import { PROTOCOL } from '@nat64/nat64';
 import type { Counters } from '@nat64/service';
+import type { ClientMissHandler } from '@nat64/gateway-engine';
 import type { Ipv6View } from '@nat64/xlat';
 import type { HandoffCounterName } from './counters.js';
 import type { EvictedFlows } from './evicted-flows.js';
@@ -197,6 +198,32 @@ export class ClientMissQueue {
     this.counters.add(counter, pending.packets.length);
     this.held.release(pending);
     for (const [i, packet] of pending.packets.entries()) this.output.reinject(packet, 0, packet.length, pending.headers[i]!);
+  }
+}
+
+/**
+ * The queue as the engine's ClientMissHandler, a bug in `miss` counted through `failed` rather than
+ * thrown into the datapath. A class, not an object literal: the datapath reads `armed` for every UDP
+ * datagram and echo, and V8 inlines a getter of a class's prototype where it calls the generic
+ * property load for a getter of a literal.
+ */
+export class ClientMissHook implements ClientMissHandler {
+  constructor(
+    private readonly queue: ClientMissQueue,
+    private readonly failed: (error: unknown) => void,
+  ) {}
+
+  get armed(): boolean {
+    return this.queue.armed;
+  }
+
+  miss(v: Ipv6View, protocol: number, clientPort: number, server: number, serverPort: number, noSession: boolean, vnet: Uint8Array | null): boolean {
+    try {
+      return this.queue.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
+    } catch (error) {
+      this.failed(error);
+      return false;
+    }
   }
 }
 

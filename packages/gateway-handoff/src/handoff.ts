@@ -22,7 +22,7 @@ import { hostRows, type HostRow } from './hosts.js';
 import type { HandoffConfig } from './config.js';
 import { IMPL } from './constants.js';
 import { HANDOFF_COUNTERS, type HandoffCounterName } from './counters.js';
-import { CLIENT_TOKEN_BASE, ClientMissQueue } from './client-misses.js';
+import { CLIENT_TOKEN_BASE, ClientMissHook, ClientMissQueue } from './client-misses.js';
 import { EvictedFlows } from './evicted-flows.js';
 import { MissQueue } from './misses.js';
 import { MappingTracker } from './tracker.js';
@@ -241,21 +241,7 @@ export class Handoff {
       }
     });
     this.wiring.add('cache misses', () => engine.onMiss(null));
-    const clientMisses = this.clientMisses;
-    const failed = (error: unknown) => this.failed(error);
-    engine.onClientMiss({
-      get armed() {
-        return clientMisses.armed;
-      },
-      miss(v, protocol, clientPort, server, serverPort, noSession, vnet) {
-        try {
-          return clientMisses.miss(v, protocol, clientPort, server, serverPort, noSession, vnet);
-        } catch (error) {
-          failed(error);
-          return false;
-        }
-      },
-    });
+    engine.onClientMiss(new ClientMissHook(this.clientMisses, (error) => this.failed(error)));
     this.wiring.add('client misses', () => engine.onClientMiss(null));
   }
 
