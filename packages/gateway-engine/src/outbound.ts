@@ -123,7 +123,8 @@ function prohibited(s: DatapathState, v: Ipv6View, counter: number): void {
  * The session of an outbound packet, found or made by the table: a handle or a VERDICT. With `offer`, while
  * the client-miss handler is armed, a flow whose client holds no mapping goes to the handler before the
  * table makes one; VERDICT.NEW_MAPPING: the handler took the packet. Established flows pay one lookup
- * either way.
+ * either way, and a new flow the handler leaves to the table is made without a second one (the table
+ * remembers the flow it just found new).
  */
 function outboundSession(
   s: DatapathState,

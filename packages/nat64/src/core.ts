@@ -9,6 +9,7 @@ import { COUNTER, newCounterValues } from './counters.js';
 import { KeyedHash } from './hash.js';
 import { HeldSyns } from './held-syn.js';
 import { completeListener, resolveOptions, type Nat64Listener, type Nat64Options } from './options.js';
+import { NewFlowMemo } from './new-flow.js';
 import { Pool4, protocolSlot } from './pool4.js';
 import { HANDED_OFF_LIST_OFFSET, SESSION_HANDED_OFF, SESSION_RST, SessionTable, TIMER_LIST_COUNT } from './sessions.js';
 import { STEP_ACTION_SHIFT, STEP_STATE_MASK, TIMER_ACTION, tcpStep } from './tcp.js';
@@ -50,6 +51,9 @@ export class Core {
   /** Installed by the table once the configured static entries are in (see Nat64Table's constructor). */
   listener: Nat64Listener = completeListener(undefined);
   staticCount = 0;
+  /** Moves with every session and BIB entry made or deleted: a lookup's answer holds while it stays the same. */
+  changes = 0;
+  readonly newFlow = new NewFlowMemo();
 
   constructor(options: Nat64Options) {
     const resolved = resolveOptions(options);
@@ -75,6 +79,11 @@ export class Core {
     this.dropUnsolicitedTcp = resolved.dropUnsolicitedTcp;
     this.maxSessions = resolved.maxSessions;
     this.maxSessionsPerClient = resolved.maxSessionsPerClient;
+  }
+
+  /** Kept below 2^30, a small integer to V8; an answer 2^30 changes old is never asked about. */
+  private changed(): void {
+    this.changes = (this.changes + 1) & 0x3fff_ffff;
   }
 
   count(counter: number): void {
@@ -169,6 +178,7 @@ export class Core {
     clients.bibs[client]!++;
     const capacity = this.bibs.capacity;
     const b = this.bibs.insert(protocol, client, clientPort, natAddress, natPort, poolIndex, flags);
+    this.changed();
     if (this.bibs.capacity !== capacity) this.count(COUNTER.tableGrowths);
     if ((flags & BIB_STATIC) !== 0) this.staticCount++;
     this.count(COUNTER.bibCreated);
@@ -183,6 +193,7 @@ export class Core {
     this.pool.markFree(protocolSlot(bibs.protocol[b]!), bibs.poolIndex[b]!, bibs.natPort[b]!);
     const client = bibs.client[b]!;
     bibs.remove(b);
+    this.changed();
     if (--this.clients.bibs[client]! === 0) this.clients.remove(client);
   }
 
@@ -198,6 +209,7 @@ export class Core {
     const s = this.sessions;
     const capacity = s.capacity;
     const h = s.insert(protocol, b, serverAddress, serverPort, state, flags);
+    this.changed();
     if (s.capacity !== capacity) this.count(COUNTER.tableGrowths);
     if ((flags & SESSION_HANDED_OFF) !== 0) s.handedOff++;
     appendTimer(s, listOf(timerClassFor(protocol, state), flags), h, now);
@@ -216,6 +228,7 @@ export class Core {
     const b = s.bib[h]!;
     this.clients.sessions[bibs.client[b]!]!--;
     s.remove(h);
+    this.changed();
     if (bibs.sessionHead[b]! < 0 && (bibs.flags[b]! & BIB_STATIC) === 0) this.deleteBib(b, reason);
   }
 

@@ -25,7 +25,9 @@ export function outbound(
   newMapping: boolean,
 ): number {
   serverPort = serverPortKey(protocol, serverPort);
-  const h = c.sessions.findOut(protocol, clientAddress, offset, clientPort, serverAddress, serverPort);
+  // The flow the call before found new, nothing changed since: neither a session nor a BIB entry.
+  const known = newMapping && c.newFlow.take(c.changes, protocol, clientAddress, offset, clientPort, serverAddress, serverPort);
+  const h = known ? -1 : c.sessions.findOut(protocol, clientAddress, offset, clientPort, serverAddress, serverPort);
   const now = c.clock();
   if (h >= 0) {
     c.refresh(h, true, tcpFlags, now);
@@ -39,8 +41,11 @@ export function outbound(
   const tcp = protocol === PROTOCOL.TCP;
   // RFC 6146 3.5.2.2 CLOSED: only a V6 SYN opens a TCP session from the IPv6 side.
   if (tcp && (tcpFlags & TCP_FLAG.SYN) === 0) return c.verdict(VERDICT.NO_SESSION, COUNTER.noSession);
-  let b = c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort);
-  if (b < 0 && !newMapping) return VERDICT.NEW_MAPPING;
+  let b = known ? -1 : c.bibs.findByClient(protocol, a0, a1, a2, a3, clientPort);
+  if (b < 0 && !newMapping) {
+    c.newFlow.note(c.changes, protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);
+    return VERDICT.NEW_MAPPING;
+  }
   let client = b >= 0 ? c.bibs.client[b]! : c.clients.find(a0, a1, a2, a3);
   if (client >= 0 && c.clients.sessions[client]! >= c.maxSessionsPerClient) {
     return c.verdict(VERDICT.CLIENT_LIMIT, COUNTER.clientLimit);

@@ -82,7 +82,8 @@ export class Nat64Table {
    * client port, server IPv4 address, server port) and applies the packet's TCP flags to it. ICMP: ports are
    * the echo identifier and serverPort is ignored. Returns the session handle or a VERDICT. With `newMapping`
    * false, a flow whose client holds no BIB entry gets VERDICT.NEW_MAPPING and nothing is made or counted (so
-   * a caller can look at a new flow before it takes a NAT port, at no cost to established flows).
+   * a caller can look at a new flow before it takes a NAT port, at no cost to established flows); the next
+   * call for that flow makes it without looking it up again, unless the table changed in between.
    */
   outbound(
     protocol: number,

@@ -130,6 +130,49 @@ describe('datapath', () => {
     expect(table.lookupOutbound(UDP, client(1), 0, 40_000, SERVER_1, 53)).toBe(VERDICT.NO_SESSION);
   });
 
+  it('makes the flow it just told apart as new, and only that flow, on the next call', () => {
+    const { table } = newTable();
+    const established = table.outbound(UDP, client(3), 0, 40_000, SERVER_1, 53);
+    expect(table.outbound(UDP, client(1), 0, 40_000, SERVER_1, 53, 0, false)).toBe(VERDICT.NEW_MAPPING);
+    // Other flows come first: an established one is found, a new one of the same client gets its own
+    // session on the client's one mapping.
+    expect(table.outbound(UDP, client(3), 0, 40_000, SERVER_1, 53)).toBe(established);
+    const other = table.outbound(UDP, client(1), 0, 40_000, SERVER_2, 53);
+    const h = table.outbound(UDP, client(1), 0, 40_000, SERVER_1, 53);
+    expect(table.bibOf(h)).toBe(table.bibOf(other));
+    expect(h).not.toBe(other);
+    expect([table.sessionCount, table.bibCount]).toEqual([3, 2]);
+    // The flow asked about is made on the next call, and found by the one after.
+    expect(table.outbound(UDP, client(2), 0, 40_000, SERVER_1, 53, 0, false)).toBe(VERDICT.NEW_MAPPING);
+    const made = table.outbound(UDP, client(2), 0, 40_000, SERVER_1, 53);
+    expect(table.outbound(UDP, client(2), 0, 40_000, SERVER_1, 53)).toBe(made);
+    expect(table.lookupOutbound(UDP, client(2), 0, 40_000, SERVER_1, 53)).toBe(made);
+    expect([table.sessionCount, table.bibCount]).toEqual([4, 3]);
+  });
+
+  it('looks a flow told apart as new up again when the table changed before it is made', () => {
+    const { table } = newTable();
+    // A static entry for the client comes between the two calls (here, the operator's): the flow must take it.
+    expect(table.outbound(UDP, client(1), 0, 40_000, SERVER_1, 53, 0, false)).toBe(VERDICT.NEW_MAPPING);
+    table.addStaticBib({ protocol: UDP, clientAddress: client(1), clientPort: 40_000, natAddress: NAT_1, natPort: 5000 });
+    const h = table.outbound(UDP, client(1), 0, 40_000, SERVER_1, 53);
+    expect(table.natPort(h)).toBe(5000);
+    expect(table.bibCount).toBe(1);
+    // A session restored between them (a receiver's answer): the flow finds it instead of making another.
+    expect(table.outbound(UDP, client(2), 0, 40_000, SERVER_1, 53, 0, false)).toBe(VERDICT.NEW_MAPPING);
+    const restored = table.restore({
+      protocol: UDP,
+      clientAddress: client(2),
+      clientPort: 40_000,
+      natAddress: NAT_1,
+      natPort: 6000,
+      serverAddress: SERVER_1,
+      serverPort: 53,
+    });
+    expect(table.outbound(UDP, client(2), 0, 40_000, SERVER_1, 53)).toBe(restored);
+    expect([table.sessionCount, table.bibCount]).toEqual([2, 2]);
+  });
+
   it('keeps each client on one pool4 address across ports and protocols (paired pooling)', () => {
     const { table } = newTable({ pool4: [{ address: NAT_1 }, { address: NAT_2 }] });
     const used = new Set<number>();
