@@ -6,7 +6,9 @@
 // the hand-off's own JavaScript: the entries, the datagrams, the ACKs and the timer work at batch ends.
 // Not a test: node tools/bench/dist/handoff-engine.js (BENCH_RUNS, default 5; BENCH_SESSIONS per run;
 // BENCH_MODES=off,full; BENCH_BATCH_SESSIONS=N: batches of N sessions, each the last of its burst, as
-// at a moderate rate on a device, where the default is bursts of full batches; BENCH_BASELINE=DIR adds
+// at a moderate rate on a device, where the default is bursts of full batches; BENCH_ARMED=1: the memory
+// of evicted flows holds a flow, as on a busy gateway in mode full whose cache evicts, so that every new
+// flow is offered to the client-miss handler before the table makes it; BENCH_BASELINE=DIR adds
 // mode full with the engine and handoff built in checkout DIR, say a worktree of main, in the same
 // process and rounds, for a before/after).
 
@@ -29,6 +31,8 @@ const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 400_000);
 const BURST = 4;
 /** BENCH_BATCH_SESSIONS=N: every batch holds N new sessions and reads the queue empty, as at a moderate rate (about 12 at 20 k/s on the device). */
 const BATCH_SESSIONS = Number(process.env['BENCH_BATCH_SESSIONS'] ?? 0);
+/** BENCH_ARMED=1: the memory of evicted flows is not empty (ClientMissHandler.armed). */
+const ARMED = process.env['BENCH_ARMED'] === '1';
 const SERVER = (203 << 24) | (0 << 16) | (113 << 8) | 99;
 const COOKIE = 0x8899aabbccddeeffn;
 
@@ -142,6 +146,8 @@ function run(build: Build, mode: 'off' | 'full', round: number): Run {
   parts.engine.setSink({ writeBatch: (b, o, l, c) => receiver.sink(b, o, l, c) });
   const handoff = mode === 'off' ? null : new Handoff(parts, handoffSettings({ mode: 'full', transport: 'handoff' }), { logger: silentLogger() });
   handoff?.start(0);
+  // A flow of a client no run uses, evicted earlier.
+  if (ARMED) handoff?.evictedFlows.remember(17, new Uint8Array(16).fill(0xfe), 0, 1, SERVER >>> 0, 53, engineSettings(1).pool4[0]!.address);
   const rx: RxBatch = { buffer: Buffer.alloc(BATCH * SLOT), slotSize: SLOT, batchSize: BATCH, lengths: new Uint32Array(BATCH), vnet: null };
   let n = 0;
   let sessionsInBatch = 0;
