@@ -13,8 +13,8 @@ const MOVES_PER_ADD = 4;
 export class ChainedIndex {
   /** Chain link per slot, -1 at a chain's end. Free for the table's own use while a slot is unlinked. */
   next: Int32Array;
-  /** The full hash of each linked slot's key. */
-  hashes: Uint32Array;
+  /** The full hash of each linked slot's key, signed 32-bit (KeyedHash). */
+  hashes: Int32Array;
   private buckets: Int32Array;
   /** While doubling, the previous buckets; those at `moved` and above are still in use. */
   private old: Int32Array | null = null;
@@ -26,7 +26,7 @@ export class ChainedIndex {
    */
   constructor(capacity: number, buckets = capacity) {
     this.next = new Int32Array(capacity).fill(-1);
-    this.hashes = new Uint32Array(capacity);
+    this.hashes = new Int32Array(capacity);
     this.buckets = new Int32Array(powerOfTwoAtLeast(buckets)).fill(-1);
   }
 

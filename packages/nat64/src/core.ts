@@ -158,7 +158,7 @@ export class Core {
       port = pool.allocate(slot, a, clientPort, this.hash.portOffset(protocol, a0, a1, a2, a3, pool.addresses[a]!));
     } else if (port < 0) {
       const n = pool.size;
-      const start = this.hash.address6(a0, a1, a2, a3) % n;
+      const start = (this.hash.address6(a0, a1, a2, a3) >>> 0) % n;
       for (let k = 0; k < n && port < 0; k++) {
         a = (start + k) % n;
         if (pool.available(slot, a, clientPort) > 0) {

@@ -13,15 +13,20 @@ function rotl(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
 }
 
+/**
+ * The final avalanche, as a signed 32-bit result: V8 keeps an int32 a small integer, where an unsigned
+ * value from 2^31 up is a heap number, allocated whenever it crosses a call that is not inlined (on
+ * every packet's lookup).
+ */
 function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }
 
-/** One keyed hash family; each method hashes one kind of key. Results are unsigned 32-bit. */
+/** One keyed hash family; each method hashes one kind of key. Results are signed 32-bit (finish). */
 export class KeyedHash {
   private readonly m0: number;
   private readonly m1: number;
