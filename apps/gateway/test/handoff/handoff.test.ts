@@ -190,6 +190,14 @@ describe('handoff', () => {
     const [answer] = h.send(ipv4({ src: SERVER, dst: POOL4, protocol: 17, srcPort: 53, dstPort: 5555 }));
     expect([answer![9], answer![20], answer![21]]).toEqual([1, 3, 3]);
     expect(h.handoff.counters.get('eventErrors')).toBe(2);
+    // A new flow offered to a failing client-miss handler (armed: it remembers an evicted flow) is translated all the same.
+    h.handoff.clientMisses.miss = () => {
+      throw new Error('client miss bug');
+    };
+    h.handoff.evictedFlows.remember(17, new Uint8Array(16), 0, 1, v4(SERVER), 53, v4(POOL4));
+    expect(h.send(udp(40_001))).toHaveLength(1);
+    // Counted once for the handler, once for the tracker (still failing) on the session made instead.
+    expect(h.handoff.counters.get('eventErrors')).toBe(4);
   });
 
   it('over Geneve, reports a new mapping before its first packet is encapsulated, so its Created can ride on that packet', () => {
