@@ -48,7 +48,7 @@ export class BibTable extends SlotTable {
     const index = this.byClient;
     const next = index.next;
     const hashes = index.hashes;
-    const h = this.hash.transport6(protocol, a0, a1, a2, a3, port);
+    const h = this.hash.transport6(protocol, a0 | 0, a1 | 0, a2 | 0, a3 | 0, port);
     let i = index.head(h);
     while (i >= 0) {
       if (hashes[i] === h && this.clientPort[i] === port && this.protocol[i] === protocol) {
@@ -65,7 +65,7 @@ export class BibTable extends SlotTable {
     const index = this.byNat;
     const next = index.next;
     const hashes = index.hashes;
-    const h = this.hash.transport4(protocol, natAddress, natPort);
+    const h = this.hash.transport4(protocol, natAddress | 0, natPort);
     let i = index.head(h);
     while (i >= 0) {
       if (hashes[i] === h && this.natPort[i] === natPort && this.natAddress[i] === natAddress && this.protocol[i] === protocol) return i;
@@ -87,8 +87,12 @@ export class BibTable extends SlotTable {
     this.sessionHead[i] = -1;
     const address = this.clients.address;
     const o = client * 4;
-    this.byClient.add(i, this.hash.transport6(protocol, address[o]!, address[o + 1]!, address[o + 2]!, address[o + 3]!, clientPort), this.count);
-    this.byNat.add(i, this.hash.transport4(protocol, natAddress, natPort), this.count);
+    this.byClient.add(
+      i,
+      this.hash.transport6(protocol, address[o]! | 0, address[o + 1]! | 0, address[o + 2]! | 0, address[o + 3]! | 0, clientPort),
+      this.count,
+    );
+    this.byNat.add(i, this.hash.transport4(protocol, natAddress | 0, natPort), this.count);
     return i;
   }
 

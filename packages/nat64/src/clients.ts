@@ -38,7 +38,7 @@ export class ClientTable extends SlotTable {
     const index = this.index;
     const next = index.next;
     const hashes = index.hashes;
-    const h = this.hash.address6(a0, a1, a2, a3);
+    const h = this.hash.address6(a0 | 0, a1 | 0, a2 | 0, a3 | 0);
     let i = index.head(h);
     while (i >= 0) {
       const o = i * 4;
@@ -59,7 +59,7 @@ export class ClientTable extends SlotTable {
     this.pool[i] = -1;
     this.bibs[i] = 0;
     this.sessions[i] = 0;
-    this.index.add(i, this.hash.address6(a0, a1, a2, a3), this.count);
+    this.index.add(i, this.hash.address6(a0 | 0, a1 | 0, a2 | 0, a3 | 0), this.count);
     return i;
   }
 

@@ -155,14 +155,14 @@ export class Core {
     if (port < 0 && paired) {
       // Paired pooling (RFC 4787 REQ-2): while the client holds mappings, it stays on its address.
       a = this.clients.pool[client]!;
-      port = pool.allocate(slot, a, clientPort, this.hash.portOffset(protocol, a0, a1, a2, a3, pool.addresses[a]!));
+      port = pool.allocate(slot, a, clientPort, this.hash.portOffset(protocol, a0 | 0, a1 | 0, a2 | 0, a3 | 0, pool.addresses[a]! | 0));
     } else if (port < 0) {
       const n = pool.size;
-      const start = (this.hash.address6(a0, a1, a2, a3) >>> 0) % n;
+      const start = (this.hash.address6(a0 | 0, a1 | 0, a2 | 0, a3 | 0) >>> 0) % n;
       for (let k = 0; k < n && port < 0; k++) {
         a = (start + k) % n;
         if (pool.available(slot, a, clientPort) > 0) {
-          port = pool.allocate(slot, a, clientPort, this.hash.portOffset(protocol, a0, a1, a2, a3, pool.addresses[a]!));
+          port = pool.allocate(slot, a, clientPort, this.hash.portOffset(protocol, a0 | 0, a1 | 0, a2 | 0, a3 | 0, pool.addresses[a]! | 0));
         }
       }
     }

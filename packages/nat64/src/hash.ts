@@ -26,7 +26,11 @@ function finish(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** One keyed hash family; each method hashes one kind of key. Results are signed 32-bit (finish). */
+/**
+ * One keyed hash family; each method hashes one kind of key. Results are signed 32-bit (finish). Words
+ * count modulo 2^32, so callers pass addresses as int32 (`| 0`): an unsigned one from 2^31 up would be
+ * a heap number allocated for a call that is not inlined.
+ */
 export class KeyedHash {
   private readonly m0: number;
   private readonly m1: number;

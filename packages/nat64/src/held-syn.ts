@@ -136,6 +136,6 @@ export class HeldSyns {
   }
 
   private bucket(natAddress: number, natPort: number, serverAddress: number, serverPort: number): number {
-    return this.hash.session4(PROTOCOL.TCP, natAddress, natPort, serverAddress, serverPort) & (this.buckets.length - 1);
+    return this.hash.session4(PROTOCOL.TCP, natAddress | 0, natPort, serverAddress | 0, serverPort) & (this.buckets.length - 1);
   }
 }

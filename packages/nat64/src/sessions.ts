@@ -74,7 +74,7 @@ export class SessionTable extends SlotTable {
     const a3 = readU32(clientAddress, offset + 12);
     const bibs = this.bibs;
     const address = this.clients.address;
-    const h = this.hash.session6(protocol, a0, a1, a2, a3, clientPort, serverAddress, serverPort);
+    const h = this.hash.session6(protocol, a0 | 0, a1 | 0, a2 | 0, a3 | 0, clientPort, serverAddress | 0, serverPort);
     const index = this.outIndex;
     const next = index.next;
     const hashes = index.hashes;
@@ -98,7 +98,7 @@ export class SessionTable extends SlotTable {
     const index = this.inIndex;
     const next = index.next;
     const hashes = index.hashes;
-    const h = this.hash.session4(protocol, natAddress, natPort, serverAddress, serverPort);
+    const h = this.hash.session4(protocol, natAddress | 0, natPort, serverAddress | 0, serverPort);
     let i = index.head(h);
     while (i >= 0) {
       if (hashes[i] === h && this.serverPort[i] === serverPort && this.serverAddress[i] === serverAddress && this.protocol[i] === protocol) {
@@ -181,19 +181,19 @@ export class SessionTable extends SlotTable {
     const o = bibs.client[b]! * 4;
     return this.hash.session6(
       this.protocol[i]!,
-      address[o]!,
-      address[o + 1]!,
-      address[o + 2]!,
-      address[o + 3]!,
+      address[o]! | 0,
+      address[o + 1]! | 0,
+      address[o + 2]! | 0,
+      address[o + 3]! | 0,
       bibs.clientPort[b]!,
-      this.serverAddress[i]!,
+      this.serverAddress[i]! | 0,
       this.serverPort[i]!,
     );
   }
 
   private inHash(i: number): number {
     const b = this.bib[i]!;
-    return this.hash.session4(this.protocol[i]!, this.bibs.natAddress[b]!, this.bibs.natPort[b]!, this.serverAddress[i]!, this.serverPort[i]!);
+    return this.hash.session4(this.protocol[i]!, this.bibs.natAddress[b]! | 0, this.bibs.natPort[b]!, this.serverAddress[i]! | 0, this.serverPort[i]!);
   }
 
   protected grow(n: number): void {
