@@ -17,7 +17,7 @@
 // Each figure over several runs (min / median / max); a table with the relative cost is printed and
 // the JSON written to bench-results/gateway-handoff.json. Not a test: run it as root with
 // `node tools/bench/dist/gateway-handoff.js`. Environment: BENCH_RUNS, BENCH_SECONDS, BENCH_SESSION_RATE,
-// BENCH_WARMUP_RUNS change the defaults; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions,idle picks the
+// BENCH_WARMUP_RUNS change the defaults; BENCH_STARTS (even, default 2) the gateway starts per system; BENCH_MODES=off,full,geneve picks modes; BENCH_PARTS=floods,sessions,idle picks the
 // loads (idle: the gateway's CPU over 10 s without traffic, its own timers); BENCH_BASELINE=DIR runs every mode a second time with the gateway and the receiver built in checkout DIR (say, a
 // worktree of main), interleaved, for a before/after in one run; BENCH_NAT_ADDRESSES the pool4 size
 // (default 126); BENCH_NICE the niceness of gateway, receiver and load (gateway-lab.ts); BENCH_VERBOSE=1
@@ -190,8 +190,14 @@ function emptyRuns(): SystemRuns {
   return { forwardedPps: [], forwardedPpsLarge: [], processNsPerPacket: [], saturated: [], steady: [], idleCpuShare: [], queueOverflow: 0 };
 }
 
-/** Runs per gateway start: each system is started twice, in the order A B B A, so drifting background load hits all alike. */
-const RUNS_PER_START = Math.max(1, Math.ceil(RUNS / 2));
+/**
+ * Gateway starts per system (BENCH_STARTS, even, default 2), in rounds of A B B A so that drifting
+ * background load hits all alike. A fresh process differs from the last by more than its runs differ
+ * from each other (code placement, the optimizing compiler's choices), so more starts narrow a median.
+ */
+const STARTS = Math.max(2, 2 * Math.round(Number(process.env['BENCH_STARTS'] ?? 2) / 2));
+/** Runs per gateway start, BENCH_RUNS spread over the starts. */
+const RUNS_PER_START = Math.max(1, Math.ceil(RUNS / STARTS));
 /** Source ports a gateway start uses: every session run takes a fresh range above 1023. */
 const PORTS_PER_START = PORTS_PER_RUN * (WARMUP_SESSION_RUNS + 2 * RUNS_PER_START);
 
@@ -571,7 +577,7 @@ function report(summaries: Map<System, Summary>): void {
     ]);
   }
   printTable(
-    `nat64-gateway, handoff off against full over handoff messages and over Geneve (${ACK_RECEIVER ? 'ack-receiver' : 'nat64-receiver --transport both'} on the server), ${2 * RUNS_PER_START} runs of ${SECONDS} s per figure and system (two starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}${SINK_RPS ? ", the far ends' receive steered there too" : ''}, medians (min-max)`,
+    `nat64-gateway, handoff off against full over handoff messages and over Geneve (${ACK_RECEIVER ? 'ack-receiver' : 'nat64-receiver --transport both'} on the server), ${STARTS * RUNS_PER_START} runs of ${SECONDS} s per figure and system (${STARTS} starts each, A B B A), gateway on CPU ${GATEWAY_CPU}, load and receiver on CPU ${LOAD_CPU}${SINK_RPS ? ", the far ends' receive steered there too" : ''}, medians (min-max)`,
     ['figure', ...systems.map((system) => system.label), 'cost vs off'],
     rows,
   );
@@ -627,13 +633,16 @@ async function main(): Promise<void> {
     };
     const runs = new Map(SYSTEMS.map((system) => [system, emptyRuns()]));
     const pause = (on: boolean) => receiver?.kill(on ? 'SIGSTOP' : 'SIGCONT');
-    for (const system of [...SYSTEMS, ...[...SYSTEMS].reverse()]) await measure(lab, dir, flooder, system, runs.get(system)!, pause);
+    for (let round = 0; round < STARTS / 2; round++) {
+      for (const system of [...SYSTEMS, ...[...SYSTEMS].reverse()]) await measure(lab, dir, flooder, system, runs.get(system)!, pause);
+    }
     if (receiver) await stopReceiver(receiver);
     sink.kill();
     const summaries = new Map([...runs].map(([system, r]) => [system, summary(r)]));
     report(summaries);
     const results = {
-      runs: 2 * RUNS_PER_START,
+      runs: STARTS * RUNS_PER_START,
+      starts: STARTS,
       secondsPerRun: SECONDS,
       steadySessionRate: STEADY_PPS,
       parts: [...PARTS],
