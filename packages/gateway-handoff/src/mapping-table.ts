@@ -8,7 +8,7 @@
 // never finds an older entry's records. Nothing is allocated per record: a million records are a few
 // typed arrays, not a million map entries for the garbage collector to trace on every major collection.
 
-import { PREPARE_SLOTS, SlotTable, grown } from '@nat64/nat64';
+import { PREPARE_SLOTS, SlotTable, grown, grownIfAllowed } from '@nat64/nat64';
 
 /** Record flag: an authoritative receiver acknowledged it; its sessions are a cache. */
 export const RECORD_HANDED_OFF = 1;
@@ -227,13 +227,8 @@ export class MappingTable extends SlotTable {
   /** Records and BIB heads for a session maximum raised at runtime, now (SlotTable.reserveUpTo). */
   override reserveUpTo(bound: number): void {
     super.reserveUpTo(bound);
-    if (this.capacity < bound || this.bibHead.length >= bound) return;
-    try {
-      this.bibHead = grown(this.bibHead, bound);
-    } catch (error) {
-      // Refused: the heads double when a BIB slot past them comes, as before.
-      if (!(error instanceof RangeError)) throw error;
-    }
+    // Refused: the heads double when a BIB slot past them comes, as before.
+    if (this.capacity >= bound && this.bibHead.length < bound) this.bibHead = grownIfAllowed(this.bibHead, bound);
   }
 
   /** BIB heads up to `b` at least, a chunk ahead, set to -1; doubled first if `b` is past them. */

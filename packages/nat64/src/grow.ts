@@ -13,6 +13,16 @@ export function grown<T extends Typed>(array: T, length: number): T {
   return next;
 }
 
+/** grown(array, length), or `array` itself where the machine refuses the larger one (RangeError). */
+export function grownIfAllowed<T extends Typed>(array: T, length: number): T {
+  try {
+    return grown(array, length);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return array;
+  }
+}
+
 /** The smallest power of two that is at least `n` (and at least 16). */
 export function powerOfTwoAtLeast(n: number): number {
   let size = 16;

@@ -3,7 +3,7 @@
 export { Nat64Table, type Nat64RuntimeOptions, type Pool4Usage } from './table.js';
 export { ChainedIndex } from './chained-index.js';
 export { KeyedHash } from './hash.js';
-export { grown } from './grow.js';
+export { grown, grownIfAllowed } from './grow.js';
 export { PREPARE_SLOTS, SlotTable } from './slot-table.js';
 export {
   PROTOCOL,

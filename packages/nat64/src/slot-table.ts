@@ -33,17 +33,7 @@ export abstract class SlotTable {
    * refused, for `initialCapacity`. Called once by the subclass's constructor, its columns still empty.
    */
   protected reserve(initialCapacity: number, bound: number): void {
-    const reserved = Math.max(initialCapacity, bound);
-    try {
-      this.grow(reserved);
-      this.capacity = reserved;
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      // Some columns may be reserved already: grow() cuts them back (grown() keeps what fits, and nothing
-      // is in them yet).
-      this.grow(initialCapacity);
-      this.capacity = initialCapacity;
-    }
+    this.growTo(Math.max(initialCapacity, bound), initialCapacity);
   }
 
   /**
@@ -52,14 +42,21 @@ export abstract class SlotTable {
    * Where the machine refuses, they stay as they are and double later, as past any bound.
    */
   reserveUpTo(bound: number): void {
-    if (bound <= this.capacity) return;
+    if (bound > this.capacity) this.growTo(bound, this.capacity);
+  }
+
+  /**
+   * The arrays for `target` slots, or where the machine refuses (RangeError), for `fallback`: columns
+   * grown before the refusal are cut back (grown() keeps what fits; every slot in use is below it).
+   */
+  private growTo(target: number, fallback: number): void {
     try {
-      this.grow(bound);
-      this.capacity = bound;
+      this.grow(target);
+      this.capacity = target;
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
-      // Columns grown before the refusal are cut back; every slot in use is below the capacity kept.
-      this.grow(this.capacity);
+      this.grow(fallback);
+      this.capacity = fallback;
     }
   }
 
