@@ -105,7 +105,7 @@ export class Handoff {
       events: {
         onPeerUp: (natAddress, host, state) => this.peerUp(natAddress, host, state),
         onPeerDown: (natAddress, host, state) => this.peerDown(natAddress, host, state),
-        onHandedOff: (natAddress, host, entries, refs) => this.tracker.handedOff(natAddress, host, entries, refs),
+        onHandedOff: (natAddress, host, acked) => this.tracker.acknowledged(natAddress, host, acked),
         onRelease: (natAddress, host, entries) => this.tracker.released(natAddress, host, entries),
         onAnswer: (token, outcome, entry) =>
           token >= CLIENT_TOKEN_BASE ? this.clientMisses.answered(token, outcome, entry) : this.misses.answered(token, outcome, entry),

@@ -13,6 +13,10 @@ import { PREPARE_SLOTS, SlotTable, grown, grownIfAllowed } from '@nat64/nat64';
 /** Record flag: an authoritative receiver acknowledged it; its sessions are a cache. */
 export const RECORD_HANDED_OFF = 1;
 
+/** Tokens are generation * 2^32 + slot; generations wrap below 2^21, so tokens stay safe integers. */
+const TOKEN_SPLIT = 2 ** 32;
+const GENERATIONS = 2 ** 21;
+
 /** The list of one peer's records. */
 interface PeerRecords {
   head: number;
@@ -37,6 +41,8 @@ export class MappingTable extends SlotTable {
   natPort = new Uint16Array(0);
   /** The table's BIB entry the record belongs to. */
   bib = new Int32Array(0);
+  /** Bumped each time a slot's record is removed: a token names one record, not whatever holds its slot later. */
+  private generation = new Uint32Array(0);
   /** Links of the peer lists; the next link is the free-list link of free slots. */
   private peerNext = new Int32Array(0);
   private peerPrev = new Int32Array(0);
@@ -79,16 +85,16 @@ export class MappingTable extends SlotTable {
     return -1;
   }
 
-  /** Whether `slot` holds a record of this key toward `host` (a slot named earlier may be free or reused since). */
-  holds(slot: number, natAddress: number, host: number, protocol: number, natPort: number): boolean {
-    return (
-      slot < this.highWater &&
-      this.bib[slot]! >= 0 &&
-      this.host[slot] === host >>> 0 &&
-      this.natAddress[slot] === natAddress >>> 0 &&
-      this.protocol[slot] === protocol &&
-      this.natPort[slot] === natPort
-    );
+  /** A number naming the record in `slot` until it is removed (the agent's `ref` for its entry). */
+  token(slot: number): number {
+    return this.generation[slot]! * TOKEN_SPLIT + slot;
+  }
+
+  /** The slot of the record a token names, or -1 if that record has been removed since. */
+  slotOf(token: number): number {
+    const slot = token % TOKEN_SPLIT;
+    if (!(slot >= 0 && slot < this.highWater) || this.bib[slot]! < 0) return -1;
+    return this.generation[slot] === Math.floor(token / TOKEN_SPLIT) ? slot : -1;
   }
 
   /** The first record of BIB entry `b`, or -1; nextOfBib() gives the ones after it. */
@@ -156,6 +162,7 @@ export class MappingTable extends SlotTable {
     this.flags[slot] = 0;
     this.bib[slot] = -1;
     bibNext[slot] = -1;
+    this.generation[slot] = (this.generation[slot]! + 1) % GENERATIONS;
     this.freeSlot(slot, this.peerNext);
   }
 
@@ -197,6 +204,7 @@ export class MappingTable extends SlotTable {
           this.protocol.byteLength +
           this.natPort.byteLength +
           this.bib.byteLength +
+          this.generation.byteLength +
           this.peerNext.byteLength +
           this.peerPrev.byteLength +
           this.bibNext.byteLength,
@@ -253,6 +261,7 @@ export class MappingTable extends SlotTable {
     this.protocol = grown(this.protocol, capacity);
     this.natPort = grown(this.natPort, capacity);
     this.bib = grown(this.bib, capacity);
+    this.generation = grown(this.generation, capacity);
     this.peerNext = grown(this.peerNext, capacity);
     this.peerPrev = grown(this.peerPrev, capacity);
     this.bibNext = grown(this.bibNext, capacity);

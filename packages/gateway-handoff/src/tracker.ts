@@ -11,6 +11,7 @@
 
 import { DeleteReason, createEntry, type HandoffEntry } from '@nat64/handoff-codec';
 import { DELETE_REASON, PROTOCOL, TCP_STATE, type DeleteReason as TableDeleteReason, type Nat64Table, type Protocol } from '@nat64/nat64';
+import type { AckedEntries } from '@nat64/handoff-agent';
 import type { Counters } from '@nat64/service';
 import type { SessionSubscriber } from '@nat64/gateway-engine';
 import type { HandoffCounterName } from './counters.js';
@@ -193,7 +194,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     const serverPort = table.serverPort(h);
     const added = m.add(b, natAddress, host, protocol, natPort, serverPort, time, 0);
     this.values[this.index.mappingsCreated]!++;
-    this.reporter.mappingCreated(natAddress, host, this.fill(table, b, protocol, natAddress, natPort, host, serverPort, time), added);
+    this.reporter.mappingCreated(natAddress, host, this.fill(table, b, protocol, natAddress, natPort, host, serverPort, time), m.token(added));
   }
 
   sessionDeleted(table: Nat64Table, h: number, reason: TableDeleteReason): void {
@@ -243,28 +244,30 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
   }
 
   /**
-   * An authoritative receiver acknowledged these CREATED entries: their sessions toward it become a
-   * cache. refs[i], when there is one, is the record entries[i] was reported from (the `ref` the agent
-   * hands back). Returns how many mappings were handed off now.
+   * The receiver took authority over these entries (a Geneve acknowledgement): their sessions toward
+   * it become a cache. Each is found by its key through the table's BIB entry. Returns how many
+   * mappings were handed off now.
    */
-  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[], refs?: Int32Array): number {
+  handedOff(natAddress: number, host: number, entries: readonly HandoffEntry[]): number {
+    this.reportNoted();
+    let count = 0;
+    for (let i = 0; i < entries.length; i++) if (this.handOff(this.recordOf(entries[i]!, natAddress, host), host)) count++;
+    return count;
+  }
+
+  /**
+   * An authoritative receiver acknowledged the CREATED entries of one datagram of the agent's. Each
+   * entry's ref is the token of the record it was reported from: a record removed since (the mapping
+   * ended, or ended and came back) no longer answers to it, and the entry itself is not read. Entries
+   * without a ref are found by their key. Returns how many mappings were handed off now.
+   */
+  acknowledged(natAddress: number, host: number, acked: AckedEntries): number {
     this.reportNoted();
     const m = this.mappings;
     let count = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const ref = refs === undefined ? -1 : refs[i]!;
-      const slot = ref >= 0 ? (m.holds(ref, natAddress, host, e.protocol, e.natPort) ? ref : -1) : this.recordOf(e, natAddress, host);
-      // Same incarnation only: the mapping may have ended, or ended and come back, since the CREATED.
-      if (slot < 0 || m.time[slot] !== e.time) {
-        this.counters.add('handOffStale');
-        continue;
-      }
-      if ((m.flags[slot]! & RECORD_HANDED_OFF) !== 0) continue;
-      m.flags[slot]! |= RECORD_HANDED_OFF;
-      this.mark(slot, host, true);
-      this.values[this.index.mappingsHandedOff]!++;
-      count++;
+    for (let i = 0; i < acked.count; i++) {
+      const ref = acked.ref(i);
+      if (this.handOff(ref >= 0 ? m.slotOf(ref) : this.recordOf(acked.entry(i), natAddress, host), host)) count++;
     }
     return count;
   }
@@ -326,7 +329,7 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     for (let slot = m.firstOfPeer(natAddress, host); slot >= 0; slot = m.nextOfPeer(slot)) {
       const e = this.fill(table, m.bib[slot]!, m.protocol[slot]!, natAddress, m.natPort[slot]!, host, m.serverPort[slot]!, m.time[slot]!);
       this.counters.add('mappingsReannounced');
-      to.mappingCreated(natAddress, host, e, slot);
+      to.mappingCreated(natAddress, host, e, m.token(slot));
     }
   }
 
@@ -380,9 +383,27 @@ export class MappingTracker implements SessionSubscriber, LiveMappings {
     }
   }
 
-  /** The record of the mapping of `e` toward `host`, found by its key through the table's BIB entry; -1 if none. */
+  /** Hands off the mapping of record `slot` toward `host` (-1: stale); whether it was handed off now. */
+  private handOff(slot: number, host: number): boolean {
+    const m = this.mappings;
+    if (slot < 0) {
+      this.values[this.index.handOffStale]!++;
+      return false;
+    }
+    if ((m.flags[slot]! & RECORD_HANDED_OFF) !== 0) return false;
+    m.flags[slot]! |= RECORD_HANDED_OFF;
+    this.mark(slot, host, true);
+    this.values[this.index.mappingsHandedOff]!++;
+    return true;
+  }
+
+  /**
+   * The record of the mapping of `e` toward `host`, found by its key through the table's BIB entry,
+   * and only the incarnation the entry was reported from (the same creation time); -1 if none.
+   */
   private recordOf(e: HandoffEntry, natAddress: number, host: number): number {
-    return this.mappings.find(this.table.findBibByNat(e.protocol, natAddress, e.natPort), host);
+    const slot = this.mappings.find(this.table.findBibByNat(e.protocol, natAddress, e.natPort), host);
+    return slot >= 0 && this.mappings.time[slot] === e.time ? slot : -1;
   }
 
   private sameClient(b: number, address: Uint8Array): boolean {

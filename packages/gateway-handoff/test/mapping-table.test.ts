@@ -24,21 +24,19 @@ describe('MappingTable', () => {
     expect(m.count).toBe(3);
   });
 
-  it('tells whether a slot named earlier still holds the record of a key and host', () => {
+  it('names a record by a token that no record after it in the same slot answers to', () => {
     const m = new MappingTable(4);
     const slot = m.add(3, A, H, 6, 40_000, 443, 1000, 0);
-    expect(m.holds(slot, A, H, 6, 40_000)).toBe(true);
-    expect([m.holds(slot, A, G, 6, 40_000), m.holds(slot, A, H, 17, 40_000), m.holds(slot, A, H, 6, 40_001), m.holds(slot, A + 1, H, 6, 40_000)]).toEqual([
-      false,
-      false,
-      false,
-      false,
-    ]);
-    expect([m.holds(slot + 1, A, H, 6, 40_000), m.holds(1_000_000, A, H, 6, 40_000)]).toEqual([false, false]);
+    const token = m.token(slot);
+    expect(m.slotOf(token)).toBe(slot);
+    expect([m.slotOf(token + 1), m.slotOf(1_000_000), m.slotOf(-1)]).toEqual([-1, -1, -1]);
     m.remove(slot);
-    expect(m.holds(slot, A, H, 6, 40_000)).toBe(false);
+    expect(m.slotOf(token)).toBe(-1);
     expect(m.add(4, A, H, 6, 40_002, 443, 2000, 0)).toBe(slot);
-    expect([m.holds(slot, A, H, 6, 40_000), m.holds(slot, A, H, 6, 40_002)]).toEqual([false, true]);
+    const again = m.token(slot);
+    expect(again).not.toBe(token);
+    expect([m.slotOf(token), m.slotOf(again)]).toEqual([-1, slot]);
+    expect(Number.isSafeInteger(again)).toBe(true);
   });
 
   it('walks the records of one peer, and only those', () => {

@@ -76,8 +76,9 @@ export class HandoffAgent {
   }
 
   /**
-   * A mapping toward `host` was created: the entry goes out in a CREATED. `ref`, any int32 (say where
-   * the gateway keeps the mapping), comes back with the entry in onHandedOff; -1 for none.
+   * A mapping toward `host` was created: the entry goes out in a CREATED. `ref`, any safe integer (say
+   * where the gateway keeps the mapping, and which incarnation of that place), comes back with the
+   * entry in onHandedOff; -1 for none.
    */
   mappingCreated(natAddress: number, host: number, entry: HandoffEntry, ref = -1): void {
     this.mappingChanged(natAddress, host, MessageType.CREATED, entry, 0, ref);

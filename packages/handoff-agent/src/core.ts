@@ -14,6 +14,7 @@ import {
   type MessageHeader,
 } from '@nat64/handoff-codec';
 import { Counters } from '@nat64/service';
+import { AckedMessage, type AckedEntries } from './acked.js';
 import type { PeerState, QueryOutcome } from './constants.js';
 import { AGENT_COUNTERS, type AgentCounterName } from './counters.js';
 import { DeadlineHeap } from './deadline-heap.js';
@@ -106,7 +107,7 @@ export class AgentCore {
   readonly ids = new RandomIds();
   readonly unreliableBucket: TokenBucket;
   readonly helloBucket: TokenBucket;
-  readonly handedOffReport = new EntryReport();
+  readonly acked = new AckedMessage();
   readonly releaseReport = new EntryReport();
   readonly answerEntry: HandoffEntry = createEntry();
   /** Entries queued toward every peer. */
@@ -161,8 +162,8 @@ export class AgentCore {
     this.emit(this.options.events.onPeerDown, peer.natAddress, peer.host, state);
   }
 
-  handedOff(peer: Peer, entries: readonly HandoffEntry[], refs: Int32Array): void {
-    this.emit(this.options.events.onHandedOff, peer.natAddress, peer.host, entries, refs);
+  handedOff(peer: Peer, acked: AckedEntries): void {
+    this.emit(this.options.events.onHandedOff, peer.natAddress, peer.host, acked);
   }
 
   released(peer: Peer, entries: readonly HandoffEntry[]): void {

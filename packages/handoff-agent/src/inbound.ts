@@ -122,15 +122,9 @@ function ackReceived(core: AgentCore, peer: Peer, buf: Uint8Array, now: number):
   for (let message = stream.shiftAcknowledged(); message !== undefined; message = stream.shiftAcknowledged()) {
     core.count('ackedMessages');
     if (authoritative && message.type === MessageType.CREATED) {
-      const report = core.handedOffReport;
-      report.clear();
-      for (let i = 0; i < message.count; i++) {
-        readEntry(message.bytes, message.entryOffset(i), report.slot());
-        report.add();
-      }
       peer.handedOff += message.count;
       core.count('entriesHandedOff', message.count);
-      core.handedOff(peer, report.list(), message.refs);
+      core.handedOff(peer, core.acked.of(message));
     }
     core.pool.give(message);
   }

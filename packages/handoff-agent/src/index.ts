@@ -4,6 +4,7 @@
 // no timers, no promises: the gateway feeds it and sends what it returns.
 export { HandoffAgent, type PeerSummary } from './agent.js';
 export type { HandoffAgentOptions, HandoffAgentEvents } from './options.js';
+export type { AckedEntries } from './acked.js';
 export { PeerState, PEER_STATE_NAMES, QueryVerdict, QueryOutcome, DEFAULTS, type RateLimit } from './constants.js';
 export { AGENT_COUNTERS, type AgentCounterName } from './counters.js';
 export type { ClientQuestion } from './queries.js';

@@ -48,7 +48,7 @@ export class Message {
   retransmissions = 0;
   acked = false;
   /** The gateway's reference of each entry (mappingCreated's `ref`), handed back with the entries when acknowledged. */
-  readonly refs: Int32Array;
+  readonly refs: Float64Array;
 
   private readonly writer: EntryBatchWriter;
 
@@ -58,7 +58,7 @@ export class Message {
     private readonly key: Uint8Array | undefined,
   ) {
     this.writer = new EntryBatchWriter({ maxLength, ...(key === undefined ? {} : { key }) });
-    this.refs = new Int32Array(entriesPerLength(maxLength, key !== undefined));
+    this.refs = new Float64Array(entriesPerLength(maxLength, key !== undefined));
     // Epoch and cookie differ per peer; begin() writes them over this placeholder session, which
     // keeps 64-bit bigint arithmetic off the per-datagram path.
     this.writer.setSession(0n, 0n);

@@ -2,6 +2,7 @@
 // construction, so nothing on the packet path has to.
 import { randomBytes } from 'node:crypto';
 import { Reliability, Size, entriesPerDatagram, type HandoffEntry } from '@nat64/handoff-codec';
+import type { AckedEntries } from './acked.js';
 import { DEFAULTS, type PeerState, type QueryOutcome, type RateLimit } from './constants.js';
 
 /**
@@ -23,10 +24,11 @@ export interface HandoffAgentEvents {
    */
   onPeerDown(natAddress: number, host: number, state: PeerState): void;
   /**
-   * An authoritative peer acknowledged these CREATED entries: the gateway may keep them as a cache.
-   * refs[i] is the `ref` entries[i] was created with (-1 for none); refs may be longer than entries.
+   * An authoritative peer acknowledged these CREATED entries (one datagram's): the gateway may keep
+   * them as a cache. Each comes with the `ref` it was created with; the entry itself is read only if
+   * asked for.
    */
-  onHandedOff(natAddress: number, host: number, entries: readonly HandoffEntry[], refs: Int32Array): void;
+  onHandedOff(natAddress: number, host: number, acked: AckedEntries): void;
   /** The receiver ended these entries (RELEASE, §6.4); each entry is reported once. */
   onRelease(natAddress: number, host: number, entries: readonly HandoffEntry[]): void;
   /** The one answer to a query that query() accepted (SENT or JOINED); `entry` only when FOUND. */

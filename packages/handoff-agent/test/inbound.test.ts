@@ -38,7 +38,8 @@ describe('inbound', () => {
   it('hands back the ref each CREATED entry was made with, -1 where it had none', () => {
     const h = new Harness();
     const receiver = connect(h);
-    h.agent.mappingCreated(NAT, HOST, tcpEntry(0), 700);
+    // Any safe integer: the gateway passes a record's slot and generation.
+    h.agent.mappingCreated(NAT, HOST, tcpEntry(0), 2 ** 52 + 700);
     h.agent.mappingCreated(NAT, HOST, tcpEntry(1));
     h.agent.mappingCreated(NAT, HOST, tcpEntry(2), 0);
     h.advance(5);
@@ -48,7 +49,7 @@ describe('inbound', () => {
     receiver.ack(2);
     receiver.ack(3);
     expect(h.events.handedOff.map((event) => [ports(event.entries), event.refs])).toEqual([
-      [ports([tcpEntry(0), tcpEntry(1), tcpEntry(2)]), [700, -1, 0]],
+      [ports([tcpEntry(0), tcpEntry(1), tcpEntry(2)]), [2 ** 52 + 700, -1, 0]],
       [ports(Array.from({ length: 36 }, (_, i) => tcpEntry(3 + i))), Array.from({ length: 36 }, (_, i) => 1003 + i)],
       [ports([tcpEntry(39)]), [1039]],
     ]);

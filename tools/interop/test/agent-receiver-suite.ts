@@ -34,8 +34,8 @@ class Mappings {
       this.ups++;
       for (const mapping of this.live.values()) this.gateway.agent.mappingCreated(natAddress, host, mapping);
     },
-    onHandedOff: (_natAddress, _host, entries) => {
-      this.handedOff += entries.length;
+    onHandedOff: (_natAddress, _host, acked) => {
+      this.handedOff += acked.count;
     },
     onRelease: (_natAddress, _host, entries) => {
       for (const released of entries) this.released.push({ ...released, clientAddress: released.clientAddress.slice() });

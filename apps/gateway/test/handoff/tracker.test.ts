@@ -225,6 +225,33 @@ describe('MappingTracker', () => {
     expect(natPorts.map((natPort) => h.g.table.isHandedOff(session(h, PROTOCOL.UDP, natPort, 53)))).toEqual([true, true]);
   });
 
+  it('takes an acknowledgement for a mapping that ended and came back with the same key and time as stale', () => {
+    // A static BIB entry keeps the key when its session ends, and the test clock gives every mapping
+    // the same creation time: only the record's token tells the incarnation the CREATED was for.
+    const h = testHandoff({ ...SHORT, staticBib: [{ protocol: 'udp', ipv6: `[${CLIENT}]:40001`, ipv4: `${POOL4}:40001` }] });
+    const receiver = new FakeReceiver(v4(SERVER));
+    udp(h, 40_000);
+    talk(h, [receiver]);
+    expect(udp(h, 40_001)).toBe(40_001);
+    const record = h.handoff.tracker.mappings.find(h.g.table.bibOf(session(h, PROTOCOL.UDP, 40_001, 53)), v4(SERVER));
+    h.tick(10);
+    const created = h.take().handoff;
+    expect(entries(created, MessageType.CREATED).map((e) => [e.natPort, e.time])).toEqual([[40_001, TIME]]);
+    // Only this mapping ends (the first one is kept alive), so the next mapping takes its record.
+    h.g.advance(1_500);
+    udp(h, 40_000);
+    h.g.advance(1_500);
+    h.g.engine.expire(Infinity);
+    expect(h.handoff.tracker.mappings.count).toBe(1);
+    expect(udp(h, 40_001)).toBe(40_001);
+    expect(h.handoff.tracker.mappings.find(h.g.table.bibOf(session(h, PROTOCOL.UDP, 40_001, 53)), v4(SERVER))).toBe(record);
+    h.send(...receiver.answer(created));
+    expect(h.handoff.counters.get('handOffStale')).toBe(1);
+    expect(h.g.table.isHandedOff(session(h, PROTOCOL.UDP, 40_001, 53))).toBe(false);
+    talk(h, [receiver]);
+    expect(h.g.table.isHandedOff(session(h, PROTOCOL.UDP, 40_001, 53))).toBe(true);
+  });
+
   it('finds mappings by their BIB entry: two hosts on one entry end apart, and a freed entry’s reused slot starts a mapping of its own', () => {
     const h = testHandoff(SHORT);
     const receiver = new FakeReceiver(v4(SERVER));

@@ -65,8 +65,10 @@ export class Harness {
           this.onUp?.(natAddress, host, state);
         },
         onPeerDown: (natAddress, host, state) => this.events.down.push({ natAddress, host, state }),
-        onHandedOff: (natAddress, host, entries, refs) =>
-          this.events.handedOff.push({ natAddress, host, entries: entries.map(copyEntry), refs: [...refs.subarray(0, entries.length)] }),
+        onHandedOff: (natAddress, host, acked) => {
+          const entries = Array.from({ length: acked.count }, (_, i) => copyEntry(acked.entry(i)));
+          this.events.handedOff.push({ natAddress, host, entries, refs: Array.from({ length: acked.count }, (_, i) => acked.ref(i)) });
+        },
         onRelease: (natAddress, host, entries) => this.events.released.push({ natAddress, host, entries: entries.map(copyEntry) }),
         onAnswer: (token, outcome, entry) => this.events.answers.push({ token, outcome, entry: entry === null ? null : copyEntry(entry) }),
       },
