@@ -105,7 +105,8 @@ export function receive(core: AgentCore, natAddress: number, host: number, hostP
 function ackReceived(core: AgentCore, peer: Peer, buf: Uint8Array, now: number): void {
   const view = core.view;
   const stream = peer.stream;
-  core.count('acksReceived');
+  const { values, index } = core;
+  values[index.acksReceived]!++;
   stream.sampleSentAt = -1;
   if (!stream.acknowledgeCumulative(view.cumulative)) core.count('ackIgnored');
   let previousEnd = view.cumulative;
@@ -120,10 +121,10 @@ function ackReceived(core: AgentCore, peer: Peer, buf: Uint8Array, now: number):
   // above a gap is stored there but not yet in effect.
   const authoritative = peer.state === PeerState.AUTHORITATIVE;
   for (let message = stream.shiftAcknowledged(); message !== undefined; message = stream.shiftAcknowledged()) {
-    core.count('ackedMessages');
+    values[index.ackedMessages]!++;
     if (authoritative && message.type === MessageType.CREATED) {
       peer.handedOff += message.count;
-      core.count('entriesHandedOff', message.count);
+      values[index.entriesHandedOff]! += message.count;
       core.handedOff(peer, core.acked.of(message));
     }
     core.pool.give(message);

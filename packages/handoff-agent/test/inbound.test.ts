@@ -32,7 +32,8 @@ describe('inbound', () => {
     receiver.ack(2);
     expect(h.events.handedOff.map((event) => event.entries.length)).toEqual([36, 4]);
     expect(h.agent.peers()[0]!.handedOff).toBe(40);
-    expect(h.agent.counters.get('entriesHandedOff')).toBe(40);
+    const counters = ['reliableSent', 'entriesSent', 'acksReceived', 'ackedMessages', 'entriesHandedOff'] as const;
+    expect(counters.map((name) => h.agent.counters.get(name))).toEqual([2, 40, 2, 2, 40]);
   });
 
   it('hands back the ref each CREATED entry was made with, -1 where it had none', () => {
