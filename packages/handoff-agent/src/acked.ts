@@ -26,6 +26,12 @@ export class AckedMessage implements AckedEntries {
     return this;
   }
 
+  /** Points at no message: the one it was pointed at goes back to the pool, and a late read throws instead of reading its next use. */
+  clear(): void {
+    this.message = null;
+    this.count = 0;
+  }
+
   ref(i: number): number {
     return this.at(i).refs[i]!;
   }

@@ -126,6 +126,7 @@ function ackReceived(core: AgentCore, peer: Peer, buf: Uint8Array, now: number):
       peer.handedOff += message.count;
       values[index.entriesHandedOff]! += message.count;
       core.handedOff(peer, core.acked.of(message));
+      core.acked.clear();
     }
     core.pool.give(message);
   }

@@ -36,6 +36,19 @@ describe('inbound', () => {
     expect(counters.map((name) => h.agent.counters.get(name))).toEqual([2, 40, 2, 2, 40]);
   });
 
+  it('hands over acknowledged entries for the call only: read later, they throw instead of reading a reused datagram', () => {
+    const h = new Harness();
+    const receiver = connect(h);
+    create(h, 0, 3);
+    h.advance(5);
+    receiver.ack(1);
+    expect(h.events.handedOff.map((event) => event.entries.length)).toEqual([3]);
+    const kept = h.lastAcked!;
+    expect(kept.count).toBe(0);
+    expect(() => kept.ref(0)).toThrow(RangeError);
+    expect(() => kept.entry(0)).toThrow(RangeError);
+  });
+
   it('hands back the ref each CREATED entry was made with, -1 where it had none', () => {
     const h = new Harness();
     const receiver = connect(h);

@@ -15,7 +15,7 @@ import {
   type HandoffEntry,
   type HandoffMessage,
 } from '@nat64/handoff-codec';
-import { HandoffAgent, type HandoffAgentOptions, type PeerState, type QueryOutcome } from '@nat64/handoff-agent';
+import { HandoffAgent, type AckedEntries, type HandoffAgentOptions, type PeerState, type QueryOutcome } from '@nat64/handoff-agent';
 import { COOKIE, EPOCH, HOST, NAT } from './entries.js';
 
 export interface Sent {
@@ -46,6 +46,8 @@ export class Harness {
   readonly log: Sent[] = [];
   readonly events: Recorded = { up: [], down: [], handedOff: [], released: [], answers: [] };
   readonly agent: HandoffAgent;
+  /** The object the last onHandedOff was given, kept past the call. */
+  lastAcked: AckedEntries | null = null;
   /** Called from onPeerUp, e.g. to re-announce mappings. */
   onUp: ((natAddress: number, host: number, state: PeerState) => void) | undefined;
 
@@ -66,6 +68,7 @@ export class Harness {
         },
         onPeerDown: (natAddress, host, state) => this.events.down.push({ natAddress, host, state }),
         onHandedOff: (natAddress, host, acked) => {
+          this.lastAcked = acked;
           const entries = Array.from({ length: acked.count }, (_, i) => copyEntry(acked.entry(i)));
           this.events.handedOff.push({ natAddress, host, entries, refs: Array.from({ length: acked.count }, (_, i) => acked.ref(i)) });
         },
