@@ -15,12 +15,11 @@
 import { join } from 'node:path';
 import * as ownEngine from '@nat64/gateway-engine';
 import * as ownHandoff from '@nat64/gateway-handoff';
-import { Capability, HANDOFF_PORT, HANDOFF_VERSION, MessageType, ReceiverFlag, datagram, type HandoffMessage } from '@nat64/handoff-codec';
 import { silentLogger } from '@nat64/service';
-import { finishUdpChecksum, internetChecksum, sumWords } from '@nat64/wire';
 import type { RxBatch } from '@nat64/tun';
 import { CLIENT_PACKET_BYTES, writeClientPacket } from './client-packet.js';
 import { engineSettings, handoffSettings } from './engine-settings.js';
+import { InstantReceiver } from './instant-receiver.js';
 import { printTable, rate, spread, writeResults } from './report.js';
 
 const BATCH = 64;
@@ -34,91 +33,6 @@ const BATCH_SESSIONS = Number(process.env['BENCH_BATCH_SESSIONS'] ?? 0);
 /** BENCH_ARMED=1: the memory of evicted flows is not empty (ClientMissHandler.armed). */
 const ARMED = process.env['BENCH_ARMED'] === '1';
 const SERVER = (203 << 24) | (0 << 16) | (113 << 8) | 99;
-const COOKIE = 0x8899aabbccddeeffn;
-
-/** `payload` as an IPv4 UDP packet from the server's port 62863 to natAddress:62863, written at `at` in `out`; returns its length. */
-function reply4(out: Uint8Array, at: number, natAddress: number, payload: Uint8Array, length: number): number {
-  const total = 28 + length;
-  out.fill(0, at, at + 28);
-  out[at] = 0x45;
-  out[at + 2] = total >> 8;
-  out[at + 3] = total & 0xff;
-  out[at + 8] = 64;
-  out[at + 9] = 17;
-  const w32 = (o: number, v: number) => {
-    out[o] = v >>> 24;
-    out[o + 1] = (v >>> 16) & 0xff;
-    out[o + 2] = (v >>> 8) & 0xff;
-    out[o + 3] = v & 0xff;
-  };
-  w32(at + 12, SERVER >>> 0);
-  w32(at + 16, natAddress);
-  const ip = internetChecksum(out, at, at + 20);
-  out[at + 10] = ip >> 8;
-  out[at + 11] = ip & 0xff;
-  out[at + 20] = HANDOFF_PORT >> 8;
-  out[at + 21] = HANDOFF_PORT & 0xff;
-  out[at + 22] = HANDOFF_PORT >> 8;
-  out[at + 23] = HANDOFF_PORT & 0xff;
-  out[at + 24] = (8 + length) >> 8;
-  out[at + 25] = (8 + length) & 0xff;
-  out.set(payload.subarray(0, length), at + 28);
-  let sum = 17 + 8 + length;
-  for (let i = at + 12; i < at + 20; i += 2) sum += (out[i]! << 8) | out[i + 1]!;
-  const udp = finishUdpChecksum(sumWords(out, at + 20, at + total, sum));
-  out[at + 26] = udp >> 8;
-  out[at + 27] = udp & 0xff;
-  return total;
-}
-
-/**
- * The receiver on the server: HELLO-ACK to every HELLO, an ACK of every CREATED, queued as IPv4 packets
- * for the next batch. The sink only notes what came (inside the measured batch, in both modes); the
- * answers are made between batches, outside the gateway's measured time.
- */
-class InstantReceiver {
-  readonly pending: { natAddress: number; payload: Uint8Array; length: number }[] = [];
-  private readonly noted: { natAddress: number; type: number; sequence: number; epoch: bigint }[] = [];
-  private readonly scratch = new Uint8Array(256);
-  /** Receive cumulative number per NAT address and epoch (section 6.3). */
-  private readonly cumulative = new Map<string, number>();
-
-  sink(buffer: Uint8Array, offsets: Uint32Array, _lengths: Uint32Array, count: number): number {
-    for (let i = 0; i < count; i++) {
-      const at = offsets[i]!;
-      if (buffer[at]! >>> 4 !== 4 || buffer[at + 9] !== 17 || ((buffer[at + 22]! << 8) | buffer[at + 23]!) !== HANDOFF_PORT) continue;
-      const view = new DataView(buffer.buffer, buffer.byteOffset + at);
-      this.noted.push({ natAddress: view.getUint32(12), type: buffer[at + 29]!, sequence: view.getUint32(28 + 24), epoch: view.getBigUint64(28 + 8) });
-    }
-    return count;
-  }
-
-  /** Answers what the gateway sent. */
-  answer(): void {
-    for (const { natAddress, type, sequence, epoch } of this.noted.splice(0)) {
-      const header = { version: HANDOFF_VERSION, flags: 0, epoch, cookie: COOKIE } as const;
-      if (type === MessageType.HELLO) {
-        this.queue(natAddress, {
-          ...header,
-          type: MessageType.HELLO_ACK,
-          sequence,
-          receiverFlags: ReceiverFlag.AUTHORITATIVE,
-          capabilities: Capability.HANDOFF_V1,
-          window: 256,
-        });
-      } else if (type === MessageType.CREATED || type === MessageType.DELETED) {
-        const key = `${natAddress}/${epoch}`;
-        if (sequence === (this.cumulative.get(key) ?? 0) + 1) this.cumulative.set(key, sequence);
-        this.queue(natAddress, { ...header, type: MessageType.ACK, sequence: 0, cumulative: this.cumulative.get(key) ?? 0, blocks: [] });
-      }
-    }
-  }
-
-  private queue(natAddress: number, message: HandoffMessage): void {
-    const length = datagram.encode(message, this.scratch, 0);
-    this.pending.push({ natAddress, payload: this.scratch.slice(0, length), length });
-  }
-}
 
 interface Run {
   usPerSession: number;
@@ -166,9 +80,8 @@ function run(build: Build, mode: 'off' | 'full', round: number): Run {
     for (let p = 0; p < 1000; p++) {
       // ACKs queued by the receiver arrive first in the batch, as IPv4 packets.
       if (n === 0) {
-        while (receiver.pending.length > 0 && n < BATCH / 2) {
-          const r = receiver.pending.shift()!;
-          rx.lengths[n] = reply4(rx.buffer, n * SLOT, r.natAddress, r.payload, r.length);
+        while (receiver.pending > 0 && n < BATCH / 2) {
+          rx.lengths[n] = receiver.take(rx.buffer, n * SLOT, SERVER);
           n++;
         }
       }
@@ -188,11 +101,10 @@ function run(build: Build, mode: 'off' | 'full', round: number): Run {
   }
   if (n > 0) handle(n);
   // What is still unacknowledged: the last ACKs.
-  while (receiver.pending.length > 0) {
+  while (receiver.pending > 0) {
     n = 0;
-    while (receiver.pending.length > 0 && n < BATCH) {
-      const r = receiver.pending.shift()!;
-      rx.lengths[n] = reply4(rx.buffer, n * SLOT, r.natAddress, r.payload, r.length);
+    while (receiver.pending > 0 && n < BATCH) {
+      rx.lengths[n] = receiver.take(rx.buffer, n * SLOT, SERVER);
       n++;
     }
     handle(n);
