@@ -4,7 +4,7 @@
 // measures the gateway, and a receiver's garbage would bring the collector's threads onto the other
 // core, where they slow the gateway's memory-bound table code (docs/BENCHMARKS.md, round sixteen).
 import { Capability, HANDOFF_PORT, HANDOFF_VERSION, MessageType, ReceiverFlag, datagram, type Ack, type HelloAck } from '@nat64/handoff-codec';
-import { finishUdpChecksum, internetChecksum, readU32, sumWords, writeU32 } from '@nat64/wire';
+import { finishUdpChecksum, internetChecksum, pseudoHeaderSum4, readU32, sumWords, writeU16, writeU32 } from '@nat64/wire';
 
 const COOKIE = 0x8899aabbccddeeffn;
 /** Answers and noted datagrams held between two batches; more than a batch of 64 can bring. */
@@ -85,29 +85,22 @@ export class InstantReceiver {
     this.answerCount--;
     const length = this.answerLength[slot]!;
     const total = IPV4_UDP + length;
+    const udpLength = total - 20;
+    const natAddress = this.answerNat[slot]!;
+    // RFC 791 header: TOS 0, identification and fragment fields 0, TTL 64, UDP.
     out.fill(0, at, at + IPV4_UDP);
     out[at] = 0x45;
-    out[at + 2] = total >> 8;
-    out[at + 3] = total & 0xff;
+    writeU16(out, at + 2, total);
     out[at + 8] = 64;
     out[at + 9] = 17;
     writeU32(out, at + 12, server >>> 0);
-    writeU32(out, at + 16, this.answerNat[slot]!);
-    const ip = internetChecksum(out, at, at + 20);
-    out[at + 10] = ip >> 8;
-    out[at + 11] = ip & 0xff;
-    out[at + 20] = HANDOFF_PORT >> 8;
-    out[at + 21] = HANDOFF_PORT & 0xff;
-    out[at + 22] = HANDOFF_PORT >> 8;
-    out[at + 23] = HANDOFF_PORT & 0xff;
-    out[at + 24] = (8 + length) >> 8;
-    out[at + 25] = (8 + length) & 0xff;
+    writeU32(out, at + 16, natAddress);
+    writeU16(out, at + 10, internetChecksum(out, at, at + 20));
+    writeU16(out, at + 20, HANDOFF_PORT);
+    writeU16(out, at + 22, HANDOFF_PORT);
+    writeU16(out, at + 24, udpLength);
     out.set(this.answers.subarray(slot * ANSWER_BYTES, slot * ANSWER_BYTES + length), at + IPV4_UDP);
-    let sum = 17 + 8 + length;
-    for (let i = at + 12; i < at + 20; i += 2) sum += (out[i]! << 8) | out[i + 1]!;
-    const udp = finishUdpChecksum(sumWords(out, at + 20, at + total, sum));
-    out[at + 26] = udp >> 8;
-    out[at + 27] = udp & 0xff;
+    writeU16(out, at + 26, finishUdpChecksum(sumWords(out, at + 20, at + total, pseudoHeaderSum4(server >>> 0, natAddress, 17, udpLength))));
     return total;
   }
 

@@ -1,7 +1,7 @@
 // handoff-engine's in-process receiver: what it notes from a gateway's output batch and the IPv4
 // packets it answers with, decoded as a gateway would decode them.
 import { HANDOFF_PORT, HANDOFF_VERSION, MessageType, ReceiverFlag, createEntry, datagram, type HandoffMessage } from '@nat64/handoff-codec';
-import { internetChecksum, readU16, readU32, writeU32 } from '@nat64/wire';
+import { internetChecksum, pseudoHeaderSum4, readU16, readU32, verifyChecksum, writeU32 } from '@nat64/wire';
 import { describe, expect, it } from 'vitest';
 import { InstantReceiver } from '../src/instant-receiver.js';
 
@@ -45,6 +45,7 @@ function exchange(receiver: InstantReceiver, packets: Uint8Array[]): Array<{ mes
   while (receiver.pending > 0) {
     const length = receiver.take(out, 0, SERVER);
     expect(internetChecksum(out, 0, 20)).toBe(0);
+    expect(verifyChecksum(out, 20, length, pseudoHeaderSum4(SERVER, NAT, 17, length - 20))).toBe(true);
     expect([readU16(out, 20), readU16(out, 22), readU16(out, 24)]).toEqual([HANDOFF_PORT, HANDOFF_PORT, length - 20]);
     answers.push({ message: datagram.decode(out, 28, length - 28), source: readU32(out, 12), destination: readU32(out, 16) });
   }
