@@ -172,9 +172,9 @@ async function main(): Promise<void> {
   };
   const more = (key: string, base: Spread | undefined, figure: 'usPerSession' | 'cpuUsPerSession') => {
     if (base === undefined || key === 'off') return '-';
-    const more = us(all.get(key)!, figure).median - base.median;
-    const sign = more < 0 ? '' : '+';
-    return `${sign}${more.toFixed(3)} us (${sign}${((more / base.median) * 100).toFixed(0)} %)`;
+    const extra = us(all.get(key)!, figure).median - base.median;
+    const sign = extra < 0 ? '' : '+';
+    return `${sign}${extra.toFixed(3)} us (${sign}${((extra / base.median) * 100).toFixed(0)} %)`;
   };
   printTable(
     `nat64-gateway in process, new UDP sessions through the engine, one engine per system (${RUNS} runs of ${rate(SESSIONS)} per system after ${WARMUP_RUNS} not counted, alternating), handoff full acknowledged at once by an in-process receiver, medians (min-max)`,
