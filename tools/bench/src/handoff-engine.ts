@@ -53,6 +53,9 @@ interface Run {
   handedOff: number;
 }
 
+/** The two per-session figures of a run. */
+type Figure = 'usPerSession' | 'cpuUsPerSession';
+
 /** The engine and handoff of one build: this checkout's, or the baseline's. */
 interface Build {
   buildEngine: typeof ownEngine.buildEngine;
@@ -163,14 +166,14 @@ async function main(): Promise<void> {
       if (round >= WARMUP_RUNS) all.get(system.key)!.push(run);
     }
   }
-  const us = (runs: Run[], figure: 'usPerSession' | 'cpuUsPerSession' = 'usPerSession') => spread(runs.map((r) => r[figure]));
+  const us = (runs: Run[], figure: Figure = 'usPerSession') => spread(runs.map((r) => r[figure]));
   const off = all.has('off') ? us(all.get('off')!) : undefined;
   const offCpu = all.has('off') ? us(all.get('off')!, 'cpuUsPerSession') : undefined;
-  const cell = (key: string, figure: 'usPerSession' | 'cpuUsPerSession') => {
+  const cell = (key: string, figure: Figure) => {
     const s = us(all.get(key)!, figure);
     return `${s.median.toFixed(3)} us (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
   };
-  const more = (key: string, base: Spread | undefined, figure: 'usPerSession' | 'cpuUsPerSession') => {
+  const more = (key: string, base: Spread | undefined, figure: Figure) => {
     if (base === undefined || key === 'off') return '-';
     const extra = us(all.get(key)!, figure).median - base.median;
     const sign = extra < 0 ? '' : '+';
