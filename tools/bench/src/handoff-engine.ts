@@ -8,7 +8,7 @@
 // thread's time inside handleBatch, which is what the hand-off's own JavaScript costs, and the process's
 // CPU, which adds what V8's helper threads (collector, compiler) did meanwhile on the other core.
 // Not a test: node tools/bench/dist/handoff-engine.js (BENCH_RUNS, default 30, after BENCH_WARMUP_RUNS,
-// default 4, not counted; BENCH_SESSIONS per run, default 40,000, and each engine keeps every session of
+// default 4, not counted; BENCH_SESSIONS per run, default 40,000, in whole clients of 1000, and each engine keeps every session of
 // its runs; BENCH_MODES=off,full; BENCH_BATCH_SESSIONS=N: batches of N sessions, each the last of its
 // burst, as at a moderate rate on a device, where the default is bursts of full batches; BENCH_ARMED=1:
 // the memory of evicted flows holds a flow, as on a busy gateway in mode full whose cache evicts, so
@@ -30,7 +30,10 @@ const BATCH = 64;
 const SLOT = 1536;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 30);
 const WARMUP_RUNS = Number(process.env['BENCH_WARMUP_RUNS'] ?? 4);
-const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 40_000);
+/** Each client opens 1000 sessions from ports 10000 on; a run has BENCH_SESSIONS rounded up to whole clients. */
+const SESSIONS_PER_CLIENT = 1000;
+const CLIENTS_PER_RUN = Math.ceil(Number(process.env['BENCH_SESSIONS'] ?? 40_000) / SESSIONS_PER_CLIENT);
+const SESSIONS_PER_RUN = CLIENTS_PER_RUN * SESSIONS_PER_CLIENT;
 /** Batches in a burst: the last one is short (the queue read empty), as a device's would be. */
 const BURST = 4;
 /** BENCH_BATCH_SESSIONS=N: every batch holds N new sessions and reads the queue empty, as at a moderate rate (about 12 at 20 k/s on the device). */
@@ -38,10 +41,8 @@ const BATCH_SESSIONS = Number(process.env['BENCH_BATCH_SESSIONS'] ?? 0);
 /** BENCH_ARMED=1: the memory of evicted flows is not empty (ClientMissHandler.armed). */
 const ARMED = process.env['BENCH_ARMED'] === '1';
 const SERVER = (203 << 24) | (0 << 16) | (113 << 8) | 99;
-/** Clients per run: each opens 1000 sessions from ports 10000 on. */
-const CLIENTS_PER_RUN = Math.ceil(SESSIONS / 1000);
 /** Every session of every run, with room. */
-const MAX_SESSIONS = (RUNS + WARMUP_RUNS) * CLIENTS_PER_RUN * 1000 + 1000;
+const MAX_SESSIONS = (RUNS + WARMUP_RUNS + 1) * SESSIONS_PER_RUN;
 /** Each client's sessions share one pool4 address (RFC 6146 paired pooling), chosen by hash: four times the 64,512 UDP ports they need. */
 const POOL4_ADDRESSES = 4 * Math.ceil(MAX_SESSIONS / 64_512);
 
@@ -109,16 +110,11 @@ class System {
       receiver.answer();
     };
     for (let c = 0; c < CLIENTS_PER_RUN; c++) {
-      // 2001:db8:1:<round>::<client>, a client no run used before.
+      // 2001:db8:1:<client / 65536>::<client % 65536>, a client no run used before.
       const client = this.nextClient++;
-      for (let p = 0; p < 1000; p++) {
+      for (let p = 0; p < SESSIONS_PER_CLIENT; p++) {
         // ACKs queued by the receiver arrive first in the batch, as IPv4 packets.
-        if (n === 0) {
-          while (receiver.pending > 0 && n < BATCH / 2) {
-            rx.lengths[n] = receiver.take(rx.buffer, n * SLOT, SERVER);
-            n++;
-          }
-        }
+        if (n === 0) n = this.takeAcks(BATCH / 2);
         writeClientPacket(rx.buffer, n * SLOT, 1 + (client >> 16), client & 0xffff, 10_000 + p);
         rx.lengths[n] = CLIENT_PACKET_BYTES;
         n++;
@@ -134,17 +130,21 @@ class System {
     }
     if (n > 0) handle(n);
     // What is still unacknowledged: the last ACKs.
-    while (receiver.pending > 0) {
-      n = 0;
-      while (receiver.pending > 0 && n < BATCH) {
-        rx.lengths[n] = receiver.take(rx.buffer, n * SLOT, SERVER);
-        n++;
-      }
-      handle(n);
-    }
+    while (receiver.pending > 0) handle(this.takeAcks(BATCH));
     const sessions = this.parts.table.sessionCount - sessionsBefore;
-    if (sessions !== CLIENTS_PER_RUN * 1000) throw new Error(`a run made ${sessions} sessions of ${CLIENTS_PER_RUN * 1000}`);
+    if (sessions !== SESSIONS_PER_RUN) throw new Error(`a run made ${sessions} sessions of ${SESSIONS_PER_RUN}`);
     return { usPerSession: (main * 1000) / sessions, cpuUsPerSession: cpu / sessions, handedOff: (this.handedOff() - handedOffBefore) / sessions };
+  }
+
+  /** Puts up to `limit` of the receiver's queued ACKs at the start of the batch; returns how many. */
+  private takeAcks(limit: number): number {
+    const { rx, receiver } = this;
+    let n = 0;
+    while (receiver.pending > 0 && n < limit) {
+      rx.lengths[n] = receiver.take(rx.buffer, n * SLOT, SERVER);
+      n++;
+    }
+    return n;
   }
 
   private handedOff(): number {
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     return `${sign}${extra.toFixed(3)} us (${sign}${((extra / base.median) * 100).toFixed(0)} %)`;
   };
   printTable(
-    `nat64-gateway in process, new UDP sessions through the engine, one engine per system (${RUNS} runs of ${rate(SESSIONS)} per system after ${WARMUP_RUNS} not counted, alternating), handoff full acknowledged at once by an in-process receiver, medians (min-max)`,
+    `nat64-gateway in process, new UDP sessions through the engine, one engine per system (${RUNS} runs of ${rate(SESSIONS_PER_RUN)} per system after ${WARMUP_RUNS} not counted, alternating), handoff full acknowledged at once by an in-process receiver, medians (min-max)`,
     ['system', 'main thread per new session', 'more than off', 'process CPU per new session', 'more than off', 'entries handed off per session'],
     systems.map((system) => [
       system.key,
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     }),
   );
   console.log(
-    `written to ${writeResults('handoff-engine', { runs: RUNS, warmupRuns: WARMUP_RUNS, sessionsPerRun: SESSIONS, baseline: BASELINE ?? null, ...results })}`,
+    `written to ${writeResults('handoff-engine', { runs: RUNS, warmupRuns: WARMUP_RUNS, sessionsPerRun: SESSIONS_PER_RUN, baseline: BASELINE ?? null, ...results })}`,
   );
 }
 
