@@ -44,7 +44,7 @@ const ack: Ack = {
  * is required.
  */
 export function receive(core: AgentCore, natAddress: number, host: number, hostPort: number, payload: Uint8Array, authenticated = false): void {
-  core.count('datagramsReceived');
+  core.values[core.index.datagramsReceived]!++;
   if (hostPort !== core.options.receiverPort) {
     core.count('wrongPort');
     return;

@@ -28,17 +28,24 @@ describe('batch-writer', () => {
 
   it('agrees with the encoder on any entries, leaving headroom untouched', () => {
     fc.assert(
-      fc.property(fc.array(entryArb, { minLength: 1, maxLength: 36 }), fc.nat(40), fc.nat(0xffff_ffff), (entries, offset, sequence) => {
-        const writer = new EntryBatchWriter({ maxLength: 1472 });
-        writer.setSession(7n, 9n);
-        const buf = new Uint8Array(offset + 1472).fill(0xee);
-        const { end, written } = fill(writer, buf, offset, entries, sequence);
-        expect(written).toBe(entries.length);
-        const expected = new Uint8Array(end - offset);
-        datagram.encode({ type: MessageType.CREATED, version: 1, flags: 0, epoch: 7n, cookie: 9n, sequence, entries }, expected, 0);
-        expect(toHex(buf.subarray(offset, end))).toBe(toHex(expected));
-        expect(buf.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
-      }),
+      fc.property(
+        fc.array(entryArb, { minLength: 1, maxLength: 36 }),
+        fc.nat(40),
+        fc.nat(0xffff_ffff),
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        (entries, offset, sequence, epoch, cookie) => {
+          const writer = new EntryBatchWriter({ maxLength: 1472 });
+          writer.setSession(epoch, cookie);
+          const buf = new Uint8Array(offset + 1472).fill(0xee);
+          const { end, written } = fill(writer, buf, offset, entries, sequence);
+          expect(written).toBe(entries.length);
+          const expected = new Uint8Array(end - offset);
+          datagram.encode({ type: MessageType.CREATED, version: 1, flags: 0, epoch, cookie, sequence, entries }, expected, 0);
+          expect(toHex(buf.subarray(offset, end))).toBe(toHex(expected));
+          expect(buf.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+        },
+      ),
       { numRuns: 50 },
     );
   });
