@@ -113,7 +113,7 @@ export class LocalSocket {
     const check = finishUdpChecksum(sumWords(p, IP, length, pseudoHeaderSum4(natAddress, host, SPEC.IPPROTO_UDP, udpLength)));
     p[26] = check >>> 8;
     p[27] = check & 0xff;
-    // Bumped by index: add() by name is a megamorphic keyed load, once per datagram here.
+    // Per datagram: bumped by index (Counters.add).
     const { values, index } = this.counters;
     if (this.engine.injectIpv4(p, 0, length)) values[index.datagramsSent]!++;
     else values[index.sendRefused]!++;

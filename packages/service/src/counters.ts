@@ -19,6 +19,11 @@ export class Counters<Name extends string> {
     this.index = Object.fromEntries(this.names.map((name, index) => [name, index])) as Record<Name, number>;
   }
 
+  /**
+   * Off the hot paths: inlined with a constant name, this is still one keyed load shared by every
+   * counter's name, which V8 keeps megamorphic (a stub-cache lookup per call). Per packet or datagram,
+   * bump `values[index.name]` instead.
+   */
   add(name: Name, amount = 1): void {
     this.values[this.index[name]]! += amount;
   }
